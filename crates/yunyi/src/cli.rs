@@ -1,0 +1,194 @@
+//! Command line: `yunyi serve | demo | migrate`. Turns flags, environment and `yunyi.toml` into
+//! a validated [`Config`], runs the command, and prints any failure as one readable line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
+
+use crate::config::{
+    Config, ConfigError, DEFAULT_CONFIG_FILE, DEFAULT_DATA_DIR, DEFAULT_LISTEN, FileSettings,
+    RawSettings, Source, Sourced,
+};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "yunyi",
+    version,
+    about = "Yunyi (云医): an open-source internet hospital platform",
+    long_about = "Yunyi (云医): an open-source internet hospital platform.\n\n\
+        Settings come from flags, then YUNYI_* environment variables, then yunyi.toml, then defaults.\n\
+        With no settings at all, `yunyi demo` serves a demo hospital at http://127.0.0.1:8080/."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// Address to serve HTTP on, as HOST:PORT. Use 0.0.0.0:8080 to accept other machines.
+    #[arg(long, global = true, env = "YUNYI_LISTEN", value_name = "HOST:PORT")]
+    pub listen: Option<String>,
+
+    /// Directory for the embedded database, the encryption key and stored files.
+    /// Created if missing; must be writable.
+    #[arg(long, global = true, env = "YUNYI_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Database to use. Unset: the embedded SQLite file DATA_DIR/yunyi.db.
+    /// For PostgreSQL: postgres://user:password@host:5432/dbname
+    #[arg(long, global = true, env = "YUNYI_DATABASE_URL", value_name = "URL")]
+    pub database_url: Option<String>,
+
+    /// Configuration file (TOML with the keys listen, data_dir, database_url).
+    /// Default: ./yunyi.toml when it exists.
+    #[arg(long, global = true, env = "YUNYI_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Log filter, e.g. `info` or `yunyi=debug,info`.
+    #[arg(
+        long,
+        global = true,
+        env = "YUNYI_LOG",
+        value_name = "FILTER",
+        default_value = "info"
+    )]
+    pub log: String,
+
+    /// Log as JSON lines instead of text (for log collectors).
+    #[arg(long, global = true, env = "YUNYI_LOG_JSON")]
+    pub log_json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server: apply pending migrations, start the job worker, serve HTTP until
+    /// SIGTERM or Ctrl-C.
+    Serve,
+    /// Run the server with a demo hospital seeded into an empty database (idempotent:
+    /// running it again does not duplicate anything).
+    Demo,
+    /// Apply pending database migrations and exit.
+    Migrate,
+}
+
+/// Entry point of the binary.
+pub fn run() -> ExitCode {
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    init_tracing(&cli.log, cli.log_json);
+    let config = match resolve(&cli, &matches) {
+        Ok(config) => config,
+        Err(e) => return fail(&anyhow::Error::new(e)),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(&anyhow::Error::new(e).context("cannot start the async runtime")),
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve => crate::app::serve(config, false).await,
+            Command::Demo => crate::app::serve(config, true).await,
+            Command::Migrate => crate::app::migrate_only(config).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+/// One line on stderr, the cause chain joined with ": ", and exit code 1. No backtrace: the
+/// reader is an operator, not a Rust developer.
+fn fail(e: &anyhow::Error) -> ExitCode {
+    eprintln!("error: {e:#}");
+    ExitCode::FAILURE
+}
+
+fn init_tracing(filter: &str, json: bool) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    // try_init: a second call (e.g. in tests) keeps the first subscriber instead of panicking.
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+fn source_of(matches: &ArgMatches, id: &str, flag: &'static str, env: &'static str) -> Source {
+    match matches.value_source(id) {
+        Some(ValueSource::EnvVariable) => Source::Env(env),
+        _ => Source::Flag(flag),
+    }
+}
+
+/// Merges flags/environment (clap) with the file and defaults, then validates.
+pub fn resolve(cli: &Cli, matches: &ArgMatches) -> Result<Config, ConfigError> {
+    let (file_path, required) = match &cli.config {
+        Some(path) => (path.clone(), true),
+        None => (PathBuf::from(DEFAULT_CONFIG_FILE), false),
+    };
+    let file = FileSettings::load(&file_path, required)?.unwrap_or_default();
+    let from_file = Source::File(file_path);
+
+    let listen = match (&cli.listen, file.listen) {
+        (Some(v), _) => Sourced {
+            value: v.clone(),
+            source: source_of(matches, "listen", "--listen", "YUNYI_LISTEN"),
+        },
+        (None, Some(v)) => Sourced {
+            value: v,
+            source: from_file.clone(),
+        },
+        (None, None) => Sourced {
+            value: DEFAULT_LISTEN.to_owned(),
+            source: Source::Default,
+        },
+    };
+    let data_dir = match (&cli.data_dir, file.data_dir) {
+        (Some(v), _) => Sourced {
+            value: v.clone(),
+            source: source_of(matches, "data_dir", "--data-dir", "YUNYI_DATA_DIR"),
+        },
+        (None, Some(v)) => Sourced {
+            value: v,
+            source: from_file.clone(),
+        },
+        (None, None) => Sourced {
+            value: PathBuf::from(DEFAULT_DATA_DIR),
+            source: Source::Default,
+        },
+    };
+    let database_url = match (&cli.database_url, file.database_url) {
+        (Some(v), _) => Some(Sourced {
+            value: v.clone(),
+            source: source_of(
+                matches,
+                "database_url",
+                "--database-url",
+                "YUNYI_DATABASE_URL",
+            ),
+        }),
+        (None, Some(v)) => Some(Sourced {
+            value: v,
+            source: from_file,
+        }),
+        (None, None) => None,
+    };
+    RawSettings {
+        listen,
+        data_dir,
+        database_url,
+    }
+    .validate()
+}

@@ -1,0 +1,379 @@
+//! Configuration: where a setting comes from, and validation with errors a person can act on.
+//!
+//! Precedence, highest first: command-line flag, `YUNYI_*` environment variable, `yunyi.toml`,
+//! built-in default. Every error names the value, where it came from and what to do, because
+//! the first thing a newcomer meets is a typo in one of these.
+
+use std::fmt;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Default address: loopback only, so a first run never exposes patient data to the network.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATA_DIR: &str = "./yunyi-data";
+pub const DEFAULT_CONFIG_FILE: &str = "yunyi.toml";
+/// File name of the embedded database inside the data directory.
+pub const SQLITE_FILE: &str = "yunyi.db";
+
+/// A raw setting and where it came from, before validation.
+#[derive(Debug, Clone)]
+pub struct Sourced<T> {
+    pub value: T,
+    pub source: Source,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Flag(&'static str),
+    Env(&'static str),
+    File(PathBuf),
+    Default,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Flag(name) => write!(f, "from {name}"),
+            Source::Env(name) => write!(f, "from the environment variable {name}"),
+            Source::File(path) => write!(f, "from {}", path.display()),
+            Source::Default => write!(f, "the default"),
+        }
+    }
+}
+
+/// The optional `yunyi.toml`. Unknown keys are an error: a misspelt key silently ignored
+/// is a setting the operator believes is in force but is not.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSettings {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+}
+
+impl FileSettings {
+    /// Reads the file if it exists. `required` is true when the operator named the file
+    /// explicitly, so a missing file is then an error instead of "no file".
+    pub fn load(path: &Path, required: bool) -> Result<Option<Self>, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => return Ok(None),
+            Err(e) => {
+                return Err(ConfigError(format!(
+                    "cannot read the configuration file '{}': {e}",
+                    path.display()
+                )));
+            }
+        };
+        toml::from_str(&text).map(Some).map_err(|e| {
+            ConfigError(format!(
+                "configuration file '{}' is not valid: {}",
+                path.display(),
+                e.message()
+            ))
+        })
+    }
+}
+
+/// One clear sentence for the operator; the CLI prints it and exits non-zero.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+/// Which database to use, validated.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseTarget {
+    /// The embedded default: a file in the data directory.
+    Sqlite { path: PathBuf },
+    /// `postgres://…` or `postgresql://…`, kept whole because it may carry options.
+    Postgres { url: String },
+}
+
+impl DatabaseTarget {
+    pub fn parse(raw: &str, source: &Source) -> Result<Self, ConfigError> {
+        let raw = raw.trim();
+        if let Some(rest) = raw
+            .strip_prefix("sqlite://")
+            .or_else(|| raw.strip_prefix("sqlite:"))
+        {
+            let path = rest.split('?').next().unwrap_or_default();
+            if path.is_empty() {
+                return Err(ConfigError(format!(
+                    "database URL '{raw}' ({source}) names no file: use sqlite:/path/to/yunyi.db"
+                )));
+            }
+            return Ok(Self::Sqlite {
+                path: PathBuf::from(path),
+            });
+        }
+        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            return match url::Url::parse(raw) {
+                Ok(parsed) if parsed.host_str().is_some_and(|h| !h.is_empty()) => {
+                    Ok(Self::Postgres {
+                        url: raw.to_owned(),
+                    })
+                }
+                Ok(_) => Err(ConfigError(format!(
+                    "database URL '{}' ({source}) names no host: use postgres://user:password@host:5432/dbname",
+                    redact_url(raw)
+                ))),
+                Err(e) => Err(ConfigError(format!(
+                    "database URL '{}' ({source}) cannot be parsed ({e}): use postgres://user:password@host:5432/dbname",
+                    redact_url(raw)
+                ))),
+            };
+        }
+        let scheme = raw.split(':').next().unwrap_or(raw);
+        Err(ConfigError(format!(
+            "database URL '{}' ({source}) uses an unsupported scheme '{scheme}': use postgres://… for PostgreSQL, or leave it unset for the embedded SQLite database",
+            redact_url(raw)
+        )))
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Self::Sqlite { .. } => "sqlite",
+            Self::Postgres { .. } => "postgres",
+        }
+    }
+}
+
+/// Shown in logs and errors: never the password.
+impl fmt::Display for DatabaseTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlite { path } => write!(f, "sqlite:{}", path.display()),
+            Self::Postgres { url } => f.write_str(&redact_url(url)),
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// Replaces the password in a URL with `***`; leaves text that is not a URL as it is.
+pub fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            // set_password only fails for URLs that cannot have one, which we checked.
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => raw.to_owned(),
+    }
+}
+
+/// Background job settings. Tests shorten the intervals; production keeps the defaults.
+#[derive(Debug, Clone)]
+pub struct JobsConfig {
+    /// Run the worker loop in this process.
+    pub enabled: bool,
+    /// How long an idle worker sleeps before looking for due jobs again.
+    pub poll_interval: Duration,
+    /// How long a claimed job is reserved for its worker before another may take it over.
+    pub lease: Duration,
+    /// First retry delay; doubled on each further failure up to `backoff_max`.
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            poll_interval: Duration::from_secs(1),
+            lease: Duration::from_secs(300),
+            backoff_base: Duration::from_secs(5),
+            backoff_max: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// HTTP limits, kept in one place so operators and tests can see them.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    pub request_timeout: Duration,
+    pub body_limit_bytes: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            request_timeout: Duration::from_secs(30),
+            body_limit_bytes: 2 * 1024 * 1024,
+        }
+    }
+}
+
+/// The validated configuration the application runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database: DatabaseTarget,
+    pub jobs: JobsConfig,
+    pub http: HttpConfig,
+}
+
+impl Config {
+    /// A configuration for tests and embedding: loopback on a random port, the given data
+    /// directory, the embedded database unless a URL is given.
+    pub fn for_data_dir(
+        data_dir: impl Into<PathBuf>,
+        database_url: Option<&str>,
+    ) -> Result<Self, ConfigError> {
+        let data_dir = data_dir.into();
+        let database = match database_url {
+            Some(url) => DatabaseTarget::parse(url, &Source::Default)?,
+            None => DatabaseTarget::Sqlite {
+                path: data_dir.join(SQLITE_FILE),
+            },
+        };
+        Ok(Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir,
+            database,
+            jobs: JobsConfig::default(),
+            http: HttpConfig::default(),
+        })
+    }
+}
+
+/// Raw settings gathered from flags, environment and file, before validation.
+#[derive(Debug, Clone)]
+pub struct RawSettings {
+    pub listen: Sourced<String>,
+    pub data_dir: Sourced<PathBuf>,
+    pub database_url: Option<Sourced<String>>,
+}
+
+impl RawSettings {
+    /// Validates every value. The data directory is created and probed for writing here,
+    /// so a wrong directory fails at start and not at the first upload.
+    pub fn validate(self) -> Result<Config, ConfigError> {
+        let listen = parse_listen(&self.listen.value, &self.listen.source)?;
+        let data_dir = self.data_dir.value.clone();
+        ensure_writable_dir(&data_dir, &self.data_dir.source)?;
+        let database = match &self.database_url {
+            Some(url) => DatabaseTarget::parse(&url.value, &url.source)?,
+            None => DatabaseTarget::Sqlite {
+                path: data_dir.join(SQLITE_FILE),
+            },
+        };
+        Ok(Config {
+            listen,
+            data_dir,
+            database,
+            jobs: JobsConfig::default(),
+            http: HttpConfig::default(),
+        })
+    }
+}
+
+/// Accepts `IP:PORT`, `[IPv6]:PORT` or `hostname:PORT` (resolved once, at start).
+pub fn parse_listen(raw: &str, source: &Source) -> Result<SocketAddr, ConfigError> {
+    let raw = raw.trim();
+    if let Ok(addr) = raw.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let hint = format!(
+        "listen address '{raw}' ({source}) is not a valid HOST:PORT: use e.g. {DEFAULT_LISTEN} or 0.0.0.0:8080"
+    );
+    let Some((host, port)) = raw.rsplit_once(':') else {
+        return Err(ConfigError(hint));
+    };
+    let Ok(port) = port.parse::<u16>() else {
+        return Err(ConfigError(hint));
+    };
+    if host.is_empty() {
+        return Err(ConfigError(hint));
+    }
+    match (host, port).to_socket_addrs().map(|mut it| it.next()) {
+        Ok(Some(addr)) => Ok(SocketAddr::new(addr.ip(), addr.port())),
+        _ => Err(ConfigError(format!(
+            "listen address '{raw}' ({source}): the host '{host}' does not resolve: use an IP address such as 127.0.0.1"
+        ))),
+    }
+}
+
+/// Creates the directory if needed and proves we can write into it.
+pub fn ensure_writable_dir(dir: &Path, source: &Source) -> Result<(), ConfigError> {
+    let fail = |what: &str, e: std::io::Error| {
+        ConfigError(format!(
+            "data directory '{}' ({source}) {what}: {e}; choose a writable directory with --data-dir or YUNYI_DATA_DIR",
+            dir.display()
+        ))
+    };
+    std::fs::create_dir_all(dir).map_err(|e| fail("cannot be created", e))?;
+    let probe = dir.join(format!(".write-probe-{}", std::process::id()));
+    std::fs::write(&probe, b"ok").map_err(|e| fail("is not writable", e))?;
+    std::fs::remove_file(&probe).map_err(|e| fail("is not writable", e))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listen_accepts_ip_port_and_rejects_garbage() {
+        let src = Source::Flag("--listen");
+        assert_eq!(
+            parse_listen("127.0.0.1:9000", &src).map(|a| a.port()),
+            Ok(9000)
+        );
+        assert!(parse_listen("[::1]:80", &src).is_ok());
+        assert!(parse_listen("localhost:8081", &src).is_ok());
+        let err = parse_listen("abc", &src)
+            .err()
+            .map(|e| e.0)
+            .unwrap_or_default();
+        assert!(err.contains("'abc'") && err.contains("--listen"), "{err}");
+        assert!(parse_listen("127.0.0.1:99999", &src).is_err());
+        assert!(parse_listen(":80", &src).is_err());
+    }
+
+    #[test]
+    fn database_urls_are_classified_and_passwords_hidden() {
+        let src = Source::Env("YUNYI_DATABASE_URL");
+        assert_eq!(
+            DatabaseTarget::parse("sqlite:/tmp/x.db", &src),
+            Ok(DatabaseTarget::Sqlite {
+                path: PathBuf::from("/tmp/x.db")
+            })
+        );
+        let pg = DatabaseTarget::parse("postgres://u:secret@db:5432/yunyi", &src);
+        assert!(matches!(pg, Ok(DatabaseTarget::Postgres { .. })));
+        let shown = pg.map(|t| t.to_string()).unwrap_or_default();
+        assert!(
+            !shown.contains("secret") && shown.contains("***"),
+            "{shown}"
+        );
+        let err = DatabaseTarget::parse("mysql://u:secret@h/db", &src)
+            .err()
+            .map(|e| e.0)
+            .unwrap_or_default();
+        assert!(err.contains("mysql") && !err.contains("secret"), "{err}");
+        assert!(DatabaseTarget::parse("sqlite:", &src).is_err());
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_rejected() {
+        let dir = std::env::temp_dir().join(format!("yunyi-cfg-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let path = dir.join("yunyi.toml");
+        let _ = std::fs::write(&path, "listn = \"1.2.3.4:5\"\n");
+        let err = FileSettings::load(&path, true)
+            .err()
+            .map(|e| e.0)
+            .unwrap_or_default();
+        assert!(err.contains("listn"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,176 @@
+//! Storage on two backends behind one small type.
+//!
+//! SQLite (embedded default, WAL) and PostgreSQL use their native sqlx pools; the `Any` driver
+//! lacks too many types (see TOOLCHAIN.md). Domain SQL is written once with `$N` placeholders and
+//! run on either pool through [`with_db!`](crate::with_db), which expands the same code for each
+//! backend. DDL differs (identity columns, booleans), so each backend has its own migration
+//! folder: `migrations/sqlite` and `migrations/postgres`, kept in step by file name.
+//!
+//! Invariant: correctness under concurrency comes from the database (conditional updates,
+//! unique constraints, transactions), never from process-local locks, so several nodes sharing
+//! one PostgreSQL stay correct.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::config::{DatabaseTarget, redact_url};
+
+/// A connection pool on one of the two supported backends. Cheap to clone.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs the same code against whichever pool `db` holds. `$pool` is bound to `&SqlitePool` or
+/// `&PgPool`; the body is expanded once per backend, so it must type-check for both (it does
+/// whenever it only uses portable SQL and portable Rust types).
+#[macro_export]
+macro_rules! with_db {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite($pool) => $body,
+            $crate::db::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// How long start-up waits for a database connection before reporting it unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Db {
+    /// Opens a pool. Errors name the (redacted) target and say what to check.
+    pub async fn connect(target: &DatabaseTarget) -> anyhow::Result<Self> {
+        match target {
+            DatabaseTarget::Sqlite { path } => {
+                let options = SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    // NORMAL in WAL mode is durable against process crashes; a power cut may lose
+                    // the last transactions but never corrupts the file (measured: 2x throughput).
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(5));
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(CONNECT_TIMEOUT)
+                    .connect_with(options)
+                    .await
+                    .with_context(|| {
+                        format!(
+                            "cannot open the embedded database at '{}'; check that the data directory is writable",
+                            path.display()
+                        )
+                    })?;
+                Ok(Self::Sqlite(pool))
+            }
+            DatabaseTarget::Postgres { url } => {
+                let shown = redact_url(url);
+                let options = PgConnectOptions::from_str(url)
+                    .with_context(|| format!("database URL '{shown}' is not valid"))?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(32)
+                    .acquire_timeout(CONNECT_TIMEOUT)
+                    .connect_with(options)
+                    .await
+                    .with_context(|| {
+                        format!(
+                            "cannot connect to the database at {shown}; check --database-url and that the server is running and reachable"
+                        )
+                    })?;
+                Ok(Self::Postgres(pool))
+            }
+        }
+    }
+
+    /// Applies pending migrations for this backend.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        match self {
+            Self::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await,
+            Self::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await,
+        }
+        .context("cannot apply database migrations")
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
+    }
+
+    /// A round trip to the database, for `/readyz`.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        with_db!(self, |pool| sqlx::query("SELECT 1")
+            .execute(pool)
+            .await
+            .map(|_| ()))
+    }
+
+    pub async fn close(&self) {
+        with_db!(self, |pool| pool.close().await)
+    }
+}
+
+/// An open transaction on either backend. Commit explicitly; dropping it rolls back, so an
+/// error returned with `?` half-way leaves nothing half-written.
+#[derive(Debug)]
+pub enum Tx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// Runs the same code on the connection of whichever transaction `tx` holds; `$conn` is a
+/// `&mut SqliteConnection` or `&mut PgConnection`.
+#[macro_export]
+macro_rules! with_tx {
+    ($tx:expr, |$conn:ident| $body:expr) => {
+        match $tx {
+            $crate::db::Tx::Sqlite(t) => {
+                let $conn = &mut **t;
+                $body
+            }
+            $crate::db::Tx::Postgres(t) => {
+                let $conn = &mut **t;
+                $body
+            }
+        }
+    };
+}
+
+impl Db {
+    /// Starts a transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`):
+    /// a deferred transaction that reads and then writes can fail with "database is locked"
+    /// when another writer got in between, whatever the busy timeout.
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        match self {
+            Self::Sqlite(pool) => pool.begin_with("BEGIN IMMEDIATE").await.map(Tx::Sqlite),
+            Self::Postgres(pool) => pool.begin().await.map(Tx::Postgres),
+        }
+    }
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            Self::Sqlite(t) => t.commit().await,
+            Self::Postgres(t) => t.commit().await,
+        }
+    }
+}
+
+/// True when the error is a unique-constraint violation (the portable way to detect
+/// "someone else got there first").
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}

@@ -1,0 +1,348 @@
+//! Errors: which type to use where.
+//!
+//! - Services and handlers return [`AppError`]. Its variants are the stable public error
+//!   codes in [`ErrorCode`] (documented in docs/API.md); a client's mistake is never a 500.
+//! - `AppError::into_response` attaches a [`Problem`] to the response. The `render_errors`
+//!   middleware (web::middleware) then writes it in the form the caller expects, chosen by
+//!   path: `application/problem+json` (RFC 9457) under `/api/`, a FHIR `OperationOutcome`
+//!   under `/fhir`, a readable localized HTML page elsewhere. Errors produced outside our
+//!   handlers (unknown method, body too large, timeout, panic) are rendered the same way.
+//! - `anyhow` is for start-up, the CLI and jobs; inside a request it only appears wrapped in
+//!   `AppError::Internal`, whose detail is logged and never shown.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// Stable error codes. The `slug` is part of the public API: never rename one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    BadRequest,
+    Validation,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    Timeout,
+    Conflict,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    TooManyRequests,
+    Internal,
+    Unavailable,
+}
+
+impl ErrorCode {
+    pub const ALL: [ErrorCode; 13] = [
+        Self::BadRequest,
+        Self::Validation,
+        Self::Unauthorized,
+        Self::Forbidden,
+        Self::NotFound,
+        Self::MethodNotAllowed,
+        Self::Timeout,
+        Self::Conflict,
+        Self::PayloadTooLarge,
+        Self::UnsupportedMediaType,
+        Self::TooManyRequests,
+        Self::Internal,
+        Self::Unavailable,
+    ];
+
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::BadRequest => StatusCode::BAD_REQUEST,
+            Self::Validation => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Timeout => StatusCode::REQUEST_TIMEOUT,
+            Self::Conflict => StatusCode::CONFLICT,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    pub fn slug(self) -> &'static str {
+        match self {
+            Self::BadRequest => "bad-request",
+            Self::Validation => "validation",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not-found",
+            Self::MethodNotAllowed => "method-not-allowed",
+            Self::Timeout => "timeout",
+            Self::Conflict => "conflict",
+            Self::PayloadTooLarge => "payload-too-large",
+            Self::UnsupportedMediaType => "unsupported-media-type",
+            Self::TooManyRequests => "too-many-requests",
+            Self::Internal => "internal",
+            Self::Unavailable => "unavailable",
+        }
+    }
+
+    /// English title for the API (`title` in problem+json). Pages use the i18n catalog.
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::BadRequest => "The request is malformed",
+            Self::Validation => "Some fields are invalid",
+            Self::Unauthorized => "Sign-in required",
+            Self::Forbidden => "Not allowed",
+            Self::NotFound => "Not found",
+            Self::MethodNotAllowed => "Method not allowed",
+            Self::Timeout => "The request took too long",
+            Self::Conflict => "Conflict with the current state",
+            Self::PayloadTooLarge => "The request body is too large",
+            Self::UnsupportedMediaType => "Unsupported content type",
+            Self::TooManyRequests => "Too many requests",
+            Self::Internal => "Internal error",
+            Self::Unavailable => "Service unavailable",
+        }
+    }
+
+    /// The FHIR `IssueType` code for an `OperationOutcome`.
+    pub fn fhir_issue_code(self) -> &'static str {
+        match self {
+            Self::BadRequest | Self::UnsupportedMediaType => "structure",
+            Self::Validation => "invalid",
+            Self::Unauthorized => "login",
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not-found",
+            Self::MethodNotAllowed => "not-supported",
+            Self::Timeout => "timeout",
+            Self::Conflict => "conflict",
+            Self::PayloadTooLarge => "too-costly",
+            Self::TooManyRequests => "throttled",
+            Self::Internal => "exception",
+            Self::Unavailable => "transient",
+        }
+    }
+
+    /// The code for a bare status produced outside our handlers (axum, tower layers).
+    pub fn from_status(status: StatusCode) -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|c| c.status() == status)
+            .unwrap_or(if status.is_server_error() {
+                Self::Internal
+            } else {
+                Self::BadRequest
+            })
+    }
+
+    /// The `type` URI of problem+json: a stable URN per code.
+    pub fn type_uri(self) -> String {
+        format!("urn:yunyi:problem:{}", self.slug())
+    }
+}
+
+/// One invalid field: `field` is the JSON/form/query name the client sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The error type of services and handlers.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{}", validation_summary(.0))]
+    Validation(Vec<FieldError>),
+    #[error("sign-in required")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Unavailable(String),
+    /// Anything unexpected. Logged in full; the client sees a generic message.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+fn validation_summary(errors: &[FieldError]) -> String {
+    let parts: Vec<String> = errors
+        .iter()
+        .map(|e| format!("{}: {}", e.field, e.message))
+        .collect();
+    parts.join("; ")
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Internal(anyhow::Error::new(e).context("database error"))
+    }
+}
+
+impl AppError {
+    /// A single invalid field.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError::new(field, message)])
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::BadRequest(_) => ErrorCode::BadRequest,
+            Self::Validation(_) => ErrorCode::Validation,
+            Self::Unauthorized => ErrorCode::Unauthorized,
+            Self::Forbidden(_) => ErrorCode::Forbidden,
+            Self::NotFound(_) => ErrorCode::NotFound,
+            Self::Conflict(_) => ErrorCode::Conflict,
+            Self::Unavailable(_) => ErrorCode::Unavailable,
+            Self::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// What the client may see.
+    pub fn to_problem(&self) -> Problem {
+        let code = self.code();
+        let (detail, errors) = match self {
+            Self::Validation(errors) => (self.to_string(), errors.clone()),
+            Self::Internal(_) => (
+                "An unexpected error occurred. It has been logged; please try again later."
+                    .to_owned(),
+                Vec::new(),
+            ),
+            other => (other.to_string(), Vec::new()),
+        };
+        Problem {
+            code,
+            detail,
+            errors,
+        }
+    }
+}
+
+/// The client-facing content of an error, carried in response extensions until rendered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub code: ErrorCode,
+    pub detail: String,
+    pub errors: Vec<FieldError>,
+}
+
+impl Problem {
+    /// For an error response that did not come from an `AppError` (e.g. axum's 405).
+    pub fn from_status(status: StatusCode) -> Self {
+        let code = ErrorCode::from_status(status);
+        let detail = match code {
+            ErrorCode::NotFound => "There is nothing at this address.".to_owned(),
+            ErrorCode::MethodNotAllowed => {
+                "This address does not accept that HTTP method.".to_owned()
+            }
+            ErrorCode::PayloadTooLarge => "The request body exceeds the size limit.".to_owned(),
+            ErrorCode::Timeout => {
+                "The server did not finish the request in time; please try again.".to_owned()
+            }
+            ErrorCode::Internal => {
+                "An unexpected error occurred. It has been logged; please try again later."
+                    .to_owned()
+            }
+            other => other.title().to_owned(),
+        };
+        Self {
+            code,
+            detail,
+            errors: Vec::new(),
+        }
+    }
+
+    /// RFC 9457 body. `instance` is the request path, `request_id` correlates with logs.
+    pub fn to_problem_json(&self, instance: &str, request_id: Option<&str>) -> serde_json::Value {
+        let mut body = serde_json::json!({
+            "type": self.code.type_uri(),
+            "title": self.code.title(),
+            "status": self.code.status().as_u16(),
+            "detail": self.detail,
+            "code": self.code.slug(),
+            "instance": instance,
+        });
+        if let Some(obj) = body.as_object_mut() {
+            if let Some(id) = request_id {
+                obj.insert("request_id".into(), id.into());
+            }
+            if !self.errors.is_empty() {
+                obj.insert("errors".into(), serde_json::json!(self.errors));
+            }
+        }
+        body
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if let Self::Internal(e) = &self {
+            // `{:#}` prints the cause chain; this is the only place its detail goes.
+            tracing::error!(error = format!("{e:#}"), "request failed");
+        }
+        let problem = self.to_problem();
+        // A complete problem+json body, so the response is right even without the rendering
+        // middleware; the middleware replaces it with the form the path calls for.
+        let mut response = (
+            problem.code.status(),
+            Json(problem.to_problem_json("", None)),
+        )
+            .into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        response.extensions_mut().insert(problem);
+        response
+    }
+}
+
+/// Result alias for handlers and services.
+pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_a_distinct_slug_and_maps_back_from_its_status() {
+        let mut slugs: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.slug()).collect();
+        slugs.sort_unstable();
+        slugs.dedup();
+        assert_eq!(slugs.len(), ErrorCode::ALL.len());
+        for code in ErrorCode::ALL {
+            assert_eq!(ErrorCode::from_status(code.status()), code);
+        }
+    }
+
+    #[test]
+    fn internal_errors_hide_their_cause() {
+        let e = AppError::Internal(anyhow::anyhow!("password=hunter2 leaked in SQL"));
+        let p = e.to_problem();
+        assert!(!p.detail.contains("hunter2"));
+        assert_eq!(p.code, ErrorCode::Internal);
+    }
+
+    #[test]
+    fn validation_lists_fields() {
+        let e = AppError::Validation(vec![FieldError::new("limit", "must be between 1 and 100")]);
+        let body = e.to_problem().to_problem_json("/api/v1/x", Some("r1"));
+        assert_eq!(body["status"], 422);
+        assert_eq!(body["errors"][0]["field"], "limit");
+        assert_eq!(body["request_id"], "r1");
+    }
+}

@@ -1,0 +1,23 @@
+//! Yunyi (云医): an internet hospital platform.
+//!
+//! The crate is cut by bounded context (`directory`, later `identity`, `scheduling`, …) plus
+//! cross-cutting modules (`db`, `jobs`, `web`, `fhir`, `config`). See ARCHITECTURE.md at the
+//! repository root for the map.
+
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod directory;
+pub mod error;
+pub mod fhir;
+pub mod jobs;
+pub mod ops;
+pub mod paging;
+pub mod web;
+
+pub use app::{AppState, Application};
+pub use config::Config;
+pub use error::AppError;

@@ -1,0 +1,50 @@
+//! Static assets, embedded in the binary so one file is the whole deployment and no page
+//! depends on a CDN. URLs carry the crate version so browsers may cache them for a year.
+
+use axum::extract::Path;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::error::AppError;
+
+/// Asset URL prefix, versioned for cache busting.
+pub const PREFIX: &str = concat!("/assets/", env!("CARGO_PKG_VERSION"));
+
+struct Asset {
+    name: &'static str,
+    content_type: &'static str,
+    body: &'static [u8],
+}
+
+const ASSETS: &[Asset] = &[
+    Asset {
+        name: "app.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_bytes!("../../assets/app.css"),
+    },
+    Asset {
+        name: "htmx.min.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../assets/vendor/htmx-2.0.11.min.js"),
+    },
+];
+
+/// `GET /assets/{version}/{name}`. An old version in the URL still gets today's file: after an
+/// upgrade, pages cached by browsers keep working.
+pub async fn serve(Path((_version, name)): Path<(String, String)>) -> Result<Response, AppError> {
+    let asset = ASSETS
+        .iter()
+        .find(|a| a.name == name)
+        .ok_or_else(|| AppError::NotFound(format!("no asset named '{name}'")))?;
+    let mut response = asset.body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(asset.content_type),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    Ok(response)
+}

@@ -1,0 +1,355 @@
+//! Languages and the message catalog. Simplified Chinese is the default; English is selectable
+//! with a cookie (set by the language switch) or by the browser's Accept-Language.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use axum::http::{HeaderMap, header};
+
+pub const LANG_COOKIE: &str = "yunyi_lang";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    /// The short form used in the switch URL and cookie.
+    pub fn short(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn from_short(s: &str) -> Option<Self> {
+        match s {
+            "zh" => Some(Lang::Zh),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    /// Cookie first (an explicit choice), then Accept-Language by quality, then Chinese.
+    pub fn negotiate(headers: &HeaderMap) -> Self {
+        if let Some(lang) = cookie_value(headers, LANG_COOKIE).and_then(|v| Self::from_short(&v)) {
+            return lang;
+        }
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(Self::from_accept_language)
+            .unwrap_or_default()
+    }
+
+    fn from_accept_language(value: &str) -> Option<Self> {
+        let mut best: Option<(f32, Self)> = None;
+        for part in value.split(',') {
+            let mut pieces = part.trim().split(';');
+            let tag = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = pieces
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .and_then(|q| q.parse::<f32>().ok())
+                .unwrap_or(1.0);
+            let lang = if tag == "zh" || tag.starts_with("zh-") {
+                Lang::Zh
+            } else if tag == "en" || tag.starts_with("en-") {
+                Lang::En
+            } else {
+                continue;
+            };
+            if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
+                best = Some((q, lang));
+            }
+        }
+        best.map(|(_, lang)| lang)
+    }
+
+    /// The message for `key`; a missing key shows itself so it is noticed, not hidden.
+    pub fn t(self, key: &str) -> &'static str {
+        let Some((zh, en)) = CATALOG.get(key) else {
+            tracing::warn!(key, "missing i18n key");
+            return "⟨missing text⟩";
+        };
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+
+    /// Picks the Chinese or English form of a name stored in both.
+    pub fn pick<'a>(self, zh: &'a str, en: Option<&'a str>) -> &'a str {
+        match (self, en) {
+            (Lang::En, Some(en)) if !en.is_empty() => en,
+            _ => zh,
+        }
+    }
+}
+
+/// Reads one cookie from the request headers.
+pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// (key, 简体中文, English). Keep keys grouped by page.
+const MESSAGES: &[(&str, &str, &str)] = &[
+    ("brand", "云医", "Yunyi"),
+    (
+        "brand.full",
+        "云医 · 互联网医院平台",
+        "Yunyi · Internet Hospital Platform",
+    ),
+    ("nav.home", "首页", "Home"),
+    ("nav.hospitals", "医院", "Hospitals"),
+    ("nav.switch_lang", "English", "中文"),
+    ("nav.main", "主导航", "Main navigation"),
+    (
+        "footer.text",
+        "云医：开源互联网医院平台。急症请立即拨打 120。",
+        "Yunyi: an open-source internet hospital platform. In an emergency call 120 now.",
+    ),
+    ("home.title", "看病，从线上开始", "Care that starts online"),
+    (
+        "home.lead",
+        "云医把预约挂号、在线问诊、慢病复诊与送药上门、传染病筛查预警、远程会诊和全病程管理放在一个平台上，医院、医生和监管部门全程可控、可追溯。",
+        "Yunyi brings booking, online consultations, chronic-disease refills with home delivery, infectious-disease screening and early warning, remote consultations and whole-course care onto one platform, with hospitals, doctors and regulators in full control and everything traceable.",
+    ),
+    (
+        "home.cta_hospitals",
+        "查看医院与科室",
+        "Browse hospitals and departments",
+    ),
+    (
+        "home.emergency",
+        "胸痛、呼吸困难、意识不清等紧急情况，请立即拨打 120，不要在线等待。",
+        "For chest pain, severe breathing difficulty, loss of consciousness or other emergencies, call 120 now — do not wait online.",
+    ),
+    ("home.services", "平台服务", "What the platform offers"),
+    (
+        "svc.triage.title",
+        "智能导诊与分时段预约",
+        "Smart triage and time-slot booking",
+    ),
+    (
+        "svc.triage.body",
+        "用自己的话描述症状，推荐科室与紧急程度，按时段预约医生，号源不会重复售出。",
+        "Describe symptoms in your own words, get a department and urgency, and book a doctor by time slot; no slot is ever sold twice.",
+    ),
+    (
+        "svc.consult.title",
+        "图文与视频问诊",
+        "Text and video consultations",
+    ),
+    (
+        "svc.consult.body",
+        "与医生实时图文、视频交流，全程记录留存；支持义诊与心理疏导。",
+        "Chat and video with doctors in real time, with the whole conversation kept; free clinics and counselling included.",
+    ),
+    (
+        "svc.chronic.title",
+        "慢病复诊与送药上门",
+        "Chronic-disease refills with delivery",
+    ),
+    (
+        "svc.chronic.body",
+        "已确诊慢病患者线上复诊续方，药师审方后在线支付，药品配送到家。",
+        "Patients with a confirmed chronic condition renew prescriptions online; a pharmacist reviews, you pay online and medicine comes home.",
+    ),
+    (
+        "svc.screening.title",
+        "传染病筛查与预警",
+        "Infectious-disease screening and early warning",
+    ),
+    (
+        "svc.screening.body",
+        "问诊中自动识别可疑病例并重点标注，多点触发监测，及时预警。",
+        "Suspected cases are flagged during consultations; multi-source surveillance raises early warnings.",
+    ),
+    (
+        "svc.remote.title",
+        "远程会诊与双向转诊",
+        "Remote consultation and referral",
+    ),
+    (
+        "svc.remote.body",
+        "基层医生邀请上级医院专家会诊，签署会诊意见，必要时转诊。",
+        "Grassroots doctors invite specialists from supporting hospitals, who sign an opinion and refer when needed.",
+    ),
+    ("svc.care.title", "全病程管理", "Whole-course care"),
+    (
+        "svc.care.body",
+        "术前评估、术后随访、家庭医生与云端病友会，持续照护。",
+        "Pre-operative assessment, post-operative follow-up, family doctors and patient groups.",
+    ),
+    (
+        "svc.education.title",
+        "健康科普与远程教育",
+        "Health education and training",
+    ),
+    (
+        "svc.education.body",
+        "防疫科普推送给患者，基层医务人员在线学习。",
+        "Prevention articles for patients; courses and live sessions for grassroots staff.",
+    ),
+    (
+        "svc.imaging.title",
+        "影像与 AI 辅助",
+        "Imaging with AI assistance",
+    ),
+    (
+        "svc.imaging.body",
+        "上传 CT 影像在线查看，肺部病灶定量分析辅助阅片。",
+        "Upload CT studies, view them in the browser, and get quantitative lung-opacity measurements.",
+    ),
+    (
+        "svc.supervision.title",
+        "监管与审计",
+        "Supervision and audit",
+    ),
+    (
+        "svc.supervision.body",
+        "监管看板、防篡改审计日志与标准数据导出。",
+        "Supervision dashboards, a tamper-evident audit trail and standard data export.",
+    ),
+    ("svc.fhir.title", "标准互通", "Standard interoperability"),
+    (
+        "svc.fhir.body",
+        "HL7 FHIR R4 接口，医院信息系统与监管平台即插即用。",
+        "An HL7 FHIR R4 API so hospital systems and regulators' platforms plug in without custom work.",
+    ),
+    ("hospitals.title", "医院与科室", "Hospitals and departments"),
+    ("hospitals.empty", "暂无医院。", "No hospitals yet."),
+    ("hospitals.level", "等级", "Level"),
+    ("hospitals.region", "行政区划代码", "Region code"),
+    ("hospitals.address", "地址", "Address"),
+    ("hospitals.departments", "科室", "Departments"),
+    ("hospitals.online", "提供线上服务", "Online services"),
+    ("hospitals.offline_only", "仅线下", "In person only"),
+    ("hospitals.more", "下一页", "Next page"),
+    ("hospitals.status.suspended", "已暂停", "Suspended"),
+    ("error.back_home", "返回首页", "Back to the home page"),
+    ("error.request_id", "请求编号", "Request ID"),
+    ("error.fields", "请检查以下内容", "Please check"),
+    (
+        "error.bad-request",
+        "请求格式有误",
+        "The request is malformed",
+    ),
+    (
+        "error.validation",
+        "填写的内容有误",
+        "Some fields are invalid",
+    ),
+    ("error.unauthorized", "请先登录", "Please sign in"),
+    (
+        "error.forbidden",
+        "无权访问",
+        "You are not allowed to do this",
+    ),
+    ("error.not-found", "页面不存在", "Page not found"),
+    (
+        "error.method-not-allowed",
+        "不支持该操作",
+        "This action is not supported here",
+    ),
+    (
+        "error.timeout",
+        "请求超时，请稍后重试",
+        "The request took too long; please try again",
+    ),
+    (
+        "error.conflict",
+        "操作与当前状态冲突",
+        "This conflicts with the current state",
+    ),
+    (
+        "error.payload-too-large",
+        "提交的内容过大",
+        "What you sent is too large",
+    ),
+    (
+        "error.unsupported-media-type",
+        "不支持的内容格式",
+        "Unsupported content format",
+    ),
+    (
+        "error.too-many-requests",
+        "操作过于频繁，请稍后再试",
+        "Too many attempts; please wait a moment",
+    ),
+    (
+        "error.internal",
+        "系统出了点问题，我们已记录，请稍后重试",
+        "Something went wrong on our side; it has been logged, please try again later",
+    ),
+    (
+        "error.unavailable",
+        "服务暂时不可用，请稍后重试",
+        "The service is temporarily unavailable; please try again later",
+    ),
+];
+
+static CATALOG: LazyLock<HashMap<&'static str, (&'static str, &'static str)>> =
+    LazyLock::new(|| {
+        MESSAGES
+            .iter()
+            .map(|(k, zh, en)| (*k, (*zh, *en)))
+            .collect()
+    });
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn catalog_keys_are_unique_and_complete() {
+        assert_eq!(CATALOG.len(), MESSAGES.len(), "duplicate key in MESSAGES");
+        for (key, zh, en) in MESSAGES {
+            assert!(
+                !zh.is_empty() && !en.is_empty(),
+                "{key} lacks a translation"
+            );
+        }
+        for code in crate::error::ErrorCode::ALL {
+            assert!(CATALOG.contains_key(format!("error.{}", code.slug()).as_str()));
+        }
+    }
+
+    #[test]
+    fn negotiation_prefers_cookie_then_quality() {
+        let mut h = HeaderMap::new();
+        assert_eq!(Lang::negotiate(&h), Lang::Zh);
+        h.insert(
+            header::ACCEPT_LANGUAGE,
+            HeaderValue::from_static("fr, en-GB;q=0.8, zh;q=0.5"),
+        );
+        assert_eq!(Lang::negotiate(&h), Lang::En);
+        h.insert(
+            header::ACCEPT_LANGUAGE,
+            HeaderValue::from_static("zh-CN,zh;q=0.9,en;q=0.8"),
+        );
+        assert_eq!(Lang::negotiate(&h), Lang::Zh);
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=b; yunyi_lang=en"),
+        );
+        assert_eq!(Lang::negotiate(&h), Lang::En);
+    }
+}

@@ -1,0 +1,122 @@
+//! The web shell: layout, language, assets, the home page, and how errors and security
+//! headers are applied to every response.
+
+pub mod assets;
+pub mod i18n;
+pub mod middleware;
+pub mod page;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{Path, Query};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::error::{AppError, FieldError};
+pub use i18n::Lang;
+pub use page::PageCtx;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/lang/{code}", get(switch_lang))
+        .route("/assets/{version}/{name}", get(assets::serve))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "home.html")]
+struct HomePage {
+    page: PageCtx,
+    services: Vec<(&'static str, &'static str)>,
+}
+
+const SERVICES: [&str; 10] = [
+    "triage",
+    "consult",
+    "chronic",
+    "screening",
+    "remote",
+    "care",
+    "education",
+    "imaging",
+    "supervision",
+    "fhir",
+];
+
+async fn home(page: PageCtx) -> impl IntoResponse {
+    let lang = page.lang;
+    let services = SERVICES
+        .iter()
+        .map(|s| {
+            (
+                lang.t(&format!("svc.{s}.title")),
+                lang.t(&format!("svc.{s}.body")),
+            )
+        })
+        .collect();
+    HomePage {
+        page: page.with_nav("home"),
+        services,
+    }
+}
+
+#[derive(Deserialize)]
+struct SwitchQuery {
+    next: Option<String>,
+}
+
+/// `GET /lang/{zh|en}?next=/path`: remembers the choice for a year and goes back. A link, not a
+/// form: choosing a language changes nothing on the server, so it needs no CSRF token.
+async fn switch_lang(
+    Path(code): Path<String>,
+    Query(q): Query<SwitchQuery>,
+) -> Result<Response, AppError> {
+    let lang = Lang::from_short(&code)
+        .ok_or_else(|| AppError::NotFound(format!("no language '{code}'; use zh or en")))?;
+    let next = q
+        .next
+        .as_deref()
+        .filter(|n| is_local_path(n))
+        .unwrap_or("/");
+    let mut response = Redirect::to(next).into_response();
+    let cookie = format!(
+        "{}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+        i18n::LANG_COOKIE,
+        lang.short()
+    );
+    let value = HeaderValue::from_str(&cookie)
+        .map_err(|_| AppError::Validation(vec![FieldError::new("code", "invalid language")]))?;
+    response.headers_mut().insert(header::SET_COOKIE, value);
+    Ok(response)
+}
+
+/// Only same-site paths: `//evil.example` or `/\evil` would make the switch an open redirect.
+fn is_local_path(next: &str) -> bool {
+    next.starts_with('/') && !next.starts_with("//") && !next.contains('\\')
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub page: PageCtx,
+    pub status: u16,
+    pub title: &'static str,
+    pub detail: String,
+    pub errors: Vec<FieldError>,
+    pub request_id: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_local_paths_are_followed() {
+        assert!(super::is_local_path("/hospitals?x=1"));
+        assert!(!super::is_local_path("//evil.example"));
+        assert!(!super::is_local_path("https://evil.example"));
+        assert!(!super::is_local_path("/\\evil.example"));
+    }
+}
