@@ -1,0 +1,39 @@
+//! Demo seeding is idempotent, and data survives a restart.
+
+use reqwest::StatusCode;
+use yunyi::demo;
+
+use crate::helpers::TestApp;
+
+#[tokio::test]
+async fn demo_seeds_once_and_data_survives_restarts() {
+    let app = TestApp::spawn().await;
+    let first = demo::seed(&app.db).await.unwrap();
+    assert!(first.newly_seeded);
+    assert!(first.hospitals >= 2);
+    let (_, before) = app.get_json("/api/v1/hospitals").await;
+    let test_db = app.stop().await;
+
+    // Same database, new process state: nothing lost, nothing duplicated by seeding again.
+    let app = TestApp::spawn_on(test_db).await;
+    let second = demo::seed(&app.db).await.unwrap();
+    assert!(!second.newly_seeded);
+    assert_eq!(second.hospitals, first.hospitals);
+    let (status, after) = app.get_json("/api/v1/hospitals").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(before, after);
+    let id = after["items"][0]["id"].as_i64().unwrap();
+    let (_, detail) = app.get_json(&format!("/api/v1/hospitals/{id}")).await;
+    assert!(detail["departments"].as_array().unwrap().len() >= 5);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn concurrent_seeding_seeds_once() {
+    let app = TestApp::spawn().await;
+    let (a, b) = tokio::join!(demo::seed(&app.db), demo::seed(&app.db));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert!(a.newly_seeded ^ b.newly_seeded, "exactly one call seeds");
+    assert_eq!(a.hospitals, b.hospitals);
+    app.stop().await;
+}

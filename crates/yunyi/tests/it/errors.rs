@@ -1,0 +1,174 @@
+//! One error type, three forms: problem+json under /api, OperationOutcome under /fhir, a
+//! readable localized page elsewhere; unknown routes, wrong methods and oversized bodies too.
+
+use reqwest::StatusCode;
+
+use crate::helpers::TestApp;
+
+fn content_type(response: &reqwest::Response) -> String {
+    response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn unknown_api_route_is_problem_json() {
+    let app = TestApp::spawn().await;
+    let response = app.get("/api/v1/no-such-thing").await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(content_type(&response), "application/problem+json");
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["type"], "urn:yunyi:problem:not-found");
+    assert_eq!(body["code"], "not-found");
+    assert_eq!(body["status"], 404);
+    assert_eq!(body["title"], "Not found");
+    assert_eq!(body["instance"], "/api/v1/no-such-thing");
+    assert_eq!(body["request_id"], request_id.as_str());
+    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn invalid_query_names_every_bad_field() {
+    let app = TestApp::spawn().await;
+    let response = app.get("/api/v1/hospitals?limit=1000&after=x").await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(content_type(&response), "application/problem+json");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "validation");
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["limit", "after"]);
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("1000")
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_fhir_route_is_an_operation_outcome() {
+    let app = TestApp::spawn().await;
+    let response = app.get("/fhir/Nonexistent/1").await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert!(content_type(&response).starts_with("application/fhir+json"));
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["resourceType"], "OperationOutcome");
+    assert_eq!(body["issue"][0]["severity"], "error");
+    assert_eq!(body["issue"][0]["code"], "not-found");
+    assert!(body["issue"][0]["diagnostics"].as_str().is_some());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_page_is_a_readable_page_in_the_callers_language() {
+    let app = TestApp::spawn().await;
+    let response = app.get("/no/such/page").await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert!(content_type(&response).starts_with("text/html"));
+    let html = response.text().await.unwrap();
+    assert!(html.contains(r#"<html lang="zh-CN">"#));
+    assert!(html.contains("页面不存在"), "{html}");
+    assert!(html.contains("返回首页"));
+
+    let response = app
+        .client
+        .get(app.url("/no/such/page"))
+        .header("accept-language", "en-US,en;q=0.9")
+        .send()
+        .await
+        .unwrap();
+    let html = response.text().await.unwrap();
+    assert!(html.contains(r#"<html lang="en">"#));
+    assert!(html.contains("Page not found"), "{html}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn wrong_method_is_405_in_each_form_and_keeps_allow() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .client
+        .delete(app.url("/api/v1/hospitals"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert!(
+        response.headers()["allow"]
+            .to_str()
+            .unwrap()
+            .contains("GET")
+    );
+    assert_eq!(content_type(&response), "application/problem+json");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "method-not-allowed");
+
+    let response = app
+        .client
+        .post(app.url("/fhir/metadata"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["resourceType"], "OperationOutcome");
+    assert_eq!(body["issue"][0]["code"], "not-supported");
+
+    let response = app.client.post(app.url("/hospitals")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert!(content_type(&response).starts_with("text/html"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused_with_413() {
+    let app = TestApp::spawn().await;
+    let body = vec![b'x'; 3 * 1024 * 1024];
+    let response = app
+        .client
+        .post(app.url("/api/v1/hospitals"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(content_type(&response), "application/problem+json");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "payload-too-large");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn malformed_ids_are_not_found_not_server_errors() {
+    let app = TestApp::spawn().await;
+    for path in [
+        "/api/v1/hospitals/abc",
+        "/api/v1/hospitals/-1",
+        "/api/v1/hospitals/99999999999999999999",
+    ] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(
+            content_type(&response),
+            "application/problem+json",
+            "{path}"
+        );
+    }
+    let response = app.get("/hospitals/%E4%B8%AD").await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert!(content_type(&response).starts_with("text/html"));
+    app.stop().await;
+}

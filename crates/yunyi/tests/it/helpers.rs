@@ -1,0 +1,199 @@
+//! Test harness: fresh databases on either backend and the real application on a random port.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sqlx::Connection as _;
+use tempfile::TempDir;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use yunyi::config::{Config, JobsConfig};
+use yunyi::db::Db;
+use yunyi::{Application, jobs};
+
+pub const PG_ENV: &str = "YUNYI_TEST_DATABASE_URL";
+
+/// A fresh, empty database and a data directory, removed when dropped (the PostgreSQL schema
+/// lives until the throwaway test cluster is stopped).
+pub struct TestDb {
+    pub dir: TempDir,
+    /// `None` for the embedded SQLite database in `dir`.
+    pub url: Option<String>,
+}
+
+impl TestDb {
+    pub async fn new() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("yunyi-test-")
+            .tempdir()
+            .expect("temporary directory");
+        let url = match std::env::var(PG_ENV) {
+            Ok(base) if !base.is_empty() => Some(fresh_pg_schema(&base).await),
+            _ => None,
+        };
+        Self { dir, url }
+    }
+
+    pub fn backend(&self) -> &'static str {
+        if self.url.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        }
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn config(&self) -> Config {
+        let mut config =
+            Config::for_data_dir(self.dir.path(), self.url.as_deref()).expect("test config");
+        config.jobs = JobsConfig {
+            poll_interval: Duration::from_millis(50),
+            ..JobsConfig::default()
+        };
+        config
+    }
+
+    /// A migrated connection pool, for tests below the HTTP layer.
+    pub async fn connect(&self) -> Db {
+        let db = Db::connect(&self.config().database)
+            .await
+            .expect("connect to test database");
+        db.migrate().await.expect("migrate test database");
+        db
+    }
+
+    /// `--database-url` for the binary; `None` means the embedded default.
+    pub fn cli_args(&self) -> Vec<String> {
+        let mut args = vec![
+            "--data-dir".to_owned(),
+            self.dir.path().display().to_string(),
+        ];
+        if let Some(url) = &self.url {
+            args.push("--database-url".to_owned());
+            args.push(url.clone());
+        }
+        args
+    }
+}
+
+/// Creates schema `t_<random>` and returns a URL whose connections use it.
+async fn fresh_pg_schema(base: &str) -> String {
+    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    // The suite must fail, not skip, when PostgreSQL was asked for and is not there.
+    let mut conn = sqlx::PgConnection::connect(base)
+        .await
+        .unwrap_or_else(|e| panic!("{PG_ENV} is set but PostgreSQL is unreachable: {e}"));
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&mut conn)
+        .await
+        .expect("create test schema");
+    let _ = conn.close().await;
+    let mut url = url::Url::parse(base).expect("valid YUNYI_TEST_DATABASE_URL");
+    url.query_pairs_mut()
+        .append_pair("options", &format!("-c search_path={schema}"));
+    url.to_string()
+}
+
+/// The real application, serving on 127.0.0.1 with a random port.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub db: Db,
+    pub client: reqwest::Client,
+    pub test_db: TestDb,
+    shutdown: CancellationToken,
+    handle: JoinHandle<anyhow::Result<()>>,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_on(TestDb::new().await).await
+    }
+
+    pub async fn spawn_on(test_db: TestDb) -> Self {
+        Self::spawn_with(test_db, |_| {}, jobs::Registry::standard()).await
+    }
+
+    pub async fn spawn_with(
+        test_db: TestDb,
+        customize: impl FnOnce(&mut Config),
+        registry: jobs::Registry,
+    ) -> Self {
+        let mut config = test_db.config();
+        customize(&mut config);
+        let app = Application::build_with(config, registry)
+            .await
+            .expect("build application");
+        let addr = app.local_addr();
+        let db = app.db().clone();
+        let shutdown = CancellationToken::new();
+        let handle = tokio::spawn(app.run_until(shutdown.clone()));
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("http client");
+        Self {
+            addr,
+            db,
+            client,
+            test_db,
+            shutdown,
+            handle,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn get_json(&self, path: &str) -> (reqwest::StatusCode, serde_json::Value) {
+        let response = self.get(path).await;
+        let status = response.status();
+        (status, response.json().await.expect("JSON body"))
+    }
+
+    /// Graceful shutdown; returns the database so a test can start the app on it again.
+    pub async fn stop(self) -> TestDb {
+        self.shutdown.cancel();
+        self.handle
+            .await
+            .expect("server task")
+            .expect("server ended cleanly");
+        self.test_db
+    }
+}
+
+/// Polls `check` until it returns `Some`, for at most `limit`. For effects of background
+/// work (the worker loop), which have no completion signal to await.
+pub async fn eventually<T, F, Fut>(limit: Duration, mut check: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(v) = check().await {
+            return Some(v);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// Path of the built `yunyi` binary.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_yunyi"))
+}

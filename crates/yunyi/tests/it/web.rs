@@ -1,0 +1,111 @@
+//! The web shell: home page, language switch, embedded assets.
+
+use reqwest::StatusCode;
+
+use crate::helpers::TestApp;
+
+#[tokio::test]
+async fn home_page_is_chinese_by_default_and_says_what_the_platform_offers() {
+    let app = TestApp::spawn().await;
+    let response = app.get("/").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = response.text().await.unwrap();
+    assert!(html.contains(r#"<html lang="zh-CN">"#));
+    for text in [
+        "智能导诊与分时段预约",
+        "图文与视频问诊",
+        "慢病复诊与送药上门",
+        "传染病筛查与预警",
+        "120",
+    ] {
+        assert!(html.contains(text), "home page lacks {text}");
+    }
+    assert!(
+        html.contains(r#"name="viewport""#),
+        "mobile viewport missing"
+    );
+    // No external CDN: every script and stylesheet is served by us.
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "external reference in {html}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn language_switch_sets_a_cookie_and_returns_to_the_page() {
+    let app = TestApp::spawn().await;
+    let response = app.get("/lang/en?next=%2Fhospitals").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()["location"], "/hospitals");
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        cookie.starts_with("yunyi_lang=en;") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+
+    let html = app
+        .client
+        .get(app.url("/"))
+        .header("cookie", "yunyi_lang=en")
+        // The explicit choice wins over the browser's language.
+        .header("accept-language", "zh-CN")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(r#"<html lang="en">"#));
+    assert!(html.contains("Smart triage and time-slot booking"));
+    // The switch offers the way back, to the same page.
+    assert!(html.contains(r#"href="/lang/zh?next=%2F""#), "{html}");
+
+    // Never an open redirect.
+    let response = app.get("/lang/zh?next=%2F%2Fevil.example").await;
+    assert_eq!(response.headers()["location"], "/");
+    let response = app.get("/lang/fr").await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn assets_are_embedded_and_cacheable() {
+    let app = TestApp::spawn().await;
+    let html = app.get("/").await.text().await.unwrap();
+    let css = html
+        .split('"')
+        .find(|s| s.starts_with("/assets/") && s.ends_with("app.css"))
+        .expect("stylesheet link")
+        .to_owned();
+    let js = html
+        .split('"')
+        .find(|s| s.starts_with("/assets/") && s.ends_with("htmx.min.js"))
+        .expect("htmx script")
+        .to_owned();
+    let response = app.get(&css).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/css")
+    );
+    assert!(
+        response.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+    let response = app.get(&js).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.text().await.unwrap().contains("htmx"));
+    assert_eq!(
+        app.get("/assets/0.1.0/missing.js").await.status(),
+        StatusCode::NOT_FOUND
+    );
+    app.stop().await;
+}
