@@ -106,8 +106,21 @@ pub fn run() -> ExitCode {
 /// One line on stderr, the cause chain joined with ": ", and exit code 1. No backtrace: the
 /// reader is an operator, not a Rust developer.
 fn fail(e: &anyhow::Error) -> ExitCode {
-    eprintln!("error: {e:#}");
+    eprintln!("error: {}", error_line(e));
     ExitCode::FAILURE
+}
+
+/// The cause chain on one line, skipping a cause that its parent's message already repeats
+/// (sqlx and io errors often print their source themselves).
+pub fn error_line(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !parts.last().is_some_and(|prev| prev.contains(&text)) {
+            parts.push(text);
+        }
+    }
+    parts.join(": ")
 }
 
 fn init_tracing(filter: &str, json: bool) {

@@ -14,7 +14,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::Connection as _;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -78,16 +79,29 @@ impl Db {
                 let shown = redact_url(url);
                 let options = PgConnectOptions::from_str(url)
                     .with_context(|| format!("database URL '{shown}' is not valid"))?;
+                let unreachable = || {
+                    format!(
+                        "cannot connect to the database at {shown}; check --database-url and that the server is running and reachable"
+                    )
+                };
+                // One direct connection first: the pool would retry until its timeout and then
+                // report only "timed out", hiding the real cause (refused, bad password, no
+                // such database) that the operator needs to see.
+                let probe =
+                    tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options))
+                        .await
+                        .map_err(|_| {
+                            anyhow::anyhow!("no answer within {} s", CONNECT_TIMEOUT.as_secs())
+                        })
+                        .with_context(unreachable)?
+                        .with_context(unreachable)?;
+                let _ = probe.close().await;
                 let pool = PgPoolOptions::new()
                     .max_connections(32)
                     .acquire_timeout(CONNECT_TIMEOUT)
                     .connect_with(options)
                     .await
-                    .with_context(|| {
-                        format!(
-                            "cannot connect to the database at {shown}; check --database-url and that the server is running and reachable"
-                        )
-                    })?;
+                    .with_context(unreachable)?;
                 Ok(Self::Postgres(pool))
             }
         }

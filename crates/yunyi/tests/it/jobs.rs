@@ -306,7 +306,7 @@ async fn concurrent_workers_run_every_job_exactly_once() {
         t.await.unwrap();
     }
     assert_eq!(done.load(Ordering::SeqCst), 40);
-    let runs = runs.lock().unwrap();
+    let runs = runs.lock().unwrap().clone();
     assert_eq!(runs.len(), 40);
     assert!(runs.values().all(|n| *n == 1), "a job ran twice: {runs:?}");
     let rows = store::list_by_kind(&db, "test.flaky").await.unwrap();

@@ -2,6 +2,12 @@
 //! SQLite file in a temporary directory, or, when `YUNYI_TEST_DATABASE_URL` is set, a fresh
 //! schema in that PostgreSQL database. `scripts/test` runs the suite both ways.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "in the test harness a panic is a failed test, which is what it should be"
+)]
+
 mod helpers;
 
 mod cli;
