@@ -206,3 +206,98 @@ async fn migrate_applies_to_the_configured_database_and_is_repeatable() {
         0
     );
 }
+
+/// A running `yunyi` process, killed if the test fails before it stops it.
+struct Running {
+    child: std::process::Child,
+    base: String,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `yunyi demo` on a random port and waits for its banner.
+fn start_demo(test_db: &TestDb) -> Running {
+    use std::io::{BufRead, BufReader};
+    let mut cmd = Command::new(bin());
+    cmd.current_dir(test_db.data_dir())
+        .arg("demo")
+        .args(test_db.cli_args())
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    for (key, _) in std::env::vars() {
+        if key.starts_with("YUNYI_") {
+            cmd.env_remove(key);
+        }
+    }
+    let mut child = cmd.spawn().expect("start yunyi demo");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let mut banner = Vec::new();
+    let mut base = None;
+    for line in lines.by_ref() {
+        let line = line.expect("read banner");
+        if let Some(rest) = line.strip_prefix("Yunyi (云医) is running at ") {
+            base = Some(rest.trim_end_matches('/').to_owned());
+        }
+        let done = line.starts_with("Press Ctrl-C");
+        banner.push(line);
+        if done {
+            break;
+        }
+    }
+    // Keep reading so the process never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    let text = banner.join("\n");
+    assert!(text.contains("demo data:"), "{text}");
+    Running {
+        child,
+        base: base.unwrap_or_else(|| panic!("no URL in banner: {text}")),
+    }
+}
+
+fn stop_with_sigterm(mut running: Running) {
+    let pid = running.child.id().to_string();
+    let status = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+    assert!(status.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        if let Some(exit) = running.child.try_wait().expect("wait") {
+            assert!(exit.success(), "yunyi exited with {exit} after SIGTERM");
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "yunyi did not stop within 15 s of SIGTERM");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[tokio::test]
+async fn demo_binary_serves_stops_on_sigterm_and_restarts_without_duplicates() {
+    let test_db = TestDb::new().await;
+    let client = reqwest::Client::new();
+    let mut listings = Vec::new();
+    for run in 0..2 {
+        let running = start_demo(&test_db);
+        let health = client.get(format!("{}/healthz", running.base)).send().await.unwrap();
+        assert_eq!(health.status(), reqwest::StatusCode::OK, "run {run}");
+        let home = client.get(format!("{}/", running.base)).send().await.unwrap();
+        assert!(home.text().await.unwrap().contains("云医"));
+        let list: serde_json::Value = client
+            .get(format!("{}/api/v1/hospitals", running.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        listings.push(list);
+        stop_with_sigterm(running);
+    }
+    assert!(!listings[0]["items"].as_array().unwrap().is_empty());
+    assert_eq!(listings[0], listings[1], "the second demo run changed the data");
+}
