@@ -263,7 +263,10 @@ fn start_demo(test_db: &TestDb) -> Running {
 
 fn stop_with_sigterm(mut running: Running) {
     let pid = running.child.id().to_string();
-    let status = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+    let status = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
     assert!(status.success());
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     loop {
@@ -271,7 +274,10 @@ fn stop_with_sigterm(mut running: Running) {
             assert!(exit.success(), "yunyi exited with {exit} after SIGTERM");
             return;
         }
-        assert!(std::time::Instant::now() < deadline, "yunyi did not stop within 15 s of SIGTERM");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "yunyi did not stop within 15 s of SIGTERM"
+        );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
@@ -283,9 +289,17 @@ async fn demo_binary_serves_stops_on_sigterm_and_restarts_without_duplicates() {
     let mut listings = Vec::new();
     for run in 0..2 {
         let running = start_demo(&test_db);
-        let health = client.get(format!("{}/healthz", running.base)).send().await.unwrap();
+        let health = client
+            .get(format!("{}/healthz", running.base))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(health.status(), reqwest::StatusCode::OK, "run {run}");
-        let home = client.get(format!("{}/", running.base)).send().await.unwrap();
+        let home = client
+            .get(format!("{}/", running.base))
+            .send()
+            .await
+            .unwrap();
         assert!(home.text().await.unwrap().contains("云医"));
         let list: serde_json::Value = client
             .get(format!("{}/api/v1/hospitals", running.base))
@@ -299,5 +313,8 @@ async fn demo_binary_serves_stops_on_sigterm_and_restarts_without_duplicates() {
         stop_with_sigterm(running);
     }
     assert!(!listings[0]["items"].as_array().unwrap().is_empty());
-    assert_eq!(listings[0], listings[1], "the second demo run changed the data");
+    assert_eq!(
+        listings[0], listings[1],
+        "the second demo run changed the data"
+    );
 }
