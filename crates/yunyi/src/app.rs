@@ -23,14 +23,70 @@ use crate::error::AppError;
 use crate::jobs::{self, Worker};
 use crate::ops::Metrics;
 use crate::web::middleware::{self, TIMEOUT_STATUS};
-use crate::{demo, directory, fhir, ops, web};
+use crate::crypto::DataKeys;
+use crate::identity::auth::StepUpVerifier;
+use crate::identity::notify::{DevInbox, LogNotifier, Notifier};
+use crate::{audit, demo, directory, fhir, identity, ops, web};
 
 /// What every handler can reach.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct AppState {
     pub db: Db,
     pub metrics: Arc<Metrics>,
     pub config: Arc<Config>,
+    pub keys: Arc<DataKeys>,
+    pub notifier: Arc<dyn Notifier>,
+    /// Messages kept for the demo's `/dev/inbox` and for tests; `None` in production.
+    pub inbox: Option<DevInbox>,
+    pub step_up: Arc<Vec<Arc<dyn StepUpVerifier>>>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("db", &self.db).finish_non_exhaustive()
+    }
+}
+
+/// Where the database records the fingerprint of the data key it was created with.
+const KEY_CHECK_SETTING: &str = "crypto.key_check";
+
+impl AppState {
+    /// Connects and migrates the database and loads the data key. Refuses a key other than
+    /// the one the database's encrypted columns were written with.
+    pub async fn open(config: Config) -> anyhow::Result<Self> {
+        let db = Db::connect(&config.database).await?;
+        db.migrate().await?;
+        let keys = DataKeys::load_or_create(&config.data_dir, config.data_key.as_ref().map(|k| k.0.as_str()))?;
+        let recorded = identity::store::setting_or_insert(&db, KEY_CHECK_SETTING, keys.check_value(), crate::clock::now_ms())
+            .await
+            .context("reading the data key fingerprint")?;
+        if recorded != keys.check_value() {
+            anyhow::bail!(
+                "the data encryption key does not match the one this database was created with; \
+                 use the same {} file or {} on every node (a new key cannot read existing data)",
+                crate::crypto::KEY_FILE,
+                crate::crypto::KEY_ENV
+            );
+        }
+        let inbox = config.dev_inbox.then(DevInbox::default);
+        Ok(Self {
+            metrics: Arc::new(Metrics::new(db.backend_name())),
+            db,
+            config: Arc::new(config),
+            keys: Arc::new(keys),
+            notifier: Arc::new(LogNotifier { inbox: inbox.clone() }),
+            inbox,
+            step_up: Arc::new(identity::auth::default_verifiers()),
+        })
+    }
+}
+
+/// The job handlers every process runs.
+pub fn job_registry() -> jobs::Registry {
+    jobs::Registry::standard().with_recurring(
+        Arc::new(identity::cleanup::PurgeEndedSessions::default()),
+        std::time::Duration::from_secs(3600),
+    )
 }
 
 /// A built application: database connected and migrated, port bound, not yet serving.
@@ -44,25 +100,19 @@ pub struct Application {
 impl Application {
     /// Connects to the database, applies migrations and binds the listen address.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        Self::build_with(config, jobs::Registry::standard()).await
+        Self::build_with(config, job_registry()).await
     }
 
     /// As [`build`](Self::build) with a given set of job handlers (tests add their own).
     pub async fn build_with(config: Config, registry: jobs::Registry) -> anyhow::Result<Self> {
-        let db = Db::connect(&config.database).await?;
-        db.migrate().await?;
-        let listener = TcpListener::bind(config.listen).await.with_context(|| {
-            format!(
-                "cannot listen on {}; stop the program using it or choose another address with --listen",
-                config.listen
-            )
+        // Bind first: it is cheap and has no side effects, so a busy port fails before the
+        // database is touched or a key file is created.
+        let listen = config.listen;
+        let listener = TcpListener::bind(listen).await.with_context(|| {
+            format!("cannot listen on {listen}; stop the program using it or choose another address with --listen")
         })?;
+        let state = AppState::open(config).await?;
         let addr = listener.local_addr().context("reading the bound address")?;
-        let state = AppState {
-            metrics: Arc::new(Metrics::new(db.backend_name())),
-            db,
-            config: Arc::new(config),
-        };
         Ok(Self {
             listener,
             addr,
@@ -77,6 +127,10 @@ impl Application {
 
     pub fn db(&self) -> &Db {
         &self.state.db
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
     }
 
     /// Serves until `shutdown` is cancelled, then lets requests in flight finish, stops the
@@ -117,8 +171,11 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::router())
         .merge(web::router())
         .merge(directory::router())
+        .merge(identity::router())
+        .merge(audit::router())
         .merge(fhir::router())
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), identity::csrf::protect))
         .layer(RequestBodyLimitLayer::new(http.body_limit_bytes))
         .layer(TimeoutLayer::with_status_code(
             TIMEOUT_STATUS,
@@ -151,13 +208,15 @@ async fn not_found() -> AppError {
 }
 
 /// `yunyi serve` and `yunyi demo`: run until SIGTERM or Ctrl-C.
-pub async fn serve(config: Config, demo_mode: bool) -> anyhow::Result<()> {
+pub async fn serve(mut config: Config, demo_mode: bool) -> anyhow::Result<()> {
+    config.demo = demo_mode;
+    config.dev_inbox = demo_mode;
     let database = config.database.to_string();
     let app = Application::build(config).await?;
     let addr = app.local_addr();
     let summary = if demo_mode {
         Some(
-            demo::seed(app.db())
+            demo::seed(app.state())
                 .await
                 .context("seeding the demo data")?,
         )
@@ -183,6 +242,54 @@ pub async fn migrate_only(config: Config) -> anyhow::Result<()> {
     db.migrate().await?;
     println!("migrations applied to {}", config.database);
     db.close().await;
+    Ok(())
+}
+
+/// `yunyi audit verify`: exit 0 with a summary when intact, 1 naming the first bad event.
+pub async fn audit_verify(config: Config) -> anyhow::Result<()> {
+    let db = Db::connect(&config.database).await?;
+    db.migrate().await?;
+    let result = audit::verify(&db).await.context("reading the audit trail")?;
+    db.close().await;
+    match result {
+        audit::Verification::Intact { events, last_hash } => {
+            println!("audit trail intact: {events} events, last hash {last_hash}");
+            Ok(())
+        }
+        audit::Verification::Broken { id, reason } => {
+            anyhow::bail!("audit trail broken at event {id}: {reason}")
+        }
+    }
+}
+
+/// `yunyi user create`: the password is the first line of standard input, so it never
+/// appears in the process list or shell history.
+pub async fn create_user(
+    config: Config,
+    username: String,
+    role: String,
+    display_name: String,
+    hospital_id: Option<i64>,
+) -> anyhow::Result<()> {
+    let mut password = String::new();
+    std::io::stdin()
+        .read_line(&mut password)
+        .context("reading the password from standard input")?;
+    let password = password.trim_end_matches(['\r', '\n']).to_owned();
+    let state = AppState::open(config).await?;
+    let input = identity::service::NewStaff {
+        username: username.clone(),
+        display_name,
+        role,
+        hospital_id,
+        password,
+        phone: None,
+    };
+    let id = identity::service::create_staff(&state, None, &input)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("created account {id} ({username})");
+    state.db.close().await;
     Ok(())
 }
 

@@ -44,6 +44,10 @@ pub struct Cli {
     #[arg(long, global = true, env = "YUNYI_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
+    /// Minutes a doctor's identity step-up check stays valid within a session (1 to 1440).
+    #[arg(long, global = true, env = "YUNYI_STEP_UP_MINUTES", value_name = "MINUTES")]
+    pub step_up_minutes: Option<String>,
+
     /// Log filter, e.g. `info` or `yunyi=debug,info`.
     #[arg(
         long,
@@ -69,6 +73,44 @@ pub enum Command {
     Demo,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Audit trail tools.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Accounts: create the first administrator.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the hash chain and report the first event that was changed, removed or inserted.
+    /// Exits non-zero when the chain is broken.
+    Verify,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a staff account (e.g. the first platform_admin). The password is read from the
+    /// first line of standard input.
+    Create {
+        /// Login name.
+        #[arg(long)]
+        username: String,
+        /// One of platform_admin, hospital_admin, doctor, nurse, pharmacist,
+        /// infection_officer, regulator.
+        #[arg(long)]
+        role: String,
+        /// Name shown to others.
+        #[arg(long)]
+        display_name: String,
+        /// Hospital id, for roles that belong to a hospital.
+        #[arg(long)]
+        hospital_id: Option<i64>,
+    },
 }
 
 /// Entry point of the binary.
@@ -95,6 +137,18 @@ pub fn run() -> ExitCode {
             Command::Serve => crate::app::serve(config, false).await,
             Command::Demo => crate::app::serve(config, true).await,
             Command::Migrate => crate::app::migrate_only(config).await,
+            Command::Audit {
+                command: AuditCommand::Verify,
+            } => crate::app::audit_verify(config).await,
+            Command::User {
+                command:
+                    UserCommand::Create {
+                        username,
+                        role,
+                        display_name,
+                        hospital_id,
+                    },
+            } => crate::app::create_user(config, username, role, display_name, hospital_id).await,
         }
     });
     match result {
@@ -182,6 +236,7 @@ pub fn resolve(cli: &Cli, matches: &ArgMatches) -> Result<Config, ConfigError> {
             source: Source::Default,
         },
     };
+    let from_file_step_up = from_file.clone();
     let database_url = match (&cli.database_url, file.database_url) {
         (Some(v), _) => Some(Sourced {
             value: v.clone(),
@@ -198,10 +253,28 @@ pub fn resolve(cli: &Cli, matches: &ArgMatches) -> Result<Config, ConfigError> {
         }),
         (None, None) => None,
     };
+    let step_up_minutes = match (&cli.step_up_minutes, file.step_up_minutes) {
+        (Some(v), _) => Some(Sourced {
+            value: v.clone(),
+            source: source_of(matches, "step_up_minutes", "--step-up-minutes", "YUNYI_STEP_UP_MINUTES"),
+        }),
+        (None, Some(v)) => Some(Sourced {
+            value: v.to_string(),
+            source: from_file_step_up,
+        }),
+        (None, None) => None,
+    };
+    // The data key only comes from the environment: a flag would show it in `ps`.
+    let data_key = std::env::var(crate::crypto::KEY_ENV)
+        .ok()
+        .filter(|k| !k.trim().is_empty())
+        .map(crate::config::Secret);
     RawSettings {
         listen,
         data_dir,
         database_url,
+        step_up_minutes,
+        data_key,
     }
     .validate()
 }

@@ -52,6 +52,7 @@ pub struct FileSettings {
     pub listen: Option<String>,
     pub data_dir: Option<PathBuf>,
     pub database_url: Option<String>,
+    pub step_up_minutes: Option<u64>,
 }
 
 impl FileSettings {
@@ -211,6 +212,37 @@ impl Default for HttpConfig {
     }
 }
 
+/// Sign-in lifetimes.
+#[derive(Debug, Clone)]
+pub struct IdentityConfig {
+    /// Browser session (cookie) lifetime.
+    pub session_ttl: Duration,
+    /// Bearer token lifetime.
+    pub token_ttl: Duration,
+    /// How long a doctor's identity step-up check is remembered within a session.
+    pub step_up_ttl: Duration,
+}
+
+impl Default for IdentityConfig {
+    fn default() -> Self {
+        Self {
+            session_ttl: Duration::from_secs(12 * 3600),
+            token_ttl: Duration::from_secs(3600),
+            step_up_ttl: Duration::from_secs(4 * 3600),
+        }
+    }
+}
+
+/// A secret that `Debug` never prints.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
 /// The validated configuration the application runs with.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -219,6 +251,13 @@ pub struct Config {
     pub database: DatabaseTarget,
     pub jobs: JobsConfig,
     pub http: HttpConfig,
+    pub identity: IdentityConfig,
+    /// The data encryption key (base64) from `YUNYI_DATA_KEY`; else the key file is used.
+    pub data_key: Option<Secret>,
+    /// Demo mode: demo data and the `/dev/inbox` page.
+    pub demo: bool,
+    /// Keep sent messages (with one-time codes) in memory: demo mode and tests only.
+    pub dev_inbox: bool,
 }
 
 impl Config {
@@ -241,6 +280,10 @@ impl Config {
             database,
             jobs: JobsConfig::default(),
             http: HttpConfig::default(),
+            identity: IdentityConfig::default(),
+            data_key: None,
+            demo: false,
+            dev_inbox: false,
         })
     }
 }
@@ -251,6 +294,8 @@ pub struct RawSettings {
     pub listen: Sourced<String>,
     pub data_dir: Sourced<PathBuf>,
     pub database_url: Option<Sourced<String>>,
+    pub step_up_minutes: Option<Sourced<String>>,
+    pub data_key: Option<Secret>,
 }
 
 impl RawSettings {
@@ -266,12 +311,26 @@ impl RawSettings {
                 path: data_dir.join(SQLITE_FILE),
             },
         };
+        let mut identity = IdentityConfig::default();
+        if let Some(minutes) = &self.step_up_minutes {
+            let n = minutes.value.trim().parse::<u64>().ok().filter(|n| (1..=24 * 60).contains(n)).ok_or_else(|| {
+                ConfigError(format!(
+                    "step-up period '{}' ({}) must be a whole number of minutes from 1 to 1440",
+                    minutes.value, minutes.source
+                ))
+            })?;
+            identity.step_up_ttl = Duration::from_secs(n * 60);
+        }
         Ok(Config {
             listen,
             data_dir,
             database,
             jobs: JobsConfig::default(),
             http: HttpConfig::default(),
+            identity,
+            data_key: self.data_key,
+            demo: false,
+            dev_inbox: false,
         })
     }
 }

@@ -6,11 +6,14 @@
 
 use std::fmt;
 
+use crate::app::AppState;
 use crate::clock::now_ms;
-use crate::db::Db;
+use crate::db::{Db, Tx};
 use crate::directory::model::{NewDepartment, NewHospital};
 use crate::directory::{self, store as directory_store};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
+use crate::identity::model::{IdCardNumber, Phone};
+use crate::identity::{password, service as identity_service, store as identity_store};
 use crate::with_tx;
 
 /// Bumped when the demo data set changes shape; recorded in `app_setting`.
@@ -21,7 +24,11 @@ pub const DEMO_VERSION: &str = "1";
 pub struct DemoSummary {
     pub newly_seeded: bool,
     pub hospitals: i64,
+    pub accounts: i64,
 }
+
+/// The password of every demo account. Demo mode only: `serve` seeds no accounts.
+pub const DEMO_PASSWORD: &str = "yunyi-demo";
 
 impl fmt::Display for DemoSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -102,30 +109,197 @@ fn demo_hospitals() -> Vec<DemoHospital> {
     ]
 }
 
-/// Seeds the demo if this database has never been seeded. Safe to call on every start.
-pub async fn seed(db: &Db) -> AppResult<DemoSummary> {
+/// Claims a part of the demo inside `tx`: true for the one caller that should seed it.
+async fn claim(tx: &mut Tx, part: &str) -> AppResult<bool> {
     let now = now_ms();
+    let inserted = with_tx!(tx, |conn| {
+        sqlx::query("INSERT INTO app_setting (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING")
+            .bind(part)
+            .bind(DEMO_VERSION)
+            .bind(now)
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    Ok(inserted == 1)
+}
+
+/// Seeds each part of the demo that this database has never had. Safe to call on every
+/// start; each part is one transaction, so it is there whole or not at all.
+pub async fn seed(state: &AppState) -> AppResult<DemoSummary> {
+    let db = &state.db;
     let mut tx = db.begin().await?;
-    let claimed = with_tx!(&mut tx, |conn| {
-        sqlx::query(
-            "INSERT INTO app_setting (key, value, updated_at) VALUES ('demo.seeded', $1, $2) \
-             ON CONFLICT (key) DO NOTHING",
-        )
-        .bind(DEMO_VERSION)
-        .bind(now)
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected())
-    })? == 1;
-    if claimed {
+    let directory_new = claim(&mut tx, "demo.seeded").await?;
+    if directory_new {
         for demo in demo_hospitals() {
             directory::service::create_hospital(&mut tx, &demo.hospital, &demo.departments).await?;
         }
     }
     tx.commit().await?;
-    let hospitals = directory_store::count_hospitals(db).await?;
+
+    let mut tx = db.begin().await?;
+    let accounts_new = claim(&mut tx, "demo.accounts").await?;
+    if accounts_new {
+        seed_accounts(state, &mut tx).await?;
+    }
+    tx.commit().await?;
+
     Ok(DemoSummary {
-        newly_seeded: claimed,
-        hospitals,
+        newly_seeded: directory_new || accounts_new,
+        hospitals: directory_store::count_hospitals(db).await?,
+        accounts: identity_store::count_accounts(db).await?,
     })
+}
+
+const DOCTOR_NAMES: [&str; 20] = [
+    "林志明", "陈晓燕", "黄建华", "周丽", "吴国强", "郑敏", "孙浩", "朱慧", "胡斌", "何静",
+    "高峰", "罗雪", "梁伟", "宋婷", "谢军", "韩梅", "唐亮", "冯娟", "邓超", "曹琳",
+];
+
+/// (username, name, id number, phone); patient1 has a child under 6 and an elderly parent.
+const PATIENTS: [(&str, &str, &str, &str); 5] = [
+    ("patient1", "张伟", "440106198503120015", "13800000001"),
+    ("patient2", "王芳", "440106199007080020", "13800000002"),
+    ("patient3", "李强", "440106195001010074", "13800000003"),
+    ("patient4", "刘洋", "440106198808080050", "13800000004"),
+    ("patient5", "陈静", "421002197802150064", "13800000005"),
+];
+
+async fn hospital_id(db: &Db, code: &str) -> AppResult<i64> {
+    crate::with_db!(db, |pool| {
+        sqlx::query_scalar::<_, i64>("SELECT id FROM hospital WHERE code = $1")
+            .bind(code)
+            .fetch_optional(pool)
+            .await
+    })?
+    .ok_or_else(|| AppError::Internal(anyhow::anyhow!("demo hospital {code} is missing")))
+}
+
+fn bad_demo_data(what: &str) -> AppError {
+    AppError::Internal(anyhow::anyhow!("invalid demo data: {what}"))
+}
+
+async fn demo_person(state: &AppState, tx: &mut Tx, name: &str, id_number: &str) -> AppResult<i64> {
+    let id = IdCardNumber::parse(id_number, identity_service::today()).map_err(|e| bad_demo_data(&e))?;
+    let row = identity_store::NewPersonRow {
+        name,
+        id_number_enc: state.keys.encrypt(id.as_str()),
+        id_number_hash: state.keys.lookup_hash("id_number", id.as_str()),
+        id_number_mask: id.masked(),
+        birth_date: id.birth_date().to_string(),
+        sex: id.sex().as_str(),
+    };
+    Ok(identity_store::insert_person(tx, &row, now_ms()).await?)
+}
+
+struct DemoAccount<'a> {
+    username: &'a str,
+    role: &'a str,
+    name: &'a str,
+    phone: Option<&'a str>,
+    person_id: Option<i64>,
+    hospital_id: Option<i64>,
+}
+
+async fn demo_account(state: &AppState, tx: &mut Tx, hash: &str, a: &DemoAccount<'_>) -> AppResult<i64> {
+    let phone = a
+        .phone
+        .map(|p| Phone::parse(p).map_err(|e| bad_demo_data(&e)))
+        .transpose()?;
+    let row = identity_store::NewAccountRow {
+        username: Some(a.username),
+        role: a.role,
+        display_name: a.name,
+        password_hash: Some(hash),
+        phone_enc: phone.as_ref().map(|p| state.keys.encrypt(p.as_str())),
+        phone_hash: phone.as_ref().map(|p| state.keys.lookup_hash("phone", p.as_str())),
+        phone_mask: phone.as_ref().map(Phone::masked),
+        person_id: a.person_id,
+        hospital_id: a.hospital_id,
+        created_by: None,
+    };
+    Ok(identity_store::insert_account(tx, &row, now_ms()).await?)
+}
+
+/// The demo's accounts, all with [`DEMO_PASSWORD`]. One hash serves them all: the password is
+/// public, so distinct salts would protect nothing, and seeding stays fast.
+async fn seed_accounts(state: &AppState, tx: &mut Tx) -> AppResult<()> {
+    let hash = password::hash(DEMO_PASSWORD).await?;
+    let gz = hospital_id(&state.db, "DEMO-GZ-001").await?;
+    let jz = hospital_id(&state.db, "DEMO-JZ-001").await?;
+    let staff = |username: &'static str, role: &'static str, name: &'static str, hospital: Option<i64>, phone: Option<&'static str>| DemoAccount {
+        username,
+        role,
+        name,
+        phone,
+        person_id: None,
+        hospital_id: hospital,
+    };
+    for a in [
+        staff("admin", "platform_admin", "平台管理员", None, None),
+        staff("hospital-admin", "hospital_admin", "医院管理员", Some(gz), None),
+        staff("nurse1", "nurse", "护士 李娜", Some(gz), Some("13900000101")),
+        staff("pharmacist1", "pharmacist", "药师 王磊", Some(gz), Some("13900000102")),
+        staff("officer1", "infection_officer", "院感专员 赵敏", Some(gz), Some("13900000103")),
+        staff("regulator1", "regulator", "监管员 钱进", None, None),
+    ] {
+        demo_account(state, tx, &hash, &a).await?;
+    }
+    let mut doctor1 = None;
+    for (i, name) in DOCTOR_NAMES.iter().enumerate() {
+        let n = i + 1;
+        let username = format!("doctor{n}");
+        let phone = format!("139000000{n:02}");
+        // The last two doctors serve the community health centre in Jingzhou.
+        let hospital = if n > 18 { jz } else { gz };
+        let id = demo_account(
+            state,
+            tx,
+            &hash,
+            &DemoAccount {
+                username: &username,
+                role: "doctor",
+                name,
+                phone: Some(&phone),
+                person_id: None,
+                hospital_id: Some(hospital),
+            },
+        )
+        .await?;
+        if n == 1 {
+            doctor1 = Some(id);
+        }
+    }
+    let mut patient1 = None;
+    for (username, name, id_number, phone) in PATIENTS {
+        let person_id = demo_person(state, tx, name, id_number).await?;
+        let account_id = demo_account(
+            state,
+            tx,
+            &hash,
+            &DemoAccount {
+                username,
+                role: "patient",
+                name,
+                phone: Some(phone),
+                person_id: Some(person_id),
+                hospital_id: None,
+            },
+        )
+        .await?;
+        if username == "patient1" {
+            patient1 = Some((account_id, person_id));
+        }
+    }
+    let (Some(doctor1), Some((holder, person1))) = (doctor1, patient1) else {
+        return Err(bad_demo_data("doctor1 or patient1 missing"));
+    };
+    let child = demo_person(state, tx, "张小雨", "440106202306010043").await?;
+    identity_store::insert_family_link(tx, holder, child, "child", true, now_ms()).await?;
+    let parent = demo_person(state, tx, "张建国", "440106195203150032").await?;
+    identity_store::insert_family_link(tx, holder, parent, "parent", false, now_ms()).await?;
+    // doctor1 is patient1's family doctor (线上家庭医生), so the demo can show a care link.
+    identity_service::link_care(tx, doctor1, person1, gz, "care_team", None).await?;
+    identity_service::link_care(tx, doctor1, child, gz, "care_team", None).await?;
+    Ok(())
 }

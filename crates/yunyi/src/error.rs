@@ -31,10 +31,11 @@ pub enum ErrorCode {
     TooManyRequests,
     Internal,
     Unavailable,
+    StepUpRequired,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 13] = [
+    pub const ALL: [ErrorCode; 14] = [
         Self::BadRequest,
         Self::Validation,
         Self::Unauthorized,
@@ -48,6 +49,7 @@ impl ErrorCode {
         Self::TooManyRequests,
         Self::Internal,
         Self::Unavailable,
+        Self::StepUpRequired,
     ];
 
     pub fn status(self) -> StatusCode {
@@ -65,6 +67,7 @@ impl ErrorCode {
             Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::StepUpRequired => StatusCode::FORBIDDEN,
         }
     }
 
@@ -83,6 +86,7 @@ impl ErrorCode {
             Self::TooManyRequests => "too-many-requests",
             Self::Internal => "internal",
             Self::Unavailable => "unavailable",
+            Self::StepUpRequired => "step-up-required",
         }
     }
 
@@ -102,6 +106,7 @@ impl ErrorCode {
             Self::TooManyRequests => "Too many requests",
             Self::Internal => "Internal error",
             Self::Unavailable => "Service unavailable",
+            Self::StepUpRequired => "Identity check required",
         }
     }
 
@@ -120,6 +125,7 @@ impl ErrorCode {
             Self::TooManyRequests => "throttled",
             Self::Internal => "exception",
             Self::Unavailable => "transient",
+            Self::StepUpRequired => "security",
         }
     }
 
@@ -166,12 +172,26 @@ pub enum AppError {
     Validation(Vec<FieldError>),
     #[error("sign-in required")]
     Unauthorized,
+    /// Credentials were presented and are wrong (the message never says which part).
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// A conflict caused by particular fields (a duplicate phone number, a taken username).
+    #[error("{}", validation_summary(.0))]
+    ConflictFields(Vec<FieldError>),
+    /// The action needs a fresh identity check (doctor step-up) first.
+    #[error("{0}")]
+    StepUpRequired(String),
+    /// Too many attempts; retry after this many seconds.
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after_secs: u64 },
     #[error("{0}")]
     Unavailable(String),
     /// Anything unexpected. Logged in full; the client sees a generic message.
@@ -203,10 +223,13 @@ impl AppError {
         match self {
             Self::BadRequest(_) => ErrorCode::BadRequest,
             Self::Validation(_) => ErrorCode::Validation,
-            Self::Unauthorized => ErrorCode::Unauthorized,
+            Self::Unauthorized | Self::Unauthenticated(_) => ErrorCode::Unauthorized,
+            Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
             Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::NotFound(_) => ErrorCode::NotFound,
-            Self::Conflict(_) => ErrorCode::Conflict,
+            Self::Conflict(_) | Self::ConflictFields(_) => ErrorCode::Conflict,
+            Self::StepUpRequired(_) => ErrorCode::StepUpRequired,
+            Self::TooManyRequests { .. } => ErrorCode::TooManyRequests,
             Self::Unavailable(_) => ErrorCode::Unavailable,
             Self::Internal(_) => ErrorCode::Internal,
         }
@@ -216,7 +239,7 @@ impl AppError {
     pub fn to_problem(&self) -> Problem {
         let code = self.code();
         let (detail, errors) = match self {
-            Self::Validation(errors) => (self.to_string(), errors.clone()),
+            Self::Validation(errors) | Self::ConflictFields(errors) => (self.to_string(), errors.clone()),
             Self::Internal(_) => (
                 "An unexpected error occurred. It has been logged; please try again later."
                     .to_owned(),
@@ -306,6 +329,19 @@ impl IntoResponse for AppError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        match &self {
+            Self::Unauthorized => {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            Self::TooManyRequests { retry_after_secs, .. } => {
+                if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                    response.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+            }
+            _ => {}
+        }
         response.extensions_mut().insert(problem);
         response
     }
@@ -325,7 +361,9 @@ mod tests {
         slugs.dedup();
         assert_eq!(slugs.len(), ErrorCode::ALL.len());
         for code in ErrorCode::ALL {
-            assert_eq!(ErrorCode::from_status(code.status()), code);
+            if code != ErrorCode::StepUpRequired {
+                assert_eq!(ErrorCode::from_status(code.status()), code);
+            }
         }
     }
 

@@ -5,17 +5,22 @@
 //! repository root for the map.
 
 pub mod app;
+pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod demo;
 pub mod directory;
 pub mod error;
+pub mod extract;
 pub mod fhir;
+pub mod identity;
 pub mod jobs;
 pub mod ops;
 pub mod paging;
+pub mod policy;
 pub mod web;
 
 pub use app::{AppState, Application};

@@ -58,8 +58,14 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
         None if has_own_body(&response) => return response,
         None => Problem::from_status(status),
     };
+    let surface = Surface::for_path(&path);
+    if surface == Surface::Page && status == StatusCode::UNAUTHORIZED {
+        // A person, not a client: take them to sign in and bring them back afterwards.
+        let next: String = url::form_urlencoded::byte_serialize(page.here.as_bytes()).collect();
+        return axum::response::Redirect::to(&format!("/login?next={next}")).into_response();
+    }
     let (original, _) = response.into_parts();
-    let mut rendered = match Surface::for_path(&path) {
+    let mut rendered = match surface {
         Surface::Api => {
             let body = problem.to_problem_json(&path, request_id.as_deref());
             with_type(body.to_string(), "application/problem+json")

@@ -1,11 +1,24 @@
 //! What every HTML page needs: the language, the current address (for the language switch),
-//! the asset prefix and the active navigation item. Handlers take a [`PageCtx`] argument.
+//! the asset prefix, the active navigation item, who is signed in and the CSRF token for its
+//! forms. Handlers take a [`PageCtx`] argument.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use super::assets;
 use super::i18n::Lang;
+use crate::app::AppState;
+use crate::error::FieldError;
+use crate::identity::Actor;
+use crate::identity::csrf::{self, CsrfNonce};
+use crate::identity::model::Role;
+
+/// The signed-in person, as the header shows them.
+#[derive(Debug, Clone)]
+pub struct UserBadge {
+    pub display_name: String,
+    pub role: Role,
+}
 
 #[derive(Debug, Clone)]
 pub struct PageCtx {
@@ -14,9 +27,13 @@ pub struct PageCtx {
     pub here: String,
     pub assets: &'static str,
     pub nav: &'static str,
+    pub user: Option<UserBadge>,
+    /// Token for this visitor's forms; empty on error pages rendered outside a handler.
+    pub csrf: String,
 }
 
 impl PageCtx {
+    /// Without state: for error pages (no user, no forms).
     pub fn from_parts(parts: &Parts) -> Self {
         Self {
             lang: Lang::negotiate(&parts.headers),
@@ -27,6 +44,8 @@ impl PageCtx {
                 .unwrap_or_else(|| "/".to_owned()),
             assets: assets::PREFIX,
             nav: "",
+            user: None,
+            csrf: String::new(),
         }
     }
 
@@ -50,12 +69,47 @@ impl PageCtx {
         let next: String = url::form_urlencoded::byte_serialize(self.here.as_bytes()).collect();
         format!("/lang/{}?next={next}", self.other_lang().short())
     }
+
+    pub fn is_admin(&self) -> bool {
+        self.user
+            .as_ref()
+            .is_some_and(|u| matches!(u.role, Role::PlatformAdmin | Role::HospitalAdmin))
+    }
+
+    pub fn can_audit(&self) -> bool {
+        self.user
+            .as_ref()
+            .is_some_and(|u| matches!(u.role, Role::PlatformAdmin | Role::HospitalAdmin | Role::Regulator))
+    }
+
+    pub fn role_label(&self) -> &'static str {
+        self.user
+            .as_ref()
+            .map(|u| self.t(&format!("role.{}", u.role.as_str())))
+            .unwrap_or("")
+    }
+
+    /// The message for one field, for forms shown again with their errors.
+    pub fn field_error<'a>(&self, errors: &'a [FieldError], field: &str) -> Option<&'a str> {
+        errors.iter().find(|e| e.field == field).map(|e| e.message.as_str())
+    }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for PageCtx {
+impl FromRequestParts<AppState> for PageCtx {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self::from_parts(parts))
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let mut page = Self::from_parts(parts);
+        // A page never fails because of a stale session: it is shown signed out instead.
+        if let Ok(actor) = Actor::from_request_parts(parts, state).await {
+            page.user = actor.signed_in.map(|s| UserBadge {
+                display_name: s.display_name,
+                role: s.role,
+            });
+        }
+        if let Some(CsrfNonce(nonce)) = parts.extensions.get::<CsrfNonce>() {
+            page.csrf = csrf::token_for(state, nonce);
+        }
+        Ok(page)
     }
 }

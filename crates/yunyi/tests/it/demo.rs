@@ -8,7 +8,7 @@ use crate::helpers::TestApp;
 #[tokio::test]
 async fn demo_seeds_once_and_data_survives_restarts() {
     let app = TestApp::spawn().await;
-    let first = demo::seed(&app.db).await.unwrap();
+    let first = demo::seed(&app.state).await.unwrap();
     assert!(first.newly_seeded);
     assert!(first.hospitals >= 2);
     let (_, before) = app.get_json("/api/v1/hospitals").await;
@@ -16,7 +16,7 @@ async fn demo_seeds_once_and_data_survives_restarts() {
 
     // Same database, new process state: nothing lost, nothing duplicated by seeding again.
     let app = TestApp::spawn_on(test_db).await;
-    let second = demo::seed(&app.db).await.unwrap();
+    let second = demo::seed(&app.state).await.unwrap();
     assert!(!second.newly_seeded);
     assert_eq!(second.hospitals, first.hospitals);
     let (status, after) = app.get_json("/api/v1/hospitals").await;
@@ -31,7 +31,7 @@ async fn demo_seeds_once_and_data_survives_restarts() {
 #[tokio::test]
 async fn concurrent_seeding_seeds_once() {
     let app = TestApp::spawn().await;
-    let (a, b) = tokio::join!(demo::seed(&app.db), demo::seed(&app.db));
+    let (a, b) = tokio::join!(demo::seed(&app.state), demo::seed(&app.state));
     let (a, b) = (a.unwrap(), b.unwrap());
     assert!(a.newly_seeded ^ b.newly_seeded, "exactly one call seeds");
     assert_eq!(a.hospitals, b.hospitals);

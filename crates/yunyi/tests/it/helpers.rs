@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use yunyi::config::{Config, JobsConfig};
 use yunyi::db::Db;
-use yunyi::{Application, jobs};
+use yunyi::{AppState, Application, jobs};
 
 pub const PG_ENV: &str = "YUNYI_TEST_DATABASE_URL";
 
@@ -54,6 +54,8 @@ impl TestDb {
             poll_interval: Duration::from_millis(50),
             ..JobsConfig::default()
         };
+        // Keep sent messages so tests can read one-time codes.
+        config.dev_inbox = true;
         config
     }
 
@@ -102,6 +104,7 @@ async fn fresh_pg_schema(base: &str) -> String {
 pub struct TestApp {
     pub addr: SocketAddr,
     pub db: Db,
+    pub state: AppState,
     pub client: reqwest::Client,
     pub test_db: TestDb,
     shutdown: CancellationToken,
@@ -114,7 +117,7 @@ impl TestApp {
     }
 
     pub async fn spawn_on(test_db: TestDb) -> Self {
-        Self::spawn_with(test_db, |_| {}, jobs::Registry::standard()).await
+        Self::spawn_with(test_db, |_| {}, yunyi::app::job_registry()).await
     }
 
     pub async fn spawn_with(
@@ -129,6 +132,7 @@ impl TestApp {
             .expect("build application");
         let addr = app.local_addr();
         let db = app.db().clone();
+        let state = app.state().clone();
         let shutdown = CancellationToken::new();
         let handle = tokio::spawn(app.run_until(shutdown.clone()));
         let client = reqwest::Client::builder()
@@ -138,6 +142,7 @@ impl TestApp {
         Self {
             addr,
             db,
+            state,
             client,
             test_db,
             shutdown,

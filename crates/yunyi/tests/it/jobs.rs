@@ -391,6 +391,15 @@ async fn the_running_app_schedules_and_runs_its_recurring_job_once_per_slot() {
     .await
     .expect("the worker ran the prune job within 10 s");
     assert_eq!(done.len(), 1);
+    let sessions = eventually(Duration::from_secs(10), || {
+        let db = db.clone();
+        async move {
+            let rows = store::list_by_kind(&db, yunyi::identity::cleanup::KIND).await.ok()?;
+            rows.iter().any(|r| r.status == "done").then_some(rows)
+        }
+    })
+    .await;
+    assert!(sessions.is_some(), "the session purge job ran too");
     assert!(
         done[0]
             .dedupe_key

@@ -1,0 +1,216 @@
+//! The audit trail: every read or change of patient data, every sign-in and every denial
+//! appends one event. Events are hash-chained: each row stores the hash of the previous row and
+//! a hash over its own contents, so changing, deleting or inserting a row anywhere breaks the
+//! chain at that row, which `yunyi audit verify` reports.
+//!
+//! Appends lock the single `audit_head` row, so the chain never forks even with several nodes
+//! writing at once; ids are assigned under that lock and are gap-free. No code path updates
+//! or deletes an event, and database triggers refuse it as well.
+
+pub mod api;
+pub mod pages;
+pub mod service;
+pub mod store;
+
+pub fn router() -> axum::Router<crate::app::AppState> {
+    axum::Router::new().merge(api::router()).merge(pages::router())
+}
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::clock::now_ms;
+use crate::db::{Db, Tx};
+
+/// What happened to the attempted action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Success,
+    Denied,
+    Failure,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Denied => "denied",
+            Outcome::Failure => "failure",
+        }
+    }
+}
+
+/// Who acted and from where, as the audit trail records it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditActor {
+    pub account_id: Option<i64>,
+    /// Role name, or `anonymous`.
+    pub role: String,
+    pub request_id: Option<String>,
+    pub client_addr: Option<String>,
+}
+
+/// An event to append.
+#[derive(Debug, Clone)]
+pub struct NewEvent<'a> {
+    pub actor: &'a AuditActor,
+    /// Dotted verb, e.g. `patient.read`, `auth.login`, `account.create`.
+    pub action: &'a str,
+    pub object_type: &'a str,
+    pub object_id: Option<String>,
+    /// The person whose data was touched, if any.
+    pub patient_id: Option<i64>,
+    pub outcome: Outcome,
+    /// Why: a denial's reason, a break-glass justification.
+    pub reason: Option<String>,
+    /// Needs review (break-glass access).
+    pub flagged: bool,
+}
+
+/// A stored event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Event {
+    pub id: i64,
+    pub at: i64,
+    pub actor_id: Option<i64>,
+    pub actor_role: String,
+    pub action: String,
+    pub object_type: String,
+    pub object_id: Option<String>,
+    pub patient_id: Option<i64>,
+    pub outcome: String,
+    pub reason: Option<String>,
+    pub flagged: bool,
+    pub request_id: Option<String>,
+    pub client_addr: Option<String>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl Event {
+    /// SHA-256 over every field but `hash`, each length-prefixed so no two different rows
+    /// encode alike, whatever text a field holds.
+    pub fn compute_hash(&self) -> String {
+        fn opt_i(v: Option<i64>) -> String {
+            v.map(|n| n.to_string()).unwrap_or_else(|| "\u{2205}".to_owned())
+        }
+        fn opt_s(v: &Option<String>) -> String {
+            v.clone().unwrap_or_else(|| "\u{2205}".to_owned())
+        }
+        let fields = [
+            self.id.to_string(),
+            self.at.to_string(),
+            opt_i(self.actor_id),
+            self.actor_role.clone(),
+            self.action.clone(),
+            self.object_type.clone(),
+            opt_s(&self.object_id),
+            opt_i(self.patient_id),
+            self.outcome.clone(),
+            opt_s(&self.reason),
+            u8::from(self.flagged).to_string(),
+            opt_s(&self.request_id),
+            opt_s(&self.client_addr),
+            self.prev_hash.clone(),
+        ];
+        let mut hasher = Sha256::new();
+        for f in &fields {
+            hasher.update(f.len().to_string().as_bytes());
+            hasher.update(b":");
+            hasher.update(f.as_bytes());
+            hasher.update(b";");
+        }
+        hex::encode(hasher.finalize())
+    }
+}
+
+pub const GENESIS: &str = "genesis";
+
+/// Appends inside the caller's transaction, so the event commits with the change it records
+/// (or not at all).
+pub async fn append(tx: &mut Tx, new: &NewEvent<'_>) -> Result<i64, sqlx::Error> {
+    let (last_id, last_hash) = store::lock_head(tx).await?;
+    let mut event = Event {
+        id: last_id + 1,
+        at: now_ms(),
+        actor_id: new.actor.account_id,
+        actor_role: new.actor.role.clone(),
+        action: new.action.to_owned(),
+        object_type: new.object_type.to_owned(),
+        object_id: new.object_id.clone(),
+        patient_id: new.patient_id,
+        outcome: new.outcome.as_str().to_owned(),
+        reason: new.reason.as_ref().map(|r| r.chars().take(500).collect()),
+        flagged: new.flagged,
+        request_id: new.actor.request_id.clone(),
+        client_addr: new.actor.client_addr.clone(),
+        prev_hash: last_hash,
+        hash: String::new(),
+    };
+    event.hash = event.compute_hash();
+    store::insert(tx, &event).await?;
+    store::advance_head(tx, event.id, &event.hash).await?;
+    Ok(event.id)
+}
+
+/// Appends in a transaction of its own: for reads and denials, which change nothing else.
+pub async fn record(db: &Db, new: &NewEvent<'_>) -> Result<i64, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let id = append(&mut tx, new).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// The result of walking the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verification {
+    Intact { events: i64, last_hash: String },
+    Broken { id: i64, reason: String },
+}
+
+/// Walks the whole chain in id order and reports the first row that does not hold.
+pub async fn verify(db: &Db) -> Result<Verification, sqlx::Error> {
+    let mut expected_id = 1;
+    let mut prev_hash = GENESIS.to_owned();
+    loop {
+        let rows = store::page(db, expected_id - 1, 1000).await?;
+        if rows.is_empty() {
+            break;
+        }
+        for row in rows {
+            if row.id != expected_id {
+                return Ok(Verification::Broken {
+                    id: expected_id,
+                    reason: format!("event {expected_id} is missing (next present is {})", row.id),
+                });
+            }
+            if row.prev_hash != prev_hash {
+                return Ok(Verification::Broken {
+                    id: row.id,
+                    reason: "its link to the previous event does not match (an earlier event was changed or removed)".to_owned(),
+                });
+            }
+            if row.compute_hash() != row.hash {
+                return Ok(Verification::Broken {
+                    id: row.id,
+                    reason: "its contents do not match its hash (the event was changed)".to_owned(),
+                });
+            }
+            prev_hash = row.hash;
+            expected_id += 1;
+        }
+    }
+    let events = expected_id - 1;
+    let (head_id, head_hash) = store::head(db).await?;
+    if head_id != events || head_hash != prev_hash {
+        return Ok(Verification::Broken {
+            id: events + 1,
+            reason: format!("the chain ends at event {events} but its head records event {head_id} (events were removed from the end)"),
+        });
+    }
+    Ok(Verification::Intact {
+        events,
+        last_hash: prev_hash,
+    })
+}

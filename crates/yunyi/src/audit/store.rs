@@ -1,0 +1,118 @@
+//! SQL for the audit trail: insert and read only. There is deliberately no update or delete.
+
+use crate::db::{Db, Tx};
+use crate::{with_db, with_tx};
+
+use super::Event;
+
+/// Locks the head row for the rest of the transaction and returns (last id, last hash).
+/// SQLite transactions already hold the write lock (`BEGIN IMMEDIATE`).
+pub async fn lock_head(tx: &mut Tx) -> Result<(i64, String), sqlx::Error> {
+    let lock = match tx {
+        Tx::Sqlite(_) => "",
+        Tx::Postgres(_) => " FOR UPDATE",
+    };
+    let sql = format!("SELECT last_id, last_hash FROM audit_head WHERE singleton = 1{lock}");
+    with_tx!(tx, |conn| sqlx::query_as::<_, (i64, String)>(&sql).fetch_one(conn).await)
+}
+
+pub async fn advance_head(tx: &mut Tx, id: i64, hash: &str) -> Result<(), sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query("UPDATE audit_head SET last_id = $1, last_hash = $2 WHERE singleton = 1")
+            .bind(id)
+            .bind(hash)
+            .execute(conn)
+            .await
+            .map(|_| ())
+    })
+}
+
+pub async fn head(db: &Db) -> Result<(i64, String), sqlx::Error> {
+    with_db!(db, |pool| {
+        sqlx::query_as::<_, (i64, String)>("SELECT last_id, last_hash FROM audit_head WHERE singleton = 1")
+            .fetch_one(pool)
+            .await
+    })
+}
+
+pub async fn insert(tx: &mut Tx, e: &Event) -> Result<(), sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query(
+            "INSERT INTO audit_event (id, at, actor_id, actor_role, action, object_type, object_id, patient_id, \
+             outcome, reason, flagged, request_id, client_addr, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        )
+        .bind(e.id)
+        .bind(e.at)
+        .bind(e.actor_id)
+        .bind(&e.actor_role)
+        .bind(&e.action)
+        .bind(&e.object_type)
+        .bind(&e.object_id)
+        .bind(e.patient_id)
+        .bind(&e.outcome)
+        .bind(&e.reason)
+        .bind(e.flagged)
+        .bind(&e.request_id)
+        .bind(&e.client_addr)
+        .bind(&e.prev_hash)
+        .bind(&e.hash)
+        .execute(conn)
+        .await
+        .map(|_| ())
+    })
+}
+
+const COLUMNS: &str = "id, at, actor_id, actor_role, action, object_type, object_id, patient_id, outcome, reason, \
+     flagged, request_id, client_addr, prev_hash, hash";
+
+/// Events with id > `after`, in id order.
+pub async fn get(db: &Db, id: i64) -> Result<Option<Event>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM audit_event WHERE id = $1");
+    with_db!(db, |pool| sqlx::query_as::<_, Event>(&sql).bind(id).fetch_optional(pool).await)
+}
+
+pub async fn page(db: &Db, after: i64, limit: i64) -> Result<Vec<Event>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM audit_event WHERE id > $1 ORDER BY id LIMIT $2");
+    with_db!(db, |pool| sqlx::query_as::<_, Event>(&sql).bind(after).bind(limit).fetch_all(pool).await)
+}
+
+/// Filters for the audit viewer and the FHIR `AuditEvent` search.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub actor_id: Option<i64>,
+    pub patient_id: Option<i64>,
+    pub action: Option<String>,
+    pub outcome: Option<String>,
+    pub flagged_only: bool,
+    /// Only events by staff of this hospital (a hospital admin's view).
+    pub actor_hospital: Option<i64>,
+    /// Newest first: events with id < `before`.
+    pub before: Option<i64>,
+    pub limit: i64,
+}
+
+/// Newest first. Each filter is bound as a parameter; absent ones compare with NULL.
+pub async fn search(db: &Db, f: &Filter) -> Result<Vec<Event>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM audit_event WHERE \
+         ($1 IS NULL OR actor_id = $1) AND ($2 IS NULL OR patient_id = $2) AND \
+         ($3 IS NULL OR action = $3) AND ($4 IS NULL OR outcome = $4) AND \
+         ($5 = FALSE OR flagged = TRUE) AND id < $6 AND \
+         ($8 IS NULL OR actor_id IN (SELECT id FROM account WHERE hospital_id = $8)) \
+         ORDER BY id DESC LIMIT $7"
+    );
+    with_db!(db, |pool| {
+        sqlx::query_as::<_, Event>(&sql)
+            .bind(f.actor_id)
+            .bind(f.patient_id)
+            .bind(&f.action)
+            .bind(&f.outcome)
+            .bind(f.flagged_only)
+            .bind(f.before.unwrap_or(i64::MAX))
+            .bind(f.limit)
+            .bind(f.actor_hospital)
+            .fetch_all(pool)
+            .await
+    })
+}

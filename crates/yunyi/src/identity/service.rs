@@ -1,0 +1,608 @@
+//! Account and family rules: registration, staff creation, family members, profiles, and
+//! decoding people for display (masked identity numbers except for their owner).
+
+use chrono::{FixedOffset, NaiveDate, Utc};
+use serde::Serialize;
+
+use super::actor::{Actor, SessionKind, SignedIn};
+use super::model::{self, IdCardNumber, Phone, Relationship, Role, Sex};
+use super::{password, store};
+use crate::app::AppState;
+use crate::audit::{self, NewEvent, Outcome};
+use crate::clock::now_ms;
+use crate::crypto;
+use crate::db::{Tx, is_unique_violation};
+use crate::error::{AppError, AppResult, FieldError};
+
+/// Today in China Standard Time (UTC+8, no daylight saving), for ages and birth dates.
+pub fn today() -> NaiveDate {
+    let cst = FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| unreachable!("8 h is a valid offset"));
+    Utc::now().with_timezone(&cst).date_naive()
+}
+
+/// The session behind a token, if it is live.
+pub async fn authenticate(state: &AppState, token: &str, kind: SessionKind) -> AppResult<Option<SignedIn>> {
+    let Some(row) = store::live_session(&state.db, &crypto::sha256_hex(token), now_ms()).await? else {
+        return Ok(None);
+    };
+    // A cookie is not a bearer token and vice versa: each is only valid where it was issued.
+    if row.kind != kind.as_str() {
+        return Ok(None);
+    }
+    let Some(role) = Role::parse(&row.role) else {
+        return Err(AppError::Internal(anyhow::anyhow!("account {} has unknown role", row.account_id)));
+    };
+    Ok(Some(SignedIn {
+        account_id: row.account_id,
+        role,
+        username: row.username,
+        display_name: row.display_name,
+        person_id: row.person_id,
+        hospital_id: row.hospital_id,
+        session_id: row.session_id,
+        session_kind: kind,
+        step_up_at: row.step_up_at,
+    }))
+}
+
+/// Self-registration of a patient.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct RegisterPatient {
+    #[serde(default)]
+    pub phone: String,
+    #[serde(default)]
+    pub password: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub id_number: String,
+    /// Optional: when given, must match what the identity number says.
+    pub birth_date: Option<String>,
+    pub sex: Option<String>,
+}
+
+struct ValidPerson {
+    name: String,
+    id: IdCardNumber,
+}
+
+fn check_person(
+    name: &str,
+    id_number: &str,
+    birth_date: Option<&str>,
+    sex: Option<&str>,
+    errors: &mut Vec<FieldError>,
+) -> Option<ValidPerson> {
+    let name = model::validate_name("name", name).map_err(|e| errors.push(e)).ok();
+    let id = IdCardNumber::parse(id_number, today())
+        .map_err(|m| errors.push(FieldError::new("id_number", m)))
+        .ok();
+    if let (Some(id), Some(given)) = (&id, birth_date.filter(|s| !s.is_empty())) {
+        if NaiveDate::parse_from_str(given, "%Y-%m-%d").ok() != Some(id.birth_date()) {
+            errors.push(FieldError::new(
+                "birth_date",
+                format!("does not match the identity number, which says {}", id.birth_date()),
+            ));
+        }
+    }
+    if let (Some(id), Some(given)) = (&id, sex.filter(|s| !s.is_empty())) {
+        if Sex::parse(given) != Some(id.sex()) {
+            errors.push(FieldError::new(
+                "sex",
+                format!("does not match the identity number, which says {}", id.sex().as_str()),
+            ));
+        }
+    }
+    Some(ValidPerson { name: name?, id: id? })
+}
+
+/// Finds the person with this identity number, or creates them.
+async fn upsert_person(state: &AppState, tx: &mut Tx, p: &ValidPerson) -> AppResult<(i64, bool)> {
+    let hash = state.keys.lookup_hash("id_number", p.id.as_str());
+    if let Some(existing) = store::person_by_id_hash(tx, &hash).await? {
+        if existing.name != p.name {
+            // Same number, different name: a typo or someone else's number. Say which field.
+            return Err(AppError::invalid(
+                "name",
+                "does not match the name already registered for this identity number",
+            ));
+        }
+        return Ok((existing.id, false));
+    }
+    let row = store::NewPersonRow {
+        name: &p.name,
+        id_number_enc: state.keys.encrypt(p.id.as_str()),
+        id_number_hash: hash,
+        id_number_mask: p.id.masked(),
+        birth_date: p.id.birth_date().to_string(),
+        sex: p.id.sex().as_str(),
+    };
+    Ok((store::insert_person(tx, &row, now_ms()).await?, true))
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn register_patient(state: &AppState, actor: &Actor, input: &RegisterPatient) -> AppResult<i64> {
+    let mut errors = Vec::new();
+    let phone = Phone::parse(&input.phone)
+        .map_err(|m| errors.push(FieldError::new("phone", m)))
+        .ok();
+    if let Err(e) = model::validate_password("password", &input.password) {
+        errors.push(e);
+    }
+    let person = check_person(
+        &input.name,
+        &input.id_number,
+        input.birth_date.as_deref(),
+        input.sex.as_deref(),
+        &mut errors,
+    );
+    let (Some(phone), Some(person), true) = (phone, person, errors.is_empty()) else {
+        return Err(AppError::Validation(errors));
+    };
+    if model::age_on(person.id.birth_date(), today()) < 14 {
+        return Err(AppError::invalid(
+            "id_number",
+            "a child under 14 cannot hold an account: a parent or guardian adds them as a family member",
+        ));
+    }
+    let password_hash = password::hash(&input.password).await?;
+    let phone_hash = state.keys.lookup_hash("phone", phone.as_str());
+
+    let mut tx = state.db.begin().await?;
+    let (person_id, _) = upsert_person(state, &mut tx, &person).await?;
+    if store::person_has_account(&mut tx, person_id).await? {
+        return Err(AppError::Conflict(
+            "an account already exists for this identity number; sign in instead".to_owned(),
+        ));
+    }
+    let row = store::NewAccountRow {
+        username: None,
+        role: Role::Patient.as_str(),
+        display_name: &person.name,
+        password_hash: Some(&password_hash),
+        phone_enc: Some(state.keys.encrypt(phone.as_str())),
+        phone_hash: Some(phone_hash),
+        phone_mask: Some(phone.masked()),
+        person_id: Some(person_id),
+        hospital_id: None,
+        created_by: None,
+    };
+    let account_id = store::insert_account(&mut tx, &row, now_ms())
+        .await
+        .map_err(|e| unique_to_conflict(e, "phone", "this phone number is already registered; sign in instead"))?;
+    audit::append(
+        &mut tx,
+        &NewEvent {
+            actor: &actor.audit(),
+            action: "account.register",
+            object_type: "account",
+            object_id: Some(account_id.to_string()),
+            patient_id: Some(person_id),
+            outcome: Outcome::Success,
+            reason: None,
+            flagged: false,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(account_id)
+}
+
+/// A unique violation becomes a 409 naming the field; anything else stays a database error.
+fn unique_to_conflict(e: sqlx::Error, field: &str, message: &str) -> AppError {
+    if is_unique_violation(&e) {
+        AppError::ConflictFields(vec![FieldError::new(field, message)])
+    } else {
+        e.into()
+    }
+}
+
+/// A staff account to create.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct NewStaff {
+    #[serde(default)]
+    pub username: String,
+    #[serde(default)]
+    pub display_name: String,
+    #[serde(default)]
+    pub role: String,
+    pub hospital_id: Option<i64>,
+    #[serde(default)]
+    pub password: String,
+    pub phone: Option<String>,
+}
+
+/// Who may create which staff: a platform admin anyone; a hospital admin the clinical and
+/// infection-control staff of their own hospital. `None` is the CLI bootstrapping the first
+/// admin, which only works on a database without accounts of that kind.
+#[tracing::instrument(skip_all)]
+pub async fn create_staff(state: &AppState, actor: Option<&Actor>, input: &NewStaff) -> AppResult<i64> {
+    let mut errors = Vec::new();
+    let username = model::validate_username(&input.username).map_err(|e| errors.push(e)).ok();
+    let display_name = model::validate_name("display_name", &input.display_name)
+        .map_err(|e| errors.push(e))
+        .ok();
+    let role = Role::parse(&input.role).filter(|r| *r != Role::Patient);
+    if role.is_none() {
+        errors.push(FieldError::new(
+            "role",
+            "must be one of doctor, nurse, pharmacist, hospital_admin, infection_officer, regulator, platform_admin",
+        ));
+    }
+    if let Err(e) = model::validate_password("password", &input.password) {
+        errors.push(e);
+    }
+    let phone = match input.phone.as_deref().filter(|p| !p.trim().is_empty()) {
+        Some(p) => Phone::parse(p).map_err(|m| errors.push(FieldError::new("phone", m))).ok(),
+        None => None,
+    };
+    if let Some(role) = role {
+        if role.needs_hospital() && input.hospital_id.is_none() {
+            errors.push(FieldError::new("hospital_id", format!("a {role} belongs to a hospital")));
+        }
+        if !role.needs_hospital() && input.hospital_id.is_some() {
+            errors.push(FieldError::new("hospital_id", format!("a {role} does not belong to a hospital")));
+        }
+    }
+    let (Some(username), Some(display_name), Some(role), true) = (username, display_name, role, errors.is_empty()) else {
+        return Err(AppError::Validation(errors));
+    };
+
+    let created_by = match actor {
+        Some(actor) => {
+            let me = actor.require()?;
+            let allowed = match me.role {
+                Role::PlatformAdmin => true,
+                Role::HospitalAdmin => {
+                    matches!(
+                        role,
+                        Role::Doctor | Role::Nurse | Role::Pharmacist | Role::InfectionOfficer | Role::HospitalAdmin
+                    ) && input.hospital_id.is_some()
+                        && input.hospital_id == me.hospital_id
+                }
+                _ => false,
+            };
+            if !allowed {
+                deny(state, actor, "account.create", "account", None, None, "role may not create this account").await?;
+                return Err(AppError::Forbidden(format!(
+                    "a {} may not create a {role} account{}",
+                    me.role,
+                    if me.role == Role::HospitalAdmin { " for another hospital" } else { "" }
+                )));
+            }
+            Some(me.account_id)
+        }
+        None => None,
+    };
+    if let Some(hospital_id) = input.hospital_id {
+        if crate::directory::store::get_hospital(&state.db, hospital_id).await?.is_none() {
+            return Err(AppError::invalid("hospital_id", format!("no hospital with id {hospital_id}")));
+        }
+    }
+    let password_hash = password::hash(&input.password).await?;
+    let mut tx = state.db.begin().await?;
+    let row = store::NewAccountRow {
+        username: Some(&username),
+        role: role.as_str(),
+        display_name: &display_name,
+        password_hash: Some(&password_hash),
+        phone_enc: phone.as_ref().map(|p| state.keys.encrypt(p.as_str())),
+        phone_hash: phone.as_ref().map(|p| state.keys.lookup_hash("phone", p.as_str())),
+        phone_mask: phone.as_ref().map(Phone::masked),
+        person_id: None,
+        hospital_id: input.hospital_id,
+        created_by,
+    };
+    let id = store::insert_account(&mut tx, &row, now_ms())
+        .await
+        .map_err(|e| unique_to_conflict(e, "username", "is taken (or the phone number is already registered)"))?;
+    let cli = AuditActor::cli();
+    let audit_actor = actor.map(Actor::audit).unwrap_or(cli);
+    audit::append(
+        &mut tx,
+        &NewEvent {
+            actor: &audit_actor,
+            action: "account.create",
+            object_type: "account",
+            object_id: Some(id.to_string()),
+            patient_id: None,
+            outcome: Outcome::Success,
+            reason: Some(format!("role {role}")),
+            flagged: false,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+use crate::audit::AuditActor;
+
+impl AuditActor {
+    /// An operator at the command line.
+    pub fn cli() -> Self {
+        AuditActor {
+            account_id: None,
+            role: "cli".to_owned(),
+            request_id: None,
+            client_addr: None,
+        }
+    }
+}
+
+/// Records a denial in the audit trail (the caller then returns the error).
+pub async fn deny(
+    state: &AppState,
+    actor: &Actor,
+    action: &str,
+    object_type: &str,
+    object_id: Option<String>,
+    patient_id: Option<i64>,
+    reason: &str,
+) -> AppResult<()> {
+    tracing::warn!(action, object_type, reason, "access denied");
+    audit::record(
+        &state.db,
+        &NewEvent {
+            actor: &actor.audit(),
+            action,
+            object_type,
+            object_id,
+            patient_id,
+            outcome: Outcome::Denied,
+            reason: Some(reason.to_owned()),
+            flagged: false,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// A person as shown to someone: the identity number is masked unless `reveal`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PersonView {
+    pub id: i64,
+    pub name: String,
+    pub id_number: String,
+    pub birth_date: String,
+    pub age: u32,
+    pub sex: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relationship: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_guardian: Option<bool>,
+}
+
+pub fn person_view(state: &AppState, p: &store::PersonRow, reveal: bool) -> AppResult<PersonView> {
+    let id_number = if reveal {
+        state.keys.decrypt(&p.id_number_enc).map_err(AppError::Internal)?
+    } else {
+        p.id_number_mask.clone()
+    };
+    let birth = NaiveDate::parse_from_str(&p.birth_date, "%Y-%m-%d").unwrap_or_default();
+    Ok(PersonView {
+        id: p.id,
+        name: p.name.clone(),
+        id_number,
+        birth_date: p.birth_date.clone(),
+        age: model::age_on(birth, today()),
+        sex: p.sex.clone(),
+        relationship: None,
+        is_guardian: None,
+    })
+}
+
+fn family_view(state: &AppState, f: &store::FamilyRow) -> AppResult<PersonView> {
+    let row = store::PersonRow {
+        id: f.id,
+        name: f.name.clone(),
+        id_number_enc: f.id_number_enc.clone(),
+        id_number_hash: f.id_number_hash.clone(),
+        id_number_mask: f.id_number_mask.clone(),
+        birth_date: f.birth_date.clone(),
+        sex: f.sex.clone(),
+    };
+    // A guardian is the one who speaks for the ward: they see the full number they entered.
+    let mut view = person_view(state, &row, f.is_guardian)?;
+    view.relationship = Some(f.relationship.clone());
+    view.is_guardian = Some(f.is_guardian);
+    Ok(view)
+}
+
+/// What a signed-in person sees about themselves.
+#[derive(Debug, Clone, Serialize)]
+pub struct Profile {
+    pub account_id: i64,
+    pub username: Option<String>,
+    pub role: Role,
+    pub display_name: String,
+    pub phone: Option<String>,
+    pub hospital_id: Option<i64>,
+    pub person: Option<PersonView>,
+    pub family: Vec<PersonView>,
+}
+
+pub async fn profile(state: &AppState, actor: &Actor) -> AppResult<Profile> {
+    let me = actor.require()?;
+    let account = store::account(&state.db, me.account_id).await?.ok_or(AppError::Unauthorized)?;
+    let phone = match &account.phone_enc {
+        Some(enc) => Some(state.keys.decrypt(enc).map_err(AppError::Internal)?),
+        None => None,
+    };
+    let person = match account.person_id {
+        Some(id) => match store::person(&state.db, id).await? {
+            Some(p) => Some(person_view(state, &p, true)?),
+            None => None,
+        },
+        None => None,
+    };
+    let family = store::family_of(&state.db, me.account_id)
+        .await?
+        .iter()
+        .map(|f| family_view(state, f))
+        .collect::<AppResult<Vec<_>>>()?;
+    if let Some(person_id) = account.person_id {
+        audit::record(
+            &state.db,
+            &NewEvent {
+                actor: &actor.audit(),
+                action: "patient.read",
+                object_type: "profile",
+                object_id: Some(me.account_id.to_string()),
+                patient_id: Some(person_id),
+                outcome: Outcome::Success,
+                reason: Some("own profile".to_owned()),
+                flagged: false,
+            },
+        )
+        .await?;
+    }
+    Ok(Profile {
+        account_id: account.id,
+        username: account.username,
+        role: me.role,
+        display_name: account.display_name,
+        phone,
+        hospital_id: account.hospital_id,
+        person,
+        family,
+    })
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct NewFamilyMember {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub id_number: String,
+    #[serde(default)]
+    pub relationship: String,
+    /// The account holder declares they are the member's legal guardian.
+    #[serde(default)]
+    pub guardian: bool,
+}
+
+/// A patient adds someone they act for. A child under 6 must have the holder as guardian;
+/// a person who has their own account cannot be added by someone else.
+#[tracing::instrument(skip_all)]
+pub async fn add_family_member(state: &AppState, actor: &Actor, input: &NewFamilyMember) -> AppResult<i64> {
+    let me = actor.require()?;
+    if me.role != Role::Patient {
+        return Err(AppError::Forbidden("only patient accounts have family members".to_owned()));
+    }
+    let mut errors = Vec::new();
+    let relationship = Relationship::parse(&input.relationship);
+    if relationship.is_none() {
+        errors.push(FieldError::new(
+            "relationship",
+            "must be one of child, parent, spouse, grandparent, grandchild, sibling, other",
+        ));
+    }
+    let person = check_person(&input.name, &input.id_number, None, None, &mut errors);
+    let (Some(relationship), Some(person), true) = (relationship, person, errors.is_empty()) else {
+        return Err(AppError::Validation(errors));
+    };
+    let age = model::age_on(person.id.birth_date(), today());
+    let mut guardian = input.guardian;
+    if age < 6 {
+        if !relationship.can_be_ward() {
+            return Err(AppError::invalid(
+                "relationship",
+                "a child under 6 can only be added by a parent or guardian (relationship child, grandchild, sibling or other)",
+            ));
+        }
+        // The rule: a child under 6 is always linked to a guardian, and that is this holder.
+        guardian = true;
+    }
+    let holder_person = me.person_id;
+    let mut tx = state.db.begin().await?;
+    let (person_id, created) = upsert_person(state, &mut tx, &person).await?;
+    if Some(person_id) == holder_person {
+        return Err(AppError::invalid("id_number", "this is your own identity number"));
+    }
+    if !created && store::person_has_account(&mut tx, person_id).await? {
+        return Err(AppError::Conflict(
+            "this person has their own account; they manage their own records".to_owned(),
+        ));
+    }
+    let link = store::insert_family_link(&mut tx, me.account_id, person_id, relationship.as_str(), guardian, now_ms())
+        .await
+        .map_err(|e| unique_to_conflict(e, "id_number", "this person is already in your family list"))?;
+    audit::append(
+        &mut tx,
+        &NewEvent {
+            actor: &actor.audit(),
+            action: "family.add",
+            object_type: "family_link",
+            object_id: Some(link.to_string()),
+            patient_id: Some(person_id),
+            outcome: Outcome::Success,
+            reason: Some(format!("{}{}", relationship.as_str(), if guardian { ", guardian" } else { "" })),
+            flagged: false,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(person_id)
+}
+
+/// A staff member as an admin sees them.
+#[derive(Debug, Clone, Serialize)]
+pub struct StaffView {
+    pub id: i64,
+    pub username: Option<String>,
+    pub role: String,
+    pub display_name: String,
+    pub hospital_id: Option<i64>,
+    pub phone: Option<String>,
+    pub status: String,
+}
+
+/// Staff accounts: all for a platform admin, their hospital's for a hospital admin.
+pub async fn list_staff(state: &AppState, actor: &Actor) -> AppResult<Vec<StaffView>> {
+    let me = actor.require()?;
+    let scope = match me.role {
+        Role::PlatformAdmin => None,
+        Role::HospitalAdmin => Some(me.hospital_id.ok_or_else(|| AppError::Forbidden("no hospital".to_owned()))?),
+        _ => {
+            deny(state, actor, "account.list", "account", None, None, "not an administrator").await?;
+            return Err(AppError::Forbidden("only administrators manage staff".to_owned()));
+        }
+    };
+    let rows = store::staff(&state.db, scope).await?;
+    Ok(rows
+        .into_iter()
+        .map(|a| StaffView {
+            id: a.id,
+            username: a.username,
+            role: a.role,
+            display_name: a.display_name,
+            hospital_id: a.hospital_id,
+            phone: a.phone_mask,
+            status: a.status,
+        })
+        .collect())
+}
+
+/// Records a clinician's care relationship with a person, inside the caller's transaction.
+/// Contexts that create relationships (appointments, consultations, referrals, remote
+/// consultations, care teams) call this; the access policy reads it.
+pub async fn link_care(
+    tx: &mut Tx,
+    clinician: i64,
+    person_id: i64,
+    hospital_id: i64,
+    kind: &str,
+    source_id: Option<&str>,
+) -> AppResult<i64> {
+    Ok(store::insert_care_link(tx, clinician, person_id, hospital_id, kind, source_id, now_ms()).await?)
+}
+
+/// One person's record, for whoever the policy lets read it (audited there).
+pub async fn read_patient(state: &AppState, actor: &Actor, person_id: i64, break_glass: Option<&str>) -> AppResult<PersonView> {
+    let basis = crate::policy::authorize_patient(state, actor, "patient.read", "person", person_id, break_glass).await?;
+    let person = store::person(&state.db, person_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no patient with id {person_id}")))?;
+    person_view(state, &person, basis.reveals_identity())
+}

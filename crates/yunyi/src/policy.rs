@@ -1,0 +1,135 @@
+//! Who may read or change a patient's data: role (what kind of action) and relationship (this
+//! account's link to this person). Every decision is written to the audit trail, allowed or
+//! denied. Services call these functions before touching patient data; handlers never decide.
+//!
+//! | role | may read a person's record when |
+//! |---|---|
+//! | patient | it is their own, or a family member they act for |
+//! | doctor, nurse, pharmacist | an active care link at their hospital (appointment, consultation, referral, remote consultation, care team), or break-glass with a reason (flagged for review); doctors also need a fresh identity step-up |
+//! | others (admins, infection officers, regulators) | never through this path: they see staff, aggregates and audit |
+
+use crate::app::AppState;
+use crate::audit::{self, NewEvent, Outcome};
+use crate::error::{AppError, AppResult};
+use crate::identity::Actor;
+use crate::identity::auth::require_step_up;
+use crate::identity::model::Role;
+use crate::identity::service::deny;
+use crate::identity::store;
+
+/// Why access was granted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Basis {
+    Own,
+    Family { guardian: bool },
+    CareLink(String),
+    BreakGlass(String),
+}
+
+impl Basis {
+    fn describe(&self) -> String {
+        match self {
+            Basis::Own => "own record".to_owned(),
+            Basis::Family { guardian: true } => "family member (guardian)".to_owned(),
+            Basis::Family { guardian: false } => "family member".to_owned(),
+            Basis::CareLink(kind) => format!("care link: {kind}"),
+            Basis::BreakGlass(reason) => format!("break-glass: {reason}"),
+        }
+    }
+
+    /// The identity number may be shown in full: to the person and to their guardian.
+    pub fn reveals_identity(&self) -> bool {
+        matches!(self, Basis::Own | Basis::Family { guardian: true })
+    }
+}
+
+/// The shortest break-glass justification accepted: a word or two is not a reason.
+pub const MIN_REASON_CHARS: usize = 10;
+
+/// Decides whether `actor` may perform `action` (e.g. `patient.read`) on person `person_id`,
+/// audits the decision, and returns the basis. Patients asking about someone else get 404, so
+/// they cannot probe which ids exist; staff get 403 with what they are missing.
+pub async fn authorize_patient(
+    state: &AppState,
+    actor: &Actor,
+    action: &str,
+    object_type: &str,
+    person_id: i64,
+    break_glass: Option<&str>,
+) -> AppResult<Basis> {
+    let me = actor.require()?;
+    let object_id = Some(person_id.to_string());
+    let basis = match me.role {
+        Role::Patient => {
+            if me.person_id == Some(person_id) {
+                Basis::Own
+            } else if let Some((_, guardian)) = store::family_link(&state.db, me.account_id, person_id).await? {
+                Basis::Family { guardian }
+            } else {
+                deny(state, actor, action, object_type, object_id, Some(person_id), "not own or family").await?;
+                return Err(AppError::NotFound(format!("no patient with id {person_id}")));
+            }
+        }
+        role if role.is_clinician() => {
+            let link = match me.hospital_id {
+                Some(h) => store::active_care_link(&state.db, me.account_id, person_id, h).await?,
+                None => None,
+            };
+            let basis = match (link, break_glass.map(str::trim).filter(|r| !r.is_empty())) {
+                (Some(kind), _) => Basis::CareLink(kind),
+                (None, Some(reason)) if reason.chars().count() >= MIN_REASON_CHARS => Basis::BreakGlass(reason.to_owned()),
+                (None, Some(_)) => {
+                    deny(state, actor, action, object_type, object_id, Some(person_id), "break-glass reason too short").await?;
+                    return Err(AppError::invalid(
+                        "break_glass_reason",
+                        format!("must explain the emergency in at least {MIN_REASON_CHARS} characters"),
+                    ));
+                }
+                (None, None) => {
+                    deny(state, actor, action, object_type, object_id, Some(person_id), "no care link").await?;
+                    return Err(AppError::Forbidden(
+                        "you have no care relationship with this patient at your hospital; in an emergency use break-glass with a reason".to_owned(),
+                    ));
+                }
+            };
+            if let Err(e) = require_step_up(state, me) {
+                deny(state, actor, action, object_type, object_id, Some(person_id), "step-up check required").await?;
+                return Err(e);
+            }
+            basis
+        }
+        role => {
+            deny(state, actor, action, object_type, object_id, Some(person_id), "role may not read patient records").await?;
+            return Err(AppError::Forbidden(format!("a {role} may not read patient records")));
+        }
+    };
+    let flagged = matches!(basis, Basis::BreakGlass(_));
+    if flagged {
+        tracing::warn!(action, "break-glass access; flagged for review");
+    }
+    audit::record(
+        &state.db,
+        &NewEvent {
+            actor: &actor.audit(),
+            action,
+            object_type,
+            object_id: Some(person_id.to_string()),
+            patient_id: Some(person_id),
+            outcome: Outcome::Success,
+            reason: Some(basis.describe()),
+            flagged,
+        },
+    )
+    .await?;
+    Ok(basis)
+}
+
+/// Reads of the audit trail: administrators and regulators only.
+pub async fn authorize_audit_read(state: &AppState, actor: &Actor) -> AppResult<()> {
+    let me = actor.require()?;
+    if matches!(me.role, Role::PlatformAdmin | Role::HospitalAdmin | Role::Regulator) {
+        return Ok(());
+    }
+    deny(state, actor, "audit.read", "audit_event", None, None, "role may not read the audit trail").await?;
+    Err(AppError::Forbidden(format!("a {} may not read the audit trail", me.role)))
+}
