@@ -18,14 +18,14 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
+use crate::crypto::DataKeys;
 use crate::db::Db;
 use crate::error::AppError;
+use crate::identity::auth::StepUpVerifier;
+use crate::identity::notify::{DevInbox, LogNotifier, Notifier};
 use crate::jobs::{self, Worker};
 use crate::ops::Metrics;
 use crate::web::middleware::{self, TIMEOUT_STATUS};
-use crate::crypto::DataKeys;
-use crate::identity::auth::StepUpVerifier;
-use crate::identity::notify::{DevInbox, LogNotifier, Notifier};
 use crate::{audit, demo, directory, fhir, identity, ops, web};
 
 /// What every handler can reach.
@@ -43,7 +43,9 @@ pub struct AppState {
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState").field("db", &self.db).finish_non_exhaustive()
+        f.debug_struct("AppState")
+            .field("db", &self.db)
+            .finish_non_exhaustive()
     }
 }
 
@@ -56,10 +58,18 @@ impl AppState {
     pub async fn open(config: Config) -> anyhow::Result<Self> {
         let db = Db::connect(&config.database).await?;
         db.migrate().await?;
-        let keys = DataKeys::load_or_create(&config.data_dir, config.data_key.as_ref().map(|k| k.0.as_str()))?;
-        let recorded = identity::store::setting_or_insert(&db, KEY_CHECK_SETTING, keys.check_value(), crate::clock::now_ms())
-            .await
-            .context("reading the data key fingerprint")?;
+        let keys = DataKeys::load_or_create(
+            &config.data_dir,
+            config.data_key.as_ref().map(|k| k.0.as_str()),
+        )?;
+        let recorded = identity::store::setting_or_insert(
+            &db,
+            KEY_CHECK_SETTING,
+            keys.check_value(),
+            crate::clock::now_ms(),
+        )
+        .await
+        .context("reading the data key fingerprint")?;
         if recorded != keys.check_value() {
             anyhow::bail!(
                 "the data encryption key does not match the one this database was created with; \
@@ -74,7 +84,9 @@ impl AppState {
             db,
             config: Arc::new(config),
             keys: Arc::new(keys),
-            notifier: Arc::new(LogNotifier { inbox: inbox.clone() }),
+            notifier: Arc::new(LogNotifier {
+                inbox: inbox.clone(),
+            }),
             inbox,
             step_up: Arc::new(identity::auth::default_verifiers()),
         })
@@ -84,7 +96,7 @@ impl AppState {
 /// The job handlers every process runs.
 pub fn job_registry() -> jobs::Registry {
     jobs::Registry::standard().with_recurring(
-        Arc::new(identity::cleanup::PurgeEndedSessions::default()),
+        Arc::new(identity::cleanup::PurgeEndedSessions),
         std::time::Duration::from_secs(3600),
     )
 }
@@ -175,7 +187,10 @@ pub fn router(state: AppState) -> Router {
         .merge(audit::router())
         .merge(fhir::router())
         .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), identity::csrf::protect))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            identity::csrf::protect,
+        ))
         .layer(RequestBodyLimitLayer::new(http.body_limit_bytes))
         .layer(TimeoutLayer::with_status_code(
             TIMEOUT_STATUS,
@@ -249,7 +264,9 @@ pub async fn migrate_only(config: Config) -> anyhow::Result<()> {
 pub async fn audit_verify(config: Config) -> anyhow::Result<()> {
     let db = Db::connect(&config.database).await?;
     db.migrate().await?;
-    let result = audit::verify(&db).await.context("reading the audit trail")?;
+    let result = audit::verify(&db)
+        .await
+        .context("reading the audit trail")?;
     db.close().await;
     match result {
         audit::Verification::Intact { events, last_hash } => {

@@ -45,7 +45,12 @@ pub struct Cli {
     pub config: Option<PathBuf>,
 
     /// Minutes a doctor's identity step-up check stays valid within a session (1 to 1440).
-    #[arg(long, global = true, env = "YUNYI_STEP_UP_MINUTES", value_name = "MINUTES")]
+    #[arg(
+        long,
+        global = true,
+        env = "YUNYI_STEP_UP_MINUTES",
+        value_name = "MINUTES"
+    )]
     pub step_up_minutes: Option<String>,
 
     /// Log filter, e.g. `info` or `yunyi=debug,info`.
@@ -256,7 +261,12 @@ pub fn resolve(cli: &Cli, matches: &ArgMatches) -> Result<Config, ConfigError> {
     let step_up_minutes = match (&cli.step_up_minutes, file.step_up_minutes) {
         (Some(v), _) => Some(Sourced {
             value: v.clone(),
-            source: source_of(matches, "step_up_minutes", "--step-up-minutes", "YUNYI_STEP_UP_MINUTES"),
+            source: source_of(
+                matches,
+                "step_up_minutes",
+                "--step-up-minutes",
+                "YUNYI_STEP_UP_MINUTES",
+            ),
         }),
         (None, Some(v)) => Some(Sourced {
             value: v.to_string(),

@@ -313,12 +313,18 @@ impl RawSettings {
         };
         let mut identity = IdentityConfig::default();
         if let Some(minutes) = &self.step_up_minutes {
-            let n = minutes.value.trim().parse::<u64>().ok().filter(|n| (1..=24 * 60).contains(n)).ok_or_else(|| {
-                ConfigError(format!(
-                    "step-up period '{}' ({}) must be a whole number of minutes from 1 to 1440",
-                    minutes.value, minutes.source
-                ))
-            })?;
+            let n = minutes
+                .value
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (1..=24 * 60).contains(n))
+                .ok_or_else(|| {
+                    ConfigError(format!(
+                        "step-up period '{}' ({}) must be a whole number of minutes from 1 to 1440",
+                        minutes.value, minutes.source
+                    ))
+                })?;
             identity.step_up_ttl = Duration::from_secs(n * 60);
         }
         Ok(Config {

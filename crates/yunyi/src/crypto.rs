@@ -44,7 +44,8 @@ impl fmt::Debug for DataKeys {
 }
 
 fn derive(master: &[u8; 32], purpose: &str) -> [u8; 32] {
-    let mut mac = <HmacSha256 as Mac>::new_from_slice(master).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    let mut mac = <HmacSha256 as Mac>::new_from_slice(master)
+        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
     mac.update(purpose.as_bytes());
     mac.finalize().into_bytes().into()
 }
@@ -67,7 +68,8 @@ impl DataKeys {
         }
         let path = data_dir.join(KEY_FILE);
         match std::fs::read_to_string(&path) {
-            Ok(text) => Self::from_base64(text.trim()).with_context(|| format!("the key file '{}' is not valid", path.display())),
+            Ok(text) => Self::from_base64(text.trim())
+                .with_context(|| format!("the key file '{}' is not valid", path.display())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let mut master = [0u8; 32];
                 rand::fill(&mut master);
@@ -76,7 +78,9 @@ impl DataKeys {
                 tracing::info!(path = %path.display(), "generated a new data encryption key; back it up with the database");
                 Ok(Self::from_master(&master))
             }
-            Err(e) => Err(e).with_context(|| format!("cannot read the key file '{}'", path.display())),
+            Err(e) => {
+                Err(e).with_context(|| format!("cannot read the key file '{}'", path.display()))
+            }
         }
     }
 
@@ -121,7 +125,8 @@ impl DataKeys {
 
     /// Keyed hash for equality look-up of an encrypted value, hex.
     pub fn lookup_hash(&self, kind: &str, value: &str) -> String {
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.lookup).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.lookup)
+            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
         mac.update(kind.as_bytes());
         mac.update(b":");
         mac.update(value.as_bytes());
@@ -130,7 +135,8 @@ impl DataKeys {
 
     /// MAC of `value` for tokens handed to browsers (CSRF), hex, 32 characters.
     pub fn token_mac(&self, value: &str) -> String {
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.token).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.token)
+            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
         mac.update(value.as_bytes());
         hex::encode(&mac.finalize().into_bytes()[..16])
     }
@@ -181,7 +187,10 @@ mod tests {
         let keys = DataKeys::from_master(&[7u8; 32]);
         let sealed = keys.encrypt("11010519491231002X");
         assert!(!String::from_utf8_lossy(&sealed).contains("110105"));
-        assert_eq!(keys.decrypt(&sealed).ok().as_deref(), Some("11010519491231002X"));
+        assert_eq!(
+            keys.decrypt(&sealed).ok().as_deref(),
+            Some("11010519491231002X")
+        );
         // Same plaintext, different ciphertext (random nonce).
         assert_ne!(keys.encrypt("x"), keys.encrypt("x"));
         let mut bad = sealed.clone();
@@ -197,8 +206,14 @@ mod tests {
     fn lookup_hashes_are_keyed_and_separated_by_kind() {
         let a = DataKeys::from_master(&[1u8; 32]);
         let b = DataKeys::from_master(&[2u8; 32]);
-        assert_eq!(a.lookup_hash("phone", "13800138000"), a.lookup_hash("phone", "13800138000"));
-        assert_ne!(a.lookup_hash("phone", "13800138000"), b.lookup_hash("phone", "13800138000"));
+        assert_eq!(
+            a.lookup_hash("phone", "13800138000"),
+            a.lookup_hash("phone", "13800138000")
+        );
+        assert_ne!(
+            a.lookup_hash("phone", "13800138000"),
+            b.lookup_hash("phone", "13800138000")
+        );
         assert_ne!(a.lookup_hash("phone", "1"), a.lookup_hash("id", "1"));
         assert_ne!(a.check_value(), b.check_value());
     }
@@ -207,8 +222,12 @@ mod tests {
     fn key_file_is_created_once_and_reused() {
         let dir = std::env::temp_dir().join(format!("yunyi-key-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).ok();
-        let first = DataKeys::load_or_create(&dir, None).map(|k| k.check_value().to_owned()).ok();
-        let second = DataKeys::load_or_create(&dir, None).map(|k| k.check_value().to_owned()).ok();
+        let first = DataKeys::load_or_create(&dir, None)
+            .map(|k| k.check_value().to_owned())
+            .ok();
+        let second = DataKeys::load_or_create(&dir, None)
+            .map(|k| k.check_value().to_owned())
+            .ok();
         assert!(first.is_some());
         assert_eq!(first, second);
         std::fs::remove_dir_all(&dir).ok();

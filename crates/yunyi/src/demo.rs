@@ -152,8 +152,26 @@ pub async fn seed(state: &AppState) -> AppResult<DemoSummary> {
 }
 
 const DOCTOR_NAMES: [&str; 20] = [
-    "林志明", "陈晓燕", "黄建华", "周丽", "吴国强", "郑敏", "孙浩", "朱慧", "胡斌", "何静",
-    "高峰", "罗雪", "梁伟", "宋婷", "谢军", "韩梅", "唐亮", "冯娟", "邓超", "曹琳",
+    "林志明",
+    "陈晓燕",
+    "黄建华",
+    "周丽",
+    "吴国强",
+    "郑敏",
+    "孙浩",
+    "朱慧",
+    "胡斌",
+    "何静",
+    "高峰",
+    "罗雪",
+    "梁伟",
+    "宋婷",
+    "谢军",
+    "韩梅",
+    "唐亮",
+    "冯娟",
+    "邓超",
+    "曹琳",
 ];
 
 /// (username, name, id number, phone); patient1 has a child under 6 and an elderly parent.
@@ -180,7 +198,8 @@ fn bad_demo_data(what: &str) -> AppError {
 }
 
 async fn demo_person(state: &AppState, tx: &mut Tx, name: &str, id_number: &str) -> AppResult<i64> {
-    let id = IdCardNumber::parse(id_number, identity_service::today()).map_err(|e| bad_demo_data(&e))?;
+    let id =
+        IdCardNumber::parse(id_number, identity_service::today()).map_err(|e| bad_demo_data(&e))?;
     let row = identity_store::NewPersonRow {
         name,
         id_number_enc: state.keys.encrypt(id.as_str()),
@@ -201,7 +220,12 @@ struct DemoAccount<'a> {
     hospital_id: Option<i64>,
 }
 
-async fn demo_account(state: &AppState, tx: &mut Tx, hash: &str, a: &DemoAccount<'_>) -> AppResult<i64> {
+async fn demo_account(
+    state: &AppState,
+    tx: &mut Tx,
+    hash: &str,
+    a: &DemoAccount<'_>,
+) -> AppResult<i64> {
     let phone = a
         .phone
         .map(|p| Phone::parse(p).map_err(|e| bad_demo_data(&e)))
@@ -212,7 +236,9 @@ async fn demo_account(state: &AppState, tx: &mut Tx, hash: &str, a: &DemoAccount
         display_name: a.name,
         password_hash: Some(hash),
         phone_enc: phone.as_ref().map(|p| state.keys.encrypt(p.as_str())),
-        phone_hash: phone.as_ref().map(|p| state.keys.lookup_hash("phone", p.as_str())),
+        phone_hash: phone
+            .as_ref()
+            .map(|p| state.keys.lookup_hash("phone", p.as_str())),
         phone_mask: phone.as_ref().map(Phone::masked),
         person_id: a.person_id,
         hospital_id: a.hospital_id,
@@ -227,7 +253,11 @@ async fn seed_accounts(state: &AppState, tx: &mut Tx) -> AppResult<()> {
     let hash = password::hash(DEMO_PASSWORD).await?;
     let gz = hospital_id(&state.db, "DEMO-GZ-001").await?;
     let jz = hospital_id(&state.db, "DEMO-JZ-001").await?;
-    let staff = |username: &'static str, role: &'static str, name: &'static str, hospital: Option<i64>, phone: Option<&'static str>| DemoAccount {
+    let staff = |username: &'static str,
+                 role: &'static str,
+                 name: &'static str,
+                 hospital: Option<i64>,
+                 phone: Option<&'static str>| DemoAccount {
         username,
         role,
         name,
@@ -237,10 +267,34 @@ async fn seed_accounts(state: &AppState, tx: &mut Tx) -> AppResult<()> {
     };
     for a in [
         staff("admin", "platform_admin", "平台管理员", None, None),
-        staff("hospital-admin", "hospital_admin", "医院管理员", Some(gz), None),
-        staff("nurse1", "nurse", "护士 李娜", Some(gz), Some("13900000101")),
-        staff("pharmacist1", "pharmacist", "药师 王磊", Some(gz), Some("13900000102")),
-        staff("officer1", "infection_officer", "院感专员 赵敏", Some(gz), Some("13900000103")),
+        staff(
+            "hospital-admin",
+            "hospital_admin",
+            "医院管理员",
+            Some(gz),
+            None,
+        ),
+        staff(
+            "nurse1",
+            "nurse",
+            "护士 李娜",
+            Some(gz),
+            Some("13900000101"),
+        ),
+        staff(
+            "pharmacist1",
+            "pharmacist",
+            "药师 王磊",
+            Some(gz),
+            Some("13900000102"),
+        ),
+        staff(
+            "officer1",
+            "infection_officer",
+            "院感专员 赵敏",
+            Some(gz),
+            Some("13900000103"),
+        ),
         staff("regulator1", "regulator", "监管员 钱进", None, None),
     ] {
         demo_account(state, tx, &hash, &a).await?;

@@ -191,7 +191,10 @@ pub enum AppError {
     StepUpRequired(String),
     /// Too many attempts; retry after this many seconds.
     #[error("{message}")]
-    TooManyRequests { message: String, retry_after_secs: u64 },
+    TooManyRequests {
+        message: String,
+        retry_after_secs: u64,
+    },
     #[error("{0}")]
     Unavailable(String),
     /// Anything unexpected. Logged in full; the client sees a generic message.
@@ -239,7 +242,9 @@ impl AppError {
     pub fn to_problem(&self) -> Problem {
         let code = self.code();
         let (detail, errors) = match self {
-            Self::Validation(errors) | Self::ConflictFields(errors) => (self.to_string(), errors.clone()),
+            Self::Validation(errors) | Self::ConflictFields(errors) => {
+                (self.to_string(), errors.clone())
+            }
             Self::Internal(_) => (
                 "An unexpected error occurred. It has been logged; please try again later."
                     .to_owned(),
@@ -335,7 +340,9 @@ impl IntoResponse for AppError {
                     .headers_mut()
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
-            Self::TooManyRequests { retry_after_secs, .. } => {
+            Self::TooManyRequests {
+                retry_after_secs, ..
+            } => {
                 if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
                     response.headers_mut().insert(header::RETRY_AFTER, v);
                 }

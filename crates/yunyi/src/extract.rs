@@ -33,7 +33,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AppForm<T> {
         match axum::Form::<T>::from_request(req, state).await {
             Ok(axum::Form(value)) => Ok(Self(value)),
             Err(FormRejection::InvalidFormContentType(_)) => Err(AppError::UnsupportedMediaType(
-                "send the body as a form with Content-Type: application/x-www-form-urlencoded".to_owned(),
+                "send the body as a form with Content-Type: application/x-www-form-urlencoded"
+                    .to_owned(),
             )),
             Err(e) => Err(AppError::BadRequest(e.body_text())),
         }

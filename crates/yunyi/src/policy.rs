@@ -63,11 +63,24 @@ pub async fn authorize_patient(
         Role::Patient => {
             if me.person_id == Some(person_id) {
                 Basis::Own
-            } else if let Some((_, guardian)) = store::family_link(&state.db, me.account_id, person_id).await? {
+            } else if let Some((_, guardian)) =
+                store::family_link(&state.db, me.account_id, person_id).await?
+            {
                 Basis::Family { guardian }
             } else {
-                deny(state, actor, action, object_type, object_id, Some(person_id), "not own or family").await?;
-                return Err(AppError::NotFound(format!("no patient with id {person_id}")));
+                deny(
+                    state,
+                    actor,
+                    action,
+                    object_type,
+                    object_id,
+                    Some(person_id),
+                    "not own or family",
+                )
+                .await?;
+                return Err(AppError::NotFound(format!(
+                    "no patient with id {person_id}"
+                )));
             }
         }
         role if role.is_clinician() => {
@@ -77,30 +90,72 @@ pub async fn authorize_patient(
             };
             let basis = match (link, break_glass.map(str::trim).filter(|r| !r.is_empty())) {
                 (Some(kind), _) => Basis::CareLink(kind),
-                (None, Some(reason)) if reason.chars().count() >= MIN_REASON_CHARS => Basis::BreakGlass(reason.to_owned()),
+                (None, Some(reason)) if reason.chars().count() >= MIN_REASON_CHARS => {
+                    Basis::BreakGlass(reason.to_owned())
+                }
                 (None, Some(_)) => {
-                    deny(state, actor, action, object_type, object_id, Some(person_id), "break-glass reason too short").await?;
+                    deny(
+                        state,
+                        actor,
+                        action,
+                        object_type,
+                        object_id,
+                        Some(person_id),
+                        "break-glass reason too short",
+                    )
+                    .await?;
                     return Err(AppError::invalid(
                         "break_glass_reason",
-                        format!("must explain the emergency in at least {MIN_REASON_CHARS} characters"),
+                        format!(
+                            "must explain the emergency in at least {MIN_REASON_CHARS} characters"
+                        ),
                     ));
                 }
                 (None, None) => {
-                    deny(state, actor, action, object_type, object_id, Some(person_id), "no care link").await?;
+                    deny(
+                        state,
+                        actor,
+                        action,
+                        object_type,
+                        object_id,
+                        Some(person_id),
+                        "no care link",
+                    )
+                    .await?;
                     return Err(AppError::Forbidden(
                         "you have no care relationship with this patient at your hospital; in an emergency use break-glass with a reason".to_owned(),
                     ));
                 }
             };
             if let Err(e) = require_step_up(state, me) {
-                deny(state, actor, action, object_type, object_id, Some(person_id), "step-up check required").await?;
+                deny(
+                    state,
+                    actor,
+                    action,
+                    object_type,
+                    object_id,
+                    Some(person_id),
+                    "step-up check required",
+                )
+                .await?;
                 return Err(e);
             }
             basis
         }
         role => {
-            deny(state, actor, action, object_type, object_id, Some(person_id), "role may not read patient records").await?;
-            return Err(AppError::Forbidden(format!("a {role} may not read patient records")));
+            deny(
+                state,
+                actor,
+                action,
+                object_type,
+                object_id,
+                Some(person_id),
+                "role may not read patient records",
+            )
+            .await?;
+            return Err(AppError::Forbidden(format!(
+                "a {role} may not read patient records"
+            )));
         }
     };
     let flagged = matches!(basis, Basis::BreakGlass(_));
@@ -127,9 +182,24 @@ pub async fn authorize_patient(
 /// Reads of the audit trail: administrators and regulators only.
 pub async fn authorize_audit_read(state: &AppState, actor: &Actor) -> AppResult<()> {
     let me = actor.require()?;
-    if matches!(me.role, Role::PlatformAdmin | Role::HospitalAdmin | Role::Regulator) {
+    if matches!(
+        me.role,
+        Role::PlatformAdmin | Role::HospitalAdmin | Role::Regulator
+    ) {
         return Ok(());
     }
-    deny(state, actor, "audit.read", "audit_event", None, None, "role may not read the audit trail").await?;
-    Err(AppError::Forbidden(format!("a {} may not read the audit trail", me.role)))
+    deny(
+        state,
+        actor,
+        "audit.read",
+        "audit_event",
+        None,
+        None,
+        "role may not read the audit trail",
+    )
+    .await?;
+    Err(AppError::Forbidden(format!(
+        "a {} may not read the audit trail",
+        me.role
+    )))
 }

@@ -13,7 +13,9 @@ pub mod service;
 pub mod store;
 
 pub fn router() -> axum::Router<crate::app::AppState> {
-    axum::Router::new().merge(api::router()).merge(pages::router())
+    axum::Router::new()
+        .merge(api::router())
+        .merge(pages::router())
 }
 
 use serde::Serialize;
@@ -93,7 +95,8 @@ impl Event {
     /// encode alike, whatever text a field holds.
     pub fn compute_hash(&self) -> String {
         fn opt_i(v: Option<i64>) -> String {
-            v.map(|n| n.to_string()).unwrap_or_else(|| "\u{2205}".to_owned())
+            v.map(|n| n.to_string())
+                .unwrap_or_else(|| "\u{2205}".to_owned())
         }
         fn opt_s(v: &Option<String>) -> String {
             v.clone().unwrap_or_else(|| "\u{2205}".to_owned())
@@ -182,7 +185,10 @@ pub async fn verify(db: &Db) -> Result<Verification, sqlx::Error> {
             if row.id != expected_id {
                 return Ok(Verification::Broken {
                     id: expected_id,
-                    reason: format!("event {expected_id} is missing (next present is {})", row.id),
+                    reason: format!(
+                        "event {expected_id} is missing (next present is {})",
+                        row.id
+                    ),
                 });
             }
             if row.prev_hash != prev_hash {
@@ -206,7 +212,9 @@ pub async fn verify(db: &Db) -> Result<Verification, sqlx::Error> {
     if head_id != events || head_hash != prev_hash {
         return Ok(Verification::Broken {
             id: events + 1,
-            reason: format!("the chain ends at event {events} but its head records event {head_id} (events were removed from the end)"),
+            reason: format!(
+                "the chain ends at event {events} but its head records event {head_id} (events were removed from the end)"
+            ),
         });
     }
     Ok(Verification::Intact {

@@ -33,13 +33,24 @@ impl AuditPage {
     /// UTC time of an event, to the second.
     fn when(&self, at: &i64) -> String {
         chrono::DateTime::from_timestamp_millis(*at)
-            .map(|t| t.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| unreachable!())).format("%Y-%m-%d %H:%M:%S").to_string())
+            .map(|t| {
+                t.with_timezone(
+                    &chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| unreachable!()),
+                )
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string()
+            })
             .unwrap_or_default()
     }
 
     fn next_href(&self, before: &i64) -> String {
         let mut q = url::form_urlencoded::Serializer::new(String::new());
-        for (k, v) in [("actor", &self.actor), ("patient", &self.patient), ("action", &self.action), ("outcome", &self.outcome)] {
+        for (k, v) in [
+            ("actor", &self.actor),
+            ("patient", &self.patient),
+            ("action", &self.action),
+            ("outcome", &self.outcome),
+        ] {
             if !v.is_empty() {
                 q.append_pair(k, v);
             }
@@ -52,7 +63,12 @@ impl AuditPage {
     }
 }
 
-async fn viewer(State(state): State<AppState>, page: PageCtx, actor: Actor, RawQuery(query): RawQuery) -> AppResult<AuditPage> {
+async fn viewer(
+    State(state): State<AppState>,
+    page: PageCtx,
+    actor: Actor,
+    RawQuery(query): RawQuery,
+) -> AppResult<AuditPage> {
     let filter = service::parse_filter(query.as_deref())?;
     let limit = usize::try_from(filter.limit).unwrap_or(50);
     let view = AuditPage {
@@ -66,6 +82,12 @@ async fn viewer(State(state): State<AppState>, page: PageCtx, actor: Actor, RawQ
         next_before: None,
     };
     let events = service::search(&state, &actor, filter).await?;
-    let next_before = (events.len() == limit).then(|| events.last().map(|e| e.id)).flatten();
-    Ok(AuditPage { events, next_before, ..view })
+    let next_before = (events.len() == limit)
+        .then(|| events.last().map(|e| e.id))
+        .flatten();
+    Ok(AuditPage {
+        events,
+        next_before,
+        ..view
+    })
 }

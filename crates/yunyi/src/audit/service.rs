@@ -18,7 +18,10 @@ pub fn parse_filter(query: Option<&str>) -> AppResult<Filter> {
     let id = |key: &str, v: &str, errors: &mut Vec<FieldError>| match v.parse::<i64>() {
         Ok(n) if n > 0 => Some(n),
         _ => {
-            errors.push(FieldError::new(key, format!("must be a positive id, got '{v}'")));
+            errors.push(FieldError::new(
+                key,
+                format!("must be a positive id, got '{v}'"),
+            ));
             None
         }
     };
@@ -34,17 +37,27 @@ pub fn parse_filter(query: Option<&str>) -> AppResult<Filter> {
             "action" => f.action = Some(v.to_owned()),
             "outcome" => match v {
                 "success" | "denied" | "failure" => f.outcome = Some(v.to_owned()),
-                _ => errors.push(FieldError::new("outcome", "must be success, denied or failure")),
+                _ => errors.push(FieldError::new(
+                    "outcome",
+                    "must be success, denied or failure",
+                )),
             },
             "flagged" => f.flagged_only = matches!(v, "true" | "1" | "on"),
             "limit" => match v.parse::<i64>() {
                 Ok(n) if (1..=MAX_LIMIT).contains(&n) => f.limit = n,
-                _ => errors.push(FieldError::new("limit", format!("must be a whole number from 1 to {MAX_LIMIT}"))),
+                _ => errors.push(FieldError::new(
+                    "limit",
+                    format!("must be a whole number from 1 to {MAX_LIMIT}"),
+                )),
             },
             _ => {}
         }
     }
-    if errors.is_empty() { Ok(f) } else { Err(AppError::Validation(errors)) }
+    if errors.is_empty() {
+        Ok(f)
+    } else {
+        Err(AppError::Validation(errors))
+    }
 }
 
 /// Newest first, within the actor's scope: everything for platform admins and regulators,
@@ -53,7 +66,10 @@ pub async fn search(state: &AppState, actor: &Actor, mut filter: Filter) -> AppR
     crate::policy::authorize_audit_read(state, actor).await?;
     let me = actor.require()?;
     if me.role == Role::HospitalAdmin {
-        filter.actor_hospital = Some(me.hospital_id.ok_or_else(|| AppError::Forbidden("no hospital".to_owned()))?);
+        filter.actor_hospital = Some(
+            me.hospital_id
+                .ok_or_else(|| AppError::Forbidden("no hospital".to_owned()))?,
+        );
     }
     let events = store::search(&state.db, &filter).await?;
     super::record(

@@ -13,7 +13,9 @@ pub async fn lock_head(tx: &mut Tx) -> Result<(i64, String), sqlx::Error> {
         Tx::Postgres(_) => " FOR UPDATE",
     };
     let sql = format!("SELECT last_id, last_hash FROM audit_head WHERE singleton = 1{lock}");
-    with_tx!(tx, |conn| sqlx::query_as::<_, (i64, String)>(&sql).fetch_one(conn).await)
+    with_tx!(tx, |conn| sqlx::query_as::<_, (i64, String)>(&sql)
+        .fetch_one(conn)
+        .await)
 }
 
 pub async fn advance_head(tx: &mut Tx, id: i64, hash: &str) -> Result<(), sqlx::Error> {
@@ -29,9 +31,11 @@ pub async fn advance_head(tx: &mut Tx, id: i64, hash: &str) -> Result<(), sqlx::
 
 pub async fn head(db: &Db) -> Result<(i64, String), sqlx::Error> {
     with_db!(db, |pool| {
-        sqlx::query_as::<_, (i64, String)>("SELECT last_id, last_hash FROM audit_head WHERE singleton = 1")
-            .fetch_one(pool)
-            .await
+        sqlx::query_as::<_, (i64, String)>(
+            "SELECT last_id, last_hash FROM audit_head WHERE singleton = 1",
+        )
+        .fetch_one(pool)
+        .await
     })
 }
 
@@ -69,12 +73,19 @@ const COLUMNS: &str = "id, at, actor_id, actor_role, action, object_type, object
 /// Events with id > `after`, in id order.
 pub async fn get(db: &Db, id: i64) -> Result<Option<Event>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM audit_event WHERE id = $1");
-    with_db!(db, |pool| sqlx::query_as::<_, Event>(&sql).bind(id).fetch_optional(pool).await)
+    with_db!(db, |pool| sqlx::query_as::<_, Event>(&sql)
+        .bind(id)
+        .fetch_optional(pool)
+        .await)
 }
 
 pub async fn page(db: &Db, after: i64, limit: i64) -> Result<Vec<Event>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM audit_event WHERE id > $1 ORDER BY id LIMIT $2");
-    with_db!(db, |pool| sqlx::query_as::<_, Event>(&sql).bind(after).bind(limit).fetch_all(pool).await)
+    with_db!(db, |pool| sqlx::query_as::<_, Event>(&sql)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(pool)
+        .await)
 }
 
 /// Filters for the audit viewer and the FHIR `AuditEvent` search.

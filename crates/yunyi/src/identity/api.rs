@@ -44,12 +44,22 @@ fn no_store(mut response: Response) -> Response {
 
 /// An RFC 6749 §5.2 error response.
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    no_store((status, Json(json!({"error": error, "error_description": description}))).into_response())
+    no_store(
+        (
+            status,
+            Json(json!({"error": error, "error_description": description})),
+        )
+            .into_response(),
+    )
 }
 
 /// `POST /auth/token` (RFC 6749 resource owner password grant): form fields
 /// `grant_type=password`, `username` (a username or a phone number), `password`.
-async fn token(State(state): State<AppState>, actor: Actor, form: Result<AppForm<TokenRequest>, AppError>) -> Response {
+async fn token(
+    State(state): State<AppState>,
+    actor: Actor,
+    form: Result<AppForm<TokenRequest>, AppError>,
+) -> Response {
     let Ok(AppForm(form)) = form else {
         return oauth_error(
             StatusCode::BAD_REQUEST,
@@ -58,10 +68,18 @@ async fn token(State(state): State<AppState>, actor: Actor, form: Result<AppForm
         );
     };
     if form.grant_type.as_deref() != Some("password") {
-        return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "only grant_type=password is supported");
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "only grant_type=password is supported",
+        );
     }
     let (Some(username), Some(password)) = (form.username, form.password) else {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "username and password are required");
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "username and password are required",
+        );
     };
     let result = async {
         let account = auth::login_password(&state, &actor, &username, &password).await?;
@@ -93,9 +111,21 @@ struct RevokeRequest {
 }
 
 /// `POST /auth/revoke` (RFC 7009): always 200, whether or not the token was valid.
-async fn revoke(State(state): State<AppState>, actor: Actor, form: Result<AppForm<RevokeRequest>, AppError>) -> Response {
-    let Some(token) = form.ok().and_then(|AppForm(f)| f.token).filter(|t| !t.is_empty()) else {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "the token field is required");
+async fn revoke(
+    State(state): State<AppState>,
+    actor: Actor,
+    form: Result<AppForm<RevokeRequest>, AppError>,
+) -> Response {
+    let Some(token) = form
+        .ok()
+        .and_then(|AppForm(f)| f.token)
+        .filter(|t| !t.is_empty())
+    else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "the token field is required",
+        );
     };
     match auth::revoke(&state, &actor.anonymous_like(), &token).await {
         Ok(()) => no_store(StatusCode::OK.into_response()),
@@ -121,9 +151,14 @@ async fn patient(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> AppResult<Json<service::PersonView>> {
-    let id = crate::directory::service::parse_id(&id).map_err(|_| AppError::NotFound(format!("no patient with id '{id}'")))?;
-    let reason = headers.get(BREAK_GLASS_HEADER).and_then(|v| v.to_str().ok());
-    Ok(Json(service::read_patient(&state, &actor, id, reason).await?))
+    let id = crate::directory::service::parse_id(&id)
+        .map_err(|_| AppError::NotFound(format!("no patient with id '{id}'")))?;
+    let reason = headers
+        .get(BREAK_GLASS_HEADER)
+        .and_then(|v| v.to_str().ok());
+    Ok(Json(
+        service::read_patient(&state, &actor, id, reason).await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -133,7 +168,11 @@ struct CodeRequest {
 }
 
 /// `POST /api/v1/auth/code {"phone"}`: 202 whether or not the number has an account.
-async fn send_code(State(state): State<AppState>, actor: Actor, AppJson(input): AppJson<CodeRequest>) -> AppResult<StatusCode> {
+async fn send_code(
+    State(state): State<AppState>,
+    actor: Actor,
+    AppJson(input): AppJson<CodeRequest>,
+) -> AppResult<StatusCode> {
     auth::request_login_code(&state, &actor, &input.phone).await?;
     Ok(StatusCode::ACCEPTED)
 }
@@ -146,7 +185,11 @@ struct StepUpRequest {
     proof: String,
 }
 
-async fn step_up(State(state): State<AppState>, actor: Actor, AppJson(input): AppJson<StepUpRequest>) -> AppResult<StatusCode> {
+async fn step_up(
+    State(state): State<AppState>,
+    actor: Actor,
+    AppJson(input): AppJson<StepUpRequest>,
+) -> AppResult<StatusCode> {
     auth::step_up(&state, &actor, &input.method, &input.proof).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -164,7 +207,10 @@ async fn add_family(
     Ok((StatusCode::CREATED, Json(json!({"person_id": person_id}))))
 }
 
-async fn list_staff(State(state): State<AppState>, actor: Actor) -> AppResult<Json<serde_json::Value>> {
+async fn list_staff(
+    State(state): State<AppState>,
+    actor: Actor,
+) -> AppResult<Json<serde_json::Value>> {
     let items = service::list_staff(&state, &actor).await?;
     Ok(Json(json!({"items": items})))
 }

@@ -31,7 +31,12 @@ const WINDOW_MS: i64 = 15 * 60_000;
 
 fn throttle_keys(state: &AppState, actor: &Actor, identifier: &str) -> Vec<(String, i64)> {
     let mut keys = vec![(
-        format!("acct:{}", state.keys.lookup_hash("login", &identifier.trim().to_lowercase())),
+        format!(
+            "acct:{}",
+            state
+                .keys
+                .lookup_hash("login", &identifier.trim().to_lowercase())
+        ),
         ACCOUNT_FREE,
     )];
     if let Some(addr) = &actor.client_addr {
@@ -47,7 +52,9 @@ async fn check_throttle(state: &AppState, keys: &[(String, i64)]) -> AppResult<(
             if locked_until > now {
                 let secs = u64::try_from((locked_until - now + 999) / 1000).unwrap_or(1);
                 return Err(AppError::TooManyRequests {
-                    message: format!("too many failed sign-in attempts; try again in {secs} seconds"),
+                    message: format!(
+                        "too many failed sign-in attempts; try again in {secs} seconds"
+                    ),
                     retry_after_secs: secs,
                 });
             }
@@ -84,7 +91,13 @@ async fn clear_failures(state: &AppState, keys: &[(String, i64)]) -> AppResult<(
     Ok(())
 }
 
-async fn audit_login(state: &AppState, actor: &Actor, method: &str, account: Option<i64>, outcome: Outcome) -> AppResult<()> {
+async fn audit_login(
+    state: &AppState,
+    actor: &Actor,
+    method: &str,
+    account: Option<i64>,
+    outcome: Outcome,
+) -> AppResult<()> {
     let mut who = actor.audit();
     if outcome == Outcome::Success {
         who.account_id = account;
@@ -109,7 +122,13 @@ async fn audit_login(state: &AppState, actor: &Actor, method: &str, account: Opt
 async fn find_account(state: &AppState, identifier: &str) -> AppResult<Option<store::AccountRow>> {
     let identifier = identifier.trim();
     let row = match Phone::parse(identifier) {
-        Ok(phone) => store::account_by_phone_hash(&state.db, &state.keys.lookup_hash("phone", phone.as_str())).await?,
+        Ok(phone) => {
+            store::account_by_phone_hash(
+                &state.db,
+                &state.keys.lookup_hash("phone", phone.as_str()),
+            )
+            .await?
+        }
         Err(_) => store::account_by_username(&state.db, &identifier.to_lowercase()).await?,
     };
     Ok(row.filter(|a| a.status == "active"))
@@ -117,20 +136,32 @@ async fn find_account(state: &AppState, identifier: &str) -> AppResult<Option<st
 
 /// Checks a username (or phone number) and password. Returns the account on success.
 #[tracing::instrument(skip_all)]
-pub async fn login_password(state: &AppState, actor: &Actor, identifier: &str, secret: &str) -> AppResult<store::AccountRow> {
+pub async fn login_password(
+    state: &AppState,
+    actor: &Actor,
+    identifier: &str,
+    secret: &str,
+) -> AppResult<store::AccountRow> {
     if identifier.trim().is_empty() || secret.is_empty() {
         return Err(AppError::Validation(
-            [("username", identifier.trim().is_empty()), ("password", secret.is_empty())]
-                .into_iter()
-                .filter(|(_, missing)| *missing)
-                .map(|(f, _)| FieldError::new(f, "is required"))
-                .collect(),
+            [
+                ("username", identifier.trim().is_empty()),
+                ("password", secret.is_empty()),
+            ]
+            .into_iter()
+            .filter(|(_, missing)| *missing)
+            .map(|(f, _)| FieldError::new(f, "is required"))
+            .collect(),
         ));
     }
     let keys = throttle_keys(state, actor, identifier);
     check_throttle(state, &keys).await?;
     let account = find_account(state, identifier).await?;
-    let ok = password::verify(secret, account.as_ref().and_then(|a| a.password_hash.as_deref())).await?;
+    let ok = password::verify(
+        secret,
+        account.as_ref().and_then(|a| a.password_hash.as_deref()),
+    )
+    .await?;
     match account {
         Some(account) if ok => {
             clear_failures(state, &keys).await?;
@@ -139,7 +170,14 @@ pub async fn login_password(state: &AppState, actor: &Actor, identifier: &str, s
         }
         account => {
             record_failure(state, &keys).await?;
-            audit_login(state, actor, "password", account.map(|a| a.id), Outcome::Failure).await?;
+            audit_login(
+                state,
+                actor,
+                "password",
+                account.map(|a| a.id),
+                Outcome::Failure,
+            )
+            .await?;
             Err(AppError::Unauthenticated(BAD_CREDENTIALS.to_owned()))
         }
     }
@@ -150,7 +188,9 @@ const OTP_RESEND_MS: i64 = 60_000;
 const OTP_MAX_ATTEMPTS: i64 = 5;
 
 fn otp_hash(state: &AppState, phone_hash: &str, code: &str) -> String {
-    state.keys.lookup_hash("otp", &format!("{phone_hash}:{code}"))
+    state
+        .keys
+        .lookup_hash("otp", &format!("{phone_hash}:{code}"))
 }
 
 /// Sends a sign-in code if the number belongs to an account. Answers the same either way.
@@ -164,14 +204,24 @@ pub async fn request_login_code(state: &AppState, actor: &Actor, phone: &str) ->
         if wait > 0 {
             let secs = u64::try_from((wait + 999) / 1000).unwrap_or(1);
             return Err(AppError::TooManyRequests {
-                message: format!("a code was sent recently; you can ask for a new one in {secs} seconds"),
+                message: format!(
+                    "a code was sent recently; you can ask for a new one in {secs} seconds"
+                ),
                 retry_after_secs: secs,
             });
         }
     }
     let code = format!("{:06}", rand::random_range(0..1_000_000u32));
     // A row is stored for unknown numbers too, so the resend limit cannot tell them apart.
-    store::insert_otp(&state.db, &phone_hash, &otp_hash(state, &phone_hash, &code), "login", now + OTP_TTL_MS, now).await?;
+    store::insert_otp(
+        &state.db,
+        &phone_hash,
+        &otp_hash(state, &phone_hash, &code),
+        "login",
+        now + OTP_TTL_MS,
+        now,
+    )
+    .await?;
     let account = store::account_by_phone_hash(&state.db, &phone_hash).await?;
     audit::record(
         &state.db,
@@ -193,7 +243,11 @@ pub async fn request_login_code(state: &AppState, actor: &Actor, phone: &str) ->
             kind: "otp.login",
             text: format!("【云医】您的登录验证码是 {code}，5 分钟内有效。请勿告诉他人。"),
         };
-        state.notifier.send(&message).await.map_err(AppError::Internal)?;
+        state
+            .notifier
+            .send(&message)
+            .await
+            .map_err(AppError::Internal)?;
     }
     Ok(())
 }
@@ -216,12 +270,21 @@ async fn check_code(state: &AppState, phone: &Phone, code: &str) -> AppResult<bo
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn login_code(state: &AppState, actor: &Actor, phone: &str, code: &str) -> AppResult<store::AccountRow> {
+pub async fn login_code(
+    state: &AppState,
+    actor: &Actor,
+    phone: &str,
+    code: &str,
+) -> AppResult<store::AccountRow> {
     let phone = Phone::parse(phone).map_err(|m| AppError::invalid("phone", m))?;
     let keys = throttle_keys(state, actor, phone.as_str());
     check_throttle(state, &keys).await?;
     let ok = check_code(state, &phone, code).await?;
-    let account = if ok { find_account(state, phone.as_str()).await? } else { None };
+    let account = if ok {
+        find_account(state, phone.as_str()).await?
+    } else {
+        None
+    };
     match account {
         Some(account) => {
             clear_failures(state, &keys).await?;
@@ -231,14 +294,21 @@ pub async fn login_code(state: &AppState, actor: &Actor, phone: &str, code: &str
         None => {
             record_failure(state, &keys).await?;
             audit_login(state, actor, "otp", None, Outcome::Failure).await?;
-            Err(AppError::Unauthenticated("the code is wrong or has expired".to_owned()))
+            Err(AppError::Unauthenticated(
+                "the code is wrong or has expired".to_owned(),
+            ))
         }
     }
 }
 
 /// A new session for an account: returns the raw token (shown once, stored hashed) and its
 /// lifetime in seconds.
-pub async fn start_session(state: &AppState, actor: &Actor, account_id: i64, kind: SessionKind) -> AppResult<(String, i64)> {
+pub async fn start_session(
+    state: &AppState,
+    actor: &Actor,
+    account_id: i64,
+    kind: SessionKind,
+) -> AppResult<(String, i64)> {
     let ttl = match kind {
         SessionKind::Cookie => state.config.identity.session_ttl,
         SessionKind::Bearer => state.config.identity.token_ttl,
@@ -261,7 +331,9 @@ pub async fn start_session(state: &AppState, actor: &Actor, account_id: i64, kin
 
 /// Revokes a token (RFC 7009: unknown tokens are not an error).
 pub async fn revoke(state: &AppState, actor: &Actor, token: &str) -> AppResult<()> {
-    if let Some(account_id) = store::revoke_session(&state.db, &crypto::sha256_hex(token), now_ms()).await? {
+    if let Some(account_id) =
+        store::revoke_session(&state.db, &crypto::sha256_hex(token), now_ms()).await?
+    {
         let mut who = actor.audit();
         who.account_id = who.account_id.or(Some(account_id));
         audit::record(
@@ -286,7 +358,12 @@ pub async fn revoke(state: &AppState, actor: &Actor, token: &str) -> AppResult<(
 /// built in; a face-recognition service implements this trait to plug in.
 pub trait StepUpVerifier: Send + Sync + 'static {
     fn method(&self) -> &'static str;
-    fn verify<'a>(&'a self, state: &'a AppState, who: &'a SignedIn, proof: &'a str) -> BoxFuture<'a, AppResult<bool>>;
+    fn verify<'a>(
+        &'a self,
+        state: &'a AppState,
+        who: &'a SignedIn,
+        proof: &'a str,
+    ) -> BoxFuture<'a, AppResult<bool>>;
 }
 
 pub struct PasswordStepUp;
@@ -296,10 +373,19 @@ impl StepUpVerifier for PasswordStepUp {
         "password"
     }
 
-    fn verify<'a>(&'a self, state: &'a AppState, who: &'a SignedIn, proof: &'a str) -> BoxFuture<'a, AppResult<bool>> {
+    fn verify<'a>(
+        &'a self,
+        state: &'a AppState,
+        who: &'a SignedIn,
+        proof: &'a str,
+    ) -> BoxFuture<'a, AppResult<bool>> {
         Box::pin(async move {
             let account = store::account(&state.db, who.account_id).await?;
-            password::verify(proof, account.as_ref().and_then(|a| a.password_hash.as_deref())).await
+            password::verify(
+                proof,
+                account.as_ref().and_then(|a| a.password_hash.as_deref()),
+            )
+            .await
         })
     }
 }
@@ -311,7 +397,12 @@ impl StepUpVerifier for OtpStepUp {
         "otp"
     }
 
-    fn verify<'a>(&'a self, state: &'a AppState, who: &'a SignedIn, proof: &'a str) -> BoxFuture<'a, AppResult<bool>> {
+    fn verify<'a>(
+        &'a self,
+        state: &'a AppState,
+        who: &'a SignedIn,
+        proof: &'a str,
+    ) -> BoxFuture<'a, AppResult<bool>> {
         Box::pin(async move {
             let Some(account) = store::account(&state.db, who.account_id).await? else {
                 return Ok(false);
@@ -343,10 +434,18 @@ pub async fn step_up(state: &AppState, actor: &Actor, method: &str, proof: &str)
             let names: Vec<&str> = state.step_up.iter().map(|v| v.method()).collect();
             AppError::invalid("method", format!("must be one of {}", names.join(", ")))
         })?;
-    let keys = throttle_keys(state, actor, me.username.as_deref().unwrap_or(&me.account_id.to_string()));
+    let keys = throttle_keys(
+        state,
+        actor,
+        me.username.as_deref().unwrap_or(&me.account_id.to_string()),
+    );
     check_throttle(state, &keys).await?;
     let ok = verifier.verify(state, me, proof).await?;
-    let outcome = if ok { Outcome::Success } else { Outcome::Failure };
+    let outcome = if ok {
+        Outcome::Success
+    } else {
+        Outcome::Failure
+    };
     audit::record(
         &state.db,
         &NewEvent {
@@ -363,7 +462,9 @@ pub async fn step_up(state: &AppState, actor: &Actor, method: &str, proof: &str)
     .await?;
     if !ok {
         record_failure(state, &keys).await?;
-        return Err(AppError::Unauthenticated("the identity check failed".to_owned()));
+        return Err(AppError::Unauthenticated(
+            "the identity check failed".to_owned(),
+        ));
     }
     store::set_step_up(&state.db, me.session_id, now_ms()).await?;
     Ok(())
@@ -379,7 +480,8 @@ pub fn require_step_up(state: &AppState, who: &SignedIn) -> AppResult<()> {
     match who.step_up_at {
         Some(at) if now_ms() - at < ttl => Ok(()),
         _ => Err(AppError::StepUpRequired(
-            "confirm your identity (POST /api/v1/auth/step-up) before working with patients".to_owned(),
+            "confirm your identity (POST /api/v1/auth/step-up) before working with patients"
+                .to_owned(),
         )),
     }
 }

@@ -15,7 +15,11 @@ impl JobHandler for PurgeEndedSessions {
         KIND
     }
 
-    fn run<'a>(&'a self, ctx: &'a JobContext, _payload: &'a serde_json::Value) -> BoxFuture<'a, JobResult> {
+    fn run<'a>(
+        &'a self,
+        ctx: &'a JobContext,
+        _payload: &'a serde_json::Value,
+    ) -> BoxFuture<'a, JobResult> {
         Box::pin(async move {
             let deleted = store::delete_ended_sessions(&ctx.db, now_ms() - 24 * 3_600_000).await?;
             tracing::info!(deleted, "purged ended sessions");

@@ -77,13 +77,18 @@ pub async fn protect(State(state): State<AppState>, mut req: Request, next: Next
 async fn verify(state: &AppState, nonce: Option<&str>, req: Request) -> Result<Request, AppError> {
     let expired = || {
         AppError::Forbidden(
-            "this form has expired or did not come from this site: reload the page and try again".to_owned(),
+            "this form has expired or did not come from this site: reload the page and try again"
+                .to_owned(),
         )
     };
     let nonce = nonce.ok_or_else(expired)?;
     let expected = token_for(state, nonce);
     if let Some(sent) = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
-        return if crypto::constant_time_eq(sent, &expected) { Ok(req) } else { Err(expired()) };
+        return if crypto::constant_time_eq(sent, &expected) {
+            Ok(req)
+        } else {
+            Err(expired())
+        };
     }
     let is_form = req
         .headers()
@@ -101,7 +106,9 @@ async fn verify(state: &AppState, nonce: Option<&str>, req: Request) -> Result<R
         .find(|(k, _)| k == CSRF_FIELD)
         .map(|(_, v)| v.into_owned());
     match sent {
-        Some(sent) if crypto::constant_time_eq(&sent, &expected) => Ok(Request::from_parts(parts, Body::from(bytes))),
+        Some(sent) if crypto::constant_time_eq(&sent, &expected) => {
+            Ok(Request::from_parts(parts, Body::from(bytes)))
+        }
         _ => Err(expired()),
     }
 }

@@ -59,7 +59,11 @@ impl Role {
     pub fn needs_hospital(self) -> bool {
         matches!(
             self,
-            Role::Doctor | Role::Nurse | Role::Pharmacist | Role::HospitalAdmin | Role::InfectionOfficer
+            Role::Doctor
+                | Role::Nurse
+                | Role::Pharmacist
+                | Role::HospitalAdmin
+                | Role::InfectionOfficer
         )
     }
 }
@@ -119,9 +123,16 @@ impl IdCardNumber {
     pub fn parse(raw: &str, today: NaiveDate) -> Result<Self, String> {
         let value: String = raw.trim().chars().map(|c| c.to_ascii_uppercase()).collect();
         if value.chars().count() != 18 {
-            return Err(format!("must be 18 characters, got {}", value.chars().count()));
+            return Err(format!(
+                "must be 18 characters, got {}",
+                value.chars().count()
+            ));
         }
-        let body: Vec<u32> = value.chars().take(17).filter_map(|c| c.to_digit(10)).collect();
+        let body: Vec<u32> = value
+            .chars()
+            .take(17)
+            .filter_map(|c| c.to_digit(10))
+            .collect();
         if body.len() != 17 {
             return Err("the first 17 characters must be digits".to_owned());
         }
@@ -133,14 +144,20 @@ impl IdCardNumber {
         if !(11..=82).contains(&province) {
             return Err("the region code (first six digits) is not a valid division".to_owned());
         }
-        let digits = |from: usize, to: usize| body.get(from..to).map(|s| s.iter().fold(0, |acc, d| acc * 10 + d));
-        let (Some(year), Some(month), Some(day)) = (digits(6, 10), digits(10, 12), digits(12, 14)) else {
+        let digits = |from: usize, to: usize| {
+            body.get(from..to)
+                .map(|s| s.iter().fold(0, |acc, d| acc * 10 + d))
+        };
+        let (Some(year), Some(month), Some(day)) = (digits(6, 10), digits(10, 12), digits(12, 14))
+        else {
             return Err("the birth date (digits 7 to 14) cannot be read".to_owned());
         };
         let birth_date = i32::try_from(year)
             .ok()
             .and_then(|y| NaiveDate::from_ymd_opt(y, month, day))
-            .ok_or_else(|| format!("the birth date {year:04}-{month:02}-{day:02} does not exist"))?;
+            .ok_or_else(|| {
+                format!("the birth date {year:04}-{month:02}-{day:02} does not exist")
+            })?;
         if birth_date > today || birth_date.year() < 1890 {
             return Err(format!("the birth date {birth_date} is impossible"));
         }
@@ -149,8 +166,16 @@ impl IdCardNumber {
         if last != expected {
             return Err("the check digit (last character) does not match: please check the number for typos".to_owned());
         }
-        let sex = if body.get(16).is_some_and(|d| d % 2 == 1) { Sex::Male } else { Sex::Female };
-        Ok(Self { value, birth_date, sex })
+        let sex = if body.get(16).is_some_and(|d| d % 2 == 1) {
+            Sex::Male
+        } else {
+            Sex::Female
+        };
+        Ok(Self {
+            value,
+            birth_date,
+            sex,
+        })
     }
 
     pub fn as_str(&self) -> &str {
@@ -184,7 +209,10 @@ impl fmt::Debug for Phone {
 impl Phone {
     /// Accepts spaces, dashes and a +86/0086 prefix.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let compact: String = raw.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')')).collect();
+        let compact: String = raw
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '(' | ')'))
+            .collect();
         let digits = compact
             .strip_prefix("+86")
             .or_else(|| compact.strip_prefix("0086"))
@@ -192,7 +220,10 @@ impl Phone {
         let ok = digits.len() == 11
             && digits.bytes().all(|b| b.is_ascii_digit())
             && digits.starts_with('1')
-            && digits.as_bytes().get(1).is_some_and(|b| (b'3'..=b'9').contains(b));
+            && digits
+                .as_bytes()
+                .get(1)
+                .is_some_and(|b| (b'3'..=b'9').contains(b));
         if ok {
             Ok(Self(digits.to_owned()))
         } else {
@@ -258,7 +289,8 @@ pub fn validate_username(raw: &str) -> Result<String, FieldError> {
     let u = raw.trim().to_ascii_lowercase();
     let ok = (3..=32).contains(&u.len())
         && u.starts_with(|c: char| c.is_ascii_lowercase())
-        && u.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.'));
+        && u.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.'));
     if ok {
         Ok(u)
     } else {
@@ -325,7 +357,13 @@ impl Relationship {
 
     /// A minor family member can only be a descendant of the holder for guardianship purposes.
     pub fn can_be_ward(self) -> bool {
-        matches!(self, Relationship::Child | Relationship::Grandchild | Relationship::Sibling | Relationship::Other)
+        matches!(
+            self,
+            Relationship::Child
+                | Relationship::Grandchild
+                | Relationship::Sibling
+                | Relationship::Other
+        )
     }
 }
 
@@ -341,10 +379,16 @@ mod tests {
     fn gb11643_check_digit_date_and_sex() {
         // The standard's own example.
         let id = IdCardNumber::parse("11010519491231002X", today()).expect("valid");
-        assert_eq!(id.birth_date(), NaiveDate::from_ymd_opt(1949, 12, 31).unwrap_or_default());
+        assert_eq!(
+            id.birth_date(),
+            NaiveDate::from_ymd_opt(1949, 12, 31).unwrap_or_default()
+        );
         assert_eq!(id.sex(), Sex::Female);
         assert_eq!(id.masked(), "110***********002X");
-        assert!(IdCardNumber::parse("11010519491231002x", today()).is_ok(), "lower-case x");
+        assert!(
+            IdCardNumber::parse("11010519491231002x", today()).is_ok(),
+            "lower-case x"
+        );
         let male = IdCardNumber::parse("440106198503120015", today()).expect("valid");
         assert_eq!(male.sex(), Sex::Male);
         assert!(!format!("{male:?}").contains("19850312"));
@@ -355,7 +399,11 @@ mod tests {
         let err = |s| IdCardNumber::parse(s, today()).err().unwrap_or_default();
         assert!(err("110105194912310021").contains("check digit"));
         assert!(err("1101051949123100").contains("18 characters"));
-        assert!(err("110105194902300025").contains("does not exist"), "{}", err("110105194902300025"));
+        assert!(
+            err("110105194902300025").contains("does not exist"),
+            "{}",
+            err("110105194902300025")
+        );
         assert!(err("11010520991231002X").contains("impossible"));
         assert!(err("99010519491231002X").contains("region"));
         assert!(err("1101051949A231002X").contains("digits"));
@@ -363,7 +411,10 @@ mod tests {
 
     #[test]
     fn phones_normalize_and_mask() {
-        assert_eq!(Phone::parse("+86 138-0013-8000").map(|p| p.masked()), Ok("138****8000".to_owned()));
+        assert_eq!(
+            Phone::parse("+86 138-0013-8000").map(|p| p.masked()),
+            Ok("138****8000".to_owned())
+        );
         assert!(Phone::parse("12800138000").is_err());
         assert!(Phone::parse("1380013800").is_err());
         assert!(!Phone::looks_like("doctor1"));
@@ -371,11 +422,20 @@ mod tests {
 
     #[test]
     fn usernames_and_names() {
-        assert_eq!(validate_username(" Doctor1 ").ok().as_deref(), Some("doctor1"));
+        assert_eq!(
+            validate_username(" Doctor1 ").ok().as_deref(),
+            Some("doctor1")
+        );
         assert!(validate_username("1doctor").is_err());
         assert!(validate_username("a b").is_err());
         assert!(validate_name("name", "张三").is_ok());
         assert!(validate_name("name", "  ").is_err());
-        assert_eq!(age_on(NaiveDate::from_ymd_opt(2021, 11, 23).unwrap_or_default(), today()), 4);
+        assert_eq!(
+            age_on(
+                NaiveDate::from_ymd_opt(2021, 11, 23).unwrap_or_default(),
+                today()
+            ),
+            4
+        );
     }
 }

@@ -34,10 +34,15 @@ pub fn router() -> Router<AppState> {
 
 /// An error shown inside a form instead of on an error page: field errors go next to their
 /// fields; anything else becomes the form's message. Server faults still go to the error page.
-fn form_errors(e: AppError, page: &PageCtx) -> Result<(StatusCode, Vec<FieldError>, String), AppError> {
+fn form_errors(
+    e: AppError,
+    page: &PageCtx,
+) -> Result<(StatusCode, Vec<FieldError>, String), AppError> {
     let status = e.code().status();
     match e {
-        AppError::Validation(errors) | AppError::ConflictFields(errors) => Ok((status, errors, String::new())),
+        AppError::Validation(errors) | AppError::ConflictFields(errors) => {
+            Ok((status, errors, String::new()))
+        }
         AppError::Internal(_) => Err(e),
         other => {
             let detail = other.to_problem().detail;
@@ -79,7 +84,13 @@ fn local_next(next: Option<&str>) -> &str {
 }
 
 /// Starts a browser session and redirects.
-async fn signed_in_redirect(state: &AppState, actor: &Actor, account_id: i64, https: bool, next: Option<&str>) -> AppResult<Response> {
+async fn signed_in_redirect(
+    state: &AppState,
+    actor: &Actor,
+    account_id: i64,
+    https: bool,
+    next: Option<&str>,
+) -> AppResult<Response> {
     let (token, ttl) = auth::start_session(state, actor, account_id, SessionKind::Cookie).await?;
     let mut response = Redirect::to(local_next(next)).into_response();
     if let Some(cookie) = session_cookie(&token, ttl, https) {
@@ -141,7 +152,16 @@ async fn login_password(
 ) -> AppResult<Response> {
     let result = auth::login_password(&state, &actor, &form.username, &form.password).await;
     match result {
-        Ok(account) => signed_in_redirect(&state, &actor, account.id, is_https(&headers), form.next.as_deref()).await,
+        Ok(account) => {
+            signed_in_redirect(
+                &state,
+                &actor,
+                account.id,
+                is_https(&headers),
+                form.next.as_deref(),
+            )
+            .await
+        }
         Err(e) => {
             let (status, errors, message) = form_errors(e, &page)?;
             let mut login = LoginPage::new(page, form.next);
@@ -189,7 +209,16 @@ async fn login_code(
         };
     }
     match auth::login_code(&state, &actor, &form.phone, &form.code).await {
-        Ok(account) => signed_in_redirect(&state, &actor, account.id, is_https(&headers), form.next.as_deref()).await,
+        Ok(account) => {
+            signed_in_redirect(
+                &state,
+                &actor,
+                account.id,
+                is_https(&headers),
+                form.next.as_deref(),
+            )
+            .await
+        }
         Err(e) => {
             let (status, errors, message) = form_errors(e, &page)?;
             let mut login = LoginPage::new(page, form.next);
@@ -201,7 +230,11 @@ async fn login_code(
     }
 }
 
-async fn logout(State(state): State<AppState>, actor: Actor, headers: HeaderMap) -> AppResult<Response> {
+async fn logout(
+    State(state): State<AppState>,
+    actor: Actor,
+    headers: HeaderMap,
+) -> AppResult<Response> {
     if let Some(token) = crate::web::i18n::cookie_value(&headers, SESSION_COOKIE) {
         auth::revoke(&state, &actor, &token).await?;
     }
@@ -238,7 +271,9 @@ async fn register(
     AppForm(form): AppForm<service::RegisterPatient>,
 ) -> AppResult<Response> {
     match service::register_patient(&state, &actor, &form).await {
-        Ok(account_id) => signed_in_redirect(&state, &actor, account_id, is_https(&headers), Some("/me")).await,
+        Ok(account_id) => {
+            signed_in_redirect(&state, &actor, account_id, is_https(&headers), Some("/me")).await
+        }
         Err(e) => {
             let (status, errors, message) = form_errors(e, &page)?;
             let form = service::RegisterPatient {
@@ -269,7 +304,15 @@ struct MePage {
     relationships: [&'static str; 7],
 }
 
-const RELATIONSHIPS: [&str; 7] = ["child", "parent", "spouse", "grandparent", "grandchild", "sibling", "other"];
+const RELATIONSHIPS: [&str; 7] = [
+    "child",
+    "parent",
+    "spouse",
+    "grandparent",
+    "grandchild",
+    "sibling",
+    "other",
+];
 
 async fn me_page(State(state): State<AppState>, page: PageCtx, actor: Actor) -> AppResult<MePage> {
     let profile = service::profile(&state, &actor).await?;
@@ -334,7 +377,12 @@ struct StepUpForm {
     password: String,
 }
 
-async fn step_up(State(state): State<AppState>, page: PageCtx, actor: Actor, AppForm(form): AppForm<StepUpForm>) -> AppResult<Response> {
+async fn step_up(
+    State(state): State<AppState>,
+    page: PageCtx,
+    actor: Actor,
+    AppForm(form): AppForm<StepUpForm>,
+) -> AppResult<Response> {
     let result = auth::step_up(&state, &actor, "password", &form.password).await;
     let mut view = StepUpPage {
         page: page.with_nav("me"),
@@ -370,12 +418,26 @@ struct StaffPage {
 
 fn creatable_roles(role: Option<Role>) -> Vec<&'static str> {
     match role {
-        Some(Role::PlatformAdmin) => Role::ALL.iter().filter(|r| **r != Role::Patient).map(|r| r.as_str()).collect(),
-        _ => vec!["doctor", "nurse", "pharmacist", "infection_officer", "hospital_admin"],
+        Some(Role::PlatformAdmin) => Role::ALL
+            .iter()
+            .filter(|r| **r != Role::Patient)
+            .map(|r| r.as_str())
+            .collect(),
+        _ => vec![
+            "doctor",
+            "nurse",
+            "pharmacist",
+            "infection_officer",
+            "hospital_admin",
+        ],
     }
 }
 
-async fn staff_page(State(state): State<AppState>, page: PageCtx, actor: Actor) -> AppResult<StaffPage> {
+async fn staff_page(
+    State(state): State<AppState>,
+    page: PageCtx,
+    actor: Actor,
+) -> AppResult<StaffPage> {
     let staff = service::list_staff(&state, &actor).await?;
     let me = actor.require()?;
     Ok(StaffPage {
@@ -385,7 +447,9 @@ async fn staff_page(State(state): State<AppState>, page: PageCtx, actor: Actor) 
         errors: Vec::new(),
         message: String::new(),
         roles: creatable_roles(actor.role()),
-        fixed_hospital: (me.role == Role::HospitalAdmin).then_some(me.hospital_id).flatten(),
+        fixed_hospital: (me.role == Role::HospitalAdmin)
+            .then_some(me.hospital_id)
+            .flatten(),
     })
 }
 
@@ -405,12 +469,20 @@ struct StaffForm {
     phone: String,
 }
 
-async fn create_staff(State(state): State<AppState>, page: PageCtx, actor: Actor, AppForm(form): AppForm<StaffForm>) -> AppResult<Response> {
+async fn create_staff(
+    State(state): State<AppState>,
+    page: PageCtx,
+    actor: Actor,
+    AppForm(form): AppForm<StaffForm>,
+) -> AppResult<Response> {
     let me = actor.require()?;
-    let hospital_id = match form.hospital_id.trim() {
-        "" => None,
-        raw => Some(raw.parse::<i64>().map_err(|_| AppError::invalid("hospital_id", "must be a hospital id (a number)"))?),
-    };
+    let hospital_id =
+        match form.hospital_id.trim() {
+            "" => None,
+            raw => Some(raw.parse::<i64>().map_err(|_| {
+                AppError::invalid("hospital_id", "must be a hospital id (a number)")
+            })?),
+        };
     let input = service::NewStaff {
         username: form.username,
         display_name: form.display_name,
@@ -436,7 +508,9 @@ async fn create_staff(State(state): State<AppState>, page: PageCtx, actor: Actor
                     errors,
                     message,
                     roles: creatable_roles(Some(me.role)),
-                    fixed_hospital: (me.role == Role::HospitalAdmin).then_some(me.hospital_id).flatten(),
+                    fixed_hospital: (me.role == Role::HospitalAdmin)
+                        .then_some(me.hospital_id)
+                        .flatten(),
                 },
             ))
         }

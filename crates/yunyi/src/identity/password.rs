@@ -1,8 +1,8 @@
 //! Password hashing with argon2id (the crate's defaults: m = 19 MiB, t = 2, p = 1, OWASP's
 //! recommendation). Hashing runs on the blocking pool so it never stalls request handling.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
 use crate::error::AppError;
 
@@ -29,7 +29,11 @@ pub async fn verify(password: &str, stored: Option<&str>) -> Result<bool, AppErr
     let stored = stored.unwrap_or(DUMMY_HASH).to_owned();
     let ok = tokio::task::spawn_blocking(move || {
         PasswordHash::new(&stored)
-            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
             .unwrap_or(false)
     })
     .await
@@ -38,8 +42,7 @@ pub async fn verify(password: &str, stored: Option<&str>) -> Result<bool, AppErr
 }
 
 /// argon2id hash of a random string nobody knows, with the default parameters.
-const DUMMY_HASH: &str =
-    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Xfd1m0xdi2CS3KlUjn5Z8Tb2KrXTZVUPTNZiBFGL1Ks";
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Xfd1m0xdi2CS3KlUjn5Z8Tb2KrXTZVUPTNZiBFGL1Ks";
 
 #[cfg(test)]
 mod tests {
@@ -49,7 +52,11 @@ mod tests {
         let b = super::hash("correct horse").await.unwrap_or_default();
         assert!(a.starts_with("$argon2id$"));
         assert_ne!(a, b, "salted");
-        assert!(super::verify("correct horse", Some(&a)).await.unwrap_or(false));
+        assert!(
+            super::verify("correct horse", Some(&a))
+                .await
+                .unwrap_or(false)
+        );
         assert!(!super::verify("wrong horse", Some(&a)).await.unwrap_or(true));
         assert!(!super::verify("anything", None).await.unwrap_or(true));
     }

@@ -16,13 +16,19 @@ use crate::error::{AppError, AppResult, FieldError};
 
 /// Today in China Standard Time (UTC+8, no daylight saving), for ages and birth dates.
 pub fn today() -> NaiveDate {
-    let cst = FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| unreachable!("8 h is a valid offset"));
+    let cst =
+        FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| unreachable!("8 h is a valid offset"));
     Utc::now().with_timezone(&cst).date_naive()
 }
 
 /// The session behind a token, if it is live.
-pub async fn authenticate(state: &AppState, token: &str, kind: SessionKind) -> AppResult<Option<SignedIn>> {
-    let Some(row) = store::live_session(&state.db, &crypto::sha256_hex(token), now_ms()).await? else {
+pub async fn authenticate(
+    state: &AppState,
+    token: &str,
+    kind: SessionKind,
+) -> AppResult<Option<SignedIn>> {
+    let Some(row) = store::live_session(&state.db, &crypto::sha256_hex(token), now_ms()).await?
+    else {
         return Ok(None);
     };
     // A cookie is not a bearer token and vice versa: each is only valid where it was issued.
@@ -30,7 +36,10 @@ pub async fn authenticate(state: &AppState, token: &str, kind: SessionKind) -> A
         return Ok(None);
     }
     let Some(role) = Role::parse(&row.role) else {
-        return Err(AppError::Internal(anyhow::anyhow!("account {} has unknown role", row.account_id)));
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "account {} has unknown role",
+            row.account_id
+        )));
     };
     Ok(Some(SignedIn {
         account_id: row.account_id,
@@ -73,7 +82,9 @@ fn check_person(
     sex: Option<&str>,
     errors: &mut Vec<FieldError>,
 ) -> Option<ValidPerson> {
-    let name = model::validate_name("name", name).map_err(|e| errors.push(e)).ok();
+    let name = model::validate_name("name", name)
+        .map_err(|e| errors.push(e))
+        .ok();
     let id = IdCardNumber::parse(id_number, today())
         .map_err(|m| errors.push(FieldError::new("id_number", m)))
         .ok();
@@ -81,7 +92,10 @@ fn check_person(
         if NaiveDate::parse_from_str(given, "%Y-%m-%d").ok() != Some(id.birth_date()) {
             errors.push(FieldError::new(
                 "birth_date",
-                format!("does not match the identity number, which says {}", id.birth_date()),
+                format!(
+                    "does not match the identity number, which says {}",
+                    id.birth_date()
+                ),
             ));
         }
     }
@@ -89,11 +103,17 @@ fn check_person(
         if Sex::parse(given) != Some(id.sex()) {
             errors.push(FieldError::new(
                 "sex",
-                format!("does not match the identity number, which says {}", id.sex().as_str()),
+                format!(
+                    "does not match the identity number, which says {}",
+                    id.sex().as_str()
+                ),
             ));
         }
     }
-    Some(ValidPerson { name: name?, id: id? })
+    Some(ValidPerson {
+        name: name?,
+        id: id?,
+    })
 }
 
 /// Finds the person with this identity number, or creates them.
@@ -121,7 +141,11 @@ async fn upsert_person(state: &AppState, tx: &mut Tx, p: &ValidPerson) -> AppRes
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn register_patient(state: &AppState, actor: &Actor, input: &RegisterPatient) -> AppResult<i64> {
+pub async fn register_patient(
+    state: &AppState,
+    actor: &Actor,
+    input: &RegisterPatient,
+) -> AppResult<i64> {
     let mut errors = Vec::new();
     let phone = Phone::parse(&input.phone)
         .map_err(|m| errors.push(FieldError::new("phone", m)))
@@ -169,7 +193,13 @@ pub async fn register_patient(state: &AppState, actor: &Actor, input: &RegisterP
     };
     let account_id = store::insert_account(&mut tx, &row, now_ms())
         .await
-        .map_err(|e| unique_to_conflict(e, "phone", "this phone number is already registered; sign in instead"))?;
+        .map_err(|e| {
+            unique_to_conflict(
+                e,
+                "phone",
+                "this phone number is already registered; sign in instead",
+            )
+        })?;
     audit::append(
         &mut tx,
         &NewEvent {
@@ -216,9 +246,15 @@ pub struct NewStaff {
 /// infection-control staff of their own hospital. `None` is the CLI bootstrapping the first
 /// admin, which only works on a database without accounts of that kind.
 #[tracing::instrument(skip_all)]
-pub async fn create_staff(state: &AppState, actor: Option<&Actor>, input: &NewStaff) -> AppResult<i64> {
+pub async fn create_staff(
+    state: &AppState,
+    actor: Option<&Actor>,
+    input: &NewStaff,
+) -> AppResult<i64> {
     let mut errors = Vec::new();
-    let username = model::validate_username(&input.username).map_err(|e| errors.push(e)).ok();
+    let username = model::validate_username(&input.username)
+        .map_err(|e| errors.push(e))
+        .ok();
     let display_name = model::validate_name("display_name", &input.display_name)
         .map_err(|e| errors.push(e))
         .ok();
@@ -233,18 +269,28 @@ pub async fn create_staff(state: &AppState, actor: Option<&Actor>, input: &NewSt
         errors.push(e);
     }
     let phone = match input.phone.as_deref().filter(|p| !p.trim().is_empty()) {
-        Some(p) => Phone::parse(p).map_err(|m| errors.push(FieldError::new("phone", m))).ok(),
+        Some(p) => Phone::parse(p)
+            .map_err(|m| errors.push(FieldError::new("phone", m)))
+            .ok(),
         None => None,
     };
     if let Some(role) = role {
         if role.needs_hospital() && input.hospital_id.is_none() {
-            errors.push(FieldError::new("hospital_id", format!("a {role} belongs to a hospital")));
+            errors.push(FieldError::new(
+                "hospital_id",
+                format!("a {role} belongs to a hospital"),
+            ));
         }
         if !role.needs_hospital() && input.hospital_id.is_some() {
-            errors.push(FieldError::new("hospital_id", format!("a {role} does not belong to a hospital")));
+            errors.push(FieldError::new(
+                "hospital_id",
+                format!("a {role} does not belong to a hospital"),
+            ));
         }
     }
-    let (Some(username), Some(display_name), Some(role), true) = (username, display_name, role, errors.is_empty()) else {
+    let (Some(username), Some(display_name), Some(role), true) =
+        (username, display_name, role, errors.is_empty())
+    else {
         return Err(AppError::Validation(errors));
     };
 
@@ -256,18 +302,35 @@ pub async fn create_staff(state: &AppState, actor: Option<&Actor>, input: &NewSt
                 Role::HospitalAdmin => {
                     matches!(
                         role,
-                        Role::Doctor | Role::Nurse | Role::Pharmacist | Role::InfectionOfficer | Role::HospitalAdmin
+                        Role::Doctor
+                            | Role::Nurse
+                            | Role::Pharmacist
+                            | Role::InfectionOfficer
+                            | Role::HospitalAdmin
                     ) && input.hospital_id.is_some()
                         && input.hospital_id == me.hospital_id
                 }
                 _ => false,
             };
             if !allowed {
-                deny(state, actor, "account.create", "account", None, None, "role may not create this account").await?;
+                deny(
+                    state,
+                    actor,
+                    "account.create",
+                    "account",
+                    None,
+                    None,
+                    "role may not create this account",
+                )
+                .await?;
                 return Err(AppError::Forbidden(format!(
                     "a {} may not create a {role} account{}",
                     me.role,
-                    if me.role == Role::HospitalAdmin { " for another hospital" } else { "" }
+                    if me.role == Role::HospitalAdmin {
+                        " for another hospital"
+                    } else {
+                        ""
+                    }
                 )));
             }
             Some(me.account_id)
@@ -275,8 +338,14 @@ pub async fn create_staff(state: &AppState, actor: Option<&Actor>, input: &NewSt
         None => None,
     };
     if let Some(hospital_id) = input.hospital_id {
-        if crate::directory::store::get_hospital(&state.db, hospital_id).await?.is_none() {
-            return Err(AppError::invalid("hospital_id", format!("no hospital with id {hospital_id}")));
+        if crate::directory::store::get_hospital(&state.db, hospital_id)
+            .await?
+            .is_none()
+        {
+            return Err(AppError::invalid(
+                "hospital_id",
+                format!("no hospital with id {hospital_id}"),
+            ));
         }
     }
     let password_hash = password::hash(&input.password).await?;
@@ -287,7 +356,9 @@ pub async fn create_staff(state: &AppState, actor: Option<&Actor>, input: &NewSt
         display_name: &display_name,
         password_hash: Some(&password_hash),
         phone_enc: phone.as_ref().map(|p| state.keys.encrypt(p.as_str())),
-        phone_hash: phone.as_ref().map(|p| state.keys.lookup_hash("phone", p.as_str())),
+        phone_hash: phone
+            .as_ref()
+            .map(|p| state.keys.lookup_hash("phone", p.as_str())),
         phone_mask: phone.as_ref().map(Phone::masked),
         person_id: None,
         hospital_id: input.hospital_id,
@@ -295,7 +366,13 @@ pub async fn create_staff(state: &AppState, actor: Option<&Actor>, input: &NewSt
     };
     let id = store::insert_account(&mut tx, &row, now_ms())
         .await
-        .map_err(|e| unique_to_conflict(e, "username", "is taken (or the phone number is already registered)"))?;
+        .map_err(|e| {
+            unique_to_conflict(
+                e,
+                "username",
+                "is taken (or the phone number is already registered)",
+            )
+        })?;
     let cli = AuditActor::cli();
     let audit_actor = actor.map(Actor::audit).unwrap_or(cli);
     audit::append(
@@ -375,7 +452,10 @@ pub struct PersonView {
 
 pub fn person_view(state: &AppState, p: &store::PersonRow, reveal: bool) -> AppResult<PersonView> {
     let id_number = if reveal {
-        state.keys.decrypt(&p.id_number_enc).map_err(AppError::Internal)?
+        state
+            .keys
+            .decrypt(&p.id_number_enc)
+            .map_err(AppError::Internal)?
     } else {
         p.id_number_mask.clone()
     };
@@ -424,7 +504,9 @@ pub struct Profile {
 
 pub async fn profile(state: &AppState, actor: &Actor) -> AppResult<Profile> {
     let me = actor.require()?;
-    let account = store::account(&state.db, me.account_id).await?.ok_or(AppError::Unauthorized)?;
+    let account = store::account(&state.db, me.account_id)
+        .await?
+        .ok_or(AppError::Unauthorized)?;
     let phone = match &account.phone_enc {
         Some(enc) => Some(state.keys.decrypt(enc).map_err(AppError::Internal)?),
         None => None,
@@ -485,10 +567,16 @@ pub struct NewFamilyMember {
 /// A patient adds someone they act for. A child under 6 must have the holder as guardian;
 /// a person who has their own account cannot be added by someone else.
 #[tracing::instrument(skip_all)]
-pub async fn add_family_member(state: &AppState, actor: &Actor, input: &NewFamilyMember) -> AppResult<i64> {
+pub async fn add_family_member(
+    state: &AppState,
+    actor: &Actor,
+    input: &NewFamilyMember,
+) -> AppResult<i64> {
     let me = actor.require()?;
     if me.role != Role::Patient {
-        return Err(AppError::Forbidden("only patient accounts have family members".to_owned()));
+        return Err(AppError::Forbidden(
+            "only patient accounts have family members".to_owned(),
+        ));
     }
     let mut errors = Vec::new();
     let relationship = Relationship::parse(&input.relationship);
@@ -518,16 +606,28 @@ pub async fn add_family_member(state: &AppState, actor: &Actor, input: &NewFamil
     let mut tx = state.db.begin().await?;
     let (person_id, created) = upsert_person(state, &mut tx, &person).await?;
     if Some(person_id) == holder_person {
-        return Err(AppError::invalid("id_number", "this is your own identity number"));
+        return Err(AppError::invalid(
+            "id_number",
+            "this is your own identity number",
+        ));
     }
     if !created && store::person_has_account(&mut tx, person_id).await? {
         return Err(AppError::Conflict(
             "this person has their own account; they manage their own records".to_owned(),
         ));
     }
-    let link = store::insert_family_link(&mut tx, me.account_id, person_id, relationship.as_str(), guardian, now_ms())
-        .await
-        .map_err(|e| unique_to_conflict(e, "id_number", "this person is already in your family list"))?;
+    let link = store::insert_family_link(
+        &mut tx,
+        me.account_id,
+        person_id,
+        relationship.as_str(),
+        guardian,
+        now_ms(),
+    )
+    .await
+    .map_err(|e| {
+        unique_to_conflict(e, "id_number", "this person is already in your family list")
+    })?;
     audit::append(
         &mut tx,
         &NewEvent {
@@ -537,7 +637,11 @@ pub async fn add_family_member(state: &AppState, actor: &Actor, input: &NewFamil
             object_id: Some(link.to_string()),
             patient_id: Some(person_id),
             outcome: Outcome::Success,
-            reason: Some(format!("{}{}", relationship.as_str(), if guardian { ", guardian" } else { "" })),
+            reason: Some(format!(
+                "{}{}",
+                relationship.as_str(),
+                if guardian { ", guardian" } else { "" }
+            )),
             flagged: false,
         },
     )
@@ -563,10 +667,24 @@ pub async fn list_staff(state: &AppState, actor: &Actor) -> AppResult<Vec<StaffV
     let me = actor.require()?;
     let scope = match me.role {
         Role::PlatformAdmin => None,
-        Role::HospitalAdmin => Some(me.hospital_id.ok_or_else(|| AppError::Forbidden("no hospital".to_owned()))?),
+        Role::HospitalAdmin => Some(
+            me.hospital_id
+                .ok_or_else(|| AppError::Forbidden("no hospital".to_owned()))?,
+        ),
         _ => {
-            deny(state, actor, "account.list", "account", None, None, "not an administrator").await?;
-            return Err(AppError::Forbidden("only administrators manage staff".to_owned()));
+            deny(
+                state,
+                actor,
+                "account.list",
+                "account",
+                None,
+                None,
+                "not an administrator",
+            )
+            .await?;
+            return Err(AppError::Forbidden(
+                "only administrators manage staff".to_owned(),
+            ));
         }
     };
     let rows = store::staff(&state.db, scope).await?;
@@ -595,12 +713,34 @@ pub async fn link_care(
     kind: &str,
     source_id: Option<&str>,
 ) -> AppResult<i64> {
-    Ok(store::insert_care_link(tx, clinician, person_id, hospital_id, kind, source_id, now_ms()).await?)
+    Ok(store::insert_care_link(
+        tx,
+        clinician,
+        person_id,
+        hospital_id,
+        kind,
+        source_id,
+        now_ms(),
+    )
+    .await?)
 }
 
 /// One person's record, for whoever the policy lets read it (audited there).
-pub async fn read_patient(state: &AppState, actor: &Actor, person_id: i64, break_glass: Option<&str>) -> AppResult<PersonView> {
-    let basis = crate::policy::authorize_patient(state, actor, "patient.read", "person", person_id, break_glass).await?;
+pub async fn read_patient(
+    state: &AppState,
+    actor: &Actor,
+    person_id: i64,
+    break_glass: Option<&str>,
+) -> AppResult<PersonView> {
+    let basis = crate::policy::authorize_patient(
+        state,
+        actor,
+        "patient.read",
+        "person",
+        person_id,
+        break_glass,
+    )
+    .await?;
     let person = store::person(&state.db, person_id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no patient with id {person_id}")))?;

@@ -68,9 +68,9 @@ pub struct OtpRow {
     pub created_at: i64,
 }
 
-const PERSON_COLUMNS: &str = "id, name, id_number_enc, id_number_hash, id_number_mask, birth_date, sex";
-const ACCOUNT_COLUMNS: &str =
-    "id, username, role, display_name, password_hash, phone_enc, phone_mask, person_id, hospital_id, status, created_at";
+const PERSON_COLUMNS: &str =
+    "id, name, id_number_enc, id_number_hash, id_number_mask, birth_date, sex";
+const ACCOUNT_COLUMNS: &str = "id, username, role, display_name, password_hash, phone_enc, phone_mask, person_id, hospital_id, status, created_at";
 
 pub struct NewPersonRow<'a> {
     pub name: &'a str,
@@ -81,7 +81,11 @@ pub struct NewPersonRow<'a> {
     pub sex: &'a str,
 }
 
-pub async fn insert_person(tx: &mut Tx, p: &NewPersonRow<'_>, now: i64) -> Result<i64, sqlx::Error> {
+pub async fn insert_person(
+    tx: &mut Tx,
+    p: &NewPersonRow<'_>,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
     with_tx!(tx, |conn| {
         sqlx::query_scalar::<_, i64>(
             "INSERT INTO person (name, id_number_enc, id_number_hash, id_number_mask, birth_date, sex, created_at) \
@@ -101,12 +105,18 @@ pub async fn insert_person(tx: &mut Tx, p: &NewPersonRow<'_>, now: i64) -> Resul
 
 pub async fn person_by_id_hash(tx: &mut Tx, hash: &str) -> Result<Option<PersonRow>, sqlx::Error> {
     let sql = format!("SELECT {PERSON_COLUMNS} FROM person WHERE id_number_hash = $1");
-    with_tx!(tx, |conn| sqlx::query_as::<_, PersonRow>(&sql).bind(hash).fetch_optional(conn).await)
+    with_tx!(tx, |conn| sqlx::query_as::<_, PersonRow>(&sql)
+        .bind(hash)
+        .fetch_optional(conn)
+        .await)
 }
 
 pub async fn person(db: &Db, id: i64) -> Result<Option<PersonRow>, sqlx::Error> {
     let sql = format!("SELECT {PERSON_COLUMNS} FROM person WHERE id = $1");
-    with_db!(db, |pool| sqlx::query_as::<_, PersonRow>(&sql).bind(id).fetch_optional(pool).await)
+    with_db!(db, |pool| sqlx::query_as::<_, PersonRow>(&sql)
+        .bind(id)
+        .fetch_optional(pool)
+        .await)
 }
 
 /// Does this person have an account of their own?
@@ -133,7 +143,11 @@ pub struct NewAccountRow<'a> {
     pub created_by: Option<i64>,
 }
 
-pub async fn insert_account(tx: &mut Tx, a: &NewAccountRow<'_>, now: i64) -> Result<i64, sqlx::Error> {
+pub async fn insert_account(
+    tx: &mut Tx,
+    a: &NewAccountRow<'_>,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
     with_tx!(tx, |conn| {
         sqlx::query_scalar::<_, i64>(
             "INSERT INTO account (username, role, display_name, password_hash, phone_enc, phone_hash, phone_mask, \
@@ -158,17 +172,29 @@ pub async fn insert_account(tx: &mut Tx, a: &NewAccountRow<'_>, now: i64) -> Res
 
 pub async fn account(db: &Db, id: i64) -> Result<Option<AccountRow>, sqlx::Error> {
     let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM account WHERE id = $1");
-    with_db!(db, |pool| sqlx::query_as::<_, AccountRow>(&sql).bind(id).fetch_optional(pool).await)
+    with_db!(db, |pool| sqlx::query_as::<_, AccountRow>(&sql)
+        .bind(id)
+        .fetch_optional(pool)
+        .await)
 }
 
-pub async fn account_by_username(db: &Db, username: &str) -> Result<Option<AccountRow>, sqlx::Error> {
+pub async fn account_by_username(
+    db: &Db,
+    username: &str,
+) -> Result<Option<AccountRow>, sqlx::Error> {
     let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM account WHERE username = $1");
-    with_db!(db, |pool| sqlx::query_as::<_, AccountRow>(&sql).bind(username).fetch_optional(pool).await)
+    with_db!(db, |pool| sqlx::query_as::<_, AccountRow>(&sql)
+        .bind(username)
+        .fetch_optional(pool)
+        .await)
 }
 
 pub async fn account_by_phone_hash(db: &Db, hash: &str) -> Result<Option<AccountRow>, sqlx::Error> {
     let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM account WHERE phone_hash = $1");
-    with_db!(db, |pool| sqlx::query_as::<_, AccountRow>(&sql).bind(hash).fetch_optional(pool).await)
+    with_db!(db, |pool| sqlx::query_as::<_, AccountRow>(&sql)
+        .bind(hash)
+        .fetch_optional(pool)
+        .await)
 }
 
 /// Staff accounts, optionally of one hospital, in id order.
@@ -176,11 +202,18 @@ pub async fn staff(db: &Db, hospital_id: Option<i64>) -> Result<Vec<AccountRow>,
     let sql = format!(
         "SELECT {ACCOUNT_COLUMNS} FROM account WHERE role <> 'patient' AND ($1 IS NULL OR hospital_id = $1) ORDER BY id"
     );
-    with_db!(db, |pool| sqlx::query_as::<_, AccountRow>(&sql).bind(hospital_id).fetch_all(pool).await)
+    with_db!(db, |pool| sqlx::query_as::<_, AccountRow>(&sql)
+        .bind(hospital_id)
+        .fetch_all(pool)
+        .await)
 }
 
 pub async fn count_accounts(db: &Db) -> Result<i64, sqlx::Error> {
-    with_db!(db, |pool| sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM account").fetch_one(pool).await)
+    with_db!(db, |pool| sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM account"
+    )
+    .fetch_one(pool)
+    .await)
 }
 
 pub async fn insert_family_link(
@@ -220,7 +253,11 @@ pub async fn family_of(db: &Db, account_id: i64) -> Result<Vec<FamilyRow>, sqlx:
 }
 
 /// The family link from an account to a person, if any: (relationship, is_guardian).
-pub async fn family_link(db: &Db, account_id: i64, person_id: i64) -> Result<Option<(String, bool)>, sqlx::Error> {
+pub async fn family_link(
+    db: &Db,
+    account_id: i64,
+    person_id: i64,
+) -> Result<Option<(String, bool)>, sqlx::Error> {
     with_db!(db, |pool| {
         sqlx::query_as::<_, (String, bool)>(
             "SELECT relationship, is_guardian FROM family_link WHERE account_id = $1 AND person_id = $2",
@@ -233,7 +270,10 @@ pub async fn family_link(db: &Db, account_id: i64, person_id: i64) -> Result<Opt
 }
 
 /// Family links pointing at a person, with the holder's own person id (for RelatedPerson).
-pub async fn links_to_person(db: &Db, person_id: i64) -> Result<Vec<(i64, i64, String, bool, Option<i64>, String)>, sqlx::Error> {
+pub async fn links_to_person(
+    db: &Db,
+    person_id: i64,
+) -> Result<Vec<(i64, i64, String, bool, Option<i64>, String)>, sqlx::Error> {
     with_db!(db, |pool| {
         sqlx::query_as::<_, (i64, i64, String, bool, Option<i64>, String)>(
             "SELECT f.id, f.account_id, f.relationship, f.is_guardian, a.person_id, a.display_name \
@@ -245,7 +285,10 @@ pub async fn links_to_person(db: &Db, person_id: i64) -> Result<Vec<(i64, i64, S
     })
 }
 
-pub async fn family_link_by_id(db: &Db, id: i64) -> Result<Option<(i64, i64, String, bool, Option<i64>, String)>, sqlx::Error> {
+pub async fn family_link_by_id(
+    db: &Db,
+    id: i64,
+) -> Result<Option<(i64, i64, String, bool, Option<i64>, String)>, sqlx::Error> {
     with_db!(db, |pool| {
         sqlx::query_as::<_, (i64, i64, String, bool, Option<i64>, String)>(
             "SELECT f.person_id, f.account_id, f.relationship, f.is_guardian, a.person_id, a.display_name \
@@ -283,7 +326,11 @@ pub async fn insert_session(
 }
 
 /// A session that exists, is not revoked, has not expired, and whose account is active.
-pub async fn live_session(db: &Db, token_hash: &str, now: i64) -> Result<Option<SessionRow>, sqlx::Error> {
+pub async fn live_session(
+    db: &Db,
+    token_hash: &str,
+    now: i64,
+) -> Result<Option<SessionRow>, sqlx::Error> {
     with_db!(db, |pool| {
         sqlx::query_as::<_, SessionRow>(
             "SELECT s.id AS session_id, s.kind, s.expires_at, s.step_up_at, a.id AS account_id, a.username, a.role, \
@@ -299,7 +346,11 @@ pub async fn live_session(db: &Db, token_hash: &str, now: i64) -> Result<Option<
 }
 
 /// Revokes by token hash; returns the account id when a live session was revoked.
-pub async fn revoke_session(db: &Db, token_hash: &str, now: i64) -> Result<Option<i64>, sqlx::Error> {
+pub async fn revoke_session(
+    db: &Db,
+    token_hash: &str,
+    now: i64,
+) -> Result<Option<i64>, sqlx::Error> {
     with_db!(db, |pool| {
         sqlx::query_scalar::<_, i64>(
             "UPDATE auth_session SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL RETURNING account_id",
@@ -333,7 +384,14 @@ pub async fn delete_ended_sessions(db: &Db, before: i64) -> Result<u64, sqlx::Er
     })
 }
 
-pub async fn insert_otp(db: &Db, phone_hash: &str, code_hash: &str, purpose: &str, expires_at: i64, now: i64) -> Result<(), sqlx::Error> {
+pub async fn insert_otp(
+    db: &Db,
+    phone_hash: &str,
+    code_hash: &str,
+    purpose: &str,
+    expires_at: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     with_db!(db, |pool| {
         sqlx::query(
             "INSERT INTO otp_code (phone_hash, code_hash, purpose, attempts, expires_at, created_at) \
@@ -350,7 +408,11 @@ pub async fn insert_otp(db: &Db, phone_hash: &str, code_hash: &str, purpose: &st
     })
 }
 
-pub async fn latest_otp(db: &Db, phone_hash: &str, purpose: &str) -> Result<Option<OtpRow>, sqlx::Error> {
+pub async fn latest_otp(
+    db: &Db,
+    phone_hash: &str,
+    purpose: &str,
+) -> Result<Option<OtpRow>, sqlx::Error> {
     with_db!(db, |pool| {
         sqlx::query_as::<_, OtpRow>(
             "SELECT id, code_hash, attempts, expires_at, consumed_at, created_at FROM otp_code \
@@ -396,7 +458,13 @@ pub async fn throttle(db: &Db, key: &str) -> Result<Option<(i64, i64, i64)>, sql
     })
 }
 
-pub async fn put_throttle(db: &Db, key: &str, failures: i64, at: i64, locked_until: i64) -> Result<(), sqlx::Error> {
+pub async fn put_throttle(
+    db: &Db,
+    key: &str,
+    failures: i64,
+    at: i64,
+    locked_until: i64,
+) -> Result<(), sqlx::Error> {
     with_db!(db, |pool| {
         sqlx::query(
             "INSERT INTO login_throttle (key, failures, last_failure_at, locked_until) VALUES ($1, $2, $3, $4) \
@@ -448,7 +516,12 @@ pub async fn insert_care_link(
 }
 
 /// The kind of an active care link between a clinician and a person at a hospital.
-pub async fn active_care_link(db: &Db, account_id: i64, person_id: i64, hospital_id: i64) -> Result<Option<String>, sqlx::Error> {
+pub async fn active_care_link(
+    db: &Db,
+    account_id: i64,
+    person_id: i64,
+    hospital_id: i64,
+) -> Result<Option<String>, sqlx::Error> {
     with_db!(db, |pool| {
         sqlx::query_scalar::<_, String>(
             "SELECT kind FROM care_link WHERE account_id = $1 AND person_id = $2 AND hospital_id = $3 AND active = TRUE \
@@ -463,7 +536,11 @@ pub async fn active_care_link(db: &Db, account_id: i64, person_id: i64, hospital
 }
 
 /// People a clinician has an active care link with at a hospital.
-pub async fn linked_people(db: &Db, account_id: i64, hospital_id: i64) -> Result<Vec<i64>, sqlx::Error> {
+pub async fn linked_people(
+    db: &Db,
+    account_id: i64,
+    hospital_id: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
     with_db!(db, |pool| {
         sqlx::query_scalar::<_, i64>(
             "SELECT DISTINCT person_id FROM care_link WHERE account_id = $1 AND hospital_id = $2 AND active = TRUE ORDER BY person_id",
@@ -485,7 +562,12 @@ pub async fn setting(db: &Db, key: &str) -> Result<Option<String>, sqlx::Error> 
 }
 
 /// Inserts a setting unless present; returns the value now stored.
-pub async fn setting_or_insert(db: &Db, key: &str, value: &str, now: i64) -> Result<String, sqlx::Error> {
+pub async fn setting_or_insert(
+    db: &Db,
+    key: &str,
+    value: &str,
+    now: i64,
+) -> Result<String, sqlx::Error> {
     with_db!(db, |pool| {
         sqlx::query("INSERT INTO app_setting (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING")
             .bind(key)

@@ -77,9 +77,12 @@ impl PageCtx {
     }
 
     pub fn can_audit(&self) -> bool {
-        self.user
-            .as_ref()
-            .is_some_and(|u| matches!(u.role, Role::PlatformAdmin | Role::HospitalAdmin | Role::Regulator))
+        self.user.as_ref().is_some_and(|u| {
+            matches!(
+                u.role,
+                Role::PlatformAdmin | Role::HospitalAdmin | Role::Regulator
+            )
+        })
     }
 
     pub fn role_label(&self) -> &'static str {
@@ -91,14 +94,20 @@ impl PageCtx {
 
     /// The message for one field, for forms shown again with their errors.
     pub fn field_error<'a>(&self, errors: &'a [FieldError], field: &str) -> Option<&'a str> {
-        errors.iter().find(|e| e.field == field).map(|e| e.message.as_str())
+        errors
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
     }
 }
 
 impl FromRequestParts<AppState> for PageCtx {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let mut page = Self::from_parts(parts);
         // A page never fails because of a stale session: it is shown signed out instead.
         if let Ok(actor) = Actor::from_request_parts(parts, state).await {

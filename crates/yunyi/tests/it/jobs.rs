@@ -394,7 +394,9 @@ async fn the_running_app_schedules_and_runs_its_recurring_job_once_per_slot() {
     let sessions = eventually(Duration::from_secs(10), || {
         let db = db.clone();
         async move {
-            let rows = store::list_by_kind(&db, yunyi::identity::cleanup::KIND).await.ok()?;
+            let rows = store::list_by_kind(&db, yunyi::identity::cleanup::KIND)
+                .await
+                .ok()?;
             rows.iter().any(|r| r.status == "done").then_some(rows)
         }
     })
