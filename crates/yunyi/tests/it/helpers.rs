@@ -202,3 +202,115 @@ where
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_yunyi"))
 }
+
+/// The demo's shared password.
+pub const PW: &str = yunyi::demo::DEMO_PASSWORD;
+
+impl TestApp {
+    /// A running app with the demo hospital, staff and patients.
+    pub async fn with_demo() -> Self {
+        let app = Self::spawn().await;
+        yunyi::demo::seed(&app.state).await.expect("seed demo");
+        app
+    }
+
+    /// A bearer token for a username (or phone) and password; panics if refused.
+    pub async fn token(&self, username: &str, password: &str) -> String {
+        let response = self
+            .client
+            .post(self.url("/auth/token"))
+            .form(&[
+                ("grant_type", "password"),
+                ("username", username),
+                ("password", password),
+            ])
+            .send()
+            .await
+            .expect("token request");
+        let status = response.status();
+        let body: serde_json::Value = response.json().await.expect("token body");
+        assert_eq!(
+            status,
+            reqwest::StatusCode::OK,
+            "token for {username}: {body}"
+        );
+        body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned()
+    }
+
+    pub async fn get_as(&self, token: &str, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn post_as(
+        &self,
+        token: Option<&str>,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
+        let mut request = self.client.post(self.url(path)).json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("request")
+    }
+
+    /// The person id behind a patient account.
+    pub async fn person_of(&self, token: &str) -> i64 {
+        let me: serde_json::Value = self
+            .get_as(token, "/api/v1/me")
+            .await
+            .json()
+            .await
+            .expect("me");
+        me["person"]["id"].as_i64().expect("a patient account")
+    }
+
+    /// Passes the doctor identity check for this token's session.
+    pub async fn step_up(&self, token: &str) {
+        let response = self
+            .post_as(
+                Some(token),
+                "/api/v1/auth/step-up",
+                &serde_json::json!({"method": "password", "proof": PW}),
+            )
+            .await;
+        assert_eq!(response.status(), reqwest::StatusCode::NO_CONTENT);
+    }
+
+    /// A client that keeps cookies, as a browser does.
+    pub fn browser(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("browser client")
+    }
+}
+
+/// A valid resident ID number (GB 11643 check digit) for a birth date and sequence.
+pub fn id_number(birth: &str, seq: u32) -> String {
+    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    const C: [char; 11] = ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'];
+    let body = format!("440106{birth}{seq:03}");
+    let sum: u32 = body
+        .chars()
+        .zip(W)
+        .map(|(c, w)| c.to_digit(10).unwrap() * w)
+        .sum();
+    format!("{body}{}", C[(sum % 11) as usize])
+}
+
+/// The value of `name="csrf_token"` in a page.
+pub fn csrf_from(html: &str) -> String {
+    let marker = r#"name="csrf_token" value=""#;
+    let start = html.find(marker).expect("a form with a CSRF token") + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}

@@ -14,6 +14,7 @@ mod cli;
 mod demo;
 mod directory;
 mod errors;
+mod identity;
 mod jobs;
 mod ops;
 mod web;
