@@ -10,6 +10,8 @@
 
 mod helpers;
 
+mod access;
+mod audit;
 mod cli;
 mod demo;
 mod directory;
