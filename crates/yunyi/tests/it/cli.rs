@@ -208,9 +208,9 @@ async fn migrate_applies_to_the_configured_database_and_is_repeatable() {
 }
 
 /// A running `yunyi` process, killed if the test fails before it stops it.
-struct Running {
+pub(crate) struct Running {
     child: std::process::Child,
-    base: String,
+    pub(crate) base: String,
 }
 
 impl Drop for Running {
@@ -222,14 +222,24 @@ impl Drop for Running {
 
 /// Starts `yunyi demo` on a random port and waits for its banner.
 fn start_demo(test_db: &TestDb) -> Running {
+    start_demo_with(test_db, std::process::Stdio::null(), &[])
+}
+
+/// As [`start_demo`], with stderr (the log) sent where the caller wants and extra flags.
+pub(crate) fn start_demo_with(
+    test_db: &TestDb,
+    stderr: std::process::Stdio,
+    extra: &[&str],
+) -> Running {
     use std::io::{BufRead, BufReader};
     let mut cmd = Command::new(bin());
     cmd.current_dir(test_db.data_dir())
         .arg("demo")
         .args(test_db.cli_args())
         .args(["--listen", "127.0.0.1:0"])
+        .args(extra)
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null());
+        .stderr(stderr);
     for (key, _) in std::env::vars() {
         if key.starts_with("YUNYI_") {
             cmd.env_remove(key);
@@ -261,7 +271,7 @@ fn start_demo(test_db: &TestDb) -> Running {
     }
 }
 
-fn stop_with_sigterm(mut running: Running) {
+pub(crate) fn stop_with_sigterm(mut running: Running) {
     let pid = running.child.id().to_string();
     let status = Command::new("kill")
         .args(["-TERM", &pid])

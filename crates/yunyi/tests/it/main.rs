@@ -18,5 +18,6 @@ mod directory;
 mod errors;
 mod identity;
 mod jobs;
+mod logs;
 mod ops;
 mod web;
