@@ -8,13 +8,85 @@ use axum::routing::get;
 use serde_json::{Value, json};
 
 use crate::app::AppState;
-use crate::error::Problem;
+use crate::error::{AppError, Problem};
 
 pub const CONTENT_TYPE: &str = "application/fhir+json; charset=utf-8";
 pub const FHIR_VERSION: &str = "4.0.1";
 
+pub mod audit_event;
+pub mod patient;
+
 pub fn router() -> Router<AppState> {
-    Router::new().route("/fhir/metadata", get(metadata))
+    Router::new()
+        .route("/fhir/metadata", get(metadata))
+        .merge(patient::router())
+        .merge(audit_event::router())
+}
+
+/// A FHIR id in a URL: our ids are positive integers; anything else does not exist.
+pub fn parse_resource_id(resource: &str, raw: &str) -> Result<i64, AppError> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| AppError::NotFound(format!("no {resource} with id '{raw}'")))
+}
+
+/// `_count` (1–100, default 20).
+pub fn parse_count(query: Option<&str>) -> Result<usize, AppError> {
+    match url::form_urlencoded::parse(query.unwrap_or("").as_bytes()).find(|(k, _)| k == "_count") {
+        None => Ok(20),
+        Some((_, v)) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| AppError::invalid("_count", "must be a whole number from 1 to 100")),
+    }
+}
+
+/// A `searchset` Bundle under construction.
+pub struct Bundle {
+    resource: &'static str,
+    query: String,
+    entries: Vec<Value>,
+}
+
+impl Bundle {
+    pub fn searchset(resource: &'static str, query: Option<&str>) -> Self {
+        Self {
+            resource,
+            query: query.unwrap_or("").to_owned(),
+            entries: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, resource: Value) {
+        let id = resource["id"].as_str().unwrap_or("").to_owned();
+        self.entries.push(json!({
+            "fullUrl": format!("{}/{id}", self.resource),
+            "resource": resource,
+            "search": {"mode": "match"},
+        }));
+    }
+
+    pub fn finish(self) -> Value {
+        let own = if self.query.is_empty() {
+            self.resource.to_owned()
+        } else {
+            format!("{}?{}", self.resource, self.query)
+        };
+        let mut bundle = json!({
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "total": self.entries.len(),
+            "link": [{"relation": "self", "url": own}],
+        });
+        if !self.entries.is_empty() {
+            if let Some(obj) = bundle.as_object_mut() {
+                obj.insert("entry".into(), Value::Array(self.entries));
+            }
+        }
+        bundle
+    }
 }
 
 /// A FHIR JSON response with the right media type.
@@ -49,9 +121,38 @@ pub fn operation_outcome(problem: &Problem) -> Value {
     json!({"resourceType": "OperationOutcome", "issue": issues})
 }
 
+/// (resource type, search parameters) served, for the CapabilityStatement.
+const RESOURCES: [(&str, &[(&str, &str)]); 3] = [
+    ("Patient", &[]),
+    ("RelatedPerson", &[("patient", "reference")]),
+    (
+        "AuditEvent",
+        &[("patient", "reference"), ("agent", "reference")],
+    ),
+];
+
 /// `GET /fhir/metadata`: the CapabilityStatement. Resources are added here as contexts gain
 /// FHIR endpoints.
 async fn metadata() -> Response {
+    let resources: Vec<Value> = RESOURCES
+        .iter()
+        .map(|(kind, params)| {
+            let mut r = json!({
+                "type": kind,
+                "interaction": [{"code": "read"}, {"code": "search-type"}],
+            });
+            if !params.is_empty() {
+                if let Some(obj) = r.as_object_mut() {
+                    let params: Vec<Value> = params
+                        .iter()
+                        .map(|(n, t)| json!({"name": n, "type": t}))
+                        .collect();
+                    obj.insert("searchParam".into(), Value::Array(params));
+                }
+            }
+            r
+        })
+        .collect();
     fhir_json(json!({
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -62,6 +163,13 @@ async fn metadata() -> Response {
         "implementation": {"description": "Yunyi internet hospital platform"},
         "fhirVersion": FHIR_VERSION,
         "format": ["json"],
-        "rest": [{"mode": "server"}],
+        "rest": [{
+            "mode": "server",
+            "security": {
+                "service": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "OAuth"}]}],
+                "description": "Bearer tokens from POST /auth/token (OAuth 2 password grant)",
+            },
+            "resource": resources,
+        }],
     }))
 }

@@ -341,15 +341,17 @@ impl Relationship {
         Self::ALL.into_iter().find(|r| r.as_str() == s)
     }
 
-    /// The code in http://terminology.hl7.org/CodeSystem/v3-RoleCode: what the *family member*
-    /// is to the account holder.
-    pub fn v3_code(self) -> (&'static str, &'static str) {
+    /// What the account holder is to the family member, as a code of
+    /// http://terminology.hl7.org/CodeSystem/v3-RoleCode (FHIR `RelatedPerson.relationship`
+    /// describes the related person — the holder — relative to the patient). The stored
+    /// relationship says the opposite direction, hence the inversion.
+    pub fn holder_role_code(self) -> (&'static str, &'static str) {
         match self {
-            Relationship::Child => ("CHILD", "child"),
-            Relationship::Parent => ("PRN", "parent"),
+            Relationship::Child => ("PRN", "parent"),
+            Relationship::Parent => ("CHILD", "child"),
             Relationship::Spouse => ("SPS", "spouse"),
-            Relationship::Grandparent => ("GRPRN", "grandparent"),
-            Relationship::Grandchild => ("GRNDCHILD", "grandchild"),
+            Relationship::Grandparent => ("GRNDCHILD", "grandchild"),
+            Relationship::Grandchild => ("GRPRN", "grandparent"),
             Relationship::Sibling => ("SIB", "sibling"),
             Relationship::Other => ("FAMMEMB", "family member"),
         }

@@ -16,6 +16,7 @@ mod cli;
 mod demo;
 mod directory;
 mod errors;
+mod fhir;
 mod identity;
 mod jobs;
 mod logs;
