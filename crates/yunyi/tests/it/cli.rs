@@ -328,3 +328,110 @@ async fn demo_binary_serves_stops_on_sigterm_and_restarts_without_duplicates() {
         "the second demo run changed the data"
     );
 }
+
+fn yunyi_stdin(
+    cwd: &std::path::Path,
+    args: &[String],
+    env: &[(&str, &str)],
+    stdin: &str,
+) -> Output {
+    use std::io::Write as _;
+    let mut cmd = Command::new(bin());
+    cmd.current_dir(cwd).args(args);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("YUNYI_") {
+            cmd.env_remove(key);
+        }
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test]
+async fn the_first_admin_is_created_from_the_command_line_and_serve_seeds_no_accounts() {
+    let test_db = TestDb::new().await;
+    // A plain server has no accounts at all: no default passwords outside demo mode.
+    let app = crate::helpers::TestApp::spawn_on(test_db).await;
+    assert_eq!(
+        yunyi::identity::store::count_accounts(&app.db)
+            .await
+            .unwrap(),
+        0
+    );
+    let test_db = app.stop().await;
+
+    let mut args: Vec<String> = [
+        "user",
+        "create",
+        "--username",
+        "root",
+        "--role",
+        "platform_admin",
+        "--display-name",
+        "管理员",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(test_db.cli_args());
+    let out = yunyi_stdin(test_db.data_dir(), &args, &[], "a-strong-password\n");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("created account"));
+    // The password never appears in the output.
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("a-strong-password"));
+
+    // Invalid input gets the same clear one-line errors as the API.
+    let out = yunyi_stdin(test_db.data_dir(), &args, &[], "short\n");
+    assert_one_line_error(&out, &["password"]);
+
+    let app = crate::helpers::TestApp::spawn_on(test_db).await;
+    let token = app.token("root", "a-strong-password").await;
+    assert_eq!(
+        app.get_as(&token, "/api/v1/staff").await.status(),
+        reqwest::StatusCode::OK
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_different_data_key_is_refused_before_it_can_garble_data() {
+    let test_db = TestDb::new().await;
+    // First start with the key file generated into the data directory…
+    let app = crate::helpers::TestApp::spawn_on(test_db).await;
+    let test_db = app.stop().await;
+    // …then with another key from the environment.
+    let other = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    let mut serve = vec![
+        "serve".to_owned(),
+        "--listen".to_owned(),
+        "127.0.0.1:0".to_owned(),
+    ];
+    serve.extend(test_db.cli_args());
+    let out = yunyi_stdin(test_db.data_dir(), &serve, &[("YUNYI_DATA_KEY", other)], "");
+    assert_one_line_error(&out, &["data encryption key does not match"]);
+    let out = yunyi_stdin(
+        test_db.data_dir(),
+        &serve,
+        &[("YUNYI_DATA_KEY", "not base64!")],
+        "",
+    );
+    assert_one_line_error(&out, &["YUNYI_DATA_KEY"]);
+}
