@@ -39,12 +39,28 @@ impl fmt::Display for DemoSummary {
         };
         writeln!(
             f,
-            "  demo data: {what} ({} hospitals with their departments)",
-            self.hospitals
+            "  demo data: {what} ({} hospitals with their departments, {} accounts)",
+            self.hospitals, self.accounts
+        )?;
+        writeln!(
+            f,
+            "  demo logins (the password of every one is {DEMO_PASSWORD}):"
+        )?;
+        writeln!(
+            f,
+            "    admin (platform admin), hospital-admin, doctor1 … doctor20, nurse1, pharmacist1,"
+        )?;
+        writeln!(
+            f,
+            "    officer1 (infection control), regulator1, patient1 … patient5"
+        )?;
+        writeln!(
+            f,
+            "    patients may also sign in with their phones 13800000001 … 13800000005"
         )?;
         write!(
             f,
-            "  demo logins: none yet — sign-in arrives with the identity module; browse /hospitals"
+            "  text messages (sign-in codes) appear at /dev/inbox instead of being sent"
         )
     }
 }

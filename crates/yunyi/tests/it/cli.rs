@@ -265,6 +265,10 @@ pub(crate) fn start_demo_with(
     std::thread::spawn(move || lines.for_each(drop));
     let text = banner.join("\n");
     assert!(text.contains("demo data:"), "{text}");
+    assert!(
+        text.contains("patient1") && text.contains("yunyi-demo"),
+        "the banner lists the logins: {text}"
+    );
     Running {
         child,
         base: base.unwrap_or_else(|| panic!("no URL in banner: {text}")),

@@ -12,6 +12,7 @@ mod helpers;
 
 mod access;
 mod audit;
+mod browser;
 mod cli;
 mod demo;
 mod directory;

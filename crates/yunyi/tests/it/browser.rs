@@ -1,0 +1,269 @@
+//! Pages in a real headless Chromium (Debian's), driven through chromedriver: what a patient on
+//! a phone does — read the home page, switch language, register (fixing a typo the page points
+//! out), add a child, sign out and back in.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use thirtyfour::prelude::*;
+
+use crate::helpers::{TestApp, id_number};
+
+/// chromedriver and a browser session; both end when the test ends.
+struct Browser {
+    driver: Option<WebDriver>,
+    chromedriver: Child,
+    _profile: tempfile::TempDir,
+}
+
+fn find_chromedriver() -> String {
+    if let Ok(path) = std::env::var("YUNYI_CHROMEDRIVER") {
+        return path;
+    }
+    for candidate in ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"] {
+        if std::path::Path::new(candidate).exists() {
+            return candidate.to_owned();
+        }
+    }
+    panic!(
+        "chromedriver not found: install Debian's chromium and chromium-driver (scripts/test does)"
+    );
+}
+
+impl Browser {
+    async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let chromedriver = Command::new(find_chromedriver())
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let url = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::new();
+        let mut ready = false;
+        for _ in 0..100 {
+            if client.get(format!("{url}/status")).send().await.is_ok() {
+                ready = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(ready, "chromedriver did not start");
+        let profile = tempfile::tempdir().unwrap();
+        let mut caps = DesiredCapabilities::chrome();
+        caps.set_binary("/usr/bin/chromium").unwrap();
+        for arg in [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=390,844",
+            // A patient's phone in China asks for Chinese.
+            "--lang=zh-CN",
+            &format!("--user-data-dir={}", profile.path().display()),
+        ] {
+            caps.add_arg(arg).unwrap();
+        }
+        caps.add_experimental_option(
+            "prefs",
+            serde_json::json!({"intl.accept_languages": "zh-CN,zh"}),
+        )
+        .unwrap();
+        let driver = WebDriver::new(&url, caps)
+            .await
+            .expect("a Chromium session");
+        Self {
+            driver: Some(driver),
+            chromedriver,
+            _profile: profile,
+        }
+    }
+
+    fn driver(&self) -> &WebDriver {
+        self.driver.as_ref().unwrap()
+    }
+
+    async fn quit(mut self) {
+        if let Some(driver) = self.driver.take() {
+            let _ = driver.quit().await;
+        }
+    }
+
+    async fn fill(&self, id: &str, text: &str) {
+        let field = self.driver().find(By::Id(id)).await.unwrap();
+        field.clear().await.unwrap();
+        field.send_keys(text).await.unwrap();
+    }
+
+    async fn click(&self, id: &str) {
+        self.driver()
+            .find(By::Id(id))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+
+    async fn text_of(&self, css: &str) -> String {
+        self.driver()
+            .find(By::Css(css))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    async fn path(&self) -> String {
+        let url = self.driver().current_url().await.unwrap();
+        url.path().to_owned()
+    }
+
+    /// Waits (up to 10 s) for navigation or rendering to make `check` true: a click returns
+    /// before the next page has loaded.
+    async fn wait_for<F, Fut>(&self, what: &str, mut check: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        for _ in 0..200 {
+            if check().await {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "timed out waiting for {what}; page: {}",
+            self.driver().source().await.unwrap_or_default()
+        );
+    }
+
+    async fn wait_text(&self, css: &str, expected: &str) {
+        self.wait_for(&format!("{css} to contain '{expected}'"), || async {
+            match self.driver().find(By::Css(css)).await {
+                Ok(el) => el
+                    .text()
+                    .await
+                    .map(|t| t.contains(expected))
+                    .unwrap_or(false),
+                Err(_) => false,
+            }
+        })
+        .await;
+    }
+
+    async fn wait_path(&self, expected: &str) {
+        self.wait_for(&format!("the address {expected}"), || async {
+            self.path().await == expected
+        })
+        .await;
+    }
+}
+
+impl Drop for Browser {
+    /// Only reached without `quit` when a test failed: end everything without the driver's
+    /// own synchronous teardown, which would block the async runtime for a minute.
+    fn drop(&mut self) {
+        if let Some(driver) = self.driver.take() {
+            std::mem::forget(driver);
+        }
+        let _ = self.chromedriver.kill();
+        let _ = self.chromedriver.wait();
+        let _ = Command::new("pkill")
+            .args(["-f", &self._profile.path().display().to_string()])
+            .status();
+    }
+}
+
+#[tokio::test]
+async fn a_patient_registers_adds_a_child_and_signs_in_again_in_a_real_browser() {
+    let app = TestApp::spawn().await;
+    let browser = Browser::start().await;
+    let d = browser.driver();
+
+    d.goto(app.url("/")).await.unwrap();
+    assert_eq!(browser.text_of("h1").await, "看病，从线上开始");
+    browser.click("lang-switch").await;
+    browser.wait_text("h1", "Care that starts online").await;
+    browser.click("lang-switch").await;
+    browser.wait_text("h1", "看病，从线上开始").await;
+
+    d.goto(app.url("/register")).await.unwrap();
+    let id = id_number("19910909", 88);
+    // A typo in the last character: the page says what is wrong, next to the field.
+    let typo = format!("{}{}", &id[..17], if id.ends_with('1') { '2' } else { '1' });
+    browser.fill("name", "浏览器测试").await;
+    browser.fill("id_number", &typo).await;
+    browser.fill("phone", "13711112222").await;
+    browser.fill("password", "browser-pass-1").await;
+    browser.click("register-submit").await;
+    browser.wait_text("#err-id_number", "check digit").await;
+    let error = browser.text_of("#err-id_number").await;
+    assert!(error.contains("check digit"), "{error}");
+    assert_eq!(
+        d.find(By::Id("name"))
+            .await
+            .unwrap()
+            .value()
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("浏览器测试"),
+        "what was typed is kept"
+    );
+    browser.fill("id_number", &id).await;
+    browser.fill("password", "browser-pass-1").await;
+    browser.click("register-submit").await;
+    browser.wait_path("/me").await;
+    assert!(browser.text_of("#my-identity").await.contains(&id));
+
+    // A child under 6: the holder becomes guardian.
+    d.find(By::Css("#family-form input[name=name]"))
+        .await
+        .unwrap()
+        .send_keys("小明")
+        .await
+        .unwrap();
+    d.find(By::Css("#family-form input[name=id_number]"))
+        .await
+        .unwrap()
+        .send_keys(id_number("20230303", 5))
+        .await
+        .unwrap();
+    d.find(By::Css("#family-form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.wait_text("#family-list", "小明").await;
+    let family = browser.text_of("#family-list").await;
+    assert!(
+        family.contains("小明") && family.contains("监护人"),
+        "{family}"
+    );
+
+    browser.click("logout").await;
+    browser.wait_path("/").await;
+    d.goto(app.url("/me")).await.unwrap();
+    browser.wait_path("/login").await;
+    browser.fill("username", "13711112222").await;
+    browser.fill("password", "browser-pass-1").await;
+    browser.click("login-submit").await;
+    browser.wait_path("/me").await;
+    browser.wait_text("#nav-me", "浏览器测试").await;
+
+    browser.quit().await;
+    app.stop().await;
+}
