@@ -160,11 +160,19 @@ fn not_ready(backend: &str, reason: &str) -> Response {
 /// Prometheus text exposition (OpenMetrics 1.0, which Prometheus reads natively).
 async fn metrics(State(state): State<AppState>) -> Result<Response, AppError> {
     // Job counts are read at scrape time: they are the database's truth, shared by all nodes.
-    for (status, count) in jobs::store::count_by_status(&state.db).await? {
+    // Every status is exported, zeros included, so a dashboard's series exist from the start.
+    let counts = jobs::store::count_by_status(&state.db).await?;
+    for status in ["queued", "running", "done", "dead"] {
+        let count = counts
+            .iter()
+            .find(|(s, _)| s == status)
+            .map_or(0, |(_, n)| *n);
         state
             .metrics
             .jobs
-            .get_or_create(&JobLabels { status })
+            .get_or_create(&JobLabels {
+                status: status.to_owned(),
+            })
             .set(count);
     }
     let mut text = String::new();

@@ -53,7 +53,12 @@ async fn metrics_count_requests_by_route_and_jobs_by_status() {
         text.contains(&format!(r#"database="{}""#, app.test_db.backend())),
         "{text}"
     );
-    assert!(text.contains("yunyi_jobs{"), "{text}");
+    for status in ["queued", "running", "done", "dead"] {
+        assert!(
+            text.contains(&format!(r#"yunyi_jobs{{status="{status}"}}"#)),
+            "{text}"
+        );
+    }
     app.stop().await;
 }
 
