@@ -9,7 +9,7 @@
 //! | others (admins, infection officers, regulators) | never through this path: they see staff, aggregates and audit |
 
 use crate::app::AppState;
-use crate::audit::{self, NewEvent, Outcome};
+use crate::audit::{self, NewEvent};
 use crate::error::{AppError, AppResult};
 use crate::identity::Actor;
 use crate::identity::auth::require_step_up;
@@ -164,16 +164,11 @@ pub async fn authorize_patient(
     }
     audit::record(
         &state.db,
-        &NewEvent {
-            actor: &actor.audit(),
-            action,
-            object_type,
-            object_id: Some(person_id.to_string()),
-            patient_id: Some(person_id),
-            outcome: Outcome::Success,
-            reason: Some(basis.describe()),
-            flagged,
-        },
+        &NewEvent::new(actor.audit(), action, object_type)
+            .object(person_id)
+            .patient(person_id)
+            .reason(basis.describe())
+            .flagged(flagged),
     )
     .await?;
     Ok(basis)

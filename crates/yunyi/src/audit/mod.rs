@@ -53,10 +53,11 @@ pub struct AuditActor {
     pub client_addr: Option<String>,
 }
 
-/// An event to append.
+/// An event to append. Built with [`NewEvent::new`] and the chained setters:
+/// `NewEvent::new(actor.audit(), "patient.read", "person").patient(7).reason("own record")`.
 #[derive(Debug, Clone)]
 pub struct NewEvent<'a> {
-    pub actor: &'a AuditActor,
+    pub actor: AuditActor,
     /// Dotted verb, e.g. `patient.read`, `auth.login`, `account.create`.
     pub action: &'a str,
     pub object_type: &'a str,
@@ -68,6 +69,57 @@ pub struct NewEvent<'a> {
     pub reason: Option<String>,
     /// Needs review (break-glass access).
     pub flagged: bool,
+}
+
+impl<'a> NewEvent<'a> {
+    /// A successful action with no object, patient or reason yet.
+    pub fn new(actor: AuditActor, action: &'a str, object_type: &'a str) -> Self {
+        Self {
+            actor,
+            action,
+            object_type,
+            object_id: None,
+            patient_id: None,
+            outcome: Outcome::Success,
+            reason: None,
+            flagged: false,
+        }
+    }
+
+    pub fn object(mut self, id: impl ToString) -> Self {
+        self.object_id = Some(id.to_string());
+        self
+    }
+
+    pub fn object_opt(mut self, id: Option<String>) -> Self {
+        self.object_id = id;
+        self
+    }
+
+    pub fn patient(mut self, id: i64) -> Self {
+        self.patient_id = Some(id);
+        self
+    }
+
+    pub fn patient_opt(mut self, id: Option<i64>) -> Self {
+        self.patient_id = id;
+        self
+    }
+
+    pub fn outcome(mut self, outcome: Outcome) -> Self {
+        self.outcome = outcome;
+        self
+    }
+
+    pub fn reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+
+    pub fn flagged(mut self, flagged: bool) -> Self {
+        self.flagged = flagged;
+        self
+    }
 }
 
 /// A stored event.

@@ -1,7 +1,7 @@
 //! Reading the audit trail: who may, in what scope, and that the reading is itself audited.
 
 use super::store::{self, Filter};
-use super::{Event, NewEvent, Outcome};
+use super::{Event, NewEvent};
 use crate::app::AppState;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::identity::Actor;
@@ -74,16 +74,7 @@ pub async fn search(state: &AppState, actor: &Actor, mut filter: Filter) -> AppR
     let events = store::search(&state.db, &filter).await?;
     super::record(
         &state.db,
-        &NewEvent {
-            actor: &actor.audit(),
-            action: "audit.read",
-            object_type: "audit_event",
-            object_id: None,
-            patient_id: filter.patient_id,
-            outcome: Outcome::Success,
-            reason: None,
-            flagged: false,
-        },
+        &NewEvent::new(actor.audit(), "audit.read", "audit_event").patient_opt(filter.patient_id),
     )
     .await?;
     Ok(events)

@@ -104,16 +104,10 @@ async fn audit_login(
     }
     audit::record(
         &state.db,
-        &NewEvent {
-            actor: &who,
-            action: "auth.login",
-            object_type: "account",
-            object_id: account.map(|id| id.to_string()),
-            patient_id: None,
-            outcome,
-            reason: Some(method.to_owned()),
-            flagged: false,
-        },
+        &NewEvent::new(who, "auth.login", "account")
+            .object_opt(account.map(|id| id.to_string()))
+            .outcome(outcome)
+            .reason(method),
     )
     .await?;
     Ok(())
@@ -225,16 +219,8 @@ pub async fn request_login_code(state: &AppState, actor: &Actor, phone: &str) ->
     let account = store::account_by_phone_hash(&state.db, &phone_hash).await?;
     audit::record(
         &state.db,
-        &NewEvent {
-            actor: &actor.audit(),
-            action: "auth.code_request",
-            object_type: "account",
-            object_id: account.as_ref().map(|a| a.id.to_string()),
-            patient_id: None,
-            outcome: Outcome::Success,
-            reason: None,
-            flagged: false,
-        },
+        &NewEvent::new(actor.audit(), "auth.code_request", "account")
+            .object_opt(account.as_ref().map(|a| a.id.to_string())),
     )
     .await?;
     if account.as_ref().is_some_and(|a| a.status == "active") {
@@ -336,20 +322,7 @@ pub async fn revoke(state: &AppState, actor: &Actor, token: &str) -> AppResult<(
     {
         let mut who = actor.audit();
         who.account_id = who.account_id.or(Some(account_id));
-        audit::record(
-            &state.db,
-            &NewEvent {
-                actor: &who,
-                action: "auth.revoke",
-                object_type: "session",
-                object_id: None,
-                patient_id: None,
-                outcome: Outcome::Success,
-                reason: None,
-                flagged: false,
-            },
-        )
-        .await?;
+        audit::record(&state.db, &NewEvent::new(who, "auth.revoke", "session")).await?;
     }
     Ok(())
 }
@@ -448,16 +421,10 @@ pub async fn step_up(state: &AppState, actor: &Actor, method: &str, proof: &str)
     };
     audit::record(
         &state.db,
-        &NewEvent {
-            actor: &actor.audit(),
-            action: "auth.step_up",
-            object_type: "session",
-            object_id: Some(me.session_id.to_string()),
-            patient_id: None,
-            outcome,
-            reason: Some(method.to_owned()),
-            flagged: false,
-        },
+        &NewEvent::new(actor.audit(), "auth.step_up", "session")
+            .object(me.session_id)
+            .outcome(outcome)
+            .reason(method),
     )
     .await?;
     if !ok {

@@ -202,16 +202,9 @@ pub async fn register_patient(
         })?;
     audit::append(
         &mut tx,
-        &NewEvent {
-            actor: &actor.audit(),
-            action: "account.register",
-            object_type: "account",
-            object_id: Some(account_id.to_string()),
-            patient_id: Some(person_id),
-            outcome: Outcome::Success,
-            reason: None,
-            flagged: false,
-        },
+        &NewEvent::new(actor.audit(), "account.register", "account")
+            .object(account_id)
+            .patient(person_id),
     )
     .await?;
     tx.commit().await?;
@@ -377,16 +370,9 @@ pub async fn create_staff(
     let audit_actor = actor.map(Actor::audit).unwrap_or(cli);
     audit::append(
         &mut tx,
-        &NewEvent {
-            actor: &audit_actor,
-            action: "account.create",
-            object_type: "account",
-            object_id: Some(id.to_string()),
-            patient_id: None,
-            outcome: Outcome::Success,
-            reason: Some(format!("role {role}")),
-            flagged: false,
-        },
+        &NewEvent::new(audit_actor, "account.create", "account")
+            .object(id)
+            .reason(format!("role {role}")),
     )
     .await?;
     tx.commit().await?;
@@ -420,16 +406,11 @@ pub async fn deny(
     tracing::warn!(action, object_type, reason, "access denied");
     audit::record(
         &state.db,
-        &NewEvent {
-            actor: &actor.audit(),
-            action,
-            object_type,
-            object_id,
-            patient_id,
-            outcome: Outcome::Denied,
-            reason: Some(reason.to_owned()),
-            flagged: false,
-        },
+        &NewEvent::new(actor.audit(), action, object_type)
+            .object_opt(object_id)
+            .patient_opt(patient_id)
+            .outcome(Outcome::Denied)
+            .reason(reason),
     )
     .await?;
     Ok(())
@@ -526,16 +507,10 @@ pub async fn profile(state: &AppState, actor: &Actor) -> AppResult<Profile> {
     if let Some(person_id) = account.person_id {
         audit::record(
             &state.db,
-            &NewEvent {
-                actor: &actor.audit(),
-                action: "patient.read",
-                object_type: "profile",
-                object_id: Some(me.account_id.to_string()),
-                patient_id: Some(person_id),
-                outcome: Outcome::Success,
-                reason: Some("own profile".to_owned()),
-                flagged: false,
-            },
+            &NewEvent::new(actor.audit(), "patient.read", "profile")
+                .object(me.account_id)
+                .patient(person_id)
+                .reason("own profile"),
         )
         .await?;
     }
@@ -630,20 +605,14 @@ pub async fn add_family_member(
     })?;
     audit::append(
         &mut tx,
-        &NewEvent {
-            actor: &actor.audit(),
-            action: "family.add",
-            object_type: "family_link",
-            object_id: Some(link.to_string()),
-            patient_id: Some(person_id),
-            outcome: Outcome::Success,
-            reason: Some(format!(
+        &NewEvent::new(actor.audit(), "family.add", "family_link")
+            .object(link)
+            .patient(person_id)
+            .reason(format!(
                 "{}{}",
                 relationship.as_str(),
                 if guardian { ", guardian" } else { "" }
             )),
-            flagged: false,
-        },
     )
     .await?;
     tx.commit().await?;

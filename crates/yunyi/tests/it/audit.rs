@@ -5,7 +5,7 @@ use std::process::Command;
 
 use reqwest::StatusCode;
 use serde_json::Value;
-use yunyi::audit::{self, AuditActor, NewEvent, Outcome, Verification};
+use yunyi::audit::{self, AuditActor, NewEvent, Verification};
 use yunyi::db::Db;
 
 use crate::helpers::{PW, TestApp, TestDb, bin};
@@ -85,16 +85,7 @@ async fn the_database_refuses_to_change_or_delete_events() {
         role: "cli".into(),
         ..AuditActor::default()
     };
-    let event = NewEvent {
-        actor: &actor,
-        action: "test.event",
-        object_type: "test",
-        object_id: None,
-        patient_id: None,
-        outcome: Outcome::Success,
-        reason: None,
-        flagged: false,
-    };
+    let event = NewEvent::new(actor, "test.event", "test");
     audit::record(&db, &event).await.unwrap();
     for sql in [
         "UPDATE audit_event SET reason = 'x'",
@@ -112,16 +103,9 @@ async fn seed_events(db: &Db, n: usize) {
         ..AuditActor::default()
     };
     for i in 0..n {
-        let event = NewEvent {
-            actor: &actor,
-            action: "test.event",
-            object_type: "test",
-            object_id: Some(i.to_string()),
-            patient_id: Some(1),
-            outcome: Outcome::Success,
-            reason: None,
-            flagged: false,
-        };
+        let event = NewEvent::new(actor.clone(), "test.event", "test")
+            .object(i)
+            .patient(1);
         audit::record(db, &event).await.unwrap();
     }
 }
@@ -215,16 +199,8 @@ async fn concurrent_appends_never_fork_the_chain() {
                 ..AuditActor::default()
             };
             for i in 0..10 {
-                let event = NewEvent {
-                    actor: &actor,
-                    action: "test.concurrent",
-                    object_type: "test",
-                    object_id: Some(format!("{t}-{i}")),
-                    patient_id: None,
-                    outcome: Outcome::Success,
-                    reason: None,
-                    flagged: false,
-                };
+                let event = NewEvent::new(actor.clone(), "test.concurrent", "test")
+                    .object(format!("{t}-{i}"));
                 audit::record(&db, &event).await.unwrap();
             }
         }));
