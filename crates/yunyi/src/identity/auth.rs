@@ -151,11 +151,14 @@ pub async fn login_password(
     let keys = throttle_keys(state, actor, identifier);
     check_throttle(state, &keys).await?;
     let account = find_account(state, identifier).await?;
-    let ok = password::verify(
-        secret,
-        account.as_ref().and_then(|a| a.password_hash.as_deref()),
-    )
-    .await?;
+    // No password is longer than 128 characters; refusing absurd input before hashing keeps
+    // a megabyte "password" from costing a megabyte of argon2 work.
+    let ok = secret.len() <= 1024
+        && password::verify(
+            secret,
+            account.as_ref().and_then(|a| a.password_hash.as_deref()),
+        )
+        .await?;
     match account {
         Some(account) if ok => {
             clear_failures(state, &keys).await?;

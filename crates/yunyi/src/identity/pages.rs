@@ -78,8 +78,9 @@ fn is_https(headers: &HeaderMap) -> bool {
         .is_some_and(|p| p.eq_ignore_ascii_case("https"))
 }
 
+/// Where to go after signing in: the requested local page, else my account.
 fn local_next(next: Option<&str>) -> &str {
-    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
+    next.filter(|n| crate::web::is_local_path(n))
         .unwrap_or("/me")
 }
 

@@ -94,8 +94,9 @@ async fn switch_lang(
     Ok(response)
 }
 
-/// Only same-site paths: `//evil.example` or `/\evil` would make the switch an open redirect.
-fn is_local_path(next: &str) -> bool {
+/// Only same-site paths: `//evil.example` or `/\evil` would make a redirect target an open
+/// redirect. Used wherever a `next` parameter is followed.
+pub fn is_local_path(next: &str) -> bool {
     next.starts_with('/') && !next.starts_with("//") && !next.contains('\\')
 }
 
