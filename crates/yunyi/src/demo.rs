@@ -9,7 +9,7 @@ use std::fmt;
 use crate::app::AppState;
 use crate::clock::now_ms;
 use crate::db::{Db, Tx};
-use crate::directory::model::{NewDepartment, NewHospital};
+use crate::directory::model::{NewDepartment, NewHospital, Title};
 use crate::directory::{self, store as directory_store};
 use crate::error::{AppError, AppResult};
 use crate::identity::model::{IdCardNumber, Phone};
@@ -160,8 +160,15 @@ pub async fn seed(state: &AppState) -> AppResult<DemoSummary> {
     }
     tx.commit().await?;
 
+    let mut tx = db.begin().await?;
+    let practice_new = claim(&mut tx, "demo.practice").await?;
+    if practice_new {
+        seed_practice(db, &mut tx).await?;
+    }
+    tx.commit().await?;
+
     Ok(DemoSummary {
-        newly_seeded: directory_new || accounts_new,
+        newly_seeded: directory_new || accounts_new || practice_new,
         hospitals: directory_store::count_hospitals(db).await?,
         accounts: identity_store::count_accounts(db).await?,
     })
@@ -371,5 +378,176 @@ async fn seed_accounts(state: &AppState, tx: &mut Tx) -> AppResult<()> {
     // doctor1 is patient1's family doctor (线上家庭医生), so the demo can show a care link.
     identity_service::link_care(tx, doctor1, person1, gz, "care_team", None).await?;
     identity_service::link_care(tx, doctor1, child, gz, "care_team", None).await?;
+    Ok(())
+}
+
+/// (std_code of the department, title, specialties, first year of independent practice).
+/// doctor1 … doctor18 work at the Guangzhou hospital, doctor19 and doctor20 in Jingzhou.
+/// doctor9 and doctor14 have under three years of practice, so no internet diagnosis.
+const DOCTORS: [(&str, Title, &str, i64); 20] = [
+    ("03.01", Title::Chief, "慢阻肺,哮喘,肺部感染", 1996),
+    ("03.01", Title::AssociateChief, "哮喘,咳嗽", 2006),
+    ("03.01", Title::Attending, "肺炎,发热", 2015),
+    ("03.04", Title::Chief, "高血压,冠心病", 1998),
+    ("03.04", Title::Attending, "高血压,心律失常", 2014),
+    ("03.07", Title::AssociateChief, "糖尿病,甲状腺疾病", 2008),
+    ("03.07", Title::Attending, "糖尿病", 2016),
+    ("05", Title::Chief, "产前检查,妇科炎症", 1999),
+    ("05", Title::Resident, "产后随访", 2025),
+    ("07", Title::AssociateChief, "小儿发热,小儿咳嗽", 2007),
+    ("07", Title::Attending, "小儿腹泻,儿童保健", 2017),
+    ("15", Title::AssociateChief, "焦虑,抑郁,睡眠障碍", 2010),
+    ("15", Title::Attending, "心理疏导", 2019),
+    ("16", Title::Resident, "发热筛查", 2024),
+    ("16", Title::Chief, "传染病,发热待查", 1995),
+    ("16", Title::Attending, "肝炎,结核", 2013),
+    ("20", Title::AssociateChief, "急诊", 2009),
+    ("20", Title::Attending, "急诊", 2018),
+    ("02", Title::Attending, "全科,慢病管理", 2012),
+    ("02", Title::Resident, "全科", 2022),
+];
+
+async fn account_id(db: &Db, username: &str) -> AppResult<i64> {
+    identity_store::account_by_username(db, username)
+        .await?
+        .map(|a| a.id)
+        .ok_or_else(|| bad_demo_data(&format!("no account {username}")))
+}
+
+async fn department_id(db: &Db, hospital_id: i64, std_code: &str) -> AppResult<i64> {
+    crate::with_db!(db, |pool| {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT id FROM department WHERE hospital_id = $1 AND std_code = $2",
+        )
+        .bind(hospital_id)
+        .bind(std_code)
+        .fetch_optional(pool)
+        .await
+    })?
+    .ok_or_else(|| {
+        bad_demo_data(&format!(
+            "no department {std_code} at hospital {hospital_id}"
+        ))
+    })
+}
+
+/// Doctors' profiles, practice sites, privileges and services, and the support link.
+async fn seed_practice(db: &Db, tx: &mut Tx) -> AppResult<()> {
+    use crate::directory::model::{DoctorProfileValid, PrivilegeKind, ServiceKind, ServiceValid};
+    use crate::directory::store as d;
+    let now = now_ms();
+    let gz = hospital_id(db, "DEMO-GZ-001").await?;
+    let jz = hospital_id(db, "DEMO-JZ-001").await?;
+    d::insert_support(tx, gz, jz, now).await?;
+    let this_year = i64::from(chrono::Datelike::year(&identity_service::today()));
+    for (i, (dept_code, title, specialties, since)) in DOCTORS.iter().enumerate() {
+        let n = i + 1;
+        let doctor = account_id(db, &format!("doctor{n}")).await?;
+        let hospital = if n > 18 { jz } else { gz };
+        let department = department_id(db, hospital, dept_code).await?;
+        let profile = DoctorProfileValid {
+            licence_no: format!("1104400000{n:05}"),
+            title: *title,
+            specialties: specialties.split(',').map(str::to_owned).collect(),
+            biography: format!(
+                "从事临床工作 {} 年，擅长{}。",
+                this_year - since,
+                specialties.replace(',', "、")
+            ),
+            practice_since_year: *since,
+        };
+        d::upsert_profile(tx, doctor, &profile, now).await?;
+        d::insert_site(
+            tx,
+            doctor,
+            hospital,
+            Some(department),
+            &format!("REG-{hospital}-{n:03}"),
+            now,
+        )
+        .await?;
+        let mut held = vec![PrivilegeKind::Consult];
+        let senior = this_year - since >= crate::directory::model::INTERNET_DIAGNOSIS_MIN_YEARS;
+        if senior && dept_code != &"20" {
+            held.extend([PrivilegeKind::InternetDiagnosis, PrivilegeKind::Prescribe]);
+        }
+        if matches!(title, Title::Chief | Title::AssociateChief) {
+            held.push(PrivilegeKind::Teleconsult);
+        }
+        for kind in &held {
+            d::put_privilege(
+                tx,
+                &d::PrivilegeChange {
+                    account_id: doctor,
+                    hospital_id: hospital,
+                    kind: kind.as_str(),
+                    status: "active",
+                    reason: None,
+                    changed_by: None,
+                },
+                now,
+            )
+            .await?;
+        }
+        // Services, priced by title; emergency doctors take no online consultations.
+        if dept_code == &"20" {
+            continue;
+        }
+        let base = match title {
+            Title::Chief => 6000,
+            Title::AssociateChief => 4000,
+            Title::Attending => 2500,
+            Title::Resident => 1500,
+        };
+        let mut offers = vec![
+            (ServiceKind::TextConsult, "图文问诊", base, 15, Some(30)),
+            (
+                ServiceKind::VideoConsult,
+                "视频问诊",
+                base * 2,
+                15,
+                Some(10),
+            ),
+        ];
+        if held.contains(&PrivilegeKind::InternetDiagnosis) {
+            offers.push((ServiceKind::FollowUp, "慢病复诊续方", base, 15, Some(20)));
+        }
+        if dept_code == &"15" {
+            offers.push((ServiceKind::Counselling, "心理疏导", base * 2, 30, Some(6)));
+        }
+        if n == 3 || n == 10 || n == 15 {
+            offers.push((ServiceKind::FreeClinic, "义诊咨询", 0, 15, None));
+        }
+        for (kind, name, price, minutes, quota) in offers {
+            let service = ServiceValid {
+                hospital_id: hospital,
+                department_id: Some(department),
+                doctor_id: Some(doctor),
+                kind,
+                name: name.to_owned(),
+                price_fen: price,
+                duration_min: minutes,
+                daily_quota: quota,
+            };
+            d::insert_service(tx, &service, now).await?;
+        }
+    }
+    // doctor1 also practises at the supported community centre (多点执业), consult only.
+    let doctor1 = account_id(db, "doctor1").await?;
+    let general = department_id(db, jz, "02").await?;
+    d::insert_site(tx, doctor1, jz, Some(general), "REG-JZ-MULTI-001", now).await?;
+    d::put_privilege(
+        tx,
+        &d::PrivilegeChange {
+            account_id: doctor1,
+            hospital_id: jz,
+            kind: PrivilegeKind::Consult.as_str(),
+            status: "active",
+            reason: None,
+            changed_by: None,
+        },
+        now,
+    )
+    .await?;
     Ok(())
 }

@@ -146,3 +146,378 @@ mod tests {
         assert_eq!(fields, ["code", "level", "region_code"]);
     }
 }
+
+/// Professional titles (职称) of Chinese physicians.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Title {
+    /// 主任医师
+    Chief,
+    /// 副主任医师
+    AssociateChief,
+    /// 主治医师
+    Attending,
+    /// 住院医师
+    Resident,
+}
+
+impl Title {
+    pub const ALL: [Title; 4] = [
+        Title::Chief,
+        Title::AssociateChief,
+        Title::Attending,
+        Title::Resident,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Title::Chief => "chief",
+            Title::AssociateChief => "associate_chief",
+            Title::Attending => "attending",
+            Title::Resident => "resident",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    pub fn zh(self) -> &'static str {
+        match self {
+            Title::Chief => "主任医师",
+            Title::AssociateChief => "副主任医师",
+            Title::Attending => "主治医师",
+            Title::Resident => "住院医师",
+        }
+    }
+}
+
+/// What a doctor may do online at one hospital.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrivilegeKind {
+    /// 在线咨询: advice, no diagnosis.
+    Consult,
+    /// 互联网诊疗: follow-up diagnosis online; needs ≥ 3 years of independent practice.
+    InternetDiagnosis,
+    /// Writing prescriptions online; needs internet diagnosis at the same hospital.
+    Prescribe,
+    /// Taking part in remote consultations between hospitals.
+    Teleconsult,
+}
+
+impl PrivilegeKind {
+    pub const ALL: [PrivilegeKind; 4] = [
+        PrivilegeKind::Consult,
+        PrivilegeKind::InternetDiagnosis,
+        PrivilegeKind::Prescribe,
+        PrivilegeKind::Teleconsult,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrivilegeKind::Consult => "consult",
+            PrivilegeKind::InternetDiagnosis => "internet_diagnosis",
+            PrivilegeKind::Prescribe => "prescribe",
+            PrivilegeKind::Teleconsult => "teleconsult",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// Years of independent practice required for internet diagnosis (互联网诊疗管理办法 2018).
+pub const INTERNET_DIAGNOSIS_MIN_YEARS: i64 = 3;
+
+/// Services (服务项目) a doctor or department offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceKind {
+    TextConsult,
+    VideoConsult,
+    FollowUp,
+    /// 义诊: free and without a daily quota.
+    FreeClinic,
+    Counselling,
+}
+
+impl ServiceKind {
+    pub const ALL: [ServiceKind; 5] = [
+        ServiceKind::TextConsult,
+        ServiceKind::VideoConsult,
+        ServiceKind::FollowUp,
+        ServiceKind::FreeClinic,
+        ServiceKind::Counselling,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceKind::TextConsult => "text_consult",
+            ServiceKind::VideoConsult => "video_consult",
+            ServiceKind::FollowUp => "follow_up",
+            ServiceKind::FreeClinic => "free_clinic",
+            ServiceKind::Counselling => "counselling",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The privilege a doctor needs at the hospital to offer this service.
+    pub fn required_privilege(self) -> PrivilegeKind {
+        match self {
+            ServiceKind::FollowUp => PrivilegeKind::InternetDiagnosis,
+            _ => PrivilegeKind::Consult,
+        }
+    }
+}
+
+/// A doctor's professional profile, as an admin enters it.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct DoctorProfileInput {
+    #[serde(default)]
+    pub licence_no: String,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub specialties: Vec<String>,
+    #[serde(default)]
+    pub biography: String,
+    pub practice_since_year: Option<i64>,
+}
+
+/// The validated profile.
+#[derive(Debug, Clone)]
+pub struct DoctorProfileValid {
+    pub licence_no: String,
+    pub title: Title,
+    pub specialties: Vec<String>,
+    pub biography: String,
+    pub practice_since_year: i64,
+}
+
+impl DoctorProfileInput {
+    pub fn validate(&self, this_year: i64) -> Result<DoctorProfileValid, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let licence = self.licence_no.trim().to_owned();
+        // 医师执业证书编码 is 15 digits; accept 9 to 27 letters and digits for older and
+        // regional formats rather than rejecting real doctors.
+        if !(9..=27).contains(&licence.len()) || !licence.chars().all(|c| c.is_ascii_alphanumeric())
+        {
+            errors.push(FieldError::new(
+                "licence_no",
+                "must be the practising certificate code: 9 to 27 letters and digits",
+            ));
+        }
+        let title = Title::parse(&self.title);
+        if title.is_none() {
+            errors.push(FieldError::new(
+                "title",
+                "must be one of chief, associate_chief, attending, resident",
+            ));
+        }
+        let specialties: Vec<String> = self
+            .specialties
+            .iter()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect();
+        if specialties.len() > 10
+            || specialties
+                .iter()
+                .any(|s| s.chars().count() > 30 || s.contains(','))
+        {
+            errors.push(FieldError::new(
+                "specialties",
+                "at most 10, each up to 30 characters without commas",
+            ));
+        }
+        if self.biography.chars().count() > 2000 {
+            errors.push(FieldError::new(
+                "biography",
+                "must be at most 2000 characters",
+            ));
+        }
+        let since = self.practice_since_year;
+        if !since.is_some_and(|y| (1950..=this_year).contains(&y)) {
+            errors.push(FieldError::new(
+                "practice_since_year",
+                format!("must be the year independent practice began, 1950 to {this_year}"),
+            ));
+        }
+        match (title, since, errors.is_empty()) {
+            (Some(title), Some(since), true) => Ok(DoctorProfileValid {
+                licence_no: licence,
+                title,
+                specialties,
+                biography: self.biography.trim().to_owned(),
+                practice_since_year: since,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+/// A service to create.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct ServiceInput {
+    pub hospital_id: Option<i64>,
+    pub department_id: Option<i64>,
+    pub doctor_id: Option<i64>,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub name: String,
+    pub price_fen: Option<i64>,
+    pub duration_min: Option<i64>,
+    pub daily_quota: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServiceValid {
+    pub hospital_id: i64,
+    pub department_id: Option<i64>,
+    pub doctor_id: Option<i64>,
+    pub kind: ServiceKind,
+    pub name: String,
+    pub price_fen: i64,
+    pub duration_min: i64,
+    pub daily_quota: Option<i64>,
+}
+
+impl ServiceInput {
+    pub fn validate(&self) -> Result<ServiceValid, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let kind = ServiceKind::parse(&self.kind);
+        if kind.is_none() {
+            errors.push(FieldError::new(
+                "kind",
+                "must be one of text_consult, video_consult, follow_up, free_clinic, counselling",
+            ));
+        }
+        if self.hospital_id.is_none() {
+            errors.push(FieldError::new("hospital_id", "is required"));
+        }
+        if self.department_id.is_none() && self.doctor_id.is_none() {
+            errors.push(FieldError::new(
+                "doctor_id",
+                "a service is offered by a doctor or a department: give one",
+            ));
+        }
+        let name = self.name.trim().to_owned();
+        if name.is_empty() || name.chars().count() > 60 {
+            errors.push(FieldError::new("name", "must be 1 to 60 characters"));
+        }
+        let price = self.price_fen.unwrap_or(-1);
+        let free = kind == Some(ServiceKind::FreeClinic);
+        if free && price != 0 && self.price_fen.is_some() {
+            errors.push(FieldError::new(
+                "price_fen",
+                "a free clinic (义诊) is free: 0",
+            ));
+        } else if !free && !(0..=10_000_000).contains(&price) {
+            errors.push(FieldError::new(
+                "price_fen",
+                "must be the price in fen (分), 0 to 10000000",
+            ));
+        }
+        let duration = self.duration_min.unwrap_or(15);
+        if !(5..=240).contains(&duration) {
+            errors.push(FieldError::new("duration_min", "must be 5 to 240 minutes"));
+        }
+        if free && self.daily_quota.is_some() {
+            errors.push(FieldError::new(
+                "daily_quota",
+                "a free clinic has no daily quota",
+            ));
+        } else if self.daily_quota.is_some_and(|q| !(1..=1000).contains(&q)) {
+            errors.push(FieldError::new(
+                "daily_quota",
+                "must be 1 to 1000, or absent for no limit",
+            ));
+        }
+        match (kind, self.hospital_id, errors.is_empty()) {
+            (Some(kind), Some(hospital_id), true) => Ok(ServiceValid {
+                hospital_id,
+                department_id: self.department_id,
+                doctor_id: self.doctor_id,
+                kind,
+                name,
+                price_fen: if free { 0 } else { price },
+                duration_min: duration,
+                daily_quota: self.daily_quota,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+/// A doctor as the public sees them in search results.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct DoctorCard {
+    pub id: i64,
+    pub name: String,
+    pub title: String,
+    pub specialties: String,
+    pub practice_since_year: i64,
+    pub hospital_id: i64,
+    pub hospital_name: String,
+    pub department_id: Option<i64>,
+    pub department_name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct PracticeSite {
+    pub id: i64,
+    pub account_id: i64,
+    pub hospital_id: i64,
+    pub department_id: Option<i64>,
+    pub registration_no: String,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Privilege {
+    pub hospital_id: i64,
+    pub kind: String,
+    pub status: String,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Service {
+    pub id: i64,
+    pub hospital_id: i64,
+    pub department_id: Option<i64>,
+    pub doctor_id: Option<i64>,
+    pub kind: String,
+    pub name: String,
+    pub price_fen: i64,
+    pub duration_min: i64,
+    pub daily_quota: Option<i64>,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct DoctorProfile {
+    pub account_id: i64,
+    pub name: String,
+    pub licence_no: String,
+    pub title: String,
+    pub specialties: String,
+    pub biography: String,
+    pub practice_since_year: i64,
+}
+
+/// Everything public about one doctor.
+#[derive(Debug, Clone, Serialize)]
+pub struct DoctorDetail {
+    pub profile: DoctorProfile,
+    pub years_of_practice: i64,
+    pub sites: Vec<PracticeSite>,
+    pub privileges: Vec<Privilege>,
+    pub services: Vec<Service>,
+}

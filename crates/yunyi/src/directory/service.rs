@@ -68,3 +68,487 @@ pub fn parse_id(raw: &str) -> AppResult<i64> {
         .filter(|id| *id > 0)
         .ok_or_else(|| AppError::NotFound(format!("no hospital with id '{raw}'")))
 }
+
+use chrono::Datelike as _;
+
+use super::model::{
+    DoctorCard, DoctorDetail, DoctorProfileInput, INTERNET_DIAGNOSIS_MIN_YEARS, PrivilegeKind,
+    Service, ServiceInput, ServiceKind,
+};
+use super::store::DoctorQuery;
+use crate::app::AppState;
+use crate::audit::{self, NewEvent};
+use crate::identity::model::Role;
+use crate::identity::{Actor, store as identity_store};
+
+fn this_year() -> i64 {
+    i64::from(crate::identity::service::today().year())
+}
+
+/// Administrators of `hospital_id` (its hospital admin) or of the platform may change it.
+async fn require_admin_of(
+    state: &AppState,
+    actor: &Actor,
+    hospital_id: i64,
+    action: &str,
+) -> AppResult<i64> {
+    let me = actor.require()?;
+    let allowed = me.role == Role::PlatformAdmin
+        || (me.role == Role::HospitalAdmin && me.hospital_id == Some(hospital_id));
+    if !allowed {
+        crate::identity::service::deny(
+            state,
+            actor,
+            action,
+            "hospital",
+            Some(hospital_id.to_string()),
+            None,
+            "not an administrator of this hospital",
+        )
+        .await?;
+        return Err(AppError::Forbidden(
+            "only this hospital's administrators may do this".to_owned(),
+        ));
+    }
+    Ok(me.account_id)
+}
+
+/// The account, which must be an active doctor.
+async fn doctor_account(
+    state: &AppState,
+    account_id: i64,
+) -> AppResult<identity_store::AccountRow> {
+    identity_store::account(&state.db, account_id)
+        .await?
+        .filter(|a| a.role == Role::Doctor.as_str())
+        .ok_or_else(|| AppError::NotFound(format!("no doctor with id {account_id}")))
+}
+
+/// Sets a doctor's professional profile (licence, title, specialties, biography, practice years).
+pub async fn set_profile(
+    state: &AppState,
+    actor: &Actor,
+    doctor_id: i64,
+    input: &DoctorProfileInput,
+) -> AppResult<()> {
+    let doctor = doctor_account(state, doctor_id).await?;
+    let hospital = doctor
+        .hospital_id
+        .ok_or_else(|| AppError::Conflict("the doctor belongs to no hospital".to_owned()))?;
+    let admin = require_admin_of(state, actor, hospital, "doctor.profile").await?;
+    let valid = input.validate(this_year()).map_err(AppError::Validation)?;
+    let mut tx = state.db.begin().await?;
+    store::upsert_profile(&mut tx, doctor_id, &valid, now_ms())
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                AppError::ConflictFields(vec![crate::error::FieldError::new(
+                    "licence_no",
+                    "belongs to another doctor",
+                )])
+            } else {
+                e.into()
+            }
+        })?;
+    audit::append(
+        &mut tx,
+        &NewEvent::new(actor.audit(), "doctor.profile", "doctor")
+            .object(doctor_id)
+            .reason(format!("by {admin}")),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Registers the doctor to practise at a hospital (多点执业), in an optional department.
+pub async fn add_site(
+    state: &AppState,
+    actor: &Actor,
+    doctor_id: i64,
+    hospital_id: i64,
+    department_id: Option<i64>,
+    registration_no: &str,
+) -> AppResult<i64> {
+    doctor_account(state, doctor_id).await?;
+    require_admin_of(state, actor, hospital_id, "doctor.site").await?;
+    if store::get_hospital(&state.db, hospital_id).await?.is_none() {
+        return Err(AppError::invalid(
+            "hospital_id",
+            format!("no hospital with id {hospital_id}"),
+        ));
+    }
+    if let Some(d) = department_id {
+        if store::department_hospital(&state.db, d).await? != Some(hospital_id) {
+            return Err(AppError::invalid(
+                "department_id",
+                "is not a department of this hospital",
+            ));
+        }
+    }
+    let registration_no = registration_no.trim();
+    if registration_no.is_empty() || registration_no.len() > 40 {
+        return Err(AppError::invalid(
+            "registration_no",
+            "must be the practice registration number, 1 to 40 characters",
+        ));
+    }
+    let mut tx = state.db.begin().await?;
+    let id = store::insert_site(
+        &mut tx,
+        doctor_id,
+        hospital_id,
+        department_id,
+        registration_no,
+        now_ms(),
+    )
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            AppError::Conflict("the doctor already practises at this hospital".to_owned())
+        } else {
+            e.into()
+        }
+    })?;
+    audit::append(
+        &mut tx,
+        &NewEvent::new(actor.audit(), "doctor.site", "practice_site")
+            .object(id)
+            .reason(format!("hospital {hospital_id}")),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Grants a privilege at one hospital, enforcing the rules:
+/// - the doctor practises at that hospital;
+/// - `internet_diagnosis` needs ≥ 3 years of independent practice;
+/// - `prescribe` needs an active `internet_diagnosis` at the same hospital (prescriptions are
+///   written in follow-up visits, which are internet diagnosis).
+pub async fn grant_privilege(
+    state: &AppState,
+    actor: &Actor,
+    doctor_id: i64,
+    hospital_id: i64,
+    kind: &str,
+) -> AppResult<()> {
+    let kind = PrivilegeKind::parse(kind).ok_or_else(|| {
+        AppError::invalid(
+            "kind",
+            "must be one of consult, internet_diagnosis, prescribe, teleconsult",
+        )
+    })?;
+    doctor_account(state, doctor_id).await?;
+    let admin = require_admin_of(state, actor, hospital_id, "privilege.grant").await?;
+    if !store::has_active_site(&state.db, doctor_id, hospital_id).await? {
+        return Err(AppError::Conflict(
+            "the doctor does not practise at this hospital: add the practice site first".to_owned(),
+        ));
+    }
+    match kind {
+        PrivilegeKind::InternetDiagnosis => {
+            let profile = store::profile(&state.db, doctor_id).await?.ok_or_else(|| {
+                AppError::Conflict("the doctor has no professional profile yet".to_owned())
+            })?;
+            let years = this_year() - profile.practice_since_year;
+            if years < INTERNET_DIAGNOSIS_MIN_YEARS {
+                return Err(AppError::Conflict(format!(
+                    "internet diagnosis needs at least {INTERNET_DIAGNOSIS_MIN_YEARS} years of independent practice; this doctor has {years}"
+                )));
+            }
+        }
+        PrivilegeKind::Prescribe => {
+            if !store::privilege_active(
+                &state.db,
+                doctor_id,
+                hospital_id,
+                PrivilegeKind::InternetDiagnosis.as_str(),
+            )
+            .await?
+            {
+                return Err(AppError::Conflict(
+                    "prescribing online needs an active internet diagnosis privilege at this hospital".to_owned(),
+                ));
+            }
+        }
+        PrivilegeKind::Consult | PrivilegeKind::Teleconsult => {}
+    }
+    let mut tx = state.db.begin().await?;
+    store::put_privilege(
+        &mut tx,
+        &store::PrivilegeChange {
+            account_id: doctor_id,
+            hospital_id,
+            kind: kind.as_str(),
+            status: "active",
+            reason: None,
+            changed_by: Some(admin),
+        },
+        now_ms(),
+    )
+    .await?;
+    audit::append(
+        &mut tx,
+        &NewEvent::new(actor.audit(), "privilege.grant", "privilege")
+            .object(format!("{doctor_id}/{hospital_id}/{}", kind.as_str())),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Suspends (or, with `active`, reinstates) a privilege; a reason is required to suspend.
+pub async fn set_privilege_status(
+    state: &AppState,
+    actor: &Actor,
+    doctor_id: i64,
+    hospital_id: i64,
+    kind: &str,
+    active: bool,
+    reason: Option<&str>,
+) -> AppResult<()> {
+    let kind = PrivilegeKind::parse(kind).ok_or_else(|| {
+        AppError::invalid(
+            "kind",
+            "must be one of consult, internet_diagnosis, prescribe, teleconsult",
+        )
+    })?;
+    let admin = require_admin_of(state, actor, hospital_id, "privilege.status").await?;
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    if !active && reason.is_none() {
+        return Err(AppError::invalid(
+            "reason",
+            "say why the privilege is suspended",
+        ));
+    }
+    let exists = store::privileges_of(&state.db, doctor_id)
+        .await?
+        .iter()
+        .any(|p| p.hospital_id == hospital_id && p.kind == kind.as_str());
+    if !exists {
+        return Err(AppError::NotFound(
+            "the doctor holds no such privilege at this hospital".to_owned(),
+        ));
+    }
+    let status = if active { "active" } else { "suspended" };
+    let mut tx = state.db.begin().await?;
+    store::put_privilege(
+        &mut tx,
+        &store::PrivilegeChange {
+            account_id: doctor_id,
+            hospital_id,
+            kind: kind.as_str(),
+            status,
+            reason,
+            changed_by: Some(admin),
+        },
+        now_ms(),
+    )
+    .await?;
+    let mut event = NewEvent::new(
+        actor.audit(),
+        if active {
+            "privilege.reinstate"
+        } else {
+            "privilege.suspend"
+        },
+        "privilege",
+    )
+    .object(format!("{doctor_id}/{hospital_id}/{}", kind.as_str()));
+    if let Some(r) = reason {
+        event = event.reason(r);
+    }
+    audit::append(&mut tx, &event).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// For the contexts that act on privileges (consultations, prescriptions, remote
+/// consultations): an error unless the doctor holds `kind`, unsuspended, at `hospital_id`.
+pub async fn require_privilege(
+    state: &AppState,
+    doctor_id: i64,
+    hospital_id: i64,
+    kind: PrivilegeKind,
+) -> AppResult<()> {
+    if store::privilege_active(&state.db, doctor_id, hospital_id, kind.as_str()).await? {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(format!(
+            "the doctor does not hold an active {} privilege at this hospital",
+            kind.as_str()
+        )))
+    }
+}
+
+/// Whether patients of `hospital_id` may book this doctor: the doctor practises there or at a
+/// hospital that supports it.
+pub async fn serves_patients_of(
+    state: &AppState,
+    doctor_id: i64,
+    hospital_id: i64,
+) -> AppResult<bool> {
+    Ok(store::serves_hospital(&state.db, doctor_id, hospital_id).await?)
+}
+
+/// Records that `supporting` supports `supported` (对口支援). Platform administrators only.
+pub async fn add_support(
+    state: &AppState,
+    actor: &Actor,
+    supporting: i64,
+    supported: i64,
+) -> AppResult<()> {
+    let me = actor.require()?;
+    if me.role != Role::PlatformAdmin {
+        return Err(AppError::Forbidden(
+            "only platform administrators link hospitals".to_owned(),
+        ));
+    }
+    if supporting == supported {
+        return Err(AppError::invalid(
+            "supported_id",
+            "a hospital cannot support itself",
+        ));
+    }
+    for (field, id) in [("supporting_id", supporting), ("supported_id", supported)] {
+        if store::get_hospital(&state.db, id).await?.is_none() {
+            return Err(AppError::invalid(
+                field,
+                format!("no hospital with id {id}"),
+            ));
+        }
+    }
+    let mut tx = state.db.begin().await?;
+    store::insert_support(&mut tx, supporting, supported, now_ms()).await?;
+    audit::append(
+        &mut tx,
+        &NewEvent::new(actor.audit(), "hospital.support", "hospital")
+            .object(supported)
+            .reason(format!("supported by {supporting}")),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Creates a service; the offering doctor must hold the privilege the service needs.
+pub async fn create_service(
+    state: &AppState,
+    actor: &Actor,
+    input: &ServiceInput,
+) -> AppResult<i64> {
+    let valid = input.validate().map_err(AppError::Validation)?;
+    require_admin_of(state, actor, valid.hospital_id, "service.create").await?;
+    if let Some(d) = valid.department_id {
+        if store::department_hospital(&state.db, d).await? != Some(valid.hospital_id) {
+            return Err(AppError::invalid(
+                "department_id",
+                "is not a department of this hospital",
+            ));
+        }
+    }
+    if let Some(doctor) = valid.doctor_id {
+        doctor_account(state, doctor)
+            .await
+            .map_err(|_| AppError::invalid("doctor_id", "is not a doctor"))?;
+        let needed = valid.kind.required_privilege();
+        if !store::privilege_active(&state.db, doctor, valid.hospital_id, needed.as_str()).await? {
+            return Err(AppError::Conflict(format!(
+                "a {} service needs the doctor to hold {} at this hospital",
+                valid.kind.as_str(),
+                needed.as_str()
+            )));
+        }
+    }
+    let mut tx = state.db.begin().await?;
+    let id = store::insert_service(&mut tx, &valid, now_ms()).await?;
+    audit::append(
+        &mut tx,
+        &NewEvent::new(actor.audit(), "service.create", "service").object(id),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Parses the doctor search query string; every bad parameter is named.
+pub fn parse_doctor_query(query: Option<&str>) -> AppResult<DoctorQuery> {
+    let page = PageRequest::from_query(query)?;
+    let mut q = DoctorQuery {
+        after: page.after,
+        limit: page.fetch_limit(),
+        ..DoctorQuery::default()
+    };
+    let mut errors = Vec::new();
+    for (key, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        let v = value.trim();
+        if v.is_empty() {
+            continue;
+        }
+        let id = |field: &str, errors: &mut Vec<crate::error::FieldError>| {
+            v.parse::<i64>().ok().filter(|n| *n > 0).or_else(|| {
+                errors.push(crate::error::FieldError::new(
+                    field,
+                    "must be a positive id",
+                ));
+                None
+            })
+        };
+        match key.as_ref() {
+            "q" | "name" => q.name = Some(v.chars().take(50).collect()),
+            "hospital" => q.hospital_id = id("hospital", &mut errors),
+            "department" => q.department_id = id("department", &mut errors),
+            "specialty" => q.specialty = Some(v.chars().take(30).collect()),
+            "service" => match ServiceKind::parse(v) {
+                Some(k) => q.service = Some(k.as_str().to_owned()),
+                None => errors.push(crate::error::FieldError::new(
+                    "service",
+                    "must be one of text_consult, video_consult, follow_up, free_clinic, counselling",
+                )),
+            },
+            _ => {}
+        }
+    }
+    if errors.is_empty() {
+        Ok(q)
+    } else {
+        Err(AppError::Validation(errors))
+    }
+}
+
+/// Doctor search: one card per practice site, keyset-paged by site.
+pub async fn search_doctors(
+    db: &Db,
+    query: &DoctorQuery,
+    limit: i64,
+) -> AppResult<Page<DoctorCard>> {
+    let rows = store::search_doctors(db, query).await?;
+    let request = PageRequest {
+        after: query.after,
+        limit,
+    };
+    let page = Page::from_rows(rows, &request, |(site, _)| *site);
+    Ok(Page {
+        items: page.items.into_iter().map(|(_, card)| card).collect(),
+        next_after: page.next_after,
+    })
+}
+
+pub async fn doctor_detail(db: &Db, doctor_id: i64) -> AppResult<DoctorDetail> {
+    let profile = store::profile(db, doctor_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no doctor with id {doctor_id}")))?;
+    Ok(DoctorDetail {
+        years_of_practice: this_year() - profile.practice_since_year,
+        sites: store::sites_of(db, doctor_id).await?,
+        privileges: store::privileges_of(db, doctor_id).await?,
+        services: store::services(db, Some(doctor_id), None, 100).await?,
+        profile,
+    })
+}
+
+/// Active services of a hospital.
+pub async fn hospital_services(db: &Db, hospital_id: i64) -> AppResult<Vec<Service>> {
+    Ok(store::services(db, None, Some(hospital_id), 500).await?)
+}

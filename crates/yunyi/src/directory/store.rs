@@ -86,3 +86,364 @@ pub async fn insert_department(
         .await
     })
 }
+
+use super::model::{
+    DoctorCard, DoctorProfile, DoctorProfileValid, PracticeSite, Privilege, Service, ServiceValid,
+};
+
+pub async fn upsert_profile(
+    tx: &mut Tx,
+    account_id: i64,
+    p: &DoctorProfileValid,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let specialties = p.specialties.join(",");
+    with_tx!(tx, |conn| {
+        sqlx::query(
+            "INSERT INTO doctor_profile (account_id, licence_no, title, specialties, biography, practice_since_year, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (account_id) DO UPDATE SET licence_no = $2, title = $3, specialties = $4, biography = $5, \
+             practice_since_year = $6, updated_at = $7",
+        )
+        .bind(account_id)
+        .bind(&p.licence_no)
+        .bind(p.title.as_str())
+        .bind(&specialties)
+        .bind(&p.biography)
+        .bind(p.practice_since_year)
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(|_| ())
+    })
+}
+
+pub async fn profile(db: &Db, account_id: i64) -> Result<Option<DoctorProfile>, sqlx::Error> {
+    with_db!(db, |pool| {
+        sqlx::query_as::<_, DoctorProfile>(
+            "SELECT p.account_id, a.display_name AS name, p.licence_no, p.title, p.specialties, p.biography, \
+             p.practice_since_year FROM doctor_profile p JOIN account a ON a.id = p.account_id WHERE p.account_id = $1",
+        )
+        .bind(account_id)
+        .fetch_optional(pool)
+        .await
+    })
+}
+
+pub async fn insert_site(
+    tx: &mut Tx,
+    account_id: i64,
+    hospital_id: i64,
+    department_id: Option<i64>,
+    registration_no: &str,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query_scalar::<_, i64>(
+            "INSERT INTO practice_site (account_id, hospital_id, department_id, registration_no, status, created_at) \
+             VALUES ($1, $2, $3, $4, 'active', $5) RETURNING id",
+        )
+        .bind(account_id)
+        .bind(hospital_id)
+        .bind(department_id)
+        .bind(registration_no)
+        .bind(now)
+        .fetch_one(conn)
+        .await
+    })
+}
+
+const SITE_COLUMNS: &str = "id, account_id, hospital_id, department_id, registration_no, status";
+
+pub async fn sites_of(db: &Db, account_id: i64) -> Result<Vec<PracticeSite>, sqlx::Error> {
+    let sql = format!("SELECT {SITE_COLUMNS} FROM practice_site WHERE account_id = $1 ORDER BY id");
+    with_db!(db, |pool| sqlx::query_as::<_, PracticeSite>(&sql)
+        .bind(account_id)
+        .fetch_all(pool)
+        .await)
+}
+
+pub async fn site(db: &Db, id: i64) -> Result<Option<PracticeSite>, sqlx::Error> {
+    let sql = format!("SELECT {SITE_COLUMNS} FROM practice_site WHERE id = $1");
+    with_db!(db, |pool| sqlx::query_as::<_, PracticeSite>(&sql)
+        .bind(id)
+        .fetch_optional(pool)
+        .await)
+}
+
+/// Active practice sites, optionally of one practitioner or one hospital (FHIR PractitionerRole).
+pub async fn sites(
+    db: &Db,
+    account_id: Option<i64>,
+    hospital_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<PracticeSite>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {SITE_COLUMNS} FROM practice_site WHERE status = 'active' AND ($1 IS NULL OR account_id = $1) \
+         AND ($2 IS NULL OR hospital_id = $2) ORDER BY id LIMIT $3"
+    );
+    with_db!(db, |pool| {
+        sqlx::query_as::<_, PracticeSite>(&sql)
+            .bind(account_id)
+            .bind(hospital_id)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+    })
+}
+
+pub async fn has_active_site(
+    db: &Db,
+    account_id: i64,
+    hospital_id: i64,
+) -> Result<bool, sqlx::Error> {
+    with_db!(db, |pool| {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM practice_site WHERE account_id = $1 AND hospital_id = $2 AND status = 'active'",
+        )
+        .bind(account_id)
+        .bind(hospital_id)
+        .fetch_one(pool)
+        .await
+        .map(|n| n > 0)
+    })
+}
+
+/// A privilege's new state.
+#[derive(Debug, Clone, Copy)]
+pub struct PrivilegeChange<'a> {
+    pub account_id: i64,
+    pub hospital_id: i64,
+    pub kind: &'a str,
+    pub status: &'a str,
+    pub reason: Option<&'a str>,
+    pub changed_by: Option<i64>,
+}
+
+/// Sets a privilege's status (creating it when new).
+pub async fn put_privilege(
+    tx: &mut Tx,
+    c: &PrivilegeChange<'_>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query(
+            "INSERT INTO privilege (account_id, hospital_id, kind, status, reason, changed_by, changed_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (account_id, hospital_id, kind) DO UPDATE SET status = $4, reason = $5, changed_by = $6, changed_at = $7",
+        )
+        .bind(c.account_id)
+        .bind(c.hospital_id)
+        .bind(c.kind)
+        .bind(c.status)
+        .bind(c.reason)
+        .bind(c.changed_by)
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(|_| ())
+    })
+}
+
+pub async fn privileges_of(db: &Db, account_id: i64) -> Result<Vec<Privilege>, sqlx::Error> {
+    with_db!(db, |pool| {
+        sqlx::query_as::<_, Privilege>(
+            "SELECT hospital_id, kind, status, reason FROM privilege WHERE account_id = $1 ORDER BY hospital_id, kind",
+        )
+        .bind(account_id)
+        .fetch_all(pool)
+        .await
+    })
+}
+
+/// True when the privilege is active *and* the doctor still practises at that hospital.
+pub async fn privilege_active(
+    db: &Db,
+    account_id: i64,
+    hospital_id: i64,
+    kind: &str,
+) -> Result<bool, sqlx::Error> {
+    with_db!(db, |pool| {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM privilege p JOIN practice_site s ON s.account_id = p.account_id AND s.hospital_id = p.hospital_id \
+             WHERE p.account_id = $1 AND p.hospital_id = $2 AND p.kind = $3 AND p.status = 'active' AND s.status = 'active'",
+        )
+        .bind(account_id)
+        .bind(hospital_id)
+        .bind(kind)
+        .fetch_one(pool)
+        .await
+        .map(|n| n > 0)
+    })
+}
+
+pub async fn insert_service(tx: &mut Tx, s: &ServiceValid, now: i64) -> Result<i64, sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query_scalar::<_, i64>(
+            "INSERT INTO service (hospital_id, department_id, doctor_id, kind, name, price_fen, duration_min, daily_quota, active, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, TRUE, $9) RETURNING id",
+        )
+        .bind(s.hospital_id)
+        .bind(s.department_id)
+        .bind(s.doctor_id)
+        .bind(s.kind.as_str())
+        .bind(&s.name)
+        .bind(s.price_fen)
+        .bind(s.duration_min)
+        .bind(s.daily_quota)
+        .bind(now)
+        .fetch_one(conn)
+        .await
+    })
+}
+
+const SERVICE_COLUMNS: &str = "id, hospital_id, department_id, doctor_id, kind, name, price_fen, duration_min, daily_quota, active";
+
+/// Active services, filtered by doctor, hospital, or both.
+pub async fn services(
+    db: &Db,
+    doctor_id: Option<i64>,
+    hospital_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Service>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {SERVICE_COLUMNS} FROM service WHERE active = TRUE AND ($1 IS NULL OR doctor_id = $1) \
+         AND ($2 IS NULL OR hospital_id = $2) ORDER BY id LIMIT $3"
+    );
+    with_db!(db, |pool| {
+        sqlx::query_as::<_, Service>(&sql)
+            .bind(doctor_id)
+            .bind(hospital_id)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+    })
+}
+
+pub async fn service(db: &Db, id: i64) -> Result<Option<Service>, sqlx::Error> {
+    let sql = format!("SELECT {SERVICE_COLUMNS} FROM service WHERE id = $1");
+    with_db!(db, |pool| sqlx::query_as::<_, Service>(&sql)
+        .bind(id)
+        .fetch_optional(pool)
+        .await)
+}
+
+pub async fn department_hospital(db: &Db, department_id: i64) -> Result<Option<i64>, sqlx::Error> {
+    with_db!(db, |pool| {
+        sqlx::query_scalar::<_, i64>("SELECT hospital_id FROM department WHERE id = $1")
+            .bind(department_id)
+            .fetch_optional(pool)
+            .await
+    })
+}
+
+pub async fn insert_support(
+    tx: &mut Tx,
+    supporting: i64,
+    supported: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query(
+            "INSERT INTO hospital_support (supporting_id, supported_id, active, created_at) VALUES ($1, $2, TRUE, $3) \
+             ON CONFLICT (supporting_id, supported_id) DO UPDATE SET active = TRUE",
+        )
+        .bind(supporting)
+        .bind(supported)
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(|_| ())
+    })
+}
+
+/// Does the doctor serve patients of `hospital_id`: by practising there, or at a hospital that
+/// supports it (对口支援)?
+pub async fn serves_hospital(
+    db: &Db,
+    account_id: i64,
+    hospital_id: i64,
+) -> Result<bool, sqlx::Error> {
+    with_db!(db, |pool| {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM practice_site s WHERE s.account_id = $1 AND s.status = 'active' AND \
+             (s.hospital_id = $2 OR s.hospital_id IN \
+              (SELECT supporting_id FROM hospital_support WHERE supported_id = $2 AND active = TRUE))",
+        )
+        .bind(account_id)
+        .bind(hospital_id)
+        .fetch_one(pool)
+        .await
+        .map(|n| n > 0)
+    })
+}
+
+/// Search filters for doctors.
+#[derive(Debug, Clone, Default)]
+pub struct DoctorQuery {
+    /// Part of the name.
+    pub name: Option<String>,
+    pub hospital_id: Option<i64>,
+    pub department_id: Option<i64>,
+    /// Part of one specialty.
+    pub specialty: Option<String>,
+    /// Offers an active service of this kind.
+    pub service: Option<String>,
+    /// Keyset: practice sites with id > after.
+    pub after: Option<i64>,
+    pub limit: i64,
+}
+
+/// One card per practice site (a doctor at two hospitals appears twice, once per hospital),
+/// ordered by site id for keyset paging. Only doctors with a profile are listed.
+pub async fn search_doctors(
+    db: &Db,
+    q: &DoctorQuery,
+) -> Result<Vec<(i64, DoctorCard)>, sqlx::Error> {
+    let name = q.name.as_ref().map(|n| format!("%{}%", escape_like(n)));
+    let specialty = q
+        .specialty
+        .as_ref()
+        .map(|s| format!("%{}%", escape_like(s)));
+    let sql = "SELECT s.id AS site_id, a.id, a.display_name AS name, p.title, p.specialties, p.practice_since_year, \
+         h.id AS hospital_id, h.name AS hospital_name, d.id AS department_id, d.name AS department_name \
+         FROM practice_site s \
+         JOIN account a ON a.id = s.account_id \
+         JOIN doctor_profile p ON p.account_id = a.id \
+         JOIN hospital h ON h.id = s.hospital_id \
+         LEFT JOIN department d ON d.id = s.department_id \
+         WHERE s.status = 'active' AND a.status = 'active' AND s.id > $1 \
+         AND ($2 IS NULL OR a.display_name LIKE $2 ESCAPE '\\') \
+         AND ($3 IS NULL OR s.hospital_id = $3) \
+         AND ($4 IS NULL OR s.department_id = $4) \
+         AND ($5 IS NULL OR p.specialties LIKE $5 ESCAPE '\\') \
+         AND ($6 IS NULL OR EXISTS (SELECT 1 FROM service v WHERE v.doctor_id = a.id AND v.hospital_id = s.hospital_id \
+              AND v.kind = $6 AND v.active = TRUE)) \
+         ORDER BY s.id LIMIT $7";
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        site_id: i64,
+        #[sqlx(flatten)]
+        card: DoctorCard,
+    }
+    let rows = with_db!(db, |pool| {
+        sqlx::query_as::<_, Row>(sql)
+            .bind(q.after.unwrap_or(0))
+            .bind(&name)
+            .bind(q.hospital_id)
+            .bind(q.department_id)
+            .bind(&specialty)
+            .bind(&q.service)
+            .bind(q.limit)
+            .fetch_all(pool)
+            .await
+    })?;
+    Ok(rows.into_iter().map(|r| (r.site_id, r.card)).collect())
+}
+
+/// Escapes LIKE wildcards in user input, so `%` and `_` match themselves.
+fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}

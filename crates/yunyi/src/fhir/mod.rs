@@ -14,6 +14,7 @@ pub const CONTENT_TYPE: &str = "application/fhir+json; charset=utf-8";
 pub const FHIR_VERSION: &str = "4.0.1";
 
 pub mod audit_event;
+pub mod directory;
 pub mod patient;
 
 pub fn router() -> Router<AppState> {
@@ -21,6 +22,7 @@ pub fn router() -> Router<AppState> {
         .route("/fhir/metadata", get(metadata))
         .merge(patient::router())
         .merge(audit_event::router())
+        .merge(directory::router())
 }
 
 /// A FHIR id in a URL: our ids are positive integers; anything else does not exist.

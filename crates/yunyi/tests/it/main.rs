@@ -22,4 +22,5 @@ mod identity;
 mod jobs;
 mod logs;
 mod ops;
+mod practice;
 mod web;

@@ -1,0 +1,452 @@
+//! Doctors in the directory: profiles, multi-site practice, privileges and their rules,
+//! services, search, support links, and the FHIR directory resources.
+
+use chrono::Datelike as _;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use yunyi::directory::model::PrivilegeKind;
+use yunyi::directory::service as directory;
+
+use crate::fhir::assert_valid;
+use crate::helpers::{PW, TestApp};
+
+struct Ctx {
+    app: TestApp,
+    admin: String,
+    gz: i64,
+    jz: i64,
+}
+
+async fn setup() -> Ctx {
+    let app = TestApp::with_demo().await;
+    let admin = app.token("hospital-admin", PW).await;
+    let hospitals = app.get_json("/api/v1/hospitals").await.1;
+    let gz = hospitals["items"][0]["id"].as_i64().unwrap();
+    let jz = hospitals["items"][1]["id"].as_i64().unwrap();
+    Ctx { app, admin, gz, jz }
+}
+
+fn this_year() -> i64 {
+    i64::from(yunyi::identity::service::today().year())
+}
+
+impl Ctx {
+    async fn post(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        let r = self.app.post_as(Some(token), path, &body).await;
+        let status = r.status();
+        let text = r.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// A new doctor at the Guangzhou hospital with a profile and practice site.
+    async fn new_doctor(&self, username: &str, since: i64) -> i64 {
+        let (s, body) = self
+            .post(
+                &self.admin,
+                "/api/v1/staff",
+                json!({"username": username, "display_name": "新医生", "role": "doctor", "hospital_id": self.gz, "password": "initial-pass"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{body}");
+        let id = body["account_id"].as_i64().unwrap();
+        let r = self
+            .app
+            .client
+            .put(self.app.url(&format!("/api/v1/doctors/{id}/profile")))
+            .bearer_auth(&self.admin)
+            .json(&json!({"licence_no": format!("11044{id:010}"), "title": "attending", "specialties": ["哮喘"], "biography": "", "practice_since_year": since}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::NO_CONTENT,
+            "{}",
+            r.text().await.unwrap()
+        );
+        let (s, body) = self
+            .post(
+                &self.admin,
+                &format!("/api/v1/doctors/{id}/sites"),
+                json!({"hospital_id": self.gz, "registration_no": "REG-NEW"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{body}");
+        id
+    }
+
+    async fn grant(&self, doctor: i64, hospital: i64, kind: &str) -> (StatusCode, Value) {
+        self.post(
+            &self.admin,
+            &format!("/api/v1/doctors/{doctor}/privileges"),
+            json!({"hospital_id": hospital, "kind": kind}),
+        )
+        .await
+    }
+}
+
+#[tokio::test]
+async fn internet_diagnosis_needs_three_years_and_prescribing_needs_internet_diagnosis() {
+    let c = setup().await;
+    let junior = c.new_doctor("junior", this_year() - 2).await;
+    assert_eq!(
+        c.grant(junior, c.gz, "consult").await.0,
+        StatusCode::NO_CONTENT
+    );
+    let (s, body) = c.grant(junior, c.gz, "internet_diagnosis").await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert!(
+        body["detail"].as_str().unwrap().contains("3 years"),
+        "{body}"
+    );
+    let (s, body) = c.grant(junior, c.gz, "prescribe").await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("internet diagnosis"),
+        "{body}"
+    );
+
+    let senior = c.new_doctor("senior", this_year() - 3).await;
+    assert_eq!(
+        c.grant(senior, c.gz, "internet_diagnosis").await.0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        c.grant(senior, c.gz, "prescribe").await.0,
+        StatusCode::NO_CONTENT
+    );
+    directory::require_privilege(&c.app.state, senior, c.gz, PrivilegeKind::Prescribe)
+        .await
+        .unwrap();
+
+    // Unknown kinds and missing fields are named.
+    let (s, body) = c.grant(senior, c.gz, "surgery").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["errors"][0]["field"], "kind");
+    c.app.stop().await;
+}
+
+#[tokio::test]
+async fn a_suspended_privilege_stops_what_it_allows_until_reinstated() {
+    let c = setup().await;
+    let doctor = c.new_doctor("suspendme", 2000).await;
+    c.grant(doctor, c.gz, "consult").await;
+    c.grant(doctor, c.gz, "internet_diagnosis").await;
+    directory::require_privilege(&c.app.state, doctor, c.gz, PrivilegeKind::InternetDiagnosis)
+        .await
+        .unwrap();
+
+    let path = format!("/api/v1/doctors/{doctor}/privileges/internet_diagnosis");
+    let (s, body) = c
+        .post(
+            &c.admin,
+            &path,
+            json!({"hospital_id": c.gz, "status": "suspended"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "a reason is required");
+    assert_eq!(body["errors"][0]["field"], "reason");
+    let (s, _) = c
+        .post(
+            &c.admin,
+            &path,
+            json!({"hospital_id": c.gz, "status": "suspended", "reason": "执业注册到期待续"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert!(
+        directory::require_privilege(&c.app.state, doctor, c.gz, PrivilegeKind::InternetDiagnosis)
+            .await
+            .is_err()
+    );
+    // A follow-up service needs the privilege.
+    let service = json!({"hospital_id": c.gz, "doctor_id": doctor, "kind": "follow_up", "name": "复诊", "price_fen": 2000});
+    let (s, body) = c.post(&c.admin, "/api/v1/services", service.clone()).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{body}");
+    // Reinstated: allowed again.
+    let (s, _) = c
+        .post(
+            &c.admin,
+            &path,
+            json!({"hospital_id": c.gz, "status": "active"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(
+        c.post(&c.admin, "/api/v1/services", service).await.0,
+        StatusCode::CREATED
+    );
+
+    // Every change is in the audit trail.
+    let events: Value = c
+        .app
+        .get_as(&c.admin, "/api/v1/audit-events?action=privilege.suspend")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(events["items"][0]["reason"], "执业注册到期待续");
+    c.app.stop().await;
+}
+
+#[tokio::test]
+async fn privileges_are_per_hospital_and_need_a_practice_site_there() {
+    let c = setup().await;
+    let doctor1 = c.app.state.db.clone();
+    let d1 = yunyi::identity::store::account_by_username(&doctor1, "doctor1")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    // doctor1 practises at both hospitals: internet diagnosis in Guangzhou only.
+    directory::require_privilege(&c.app.state, d1, c.gz, PrivilegeKind::InternetDiagnosis)
+        .await
+        .unwrap();
+    directory::require_privilege(&c.app.state, d1, c.jz, PrivilegeKind::Consult)
+        .await
+        .unwrap();
+    assert!(
+        directory::require_privilege(&c.app.state, d1, c.jz, PrivilegeKind::InternetDiagnosis)
+            .await
+            .is_err()
+    );
+
+    // The Guangzhou administrator cannot grant anything in Jingzhou…
+    let (s, _) = c.grant(d1, c.jz, "internet_diagnosis").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // …and nobody can grant where the doctor does not practise.
+    let root = c.app.token("admin", PW).await;
+    let d2 = yunyi::identity::store::account_by_username(&doctor1, "doctor2")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let (s, body) = c
+        .post(
+            &root,
+            &format!("/api/v1/doctors/{d2}/privileges"),
+            json!({"hospital_id": c.jz, "kind": "consult"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{body}");
+    // A suspended practice site also ends what it allowed: privileges need an active site.
+    c.app.stop().await;
+}
+
+#[tokio::test]
+async fn supported_hospitals_patients_are_served_by_supporting_doctors() {
+    let c = setup().await;
+    let db = c.app.state.db.clone();
+    let id = |name: &'static str| {
+        let db = db.clone();
+        async move {
+            yunyi::identity::store::account_by_username(&db, name)
+                .await
+                .unwrap()
+                .unwrap()
+                .id
+        }
+    };
+    let (d2, d19) = (id("doctor2").await, id("doctor19").await);
+    // Guangzhou supports Jingzhou: a Guangzhou doctor serves Jingzhou's patients…
+    assert!(
+        directory::serves_patients_of(&c.app.state, d2, c.jz)
+            .await
+            .unwrap()
+    );
+    assert!(
+        directory::serves_patients_of(&c.app.state, d2, c.gz)
+            .await
+            .unwrap()
+    );
+    // …but not the other way round.
+    assert!(
+        !directory::serves_patients_of(&c.app.state, d19, c.gz)
+            .await
+            .unwrap()
+    );
+    // Only platform administrators link hospitals; self-support is refused.
+    let (s, _) = c
+        .post(
+            &c.admin,
+            &format!("/api/v1/hospitals/{}/supported", c.jz),
+            json!({"supported_id": c.gz}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let root = c.app.token("admin", PW).await;
+    let (s, _) = c
+        .post(
+            &root,
+            &format!("/api/v1/hospitals/{}/supported", c.jz),
+            json!({"supported_id": c.jz}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, _) = c
+        .post(
+            &root,
+            &format!("/api/v1/hospitals/{}/supported", c.jz),
+            json!({"supported_id": c.gz}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert!(
+        directory::serves_patients_of(&c.app.state, d19, c.gz)
+            .await
+            .unwrap()
+    );
+    c.app.stop().await;
+}
+
+#[tokio::test]
+async fn services_are_validated_and_free_clinics_are_free() {
+    let c = setup().await;
+    let doctor = c.new_doctor("clinic", 2005).await;
+    c.grant(doctor, c.gz, "consult").await;
+    let (s, body) = c
+        .post(
+            &c.admin,
+            "/api/v1/services",
+            json!({"hospital_id": c.gz, "doctor_id": doctor, "kind": "free_clinic", "name": "义诊", "price_fen": 500, "daily_quota": 10}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["price_fen", "daily_quota"]);
+    let (s, body) = c
+        .post(&c.admin, "/api/v1/services", json!({"hospital_id": c.gz, "doctor_id": doctor, "kind": "free_clinic", "name": "义诊"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let (s, body) = c
+        .post(&c.admin, "/api/v1/services", json!({"hospital_id": c.gz, "kind": "text_consult", "name": "", "price_fen": -1, "duration_min": 1}))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["doctor_id", "name", "price_fen", "duration_min"]);
+    let patient = c.app.token("patient1", PW).await;
+    let (s, _) = c
+        .post(&patient, "/api/v1/services", json!({"hospital_id": c.gz, "doctor_id": doctor, "kind": "free_clinic", "name": "义诊"}))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    c.app.stop().await;
+}
+
+#[tokio::test]
+async fn doctor_search_filters_and_pages() {
+    let c = setup().await;
+    let all = |q: &str| {
+        let app = &c.app;
+        let q = q.to_owned();
+        async move {
+            let mut names = Vec::new();
+            let mut path = format!("/api/v1/doctors?limit=4&{q}");
+            loop {
+                let (status, body) = app.get_json(&path).await;
+                assert_eq!(status, StatusCode::OK, "{body}");
+                names.extend(
+                    body["items"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|d| d["name"].as_str().unwrap().to_owned()),
+                );
+                match body["next_after"].as_i64() {
+                    Some(after) => path = format!("/api/v1/doctors?limit=4&after={after}&{q}"),
+                    None => break names,
+                }
+            }
+        }
+    };
+    assert_eq!(
+        all("").await.len(),
+        21,
+        "20 doctors, doctor1 at two hospitals"
+    );
+    assert_eq!(all("service=free_clinic").await.len(), 3);
+    let diabetes = all("specialty=%E7%B3%96%E5%B0%BF%E7%97%85").await;
+    assert_eq!(diabetes, ["郑敏", "孙浩"]);
+    let jz = all(&format!("hospital={}", c.jz)).await;
+    assert_eq!(jz.len(), 3, "{jz:?}");
+    assert_eq!(all("q=%25").await.len(), 0, "a % in the query is a literal");
+    let (status, body) = c
+        .app
+        .get_json("/api/v1/doctors?service=surgery&hospital=x")
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["errors"].as_array().unwrap().len(), 2);
+
+    let (_, first) = c.app.get_json("/api/v1/doctors?limit=1").await;
+    let id = first["items"][0]["id"].as_i64().unwrap();
+    let (status, detail) = c.app.get_json(&format!("/api/v1/doctors/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(detail["profile"]["title"], "chief");
+    assert!(detail["years_of_practice"].as_i64().unwrap() >= 3);
+    assert!(!detail["services"].as_array().unwrap().is_empty());
+    assert_eq!(
+        c.app.get_json("/api/v1/doctors/999999").await.0,
+        StatusCode::NOT_FOUND
+    );
+    c.app.stop().await;
+}
+
+#[tokio::test]
+async fn directory_resources_are_valid_fhir() {
+    let c = setup().await;
+    let get = |path: String| {
+        let app = &c.app;
+        async move {
+            let r = app.get(&path).await;
+            assert_eq!(r.status(), StatusCode::OK, "{path}");
+            let body: Value = r.json().await.unwrap();
+            assert_valid(&body);
+            body
+        }
+    };
+    let orgs = get("/fhir/Organization".into()).await;
+    assert_eq!(orgs["total"], 2);
+    let org = get(format!("/fhir/Organization/{}", c.gz)).await;
+    assert_eq!(org["name"], "云医示范医院");
+    let roles = get(format!("/fhir/PractitionerRole?organization={}", c.jz)).await;
+    let entries = roles["entry"].as_array().unwrap();
+    assert_eq!(entries.len(), 3);
+    for e in entries {
+        assert_valid(&e["resource"]);
+    }
+    let practitioner_ref = entries[0]["resource"]["practitioner"]["reference"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let practitioner = get(format!("/fhir/{practitioner_ref}")).await;
+    assert_eq!(practitioner["resourceType"], "Practitioner");
+    let practitioners = get("/fhir/Practitioner?name=%E6%9E%97".into()).await;
+    assert_eq!(practitioners["total"], 1, "林志明");
+    let services = get(format!(
+        "/fhir/HealthcareService?organization={}&_count=100",
+        c.gz
+    ))
+    .await;
+    let entries = services["entry"].as_array().unwrap();
+    assert!(entries.len() > 20);
+    for e in entries {
+        assert_valid(&e["resource"]);
+    }
+    let id = entries[0]["resource"]["id"].as_str().unwrap().to_owned();
+    get(format!("/fhir/HealthcareService/{id}")).await;
+    let r = c.app.get("/fhir/Practitioner/abc").await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    c.app.stop().await;
+}
