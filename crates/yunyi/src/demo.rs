@@ -79,8 +79,8 @@ fn dept(std_code: &str, name: &str, name_en: &str, online: bool) -> NewDepartmen
     }
 }
 
-/// A tertiary hospital in Guangzhou supporting a community health centre in Jingzhou, as in
-/// the Guangdong–Jingzhou support the product brief describes.
+/// A tertiary hospital in Guangzhou supporting a county hospital in Jingzhou, as in the
+/// Guangdong–Jingzhou support the product brief describes.
 fn demo_hospitals() -> Vec<DemoHospital> {
     vec![
         DemoHospital {
@@ -111,14 +111,16 @@ fn demo_hospitals() -> Vec<DemoHospital> {
         DemoHospital {
             hospital: NewHospital {
                 code: "DEMO-JZ-001".to_owned(),
-                name: "荆州市示范社区卫生服务中心".to_owned(),
-                name_en: Some("Jingzhou Demonstration Community Health Centre".to_owned()),
-                level: "一级甲等".to_owned(),
-                region_code: "421002".to_owned(),
-                address: "湖北省荆州市沙市区示范街 8 号".to_owned(),
+                name: "公安县示范人民医院".to_owned(),
+                name_en: Some("Gong'an County Demonstration People's Hospital".to_owned()),
+                level: "二级甲等".to_owned(),
+                region_code: "421022".to_owned(),
+                address: "湖北省荆州市公安县示范大道 8 号".to_owned(),
             },
             departments: vec![
                 dept("02", "全科医疗科", "General Practice", true),
+                dept("03", "内科", "Internal Medicine", true),
+                dept("07", "儿科", "Paediatrics", true),
                 dept("01", "预防保健科", "Preventive Care", false),
             ],
         },
@@ -327,7 +329,7 @@ async fn seed_accounts(state: &AppState, tx: &mut Tx) -> AppResult<()> {
         let n = i + 1;
         let username = format!("doctor{n}");
         let phone = format!("139000000{n:02}");
-        // The last two doctors serve the community health centre in Jingzhou.
+        // The last two doctors serve the county hospital in Jingzhou.
         let hospital = if n > 18 { jz } else { gz };
         let id = demo_account(
             state,
@@ -382,7 +384,7 @@ async fn seed_accounts(state: &AppState, tx: &mut Tx) -> AppResult<()> {
 }
 
 /// (std_code of the department, title, specialties, first year of independent practice).
-/// doctor1 … doctor18 work at the Guangzhou hospital, doctor19 and doctor20 in Jingzhou.
+/// doctor1 … doctor18 work at the Guangzhou hospital, doctor19 and doctor20 at the county hospital.
 /// doctor9 and doctor14 have under three years of practice, so no internet diagnosis.
 const DOCTORS: [(&str, Title, &str, i64); 20] = [
     ("03.01", Title::Chief, "慢阻肺,哮喘,肺部感染", 1996),
@@ -532,7 +534,7 @@ async fn seed_practice(db: &Db, tx: &mut Tx) -> AppResult<()> {
             d::insert_service(tx, &service, now).await?;
         }
     }
-    // doctor1 also practises at the supported community centre (多点执业), consult only.
+    // doctor1 also practises at the supported county hospital (多点执业), consult only.
     let doctor1 = account_id(db, "doctor1").await?;
     let general = department_id(db, jz, "02").await?;
     d::insert_site(tx, doctor1, jz, Some(general), "REG-JZ-MULTI-001", now).await?;

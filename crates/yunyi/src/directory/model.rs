@@ -465,8 +465,10 @@ pub struct DoctorCard {
     pub practice_since_year: i64,
     pub hospital_id: i64,
     pub hospital_name: String,
+    pub hospital_name_en: Option<String>,
     pub department_id: Option<i64>,
     pub department_name: Option<String>,
+    pub department_name_en: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]

@@ -11,13 +11,170 @@ use crate::error::AppResult;
 use crate::paging::{Page, PageRequest};
 use crate::web::PageCtx;
 
-use super::model::{Hospital, HospitalDetail};
+use super::model::{DoctorCard, DoctorDetail, Hospital, HospitalDetail};
 use super::service;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/hospitals", get(list))
         .route("/hospitals/{id}", get(detail))
+        .route("/doctors", get(doctors))
+        .route("/doctors/{id}", get(doctor))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "doctors.html")]
+struct DoctorsPage {
+    page: PageCtx,
+    doctors: Page<DoctorCard>,
+    hospitals: Vec<Hospital>,
+    q: String,
+    hospital: Option<i64>,
+    specialty: String,
+    service: String,
+    department: Option<i64>,
+    service_kinds: [&'static str; 5],
+    next_href: Option<String>,
+}
+
+impl DoctorsPage {
+    fn is_hospital(&self, id: &i64) -> bool {
+        self.hospital == Some(*id)
+    }
+
+    fn years(&self, since: &i64) -> i64 {
+        i64::from(chrono::Datelike::year(&crate::identity::service::today())) - since
+    }
+
+    fn specialties<'a>(&self, s: &'a str) -> Vec<&'a str> {
+        s.split(',').filter(|x| !x.is_empty()).collect()
+    }
+}
+
+/// `GET /doctors?q&hospital&department&specialty&service`: find a doctor.
+async fn doctors(
+    State(state): State<AppState>,
+    page: PageCtx,
+    RawQuery(query): RawQuery,
+) -> AppResult<DoctorsPage> {
+    let q = service::parse_doctor_query(query.as_deref())?;
+    let limit = PageRequest::from_query(query.as_deref())?.limit;
+    let doctors = service::search_doctors(&state.db, &q, limit).await?;
+    let hospitals = service::list_hospitals(
+        &state.db,
+        PageRequest {
+            after: None,
+            limit: 100,
+        },
+    )
+    .await?
+    .items;
+    let next_href = doctors.next_after.map(|after| {
+        let mut params = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in url::form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes()) {
+            if k != "after" {
+                params.append_pair(&k, &v);
+            }
+        }
+        params.append_pair("after", &after.to_string());
+        format!("/doctors?{}", params.finish())
+    });
+    Ok(DoctorsPage {
+        page: page.with_nav("doctors"),
+        doctors,
+        hospitals,
+        q: q.name.clone().unwrap_or_default(),
+        hospital: q.hospital_id,
+        specialty: q.specialty.clone().unwrap_or_default(),
+        service: q.service.clone().unwrap_or_default(),
+        department: q.department_id,
+        service_kinds: [
+            "text_consult",
+            "video_consult",
+            "follow_up",
+            "free_clinic",
+            "counselling",
+        ],
+        next_href,
+    })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "doctor.html")]
+struct DoctorPage {
+    page: PageCtx,
+    info: DoctorDetail,
+    hospitals: Vec<Hospital>,
+    departments: Vec<super::model::Department>,
+}
+
+impl DoctorPage {
+    fn hospital_name(&self, id: &i64) -> String {
+        self.hospitals
+            .iter()
+            .find(|h| h.id == *id)
+            .map(|h| {
+                self.page
+                    .lang
+                    .pick(&h.name, h.name_en.as_deref())
+                    .to_owned()
+            })
+            .unwrap_or_default()
+    }
+
+    fn department_name(&self, id: &Option<i64>) -> String {
+        id.and_then(|id| self.departments.iter().find(|d| d.id == id))
+            .map(|d| {
+                self.page
+                    .lang
+                    .pick(&d.name, d.name_en.as_deref())
+                    .to_owned()
+            })
+            .unwrap_or_default()
+    }
+
+    fn price(&self, fen: &i64) -> String {
+        if *fen == 0 {
+            self.page.t("doctor.free").to_owned()
+        } else {
+            format!("¥{}.{:02}", fen / 100, fen % 100)
+        }
+    }
+
+    fn specialties(&self) -> Vec<&str> {
+        self.info
+            .profile
+            .specialties
+            .split(',')
+            .filter(|x| !x.is_empty())
+            .collect()
+    }
+}
+
+async fn doctor(
+    State(state): State<AppState>,
+    page: PageCtx,
+    Path(id): Path<String>,
+) -> AppResult<DoctorPage> {
+    let id = id
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| crate::error::AppError::NotFound(format!("no doctor with id '{id}'")))?;
+    let detail = service::doctor_detail(&state.db, id).await?;
+    let mut hospitals = Vec::new();
+    let mut departments = Vec::new();
+    for site in &detail.sites {
+        let h = service::hospital_detail(&state.db, site.hospital_id).await?;
+        departments.extend(h.departments);
+        hospitals.push(h.hospital);
+    }
+    Ok(DoctorPage {
+        page: page.with_nav("doctors"),
+        info: detail,
+        hospitals,
+        departments,
+    })
 }
 
 #[derive(Template, WebTemplate)]

@@ -406,7 +406,8 @@ pub async fn search_doctors(
         .as_ref()
         .map(|s| format!("%{}%", escape_like(s)));
     let sql = "SELECT s.id AS site_id, a.id, a.display_name AS name, p.title, p.specialties, p.practice_since_year, \
-         h.id AS hospital_id, h.name AS hospital_name, d.id AS department_id, d.name AS department_name \
+         h.id AS hospital_id, h.name AS hospital_name, h.name_en AS hospital_name_en, d.id AS department_id, \
+         d.name AS department_name, d.name_en AS department_name_en \
          FROM practice_site s \
          JOIN account a ON a.id = s.account_id \
          JOIN doctor_profile p ON p.account_id = a.id \

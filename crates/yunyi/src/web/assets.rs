@@ -1,5 +1,6 @@
 //! Static assets, embedded in the binary so one file is the whole deployment and no page
-//! depends on a CDN. URLs carry the crate version so browsers may cache them for a year.
+//! depends on a CDN. URLs carry a hash of the assets' content, so browsers may cache them for
+//! a year and still get a changed stylesheet the moment it changes.
 
 use axum::extract::Path;
 use axum::http::{HeaderValue, header};
@@ -7,8 +8,19 @@ use axum::response::{IntoResponse, Response};
 
 use crate::error::AppError;
 
-/// Asset URL prefix, versioned for cache busting.
-pub const PREFIX: &str = concat!("/assets/", env!("CARGO_PKG_VERSION"));
+/// Asset URL prefix, `/assets/<content hash>`.
+pub fn prefix() -> &'static str {
+    static PREFIX: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        for asset in ASSETS {
+            hasher.update(asset.name.as_bytes());
+            hasher.update(asset.body);
+        }
+        format!("/assets/{}", &hex::encode(hasher.finalize())[..12])
+    });
+    &PREFIX
+}
 
 struct Asset {
     name: &'static str,
@@ -29,7 +41,7 @@ const ASSETS: &[Asset] = &[
     },
 ];
 
-/// `GET /assets/{version}/{name}`. An old version in the URL still gets today's file: after an
+/// `GET /assets/{hash}/{name}`. An old hash in the URL still gets today's file: after an
 /// upgrade, pages cached by browsers keep working.
 pub async fn serve(Path((_version, name)): Path<(String, String)>) -> Result<Response, AppError> {
     let asset = ASSETS

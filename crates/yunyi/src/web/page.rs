@@ -42,7 +42,7 @@ impl PageCtx {
                 .path_and_query()
                 .map(|pq| pq.as_str().to_owned())
                 .unwrap_or_else(|| "/".to_owned()),
-            assets: assets::PREFIX,
+            assets: assets::prefix(),
             nav: "",
             user: None,
             csrf: String::new(),

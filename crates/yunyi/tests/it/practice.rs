@@ -450,3 +450,76 @@ async fn directory_resources_are_valid_fhir() {
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     c.app.stop().await;
 }
+
+#[tokio::test]
+async fn patients_find_doctors_and_read_their_profiles_on_the_pages() {
+    let c = setup().await;
+    let html = c
+        .app
+        .get("/doctors?service=free_clinic")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("找医生") && html.contains(r#"id="doctor-list""#));
+    assert_eq!(html.matches(r#"<li class="card">"#).count(), 3, "{html}");
+    let html = c
+        .app
+        .get("/doctors?q=%E4%B8%8D%E5%AD%98%E5%9C%A8")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(r#"id="no-doctors""#));
+    let r = c.app.get("/doctors?service=bogus").await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.text().await.unwrap().contains("service"),
+        "the page names the bad parameter"
+    );
+
+    let d1 = yunyi::identity::store::account_by_username(&c.app.db, "doctor1")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let html = c
+        .app
+        .get(&format!("/doctors/{d1}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    for text in [
+        "林志明",
+        "主任医师",
+        "互联网诊疗",
+        "图文问诊",
+        "¥60.00",
+        "云医示范医院",
+        "公安县",
+    ] {
+        assert!(html.contains(text), "profile lacks {text}");
+    }
+    let html = c
+        .app
+        .client
+        .get(c.app.url(&format!("/doctors/{d1}")))
+        .header("cookie", "yunyi_lang=en")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Chief physician")
+            && html.contains("Internet diagnosis")
+            && html.contains("Text consultation")
+    );
+    assert_eq!(
+        c.app.get("/doctors/abc").await.status(),
+        StatusCode::NOT_FOUND
+    );
+    c.app.stop().await;
+}
