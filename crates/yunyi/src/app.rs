@@ -17,6 +17,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::blob::{BlobStore, LocalBlobStore};
 use crate::config::Config;
 use crate::crypto::DataKeys;
 use crate::db::Db;
@@ -39,6 +40,7 @@ pub struct AppState {
     /// Messages kept for the demo's `/dev/inbox` and for tests; `None` in production.
     pub inbox: Option<DevInbox>,
     pub step_up: Arc<Vec<Arc<dyn StepUpVerifier>>>,
+    pub blobs: Arc<dyn BlobStore>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -79,6 +81,8 @@ impl AppState {
             );
         }
         let inbox = config.dev_inbox.then(DevInbox::default);
+        let blobs: Arc<dyn BlobStore> =
+            Arc::new(LocalBlobStore::new(config.data_dir.join("blobs")));
         Ok(Self {
             metrics: Arc::new(Metrics::new(db.backend_name())),
             db,
@@ -89,6 +93,7 @@ impl AppState {
             }),
             inbox,
             step_up: Arc::new(identity::auth::default_verifiers()),
+            blobs,
         })
     }
 }

@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/doctors", get(search_doctors))
         .route("/api/v1/doctors/{id}", get(doctor))
         .route("/api/v1/doctors/{id}/profile", put(set_profile))
+        .route("/api/v1/doctors/{id}/photo", put(set_photo))
         .route("/api/v1/doctors/{id}/sites", post(add_site))
         .route("/api/v1/doctors/{id}/privileges", post(grant_privilege))
         .route(
@@ -101,6 +102,18 @@ async fn set_profile(
 ) -> AppResult<StatusCode> {
     let id = id_of(&id, "doctor")?;
     service::set_profile(&state, &actor, id, &input).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `PUT /api/v1/doctors/{id}/photo` with the image as the body (up to the 2 MiB body limit).
+async fn set_photo(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> AppResult<StatusCode> {
+    let id = id_of(&id, "doctor")?;
+    service::set_photo(&state, &actor, id, &body).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

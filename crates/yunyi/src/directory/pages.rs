@@ -12,7 +12,7 @@ use crate::paging::{Page, PageRequest};
 use crate::web::PageCtx;
 
 use super::model::{DoctorCard, DoctorDetail, Hospital, HospitalDetail};
-use super::service;
+use super::{service, store};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -20,6 +20,32 @@ pub fn router() -> Router<AppState> {
         .route("/hospitals/{id}", get(detail))
         .route("/doctors", get(doctors))
         .route("/doctors/{id}", get(doctor))
+        .route("/doctors/{id}/photo", get(photo))
+}
+
+/// `GET /doctors/{id}/photo`: the stored image. Pages link it with `?v=<content key>`, so a
+/// browser's cached copy is replaced as soon as the photo changes.
+async fn photo(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> AppResult<axum::response::Response> {
+    use axum::response::IntoResponse as _;
+    let id = id
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| crate::error::AppError::NotFound(format!("no doctor with id '{id}'")))?;
+    let (bytes, content_type) = service::photo(&state, id).await?;
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    if let Ok(v) = axum::http::HeaderValue::from_str(&content_type) {
+        headers.insert(axum::http::header::CONTENT_TYPE, v);
+    }
+    headers.insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("public, max-age=3600"),
+    );
+    Ok(response)
 }
 
 #[derive(Template, WebTemplate)]
@@ -104,6 +130,8 @@ async fn doctors(
 struct DoctorPage {
     page: PageCtx,
     info: DoctorDetail,
+    /// The photo's content key, appended to its URL so a new photo is fetched at once.
+    photo_version: Option<String>,
     hospitals: Vec<Hospital>,
     departments: Vec<super::model::Department>,
 }
@@ -171,6 +199,9 @@ async fn doctor(
     }
     Ok(DoctorPage {
         page: page.with_nav("doctors"),
+        photo_version: store::photo(&state.db, id)
+            .await?
+            .map(|(key, _)| key.chars().take(12).collect()),
         info: detail,
         hospitals,
         departments,

@@ -552,3 +552,51 @@ pub async fn doctor_detail(db: &Db, doctor_id: i64) -> AppResult<DoctorDetail> {
 pub async fn hospital_services(db: &Db, hospital_id: i64) -> AppResult<Vec<Service>> {
     Ok(store::services(db, None, Some(hospital_id), 500).await?)
 }
+
+/// Sets a doctor's photo: a JPEG, PNG or WebP image (recognised by its bytes), stored in the
+/// blob store. The doctor themself or an administrator of their hospital may set it.
+pub async fn set_photo(
+    state: &AppState,
+    actor: &Actor,
+    doctor_id: i64,
+    bytes: &[u8],
+) -> AppResult<()> {
+    let doctor = doctor_account(state, doctor_id).await?;
+    let me = actor.require()?;
+    if me.account_id != doctor_id {
+        let hospital = doctor
+            .hospital_id
+            .ok_or_else(|| AppError::Forbidden("the doctor belongs to no hospital".to_owned()))?;
+        require_admin_of(state, actor, hospital, "doctor.photo").await?;
+    }
+    let content_type = crate::blob::sniff_image(bytes).ok_or_else(|| {
+        AppError::UnsupportedMediaType("the photo must be a JPEG, PNG or WebP image".to_owned())
+    })?;
+    let key = state.blobs.put(bytes).await.map_err(AppError::Internal)?;
+    if !store::set_photo(&state.db, doctor_id, &key, content_type).await? {
+        return Err(AppError::Conflict(
+            "set the doctor's professional profile before the photo".to_owned(),
+        ));
+    }
+    audit::record(
+        &state.db,
+        &NewEvent::new(actor.audit(), "doctor.photo", "doctor").object(doctor_id),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The photo's bytes and type, if the doctor has one.
+pub async fn photo(state: &AppState, doctor_id: i64) -> AppResult<(Vec<u8>, String)> {
+    let not_found = || AppError::NotFound(format!("doctor {doctor_id} has no photo"));
+    let (key, content_type) = store::photo(&state.db, doctor_id)
+        .await?
+        .ok_or_else(not_found)?;
+    let bytes = state
+        .blobs
+        .get(&key)
+        .await
+        .map_err(AppError::Internal)?
+        .ok_or_else(not_found)?;
+    Ok((bytes, content_type))
+}

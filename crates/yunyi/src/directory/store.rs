@@ -448,3 +448,34 @@ fn escape_like(s: &str) -> String {
         .replace('%', "\\%")
         .replace('_', "\\_")
 }
+
+pub async fn set_photo(
+    db: &Db,
+    account_id: i64,
+    key: &str,
+    content_type: &str,
+) -> Result<bool, sqlx::Error> {
+    with_db!(db, |pool| {
+        sqlx::query(
+            "UPDATE doctor_profile SET photo_key = $2, photo_type = $3 WHERE account_id = $1",
+        )
+        .bind(account_id)
+        .bind(key)
+        .bind(content_type)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected() == 1)
+    })
+}
+
+/// (blob key, content type) of a doctor's photo.
+pub async fn photo(db: &Db, account_id: i64) -> Result<Option<(String, String)>, sqlx::Error> {
+    with_db!(db, |pool| {
+        sqlx::query_as::<_, (String, String)>(
+            "SELECT photo_key, photo_type FROM doctor_profile WHERE account_id = $1 AND photo_key IS NOT NULL",
+        )
+        .bind(account_id)
+        .fetch_optional(pool)
+        .await
+    })
+}

@@ -523,3 +523,82 @@ async fn patients_find_doctors_and_read_their_profiles_on_the_pages() {
     );
     c.app.stop().await;
 }
+
+/// The smallest valid PNG: one transparent pixel.
+const PIXEL_PNG: [u8; 67] = [
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4,
+    0x89, 0x00, 0x00, 0x00, 0x0A, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x00, 0x01, 0x00, 0x00,
+    0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D, 0xB4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE,
+    0x42, 0x60, 0x82,
+];
+
+#[tokio::test]
+async fn doctor_photos_go_to_the_blob_store_and_only_images_are_accepted() {
+    let c = setup().await;
+    let d1 = yunyi::identity::store::account_by_username(&c.app.db, "doctor1")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let put = |token: String, body: Vec<u8>| {
+        let app = &c.app;
+        async move {
+            app.client
+                .put(app.url(&format!("/api/v1/doctors/{d1}/photo")))
+                .bearer_auth(token)
+                .header("content-type", "image/png")
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(
+        c.app.get(&format!("/doctors/{d1}/photo")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    // An SVG (script-capable) claiming to be a PNG is refused by its bytes.
+    assert_eq!(
+        put(c.admin.clone(), b"<svg onload=alert(1)>".to_vec()).await,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
+    // Another doctor may not change it; the doctor and their hospital's admin may.
+    let d2 = c.app.token("doctor2", PW).await;
+    assert_eq!(put(d2, PIXEL_PNG.to_vec()).await, StatusCode::FORBIDDEN);
+    let me = c.app.token("doctor1", PW).await;
+    assert_eq!(put(me, PIXEL_PNG.to_vec()).await, StatusCode::NO_CONTENT);
+    assert_eq!(
+        put(c.admin.clone(), PIXEL_PNG.to_vec()).await,
+        StatusCode::NO_CONTENT
+    );
+
+    let r = c.app.get(&format!("/doctors/{d1}/photo")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert_eq!(r.bytes().await.unwrap().as_ref(), PIXEL_PNG.as_slice());
+    // Stored once, by content, in the data directory's blob folder.
+    let key = yunyi::blob::key_of(&PIXEL_PNG);
+    let path = c
+        .app
+        .test_db
+        .data_dir()
+        .join("blobs")
+        .join(&key[..2])
+        .join(&key[2..4])
+        .join(&key);
+    assert!(path.exists(), "{}", path.display());
+    let html = c
+        .app
+        .get(&format!("/doctors/{d1}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(&format!("/doctors/{d1}/photo?v={}", &key[..12])),
+        "{html}"
+    );
+    c.app.stop().await;
+}
