@@ -396,16 +396,52 @@ pub struct DoctorQuery {
 
 /// One card per practice site (a doctor at two hospitals appears twice, once per hospital),
 /// ordered by site id for keyset paging. Only doctors with a profile are listed.
+///
+/// The SQL holds only the filters actually given (not `$n IS NULL OR …`): PostgreSQL caches
+/// one generic plan per statement text, and a plan made for "any filter may be absent" scans
+/// everything. Each combination of filters is its own statement with its own good plan.
 pub async fn search_doctors(
     db: &Db,
     q: &DoctorQuery,
 ) -> Result<Vec<(i64, DoctorCard)>, sqlx::Error> {
-    let name = q.name.as_ref().map(|n| format!("%{}%", escape_like(n)));
-    let specialty = q
-        .specialty
-        .as_ref()
-        .map(|s| format!("%{}%", escape_like(s)));
-    let sql = "SELECT s.id AS site_id, a.id, a.display_name AS name, p.title, p.specialties, p.practice_since_year, \
+    enum Arg {
+        Int(i64),
+        Text(String),
+    }
+    let mut args = vec![Arg::Int(q.after.unwrap_or(0))];
+    let mut filters = String::new();
+    let mut add = |clause: &str, arg: Arg| {
+        args.push(arg);
+        filters.push_str(&clause.replace("$?", &format!("${}", args.len())));
+    };
+    if let Some(name) = &q.name {
+        add(
+            " AND a.display_name LIKE $? ESCAPE '\\'",
+            Arg::Text(format!("%{}%", escape_like(name))),
+        );
+    }
+    if let Some(h) = q.hospital_id {
+        add(" AND s.hospital_id = $?", Arg::Int(h));
+    }
+    if let Some(d) = q.department_id {
+        add(" AND s.department_id = $?", Arg::Int(d));
+    }
+    if let Some(sp) = &q.specialty {
+        add(
+            " AND p.specialties LIKE $? ESCAPE '\\'",
+            Arg::Text(format!("%{}%", escape_like(sp))),
+        );
+    }
+    if let Some(kind) = &q.service {
+        add(
+            " AND EXISTS (SELECT 1 FROM service v WHERE v.doctor_id = a.id AND v.hospital_id = s.hospital_id \
+             AND v.kind = $? AND v.active = TRUE)",
+            Arg::Text(kind.clone()),
+        );
+    }
+    args.push(Arg::Int(q.limit));
+    let sql = format!(
+        "SELECT s.id AS site_id, a.id, a.display_name AS name, p.title, p.specialties, p.practice_since_year, \
          h.id AS hospital_id, h.name AS hospital_name, h.name_en AS hospital_name_en, d.id AS department_id, \
          d.name AS department_name, d.name_en AS department_name_en \
          FROM practice_site s \
@@ -413,14 +449,10 @@ pub async fn search_doctors(
          JOIN doctor_profile p ON p.account_id = a.id \
          JOIN hospital h ON h.id = s.hospital_id \
          LEFT JOIN department d ON d.id = s.department_id \
-         WHERE s.status = 'active' AND a.status = 'active' AND s.id > $1 \
-         AND ($2 IS NULL OR a.display_name LIKE $2 ESCAPE '\\') \
-         AND ($3 IS NULL OR s.hospital_id = $3) \
-         AND ($4 IS NULL OR s.department_id = $4) \
-         AND ($5 IS NULL OR p.specialties LIKE $5 ESCAPE '\\') \
-         AND ($6 IS NULL OR EXISTS (SELECT 1 FROM service v WHERE v.doctor_id = a.id AND v.hospital_id = s.hospital_id \
-              AND v.kind = $6 AND v.active = TRUE)) \
-         ORDER BY s.id LIMIT $7";
+         WHERE s.status = 'active' AND a.status = 'active' AND s.id > $1{filters} \
+         ORDER BY s.id LIMIT ${}",
+        args.len()
+    );
     #[derive(sqlx::FromRow)]
     struct Row {
         site_id: i64,
@@ -428,16 +460,14 @@ pub async fn search_doctors(
         card: DoctorCard,
     }
     let rows = with_db!(db, |pool| {
-        sqlx::query_as::<_, Row>(sql)
-            .bind(q.after.unwrap_or(0))
-            .bind(&name)
-            .bind(q.hospital_id)
-            .bind(q.department_id)
-            .bind(&specialty)
-            .bind(&q.service)
-            .bind(q.limit)
-            .fetch_all(pool)
-            .await
+        let mut query = sqlx::query_as::<_, Row>(&sql);
+        for arg in &args {
+            query = match arg {
+                Arg::Int(n) => query.bind(*n),
+                Arg::Text(t) => query.bind(t.as_str()),
+            };
+        }
+        query.fetch_all(pool).await
     })?;
     Ok(rows.into_iter().map(|r| (r.site_id, r.card)).collect())
 }
