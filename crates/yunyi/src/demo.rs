@@ -538,6 +538,21 @@ async fn seed_practice(db: &Db, tx: &mut Tx) -> AppResult<()> {
     let doctor1 = account_id(db, "doctor1").await?;
     let general = department_id(db, jz, "02").await?;
     d::insert_site(tx, doctor1, jz, Some(general), "REG-JZ-MULTI-001", now).await?;
+    // A two-week free-clinic campaign at the county hospital, staffed by volunteers from
+    // Guangzhou, as in the Guangdong–Jingzhou support.
+    let today = identity_service::today();
+    let campaign = d::insert_campaign(
+        tx,
+        jz,
+        "冬季呼吸道疾病线上义诊",
+        &today.to_string(),
+        &(today + chrono::Duration::days(13)).to_string(),
+        now,
+    )
+    .await?;
+    for volunteer in ["doctor1", "doctor3", "doctor10"] {
+        d::add_campaign_doctor(tx, campaign, account_id(db, volunteer).await?).await?;
+    }
     d::put_privilege(
         tx,
         &d::PrivilegeChange {

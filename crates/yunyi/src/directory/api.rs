@@ -15,13 +15,17 @@ use crate::error::AppResult;
 use crate::paging::{Page, PageRequest};
 
 use super::model::{
-    DoctorCard, DoctorDetail, DoctorProfileInput, Hospital, HospitalDetail, ServiceInput,
+    CampaignInput, DepartmentInput, DoctorCard, DoctorDetail, DoctorProfileInput, Hospital,
+    HospitalDetail, NewHospital, ServiceInput,
 };
 use super::service;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/hospitals", get(list))
+        .route("/api/v1/hospitals", get(list).post(add_hospital))
+        .route("/api/v1/hospitals/{id}/status", post(set_hospital_status))
+        .route("/api/v1/hospitals/{id}/departments", post(add_department))
+        .route("/api/v1/campaigns", get(campaigns).post(create_campaign))
         .route("/api/v1/hospitals/{id}", get(detail))
         .route("/api/v1/hospitals/{id}/services", get(hospital_services))
         .route("/api/v1/hospitals/{id}/supported", post(add_support))
@@ -36,6 +40,94 @@ pub fn router() -> Router<AppState> {
             post(set_privilege_status),
         )
         .route("/api/v1/services", post(create_service))
+}
+
+#[derive(Deserialize)]
+struct HospitalInput {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    name: String,
+    name_en: Option<String>,
+    #[serde(default)]
+    level: String,
+    #[serde(default)]
+    region_code: String,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    departments: Vec<DepartmentInput>,
+}
+
+async fn add_hospital(
+    State(state): State<AppState>,
+    actor: Actor,
+    AppJson(input): AppJson<HospitalInput>,
+) -> AppResult<(StatusCode, Json<serde_json::Value>)> {
+    let hospital = NewHospital {
+        code: input.code.trim().to_owned(),
+        name: input.name.trim().to_owned(),
+        name_en: input.name_en.filter(|n| !n.trim().is_empty()),
+        level: input.level.trim().to_owned(),
+        region_code: input.region_code.trim().to_owned(),
+        address: input.address.trim().to_owned(),
+    };
+    let id = service::add_hospital(&state, &actor, &hospital, &input.departments).await?;
+    Ok((StatusCode::CREATED, Json(json!({"hospital_id": id}))))
+}
+
+#[derive(Deserialize)]
+struct HospitalStatusInput {
+    #[serde(default)]
+    status: String,
+    reason: Option<String>,
+}
+
+async fn set_hospital_status(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    AppJson(input): AppJson<HospitalStatusInput>,
+) -> AppResult<StatusCode> {
+    let id = service::parse_id(&id)?;
+    let active = match input.status.as_str() {
+        "active" => true,
+        "suspended" => false,
+        _ => {
+            return Err(crate::error::AppError::invalid(
+                "status",
+                "must be suspended or active",
+            ));
+        }
+    };
+    service::set_hospital_status(&state, &actor, id, active, input.reason.as_deref()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn add_department(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    AppJson(input): AppJson<DepartmentInput>,
+) -> AppResult<(StatusCode, Json<serde_json::Value>)> {
+    let id = service::parse_id(&id)?;
+    let dept = service::add_department(&state, &actor, id, &input).await?;
+    Ok((StatusCode::CREATED, Json(json!({"department_id": dept}))))
+}
+
+async fn campaigns(State(state): State<AppState>) -> AppResult<Json<serde_json::Value>> {
+    Ok(Json(
+        json!({"items": service::current_campaigns(&state.db).await?}),
+    ))
+}
+
+async fn create_campaign(
+    State(state): State<AppState>,
+    actor: Actor,
+    AppJson(input): AppJson<CampaignInput>,
+) -> AppResult<(StatusCode, Json<serde_json::Value>)> {
+    let id = service::create_campaign(&state, &actor, &input).await?;
+    Ok((StatusCode::CREATED, Json(json!({"campaign_id": id}))))
 }
 
 fn id_of(raw: &str, what: &str) -> AppResult<i64> {

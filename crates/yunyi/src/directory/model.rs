@@ -523,3 +523,75 @@ pub struct DoctorDetail {
     pub privileges: Vec<Privilege>,
     pub services: Vec<Service>,
 }
+
+/// A standard department code of 《医疗机构诊疗科目名录》: two digits, optionally `.` and two more
+/// (`07` 儿科, `03.01` 呼吸内科专业).
+pub fn is_std_department_code(code: &str) -> bool {
+    let b = code.as_bytes();
+    let two = |s: &[u8]| s.len() == 2 && s.iter().all(u8::is_ascii_digit);
+    match b.len() {
+        2 => two(b),
+        5 => {
+            b.get(2) == Some(&b'.')
+                && two(b.get(..2).unwrap_or_default())
+                && two(b.get(3..).unwrap_or_default())
+        }
+        _ => false,
+    }
+}
+
+/// A department to add, as an administrator sends it.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct DepartmentInput {
+    #[serde(default)]
+    pub std_code: String,
+    #[serde(default)]
+    pub name: String,
+    pub name_en: Option<String>,
+    #[serde(default = "yes")]
+    pub offers_online: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl DepartmentInput {
+    pub fn validate(&self) -> Result<NewDepartment, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        if !is_std_department_code(self.std_code.trim()) {
+            errors.push(FieldError::new(
+                "std_code",
+                "must be a standard department code such as 07 or 03.01",
+            ));
+        }
+        let name = self.name.trim();
+        if name.is_empty() || name.chars().count() > 40 {
+            errors.push(FieldError::new("name", "must be 1 to 40 characters"));
+        }
+        if errors.is_empty() {
+            Ok(NewDepartment {
+                std_code: self.std_code.trim().to_owned(),
+                name: name.to_owned(),
+                name_en: self.name_en.clone().filter(|n| !n.trim().is_empty()),
+                offers_online: self.offers_online,
+            })
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// A free-clinic campaign to create.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct CampaignInput {
+    pub hospital_id: Option<i64>,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub starts_on: String,
+    #[serde(default)]
+    pub ends_on: String,
+    #[serde(default)]
+    pub doctor_ids: Vec<i64>,
+}

@@ -600,3 +600,220 @@ pub async fn photo(state: &AppState, doctor_id: i64) -> AppResult<(Vec<u8>, Stri
         .ok_or_else(not_found)?;
     Ok((bytes, content_type))
 }
+
+/// A new hospital with its departments. Platform administrators only.
+pub async fn add_hospital(
+    state: &AppState,
+    actor: &Actor,
+    hospital: &super::model::NewHospital,
+    departments: &[super::model::DepartmentInput],
+) -> AppResult<i64> {
+    let me = actor.require()?;
+    if me.role != Role::PlatformAdmin {
+        crate::identity::service::deny(
+            state,
+            actor,
+            "hospital.create",
+            "hospital",
+            None,
+            None,
+            "not a platform administrator",
+        )
+        .await?;
+        return Err(AppError::Forbidden(
+            "only platform administrators add hospitals".to_owned(),
+        ));
+    }
+    let mut valid = Vec::new();
+    let mut errors = hospital.validate().err().unwrap_or_default();
+    for (i, d) in departments.iter().enumerate() {
+        match d.validate() {
+            Ok(v) => valid.push(v),
+            Err(es) => errors.extend(es.into_iter().map(|e| {
+                crate::error::FieldError::new(format!("departments[{i}].{}", e.field), e.message)
+            })),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let mut tx = state.db.begin().await?;
+    let id = create_hospital(&mut tx, hospital, &valid).await?;
+    audit::append(
+        &mut tx,
+        &NewEvent::new(actor.audit(), "hospital.create", "hospital").object(id),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Suspends or reactivates a hospital (platform administrators; a reason to suspend).
+pub async fn set_hospital_status(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    active: bool,
+    reason: Option<&str>,
+) -> AppResult<()> {
+    let me = actor.require()?;
+    if me.role != Role::PlatformAdmin {
+        return Err(AppError::Forbidden(
+            "only platform administrators suspend hospitals".to_owned(),
+        ));
+    }
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    if !active && reason.is_none() {
+        return Err(AppError::invalid(
+            "reason",
+            "say why the hospital is suspended",
+        ));
+    }
+    let mut tx = state.db.begin().await?;
+    if !store::set_hospital_status(&mut tx, id, if active { "active" } else { "suspended" }).await?
+    {
+        return Err(AppError::NotFound(format!("no hospital with id {id}")));
+    }
+    let mut event = NewEvent::new(
+        actor.audit(),
+        if active {
+            "hospital.reactivate"
+        } else {
+            "hospital.suspend"
+        },
+        "hospital",
+    )
+    .object(id);
+    if let Some(r) = reason {
+        event = event.reason(r);
+    }
+    audit::append(&mut tx, &event).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Adds a department to a hospital (its administrators or platform administrators).
+pub async fn add_department(
+    state: &AppState,
+    actor: &Actor,
+    hospital_id: i64,
+    input: &super::model::DepartmentInput,
+) -> AppResult<i64> {
+    require_admin_of(state, actor, hospital_id, "department.create").await?;
+    let valid = input.validate().map_err(AppError::Validation)?;
+    if store::get_hospital(&state.db, hospital_id).await?.is_none() {
+        return Err(AppError::NotFound(format!(
+            "no hospital with id {hospital_id}"
+        )));
+    }
+    let mut tx = state.db.begin().await?;
+    let id = store::insert_department(&mut tx, hospital_id, &valid, now_ms())
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                AppError::ConflictFields(vec![crate::error::FieldError::new(
+                    "name",
+                    "this hospital already has a department of that name",
+                )])
+            } else {
+                e.into()
+            }
+        })?;
+    audit::append(
+        &mut tx,
+        &NewEvent::new(actor.audit(), "department.create", "department").object(id),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+fn parse_day(field: &str, raw: &str) -> AppResult<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
+        .map_err(|_| AppError::invalid(field, "must be a date like 2026-12-01"))
+}
+
+/// A free-clinic campaign with its volunteer doctors, who must serve the hospital's patients
+/// (practise there or at a supporting hospital) and hold an active consult privilege.
+pub async fn create_campaign(
+    state: &AppState,
+    actor: &Actor,
+    input: &super::model::CampaignInput,
+) -> AppResult<i64> {
+    let hospital_id = input
+        .hospital_id
+        .ok_or_else(|| AppError::invalid("hospital_id", "is required"))?;
+    require_admin_of(state, actor, hospital_id, "campaign.create").await?;
+    let name = input.name.trim();
+    if name.is_empty() || name.chars().count() > 60 {
+        return Err(AppError::invalid("name", "must be 1 to 60 characters"));
+    }
+    let starts = parse_day("starts_on", &input.starts_on)?;
+    let ends = parse_day("ends_on", &input.ends_on)?;
+    if ends < starts || (ends - starts).num_days() > 366 {
+        return Err(AppError::invalid(
+            "ends_on",
+            "must be on or after starts_on, within a year",
+        ));
+    }
+    if input.doctor_ids.is_empty() || input.doctor_ids.len() > 200 {
+        return Err(AppError::invalid(
+            "doctor_ids",
+            "list 1 to 200 volunteer doctors",
+        ));
+    }
+    for &doctor in &input.doctor_ids {
+        let serves = store::serves_hospital(&state.db, doctor, hospital_id).await?;
+        let consults = store::privileges_of(&state.db, doctor)
+            .await?
+            .iter()
+            .any(|p| p.kind == PrivilegeKind::Consult.as_str() && p.status == "active");
+        if !serves || !consults {
+            return Err(AppError::invalid(
+                "doctor_ids",
+                format!(
+                    "doctor {doctor} does not serve this hospital's patients with an active consult privilege"
+                ),
+            ));
+        }
+    }
+    let mut tx = state.db.begin().await?;
+    let id = store::insert_campaign(
+        &mut tx,
+        hospital_id,
+        name,
+        &starts.to_string(),
+        &ends.to_string(),
+        now_ms(),
+    )
+    .await?;
+    for &doctor in &input.doctor_ids {
+        store::add_campaign_doctor(&mut tx, id, doctor).await?;
+    }
+    audit::append(
+        &mut tx,
+        &NewEvent::new(actor.audit(), "campaign.create", "campaign").object(id),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// A campaign as the public sees it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CampaignView {
+    #[serde(flatten)]
+    pub campaign: store::CampaignRow,
+    pub doctors: Vec<i64>,
+}
+
+/// Campaigns running today (China Standard Time).
+pub async fn current_campaigns(db: &Db) -> AppResult<Vec<CampaignView>> {
+    let today = crate::identity::service::today().to_string();
+    let mut out = Vec::new();
+    for campaign in store::campaigns_on(db, &today).await? {
+        let doctors = store::campaign_doctors(db, campaign.id).await?;
+        out.push(CampaignView { campaign, doctors });
+    }
+    Ok(out)
+}

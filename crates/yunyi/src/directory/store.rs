@@ -509,3 +509,83 @@ pub async fn photo(db: &Db, account_id: i64) -> Result<Option<(String, String)>,
         .await
     })
 }
+
+pub async fn set_hospital_status(tx: &mut Tx, id: i64, status: &str) -> Result<bool, sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query("UPDATE hospital SET status = $2 WHERE id = $1")
+            .bind(id)
+            .bind(status)
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected() == 1)
+    })
+}
+
+pub async fn insert_campaign(
+    tx: &mut Tx,
+    hospital_id: i64,
+    name: &str,
+    starts_on: &str,
+    ends_on: &str,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query_scalar::<_, i64>(
+            "INSERT INTO campaign (hospital_id, name, starts_on, ends_on, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(hospital_id)
+        .bind(name)
+        .bind(starts_on)
+        .bind(ends_on)
+        .bind(now)
+        .fetch_one(conn)
+        .await
+    })
+}
+
+pub async fn add_campaign_doctor(
+    tx: &mut Tx,
+    campaign_id: i64,
+    account_id: i64,
+) -> Result<(), sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query("INSERT INTO campaign_doctor (campaign_id, account_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(campaign_id)
+            .bind(account_id)
+            .execute(conn)
+            .await
+            .map(|_| ())
+    })
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
+pub struct CampaignRow {
+    pub id: i64,
+    pub hospital_id: i64,
+    pub name: String,
+    pub starts_on: String,
+    pub ends_on: String,
+}
+
+/// Campaigns running on `day` (YYYY-MM-DD); ISO dates compare correctly as text.
+pub async fn campaigns_on(db: &Db, day: &str) -> Result<Vec<CampaignRow>, sqlx::Error> {
+    with_db!(db, |pool| {
+        sqlx::query_as::<_, CampaignRow>(
+            "SELECT id, hospital_id, name, starts_on, ends_on FROM campaign WHERE starts_on <= $1 AND ends_on >= $1 ORDER BY id",
+        )
+        .bind(day)
+        .fetch_all(pool)
+        .await
+    })
+}
+
+pub async fn campaign_doctors(db: &Db, campaign_id: i64) -> Result<Vec<i64>, sqlx::Error> {
+    with_db!(db, |pool| {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT account_id FROM campaign_doctor WHERE campaign_id = $1 ORDER BY account_id",
+        )
+        .bind(campaign_id)
+        .fetch_all(pool)
+        .await
+    })
+}

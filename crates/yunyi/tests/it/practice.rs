@@ -602,3 +602,128 @@ async fn doctor_photos_go_to_the_blob_store_and_only_images_are_accepted() {
     );
     c.app.stop().await;
 }
+
+#[tokio::test]
+async fn platform_admins_add_hospitals_and_hospital_admins_add_departments() {
+    let c = setup().await;
+    let root = c.app.token("admin", PW).await;
+    let hospital = json!({
+        "code": "NEW-001", "name": "新建示范医院", "level": "二级甲等", "region_code": "420100", "address": "武汉",
+        "departments": [{"std_code": "07", "name": "儿科"}, {"std_code": "7", "name": ""}]
+    });
+    let (s, body) = c.post(&root, "/api/v1/hospitals", hospital.clone()).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["departments[1].std_code", "departments[1].name"]);
+    let mut ok = hospital.clone();
+    ok["departments"] = json!([{"std_code": "07", "name": "儿科"}]);
+    assert_eq!(
+        c.post(&c.admin, "/api/v1/hospitals", ok.clone()).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (s, body) = c.post(&root, "/api/v1/hospitals", ok.clone()).await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let id = body["hospital_id"].as_i64().unwrap();
+    assert_eq!(
+        c.post(&root, "/api/v1/hospitals", ok).await.0,
+        StatusCode::CONFLICT,
+        "same code"
+    );
+
+    // Departments: the hospital's own administrators (not another hospital's).
+    let (s, _) = c
+        .post(
+            &c.admin,
+            &format!("/api/v1/hospitals/{id}/departments"),
+            json!({"std_code": "03.01", "name": "呼吸内科"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = c
+        .post(
+            &c.admin,
+            &format!("/api/v1/hospitals/{}/departments", c.gz),
+            json!({"std_code": "10", "name": "眼科", "name_en": "Ophthalmology"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, body) = c
+        .post(
+            &c.admin,
+            &format!("/api/v1/hospitals/{}/departments", c.gz),
+            json!({"std_code": "10", "name": "眼科"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert_eq!(body["errors"][0]["field"], "name");
+
+    // Suspension needs a reason and shows in the directory.
+    let path = format!("/api/v1/hospitals/{id}/status");
+    assert_eq!(
+        c.post(&root, &path, json!({"status": "suspended"})).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        c.post(
+            &root,
+            &path,
+            json!({"status": "suspended", "reason": "执业许可证年检"})
+        )
+        .await
+        .0,
+        StatusCode::NO_CONTENT
+    );
+    let (_, detail) = c.app.get_json(&format!("/api/v1/hospitals/{id}")).await;
+    assert_eq!(detail["status"], "suspended");
+    c.app.stop().await;
+}
+
+#[tokio::test]
+async fn free_clinic_campaigns_take_volunteers_who_serve_the_hospital() {
+    let c = setup().await;
+    let (_, campaigns) = c.app.get_json("/api/v1/campaigns").await;
+    let demo = &campaigns["items"][0];
+    assert_eq!(demo["hospital_id"], c.jz);
+    assert_eq!(demo["doctors"].as_array().unwrap().len(), 3);
+
+    let id = |name: &'static str| {
+        let db = c.app.db.clone();
+        async move {
+            yunyi::identity::store::account_by_username(&db, name)
+                .await
+                .unwrap()
+                .unwrap()
+                .id
+        }
+    };
+    let (d2, d19) = (id("doctor2").await, id("doctor19").await);
+    let today = yunyi::identity::service::today();
+    let body = |doctors: Vec<i64>, hospital: i64| {
+        json!({"hospital_id": hospital, "name": "社区义诊", "starts_on": today.to_string(),
+               "ends_on": (today + chrono::Duration::days(2)).to_string(), "doctor_ids": doctors})
+    };
+    // A Guangzhou doctor may volunteer for Guangzhou; a county doctor may not serve Guangzhou.
+    let (s, _) = c
+        .post(&c.admin, "/api/v1/campaigns", body(vec![d2], c.gz))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, body_err) = c
+        .post(&c.admin, "/api/v1/campaigns", body(vec![d2, d19], c.gz))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body_err["errors"][0]["field"], "doctor_ids");
+    let mut backwards = body(vec![d2], c.gz);
+    backwards["ends_on"] = json!("2000-01-01");
+    assert_eq!(
+        c.post(&c.admin, "/api/v1/campaigns", backwards).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let (_, campaigns) = c.app.get_json("/api/v1/campaigns").await;
+    assert_eq!(campaigns["items"].as_array().unwrap().len(), 2);
+    c.app.stop().await;
+}
