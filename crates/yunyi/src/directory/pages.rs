@@ -8,6 +8,8 @@ use axum::routing::get;
 
 use crate::app::AppState;
 use crate::error::AppResult;
+use crate::identity::Actor;
+use crate::identity::model::Role;
 use crate::paging::{Page, PageRequest};
 use crate::web::PageCtx;
 
@@ -21,6 +23,11 @@ pub fn router() -> Router<AppState> {
         .route("/doctors", get(doctors))
         .route("/doctors/{id}", get(doctor))
         .route("/doctors/{id}/photo", get(photo))
+        .route("/admin/doctors", get(admin_doctors))
+        .route(
+            "/admin/doctors/privileges",
+            axum::routing::post(admin_privilege),
+        )
 }
 
 /// `GET /doctors/{id}/photo`: the stored image. Pages link it with `?v=<content key>`, so a
@@ -248,4 +255,167 @@ async fn detail(
         page: page.with_nav("hospitals"),
         detail,
     })
+}
+
+/// One doctor's row on the administrator's page.
+struct AdminDoctorRow {
+    card: DoctorCard,
+    /// (kind, status) for every privilege kind: status is "active", "suspended" or "none".
+    privileges: Vec<(&'static str, String)>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin_doctors.html")]
+struct AdminDoctorsPage {
+    page: PageCtx,
+    hospital: Hospital,
+    rows: Vec<AdminDoctorRow>,
+    message: String,
+}
+
+#[derive(serde::Deserialize)]
+struct AdminDoctorsQuery {
+    hospital: Option<i64>,
+    message: Option<String>,
+}
+
+/// The hospital an administrator manages: their own, or (platform admins) the one asked for.
+async fn managed_hospital(
+    state: &AppState,
+    actor: &Actor,
+    asked: Option<i64>,
+) -> AppResult<Hospital> {
+    let me = actor.require()?;
+    let id = match me.role {
+        Role::HospitalAdmin => me.hospital_id,
+        Role::PlatformAdmin => match asked {
+            Some(id) => Some(id),
+            None => service::list_hospitals(
+                &state.db,
+                PageRequest {
+                    after: None,
+                    limit: 1,
+                },
+            )
+            .await?
+            .items
+            .first()
+            .map(|h| h.id),
+        },
+        _ => None,
+    }
+    .ok_or_else(|| {
+        crate::error::AppError::Forbidden("only administrators manage doctors".to_owned())
+    })?;
+    Ok(service::hospital_detail(&state.db, id).await?.hospital)
+}
+
+impl AdminDoctorsPage {
+    fn years(&self, since: &i64) -> i64 {
+        i64::from(chrono::Datelike::year(&crate::identity::service::today())) - since
+    }
+}
+
+async fn admin_doctors(
+    State(state): State<AppState>,
+    page: PageCtx,
+    actor: Actor,
+    axum::extract::Query(q): axum::extract::Query<AdminDoctorsQuery>,
+) -> AppResult<AdminDoctorsPage> {
+    let hospital = managed_hospital(&state, &actor, q.hospital).await?;
+    let query = store::DoctorQuery {
+        hospital_id: Some(hospital.id),
+        limit: 500,
+        ..store::DoctorQuery::default()
+    };
+    let mut rows = Vec::new();
+    for (_, card) in store::search_doctors(&state.db, &query).await? {
+        let held = store::privileges_of(&state.db, card.id).await?;
+        let privileges = super::model::PrivilegeKind::ALL
+            .iter()
+            .map(|k| {
+                let status = held
+                    .iter()
+                    .find(|p| p.hospital_id == hospital.id && p.kind == k.as_str())
+                    .map(|p| p.status.clone())
+                    .unwrap_or_else(|| "none".to_owned());
+                (k.as_str(), status)
+            })
+            .collect();
+        rows.push(AdminDoctorRow { card, privileges });
+    }
+    Ok(AdminDoctorsPage {
+        page: page.with_nav("doctors-admin"),
+        hospital,
+        rows,
+        message: q.message.unwrap_or_default(),
+    })
+}
+
+#[derive(serde::Deserialize)]
+struct PrivilegeForm {
+    doctor_id: i64,
+    hospital_id: i64,
+    #[serde(default)]
+    kind: String,
+    /// grant, suspend or reinstate.
+    #[serde(default)]
+    action: String,
+    reason: Option<String>,
+}
+
+/// The forms on the page post here; the outcome (done, or why not) comes back as a message.
+async fn admin_privilege(
+    State(state): State<AppState>,
+    actor: Actor,
+    crate::extract::AppForm(form): crate::extract::AppForm<PrivilegeForm>,
+) -> AppResult<axum::response::Redirect> {
+    let result = match form.action.as_str() {
+        "grant" => {
+            service::grant_privilege(&state, &actor, form.doctor_id, form.hospital_id, &form.kind)
+                .await
+        }
+        "suspend" => {
+            service::set_privilege_status(
+                &state,
+                &actor,
+                form.doctor_id,
+                form.hospital_id,
+                &form.kind,
+                false,
+                form.reason.as_deref(),
+            )
+            .await
+        }
+        "reinstate" => {
+            service::set_privilege_status(
+                &state,
+                &actor,
+                form.doctor_id,
+                form.hospital_id,
+                &form.kind,
+                true,
+                None,
+            )
+            .await
+        }
+        _ => Err(crate::error::AppError::invalid(
+            "action",
+            "must be grant, suspend or reinstate",
+        )),
+    };
+    let message = match result {
+        Ok(()) => "ok".to_owned(),
+        Err(e @ (crate::error::AppError::Internal(_) | crate::error::AppError::Unauthorized)) => {
+            return Err(e);
+        }
+        Err(e) => e.to_string(),
+    };
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("hospital", &form.hospital_id.to_string())
+        .append_pair("message", &message)
+        .finish();
+    Ok(axum::response::Redirect::to(&format!(
+        "/admin/doctors?{query}"
+    )))
 }

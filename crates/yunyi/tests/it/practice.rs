@@ -727,3 +727,115 @@ async fn free_clinic_campaigns_take_volunteers_who_serve_the_hospital() {
     assert_eq!(campaigns["items"].as_array().unwrap().len(), 2);
     c.app.stop().await;
 }
+
+#[tokio::test]
+async fn hospital_admins_manage_privileges_on_their_page() {
+    let c = setup().await;
+    let browser = c.app.browser();
+    let login = browser
+        .get(c.app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = crate::helpers::csrf_from(&login);
+    browser
+        .post(c.app.url("/login"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("username", "hospital-admin"),
+            ("password", PW),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let html = browser
+        .get(c.app.url("/admin/doctors"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("医生执业权限") && html.contains("云医示范医院"));
+    assert_eq!(
+        html.matches(r#"class="privilege-row""#).count(),
+        18 * 4,
+        "18 doctors × 4 privileges"
+    );
+    let d3 = yunyi::identity::store::account_by_username(&c.app.db, "doctor3")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let post = |fields: Vec<(&'static str, String)>| {
+        let browser = &browser;
+        let app = &c.app;
+        let csrf = csrf.clone();
+        async move {
+            let mut form = fields;
+            form.push(("csrf_token", csrf));
+            let r = browser
+                .post(app.url("/admin/doctors/privileges"))
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::SEE_OTHER);
+            let location = r.headers()["location"].to_str().unwrap().to_owned();
+            browser
+                .get(app.url(&location))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let base = |action: &str| {
+        vec![
+            ("doctor_id", d3.to_string()),
+            ("hospital_id", c.gz.to_string()),
+            ("kind", "teleconsult".to_owned()),
+            ("action", action.to_owned()),
+        ]
+    };
+    let html = post(base("grant")).await;
+    assert!(html.contains(r#"id="form-notice""#), "{html}");
+    let html = post(base("suspend")).await;
+    assert!(
+        html.contains(r#"id="form-message""#) && html.contains("reason"),
+        "a reason is required"
+    );
+    let mut with_reason = base("suspend");
+    with_reason.push(("reason", "会诊资质复核".to_owned()));
+    assert!(post(with_reason).await.contains(r#"id="form-notice""#));
+    assert!(
+        directory::require_privilege(&c.app.state, d3, c.gz, PrivilegeKind::Teleconsult)
+            .await
+            .is_err()
+    );
+    assert!(
+        post(base("reinstate"))
+            .await
+            .contains(r#"id="form-notice""#)
+    );
+    directory::require_privilege(&c.app.state, d3, c.gz, PrivilegeKind::Teleconsult)
+        .await
+        .unwrap();
+
+    let patient = c.app.token("patient1", PW).await;
+    let r = c
+        .app
+        .client
+        .get(c.app.url("/admin/doctors"))
+        .bearer_auth(patient)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    c.app.stop().await;
+}
