@@ -28,6 +28,19 @@ pub fn router() -> Router<AppState> {
             "/admin/doctors/privileges",
             axum::routing::post(admin_privilege),
         )
+        .route("/admin/hospital", get(admin_hospital))
+        .route(
+            "/admin/hospital/departments",
+            axum::routing::post(admin_add_department),
+        )
+        .route(
+            "/admin/hospital/services",
+            axum::routing::post(admin_add_service),
+        )
+        .route(
+            "/admin/hospital/campaigns",
+            axum::routing::post(admin_add_campaign),
+        )
 }
 
 /// `GET /doctors/{id}/photo`: the stored image. Pages link it with `?v=<content key>`, so a
@@ -404,6 +417,79 @@ async fn admin_privilege(
             "must be grant, suspend or reinstate",
         )),
     };
+    back_to("/admin/doctors", form.hospital_id, result)
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin_hospital.html")]
+struct AdminHospitalPage {
+    page: PageCtx,
+    detail: HospitalDetail,
+    services: Vec<super::model::Service>,
+    doctors: Vec<DoctorCard>,
+    message: String,
+    service_kinds: [&'static str; 5],
+}
+
+impl AdminHospitalPage {
+    fn doctor_name(&self, id: &Option<i64>) -> String {
+        id.and_then(|id| self.doctors.iter().find(|d| d.id == id))
+            .map(|d| d.name.clone())
+            .unwrap_or_default()
+    }
+
+    fn price(&self, fen: &i64) -> String {
+        format!("¥{}.{:02}", fen / 100, fen % 100)
+    }
+
+    fn today(&self) -> String {
+        crate::identity::service::today().to_string()
+    }
+}
+
+/// `/admin/hospital`: an administrator's hospital — departments, services, free-clinic
+/// campaigns. Platform administrators pick the hospital with `?hospital=`.
+async fn admin_hospital(
+    State(state): State<AppState>,
+    page: PageCtx,
+    actor: Actor,
+    axum::extract::Query(q): axum::extract::Query<AdminDoctorsQuery>,
+) -> AppResult<AdminHospitalPage> {
+    let hospital = managed_hospital(&state, &actor, q.hospital).await?;
+    let detail = service::hospital_detail(&state.db, hospital.id).await?;
+    let services = service::hospital_services(&state.db, hospital.id).await?;
+    let query = store::DoctorQuery {
+        hospital_id: Some(hospital.id),
+        limit: 500,
+        ..store::DoctorQuery::default()
+    };
+    let doctors = store::search_doctors(&state.db, &query)
+        .await?
+        .into_iter()
+        .map(|(_, c)| c)
+        .collect();
+    Ok(AdminHospitalPage {
+        page: page.with_nav("hospital-admin"),
+        detail,
+        services,
+        doctors,
+        message: q.message.unwrap_or_default(),
+        service_kinds: [
+            "text_consult",
+            "video_consult",
+            "follow_up",
+            "free_clinic",
+            "counselling",
+        ],
+    })
+}
+
+/// Back to the page with the outcome: "ok", or what was wrong (which field and why).
+fn back_to(
+    path: &str,
+    hospital_id: i64,
+    result: AppResult<()>,
+) -> AppResult<axum::response::Redirect> {
     let message = match result {
         Ok(()) => "ok".to_owned(),
         Err(e @ (crate::error::AppError::Internal(_) | crate::error::AppError::Unauthorized)) => {
@@ -412,10 +498,188 @@ async fn admin_privilege(
         Err(e) => e.to_string(),
     };
     let query: String = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("hospital", &form.hospital_id.to_string())
+        .append_pair("hospital", &hospital_id.to_string())
         .append_pair("message", &message)
         .finish();
-    Ok(axum::response::Redirect::to(&format!(
-        "/admin/doctors?{query}"
-    )))
+    Ok(axum::response::Redirect::to(&format!("{path}?{query}")))
+}
+
+/// "25", "25.5" or "25.50" yuan in fen; empty is `None`.
+fn parse_yuan(field: &str, raw: &str) -> AppResult<Option<i64>> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let bad =
+        || crate::error::AppError::invalid(field, "must be an amount in yuan such as 25 or 25.50");
+    let (whole, frac) = raw.split_once('.').unwrap_or((raw, ""));
+    if frac.len() > 2
+        || whole.is_empty()
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(bad());
+    }
+    let yuan: i64 = whole.parse().map_err(|_| bad())?;
+    let fen: i64 = format!("{frac:0<2}").parse().map_err(|_| bad())?;
+    yuan.checked_mul(100)
+        .and_then(|y| y.checked_add(fen))
+        .map(Some)
+        .ok_or_else(bad)
+}
+
+fn optional_id(field: &str, raw: &str) -> AppResult<Option<i64>> {
+    match raw.trim() {
+        "" => Ok(None),
+        s => s
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| crate::error::AppError::invalid(field, "must be chosen from the list")),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct DepartmentForm {
+    hospital_id: i64,
+    #[serde(default)]
+    std_code: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    name_en: String,
+    offers_online: Option<String>,
+}
+
+async fn admin_add_department(
+    State(state): State<AppState>,
+    actor: Actor,
+    crate::extract::AppForm(form): crate::extract::AppForm<DepartmentForm>,
+) -> AppResult<axum::response::Redirect> {
+    let input = super::model::DepartmentInput {
+        std_code: form.std_code,
+        name: form.name,
+        name_en: Some(form.name_en),
+        offers_online: form.offers_online.is_some(),
+    };
+    let result = service::add_department(&state, &actor, form.hospital_id, &input)
+        .await
+        .map(|_| ());
+    back_to("/admin/hospital", form.hospital_id, result)
+}
+
+#[derive(serde::Deserialize)]
+struct ServiceForm {
+    hospital_id: i64,
+    #[serde(default)]
+    doctor_id: String,
+    #[serde(default)]
+    department_id: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    price_yuan: String,
+    #[serde(default)]
+    duration_min: String,
+    #[serde(default)]
+    daily_quota: String,
+}
+
+async fn admin_add_service(
+    State(state): State<AppState>,
+    actor: Actor,
+    crate::extract::AppForm(form): crate::extract::AppForm<ServiceForm>,
+) -> AppResult<axum::response::Redirect> {
+    let result = async {
+        let input = ServiceInputFromForm::parse(&form)?;
+        service::create_service(&state, &actor, &input)
+            .await
+            .map(|_| ())
+    }
+    .await;
+    back_to("/admin/hospital", form.hospital_id, result)
+}
+
+struct ServiceInputFromForm;
+
+impl ServiceInputFromForm {
+    fn parse(form: &ServiceForm) -> AppResult<super::model::ServiceInput> {
+        let number = |field: &str, raw: &str| -> AppResult<Option<i64>> {
+            match raw.trim() {
+                "" => Ok(None),
+                s => s
+                    .parse::<i64>()
+                    .map(Some)
+                    .map_err(|_| crate::error::AppError::invalid(field, "must be a whole number")),
+            }
+        };
+        Ok(super::model::ServiceInput {
+            hospital_id: Some(form.hospital_id),
+            department_id: optional_id("department_id", &form.department_id)?,
+            doctor_id: optional_id("doctor_id", &form.doctor_id)?,
+            kind: form.kind.clone(),
+            name: form.name.clone(),
+            price_fen: parse_yuan("price_yuan", &form.price_yuan)?,
+            duration_min: number("duration_min", &form.duration_min)?,
+            daily_quota: number("daily_quota", &form.daily_quota)?,
+        })
+    }
+}
+
+async fn admin_add_campaign(
+    State(state): State<AppState>,
+    actor: Actor,
+    crate::extract::AppForm(pairs): crate::extract::AppForm<Vec<(String, String)>>,
+) -> AppResult<axum::response::Redirect> {
+    // A repeated field (one `doctor_ids` per ticked volunteer) arrives as pairs.
+    let get = |key: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let hospital_id = get("hospital_id")
+        .parse::<i64>()
+        .map_err(|_| crate::error::AppError::invalid("hospital_id", "is required"))?;
+    let result = async {
+        let doctor_ids = pairs
+            .iter()
+            .filter(|(k, _)| k == "doctor_ids")
+            .map(|(_, v)| {
+                v.parse::<i64>().map_err(|_| {
+                    crate::error::AppError::invalid("doctor_ids", "must be chosen from the list")
+                })
+            })
+            .collect::<AppResult<Vec<i64>>>()?;
+        let input = super::model::CampaignInput {
+            hospital_id: Some(hospital_id),
+            name: get("name"),
+            starts_on: get("starts_on"),
+            ends_on: get("ends_on"),
+            doctor_ids,
+        };
+        service::create_campaign(&state, &actor, &input)
+            .await
+            .map(|_| ())
+    }
+    .await;
+    back_to("/admin/hospital", hospital_id, result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_yuan;
+
+    #[test]
+    fn yuan_amounts_become_fen_exactly() {
+        assert_eq!(parse_yuan("p", "25").ok(), Some(Some(2500)));
+        assert_eq!(parse_yuan("p", "25.5").ok(), Some(Some(2550)));
+        assert_eq!(parse_yuan("p", "0.05").ok(), Some(Some(5)));
+        assert_eq!(parse_yuan("p", " ").ok(), Some(None));
+        for bad in ["abc", "1.234", "-3", ".5", "1e3", "99999999999999999999"] {
+            assert!(parse_yuan("p", bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -839,3 +839,141 @@ async fn hospital_admins_manage_privileges_on_their_page() {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     c.app.stop().await;
 }
+
+#[tokio::test]
+async fn hospital_admins_add_departments_services_and_campaigns_on_their_page() {
+    let c = setup().await;
+    let browser = c.app.browser();
+    let login = browser
+        .get(c.app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = crate::helpers::csrf_from(&login);
+    browser
+        .post(c.app.url("/login"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("username", "hospital-admin"),
+            ("password", PW),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let submit = |path: &'static str, fields: Vec<(&'static str, String)>| {
+        let browser = &browser;
+        let app = &c.app;
+        let mut form = fields;
+        form.push(("csrf_token", csrf.clone()));
+        form.push(("hospital_id", c.gz.to_string()));
+        async move {
+            let r = browser
+                .post(app.url(path))
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::SEE_OTHER, "{path}");
+            let location = r.headers()["location"].to_str().unwrap().to_owned();
+            browser
+                .get(app.url(&location))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let html = browser
+        .get(c.app.url("/admin/hospital"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(r#"id="department-form""#)
+            && html.contains(r#"id="service-form""#)
+            && html.contains(r#"id="campaign-form""#)
+    );
+
+    let html = submit(
+        "/admin/hospital/departments",
+        vec![("std_code", "1".into()), ("name", "眼科".into())],
+    )
+    .await;
+    assert!(
+        html.contains(r#"id="form-message""#) && html.contains("std_code"),
+        "{html}"
+    );
+    let html = submit(
+        "/admin/hospital/departments",
+        vec![
+            ("std_code", "10".into()),
+            ("name", "眼科".into()),
+            ("offers_online", "on".into()),
+        ],
+    )
+    .await;
+    assert!(html.contains(r#"id="form-notice""#) && html.contains("眼科"));
+
+    let d2 = yunyi::identity::store::account_by_username(&c.app.db, "doctor2")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let html = submit(
+        "/admin/hospital/services",
+        vec![
+            ("doctor_id", d2.to_string()),
+            ("kind", "text_consult".into()),
+            ("name", "夜间图文".into()),
+            ("price_yuan", "abc".into()),
+        ],
+    )
+    .await;
+    assert!(html.contains("price_yuan"), "{html}");
+    let html = submit(
+        "/admin/hospital/services",
+        vec![
+            ("doctor_id", d2.to_string()),
+            ("kind", "text_consult".into()),
+            ("name", "夜间图文".into()),
+            ("price_yuan", "25.5".into()),
+        ],
+    )
+    .await;
+    assert!(
+        html.contains(r#"id="form-notice""#)
+            && html.contains("夜间图文")
+            && html.contains("¥25.50"),
+        "{html}"
+    );
+
+    let today = yunyi::identity::service::today();
+    let html = submit(
+        "/admin/hospital/campaigns",
+        vec![
+            ("name", "社区健康义诊".into()),
+            ("starts_on", today.to_string()),
+            ("ends_on", (today + chrono::Duration::days(3)).to_string()),
+            ("doctor_ids", d2.to_string()),
+        ],
+    )
+    .await;
+    assert!(html.contains(r#"id="form-notice""#), "{html}");
+    let (_, campaigns) = c.app.get_json("/api/v1/campaigns").await;
+    assert!(
+        campaigns["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["name"] == "社区健康义诊" && x["doctors"][0] == d2)
+    );
+    c.app.stop().await;
+}
