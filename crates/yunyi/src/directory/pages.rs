@@ -28,6 +28,15 @@ pub fn router() -> Router<AppState> {
             "/admin/doctors/privileges",
             axum::routing::post(admin_privilege),
         )
+        .route("/admin/doctors/{id}", get(admin_doctor))
+        .route(
+            "/admin/doctors/{id}/profile",
+            axum::routing::post(admin_doctor_profile),
+        )
+        .route(
+            "/admin/doctors/{id}/sites",
+            axum::routing::post(admin_doctor_site),
+        )
         .route("/admin/hospital", get(admin_hospital))
         .route(
             "/admin/hospital/departments",
@@ -682,4 +691,208 @@ mod tests {
             assert!(parse_yuan("p", bad).is_err(), "{bad}");
         }
     }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin_doctor.html")]
+struct AdminDoctorPage {
+    page: PageCtx,
+    doctor_id: i64,
+    name: String,
+    profile: Option<super::model::DoctorProfile>,
+    sites: Vec<super::model::PracticeSite>,
+    hospitals: Vec<HospitalDetail>,
+    message: String,
+    titles: [&'static str; 4],
+    this_year: i64,
+}
+
+impl AdminDoctorPage {
+    fn hospital_name(&self, id: &i64) -> String {
+        self.hospitals
+            .iter()
+            .find(|h| h.hospital.id == *id)
+            .map(|h| {
+                self.page
+                    .lang
+                    .pick(&h.hospital.name, h.hospital.name_en.as_deref())
+                    .to_owned()
+            })
+            .unwrap_or_default()
+    }
+
+    fn licence(&self) -> &str {
+        self.profile.as_ref().map_or("", |p| p.licence_no.as_str())
+    }
+
+    fn specialties_text(&self) -> String {
+        self.profile
+            .as_ref()
+            .map_or(String::new(), |p| p.specialties.replace(',', "、"))
+    }
+
+    fn biography(&self) -> &str {
+        self.profile.as_ref().map_or("", |p| p.biography.as_str())
+    }
+
+    fn title_is(&self, t: &str) -> bool {
+        self.profile.as_ref().is_some_and(|p| p.title == t)
+    }
+
+    fn since(&self) -> String {
+        self.profile
+            .as_ref()
+            .map(|p| p.practice_since_year.to_string())
+            .unwrap_or_default()
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct MessageQuery {
+    message: Option<String>,
+}
+
+/// `/admin/doctors/{id}`: a doctor's professional profile and where they practise.
+async fn admin_doctor(
+    State(state): State<AppState>,
+    page: PageCtx,
+    actor: Actor,
+    Path(id): Path<i64>,
+    axum::extract::Query(q): axum::extract::Query<MessageQuery>,
+) -> AppResult<AdminDoctorPage> {
+    let account = crate::identity::store::account(&state.db, id)
+        .await?
+        .filter(|a| a.role == Role::Doctor.as_str())
+        .ok_or_else(|| crate::error::AppError::NotFound(format!("no doctor with id {id}")))?;
+    let home = account.hospital_id.ok_or_else(|| {
+        crate::error::AppError::Conflict("the doctor belongs to no hospital".to_owned())
+    })?;
+    // Only administrators of the doctor's own hospital (or of the platform) see this page.
+    managed_hospital(&state, &actor, Some(home))
+        .await
+        .and_then(|h| {
+            if h.id == home {
+                Ok(h)
+            } else {
+                Err(crate::error::AppError::Forbidden(
+                    "another hospital's doctor".to_owned(),
+                ))
+            }
+        })?;
+    let mut hospitals = Vec::new();
+    for h in service::list_hospitals(
+        &state.db,
+        PageRequest {
+            after: None,
+            limit: 100,
+        },
+    )
+    .await?
+    .items
+    {
+        hospitals.push(service::hospital_detail(&state.db, h.id).await?);
+    }
+    Ok(AdminDoctorPage {
+        page: page.with_nav("doctors-admin"),
+        doctor_id: id,
+        name: account.display_name,
+        profile: store::profile(&state.db, id).await?,
+        sites: store::sites_of(&state.db, id).await?,
+        hospitals,
+        message: q.message.unwrap_or_default(),
+        titles: ["chief", "associate_chief", "attending", "resident"],
+        this_year: i64::from(chrono::Datelike::year(&crate::identity::service::today())),
+    })
+}
+
+#[derive(serde::Deserialize)]
+struct ProfileForm {
+    #[serde(default)]
+    licence_no: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    specialties: String,
+    #[serde(default)]
+    biography: String,
+    #[serde(default)]
+    practice_since_year: String,
+}
+
+fn back_to_doctor(id: i64, result: AppResult<()>) -> AppResult<axum::response::Redirect> {
+    let message = match result {
+        Ok(()) => "ok".to_owned(),
+        Err(e @ (crate::error::AppError::Internal(_) | crate::error::AppError::Unauthorized)) => {
+            return Err(e);
+        }
+        Err(e) => e.to_string(),
+    };
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("message", &message)
+        .finish();
+    Ok(axum::response::Redirect::to(&format!(
+        "/admin/doctors/{id}?{query}"
+    )))
+}
+
+async fn admin_doctor_profile(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+    crate::extract::AppForm(form): crate::extract::AppForm<ProfileForm>,
+) -> AppResult<axum::response::Redirect> {
+    let since = form.practice_since_year.trim();
+    let input = super::model::DoctorProfileInput {
+        licence_no: form.licence_no,
+        title: form.title,
+        // One per line or separated by the Chinese or Latin comma, as people type them.
+        specialties: form
+            .specialties
+            .split(['\n', ',', '，', '、'])
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        biography: form.biography,
+        practice_since_year: if since.is_empty() {
+            None
+        } else {
+            since.parse().ok().or(Some(0))
+        },
+    };
+    back_to_doctor(id, service::set_profile(&state, &actor, id, &input).await)
+}
+
+#[derive(serde::Deserialize)]
+struct SiteForm {
+    #[serde(default)]
+    hospital_id: String,
+    #[serde(default)]
+    department_id: String,
+    #[serde(default)]
+    registration_no: String,
+}
+
+async fn admin_doctor_site(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+    crate::extract::AppForm(form): crate::extract::AppForm<SiteForm>,
+) -> AppResult<axum::response::Redirect> {
+    let result = async {
+        let hospital = optional_id("hospital_id", &form.hospital_id)?
+            .ok_or_else(|| crate::error::AppError::invalid("hospital_id", "choose a hospital"))?;
+        let department = optional_id("department_id", &form.department_id)?;
+        service::add_site(
+            &state,
+            &actor,
+            id,
+            hospital,
+            department,
+            &form.registration_no,
+        )
+        .await
+        .map(|_| ())
+    }
+    .await;
+    back_to_doctor(id, result)
 }

@@ -977,3 +977,116 @@ async fn hospital_admins_add_departments_services_and_campaigns_on_their_page() 
     );
     c.app.stop().await;
 }
+
+#[tokio::test]
+async fn hospital_admins_edit_doctor_profiles_and_sites_on_a_page() {
+    let c = setup().await;
+    let browser = c.app.browser();
+    let login = browser
+        .get(c.app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = crate::helpers::csrf_from(&login);
+    browser
+        .post(c.app.url("/login"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("username", "hospital-admin"),
+            ("password", PW),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let id = |name: &'static str| {
+        let db = c.app.db.clone();
+        async move {
+            yunyi::identity::store::account_by_username(&db, name)
+                .await
+                .unwrap()
+                .unwrap()
+                .id
+        }
+    };
+    let (d9, d19) = (id("doctor9").await, id("doctor19").await);
+    let html = browser
+        .get(c.app.url(&format!("/admin/doctors/{d9}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(r#"id="profile-form""#) && html.contains("110440000000009"),
+        "{html}"
+    );
+    let submit = |path: String, fields: Vec<(&'static str, String)>| {
+        let browser = &browser;
+        let app = &c.app;
+        let mut form = fields;
+        form.push(("csrf_token", csrf.clone()));
+        async move {
+            let r = browser
+                .post(app.url(&path))
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::SEE_OTHER, "{path}");
+            let location = r.headers()["location"].to_str().unwrap().to_owned();
+            browser
+                .get(app.url(&location))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let profile = |year: &str| {
+        vec![
+            ("licence_no", "110440000000009".to_owned()),
+            ("title", "attending".to_owned()),
+            ("specialties", "产后随访、母乳喂养".to_owned()),
+            ("biography", "".to_owned()),
+            ("practice_since_year", year.to_owned()),
+        ]
+    };
+    let html = submit(format!("/admin/doctors/{d9}/profile"), profile("abc")).await;
+    assert!(html.contains("practice_since_year"), "{html}");
+    // Corrected: ten years of practice, so internet diagnosis may now be granted.
+    let html = submit(format!("/admin/doctors/{d9}/profile"), profile("2015")).await;
+    assert!(
+        html.contains(r#"id="form-notice""#) && html.contains("产后随访、母乳喂养"),
+        "{html}"
+    );
+    assert_eq!(
+        c.grant(d9, c.gz, "internet_diagnosis").await.0,
+        StatusCode::NO_CONTENT
+    );
+
+    // Sites at another hospital are that hospital's administrators' decision.
+    let html = submit(
+        format!("/admin/doctors/{d9}/sites"),
+        vec![
+            ("hospital_id", c.jz.to_string()),
+            ("department_id", String::new()),
+            ("registration_no", "REG-X".into()),
+        ],
+    )
+    .await;
+    assert!(html.contains(r#"id="form-message""#), "{html}");
+    // Another hospital's doctor is not on this administrator's pages.
+    let r = browser
+        .get(c.app.url(&format!("/admin/doctors/{d19}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    c.app.stop().await;
+}
