@@ -37,6 +37,14 @@ pub fn router() -> Router<AppState> {
             "/admin/doctors/{id}/sites",
             axum::routing::post(admin_doctor_site),
         )
+        .route(
+            "/admin/hospitals",
+            get(admin_hospitals).post(admin_add_hospital),
+        )
+        .route(
+            "/admin/hospitals/actions",
+            axum::routing::post(admin_hospital_action),
+        )
         .route("/admin/hospital", get(admin_hospital))
         .route(
             "/admin/hospital/departments",
@@ -895,4 +903,135 @@ async fn admin_doctor_site(
     }
     .await;
     back_to_doctor(id, result)
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin_hospitals.html")]
+struct AdminHospitalsPage {
+    page: PageCtx,
+    hospitals: Vec<Hospital>,
+    levels: [&'static str; 10],
+    message: String,
+}
+
+/// `/admin/hospitals`: platform administrators add, suspend and link hospitals.
+async fn admin_hospitals(
+    State(state): State<AppState>,
+    page: PageCtx,
+    actor: Actor,
+    axum::extract::Query(q): axum::extract::Query<MessageQuery>,
+) -> AppResult<AdminHospitalsPage> {
+    if actor.require()?.role != Role::PlatformAdmin {
+        return Err(crate::error::AppError::Forbidden(
+            "only platform administrators manage hospitals".to_owned(),
+        ));
+    }
+    Ok(AdminHospitalsPage {
+        page: page.with_nav("hospitals-admin"),
+        hospitals: service::list_hospitals(
+            &state.db,
+            PageRequest {
+                after: None,
+                limit: 100,
+            },
+        )
+        .await?
+        .items,
+        levels: super::model::LEVELS,
+        message: q.message.unwrap_or_default(),
+    })
+}
+
+fn back_to_hospitals(result: AppResult<()>) -> AppResult<axum::response::Redirect> {
+    let message = match result {
+        Ok(()) => "ok".to_owned(),
+        Err(e @ (crate::error::AppError::Internal(_) | crate::error::AppError::Unauthorized)) => {
+            return Err(e);
+        }
+        Err(e) => e.to_string(),
+    };
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("message", &message)
+        .finish();
+    Ok(axum::response::Redirect::to(&format!(
+        "/admin/hospitals?{query}"
+    )))
+}
+
+#[derive(serde::Deserialize)]
+struct NewHospitalForm {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    name_en: String,
+    #[serde(default)]
+    level: String,
+    #[serde(default)]
+    region_code: String,
+    #[serde(default)]
+    address: String,
+}
+
+async fn admin_add_hospital(
+    State(state): State<AppState>,
+    actor: Actor,
+    crate::extract::AppForm(f): crate::extract::AppForm<NewHospitalForm>,
+) -> AppResult<axum::response::Redirect> {
+    let hospital = super::model::NewHospital {
+        code: f.code.trim().to_owned(),
+        name: f.name.trim().to_owned(),
+        name_en: Some(f.name_en.trim().to_owned()).filter(|n| !n.is_empty()),
+        level: f.level,
+        region_code: f.region_code.trim().to_owned(),
+        address: f.address.trim().to_owned(),
+    };
+    back_to_hospitals(
+        service::add_hospital(&state, &actor, &hospital, &[])
+            .await
+            .map(|_| ()),
+    )
+}
+
+#[derive(serde::Deserialize)]
+struct HospitalActionForm {
+    hospital_id: i64,
+    /// suspend, reactivate, or support (with `supported_id`).
+    #[serde(default)]
+    action: String,
+    reason: Option<String>,
+    #[serde(default)]
+    supported_id: String,
+}
+
+async fn admin_hospital_action(
+    State(state): State<AppState>,
+    actor: Actor,
+    crate::extract::AppForm(f): crate::extract::AppForm<HospitalActionForm>,
+) -> AppResult<axum::response::Redirect> {
+    let result = match f.action.as_str() {
+        "suspend" => {
+            service::set_hospital_status(&state, &actor, f.hospital_id, false, f.reason.as_deref())
+                .await
+        }
+        "reactivate" => {
+            service::set_hospital_status(&state, &actor, f.hospital_id, true, None).await
+        }
+        "support" => match optional_id("supported_id", &f.supported_id) {
+            Ok(Some(supported)) => {
+                service::add_support(&state, &actor, f.hospital_id, supported).await
+            }
+            Ok(None) => Err(crate::error::AppError::invalid(
+                "supported_id",
+                "choose the hospital to support",
+            )),
+            Err(e) => Err(e),
+        },
+        _ => Err(crate::error::AppError::invalid(
+            "action",
+            "must be suspend, reactivate or support",
+        )),
+    };
+    back_to_hospitals(result)
 }

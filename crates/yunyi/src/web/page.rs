@@ -76,6 +76,12 @@ impl PageCtx {
             .is_some_and(|u| matches!(u.role, Role::PlatformAdmin | Role::HospitalAdmin))
     }
 
+    pub fn is_platform_admin(&self) -> bool {
+        self.user
+            .as_ref()
+            .is_some_and(|u| u.role == Role::PlatformAdmin)
+    }
+
     pub fn can_audit(&self) -> bool {
         self.user.as_ref().is_some_and(|u| {
             matches!(

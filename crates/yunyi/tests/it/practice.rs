@@ -1090,3 +1090,135 @@ async fn hospital_admins_edit_doctor_profiles_and_sites_on_a_page() {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     c.app.stop().await;
 }
+
+#[tokio::test]
+async fn platform_admins_manage_hospitals_on_a_page() {
+    let c = setup().await;
+    let browser = c.app.browser();
+    let login = browser
+        .get(c.app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = crate::helpers::csrf_from(&login);
+    browser
+        .post(c.app.url("/login"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("username", "admin"),
+            ("password", PW),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let submit = |path: &'static str, fields: Vec<(&'static str, String)>| {
+        let browser = &browser;
+        let app = &c.app;
+        let mut form = fields;
+        form.push(("csrf_token", csrf.clone()));
+        async move {
+            let r = browser
+                .post(app.url(path))
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::SEE_OTHER, "{path}");
+            let location = r.headers()["location"].to_str().unwrap().to_owned();
+            browser
+                .get(app.url(&location))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let html = browser
+        .get(c.app.url("/admin/hospitals"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(r#"id="hospital-form""#) && html.contains("公安县示范人民医院"));
+    let new = |region: &str| {
+        vec![
+            ("code", "PAGE-001".to_owned()),
+            ("name", "页面新建医院".to_owned()),
+            ("name_en", String::new()),
+            ("level", "一级甲等".to_owned()),
+            ("region_code", region.to_owned()),
+            ("address", "荆州".to_owned()),
+        ]
+    };
+    let html = submit("/admin/hospitals", new("12")).await;
+    assert!(html.contains("region_code"), "{html}");
+    let html = submit("/admin/hospitals", new("421002")).await;
+    assert!(html.contains(r#"id="form-notice""#) && html.contains("页面新建医院"));
+    let hospitals = c.app.get_json("/api/v1/hospitals").await.1;
+    let new_id = hospitals["items"][2]["id"].as_i64().unwrap();
+    let html = submit(
+        "/admin/hospitals/actions",
+        vec![
+            ("hospital_id", c.gz.to_string()),
+            ("action", "support".into()),
+            ("supported_id", new_id.to_string()),
+        ],
+    )
+    .await;
+    assert!(html.contains(r#"id="form-notice""#), "{html}");
+    let d2 = yunyi::identity::store::account_by_username(&c.app.db, "doctor2")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    assert!(
+        directory::serves_patients_of(&c.app.state, d2, new_id)
+            .await
+            .unwrap()
+    );
+    let html = submit(
+        "/admin/hospitals/actions",
+        vec![
+            ("hospital_id", new_id.to_string()),
+            ("action", "suspend".into()),
+        ],
+    )
+    .await;
+    assert!(html.contains(r#"id="form-message""#) && html.contains("reason"));
+    let html = submit(
+        "/admin/hospitals/actions",
+        vec![
+            ("hospital_id", new_id.to_string()),
+            ("action", "suspend".into()),
+            ("reason", "停业整顿".into()),
+        ],
+    )
+    .await;
+    assert!(html.contains(r#"id="form-notice""#));
+    assert_eq!(
+        c.app
+            .get_json(&format!("/api/v1/hospitals/{new_id}"))
+            .await
+            .1["status"],
+        "suspended"
+    );
+
+    let hadmin = c.app.token("hospital-admin", PW).await;
+    let r = c
+        .app
+        .client
+        .get(c.app.url("/admin/hospitals"))
+        .bearer_auth(hadmin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    c.app.stop().await;
+}
