@@ -707,6 +707,8 @@ struct AdminDoctorPage {
     page: PageCtx,
     doctor_id: i64,
     name: String,
+    has_photo: bool,
+    photo_version: String,
     profile: Option<super::model::DoctorProfile>,
     sites: Vec<super::model::PracticeSite>,
     hospitals: Vec<HospitalDetail>,
@@ -800,10 +802,15 @@ async fn admin_doctor(
     {
         hospitals.push(service::hospital_detail(&state.db, h.id).await?);
     }
+    let photo = store::photo(&state.db, id).await?;
     Ok(AdminDoctorPage {
         page: page.with_nav("doctors-admin"),
         doctor_id: id,
         name: account.display_name,
+        has_photo: photo.is_some(),
+        photo_version: photo
+            .map(|(key, _)| key.chars().take(12).collect())
+            .unwrap_or_default(),
         profile: store::profile(&state.db, id).await?,
         sites: store::sites_of(&state.db, id).await?,
         hospitals,

@@ -35,6 +35,11 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../../assets/app.css"),
     },
     Asset {
+        name: "admin.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../assets/admin.js"),
+    },
+    Asset {
         name: "htmx.min.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../../assets/vendor/htmx-2.0.11.min.js"),

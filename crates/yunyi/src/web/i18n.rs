@@ -548,6 +548,12 @@ const MESSAGES: &[(&str, &str, &str)] = &[
         "Hospital it supports",
     ),
     ("admin_hospitals.link", "建立支援", "Link"),
+    ("admin_doctor.photo", "照片", "Photo"),
+    (
+        "admin_doctor.photo_hint",
+        "选择 JPEG、PNG 或 WebP 图片（不超过 2 MB），选中即上传",
+        "Choose a JPEG, PNG or WebP image (up to 2 MB); it uploads at once",
+    ),
     ("error.back_home", "返回首页", "Back to the home page"),
     ("error.request_id", "请求编号", "Request ID"),
     ("error.fields", "请检查以下内容", "Please check"),

@@ -267,3 +267,60 @@ async fn a_patient_registers_adds_a_child_and_signs_in_again_in_a_real_browser()
     browser.quit().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_administrator_uploads_a_doctors_photo_in_a_real_browser() {
+    let app = TestApp::with_demo().await;
+    let browser = Browser::start().await;
+    let d = browser.driver();
+    d.goto(app.url("/login")).await.unwrap();
+    browser.fill("username", "hospital-admin").await;
+    browser.fill("password", crate::helpers::PW).await;
+    browser.click("login-submit").await;
+    browser.wait_path("/me").await;
+
+    let doctor = yunyi::identity::store::account_by_username(&app.db, "doctor1")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    d.goto(app.url(&format!("/admin/doctors/{doctor}")))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // Not an image: the page says so and nothing is stored.
+    let fake = dir.path().join("photo.png");
+    std::fs::write(&fake, "<svg onload=alert(1)>").unwrap();
+    d.find(By::Id("photo-file"))
+        .await
+        .unwrap()
+        .send_keys(fake.display().to_string())
+        .await
+        .unwrap();
+    browser.wait_text("#photo-status", "JPEG").await;
+    assert_eq!(
+        app.get(&format!("/doctors/{doctor}/photo")).await.status(),
+        reqwest::StatusCode::NOT_FOUND
+    );
+
+    let real = dir.path().join("real.png");
+    std::fs::write(&real, crate::practice::PIXEL_PNG).unwrap();
+    d.goto(app.url(&format!("/admin/doctors/{doctor}")))
+        .await
+        .unwrap();
+    d.find(By::Id("photo-file"))
+        .await
+        .unwrap()
+        .send_keys(real.display().to_string())
+        .await
+        .unwrap();
+    browser
+        .wait_for("the uploaded photo on the page", || async {
+            d.find(By::Id("current-photo")).await.is_ok()
+        })
+        .await;
+    let r = app.get(&format!("/doctors/{doctor}/photo")).await;
+    assert_eq!(r.headers()["content-type"], "image/png");
+    browser.quit().await;
+    app.stop().await;
+}
