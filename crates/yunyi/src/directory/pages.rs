@@ -96,6 +96,7 @@ struct DoctorsPage {
     specialty: String,
     service: String,
     department: Option<i64>,
+    available_today: bool,
     service_kinds: [&'static str; 5],
     next_href: Option<String>,
 }
@@ -151,6 +152,7 @@ async fn doctors(
         specialty: q.specialty.clone().unwrap_or_default(),
         service: q.service.clone().unwrap_or_default(),
         department: q.department_id,
+        available_today: q.available_today,
         service_kinds: [
             "text_consult",
             "video_consult",

@@ -500,6 +500,10 @@ pub fn parse_doctor_query(query: Option<&str>) -> AppResult<DoctorQuery> {
             "hospital" => q.hospital_id = id("hospital", &mut errors),
             "department" => q.department_id = id("department", &mut errors),
             "specialty" => q.specialty = Some(v.chars().take(30).collect()),
+            "available" => match v {
+                "today" => q.available_today = true,
+                _ => errors.push(crate::error::FieldError::new("available", "must be today")),
+            },
             "service" => match ServiceKind::parse(v) {
                 Some(k) => q.service = Some(k.as_str().to_owned()),
                 None => errors.push(crate::error::FieldError::new(

@@ -389,6 +389,9 @@ pub struct DoctorQuery {
     pub specialty: Option<String>,
     /// Offers an active service of this kind.
     pub service: Option<String>,
+    /// Can be consulted today: an on-demand online service at an active hospital and an
+    /// active consult privilege there. (Scheduling adds "or a free slot today".)
+    pub available_today: bool,
     /// Keyset: practice sites with id > after.
     pub after: Option<i64>,
     pub limit: i64,
@@ -437,6 +440,15 @@ pub async fn search_doctors(
             " AND EXISTS (SELECT 1 FROM service v WHERE v.doctor_id = a.id AND v.hospital_id = s.hospital_id \
              AND v.kind = $? AND v.active = TRUE)",
             Arg::Text(kind.clone()),
+        );
+    }
+    if q.available_today {
+        filters.push_str(
+            " AND h.status = 'active' AND EXISTS (SELECT 1 FROM service v WHERE v.doctor_id = a.id \
+             AND v.hospital_id = s.hospital_id AND v.active = TRUE \
+             AND v.kind IN ('text_consult', 'video_consult', 'counselling', 'free_clinic')) \
+             AND EXISTS (SELECT 1 FROM privilege r WHERE r.account_id = a.id AND r.hospital_id = s.hospital_id \
+             AND r.kind = 'consult' AND r.status = 'active')",
         );
     }
     args.push(Arg::Int(q.limit));

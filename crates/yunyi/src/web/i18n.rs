@@ -554,6 +554,7 @@ const MESSAGES: &[(&str, &str, &str)] = &[
         "选择 JPEG、PNG 或 WebP 图片（不超过 2 MB），选中即上传",
         "Choose a JPEG, PNG or WebP image (up to 2 MB); it uploads at once",
     ),
+    ("doctors.available_today", "今天可问诊", "Available today"),
     ("error.back_home", "返回首页", "Back to the home page"),
     ("error.request_id", "请求编号", "Request ID"),
     ("error.fields", "请检查以下内容", "Please check"),

@@ -1222,3 +1222,44 @@ async fn platform_admins_manage_hospitals_on_a_page() {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     c.app.stop().await;
 }
+
+#[tokio::test]
+async fn available_today_means_an_online_service_and_an_active_consult_privilege() {
+    let c = setup().await;
+    let count = |q: &'static str| {
+        let app = &c.app;
+        async move {
+            let (status, body) = app
+                .get_json(&format!("/api/v1/doctors?limit=100&{q}"))
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            body["items"].as_array().unwrap().len()
+        }
+    };
+    // 21 cards; the two emergency doctors offer no online service, and doctor1's county site
+    // has no service there.
+    assert_eq!(count("available=today").await, 18);
+    let d4 = yunyi::identity::store::account_by_username(&c.app.db, "doctor4")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let (s, _) = c
+        .post(
+            &c.admin,
+            &format!("/api/v1/doctors/{d4}/privileges/consult"),
+            json!({"hospital_id": c.gz, "status": "suspended", "reason": "停诊"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(
+        count("available=today").await,
+        17,
+        "a suspended doctor is not available"
+    );
+    assert_eq!(
+        c.app.get_json("/api/v1/doctors?available=tomorrow").await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    c.app.stop().await;
+}
