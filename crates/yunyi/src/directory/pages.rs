@@ -436,7 +436,7 @@ async fn admin_privilege(
             "must be grant, suspend or reinstate",
         )),
     };
-    back_to("/admin/doctors", form.hospital_id, result)
+    back_with("/admin/doctors", Some(form.hospital_id), result)
 }
 
 #[derive(Template, WebTemplate)]
@@ -503,10 +503,11 @@ async fn admin_hospital(
     })
 }
 
-/// Back to the page with the outcome: "ok", or what was wrong (which field and why).
-fn back_to(
+/// Back to an administrator's page with the outcome in `message`: "ok", or what was wrong
+/// (which field and why). Server faults and lost sessions still go to the error page.
+fn back_with(
     path: &str,
-    hospital_id: i64,
+    hospital_id: Option<i64>,
     result: AppResult<()>,
 ) -> AppResult<axum::response::Redirect> {
     let message = match result {
@@ -516,11 +517,15 @@ fn back_to(
         }
         Err(e) => e.to_string(),
     };
-    let query: String = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("hospital", &hospital_id.to_string())
-        .append_pair("message", &message)
-        .finish();
-    Ok(axum::response::Redirect::to(&format!("{path}?{query}")))
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    if let Some(h) = hospital_id {
+        query.append_pair("hospital", &h.to_string());
+    }
+    query.append_pair("message", &message);
+    Ok(axum::response::Redirect::to(&format!(
+        "{path}?{}",
+        query.finish()
+    )))
 }
 
 /// "25", "25.5" or "25.50" yuan in fen; empty is `None`.
@@ -583,7 +588,7 @@ async fn admin_add_department(
     let result = service::add_department(&state, &actor, form.hospital_id, &input)
         .await
         .map(|_| ());
-    back_to("/admin/hospital", form.hospital_id, result)
+    back_with("/admin/hospital", Some(form.hospital_id), result)
 }
 
 #[derive(serde::Deserialize)]
@@ -617,7 +622,7 @@ async fn admin_add_service(
             .map(|_| ())
     }
     .await;
-    back_to("/admin/hospital", form.hospital_id, result)
+    back_with("/admin/hospital", Some(form.hospital_id), result)
 }
 
 struct ServiceInputFromForm;
@@ -684,7 +689,7 @@ async fn admin_add_campaign(
             .map(|_| ())
     }
     .await;
-    back_to("/admin/hospital", hospital_id, result)
+    back_with("/admin/hospital", Some(hospital_id), result)
 }
 
 #[cfg(test)]
@@ -836,22 +841,6 @@ struct ProfileForm {
     practice_since_year: String,
 }
 
-fn back_to_doctor(id: i64, result: AppResult<()>) -> AppResult<axum::response::Redirect> {
-    let message = match result {
-        Ok(()) => "ok".to_owned(),
-        Err(e @ (crate::error::AppError::Internal(_) | crate::error::AppError::Unauthorized)) => {
-            return Err(e);
-        }
-        Err(e) => e.to_string(),
-    };
-    let query: String = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("message", &message)
-        .finish();
-    Ok(axum::response::Redirect::to(&format!(
-        "/admin/doctors/{id}?{query}"
-    )))
-}
-
 async fn admin_doctor_profile(
     State(state): State<AppState>,
     actor: Actor,
@@ -876,7 +865,11 @@ async fn admin_doctor_profile(
             since.parse().ok().or(Some(0))
         },
     };
-    back_to_doctor(id, service::set_profile(&state, &actor, id, &input).await)
+    back_with(
+        &format!("/admin/doctors/{id}"),
+        None,
+        service::set_profile(&state, &actor, id, &input).await,
+    )
 }
 
 #[derive(serde::Deserialize)]
@@ -911,7 +904,7 @@ async fn admin_doctor_site(
         .map(|_| ())
     }
     .await;
-    back_to_doctor(id, result)
+    back_with(&format!("/admin/doctors/{id}"), None, result)
 }
 
 #[derive(Template, WebTemplate)]
@@ -951,22 +944,6 @@ async fn admin_hospitals(
     })
 }
 
-fn back_to_hospitals(result: AppResult<()>) -> AppResult<axum::response::Redirect> {
-    let message = match result {
-        Ok(()) => "ok".to_owned(),
-        Err(e @ (crate::error::AppError::Internal(_) | crate::error::AppError::Unauthorized)) => {
-            return Err(e);
-        }
-        Err(e) => e.to_string(),
-    };
-    let query: String = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("message", &message)
-        .finish();
-    Ok(axum::response::Redirect::to(&format!(
-        "/admin/hospitals?{query}"
-    )))
-}
-
 #[derive(serde::Deserialize)]
 struct NewHospitalForm {
     #[serde(default)]
@@ -996,7 +973,9 @@ async fn admin_add_hospital(
         region_code: f.region_code.trim().to_owned(),
         address: f.address.trim().to_owned(),
     };
-    back_to_hospitals(
+    back_with(
+        "/admin/hospitals",
+        None,
         service::add_hospital(&state, &actor, &hospital, &[])
             .await
             .map(|_| ()),
@@ -1042,5 +1021,5 @@ async fn admin_hospital_action(
             "must be suspend, reactivate or support",
         )),
     };
-    back_to_hospitals(result)
+    back_with("/admin/hospitals", None, result)
 }

@@ -314,3 +314,74 @@ pub fn csrf_from(html: &str) -> String {
     let start = html.find(marker).expect("a form with a CSRF token") + marker.len();
     html[start..].split('"').next().unwrap().to_owned()
 }
+
+/// A browser-like client signed in through the real sign-in form, with its CSRF token.
+pub struct SignedInBrowser<'a> {
+    pub app: &'a TestApp,
+    pub client: reqwest::Client,
+    pub csrf: String,
+}
+
+impl TestApp {
+    pub async fn sign_in_browser(&self, username: &str) -> SignedInBrowser<'_> {
+        let client = self.browser();
+        let login = client
+            .get(self.url("/login"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let csrf = csrf_from(&login);
+        let r = client
+            .post(self.url("/login"))
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("username", username),
+                ("password", PW),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            reqwest::StatusCode::SEE_OTHER,
+            "sign-in as {username}"
+        );
+        SignedInBrowser {
+            app: self,
+            client,
+            csrf,
+        }
+    }
+}
+
+impl SignedInBrowser<'_> {
+    pub async fn page(&self, path: &str) -> String {
+        self.client
+            .get(self.app.url(path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// Posts a form (with the CSRF token), follows the redirect, returns the page shown.
+    pub async fn submit(&self, path: &str, fields: &[(&str, String)]) -> String {
+        let mut form: Vec<(&str, String)> = fields.to_vec();
+        form.push(("csrf_token", self.csrf.clone()));
+        let r = self
+            .client
+            .post(self.app.url(path))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER, "{path}");
+        let location = r.headers()["location"].to_str().unwrap().to_owned();
+        self.page(&location).await
+    }
+}

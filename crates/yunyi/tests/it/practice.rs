@@ -731,34 +731,8 @@ async fn free_clinic_campaigns_take_volunteers_who_serve_the_hospital() {
 #[tokio::test]
 async fn hospital_admins_manage_privileges_on_their_page() {
     let c = setup().await;
-    let browser = c.app.browser();
-    let login = browser
-        .get(c.app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = crate::helpers::csrf_from(&login);
-    browser
-        .post(c.app.url("/login"))
-        .form(&[
-            ("csrf_token", csrf.as_str()),
-            ("username", "hospital-admin"),
-            ("password", PW),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let html = browser
-        .get(c.app.url("/admin/doctors"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let b = c.app.sign_in_browser("hospital-admin").await;
+    let html = b.page("/admin/doctors").await;
     assert!(html.contains("医生执业权限") && html.contains("云医示范医院"));
     assert_eq!(
         html.matches(r#"class="privilege-row""#).count(),
@@ -770,31 +744,6 @@ async fn hospital_admins_manage_privileges_on_their_page() {
         .unwrap()
         .unwrap()
         .id;
-    let post = |fields: Vec<(&'static str, String)>| {
-        let browser = &browser;
-        let app = &c.app;
-        let csrf = csrf.clone();
-        async move {
-            let mut form = fields;
-            form.push(("csrf_token", csrf));
-            let r = browser
-                .post(app.url("/admin/doctors/privileges"))
-                .form(&form)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), StatusCode::SEE_OTHER);
-            let location = r.headers()["location"].to_str().unwrap().to_owned();
-            browser
-                .get(app.url(&location))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
-        }
-    };
     let base = |action: &str| {
         vec![
             ("doctor_id", d3.to_string()),
@@ -803,23 +752,29 @@ async fn hospital_admins_manage_privileges_on_their_page() {
             ("action", action.to_owned()),
         ]
     };
-    let html = post(base("grant")).await;
+    let html = b.submit("/admin/doctors/privileges", &base("grant")).await;
     assert!(html.contains(r#"id="form-notice""#), "{html}");
-    let html = post(base("suspend")).await;
+    let html = b
+        .submit("/admin/doctors/privileges", &base("suspend"))
+        .await;
     assert!(
         html.contains(r#"id="form-message""#) && html.contains("reason"),
         "a reason is required"
     );
     let mut with_reason = base("suspend");
     with_reason.push(("reason", "会诊资质复核".to_owned()));
-    assert!(post(with_reason).await.contains(r#"id="form-notice""#));
+    assert!(
+        b.submit("/admin/doctors/privileges", &with_reason)
+            .await
+            .contains(r#"id="form-notice""#)
+    );
     assert!(
         directory::require_privilege(&c.app.state, d3, c.gz, PrivilegeKind::Teleconsult)
             .await
             .is_err()
     );
     assert!(
-        post(base("reinstate"))
+        b.submit("/admin/doctors/privileges", &base("reinstate"))
             .await
             .contains(r#"id="form-notice""#)
     );
@@ -843,83 +798,39 @@ async fn hospital_admins_manage_privileges_on_their_page() {
 #[tokio::test]
 async fn hospital_admins_add_departments_services_and_campaigns_on_their_page() {
     let c = setup().await;
-    let browser = c.app.browser();
-    let login = browser
-        .get(c.app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = crate::helpers::csrf_from(&login);
-    browser
-        .post(c.app.url("/login"))
-        .form(&[
-            ("csrf_token", csrf.as_str()),
-            ("username", "hospital-admin"),
-            ("password", PW),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let submit = |path: &'static str, fields: Vec<(&'static str, String)>| {
-        let browser = &browser;
-        let app = &c.app;
-        let mut form = fields;
-        form.push(("csrf_token", csrf.clone()));
-        form.push(("hospital_id", c.gz.to_string()));
-        async move {
-            let r = browser
-                .post(app.url(path))
-                .form(&form)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), StatusCode::SEE_OTHER, "{path}");
-            let location = r.headers()["location"].to_str().unwrap().to_owned();
-            browser
-                .get(app.url(&location))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
-        }
-    };
-    let html = browser
-        .get(c.app.url("/admin/hospital"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let b = c.app.sign_in_browser("hospital-admin").await;
+    let html = b.page("/admin/hospital").await;
     assert!(
         html.contains(r#"id="department-form""#)
             && html.contains(r#"id="service-form""#)
             && html.contains(r#"id="campaign-form""#)
     );
 
-    let html = submit(
-        "/admin/hospital/departments",
-        vec![("std_code", "1".into()), ("name", "眼科".into())],
-    )
-    .await;
+    let html = b
+        .submit(
+            "/admin/hospital/departments",
+            &[
+                ("hospital_id", c.gz.to_string()),
+                ("std_code", "1".into()),
+                ("name", "眼科".into()),
+            ],
+        )
+        .await;
     assert!(
         html.contains(r#"id="form-message""#) && html.contains("std_code"),
         "{html}"
     );
-    let html = submit(
-        "/admin/hospital/departments",
-        vec![
-            ("std_code", "10".into()),
-            ("name", "眼科".into()),
-            ("offers_online", "on".into()),
-        ],
-    )
-    .await;
+    let html = b
+        .submit(
+            "/admin/hospital/departments",
+            &[
+                ("hospital_id", c.gz.to_string()),
+                ("std_code", "10".into()),
+                ("name", "眼科".into()),
+                ("offers_online", "on".into()),
+            ],
+        )
+        .await;
     assert!(html.contains(r#"id="form-notice""#) && html.contains("眼科"));
 
     let d2 = yunyi::identity::store::account_by_username(&c.app.db, "doctor2")
@@ -927,27 +838,31 @@ async fn hospital_admins_add_departments_services_and_campaigns_on_their_page() 
         .unwrap()
         .unwrap()
         .id;
-    let html = submit(
-        "/admin/hospital/services",
-        vec![
-            ("doctor_id", d2.to_string()),
-            ("kind", "text_consult".into()),
-            ("name", "夜间图文".into()),
-            ("price_yuan", "abc".into()),
-        ],
-    )
-    .await;
+    let html = b
+        .submit(
+            "/admin/hospital/services",
+            &[
+                ("hospital_id", c.gz.to_string()),
+                ("doctor_id", d2.to_string()),
+                ("kind", "text_consult".into()),
+                ("name", "夜间图文".into()),
+                ("price_yuan", "abc".into()),
+            ],
+        )
+        .await;
     assert!(html.contains("price_yuan"), "{html}");
-    let html = submit(
-        "/admin/hospital/services",
-        vec![
-            ("doctor_id", d2.to_string()),
-            ("kind", "text_consult".into()),
-            ("name", "夜间图文".into()),
-            ("price_yuan", "25.5".into()),
-        ],
-    )
-    .await;
+    let html = b
+        .submit(
+            "/admin/hospital/services",
+            &[
+                ("hospital_id", c.gz.to_string()),
+                ("doctor_id", d2.to_string()),
+                ("kind", "text_consult".into()),
+                ("name", "夜间图文".into()),
+                ("price_yuan", "25.5".into()),
+            ],
+        )
+        .await;
     assert!(
         html.contains(r#"id="form-notice""#)
             && html.contains("夜间图文")
@@ -956,16 +871,18 @@ async fn hospital_admins_add_departments_services_and_campaigns_on_their_page() 
     );
 
     let today = yunyi::identity::service::today();
-    let html = submit(
-        "/admin/hospital/campaigns",
-        vec![
-            ("name", "社区健康义诊".into()),
-            ("starts_on", today.to_string()),
-            ("ends_on", (today + chrono::Duration::days(3)).to_string()),
-            ("doctor_ids", d2.to_string()),
-        ],
-    )
-    .await;
+    let html = b
+        .submit(
+            "/admin/hospital/campaigns",
+            &[
+                ("hospital_id", c.gz.to_string()),
+                ("name", "社区健康义诊".into()),
+                ("starts_on", today.to_string()),
+                ("ends_on", (today + chrono::Duration::days(3)).to_string()),
+                ("doctor_ids", d2.to_string()),
+            ],
+        )
+        .await;
     assert!(html.contains(r#"id="form-notice""#), "{html}");
     let (_, campaigns) = c.app.get_json("/api/v1/campaigns").await;
     assert!(
@@ -981,26 +898,7 @@ async fn hospital_admins_add_departments_services_and_campaigns_on_their_page() 
 #[tokio::test]
 async fn hospital_admins_edit_doctor_profiles_and_sites_on_a_page() {
     let c = setup().await;
-    let browser = c.app.browser();
-    let login = browser
-        .get(c.app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = crate::helpers::csrf_from(&login);
-    browser
-        .post(c.app.url("/login"))
-        .form(&[
-            ("csrf_token", csrf.as_str()),
-            ("username", "hospital-admin"),
-            ("password", PW),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let b = c.app.sign_in_browser("hospital-admin").await;
     let id = |name: &'static str| {
         let db = c.app.db.clone();
         async move {
@@ -1012,42 +910,11 @@ async fn hospital_admins_edit_doctor_profiles_and_sites_on_a_page() {
         }
     };
     let (d9, d19) = (id("doctor9").await, id("doctor19").await);
-    let html = browser
-        .get(c.app.url(&format!("/admin/doctors/{d9}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = b.page(&format!("/admin/doctors/{d9}")).await;
     assert!(
         html.contains(r#"id="profile-form""#) && html.contains("110440000000009"),
         "{html}"
     );
-    let submit = |path: String, fields: Vec<(&'static str, String)>| {
-        let browser = &browser;
-        let app = &c.app;
-        let mut form = fields;
-        form.push(("csrf_token", csrf.clone()));
-        async move {
-            let r = browser
-                .post(app.url(&path))
-                .form(&form)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), StatusCode::SEE_OTHER, "{path}");
-            let location = r.headers()["location"].to_str().unwrap().to_owned();
-            browser
-                .get(app.url(&location))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
-        }
-    };
     let profile = |year: &str| {
         vec![
             ("licence_no", "110440000000009".to_owned()),
@@ -1057,10 +924,14 @@ async fn hospital_admins_edit_doctor_profiles_and_sites_on_a_page() {
             ("practice_since_year", year.to_owned()),
         ]
     };
-    let html = submit(format!("/admin/doctors/{d9}/profile"), profile("abc")).await;
+    let html = b
+        .submit(&format!("/admin/doctors/{d9}/profile"), &profile("abc"))
+        .await;
     assert!(html.contains("practice_since_year"), "{html}");
     // Corrected: ten years of practice, so internet diagnosis may now be granted.
-    let html = submit(format!("/admin/doctors/{d9}/profile"), profile("2015")).await;
+    let html = b
+        .submit(&format!("/admin/doctors/{d9}/profile"), &profile("2015"))
+        .await;
     assert!(
         html.contains(r#"id="form-notice""#) && html.contains("产后随访、母乳喂养"),
         "{html}"
@@ -1071,18 +942,20 @@ async fn hospital_admins_edit_doctor_profiles_and_sites_on_a_page() {
     );
 
     // Sites at another hospital are that hospital's administrators' decision.
-    let html = submit(
-        format!("/admin/doctors/{d9}/sites"),
-        vec![
-            ("hospital_id", c.jz.to_string()),
-            ("department_id", String::new()),
-            ("registration_no", "REG-X".into()),
-        ],
-    )
-    .await;
+    let html = b
+        .submit(
+            &format!("/admin/doctors/{d9}/sites"),
+            &[
+                ("hospital_id", c.jz.to_string()),
+                ("department_id", String::new()),
+                ("registration_no", "REG-X".into()),
+            ],
+        )
+        .await;
     assert!(html.contains(r#"id="form-message""#), "{html}");
     // Another hospital's doctor is not on this administrator's pages.
-    let r = browser
+    let r = b
+        .client
         .get(c.app.url(&format!("/admin/doctors/{d19}")))
         .send()
         .await
@@ -1094,58 +967,8 @@ async fn hospital_admins_edit_doctor_profiles_and_sites_on_a_page() {
 #[tokio::test]
 async fn platform_admins_manage_hospitals_on_a_page() {
     let c = setup().await;
-    let browser = c.app.browser();
-    let login = browser
-        .get(c.app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = crate::helpers::csrf_from(&login);
-    browser
-        .post(c.app.url("/login"))
-        .form(&[
-            ("csrf_token", csrf.as_str()),
-            ("username", "admin"),
-            ("password", PW),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let submit = |path: &'static str, fields: Vec<(&'static str, String)>| {
-        let browser = &browser;
-        let app = &c.app;
-        let mut form = fields;
-        form.push(("csrf_token", csrf.clone()));
-        async move {
-            let r = browser
-                .post(app.url(path))
-                .form(&form)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), StatusCode::SEE_OTHER, "{path}");
-            let location = r.headers()["location"].to_str().unwrap().to_owned();
-            browser
-                .get(app.url(&location))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
-        }
-    };
-    let html = browser
-        .get(c.app.url("/admin/hospitals"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let b = c.app.sign_in_browser("admin").await;
+    let html = b.page("/admin/hospitals").await;
     assert!(html.contains(r#"id="hospital-form""#) && html.contains("公安县示范人民医院"));
     let new = |region: &str| {
         vec![
@@ -1157,21 +980,22 @@ async fn platform_admins_manage_hospitals_on_a_page() {
             ("address", "荆州".to_owned()),
         ]
     };
-    let html = submit("/admin/hospitals", new("12")).await;
+    let html = b.submit("/admin/hospitals", &new("12")).await;
     assert!(html.contains("region_code"), "{html}");
-    let html = submit("/admin/hospitals", new("421002")).await;
+    let html = b.submit("/admin/hospitals", &new("421002")).await;
     assert!(html.contains(r#"id="form-notice""#) && html.contains("页面新建医院"));
     let hospitals = c.app.get_json("/api/v1/hospitals").await.1;
     let new_id = hospitals["items"][2]["id"].as_i64().unwrap();
-    let html = submit(
-        "/admin/hospitals/actions",
-        vec![
-            ("hospital_id", c.gz.to_string()),
-            ("action", "support".into()),
-            ("supported_id", new_id.to_string()),
-        ],
-    )
-    .await;
+    let html = b
+        .submit(
+            "/admin/hospitals/actions",
+            &[
+                ("hospital_id", c.gz.to_string()),
+                ("action", "support".into()),
+                ("supported_id", new_id.to_string()),
+            ],
+        )
+        .await;
     assert!(html.contains(r#"id="form-notice""#), "{html}");
     let d2 = yunyi::identity::store::account_by_username(&c.app.db, "doctor2")
         .await
@@ -1183,24 +1007,26 @@ async fn platform_admins_manage_hospitals_on_a_page() {
             .await
             .unwrap()
     );
-    let html = submit(
-        "/admin/hospitals/actions",
-        vec![
-            ("hospital_id", new_id.to_string()),
-            ("action", "suspend".into()),
-        ],
-    )
-    .await;
+    let html = b
+        .submit(
+            "/admin/hospitals/actions",
+            &[
+                ("hospital_id", new_id.to_string()),
+                ("action", "suspend".into()),
+            ],
+        )
+        .await;
     assert!(html.contains(r#"id="form-message""#) && html.contains("reason"));
-    let html = submit(
-        "/admin/hospitals/actions",
-        vec![
-            ("hospital_id", new_id.to_string()),
-            ("action", "suspend".into()),
-            ("reason", "停业整顿".into()),
-        ],
-    )
-    .await;
+    let html = b
+        .submit(
+            "/admin/hospitals/actions",
+            &[
+                ("hospital_id", new_id.to_string()),
+                ("action", "suspend".into()),
+                ("reason", "停业整顿".into()),
+            ],
+        )
+        .await;
     assert!(html.contains(r#"id="form-notice""#));
     assert_eq!(
         c.app
