@@ -27,7 +27,7 @@ use crate::identity::notify::{DevInbox, LogNotifier, Notifier};
 use crate::jobs::{self, Worker};
 use crate::ops::Metrics;
 use crate::web::middleware::{self, TIMEOUT_STATUS};
-use crate::{audit, demo, directory, fhir, identity, ops, web};
+use crate::{audit, demo, directory, fhir, identity, ops, scheduling, web};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -189,6 +189,7 @@ pub fn router(state: AppState) -> Router {
         .merge(web::router())
         .merge(directory::router())
         .merge(identity::router())
+        .merge(scheduling::router())
         .merge(audit::router())
         .merge(fhir::router())
         .fallback(not_found)

@@ -22,6 +22,7 @@ pub mod jobs;
 pub mod ops;
 pub mod paging;
 pub mod policy;
+pub mod scheduling;
 pub mod web;
 
 pub use app::{AppState, Application};

@@ -579,3 +579,21 @@ pub async fn setting_or_insert(
     })?;
     Ok(setting(db, key).await?.unwrap_or_default())
 }
+
+/// Ends the care links a source (e.g. an appointment) created.
+pub async fn end_care_links(
+    tx: &mut Tx,
+    kind: &str,
+    source_id: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query("UPDATE care_link SET active = FALSE, ended_at = $3 WHERE kind = $1 AND source_id = $2 AND active = TRUE")
+            .bind(kind)
+            .bind(source_id)
+            .bind(now)
+            .execute(conn)
+            .await
+            .map(|_| ())
+    })
+}

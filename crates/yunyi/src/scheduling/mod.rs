@@ -1,0 +1,17 @@
+//! Scheduling (分时段预约): doctors' schedules, time slots with release times, and appointments.
+//!
+//! Booking never sells a slot twice: one conditional `UPDATE slot SET booked = booked + 1 WHERE
+//! booked < capacity AND released`, in the same transaction as the appointment insert, plus a
+//! `CHECK (booked <= capacity)` and a partial unique index for "one appointment per patient per
+//! doctor per day". The database decides races, so several server processes on one PostgreSQL
+//! stay correct. Times are UTC epoch milliseconds; days and clock times are China Standard Time
+//! (UTC+8, no daylight saving).
+
+pub mod api;
+pub mod model;
+pub mod service;
+pub mod store;
+
+pub fn router() -> axum::Router<crate::app::AppState> {
+    api::router()
+}

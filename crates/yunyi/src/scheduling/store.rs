@@ -1,0 +1,245 @@
+//! SQL for schedules, slots and appointments.
+
+use super::model::{Appointment, Slot};
+use crate::db::{Db, Tx};
+use crate::{with_db, with_tx};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ScheduleRow {
+    pub id: i64,
+    pub doctor_id: i64,
+    pub hospital_id: i64,
+    pub service_id: i64,
+}
+
+pub async fn insert_schedule(
+    tx: &mut Tx,
+    doctor: i64,
+    hospital: i64,
+    service: i64,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query_scalar::<_, i64>(
+            "INSERT INTO schedule (doctor_id, hospital_id, service_id, active, created_at) VALUES ($1, $2, $3, TRUE, $4) RETURNING id",
+        )
+        .bind(doctor)
+        .bind(hospital)
+        .bind(service)
+        .bind(now)
+        .fetch_one(conn)
+        .await
+    })
+}
+
+pub async fn schedule(db: &Db, id: i64) -> Result<Option<ScheduleRow>, sqlx::Error> {
+    with_db!(db, |pool| {
+        sqlx::query_as::<_, ScheduleRow>(
+            "SELECT id, doctor_id, hospital_id, service_id FROM schedule WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+    })
+}
+
+/// Inserts a slot unless one already starts at that time; true when inserted.
+pub async fn insert_slot(
+    tx: &mut Tx,
+    schedule: i64,
+    (start, end): (i64, i64),
+    day: &str,
+    capacity: i64,
+    release_at: i64,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query(
+            "INSERT INTO slot (schedule_id, start_at, end_at, day, capacity, booked, release_at, status, created_at) \
+             VALUES ($1, $2, $3, $4, $5, 0, $6, 'open', $7) ON CONFLICT (schedule_id, start_at) DO NOTHING",
+        )
+        .bind(schedule)
+        .bind(start)
+        .bind(end)
+        .bind(day)
+        .bind(capacity)
+        .bind(release_at)
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected() == 1)
+    })
+}
+
+const SLOT_COLUMNS: &str = "s.id, s.schedule_id, c.doctor_id, c.hospital_id, c.service_id, s.start_at, s.end_at, s.day, \
+     s.capacity, s.booked, s.release_at, s.status";
+
+pub async fn slot(db: &Db, id: i64) -> Result<Option<Slot>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {SLOT_COLUMNS} FROM slot s JOIN schedule c ON c.id = s.schedule_id WHERE s.id = $1"
+    );
+    with_db!(db, |pool| sqlx::query_as::<_, Slot>(&sql)
+        .bind(id)
+        .fetch_optional(pool)
+        .await)
+}
+
+/// A doctor's open slots starting in [from, to), with room left, by start time.
+pub async fn open_slots(
+    db: &Db,
+    doctor: i64,
+    from: i64,
+    to: i64,
+    limit: i64,
+) -> Result<Vec<Slot>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {SLOT_COLUMNS} FROM slot s JOIN schedule c ON c.id = s.schedule_id \
+         WHERE c.doctor_id = $1 AND c.active = TRUE AND s.start_at >= $2 AND s.start_at < $3 \
+         AND s.status = 'open' AND s.booked < s.capacity ORDER BY s.start_at, s.id LIMIT $4"
+    );
+    with_db!(db, |pool| {
+        sqlx::query_as::<_, Slot>(&sql)
+            .bind(doctor)
+            .bind(from)
+            .bind(to)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+    })
+}
+
+/// Takes one place in a released, open slot with room. False when someone else was faster,
+/// the slot is full or blocked, or not yet released: the one statement decides the race.
+pub async fn take_place(tx: &mut Tx, slot: i64, now: i64) -> Result<bool, sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query(
+            "UPDATE slot SET booked = booked + 1 \
+             WHERE id = $1 AND booked < capacity AND status = 'open' AND release_at <= $2 AND start_at > $2",
+        )
+        .bind(slot)
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected() == 1)
+    })
+}
+
+pub async fn give_back_place(tx: &mut Tx, slot: i64) -> Result<(), sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query("UPDATE slot SET booked = booked - 1 WHERE id = $1 AND booked > 0")
+            .bind(slot)
+            .execute(conn)
+            .await
+            .map(|_| ())
+    })
+}
+
+pub struct NewAppointment<'a> {
+    pub slot: i64,
+    pub person: i64,
+    pub booked_by: i64,
+    pub doctor: i64,
+    pub day: &'a str,
+}
+
+pub async fn insert_appointment(
+    tx: &mut Tx,
+    a: &NewAppointment<'_>,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query_scalar::<_, i64>(
+            "INSERT INTO appointment (slot_id, person_id, booked_by, doctor_id, day, status, created_at) \
+             VALUES ($1, $2, $3, $4, $5, 'booked', $6) RETURNING id",
+        )
+        .bind(a.slot)
+        .bind(a.person)
+        .bind(a.booked_by)
+        .bind(a.doctor)
+        .bind(a.day)
+        .bind(now)
+        .fetch_one(conn)
+        .await
+    })
+}
+
+const APPOINTMENT_COLUMNS: &str = "a.id, a.slot_id, a.person_id, a.booked_by, a.doctor_id, a.day, a.status, a.created_at, \
+     s.start_at, c.hospital_id";
+const APPOINTMENT_FROM: &str =
+    "FROM appointment a JOIN slot s ON s.id = a.slot_id JOIN schedule c ON c.id = s.schedule_id";
+
+pub async fn appointment(db: &Db, id: i64) -> Result<Option<Appointment>, sqlx::Error> {
+    let sql = format!("SELECT {APPOINTMENT_COLUMNS} {APPOINTMENT_FROM} WHERE a.id = $1");
+    with_db!(db, |pool| sqlx::query_as::<_, Appointment>(&sql)
+        .bind(id)
+        .fetch_optional(pool)
+        .await)
+}
+
+/// Appointments of the people an account acts for (itself and its family), newest slot first.
+pub async fn appointments_for_account(
+    db: &Db,
+    account: i64,
+    limit: i64,
+) -> Result<Vec<Appointment>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {APPOINTMENT_COLUMNS} {APPOINTMENT_FROM} WHERE a.person_id IN \
+         (SELECT person_id FROM account WHERE id = $1 AND person_id IS NOT NULL \
+          UNION SELECT person_id FROM family_link WHERE account_id = $1) \
+         ORDER BY s.start_at DESC, a.id DESC LIMIT $2"
+    );
+    with_db!(db, |pool| sqlx::query_as::<_, Appointment>(&sql)
+        .bind(account)
+        .bind(limit)
+        .fetch_all(pool)
+        .await)
+}
+
+/// Active (booked or checked-in, still ahead) appointments of a person.
+pub async fn count_active(db: &Db, person: i64, now: i64) -> Result<i64, sqlx::Error> {
+    let sql = format!(
+        "SELECT COUNT(*) {APPOINTMENT_FROM} WHERE a.person_id = $1 AND a.status IN ('booked', 'checked_in') AND s.end_at > $2"
+    );
+    with_db!(db, |pool| sqlx::query_scalar::<_, i64>(&sql)
+        .bind(person)
+        .bind(now)
+        .fetch_one(pool)
+        .await)
+}
+
+pub async fn count_no_shows_since(db: &Db, person: i64, since: i64) -> Result<i64, sqlx::Error> {
+    let sql = format!(
+        "SELECT COUNT(*) {APPOINTMENT_FROM} WHERE a.person_id = $1 AND a.status = 'no_show' AND s.start_at >= $2"
+    );
+    with_db!(db, |pool| sqlx::query_scalar::<_, i64>(&sql)
+        .bind(person)
+        .bind(since)
+        .fetch_one(pool)
+        .await)
+}
+
+/// Moves an appointment from one status to another; false if it was not in `from`.
+pub async fn transition(
+    tx: &mut Tx,
+    id: i64,
+    from: &str,
+    to: &str,
+    reason: Option<&str>,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query(
+            "UPDATE appointment SET status = $3, reason = COALESCE($4, reason), \
+             cancelled_at = CASE WHEN $3 = 'cancelled' THEN $5 ELSE cancelled_at END \
+             WHERE id = $1 AND status = $2",
+        )
+        .bind(id)
+        .bind(from)
+        .bind(to)
+        .bind(reason)
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected() == 1)
+    })
+}

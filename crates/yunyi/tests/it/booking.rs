@@ -1,0 +1,389 @@
+//! Booking time slots: never oversold under concurrency, fairness rules, release times,
+//! acting only for oneself and one's family, cancellation, and the care link it creates.
+
+use chrono::Duration as Days;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use yunyi::clock::now_ms;
+use yunyi::identity::actor::{Actor, SessionKind};
+use yunyi::identity::{auth, store as istore};
+
+use crate::helpers::{PW, TestApp, id_number};
+
+struct Ctx {
+    app: TestApp,
+    admin: String,
+}
+
+async fn setup() -> Ctx {
+    let app = TestApp::with_demo().await;
+    let admin = app.token("hospital-admin", PW).await;
+    Ctx { app, admin }
+}
+
+impl Ctx {
+    async fn post(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        let r = self.app.post_as(Some(token), path, &body).await;
+        let status = r.status();
+        (
+            status,
+            serde_json::from_str(&r.text().await.unwrap()).unwrap_or(Value::Null),
+        )
+    }
+
+    async fn doctor(&self, username: &str) -> i64 {
+        istore::account_by_username(&self.app.db, username)
+            .await
+            .unwrap()
+            .unwrap()
+            .id
+    }
+
+    /// A schedule for the doctor's text consultation, with one session `days_ahead` days from
+    /// today, 08:00 to `end`, 15-minute slots, released at `release` (RFC 3339) or now.
+    async fn session(
+        &self,
+        username: &str,
+        days_ahead: i64,
+        end: &str,
+        release: Option<String>,
+    ) -> (i64, Vec<Value>) {
+        let doctor = self.doctor(username).await;
+        let (_, detail) = self
+            .app
+            .get_json(&format!("/api/v1/doctors/{doctor}"))
+            .await;
+        let service = detail["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["kind"] == "text_consult")
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap();
+        let (s, body) = self
+            .post(
+                &self.admin,
+                "/api/v1/schedules",
+                json!({"service_id": service}),
+            )
+            .await;
+        let schedule = if s == StatusCode::CREATED {
+            body["schedule_id"].as_i64().unwrap()
+        } else {
+            panic!("schedule: {s} {body}")
+        };
+        let day = yunyi::identity::service::today() + Days::days(days_ahead);
+        let release = release.unwrap_or_else(|| chrono::Utc::now().to_rfc3339());
+        let (s, body) = self
+            .post(
+                &self.admin,
+                &format!("/api/v1/schedules/{schedule}/sessions"),
+                json!({"date": day.to_string(), "start": "08:00", "end": end, "slot_minutes": 15, "release_at": release}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{body}");
+        let (_, slots) = self
+            .app
+            .get_json(&format!("/api/v1/doctors/{doctor}/slots?days=28"))
+            .await;
+        (doctor, slots["items"].as_array().unwrap().clone())
+    }
+
+    /// Patients created directly (no argon2 per patient), each with a bearer token.
+    async fn patients(&self, n: usize) -> Vec<(String, i64)> {
+        let state = &self.app.state;
+        let mut out = Vec::new();
+        for i in 0..n {
+            let mut tx = state.db.begin().await.unwrap();
+            let id = id_number("19900101", 200 + i as u32);
+            let person = istore::NewPersonRow {
+                name: "并发患者",
+                id_number_enc: state.keys.encrypt(&id),
+                id_number_hash: state.keys.lookup_hash("id_number", &id),
+                id_number_mask: "440***".into(),
+                birth_date: "1990-01-01".into(),
+                sex: "male",
+            };
+            let person_id = istore::insert_person(&mut tx, &person, now_ms())
+                .await
+                .unwrap();
+            let account = istore::NewAccountRow {
+                username: Some(&format!("rush{i}")),
+                role: "patient",
+                display_name: "并发患者",
+                password_hash: None,
+                phone_enc: None,
+                phone_hash: None,
+                phone_mask: None,
+                person_id: Some(person_id),
+                hospital_id: None,
+                created_by: None,
+            };
+            let account_id = istore::insert_account(&mut tx, &account, now_ms())
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            let (token, _) =
+                auth::start_session(state, &Actor::default(), account_id, SessionKind::Bearer)
+                    .await
+                    .unwrap();
+            out.push((token, person_id));
+        }
+        out
+    }
+}
+
+#[tokio::test]
+async fn two_hundred_concurrent_bookings_on_twenty_slots_sell_exactly_twenty() {
+    let c = setup().await;
+    // 08:00–13:00 in 15-minute slots: 20 slots.
+    let (_, slots) = c.session("doctor2", 1, "13:00", None).await;
+    assert_eq!(slots.len(), 20);
+    let slot_ids: Vec<i64> = slots.iter().map(|s| s["id"].as_i64().unwrap()).collect();
+    let patients = c.patients(200).await;
+    let mut tasks = Vec::new();
+    for (i, (token, person)) in patients.into_iter().enumerate() {
+        let client = c.app.client.clone();
+        let url = c.app.url("/api/v1/appointments");
+        let slot = slot_ids[i % slot_ids.len()];
+        tasks.push(tokio::spawn(async move {
+            let r = client
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({"slot_id": slot, "person_id": person}))
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.json::<Value>().await.unwrap())
+        }));
+    }
+    let mut booked = 0;
+    let mut conflicts = 0;
+    for t in tasks {
+        let (status, body) = t.await.unwrap();
+        match status {
+            StatusCode::CREATED => booked += 1,
+            StatusCode::CONFLICT => {
+                conflicts += 1;
+                assert!(
+                    body["detail"].as_str().unwrap().contains("just taken"),
+                    "{body}"
+                );
+            }
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!((booked, conflicts), (20, 180));
+    // The database agrees: every slot exactly full, 20 stored appointments, none twice.
+    let (full, stored): (i64, i64) = yunyi::with_db!(&c.app.db, |pool| {
+        sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM slot WHERE booked = capacity), \
+             (SELECT COUNT(*) FROM appointment WHERE status = 'booked')",
+        )
+        .fetch_one(pool)
+        .await
+    })
+    .unwrap();
+    assert_eq!((full, stored), (20, 20));
+    let (_, slots) = c
+        .app
+        .get_json(&format!(
+            "/api/v1/doctors/{}/slots?days=28",
+            c.doctor("doctor2").await
+        ))
+        .await;
+    assert!(
+        slots["items"].as_array().unwrap().is_empty(),
+        "no free slot left"
+    );
+    c.app.stop().await;
+}
+
+#[tokio::test]
+async fn fairness_acting_for_family_release_and_cancellation() {
+    let c = setup().await;
+    let (doctor, slots) = c.session("doctor2", 2, "09:00", None).await;
+    let ids: Vec<i64> = slots.iter().map(|s| s["id"].as_i64().unwrap()).collect();
+    let p1 = c.app.token("patient1", PW).await;
+    let me: Value = c.app.get_as(&p1, "/api/v1/me").await.json().await.unwrap();
+    let child = me["family"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["relationship"] == "child")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+
+    // Book for myself (person_id defaults to me), then a second slot the same day: refused.
+    let (s, first) = c
+        .post(&p1, "/api/v1/appointments", json!({"slot_id": ids[0]}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{first}");
+    assert!(
+        first["start"].as_str().unwrap().ends_with("+08:00"),
+        "shown in China Standard Time"
+    );
+    let (s, body) = c
+        .post(&p1, "/api/v1/appointments", json!({"slot_id": ids[1]}))
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert!(
+        body["detail"].as_str().unwrap().contains("already"),
+        "{body}"
+    );
+    // For my child: allowed. For someone else: as if they did not exist.
+    assert_eq!(
+        c.post(
+            &p1,
+            "/api/v1/appointments",
+            json!({"slot_id": ids[1], "person_id": child})
+        )
+        .await
+        .0,
+        StatusCode::CREATED
+    );
+    let p2 = c.app.token("patient2", PW).await;
+    let (s, _) = c
+        .post(
+            &p2,
+            "/api/v1/appointments",
+            json!({"slot_id": ids[2], "person_id": child}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // Staff do not book.
+    let nurse = c.app.token("nurse1", PW).await;
+    assert_eq!(
+        c.post(
+            &nurse,
+            "/api/v1/appointments",
+            json!({"slot_id": ids[2], "person_id": child})
+        )
+        .await
+        .0,
+        StatusCode::FORBIDDEN
+    );
+
+    // The booking lets the doctor read the patient (after the identity check); cancelling ends it.
+    let d2 = c.app.token("doctor2", PW).await;
+    c.app.step_up(&d2).await;
+    let me_id = me["person"]["id"].as_i64().unwrap();
+    assert_eq!(
+        c.app
+            .get_as(&d2, &format!("/api/v1/patients/{me_id}"))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let appt = first["id"].as_i64().unwrap();
+    assert_eq!(
+        c.post(
+            &p2,
+            &format!("/api/v1/appointments/{appt}/cancel"),
+            json!({})
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        c.post(
+            &p1,
+            &format!("/api/v1/appointments/{appt}/cancel"),
+            json!({"reason": "改期"})
+        )
+        .await
+        .0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        c.post(
+            &p1,
+            &format!("/api/v1/appointments/{appt}/cancel"),
+            json!({})
+        )
+        .await
+        .0,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        c.app
+            .get_as(&d2, &format!("/api/v1/patients/{me_id}"))
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    // The place is free again.
+    let (_, after) = c
+        .app
+        .get_json(&format!("/api/v1/doctors/{doctor}/slots?days=28"))
+        .await;
+    assert!(
+        after["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["id"] == ids[0])
+    );
+    let (_, mine) = {
+        let r = c.app.get_as(&p1, "/api/v1/appointments").await;
+        (r.status(), r.json::<Value>().await.unwrap())
+    };
+    let statuses: Vec<&str> = mine["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses.len(), 2);
+    assert!(statuses.contains(&"cancelled") && statuses.contains(&"booked"));
+    c.app.stop().await;
+}
+
+#[tokio::test]
+async fn slots_before_their_release_are_visible_but_not_bookable() {
+    let c = setup().await;
+    let release = (chrono::Utc::now() + chrono::Duration::hours(6)).to_rfc3339();
+    let (_, slots) = c.session("doctor4", 3, "09:00", Some(release)).await;
+    assert_eq!(slots.len(), 4);
+    assert!(slots.iter().all(|s| s["bookable"] == false));
+    let p1 = c.app.token("patient1", PW).await;
+    let (s, body) = c
+        .post(
+            &p1,
+            "/api/v1/appointments",
+            json!({"slot_id": slots[0]["id"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("opens for booking"),
+        "{body}"
+    );
+    // Sessions are validated: in the past, backwards, bad release.
+    let (s, _) = c
+        .post(
+            &c.admin,
+            "/api/v1/schedules/1/sessions",
+            json!({"date": "2000-01-01", "start": "08:00", "end": "09:00"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let patient = c.app.token("patient2", PW).await;
+    assert_eq!(
+        c.post(
+            &patient,
+            "/api/v1/schedules/1/sessions",
+            json!({"date": "2030-01-01", "start": "08:00", "end": "09:00"})
+        )
+        .await
+        .0,
+        StatusCode::FORBIDDEN
+    );
+    c.app.stop().await;
+}
