@@ -169,6 +169,10 @@ async fn doctors(
 struct DoctorPage {
     page: PageCtx,
     info: DoctorDetail,
+    /// (slot id, local start, bookable now) for the next 14 days.
+    slots: Vec<(i64, String, bool)>,
+    /// Whom a signed-in patient may book for: (person id, name).
+    people: Vec<(i64, String)>,
     /// The photo's content key, appended to its URL so a new photo is fetched at once.
     photo_version: Option<String>,
     hospitals: Vec<Hospital>,
@@ -221,6 +225,7 @@ impl DoctorPage {
 async fn doctor(
     State(state): State<AppState>,
     page: PageCtx,
+    actor: Actor,
     Path(id): Path<String>,
 ) -> AppResult<DoctorPage> {
     let id = id
@@ -236,8 +241,31 @@ async fn doctor(
         departments.extend(h.departments);
         hospitals.push(h.hospital);
     }
+    let now = crate::clock::now_ms();
+    let slots = crate::scheduling::service::open_slots(&state, id, 14)
+        .await?
+        .iter()
+        .map(|s| {
+            (
+                s.id,
+                crate::scheduling::pages::local(s.start_at),
+                s.release_at <= now,
+            )
+        })
+        .collect();
+    let mut people = Vec::new();
+    if let Some(me) = actor.signed_in.as_ref().filter(|m| m.role == Role::Patient) {
+        if let Some(pid) = me.person_id {
+            people.push((pid, me.display_name.clone()));
+        }
+        for f in crate::identity::store::family_of(&state.db, me.account_id).await? {
+            people.push((f.id, f.name));
+        }
+    }
     Ok(DoctorPage {
         page: page.with_nav("doctors"),
+        slots,
+        people,
         photo_version: store::photo(&state.db, id)
             .await?
             .map(|(key, _)| key.chars().take(12).collect()),

@@ -9,9 +9,10 @@
 
 pub mod api;
 pub mod model;
+pub mod pages;
 pub mod service;
 pub mod store;
 
 pub fn router() -> axum::Router<crate::app::AppState> {
-    api::router()
+    api::router().merge(pages::router())
 }

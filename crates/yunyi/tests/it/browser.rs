@@ -324,3 +324,107 @@ async fn an_administrator_uploads_a_doctors_photo_in_a_real_browser() {
     browser.quit().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_patient_picks_department_doctor_and_time_books_and_cancels_in_a_real_browser() {
+    let app = TestApp::with_demo().await;
+    // The hospital opens doctor2's text consultations tomorrow 08:00–09:00.
+    let admin = app.token("hospital-admin", crate::helpers::PW).await;
+    let doctor = yunyi::identity::store::account_by_username(&app.db, "doctor2")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let (_, detail) = app.get_json(&format!("/api/v1/doctors/{doctor}")).await;
+    let service = detail["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "text_consult")
+        .unwrap()["id"]
+        .clone();
+    let r: serde_json::Value = app
+        .post_as(
+            Some(&admin),
+            "/api/v1/schedules",
+            &serde_json::json!({"service_id": service}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let schedule = r["schedule_id"].as_i64().unwrap();
+    let tomorrow = yunyi::identity::service::today() + chrono::Duration::days(1);
+    let r = app
+        .post_as(
+            Some(&admin),
+            &format!("/api/v1/schedules/{schedule}/sessions"),
+            &serde_json::json!({"date": tomorrow.to_string(), "start": "08:00", "end": "09:00", "release_at": chrono::Utc::now().to_rfc3339()}),
+        )
+        .await;
+    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    let department = detail["sites"][0]["department_id"].as_i64().unwrap();
+    let hospital = detail["sites"][0]["hospital_id"].as_i64().unwrap();
+
+    let browser = Browser::start().await;
+    let d = browser.driver();
+    d.goto(app.url("/login")).await.unwrap();
+    browser.fill("username", "patient1").await;
+    browser.fill("password", crate::helpers::PW).await;
+    browser.click("login-submit").await;
+    browser.wait_path("/me").await;
+
+    // Hospital → department → doctor → time.
+    d.goto(app.url(&format!("/hospitals/{hospital}")))
+        .await
+        .unwrap();
+    d.find(By::Css(format!(
+        "a[href=\"/doctors?department={department}\"]"
+    )))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    browser.wait_path("/doctors").await;
+    d.find(By::Css(format!(
+        "#doctor-list a[href=\"/doctors/{doctor}\"]"
+    )))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    browser.wait_path(&format!("/doctors/{doctor}")).await;
+    browser
+        .wait_text("#slot-list", &format!("{tomorrow} 08:00"))
+        .await;
+    d.find(By::Css("#slot-list button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.wait_path("/appointments").await;
+    browser.wait_text("#form-notice", "已保存").await;
+    let list = browser.text_of("#appointment-list").await;
+    assert!(
+        list.contains(&format!("{tomorrow} 08:00")) && list.contains("已预约"),
+        "{list}"
+    );
+
+    d.find(By::Css("#appointment-list button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.wait_text("#appointment-list", "已取消").await;
+    // The time is free again for others.
+    let (_, slots) = app
+        .get_json(&format!("/api/v1/doctors/{doctor}/slots"))
+        .await;
+    assert_eq!(slots["items"].as_array().unwrap().len(), 4);
+    browser.quit().await;
+    app.stop().await;
+}
