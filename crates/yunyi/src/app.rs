@@ -100,10 +100,15 @@ impl AppState {
 
 /// The job handlers every process runs.
 pub fn job_registry() -> jobs::Registry {
-    jobs::Registry::standard().with_recurring(
-        Arc::new(identity::cleanup::PurgeEndedSessions),
-        std::time::Duration::from_secs(3600),
-    )
+    jobs::Registry::standard()
+        .with_recurring(
+            Arc::new(identity::cleanup::PurgeEndedSessions),
+            std::time::Duration::from_secs(3600),
+        )
+        .with_recurring(
+            Arc::new(scheduling::release::ReleaseSlots),
+            std::time::Duration::from_secs(15 * 60),
+        )
 }
 
 /// A built application: database connected and migrated, port bound, not yet serving.
@@ -155,7 +160,11 @@ impl Application {
     pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let state = self.state;
         let worker = state.config.jobs.enabled.then(|| {
-            let worker = Worker::new(state.db.clone(), self.registry, state.config.jobs.clone());
+            // Handlers that send messages need the application's services.
+            let registry = self
+                .registry
+                .with_handler(Arc::new(scheduling::waitlist::ExpireHolds(state.clone())));
+            let worker = Worker::new(state.db.clone(), registry, state.config.jobs.clone());
             tokio::spawn(worker.run(shutdown.clone()))
         });
         let app = router(state.clone());

@@ -233,6 +233,21 @@ impl Default for IdentityConfig {
     }
 }
 
+/// Appointment rules that operators tune.
+#[derive(Debug, Clone)]
+pub struct SchedulingConfig {
+    /// How long a freed place is held for the waitlisted patient it is offered to.
+    pub waitlist_hold: Duration,
+}
+
+impl Default for SchedulingConfig {
+    fn default() -> Self {
+        Self {
+            waitlist_hold: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
 /// A secret that `Debug` never prints.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Secret(pub String);
@@ -252,6 +267,7 @@ pub struct Config {
     pub jobs: JobsConfig,
     pub http: HttpConfig,
     pub identity: IdentityConfig,
+    pub scheduling: SchedulingConfig,
     /// The data encryption key (base64) from `YUNYI_DATA_KEY`; else the key file is used.
     pub data_key: Option<Secret>,
     /// Demo mode: demo data and the `/dev/inbox` page.
@@ -281,6 +297,7 @@ impl Config {
             jobs: JobsConfig::default(),
             http: HttpConfig::default(),
             identity: IdentityConfig::default(),
+            scheduling: SchedulingConfig::default(),
             data_key: None,
             demo: false,
             dev_inbox: false,
@@ -334,6 +351,7 @@ impl RawSettings {
             jobs: JobsConfig::default(),
             http: HttpConfig::default(),
             identity,
+            scheduling: SchedulingConfig::default(),
             data_key: self.data_key,
             demo: false,
             dev_inbox: false,

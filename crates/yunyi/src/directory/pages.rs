@@ -248,7 +248,7 @@ async fn doctor(
         .map(|s| {
             (
                 s.id,
-                crate::scheduling::pages::local(s.start_at),
+                crate::scheduling::model::cst_display(s.start_at),
                 s.release_at <= now,
             )
         })

@@ -2,13 +2,17 @@
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::model::{Appointment, SessionInput, Slot};
+use super::model::{
+    Appointment, CloseInput, ReleaseRulesInput, SessionInput, Slot, TemplateInput, cst_rfc3339,
+};
+use super::plan::{self, Scope};
 use super::service;
+use super::waitlist;
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::extract::AppJson;
@@ -21,6 +25,23 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/doctors/{id}/slots", get(slots))
         .route("/api/v1/appointments", get(mine).post(book))
         .route("/api/v1/appointments/{id}/cancel", post(cancel))
+        .route("/api/v1/appointments/{id}/reschedule", post(reschedule))
+        .route("/api/v1/appointments/{id}/check-in", post(check_in))
+        .route("/api/v1/appointments/{id}/no-show", post(no_show))
+        .route(
+            "/api/v1/schedules/{id}/templates",
+            get(templates).post(add_template),
+        )
+        .route(
+            "/api/v1/schedule-templates/{id}",
+            put(replace_template).delete(remove_template),
+        )
+        .route("/api/v1/schedules/{id}/release-rules", put(set_rules))
+        .route("/api/v1/schedules/{id}/closures", post(close_schedule))
+        .route("/api/v1/hospitals/{id}/holidays", post(close_hospital))
+        .route("/api/v1/waitlist", get(my_waitlist).post(join_waitlist))
+        .route("/api/v1/waitlist/{id}", delete(leave_waitlist))
+        .route("/api/v1/waitlist/{id}/accept", post(accept_offer))
 }
 
 fn id_of(raw: &str, what: &str) -> AppResult<i64> {
@@ -81,9 +102,9 @@ async fn slots(
         .iter()
         .map(|s: &Slot| {
             json!({
-                "id": s.id, "start": super::model::cst_rfc3339(s.start_at), "end": super::model::cst_rfc3339(s.end_at),
-                "free": s.capacity - s.booked, "bookable": s.release_at <= now,
-                "release_at": super::model::cst_rfc3339(s.release_at), "hospital_id": s.hospital_id, "service_id": s.service_id,
+                "id": s.id, "start": cst_rfc3339(s.start_at), "end": cst_rfc3339(s.end_at),
+                "free": s.free(), "bookable": s.bookable(now), "release_at": cst_rfc3339(s.release_at),
+                "hospital_id": s.hospital_id, "service_id": s.service_id, "mode": s.mode, "location": s.location,
             })
         })
         .collect();
@@ -99,7 +120,9 @@ struct BookInput {
 fn view(a: &Appointment) -> serde_json::Value {
     json!({
         "id": a.id, "slot_id": a.slot_id, "person_id": a.person_id, "doctor_id": a.doctor_id,
-        "hospital_id": a.hospital_id, "status": a.status, "start": super::model::cst_rfc3339(a.start_at),
+        "hospital_id": a.hospital_id, "status": a.status, "start": cst_rfc3339(a.start_at),
+        "end": cst_rfc3339(a.end_at), "mode": a.mode, "cancelled_by": a.cancelled_by,
+        "checked_in_at": a.checked_in_at.map(cst_rfc3339),
     })
 }
 
@@ -148,5 +171,206 @@ async fn cancel(
     // The body is optional: a bare POST cancels without a reason.
     let reason = body.ok().and_then(|AppJson(b)| b.reason);
     service::cancel(&state, &actor, id, reason.as_deref()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct SlotChoice {
+    slot_id: Option<i64>,
+}
+
+async fn reschedule(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    AppJson(input): AppJson<SlotChoice>,
+) -> AppResult<Json<serde_json::Value>> {
+    let id = id_of(&id, "appointment")?;
+    let slot = input
+        .slot_id
+        .ok_or_else(|| AppError::invalid("slot_id", "is required"))?;
+    let a = service::reschedule(&state, &actor, id, slot).await?;
+    Ok(Json(view(&a)))
+}
+
+async fn check_in(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> AppResult<Json<serde_json::Value>> {
+    let id = id_of(&id, "appointment")?;
+    Ok(Json(view(&service::check_in(&state, &actor, id).await?)))
+}
+
+async fn no_show(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> AppResult<Json<serde_json::Value>> {
+    let id = id_of(&id, "appointment")?;
+    Ok(Json(view(
+        &service::mark_no_show(&state, &actor, id).await?,
+    )))
+}
+
+fn template_view(t: &super::plan_store::TemplateRow) -> serde_json::Value {
+    json!({
+        "id": t.id, "weekday": t.weekday, "start": t.start_time, "end": t.end_time,
+        "slot_minutes": t.slot_minutes, "capacity": t.capacity, "mode": t.mode, "location": t.location,
+    })
+}
+
+async fn templates(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> AppResult<Json<serde_json::Value>> {
+    let id = id_of(&id, "schedule")?;
+    let (schedule, items) = plan::templates(&state, &actor, id).await?;
+    Ok(Json(json!({
+        "schedule_id": schedule.id, "doctor_id": schedule.doctor_id, "hospital_id": schedule.hospital_id,
+        "service_id": schedule.service_id, "horizon_days": schedule.horizon_days,
+        "release_days": schedule.release_days, "release_time": schedule.release_time,
+        "generated_until": schedule.generated_until,
+        "items": items.iter().map(template_view).collect::<Vec<_>>(),
+    })))
+}
+
+async fn add_template(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    AppJson(input): AppJson<TemplateInput>,
+) -> AppResult<(StatusCode, Json<serde_json::Value>)> {
+    let id = id_of(&id, "schedule")?;
+    let (template, created) = plan::add_template(&state, &actor, id, &input).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"template_id": template, "slots_created": created})),
+    ))
+}
+
+/// Replacing gives the template a new id; the old one stays for its booked slots.
+async fn replace_template(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    AppJson(input): AppJson<TemplateInput>,
+) -> AppResult<Json<serde_json::Value>> {
+    let id = id_of(&id, "template")?;
+    let (template, created) = plan::replace_template(&state, &actor, id, &input).await?;
+    Ok(Json(
+        json!({"template_id": template, "replaces": id, "slots_created": created}),
+    ))
+}
+
+async fn remove_template(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> AppResult<StatusCode> {
+    let id = id_of(&id, "template")?;
+    plan::remove_template(&state, &actor, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn set_rules(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    AppJson(input): AppJson<ReleaseRulesInput>,
+) -> AppResult<StatusCode> {
+    let id = id_of(&id, "schedule")?;
+    plan::set_rules(&state, &actor, id, &input).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn close_schedule(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    AppJson(input): AppJson<CloseInput>,
+) -> AppResult<Json<plan::Closed>> {
+    let id = id_of(&id, "schedule")?;
+    Ok(Json(
+        plan::close(&state, &actor, Scope::Schedule(id), &input).await?,
+    ))
+}
+
+async fn close_hospital(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    AppJson(input): AppJson<CloseInput>,
+) -> AppResult<Json<plan::Closed>> {
+    let id = id_of(&id, "hospital")?;
+    Ok(Json(
+        plan::close(&state, &actor, Scope::Hospital(id), &input).await?,
+    ))
+}
+
+fn entry_view(e: &waitlist::Entry) -> serde_json::Value {
+    json!({
+        "id": e.id, "person_id": e.person_id, "doctor_id": e.doctor_id, "date": e.day, "status": e.status,
+        "slot_id": e.slot_id, "hold_until": e.hold_until.map(cst_rfc3339),
+    })
+}
+
+#[derive(Deserialize)]
+struct JoinInput {
+    doctor_id: Option<i64>,
+    #[serde(default)]
+    date: String,
+    person_id: Option<i64>,
+}
+
+async fn join_waitlist(
+    State(state): State<AppState>,
+    actor: Actor,
+    AppJson(input): AppJson<JoinInput>,
+) -> AppResult<(StatusCode, Json<serde_json::Value>)> {
+    let doctor = input
+        .doctor_id
+        .ok_or_else(|| AppError::invalid("doctor_id", "is required"))?;
+    let person = match input.person_id {
+        Some(p) => p,
+        None => actor
+            .require()?
+            .person_id
+            .ok_or_else(|| AppError::invalid("person_id", "is required"))?,
+    };
+    let e = waitlist::join(&state, &actor, doctor, &input.date, person).await?;
+    Ok((StatusCode::CREATED, Json(entry_view(&e))))
+}
+
+async fn my_waitlist(
+    State(state): State<AppState>,
+    actor: Actor,
+) -> AppResult<Json<serde_json::Value>> {
+    let items: Vec<serde_json::Value> = waitlist::mine(&state, &actor)
+        .await?
+        .iter()
+        .map(entry_view)
+        .collect();
+    Ok(Json(json!({"items": items})))
+}
+
+async fn accept_offer(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> AppResult<(StatusCode, Json<serde_json::Value>)> {
+    let id = id_of(&id, "waitlist entry")?;
+    let a = waitlist::accept(&state, &actor, id).await?;
+    Ok((StatusCode::CREATED, Json(view(&a))))
+}
+
+async fn leave_waitlist(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> AppResult<StatusCode> {
+    let id = id_of(&id, "waitlist entry")?;
+    waitlist::leave(&state, &actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -9,9 +9,14 @@
 
 pub mod api;
 pub mod model;
+pub mod notice;
 pub mod pages;
+pub mod plan;
+pub mod plan_store;
+pub mod release;
 pub mod service;
 pub mod store;
+pub mod waitlist;
 
 pub fn router() -> axum::Router<crate::app::AppState> {
     api::router().merge(pages::router())

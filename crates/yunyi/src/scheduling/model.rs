@@ -25,6 +25,13 @@ pub fn cst_rfc3339(ms: i64) -> String {
         .unwrap_or_default()
 }
 
+/// Local (CST) date and time of an instant, as people read it: `2026-11-23 08:30`.
+pub fn cst_display(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.with_timezone(&cst()).format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default()
+}
+
 /// A session of slots to open on one day.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct SessionInput {
@@ -41,6 +48,9 @@ pub struct SessionInput {
     /// When the slots become bookable (RFC 3339). Default: 08:00 seven days before the day
     /// (放号), or at once if that time has passed.
     pub release_at: Option<String>,
+    /// `online` (default) or `in_person`.
+    pub mode: Option<String>,
+    pub location: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -51,6 +61,8 @@ pub struct SessionValid {
     pub slot_ms: i64,
     pub capacity: i64,
     pub release_at: i64,
+    pub mode: Mode,
+    pub location: Option<String>,
 }
 
 /// Days ahead slots are released at 08:00, by default.
@@ -62,13 +74,8 @@ impl SessionInput {
         let day = NaiveDate::parse_from_str(self.date.trim(), "%Y-%m-%d")
             .map_err(|_| errors.push(FieldError::new("date", "must be a date like 2026-12-01")))
             .ok();
-        let time = |field: &str, raw: &str, errors: &mut Vec<FieldError>| {
-            NaiveTime::parse_from_str(raw.trim(), "%H:%M")
-                .map_err(|_| errors.push(FieldError::new(field, "must be a time like 08:30")))
-                .ok()
-        };
-        let start = time("start", &self.start, &mut errors);
-        let end = time("end", &self.end, &mut errors);
+        let start = clock_field("start", &self.start, &mut errors);
+        let end = clock_field("end", &self.end, &mut errors);
         let minutes = self.slot_minutes.unwrap_or(15);
         if !(5..=240).contains(&minutes) {
             errors.push(FieldError::new("slot_minutes", "must be 5 to 240"));
@@ -77,6 +84,8 @@ impl SessionInput {
         if !(1..=100).contains(&capacity) {
             errors.push(FieldError::new("capacity", "must be 1 to 100"));
         }
+        let mode = Mode::field(self.mode.as_deref(), &mut errors);
+        let location = location_field(self.location.as_deref(), &mut errors);
         let (Some(day), Some(start), Some(end)) = (day, start, end) else {
             return Err(errors);
         };
@@ -133,11 +142,273 @@ impl SessionInput {
                 slot_ms: minutes * 60_000,
                 capacity,
                 release_at,
+                mode,
+                location,
             })
         } else {
             Err(errors)
         }
     }
+}
+
+/// Online (chat or video) or in person at a location in the hospital.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    #[default]
+    Online,
+    InPerson,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Online => "online",
+            Mode::InPerson => "in_person",
+        }
+    }
+
+    fn field(raw: Option<&str>, errors: &mut Vec<FieldError>) -> Mode {
+        match raw.map(str::trim).filter(|r| !r.is_empty()) {
+            None | Some("online") => Mode::Online,
+            Some("in_person") => Mode::InPerson,
+            Some(_) => {
+                errors.push(FieldError::new("mode", "must be online or in_person"));
+                Mode::Online
+            }
+        }
+    }
+}
+
+fn location_field(raw: Option<&str>, errors: &mut Vec<FieldError>) -> Option<String> {
+    let location = raw.map(str::trim).filter(|r| !r.is_empty())?;
+    if location.chars().count() > 100 {
+        errors.push(FieldError::new("location", "at most 100 characters"));
+    }
+    Some(location.to_owned())
+}
+
+fn clock_field(field: &str, raw: &str, errors: &mut Vec<FieldError>) -> Option<NaiveTime> {
+    NaiveTime::parse_from_str(raw.trim(), "%H:%M")
+        .map_err(|_| errors.push(FieldError::new(field, "must be a time like 08:30")))
+        .ok()
+}
+
+/// One session of a doctor's week: every `weekday` from `start` to `end`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct TemplateInput {
+    /// 1 = Monday … 7 = Sunday.
+    pub weekday: Option<i64>,
+    #[serde(default)]
+    pub start: String,
+    #[serde(default)]
+    pub end: String,
+    pub slot_minutes: Option<i64>,
+    pub capacity: Option<i64>,
+    pub mode: Option<String>,
+    pub location: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateValid {
+    pub weekday: i64,
+    pub start: NaiveTime,
+    pub end: NaiveTime,
+    pub slot_minutes: i64,
+    pub capacity: i64,
+    pub mode: Mode,
+    pub location: Option<String>,
+}
+
+impl TemplateInput {
+    pub fn validate(&self) -> Result<TemplateValid, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let weekday = self.weekday.unwrap_or(0);
+        if !(1..=7).contains(&weekday) {
+            errors.push(FieldError::new(
+                "weekday",
+                "must be 1 (Monday) to 7 (Sunday)",
+            ));
+        }
+        let start = clock_field("start", &self.start, &mut errors);
+        let end = clock_field("end", &self.end, &mut errors);
+        let slot_minutes = self.slot_minutes.unwrap_or(15);
+        if !(5..=240).contains(&slot_minutes) {
+            errors.push(FieldError::new("slot_minutes", "must be 5 to 240"));
+        }
+        let capacity = self.capacity.unwrap_or(1);
+        if !(1..=100).contains(&capacity) {
+            errors.push(FieldError::new("capacity", "must be 1 to 100"));
+        }
+        let mode = Mode::field(self.mode.as_deref(), &mut errors);
+        let location = location_field(self.location.as_deref(), &mut errors);
+        if let (Some(s), Some(e)) = (start, end) {
+            if e <= s {
+                errors.push(FieldError::new("end", "must be after start"));
+            } else if (e - s).num_minutes() < slot_minutes {
+                errors.push(FieldError::new(
+                    "end",
+                    "the session is shorter than one slot",
+                ));
+            }
+        }
+        match (start, end) {
+            (Some(start), Some(end)) if errors.is_empty() => Ok(TemplateValid {
+                weekday,
+                start,
+                end,
+                slot_minutes,
+                capacity,
+                mode,
+                location,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+/// When slots are generated and released, per schedule.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ReleaseRulesInput {
+    pub horizon_days: Option<i64>,
+    pub release_days: Option<i64>,
+    pub release_time: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseRules {
+    pub horizon_days: i64,
+    pub release_days: i64,
+    pub release_time: NaiveTime,
+}
+
+impl ReleaseRulesInput {
+    pub fn validate(&self) -> Result<ReleaseRules, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let horizon_days = self.horizon_days.unwrap_or(14);
+        if !(1..=60).contains(&horizon_days) {
+            errors.push(FieldError::new("horizon_days", "must be 1 to 60"));
+        }
+        let release_days = self.release_days.unwrap_or(RELEASE_DAYS_AHEAD);
+        if !(0..=60).contains(&release_days) {
+            errors.push(FieldError::new("release_days", "must be 0 to 60"));
+        }
+        let release_time = clock_field(
+            "release_time",
+            self.release_time.as_deref().unwrap_or("08:00"),
+            &mut errors,
+        );
+        match release_time {
+            Some(release_time) if errors.is_empty() => Ok(ReleaseRules {
+                horizon_days,
+                release_days,
+                release_time,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+/// When a slot on `day` is released under these rules: `release_days` before, at
+/// `release_time`, but never after the slot starts.
+pub fn release_instant(day: NaiveDate, release_days: i64, release_time: NaiveTime) -> i64 {
+    cst_ms(day - chrono::Duration::days(release_days), release_time).unwrap_or(0)
+}
+
+/// Closing a whole day (leave, holiday) or part of it.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct CloseInput {
+    #[serde(default)]
+    pub date: String,
+    pub start: Option<String>,
+    pub end: Option<String>,
+    #[serde(default)]
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseValid {
+    pub day: NaiveDate,
+    /// `None` for the whole day.
+    pub times: Option<(NaiveTime, NaiveTime)>,
+    pub reason: String,
+}
+
+impl CloseValid {
+    /// [start, end) in epoch ms.
+    pub fn range_ms(&self) -> (i64, i64) {
+        let (s, e) = self.times.unwrap_or((
+            NaiveTime::MIN,
+            NaiveTime::from_hms_opt(23, 59, 59).unwrap_or(NaiveTime::MIN),
+        ));
+        let end = cst_ms(self.day, e).unwrap_or(0);
+        (
+            cst_ms(self.day, s).unwrap_or(0),
+            if self.times.is_none() {
+                end + 1000
+            } else {
+                end
+            },
+        )
+    }
+}
+
+impl CloseInput {
+    pub fn validate(&self, today: NaiveDate) -> Result<CloseValid, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let day = NaiveDate::parse_from_str(self.date.trim(), "%Y-%m-%d")
+            .map_err(|_| errors.push(FieldError::new("date", "must be a date like 2026-12-01")))
+            .ok();
+        if day.is_some_and(|d| d < today) {
+            errors.push(FieldError::new("date", "must be today or later"));
+        }
+        let blank = |v: &Option<String>| v.as_deref().map(str::trim).unwrap_or("").is_empty();
+        let times = match (blank(&self.start), blank(&self.end)) {
+            (true, true) => None,
+            (false, false) => {
+                let s = clock_field("start", self.start.as_deref().unwrap_or(""), &mut errors);
+                let e = clock_field("end", self.end.as_deref().unwrap_or(""), &mut errors);
+                match (s, e) {
+                    (Some(s), Some(e)) if e > s => Some((s, e)),
+                    (Some(_), Some(_)) => {
+                        errors.push(FieldError::new("end", "must be after start"));
+                        None
+                    }
+                    _ => None,
+                }
+            }
+            (true, false) => {
+                errors.push(FieldError::new("start", "is required with end"));
+                None
+            }
+            (false, true) => {
+                errors.push(FieldError::new("end", "is required with start"));
+                None
+            }
+        };
+        let reason = self.reason.trim();
+        if reason.is_empty() || reason.chars().count() > 200 {
+            errors.push(FieldError::new(
+                "reason",
+                "is required (at most 200 characters): patients are told why",
+            ));
+        }
+        match day {
+            Some(day) if errors.is_empty() => Ok(CloseValid {
+                day,
+                times,
+                reason: reason.to_owned(),
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+/// Today's date in China.
+pub fn cst_today(now_ms: i64) -> NaiveDate {
+    chrono::DateTime::from_timestamp_millis(now_ms)
+        .map(|t| t.with_timezone(&cst()).date_naive())
+        .unwrap_or_default()
 }
 
 /// A slot as patients and the API see it.
@@ -155,6 +426,21 @@ pub struct Slot {
     pub booked: i64,
     pub release_at: i64,
     pub status: String,
+    pub released: bool,
+    pub held: i64,
+    pub mode: String,
+    pub location: Option<String>,
+}
+
+impl Slot {
+    /// Places a patient can book now or after release.
+    pub fn free(&self) -> i64 {
+        (self.capacity - self.booked - self.held).max(0)
+    }
+
+    pub fn bookable(&self, now: i64) -> bool {
+        self.status == "open" && self.released && self.release_at <= now && self.start_at > now
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
@@ -168,7 +454,11 @@ pub struct Appointment {
     pub status: String,
     pub created_at: i64,
     pub start_at: i64,
+    pub end_at: i64,
     pub hospital_id: i64,
+    pub mode: String,
+    pub cancelled_by: Option<String>,
+    pub checked_in_at: Option<i64>,
 }
 
 #[cfg(test)]
@@ -189,6 +479,8 @@ mod tests {
             slot_minutes: Some(20),
             capacity: None,
             release_at: None,
+            mode: None,
+            location: None,
         };
         let s = input.validate(now).expect("valid");
         assert_eq!(cst_rfc3339(s.start_ms), "2026-11-30T08:00:00+08:00");

@@ -9,7 +9,7 @@ use axum::response::Redirect;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::model::{Appointment, cst};
+use super::model::{Appointment, cst_display};
 use super::service;
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
@@ -21,13 +21,6 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/appointments", get(mine).post(book))
         .route("/appointments/{id}/cancel", post(cancel))
-}
-
-/// Local (CST) date and time of an instant, for display.
-pub fn local(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.with_timezone(&cst()).format("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_default()
 }
 
 #[derive(Template, WebTemplate)]
@@ -55,7 +48,7 @@ async fn mine(
             .await?
             .map(|p| p.name)
             .unwrap_or_default();
-        let when = local(a.start_at);
+        let when = cst_display(a.start_at);
         items.push((a, doctor, when));
     }
     Ok(AppointmentsPage {

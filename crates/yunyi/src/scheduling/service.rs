@@ -2,11 +2,11 @@
 //! atomic booking itself, and cancellation.
 
 use super::model::{Appointment, SessionInput, Slot, cst_rfc3339};
-use super::store;
+use super::{plan, store, waitlist};
 use crate::app::AppState;
 use crate::audit::{self, NewEvent};
 use crate::clock::now_ms;
-use crate::db::is_unique_violation;
+use crate::db::{Tx, is_unique_violation};
 use crate::directory::model::ServiceKind;
 use crate::directory::{service as directory, store as directory_store};
 use crate::error::{AppError, AppResult};
@@ -35,14 +35,7 @@ pub async fn create_schedule(state: &AppState, actor: &Actor, service_id: i64) -
             "is a department's service; schedules belong to a doctor's service",
         )
     })?;
-    let me = actor.require()?;
-    if !(me.role == Role::PlatformAdmin
-        || (me.role == Role::HospitalAdmin && me.hospital_id == Some(service.hospital_id)))
-    {
-        return Err(AppError::Forbidden(
-            "only this hospital's administrators open schedules".to_owned(),
-        ));
-    }
+    plan::require_hospital_admin(actor, service.hospital_id)?;
     let mut tx = state.db.begin().await?;
     let id = store::insert_schedule(&mut tx, doctor, service.hospital_id, service_id, now_ms())
         .await
@@ -62,24 +55,15 @@ pub async fn create_schedule(state: &AppState, actor: &Actor, service_id: i64) -
     Ok(id)
 }
 
-/// Opens a session of slots on one day; returns how many new slots there are.
+/// Opens a session of slots on one day (an extra session outside the weekly template);
+/// returns how many new slots there are.
 pub async fn add_session(
     state: &AppState,
     actor: &Actor,
     schedule_id: i64,
     input: &SessionInput,
 ) -> AppResult<usize> {
-    let schedule = store::schedule(&state.db, schedule_id)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("no schedule with id {schedule_id}")))?;
-    let me = actor.require()?;
-    if !(me.role == Role::PlatformAdmin
-        || (me.role == Role::HospitalAdmin && me.hospital_id == Some(schedule.hospital_id)))
-    {
-        return Err(AppError::Forbidden(
-            "only this hospital's administrators open sessions".to_owned(),
-        ));
-    }
+    let schedule = plan::schedule_for_admin(state, actor, schedule_id).await?;
     let now = now_ms();
     let s = input.validate(now).map_err(AppError::Validation)?;
     let day = s.day.to_string();
@@ -87,20 +71,24 @@ pub async fn add_session(
     let mut created = 0;
     let mut start = s.start_ms;
     while start + s.slot_ms <= s.end_ms {
-        if store::insert_slot(
-            &mut tx,
-            schedule_id,
-            (start, start + s.slot_ms),
-            &day,
-            s.capacity,
-            s.release_at,
-            now,
-        )
-        .await?
-        {
+        let slot = store::NewSlot {
+            schedule: schedule.id,
+            template: None,
+            start,
+            end: start + s.slot_ms,
+            day: &day,
+            capacity: s.capacity,
+            release_at: s.release_at,
+            mode: s.mode.as_str(),
+            location: s.location.as_deref(),
+        };
+        if store::insert_slot(&mut tx, &slot, now).await? {
             created += 1;
         }
         start += s.slot_ms;
+    }
+    if s.release_at > now {
+        plan::schedule_releases(&mut tx, [s.release_at]).await?;
     }
     audit::append(
         &mut tx,
@@ -126,13 +114,16 @@ pub async fn open_slots(state: &AppState, doctor_id: i64, days: i64) -> AppResul
     .await?)
 }
 
-/// Books `slot_id` for `person_id` (the actor or a family member they act for).
-pub async fn book(
+/// Who books: the signed-in patient's account id, after every rule that does not need the
+/// write lock: the actor acts for the person, the doctor may take the service, and the
+/// no-show and maximum-appointments limits.
+pub(super) async fn check_booking(
     state: &AppState,
     actor: &Actor,
-    slot_id: i64,
+    slot: &Slot,
     person_id: i64,
-) -> AppResult<Appointment> {
+    now: i64,
+) -> AppResult<i64> {
     let me = actor.require()?;
     if me.role != Role::Patient {
         return Err(AppError::Forbidden(
@@ -149,12 +140,9 @@ pub async fn book(
         None,
     )
     .await?;
-    let slot = store::slot(&state.db, slot_id)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("no slot with id {slot_id}")))?;
     let service = directory_store::service(&state.db, slot.service_id)
         .await?
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("slot {slot_id} has no service")))?;
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("slot {} has no service", slot.id)))?;
     let kind = ServiceKind::parse(&service.kind).unwrap_or(ServiceKind::TextConsult);
     directory::require_privilege(
         state,
@@ -168,7 +156,6 @@ pub async fn book(
             "this doctor cannot take appointments for this service at the moment".to_owned(),
         )
     })?;
-    let now = now_ms();
     if store::count_no_shows_since(&state.db, person_id, now - NO_SHOW_WINDOW_MS).await?
         >= NO_SHOW_LIMIT
     {
@@ -181,50 +168,103 @@ pub async fn book(
             "at most {MAX_ACTIVE} upcoming appointments at a time: cancel one first"
         )));
     }
-    if slot.release_at > now {
-        return Err(AppError::Conflict(format!(
+    Ok(me.account_id)
+}
+
+async fn slot_or_404(state: &AppState, slot_id: i64) -> AppResult<Slot> {
+    store::slot(&state.db, slot_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no slot with id {slot_id}")))
+}
+
+/// Why a slot cannot be taken, with the next free times when it was simply taken.
+async fn not_bookable(state: &AppState, slot: &Slot, now: i64) -> AppResult<AppError> {
+    if slot.status != "open" {
+        return Ok(AppError::Conflict(
+            "this time is closed: the doctor does not see patients then".to_owned(),
+        ));
+    }
+    if slot.start_at <= now {
+        return Ok(AppError::Conflict("this time has already begun".to_owned()));
+    }
+    if slot.release_at > now || !slot.released {
+        return Ok(AppError::Conflict(format!(
             "this slot opens for booking at {}",
             cst_rfc3339(slot.release_at)
         )));
     }
+    let next = open_slots(state, slot.doctor_id, 14).await?;
+    let hint: Vec<String> = next
+        .iter()
+        .filter(|s| s.bookable(now))
+        .take(3)
+        .map(|s| format!("{} (slot {})", cst_rfc3339(s.start_at), s.id))
+        .collect();
+    Ok(AppError::Conflict(if hint.is_empty() {
+        "this slot was just taken and the doctor has no other free time in the next 14 days; join the waitlist to be offered a freed place"
+            .to_owned()
+    } else {
+        format!("this slot was just taken; next free: {}", hint.join(", "))
+    }))
+}
 
+/// Books `slot_id` for `person_id` (the actor or a family member they act for).
+pub async fn book(
+    state: &AppState,
+    actor: &Actor,
+    slot_id: i64,
+    person_id: i64,
+) -> AppResult<Appointment> {
+    let slot = slot_or_404(state, slot_id).await?;
+    let now = now_ms();
+    let account = check_booking(state, actor, &slot, person_id, now).await?;
+    if !slot.bookable(now) {
+        return Err(not_bookable(state, &slot, now).await?);
+    }
     let mut tx = state.db.begin().await?;
     if !store::take_place(&mut tx, slot_id, now).await? {
         drop(tx);
-        let next = open_slots(state, slot.doctor_id, 14).await?;
-        let hint: Vec<String> = next
-            .iter()
-            .take(3)
-            .map(|s| format!("{} (slot {})", cst_rfc3339(s.start_at), s.id))
-            .collect();
-        return Err(AppError::Conflict(if hint.is_empty() {
-            "this slot was just taken and the doctor has no other free time in the next 14 days"
-                .to_owned()
-        } else {
-            format!("this slot was just taken; next free: {}", hint.join(", "))
-        }));
+        return Err(not_bookable(state, &slot, now).await?);
     }
+    let id = create_in_tx(&mut tx, actor, account, &slot, person_id, now).await?;
+    tx.commit().await?;
+    appointment_or_500(state, id).await
+}
+
+async fn appointment_or_500(state: &AppState, id: i64) -> AppResult<Appointment> {
+    store::appointment(&state.db, id)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("appointment {id} vanished")))
+}
+
+/// Writes the appointment for a place already taken in `tx`: the row, the doctor's care link
+/// (ended on cancellation) and the audit event.
+pub(super) async fn create_in_tx(
+    tx: &mut Tx,
+    actor: &Actor,
+    account: i64,
+    slot: &Slot,
+    person_id: i64,
+    now: i64,
+) -> AppResult<i64> {
     let appointment = store::NewAppointment {
-        slot: slot_id,
+        slot: slot.id,
         person: person_id,
-        booked_by: me.account_id,
+        booked_by: account,
         doctor: slot.doctor_id,
         day: &slot.day,
     };
-    let id = store::insert_appointment(&mut tx, &appointment, now)
+    let id = store::insert_appointment(tx, &appointment, now)
         .await
         .map_err(|e| {
             if is_unique_violation(&e) {
-                AppError::Conflict(
-                    "there is already an appointment with this doctor that day".to_owned(),
-                )
+                same_day_conflict()
             } else {
                 e.into()
             }
         })?;
-    // The doctor may now read this patient's record (care link, ended on cancellation).
     identity::link_care(
-        &mut tx,
+        tx,
         slot.doctor_id,
         person_id,
         slot.hospital_id,
@@ -233,38 +273,41 @@ pub async fn book(
     )
     .await?;
     audit::append(
-        &mut tx,
+        tx,
         &NewEvent::new(actor.audit(), "appointment.create", "appointment")
             .object(id)
             .patient(person_id),
     )
     .await?;
-    tx.commit().await?;
-    store::appointment(&state.db, id)
-        .await?
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("appointment {id} vanished")))
+    Ok(id)
 }
 
-/// Cancels an appointment until two hours before it starts, freeing the place.
+fn same_day_conflict() -> AppError {
+    AppError::Conflict("there is already an appointment with this doctor that day".to_owned())
+}
+
+async fn appointment_for_patient(
+    state: &AppState,
+    actor: &Actor,
+    appointment_id: i64,
+    action: &str,
+) -> AppResult<Appointment> {
+    let appt = store::appointment(&state.db, appointment_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no appointment with id {appointment_id}")))?;
+    policy::authorize_patient(state, actor, action, "appointment", appt.person_id, None).await?;
+    Ok(appt)
+}
+
+/// Cancels an appointment until two hours before it starts, freeing the place (offered to
+/// the first patient on the waitlist, if any).
 pub async fn cancel(
     state: &AppState,
     actor: &Actor,
     appointment_id: i64,
     reason: Option<&str>,
 ) -> AppResult<()> {
-    let not_found = || AppError::NotFound(format!("no appointment with id {appointment_id}"));
-    let appt = store::appointment(&state.db, appointment_id)
-        .await?
-        .ok_or_else(not_found)?;
-    policy::authorize_patient(
-        state,
-        actor,
-        "appointment.cancel",
-        "appointment",
-        appt.person_id,
-        None,
-    )
-    .await?;
+    let appt = appointment_for_patient(state, actor, appointment_id, "appointment.cancel").await?;
     let now = now_ms();
     if appt.start_at - now < CANCEL_CUTOFF_MS {
         return Err(AppError::Conflict(
@@ -272,24 +315,219 @@ pub async fn cancel(
         ));
     }
     let mut tx = state.db.begin().await?;
-    if !store::transition(&mut tx, appointment_id, "booked", "cancelled", reason, now).await? {
+    let transition = store::Transition {
+        from: "booked",
+        to: "cancelled",
+        reason,
+        by: Some("patient"),
+    };
+    cancel_in_tx(&mut tx, actor, &appt, transition, now).await?;
+    let offer =
+        waitlist::offer_freed_place(&mut tx, appt.slot_id, now, waitlist::hold_ms(state)).await?;
+    tx.commit().await?;
+    if let Some(offer) = offer {
+        waitlist::notify_offer(state, &offer).await;
+    }
+    Ok(())
+}
+
+/// Cancels in the caller's transaction: the status, the place, the care link, the audit.
+pub(super) async fn cancel_in_tx(
+    tx: &mut Tx,
+    actor: &Actor,
+    appt: &Appointment,
+    transition: store::Transition<'_>,
+    now: i64,
+) -> AppResult<()> {
+    if !store::transition(tx, appt.id, transition, now).await? {
+        return Err(AppError::Conflict(format!(
+            "the appointment is {}, not {}",
+            appt.status, transition.from
+        )));
+    }
+    store::give_back_place(tx, appt.slot_id).await?;
+    identity_store::end_care_links(tx, "appointment", &appt.id.to_string(), now).await?;
+    let mut event = NewEvent::new(actor.audit(), "appointment.cancel", "appointment")
+        .object(appt.id)
+        .patient(appt.person_id);
+    if let Some(r) = transition.reason {
+        event = event.reason(format!("by {}: {r}", transition.by.unwrap_or("patient")));
+    }
+    audit::append(tx, &event).await?;
+    Ok(())
+}
+
+/// Moves an appointment to another time of the same doctor at the same hospital in one
+/// transaction: the new place is taken first, so a lost race leaves the old appointment as it
+/// was. Same cut-off as cancelling.
+pub async fn reschedule(
+    state: &AppState,
+    actor: &Actor,
+    appointment_id: i64,
+    slot_id: i64,
+) -> AppResult<Appointment> {
+    let appt =
+        appointment_for_patient(state, actor, appointment_id, "appointment.reschedule").await?;
+    let slot = slot_or_404(state, slot_id).await?;
+    let now = now_ms();
+    if appt.status != "booked" {
         return Err(AppError::Conflict(format!(
             "the appointment is {}, not booked",
             appt.status
         )));
     }
-    store::give_back_place(&mut tx, appt.slot_id).await?;
-    identity_store::end_care_links(&mut tx, "appointment", &appointment_id.to_string(), now)
-        .await?;
-    let mut event = NewEvent::new(actor.audit(), "appointment.cancel", "appointment")
-        .object(appointment_id)
-        .patient(appt.person_id);
-    if let Some(r) = reason {
-        event = event.reason(r);
+    if slot.doctor_id != appt.doctor_id || slot.hospital_id != appt.hospital_id {
+        return Err(AppError::invalid(
+            "slot_id",
+            "must be a time of the same doctor at the same hospital; book anew for another doctor",
+        ));
     }
-    audit::append(&mut tx, &event).await?;
+    if slot.id == appt.slot_id {
+        return Err(AppError::invalid(
+            "slot_id",
+            "is the appointment's own time",
+        ));
+    }
+    if appt.start_at - now < CANCEL_CUTOFF_MS {
+        return Err(AppError::Conflict(
+            "appointments can be changed until two hours before they start".to_owned(),
+        ));
+    }
+    if !slot.bookable(now) {
+        return Err(not_bookable(state, &slot, now).await?);
+    }
+    let mut tx = state.db.begin().await?;
+    if !store::take_place(&mut tx, slot.id, now).await? {
+        drop(tx);
+        return Err(not_bookable(state, &slot, now).await?);
+    }
+    match store::move_appointment(&mut tx, appt.id, slot.id, &slot.day).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err(AppError::Conflict(
+                "the appointment changed a moment ago; reload".to_owned(),
+            ));
+        }
+        Err(e) if is_unique_violation(&e) => return Err(same_day_conflict()),
+        Err(e) => return Err(e.into()),
+    }
+    store::give_back_place(&mut tx, appt.slot_id).await?;
+    audit::append(
+        &mut tx,
+        &NewEvent::new(actor.audit(), "appointment.reschedule", "appointment")
+            .object(appt.id)
+            .patient(appt.person_id)
+            .reason(format!("slot {} → {}", appt.slot_id, slot.id)),
+    )
+    .await?;
+    let offer =
+        waitlist::offer_freed_place(&mut tx, appt.slot_id, now, waitlist::hold_ms(state)).await?;
     tx.commit().await?;
+    if let Some(offer) = offer {
+        waitlist::notify_offer(state, &offer).await;
+    }
+    appointment_or_500(state, appt.id).await
+}
+
+/// Check-in opens this long before an in-person appointment and closes at its end.
+pub const CHECK_IN_OPENS_MS: i64 = 60 * 60_000;
+
+/// Who may mark attendance: the patient (or their guardian) for check-in, the appointment's
+/// doctor (through the care link the appointment gave), and the nurses and administrators of
+/// its hospital (front desk: attendance only, no record is read).
+async fn authorize_attendance(
+    state: &AppState,
+    actor: &Actor,
+    appt: &Appointment,
+    action: &str,
+    patient_may: bool,
+) -> AppResult<()> {
+    let me = actor.require()?;
+    match me.role {
+        Role::Patient if patient_may => {
+            policy::authorize_patient(state, actor, action, "appointment", appt.person_id, None)
+                .await?;
+        }
+        Role::Doctor if me.account_id == appt.doctor_id => {
+            policy::authorize_patient(state, actor, action, "appointment", appt.person_id, None)
+                .await?;
+        }
+        Role::Nurse | Role::HospitalAdmin if me.hospital_id == Some(appt.hospital_id) => {}
+        Role::Patient => {
+            return Err(AppError::Forbidden(
+                "the doctor or the front desk marks a missed appointment".to_owned(),
+            ));
+        }
+        _ => {
+            return Err(AppError::Forbidden(
+                "only the doctor and the staff of this hospital mark attendance".to_owned(),
+            ));
+        }
+    }
     Ok(())
+}
+
+async fn attendance(
+    state: &AppState,
+    actor: &Actor,
+    appointment_id: i64,
+    (action, to): (&str, &str),
+) -> AppResult<Appointment> {
+    let appt = store::appointment(&state.db, appointment_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no appointment with id {appointment_id}")))?;
+    authorize_attendance(state, actor, &appt, action, to == "checked_in").await?;
+    let now = now_ms();
+    if to == "checked_in" {
+        if appt.mode != "in_person" {
+            return Err(AppError::Conflict(
+                "online appointments need no check-in: join the consultation at its time"
+                    .to_owned(),
+            ));
+        }
+        if now < appt.start_at - CHECK_IN_OPENS_MS || now > appt.end_at {
+            return Err(AppError::Conflict(format!(
+                "check-in opens an hour before {} and closes when the appointment ends",
+                cst_rfc3339(appt.start_at)
+            )));
+        }
+    } else if now < appt.start_at {
+        return Err(AppError::Conflict(
+            "an appointment can be marked missed only after it has begun".to_owned(),
+        ));
+    }
+    let mut tx = state.db.begin().await?;
+    let t = store::Transition {
+        from: "booked",
+        to,
+        reason: None,
+        by: None,
+    };
+    if !store::transition(&mut tx, appt.id, t, now).await? {
+        return Err(AppError::Conflict(format!(
+            "the appointment is {}, not booked",
+            appt.status
+        )));
+    }
+    audit::append(
+        &mut tx,
+        &NewEvent::new(actor.audit(), action, "appointment")
+            .object(appt.id)
+            .patient(appt.person_id),
+    )
+    .await?;
+    tx.commit().await?;
+    appointment_or_500(state, appt.id).await
+}
+
+/// Check-in for an in-person visit, from an hour before until the end.
+pub async fn check_in(state: &AppState, actor: &Actor, id: i64) -> AppResult<Appointment> {
+    attendance(state, actor, id, ("appointment.check_in", "checked_in")).await
+}
+
+/// Marks a booked appointment missed (counts toward the no-show rule).
+pub async fn mark_no_show(state: &AppState, actor: &Actor, id: i64) -> AppResult<Appointment> {
+    attendance(state, actor, id, ("appointment.no_show", "no_show")).await
 }
 
 /// Appointments of the actor and the family they act for.

@@ -10,7 +10,14 @@ pub struct ScheduleRow {
     pub doctor_id: i64,
     pub hospital_id: i64,
     pub service_id: i64,
+    pub active: bool,
+    pub horizon_days: i64,
+    pub release_days: i64,
+    pub release_time: String,
+    pub generated_until: Option<String>,
 }
+
+pub const SCHEDULE_COLUMNS: &str = "id, doctor_id, hospital_id, service_id, active, horizon_days, release_days, release_time, generated_until";
 
 pub async fn insert_schedule(
     tx: &mut Tx,
@@ -34,36 +41,48 @@ pub async fn insert_schedule(
 
 pub async fn schedule(db: &Db, id: i64) -> Result<Option<ScheduleRow>, sqlx::Error> {
     with_db!(db, |pool| {
-        sqlx::query_as::<_, ScheduleRow>(
-            "SELECT id, doctor_id, hospital_id, service_id FROM schedule WHERE id = $1",
-        )
+        sqlx::query_as::<_, ScheduleRow>(&format!(
+            "SELECT {SCHEDULE_COLUMNS} FROM schedule WHERE id = $1"
+        ))
         .bind(id)
         .fetch_optional(pool)
         .await
     })
 }
 
-/// Inserts a slot unless one already starts at that time; true when inserted.
-pub async fn insert_slot(
-    tx: &mut Tx,
-    schedule: i64,
-    (start, end): (i64, i64),
-    day: &str,
-    capacity: i64,
-    release_at: i64,
-    now: i64,
-) -> Result<bool, sqlx::Error> {
+/// A slot to create.
+#[derive(Debug, Clone)]
+pub struct NewSlot<'a> {
+    pub schedule: i64,
+    pub template: Option<i64>,
+    pub start: i64,
+    pub end: i64,
+    pub day: &'a str,
+    pub capacity: i64,
+    pub release_at: i64,
+    pub mode: &'a str,
+    pub location: Option<&'a str>,
+}
+
+/// Inserts a slot unless one already starts at that time; true when inserted. A slot whose
+/// release time has passed is released at once; later ones wait for the release job.
+pub async fn insert_slot(tx: &mut Tx, slot: &NewSlot<'_>, now: i64) -> Result<bool, sqlx::Error> {
     with_tx!(tx, |conn| {
         sqlx::query(
-            "INSERT INTO slot (schedule_id, start_at, end_at, day, capacity, booked, release_at, status, created_at) \
-             VALUES ($1, $2, $3, $4, $5, 0, $6, 'open', $7) ON CONFLICT (schedule_id, start_at) DO NOTHING",
+            "INSERT INTO slot (schedule_id, template_id, start_at, end_at, day, capacity, booked, held, release_at, \
+             released, mode, location, status, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 0, 0, $7, $8, $9, $10, 'open', $11) ON CONFLICT (schedule_id, start_at) DO NOTHING",
         )
-        .bind(schedule)
-        .bind(start)
-        .bind(end)
-        .bind(day)
-        .bind(capacity)
-        .bind(release_at)
+        .bind(slot.schedule)
+        .bind(slot.template)
+        .bind(slot.start)
+        .bind(slot.end)
+        .bind(slot.day)
+        .bind(slot.capacity)
+        .bind(slot.release_at)
+        .bind(slot.release_at <= now)
+        .bind(slot.mode)
+        .bind(slot.location)
         .bind(now)
         .execute(conn)
         .await
@@ -72,7 +91,7 @@ pub async fn insert_slot(
 }
 
 const SLOT_COLUMNS: &str = "s.id, s.schedule_id, c.doctor_id, c.hospital_id, c.service_id, s.start_at, s.end_at, s.day, \
-     s.capacity, s.booked, s.release_at, s.status";
+     s.capacity, s.booked, s.release_at, s.status, s.released, s.held, s.mode, s.location";
 
 pub async fn slot(db: &Db, id: i64) -> Result<Option<Slot>, sqlx::Error> {
     let sql = format!(
@@ -95,7 +114,7 @@ pub async fn open_slots(
     let sql = format!(
         "SELECT {SLOT_COLUMNS} FROM slot s JOIN schedule c ON c.id = s.schedule_id \
          WHERE c.doctor_id = $1 AND c.active = TRUE AND s.start_at >= $2 AND s.start_at < $3 \
-         AND s.status = 'open' AND s.booked < s.capacity ORDER BY s.start_at, s.id LIMIT $4"
+         AND s.status = 'open' AND s.booked + s.held < s.capacity ORDER BY s.start_at, s.id LIMIT $4"
     );
     with_db!(db, |pool| {
         sqlx::query_as::<_, Slot>(&sql)
@@ -114,7 +133,8 @@ pub async fn take_place(tx: &mut Tx, slot: i64, now: i64) -> Result<bool, sqlx::
     with_tx!(tx, |conn| {
         sqlx::query(
             "UPDATE slot SET booked = booked + 1 \
-             WHERE id = $1 AND booked < capacity AND status = 'open' AND release_at <= $2 AND start_at > $2",
+             WHERE id = $1 AND booked + held < capacity AND status = 'open' AND released = TRUE \
+             AND release_at <= $2 AND start_at > $2",
         )
         .bind(slot)
         .bind(now)
@@ -164,7 +184,7 @@ pub async fn insert_appointment(
 }
 
 const APPOINTMENT_COLUMNS: &str = "a.id, a.slot_id, a.person_id, a.booked_by, a.doctor_id, a.day, a.status, a.created_at, \
-     s.start_at, c.hospital_id";
+     s.start_at, s.end_at, c.hospital_id, s.mode, a.cancelled_by, a.checked_in_at";
 const APPOINTMENT_FROM: &str =
     "FROM appointment a JOIN slot s ON s.id = a.slot_id JOIN schedule c ON c.id = s.schedule_id";
 
@@ -218,28 +238,141 @@ pub async fn count_no_shows_since(db: &Db, person: i64, since: i64) -> Result<i6
         .await)
 }
 
+/// A change of an appointment's status.
+#[derive(Debug, Clone, Copy)]
+pub struct Transition<'a> {
+    pub from: &'a str,
+    pub to: &'a str,
+    pub reason: Option<&'a str>,
+    /// `patient` or `hospital`, for cancellations.
+    pub by: Option<&'a str>,
+}
+
 /// Moves an appointment from one status to another; false if it was not in `from`.
 pub async fn transition(
     tx: &mut Tx,
     id: i64,
-    from: &str,
-    to: &str,
-    reason: Option<&str>,
+    t: Transition<'_>,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
     with_tx!(tx, |conn| {
         sqlx::query(
             "UPDATE appointment SET status = $3, reason = COALESCE($4, reason), \
-             cancelled_at = CASE WHEN $3 = 'cancelled' THEN $5 ELSE cancelled_at END \
+             cancelled_at = CASE WHEN $3 = 'cancelled' THEN $5 ELSE cancelled_at END, \
+             checked_in_at = CASE WHEN $3 = 'checked_in' THEN $5 ELSE checked_in_at END, \
+             cancelled_by = COALESCE($6, cancelled_by) \
              WHERE id = $1 AND status = $2",
         )
         .bind(id)
-        .bind(from)
-        .bind(to)
-        .bind(reason)
+        .bind(t.from)
+        .bind(t.to)
+        .bind(t.reason)
+        .bind(now)
+        .bind(t.by)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected() == 1)
+    })
+}
+
+/// Booked or checked-in appointments in a slot, read in the caller's transaction.
+pub async fn active_in_slot(tx: &mut Tx, slot: i64) -> Result<Vec<Appointment>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {APPOINTMENT_COLUMNS} {APPOINTMENT_FROM} WHERE a.slot_id = $1 AND a.status IN ('booked', 'checked_in') ORDER BY a.id"
+    );
+    with_tx!(tx, |conn| sqlx::query_as::<_, Appointment>(&sql)
+        .bind(slot)
+        .fetch_all(conn)
+        .await)
+}
+
+/// Moves a booked appointment to another slot (reschedule); false if it is no longer booked.
+pub async fn move_appointment(
+    tx: &mut Tx,
+    id: i64,
+    slot: i64,
+    day: &str,
+) -> Result<bool, sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query(
+            "UPDATE appointment SET slot_id = $2, day = $3 WHERE id = $1 AND status = 'booked'",
+        )
+        .bind(id)
+        .bind(slot)
+        .bind(day)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected() == 1)
+    })
+}
+
+/// Holds a free place of an open, future slot for a waitlisted patient.
+pub async fn hold_place(tx: &mut Tx, slot: i64, now: i64) -> Result<bool, sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query(
+            "UPDATE slot SET held = held + 1 \
+             WHERE id = $1 AND booked + held < capacity AND status = 'open' AND start_at > $2",
+        )
+        .bind(slot)
         .bind(now)
         .execute(conn)
         .await
         .map(|r| r.rows_affected() == 1)
     })
+}
+
+/// Turns a held place into a booked one.
+pub async fn take_held_place(tx: &mut Tx, slot: i64, now: i64) -> Result<bool, sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query(
+            "UPDATE slot SET held = held - 1, booked = booked + 1 \
+             WHERE id = $1 AND held > 0 AND status = 'open' AND start_at > $2",
+        )
+        .bind(slot)
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected() == 1)
+    })
+}
+
+pub async fn release_hold(tx: &mut Tx, slot: i64) -> Result<(), sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query("UPDATE slot SET held = held - 1 WHERE id = $1 AND held > 0")
+            .bind(slot)
+            .execute(conn)
+            .await
+            .map(|_| ())
+    })
+}
+
+/// A slot read in the caller's transaction.
+pub async fn slot_in(tx: &mut Tx, id: i64) -> Result<Option<Slot>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {SLOT_COLUMNS} FROM slot s JOIN schedule c ON c.id = s.schedule_id WHERE s.id = $1"
+    );
+    with_tx!(tx, |conn| sqlx::query_as::<_, Slot>(&sql)
+        .bind(id)
+        .fetch_optional(conn)
+        .await)
+}
+
+/// A doctor's open slots starting in [from, to), full or not.
+pub async fn open_or_full_slots(
+    db: &Db,
+    doctor: i64,
+    from: i64,
+    to: i64,
+) -> Result<Vec<Slot>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {SLOT_COLUMNS} FROM slot s JOIN schedule c ON c.id = s.schedule_id \
+         WHERE c.doctor_id = $1 AND c.active = TRUE AND s.start_at >= $2 AND s.start_at < $3 \
+         AND s.status = 'open' ORDER BY s.start_at, s.id LIMIT 500"
+    );
+    with_db!(db, |pool| sqlx::query_as::<_, Slot>(&sql)
+        .bind(doctor)
+        .bind(from)
+        .bind(to)
+        .fetch_all(pool)
+        .await)
 }

@@ -10,19 +10,30 @@ use yunyi::identity::{auth, store as istore};
 
 use crate::helpers::{PW, TestApp, id_number};
 
-struct Ctx {
-    app: TestApp,
-    admin: String,
+/// A demo application and its hospital administrator's token; shared by the scheduling tests.
+pub struct Ctx {
+    pub app: TestApp,
+    pub admin: String,
 }
 
-async fn setup() -> Ctx {
-    let app = TestApp::with_demo().await;
+pub async fn setup() -> Ctx {
+    setup_with(|_| {}).await
+}
+
+pub async fn setup_with(customize: impl FnOnce(&mut yunyi::config::Config)) -> Ctx {
+    let app = TestApp::spawn_with(
+        crate::helpers::TestDb::new().await,
+        customize,
+        yunyi::app::job_registry(),
+    )
+    .await;
+    yunyi::demo::seed(&app.state).await.expect("seed demo");
     let admin = app.token("hospital-admin", PW).await;
     Ctx { app, admin }
 }
 
 impl Ctx {
-    async fn post(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+    pub async fn post(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
         let r = self.app.post_as(Some(token), path, &body).await;
         let status = r.status();
         (
@@ -31,7 +42,35 @@ impl Ctx {
         )
     }
 
-    async fn doctor(&self, username: &str) -> i64 {
+    /// Any method with a bearer token and an optional JSON body: (status, JSON or null).
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        token: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .app
+            .client
+            .request(method, self.app.url(path))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let r = request.send().await.unwrap();
+        let status = r.status();
+        (
+            status,
+            serde_json::from_str(&r.text().await.unwrap()).unwrap_or(Value::Null),
+        )
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> (StatusCode, Value) {
+        self.send(reqwest::Method::GET, token, path, None).await
+    }
+
+    pub async fn doctor(&self, username: &str) -> i64 {
         istore::account_by_username(&self.app.db, username)
             .await
             .unwrap()
@@ -41,13 +80,38 @@ impl Ctx {
 
     /// A schedule for the doctor's text consultation, with one session `days_ahead` days from
     /// today, 08:00 to `end`, 15-minute slots, released at `release` (RFC 3339) or now.
-    async fn session(
+    pub async fn session(
         &self,
         username: &str,
         days_ahead: i64,
         end: &str,
         release: Option<String>,
     ) -> (i64, Vec<Value>) {
+        let (doctor, schedule) = self.schedule(username).await;
+        let day = yunyi::identity::service::today() + Days::days(days_ahead);
+        let release = release.unwrap_or_else(|| chrono::Utc::now().to_rfc3339());
+        let (s, body) = self
+            .post(
+                &self.admin,
+                &format!("/api/v1/schedules/{schedule}/sessions"),
+                json!({"date": day.to_string(), "start": "08:00", "end": end, "slot_minutes": 15, "release_at": release}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{body}");
+        (doctor, self.slots(doctor).await)
+    }
+
+    /// The doctor's free slots over the next 28 days, as the API lists them.
+    pub async fn slots(&self, doctor: i64) -> Vec<Value> {
+        let (_, slots) = self
+            .app
+            .get_json(&format!("/api/v1/doctors/{doctor}/slots?days=28"))
+            .await;
+        slots["items"].as_array().unwrap().clone()
+    }
+
+    /// A new schedule for the doctor's text consultation: (doctor id, schedule id).
+    pub async fn schedule(&self, username: &str) -> (i64, i64) {
         let doctor = self.doctor(username).await;
         let (_, detail) = self
             .app
@@ -73,25 +137,11 @@ impl Ctx {
         } else {
             panic!("schedule: {s} {body}")
         };
-        let day = yunyi::identity::service::today() + Days::days(days_ahead);
-        let release = release.unwrap_or_else(|| chrono::Utc::now().to_rfc3339());
-        let (s, body) = self
-            .post(
-                &self.admin,
-                &format!("/api/v1/schedules/{schedule}/sessions"),
-                json!({"date": day.to_string(), "start": "08:00", "end": end, "slot_minutes": 15, "release_at": release}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{body}");
-        let (_, slots) = self
-            .app
-            .get_json(&format!("/api/v1/doctors/{doctor}/slots?days=28"))
-            .await;
-        (doctor, slots["items"].as_array().unwrap().clone())
+        (doctor, schedule)
     }
 
     /// Patients created directly (no argon2 per patient), each with a bearer token.
-    async fn patients(&self, n: usize) -> Vec<(String, i64)> {
+    pub async fn patients(&self, n: usize) -> Vec<(String, i64)> {
         let state = &self.app.state;
         let mut out = Vec::new();
         for i in 0..n {

@@ -24,4 +24,6 @@ mod jobs;
 mod logs;
 mod ops;
 mod practice;
+mod schedule_plan;
+mod waitlist;
 mod web;

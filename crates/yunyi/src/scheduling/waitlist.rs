@@ -1,0 +1,412 @@
+//! The waitlist (候补): a patient waits for a doctor's full day; when a place frees up
+//! (cancellation, reschedule, an expired hold) it is held for the first one waiting for a
+//! limited time and they are told. They accept (booking the held place) or the hold expires
+//! and the place goes to the next one. Holds are counted in `slot.held`, so nobody else can
+//! book a held place.
+
+use chrono::NaiveDate;
+
+use super::model::{Appointment, cst_display, cst_today};
+use super::service::{check_booking, create_in_tx};
+use super::store as slots;
+use crate::app::AppState;
+use crate::audit::{self, NewEvent};
+use crate::clock::now_ms;
+use crate::db::{Db, Tx, is_unique_violation};
+use crate::error::{AppError, AppResult};
+use crate::identity::Actor;
+use crate::identity::model::Role;
+use crate::jobs::{self, BoxFuture, JobContext, JobHandler, JobResult, NewJob};
+use crate::policy;
+use crate::{with_db, with_tx};
+
+pub const EXPIRE_KIND: &str = "scheduling.expire_hold";
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
+pub struct Entry {
+    pub id: i64,
+    pub person_id: i64,
+    pub account_id: i64,
+    pub doctor_id: i64,
+    pub day: String,
+    pub status: String,
+    pub slot_id: Option<i64>,
+    pub hold_until: Option<i64>,
+    pub created_at: i64,
+}
+
+const COLUMNS: &str =
+    "id, person_id, account_id, doctor_id, day, status, slot_id, hold_until, created_at";
+
+async fn entry(db: &Db, id: i64) -> Result<Option<Entry>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM waitlist WHERE id = $1");
+    with_db!(db, |pool| sqlx::query_as::<_, Entry>(&sql)
+        .bind(id)
+        .fetch_optional(pool)
+        .await)
+}
+
+/// A held place offered to a waiting patient, to tell them after commit.
+#[derive(Debug, Clone)]
+pub struct Offer {
+    pub waitlist_id: i64,
+    pub account_id: i64,
+    pub start_at: i64,
+    pub hold_until: i64,
+}
+
+/// Joins the waitlist for a doctor's day that has no free place.
+pub async fn join(
+    state: &AppState,
+    actor: &Actor,
+    doctor_id: i64,
+    day: &str,
+    person_id: i64,
+) -> AppResult<Entry> {
+    let me = actor.require()?;
+    if me.role != Role::Patient {
+        return Err(AppError::Forbidden(
+            "patients join waitlists for themselves or their family".to_owned(),
+        ));
+    }
+    let now = now_ms();
+    let today = cst_today(now);
+    let date = NaiveDate::parse_from_str(day.trim(), "%Y-%m-%d")
+        .ok()
+        .filter(|d| *d >= today && *d <= today + chrono::Duration::days(60))
+        .ok_or_else(|| {
+            AppError::invalid("date", "must be a date like 2026-12-01, today or later")
+        })?;
+    policy::authorize_patient(state, actor, "waitlist.join", "waitlist", person_id, None).await?;
+    let (from, to) = day_range(date);
+    let slots_that_day = slots::open_or_full_slots(&state.db, doctor_id, from, to).await?;
+    if slots_that_day.is_empty() {
+        return Err(AppError::Conflict(
+            "the doctor has no sessions that day".to_owned(),
+        ));
+    }
+    if slots_that_day
+        .iter()
+        .any(|s| s.bookable(now) && s.free() > 0)
+    {
+        return Err(AppError::Conflict(
+            "there are still free times that day: book one of them".to_owned(),
+        ));
+    }
+    let day = date.to_string();
+    let mut tx = state.db.begin().await?;
+    let id = with_tx!(&mut tx, |conn| {
+        sqlx::query_scalar::<_, i64>(
+            "INSERT INTO waitlist (person_id, account_id, doctor_id, day, status, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, 'waiting', $5, $5) RETURNING id",
+        )
+        .bind(person_id)
+        .bind(me.account_id)
+        .bind(doctor_id)
+        .bind(&day)
+        .bind(now)
+        .fetch_one(conn)
+        .await
+    })
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            AppError::Conflict("already on this doctor's waitlist for that day".to_owned())
+        } else {
+            e.into()
+        }
+    })?;
+    audit::append(
+        &mut tx,
+        &NewEvent::new(actor.audit(), "waitlist.join", "waitlist")
+            .object(id)
+            .patient(person_id),
+    )
+    .await?;
+    tx.commit().await?;
+    entry(&state.db, id)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("waitlist entry {id} vanished")))
+}
+
+fn day_range(day: NaiveDate) -> (i64, i64) {
+    let start = super::model::cst_ms(day, chrono::NaiveTime::MIN).unwrap_or(0);
+    (start, start + 24 * 3_600_000)
+}
+
+/// The waitlist entries of the actor and the family they act for.
+pub async fn mine(state: &AppState, actor: &Actor) -> AppResult<Vec<Entry>> {
+    let me = actor.require()?;
+    let sql = format!(
+        "SELECT {COLUMNS} FROM waitlist WHERE account_id = $1 ORDER BY day DESC, id DESC LIMIT 100"
+    );
+    Ok(with_db!(&state.db, |pool| sqlx::query_as::<_, Entry>(
+        &sql
+    )
+    .bind(me.account_id)
+    .fetch_all(pool)
+    .await)?)
+}
+
+async fn own_entry(state: &AppState, actor: &Actor, id: i64, action: &str) -> AppResult<Entry> {
+    let e = entry(&state.db, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no waitlist entry with id {id}")))?;
+    policy::authorize_patient(state, actor, action, "waitlist", e.person_id, None).await?;
+    Ok(e)
+}
+
+/// Books the place held for this entry.
+pub async fn accept(state: &AppState, actor: &Actor, id: i64) -> AppResult<Appointment> {
+    let e = own_entry(state, actor, id, "waitlist.accept").await?;
+    let now = now_ms();
+    let (Some(slot_id), Some(hold_until)) = (e.slot_id, e.hold_until) else {
+        return Err(AppError::Conflict(
+            "no place is held for this entry yet: you will be told when one frees up".to_owned(),
+        ));
+    };
+    if e.status != "offered" || hold_until <= now {
+        return Err(AppError::Conflict(format!(
+            "the hold has ended (the entry is {})",
+            if e.status == "offered" {
+                "expired"
+            } else {
+                e.status.as_str()
+            }
+        )));
+    }
+    let slot = slots::slot(&state.db, slot_id)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("held slot {slot_id} vanished")))?;
+    let account = check_booking(state, actor, &slot, e.person_id, now).await?;
+    let mut tx = state.db.begin().await?;
+    let taken = with_tx!(&mut tx, |conn| {
+        sqlx::query(
+            "UPDATE waitlist SET status = 'booked', updated_at = $2 WHERE id = $1 AND status = 'offered' AND hold_until > $2",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected() == 1)
+    })?;
+    if !taken || !slots::take_held_place(&mut tx, slot_id, now).await? {
+        return Err(AppError::Conflict("the hold has just ended".to_owned()));
+    }
+    let appointment = create_in_tx(&mut tx, actor, account, &slot, e.person_id, now).await?;
+    tx.commit().await?;
+    slots::appointment(&state.db, appointment)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("appointment vanished")))
+}
+
+/// Leaves the waitlist; a place held for the entry goes to the next one waiting.
+pub async fn leave(state: &AppState, actor: &Actor, id: i64) -> AppResult<()> {
+    let e = own_entry(state, actor, id, "waitlist.leave").await?;
+    let now = now_ms();
+    let mut tx = state.db.begin().await?;
+    let left = set_status(&mut tx, id, &["waiting", "offered"], "left", now).await?;
+    if !left {
+        return Err(AppError::Conflict(format!("the entry is {}", e.status)));
+    }
+    let mut offer = None;
+    if let (Some(slot), "offered") = (e.slot_id, e.status.as_str()) {
+        slots::release_hold(&mut tx, slot).await?;
+        offer = offer_freed_place(&mut tx, slot, now, hold_ms(state)).await?;
+    }
+    audit::append(
+        &mut tx,
+        &NewEvent::new(actor.audit(), "waitlist.leave", "waitlist")
+            .object(id)
+            .patient(e.person_id),
+    )
+    .await?;
+    tx.commit().await?;
+    if let Some(offer) = offer {
+        notify_offer(state, &offer).await;
+    }
+    Ok(())
+}
+
+async fn set_status(
+    tx: &mut Tx,
+    id: i64,
+    from: &[&str],
+    to: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    // Two statuses at most: bind them rather than build the list.
+    let (a, b) = (
+        from.first().copied().unwrap_or(""),
+        from.get(1).copied().unwrap_or(""),
+    );
+    with_tx!(tx, |conn| {
+        sqlx::query(
+            "UPDATE waitlist SET status = $4, updated_at = $5 WHERE id = $1 AND status IN ($2, $3)",
+        )
+        .bind(id)
+        .bind(a)
+        .bind(b)
+        .bind(to)
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected() == 1)
+    })
+}
+
+/// Offers a place of `slot` that just became free to the first patient waiting for its
+/// doctor and day, holding it for them. Runs in the transaction that freed the place.
+pub async fn offer_freed_place(
+    tx: &mut Tx,
+    slot_id: i64,
+    now: i64,
+    hold_ms: i64,
+) -> AppResult<Option<Offer>> {
+    let Some(slot) = slots::slot_in(tx, slot_id).await? else {
+        return Ok(None);
+    };
+    if slot.status != "open" || slot.start_at <= now || slot.free() == 0 {
+        return Ok(None);
+    }
+    // A concurrent transaction may offer the same entry (PostgreSQL); the conditional
+    // update decides, and the loser tries the next one.
+    for _ in 0..5 {
+        let next = with_tx!(tx, |conn| {
+            sqlx::query_as::<_, (i64, i64)>(
+                "SELECT id, account_id FROM waitlist WHERE doctor_id = $1 AND day = $2 AND status = 'waiting' \
+                 ORDER BY id LIMIT 1",
+            )
+            .bind(slot.doctor_id)
+            .bind(&slot.day)
+            .fetch_optional(conn)
+            .await
+        })?;
+        let Some((waitlist_id, account_id)) = next else {
+            return Ok(None);
+        };
+        let hold_until = now + hold_ms;
+        let offered = with_tx!(tx, |conn| {
+            sqlx::query(
+                "UPDATE waitlist SET status = 'offered', slot_id = $2, hold_until = $3, updated_at = $4 \
+                 WHERE id = $1 AND status = 'waiting'",
+            )
+            .bind(waitlist_id)
+            .bind(slot_id)
+            .bind(hold_until)
+            .bind(now)
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected() == 1)
+        })?;
+        if !offered {
+            continue;
+        }
+        if !slots::hold_place(tx, slot_id, now).await? {
+            set_status(tx, waitlist_id, &["offered", "offered"], "waiting", now).await?;
+            return Ok(None);
+        }
+        jobs::enqueue(
+            tx,
+            &NewJob::new(
+                EXPIRE_KIND,
+                serde_json::json!({ "waitlist_id": waitlist_id }),
+            )
+            .dedupe_key(format!("{EXPIRE_KIND}:{waitlist_id}:{hold_until}"))
+            .run_at(hold_until),
+        )
+        .await?;
+        return Ok(Some(Offer {
+            waitlist_id,
+            account_id,
+            start_at: slot.start_at,
+            hold_until,
+        }));
+    }
+    Ok(None)
+}
+
+/// The configured hold length in milliseconds.
+pub fn hold_ms(state: &AppState) -> i64 {
+    i64::try_from(state.config.scheduling.waitlist_hold.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Puts offers on a slot that was just closed back in the queue, releasing their holds.
+pub async fn withdraw_offers_on_slot(tx: &mut Tx, slot_id: i64, now: i64) -> AppResult<()> {
+    let ids = with_tx!(tx, |conn| {
+        sqlx::query_scalar::<_, i64>(
+            "UPDATE waitlist SET status = 'waiting', slot_id = NULL, hold_until = NULL, updated_at = $2 \
+             WHERE slot_id = $1 AND status = 'offered' RETURNING id",
+        )
+        .bind(slot_id)
+        .bind(now)
+        .fetch_all(conn)
+        .await
+    })?;
+    for _ in ids {
+        slots::release_hold(tx, slot_id).await?;
+    }
+    Ok(())
+}
+
+/// Tells the patient a place is held for them.
+pub async fn notify_offer(state: &AppState, offer: &Offer) {
+    super::notice::send(
+        state,
+        offer.account_id,
+        "waitlist.offer",
+        format!(
+            "【云医】您候补的号源有空位：{}。已为您保留至 {}，请在云医“我的预约”中确认，逾期将顺延给下一位。",
+            cst_display(offer.start_at),
+            cst_display(offer.hold_until)
+        ),
+    )
+    .await;
+}
+
+/// `scheduling.expire_hold`: ends an unanswered hold and offers the place to the next one.
+pub struct ExpireHolds(pub AppState);
+
+impl JobHandler for ExpireHolds {
+    fn kind(&self) -> &'static str {
+        EXPIRE_KIND
+    }
+
+    fn run<'a>(
+        &'a self,
+        ctx: &'a JobContext,
+        payload: &'a serde_json::Value,
+    ) -> BoxFuture<'a, JobResult> {
+        Box::pin(async move {
+            let Some(id) = payload
+                .get("waitlist_id")
+                .and_then(serde_json::Value::as_i64)
+            else {
+                anyhow::bail!("payload without waitlist_id");
+            };
+            let now = now_ms();
+            let mut tx = ctx.db.begin().await?;
+            let expired = with_tx!(&mut tx, |conn| {
+                sqlx::query_scalar::<_, Option<i64>>(
+                    "UPDATE waitlist SET status = 'expired', updated_at = $2 \
+                     WHERE id = $1 AND status = 'offered' AND hold_until <= $2 RETURNING slot_id",
+                )
+                .bind(id)
+                .bind(now)
+                .fetch_optional(conn)
+                .await
+            })?;
+            let mut offer = None;
+            if let Some(Some(slot)) = expired {
+                slots::release_hold(&mut tx, slot).await?;
+                offer = offer_freed_place(&mut tx, slot, now, hold_ms(&self.0))
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            }
+            tx.commit().await?;
+            if let Some(offer) = offer {
+                notify_offer(&self.0, &offer).await;
+            }
+            Ok(())
+        })
+    }
+}
