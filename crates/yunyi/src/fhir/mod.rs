@@ -16,6 +16,7 @@ pub const FHIR_VERSION: &str = "4.0.1";
 pub mod audit_event;
 pub mod directory;
 pub mod patient;
+pub mod scheduling;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -23,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .merge(patient::router())
         .merge(audit_event::router())
         .merge(directory::router())
+        .merge(scheduling::router())
 }
 
 /// A FHIR id in a URL: our ids are positive integers; anything else does not exist.
@@ -124,12 +126,36 @@ pub fn operation_outcome(problem: &Problem) -> Value {
 }
 
 /// (resource type, search parameters) served, for the CapabilityStatement.
-const RESOURCES: [(&str, &[(&str, &str)]); 3] = [
+const RESOURCES: [(&str, &[(&str, &str)]); 10] = [
     ("Patient", &[]),
     ("RelatedPerson", &[("patient", "reference")]),
     (
         "AuditEvent",
         &[("patient", "reference"), ("agent", "reference")],
+    ),
+    ("Organization", &[]),
+    ("Practitioner", &[("name", "string")]),
+    (
+        "PractitionerRole",
+        &[("practitioner", "reference"), ("organization", "reference")],
+    ),
+    ("HealthcareService", &[("organization", "reference")]),
+    ("Schedule", &[("actor", "reference")]),
+    (
+        "Slot",
+        &[
+            ("schedule", "reference"),
+            ("status", "token"),
+            ("start", "date"),
+        ],
+    ),
+    (
+        "Appointment",
+        &[
+            ("patient", "reference"),
+            ("date", "date"),
+            ("status", "token"),
+        ],
     ),
 ];
 
@@ -141,7 +167,11 @@ async fn metadata() -> Response {
         .map(|(kind, params)| {
             let mut r = json!({
                 "type": kind,
-                "interaction": [{"code": "read"}, {"code": "search-type"}],
+                "interaction": if *kind == "Appointment" {
+                    json!([{"code": "read"}, {"code": "search-type"}, {"code": "create"}, {"code": "update"}])
+                } else {
+                    json!([{"code": "read"}, {"code": "search-type"}])
+                },
             });
             if !params.is_empty() {
                 if let Some(obj) = r.as_object_mut() {

@@ -535,3 +535,51 @@ pub async fn my_appointments(state: &AppState, actor: &Actor) -> AppResult<Vec<A
     let me = actor.require()?;
     Ok(store::appointments_for_account(&state.db, me.account_id, 100).await?)
 }
+
+/// One appointment, for the patient, their guardian, or a clinician with a care link.
+pub async fn read_appointment(state: &AppState, actor: &Actor, id: i64) -> AppResult<Appointment> {
+    appointment_for_patient(state, actor, id, "appointment.read").await
+}
+
+/// Appointments for a search: of one person (checked by the policy), or without a person the
+/// patient's own and family's. `range` bounds the start, `status` filters.
+pub async fn search_appointments(
+    state: &AppState,
+    actor: &Actor,
+    person: Option<i64>,
+    range: (i64, i64),
+    status: Option<&str>,
+    limit: i64,
+) -> AppResult<Vec<Appointment>> {
+    match person {
+        Some(person) => {
+            policy::authorize_patient(
+                state,
+                actor,
+                "appointment.search",
+                "appointment",
+                person,
+                None,
+            )
+            .await?;
+            Ok(store::appointments_of_person(&state.db, person, range, status, limit).await?)
+        }
+        None => {
+            let me = actor.require()?;
+            if me.role != Role::Patient {
+                return Err(AppError::invalid(
+                    "patient",
+                    "is required: name the patient whose appointments you need",
+                ));
+            }
+            let mut items = my_appointments(state, actor).await?;
+            items.retain(|a| {
+                a.start_at >= range.0
+                    && a.start_at < range.1
+                    && status.is_none_or(|s| a.status == s)
+            });
+            items.truncate(usize::try_from(limit).unwrap_or(100));
+            Ok(items)
+        }
+    }
+}

@@ -376,3 +376,77 @@ pub async fn open_or_full_slots(
         .fetch_all(pool)
         .await)
 }
+
+/// Slots for FHIR search: by schedule or doctor, starting in [from, to); `free_only` keeps the
+/// ones a patient can book now.
+#[derive(Debug, Clone, Default)]
+pub struct SlotQuery {
+    pub schedule: Option<i64>,
+    pub doctor: Option<i64>,
+    pub from: i64,
+    pub to: i64,
+    pub free_only: bool,
+    pub now: i64,
+    pub limit: i64,
+}
+
+pub async fn search_slots(db: &Db, q: &SlotQuery) -> Result<Vec<Slot>, sqlx::Error> {
+    let free = if q.free_only {
+        " AND s.status = 'open' AND s.released = TRUE AND s.release_at <= $5 AND s.start_at > $5 \
+          AND s.booked + s.held < s.capacity"
+    } else {
+        " AND $5 = $5"
+    };
+    let sql = format!(
+        "SELECT {SLOT_COLUMNS} FROM slot s JOIN schedule c ON c.id = s.schedule_id \
+         WHERE ($1 IS NULL OR s.schedule_id = $1) AND ($2 IS NULL OR c.doctor_id = $2) \
+         AND s.start_at >= $3 AND s.start_at < $4{free} ORDER BY s.start_at, s.id LIMIT $6"
+    );
+    with_db!(db, |pool| sqlx::query_as::<_, Slot>(&sql)
+        .bind(q.schedule)
+        .bind(q.doctor)
+        .bind(q.from)
+        .bind(q.to)
+        .bind(q.now)
+        .bind(q.limit)
+        .fetch_all(pool)
+        .await)
+}
+
+/// A person's appointments whose slot starts in [from, to), optionally in one status.
+pub async fn appointments_of_person(
+    db: &Db,
+    person: i64,
+    (from, to): (i64, i64),
+    status: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Appointment>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {APPOINTMENT_COLUMNS} {APPOINTMENT_FROM} WHERE a.person_id = $1 AND s.start_at >= $2 \
+         AND s.start_at < $3 AND ($4 IS NULL OR a.status = $4) ORDER BY s.start_at, a.id LIMIT $5"
+    );
+    with_db!(db, |pool| sqlx::query_as::<_, Appointment>(&sql)
+        .bind(person)
+        .bind(from)
+        .bind(to)
+        .bind(status)
+        .bind(limit)
+        .fetch_all(pool)
+        .await)
+}
+
+/// Schedules, for FHIR: by doctor, or all.
+pub async fn schedules(
+    db: &Db,
+    doctor: Option<i64>,
+    limit: i64,
+) -> Result<Vec<ScheduleRow>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {SCHEDULE_COLUMNS} FROM schedule WHERE ($1 IS NULL OR doctor_id = $1) ORDER BY id LIMIT $2"
+    );
+    with_db!(db, |pool| sqlx::query_as::<_, ScheduleRow>(&sql)
+        .bind(doctor)
+        .bind(limit)
+        .fetch_all(pool)
+        .await)
+}

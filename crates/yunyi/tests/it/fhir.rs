@@ -61,7 +61,7 @@ pub fn assert_valid(resource: &Value) {
     );
 }
 
-async fn fhir(app: &TestApp, token: Option<&str>, path: &str) -> (StatusCode, Value) {
+pub async fn fhir(app: &TestApp, token: Option<&str>, path: &str) -> (StatusCode, Value) {
     let mut request = app.client.get(app.url(path));
     if let Some(t) = token {
         request = request.bearer_auth(t);
@@ -78,7 +78,7 @@ async fn fhir(app: &TestApp, token: Option<&str>, path: &str) -> (StatusCode, Va
     (status, body)
 }
 
-fn entries(bundle: &Value) -> Vec<Value> {
+pub fn entries(bundle: &Value) -> Vec<Value> {
     bundle["entry"]
         .as_array()
         .map(|a| a.iter().map(|e| e["resource"].clone()).collect())
@@ -97,7 +97,21 @@ async fn the_capability_statement_lists_what_is_served() {
         .iter()
         .map(|r| r["type"].as_str().unwrap())
         .collect();
-    assert_eq!(types, ["Patient", "RelatedPerson", "AuditEvent"]);
+    assert_eq!(
+        types,
+        [
+            "Patient",
+            "RelatedPerson",
+            "AuditEvent",
+            "Organization",
+            "Practitioner",
+            "PractitionerRole",
+            "HealthcareService",
+            "Schedule",
+            "Slot",
+            "Appointment"
+        ]
+    );
     // Errors are valid OperationOutcomes too.
     let (status, _) = fhir(&app, None, "/fhir/Nothing").await;
     assert_eq!(status, StatusCode::NOT_FOUND);

@@ -19,6 +19,7 @@ mod demo;
 mod directory;
 mod errors;
 mod fhir;
+mod fhir_scheduling;
 mod identity;
 mod jobs;
 mod logs;
