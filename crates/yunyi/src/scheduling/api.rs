@@ -79,25 +79,42 @@ async fn add_session(
     Ok((StatusCode::CREATED, Json(json!({"slots_created": created}))))
 }
 
-/// `GET /api/v1/doctors/{id}/slots?days=14`: free slots, each saying whether it is bookable yet.
+/// `GET /api/v1/doctors/{id}/slots?days=14&from=2026-12-01&service=3`: free slots (at most 500), each
+/// saying whether it is bookable yet; `from` (a CST day, default now) pages through long plans.
 async fn slots(
     State(state): State<AppState>,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> AppResult<Json<serde_json::Value>> {
     let id = id_of(&id, "doctor")?;
-    let days = match url::form_urlencoded::parse(q.as_deref().unwrap_or("").as_bytes())
-        .find(|(k, _)| k == "days")
-    {
-        None => 14,
-        Some((_, v)) => v
-            .parse::<i64>()
-            .ok()
-            .filter(|d| (1..=28).contains(d))
-            .ok_or_else(|| AppError::invalid("days", "must be 1 to 28"))?,
-    };
+    let mut days = 14;
+    let mut from = None;
+    let mut service = None;
+    for (k, v) in url::form_urlencoded::parse(q.as_deref().unwrap_or("").as_bytes()) {
+        match k.as_ref() {
+            "days" => {
+                days = v
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|d| (1..=28).contains(d))
+                    .ok_or_else(|| AppError::invalid("days", "must be 1 to 28"))?;
+            }
+            "from" => {
+                let day = chrono::NaiveDate::parse_from_str(&v, "%Y-%m-%d")
+                    .map_err(|_| AppError::invalid("from", "must be a date like 2026-12-01"))?;
+                from = super::model::cst_ms(day, chrono::NaiveTime::MIN);
+            }
+            "service" => {
+                service = Some(
+                    v.parse::<i64>()
+                        .map_err(|_| AppError::invalid("service", "must be a service id"))?,
+                );
+            }
+            _ => {}
+        }
+    }
     let now = crate::clock::now_ms();
-    let items: Vec<serde_json::Value> = service::open_slots(&state, id, days)
+    let items: Vec<serde_json::Value> = service::open_slots_from(&state, (id, service), from, days)
         .await?
         .iter()
         .map(|s: &Slot| {

@@ -103,15 +103,20 @@ pub async fn add_session(
 
 /// A doctor's open slots for the next `days` days (public).
 pub async fn open_slots(state: &AppState, doctor_id: i64, days: i64) -> AppResult<Vec<Slot>> {
+    open_slots_from(state, (doctor_id, None), None, days).await
+}
+
+/// A doctor's open slots (of one service, or all) for `days` days from `from` (never before now).
+pub async fn open_slots_from(
+    state: &AppState,
+    doctor_and_service: (i64, Option<i64>),
+    from: Option<i64>,
+    days: i64,
+) -> AppResult<Vec<Slot>> {
     let now = now_ms();
-    Ok(store::open_slots(
-        &state.db,
-        doctor_id,
-        now,
-        now + days.clamp(1, 28) * 24 * 3_600_000,
-        500,
-    )
-    .await?)
+    let start = from.unwrap_or(now).max(now);
+    let end = from.unwrap_or(now) + days.clamp(1, 28) * 24 * 3_600_000;
+    Ok(store::open_slots(&state.db, doctor_and_service, start, end, 500).await?)
 }
 
 /// Who books: the signed-in patient's account id, after every rule that does not need the
@@ -193,7 +198,14 @@ async fn not_bookable(state: &AppState, slot: &Slot, now: i64) -> AppResult<AppE
             cst_rfc3339(slot.release_at)
         )));
     }
-    let next = open_slots(state, slot.doctor_id, 14).await?;
+    let next = store::open_slots(
+        &state.db,
+        (slot.doctor_id, None),
+        now,
+        now + 14 * 24 * 3_600_000,
+        10,
+    )
+    .await?;
     let hint: Vec<String> = next
         .iter()
         .filter(|s| s.bookable(now))
@@ -217,10 +229,12 @@ pub async fn book(
 ) -> AppResult<Appointment> {
     let slot = slot_or_404(state, slot_id).await?;
     let now = now_ms();
-    let account = check_booking(state, actor, &slot, person_id, now).await?;
-    if !slot.bookable(now) {
+    // A full or closed slot is public knowledge: answer the rush's losers before any
+    // per-patient check or write.
+    if !slot.bookable(now) || slot.free() == 0 {
         return Err(not_bookable(state, &slot, now).await?);
     }
+    let account = check_booking(state, actor, &slot, person_id, now).await?;
     let mut tx = state.db.begin().await?;
     if !store::take_place(&mut tx, slot_id, now).await? {
         drop(tx);

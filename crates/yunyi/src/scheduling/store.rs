@@ -103,10 +103,11 @@ pub async fn slot(db: &Db, id: i64) -> Result<Option<Slot>, sqlx::Error> {
         .await)
 }
 
-/// A doctor's open slots starting in [from, to), with room left, by start time.
+/// A doctor's open slots (of one service, or all) starting in [from, to), with room left,
+/// by start time.
 pub async fn open_slots(
     db: &Db,
-    doctor: i64,
+    (doctor, service): (i64, Option<i64>),
     from: i64,
     to: i64,
     limit: i64,
@@ -114,7 +115,8 @@ pub async fn open_slots(
     let sql = format!(
         "SELECT {SLOT_COLUMNS} FROM slot s JOIN schedule c ON c.id = s.schedule_id \
          WHERE c.doctor_id = $1 AND c.active = TRUE AND s.start_at >= $2 AND s.start_at < $3 \
-         AND s.status = 'open' AND s.booked + s.held < s.capacity ORDER BY s.start_at, s.id LIMIT $4"
+         AND s.status = 'open' AND s.booked + s.held < s.capacity AND ($5 IS NULL OR c.service_id = $5) \
+         ORDER BY s.start_at, s.id LIMIT $4"
     );
     with_db!(db, |pool| {
         sqlx::query_as::<_, Slot>(&sql)
@@ -122,6 +124,7 @@ pub async fn open_slots(
             .bind(from)
             .bind(to)
             .bind(limit)
+            .bind(service)
             .fetch_all(pool)
             .await
     })
