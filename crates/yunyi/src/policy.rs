@@ -27,7 +27,7 @@ pub enum Basis {
 }
 
 impl Basis {
-    fn describe(&self) -> String {
+    pub fn describe(&self) -> String {
         match self {
             Basis::Own => "own record".to_owned(),
             Basis::Family { guardian: true } => "family member (guardian)".to_owned(),
@@ -50,6 +50,47 @@ pub const MIN_REASON_CHARS: usize = 10;
 /// audits the decision, and returns the basis. Patients asking about someone else get 404, so
 /// they cannot probe which ids exist; staff get 403 with what they are missing.
 pub async fn authorize_patient(
+    state: &AppState,
+    actor: &Actor,
+    action: &str,
+    object_type: &str,
+    person_id: i64,
+    break_glass: Option<&str>,
+) -> AppResult<Basis> {
+    let basis = decide_patient(state, actor, action, object_type, person_id, break_glass).await?;
+    audit::record(
+        &state.db,
+        &access_event(actor, action, object_type, person_id, &basis),
+    )
+    .await?;
+    Ok(basis)
+}
+
+/// The audit event of an allowed access, for a service that writes it in its own transaction
+/// together with the change (see [`decide_patient`]).
+pub fn access_event<'a>(
+    actor: &Actor,
+    action: &'a str,
+    object_type: &'a str,
+    person_id: i64,
+    basis: &Basis,
+) -> NewEvent<'a> {
+    let flagged = matches!(basis, Basis::BreakGlass(_));
+    if flagged {
+        tracing::warn!(action, "break-glass access; flagged for review");
+    }
+    NewEvent::new(actor.audit(), action, object_type)
+        .object(person_id)
+        .patient(person_id)
+        .reason(basis.describe())
+        .flagged(flagged)
+}
+
+/// As [`authorize_patient`], but an allowed access is not yet recorded: the caller must append
+/// [`access_event`] in the transaction that makes its change, so the decision and the change
+/// are one write (the booking rush pays for one transaction, not two). Denials are recorded
+/// here, as always.
+pub async fn decide_patient(
     state: &AppState,
     actor: &Actor,
     action: &str,
@@ -158,19 +199,6 @@ pub async fn authorize_patient(
             )));
         }
     };
-    let flagged = matches!(basis, Basis::BreakGlass(_));
-    if flagged {
-        tracing::warn!(action, "break-glass access; flagged for review");
-    }
-    audit::record(
-        &state.db,
-        &NewEvent::new(actor.audit(), action, object_type)
-            .object(person_id)
-            .patient(person_id)
-            .reason(basis.describe())
-            .flagged(flagged),
-    )
-    .await?;
     Ok(basis)
 }
 

@@ -63,7 +63,7 @@ impl Db {
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(5));
                 let pool = SqlitePoolOptions::new()
-                    .max_connections(8)
+                    .max_connections(4)
                     .acquire_timeout(CONNECT_TIMEOUT)
                     .connect_with(options)
                     .await
@@ -140,8 +140,53 @@ impl Db {
 /// error returned with `?` half-way leaves nothing half-written.
 #[derive(Debug)]
 pub enum Tx {
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Sqlite(SqliteTx),
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// A SQLite write transaction holding this process's turn to write to its file.
+///
+/// SQLite allows one writer at a time. Left to itself, a waiting writer polls with growing
+/// sleeps (the busy handler), which under a booking rush wastes most of the time asleep and
+/// serves writers in no order. Writers of this process instead queue on a fair async mutex per
+/// database file and take the file's lock only when it is free; other processes (the CLI) still
+/// meet the busy timeout as before.
+#[derive(Debug)]
+pub struct SqliteTx {
+    tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+    _turn: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl std::ops::Deref for SqliteTx {
+    type Target = sqlx::SqliteConnection;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for SqliteTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
+}
+
+/// How long a writer waits for its turn: as long as SQLite's own busy timeout.
+const WRITE_TURN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The queue of writers for a pool's database file.
+fn write_turns(pool: &SqlitePool) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+    use std::collections::HashMap;
+    use std::path::PathBuf;
+    use std::sync::{Arc, Mutex, OnceLock};
+    static TURNS: OnceLock<Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>> =
+        OnceLock::new();
+    let file = pool.connect_options().get_filename().to_path_buf();
+    let turns = TURNS.get_or_init(Mutex::default);
+    match turns.lock() {
+        Ok(mut map) => map.entry(file).or_default().clone(),
+        // A panic while holding this map lock cannot leave it inconsistent (one insert).
+        Err(poisoned) => poisoned.into_inner().entry(file).or_default().clone(),
+    }
 }
 
 /// Runs the same code on the connection of whichever transaction `tx` holds; `$conn` is a
@@ -168,7 +213,13 @@ impl Db {
     /// when another writer got in between, whatever the busy timeout.
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         match self {
-            Self::Sqlite(pool) => pool.begin_with("BEGIN IMMEDIATE").await.map(Tx::Sqlite),
+            Self::Sqlite(pool) => {
+                let turn = tokio::time::timeout(WRITE_TURN_TIMEOUT, write_turns(pool).lock_owned())
+                    .await
+                    .map_err(|_| sqlx::Error::PoolTimedOut)?;
+                let tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                Ok(Tx::Sqlite(SqliteTx { tx, _turn: turn }))
+            }
             Self::Postgres(pool) => pool.begin().await.map(Tx::Postgres),
         }
     }
@@ -177,7 +228,7 @@ impl Db {
 impl Tx {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
-            Self::Sqlite(t) => t.commit().await,
+            Self::Sqlite(t) => t.tx.commit().await,
             Self::Postgres(t) => t.commit().await,
         }
     }

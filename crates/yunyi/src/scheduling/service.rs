@@ -119,16 +119,16 @@ pub async fn open_slots_from(
     Ok(store::open_slots(&state.db, doctor_and_service, start, end, 500).await?)
 }
 
-/// Who books: the signed-in patient's account id, after every rule that does not need the
-/// write lock: the actor acts for the person, the doctor may take the service, and the
-/// no-show and maximum-appointments limits.
+/// Who books and on what basis, after every rule that does not need the write lock: the actor
+/// acts for the person, the doctor may take the service, and the no-show and
+/// maximum-appointments limits. The allowed access is audited with the booking itself.
 pub(super) async fn check_booking(
     state: &AppState,
     actor: &Actor,
     slot: &Slot,
     person_id: i64,
     now: i64,
-) -> AppResult<i64> {
+) -> AppResult<Booker> {
     let me = actor.require()?;
     if me.role != Role::Patient {
         return Err(AppError::Forbidden(
@@ -136,7 +136,7 @@ pub(super) async fn check_booking(
         ));
     }
     // Own record or a family member's; anyone else's is 404, as for any other patient data.
-    policy::authorize_patient(
+    let basis = policy::decide_patient(
         state,
         actor,
         "appointment.book",
@@ -173,7 +173,16 @@ pub(super) async fn check_booking(
             "at most {MAX_ACTIVE} upcoming appointments at a time: cancel one first"
         )));
     }
-    Ok(me.account_id)
+    Ok(Booker {
+        account: me.account_id,
+        basis,
+    })
+}
+
+/// The account booking and why it may book for the person.
+pub(super) struct Booker {
+    account: i64,
+    basis: policy::Basis,
 }
 
 async fn slot_or_404(state: &AppState, slot_id: i64) -> AppResult<Slot> {
@@ -234,13 +243,13 @@ pub async fn book(
     if !slot.bookable(now) || slot.free() == 0 {
         return Err(not_bookable(state, &slot, now).await?);
     }
-    let account = check_booking(state, actor, &slot, person_id, now).await?;
+    let booker = check_booking(state, actor, &slot, person_id, now).await?;
     let mut tx = state.db.begin().await?;
     if !store::take_place(&mut tx, slot_id, now).await? {
         drop(tx);
         return Err(not_bookable(state, &slot, now).await?);
     }
-    let id = create_in_tx(&mut tx, actor, account, &slot, person_id, now).await?;
+    let id = create_in_tx(&mut tx, actor, &booker, &slot, person_id, now).await?;
     tx.commit().await?;
     appointment_or_500(state, id).await
 }
@@ -252,11 +261,11 @@ async fn appointment_or_500(state: &AppState, id: i64) -> AppResult<Appointment>
 }
 
 /// Writes the appointment for a place already taken in `tx`: the row, the doctor's care link
-/// (ended on cancellation) and the audit event.
+/// (ended on cancellation) and the audit event (with the basis of the access).
 pub(super) async fn create_in_tx(
     tx: &mut Tx,
     actor: &Actor,
-    account: i64,
+    booker: &Booker,
     slot: &Slot,
     person_id: i64,
     now: i64,
@@ -264,7 +273,7 @@ pub(super) async fn create_in_tx(
     let appointment = store::NewAppointment {
         slot: slot.id,
         person: person_id,
-        booked_by: account,
+        booked_by: booker.account,
         doctor: slot.doctor_id,
         day: &slot.day,
     };
@@ -290,7 +299,8 @@ pub(super) async fn create_in_tx(
         tx,
         &NewEvent::new(actor.audit(), "appointment.create", "appointment")
             .object(id)
-            .patient(person_id),
+            .patient(person_id)
+            .reason(booker.basis.describe()),
     )
     .await?;
     Ok(id)

@@ -177,7 +177,7 @@ pub async fn accept(state: &AppState, actor: &Actor, id: i64) -> AppResult<Appoi
     let slot = slots::slot(&state.db, slot_id)
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("held slot {slot_id} vanished")))?;
-    let account = check_booking(state, actor, &slot, e.person_id, now).await?;
+    let booker = check_booking(state, actor, &slot, e.person_id, now).await?;
     let mut tx = state.db.begin().await?;
     let taken = with_tx!(&mut tx, |conn| {
         sqlx::query(
@@ -192,7 +192,7 @@ pub async fn accept(state: &AppState, actor: &Actor, id: i64) -> AppResult<Appoi
     if !taken || !slots::take_held_place(&mut tx, slot_id, now).await? {
         return Err(AppError::Conflict("the hold has just ended".to_owned()));
     }
-    let appointment = create_in_tx(&mut tx, actor, account, &slot, e.person_id, now).await?;
+    let appointment = create_in_tx(&mut tx, actor, &booker, &slot, e.person_id, now).await?;
     tx.commit().await?;
     slots::appointment(&state.db, appointment)
         .await?
