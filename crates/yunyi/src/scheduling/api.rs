@@ -42,6 +42,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/waitlist", get(my_waitlist).post(join_waitlist))
         .route("/api/v1/waitlist/{id}", delete(leave_waitlist))
         .route("/api/v1/waitlist/{id}/accept", post(accept_offer))
+        .route("/api/v1/visits", post(walk_in))
+        .route("/api/v1/statistics/appointments", get(statistics))
 }
 
 fn id_of(raw: &str, what: &str) -> AppResult<i64> {
@@ -390,4 +392,45 @@ async fn leave_waitlist(
     let id = id_of(&id, "waitlist entry")?;
     waitlist::leave(&state, &actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn walk_in(
+    State(state): State<AppState>,
+    actor: Actor,
+    AppJson(input): AppJson<super::statistics::WalkInInput>,
+) -> AppResult<(StatusCode, Json<serde_json::Value>)> {
+    let id = super::statistics::record_walk_in(&state, &actor, &input).await?;
+    Ok((StatusCode::CREATED, Json(json!({"visit_id": id}))))
+}
+
+/// `GET /api/v1/statistics/appointments?from=2026-11-01&to=2026-11-30&hospital=1`.
+async fn statistics(
+    State(state): State<AppState>,
+    actor: Actor,
+    RawQuery(q): RawQuery,
+) -> AppResult<Json<serde_json::Value>> {
+    let today = super::model::cst_today(crate::clock::now_ms());
+    let (mut from, mut to, mut hospital) = (today - chrono::Duration::days(29), today, None);
+    for (k, v) in url::form_urlencoded::parse(q.as_deref().unwrap_or("").as_bytes()) {
+        let day = |field: &str| {
+            chrono::NaiveDate::parse_from_str(&v, "%Y-%m-%d")
+                .map_err(|_| AppError::invalid(field, "must be a date like 2026-11-01"))
+        };
+        match k.as_ref() {
+            "from" => from = day("from")?,
+            "to" => to = day("to")?,
+            "hospital" => {
+                hospital = Some(
+                    v.parse::<i64>()
+                        .map_err(|_| AppError::invalid("hospital", "must be a hospital id"))?,
+                );
+            }
+            _ => {}
+        }
+    }
+    let rows =
+        super::statistics::appointment_statistics(&state, &actor, (from, to), hospital).await?;
+    Ok(Json(
+        json!({"from": from.to_string(), "to": to.to_string(), "items": rows}),
+    ))
 }

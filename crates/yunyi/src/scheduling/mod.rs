@@ -15,6 +15,7 @@ pub mod plan;
 pub mod plan_store;
 pub mod release;
 pub mod service;
+pub mod statistics;
 pub mod store;
 pub mod waitlist;
 

@@ -533,6 +533,10 @@ async fn attendance(
             appt.status
         )));
     }
+    if to == "checked_in" {
+        let by = actor.require()?.account_id;
+        super::statistics::record_appointment_visit(&mut tx, &appt, by, now).await?;
+    }
     audit::append(
         &mut tx,
         &NewEvent::new(actor.audit(), action, "appointment")

@@ -26,5 +26,6 @@ mod logs;
 mod ops;
 mod practice;
 mod schedule_plan;
+mod statistics;
 mod waitlist;
 mod web;

@@ -1,0 +1,279 @@
+//! Visits and the supervision statistics computed from them (预约诊疗率, 分时段预约率).
+//!
+//! - appointment rate = visits that came from an appointment / all visits;
+//! - time-slot rate = appointments whose slot is at most 30 minutes long (the National Health
+//!   Commission's "accurate to 30 minutes") / all appointments not cancelled;
+//!
+//! per hospital, department and day (China Standard Time), straight from the stored rows.
+//! A visit is recorded at check-in, or by the front desk for a walk-in; consultations will
+//! record theirs through [`record_visit`].
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use super::model::{Appointment, cst_today};
+use crate::app::AppState;
+use crate::audit::{self, NewEvent};
+use crate::clock::now_ms;
+use crate::db::Tx;
+use crate::error::{AppError, AppResult};
+use crate::identity::Actor;
+use crate::identity::model::Role;
+use crate::{with_db, with_tx};
+
+/// A slot of at most this length counts as a time-slot (分时段) appointment.
+pub const TIME_SLOT_MAX_MS: i64 = 30 * 60_000;
+
+pub struct NewVisit<'a> {
+    pub hospital: i64,
+    pub department: Option<i64>,
+    pub doctor: Option<i64>,
+    pub person: i64,
+    pub day: &'a str,
+    pub source: &'a str,
+    pub appointment: Option<i64>,
+    pub recorded_by: i64,
+}
+
+pub async fn record_visit(tx: &mut Tx, v: &NewVisit<'_>, now: i64) -> Result<i64, sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query_scalar::<_, i64>(
+            "INSERT INTO visit (hospital_id, department_id, doctor_id, person_id, day, source, appointment_id, \
+             recorded_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+        )
+        .bind(v.hospital)
+        .bind(v.department)
+        .bind(v.doctor)
+        .bind(v.person)
+        .bind(v.day)
+        .bind(v.source)
+        .bind(v.appointment)
+        .bind(v.recorded_by)
+        .bind(now)
+        .fetch_one(conn)
+        .await
+    })
+}
+
+/// The department an appointment counts under: its service's, else the doctor's at that
+/// hospital.
+const APPOINTMENT_DEPARTMENT: &str = "COALESCE(sv.department_id, (SELECT p.department_id FROM practice_site p \
+     WHERE p.account_id = c.doctor_id AND p.hospital_id = c.hospital_id ORDER BY p.id LIMIT 1))";
+
+/// Records the visit of a checked-in appointment, in the check-in's transaction.
+pub async fn record_appointment_visit(
+    tx: &mut Tx,
+    a: &Appointment,
+    recorded_by: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let sql = format!(
+        "SELECT {APPOINTMENT_DEPARTMENT} FROM slot s JOIN schedule c ON c.id = s.schedule_id \
+         JOIN service sv ON sv.id = c.service_id WHERE s.id = $1"
+    );
+    let department = with_tx!(tx, |conn| sqlx::query_scalar::<_, Option<i64>>(&sql)
+        .bind(a.slot_id)
+        .fetch_optional(conn)
+        .await)?
+    .flatten();
+    let visit = NewVisit {
+        hospital: a.hospital_id,
+        department,
+        doctor: Some(a.doctor_id),
+        person: a.person_id,
+        day: &a.day,
+        source: "appointment",
+        appointment: Some(a.id),
+        recorded_by,
+    };
+    record_visit(tx, &visit, now).await.map(|_| ())
+}
+
+/// A walk-in registered at the front desk.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct WalkInInput {
+    pub hospital_id: Option<i64>,
+    pub department_id: Option<i64>,
+    pub doctor_id: Option<i64>,
+    pub person_id: Option<i64>,
+}
+
+/// Records a walk-in visit: nurses and administrators of that hospital.
+pub async fn record_walk_in(
+    state: &AppState,
+    actor: &Actor,
+    input: &WalkInInput,
+) -> AppResult<i64> {
+    let me = actor.require()?;
+    let hospital = input
+        .hospital_id
+        .ok_or_else(|| AppError::invalid("hospital_id", "is required"))?;
+    let person = input
+        .person_id
+        .ok_or_else(|| AppError::invalid("person_id", "is required"))?;
+    if !(matches!(me.role, Role::Nurse | Role::HospitalAdmin) && me.hospital_id == Some(hospital)) {
+        return Err(AppError::Forbidden(
+            "walk-in visits are registered by this hospital's front desk (nurses, administrators)"
+                .to_owned(),
+        ));
+    }
+    if crate::identity::store::person(&state.db, person)
+        .await?
+        .is_none()
+    {
+        return Err(AppError::invalid(
+            "person_id",
+            format!("no person with id {person}"),
+        ));
+    }
+    if let Some(d) = input.department_id {
+        if crate::directory::store::department_hospital(&state.db, d).await? != Some(hospital) {
+            return Err(AppError::invalid(
+                "department_id",
+                "is not a department of this hospital",
+            ));
+        }
+    }
+    let now = now_ms();
+    let day = cst_today(now).to_string();
+    let mut tx = state.db.begin().await?;
+    let visit = NewVisit {
+        hospital,
+        department: input.department_id,
+        doctor: input.doctor_id,
+        person,
+        day: &day,
+        source: "walk_in",
+        appointment: None,
+        recorded_by: me.account_id,
+    };
+    let id = record_visit(&mut tx, &visit, now).await?;
+    audit::append(
+        &mut tx,
+        &NewEvent::new(actor.audit(), "visit.walk_in", "visit")
+            .object(id)
+            .patient(person),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// One row of the statistics: a hospital's department (`scope` "department"; a null id holds
+/// what has no department) or the whole hospital (`scope` "hospital") on one day.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Row {
+    pub day: String,
+    pub hospital_id: i64,
+    pub scope: &'static str,
+    pub department_id: Option<i64>,
+    pub visits: i64,
+    pub booked_visits: i64,
+    /// booked_visits / visits; null without visits.
+    pub appointment_rate: Option<f64>,
+    pub appointments: i64,
+    pub time_slot_appointments: i64,
+    /// time_slot_appointments / appointments; null without appointments.
+    pub time_slot_rate: Option<f64>,
+}
+
+/// (day, hospital, whole hospital?, department).
+type Key = (String, i64, bool, Option<i64>);
+
+/// Statistics for days `from..=to`: one row per hospital, department and day, and one per
+/// hospital and day (`department_id` null). Regulators and platform administrators see every
+/// hospital; a hospital's administrators their own.
+pub async fn appointment_statistics(
+    state: &AppState,
+    actor: &Actor,
+    (from, to): (NaiveDate, NaiveDate),
+    hospital: Option<i64>,
+) -> AppResult<Vec<Row>> {
+    let me = actor.require()?;
+    let hospital = match me.role {
+        Role::Regulator | Role::PlatformAdmin => hospital,
+        Role::HospitalAdmin if hospital.is_none() || hospital == me.hospital_id => me.hospital_id,
+        Role::HospitalAdmin => {
+            return Err(AppError::Forbidden(
+                "a hospital's administrators see their own hospital's statistics".to_owned(),
+            ));
+        }
+        role => {
+            return Err(AppError::Forbidden(format!(
+                "a {role} may not read supervision statistics"
+            )));
+        }
+    };
+    if to < from || (to - from).num_days() > 366 {
+        return Err(AppError::invalid(
+            "to",
+            "must be on or after from, at most a year later",
+        ));
+    }
+    let (from, to) = (from.to_string(), to.to_string());
+    let visits_sql = "SELECT v.day, v.hospital_id, v.department_id, COUNT(*), \
+         SUM(CASE WHEN v.source = 'appointment' THEN 1 ELSE 0 END) \
+         FROM visit v WHERE v.day >= $1 AND v.day <= $2 AND ($3 IS NULL OR v.hospital_id = $3) \
+         GROUP BY v.day, v.hospital_id, v.department_id";
+    let appointments_sql = format!(
+        "SELECT a.day, c.hospital_id, {APPOINTMENT_DEPARTMENT}, COUNT(*), \
+         SUM(CASE WHEN s.end_at - s.start_at <= {TIME_SLOT_MAX_MS} THEN 1 ELSE 0 END) \
+         FROM appointment a JOIN slot s ON s.id = a.slot_id JOIN schedule c ON c.id = s.schedule_id \
+         JOIN service sv ON sv.id = c.service_id \
+         WHERE a.status <> 'cancelled' AND a.day >= $1 AND a.day <= $2 AND ($3 IS NULL OR c.hospital_id = $3) \
+         GROUP BY a.day, c.hospital_id, {APPOINTMENT_DEPARTMENT}"
+    );
+    type Counted = (String, i64, Option<i64>, i64, i64);
+    let visits: Vec<Counted> =
+        with_db!(&state.db, |pool| sqlx::query_as::<_, Counted>(visits_sql)
+            .bind(&from)
+            .bind(&to)
+            .bind(hospital)
+            .fetch_all(pool)
+            .await)?;
+    let appointments: Vec<Counted> = with_db!(&state.db, |pool| sqlx::query_as::<_, Counted>(
+        &appointments_sql
+    )
+    .bind(&from)
+    .bind(&to)
+    .bind(hospital)
+    .fetch_all(pool)
+    .await)?;
+    let mut rows: BTreeMap<Key, Row> = BTreeMap::new();
+    let mut add = |(day, h, d): (String, i64, Option<i64>), f: &dyn Fn(&mut Row)| {
+        for k in [(day.clone(), h, true, None), (day.clone(), h, false, d)] {
+            let row = rows.entry(k.clone()).or_insert_with(|| Row {
+                day: k.0.clone(),
+                hospital_id: k.1,
+                scope: if k.2 { "hospital" } else { "department" },
+                department_id: k.3,
+                ..Row::default()
+            });
+            f(row);
+        }
+    };
+    for (day, h, d, all, booked) in visits {
+        add((day, h, d), &|r| {
+            r.visits += all;
+            r.booked_visits += booked;
+        });
+    }
+    for (day, h, d, all, timed) in appointments {
+        add((day, h, d), &|r| {
+            r.appointments += all;
+            r.time_slot_appointments += timed;
+        });
+    }
+    let ratio =
+        |a: i64, b: i64| (b > 0).then(|| (a as f64 / b as f64 * 10_000.0).round() / 10_000.0);
+    Ok(rows
+        .into_values()
+        .map(|mut r| {
+            r.appointment_rate = ratio(r.booked_visits, r.visits);
+            r.time_slot_rate = ratio(r.time_slot_appointments, r.appointments);
+            r
+        })
+        .collect())
+}
