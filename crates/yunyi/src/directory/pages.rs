@@ -340,7 +340,7 @@ struct AdminDoctorsQuery {
 }
 
 /// The hospital an administrator manages: their own, or (platform admins) the one asked for.
-async fn managed_hospital(
+pub(crate) async fn managed_hospital(
     state: &AppState,
     actor: &Actor,
     asked: Option<i64>,
@@ -531,29 +531,17 @@ async fn admin_hospital(
     })
 }
 
-/// Back to an administrator's page with the outcome in `message`: "ok", or what was wrong
-/// (which field and why). Server faults and lost sessions still go to the error page.
+/// Back to an administrator's page with the outcome (see `web::page::redirect_with_outcome`).
 fn back_with(
     path: &str,
     hospital_id: Option<i64>,
     result: AppResult<()>,
 ) -> AppResult<axum::response::Redirect> {
-    let message = match result {
-        Ok(()) => "ok".to_owned(),
-        Err(e @ (crate::error::AppError::Internal(_) | crate::error::AppError::Unauthorized)) => {
-            return Err(e);
-        }
-        Err(e) => e.to_string(),
-    };
-    let mut query = url::form_urlencoded::Serializer::new(String::new());
-    if let Some(h) = hospital_id {
-        query.append_pair("hospital", &h.to_string());
-    }
-    query.append_pair("message", &message);
-    Ok(axum::response::Redirect::to(&format!(
-        "{path}?{}",
-        query.finish()
-    )))
+    let pairs: Vec<(&str, String)> = hospital_id
+        .map(|h| ("hospital", h.to_string()))
+        .into_iter()
+        .collect();
+    crate::web::page::redirect_with_outcome(path, &pairs, result)
 }
 
 /// "25", "25.5" or "25.50" yuan in fen; empty is `None`.

@@ -15,10 +15,13 @@ pub mod plan;
 pub mod plan_store;
 pub mod release;
 pub mod service;
+pub mod staff_pages;
 pub mod statistics;
 pub mod store;
 pub mod waitlist;
 
 pub fn router() -> axum::Router<crate::app::AppState> {
-    api::router().merge(pages::router())
+    api::router()
+        .merge(pages::router())
+        .merge(staff_pages::router())
 }

@@ -1,5 +1,5 @@
 //! Patients' booking pages: a doctor's free times (on the doctor's page), booking for oneself
-//! or a family member, and "my appointments" with cancellation.
+//! or a family member, "my appointments" with cancel and reschedule, and the waitlist.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -10,30 +10,49 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::model::{Appointment, cst_display};
-use super::service;
+use super::{service, waitlist};
 use crate::app::AppState;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::extract::AppForm;
 use crate::identity::Actor;
 use crate::web::PageCtx;
+use crate::web::page::redirect_with_outcome;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/appointments", get(mine).post(book))
         .route("/appointments/{id}/cancel", post(cancel))
+        .route(
+            "/appointments/{id}/reschedule",
+            get(reschedule_page).post(reschedule),
+        )
+        .route("/waitlist", post(join))
+        .route("/waitlist/{id}/accept", post(accept))
+        .route("/waitlist/{id}/leave", post(leave))
 }
+
+/// A waitlist entry as the page shows it: the entry, the doctor's name, the held time.
+type WaitView = (waitlist::Entry, String, String);
 
 #[derive(Template, WebTemplate)]
 #[template(path = "appointments.html")]
 struct AppointmentsPage {
     page: PageCtx,
     items: Vec<(Appointment, String, String)>,
+    waiting: Vec<WaitView>,
     message: String,
 }
 
 #[derive(Deserialize)]
 struct MessageQuery {
     message: Option<String>,
+}
+
+async fn doctor_name(state: &AppState, id: i64) -> AppResult<String> {
+    Ok(crate::directory::store::profile(&state.db, id)
+        .await?
+        .map(|p| p.name)
+        .unwrap_or_default())
 }
 
 async fn mine(
@@ -44,30 +63,28 @@ async fn mine(
 ) -> AppResult<AppointmentsPage> {
     let mut items = Vec::new();
     for a in service::my_appointments(&state, &actor).await? {
-        let doctor = crate::directory::store::profile(&state.db, a.doctor_id)
-            .await?
-            .map(|p| p.name)
-            .unwrap_or_default();
+        let doctor = doctor_name(&state, a.doctor_id).await?;
         let when = cst_display(a.start_at);
         items.push((a, doctor, when));
+    }
+    let mut waiting = Vec::new();
+    for e in waitlist::mine(&state, &actor).await? {
+        if matches!(e.status.as_str(), "waiting" | "offered") {
+            let doctor = doctor_name(&state, e.doctor_id).await?;
+            let until = e.hold_until.map(cst_display).unwrap_or_default();
+            waiting.push((e, doctor, until));
+        }
     }
     Ok(AppointmentsPage {
         page: page.with_nav("appointments"),
         items,
+        waiting,
         message: q.message.unwrap_or_default(),
     })
 }
 
 fn back(result: AppResult<()>) -> AppResult<Redirect> {
-    let message = match result {
-        Ok(()) => "ok".to_owned(),
-        Err(e @ (AppError::Internal(_) | AppError::Unauthorized)) => return Err(e),
-        Err(e) => e.to_string(),
-    };
-    let q: String = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("message", &message)
-        .finish();
-    Ok(Redirect::to(&format!("/appointments?{q}")))
+    redirect_with_outcome("/appointments", &[], result)
 }
 
 #[derive(Deserialize)]
@@ -94,4 +111,92 @@ async fn cancel(
     Path(id): Path<i64>,
 ) -> AppResult<Redirect> {
     back(service::cancel(&state, &actor, id, None).await)
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "reschedule.html")]
+struct ReschedulePage {
+    page: PageCtx,
+    appointment: Appointment,
+    doctor: String,
+    when: String,
+    /// (slot id, local time)
+    slots: Vec<(i64, String)>,
+}
+
+async fn reschedule_page(
+    State(state): State<AppState>,
+    page: PageCtx,
+    actor: Actor,
+    Path(id): Path<i64>,
+) -> AppResult<ReschedulePage> {
+    let appointment = service::read_appointment(&state, &actor, id).await?;
+    let now = crate::clock::now_ms();
+    let slots = service::open_slots(&state, appointment.doctor_id, 14)
+        .await?
+        .into_iter()
+        .filter(|s| s.hospital_id == appointment.hospital_id && s.bookable(now))
+        .map(|s| (s.id, cst_display(s.start_at)))
+        .collect();
+    Ok(ReschedulePage {
+        page: page.with_nav("appointments"),
+        doctor: doctor_name(&state, appointment.doctor_id).await?,
+        when: cst_display(appointment.start_at),
+        appointment,
+        slots,
+    })
+}
+
+#[derive(Deserialize)]
+struct SlotForm {
+    slot_id: i64,
+}
+
+async fn reschedule(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+    AppForm(f): AppForm<SlotForm>,
+) -> AppResult<Redirect> {
+    back(
+        service::reschedule(&state, &actor, id, f.slot_id)
+            .await
+            .map(|_| ()),
+    )
+}
+
+#[derive(Deserialize)]
+struct JoinForm {
+    doctor_id: i64,
+    #[serde(default)]
+    date: String,
+    person_id: i64,
+}
+
+async fn join(
+    State(state): State<AppState>,
+    actor: Actor,
+    AppForm(f): AppForm<JoinForm>,
+) -> AppResult<Redirect> {
+    back(
+        waitlist::join(&state, &actor, f.doctor_id, &f.date, f.person_id)
+            .await
+            .map(|_| ()),
+    )
+}
+
+async fn accept(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+) -> AppResult<Redirect> {
+    back(waitlist::accept(&state, &actor, id).await.map(|_| ()))
+}
+
+async fn leave(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+) -> AppResult<Redirect> {
+    back(waitlist::leave(&state, &actor, id).await)
 }

@@ -453,3 +453,44 @@ pub async fn schedules(
         .fetch_all(pool)
         .await)
 }
+
+/// A doctor's appointments on one local day, by start time.
+pub async fn doctor_day(db: &Db, doctor: i64, day: &str) -> Result<Vec<Appointment>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {APPOINTMENT_COLUMNS} {APPOINTMENT_FROM} WHERE a.doctor_id = $1 AND a.day = $2 \
+         AND a.status <> 'cancelled' ORDER BY s.start_at, a.id"
+    );
+    with_db!(db, |pool| sqlx::query_as::<_, Appointment>(&sql)
+        .bind(doctor)
+        .bind(day)
+        .fetch_all(pool)
+        .await)
+}
+
+/// A hospital's schedule with the names an administrator reads.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ScheduleListing {
+    pub id: i64,
+    pub service_id: i64,
+    pub doctor_name: String,
+    pub service_name: String,
+    pub generated_until: Option<String>,
+    pub release_days: i64,
+    pub release_time: String,
+}
+
+pub async fn schedules_of_hospital(
+    db: &Db,
+    hospital: i64,
+) -> Result<Vec<ScheduleListing>, sqlx::Error> {
+    with_db!(db, |pool| {
+        sqlx::query_as::<_, ScheduleListing>(
+            "SELECT c.id, c.service_id, a.display_name AS doctor_name, sv.name AS service_name, c.generated_until, \
+             c.release_days, c.release_time FROM schedule c JOIN service sv ON sv.id = c.service_id \
+             JOIN account a ON a.id = c.doctor_id WHERE c.hospital_id = $1 ORDER BY c.id",
+        )
+        .bind(hospital)
+        .fetch_all(pool)
+        .await
+    })
+}

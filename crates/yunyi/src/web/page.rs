@@ -128,3 +128,28 @@ impl FromRequestParts<AppState> for PageCtx {
         Ok(page)
     }
 }
+
+/// Back to a page after a form, with the outcome in `message`: "ok", or what was wrong (which
+/// field and why) for the page to show. Server faults and lost sessions still go to the error
+/// page. `pairs` are kept in the query (e.g. which hospital the page was showing).
+pub fn redirect_with_outcome(
+    path: &str,
+    pairs: &[(&str, String)],
+    result: crate::error::AppResult<()>,
+) -> crate::error::AppResult<axum::response::Redirect> {
+    use crate::error::AppError;
+    let message = match result {
+        Ok(()) => "ok".to_owned(),
+        Err(e @ (AppError::Internal(_) | AppError::Unauthorized)) => return Err(e),
+        Err(e) => e.to_string(),
+    };
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        query.append_pair(k, v);
+    }
+    query.append_pair("message", &message);
+    Ok(axum::response::Redirect::to(&format!(
+        "{path}?{}",
+        query.finish()
+    )))
+}

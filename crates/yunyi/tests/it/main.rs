@@ -25,6 +25,7 @@ mod jobs;
 mod logs;
 mod ops;
 mod practice;
+mod schedule_pages;
 mod schedule_plan;
 mod statistics;
 mod waitlist;

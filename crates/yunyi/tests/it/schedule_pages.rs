@@ -1,0 +1,182 @@
+//! Scheduling pages over plain HTTP with a cookie session: the administrator's weekly plan,
+//! release rules and closures; a patient's reschedule and waitlist; a doctor's day with names
+//! shown only after the identity step-up, and check-in.
+
+use chrono::{Datelike as _, Duration as Days};
+use serde_json::json;
+use yunyi::identity::service::today;
+
+use crate::booking::setup;
+use crate::helpers::PW;
+
+async fn exec(db: &yunyi::db::Db, sql: &str) {
+    yunyi::with_db!(db, |pool| sqlx::query(sql).execute(pool).await.map(|_| ())).unwrap();
+}
+
+#[tokio::test]
+async fn administrators_plan_the_week_patients_reschedule_and_doctors_see_their_day() {
+    let c = setup().await;
+    let doctor = c.doctor("doctor4").await;
+    let (_, detail) = c.app.get_json(&format!("/api/v1/doctors/{doctor}")).await;
+    let service = detail["services"][0]["id"].as_i64().unwrap();
+
+    // The administrator opens a schedule and plans a weekly session from the pages.
+    let admin = c.app.sign_in_browser("hospital-admin").await;
+    let list = admin.page("/admin/schedules").await;
+    assert!(list.contains("id=\"new-schedule-service\""), "{list}");
+    let form = admin
+        .client
+        .post(c.app.url("/admin/schedules"))
+        .form(&[
+            ("csrf_token", admin.csrf.clone()),
+            ("service_id", service.to_string()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let location = form.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with("/admin/schedules/"), "{location}");
+    let day2 = today() + Days::days(2);
+    let page = admin
+        .submit(
+            &format!("{location}/rules"),
+            &[
+                ("horizon_days", "x".into()),
+                ("release_days", "14".into()),
+                ("release_time", "00:00".into()),
+            ],
+        )
+        .await;
+    assert!(page.contains("horizon_days"), "the field is named: {page}");
+    admin
+        .submit(
+            &format!("{location}/rules"),
+            &[
+                ("horizon_days", "14".into()),
+                ("release_days", "14".into()),
+                ("release_time", "00:00".into()),
+            ],
+        )
+        .await;
+    let page = admin
+        .submit(
+            &format!("{location}/templates"),
+            &[
+                ("weekday", day2.weekday().number_from_monday().to_string()),
+                ("start", "09:00".into()),
+                ("end", "10:00".into()),
+                ("slot_minutes", "30".into()),
+                ("capacity", "1".into()),
+                ("mode", "in_person".into()),
+                ("location", "305 诊室".into()),
+            ],
+        )
+        .await;
+    assert!(page.contains("id=\"form-notice\""), "{page}");
+    assert!(
+        page.contains("305 诊室") && page.contains("09:00"),
+        "{page}"
+    );
+    let page = admin
+        .submit(
+            &format!("{location}/closures"),
+            &[("date", day2.to_string()), ("reason", " ".into())],
+        )
+        .await;
+    assert!(
+        page.contains("id=\"form-message\"") && page.contains("reason"),
+        "{page}"
+    );
+
+    // A patient books, then moves to the other time from the reschedule page.
+    let slots = c.slots(doctor).await;
+    assert_eq!(slots.len(), 4);
+    let p1 = c.app.token("patient1", PW).await;
+    let (_, a) = c
+        .post(
+            &p1,
+            "/api/v1/appointments",
+            json!({"slot_id": slots[0]["id"]}),
+        )
+        .await;
+    let id = a["id"].as_i64().unwrap();
+    let patient = c.app.sign_in_browser("patient1").await;
+    let mine = patient.page("/appointments").await;
+    assert!(mine.contains(&format!("id=\"reschedule-{id}\"")), "{mine}");
+    let choose = patient
+        .page(&format!("/appointments/{id}/reschedule"))
+        .await;
+    assert!(
+        choose.contains(&format!("id=\"slot-{}\"", slots[1]["id"])),
+        "{choose}"
+    );
+    let after = patient
+        .submit(
+            &format!("/appointments/{id}/reschedule"),
+            &[("slot_id", slots[1]["id"].to_string())],
+        )
+        .await;
+    assert!(after.contains("id=\"form-notice\""), "{after}");
+    assert!(after.contains(&format!("{day2} 09:30")), "{after}");
+    // Waiting for a day with nothing free is refused with the reason shown.
+    let page = patient
+        .submit(
+            "/waitlist",
+            &[
+                ("doctor_id", doctor.to_string()),
+                ("date", day2.to_string()),
+                ("person_id", c.app.person_of(&p1).await.to_string()),
+            ],
+        )
+        .await;
+    assert!(page.contains("free times"), "{page}");
+
+    // The doctor's day: the visit moved to half an hour from now.
+    let start = yunyi::clock::now_ms() + 30 * 60_000;
+    exec(
+        &c.app.db,
+        &format!(
+            "UPDATE slot SET start_at = {start}, end_at = {} WHERE id = {}",
+            start + 30 * 60_000,
+            slots[1]["id"]
+        ),
+    )
+    .await;
+    exec(
+        &c.app.db,
+        &format!("UPDATE appointment SET day = '{}' WHERE id = {id}", today()),
+    )
+    .await;
+    let doc = c.app.sign_in_browser("doctor4").await;
+    let day = doc.page("/doctor/schedule").await;
+    assert!(day.contains(&format!("id=\"today-{id}\"")), "{day}");
+    assert!(
+        day.contains("id=\"verify-link\"") && !day.contains("张伟"),
+        "no names before step-up"
+    );
+    let r = doc
+        .client
+        .post(c.app.url("/me/step-up"))
+        .form(&[("csrf_token", doc.csrf.clone()), ("password", PW.to_owned())])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.text().await.unwrap().contains("id=\"form-notice\""));
+    let day = doc.page("/doctor/schedule").await;
+    assert!(day.contains("张伟"), "{day}");
+    let day = doc
+        .submit(&format!("/doctor/appointments/{id}/check-in"), &[])
+        .await;
+    assert!(day.contains("id=\"form-notice\""), "{day}");
+    let (_, mine) = c.get(&p1, "/api/v1/appointments").await;
+    assert_eq!(mine["items"][0]["status"], "checked_in");
+    // Patients and doctors do not reach the administrators' pages.
+    let r = patient
+        .client
+        .get(c.app.url("/admin/schedules"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::FORBIDDEN);
+    c.app.stop().await;
+}
