@@ -443,13 +443,30 @@ pub async fn search_doctors(
         );
     }
     if q.available_today {
-        filters.push_str(
-            " AND h.status = 'active' AND EXISTS (SELECT 1 FROM service v WHERE v.doctor_id = a.id \
+        // Online now (an on-demand service), or a free time today in the doctor's schedule.
+        // The one place the directory reads scheduling's tables: a search filter, no rules.
+        let now = crate::clock::now_ms();
+        let today = crate::scheduling::model::cst_today(now);
+        let end = crate::scheduling::model::cst_ms(
+            today.succ_opt().unwrap_or(today),
+            chrono::NaiveTime::MIN,
+        )
+        .unwrap_or(now);
+        args.push(Arg::Int(now));
+        let now_arg = args.len();
+        args.push(Arg::Int(end));
+        let end_arg = args.len();
+        filters.push_str(&format!(
+            " AND h.status = 'active' AND EXISTS (SELECT 1 FROM privilege r WHERE r.account_id = a.id \
+             AND r.hospital_id = s.hospital_id AND r.kind = 'consult' AND r.status = 'active') \
+             AND (EXISTS (SELECT 1 FROM service v WHERE v.doctor_id = a.id \
              AND v.hospital_id = s.hospital_id AND v.active = TRUE \
              AND v.kind IN ('text_consult', 'video_consult', 'counselling', 'free_clinic')) \
-             AND EXISTS (SELECT 1 FROM privilege r WHERE r.account_id = a.id AND r.hospital_id = s.hospital_id \
-             AND r.kind = 'consult' AND r.status = 'active')",
-        );
+             OR EXISTS (SELECT 1 FROM slot sl JOIN schedule sc ON sc.id = sl.schedule_id \
+             WHERE sc.doctor_id = a.id AND sc.hospital_id = s.hospital_id AND sc.active = TRUE \
+             AND sl.status = 'open' AND sl.released = TRUE AND sl.release_at <= ${now_arg} \
+             AND sl.start_at > ${now_arg} AND sl.start_at < ${end_arg} AND sl.booked + sl.held < sl.capacity))"
+        ));
     }
     args.push(Arg::Int(q.limit));
     let sql = format!(

@@ -466,6 +466,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn china_standard_time_has_no_daylight_saving() {
+        // Where daylight-saving zones jump (March, October/November), CST stays at +08:00:
+        // 08:00 local is always 00:00 UTC, and every day is 24 hours long.
+        for date in [
+            "2026-03-08",
+            "2026-03-29",
+            "2026-10-25",
+            "2026-11-01",
+            "2027-03-14",
+        ] {
+            let day = NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap_or_default();
+            let eight = NaiveTime::from_hms_opt(8, 0, 0).unwrap_or_default();
+            let ms = cst_ms(day, eight).unwrap_or(0);
+            assert_eq!(cst_rfc3339(ms), format!("{date}T08:00:00+08:00"));
+            assert_eq!(ms % 86_400_000, 0, "{date}");
+            let next = cst_ms(day.succ_opt().unwrap_or(day), eight).unwrap_or(0);
+            assert_eq!(next - ms, 86_400_000, "{date}");
+            assert_eq!(cst_display(ms), format!("{date} 08:00"));
+        }
+    }
+
+    #[test]
     fn sessions_are_validated_in_china_standard_time() {
         let now = cst_ms(
             NaiveDate::from_ymd_opt(2026, 11, 22).unwrap_or_default(),

@@ -1084,6 +1084,69 @@ async fn available_today_means_an_online_service_and_an_active_consult_privilege
         "a suspended doctor is not available"
     );
     assert_eq!(
+        c.app.get_json("/api/v1/doctors?available=today").await.0,
+        StatusCode::OK
+    );
+    // An emergency doctor with no on-demand service becomes available through a free time
+    // today in a schedule (a follow-up clinic).
+    let er = yunyi::identity::store::account_by_username(&c.app.db, "doctor17")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let (_, detail) = c.app.get_json(&format!("/api/v1/doctors/{er}")).await;
+    assert!(
+        detail["services"].as_array().unwrap().is_empty(),
+        "{detail}"
+    );
+    let (s, body) = c.grant(er, c.gz, "internet_diagnosis").await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{body}");
+    let (s, service) = c
+        .post(
+            &c.admin,
+            "/api/v1/services",
+            json!({"hospital_id": c.gz, "doctor_id": er, "kind": "follow_up", "name": "急诊复诊",
+                   "price_fen": 2500, "duration_min": 15}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{service}");
+    let service = service["service_id"]
+        .as_i64()
+        .or(service["id"].as_i64())
+        .unwrap();
+    let (s, schedule) = c
+        .post(
+            &c.admin,
+            "/api/v1/schedules",
+            json!({"service_id": service}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{schedule}");
+    assert_eq!(count("available=today").await, 17, "no free time yet");
+    // A free slot later today (written directly: a session today may not fit before midnight).
+    let now = yunyi::clock::now_ms();
+    let today = yunyi::identity::service::today();
+    let midnight =
+        yunyi::scheduling::model::cst_ms(today.succ_opt().unwrap(), chrono::NaiveTime::MIN)
+            .unwrap();
+    let start = (now + 10 * 60_000).min(midnight - 1000);
+    let sql = format!(
+        "INSERT INTO slot (schedule_id, start_at, end_at, day, capacity, booked, held, release_at, released, mode, status, created_at) \
+         VALUES ({}, {start}, {}, '{today}', 1, 0, 0, {now}, TRUE, 'in_person', 'open', {now})",
+        schedule["schedule_id"],
+        start + 15 * 60_000
+    );
+    yunyi::with_db!(&c.app.db, |pool| sqlx::query(&sql)
+        .execute(pool)
+        .await
+        .map(|_| ()))
+    .unwrap();
+    assert_eq!(
+        count("available=today").await,
+        18,
+        "a free time today counts"
+    );
+    assert_eq!(
         c.app.get_json("/api/v1/doctors?available=tomorrow").await.0,
         StatusCode::UNPROCESSABLE_ENTITY
     );

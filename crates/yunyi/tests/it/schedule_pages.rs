@@ -157,7 +157,10 @@ async fn administrators_plan_the_week_patients_reschedule_and_doctors_see_their_
     let r = doc
         .client
         .post(c.app.url("/me/step-up"))
-        .form(&[("csrf_token", doc.csrf.clone()), ("password", PW.to_owned())])
+        .form(&[
+            ("csrf_token", doc.csrf.clone()),
+            ("password", PW.to_owned()),
+        ])
         .send()
         .await
         .unwrap();
