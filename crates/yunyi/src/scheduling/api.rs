@@ -2,6 +2,7 @@
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -87,7 +88,7 @@ async fn slots(
     State(state): State<AppState>,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
-) -> AppResult<Json<serde_json::Value>> {
+) -> AppResult<Response> {
     let id = id_of(&id, "doctor")?;
     let mut days = 14;
     let mut from = None;
@@ -116,18 +117,46 @@ async fn slots(
         }
     }
     let now = crate::clock::now_ms();
-    let items: Vec<serde_json::Value> = service::open_slots_from(&state, (id, service), from, days)
-        .await?
-        .iter()
-        .map(|s: &Slot| {
-            json!({
-                "id": s.id, "start": cst_rfc3339(s.start_at), "end": cst_rfc3339(s.end_at),
-                "free": s.free(), "bookable": s.bookable(now), "release_at": cst_rfc3339(s.release_at),
-                "hospital_id": s.hospital_id, "service_id": s.service_id, "mode": s.mode, "location": s.location,
-            })
-        })
-        .collect();
-    Ok(Json(json!({"items": items})))
+    let slots = service::open_slots_from(&state, (id, service), from, days).await?;
+    let items = slots.iter().map(|s| SlotView::of(s, now)).collect();
+    Ok(Json(SlotList { items }).into_response())
+}
+
+/// A free slot in the list (typed rather than `json!`: two weeks are hundreds of items).
+#[derive(serde::Serialize)]
+struct SlotView<'a> {
+    id: i64,
+    start: String,
+    end: String,
+    free: i64,
+    bookable: bool,
+    release_at: String,
+    hospital_id: i64,
+    service_id: i64,
+    mode: &'a str,
+    location: Option<&'a str>,
+}
+
+impl<'a> SlotView<'a> {
+    fn of(s: &'a Slot, now: i64) -> Self {
+        Self {
+            id: s.id,
+            start: cst_rfc3339(s.start_at),
+            end: cst_rfc3339(s.end_at),
+            free: s.free(),
+            bookable: s.bookable(now),
+            release_at: cst_rfc3339(s.release_at),
+            hospital_id: s.hospital_id,
+            service_id: s.service_id,
+            mode: &s.mode,
+            location: s.location.as_deref(),
+        }
+    }
+}
+
+#[derive(serde::Serialize)]
+struct SlotList<'a> {
+    items: Vec<SlotView<'a>>,
 }
 
 #[derive(Deserialize)]
