@@ -47,6 +47,17 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/statistics/appointments", get(statistics))
 }
 
+/// The person named in a request, or the signed-in patient themselves.
+fn person_or_self(actor: &Actor, person: Option<i64>) -> AppResult<i64> {
+    match person {
+        Some(p) => Ok(p),
+        None => actor
+            .require()?
+            .person_id
+            .ok_or_else(|| AppError::invalid("person_id", "is required")),
+    }
+}
+
 fn id_of(raw: &str, what: &str) -> AppResult<i64> {
     raw.parse::<i64>()
         .ok()
@@ -184,13 +195,7 @@ async fn book(
     let slot = input
         .slot_id
         .ok_or_else(|| AppError::invalid("slot_id", "is required"))?;
-    let person = match input.person_id {
-        Some(p) => p,
-        None => actor
-            .require()?
-            .person_id
-            .ok_or_else(|| AppError::invalid("person_id", "is required"))?,
-    };
+    let person = person_or_self(&actor, input.person_id)?;
     let appointment = service::book(&state, &actor, slot, person).await?;
     Ok((StatusCode::CREATED, Json(view(&appointment))))
 }
@@ -380,13 +385,7 @@ async fn join_waitlist(
     let doctor = input
         .doctor_id
         .ok_or_else(|| AppError::invalid("doctor_id", "is required"))?;
-    let person = match input.person_id {
-        Some(p) => p,
-        None => actor
-            .require()?
-            .person_id
-            .ok_or_else(|| AppError::invalid("person_id", "is required"))?,
-    };
+    let person = person_or_self(&actor, input.person_id)?;
     let e = waitlist::join(&state, &actor, doctor, &input.date, person).await?;
     Ok((StatusCode::CREATED, Json(entry_view(&e))))
 }

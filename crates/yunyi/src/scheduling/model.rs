@@ -74,18 +74,20 @@ impl SessionInput {
         let day = NaiveDate::parse_from_str(self.date.trim(), "%Y-%m-%d")
             .map_err(|_| errors.push(FieldError::new("date", "must be a date like 2026-12-01")))
             .ok();
-        let start = clock_field("start", &self.start, &mut errors);
-        let end = clock_field("end", &self.end, &mut errors);
-        let minutes = self.slot_minutes.unwrap_or(15);
-        if !(5..=240).contains(&minutes) {
-            errors.push(FieldError::new("slot_minutes", "must be 5 to 240"));
-        }
-        let capacity = self.capacity.unwrap_or(1);
-        if !(1..=100).contains(&capacity) {
-            errors.push(FieldError::new("capacity", "must be 1 to 100"));
-        }
-        let mode = Mode::field(self.mode.as_deref(), &mut errors);
-        let location = location_field(self.location.as_deref(), &mut errors);
+        let shape = SessionShape::check(
+            (&self.start, &self.end),
+            (self.slot_minutes, self.capacity),
+            (self.mode.as_deref(), self.location.as_deref()),
+            &mut errors,
+        );
+        let SessionShape {
+            start,
+            end,
+            slot_minutes: minutes,
+            capacity,
+            mode,
+            location,
+        } = shape;
         let (Some(day), Some(start), Some(end)) = (day, start, end) else {
             return Err(errors);
         };
@@ -194,6 +196,45 @@ fn clock_field(field: &str, raw: &str, errors: &mut Vec<FieldError>) -> Option<N
         .ok()
 }
 
+/// What a session and a weekly template share: clock times, slot length (5–240 minutes,
+/// default 15), places per slot (1–100, default 1), mode and room.
+struct SessionShape {
+    start: Option<NaiveTime>,
+    end: Option<NaiveTime>,
+    slot_minutes: i64,
+    capacity: i64,
+    mode: Mode,
+    location: Option<String>,
+}
+
+impl SessionShape {
+    fn check(
+        (start, end): (&str, &str),
+        (slot_minutes, capacity): (Option<i64>, Option<i64>),
+        (mode, location): (Option<&str>, Option<&str>),
+        errors: &mut Vec<FieldError>,
+    ) -> Self {
+        let start = clock_field("start", start, errors);
+        let end = clock_field("end", end, errors);
+        let slot_minutes = slot_minutes.unwrap_or(15);
+        if !(5..=240).contains(&slot_minutes) {
+            errors.push(FieldError::new("slot_minutes", "must be 5 to 240"));
+        }
+        let capacity = capacity.unwrap_or(1);
+        if !(1..=100).contains(&capacity) {
+            errors.push(FieldError::new("capacity", "must be 1 to 100"));
+        }
+        Self {
+            start,
+            end,
+            slot_minutes,
+            capacity,
+            mode: Mode::field(mode, errors),
+            location: location_field(location, errors),
+        }
+    }
+}
+
 /// One session of a doctor's week: every `weekday` from `start` to `end`.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct TemplateInput {
@@ -230,18 +271,19 @@ impl TemplateInput {
                 "must be 1 (Monday) to 7 (Sunday)",
             ));
         }
-        let start = clock_field("start", &self.start, &mut errors);
-        let end = clock_field("end", &self.end, &mut errors);
-        let slot_minutes = self.slot_minutes.unwrap_or(15);
-        if !(5..=240).contains(&slot_minutes) {
-            errors.push(FieldError::new("slot_minutes", "must be 5 to 240"));
-        }
-        let capacity = self.capacity.unwrap_or(1);
-        if !(1..=100).contains(&capacity) {
-            errors.push(FieldError::new("capacity", "must be 1 to 100"));
-        }
-        let mode = Mode::field(self.mode.as_deref(), &mut errors);
-        let location = location_field(self.location.as_deref(), &mut errors);
+        let SessionShape {
+            start,
+            end,
+            slot_minutes,
+            capacity,
+            mode,
+            location,
+        } = SessionShape::check(
+            (&self.start, &self.end),
+            (self.slot_minutes, self.capacity),
+            (self.mode.as_deref(), self.location.as_deref()),
+            &mut errors,
+        );
         if let (Some(s), Some(e)) = (start, end) {
             if e <= s {
                 errors.push(FieldError::new("end", "must be after start"));
