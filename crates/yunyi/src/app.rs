@@ -41,6 +41,8 @@ pub struct AppState {
     pub inbox: Option<DevInbox>,
     pub step_up: Arc<Vec<Arc<dyn StepUpVerifier>>>,
     pub blobs: Arc<dyn BlobStore>,
+    /// The SQLite booking writer (group commit); `None` on PostgreSQL.
+    pub bookings: Option<scheduling::group_commit::GroupCommit>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -83,7 +85,9 @@ impl AppState {
         let inbox = config.dev_inbox.then(DevInbox::default);
         let blobs: Arc<dyn BlobStore> =
             Arc::new(LocalBlobStore::new(config.data_dir.join("blobs")));
+        let bookings = scheduling::group_commit::GroupCommit::start(&db);
         Ok(Self {
+            bookings,
             metrics: Arc::new(Metrics::new(db.backend_name())),
             db,
             config: Arc::new(config),

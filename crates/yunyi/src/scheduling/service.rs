@@ -161,14 +161,14 @@ pub(super) async fn check_booking(
             "this doctor cannot take appointments for this service at the moment".to_owned(),
         )
     })?;
-    if store::count_no_shows_since(&state.db, person_id, now - NO_SHOW_WINDOW_MS).await?
-        >= NO_SHOW_LIMIT
-    {
+    let (active, no_shows) =
+        store::standing(&state.db, person_id, now, now - NO_SHOW_WINDOW_MS).await?;
+    if no_shows >= NO_SHOW_LIMIT {
         return Err(AppError::Forbidden(format!(
             "booking is paused: {NO_SHOW_LIMIT} missed appointments in the last 90 days"
         )));
     }
-    if store::count_active(&state.db, person_id, now).await? >= MAX_ACTIVE {
+    if active >= MAX_ACTIVE {
         return Err(AppError::Conflict(format!(
             "at most {MAX_ACTIVE} upcoming appointments at a time: cancel one first"
         )));
@@ -244,14 +244,64 @@ pub async fn book(
         return Err(not_bookable(state, &slot, now).await?);
     }
     let booker = check_booking(state, actor, &slot, person_id, now).await?;
-    let mut tx = state.db.begin().await?;
-    if !store::take_place(&mut tx, slot_id, now).await? {
-        drop(tx);
-        return Err(not_bookable(state, &slot, now).await?);
+    let id = match &state.bookings {
+        // SQLite: queued to the writer that commits bookings in groups.
+        Some(writer) => {
+            let (actor, slot_for_work) = (actor.clone(), slot.clone());
+            writer
+                .run(Box::new(move |tx| {
+                    Box::pin(async move {
+                        take_and_create(tx, &actor, &booker, &slot_for_work, person_id, now).await
+                    })
+                }))
+                .await?
+        }
+        None => {
+            let mut tx = state.db.begin().await?;
+            let id = take_and_create(&mut tx, actor, &booker, &slot, person_id, now).await?;
+            if id.is_some() {
+                tx.commit().await?;
+            }
+            id
+        }
+    };
+    match id {
+        // Everything about the new appointment is known: no read after the commit.
+        Some(id) => Ok(Appointment {
+            id,
+            slot_id: slot.id,
+            person_id,
+            booked_by: actor.require()?.account_id,
+            doctor_id: slot.doctor_id,
+            day: slot.day.clone(),
+            status: "booked".to_owned(),
+            created_at: now,
+            start_at: slot.start_at,
+            end_at: slot.end_at,
+            hospital_id: slot.hospital_id,
+            mode: slot.mode.clone(),
+            cancelled_by: None,
+            checked_in_at: None,
+        }),
+        None => Err(not_bookable(state, &slot, now).await?),
     }
-    let id = create_in_tx(&mut tx, actor, &booker, &slot, person_id, now).await?;
-    tx.commit().await?;
-    appointment_or_500(state, id).await
+}
+
+/// Takes a place in the slot and writes the appointment; `None` when the place was gone.
+async fn take_and_create(
+    tx: &mut Tx,
+    actor: &Actor,
+    booker: &Booker,
+    slot: &Slot,
+    person_id: i64,
+    now: i64,
+) -> AppResult<Option<i64>> {
+    if !store::take_place(tx, slot.id, now).await? {
+        return Ok(None);
+    }
+    create_in_tx(tx, actor, booker, slot, person_id, now)
+        .await
+        .map(Some)
 }
 
 async fn appointment_or_500(state: &AppState, id: i64) -> AppResult<Appointment> {

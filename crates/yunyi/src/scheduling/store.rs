@@ -285,24 +285,22 @@ pub async fn appointments_for_account(
         .await)
 }
 
-/// Active (booked or checked-in, still ahead) appointments of a person.
-pub async fn count_active(db: &Db, person: i64, now: i64) -> Result<i64, sqlx::Error> {
+/// A person's standing for the fairness rules, in one query: (active appointments — booked or
+/// checked in and not yet over — and no-shows of slots starting at or after `since`).
+pub async fn standing(
+    db: &Db,
+    person: i64,
+    now: i64,
+    since: i64,
+) -> Result<(i64, i64), sqlx::Error> {
     let sql = format!(
-        "SELECT COUNT(*) {APPOINTMENT_FROM} WHERE a.person_id = $1 AND a.status IN ('booked', 'checked_in') AND s.end_at > $2"
+        "SELECT COALESCE(SUM(CASE WHEN a.status IN ('booked', 'checked_in') AND s.end_at > $2 THEN 1 ELSE 0 END), 0), \
+         COALESCE(SUM(CASE WHEN a.status = 'no_show' AND s.start_at >= $3 THEN 1 ELSE 0 END), 0) \
+         {APPOINTMENT_FROM} WHERE a.person_id = $1 AND a.status IN ('booked', 'checked_in', 'no_show')"
     );
-    with_db!(db, |pool| sqlx::query_scalar::<_, i64>(&sql)
+    with_db!(db, |pool| sqlx::query_as::<_, (i64, i64)>(&sql)
         .bind(person)
         .bind(now)
-        .fetch_one(pool)
-        .await)
-}
-
-pub async fn count_no_shows_since(db: &Db, person: i64, since: i64) -> Result<i64, sqlx::Error> {
-    let sql = format!(
-        "SELECT COUNT(*) {APPOINTMENT_FROM} WHERE a.person_id = $1 AND a.status = 'no_show' AND s.start_at >= $2"
-    );
-    with_db!(db, |pool| sqlx::query_scalar::<_, i64>(&sql)
-        .bind(person)
         .bind(since)
         .fetch_one(pool)
         .await)
