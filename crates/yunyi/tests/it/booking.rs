@@ -437,3 +437,69 @@ async fn slots_before_their_release_are_visible_but_not_bookable() {
     );
     c.app.stop().await;
 }
+
+/// Bookings that fail inside a batch (one patient rushing all times of one day: only one per
+/// doctor and day) roll back alone; the others committed with them stand, and every audit
+/// event of a committed booking is there, chained.
+#[tokio::test]
+async fn failed_bookings_in_a_concurrent_batch_leave_the_others_intact() {
+    let c = setup().await;
+    let (_, slots) = c.session("doctor2", 1, "13:00", None).await;
+    assert_eq!(slots.len(), 20);
+    let patients = c.patients(10).await;
+    let mut tasks = Vec::new();
+    for (i, slot) in slots.iter().enumerate() {
+        // Slots 0–9: ten patients, one each. Slots 10–19: patient 0 again, ten times.
+        let (token, person) = patients[if i < 10 { i } else { 0 }].clone();
+        let (client, url, slot) = (
+            c.app.client.clone(),
+            c.app.url("/api/v1/appointments"),
+            slot["id"].as_i64().unwrap(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let r = client
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({"slot_id": slot, "person_id": person}))
+                .send()
+                .await
+                .unwrap();
+            (i, r.status(), r.json::<Value>().await.unwrap())
+        }));
+    }
+    let mut created = 0;
+    for t in tasks {
+        let (i, status, body) = t.await.unwrap();
+        if i >= 1 && i < 10 {
+            assert_eq!(status, StatusCode::CREATED, "patient {i}: {body}");
+        }
+        if status == StatusCode::CREATED {
+            created += 1;
+        } else {
+            assert_eq!(status, StatusCode::CONFLICT, "{body}");
+            assert!(
+                body["detail"].as_str().unwrap().contains("that day"),
+                "{body}"
+            );
+        }
+    }
+    // Nine other patients and exactly one of patient 0's eleven tries.
+    assert_eq!(created, 10);
+    let (full, stored, events): (i64, i64, i64) = yunyi::with_db!(&c.app.db, |pool| {
+        sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM slot WHERE booked > 0), \
+             (SELECT COUNT(*) FROM appointment WHERE status = 'booked'), \
+             (SELECT COUNT(*) FROM audit_event WHERE action = 'appointment.create')",
+        )
+        .fetch_one(pool)
+        .await
+    })
+    .unwrap();
+    assert_eq!((full, stored, events), (10, 10, 10));
+    let report = yunyi::audit::verify(&c.app.db).await.unwrap();
+    assert!(
+        matches!(report, yunyi::audit::Verification::Intact { .. }),
+        "{report:?}"
+    );
+    c.app.stop().await;
+}
