@@ -470,7 +470,7 @@ async fn failed_bookings_in_a_concurrent_batch_leave_the_others_intact() {
     let mut created = 0;
     for t in tasks {
         let (i, status, body) = t.await.unwrap();
-        if i >= 1 && i < 10 {
+        if (1..10).contains(&i) {
             assert_eq!(status, StatusCode::CREATED, "patient {i}: {body}");
         }
         if status == StatusCode::CREATED {
