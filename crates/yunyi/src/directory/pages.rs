@@ -169,8 +169,12 @@ async fn doctors(
 struct DoctorPage {
     page: PageCtx,
     info: DoctorDetail,
-    /// (slot id, local start, bookable now) for the next 14 days.
+    /// (slot id, local start, bookable now) on the chosen day.
     slots: Vec<(i64, String, bool)>,
+    /// Days of the next 14 with free times, and how many.
+    days: Vec<(String, usize)>,
+    /// The day shown.
+    day: String,
     /// Whom a signed-in patient may book for: (person id, name).
     people: Vec<(i64, String)>,
     /// The photo's content key, appended to its URL so a new photo is fetched at once.
@@ -222,11 +226,17 @@ impl DoctorPage {
     }
 }
 
+#[derive(serde::Deserialize, Default)]
+struct DayQuery {
+    day: Option<String>,
+}
+
 async fn doctor(
     State(state): State<AppState>,
     page: PageCtx,
     actor: Actor,
     Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<DayQuery>,
 ) -> AppResult<DoctorPage> {
     let id = id
         .parse::<i64>()
@@ -241,15 +251,29 @@ async fn doctor(
         departments.extend(h.departments);
         hospitals.push(h.hospital);
     }
+    // Free times of the next 14 days, one day at a time (a phone shows a day, not a fortnight).
     let now = crate::clock::now_ms();
-    let slots = crate::scheduling::service::open_slots(&state, id, 14)
-        .await?
+    let free = crate::scheduling::service::open_slots(&state, id, 14).await?;
+    let mut days: Vec<(String, usize)> = Vec::new();
+    for s in &free {
+        match days.last_mut() {
+            Some((d, n)) if *d == s.day => *n += 1,
+            _ => days.push((s.day.clone(), 1)),
+        }
+    }
+    let day = q
+        .day
+        .filter(|d| days.iter().any(|(x, _)| x == d))
+        .or_else(|| days.first().map(|(d, _)| d.clone()))
+        .unwrap_or_default();
+    let slots = free
         .iter()
+        .filter(|s| s.day == day)
         .map(|s| {
             (
                 s.id,
                 crate::scheduling::model::cst_display(s.start_at),
-                s.release_at <= now,
+                s.bookable(now),
             )
         })
         .collect();
@@ -265,6 +289,8 @@ async fn doctor(
     Ok(DoctorPage {
         page: page.with_nav("doctors"),
         slots,
+        days,
+        day,
         people,
         photo_version: store::photo(&state.db, id)
             .await?

@@ -579,6 +579,7 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("booking.for", "就诊人", "Patient"),
     ("booking.book", "预约", "Book"),
     ("booking.in_person", "到院就诊", "In person"),
+    ("booking.days", "选择日期", "Choose a day"),
     ("appointments.reschedule", "改约", "Reschedule"),
     (
         "appointments.reschedule_submit",

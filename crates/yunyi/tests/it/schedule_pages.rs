@@ -91,6 +91,25 @@ async fn administrators_plan_the_week_patients_reschedule_and_doctors_see_their_
     // A patient books, then moves to the other time from the reschedule page.
     let slots = c.slots(doctor).await;
     assert_eq!(slots.len(), 4);
+    // The doctor's page shows one day at a time, with the days to choose from.
+    let day9 = day2 + Days::days(7);
+    let first = c
+        .app
+        .get(&format!("/doctors/{doctor}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(first.contains(&format!("?day={day9}")), "{first}");
+    assert!(first.contains(&format!("{day2} 09:00")) && !first.contains(&format!("{day9} 09:00")));
+    let later = c
+        .app
+        .get(&format!("/doctors/{doctor}?day={day9}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(later.contains(&format!("{day9} 09:30")) && !later.contains(&format!("{day2} 09:30")));
     let p1 = c.app.token("patient1", PW).await;
     let (_, a) = c
         .post(
