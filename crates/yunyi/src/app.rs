@@ -167,7 +167,8 @@ impl Application {
             // Handlers that send messages need the application's services.
             let registry = self
                 .registry
-                .with_handler(Arc::new(scheduling::waitlist::ExpireHolds(state.clone())));
+                .with_handler(Arc::new(scheduling::waitlist::ExpireHolds(state.clone())))
+                .with_handler(Arc::new(scheduling::notice::SendNotices(state.clone())));
             let worker = Worker::new(state.db.clone(), registry, state.config.jobs.clone());
             tokio::spawn(worker.run(shutdown.clone()))
         });

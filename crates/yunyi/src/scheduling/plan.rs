@@ -380,7 +380,7 @@ pub async fn close(
     )
     .await?;
     let blocked = store::block_slots(&mut tx, hospital, schedule, valid.range_ms()).await?;
-    let mut notices = Vec::new();
+    let mut cancelled = 0;
     for slot in &blocked {
         for appt in slots::active_in_slot(&mut tx, *slot).await? {
             super::service::cancel_in_tx(
@@ -396,7 +396,18 @@ pub async fn close(
                 now,
             )
             .await?;
-            notices.push(appt);
+            notice::enqueue(
+                &mut tx,
+                appt.booked_by,
+                "appointment.cancelled_by_hospital",
+                format!(
+                    "【云医】很抱歉，您 {} 的预约因“{}”停诊已取消，已付费用将原路退回。请在云医重新预约。",
+                    cst_display(appt.start_at),
+                    valid.reason
+                ),
+            )
+            .await?;
+            cancelled += 1;
         }
         super::waitlist::withdraw_offers_on_slot(&mut tx, *slot, now).await?;
     }
@@ -408,26 +419,13 @@ pub async fn close(
                 "{kind} {day}: {} — {} slots blocked, {} appointments cancelled",
                 valid.reason,
                 blocked.len(),
-                notices.len()
+                cancelled
             )),
     )
     .await?;
     tx.commit().await?;
-    for appt in &notices {
-        notice::send(
-            state,
-            appt.booked_by,
-            "appointment.cancelled_by_hospital",
-            format!(
-                "【云医】很抱歉，您 {} 的预约因“{}”停诊已取消，已付费用将原路退回。请在云医重新预约。",
-                cst_display(appt.start_at),
-                valid.reason
-            ),
-        )
-        .await;
-    }
     Ok(Closed {
         slots_blocked: blocked.len(),
-        appointments_cancelled: notices.len(),
+        appointments_cancelled: cancelled,
     })
 }

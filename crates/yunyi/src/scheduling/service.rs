@@ -396,12 +396,8 @@ pub async fn cancel(
         by: Some("patient"),
     };
     cancel_in_tx(&mut tx, actor, &appt, transition, now).await?;
-    let offer =
-        waitlist::offer_freed_place(&mut tx, appt.slot_id, now, waitlist::hold_ms(state)).await?;
+    waitlist::offer_freed_place(&mut tx, appt.slot_id, now, waitlist::hold_ms(state)).await?;
     tx.commit().await?;
-    if let Some(offer) = offer {
-        waitlist::notify_offer(state, &offer).await;
-    }
     Ok(())
 }
 
@@ -494,12 +490,8 @@ pub async fn reschedule(
             .reason(format!("slot {} → {}", appt.slot_id, slot.id)),
     )
     .await?;
-    let offer =
-        waitlist::offer_freed_place(&mut tx, appt.slot_id, now, waitlist::hold_ms(state)).await?;
+    waitlist::offer_freed_place(&mut tx, appt.slot_id, now, waitlist::hold_ms(state)).await?;
     tx.commit().await?;
-    if let Some(offer) = offer {
-        waitlist::notify_offer(state, &offer).await;
-    }
     appointment_or_500(state, appt.id).await
 }
 

@@ -46,15 +46,6 @@ async fn entry(db: &Db, id: i64) -> Result<Option<Entry>, sqlx::Error> {
         .await)
 }
 
-/// A held place offered to a waiting patient, to tell them after commit.
-#[derive(Debug, Clone)]
-pub struct Offer {
-    pub waitlist_id: i64,
-    pub account_id: i64,
-    pub start_at: i64,
-    pub hold_until: i64,
-}
-
 /// Joins the waitlist for a doctor's day that has no free place.
 pub async fn join(
     state: &AppState,
@@ -208,10 +199,9 @@ pub async fn leave(state: &AppState, actor: &Actor, id: i64) -> AppResult<()> {
     if !left {
         return Err(AppError::Conflict(format!("the entry is {}", e.status)));
     }
-    let mut offer = None;
     if let (Some(slot), "offered") = (e.slot_id, e.status.as_str()) {
         slots::release_hold(&mut tx, slot).await?;
-        offer = offer_freed_place(&mut tx, slot, now, hold_ms(state)).await?;
+        offer_freed_place(&mut tx, slot, now, hold_ms(state)).await?;
     }
     audit::append(
         &mut tx,
@@ -221,9 +211,6 @@ pub async fn leave(state: &AppState, actor: &Actor, id: i64) -> AppResult<()> {
     )
     .await?;
     tx.commit().await?;
-    if let Some(offer) = offer {
-        notify_offer(state, &offer).await;
-    }
     Ok(())
 }
 
@@ -255,18 +242,19 @@ async fn set_status(
 }
 
 /// Offers a place of `slot` that just became free to the first patient waiting for its
-/// doctor and day, holding it for them. Runs in the transaction that freed the place.
+/// doctor and day, holding it for them and queuing their notice. Runs in the transaction that
+/// freed the place; true when someone was offered the place.
 pub async fn offer_freed_place(
     tx: &mut Tx,
     slot_id: i64,
     now: i64,
     hold_ms: i64,
-) -> AppResult<Option<Offer>> {
+) -> AppResult<bool> {
     let Some(slot) = slots::slot_in(tx, slot_id).await? else {
-        return Ok(None);
+        return Ok(false);
     };
     if slot.status != "open" || slot.start_at <= now || slot.free() == 0 {
-        return Ok(None);
+        return Ok(false);
     }
     // A concurrent transaction may offer the same entry (PostgreSQL); the conditional
     // update decides, and the loser tries the next one.
@@ -282,7 +270,7 @@ pub async fn offer_freed_place(
             .await
         })?;
         let Some((waitlist_id, account_id)) = next else {
-            return Ok(None);
+            return Ok(false);
         };
         let hold_until = now + hold_ms;
         let offered = with_tx!(tx, |conn| {
@@ -303,7 +291,7 @@ pub async fn offer_freed_place(
         }
         if !slots::hold_place(tx, slot_id, now).await? {
             set_status(tx, waitlist_id, &["offered", "offered"], "waiting", now).await?;
-            return Ok(None);
+            return Ok(false);
         }
         jobs::enqueue(
             tx,
@@ -315,14 +303,20 @@ pub async fn offer_freed_place(
             .run_at(hold_until),
         )
         .await?;
-        return Ok(Some(Offer {
-            waitlist_id,
+        super::notice::enqueue(
+            tx,
             account_id,
-            start_at: slot.start_at,
-            hold_until,
-        }));
+            "waitlist.offer",
+            format!(
+                "【云医】您候补的号源有空位：{}。已为您保留至 {}，请在云医“我的预约”中确认，逾期将顺延给下一位。",
+                cst_display(slot.start_at),
+                cst_display(hold_until)
+            ),
+        )
+        .await?;
+        return Ok(true);
     }
-    Ok(None)
+    Ok(false)
 }
 
 /// The configured hold length in milliseconds.
@@ -346,21 +340,6 @@ pub async fn withdraw_offers_on_slot(tx: &mut Tx, slot_id: i64, now: i64) -> App
         slots::release_hold(tx, slot_id).await?;
     }
     Ok(())
-}
-
-/// Tells the patient a place is held for them.
-pub async fn notify_offer(state: &AppState, offer: &Offer) {
-    super::notice::send(
-        state,
-        offer.account_id,
-        "waitlist.offer",
-        format!(
-            "【云医】您候补的号源有空位：{}。已为您保留至 {}，请在云医“我的预约”中确认，逾期将顺延给下一位。",
-            cst_display(offer.start_at),
-            cst_display(offer.hold_until)
-        ),
-    )
-    .await;
 }
 
 /// `scheduling.expire_hold`: ends an unanswered hold and offers the place to the next one.
@@ -395,17 +374,13 @@ impl JobHandler for ExpireHolds {
                 .fetch_optional(conn)
                 .await
             })?;
-            let mut offer = None;
             if let Some(Some(slot)) = expired {
                 slots::release_hold(&mut tx, slot).await?;
-                offer = offer_freed_place(&mut tx, slot, now, hold_ms(&self.0))
+                offer_freed_place(&mut tx, slot, now, hold_ms(&self.0))
                     .await
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
             }
             tx.commit().await?;
-            if let Some(offer) = offer {
-                notify_offer(&self.0, &offer).await;
-            }
             Ok(())
         })
     }

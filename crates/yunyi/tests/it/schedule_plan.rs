@@ -154,7 +154,14 @@ async fn weekly_templates_fill_the_horizon_edits_keep_booked_slots_and_closures_
     assert_eq!(mine["items"][0]["status"], "cancelled");
     assert_eq!(mine["items"][0]["cancelled_by"], "hospital");
     let inbox = c.app.state.inbox.as_ref().unwrap();
-    let notice = inbox.last_to("13800000001").expect("patient told");
+    // The notice is a durable job: the worker sends it within a poll or two.
+    let notice = crate::helpers::eventually(std::time::Duration::from_secs(10), || async {
+        inbox
+            .last_to("13800000001")
+            .filter(|m| m.kind == "appointment.cancelled_by_hospital")
+    })
+    .await
+    .expect("patient told");
     assert!(notice.text.contains("外出会诊"), "{}", notice.text);
     assert_eq!(c.slots(doctor).await.len(), 3);
 

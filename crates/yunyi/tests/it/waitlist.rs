@@ -253,7 +253,13 @@ async fn a_freed_place_is_held_for_the_first_waiting_then_passes_on_when_the_hol
     assert_eq!(offered["status"], "offered", "{offered}");
     assert_eq!(offered["slot_id"], slots[0]["id"]);
     assert_eq!(entry(&c, &p3).await["status"], "waiting");
-    let told = c.app.state.inbox.as_ref().unwrap().last_to("13800000002");
+    let inbox = c.app.state.inbox.as_ref().unwrap();
+    let told = crate::helpers::eventually(Duration::from_secs(10), || async {
+        inbox
+            .last_to("13800000002")
+            .filter(|m| m.kind == "waitlist.offer")
+    })
+    .await;
     assert!(told.is_some_and(|m| m.text.contains("候补")));
     let (s, _) = c
         .post(
