@@ -251,7 +251,16 @@ pub async fn book(
             writer
                 .run(Box::new(move |tx| {
                     Box::pin(async move {
-                        take_and_create(tx, &actor, &booker, &slot_for_work, person_id, now).await
+                        let slot = &slot_for_work;
+                        match take_and_create(tx, &actor, &booker, slot, person_id, now).await {
+                            // The writer's contract: a refused booking undoes its own writes
+                            // (SQLite rolled back only the failed statement).
+                            Err(e) if !matches!(e, AppError::Internal(_)) => {
+                                store::give_back_place(tx, slot.id).await?;
+                                Err(e)
+                            }
+                            other => other,
+                        }
                     })
                 }))
                 .await?
