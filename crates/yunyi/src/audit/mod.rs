@@ -185,7 +185,12 @@ pub const GENESIS: &str = "genesis";
 /// Appends inside the caller's transaction, so the event commits with the change it records
 /// (or not at all).
 pub async fn append(tx: &mut Tx, new: &NewEvent<'_>) -> Result<i64, sqlx::Error> {
-    let (last_id, last_hash) = store::lock_head(tx).await?;
+    // The first append of a transaction locks and reads the head; later ones (a batch of
+    // bookings) know it already.
+    let (last_id, last_hash) = match tx.audit_head() {
+        Some(head) => head.clone(),
+        None => store::lock_head(tx).await?,
+    };
     let mut event = Event {
         id: last_id + 1,
         at: now_ms(),
@@ -204,8 +209,9 @@ pub async fn append(tx: &mut Tx, new: &NewEvent<'_>) -> Result<i64, sqlx::Error>
         hash: String::new(),
     };
     event.hash = event.compute_hash();
+    // A trigger advances the head with the insert (one statement, not two).
     store::insert(tx, &event).await?;
-    store::advance_head(tx, event.id, &event.hash).await?;
+    tx.set_audit_head((event.id, event.hash));
     Ok(event.id)
 }
 

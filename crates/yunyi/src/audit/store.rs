@@ -18,17 +18,6 @@ pub async fn lock_head(tx: &mut Tx) -> Result<(i64, String), sqlx::Error> {
         .await)
 }
 
-pub async fn advance_head(tx: &mut Tx, id: i64, hash: &str) -> Result<(), sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query("UPDATE audit_head SET last_id = $1, last_hash = $2 WHERE singleton = 1")
-            .bind(id)
-            .bind(hash)
-            .execute(conn)
-            .await
-            .map(|_| ())
-    })
-}
-
 pub async fn head(db: &Db) -> Result<(i64, String), sqlx::Error> {
     with_db!(db, |pool| {
         sqlx::query_as::<_, (i64, String)>(

@@ -141,7 +141,45 @@ impl Db {
 #[derive(Debug)]
 pub enum Tx {
     Sqlite(SqliteTx),
-    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+    Postgres(PgTx),
+}
+
+impl Tx {
+    /// The audit chain's head as this transaction left it: valid for the rest of the
+    /// transaction, which holds the head's lock (SQLite's write lock, PostgreSQL's row lock).
+    pub fn audit_head(&self) -> Option<&(i64, String)> {
+        match self {
+            Tx::Sqlite(t) => t.audit_head.as_ref(),
+            Tx::Postgres(t) => t.audit_head.as_ref(),
+        }
+    }
+
+    pub fn set_audit_head(&mut self, head: (i64, String)) {
+        match self {
+            Tx::Sqlite(t) => t.audit_head = Some(head),
+            Tx::Postgres(t) => t.audit_head = Some(head),
+        }
+    }
+}
+
+/// A PostgreSQL transaction.
+#[derive(Debug)]
+pub struct PgTx {
+    tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    audit_head: Option<(i64, String)>,
+}
+
+impl std::ops::Deref for PgTx {
+    type Target = sqlx::PgConnection;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for PgTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
 }
 
 /// A SQLite write transaction holding this process's turn to write to its file.
@@ -155,6 +193,7 @@ pub enum Tx {
 pub struct SqliteTx {
     tx: sqlx::Transaction<'static, sqlx::Sqlite>,
     _turn: tokio::sync::OwnedMutexGuard<()>,
+    audit_head: Option<(i64, String)>,
 }
 
 impl std::ops::Deref for SqliteTx {
@@ -217,9 +256,18 @@ impl Db {
                     .await
                     .map_err(|_| sqlx::Error::PoolTimedOut)?;
                 let tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                Ok(Tx::Sqlite(SqliteTx { tx, _turn: turn }))
+                Ok(Tx::Sqlite(SqliteTx {
+                    tx,
+                    _turn: turn,
+                    audit_head: None,
+                }))
             }
-            Self::Postgres(pool) => pool.begin().await.map(Tx::Postgres),
+            Self::Postgres(pool) => pool.begin().await.map(|tx| {
+                Tx::Postgres(PgTx {
+                    tx,
+                    audit_head: None,
+                })
+            }),
         }
     }
 }
@@ -228,7 +276,7 @@ impl Tx {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
             Self::Sqlite(t) => t.tx.commit().await,
-            Self::Postgres(t) => t.commit().await,
+            Self::Postgres(t) => t.tx.commit().await,
         }
     }
 }
