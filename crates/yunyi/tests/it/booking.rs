@@ -503,3 +503,62 @@ async fn failed_bookings_in_a_concurrent_batch_leave_the_others_intact() {
     );
     c.app.stop().await;
 }
+
+/// Two server processes' worth of applications on one database (the same SQLite file, or the
+/// same PostgreSQL schema): 100 concurrent bookings split between them on 10 slots sell
+/// exactly 10 — the database decides, not a process-local lock.
+#[tokio::test]
+async fn two_servers_on_one_database_never_sell_a_slot_twice() {
+    let c = setup().await;
+    let second = yunyi::Application::build_with(c.app.test_db.config(), yunyi::app::job_registry())
+        .await
+        .expect("second application on the same database");
+    let second_addr = second.local_addr();
+    let stop_second = tokio_util::sync::CancellationToken::new();
+    let second_task = tokio::spawn(second.run_until(stop_second.clone()));
+    let (_, slots) = c.session("doctor2", 1, "10:30", None).await;
+    assert_eq!(slots.len(), 10);
+    let patients = c.patients(100).await;
+    let mut tasks = Vec::new();
+    for (i, (token, person)) in patients.into_iter().enumerate() {
+        let base = if i % 2 == 0 {
+            format!("http://{}", c.app.addr)
+        } else {
+            format!("http://{second_addr}")
+        };
+        let client = c.app.client.clone();
+        let slot = slots[i % 10]["id"].as_i64().unwrap();
+        tasks.push(tokio::spawn(async move {
+            client
+                .post(format!("{base}/api/v1/appointments"))
+                .bearer_auth(token)
+                .json(&json!({"slot_id": slot, "person_id": person}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }));
+    }
+    let mut created = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            StatusCode::CREATED => created += 1,
+            StatusCode::CONFLICT => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(created, 10);
+    let (full, stored): (i64, i64) = yunyi::with_db!(&c.app.db, |pool| {
+        sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM slot WHERE booked = capacity), \
+             (SELECT COUNT(*) FROM appointment WHERE status = 'booked')",
+        )
+        .fetch_one(pool)
+        .await
+    })
+    .unwrap();
+    assert_eq!((full, stored), (10, 10));
+    stop_second.cancel();
+    second_task.await.unwrap().unwrap();
+    c.app.stop().await;
+}
