@@ -43,6 +43,8 @@ pub struct AppState {
     pub blobs: Arc<dyn BlobStore>,
     /// The SQLite booking writer (group commit); `None` on PostgreSQL.
     pub bookings: Option<scheduling::group_commit::GroupCommit>,
+    /// Slots recently found full (see `scheduling::full_gate`).
+    pub full_slots: scheduling::full_gate::FullGate,
 }
 
 impl std::fmt::Debug for AppState {
@@ -88,6 +90,7 @@ impl AppState {
         let bookings = scheduling::group_commit::GroupCommit::start(&db);
         Ok(Self {
             bookings,
+            full_slots: scheduling::full_gate::FullGate::default(),
             metrics: Arc::new(Metrics::new(db.backend_name())),
             db,
             config: Arc::new(config),

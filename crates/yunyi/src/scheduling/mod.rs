@@ -8,6 +8,7 @@
 //! (UTC+8, no daylight saving).
 
 pub mod api;
+pub mod full_gate;
 pub mod group_commit;
 pub mod model;
 pub mod notice;

@@ -221,12 +221,14 @@ async fn not_bookable(state: &AppState, slot: &Slot, now: i64) -> AppResult<AppE
         .take(3)
         .map(|s| format!("{} (slot {})", cst_rfc3339(s.start_at), s.id))
         .collect();
-    Ok(AppError::Conflict(if hint.is_empty() {
+    let message = if hint.is_empty() {
         "this slot was just taken and the doctor has no other free time in the next 14 days; join the waitlist to be offered a freed place"
             .to_owned()
     } else {
         format!("this slot was just taken; next free: {}", hint.join(", "))
-    }))
+    };
+    state.full_slots.remember(slot.id, now, &message);
+    Ok(AppError::Conflict(message))
 }
 
 /// Books `slot_id` for `person_id` (the actor or a family member they act for).
@@ -236,10 +238,13 @@ pub async fn book(
     slot_id: i64,
     person_id: i64,
 ) -> AppResult<Appointment> {
-    let slot = slot_or_404(state, slot_id).await?;
     let now = now_ms();
-    // A full or closed slot is public knowledge: answer the rush's losers before any
-    // per-patient check or write.
+    // The rush's losers: a slot found full a moment ago is still full (see `full_gate`).
+    if let Some(message) = state.full_slots.check(slot_id, now) {
+        return Err(AppError::Conflict(message));
+    }
+    let slot = slot_or_404(state, slot_id).await?;
+    // A full or closed slot is public knowledge: answer before any per-patient check or write.
     if !slot.bookable(now) || slot.free() == 0 {
         return Err(not_bookable(state, &slot, now).await?);
     }
@@ -407,6 +412,7 @@ pub async fn cancel(
     cancel_in_tx(&mut tx, actor, &appt, transition, now).await?;
     waitlist::offer_freed_place(&mut tx, appt.slot_id, now, waitlist::hold_ms(state)).await?;
     tx.commit().await?;
+    state.full_slots.forget(appt.slot_id);
     Ok(())
 }
 
@@ -501,6 +507,7 @@ pub async fn reschedule(
     .await?;
     waitlist::offer_freed_place(&mut tx, appt.slot_id, now, waitlist::hold_ms(state)).await?;
     tx.commit().await?;
+    state.full_slots.forget(appt.slot_id);
     appointment_or_500(state, appt.id).await
 }
 

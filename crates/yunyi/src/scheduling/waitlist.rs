@@ -202,6 +202,7 @@ pub async fn leave(state: &AppState, actor: &Actor, id: i64) -> AppResult<()> {
     if let (Some(slot), "offered") = (e.slot_id, e.status.as_str()) {
         slots::release_hold(&mut tx, slot).await?;
         offer_freed_place(&mut tx, slot, now, hold_ms(state)).await?;
+        state.full_slots.forget(slot);
     }
     audit::append(
         &mut tx,
@@ -379,6 +380,7 @@ impl JobHandler for ExpireHolds {
                 offer_freed_place(&mut tx, slot, now, hold_ms(&self.0))
                     .await
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
+                self.0.full_slots.forget(slot);
             }
             tx.commit().await?;
             Ok(())

@@ -1,0 +1,62 @@
+//! A short memory of slots found full, so that the losers of a release rush get their 409
+//! without a database query. The database still decides every winner (the conditional update);
+//! this only answers "full" for a second after the database said so. A place freed in that
+//! second (a cancellation) is offered to the waitlist first anyway, and is bookable again
+//! once the second has passed.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// How long "full" is believed without asking the database again.
+pub const FRESH_MS: i64 = 1000;
+/// More entries than this and the memory starts afresh (a rush touches thousands at most).
+const MAX_ENTRIES: usize = 100_000;
+
+#[derive(Debug, Clone, Default)]
+pub struct FullGate {
+    full: Arc<Mutex<HashMap<i64, (i64, String)>>>,
+}
+
+impl FullGate {
+    /// The answer given when the slot was last found full, if that was less than a second ago.
+    pub fn check(&self, slot: i64, now: i64) -> Option<String> {
+        let full = self.full.lock().ok()?;
+        full.get(&slot)
+            .filter(|(until, _)| *until > now)
+            .map(|(_, message)| message.clone())
+    }
+
+    /// Remembers that the slot is full, with the message its losers get.
+    pub fn remember(&self, slot: i64, now: i64, message: &str) {
+        if let Ok(mut full) = self.full.lock() {
+            if full.len() >= MAX_ENTRIES {
+                full.clear();
+            }
+            full.insert(slot, (now + FRESH_MS, message.to_owned()));
+        }
+    }
+
+    /// Forgets a slot whose place was given back (cancel, reschedule) in this process.
+    pub fn forget(&self, slot: i64) {
+        if let Ok(mut full) = self.full.lock() {
+            full.remove(&slot);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_is_believed_for_a_second_then_asked_again() {
+        let gate = FullGate::default();
+        assert_eq!(gate.check(7, 0), None);
+        gate.remember(7, 0, "taken");
+        assert_eq!(gate.check(7, 999).as_deref(), Some("taken"));
+        assert_eq!(gate.check(7, 1000), None);
+        gate.remember(7, 2000, "taken");
+        gate.forget(7);
+        assert_eq!(gate.check(7, 2001), None);
+    }
+}
