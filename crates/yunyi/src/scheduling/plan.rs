@@ -252,8 +252,8 @@ pub async fn replace_template(
     Ok((id, created))
 }
 
-/// Retires a weekly session; its booked slots stay.
-pub async fn remove_template(state: &AppState, actor: &Actor, template_id: i64) -> AppResult<()> {
+/// Retires a weekly session; its booked slots stay. Returns the template's schedule.
+pub async fn remove_template(state: &AppState, actor: &Actor, template_id: i64) -> AppResult<i64> {
     let old = store::template(&state.db, template_id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no template with id {template_id}")))?;
@@ -271,7 +271,26 @@ pub async fn remove_template(state: &AppState, actor: &Actor, template_id: i64) 
     )
     .await?;
     tx.commit().await?;
-    Ok(())
+    Ok(schedule.id)
+}
+
+/// A hospital's schedules, and its doctors' services that have none yet (its administrators).
+pub async fn hospital_schedules(
+    state: &AppState,
+    actor: &Actor,
+    hospital: i64,
+) -> AppResult<(
+    Vec<slots::ScheduleListing>,
+    Vec<crate::directory::model::Service>,
+)> {
+    require_hospital_admin(actor, hospital)?;
+    let schedules = slots::schedules_of_hospital(&state.db, hospital).await?;
+    let services = crate::directory::store::services(&state.db, None, Some(hospital), 500)
+        .await?
+        .into_iter()
+        .filter(|s| s.doctor_id.is_some() && !schedules.iter().any(|c| c.service_id == s.id))
+        .collect();
+    Ok((schedules, services))
 }
 
 /// Active templates of a schedule, for its administrators.
@@ -281,9 +300,7 @@ pub async fn templates(
     schedule_id: i64,
 ) -> AppResult<(ScheduleRow, Vec<TemplateRow>)> {
     let schedule = schedule_for_admin(state, actor, schedule_id).await?;
-    let mut tx = state.db.begin().await?;
-    let items = store::templates(&mut tx, schedule_id).await?;
-    tx.commit().await?;
+    let items = store::templates_of(&state.db, schedule_id).await?;
     Ok((schedule, items))
 }
 

@@ -25,14 +25,27 @@ const TEMPLATE_COLUMNS: &str =
 /// The active templates of a schedule, read in the caller's transaction (generation must see
 /// a template inserted a moment ago).
 pub async fn templates(tx: &mut Tx, schedule: i64) -> Result<Vec<TemplateRow>, sqlx::Error> {
-    let sql = format!(
-        "SELECT {TEMPLATE_COLUMNS} FROM schedule_template WHERE schedule_id = $1 AND active = TRUE \
-         ORDER BY weekday, start_time, id"
-    );
+    let sql = active_templates_sql();
     with_tx!(tx, |conn| sqlx::query_as::<_, TemplateRow>(&sql)
         .bind(schedule)
         .fetch_all(conn)
         .await)
+}
+
+/// The same, outside a transaction (a read needs no write lock).
+pub async fn templates_of(db: &Db, schedule: i64) -> Result<Vec<TemplateRow>, sqlx::Error> {
+    let sql = active_templates_sql();
+    with_db!(db, |pool| sqlx::query_as::<_, TemplateRow>(&sql)
+        .bind(schedule)
+        .fetch_all(pool)
+        .await)
+}
+
+fn active_templates_sql() -> String {
+    format!(
+        "SELECT {TEMPLATE_COLUMNS} FROM schedule_template WHERE schedule_id = $1 AND active = TRUE \
+         ORDER BY weekday, start_time, id"
+    )
 }
 
 pub async fn template(db: &Db, id: i64) -> Result<Option<TemplateRow>, sqlx::Error> {

@@ -1,7 +1,7 @@
 //! Scheduling rules: who may open sessions, who may book for whom, fairness limits, the
 //! atomic booking itself, and cancellation.
 
-use super::model::{Appointment, SessionInput, Slot, cst_rfc3339};
+use super::model::{Appointment, SessionInput, Slot, cst_display, cst_rfc3339, cst_today};
 use super::{plan, store, waitlist};
 use crate::app::AppState;
 use crate::audit::{self, NewEvent};
@@ -614,6 +614,97 @@ pub async fn check_in(state: &AppState, actor: &Actor, id: i64) -> AppResult<App
 /// Marks a booked appointment missed (counts toward the no-show rule).
 pub async fn mark_no_show(state: &AppState, actor: &Actor, id: i64) -> AppResult<Appointment> {
     attendance(state, actor, id, ("appointment.no_show", "no_show")).await
+}
+
+/// One of today's appointments as the doctor sees it.
+pub struct TodayRow {
+    pub id: i64,
+    pub when: String,
+    pub status: String,
+    pub in_person: bool,
+    pub started: bool,
+    /// Empty until the doctor's identity step-up.
+    pub patient: String,
+}
+
+/// A doctor's day: today's appointments and booked / places for the next 14 days.
+pub struct DoctorDay {
+    pub today: Vec<TodayRow>,
+    /// (day, booked, places)
+    pub days: Vec<(String, i64, i64)>,
+    /// Whether the doctor's identity step-up is fresh (names are shown only then).
+    pub verified: bool,
+}
+
+/// The signed-in doctor's day. Names need a fresh step-up, and each is a patient-data read
+/// through the policy (audited).
+pub async fn doctor_day(state: &AppState, actor: &Actor) -> AppResult<DoctorDay> {
+    let me = actor.require()?;
+    if me.role != Role::Doctor {
+        return Err(AppError::Forbidden(
+            "this page is a doctor's own schedule".to_owned(),
+        ));
+    }
+    let now = now_ms();
+    let verified = crate::identity::auth::require_step_up(state, me).is_ok();
+    let mut today = Vec::new();
+    for a in store::doctor_day(&state.db, me.account_id, &cst_today(now).to_string()).await? {
+        let patient = if !verified {
+            String::new()
+        } else if policy::authorize_patient(
+            state,
+            actor,
+            "appointment.list",
+            "appointment",
+            a.person_id,
+            None,
+        )
+        .await
+        .is_ok()
+        {
+            identity_store::person(&state.db, a.person_id)
+                .await?
+                .map(|p| p.name)
+                .unwrap_or_default()
+        } else {
+            "—".to_owned()
+        };
+        today.push(TodayRow {
+            id: a.id,
+            when: cst_display(a.start_at),
+            in_person: a.mode == "in_person",
+            started: a.start_at <= now,
+            status: a.status,
+            patient,
+        });
+    }
+    let slots = store::search_slots(
+        &state.db,
+        &store::SlotQuery {
+            doctor: Some(me.account_id),
+            from: now,
+            to: now + 14 * 24 * 3_600_000,
+            now,
+            limit: 5000,
+            ..store::SlotQuery::default()
+        },
+    )
+    .await?;
+    let mut days: Vec<(String, i64, i64)> = Vec::new();
+    for s in slots.iter().filter(|s| s.status == "open") {
+        match days.last_mut() {
+            Some((d, booked, places)) if *d == s.day => {
+                *booked += s.booked;
+                *places += s.capacity;
+            }
+            _ => days.push((s.day.clone(), s.booked, s.capacity)),
+        }
+    }
+    Ok(DoctorDay {
+        today,
+        days,
+        verified,
+    })
 }
 
 /// Appointments of the actor and the family they act for.

@@ -9,18 +9,16 @@ use axum::response::Redirect;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::model::{CloseInput, ReleaseRulesInput, TemplateInput, cst_display, cst_today};
+use super::model::{CloseInput, ReleaseRulesInput, TemplateInput};
 use super::plan::{self, Scope};
 use super::plan_store::TemplateRow;
 use super::service;
-use super::store::{self, ScheduleListing, ScheduleRow, SlotQuery};
+use super::store::{ScheduleListing, ScheduleRow};
 use crate::app::AppState;
-use crate::clock::now_ms;
 use crate::directory::model::{Hospital, Service};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::extract::AppForm;
 use crate::identity::Actor;
-use crate::identity::model::Role;
 use crate::web::PageCtx;
 use crate::web::page::redirect_with_outcome;
 
@@ -50,101 +48,29 @@ struct MessageQuery {
     hospital: Option<i64>,
 }
 
-/// One of today's appointments as the doctor sees it.
-struct TodayRow {
-    id: i64,
-    when: String,
-    status: String,
-    in_person: bool,
-    started: bool,
-    patient: String,
-}
-
 #[derive(Template, WebTemplate)]
 #[template(path = "doctor_schedule.html")]
 struct DoctorSchedulePage {
     page: PageCtx,
-    today: Vec<TodayRow>,
+    today: Vec<service::TodayRow>,
     /// (day, booked, places)
     days: Vec<(String, i64, i64)>,
     verified: bool,
     message: String,
 }
 
-/// Today's list shows names only after the doctor's identity step-up, and each name is a
-/// patient-data read through the policy (audited).
 async fn doctor_schedule(
     State(state): State<AppState>,
     page: PageCtx,
     actor: Actor,
     Query(q): Query<MessageQuery>,
 ) -> AppResult<DoctorSchedulePage> {
-    let me = actor.require()?;
-    if me.role != Role::Doctor {
-        return Err(AppError::Forbidden(
-            "this page is a doctor's own schedule".to_owned(),
-        ));
-    }
-    let now = now_ms();
-    let verified = crate::identity::auth::require_step_up(&state, me).is_ok();
-    let mut today = Vec::new();
-    for a in store::doctor_day(&state.db, me.account_id, &cst_today(now).to_string()).await? {
-        let patient = if verified {
-            match crate::policy::authorize_patient(
-                &state,
-                &actor,
-                "appointment.list",
-                "appointment",
-                a.person_id,
-                None,
-            )
-            .await
-            {
-                Ok(_) => crate::identity::store::person(&state.db, a.person_id)
-                    .await?
-                    .map(|p| p.name)
-                    .unwrap_or_default(),
-                Err(_) => "—".to_owned(),
-            }
-        } else {
-            String::new()
-        };
-        today.push(TodayRow {
-            id: a.id,
-            when: cst_display(a.start_at),
-            status: a.status.clone(),
-            in_person: a.mode == "in_person",
-            started: a.start_at <= now,
-            patient,
-        });
-    }
-    let slots = store::search_slots(
-        &state.db,
-        &SlotQuery {
-            doctor: Some(me.account_id),
-            from: now,
-            to: now + 14 * 24 * 3_600_000,
-            now,
-            limit: 5000,
-            ..SlotQuery::default()
-        },
-    )
-    .await?;
-    let mut days: Vec<(String, i64, i64)> = Vec::new();
-    for s in slots.iter().filter(|s| s.status == "open") {
-        match days.last_mut() {
-            Some((d, booked, places)) if *d == s.day => {
-                *booked += s.booked;
-                *places += s.capacity;
-            }
-            _ => days.push((s.day.clone(), s.booked, s.capacity)),
-        }
-    }
+    let day = service::doctor_day(&state, &actor).await?;
     Ok(DoctorSchedulePage {
         page: page.with_nav("doctor-schedule"),
-        today,
-        days,
-        verified,
+        today: day.today,
+        days: day.days,
+        verified: day.verified,
         message: q.message.unwrap_or_default(),
     })
 }
@@ -185,13 +111,7 @@ async fn admin_schedules(
     Query(q): Query<MessageQuery>,
 ) -> AppResult<AdminSchedulesPage> {
     let hospital = crate::directory::pages::managed_hospital(&state, &actor, q.hospital).await?;
-    let schedules = store::schedules_of_hospital(&state.db, hospital.id).await?;
-    let mut services = Vec::new();
-    for s in crate::directory::store::services(&state.db, None, Some(hospital.id), 500).await? {
-        if s.doctor_id.is_some() && !schedules.iter().any(|c| c.service_id == s.id) {
-            services.push(s);
-        }
-    }
+    let (schedules, services) = plan::hospital_schedules(&state, &actor, hospital.id).await?;
     Ok(AdminSchedulesPage {
         page: page.with_nav("schedules-admin"),
         hospital,
@@ -349,13 +269,9 @@ async fn remove_template(
     actor: Actor,
     Path(id): Path<i64>,
 ) -> AppResult<Redirect> {
-    let schedule = super::plan_store::template(&state.db, id)
-        .await?
-        .map(|t| t.schedule_id);
-    let result = plan::remove_template(&state, &actor, id).await;
-    match schedule {
-        Some(s) => back_to(s, result),
-        None => redirect_with_outcome("/admin/schedules", &[], result),
+    match plan::remove_template(&state, &actor, id).await {
+        Ok(schedule) => back_to(schedule, Ok(())),
+        Err(e) => redirect_with_outcome("/admin/schedules", &[], Err(e)),
     }
 }
 

@@ -199,11 +199,14 @@ pub async fn leave(state: &AppState, actor: &Actor, id: i64) -> AppResult<()> {
     if !left {
         return Err(AppError::Conflict(format!("the entry is {}", e.status)));
     }
-    if let (Some(slot), "offered") = (e.slot_id, e.status.as_str()) {
-        slots::release_hold(&mut tx, slot).await?;
-        offer_freed_place(&mut tx, slot, now, hold_ms(state)).await?;
-        state.full_slots.forget(slot);
-    }
+    let freed = match (e.slot_id, e.status.as_str()) {
+        (Some(slot), "offered") => {
+            slots::release_hold(&mut tx, slot).await?;
+            offer_freed_place(&mut tx, slot, now, hold_ms(state)).await?;
+            Some(slot)
+        }
+        _ => None,
+    };
     audit::append(
         &mut tx,
         &NewEvent::new(actor.audit(), "waitlist.leave", "waitlist")
@@ -212,6 +215,9 @@ pub async fn leave(state: &AppState, actor: &Actor, id: i64) -> AppResult<()> {
     )
     .await?;
     tx.commit().await?;
+    if let Some(slot) = freed {
+        state.full_slots.forget(slot);
+    }
     Ok(())
 }
 
@@ -380,9 +386,11 @@ impl JobHandler for ExpireHolds {
                 offer_freed_place(&mut tx, slot, now, hold_ms(&self.0))
                     .await
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
-                self.0.full_slots.forget(slot);
             }
             tx.commit().await?;
+            if let Some(Some(slot)) = expired {
+                self.0.full_slots.forget(slot);
+            }
             Ok(())
         })
     }
