@@ -195,7 +195,7 @@ pub async fn leave(state: &AppState, actor: &Actor, id: i64) -> AppResult<()> {
     let e = own_entry(state, actor, id, "waitlist.leave").await?;
     let now = now_ms();
     let mut tx = state.db.begin().await?;
-    let left = set_status(&mut tx, id, &["waiting", "offered"], "left", now).await?;
+    let left = mark_left(&mut tx, id, now).await?;
     if !left {
         return Err(AppError::Conflict(format!("the entry is {}", e.status)));
     }
@@ -221,30 +221,32 @@ pub async fn leave(state: &AppState, actor: &Actor, id: i64) -> AppResult<()> {
     Ok(())
 }
 
-async fn set_status(
-    tx: &mut Tx,
-    id: i64,
-    from: &[&str],
-    to: &str,
-    now: i64,
-) -> Result<bool, sqlx::Error> {
-    // Two statuses at most: bind them rather than build the list.
-    let (a, b) = (
-        from.first().copied().unwrap_or(""),
-        from.get(1).copied().unwrap_or(""),
-    );
+/// Leaves the waitlist from waiting or offered; false if the entry was in neither.
+async fn mark_left(tx: &mut Tx, id: i64, now: i64) -> Result<bool, sqlx::Error> {
     with_tx!(tx, |conn| {
         sqlx::query(
-            "UPDATE waitlist SET status = $4, updated_at = $5 WHERE id = $1 AND status IN ($2, $3)",
+            "UPDATE waitlist SET status = 'left', updated_at = $2 WHERE id = $1 AND status IN ('waiting', 'offered')",
         )
         .bind(id)
-        .bind(a)
-        .bind(b)
-        .bind(to)
         .bind(now)
         .execute(conn)
         .await
         .map(|r| r.rows_affected() == 1)
+    })
+}
+
+/// Takes back an offer whose place could not be held: the entry waits again, holding nothing.
+async fn back_to_waiting(tx: &mut Tx, id: i64, now: i64) -> Result<(), sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query(
+            "UPDATE waitlist SET status = 'waiting', slot_id = NULL, hold_until = NULL, updated_at = $2 \
+             WHERE id = $1 AND status = 'offered'",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(|_| ())
     })
 }
 
@@ -297,7 +299,7 @@ pub async fn offer_freed_place(
             continue;
         }
         if !slots::hold_place(tx, slot_id, now).await? {
-            set_status(tx, waitlist_id, &["offered", "offered"], "waiting", now).await?;
+            back_to_waiting(tx, waitlist_id, now).await?;
             return Ok(false);
         }
         jobs::enqueue(
