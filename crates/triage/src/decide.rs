@@ -1,0 +1,425 @@
+//! The decision: findings and the patient's age, sex and pregnancy to departments, urgency,
+//! red flags and follow-up questions.
+
+use std::collections::{HashMap, HashSet};
+
+use jieba_rs::Jieba;
+
+use crate::extract::{self, Found};
+use crate::knowledge::{Kind, Knowledge};
+use crate::numbers::{self, Quantities};
+use crate::{
+    DepartmentScore, Finding, Flag, Input, InputError, MAX_TEXT_CHARS, Question, Sex, Triage,
+    Urgency, explain,
+};
+
+/// Under 14 years a patient is seen in paediatrics (the usual age limit of 儿科 in China).
+const CHILD_MONTHS: f32 = 14.0 * 12.0;
+/// From 37.3 °C (armpit) a measured temperature is a fever.
+const FEVER_C: f32 = 37.3;
+const HIGH_FEVER_C: f32 = 39.0;
+/// Departments returned at most.
+const TOP: usize = 5;
+
+/// The department a child is sent to instead of an adult's one. Departments not listed here
+/// (eyes, ENT, teeth, skin, burns, gynaecology, mental health …) see children themselves.
+const CHILD_DEPARTMENT: [(&str, &str); 24] = [
+    ("02", "07"),
+    ("03", "07"),
+    ("03.01", "07.04"),
+    ("03.02", "07.03"),
+    ("03.03", "07.08"),
+    ("03.04", "07.05"),
+    ("03.05", "07.07"),
+    ("03.06", "07.06"),
+    ("03.07", "07.09"),
+    ("03.08", "07.11"),
+    ("03.09", "07.11"),
+    ("03.10", "07"),
+    ("16", "07.02"),
+    ("16.03", "07.02"),
+    ("04", "08"),
+    ("04.01", "08.01"),
+    ("04.02", "08"),
+    ("04.03", "08.02"),
+    ("04.04", "08.03"),
+    ("04.05", "08"),
+    ("04.06", "08"),
+    ("19", "07.07"),
+    ("27", "07"),
+    ("01", "09"),
+];
+
+/// What is known about the patient besides the findings.
+struct Patient {
+    age_months: Option<f32>,
+    child: bool,
+    pregnant: bool,
+    sex: Option<Sex>,
+}
+
+pub fn triage(k: &Knowledge, jieba: &Jieba, input: &Input) -> Result<Triage, InputError> {
+    validate(input)?;
+    let text = crate::normalize(&input.text);
+    if !text.chars().any(|c| c.is_alphanumeric()) {
+        return Err(InputError {
+            field: "text",
+            message: "say in a few words what is wrong (请用几句话描述哪里不舒服)".to_owned(),
+        });
+    }
+    let q = numbers::scan(&text);
+    let found = extract::findings(k, jieba, &text);
+    let mut tags: HashSet<&str> = HashSet::new();
+    for f in found.iter().filter(|f| !f.negated) {
+        let c = &k.concepts[f.concept];
+        tags.insert(c.id.as_str());
+        tags.extend(c.tags.iter().map(String::as_str));
+    }
+    let fever_denied = found
+        .iter()
+        .any(|f| f.negated && k.concepts[f.concept].id == "fever");
+    if q.temperature_c.is_some_and(|t| t >= FEVER_C) && !fever_denied {
+        tags.insert("fever");
+    }
+    if q.temperature_c.is_some_and(|t| t >= HIGH_FEVER_C)
+        || found
+            .iter()
+            .any(|f| !f.negated && matches!(f.text.as_str(), "高烧" | "高热" | "发高烧"))
+    {
+        tags.insert("high_fever");
+    }
+    let patient = patient(input, &q, &tags);
+    derive_tags(&mut tags, &patient, &q);
+    let epi = tags.contains("epi_contact") || mentions_outbreak_area(&text, &input.outbreak_areas);
+    if epi {
+        tags.insert("epi");
+    }
+
+    let fired = |rules: &[crate::knowledge::Rule]| -> Vec<usize> {
+        (0..rules.len())
+            .filter(|&i| rules[i].fires(|t| tags.contains(t)))
+            .collect()
+    };
+    let red = fired(&k.red_flags);
+    let urgent = fired(&k.urgent);
+    let urgency = if !red.is_empty() {
+        crate::Urgency::Emergency
+    } else if !urgent.is_empty() {
+        Urgency::Urgent
+    } else {
+        Urgency::Routine
+    };
+    let screening = epi && (tags.contains("fever") || tags.contains("respiratory"));
+
+    let mut weights = department_weights(k, &found, &patient);
+    if screening {
+        // The fever clinic (发热门诊, part of 传染科) sees them first, children included.
+        let top = weights.values().copied().fold(0.0, f32::max);
+        *weights.entry("16".to_owned()).or_default() += top + 5.0;
+    }
+    let mut ranked = rank(weights);
+    if urgency == Urgency::Emergency {
+        // The emergency department first, then where each red flag belongs.
+        let mut first: Vec<String> = vec!["20".to_owned()];
+        for &i in &red {
+            if let Some(code) = &k.red_flags[i].department {
+                let code = if patient.child {
+                    child_department(code)
+                } else {
+                    code.as_str()
+                };
+                if !first.iter().any(|c| c == code) {
+                    first.push(code.to_owned());
+                }
+            }
+        }
+        ranked.retain(|(code, _)| !first.contains(code));
+        let lead = ranked.first().map_or(1.0, |(_, w)| *w) + 1.0;
+        let mut head: Vec<(String, f32)> = first
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| (c, lead * 2.0 / (i as f32 + 1.0)))
+            .collect();
+        head.append(&mut ranked);
+        ranked = head;
+    }
+    let specific = found
+        .iter()
+        .filter(|f| !f.negated && k.concepts[f.concept].is_specific())
+        .count();
+    if ranked.is_empty() {
+        // Nothing to go on: paediatrics for a child; otherwise general practice, which sees
+        // everything, and 内科 where a hospital has none.
+        ranked = if patient.child {
+            vec![("07".to_owned(), 1.0)]
+        } else {
+            vec![("02".to_owned(), 1.0), ("03".to_owned(), 1.0)]
+        };
+    }
+    let departments = scores(k, ranked);
+
+    let mut follow_up = Vec::new();
+    if urgency != Urgency::Emergency {
+        if specific == 0 {
+            follow_up.push(question_where());
+        }
+        if q.duration_hours.is_none() && specific <= 1 {
+            follow_up.push(question_how_long());
+        }
+    }
+    let flags = |rules: &[crate::knowledge::Rule], ids: &[usize]| -> Vec<Flag> {
+        ids.iter()
+            .map(|&i| {
+                let r = &rules[i];
+                Flag {
+                    id: r.id.clone(),
+                    name: r.name.clone(),
+                    name_en: r.name_en.clone(),
+                    advice: r.advice.clone(),
+                    advice_en: r.advice_en.clone(),
+                }
+            })
+            .collect()
+    };
+    let crisis_line = red.iter().any(|&i| k.red_flags[i].crisis_line);
+    let mut result = Triage {
+        departments,
+        urgency,
+        red_flags: flags(&k.red_flags, &red),
+        urgent_reasons: flags(&k.urgent, &urgent),
+        findings: findings(k, &found),
+        temperature_c: q.temperature_c,
+        duration_hours: q.duration_hours,
+        screening,
+        crisis_line,
+        follow_up,
+        explanation: String::new(),
+        explanation_en: String::new(),
+        knowledge_version: k.version.clone(),
+    };
+    (result.explanation, result.explanation_en) = explain::explain(&result);
+    Ok(result)
+}
+
+fn validate(input: &Input) -> Result<(), InputError> {
+    let bad = |field, message: &str| {
+        Err(InputError {
+            field,
+            message: message.to_owned(),
+        })
+    };
+    if input.text.chars().count() > MAX_TEXT_CHARS {
+        return bad(
+            "text",
+            "is longer than 2000 characters: describe the main problem in a few sentences",
+        );
+    }
+    if input.age_years.is_some_and(|a| a > 130) {
+        return bad("age_years", "must be between 0 and 130");
+    }
+    if input.age_months.is_some_and(|m| m > 130 * 12) {
+        return bad("age_months", "must be between 0 and 1560");
+    }
+    if input.pregnant == Some(true) && input.sex == Some(Sex::Male) {
+        return bad("pregnant", "cannot be true when sex is male");
+    }
+    if input.outbreak_areas.len() > 500
+        || input.outbreak_areas.iter().any(|a| a.chars().count() > 40)
+    {
+        return bad(
+            "outbreak_areas",
+            "at most 500 names of at most 40 characters",
+        );
+    }
+    Ok(())
+}
+
+fn patient(input: &Input, q: &Quantities, tags: &HashSet<&str>) -> Patient {
+    let given = match (input.age_years, input.age_months) {
+        (None, None) => None,
+        (y, m) => Some(y.unwrap_or(0) as f32 * 12.0 + m.unwrap_or(0) as f32),
+    };
+    let age_months = given.or(q.age_months);
+    let child = match age_months {
+        Some(m) => m < CHILD_MONTHS,
+        // "宝宝…" with no age: the patient is a child, unless an older person is also the subject.
+        None => tags.contains("child_hint") && !tags.contains("elder_hint"),
+    };
+    // "还会怀孕吗" after a contraceptive is a question about pregnancy, not a pregnancy.
+    let text_says_pregnant = (tags.contains("pregnancy") || q.pregnancy_weeks.is_some())
+        && !tags.contains("pregnancy_question");
+    let pregnant = match input.pregnant {
+        Some(p) => p,
+        None => text_says_pregnant && input.sex != Some(Sex::Male) && !child,
+    };
+    Patient {
+        age_months,
+        child,
+        pregnant,
+        sex: input.sex,
+    }
+}
+
+fn derive_tags(tags: &mut HashSet<&str>, p: &Patient, q: &Quantities) {
+    if p.child {
+        tags.insert("child");
+    }
+    let infant = p.age_months.map_or(tags.contains("newborn"), |m| m < 3.0);
+    if infant {
+        tags.insert("infant_under_3m");
+    }
+    if infant || p.age_months.is_some_and(|m| m < 36.0) {
+        tags.insert("child_under_3y");
+    }
+    if p.pregnant {
+        tags.insert("pregnant");
+    }
+    if q.blood_pressure
+        .is_some_and(|(sys, dia)| sys >= 180.0 || dia >= 110.0)
+    {
+        tags.insert("bp_crisis");
+    }
+    if q.duration_hours.is_some_and(|h| h < 24.0) {
+        tags.insert("acute");
+    }
+    if q.duration_hours.is_some_and(|h| h >= 72.0) {
+        tags.insert("lasting_3_days");
+    }
+}
+
+/// Travel to or from a place on the outbreak list, unless denied ("没去过武汉").
+fn mentions_outbreak_area(text: &str, areas: &[String]) -> bool {
+    areas
+        .iter()
+        .map(|a| crate::normalize(a))
+        .filter(|a| !a.is_empty())
+        .any(|area| {
+            text.match_indices(area.as_str()).any(|(at, _)| {
+                let clause_start = text[..at].rfind('，').map_or(0, |i| i + '，'.len_utf8());
+                let before: Vec<char> = text[clause_start..at].chars().collect();
+                let near = &before[before.len().saturating_sub(4)..];
+                !near.iter().any(|c| matches!(c, '没' | '未' | '无' | '不'))
+            })
+        })
+}
+
+fn department_weights(k: &Knowledge, found: &[Found], p: &Patient) -> HashMap<String, f32> {
+    let mut weights: HashMap<String, f32> = HashMap::new();
+    let mut counted = HashSet::new();
+    let any_specific = found
+        .iter()
+        .any(|f| !f.negated && k.concepts[f.concept].is_specific());
+    for f in found.iter().filter(|f| !f.negated) {
+        if !counted.insert(f.concept) {
+            continue;
+        }
+        let c = &k.concepts[f.concept];
+        // A named condition says more than a symptom; who and why ("体检", "宝宝") says less
+        // than what is wrong.
+        let factor = match c.kind {
+            Kind::Disease => 1.5,
+            Kind::Context if any_specific => 0.3,
+            _ => 1.0,
+        };
+        let has = |t: &str| c.tags.iter().any(|x| x == t);
+        if (has("female") && p.sex == Some(Sex::Male))
+            || (has("male") && p.sex == Some(Sex::Female))
+        {
+            continue;
+        }
+        for (code, w) in &c.dept {
+            let mut code = code.as_str();
+            if p.child {
+                code = child_department(code);
+            }
+            if p.pregnant && code == "05.01" {
+                code = "05.02";
+            }
+            *weights.entry(code.to_owned()).or_default() += w * factor;
+        }
+    }
+    if p.child && p.age_months.is_some_and(|m| m < 1.0) {
+        *weights.entry("07.01".to_owned()).or_default() += 3.0;
+    }
+    if p.pregnant && !weights.is_empty() {
+        // Obstetrics looks after a pregnant woman's other complaints too, or sends her on.
+        let top = weights.values().copied().fold(0.0, f32::max);
+        *weights.entry("05.02".to_owned()).or_default() += (top * 0.6).max(3.0);
+    }
+    weights
+}
+
+fn child_department(code: &str) -> &str {
+    CHILD_DEPARTMENT
+        .iter()
+        .find(|(adult, _)| *adult == code)
+        .map_or(code, |(_, child)| child)
+}
+
+/// Best first; ties go to the more specific department (03.01 before 03), then by code so the
+/// order never depends on hashing.
+fn rank(weights: HashMap<String, f32>) -> Vec<(String, f32)> {
+    let mut ranked: Vec<(String, f32)> = weights.into_iter().filter(|(_, w)| *w > 0.0).collect();
+    ranked.sort_by(|(a, wa), (b, wb)| {
+        wb.total_cmp(wa)
+            .then_with(|| b.contains('.').cmp(&a.contains('.')))
+            .then_with(|| a.cmp(b))
+    });
+    ranked
+}
+
+fn scores(k: &Knowledge, ranked: Vec<(String, f32)>) -> Vec<DepartmentScore> {
+    let total: f32 = ranked.iter().map(|(_, w)| w).sum();
+    ranked
+        .into_iter()
+        .filter_map(|(code, w)| {
+            let d = k.department(&code)?;
+            Some(DepartmentScore {
+                code,
+                name: d.name.clone(),
+                name_en: d.name_en.clone(),
+                score: ((w / total) * 100.0).round() / 100.0,
+            })
+        })
+        .take(TOP)
+        .collect()
+}
+
+fn findings(k: &Knowledge, found: &[Found]) -> Vec<Finding> {
+    let mut out: Vec<Finding> = Vec::new();
+    for f in found {
+        let c = &k.concepts[f.concept];
+        if out
+            .iter()
+            .any(|o| o.concept == c.id && o.negated == f.negated)
+        {
+            continue;
+        }
+        out.push(Finding {
+            concept: c.id.clone(),
+            name: c.name.clone(),
+            name_en: c.name_en.clone(),
+            kind: c.kind.as_str().to_owned(),
+            text: f.text.clone(),
+            negated: f.negated,
+        });
+    }
+    out
+}
+
+fn question_where() -> Question {
+    Question {
+        id: "where".to_owned(),
+        text: "哪里不舒服？有什么症状？（比如发烧、咳嗽、肚子疼）".to_owned(),
+        text_en: "Where does it bother you, and how? (for example fever, cough, stomach ache)"
+            .to_owned(),
+    }
+}
+
+fn question_how_long() -> Question {
+    Question {
+        id: "how_long".to_owned(),
+        text: "这种情况有多久了？".to_owned(),
+        text_en: "How long has it been like this?".to_owned(),
+    }
+}

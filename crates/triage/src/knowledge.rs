@@ -1,0 +1,237 @@
+//! The knowledge base: the data files in `data/`, parsed and indexed once.
+//!
+//! The files are compiled into the crate (`include_str!`), so the crate does no IO and a
+//! release always carries the knowledge it was tested with; `version` in concepts.toml says
+//! which one a stored result came from.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+
+const DEPARTMENTS: &str = include_str!("../data/departments.toml");
+const CONCEPTS: &str = include_str!("../data/concepts.toml");
+const RULES: &str = include_str!("../data/rules.toml");
+
+/// A department of 《医疗机构诊疗科目名录》.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Department {
+    pub code: String,
+    pub name: String,
+    pub name_en: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Symptom,
+    Disease,
+    Sign,
+    Modifier,
+    Context,
+    Site,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Concept {
+    pub id: String,
+    pub name: String,
+    pub name_en: String,
+    pub kind: Kind,
+    pub terms: Vec<String>,
+    #[serde(default)]
+    pub dept: HashMap<String, f32>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// For a body site: the concept it becomes with a pain word in the same clause.
+    pub pain: Option<String>,
+    /// For a body site: the concept it becomes with a tightness word (胸口 + 闷 → 胸闷).
+    pub tight: Option<String>,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Symptom => "symptom",
+            Kind::Disease => "disease",
+            Kind::Sign => "sign",
+            Kind::Modifier => "modifier",
+            Kind::Context => "context",
+            Kind::Site => "site",
+        }
+    }
+}
+
+impl Concept {
+    /// Whether finding it tells something clinical (it is not context, a modifier or a site,
+    /// and not as vague as "不舒服").
+    pub fn is_specific(&self) -> bool {
+        matches!(self.kind, Kind::Symptom | Kind::Disease | Kind::Sign)
+            && !self.tags.iter().any(|t| t == "vague")
+    }
+}
+
+/// One rule: any clause of `when` holding fires it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Rule {
+    pub id: String,
+    pub name: String,
+    pub name_en: String,
+    #[serde(default)]
+    pub advice: String,
+    #[serde(default)]
+    pub advice_en: String,
+    pub department: Option<String>,
+    #[serde(default)]
+    pub crisis_line: bool,
+    pub when: Vec<Vec<String>>,
+}
+
+impl Rule {
+    /// True when one of the clauses holds for `has`.
+    pub fn fires(&self, has: impl Fn(&str) -> bool) -> bool {
+        self.when.iter().any(|clause| {
+            clause.iter().all(|tag| match tag.strip_prefix('!') {
+                Some(absent) => !has(absent),
+                None => has(tag),
+            })
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct DepartmentsFile {
+    department: Vec<Department>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ConceptsFile {
+    version: String,
+    concept: Vec<Concept>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RulesFile {
+    red_flag: Vec<Rule>,
+    urgent: Vec<Rule>,
+}
+
+/// Everything the engine knows, indexed.
+#[derive(Debug)]
+pub struct Knowledge {
+    pub version: String,
+    pub departments: Vec<Department>,
+    pub concepts: Vec<Concept>,
+    pub red_flags: Vec<Rule>,
+    pub urgent: Vec<Rule>,
+    /// Every term to the index of its concept.
+    pub terms: HashMap<String, usize>,
+    /// Longest term in characters (bounds the search inside a token).
+    pub longest_term: usize,
+    by_code: HashMap<String, usize>,
+    by_id: HashMap<String, usize>,
+}
+
+/// What is wrong with the data files; the crate's tests load them, so this never reaches a
+/// running server.
+#[derive(Debug)]
+pub struct KnowledgeError(pub String);
+
+impl std::fmt::Display for KnowledgeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "triage knowledge base: {}", self.0)
+    }
+}
+
+impl std::error::Error for KnowledgeError {}
+
+impl Knowledge {
+    /// Parses and checks the data files: every department code a concept or rule names exists,
+    /// every term belongs to one concept, every site's pain concept exists.
+    pub fn load() -> Result<Self, KnowledgeError> {
+        let bad = |file: &str, e: toml::de::Error| KnowledgeError(format!("{file}: {e}"));
+        let departments: DepartmentsFile =
+            toml::from_str(DEPARTMENTS).map_err(|e| bad("departments.toml", e))?;
+        let concepts: ConceptsFile =
+            toml::from_str(CONCEPTS).map_err(|e| bad("concepts.toml", e))?;
+        let rules: RulesFile = toml::from_str(RULES).map_err(|e| bad("rules.toml", e))?;
+
+        let mut by_code = HashMap::new();
+        for (i, d) in departments.department.iter().enumerate() {
+            if by_code.insert(d.code.clone(), i).is_some() {
+                return Err(KnowledgeError(format!("department {} twice", d.code)));
+            }
+        }
+        let mut by_id = HashMap::new();
+        let mut terms = HashMap::new();
+        let mut longest_term = 0;
+        for (i, c) in concepts.concept.iter().enumerate() {
+            if by_id.insert(c.id.clone(), i).is_some() {
+                return Err(KnowledgeError(format!("concept {} twice", c.id)));
+            }
+            for code in c.dept.keys() {
+                if !by_code.contains_key(code) {
+                    return Err(KnowledgeError(format!(
+                        "concept {} names unknown department {code}",
+                        c.id
+                    )));
+                }
+            }
+            for term in &c.terms {
+                let term = term.to_lowercase();
+                if let Some(other) = terms.insert(term.clone(), i) {
+                    let other = &concepts.concept[other].id;
+                    return Err(KnowledgeError(format!(
+                        "term {term} belongs to both {other} and {}",
+                        c.id
+                    )));
+                }
+                longest_term = longest_term.max(term.chars().count());
+            }
+        }
+        for c in &concepts.concept {
+            if let Some(pain) = c
+                .pain
+                .iter()
+                .chain(&c.tight)
+                .find(|id| !by_id.contains_key(*id))
+            {
+                return Err(KnowledgeError(format!(
+                    "site {} becomes unknown concept {pain}",
+                    c.id
+                )));
+            }
+        }
+        for r in rules.red_flag.iter().chain(&rules.urgent) {
+            if let Some(code) = &r.department
+                && !by_code.contains_key(code)
+            {
+                return Err(KnowledgeError(format!(
+                    "rule {} names unknown department {code}",
+                    r.id
+                )));
+            }
+            if r.when.is_empty() || r.when.iter().any(Vec::is_empty) {
+                return Err(KnowledgeError(format!("rule {} has an empty clause", r.id)));
+            }
+        }
+        Ok(Self {
+            version: concepts.version,
+            departments: departments.department,
+            concepts: concepts.concept,
+            red_flags: rules.red_flag,
+            urgent: rules.urgent,
+            terms,
+            longest_term,
+            by_code,
+            by_id,
+        })
+    }
+
+    pub fn department(&self, code: &str) -> Option<&Department> {
+        self.by_code.get(code).map(|&i| &self.departments[i])
+    }
+
+    pub fn concept_index(&self, id: &str) -> Option<usize> {
+        self.by_id.get(id).copied()
+    }
+}

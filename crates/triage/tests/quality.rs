@@ -1,0 +1,131 @@
+//! The quality report: every case in `cases.jsonl` (written for this project: see
+//! docs/TRIAGE.md) is triaged and scored. The targets of the triage issue are asserted, so a
+//! knowledge-base change that loses a red flag or accuracy fails here.
+//!
+//! `cargo test -p triage --test quality -- --nocapture` prints the figures and every miss.
+
+use serde_json::Value;
+
+const CASES: &str = include_str!("cases.jsonl");
+
+/// A department answers the expectation when it is the expected one or a subdivision of it
+/// (expected 07 儿科, answered 07.04 小儿呼吸).
+fn answers(code: &str, expected: &[String]) -> bool {
+    expected.iter().any(|e| {
+        code == e
+            || code
+                .strip_prefix(e.as_str())
+                .is_some_and(|r| r.starts_with('.'))
+    })
+}
+
+#[test]
+fn quality_targets_hold_on_the_case_set() {
+    let (mut n, mut top1, mut top3) = (0, 0, 0);
+    let (mut flags, mut flags_found) = (0, 0);
+    let (mut calm, mut false_emergency) = (0, 0);
+    let mut urgency_right = 0;
+    let mut misses = Vec::new();
+    for (line_no, line) in CASES
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let case: Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("line {}: {e}", line_no + 1));
+        let mut input: triage::Input = serde_json::from_value(strip(&case))
+            .unwrap_or_else(|e| panic!("line {}: {e}", line_no + 1));
+        input.text = case["text"].as_str().unwrap_or_default().to_owned();
+        let expected: Vec<String> = case["expect"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let want_urgency = case["urgency"].as_str().unwrap_or_default();
+        let want_flag = case.get("red_flag").and_then(Value::as_str);
+        let t = triage::triage(&input).unwrap_or_else(|e| panic!("line {}: {e}", line_no + 1));
+        n += 1;
+        let codes: Vec<&str> = t.departments.iter().map(|d| d.code.as_str()).collect();
+        let first = codes.first().is_some_and(|c| answers(c, &expected));
+        let in3 = codes.iter().take(3).any(|c| answers(c, &expected));
+        top1 += usize::from(first);
+        top3 += usize::from(in3);
+        let got_urgency = serde_json::to_value(t.urgency).unwrap_or_default();
+        urgency_right += usize::from(got_urgency == want_urgency);
+        match want_flag {
+            Some(flag) => {
+                flags += 1;
+                if t.red_flags.iter().any(|f| f.id == flag) {
+                    flags_found += 1;
+                } else {
+                    misses.push(format!("RED FLAG MISSED {flag}: {}", case["text"]));
+                }
+            }
+            None => {
+                calm += 1;
+                if t.urgency == triage::Urgency::Emergency {
+                    false_emergency += 1;
+                    let ids: Vec<&str> = t.red_flags.iter().map(|f| f.id.as_str()).collect();
+                    misses.push(format!("FALSE EMERGENCY {ids:?}: {}", case["text"]));
+                }
+            }
+        }
+        if !first {
+            misses.push(format!(
+                "{} {}: expected {expected:?}, got {codes:?} (findings {:?})",
+                if in3 { "top-3 only" } else { "MISS" },
+                case["text"],
+                t.findings
+                    .iter()
+                    .map(|f| format!("{}{}", if f.negated { "-" } else { "" }, f.concept))
+                    .collect::<Vec<_>>()
+            ));
+        } else if got_urgency != want_urgency {
+            misses.push(format!(
+                "urgency {got_urgency} (expected {want_urgency}): {}",
+                case["text"]
+            ));
+        }
+    }
+    let pct = |a: usize, b: usize| 100.0 * a as f64 / b.max(1) as f64;
+    for m in &misses {
+        println!("{m}");
+    }
+    println!(
+        "cases {n}; top-1 {:.1}%; top-3 {:.1}%; red-flag recall {flags_found}/{flags} ({:.1}%); \
+         false emergencies {false_emergency}/{calm} ({:.1}%); urgency agreement {:.1}%",
+        pct(top1, n),
+        pct(top3, n),
+        pct(flags_found, flags),
+        pct(false_emergency, calm),
+        pct(urgency_right, n)
+    );
+    assert!(n >= 300, "the set must hold at least 300 cases");
+    assert_eq!(flags_found, flags, "every red flag must be found");
+    assert!(
+        pct(false_emergency, calm) < 5.0,
+        "false emergencies must stay under 5%"
+    );
+    assert!(
+        pct(top1, n) >= 85.0,
+        "top-1 department accuracy must be at least 85%"
+    );
+    assert!(
+        pct(top3, n) >= 95.0,
+        "top-3 department accuracy must be at least 95%"
+    );
+}
+
+/// The case without the fields that are not the crate's input.
+fn strip(case: &Value) -> Value {
+    let mut v = case.clone();
+    if let Some(o) = v.as_object_mut() {
+        for k in ["expect", "urgency", "red_flag", "note"] {
+            o.remove(k);
+        }
+    }
+    v
+}
