@@ -100,7 +100,18 @@ pub fn triage(k: &Knowledge, jieba: &Jieba, input: &Input) -> Result<Triage, Inp
             .filter(|&i| rules[i].fires(|t| tags.contains(t)))
             .collect()
     };
-    let red = fired(&k.red_flags);
+    let mut red = fired(&k.red_flags);
+    for id in &input.confirmed_red_flags {
+        let Some(i) = k.red_flags.iter().position(|r| &r.id == id) else {
+            return Err(InputError {
+                field: "confirmed_red_flags",
+                message: format!("{id} is not a red flag of the checklist"),
+            });
+        };
+        if !red.contains(&i) {
+            red.push(i);
+        }
+    }
     let urgent = fired(&k.urgent);
     let urgency = if !red.is_empty() {
         crate::Urgency::Emergency
@@ -223,6 +234,9 @@ fn validate(input: &Input) -> Result<(), InputError> {
     if input.pregnant == Some(true) && input.sex == Some(Sex::Male) {
         return bad("pregnant", "cannot be true when sex is male");
     }
+    if input.confirmed_red_flags.len() > 50 {
+        return bad("confirmed_red_flags", "at most 50 ids");
+    }
     if input.outbreak_areas.len() > 500
         || input.outbreak_areas.iter().any(|a| a.chars().count() > 40)
     {
@@ -281,6 +295,9 @@ fn derive_tags(tags: &mut HashSet<&str>, p: &Patient, q: &Quantities) {
     }
     if q.duration_hours.is_some_and(|h| h < 24.0) {
         tags.insert("acute");
+    }
+    if q.fall_floor.is_some_and(|f| f >= 2.0) {
+        tags.insert("height_fall");
     }
     if q.duration_hours.is_some_and(|h| h >= 72.0) {
         tags.insert("lasting_3_days");

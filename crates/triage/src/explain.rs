@@ -113,6 +113,11 @@ pub fn explain(t: &Triage) -> (String, String) {
         }
         Urgency::Emergency => {}
     }
+    // The safety net: words are not always understood (docs/TRIAGE.md).
+    zh.push_str(
+        "如出现胸痛、呼吸困难、说话不清或一侧无力、意识不清、大出血、抽搐，请立即拨打 120。",
+    );
+    en.push_str(" If chest pain, trouble breathing, slurred speech or one-sided weakness, fainting, heavy bleeding or a seizure occur, call 120 at once.");
     (zh, en.trim_end().to_owned())
 }
 

@@ -11,6 +11,7 @@ use serde::Deserialize;
 const DEPARTMENTS: &str = include_str!("../data/departments.toml");
 const CONCEPTS: &str = include_str!("../data/concepts.toml");
 const RULES: &str = include_str!("../data/rules.toml");
+const QUALITIES: &str = include_str!("../data/qualities.toml");
 
 /// A department of 《医疗机构诊疗科目名录》.
 #[derive(Debug, Clone, Deserialize)]
@@ -42,10 +43,29 @@ pub struct Concept {
     pub dept: HashMap<String, f32>,
     #[serde(default)]
     pub tags: Vec<String>,
-    /// For a body site: the concept it becomes with a pain word in the same clause.
-    pub pain: Option<String>,
-    /// For a body site: the concept it becomes with a tightness word (胸口 + 闷 → 胸闷).
-    pub tight: Option<String>,
+    /// For a body site: quality id to the concept the site becomes with it (胸口 + 闷 → 胸闷).
+    #[serde(default)]
+    pub with: HashMap<String, String>,
+}
+
+/// How a body part is troubled (疼, 闷, 痒, 听不清 …); see qualities.toml.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Quality {
+    pub id: String,
+    pub words: Vec<String>,
+    #[serde(default)]
+    pub severe: Vec<String>,
+    /// The concept the quality means with no site ("痒" alone → 皮疹).
+    pub alone: Option<String>,
+}
+
+/// One quality word, for matching.
+#[derive(Debug, Clone)]
+pub struct QualityWord {
+    pub word: String,
+    pub chars: usize,
+    pub quality: usize,
+    pub severe: bool,
 }
 
 impl Kind {
@@ -83,6 +103,11 @@ pub struct Rule {
     pub department: Option<String>,
     #[serde(default)]
     pub crisis_line: bool,
+    /// The red flag as a question for the checklist.
+    #[serde(default)]
+    pub ask: String,
+    #[serde(default)]
+    pub ask_en: String,
     pub when: Vec<Vec<String>>,
 }
 
@@ -110,6 +135,11 @@ struct ConceptsFile {
 }
 
 #[derive(Debug, Deserialize)]
+struct QualitiesFile {
+    quality: Vec<Quality>,
+}
+
+#[derive(Debug, Deserialize)]
 struct RulesFile {
     red_flag: Vec<Rule>,
     urgent: Vec<Rule>,
@@ -123,6 +153,9 @@ pub struct Knowledge {
     pub concepts: Vec<Concept>,
     pub red_flags: Vec<Rule>,
     pub urgent: Vec<Rule>,
+    pub qualities: Vec<Quality>,
+    /// Every quality word, longest first.
+    pub quality_words: Vec<QualityWord>,
     /// Every term to the index of its concept.
     pub terms: HashMap<String, usize>,
     /// Longest term in characters (bounds the search inside a token).
@@ -146,7 +179,8 @@ impl std::error::Error for KnowledgeError {}
 
 impl Knowledge {
     /// Parses and checks the data files: every department code a concept or rule names exists,
-    /// every term belongs to one concept, every site's pain concept exists.
+    /// every term belongs to one concept, every site's qualities and concepts exist, and no quality word is
+    /// also a term.
     pub fn load() -> Result<Self, KnowledgeError> {
         let bad = |file: &str, e: toml::de::Error| KnowledgeError(format!("{file}: {e}"));
         let departments: DepartmentsFile =
@@ -154,6 +188,8 @@ impl Knowledge {
         let concepts: ConceptsFile =
             toml::from_str(CONCEPTS).map_err(|e| bad("concepts.toml", e))?;
         let rules: RulesFile = toml::from_str(RULES).map_err(|e| bad("rules.toml", e))?;
+        let qualities: QualitiesFile =
+            toml::from_str(QUALITIES).map_err(|e| bad("qualities.toml", e))?;
 
         let mut by_code = HashMap::new();
         for (i, d) in departments.department.iter().enumerate() {
@@ -188,19 +224,52 @@ impl Knowledge {
                 longest_term = longest_term.max(term.chars().count());
             }
         }
+        let quality_ids: HashMap<&str, usize> = qualities
+            .quality
+            .iter()
+            .enumerate()
+            .map(|(i, q)| (q.id.as_str(), i))
+            .collect();
         for c in &concepts.concept {
-            if let Some(pain) = c
-                .pain
-                .iter()
-                .chain(&c.tight)
-                .find(|id| !by_id.contains_key(*id))
-            {
-                return Err(KnowledgeError(format!(
-                    "site {} becomes unknown concept {pain}",
-                    c.id
-                )));
+            for (quality, concept) in &c.with {
+                if !quality_ids.contains_key(quality.as_str()) || !by_id.contains_key(concept) {
+                    return Err(KnowledgeError(format!(
+                        "site {} names unknown quality {quality} or concept {concept}",
+                        c.id
+                    )));
+                }
             }
         }
+        let mut quality_words: Vec<QualityWord> = Vec::new();
+        for (i, q) in qualities.quality.iter().enumerate() {
+            if let Some(alone) = &q.alone
+                && !by_id.contains_key(alone)
+            {
+                return Err(KnowledgeError(format!(
+                    "quality {} means unknown concept {alone}",
+                    q.id
+                )));
+            }
+            let words = q.words.iter().map(|w| (w, false));
+            for (word, severe) in words.chain(q.severe.iter().map(|w| (w, true))) {
+                if let Some(&c) = terms.get(word) {
+                    return Err(KnowledgeError(format!(
+                        "quality word {word} is also a term of {}",
+                        concepts.concept[c].id
+                    )));
+                }
+                if quality_words.iter().any(|w| &w.word == word) {
+                    return Err(KnowledgeError(format!("quality word {word} twice")));
+                }
+                quality_words.push(QualityWord {
+                    word: word.clone(),
+                    chars: word.chars().count(),
+                    quality: i,
+                    severe,
+                });
+            }
+        }
+        quality_words.sort_by(|a, b| b.chars.cmp(&a.chars).then_with(|| a.word.cmp(&b.word)));
         for r in rules.red_flag.iter().chain(&rules.urgent) {
             if let Some(code) = &r.department
                 && !by_code.contains_key(code)
@@ -220,6 +289,8 @@ impl Knowledge {
             concepts: concepts.concept,
             red_flags: rules.red_flag,
             urgent: rules.urgent,
+            qualities: qualities.quality,
+            quality_words,
             terms,
             longest_term,
             by_code,

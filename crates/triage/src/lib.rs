@@ -47,6 +47,9 @@ pub struct Input {
     /// or from them with fever sends the patient to the fever clinic.
     #[serde(default)]
     pub outbreak_areas: Vec<String>,
+    /// Red flags the patient said yes to on the checklist ([`checklist`]), by id.
+    #[serde(default)]
+    pub confirmed_red_flags: Vec<String>,
 }
 
 impl Input {
@@ -148,6 +151,33 @@ pub struct Question {
     pub id: String,
     pub text: String,
     pub text_en: String,
+}
+
+/// One question of the red-flag checklist.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChecklistItem {
+    /// The red flag's id, to send back in [`Input::confirmed_red_flags`].
+    pub id: String,
+    pub text: String,
+    pub text_en: String,
+}
+
+/// The red flags as yes/no questions. Free text is understood well but not perfectly (see
+/// docs/TRIAGE.md), so a patient-facing triage asks these as well: a "yes" makes the result an
+/// emergency whatever the words said.
+pub fn checklist() -> Result<Vec<ChecklistItem>, KnowledgeError> {
+    let engine = engine()?;
+    Ok(engine
+        .knowledge
+        .red_flags
+        .iter()
+        .filter(|r| !r.ask.is_empty())
+        .map(|r| ChecklistItem {
+            id: r.id.clone(),
+            text: r.ask.clone(),
+            text_en: r.ask_en.clone(),
+        })
+        .collect())
 }
 
 /// Input the crate cannot triage, naming the field.

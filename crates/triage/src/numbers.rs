@@ -15,6 +15,8 @@ pub struct Quantities {
     pub pregnancy_weeks: Option<f32>,
     /// Highest blood pressure mentioned, (systolic, diastolic) in mmHg.
     pub blood_pressure: Option<(f32, f32)>,
+    /// A fall from this floor ("从三楼摔下来").
+    pub fall_floor: Option<f32>,
 }
 
 /// Reads the quantities in normalized text.
@@ -62,9 +64,15 @@ pub fn scan(text: &str) -> Quantities {
             }
             used += ulen;
         } else if let Some((hours, ulen)) = duration_unit(rest) {
-            let hours = value * hours;
-            let age_context = after_unit_is_age(&rest[ulen..])
-                || (before("出生") || before("出生后") || before("生下来"));
+            // "一个半月": a half more of the unit.
+            let half = if starts_with(rest, "个半") {
+                0.5
+            } else {
+                0.0
+            };
+            let hours = (value + half) * hours;
+            let age_context =
+                after_unit_is_age(&rest[ulen..]) || AGE_BEFORE.iter().any(|w| before(w));
             if before("孕") || before("怀孕") || before("怀孕了") {
                 q.pregnancy_weeks = Some(hours / (24.0 * 7.0));
             } else if age_context {
@@ -73,6 +81,22 @@ pub fn scan(text: &str) -> Quantities {
                 q.duration_hours = Some(q.duration_hours.map_or(hours, |old: f32| old.max(hours)));
             }
             used += ulen;
+        } else if after("楼")
+            && rest
+                .iter()
+                .skip(1)
+                .take(4)
+                .any(|c| matches!(c, '摔' | '掉' | '跳' | '坠'))
+        {
+            q.fall_floor = Some(q.fall_floor.map_or(value, |old: f32| old.max(value)));
+            used += 1;
+        } else if ["体温", "体温是", "体温有", "烧到"]
+            .iter()
+            .any(|w| before(w))
+            && (34.0..=43.0).contains(&value)
+        {
+            // "体温38.2": a body temperature without its unit.
+            q.temperature_c = Some(q.temperature_c.map_or(value, |old: f32| old.max(value)));
         } else if before("血压") || before("高压") || before("血压有") || before("血压到")
         {
             // "血压200": the systolic pressure alone.
@@ -102,6 +126,20 @@ pub fn scan(text: &str) -> Quantities {
     q
 }
 
+/// Words before "3个月" or "10天" that make it an age ("宝宝一个半月", "出生10天").
+const AGE_BEFORE: [&str; 10] = [
+    "出生",
+    "出生后",
+    "生下来",
+    "宝宝",
+    "宝宝才",
+    "孩子",
+    "孩子才",
+    "婴儿",
+    "儿子",
+    "女儿",
+];
+
 /// After "3个月" or "10天": 大 / 的宝宝 make it an age, not a duration.
 fn after_unit_is_age(rest: &[char]) -> bool {
     ["大", "的宝宝", "的孩子", "的婴儿", "的小孩", "宝宝"]
@@ -111,7 +149,8 @@ fn after_unit_is_age(rest: &[char]) -> bool {
 
 /// A duration unit at the start of `rest`: (hours per unit, unit length in characters).
 fn duration_unit(rest: &[char]) -> Option<(f32, usize)> {
-    const UNITS: [(&str, f32); 17] = [
+    const UNITS: [(&str, f32); 18] = [
+        ("个半月", 24.0 * 30.4),
         ("多个小时", 1.0),
         ("个多小时", 1.0),
         ("个小时", 1.0),
@@ -261,6 +300,9 @@ mod tests {
         assert!(approx(scan("出生10天").age_months, 10.0 / 30.4));
         assert!(approx(scan("怀孕8周").pregnancy_weeks, 8.0));
         assert!(approx(scan("孕12周").pregnancy_weeks, 12.0));
+        assert!(approx(scan("宝宝一个半月，体温38.2").age_months, 1.5));
+        assert!(approx(scan("宝宝一个半月，体温38.2").temperature_c, 38.2));
+        assert!(approx(scan("从三楼摔下来了").fall_floor, 3.0));
         assert_eq!(scan("孕12周").duration_hours, None);
     }
 

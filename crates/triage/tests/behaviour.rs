@@ -290,3 +290,26 @@ fn results_are_the_same_every_time() {
     let total: f32 = a.departments.iter().map(|d| d.score).sum();
     assert!(total <= 1.01, "{total}");
 }
+
+#[test]
+fn a_confirmed_checklist_item_makes_an_emergency_whatever_the_words() {
+    let items = triage::checklist().unwrap_or_default();
+    assert!(
+        items.len() >= 10,
+        "every red flag the issue lists has a question"
+    );
+    for item in &items {
+        let t = run(Input {
+            confirmed_red_flags: vec![item.id.clone()],
+            ..Input::text("不太舒服")
+        });
+        assert_eq!(t.urgency, Urgency::Emergency, "{}", item.id);
+        assert!(has_flag(&t, &item.id));
+        assert_eq!(first(&t), "20");
+    }
+    let err = triage::triage(&Input {
+        confirmed_red_flags: vec!["no_such_flag".to_owned()],
+        ..Input::text("头疼")
+    });
+    assert!(matches!(err, Err(triage::Error::Input(e)) if e.field == "confirmed_red_flags"));
+}

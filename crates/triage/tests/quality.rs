@@ -6,7 +6,11 @@
 
 use serde_json::Value;
 
+/// The development set: written first, and the knowledge base was curated against it.
 const CASES: &str = include_str!("cases.jsonl");
+/// The held-out set: written after the knowledge base was done and not used to change it
+/// (see docs/TRIAGE.md); its figures say how the triage does on phrasing it has not seen.
+const HOLDOUT: &str = include_str!("holdout.jsonl");
 
 /// A department answers the expectation when it is the expected one or a subdivision of it
 /// (expected 07 儿科, answered 07.04 小儿呼吸).
@@ -19,14 +23,61 @@ fn answers(code: &str, expected: &[String]) -> bool {
     })
 }
 
+/// Figures for one case set.
+struct Report {
+    n: usize,
+    top1: f64,
+    top3: f64,
+    flags: usize,
+    flags_found: usize,
+    false_emergency: f64,
+}
+
+impl Report {
+    fn red_flag_recall(&self) -> f64 {
+        100.0 * self.flags_found as f64 / self.flags.max(1) as f64
+    }
+}
+
 #[test]
 fn quality_targets_hold_on_the_case_set() {
+    let r = evaluate("development", CASES);
+    assert!(r.n >= 300, "the set must hold at least 300 cases");
+    assert_eq!(r.flags_found, r.flags, "every red flag must be found");
+    assert!(
+        r.false_emergency < 5.0,
+        "false emergencies must stay under 5%"
+    );
+    assert!(
+        r.top1 >= 85.0,
+        "top-1 department accuracy must be at least 85%"
+    );
+    assert!(
+        r.top3 >= 95.0,
+        "top-3 department accuracy must be at least 95%"
+    );
+}
+
+/// Floors just under the figures measured when the set was written (docs/TRIAGE.md): a
+/// knowledge-base change that makes the triage worse on phrasing it was not built from fails
+/// here. The set must not be used to change the knowledge base; write a new one for that.
+#[test]
+fn held_out_set_stays_above_its_floors() {
+    let r = evaluate("held-out", HOLDOUT);
+    assert!(r.n >= 100);
+    assert!(r.red_flag_recall() >= 45.0);
+    assert!(r.false_emergency < 5.0);
+    assert!(r.top1 >= 60.0);
+    assert!(r.top3 >= 63.0);
+}
+
+fn evaluate(name: &str, cases: &str) -> Report {
     let (mut n, mut top1, mut top3) = (0, 0, 0);
     let (mut flags, mut flags_found) = (0, 0);
     let (mut calm, mut false_emergency) = (0, 0);
     let mut urgency_right = 0;
     let mut misses = Vec::new();
-    for (line_no, line) in CASES
+    for (line_no, line) in cases
         .lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
@@ -95,7 +146,7 @@ fn quality_targets_hold_on_the_case_set() {
         println!("{m}");
     }
     println!(
-        "cases {n}; top-1 {:.1}%; top-3 {:.1}%; red-flag recall {flags_found}/{flags} ({:.1}%); \
+        "{name}: cases {n}; top-1 {:.1}%; top-3 {:.1}%; red-flag recall {flags_found}/{flags} ({:.1}%); \
          false emergencies {false_emergency}/{calm} ({:.1}%); urgency agreement {:.1}%",
         pct(top1, n),
         pct(top3, n),
@@ -103,20 +154,14 @@ fn quality_targets_hold_on_the_case_set() {
         pct(false_emergency, calm),
         pct(urgency_right, n)
     );
-    assert!(n >= 300, "the set must hold at least 300 cases");
-    assert_eq!(flags_found, flags, "every red flag must be found");
-    assert!(
-        pct(false_emergency, calm) < 5.0,
-        "false emergencies must stay under 5%"
-    );
-    assert!(
-        pct(top1, n) >= 85.0,
-        "top-1 department accuracy must be at least 85%"
-    );
-    assert!(
-        pct(top3, n) >= 95.0,
-        "top-3 department accuracy must be at least 95%"
-    );
+    Report {
+        n,
+        top1: pct(top1, n),
+        top3: pct(top3, n),
+        flags,
+        flags_found,
+        false_emergency: pct(false_emergency, calm),
+    }
 }
 
 /// The case without the fields that are not the crate's input.

@@ -88,6 +88,9 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Triage complaints for evaluation: one JSON object per line on stdin
+    /// ({"text": "…", "age_years": 5}), one result per line on stdout. Needs no database.
+    Triage,
 }
 
 #[derive(Debug, Subcommand)]
@@ -126,6 +129,13 @@ pub fn run() -> ExitCode {
         Err(e) => e.exit(),
     };
     init_tracing(&cli.log, cli.log_json);
+    // Triage is pure: no settings, no database, nothing to start.
+    if let Command::Triage = cli.command {
+        return match crate::triage::cli::run() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(&e),
+        };
+    }
     let config = match resolve(&cli, &matches) {
         Ok(config) => config,
         Err(e) => return fail(&anyhow::Error::new(e)),
@@ -154,6 +164,7 @@ pub fn run() -> ExitCode {
                         hospital_id,
                     },
             } => crate::app::create_user(config, username, role, display_name, hospital_id).await,
+            Command::Triage => Ok(()),
         }
     });
     match result {

@@ -23,6 +23,7 @@ pub mod ops;
 pub mod paging;
 pub mod policy;
 pub mod scheduling;
+pub mod triage;
 pub mod web;
 
 pub use app::{AppState, Application};
