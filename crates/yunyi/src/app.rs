@@ -141,6 +141,11 @@ impl Application {
             format!("cannot listen on {listen}; stop the program using it or choose another address with --listen")
         })?;
         let state = AppState::open(config).await?;
+        // The triage knowledge base and segmenter load once (~150 ms): at start, not in the
+        // first patient's request, and a broken knowledge base stops the start.
+        tokio::task::spawn_blocking(triage::warm_up)
+            .await
+            .context("loading the triage knowledge base")??;
         let addr = listener.local_addr().context("reading the bound address")?;
         Ok(Self {
             listener,
@@ -207,6 +212,7 @@ pub fn router(state: AppState) -> Router {
         .merge(directory::router())
         .merge(identity::router())
         .merge(scheduling::router())
+        .merge(crate::triage::router())
         .merge(audit::router())
         .merge(fhir::router())
         .fallback(not_found)

@@ -53,6 +53,16 @@ pub struct Cli {
     )]
     pub step_up_minutes: Option<String>,
 
+    /// Places with an outbreak now, separated by commas (e.g. "某某市,某某县"): in triage,
+    /// fever after travel there sends a patient to the fever clinic.
+    #[arg(
+        long,
+        global = true,
+        env = "YUNYI_OUTBREAK_AREAS",
+        value_name = "NAMES"
+    )]
+    pub outbreak_areas: Option<String>,
+
     /// Log filter, e.g. `info` or `yunyi=debug,info`.
     #[arg(
         long,
@@ -260,6 +270,22 @@ pub fn resolve(cli: &Cli, matches: &ArgMatches) -> Result<Config, ConfigError> {
         },
     };
     let from_file_step_up = from_file.clone();
+    let outbreak_areas = match (&cli.outbreak_areas, file.outbreak_areas) {
+        (Some(v), _) => Some(Sourced {
+            value: v.clone(),
+            source: source_of(
+                matches,
+                "outbreak_areas",
+                "--outbreak-areas",
+                "YUNYI_OUTBREAK_AREAS",
+            ),
+        }),
+        (None, Some(v)) => Some(Sourced {
+            value: v.join(","),
+            source: from_file.clone(),
+        }),
+        (None, None) => None,
+    };
     let database_url = match (&cli.database_url, file.database_url) {
         (Some(v), _) => Some(Sourced {
             value: v.clone(),
@@ -302,6 +328,7 @@ pub fn resolve(cli: &Cli, matches: &ArgMatches) -> Result<Config, ConfigError> {
         data_dir,
         database_url,
         step_up_minutes,
+        outbreak_areas,
         data_key,
     }
     .validate()

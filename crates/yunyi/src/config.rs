@@ -53,6 +53,9 @@ pub struct FileSettings {
     pub data_dir: Option<PathBuf>,
     pub database_url: Option<String>,
     pub step_up_minutes: Option<u64>,
+    /// Places with an outbreak now: fever after travel there sends a patient to the fever
+    /// clinic in triage (until the screening context manages the list).
+    pub outbreak_areas: Option<Vec<String>>,
 }
 
 impl FileSettings {
@@ -248,6 +251,36 @@ impl Default for SchedulingConfig {
     }
 }
 
+/// Triage settings.
+#[derive(Debug, Clone, Default)]
+pub struct TriageConfig {
+    /// Places with an outbreak now (names as patients write them).
+    pub outbreak_areas: Vec<String>,
+}
+
+/// Most outbreak areas accepted, and longest name in characters.
+const MAX_OUTBREAK_AREAS: usize = 500;
+const MAX_AREA_CHARS: usize = 40;
+
+/// Outbreak areas from one comma-separated setting (`,`, `，` or `、`).
+fn parse_outbreak_areas(raw: &Sourced<String>) -> Result<Vec<String>, ConfigError> {
+    let areas: Vec<String> = raw
+        .value
+        .split([',', '，', '、'])
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if areas.len() > MAX_OUTBREAK_AREAS || areas.iter().any(|a| a.chars().count() > MAX_AREA_CHARS)
+    {
+        return Err(ConfigError(format!(
+            "outbreak areas ({}) must be at most {MAX_OUTBREAK_AREAS} names of at most {MAX_AREA_CHARS} characters, separated by commas",
+            raw.source
+        )));
+    }
+    Ok(areas)
+}
+
 /// A secret that `Debug` never prints.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Secret(pub String);
@@ -268,6 +301,7 @@ pub struct Config {
     pub http: HttpConfig,
     pub identity: IdentityConfig,
     pub scheduling: SchedulingConfig,
+    pub triage: TriageConfig,
     /// The data encryption key (base64) from `YUNYI_DATA_KEY`; else the key file is used.
     pub data_key: Option<Secret>,
     /// Demo mode: demo data and the `/dev/inbox` page.
@@ -298,6 +332,7 @@ impl Config {
             http: HttpConfig::default(),
             identity: IdentityConfig::default(),
             scheduling: SchedulingConfig::default(),
+            triage: TriageConfig::default(),
             data_key: None,
             demo: false,
             dev_inbox: false,
@@ -312,6 +347,7 @@ pub struct RawSettings {
     pub data_dir: Sourced<PathBuf>,
     pub database_url: Option<Sourced<String>>,
     pub step_up_minutes: Option<Sourced<String>>,
+    pub outbreak_areas: Option<Sourced<String>>,
     pub data_key: Option<Secret>,
 }
 
@@ -344,6 +380,12 @@ impl RawSettings {
                 })?;
             identity.step_up_ttl = Duration::from_secs(n * 60);
         }
+        let triage = TriageConfig {
+            outbreak_areas: match &self.outbreak_areas {
+                Some(raw) => parse_outbreak_areas(raw)?,
+                None => Vec::new(),
+            },
+        };
         Ok(Config {
             listen,
             data_dir,
@@ -352,6 +394,7 @@ impl RawSettings {
             http: HttpConfig::default(),
             identity,
             scheduling: SchedulingConfig::default(),
+            triage,
             data_key: self.data_key,
             demo: false,
             dev_inbox: false,

@@ -559,3 +559,36 @@ pub async fn schedules_of_hospital(
         .await
     })
 }
+
+/// Each doctor's earliest bookable time at a hospital in (now, until): for lists that show
+/// "next free" beside many doctors at once (triage) in one query instead of one per doctor.
+pub async fn next_free(
+    db: &Db,
+    hospital: i64,
+    doctors: &[i64],
+    now: i64,
+    until: i64,
+) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+    if doctors.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list: Vec<String> = (0..doctors.len()).map(|i| format!("${}", i + 4)).collect();
+    let sql = format!(
+        "SELECT c.doctor_id, MIN(s.start_at) FROM slot s JOIN schedule c ON c.id = s.schedule_id \
+         WHERE c.hospital_id = $1 AND c.active = TRUE AND c.doctor_id IN ({}) \
+         AND s.status = 'open' AND s.released = TRUE AND s.release_at <= $2 \
+         AND s.start_at > $2 AND s.start_at < $3 AND s.booked + s.held < s.capacity \
+         GROUP BY c.doctor_id",
+        list.join(", ")
+    );
+    with_db!(db, |pool| {
+        let mut query = sqlx::query_as::<_, (i64, i64)>(&sql)
+            .bind(hospital)
+            .bind(now)
+            .bind(until);
+        for d in doctors {
+            query = query.bind(*d);
+        }
+        query.fetch_all(pool).await
+    })
+}

@@ -777,6 +777,117 @@ const MESSAGES: &[(&str, &str, &str)] = &[
         "服务暂时不可用，请稍后重试",
         "The service is temporarily unavailable; please try again later",
     ),
+    // Smart triage (智慧导医)
+    ("nav.triage", "智能导诊", "Which department?"),
+    (
+        "triage.title",
+        "智能导诊：该挂哪个科？",
+        "Smart triage: which department?",
+    ),
+    (
+        "triage.greeting",
+        "您好，我是导诊助手。请用自己的话说说哪里不舒服、多久了，我帮您找到合适的科室和医生。",
+        "Hello, I am the triage assistant. Tell me in your own words what is wrong and for how long, and I will find the right department and doctor.",
+    ),
+    ("triage.describe", "哪里不舒服？", "What is wrong?"),
+    (
+        "triage.placeholder",
+        "例如：宝宝发烧两天了，39 度，还拉肚子",
+        "For example: my baby has had a fever for two days, 39 °C, and diarrhoea",
+    ),
+    (
+        "triage.who",
+        "为谁咨询（可不填）",
+        "Who is it for (optional)",
+    ),
+    ("triage.age_years", "年龄（岁）", "Age (years)"),
+    (
+        "triage.age_months",
+        "月龄（1 岁以下的宝宝）",
+        "Age in months (babies under 1)",
+    ),
+    ("triage.sex", "性别", "Sex"),
+    ("triage.sex.unsaid", "不填", "Not given"),
+    ("triage.sex.female", "女", "Female"),
+    ("triage.sex.male", "男", "Male"),
+    ("triage.pregnant", "正在怀孕", "Pregnant"),
+    ("triage.send", "发送", "Send"),
+    ("triage.your_answer", "您的回答", "Your answer"),
+    (
+        "triage.more",
+        "能再多说一点吗？哪里不舒服，多久了？",
+        "Can you tell me a little more? What is wrong, and for how long?",
+    ),
+    (
+        "triage.checklist",
+        "在给出建议之前，请确认：现在有没有下面这些情况？",
+        "Before the advice, please check: is any of the following happening now?",
+    ),
+    (
+        "triage.checklist_legend",
+        "有的请勾选，都没有就直接提交",
+        "Tick any that apply; if none, just send",
+    ),
+    (
+        "triage.checklist_send",
+        "提交，查看建议",
+        "Send and see the advice",
+    ),
+    (
+        "triage.urgency.emergency",
+        "紧急：请立即拨打 120 或去急诊",
+        "Emergency: call 120 or go to the emergency department now",
+    ),
+    ("triage.urgency.urgent", "建议今天就诊", "Be seen today"),
+    (
+        "triage.urgency.routine",
+        "可以预约近几天的门诊",
+        "Book a visit in the coming days",
+    ),
+    ("triage.call_120", "拨打 120", "Call 120"),
+    ("triage.crisis.title", "你并不孤单", "You are not alone"),
+    (
+        "triage.crisis.body",
+        "如果你现在有伤害自己的危险，请立即拨打 120 或 110。全国心理援助热线 12356 和北京心理危机研究与干预中心 010-82951332 随时可以接听。",
+        "If you might hurt yourself now, call 120 or 110. The national mental-health helpline 12356 and the Beijing crisis line 010-82951332 answer at any time.",
+    ),
+    (
+        "triage.screening",
+        "您有发热或呼吸道症状，并有疫区旅居或接触史：请先到发热门诊就诊，途中佩戴口罩，尽量避免乘坐公共交通。",
+        "You have fever or breathing symptoms after travel to an outbreak area or contact with a case: go to the fever clinic first, wear a mask on the way and avoid public transport if you can.",
+    ),
+    (
+        "triage.where",
+        "建议就诊的科室和医生",
+        "Departments and doctors to see",
+    ),
+    (
+        "triage.no_place",
+        "附近医院暂未开设此科室。",
+        "No hospital here has this department yet.",
+    ),
+    (
+        "triage.no_free_time",
+        "近 14 天暂无可预约的号源。",
+        "No free time in the next 14 days.",
+    ),
+    ("triage.book", "预约", "Book"),
+    (
+        "triage.consult",
+        "在线咨询该科医生",
+        "Ask a doctor of this department online",
+    ),
+    ("triage.again", "重新描述", "Start again"),
+    (
+        "triage.error.text",
+        "请用几句话描述哪里不舒服（最多 2000 字）。",
+        "Describe in a few words what is wrong (at most 2,000 characters).",
+    ),
+    (
+        "triage.error.age",
+        "年龄请填写整数（0 到 130 岁）。",
+        "Enter the age as a whole number (0 to 130 years).",
+    ),
 ];
 
 static CATALOG: LazyLock<HashMap<&'static str, (&'static str, &'static str)>> =

@@ -428,3 +428,36 @@ async fn a_patient_picks_department_doctor_and_time_books_and_cancels_in_a_real_
     browser.quit().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_patient_describes_the_problem_answers_a_question_and_books_from_triage_in_a_real_browser()
+ {
+    let c = crate::booking::setup().await;
+    let (doctor, slots) = c.session("doctor2", 1, "09:00", None).await;
+    let first_time = slots[0]["start"].as_str().unwrap()[11..16].to_owned();
+    let browser = Browser::start().await;
+    let d = browser.driver();
+    d.goto(c.app.url("/")).await.unwrap();
+    browser.click("nav-triage").await;
+    browser.wait_path("/triage").await;
+    // Vague words: the assistant asks where it hurts.
+    browser.fill("answer", "不太舒服").await;
+    browser.click("send").await;
+    browser.wait_text("#question", "哪里不舒服").await;
+    browser
+        .fill("answer", "咳嗽有痰，一个星期了，晚上咳得厉害")
+        .await;
+    browser.click("send").await;
+    // The red-flag checklist: none of them.
+    browser.wait_text("#checklist-question", "请确认").await;
+    browser.click("send").await;
+    browser.wait_text("#options", "呼吸内科").await;
+    let urgency = browser.text_of("#urgency").await;
+    assert!(urgency.contains("预约"), "{urgency}");
+    // The doctor with a free time: on to booking, on the day of that time.
+    browser.click(&format!("book-{doctor}")).await;
+    browser.wait_path(&format!("/doctors/{doctor}")).await;
+    browser.wait_text("#slot-list", &first_time).await;
+    browser.quit().await;
+    c.app.stop().await;
+}

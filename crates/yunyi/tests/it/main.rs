@@ -28,5 +28,6 @@ mod practice;
 mod schedule_pages;
 mod schedule_plan;
 mod statistics;
+mod triage;
 mod waitlist;
 mod web;
