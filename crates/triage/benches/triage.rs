@@ -19,7 +19,7 @@ const COMPLAINTS: [&str; 6] = [
 
 fn case_texts() -> Vec<String> {
     let sets = [
-        include_str!("../tests/cases.jsonl"),
+        include_str!("../data/cases.jsonl"),
         include_str!("../tests/holdout.jsonl"),
     ];
     sets.iter()

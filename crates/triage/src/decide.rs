@@ -123,6 +123,7 @@ pub fn triage(k: &Knowledge, jieba: &Jieba, input: &Input) -> Result<Triage, Inp
     let screening = epi && (tags.contains("fever") || tags.contains("respiratory"));
 
     let mut weights = department_weights(k, &found, &patient);
+    blend_learned(k, &text, &patient, &mut weights);
     if screening {
         // The fever clinic (发热门诊, part of 传染科) sees them first, children included.
         let top = weights.values().copied().fold(0.0, f32::max);
@@ -364,6 +365,54 @@ fn department_weights(k: &Knowledge, found: &[Found], p: &Patient) -> HashMap<St
         *weights.entry("05.02".to_owned()).or_default() += (top * 0.6).max(3.0);
     }
     weights
+}
+
+/// Weight of the learned model's opinion against the rules' (whose weights are first scaled to
+/// sum to 1). Chosen before the held-out set was measured and not tuned on it.
+const LEARNED_WEIGHT: f32 = 0.5;
+/// When the rules found nothing, the model's opinion counts only from this probability.
+const LEARNED_ALONE_MIN: f32 = 0.3;
+
+/// Adds the learned model's opinion (see `learned.rs`) to the rules' department weights.
+fn blend_learned(k: &Knowledge, text: &str, p: &Patient, weights: &mut HashMap<String, f32>) {
+    let opinion = k.model.rank(text);
+    let Some(&(_, best)) = opinion.first() else {
+        return;
+    };
+    let total: f32 = weights.values().sum();
+    let (share, take) = if total > 0.0 {
+        for w in weights.values_mut() {
+            *w /= total;
+        }
+        (LEARNED_WEIGHT, 5)
+    } else if best >= LEARNED_ALONE_MIN {
+        (1.0, 3)
+    } else {
+        return;
+    };
+    for (code, prob) in opinion.into_iter().take(take) {
+        if let Some(code) = adjust_for_patient(code, p) {
+            *weights.entry(code.to_owned()).or_default() += share * prob;
+        }
+    }
+}
+
+/// A department as this patient would be sent to it: a child's paediatric one, obstetrics
+/// for a pregnant woman's gynaecology, none of the women's departments for a man.
+fn adjust_for_patient<'a>(code: &'a str, p: &Patient) -> Option<&'a str> {
+    if p.sex == Some(Sex::Male) && (code.starts_with("05") || code == "06") {
+        return None;
+    }
+    let code = if p.child {
+        child_department(code)
+    } else {
+        code
+    };
+    Some(if p.pregnant && code == "05.01" {
+        "05.02"
+    } else {
+        code
+    })
 }
 
 fn child_department(code: &str) -> &str {

@@ -217,10 +217,18 @@ impl<'t> Clause<'t> {
                 negated,
             });
         }
-        let own_site = self.sites.first().map(|s| s.0);
+        // A site named, else the site of a finding said here ("白带多" → 阴道), else, for a
+        // quality with none, the previous clause's.
+        let said_site = self
+            .terms
+            .iter()
+            .filter(|t| !t.2)
+            .find_map(|t| k.concepts[t.0].site.as_deref())
+            .and_then(|id| k.concept_index(id));
+        let own_site = self.sites.first().map(|s| s.0).or(said_site);
         if self.sites.is_empty()
             && !self.qualities.is_empty()
-            && let Some(site) = last_site
+            && let Some(site) = said_site.or(last_site)
         {
             self.sites
                 .push((site, k.concepts[site].name.as_str(), false));

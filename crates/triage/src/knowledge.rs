@@ -12,6 +12,8 @@ const DEPARTMENTS: &str = include_str!("../data/departments.toml");
 const CONCEPTS: &str = include_str!("../data/concepts.toml");
 const RULES: &str = include_str!("../data/rules.toml");
 const QUALITIES: &str = include_str!("../data/qualities.toml");
+/// The development cases: the learned model's training data.
+const CASES: &str = include_str!("../data/cases.jsonl");
 
 /// A department of 《医疗机构诊疗科目名录》.
 #[derive(Debug, Clone, Deserialize)]
@@ -46,6 +48,9 @@ pub struct Concept {
     /// For a body site: quality id to the concept the site becomes with it (胸口 + 闷 → 胸闷).
     #[serde(default)]
     pub with: HashMap<String, String>,
+    /// The body site a finding speaks of ("白带多" of 阴道): a quality said with it, or in the
+    /// next clause, is of that site ("白带多，有点痒").
+    pub site: Option<String>,
 }
 
 /// How a body part is troubled (疼, 闷, 痒, 听不清 …); see qualities.toml.
@@ -160,6 +165,8 @@ pub struct Knowledge {
     pub terms: HashMap<String, usize>,
     /// Longest term in characters (bounds the search inside a token).
     pub longest_term: usize,
+    /// The learned second opinion on departments (see `learned.rs`).
+    pub model: crate::learned::Model,
     by_code: HashMap<String, usize>,
     by_id: HashMap<String, usize>,
 }
@@ -231,6 +238,14 @@ impl Knowledge {
             .map(|(i, q)| (q.id.as_str(), i))
             .collect();
         for c in &concepts.concept {
+            if let Some(site) = &c.site
+                && !by_id.contains_key(site)
+            {
+                return Err(KnowledgeError(format!(
+                    "concept {} names unknown site {site}",
+                    c.id
+                )));
+            }
             for (quality, concept) in &c.with {
                 if !quality_ids.contains_key(quality.as_str()) || !by_id.contains_key(concept) {
                     return Err(KnowledgeError(format!(
@@ -291,6 +306,7 @@ impl Knowledge {
             urgent: rules.urgent,
             qualities: qualities.quality,
             quality_words,
+            model: train_model(&by_code)?,
             terms,
             longest_term,
             by_code,
@@ -305,4 +321,38 @@ impl Knowledge {
     pub fn concept_index(&self, id: &str) -> Option<usize> {
         self.by_id.get(id).copied()
     }
+}
+
+/// Trains the learned model on the development cases whose department follows from the words
+/// alone: not emergencies (their department is the emergency room, whatever the words), and not
+/// cases whose age, sex or pregnancy was given outside the text (a child's 07 says nothing about
+/// the words).
+fn train_model(by_code: &HashMap<String, usize>) -> Result<crate::learned::Model, KnowledgeError> {
+    let mut examples: Vec<(String, String)> = Vec::new();
+    for (n, line) in CASES
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let case: serde_json::Value = serde_json::from_str(line)
+            .map_err(|e| KnowledgeError(format!("cases.jsonl line {}: {e}", n + 1)))?;
+        let label = case["expect"][0].as_str().unwrap_or_default();
+        if !by_code.contains_key(label) {
+            return Err(KnowledgeError(format!(
+                "cases.jsonl line {}: unknown department {label}",
+                n + 1
+            )));
+        }
+        let told_apart = ["age_years", "age_months", "sex", "pregnant"]
+            .iter()
+            .any(|k| case.get(k).is_some());
+        if case["urgency"] == "emergency" || told_apart {
+            continue;
+        }
+        let text = crate::normalize(case["text"].as_str().unwrap_or_default());
+        examples.push((text, label.to_owned()));
+    }
+    Ok(crate::learned::Model::train(
+        examples.iter().map(|(t, l)| (t.as_str(), l.as_str())),
+    ))
 }

@@ -14,6 +14,7 @@ mod decide;
 mod explain;
 mod extract;
 mod knowledge;
+mod learned;
 mod normalize;
 mod numbers;
 

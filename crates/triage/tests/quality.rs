@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 /// The development set: written first, and the knowledge base was curated against it.
-const CASES: &str = include_str!("cases.jsonl");
+const CASES: &str = include_str!("../data/cases.jsonl");
 /// The held-out set: written after the knowledge base was done and not used to change it
 /// (see docs/TRIAGE.md); its figures say how the triage does on phrasing it has not seen.
 const HOLDOUT: &str = include_str!("holdout.jsonl");
@@ -67,8 +67,8 @@ fn held_out_set_stays_above_its_floors() {
     assert!(r.n >= 100);
     assert!(r.red_flag_recall() >= 45.0);
     assert!(r.false_emergency < 5.0);
-    assert!(r.top1 >= 60.0);
-    assert!(r.top3 >= 63.0);
+    assert!(r.top1 >= 65.0);
+    assert!(r.top3 >= 77.0);
 }
 
 fn evaluate(name: &str, cases: &str) -> Report {
