@@ -267,12 +267,22 @@ pub async fn serve(mut config: Config, demo_mode: bool) -> anyhow::Result<()> {
     } else {
         None
     };
+    let demo_slots = if demo_mode {
+        demo::seed_schedules(app.state())
+            .await
+            .context("seeding the demo schedules")?
+    } else {
+        0
+    };
     tracing::info!(%addr, %database, "Yunyi is serving");
     // The banner goes to stdout so a person sees it even with logging turned down.
     println!("Yunyi (云医) is running at http://{addr}/");
     println!("  database: {database}");
     if let Some(summary) = summary {
         println!("{summary}");
+    }
+    if demo_slots > 0 {
+        println!("  demo schedules: {demo_slots} time slots opened for the next 14 days");
     }
     println!("Press Ctrl-C to stop.");
     let shutdown = CancellationToken::new();

@@ -176,6 +176,60 @@ pub async fn seed(state: &AppState) -> AppResult<DemoSummary> {
     })
 }
 
+/// Weekly sessions of the demo's schedules: (weekdays, start, end). Mornings Monday to
+/// Saturday, afternoons Monday to Friday, 15-minute online times.
+const DEMO_SESSIONS: [(std::ops::RangeInclusive<i64>, &str, &str); 2] =
+    [(1..=6, "08:30", "11:30"), (1..=5, "14:00", "16:30")];
+
+/// Opens a schedule for every demo doctor's text consultation with the weekly sessions above
+/// and the default release rules (14 days ahead, released 7 days before at 08:00), so the demo
+/// shows free times, times not yet released, triage offers and booking. Only `yunyi demo` calls
+/// it (the test suite's demo has no schedules; its tests open the ones they need). One
+/// transaction: all of it or none. Returns the slots created (0 when already seeded).
+pub async fn seed_schedules(state: &AppState) -> AppResult<usize> {
+    use crate::scheduling::{model::TemplateInput, plan, plan_store, store as slot_store};
+    let db = &state.db;
+    let services = directory_store::services(db, None, None, 1_000).await?;
+    let now = now_ms();
+    let mut tx = db.begin().await?;
+    if !claim(&mut tx, "demo.schedules").await? {
+        return Ok(0);
+    }
+    let mut created = 0;
+    let mut doctors = std::collections::HashSet::new();
+    for service in services.iter().filter(|s| s.kind == "text_consult") {
+        let Some(doctor) = service.doctor_id else {
+            continue;
+        };
+        if !doctors.insert((doctor, service.hospital_id)) {
+            continue;
+        }
+        let id = slot_store::insert_schedule(&mut tx, doctor, service.hospital_id, service.id, now)
+            .await?;
+        for (weekdays, start, end) in DEMO_SESSIONS {
+            for weekday in weekdays {
+                let input = TemplateInput {
+                    weekday: Some(weekday),
+                    start: start.to_owned(),
+                    end: end.to_owned(),
+                    slot_minutes: Some(15),
+                    capacity: Some(1),
+                    mode: Some("online".to_owned()),
+                    location: None,
+                };
+                let valid = input.validate().map_err(AppError::Validation)?;
+                plan_store::insert_template(&mut tx, id, &valid, now).await?;
+            }
+        }
+        let schedule = slot_store::schedule_in_tx(&mut tx, id)
+            .await?
+            .ok_or_else(|| bad_demo_data("a demo schedule vanished"))?;
+        created += plan::extend_horizon(&mut tx, &schedule, now).await?;
+    }
+    tx.commit().await?;
+    Ok(created)
+}
+
 const DOCTOR_NAMES: [&str; 20] = [
     "林志明",
     "陈晓燕",

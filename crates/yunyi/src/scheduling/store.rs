@@ -39,6 +39,15 @@ pub async fn insert_schedule(
     })
 }
 
+/// A schedule as the caller's transaction sees it (for one created in that transaction).
+pub async fn schedule_in_tx(tx: &mut Tx, id: i64) -> Result<Option<ScheduleRow>, sqlx::Error> {
+    let sql = format!("SELECT {SCHEDULE_COLUMNS} FROM schedule WHERE id = $1");
+    with_tx!(tx, |conn| sqlx::query_as::<_, ScheduleRow>(&sql)
+        .bind(id)
+        .fetch_optional(conn)
+        .await)
+}
+
 pub async fn schedule(db: &Db, id: i64) -> Result<Option<ScheduleRow>, sqlx::Error> {
     with_db!(db, |pool| {
         sqlx::query_as::<_, ScheduleRow>(&format!(

@@ -42,3 +42,47 @@ async fn concurrent_seeding_seeds_once() {
     assert_eq!(again.accounts, 31);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_demo_opens_schedules_once_with_released_and_unreleased_times() {
+    let app = TestApp::spawn().await;
+    demo::seed(&app.state).await.unwrap();
+    let created = demo::seed_schedules(&app.state).await.unwrap();
+    assert!(created > 100, "{created}");
+    assert_eq!(
+        demo::seed_schedules(&app.state).await.unwrap(),
+        0,
+        "seeded once"
+    );
+    let doctor = yunyi::identity::store::account_by_username(&app.db, "doctor2")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let (_, slots) = app
+        .get_json(&format!("/api/v1/doctors/{doctor}/slots?days=14"))
+        .await;
+    let slots = slots["items"].as_array().unwrap();
+    // The next days can be booked now; the second week is visible but not yet released.
+    assert!(slots.iter().any(|s| s["bookable"] == true));
+    assert!(slots.iter().any(|s| s["bookable"] == false));
+    // Triage now offers the demo's doctors with free times.
+    let r: serde_json::Value = app
+        .client
+        .post(app.url("/api/v1/triage"))
+        .json(&serde_json::json!({"text": "咳嗽有痰一个星期"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        !r["options"][0]["places"][0]["doctors"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "{r}"
+    );
+    app.stop().await;
+}
