@@ -132,14 +132,23 @@ async fn options(
     let groups: Vec<String> = groups.into_iter().collect();
     let departments = store::departments_in_groups(&state.db, &groups, hospital).await?;
     let mut out = Vec::with_capacity(top.len());
+    // A hospital department is offered once, under the best suggestion it sees (07 儿科 would
+    // otherwise repeat under 07.04 小儿呼吸 and 07.02 小儿传染病).
+    let mut offered = BTreeSet::new();
     for suggested in top {
         let mut matching: Vec<(u8, &store::DepartmentRow)> = departments
             .iter()
             .filter_map(|d| covers(&d.std_code, &suggested.code).map(|rank| (rank, d)))
             .collect();
+        let any = !matching.is_empty();
+        matching.retain(|(_, d)| !offered.contains(&d.id));
+        if any && matching.is_empty() {
+            continue;
+        }
         matching.sort_by_key(|(rank, d)| (*rank, d.hospital_id, d.id));
         let mut places = Vec::new();
         for (_, d) in matching.into_iter().take(PLACES) {
+            offered.insert(d.id);
             places.push(Place {
                 hospital_id: d.hospital_id,
                 hospital_name: d.hospital_name.clone(),

@@ -152,6 +152,18 @@ async fn children_emergencies_and_chronic_conditions_map_to_the_hospitals_depart
     );
     assert_eq!(a["urgency"], "urgent");
     assert_eq!(a["options"][0]["places"][0]["std_code"], "07");
+    // 儿科 sees 07.04 and 07.02 alike: offered once, under the best suggestion.
+    let offered: Vec<i64> = a["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|o| o["places"].as_array().unwrap().clone())
+        .map(|p| p["department_id"].as_i64().unwrap())
+        .collect();
+    let mut unique = offered.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(offered.len(), unique.len(), "{offered:?}");
     // An emergency: the emergency department first, no checklist left to ask.
     let (_, a) = triage(&c, json!({"text": "胸口闷痛出冷汗半小时"})).await;
     assert_eq!(a["urgency"], "emergency");
