@@ -57,6 +57,11 @@ impl TriagePage {
         self.said.join("\n")
     }
 
+    /// A question is open: a follow-up or the checklist.
+    fn asking(&self) -> bool {
+        matches!(self.stage, Stage::FollowUp(_) | Stage::Checklist(_))
+    }
+
     fn lang_en(&self) -> bool {
         self.page.lang == crate::web::i18n::Lang::En
     }
