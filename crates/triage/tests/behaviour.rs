@@ -313,3 +313,73 @@ fn a_confirmed_checklist_item_makes_an_emergency_whatever_the_words() {
     });
     assert!(matches!(err, Err(triage::Error::Input(e)) if e.field == "confirmed_red_flags"));
 }
+
+#[test]
+fn arbitrary_text_never_panics() {
+    // A fixed pseudo-random sequence (no dependency, same cases every run) over the kinds of
+    // characters patients type: common and rare CJK, digits, both widths of punctuation, units,
+    // emoji, combining marks, control characters and words the rules look for.
+    let pieces = [
+        "发烧",
+        "不",
+        "没有",
+        "胸口",
+        "疼",
+        "39",
+        "度",
+        "。",
+        "，",
+        "、",
+        "！",
+        "？",
+        "😷",
+        "\u{301}",
+        "\u{0}",
+        "\n",
+        " ",
+        "3个月",
+        "孕",
+        "周",
+        "血压",
+        "/",
+        "120",
+        "一百二",
+        "十几",
+        "半",
+        "𠀀",
+        "ａｂｃ",
+        "１２３",
+        "℃",
+        ".",
+        "..",
+        "5.5.5",
+        "抽",
+        "痒",
+        "包",
+        "楼",
+        "摔",
+        "宝宝",
+        "还",
+        "但是",
+        "没",
+        "也",
+        "岁",
+        "天",
+        "小时",
+        "从",
+        "三",
+    ];
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = || {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) as usize
+    };
+    for _ in 0..3_000 {
+        let len = next() % 40;
+        let text: String = (0..len).map(|_| pieces[next() % pieces.len()]).collect();
+        // Any answer or an input error is fine; a panic fails the test.
+        let _ = triage::triage(&Input::text(&text));
+    }
+}
