@@ -87,7 +87,8 @@ impl AppState {
         let inbox = config.dev_inbox.then(DevInbox::default);
         let blobs: Arc<dyn BlobStore> =
             Arc::new(LocalBlobStore::new(config.data_dir.join("blobs")));
-        let bookings = scheduling::group_commit::GroupCommit::start(&db);
+        let bookings = scheduling::group_commit::GroupCommit::start(&db)
+            .context("starting the booking writer")?;
         Ok(Self {
             bookings,
             full_slots: scheduling::full_gate::FullGate::default(),

@@ -187,13 +187,24 @@ pub const GENESIS: &str = "genesis";
 pub async fn append(tx: &mut Tx, new: &NewEvent<'_>) -> Result<i64, sqlx::Error> {
     // The first append of a transaction locks and reads the head; later ones (a batch of
     // bookings) know it already.
-    let (last_id, last_hash) = match tx.audit_head() {
+    let head = match tx.audit_head() {
         Some(head) => head.clone(),
         None => store::lock_head(tx).await?,
     };
+    let event = chained(new, head, now_ms());
+    // A trigger advances the head with the insert (one statement, not two).
+    store::insert(tx, &event).await?;
+    tx.set_audit_head((event.id, event.hash));
+    Ok(event.id)
+}
+
+/// The event that follows the chain's head `(last id, last hash)`, hashed. Pure: the caller
+/// inserts it in the transaction that holds the head (the SQLite booking writer does so on
+/// its own connection).
+pub fn chained(new: &NewEvent<'_>, (last_id, last_hash): (i64, String), at: i64) -> Event {
     let mut event = Event {
         id: last_id + 1,
-        at: now_ms(),
+        at,
         actor_id: new.actor.account_id,
         actor_role: new.actor.role.clone(),
         action: new.action.to_owned(),
@@ -209,10 +220,7 @@ pub async fn append(tx: &mut Tx, new: &NewEvent<'_>) -> Result<i64, sqlx::Error>
         hash: String::new(),
     };
     event.hash = event.compute_hash();
-    // A trigger advances the head with the insert (one statement, not two).
-    store::insert(tx, &event).await?;
-    tx.set_audit_head((event.id, event.hash));
-    Ok(event.id)
+    event
 }
 
 /// Appends in a transaction of its own: for reads and denials, which change nothing else.

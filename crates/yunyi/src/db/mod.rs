@@ -212,8 +212,9 @@ impl std::ops::DerefMut for SqliteTx {
 /// How long a writer waits for its turn: as long as SQLite's own busy timeout.
 const WRITE_TURN_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The queue of writers for a pool's database file.
-fn write_turns(pool: &SqlitePool) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+/// The queue of writers for a pool's database file (also taken by the SQLite booking writer,
+/// which writes on a connection of its own).
+pub fn write_turns(pool: &SqlitePool) -> std::sync::Arc<tokio::sync::Mutex<()>> {
     use std::collections::HashMap;
     use std::path::PathBuf;
     use std::sync::{Arc, Mutex, OnceLock};

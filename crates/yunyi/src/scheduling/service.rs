@@ -2,7 +2,7 @@
 //! atomic booking itself, and cancellation.
 
 use super::model::{Appointment, SessionInput, Slot, cst_display, cst_rfc3339, cst_today};
-use super::{plan, store, waitlist};
+use super::{group_commit, plan, store, waitlist};
 use crate::app::AppState;
 use crate::audit::{self, NewEvent};
 use crate::clock::now_ms;
@@ -252,23 +252,22 @@ pub async fn book(
     let id = match &state.bookings {
         // SQLite: queued to the writer that commits bookings in groups.
         Some(writer) => {
-            let (actor, slot_for_work) = (actor.clone(), slot.clone());
-            writer
-                .run(Box::new(move |tx| {
-                    Box::pin(async move {
-                        let slot = &slot_for_work;
-                        match take_and_create(tx, &actor, &booker, slot, person_id, now).await {
-                            // The writer's contract: a refused booking undoes its own writes
-                            // (SQLite rolled back only the failed statement).
-                            Err(e) if !matches!(e, AppError::Internal(_)) => {
-                                store::give_back_place(tx, slot.id).await?;
-                                Err(e)
-                            }
-                            other => other,
-                        }
-                    })
-                }))
-                .await?
+            let booking = group_commit::Booking {
+                slot: slot.id,
+                person: person_id,
+                booked_by: booker.account,
+                doctor: slot.doctor_id,
+                hospital: slot.hospital_id,
+                day: slot.day.clone(),
+                now,
+                actor: actor.audit(),
+                basis: booker.basis.describe(),
+            };
+            match writer.book(booking).await? {
+                group_commit::Outcome::Booked(id) => Some(id),
+                group_commit::Outcome::Taken => None,
+                group_commit::Outcome::SameDay => return Err(same_day_conflict()),
+            }
         }
         None => {
             let mut tx = state.db.begin().await?;
