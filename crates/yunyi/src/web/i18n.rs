@@ -780,6 +780,11 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     // Smart triage (智慧导医)
     ("nav.triage", "智能导诊", "Which department?"),
     (
+        "triage.at_hospital",
+        "不知道挂哪个科？智能导诊",
+        "Not sure which department? Ask the triage",
+    ),
+    (
         "triage.title",
         "智能导诊：该挂哪个科？",
         "Smart triage: which department?",

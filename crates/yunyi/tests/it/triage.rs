@@ -191,6 +191,29 @@ async fn children_emergencies_and_chronic_conditions_map_to_the_hospitals_depart
         .unwrap()["id"]
         .as_i64()
         .unwrap();
+    // The hospital's page leads to triage limited to it.
+    let page = c
+        .app
+        .get(&format!("/hospitals/{county}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!("/triage?hospital={county}")),
+        "{page}"
+    );
+    let page = c
+        .app
+        .get(&format!("/triage?hospital={county}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!("name=\"hospital_id\" value=\"{county}\"")),
+        "{page}"
+    );
     let (_, a) = triage(&c, json!({"text": "咳嗽有痰一周", "hospital_id": county})).await;
     let place = &a["options"][0]["places"][0];
     assert_eq!(place["hospital_id"], county);
