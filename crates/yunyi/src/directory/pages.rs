@@ -365,37 +365,6 @@ struct AdminDoctorsQuery {
     message: Option<String>,
 }
 
-/// The hospital an administrator manages: their own, or (platform admins) the one asked for.
-pub(crate) async fn managed_hospital(
-    state: &AppState,
-    actor: &Actor,
-    asked: Option<i64>,
-) -> AppResult<Hospital> {
-    let me = actor.require()?;
-    let id = match me.role {
-        Role::HospitalAdmin => me.hospital_id,
-        Role::PlatformAdmin => match asked {
-            Some(id) => Some(id),
-            None => service::list_hospitals(
-                &state.db,
-                PageRequest {
-                    after: None,
-                    limit: 1,
-                },
-            )
-            .await?
-            .items
-            .first()
-            .map(|h| h.id),
-        },
-        _ => None,
-    }
-    .ok_or_else(|| {
-        crate::error::AppError::Forbidden("only administrators manage doctors".to_owned())
-    })?;
-    Ok(service::hospital_detail(&state.db, id).await?.hospital)
-}
-
 impl AdminDoctorsPage {
     fn years(&self, since: &i64) -> i64 {
         i64::from(chrono::Datelike::year(&crate::identity::service::today())) - since
@@ -408,7 +377,7 @@ async fn admin_doctors(
     actor: Actor,
     axum::extract::Query(q): axum::extract::Query<AdminDoctorsQuery>,
 ) -> AppResult<AdminDoctorsPage> {
-    let hospital = managed_hospital(&state, &actor, q.hospital).await?;
+    let hospital = service::managed_hospital(&state.db, &actor, q.hospital).await?;
     let query = store::DoctorQuery {
         hospital_id: Some(hospital.id),
         limit: 500,
@@ -528,7 +497,7 @@ async fn admin_hospital(
     actor: Actor,
     axum::extract::Query(q): axum::extract::Query<AdminDoctorsQuery>,
 ) -> AppResult<AdminHospitalPage> {
-    let hospital = managed_hospital(&state, &actor, q.hospital).await?;
+    let hospital = service::managed_hospital(&state.db, &actor, q.hospital).await?;
     let detail = service::hospital_detail(&state.db, hospital.id).await?;
     let services = service::hospital_services(&state.db, hospital.id).await?;
     let query = store::DoctorQuery {
@@ -827,7 +796,7 @@ async fn admin_doctor(
         crate::error::AppError::Conflict("the doctor belongs to no hospital".to_owned())
     })?;
     // Only administrators of the doctor's own hospital (or of the platform) see this page.
-    managed_hospital(&state, &actor, Some(home))
+    service::managed_hospital(&state.db, &actor, Some(home))
         .await
         .and_then(|h| {
             if h.id == home {

@@ -821,3 +821,28 @@ pub async fn current_campaigns(db: &Db) -> AppResult<Vec<CampaignView>> {
     }
     Ok(out)
 }
+
+/// The hospital an administrator manages: their own, or (platform admins) the one asked for.
+pub async fn managed_hospital(db: &Db, actor: &Actor, asked: Option<i64>) -> AppResult<Hospital> {
+    let me = actor.require()?;
+    let id = match me.role {
+        Role::HospitalAdmin => me.hospital_id,
+        Role::PlatformAdmin => match asked {
+            Some(id) => Some(id),
+            None => list_hospitals(
+                db,
+                PageRequest {
+                    after: None,
+                    limit: 1,
+                },
+            )
+            .await?
+            .items
+            .first()
+            .map(|h| h.id),
+        },
+        _ => None,
+    }
+    .ok_or_else(|| AppError::Forbidden("only administrators manage doctors".to_owned()))?;
+    Ok(hospital_detail(db, id).await?.hospital)
+}

@@ -110,7 +110,8 @@ async fn admin_schedules(
     actor: Actor,
     Query(q): Query<MessageQuery>,
 ) -> AppResult<AdminSchedulesPage> {
-    let hospital = crate::directory::pages::managed_hospital(&state, &actor, q.hospital).await?;
+    let hospital =
+        crate::directory::service::managed_hospital(&state.db, &actor, q.hospital).await?;
     let (schedules, services) = plan::hospital_schedules(&state, &actor, hospital.id).await?;
     Ok(AdminSchedulesPage {
         page: page.with_nav("schedules-admin"),
