@@ -22,7 +22,7 @@ use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
 
-pub use knowledge::{Department, KnowledgeError};
+pub use knowledge::KnowledgeError;
 pub use normalize::normalize;
 
 /// Longest complaint accepted, in characters. A complaint is a few sentences; a page of text
@@ -218,16 +218,6 @@ fn engine() -> Result<&'static Engine, KnowledgeError> {
 /// and so a broken knowledge base stops the start, not a request).
 pub fn warm_up() -> Result<(), KnowledgeError> {
     engine().map(|_| ())
-}
-
-/// Version of the compiled-in knowledge base.
-pub fn knowledge_version() -> Result<&'static str, KnowledgeError> {
-    engine().map(|e| e.knowledge.version.as_str())
-}
-
-/// The standard department for `code`, if the catalogue has it.
-pub fn department(code: &str) -> Option<Department> {
-    engine().ok()?.knowledge.department(code).cloned()
 }
 
 /// Why triage could not run.

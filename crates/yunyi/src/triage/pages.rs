@@ -50,6 +50,8 @@ struct TriagePage {
     said: Vec<String>,
     form: Carried,
     error: String,
+    /// A refused message, back in the box for correction.
+    draft: String,
 }
 
 impl TriagePage {
@@ -97,6 +99,7 @@ async fn start(page: PageCtx, Query(q): Query<StartQuery>) -> TriagePage {
             ..Carried::default()
         },
         error: String::new(),
+        draft: String::new(),
     }
 }
 
@@ -158,7 +161,8 @@ async fn step(
     // A new message, on one line (the lines of `said` are the messages).
     let answer = field(&form, "answer").replace(['\r', '\n'], " ");
     let stage_name = field(&form, "stage");
-    if stage_name != "checklist" && !answer.trim().is_empty() {
+    let answered = stage_name != "checklist" && !answer.trim().is_empty();
+    if answered {
         said.push(answer.trim().to_owned());
     }
     let mut view = TriagePage {
@@ -167,6 +171,7 @@ async fn step(
         said,
         form: carried,
         error: String::new(),
+        draft: String::new(),
     };
     // A mistake in the form is shown on the page, with everything typed kept.
     let outcome = next_stage(&state, &view.said, &mut view.form, stage_name, &form).await;
@@ -178,6 +183,14 @@ async fn step(
                 .map(|e| error_text(&view.page, &e.field, &e.message))
                 .collect::<Vec<_>>()
                 .join("；");
+            // The message that was refused goes back into the box to be corrected, not into
+            // the conversation (sending it again as it was would only be refused again).
+            if answered {
+                view.draft = view.said.pop().unwrap_or_default();
+            }
+            if errors.iter().any(|e| e.field == "hospital_id") {
+                view.form.hospital_id.clear();
+            }
             view.stage = if view.said.is_empty() {
                 Stage::Start
             } else {

@@ -318,6 +318,37 @@ async fn the_page_asks_a_follow_up_then_the_checklist_then_advises() {
     assert_eq!(s, StatusCode::OK);
     assert!(html.contains("id=\"form-message\""), "{html}");
     assert!(html.contains("id=\"triage-form\""));
+    // A wrong age: the start again, the complaint kept in the box to send once corrected.
+    let (s, html) = post(vec![
+        ("csrf_token", csrf.clone()),
+        ("stage", "start".into()),
+        ("answer", "头疼两天".into()),
+        ("age_years", "abc".into()),
+    ])
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("id=\"form-message\"") && html.contains(">头疼两天</textarea>"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("id=\"said-1\""),
+        "a refused message is not part of the conversation"
+    );
+    // A follow-up answer too long: refused, the conversation so far kept, no loop.
+    let (_, html) = post(vec![
+        ("csrf_token", csrf.clone()),
+        ("stage", "follow_up".into()),
+        ("said", "不太舒服".into()),
+        ("asked", "1".into()),
+        ("answer", "咳".repeat(2_001)),
+    ])
+    .await;
+    assert!(
+        html.contains("id=\"form-message\"") && html.contains("id=\"said-1\""),
+        "{html}"
+    );
+    assert!(!html.contains("id=\"said-2\""), "{html}");
     // Vague: a follow-up question.
     let (_, html) = post(vec![
         ("csrf_token", csrf.clone()),
