@@ -21,7 +21,7 @@
 //! rolls the whole batch back and every booking in it gets that error. PostgreSQL takes
 //! concurrent transactions itself and does not use this.
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::mpsc;
 
@@ -119,7 +119,7 @@ impl GroupCommit {
 }
 
 /// The writer's connection, set up as the pool's are.
-fn open(path: &PathBuf) -> anyhow::Result<Connection> {
+fn open(path: &Path) -> anyhow::Result<Connection> {
     let connection = Connection::open(path)?;
     connection.busy_timeout(std::time::Duration::from_secs(5))?;
     connection.execute_batch(

@@ -102,16 +102,29 @@ pub async fn departments_in_groups(
     if groups.is_empty() {
         return Ok(Vec::new());
     }
-    let list: Vec<String> = (0..groups.len()).map(|i| format!("${}", i + 2)).collect();
+    // Only the filters given (see `directory::store::search_doctors`: PostgreSQL caches one
+    // generic plan per statement text).
+    let first = if hospital.is_some() { 2 } else { 1 };
+    let list: Vec<String> = (0..groups.len())
+        .map(|i| format!("${}", i + first))
+        .collect();
     let sql = format!(
         "SELECT d.id, d.hospital_id, h.name AS hospital_name, d.std_code, d.name \
          FROM department d JOIN hospital h ON h.id = d.hospital_id \
-         WHERE h.status = 'active' AND ($1 = 0 OR h.id = $1) AND substr(d.std_code, 1, 2) IN ({}) \
+         WHERE h.status = 'active'{} AND substr(d.std_code, 1, 2) IN ({}) \
          ORDER BY h.id, d.std_code, d.id LIMIT 500",
+        if hospital.is_some() {
+            " AND h.id = $1"
+        } else {
+            ""
+        },
         list.join(", ")
     );
     with_db!(db, |pool| {
-        let mut query = sqlx::query_as::<_, DepartmentRow>(&sql).bind(hospital.unwrap_or(0));
+        let mut query = sqlx::query_as::<_, DepartmentRow>(&sql);
+        if let Some(h) = hospital {
+            query = query.bind(h);
+        }
         for g in groups {
             query = query.bind(g.as_str());
         }
