@@ -45,6 +45,12 @@ pub struct AppState {
     pub bookings: Option<scheduling::group_commit::GroupCommit>,
     /// Slots recently found full (see `scheduling::full_gate`).
     pub full_slots: scheduling::full_gate::FullGate,
+    /// Live sessions by token hash, read a moment ago (see `identity::service::authenticate`).
+    pub sessions: crate::memo::ShortMemory<String, identity::store::SessionRow>,
+    /// Whether a doctor holds a privilege at a hospital (see `directory::service::require_privilege`).
+    pub privileges: crate::memo::ShortMemory<(i64, i64, &'static str), bool>,
+    /// Each service's kind (see `directory::service::service_kind`).
+    pub service_kinds: crate::memo::ShortMemory<i64, directory::model::ServiceKind>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -92,6 +98,9 @@ impl AppState {
         Ok(Self {
             bookings,
             full_slots: scheduling::full_gate::FullGate::default(),
+            sessions: identity::service::session_memory(),
+            privileges: directory::service::privilege_memory(),
+            service_kinds: directory::service::service_kind_memory(),
             metrics: Arc::new(Metrics::new(db.backend_name())),
             db,
             config: Arc::new(config),

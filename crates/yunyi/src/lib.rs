@@ -19,6 +19,7 @@ pub mod extract;
 pub mod fhir;
 pub mod identity;
 pub mod jobs;
+pub mod memo;
 pub mod ops;
 pub mod paging;
 pub mod policy;

@@ -218,6 +218,8 @@ pub async fn add_site(
     )
     .await?;
     tx.commit().await?;
+    // Bookings and consultations remember privileges briefly: this change applies at once.
+    state.privileges.forget_all();
     Ok(id)
 }
 
@@ -295,6 +297,8 @@ pub async fn grant_privilege(
     )
     .await?;
     tx.commit().await?;
+    // Bookings and consultations remember privileges briefly: this change applies at once.
+    state.privileges.forget_all();
     Ok(())
 }
 
@@ -361,7 +365,41 @@ pub async fn set_privilege_status(
     }
     audit::append(&mut tx, &event).await?;
     tx.commit().await?;
+    // Bookings and consultations remember privileges briefly: this change applies at once.
+    state.privileges.forget_all();
     Ok(())
+}
+
+/// How long a doctor's privilege at a hospital, once read, is believed. Every booking checks
+/// it, so a release rush would otherwise read it thousands of times a second. Changes made
+/// through this process apply at once (its memory is cleared); on another server sharing
+/// the PostgreSQL database a suspension applies within this time.
+pub const PRIVILEGE_MEMORY_MS: i64 = 2_000;
+
+pub fn privilege_memory() -> crate::memo::ShortMemory<(i64, i64, &'static str), bool> {
+    crate::memo::ShortMemory::new(PRIVILEGE_MEMORY_MS, 100_000)
+}
+
+/// A service's kind never changes once it is created (there is no update), so it is
+/// remembered for a minute: every booking asks which privilege its service needs.
+pub const SERVICE_KIND_MEMORY_MS: i64 = 60_000;
+
+pub fn service_kind_memory() -> crate::memo::ShortMemory<i64, ServiceKind> {
+    crate::memo::ShortMemory::new(SERVICE_KIND_MEMORY_MS, 100_000)
+}
+
+/// The kind of service `service_id` (a text consultation when the stored kind is unknown).
+pub async fn service_kind(state: &AppState, service_id: i64) -> AppResult<Option<ServiceKind>> {
+    let now = now_ms();
+    if let Some(kind) = state.service_kinds.get(&service_id, now) {
+        return Ok(Some(kind));
+    }
+    let Some(service) = store::service(&state.db, service_id).await? else {
+        return Ok(None);
+    };
+    let kind = ServiceKind::parse(&service.kind).unwrap_or(ServiceKind::TextConsult);
+    state.service_kinds.put(service_id, kind, now);
+    Ok(Some(kind))
 }
 
 /// For the contexts that act on privileges (consultations, prescriptions, remote
@@ -372,7 +410,18 @@ pub async fn require_privilege(
     hospital_id: i64,
     kind: PrivilegeKind,
 ) -> AppResult<()> {
-    if store::privilege_active(&state.db, doctor_id, hospital_id, kind.as_str()).await? {
+    let key = (doctor_id, hospital_id, kind.as_str());
+    let now = now_ms();
+    let active = match state.privileges.get(&key, now) {
+        Some(active) => active,
+        None => {
+            let active =
+                store::privilege_active(&state.db, doctor_id, hospital_id, kind.as_str()).await?;
+            state.privileges.put(key, active, now);
+            active
+        }
+    };
+    if active {
         Ok(())
     } else {
         Err(AppError::Forbidden(format!(

@@ -320,9 +320,10 @@ pub async fn start_session(
 
 /// Revokes a token (RFC 7009: unknown tokens are not an error).
 pub async fn revoke(state: &AppState, actor: &Actor, token: &str) -> AppResult<()> {
-    if let Some(account_id) =
-        store::revoke_session(&state.db, &crypto::sha256_hex(token), now_ms()).await?
-    {
+    let hash = crypto::sha256_hex(token);
+    let revoked = store::revoke_session(&state.db, &hash, now_ms()).await?;
+    state.sessions.forget(&hash);
+    if let Some(account_id) = revoked {
         let mut who = actor.audit();
         who.account_id = who.account_id.or(Some(account_id));
         audit::record(&state.db, &NewEvent::new(who, "auth.revoke", "session")).await?;
@@ -437,6 +438,10 @@ pub async fn step_up(state: &AppState, actor: &Actor, method: &str, proof: &str)
         ));
     }
     store::set_step_up(&state.db, me.session_id, now_ms()).await?;
+    let session = me.session_id;
+    state
+        .sessions
+        .forget_where(|_, row| row.session_id == session);
     Ok(())
 }
 

@@ -13,6 +13,7 @@ use crate::clock::now_ms;
 use crate::crypto;
 use crate::db::{Tx, is_unique_violation};
 use crate::error::{AppError, AppResult, FieldError};
+use crate::memo::ShortMemory;
 
 /// Today in China Standard Time (UTC+8, no daylight saving), for ages and birth dates.
 pub fn today() -> NaiveDate {
@@ -21,15 +22,36 @@ pub fn today() -> NaiveDate {
     Utc::now().with_timezone(&cst).date_naive()
 }
 
+/// How long a live session read from the database is believed without reading it again.
+/// Every request of a signed-in person needs its session; a patient pressing "book" in a
+/// release rush sends several a second. The process that revokes a session or records a
+/// step-up forgets it at once; another server on the same PostgreSQL honours a sign-out within
+/// this time (a bearer token's lifetime is hours: two seconds more is not a new exposure).
+pub const SESSION_MEMORY_MS: i64 = 2_000;
+
+pub fn session_memory() -> ShortMemory<String, store::SessionRow> {
+    ShortMemory::new(SESSION_MEMORY_MS, 100_000)
+}
+
 /// The session behind a token, if it is live.
 pub async fn authenticate(
     state: &AppState,
     token: &str,
     kind: SessionKind,
 ) -> AppResult<Option<SignedIn>> {
-    let Some(row) = store::live_session(&state.db, &crypto::sha256_hex(token), now_ms()).await?
-    else {
-        return Ok(None);
+    let hash = crypto::sha256_hex(token);
+    let now = now_ms();
+    let row = match state.sessions.get(&hash, now) {
+        Some(row) if row.expires_at > now => row,
+        Some(_) => return Ok(None),
+        None => {
+            // Unknown tokens are not remembered: they cost a read each, like a wrong password.
+            let Some(row) = store::live_session(&state.db, &hash, now).await? else {
+                return Ok(None);
+            };
+            state.sessions.put(hash, row.clone(), now);
+            row
+        }
     };
     // A cookie is not a bearer token and vice versa: each is only valid where it was issued.
     if row.kind != kind.as_str() {

@@ -4,43 +4,40 @@
 //! second (a cancellation) is offered to the waitlist first anyway, and is bookable again
 //! once the second has passed.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use crate::memo::ShortMemory;
 
 /// How long "full" is believed without asking the database again.
 pub const FRESH_MS: i64 = 1000;
 /// More entries than this and the memory starts afresh (a rush touches thousands at most).
 const MAX_ENTRIES: usize = 100_000;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct FullGate {
-    full: Arc<Mutex<HashMap<i64, (i64, String)>>>,
+    full: ShortMemory<i64, String>,
+}
+
+impl Default for FullGate {
+    fn default() -> Self {
+        Self {
+            full: ShortMemory::new(FRESH_MS, MAX_ENTRIES),
+        }
+    }
 }
 
 impl FullGate {
     /// The answer given when the slot was last found full, if that was less than a second ago.
     pub fn check(&self, slot: i64, now: i64) -> Option<String> {
-        let full = self.full.lock().ok()?;
-        full.get(&slot)
-            .filter(|(until, _)| *until > now)
-            .map(|(_, message)| message.clone())
+        self.full.get(&slot, now)
     }
 
     /// Remembers that the slot is full, with the message its losers get.
     pub fn remember(&self, slot: i64, now: i64, message: &str) {
-        if let Ok(mut full) = self.full.lock() {
-            if full.len() >= MAX_ENTRIES {
-                full.clear();
-            }
-            full.insert(slot, (now + FRESH_MS, message.to_owned()));
-        }
+        self.full.put(slot, message.to_owned(), now);
     }
 
     /// Forgets a slot whose place was given back (cancel, reschedule) in this process.
     pub fn forget(&self, slot: i64) {
-        if let Ok(mut full) = self.full.lock() {
-            full.remove(&slot);
-        }
+        self.full.forget(&slot);
     }
 }
 

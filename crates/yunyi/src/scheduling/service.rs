@@ -7,7 +7,6 @@ use crate::app::AppState;
 use crate::audit::{self, NewEvent};
 use crate::clock::now_ms;
 use crate::db::{Tx, is_unique_violation};
-use crate::directory::model::ServiceKind;
 use crate::directory::{service as directory, store as directory_store};
 use crate::error::{AppError, AppResult};
 use crate::identity::model::Role;
@@ -145,10 +144,9 @@ pub(super) async fn check_booking(
         None,
     )
     .await?;
-    let service = directory_store::service(&state.db, slot.service_id)
+    let kind = directory::service_kind(state, slot.service_id)
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("slot {} has no service", slot.id)))?;
-    let kind = ServiceKind::parse(&service.kind).unwrap_or(ServiceKind::TextConsult);
     directory::require_privilege(
         state,
         slot.doctor_id,
