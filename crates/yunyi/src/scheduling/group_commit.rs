@@ -13,7 +13,9 @@
 //! turn as every other writer of the process (`db::write_turns`), so it never meets them in
 //! SQLite's busy handler.
 //!
-//! The statements are the booking's usual ones: the conditional update that takes a place
+//! The statements are the booking's usual ones: the person's standing for the fairness limits
+//! (read here, in the write transaction, so that one person's bookings at once cannot both pass
+//! the limit), the conditional update that takes a place
 //! (the race is decided there), the appointment insert (whose unique index enforces one per
 //! patient, doctor and day: on a violation the place is given back and the others in the batch
 //! stand), the doctor's care link, and the audit event chained to the head (`audit::chained`;
@@ -22,12 +24,14 @@
 //! concurrent transactions itself and does not use this.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::mpsc;
+use std::sync::{Arc, LazyLock};
 
 use rusqlite::{Connection, ErrorCode, params};
 use tokio::sync::oneshot;
 
+use super::service::{NO_SHOW_WINDOW_MS, fairness_refusal};
+use super::store;
 use crate::audit::{self, Event};
 use crate::db::Db;
 use crate::error::{AppError, AppResult};
@@ -60,6 +64,8 @@ pub enum Outcome {
     Taken,
     /// The patient already has an appointment with this doctor that day.
     SameDay,
+    /// The fairness limits refuse another booking for the person, whose standing this is.
+    Refused { active: i64, no_shows: i64 },
 }
 
 struct Job {
@@ -175,6 +181,17 @@ fn run_batch(connection: &mut Connection, bookings: &[&Booking]) -> rusqlite::Re
     )?;
     let mut outcomes = Vec::with_capacity(bookings.len());
     for b in bookings {
+        // The fairness limits, on the standing as this transaction sees it (with the batch's
+        // earlier bookings): one person's two bookings in one batch cannot both pass.
+        let (active, no_shows) = tx
+            .prepare_cached(&STANDING_SQL)?
+            .query_row(params![b.person, b.now, b.now - NO_SHOW_WINDOW_MS], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+            })?;
+        if fairness_refusal(active, no_shows).is_some() {
+            outcomes.push(Outcome::Refused { active, no_shows });
+            continue;
+        }
         let taken = tx
             .prepare_cached(
                 "UPDATE slot SET booked = booked + 1 \
@@ -253,3 +270,7 @@ fn insert_event(tx: &rusqlite::Transaction<'_>, e: &Event) -> rusqlite::Result<(
     ])?;
     Ok(())
 }
+
+/// The standing statement, written for sqlx (`$1`), in SQLite's numbering (`?1`): rusqlite
+/// would take `$1` for a name and number the parameters by first appearance.
+static STANDING_SQL: LazyLock<String> = LazyLock::new(|| store::STANDING_SQL.replace('$', "?"));

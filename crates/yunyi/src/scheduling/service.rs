@@ -119,14 +119,14 @@ pub async fn open_slots_from(
 }
 
 /// Who books and on what basis, after every rule that does not need the write lock: the actor
-/// acts for the person, the doctor may take the service, and the no-show and
-/// maximum-appointments limits. The allowed access is audited with the booking itself.
+/// acts for the person and the doctor may take the service. The fairness limits are checked
+/// in the booking's transaction ([`check_standing_in`], or the writer on SQLite). The allowed
+/// access is audited with the booking itself.
 pub(super) async fn check_booking(
     state: &AppState,
     actor: &Actor,
     slot: &Slot,
     person_id: i64,
-    now: i64,
 ) -> AppResult<Booker> {
     let me = actor.require()?;
     if me.role != Role::Patient {
@@ -159,22 +159,36 @@ pub(super) async fn check_booking(
             "this doctor cannot take appointments for this service at the moment".to_owned(),
         )
     })?;
-    let (active, no_shows) =
-        store::standing(&state.db, person_id, now, now - NO_SHOW_WINDOW_MS).await?;
-    if no_shows >= NO_SHOW_LIMIT {
-        return Err(AppError::Forbidden(format!(
-            "booking is paused: {NO_SHOW_LIMIT} missed appointments in the last 90 days"
-        )));
-    }
-    if active >= MAX_ACTIVE {
-        return Err(AppError::Conflict(format!(
-            "at most {MAX_ACTIVE} upcoming appointments at a time: cancel one first"
-        )));
-    }
     Ok(Booker {
         account: me.account_id,
         basis,
     })
+}
+
+/// The fairness limits, given a person's standing (active appointments, recent no-shows):
+/// why they may not book another, if so.
+pub(super) fn fairness_refusal(active: i64, no_shows: i64) -> Option<AppError> {
+    if no_shows >= NO_SHOW_LIMIT {
+        return Some(AppError::Forbidden(format!(
+            "booking is paused: {NO_SHOW_LIMIT} missed appointments in the last 90 days"
+        )));
+    }
+    if active >= MAX_ACTIVE {
+        return Some(AppError::Conflict(format!(
+            "at most {MAX_ACTIVE} upcoming appointments at a time: cancel one first"
+        )));
+    }
+    None
+}
+
+/// Checks the fairness limits in the transaction that will add the appointment.
+pub(super) async fn check_standing_in(tx: &mut Tx, person_id: i64, now: i64) -> AppResult<()> {
+    let (active, no_shows) =
+        store::standing_in(tx, person_id, now, now - NO_SHOW_WINDOW_MS).await?;
+    match fairness_refusal(active, no_shows) {
+        Some(refusal) => Err(refusal),
+        None => Ok(()),
+    }
 }
 
 /// The account booking and why it may book for the person.
@@ -246,7 +260,7 @@ pub async fn book(
     if !slot.bookable(now) || slot.free() == 0 {
         return Err(not_bookable(state, &slot, now).await?);
     }
-    let booker = check_booking(state, actor, &slot, person_id, now).await?;
+    let booker = check_booking(state, actor, &slot, person_id).await?;
     let id = match &state.bookings {
         // SQLite: queued to the writer that commits bookings in groups.
         Some(writer) => {
@@ -265,10 +279,18 @@ pub async fn book(
                 group_commit::Outcome::Booked(id) => Some(id),
                 group_commit::Outcome::Taken => None,
                 group_commit::Outcome::SameDay => return Err(same_day_conflict()),
+                group_commit::Outcome::Refused { active, no_shows } => {
+                    return Err(fairness_refusal(active, no_shows).unwrap_or_else(|| {
+                        AppError::Internal(anyhow::anyhow!(
+                            "the booking writer refused a booking the limits allow"
+                        ))
+                    }));
+                }
             }
         }
         None => {
             let mut tx = state.db.begin().await?;
+            check_standing_in(&mut tx, person_id, now).await?;
             let id = take_and_create(&mut tx, actor, &booker, &slot, person_id, now).await?;
             if id.is_some() {
                 tx.commit().await?;

@@ -295,23 +295,33 @@ pub async fn appointments_for_account(
 }
 
 /// A person's standing for the fairness rules, in one query: (active appointments — booked or
-/// checked in and not yet over — and no-shows of slots starting at or after `since`).
-pub async fn standing(
-    db: &Db,
+/// checked in and not yet over — and no-shows of slots starting at or after `since`). The
+/// booking writer runs the same statement (`group_commit`).
+pub const STANDING_SQL: &str = "SELECT COALESCE(SUM(CASE WHEN a.status IN ('booked', 'checked_in') AND s.end_at > $2 THEN 1 ELSE 0 END), 0), \
+     COALESCE(SUM(CASE WHEN a.status = 'no_show' AND s.start_at >= $3 THEN 1 ELSE 0 END), 0) \
+     FROM appointment a JOIN slot s ON s.id = a.slot_id \
+     WHERE a.person_id = $1 AND a.status IN ('booked', 'checked_in', 'no_show')";
+
+/// The standing read in the booking's own transaction, so that two bookings of one person at
+/// once cannot both pass the limit: on PostgreSQL the person's row is locked first (SQLite's
+/// write transaction already excludes every other writer).
+pub async fn standing_in(
+    tx: &mut Tx,
     person: i64,
     now: i64,
     since: i64,
 ) -> Result<(i64, i64), sqlx::Error> {
-    let sql = format!(
-        "SELECT COALESCE(SUM(CASE WHEN a.status IN ('booked', 'checked_in') AND s.end_at > $2 THEN 1 ELSE 0 END), 0), \
-         COALESCE(SUM(CASE WHEN a.status = 'no_show' AND s.start_at >= $3 THEN 1 ELSE 0 END), 0) \
-         {APPOINTMENT_FROM} WHERE a.person_id = $1 AND a.status IN ('booked', 'checked_in', 'no_show')"
-    );
-    with_db!(db, |pool| sqlx::query_as::<_, (i64, i64)>(&sql)
+    if let Tx::Postgres(t) = tx {
+        sqlx::query("SELECT id FROM person WHERE id = $1 FOR UPDATE")
+            .bind(person)
+            .execute(&mut **t)
+            .await?;
+    }
+    with_tx!(tx, |conn| sqlx::query_as::<_, (i64, i64)>(STANDING_SQL)
         .bind(person)
         .bind(now)
         .bind(since)
-        .fetch_one(pool)
+        .fetch_one(conn)
         .await)
 }
 

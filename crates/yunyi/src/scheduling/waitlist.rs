@@ -7,7 +7,7 @@
 use chrono::NaiveDate;
 
 use super::model::{Appointment, cst_display, cst_today};
-use super::service::{check_booking, create_in_tx};
+use super::service::{check_booking, check_standing_in, create_in_tx};
 use super::store as slots;
 use crate::app::AppState;
 use crate::audit::{self, NewEvent};
@@ -168,7 +168,7 @@ pub async fn accept(state: &AppState, actor: &Actor, id: i64) -> AppResult<Appoi
     let slot = slots::slot(&state.db, slot_id)
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("held slot {slot_id} vanished")))?;
-    let booker = check_booking(state, actor, &slot, e.person_id, now).await?;
+    let booker = check_booking(state, actor, &slot, e.person_id).await?;
     let mut tx = state.db.begin().await?;
     let taken = with_tx!(&mut tx, |conn| {
         sqlx::query(
@@ -183,6 +183,7 @@ pub async fn accept(state: &AppState, actor: &Actor, id: i64) -> AppResult<Appoi
     if !taken || !slots::take_held_place(&mut tx, slot_id, now).await? {
         return Err(AppError::Conflict("the hold has just ended".to_owned()));
     }
+    check_standing_in(&mut tx, e.person_id, now).await?;
     let appointment = create_in_tx(&mut tx, actor, &booker, &slot, e.person_id, now).await?;
     tx.commit().await?;
     slots::appointment(&state.db, appointment)

@@ -562,3 +562,62 @@ async fn two_servers_on_one_database_never_sell_a_slot_twice() {
     second_task.await.unwrap().unwrap();
     c.app.stop().await;
 }
+
+#[tokio::test]
+async fn one_patients_bookings_at_once_never_pass_the_upcoming_limit() {
+    let c = setup().await;
+    // One 08:00–08:15 slot on each of the next eight days: no same-day rule in the way.
+    let (doctor, schedule) = c.schedule("doctor4").await;
+    for days_ahead in 1..=8 {
+        let day = yunyi::identity::service::today() + Days::days(days_ahead);
+        let (s, body) = c
+            .post(
+                &c.admin,
+                &format!("/api/v1/schedules/{schedule}/sessions"),
+                json!({"date": day.to_string(), "start": "08:00", "end": "08:15", "slot_minutes": 15,
+                       "release_at": chrono::Utc::now().to_rfc3339()}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{body}");
+    }
+    let slots: Vec<i64> = c
+        .slots(doctor)
+        .await
+        .iter()
+        .map(|s| s["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(slots.len(), 8);
+    let (token, person) = c.patients(1).await.remove(0);
+    let tasks: Vec<_> = slots
+        .into_iter()
+        .map(|slot| {
+            let request = c
+                .app
+                .client
+                .post(c.app.url("/api/v1/appointments"))
+                .bearer_auth(&token)
+                .json(&json!({"slot_id": slot, "person_id": person}));
+            tokio::spawn(async move {
+                let r = request.send().await.unwrap();
+                (r.status(), r.json::<Value>().await.unwrap())
+            })
+        })
+        .collect();
+    let mut booked = 0;
+    for t in tasks {
+        let (status, body) = t.await.unwrap();
+        match status {
+            StatusCode::CREATED => booked += 1,
+            StatusCode::CONFLICT => assert!(
+                body["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains("at most 5 upcoming"),
+                "{body}"
+            ),
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!(booked, yunyi::scheduling::service::MAX_ACTIVE);
+    c.app.stop().await;
+}
