@@ -29,9 +29,21 @@ use crate::ops::Metrics;
 use crate::web::middleware::{self, TIMEOUT_STATUS};
 use crate::{audit, demo, directory, fhir, identity, ops, scheduling, web};
 
-/// What every handler can reach.
+/// What every handler can reach. One shared allocation: every layer and extractor of every
+/// request clones the state, which is then one reference count instead of one per field.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The contents of [`AppState`].
+pub struct Shared {
     pub db: Db,
     pub metrics: Arc<Metrics>,
     pub config: Arc<Config>,
@@ -95,7 +107,7 @@ impl AppState {
             Arc::new(LocalBlobStore::new(config.data_dir.join("blobs")));
         let bookings = scheduling::group_commit::GroupCommit::start(&db)
             .context("starting the booking writer")?;
-        Ok(Self {
+        Ok(Self(Arc::new(Shared {
             bookings,
             full_slots: scheduling::full_gate::FullGate::default(),
             sessions: identity::service::session_memory(),
@@ -111,7 +123,7 @@ impl AppState {
             inbox,
             step_up: Arc::new(identity::auth::default_verifiers()),
             blobs,
-        })
+        })))
     }
 }
 
