@@ -162,6 +162,11 @@ impl TestApp {
             .expect("request")
     }
 
+    /// The body of an anonymous GET, as text (a public page).
+    pub async fn get_text(&self, path: &str) -> String {
+        self.get(path).await.text().await.unwrap()
+    }
+
     pub async fn get_json(&self, path: &str) -> (reqwest::StatusCode, serde_json::Value) {
         let response = self.get(path).await;
         let status = response.status();

@@ -192,24 +192,12 @@ async fn children_emergencies_and_chronic_conditions_map_to_the_hospitals_depart
         .as_i64()
         .unwrap();
     // The hospital's page leads to triage limited to it.
-    let page = c
-        .app
-        .get(&format!("/hospitals/{county}"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = c.app.get_text(&format!("/hospitals/{county}")).await;
     assert!(
         page.contains(&format!("/triage?hospital={county}")),
         "{page}"
     );
-    let page = c
-        .app
-        .get(&format!("/triage?hospital={county}"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = c.app.get_text(&format!("/triage?hospital={county}")).await;
     assert!(
         page.contains(&format!("name=\"hospital_id\" value=\"{county}\"")),
         "{page}"
