@@ -138,6 +138,10 @@ pub fn job_registry() -> jobs::Registry {
             Arc::new(scheduling::release::ReleaseSlots),
             std::time::Duration::from_secs(15 * 60),
         )
+        .with_recurring(
+            Arc::new(crate::consult::expiry::ExpireRequests),
+            std::time::Duration::from_secs(60),
+        )
 }
 
 /// A built application: database connected and migrated, port bound, not yet serving.
@@ -235,6 +239,7 @@ pub fn router(state: AppState) -> Router {
         .merge(identity::router())
         .merge(scheduling::router())
         .merge(crate::triage::router())
+        .merge(crate::consult::router())
         .merge(audit::router())
         .merge(fhir::router())
         .fallback(not_found)

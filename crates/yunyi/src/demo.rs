@@ -169,11 +169,44 @@ pub async fn seed(state: &AppState) -> AppResult<DemoSummary> {
     }
     tx.commit().await?;
 
+    let mut tx = db.begin().await?;
+    let records_new = claim(&mut tx, "demo.records").await?;
+    if records_new {
+        seed_records(db, &mut tx).await?;
+    }
+    tx.commit().await?;
+
     Ok(DemoSummary {
-        newly_seeded: directory_new || accounts_new || practice_new,
+        newly_seeded: directory_new || accounts_new || practice_new || records_new,
         hospitals: directory_store::count_hospitals(db).await?,
         accounts: identity_store::count_accounts(db).await?,
     })
+}
+
+/// Diagnoses from the demo hospital's own offline records (as its HIS would provide): patient1
+/// has hypertension and patient3 type 2 diabetes, so their follow-up visits (复诊) qualify.
+async fn seed_records(db: &Db, tx: &mut Tx) -> AppResult<()> {
+    use crate::consult::{service as consult, store::OfflineDiagnosis};
+    let gz = hospital_id(db, "DEMO-GZ-001").await?;
+    for (username, icd10, name, on) in [
+        ("patient1", "I10", "原发性高血压", "2023-05-10"),
+        ("patient3", "E11.9", "2型糖尿病", "2021-09-02"),
+    ] {
+        let person_id = identity_store::account_by_username(db, username)
+            .await?
+            .and_then(|a| a.person_id)
+            .ok_or_else(|| bad_demo_data(&format!("{username} has no person record")))?;
+        let diagnosis = OfflineDiagnosis {
+            id: 0,
+            person_id,
+            hospital_id: gz,
+            icd10: icd10.to_owned(),
+            name: name.to_owned(),
+            diagnosed_on: on.to_owned(),
+        };
+        consult::record_offline_diagnosis(tx, &diagnosis).await?;
+    }
+    Ok(())
 }
 
 /// Weekly sessions of the demo's schedules: (weekdays, start, end). Mornings Monday to

@@ -10,6 +10,7 @@ pub mod blob;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod consult;
 pub mod crypto;
 pub mod db;
 pub mod demo;

@@ -15,6 +15,7 @@ mod audit;
 mod booking;
 mod browser;
 mod cli;
+mod consult;
 mod demo;
 mod directory;
 mod errors;

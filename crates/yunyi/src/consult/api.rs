@@ -1,0 +1,223 @@
+//! Consultations over the JSON API.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::service::{self, PriorRecordInput, RequestInput};
+use crate::app::AppState;
+use crate::error::{AppError, AppResult};
+use crate::extract::AppJson;
+use crate::identity::Actor;
+use crate::identity::model::Role;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/consultations", get(list).post(request))
+        .route("/api/v1/consultations/queue", get(queue))
+        .route("/api/v1/consultations/{id}", get(read))
+        .route("/api/v1/consultations/{id}/accept", post(accept))
+        .route(
+            "/api/v1/consultations/{id}/prior-record",
+            post(judge_record),
+        )
+        .route("/api/v1/consultations/{id}/start", post(start))
+        .route("/api/v1/consultations/{id}/complete", post(complete))
+        .route(
+            "/api/v1/consultations/{id}/refer-offline",
+            post(refer_offline),
+        )
+        .route("/api/v1/consultations/{id}/cancel", post(cancel))
+        .route(
+            "/api/v1/consultations/{id}/records/{record}",
+            get(consultation_record),
+        )
+        .route("/api/v1/prior-records", post(upload_record))
+        .route("/api/v1/prior-records/{id}", get(own_record))
+}
+
+fn id_of(raw: &str, what: &str) -> AppResult<i64> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| AppError::NotFound(format!("no {what} with id '{raw}'")))
+}
+
+/// `POST /api/v1/consultations`: 201 with the stored request and its `Location`.
+async fn request(
+    State(state): State<AppState>,
+    actor: Actor,
+    AppJson(input): AppJson<RequestInput>,
+) -> AppResult<Response> {
+    let view = service::request(&state, &actor, &input).await?;
+    let location = format!("/api/v1/consultations/{}", view.consultation.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(view),
+    )
+        .into_response())
+}
+
+/// `GET /api/v1/consultations`: a patient's own (and family's); a doctor's accepted and ongoing.
+async fn list(State(state): State<AppState>, actor: Actor) -> AppResult<Json<serde_json::Value>> {
+    let items = match actor.require()?.role {
+        Role::Doctor => service::my_active(&state, &actor).await?,
+        _ => service::mine(&state, &actor).await?,
+    };
+    Ok(Json(json!({"items": items})))
+}
+
+async fn queue(State(state): State<AppState>, actor: Actor) -> AppResult<Json<serde_json::Value>> {
+    let items = service::queue(&state, &actor).await?;
+    Ok(Json(json!({"items": items})))
+}
+
+async fn read(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> AppResult<Json<service::ConsultationView>> {
+    let id = id_of(&id, "consultation")?;
+    Ok(Json(service::read(&state, &actor, id).await?))
+}
+
+async fn accept(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> AppResult<Json<service::ConsultationView>> {
+    let id = id_of(&id, "consultation")?;
+    Ok(Json(service::accept(&state, &actor, id).await?))
+}
+
+async fn start(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> AppResult<Json<service::ConsultationView>> {
+    let id = id_of(&id, "consultation")?;
+    Ok(Json(service::start(&state, &actor, id).await?))
+}
+
+async fn complete(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> AppResult<Json<service::ConsultationView>> {
+    let id = id_of(&id, "consultation")?;
+    Ok(Json(service::complete(&state, &actor, id).await?))
+}
+
+#[derive(Deserialize, Default)]
+struct ReasonInput {
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+async fn refer_offline(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    AppJson(input): AppJson<ReasonInput>,
+) -> AppResult<Json<service::ConsultationView>> {
+    let id = id_of(&id, "consultation")?;
+    Ok(Json(
+        service::refer_offline(&state, &actor, id, input.reason.as_deref()).await?,
+    ))
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    AppJson(input): AppJson<ReasonInput>,
+) -> AppResult<Json<service::ConsultationView>> {
+    let id = id_of(&id, "consultation")?;
+    Ok(Json(
+        service::cancel(&state, &actor, id, input.reason.as_deref()).await?,
+    ))
+}
+
+#[derive(Deserialize, Default)]
+struct JudgeInput {
+    #[serde(default)]
+    qualifies: Option<bool>,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// `POST …/prior-record` `{"qualifies": true}` or `{"qualifies": false, "reason": "…"}`.
+async fn judge_record(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    AppJson(input): AppJson<JudgeInput>,
+) -> AppResult<Json<service::ConsultationView>> {
+    let id = id_of(&id, "consultation")?;
+    let qualifies = input
+        .qualifies
+        .ok_or_else(|| AppError::invalid("qualifies", "is required (true or false)"))?;
+    Ok(Json(
+        service::judge_prior_record(&state, &actor, id, qualifies, input.reason.as_deref()).await?,
+    ))
+}
+
+/// `POST /api/v1/prior-records?kind=outpatient_record&hospital_name=…&diagnosed_on=…&condition=…[&icd10=…][&person_id=…]`
+/// with the photo or PDF as the body.
+async fn upload_record(
+    State(state): State<AppState>,
+    actor: Actor,
+    RawQuery(q): RawQuery,
+    body: axum::body::Bytes,
+) -> AppResult<Response> {
+    let input: PriorRecordInput = serde_urlencoded::from_str(q.as_deref().unwrap_or(""))
+        .map_err(|e| AppError::BadRequest(format!("the query is not valid: {e}")))?;
+    let record = service::upload_prior_record(&state, &actor, &input, &body).await?;
+    let location = format!("/api/v1/prior-records/{}", record.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(record),
+    )
+        .into_response())
+}
+
+fn file_response((bytes, content_type): (Vec<u8>, String)) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            // Patient data: never kept by shared caches.
+            (header::CACHE_CONTROL, "private, no-store".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+async fn own_record(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let id = id_of(&id, "record")?;
+    Ok(file_response(
+        service::prior_record_file(&state, &actor, id, None).await?,
+    ))
+}
+
+async fn consultation_record(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path((id, record)): Path<(String, String)>,
+) -> AppResult<Response> {
+    let id = id_of(&id, "consultation")?;
+    let record = id_of(&record, "record")?;
+    Ok(file_response(
+        service::prior_record_file(&state, &actor, record, Some(id)).await?,
+    ))
+}

@@ -1,0 +1,13 @@
+//! Online consultation (在线咨询, 图文/视频问诊, 复诊): a patient's request with its intake, the
+//! follow-up rule, a doctor's queue, and the lifecycle as an explicit state machine
+//! (`model::transition`), each move stored with who, when and why.
+
+pub mod api;
+pub mod expiry;
+pub mod model;
+pub mod service;
+pub mod store;
+
+pub fn router() -> axum::Router<crate::app::AppState> {
+    api::router()
+}

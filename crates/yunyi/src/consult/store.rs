@@ -1,0 +1,525 @@
+//! Consultation SQL. Status changes are conditional updates on the status the caller saw, so
+//! two doctors accepting at once (or a patient cancelling while a doctor accepts) cannot both
+//! win; the loser's update touches no row.
+
+use super::model::{Intake, Status};
+use crate::db::{Db, Tx};
+use crate::{with_db, with_tx};
+
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct ConsultationRow {
+    pub id: i64,
+    pub person_id: i64,
+    pub requested_by: i64,
+    pub hospital_id: i64,
+    pub department_id: Option<i64>,
+    pub service_id: i64,
+    pub doctor_id: Option<i64>,
+    pub appointment_id: Option<i64>,
+    pub kind: String,
+    pub channel: String,
+    pub status: String,
+    pub condition_icd10: Option<String>,
+    pub offline_diagnosis_id: Option<i64>,
+    pub prior_record_id: Option<i64>,
+    pub prior_confirmed_by: Option<i64>,
+    pub prior_confirmed_at: Option<i64>,
+    pub reply_within_min: i64,
+    pub first_reply_at: Option<i64>,
+    pub expires_at: i64,
+    pub last_seq: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub ended_at: Option<i64>,
+    pub end_reason: Option<String>,
+}
+
+impl ConsultationRow {
+    pub fn status(&self) -> Status {
+        // The column's CHECK constraint allows only known statuses.
+        Status::parse(&self.status).unwrap_or(Status::Cancelled)
+    }
+}
+
+const COLUMNS: &str = "id, person_id, requested_by, hospital_id, department_id, service_id, doctor_id, \
+     appointment_id, kind, channel, status, condition_icd10, offline_diagnosis_id, prior_record_id, \
+     prior_confirmed_by, prior_confirmed_at, reply_within_min, first_reply_at, expires_at, last_seq, \
+     created_at, updated_at, ended_at, end_reason";
+
+/// A request to store.
+#[derive(Debug, Clone)]
+pub struct NewConsultation<'a> {
+    pub person: i64,
+    pub requested_by: i64,
+    pub hospital: i64,
+    pub department: Option<i64>,
+    pub service: i64,
+    pub doctor: Option<i64>,
+    pub appointment: Option<i64>,
+    pub kind: &'a str,
+    pub channel: &'a str,
+    pub condition_icd10: Option<&'a str>,
+    pub offline_diagnosis: Option<i64>,
+    pub prior_record: Option<i64>,
+    pub reply_within_min: i64,
+    pub expires_at: i64,
+}
+
+pub async fn insert(tx: &mut Tx, c: &NewConsultation<'_>, now: i64) -> Result<i64, sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query_scalar::<_, i64>(
+            "INSERT INTO consultation (person_id, requested_by, hospital_id, department_id, service_id, \
+             doctor_id, appointment_id, kind, channel, status, condition_icd10, offline_diagnosis_id, \
+             prior_record_id, reply_within_min, expires_at, last_seq, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'requested', $10, $11, $12, $13, $14, 0, $15, $15) \
+             RETURNING id",
+        )
+        .bind(c.person)
+        .bind(c.requested_by)
+        .bind(c.hospital)
+        .bind(c.department)
+        .bind(c.service)
+        .bind(c.doctor)
+        .bind(c.appointment)
+        .bind(c.kind)
+        .bind(c.channel)
+        .bind(c.condition_icd10)
+        .bind(c.offline_diagnosis)
+        .bind(c.prior_record)
+        .bind(c.reply_within_min)
+        .bind(c.expires_at)
+        .bind(now)
+        .fetch_one(conn)
+        .await
+    })
+}
+
+pub async fn consultation(db: &Db, id: i64) -> Result<Option<ConsultationRow>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM consultation WHERE id = $1");
+    with_db!(db, |pool| sqlx::query_as::<_, ConsultationRow>(&sql)
+        .bind(id)
+        .fetch_optional(pool)
+        .await)
+}
+
+/// One status change, in the history.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct EventRow {
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub at: i64,
+    pub by_account: Option<i64>,
+    pub reason: Option<String>,
+}
+
+pub async fn insert_event(
+    tx: &mut Tx,
+    consultation: i64,
+    from: Option<Status>,
+    to: Status,
+    by: Option<i64>,
+    reason: Option<&str>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query(
+            "INSERT INTO consultation_event (consultation_id, from_status, to_status, at, by_account, reason) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(consultation)
+        .bind(from.map(Status::as_str))
+        .bind(to.as_str())
+        .bind(now)
+        .bind(by)
+        .bind(reason)
+        .execute(conn)
+        .await
+        .map(|_| ())
+    })
+}
+
+pub async fn events(db: &Db, consultation: i64) -> Result<Vec<EventRow>, sqlx::Error> {
+    with_db!(db, |pool| {
+        sqlx::query_as::<_, EventRow>(
+            "SELECT from_status, to_status, at, by_account, reason FROM consultation_event \
+             WHERE consultation_id = $1 ORDER BY id",
+        )
+        .bind(consultation)
+        .fetch_all(pool)
+        .await
+    })
+}
+
+/// Moves `id` from `from` to `to` if it is still in `from`; false when someone else moved it
+/// first. Ended states stamp `ended_at` and keep the reason.
+pub async fn set_status(
+    tx: &mut Tx,
+    id: i64,
+    from: Status,
+    to: Status,
+    reason: Option<&str>,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let ended = to.is_ended().then_some(now);
+    with_tx!(tx, |conn| {
+        sqlx::query(
+            "UPDATE consultation SET status = $3, updated_at = $4, ended_at = $5, \
+             end_reason = COALESCE($6, end_reason) WHERE id = $1 AND status = $2",
+        )
+        .bind(id)
+        .bind(from.as_str())
+        .bind(to.as_str())
+        .bind(now)
+        .bind(ended)
+        .bind(reason)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected() == 1)
+    })
+}
+
+/// Accepts a waiting request for `doctor`: only while it is requested, and only if it was
+/// addressed to this doctor or to the department's queue.
+pub async fn accept(tx: &mut Tx, id: i64, doctor: i64, now: i64) -> Result<bool, sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query(
+            "UPDATE consultation SET status = 'accepted', doctor_id = $2, updated_at = $3 \
+             WHERE id = $1 AND status = 'requested' AND (doctor_id IS NULL OR doctor_id = $2)",
+        )
+        .bind(id)
+        .bind(doctor)
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected() == 1)
+    })
+}
+
+/// The doctor confirms that the attached record shows the offline diagnosis.
+pub async fn confirm_prior(
+    tx: &mut Tx,
+    id: i64,
+    doctor: i64,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query(
+            "UPDATE consultation SET prior_confirmed_by = $2, prior_confirmed_at = $3, updated_at = $3 \
+             WHERE id = $1 AND status = 'requested' AND prior_record_id IS NOT NULL",
+        )
+        .bind(id)
+        .bind(doctor)
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected() == 1)
+    })
+}
+
+pub async fn insert_intake(
+    tx: &mut Tx,
+    consultation: i64,
+    intake: &Intake,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let symptoms = serde_json::to_string(&intake.symptoms).unwrap_or_else(|_| "[]".to_owned());
+    let allergies = serde_json::to_string(&intake.allergies).unwrap_or_else(|_| "[]".to_owned());
+    let medications =
+        serde_json::to_string(&intake.medications).unwrap_or_else(|_| "[]".to_owned());
+    let counselling = intake
+        .counselling
+        .as_ref()
+        .and_then(|c| serde_json::to_string(c).ok());
+    with_tx!(tx, |conn| {
+        sqlx::query(
+            "INSERT INTO consultation_intake (consultation_id, chief_complaint, symptoms, temperature_dc, \
+             outbreak_area_travel, travel_region, travel_returned_on, confirmed_case_contact, cluster, \
+             allergies, medications, counselling, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(consultation)
+        .bind(&intake.chief_complaint)
+        .bind(symptoms)
+        .bind(intake.temperature_dc)
+        .bind(intake.outbreak_area_travel)
+        .bind(intake.travel_region.as_deref())
+        .bind(intake.travel_returned_on.as_deref())
+        .bind(intake.confirmed_case_contact)
+        .bind(intake.cluster)
+        .bind(allergies)
+        .bind(medications)
+        .bind(counselling)
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(|_| ())
+    })?;
+    for record in &intake.prior_record_ids {
+        with_tx!(tx, |conn| {
+            sqlx::query(
+                "INSERT INTO consultation_record (consultation_id, prior_record_id) VALUES ($1, $2)",
+            )
+            .bind(consultation)
+            .bind(record)
+            .execute(conn)
+            .await
+            .map(|_| ())
+        })?;
+    }
+    Ok(())
+}
+
+/// The intake as stored; list fields are JSON text.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct IntakeRow {
+    pub chief_complaint: String,
+    pub symptoms: String,
+    pub temperature_dc: Option<i64>,
+    pub outbreak_area_travel: bool,
+    pub travel_region: Option<String>,
+    pub travel_returned_on: Option<String>,
+    pub confirmed_case_contact: bool,
+    pub cluster: bool,
+    pub allergies: String,
+    pub medications: String,
+    pub counselling: Option<String>,
+}
+
+pub async fn intake(db: &Db, consultation: i64) -> Result<Option<IntakeRow>, sqlx::Error> {
+    with_db!(db, |pool| {
+        sqlx::query_as::<_, IntakeRow>(
+            "SELECT chief_complaint, symptoms, temperature_dc, outbreak_area_travel, travel_region, \
+             travel_returned_on, confirmed_case_contact, cluster, allergies, medications, counselling \
+             FROM consultation_intake WHERE consultation_id = $1",
+        )
+        .bind(consultation)
+        .fetch_optional(pool)
+        .await
+    })
+}
+
+pub async fn attached_records(db: &Db, consultation: i64) -> Result<Vec<i64>, sqlx::Error> {
+    with_db!(db, |pool| {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT prior_record_id FROM consultation_record WHERE consultation_id = $1 ORDER BY prior_record_id",
+        )
+        .bind(consultation)
+        .fetch_all(pool)
+        .await
+    })
+}
+
+/// A queue entry: the request with its complaint, for the doctor's list.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct QueueRow {
+    pub id: i64,
+    pub person_id: i64,
+    pub doctor_id: Option<i64>,
+    pub kind: String,
+    pub channel: String,
+    pub created_at: i64,
+    pub chief_complaint: String,
+    pub temperature_dc: Option<i64>,
+    pub outbreak_area_travel: bool,
+    pub confirmed_case_contact: bool,
+    pub cluster: bool,
+    pub birth_date: String,
+    pub sex: String,
+}
+
+/// Requests waiting at `hospital` for `doctor` by name, or in the queue of one of the
+/// departments given, oldest first.
+pub async fn queue(
+    db: &Db,
+    hospital: i64,
+    doctor: i64,
+    departments: &[i64],
+    limit: i64,
+) -> Result<Vec<QueueRow>, sqlx::Error> {
+    // The department list is a doctor's practice sites at one hospital: one or two ids.
+    let placeholders: Vec<String> = (0..departments.len())
+        .map(|i| format!("${}", i + 4))
+        .collect();
+    let in_departments = if placeholders.is_empty() {
+        "FALSE".to_owned()
+    } else {
+        format!("c.department_id IN ({})", placeholders.join(", "))
+    };
+    let sql = format!(
+        "SELECT c.id, c.person_id, c.doctor_id, c.kind, c.channel, c.created_at, i.chief_complaint, \
+         i.temperature_dc, i.outbreak_area_travel, i.confirmed_case_contact, i.cluster, p.birth_date, p.sex \
+         FROM consultation c JOIN consultation_intake i ON i.consultation_id = c.id \
+         JOIN person p ON p.id = c.person_id \
+         WHERE c.hospital_id = $1 AND c.status = 'requested' \
+         AND (c.doctor_id = $2 OR (c.doctor_id IS NULL AND {in_departments})) \
+         ORDER BY c.created_at, c.id LIMIT $3"
+    );
+    with_db!(db, |pool| {
+        let mut q = sqlx::query_as::<_, QueueRow>(&sql)
+            .bind(hospital)
+            .bind(doctor)
+            .bind(limit);
+        for d in departments {
+            q = q.bind(*d);
+        }
+        q.fetch_all(pool).await
+    })
+}
+
+/// A doctor's consultations that are accepted or in progress, oldest first.
+pub async fn active_for_doctor(
+    db: &Db,
+    doctor: i64,
+    limit: i64,
+) -> Result<Vec<ConsultationRow>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM consultation WHERE doctor_id = $1 AND status IN ('accepted', 'in_progress') \
+         ORDER BY created_at, id LIMIT $2"
+    );
+    with_db!(db, |pool| sqlx::query_as::<_, ConsultationRow>(&sql)
+        .bind(doctor)
+        .bind(limit)
+        .fetch_all(pool)
+        .await)
+}
+
+/// Consultations of the patient's own person or requested by the account (for family), newest
+/// first.
+pub async fn for_patient(
+    db: &Db,
+    account: i64,
+    person: Option<i64>,
+    limit: i64,
+) -> Result<Vec<ConsultationRow>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM consultation WHERE requested_by = $1 OR person_id = $2 \
+         ORDER BY created_at DESC, id DESC LIMIT $3"
+    );
+    with_db!(db, |pool| sqlx::query_as::<_, ConsultationRow>(&sql)
+        .bind(account)
+        .bind(person)
+        .bind(limit)
+        .fetch_all(pool)
+        .await)
+}
+
+/// Requests that were not accepted in time: `requested` with `expires_at` passed.
+pub async fn due_to_expire(db: &Db, now: i64, limit: i64) -> Result<Vec<i64>, sqlx::Error> {
+    with_db!(db, |pool| {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT id FROM consultation WHERE status = 'requested' AND expires_at <= $1 ORDER BY expires_at LIMIT $2",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+    })
+}
+
+/// The first offline diagnosis of `person` in the category of `icd10`.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct OfflineDiagnosis {
+    pub id: i64,
+    pub person_id: i64,
+    pub hospital_id: i64,
+    pub icd10: String,
+    pub name: String,
+    pub diagnosed_on: String,
+}
+
+pub async fn offline_diagnoses(db: &Db, person: i64) -> Result<Vec<OfflineDiagnosis>, sqlx::Error> {
+    with_db!(db, |pool| {
+        sqlx::query_as::<_, OfflineDiagnosis>(
+            "SELECT id, person_id, hospital_id, icd10, name, diagnosed_on FROM offline_diagnosis \
+             WHERE person_id = $1 ORDER BY diagnosed_on, id",
+        )
+        .bind(person)
+        .fetch_all(pool)
+        .await
+    })
+}
+
+pub async fn insert_offline_diagnosis(
+    tx: &mut Tx,
+    d: &OfflineDiagnosis,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query_scalar::<_, i64>(
+            "INSERT INTO offline_diagnosis (person_id, hospital_id, icd10, name, diagnosed_on, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(d.person_id)
+        .bind(d.hospital_id)
+        .bind(&d.icd10)
+        .bind(&d.name)
+        .bind(&d.diagnosed_on)
+        .bind(now)
+        .fetch_one(conn)
+        .await
+    })
+}
+
+/// An uploaded record of an earlier diagnosis.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct PriorRecord {
+    pub id: i64,
+    pub person_id: i64,
+    pub uploaded_by: i64,
+    pub kind: String,
+    pub hospital_name: String,
+    pub diagnosed_on: String,
+    pub condition: String,
+    pub icd10: Option<String>,
+    #[serde(skip)]
+    pub blob_key: String,
+    pub content_type: String,
+    pub created_at: i64,
+}
+
+pub async fn insert_prior_record(tx: &mut Tx, r: &PriorRecord) -> Result<i64, sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query_scalar::<_, i64>(
+            "INSERT INTO prior_record (person_id, uploaded_by, kind, hospital_name, diagnosed_on, condition, \
+             icd10, blob_key, content_type, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+        )
+        .bind(r.person_id)
+        .bind(r.uploaded_by)
+        .bind(&r.kind)
+        .bind(&r.hospital_name)
+        .bind(&r.diagnosed_on)
+        .bind(&r.condition)
+        .bind(r.icd10.as_deref())
+        .bind(&r.blob_key)
+        .bind(&r.content_type)
+        .bind(r.created_at)
+        .fetch_one(conn)
+        .await
+    })
+}
+
+pub async fn prior_record(db: &Db, id: i64) -> Result<Option<PriorRecord>, sqlx::Error> {
+    with_db!(db, |pool| {
+        sqlx::query_as::<_, PriorRecord>(
+            "SELECT id, person_id, uploaded_by, kind, hospital_name, diagnosed_on, condition, icd10, \
+             blob_key, content_type, created_at FROM prior_record WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+    })
+}
+
+/// Records the doctor's first reply (for the response-time target); later replies keep it.
+pub async fn mark_first_reply(tx: &mut Tx, id: i64, now: i64) -> Result<(), sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query(
+            "UPDATE consultation SET first_reply_at = $2 WHERE id = $1 AND first_reply_at IS NULL",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(|_| ())
+    })
+}

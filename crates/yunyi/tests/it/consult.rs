@@ -1,0 +1,635 @@
+//! Online consultations: the lifecycle and its illegal moves, the follow-up rule, who may read
+//! and act, a department queue taken by one doctor only, expiry, and prior-record uploads.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use yunyi::clock::now_ms;
+
+use crate::booking::{Ctx, setup};
+use crate::helpers::PW;
+
+/// A tiny valid PNG (1×1).
+const PNG: &[u8] = &[
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4,
+    0x89, 0x00, 0x00, 0x00, 0x0A, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x00, 0x01, 0x00, 0x00,
+    0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D, 0xB4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE,
+    0x42, 0x60, 0x82,
+];
+
+/// The id of `doctor`'s service of `kind`.
+async fn service_of(ctx: &Ctx, doctor: &str, kind: &str) -> i64 {
+    let doctor = ctx.doctor(doctor).await;
+    yunyi::directory::store::services(&ctx.app.db, Some(doctor), None, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.kind == kind)
+        .unwrap_or_else(|| panic!("no {kind} service"))
+        .id
+}
+
+fn intake(complaint: &str) -> Value {
+    json!({
+        "chief_complaint": complaint,
+        "symptoms": [{"name": "头晕", "onset": "2026-11-01"}],
+        "temperature_c": 36.6,
+        "allergies": ["青霉素"],
+        "medications": ["氨氯地平片 5mg 每日一次"]
+    })
+}
+
+async fn signed_doctor(ctx: &Ctx, username: &str) -> String {
+    let token = ctx.app.token(username, PW).await;
+    ctx.app.step_up(&token).await;
+    token
+}
+
+fn statuses(view: &Value) -> Vec<String> {
+    view["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["to_status"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_text_consultation_goes_through_its_life_and_refuses_illegal_moves() {
+    let ctx = setup().await;
+    let patient = ctx.app.token("patient1", PW).await;
+    let service = service_of(&ctx, "doctor5", "text_consult").await;
+    let r = ctx
+        .app
+        .post_as(
+            Some(&patient),
+            "/api/v1/consultations",
+            &json!({"service_id": service, "intake": intake("血压控制不好，想咨询用药")}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    let created: Value = r.json().await.unwrap();
+    let id = created["id"].as_i64().unwrap();
+    assert_eq!(location, format!("/api/v1/consultations/{id}"));
+    assert_eq!(created["status"], "requested");
+    assert_eq!(created["kind"], "consultation");
+    assert_eq!(created["channel"], "text");
+    assert_eq!(created["intake"]["allergies"], json!(["青霉素"]));
+    assert_eq!(created["intake"]["temperature_c"], json!(36.6));
+
+    let doctor = signed_doctor(&ctx, "doctor5").await;
+    let (status, queue) = ctx.get(&doctor, "/api/v1/consultations/queue").await;
+    assert_eq!(status, StatusCode::OK);
+    let item = queue["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == id)
+        .expect("the request is in the doctor's queue");
+    assert_eq!(item["addressed_to_me"], true);
+    assert_eq!(item["chief_complaint"], "血压控制不好，想咨询用药");
+    assert_eq!(item["epidemiological_risk"], false);
+
+    // Not begun: cannot be completed.
+    let path = |step: &str| format!("/api/v1/consultations/{id}/{step}");
+    let (status, body) = ctx.post(&doctor, &path("complete"), json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no doctor has accepted it yet"),
+        "{body}"
+    );
+    for step in ["accept", "start"] {
+        let (status, body) = ctx.post(&doctor, &path(step), json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{step}: {body}");
+    }
+    // Begun: the patient can no longer cancel; the doctor completes or refers.
+    let (status, body) = ctx.post(&patient, &path("cancel"), json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(
+        body["detail"].as_str().unwrap().contains("has begun"),
+        "{body}"
+    );
+    let (status, done) = ctx.post(&doctor, &path("complete"), json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(done["status"], "completed");
+    assert!(done["ended_at"].as_i64().is_some());
+    assert!(done["first_reply_at"].as_i64().is_some());
+    assert_eq!(
+        statuses(&done),
+        ["requested", "accepted", "in_progress", "completed"]
+    );
+    let (status, body) = ctx
+        .post(
+            &doctor,
+            &path("refer-offline"),
+            json!({"reason": "需要查体"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(
+        body["detail"].as_str().unwrap().contains("it has ended"),
+        "{body}"
+    );
+
+    // The patient sees it in their list and in full; the history is theirs to read.
+    let (status, mine) = ctx.get(&patient, "/api/v1/consultations").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        mine["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == id)
+    );
+    let (status, read) = ctx
+        .get(&patient, &format!("/api/v1/consultations/{id}"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(read["status"], "completed");
+}
+
+#[tokio::test]
+async fn only_the_patient_side_and_the_doctor_may_read_or_act() {
+    let ctx = setup().await;
+    let patient = ctx.app.token("patient1", PW).await;
+    let service = service_of(&ctx, "doctor5", "text_consult").await;
+    let (status, created) = ctx
+        .post(
+            &patient,
+            "/api/v1/consultations",
+            json!({"service_id": service, "intake": intake("头晕")}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let id = created["id"].as_i64().unwrap();
+    let path = format!("/api/v1/consultations/{id}");
+
+    let other_patient = ctx.app.token("patient2", PW).await;
+    let (status, _) = ctx.get(&other_patient, &path).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = ctx
+        .post(&other_patient, &format!("{path}/cancel"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // A doctor of another department cannot read or take it.
+    let other_doctor = signed_doctor(&ctx, "doctor1").await;
+    let (status, _) = ctx.get(&other_doctor, &path).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = ctx
+        .post(&other_doctor, &format!("{path}/accept"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Requests are for patients; staff without a relationship see nothing.
+    let admin = &ctx.admin;
+    let (status, _) = ctx.get(admin, &path).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = ctx
+        .post(
+            admin,
+            "/api/v1/consultations",
+            json!({"service_id": service, "intake": intake("头晕")}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // The named doctor needs a fresh identity check before seeing patients.
+    let unchecked = ctx.app.token("doctor5", PW).await;
+    let (status, _) = ctx
+        .post(&unchecked, &format!("{path}/accept"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "step-up required");
+    // Someone else's family: a patient cannot request for a person they do not act for.
+    let person1 = ctx.app.person_of(&patient).await;
+    let (status, _) = ctx
+        .post(
+            &other_patient,
+            "/api/v1/consultations",
+            json!({"service_id": service, "person_id": person1, "intake": intake("头晕")}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // The denials are in the audit trail.
+    let denied: i64 =
+        yunyi::with_db!(&ctx.app.db, |pool| {
+            sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM audit_event WHERE object_type = 'consultation' AND outcome = 'denied'"
+    )
+    .fetch_one(pool)
+    .await
+        })
+        .unwrap();
+    assert!(denied >= 3, "denials audited: {denied}");
+}
+
+#[tokio::test]
+async fn a_follow_up_visit_needs_an_offline_diagnosis_of_that_condition() {
+    let ctx = setup().await;
+    let follow_up = service_of(&ctx, "doctor4", "follow_up").await;
+    let doctor = signed_doctor(&ctx, "doctor4").await;
+
+    // patient1 has hypertension in the hospital's offline records: allowed at once.
+    let patient1 = ctx.app.token("patient1", PW).await;
+    let (status, ok) = ctx
+        .post(
+            &patient1,
+            "/api/v1/consultations",
+            json!({"service_id": follow_up, "condition_icd10": "i10", "intake": intake("高血压复诊续方")}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{ok}");
+    assert_eq!(ok["kind"], "follow_up");
+    assert_eq!(ok["condition_icd10"], "I10");
+    assert_eq!(ok["follow_up_basis"], "offline_diagnosis");
+    let (status, _) = ctx
+        .post(
+            &doctor,
+            &format!("/api/v1/consultations/{}/accept", ok["id"]),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // patient2 has no diagnosis on record: refused, saying why and what to do.
+    let patient2 = ctx.app.token("patient2", PW).await;
+    let body =
+        json!({"service_id": follow_up, "condition_icd10": "I10", "intake": intake("高血压复诊")});
+    let (status, refused) = ctx
+        .post(&patient2, "/api/v1/consultations", body.clone())
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    let message = refused["errors"][0]["message"].as_str().unwrap();
+    assert_eq!(refused["errors"][0]["field"], "condition_icd10");
+    assert!(message.contains("no offline diagnosis of I10"), "{message}");
+    assert!(message.contains("consultation"), "{message}");
+    // Nothing was written.
+    let (_, mine) = ctx.get(&patient2, "/api/v1/consultations").await;
+    assert_eq!(mine["items"].as_array().unwrap().len(), 0);
+    // A missing or malformed condition is a field error.
+    let (status, bad) = ctx
+        .post(
+            &patient2,
+            "/api/v1/consultations",
+            json!({"service_id": follow_up, "condition_icd10": "高血压", "intake": intake("复诊")}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad["errors"][0]["field"], "condition_icd10");
+
+    // With an uploaded record the request waits for the doctor to confirm it.
+    let r = ctx
+        .app
+        .client
+        .post(ctx.app.url(
+            "/api/v1/prior-records?kind=outpatient_record&hospital_name=%E5%B8%82%E4%BA%BA%E6%B0%91%E5%8C%BB%E9%99%A2&diagnosed_on=2025-03-01&condition=%E9%AB%98%E8%A1%80%E5%8E%8B&icd10=I10",
+        ))
+        .bearer_auth(&patient2)
+        .body(PNG.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let record: Value = r.json().await.unwrap();
+    let mut with_record = body.clone();
+    with_record["prior_record_id"] = record["id"].clone();
+    let (status, waiting) = ctx
+        .post(&patient2, "/api/v1/consultations", with_record)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{waiting}");
+    assert_eq!(waiting["follow_up_basis"], "awaiting_confirmation");
+    let id = waiting["id"].as_i64().unwrap();
+    let (status, body) = ctx
+        .post(
+            &doctor,
+            &format!("/api/v1/consultations/{id}/accept"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(
+        body["detail"].as_str().unwrap().contains("confirm first"),
+        "{body}"
+    );
+    // The doctor reads the record through the consultation, then confirms it.
+    let file = ctx
+        .app
+        .get_as(
+            &doctor,
+            &format!("/api/v1/consultations/{id}/records/{}", record["id"]),
+        )
+        .await;
+    assert_eq!(file.status(), StatusCode::OK);
+    assert_eq!(file.headers()["content-type"], "image/png");
+    assert_eq!(file.bytes().await.unwrap().as_ref(), PNG);
+    let (status, confirmed) = ctx
+        .post(
+            &doctor,
+            &format!("/api/v1/consultations/{id}/prior-record"),
+            json!({"qualifies": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{confirmed}");
+    assert_eq!(confirmed["follow_up_basis"], "confirmed_record");
+    let (status, _) = ctx
+        .post(
+            &doctor,
+            &format!("/api/v1/consultations/{id}/accept"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_record_that_does_not_qualify_returns_the_request_with_the_reason() {
+    let ctx = setup().await;
+    let follow_up = service_of(&ctx, "doctor4", "follow_up").await;
+    let doctor = signed_doctor(&ctx, "doctor4").await;
+    let patient = ctx.app.token("patient2", PW).await;
+    let r = ctx
+        .app
+        .client
+        .post(ctx.app.url(
+            "/api/v1/prior-records?kind=diagnosis_certificate&hospital_name=A&diagnosed_on=2025-01-01&condition=B",
+        ))
+        .bearer_auth(&patient)
+        .body(PNG.to_vec())
+        .send()
+        .await
+        .unwrap();
+    let record: Value = r.json().await.unwrap();
+    let (_, waiting) = ctx
+        .post(
+            &patient,
+            "/api/v1/consultations",
+            json!({"service_id": follow_up, "condition_icd10": "I10", "prior_record_id": record["id"], "intake": intake("复诊")}),
+        )
+        .await;
+    let id = waiting["id"].as_i64().unwrap();
+    let judge = format!("/api/v1/consultations/{id}/prior-record");
+    let (status, body) = ctx.post(&doctor, &judge, json!({"qualifies": false})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["errors"][0]["field"], "reason");
+    let (status, returned) = ctx
+        .post(
+            &doctor,
+            &judge,
+            json!({"qualifies": false, "reason": "病历为体检报告，未见高血压诊断"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(returned["status"], "cancelled");
+    assert!(
+        returned["end_reason"]
+            .as_str()
+            .unwrap()
+            .contains("体检报告")
+    );
+}
+
+#[tokio::test]
+async fn a_department_queue_request_is_taken_by_exactly_one_doctor() {
+    let ctx = setup().await;
+    // A respiratory department service without a named doctor: the department's queue.
+    let hospital = ctx.app.state.db.clone();
+    let gz =
+        yunyi::directory::store::services(&hospital, Some(ctx.doctor("doctor1").await), None, 10)
+            .await
+            .unwrap()[0]
+            .clone();
+    let (status, created) = ctx
+        .post(
+            &ctx.admin,
+            "/api/v1/services",
+            json!({"hospital_id": gz.hospital_id, "department_id": gz.department_id, "kind": "text_consult",
+                   "name": "呼吸科图文咨询", "price_fen": 1000, "duration_min": 15}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let service = created["service_id"].as_i64().unwrap();
+    let patient = ctx.app.token("patient3", PW).await;
+    let (status, request) = ctx
+        .post(
+            &patient,
+            "/api/v1/consultations",
+            json!({"service_id": service, "intake": {"chief_complaint": "咳嗽一周", "temperature_c": 37.9,
+                   "outbreak_area_travel": true, "travel_region": "某市", "travel_returned_on": "2026-11-18"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{request}");
+    assert!(request["doctor_id"].is_null());
+    let id = request["id"].as_i64().unwrap();
+
+    let doctors = [
+        signed_doctor(&ctx, "doctor1").await,
+        signed_doctor(&ctx, "doctor2").await,
+        signed_doctor(&ctx, "doctor3").await,
+    ];
+    // Everyone of the department sees it, flagged for its epidemiological answers; others do not.
+    for d in &doctors {
+        let (_, queue) = ctx.get(d, "/api/v1/consultations/queue").await;
+        let item = queue["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["id"] == id)
+            .cloned()
+            .expect("in the department's queue");
+        assert_eq!(item["epidemiological_risk"], true);
+        assert_eq!(item["addressed_to_me"], false);
+    }
+    let cardiologist = signed_doctor(&ctx, "doctor4").await;
+    let (_, queue) = ctx.get(&cardiologist, "/api/v1/consultations/queue").await;
+    assert!(
+        !queue["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["id"] == id)
+    );
+
+    let path = format!("/api/v1/consultations/{id}/accept");
+    let (a, b, c) = tokio::join!(
+        ctx.post(&doctors[0], &path, json!({})),
+        ctx.post(&doctors[1], &path, json!({})),
+        ctx.post(&doctors[2], &path, json!({})),
+    );
+    let results = [a, b, c];
+    let won: Vec<&Value> = results
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::OK)
+        .map(|(_, b)| b)
+        .collect();
+    let lost = results
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::CONFLICT)
+        .count();
+    assert_eq!((won.len(), lost), (1, 2), "{results:?}");
+    let winner = won[0]["doctor_id"].as_i64().unwrap();
+    // The winner now has a care link; the request left the others' queues.
+    let (_, active) = ctx.get(&doctors[0], "/api/v1/consultations/queue").await;
+    assert!(
+        !active["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["id"] == id)
+    );
+    let links: i64 = yunyi::with_db!(&ctx.app.db, |pool| sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM care_link WHERE kind = 'consultation' AND source_id = $1 AND account_id = $2 AND active = TRUE"
+    )
+    .bind(id.to_string())
+    .bind(winner)
+    .fetch_one(pool)
+    .await)
+    .unwrap();
+    assert_eq!(links, 1);
+}
+
+#[tokio::test]
+async fn a_request_nobody_accepts_expires_and_ends_its_care_link() {
+    let ctx = setup().await;
+    let patient = ctx.app.token("patient1", PW).await;
+    let service = service_of(&ctx, "doctor5", "text_consult").await;
+    let (_, created) = ctx
+        .post(
+            &patient,
+            "/api/v1/consultations",
+            json!({"service_id": service, "intake": intake("咨询")}),
+        )
+        .await;
+    let id = created["id"].as_i64().unwrap();
+    // Not yet due: nothing expires.
+    let none = yunyi::consult::service::expire_due(&ctx.app.db, now_ms())
+        .await
+        .unwrap();
+    assert_eq!(none, 0);
+    let later = now_ms() + yunyi::consult::model::REQUEST_TTL_MS + 1;
+    let expired = yunyi::consult::service::expire_due(&ctx.app.db, later)
+        .await
+        .unwrap();
+    assert_eq!(expired, 1);
+    let (_, read) = ctx
+        .get(&patient, &format!("/api/v1/consultations/{id}"))
+        .await;
+    assert_eq!(read["status"], "expired");
+    assert_eq!(read["end_reason"], "no doctor accepted in time");
+    assert_eq!(statuses(&read), ["requested", "expired"]);
+    let doctor = signed_doctor(&ctx, "doctor5").await;
+    let (status, _) = ctx
+        .post(
+            &doctor,
+            &format!("/api/v1/consultations/{id}/accept"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let active: i64 = yunyi::with_db!(&ctx.app.db, |pool| sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM care_link WHERE kind = 'consultation' AND source_id = $1 AND active = TRUE"
+    )
+    .bind(id.to_string())
+    .fetch_one(pool)
+    .await)
+    .unwrap();
+    assert_eq!(active, 0);
+    // Kept: the database refuses to delete a consultation.
+    let deleted = yunyi::with_db!(&ctx.app.db, |pool| sqlx::query(
+        "DELETE FROM consultation_event WHERE consultation_id = $1"
+    )
+    .bind(id)
+    .execute(pool)
+    .await
+    .map(|_| ()));
+    assert!(deleted.is_err(), "history cannot be deleted");
+}
+
+#[tokio::test]
+async fn bad_intakes_and_bad_records_are_refused_with_their_fields() {
+    let ctx = setup().await;
+    let patient = ctx.app.token("patient1", PW).await;
+    let service = service_of(&ctx, "doctor5", "text_consult").await;
+    let (status, body) = ctx
+        .post(
+            &patient,
+            "/api/v1/consultations",
+            json!({"service_id": service, "intake": {"chief_complaint": "", "temperature_c": 50,
+                   "outbreak_area_travel": true, "travel_returned_on": "2099-01-01"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "intake.chief_complaint",
+            "intake.temperature_c",
+            "intake.travel_region",
+            "intake.travel_returned_on"
+        ]
+    );
+    let (status, body) = ctx
+        .post(
+            &patient,
+            "/api/v1/consultations",
+            json!({"intake": intake("x y")}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["errors"][0]["field"], "service_id");
+    // Someone else's record cannot be attached.
+    let (status, body) = ctx
+        .post(
+            &patient,
+            "/api/v1/consultations",
+            json!({"service_id": service, "intake": {"chief_complaint": "咨询", "prior_record_ids": [999]}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["errors"][0]["field"], "intake.prior_record_ids");
+
+    let upload = |query: &'static str, bytes: Vec<u8>| {
+        ctx.app
+            .client
+            .post(ctx.app.url(&format!("/api/v1/prior-records?{query}")))
+            .bearer_auth(&patient)
+            .header("content-type", "image/jpeg")
+            .body(bytes)
+            .send()
+    };
+    let good = "kind=outpatient_record&hospital_name=A&diagnosed_on=2025-01-01&condition=B";
+    // A text file claiming to be a JPEG.
+    let r = upload(good, b"not really an image".to_vec()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let r = upload("kind=selfie&diagnosed_on=tomorrow", PNG.to_vec())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = r.json().await.unwrap();
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        ["kind", "hospital_name", "condition", "diagnosed_on"]
+    );
+    // Larger than the body limit: 413, nothing stored.
+    let r = upload(good, vec![0xFF; 3 * 1024 * 1024]).await.unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let stored: i64 = yunyi::with_db!(&ctx.app.db, |pool| sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM prior_record"
+    )
+    .fetch_one(pool)
+    .await)
+    .unwrap();
+    assert_eq!(stored, 0);
+}
