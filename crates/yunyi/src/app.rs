@@ -63,6 +63,10 @@ pub struct Shared {
     pub privileges: crate::memo::ShortMemory<(i64, i64, &'static str), bool>,
     /// Each service's kind (see `directory::service::service_kind`).
     pub service_kinds: crate::memo::ShortMemory<i64, directory::model::ServiceKind>,
+    /// Who listens to which consultation's conversation here (see `consult::hub`).
+    pub chat: Arc<crate::consult::hub::Hub>,
+    /// Cancelled when the server begins to stop: long-lived connections (chat) close then.
+    pub stopping: CancellationToken,
 }
 
 impl std::fmt::Debug for AppState {
@@ -113,6 +117,8 @@ impl AppState {
             sessions: identity::service::session_memory(),
             privileges: directory::service::privilege_memory(),
             service_kinds: directory::service::service_kind_memory(),
+            chat: Arc::default(),
+            stopping: CancellationToken::new(),
             metrics: Arc::new(Metrics::new(db.backend_name())),
             db,
             config: Arc::new(config),
@@ -206,6 +212,18 @@ impl Application {
             let worker = Worker::new(state.db.clone(), registry, state.config.jobs.clone());
             tokio::spawn(worker.run(shutdown.clone()))
         });
+        // PostgreSQL: conversation news from every process (a no-op on SQLite).
+        let listener = tokio::spawn(crate::consult::hub::listen(
+            state.db.clone(),
+            state.chat.clone(),
+            shutdown.clone(),
+        ));
+        let stopping = state.stopping.clone();
+        let stop_signal = shutdown.clone();
+        tokio::spawn(async move {
+            stop_signal.cancelled().await;
+            stopping.cancel();
+        });
         let app = router(state.clone());
         let signal = shutdown.clone();
         let served = axum::serve(
@@ -222,6 +240,7 @@ impl Application {
                 tracing::error!(error = %e, "job worker ended abnormally");
             }
         }
+        let _ = listener.await;
         state.db.close().await;
         served
     }

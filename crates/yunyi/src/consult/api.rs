@@ -36,6 +36,12 @@ pub fn router() -> Router<AppState> {
             "/api/v1/consultations/{id}/records/{record}",
             get(consultation_record),
         )
+        .route(
+            "/api/v1/consultations/{id}/messages",
+            get(messages).post(post_message),
+        )
+        .route("/api/v1/consultations/{id}/read", post(mark_read))
+        .route("/api/v1/consultations/{id}/ws", get(chat))
         .route("/api/v1/prior-records", post(upload_record))
         .route("/api/v1/prior-records/{id}", get(own_record))
 }
@@ -220,4 +226,113 @@ async fn consultation_record(
     Ok(file_response(
         service::prior_record_file(&state, &actor, record, Some(id)).await?,
     ))
+}
+
+/// `?after=N&limit=M`: the numbers to read after and how many (1–200, default 200).
+fn after_and_limit(q: Option<&str>) -> AppResult<(i64, i64)> {
+    let mut after = 0;
+    let mut limit = 200;
+    for (k, v) in url::form_urlencoded::parse(q.unwrap_or("").as_bytes()) {
+        match k.as_ref() {
+            "after" => {
+                after = v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+                    AppError::invalid("after", "must be a message number (0 or more)")
+                })?;
+            }
+            "limit" => {
+                limit = v
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|n| (1..=200).contains(n))
+                    .ok_or_else(|| AppError::invalid("limit", "must be 1 to 200"))?;
+            }
+            _ => {}
+        }
+    }
+    Ok((after, limit))
+}
+
+/// `GET …/messages?after=N`: the conversation after message N, and the read marks.
+async fn messages(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> AppResult<Json<service::Conversation>> {
+    let id = id_of(&id, "consultation")?;
+    let (after, limit) = after_and_limit(q.as_deref())?;
+    Ok(Json(
+        service::messages(&state, &actor, id, after, limit).await?,
+    ))
+}
+
+#[derive(Deserialize, Default)]
+struct MessageInput {
+    #[serde(default)]
+    text: String,
+}
+
+async fn post_message(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    AppJson(input): AppJson<MessageInput>,
+) -> AppResult<(StatusCode, Json<super::store::MessageRow>)> {
+    let id = id_of(&id, "consultation")?;
+    let message = service::post_message(&state, &actor, id, &input.text).await?;
+    Ok((StatusCode::CREATED, Json(message)))
+}
+
+#[derive(Deserialize, Default)]
+struct ReadInput {
+    seq: Option<i64>,
+}
+
+async fn mark_read(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    AppJson(input): AppJson<ReadInput>,
+) -> AppResult<StatusCode> {
+    let id = id_of(&id, "consultation")?;
+    let seq = input
+        .seq
+        .ok_or_else(|| AppError::invalid("seq", "is required"))?;
+    service::mark_read(&state, &actor, id, seq).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET …/ws?after=N`: the conversation as a WebSocket (see `chat`). A browser's connection
+/// must come from this site's own pages: its `Origin` must name the host it connects to, so
+/// another site cannot open a chat with the user's cookie.
+async fn chat(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: axum::http::HeaderMap,
+    upgrade: axum::extract::ws::WebSocketUpgrade,
+) -> AppResult<Response> {
+    let id = id_of(&id, "consultation")?;
+    let (after, _) = after_and_limit(q.as_deref())?;
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("");
+        let same = origin
+            .to_str()
+            .ok()
+            .and_then(|o| o.split_once("://"))
+            .is_some_and(|(_, rest)| rest == host);
+        if !same {
+            return Err(AppError::Forbidden(
+                "a chat connection must come from this site's own pages".to_owned(),
+            ));
+        }
+    }
+    service::open_chat(&state, &actor, id).await?;
+    Ok(upgrade
+        .on_upgrade(move |socket| super::chat::run(state, actor, id, after, socket))
+        .into_response())
 }

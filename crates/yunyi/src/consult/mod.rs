@@ -3,7 +3,9 @@
 //! (`model::transition`), each move stored with who, when and why.
 
 pub mod api;
+pub mod chat;
 pub mod expiry;
+pub mod hub;
 pub mod model;
 pub mod service;
 pub mod store;

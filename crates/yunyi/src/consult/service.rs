@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::hub;
 use super::model::{
     self, Action, Channel, DEFAULT_REPLY_WITHIN_MIN, IntakeInput, Kind, PRIOR_RECORD_KINDS,
     REQUEST_TTL_MS, Status, parse_icd10, same_condition,
@@ -681,7 +682,16 @@ pub async fn accept(state: &AppState, actor: &Actor, id: i64) -> AppResult<Consu
         .await?;
     }
     tx.commit().await?;
+    announce(state, id, Status::Accepted).await;
     view_unchecked(state, id).await
+}
+
+/// Tells the conversation's listeners its new status (after the commit).
+async fn announce(state: &AppState, id: i64, status: Status) {
+    let news = hub::News::Status {
+        status: status.as_str().to_owned(),
+    };
+    hub::publish(&state.db, &state.chat, id, news).await;
 }
 
 /// The doctor's verdict on the record a follow-up visit rests on. If it does not show the
@@ -785,11 +795,12 @@ async fn doctor_moves(
     require_step_up(state, me)?;
     let now = now_ms();
     let mut tx = state.db.begin().await?;
-    apply(&mut tx, &actor.audit(), &c, action, reason, now).await?;
+    let to = apply(&mut tx, &actor.audit(), &c, action, reason, now).await?;
     if action == Action::Start {
         store::mark_first_reply(&mut tx, id, now).await?;
     }
     tx.commit().await?;
+    announce(state, id, to).await;
     view_unchecked(state, id).await
 }
 
@@ -818,8 +829,9 @@ pub async fn cancel(
     };
     let now = now_ms();
     let mut tx = state.db.begin().await?;
-    apply(&mut tx, &actor.audit(), &c, Action::Cancel, reason, now).await?;
+    let to = apply(&mut tx, &actor.audit(), &c, Action::Cancel, reason, now).await?;
     tx.commit().await?;
+    announce(state, id, to).await;
     view_unchecked(state, id).await
 }
 
@@ -1043,4 +1055,208 @@ pub async fn prior_record_file(
 /// seed). Not an HTTP operation yet: diagnoses arrive with the clinical-records work.
 pub async fn record_offline_diagnosis(tx: &mut Tx, d: &store::OfflineDiagnosis) -> AppResult<i64> {
     Ok(store::insert_offline_diagnosis(tx, d, now_ms()).await?)
+}
+
+/// Which side of a conversation the actor is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The patient or a family member acting for them.
+    Patient,
+    Doctor,
+}
+
+/// The actor's side in `c`'s conversation, or an error (denials audited). Allowed access is
+/// audited by the caller with what it did.
+pub async fn participant(
+    state: &AppState,
+    actor: &Actor,
+    c: &ConsultationRow,
+    action: &str,
+) -> AppResult<Side> {
+    let me = actor.require()?;
+    match me.role {
+        Role::Patient => {
+            policy::decide_patient(state, actor, action, "consultation", c.person_id, None).await?;
+            Ok(Side::Patient)
+        }
+        Role::Doctor if c.doctor_id == Some(me.account_id) => {
+            require_step_up(state, me)?;
+            Ok(Side::Doctor)
+        }
+        _ => {
+            identity::deny(
+                state,
+                actor,
+                action,
+                "consultation",
+                Some(c.id.to_string()),
+                Some(c.person_id),
+                "not a participant",
+            )
+            .await?;
+            Err(AppError::NotFound(format!(
+                "no consultation with id {}",
+                c.id
+            )))
+        }
+    }
+}
+
+/// The longest text message, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 2_000;
+
+/// Posts a text message: stored (with its audit event) and committed before anyone is told.
+/// The doctor's first message begins an accepted consultation. Patients may add to a request
+/// before it is accepted; nobody writes into an ended one.
+pub async fn post_message(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    text: &str,
+) -> AppResult<store::MessageRow> {
+    let text = text.trim();
+    let n = text.chars().count();
+    if n == 0 || n > MAX_MESSAGE_CHARS {
+        return Err(AppError::invalid(
+            "text",
+            format!("a message has 1 to {MAX_MESSAGE_CHARS} characters"),
+        ));
+    }
+    let c = consultation_or_404(state, id).await?;
+    let side = participant(state, actor, &c, "consultation.message").await?;
+    let status = c.status();
+    if status.is_ended() {
+        return Err(AppError::Conflict(format!(
+            "the consultation has ended ({}); start a new one to continue",
+            status.as_str().replace('_', " ")
+        )));
+    }
+    if side == Side::Doctor && status == Status::Requested {
+        return Err(AppError::Conflict(
+            "accept the request before writing to the patient".to_owned(),
+        ));
+    }
+    let me = actor.require()?;
+    let now = now_ms();
+    let mut tx = state.db.begin().await?;
+    let begins = side == Side::Doctor && status == Status::Accepted;
+    if begins {
+        apply(&mut tx, &actor.audit(), &c, Action::Start, None, now).await?;
+    }
+    if side == Side::Doctor {
+        store::mark_first_reply(&mut tx, id, now).await?;
+    }
+    let message = store::NewMessage {
+        sender: Some(me.account_id),
+        kind: "text",
+        body: text,
+        blob_key: None,
+        content_type: None,
+    };
+    let seq = store::append_message(&mut tx, id, &message, now).await?;
+    audit::append(
+        &mut tx,
+        &NewEvent::new(actor.audit(), "consultation.message", "consultation")
+            .object(id)
+            .patient(c.person_id),
+    )
+    .await?;
+    tx.commit().await?;
+    if begins {
+        announce(state, id, Status::InProgress).await;
+    }
+    hub::publish(&state.db, &state.chat, id, hub::News::Message { seq }).await;
+    Ok(store::MessageRow {
+        seq,
+        sender_id: Some(me.account_id),
+        kind: "text".to_owned(),
+        body: text.to_owned(),
+        blob_key: None,
+        content_type: None,
+        created_at: now,
+    })
+}
+
+/// A participant's view of the conversation after message `after`: at most `limit` messages
+/// and everyone's read marks. Audited as a read.
+pub async fn messages(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    after: i64,
+    limit: i64,
+) -> AppResult<Conversation> {
+    let c = consultation_or_404(state, id).await?;
+    participant(state, actor, &c, "consultation.read_messages").await?;
+    audit::record(
+        &state.db,
+        &NewEvent::new(actor.audit(), "consultation.read_messages", "consultation")
+            .object(id)
+            .patient(c.person_id),
+    )
+    .await?;
+    conversation_after(state, id, after, limit).await
+}
+
+/// Messages after `after` and the read marks, without an access check (the caller did it).
+pub async fn conversation_after(
+    state: &AppState,
+    id: i64,
+    after: i64,
+    limit: i64,
+) -> AppResult<Conversation> {
+    let messages = store::messages_after(&state.db, id, after, limit).await?;
+    let read = store::read_marks(&state.db, id)
+        .await?
+        .into_iter()
+        .map(|(account, seq)| ReadMark { account, seq })
+        .collect();
+    Ok(Conversation { messages, read })
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReadMark {
+    pub account: i64,
+    pub seq: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Conversation {
+    pub messages: Vec<store::MessageRow>,
+    pub read: Vec<ReadMark>,
+}
+
+/// Records that the actor has read up to message `seq` (a read receipt) and tells the others.
+pub async fn mark_read(state: &AppState, actor: &Actor, id: i64, seq: i64) -> AppResult<()> {
+    let c = consultation_or_404(state, id).await?;
+    participant(state, actor, &c, "consultation.read_messages").await?;
+    if seq < 1 || seq > c.last_seq {
+        return Err(AppError::invalid(
+            "seq",
+            format!("must be a message number from 1 to {}", c.last_seq),
+        ));
+    }
+    let me = actor.require()?;
+    store::mark_read(&state.db, id, me.account_id, seq, now_ms()).await?;
+    let news = hub::News::Read {
+        account: me.account_id,
+        seq,
+    };
+    hub::publish(&state.db, &state.chat, id, news).await;
+    Ok(())
+}
+
+/// Checks that the actor takes part in consultation `id` before a chat connection opens, and
+/// audits the opening (each message posted is audited too).
+pub async fn open_chat(state: &AppState, actor: &Actor, id: i64) -> AppResult<()> {
+    let c = consultation_or_404(state, id).await?;
+    participant(state, actor, &c, "consultation.chat").await?;
+    audit::record(
+        &state.db,
+        &NewEvent::new(actor.audit(), "consultation.chat", "consultation")
+            .object(id)
+            .patient(c.person_id),
+    )
+    .await?;
+    Ok(())
 }

@@ -523,3 +523,138 @@ pub async fn mark_first_reply(tx: &mut Tx, id: i64, now: i64) -> Result<(), sqlx
         .map(|_| ())
     })
 }
+
+/// A message of the conversation.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct MessageRow {
+    pub seq: i64,
+    pub sender_id: Option<i64>,
+    pub kind: String,
+    pub body: String,
+    #[serde(skip)]
+    pub blob_key: Option<String>,
+    pub content_type: Option<String>,
+    pub created_at: i64,
+}
+
+/// A message to append.
+#[derive(Debug, Clone)]
+pub struct NewMessage<'a> {
+    pub sender: Option<i64>,
+    pub kind: &'a str,
+    pub body: &'a str,
+    pub blob_key: Option<&'a str>,
+    pub content_type: Option<&'a str>,
+}
+
+/// Appends a message with the conversation's next number. Taking the number is an update of
+/// the consultation's row, which holds that row's lock until commit: two messages at once are
+/// numbered in the order they commit, so a reader that has seen number n has seen every
+/// message before it (ids from a sequence would not promise that).
+pub async fn append_message(
+    tx: &mut Tx,
+    consultation: i64,
+    m: &NewMessage<'_>,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    let seq = with_tx!(tx, |conn| {
+        sqlx::query_scalar::<_, i64>(
+            "UPDATE consultation SET last_seq = last_seq + 1, updated_at = $2 WHERE id = $1 RETURNING last_seq",
+        )
+        .bind(consultation)
+        .bind(now)
+        .fetch_one(conn)
+        .await
+    })?;
+    with_tx!(tx, |conn| {
+        sqlx::query(
+            "INSERT INTO consultation_message (consultation_id, seq, sender_id, kind, body, blob_key, content_type, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(consultation)
+        .bind(seq)
+        .bind(m.sender)
+        .bind(m.kind)
+        .bind(m.body)
+        .bind(m.blob_key)
+        .bind(m.content_type)
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(|_| ())
+    })?;
+    Ok(seq)
+}
+
+/// Messages numbered after `after`, in order, at most `limit`.
+pub async fn messages_after(
+    db: &Db,
+    consultation: i64,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<MessageRow>, sqlx::Error> {
+    with_db!(db, |pool| {
+        sqlx::query_as::<_, MessageRow>(
+            "SELECT seq, sender_id, kind, body, blob_key, content_type, created_at FROM consultation_message \
+             WHERE consultation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        )
+        .bind(consultation)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+    })
+}
+
+pub async fn message(
+    db: &Db,
+    consultation: i64,
+    seq: i64,
+) -> Result<Option<MessageRow>, sqlx::Error> {
+    with_db!(db, |pool| {
+        sqlx::query_as::<_, MessageRow>(
+            "SELECT seq, sender_id, kind, body, blob_key, content_type, created_at FROM consultation_message \
+             WHERE consultation_id = $1 AND seq = $2",
+        )
+        .bind(consultation)
+        .bind(seq)
+        .fetch_optional(pool)
+        .await
+    })
+}
+
+/// Moves the account's read mark forward (never back) to `seq`.
+pub async fn mark_read(
+    db: &Db,
+    consultation: i64,
+    account: i64,
+    seq: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    with_db!(db, |pool| {
+        sqlx::query(
+            "INSERT INTO consultation_read (consultation_id, account_id, last_seq, at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (consultation_id, account_id) DO UPDATE SET last_seq = excluded.last_seq, at = excluded.at \
+             WHERE consultation_read.last_seq < excluded.last_seq",
+        )
+        .bind(consultation)
+        .bind(account)
+        .bind(seq)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|_| ())
+    })
+}
+
+/// Each participant's read mark.
+pub async fn read_marks(db: &Db, consultation: i64) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+    with_db!(db, |pool| {
+        sqlx::query_as::<_, (i64, i64)>(
+            "SELECT account_id, last_seq FROM consultation_read WHERE consultation_id = $1 ORDER BY account_id",
+        )
+        .bind(consultation)
+        .fetch_all(pool)
+        .await
+    })
+}

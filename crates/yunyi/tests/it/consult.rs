@@ -212,15 +212,14 @@ async fn only_the_patient_side_and_the_doctor_may_read_or_act() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     // The denials are in the audit trail.
-    let denied: i64 =
-        yunyi::with_db!(&ctx.app.db, |pool| {
-            sqlx::query_scalar::<_, i64>(
+    let denied: i64 = yunyi::with_db!(&ctx.app.db, |pool| {
+        sqlx::query_scalar::<_, i64>(
         "SELECT COUNT(*) FROM audit_event WHERE object_type = 'consultation' AND outcome = 'denied'"
     )
     .fetch_one(pool)
     .await
-        })
-        .unwrap();
+    })
+    .unwrap();
     assert!(denied >= 3, "denials audited: {denied}");
 }
 
@@ -632,4 +631,295 @@ async fn bad_intakes_and_bad_records_are_refused_with_their_fields() {
     .await)
     .unwrap();
     assert_eq!(stored, 0);
+}
+
+/// A consultation of patient1 with doctor5, accepted: (patient token, doctor token, id).
+async fn accepted(ctx: &Ctx) -> (String, String, i64) {
+    let patient = ctx.app.token("patient1", PW).await;
+    let service = service_of(ctx, "doctor5", "text_consult").await;
+    let (_, created) = ctx
+        .post(
+            &patient,
+            "/api/v1/consultations",
+            json!({"service_id": service, "intake": intake("血压偏高")}),
+        )
+        .await;
+    let id = created["id"].as_i64().unwrap();
+    let doctor = signed_doctor(ctx, "doctor5").await;
+    let (status, _) = ctx
+        .post(
+            &doctor,
+            &format!("/api/v1/consultations/{id}/accept"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    (patient, doctor, id)
+}
+
+fn seqs(conversation: &Value) -> Vec<i64> {
+    conversation["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["seq"].as_i64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn messages_are_stored_in_order_and_only_participants_take_part() {
+    let ctx = setup().await;
+    let patient = ctx.app.token("patient1", PW).await;
+    let service = service_of(&ctx, "doctor5", "text_consult").await;
+    let (_, created) = ctx
+        .post(
+            &patient,
+            "/api/v1/consultations",
+            json!({"service_id": service, "intake": intake("血压偏高")}),
+        )
+        .await;
+    let id = created["id"].as_i64().unwrap();
+    let path = format!("/api/v1/consultations/{id}/messages");
+    // The patient may add to the request while it waits; the doctor must accept first.
+    let (status, first) = ctx
+        .post(&patient, &path, json!({"text": "补充：早上测的 150/95"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    assert_eq!(first["seq"], 1);
+    let doctor = signed_doctor(&ctx, "doctor5").await;
+    let (status, _) = ctx.post(&doctor, &path, json!({"text": "您好"})).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    ctx.post(
+        &doctor,
+        &format!("/api/v1/consultations/{id}/accept"),
+        json!({}),
+    )
+    .await;
+    // The doctor's first message begins the consultation and counts as the first reply.
+    let (status, reply) = ctx
+        .post(&doctor, &path, json!({"text": "您好，平时吃什么药？"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(reply["seq"], 2);
+    let (_, read) = ctx
+        .get(&patient, &format!("/api/v1/consultations/{id}"))
+        .await;
+    assert_eq!(read["status"], "in_progress");
+    assert!(read["first_reply_at"].as_i64().is_some());
+    for i in 0..5 {
+        let (status, _) = ctx
+            .post(&patient, &path, json!({"text": format!("第{i}条")}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let (status, all) = ctx.get(&doctor, &path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(seqs(&all), [1, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(all["messages"][1]["body"], "您好，平时吃什么药？");
+    let (_, tail) = ctx.get(&doctor, &format!("{path}?after=5&limit=1")).await;
+    assert_eq!(seqs(&tail), [6]);
+    // Read receipts move forward only.
+    let receipts = format!("/api/v1/consultations/{id}/read");
+    let (status, _) = ctx.post(&doctor, &receipts, json!({"seq": 7})).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    ctx.post(&doctor, &receipts, json!({"seq": 3})).await;
+    let (status, _) = ctx.post(&doctor, &receipts, json!({"seq": 99})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, all) = ctx.get(&patient, &path).await;
+    let doctor_id = ctx.doctor("doctor5").await;
+    assert_eq!(all["read"], json!([{"account": doctor_id, "seq": 7}]));
+
+    // Nobody else reads or writes; bad input is a field error.
+    let outsider = ctx.app.token("patient2", PW).await;
+    assert_eq!(ctx.get(&outsider, &path).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        ctx.post(&outsider, &path, json!({"text": "hi"})).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let colleague = signed_doctor(&ctx, "doctor4").await;
+    assert_eq!(ctx.get(&colleague, &path).await.0, StatusCode::NOT_FOUND);
+    let (status, body) = ctx.post(&patient, &path, json!({"text": "  "})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["errors"][0]["field"], "text");
+    let (status, _) = ctx.get(&patient, &format!("{path}?after=-1")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // An ended consultation takes no more messages; what was said is kept as said.
+    ctx.post(
+        &doctor,
+        &format!("/api/v1/consultations/{id}/complete"),
+        json!({}),
+    )
+    .await;
+    let (status, body) = ctx.post(&patient, &path, json!({"text": "谢谢"})).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(body["detail"].as_str().unwrap().contains("has ended"));
+    let changed = yunyi::with_db!(&ctx.app.db, |pool| sqlx::query(
+        "UPDATE consultation_message SET body = 'edited' WHERE consultation_id = $1"
+    )
+    .bind(id)
+    .execute(pool)
+    .await
+    .map(|_| ()));
+    assert!(changed.is_err(), "messages cannot be edited");
+}
+
+mod ws {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+    use super::*;
+
+    type Socket = tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >;
+
+    async fn connect(ctx: &Ctx, token: &str, id: i64, after: i64) -> Socket {
+        let url = ctx
+            .app
+            .url(&format!("/api/v1/consultations/{id}/ws?after={after}"))
+            .replacen("http", "ws", 1);
+        let mut request = url.into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        let (socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        socket
+    }
+
+    /// The next JSON frame, within five seconds.
+    async fn next(socket: &mut Socket) -> Value {
+        loop {
+            let frame = tokio::time::timeout(std::time::Duration::from_secs(5), socket.next())
+                .await
+                .expect("a frame within 5 s")
+                .expect("the connection is open")
+                .unwrap();
+            if let Message::Text(text) = frame {
+                return serde_json::from_str(text.as_str()).unwrap();
+            }
+        }
+    }
+
+    /// The next frame of `kind`, skipping others (status news, read marks).
+    async fn next_of(socket: &mut Socket, kind: &str) -> Value {
+        loop {
+            let frame = next(socket).await;
+            if frame["type"] == kind {
+                return frame;
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn messages_arrive_live_and_a_reconnect_catches_up_without_loss_or_duplicates() {
+        let ctx = setup().await;
+        let (patient, doctor, id) = accepted(&ctx).await;
+        let mut patient_ws = connect(&ctx, &patient, id, 0).await;
+        let mut doctor_ws = connect(&ctx, &doctor, id, 0).await;
+        doctor_ws
+            .send(Message::text(
+                json!({"type": "message", "text": "您好，我是林医生", "client_id": "c1"})
+                    .to_string(),
+            ))
+            .await
+            .unwrap();
+        let ack = next_of(&mut doctor_ws, "ack").await;
+        assert_eq!(ack, json!({"type": "ack", "client_id": "c1", "seq": 1}));
+        let live = next_of(&mut patient_ws, "message").await;
+        assert_eq!(live["seq"], 1);
+        assert_eq!(live["body"], "您好，我是林医生");
+        // The patient goes away; two messages are written meanwhile.
+        drop(patient_ws);
+        let path = format!("/api/v1/consultations/{id}/messages");
+        for text in ["请问血压多少？", "有没有头痛？"] {
+            ctx.post(&doctor, &path, json!({"text": text})).await;
+        }
+        // Back, saying the last it saw was 1: exactly 2 and 3, in order, then live ones.
+        let mut patient_ws = connect(&ctx, &patient, id, 1).await;
+        assert_eq!(next_of(&mut patient_ws, "message").await["seq"], 2);
+        assert_eq!(next_of(&mut patient_ws, "message").await["seq"], 3);
+        patient_ws
+            .send(Message::text(json!({"type": "read", "seq": 3}).to_string()))
+            .await
+            .unwrap();
+        // Meanwhile the doctor's connection received 1 (own), 2 and 3, then the receipt.
+        let mut seen = Vec::new();
+        let receipt = loop {
+            let frame = next(&mut doctor_ws).await;
+            match frame["type"].as_str() {
+                Some("message") => seen.push(frame["seq"].as_i64().unwrap()),
+                Some("read") => break frame,
+                _ => {}
+            }
+        };
+        assert_eq!(receipt["seq"], 3);
+        patient_ws
+            .send(Message::text(
+                json!({"type": "message", "text": "150/95，不头痛"}).to_string(),
+            ))
+            .await
+            .unwrap();
+        // Then 4: every message once, in order.
+        while seen.last() != Some(&4) {
+            seen.push(
+                next_of(&mut doctor_ws, "message").await["seq"]
+                    .as_i64()
+                    .unwrap(),
+            );
+        }
+        assert_eq!(seen, [1, 2, 3, 4]);
+        // Errors come back as frames, the connection stays.
+        patient_ws
+            .send(Message::text(
+                json!({"type": "message", "text": ""}).to_string(),
+            ))
+            .await
+            .unwrap();
+        let error = next_of(&mut patient_ws, "error").await;
+        assert_eq!(error["status"], 422);
+        assert_eq!(error["errors"][0]["field"], "text");
+        patient_ws.send(Message::text("not json")).await.unwrap();
+        assert_eq!(next_of(&mut patient_ws, "error").await["type"], "error");
+    }
+
+    #[tokio::test]
+    async fn strangers_and_other_sites_cannot_open_the_chat() {
+        let ctx = setup().await;
+        let (_, _, id) = accepted(&ctx).await;
+        let url = ctx
+            .app
+            .url(&format!("/api/v1/consultations/{id}/ws"))
+            .replacen("http", "ws", 1);
+        let outsider = ctx.app.token("patient2", PW).await;
+        for (token, origin, expected) in [
+            (Some(outsider.as_str()), None, 404),
+            (None, None, 401),
+            (None, Some("http://evil.example"), 403),
+        ] {
+            let mut request = url.clone().into_client_request().unwrap();
+            if let Some(token) = token {
+                request
+                    .headers_mut()
+                    .insert("authorization", format!("Bearer {token}").parse().unwrap());
+            }
+            if let Some(origin) = origin {
+                let patient = ctx.app.token("patient1", PW).await;
+                request.headers_mut().insert(
+                    "authorization",
+                    format!("Bearer {patient}").parse().unwrap(),
+                );
+                request
+                    .headers_mut()
+                    .insert("origin", origin.parse().unwrap());
+            }
+            match tokio_tungstenite::connect_async(request).await {
+                Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                    assert_eq!(response.status().as_u16(), expected);
+                }
+                other => panic!("expected HTTP {expected}, got {other:?}"),
+            }
+        }
+    }
 }

@@ -1,0 +1,168 @@
+//! The conversation over a WebSocket: `GET /api/v1/consultations/{id}/ws?after=N`.
+//!
+//! On connecting, a participant receives every message after number `after` (the last one it
+//! saw), then each new one as it is stored. Messages are always read from the database after
+//! their commit, in number order, so a reconnecting client that says where it stopped misses
+//! nothing and receives nothing twice.
+//!
+//! Frames are JSON. Client → server: `{"type":"message","text":"…","client_id":"…"}` (answered
+//! by `{"type":"ack","client_id":"…","seq":n}` or `{"type":"error",…}`), `{"type":"read","seq":n}`,
+//! `{"type":"typing"}`. Server → client: `{"type":"message","seq":n,…}`, `{"type":"read",
+//! "account":a,"seq":n}`, `{"type":"typing","account":a}`, `{"type":"status","status":"…"}`.
+
+use axum::extract::ws::{Message, WebSocket};
+use serde::Deserialize;
+use serde_json::json;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::hub::News;
+use super::service;
+use crate::app::AppState;
+use crate::error::AppError;
+use crate::identity::Actor;
+
+/// Catch-up reads take at most this many messages at a time.
+const PAGE: i64 = 200;
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ClientFrame {
+    Message {
+        #[serde(default)]
+        text: String,
+        #[serde(default)]
+        client_id: Option<String>,
+    },
+    Read {
+        seq: i64,
+    },
+    Typing,
+}
+
+/// Runs one connection until either side closes or the server stops.
+pub async fn run(state: AppState, actor: Actor, id: i64, after: i64, mut socket: WebSocket) {
+    let me = actor.signed_in.as_ref().map_or(0, |s| s.account_id);
+    // Listen before catching up, so nothing stored in between is missed.
+    let mut news = state.chat.subscribe(id);
+    let mut last = after;
+    if catch_up(&state, id, &mut last, &mut socket).await.is_err() {
+        return;
+    }
+    loop {
+        tokio::select! {
+            () = state.stopping.cancelled() => {
+                let _ = socket.send(Message::Close(None)).await;
+                return;
+            }
+            received = news.recv() => {
+                let sent = match received {
+                    Ok(News::Message { .. }) | Err(RecvError::Lagged(_)) => {
+                        catch_up(&state, id, &mut last, &mut socket).await
+                    }
+                    Ok(News::Typing { account }) if account == me => Ok(()),
+                    Ok(other) => send_json(&mut socket, &other).await,
+                    Err(RecvError::Closed) => return,
+                };
+                if sent.is_err() {
+                    return;
+                }
+            }
+            frame = socket.recv() => {
+                let text = match frame {
+                    Some(Ok(Message::Text(text))) => text,
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                    Some(Ok(_)) => continue,
+                };
+                let reply = handle(&state, &actor, id, me, text.as_str()).await;
+                if let Some(reply) = reply {
+                    if send_json(&mut socket, &reply).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Sends every stored message after `last`, advancing it.
+async fn catch_up(
+    state: &AppState,
+    id: i64,
+    last: &mut i64,
+    socket: &mut WebSocket,
+) -> Result<(), ()> {
+    loop {
+        let page = match service::conversation_after(state, id, *last, PAGE).await {
+            Ok(page) => page,
+            Err(e) => {
+                tracing::warn!(error = %e, consultation = id, "chat catch-up failed");
+                return Err(());
+            }
+        };
+        let count = page.messages.len();
+        for m in page.messages {
+            let mut frame = serde_json::to_value(&m).unwrap_or_default();
+            frame["type"] = json!("message");
+            send_json(socket, &frame).await?;
+            *last = m.seq;
+        }
+        if (count as i64) < PAGE {
+            return Ok(());
+        }
+    }
+}
+
+async fn send_json(socket: &mut WebSocket, value: &impl serde::Serialize) -> Result<(), ()> {
+    let text = serde_json::to_string(value).map_err(|_| ())?;
+    socket
+        .send(Message::Text(text.into()))
+        .await
+        .map_err(|_| ())
+}
+
+/// Acts on one client frame; returns the reply, if any.
+async fn handle(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    me: i64,
+    text: &str,
+) -> Option<serde_json::Value> {
+    let frame = match serde_json::from_str::<ClientFrame>(text) {
+        Ok(f) => f,
+        Err(e) => {
+            return Some(
+                json!({"type": "error", "message": format!("not a frame this server understands: {e}")}),
+            );
+        }
+    };
+    match frame {
+        ClientFrame::Message { text, client_id } => {
+            Some(match service::post_message(state, actor, id, &text).await {
+                Ok(m) => json!({"type": "ack", "client_id": client_id, "seq": m.seq}),
+                Err(e) => error_frame(&e, client_id),
+            })
+        }
+        ClientFrame::Read { seq } => match service::mark_read(state, actor, id, seq).await {
+            Ok(()) => None,
+            Err(e) => Some(error_frame(&e, None)),
+        },
+        ClientFrame::Typing => {
+            state.chat.deliver(id, News::Typing { account: me });
+            None
+        }
+    }
+}
+
+fn error_frame(e: &AppError, client_id: Option<String>) -> serde_json::Value {
+    if let AppError::Internal(cause) = e {
+        tracing::error!(error = format!("{cause:#}"), "chat frame failed");
+    }
+    let problem = e.to_problem();
+    let errors: Vec<serde_json::Value> = problem
+        .errors
+        .iter()
+        .map(|f| json!({"field": f.field, "message": f.message}))
+        .collect();
+    json!({"type": "error", "client_id": client_id, "status": problem.code.status().as_u16(), "message": problem.detail, "errors": errors})
+}
