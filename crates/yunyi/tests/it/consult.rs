@@ -922,4 +922,36 @@ mod ws {
             }
         }
     }
+
+    /// Two server processes on one database: a message posted through the second reaches a
+    /// chat open on the first — live on PostgreSQL (NOTIFY), and on SQLite (one process is the
+    /// supported deployment) at the latest when the client reconnects.
+    #[tokio::test]
+    async fn a_message_posted_through_another_process_reaches_the_chat() {
+        let ctx = setup().await;
+        let (patient, _, id) = accepted(&ctx).await;
+        let other = crate::cli::start_demo(&ctx.app.test_db);
+        // Sessions live in the database: the doctor's token works on either process.
+        let doctor = signed_doctor(&ctx, "doctor5").await;
+        let on_other = |path: String| format!("{}{path}", other.base);
+        let mut patient_ws = connect(&ctx, &patient, id, 0).await;
+        let r = ctx
+            .app
+            .client
+            .post(on_other(format!("/api/v1/consultations/{id}/messages")))
+            .bearer_auth(&doctor)
+            .json(&json!({"text": "来自另一台服务器"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+        if ctx.app.test_db.backend() == "sqlite" {
+            drop(patient_ws);
+            patient_ws = connect(&ctx, &patient, id, 0).await;
+        }
+        let message = next_of(&mut patient_ws, "message").await;
+        assert_eq!(message["seq"], 1);
+        assert_eq!(message["body"], "来自另一台服务器");
+        crate::cli::stop_with_sigterm(other);
+    }
 }
