@@ -25,6 +25,7 @@ pub mod ops;
 pub mod paging;
 pub mod policy;
 pub mod scheduling;
+pub mod scrub;
 pub mod triage;
 pub mod web;
 

@@ -40,6 +40,11 @@ pub fn router() -> Router<AppState> {
             "/api/v1/consultations/{id}/messages",
             get(messages).post(post_message),
         )
+        .route("/api/v1/consultations/{id}/images", post(post_image))
+        .route(
+            "/api/v1/consultations/{id}/messages/{seq}/image",
+            get(image),
+        )
         .route("/api/v1/consultations/{id}/read", post(mark_read))
         .route("/api/v1/consultations/{id}/ws", get(chat))
         .route("/api/v1/prior-records", post(upload_record))
@@ -335,4 +340,28 @@ async fn chat(
     Ok(upgrade
         .on_upgrade(move |socket| super::chat::run(state, actor, id, after, socket))
         .into_response())
+}
+
+/// `POST …/images` with the picture as the body.
+async fn post_image(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> AppResult<(StatusCode, Json<super::store::MessageRow>)> {
+    let id = id_of(&id, "consultation")?;
+    let message = service::post_image(&state, &actor, id, &body).await?;
+    Ok((StatusCode::CREATED, Json(message)))
+}
+
+async fn image(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path((id, seq)): Path<(String, String)>,
+) -> AppResult<Response> {
+    let id = id_of(&id, "consultation")?;
+    let seq = id_of(&seq, "message")?;
+    Ok(file_response(
+        service::image(&state, &actor, id, seq).await?,
+    ))
 }

@@ -972,7 +972,8 @@ pub async fn upload_prior_record(
         None,
     )
     .await?;
-    let key = state.blobs.put(bytes).await.map_err(AppError::Internal)?;
+    let clean = clean_image(bytes, content_type)?;
+    let key = state.blobs.put(&clean).await.map_err(AppError::Internal)?;
     let mut record = store::PriorRecord {
         id: 0,
         person_id,
@@ -998,6 +999,15 @@ pub async fn upload_prior_record(
     .await?;
     tx.commit().await?;
     Ok(record)
+}
+
+/// An image without its metadata (a PDF as it is).
+fn clean_image(bytes: &[u8], content_type: &str) -> AppResult<Vec<u8>> {
+    if content_type == "application/pdf" {
+        return Ok(bytes.to_vec());
+    }
+    crate::scrub::strip(bytes, content_type)
+        .map_err(|e| AppError::UnsupportedMediaType(e.to_string()))
 }
 
 fn sniff_record(bytes: &[u8]) -> Option<&'static str> {
@@ -1123,7 +1133,21 @@ pub async fn post_message(
         ));
     }
     let c = consultation_or_404(state, id).await?;
-    let side = participant(state, actor, &c, "consultation.message").await?;
+    let side = writable(state, actor, &c).await?;
+    let message = store::NewMessage {
+        sender: None,
+        kind: "text",
+        body: text,
+        blob_key: None,
+        content_type: None,
+    };
+    append(state, actor, &c, side, message).await
+}
+
+/// The actor's side, if they may write into `c` now: participants, not after the end, and the
+/// doctor only once they accepted.
+async fn writable(state: &AppState, actor: &Actor, c: &ConsultationRow) -> AppResult<Side> {
+    let side = participant(state, actor, c, "consultation.message").await?;
     let status = c.status();
     if status.is_ended() {
         return Err(AppError::Conflict(format!(
@@ -1136,23 +1160,30 @@ pub async fn post_message(
             "accept the request before writing to the patient".to_owned(),
         ));
     }
+    Ok(side)
+}
+
+/// Stores a message from the actor (their first as doctor begins the consultation), with its
+/// audit event, commits, and only then tells the listeners.
+async fn append(
+    state: &AppState,
+    actor: &Actor,
+    c: &ConsultationRow,
+    side: Side,
+    mut message: store::NewMessage<'_>,
+) -> AppResult<store::MessageRow> {
     let me = actor.require()?;
+    message.sender = Some(me.account_id);
+    let id = c.id;
     let now = now_ms();
     let mut tx = state.db.begin().await?;
-    let begins = side == Side::Doctor && status == Status::Accepted;
+    let begins = side == Side::Doctor && c.status() == Status::Accepted;
     if begins {
-        apply(&mut tx, &actor.audit(), &c, Action::Start, None, now).await?;
+        apply(&mut tx, &actor.audit(), c, Action::Start, None, now).await?;
     }
     if side == Side::Doctor {
         store::mark_first_reply(&mut tx, id, now).await?;
     }
-    let message = store::NewMessage {
-        sender: Some(me.account_id),
-        kind: "text",
-        body: text,
-        blob_key: None,
-        content_type: None,
-    };
     let seq = store::append_message(&mut tx, id, &message, now).await?;
     audit::append(
         &mut tx,
@@ -1169,10 +1200,10 @@ pub async fn post_message(
     Ok(store::MessageRow {
         seq,
         sender_id: Some(me.account_id),
-        kind: "text".to_owned(),
-        body: text.to_owned(),
-        blob_key: None,
-        content_type: None,
+        kind: message.kind.to_owned(),
+        body: message.body.to_owned(),
+        blob_key: message.blob_key.map(str::to_owned),
+        content_type: message.content_type.map(str::to_owned),
         created_at: now,
     })
 }
@@ -1259,4 +1290,62 @@ pub async fn open_chat(state: &AppState, actor: &Actor, id: i64) -> AppResult<()
     )
     .await?;
     Ok(())
+}
+
+/// Sends an image into the conversation: JPEG, PNG or WebP recognised by its bytes (never by
+/// its name or claimed type), within the server's body limit, stripped of its metadata, kept
+/// in the blob store; the message refers to it. Same rules as a text message otherwise.
+pub async fn post_image(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    bytes: &[u8],
+) -> AppResult<store::MessageRow> {
+    let content_type = crate::blob::sniff_image(bytes).ok_or_else(|| {
+        AppError::UnsupportedMediaType("send a JPEG, PNG or WebP picture".to_owned())
+    })?;
+    let clean = clean_image(bytes, content_type)?;
+    let c = consultation_or_404(state, id).await?;
+    let side = writable(state, actor, &c).await?;
+    let key = state.blobs.put(&clean).await.map_err(AppError::Internal)?;
+    let message = store::NewMessage {
+        sender: None,
+        kind: "image",
+        body: "",
+        blob_key: Some(&key),
+        content_type: Some(content_type),
+    };
+    append(state, actor, &c, side, message).await
+}
+
+/// The picture of image message `seq`, for the conversation's participants. Audited.
+pub async fn image(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    seq: i64,
+) -> AppResult<(Vec<u8>, String)> {
+    let c = consultation_or_404(state, id).await?;
+    participant(state, actor, &c, "consultation.read_messages").await?;
+    let not_found = || AppError::NotFound(format!("message {seq} is not a picture"));
+    let message = store::message(&state.db, id, seq)
+        .await?
+        .ok_or_else(not_found)?;
+    let (Some(key), Some(content_type)) = (message.blob_key, message.content_type) else {
+        return Err(not_found());
+    };
+    audit::record(
+        &state.db,
+        &NewEvent::new(actor.audit(), "consultation.read_image", "consultation")
+            .object(id)
+            .patient(c.person_id),
+    )
+    .await?;
+    let bytes = state
+        .blobs
+        .get(&key)
+        .await
+        .map_err(AppError::Internal)?
+        .ok_or_else(not_found)?;
+    Ok((bytes, content_type))
 }

@@ -625,7 +625,10 @@ pub async fn set_photo(
     let content_type = crate::blob::sniff_image(bytes).ok_or_else(|| {
         AppError::UnsupportedMediaType("the photo must be a JPEG, PNG or WebP image".to_owned())
     })?;
-    let key = state.blobs.put(bytes).await.map_err(AppError::Internal)?;
+    // Where the photo was taken and with which phone is nobody's business.
+    let clean = crate::scrub::strip(bytes, content_type)
+        .map_err(|e| AppError::UnsupportedMediaType(e.to_string()))?;
+    let key = state.blobs.put(&clean).await.map_err(AppError::Internal)?;
     if !store::set_photo(&state.db, doctor_id, &key, content_type).await? {
         return Err(AppError::Conflict(
             "set the doctor's professional profile before the photo".to_owned(),

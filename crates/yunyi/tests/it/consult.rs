@@ -764,6 +764,101 @@ async fn messages_are_stored_in_order_and_only_participants_take_part() {
     assert!(changed.is_err(), "messages cannot be edited");
 }
 
+/// A JPEG as a phone writes it: JFIF, an EXIF block with a GPS position, a scan, the end.
+fn phone_jpeg() -> Vec<u8> {
+    let segment = |marker: u8, payload: &[u8]| {
+        let len = payload.len() + 2;
+        let mut s = vec![0xFF, marker, (len >> 8) as u8, len as u8];
+        s.extend_from_slice(payload);
+        s
+    };
+    let mut exif = b"Exif\0\0MM\0\x2A\0\0\0\x08\0\0\0\0\0\0".to_vec();
+    exif.extend_from_slice(b"GPSLatitude 23.1291 GPSLongitude 113.2644");
+    let mut f = vec![0xFF, 0xD8];
+    f.extend(segment(0xE0, b"JFIF\0\x01\x01\0\0\x01\0\x01\0\0"));
+    f.extend(segment(0xE1, &exif));
+    f.extend(segment(0xDB, &[0u8; 65]));
+    f.extend(segment(0xDA, &[1, 1, 0, 0, 0x3F, 0]));
+    f.extend_from_slice(&[0x12, 0x34, 0xFF, 0xD9]);
+    f
+}
+
+#[tokio::test]
+async fn images_are_checked_by_their_bytes_cleaned_and_shown_only_to_participants() {
+    let ctx = setup().await;
+    let (patient, doctor, id) = accepted(&ctx).await;
+    let send = |token: &str, bytes: Vec<u8>, claimed: &str| {
+        ctx.app
+            .client
+            .post(ctx.app.url(&format!("/api/v1/consultations/{id}/images")))
+            .bearer_auth(token)
+            .header("content-type", claimed)
+            .body(bytes)
+            .send()
+    };
+    // A photo with its GPS position: stored and shown without it.
+    let r = send(&patient, phone_jpeg(), "image/jpeg").await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let sent: Value = r.json().await.unwrap();
+    assert_eq!(sent["kind"], "image");
+    assert_eq!(sent["content_type"], "image/jpeg");
+    let path = format!("/api/v1/consultations/{id}/messages/{}/image", sent["seq"]);
+    let r = ctx.app.get_as(&doctor, &path).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "image/jpeg");
+    assert_eq!(r.headers()["cache-control"], "private, no-store");
+    let shown = r.bytes().await.unwrap();
+    assert!(shown.starts_with(&[0xFF, 0xD8]) && shown.ends_with(&[0xFF, 0xD9]));
+    assert!(
+        !shown.windows(3).any(|w| w == b"GPS"),
+        "the position is gone"
+    );
+    // A PNG sent as "image/jpeg" is what its bytes say it is.
+    let r = send(&patient, PNG.to_vec(), "image/jpeg").await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let png: Value = r.json().await.unwrap();
+    assert_eq!(png["content_type"], "image/png");
+    // Not a picture, a damaged one, or too big: refused, nothing stored.
+    let r = send(&patient, b"%PDF-1.4 not a picture".to_vec(), "image/png")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let mut cut = phone_jpeg();
+    cut.truncate(30);
+    let r = send(&patient, cut, "image/jpeg").await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let mut huge = phone_jpeg();
+    huge.resize(3 * 1024 * 1024, 0);
+    let r = send(&patient, huge, "image/jpeg").await.unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let (_, conversation) = ctx
+        .get(&patient, &format!("/api/v1/consultations/{id}/messages"))
+        .await;
+    assert_eq!(seqs(&conversation), [1, 2]);
+    // Only participants see it.
+    let outsider = ctx.app.token("patient2", PW).await;
+    let r = ctx.app.get_as(&outsider, &path).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = send(&outsider, PNG.to_vec(), "image/png").await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    // A text message has no picture.
+    let (_, text) = ctx
+        .post(
+            &patient,
+            &format!("/api/v1/consultations/{id}/messages"),
+            json!({"text": "看图"}),
+        )
+        .await;
+    let r = ctx
+        .app
+        .get_as(
+            &doctor,
+            &format!("/api/v1/consultations/{id}/messages/{}/image", text["seq"]),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
 mod ws {
     use futures_util::{SinkExt, StreamExt};
     use tokio_tungstenite::tungstenite::Message;
