@@ -186,7 +186,7 @@ pub async fn seed(state: &AppState) -> AppResult<DemoSummary> {
 /// Diagnoses from the demo hospital's own offline records (as its HIS would provide): patient1
 /// has hypertension and patient3 type 2 diabetes, so their follow-up visits (复诊) qualify.
 async fn seed_records(db: &Db, tx: &mut Tx) -> AppResult<()> {
-    use crate::consult::{service as consult, store::OfflineDiagnosis};
+    use crate::consult::{records, store::OfflineDiagnosis};
     let gz = hospital_id(db, "DEMO-GZ-001").await?;
     for (username, icd10, name, on) in [
         ("patient1", "I10", "原发性高血压", "2023-05-10"),
@@ -204,7 +204,7 @@ async fn seed_records(db: &Db, tx: &mut Tx) -> AppResult<()> {
             name: name.to_owned(),
             diagnosed_on: on.to_owned(),
         };
-        consult::record_offline_diagnosis(tx, &diagnosis).await?;
+        records::record_offline_diagnosis(tx, &diagnosis).await?;
     }
     Ok(())
 }

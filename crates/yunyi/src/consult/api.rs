@@ -8,7 +8,9 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::service::{self, PriorRecordInput, RequestInput};
+use super::records::{self, PriorRecordInput};
+use super::service::{self, RequestInput};
+use super::{conversation, lifecycle};
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::extract::AppJson;
@@ -103,7 +105,7 @@ async fn accept(
     Path(id): Path<String>,
 ) -> AppResult<Json<service::ConsultationView>> {
     let id = id_of(&id, "consultation")?;
-    Ok(Json(service::accept(&state, &actor, id).await?))
+    Ok(Json(lifecycle::accept(&state, &actor, id).await?))
 }
 
 async fn start(
@@ -112,7 +114,7 @@ async fn start(
     Path(id): Path<String>,
 ) -> AppResult<Json<service::ConsultationView>> {
     let id = id_of(&id, "consultation")?;
-    Ok(Json(service::start(&state, &actor, id).await?))
+    Ok(Json(lifecycle::start(&state, &actor, id).await?))
 }
 
 async fn complete(
@@ -121,7 +123,7 @@ async fn complete(
     Path(id): Path<String>,
 ) -> AppResult<Json<service::ConsultationView>> {
     let id = id_of(&id, "consultation")?;
-    Ok(Json(service::complete(&state, &actor, id).await?))
+    Ok(Json(lifecycle::complete(&state, &actor, id).await?))
 }
 
 #[derive(Deserialize, Default)]
@@ -138,7 +140,7 @@ async fn refer_offline(
 ) -> AppResult<Json<service::ConsultationView>> {
     let id = id_of(&id, "consultation")?;
     Ok(Json(
-        service::refer_offline(&state, &actor, id, input.reason.as_deref()).await?,
+        lifecycle::refer_offline(&state, &actor, id, input.reason.as_deref()).await?,
     ))
 }
 
@@ -150,7 +152,7 @@ async fn cancel(
 ) -> AppResult<Json<service::ConsultationView>> {
     let id = id_of(&id, "consultation")?;
     Ok(Json(
-        service::cancel(&state, &actor, id, input.reason.as_deref()).await?,
+        lifecycle::cancel(&state, &actor, id, input.reason.as_deref()).await?,
     ))
 }
 
@@ -174,7 +176,8 @@ async fn judge_record(
         .qualifies
         .ok_or_else(|| AppError::invalid("qualifies", "is required (true or false)"))?;
     Ok(Json(
-        service::judge_prior_record(&state, &actor, id, qualifies, input.reason.as_deref()).await?,
+        lifecycle::judge_prior_record(&state, &actor, id, qualifies, input.reason.as_deref())
+            .await?,
     ))
 }
 
@@ -188,7 +191,7 @@ async fn upload_record(
 ) -> AppResult<Response> {
     let input: PriorRecordInput = serde_urlencoded::from_str(q.as_deref().unwrap_or(""))
         .map_err(|e| AppError::BadRequest(format!("the query is not valid: {e}")))?;
-    let record = service::upload_prior_record(&state, &actor, &input, &body).await?;
+    let record = records::upload_prior_record(&state, &actor, &input, &body).await?;
     let location = format!("/api/v1/prior-records/{}", record.id);
     Ok((
         StatusCode::CREATED,
@@ -217,7 +220,7 @@ async fn own_record(
 ) -> AppResult<Response> {
     let id = id_of(&id, "record")?;
     Ok(file_response(
-        service::prior_record_file(&state, &actor, id, None).await?,
+        records::prior_record_file(&state, &actor, id, None).await?,
     ))
 }
 
@@ -229,7 +232,7 @@ async fn consultation_record(
     let id = id_of(&id, "consultation")?;
     let record = id_of(&record, "record")?;
     Ok(file_response(
-        service::prior_record_file(&state, &actor, record, Some(id)).await?,
+        records::prior_record_file(&state, &actor, record, Some(id)).await?,
     ))
 }
 
@@ -263,11 +266,11 @@ async fn messages(
     actor: Actor,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
-) -> AppResult<Json<service::Conversation>> {
+) -> AppResult<Json<conversation::Conversation>> {
     let id = id_of(&id, "consultation")?;
     let (after, limit) = after_and_limit(q.as_deref())?;
     Ok(Json(
-        service::messages(&state, &actor, id, after, limit).await?,
+        conversation::messages(&state, &actor, id, after, limit).await?,
     ))
 }
 
@@ -284,7 +287,7 @@ async fn post_message(
     AppJson(input): AppJson<MessageInput>,
 ) -> AppResult<(StatusCode, Json<super::store::MessageRow>)> {
     let id = id_of(&id, "consultation")?;
-    let message = service::post_message(&state, &actor, id, &input.text).await?;
+    let message = conversation::post_message(&state, &actor, id, &input.text).await?;
     Ok((StatusCode::CREATED, Json(message)))
 }
 
@@ -303,7 +306,7 @@ async fn mark_read(
     let seq = input
         .seq
         .ok_or_else(|| AppError::invalid("seq", "is required"))?;
-    service::mark_read(&state, &actor, id, seq).await?;
+    conversation::mark_read(&state, &actor, id, seq).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -336,7 +339,7 @@ async fn chat(
             ));
         }
     }
-    service::open_chat(&state, &actor, id).await?;
+    conversation::open_chat(&state, &actor, id).await?;
     Ok(upgrade
         .on_upgrade(move |socket| super::chat::run(state, actor, id, after, socket))
         .into_response())
@@ -350,7 +353,7 @@ async fn post_image(
     body: axum::body::Bytes,
 ) -> AppResult<(StatusCode, Json<super::store::MessageRow>)> {
     let id = id_of(&id, "consultation")?;
-    let message = service::post_image(&state, &actor, id, &body).await?;
+    let message = conversation::post_image(&state, &actor, id, &body).await?;
     Ok((StatusCode::CREATED, Json(message)))
 }
 
@@ -362,6 +365,6 @@ async fn image(
     let id = id_of(&id, "consultation")?;
     let seq = id_of(&seq, "message")?;
     Ok(file_response(
-        service::image(&state, &actor, id, seq).await?,
+        conversation::image(&state, &actor, id, seq).await?,
     ))
 }

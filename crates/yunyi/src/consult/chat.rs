@@ -15,8 +15,8 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 
+use super::conversation;
 use super::hub::News;
-use super::service;
 use crate::app::AppState;
 use crate::error::AppError;
 use crate::identity::Actor;
@@ -92,7 +92,7 @@ async fn catch_up(
     socket: &mut WebSocket,
 ) -> Result<(), ()> {
     loop {
-        let page = match service::conversation_after(state, id, *last, PAGE).await {
+        let page = match conversation::conversation_after(state, id, *last, PAGE).await {
             Ok(page) => page,
             Err(e) => {
                 tracing::warn!(error = %e, consultation = id, "chat catch-up failed");
@@ -137,13 +137,13 @@ async fn handle(
         }
     };
     match frame {
-        ClientFrame::Message { text, client_id } => {
-            Some(match service::post_message(state, actor, id, &text).await {
+        ClientFrame::Message { text, client_id } => Some(
+            match conversation::post_message(state, actor, id, &text).await {
                 Ok(m) => json!({"type": "ack", "client_id": client_id, "seq": m.seq}),
                 Err(e) => error_frame(&e, client_id),
-            })
-        }
-        ClientFrame::Read { seq } => match service::mark_read(state, actor, id, seq).await {
+            },
+        ),
+        ClientFrame::Read { seq } => match conversation::mark_read(state, actor, id, seq).await {
             Ok(()) => None,
             Err(e) => Some(error_frame(&e, None)),
         },

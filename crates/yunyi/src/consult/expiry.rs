@@ -20,7 +20,7 @@ impl JobHandler for ExpireRequests {
         _payload: &'a serde_json::Value,
     ) -> BoxFuture<'a, JobResult> {
         Box::pin(async move {
-            let expired = super::service::expire_due(&ctx.db, now_ms())
+            let expired = super::lifecycle::expire_due(&ctx.db, now_ms())
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             if expired > 0 {

@@ -4,9 +4,12 @@
 
 pub mod api;
 pub mod chat;
+pub mod conversation;
 pub mod expiry;
 pub mod hub;
+pub mod lifecycle;
 pub mod model;
+pub mod records;
 pub mod service;
 pub mod store;
 

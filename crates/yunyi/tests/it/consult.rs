@@ -501,12 +501,12 @@ async fn a_request_nobody_accepts_expires_and_ends_its_care_link() {
         .await;
     let id = created["id"].as_i64().unwrap();
     // Not yet due: nothing expires.
-    let none = yunyi::consult::service::expire_due(&ctx.app.db, now_ms())
+    let none = yunyi::consult::lifecycle::expire_due(&ctx.app.db, now_ms())
         .await
         .unwrap();
     assert_eq!(none, 0);
     let later = now_ms() + yunyi::consult::model::REQUEST_TTL_MS + 1;
-    let expired = yunyi::consult::service::expire_due(&ctx.app.db, later)
+    let expired = yunyi::consult::lifecycle::expire_due(&ctx.app.db, later)
         .await
         .unwrap();
     assert_eq!(expired, 1);

@@ -1,0 +1,303 @@
+//! The conversation of a consultation: who takes part, text and image messages stored and
+//! committed before anyone is told, catch-up reads and read receipts.
+
+use serde::Serialize;
+
+use super::hub;
+use super::model::{Action, Status};
+use super::store::{self, ConsultationRow};
+use crate::app::AppState;
+use crate::audit::{self, NewEvent};
+use crate::clock::now_ms;
+use crate::error::{AppError, AppResult};
+use crate::identity::auth::require_step_up;
+use crate::identity::model::Role;
+use crate::identity::{Actor, service as identity};
+use crate::policy;
+
+use super::lifecycle::{announce, apply};
+use super::records::clean_image;
+use super::service::consultation_or_404;
+
+/// Which side of a conversation the actor is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The patient or a family member acting for them.
+    Patient,
+    Doctor,
+}
+
+/// The actor's side in `c`'s conversation, or an error (denials audited). Allowed access is
+/// audited by the caller with what it did.
+pub async fn participant(
+    state: &AppState,
+    actor: &Actor,
+    c: &ConsultationRow,
+    action: &str,
+) -> AppResult<Side> {
+    let me = actor.require()?;
+    match me.role {
+        Role::Patient => {
+            policy::decide_patient(state, actor, action, "consultation", c.person_id, None).await?;
+            Ok(Side::Patient)
+        }
+        Role::Doctor if c.doctor_id == Some(me.account_id) => {
+            require_step_up(state, me)?;
+            Ok(Side::Doctor)
+        }
+        _ => {
+            identity::deny(
+                state,
+                actor,
+                action,
+                "consultation",
+                Some(c.id.to_string()),
+                Some(c.person_id),
+                "not a participant",
+            )
+            .await?;
+            Err(AppError::NotFound(format!(
+                "no consultation with id {}",
+                c.id
+            )))
+        }
+    }
+}
+
+/// The longest text message, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 2_000;
+
+/// Posts a text message: stored (with its audit event) and committed before anyone is told.
+/// The doctor's first message begins an accepted consultation. Patients may add to a request
+/// before it is accepted; nobody writes into an ended one.
+pub async fn post_message(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    text: &str,
+) -> AppResult<store::MessageRow> {
+    let text = text.trim();
+    let n = text.chars().count();
+    if n == 0 || n > MAX_MESSAGE_CHARS {
+        return Err(AppError::invalid(
+            "text",
+            format!("a message has 1 to {MAX_MESSAGE_CHARS} characters"),
+        ));
+    }
+    let c = consultation_or_404(state, id).await?;
+    let side = writable(state, actor, &c).await?;
+    let message = store::NewMessage {
+        sender: None,
+        kind: "text",
+        body: text,
+        blob_key: None,
+        content_type: None,
+    };
+    append(state, actor, &c, side, message).await
+}
+
+/// The actor's side, if they may write into `c` now: participants, not after the end, and the
+/// doctor only once they accepted.
+async fn writable(state: &AppState, actor: &Actor, c: &ConsultationRow) -> AppResult<Side> {
+    let side = participant(state, actor, c, "consultation.message").await?;
+    let status = c.status();
+    if status.is_ended() {
+        return Err(AppError::Conflict(format!(
+            "the consultation has ended ({}); start a new one to continue",
+            status.as_str().replace('_', " ")
+        )));
+    }
+    if side == Side::Doctor && status == Status::Requested {
+        return Err(AppError::Conflict(
+            "accept the request before writing to the patient".to_owned(),
+        ));
+    }
+    Ok(side)
+}
+
+/// Stores a message from the actor (their first as doctor begins the consultation), with its
+/// audit event, commits, and only then tells the listeners.
+async fn append(
+    state: &AppState,
+    actor: &Actor,
+    c: &ConsultationRow,
+    side: Side,
+    mut message: store::NewMessage<'_>,
+) -> AppResult<store::MessageRow> {
+    let me = actor.require()?;
+    message.sender = Some(me.account_id);
+    let id = c.id;
+    let now = now_ms();
+    let mut tx = state.db.begin().await?;
+    let begins = side == Side::Doctor && c.status() == Status::Accepted;
+    if begins {
+        apply(&mut tx, &actor.audit(), c, Action::Start, None, now).await?;
+    }
+    if side == Side::Doctor {
+        store::mark_first_reply(&mut tx, id, now).await?;
+    }
+    let seq = store::append_message(&mut tx, id, &message, now).await?;
+    audit::append(
+        &mut tx,
+        &NewEvent::new(actor.audit(), "consultation.message", "consultation")
+            .object(id)
+            .patient(c.person_id),
+    )
+    .await?;
+    tx.commit().await?;
+    if begins {
+        announce(state, id, Status::InProgress).await;
+    }
+    hub::publish(&state.db, &state.chat, id, hub::News::Message { seq }).await;
+    Ok(store::MessageRow {
+        seq,
+        sender_id: Some(me.account_id),
+        kind: message.kind.to_owned(),
+        body: message.body.to_owned(),
+        blob_key: message.blob_key.map(str::to_owned),
+        content_type: message.content_type.map(str::to_owned),
+        created_at: now,
+    })
+}
+
+/// A participant's view of the conversation after message `after`: at most `limit` messages
+/// and everyone's read marks. Audited as a read.
+pub async fn messages(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    after: i64,
+    limit: i64,
+) -> AppResult<Conversation> {
+    let c = consultation_or_404(state, id).await?;
+    participant(state, actor, &c, "consultation.read_messages").await?;
+    audit::record(
+        &state.db,
+        &NewEvent::new(actor.audit(), "consultation.read_messages", "consultation")
+            .object(id)
+            .patient(c.person_id),
+    )
+    .await?;
+    conversation_after(state, id, after, limit).await
+}
+
+/// Messages after `after` and the read marks, without an access check (the caller did it).
+pub async fn conversation_after(
+    state: &AppState,
+    id: i64,
+    after: i64,
+    limit: i64,
+) -> AppResult<Conversation> {
+    let messages = store::messages_after(&state.db, id, after, limit).await?;
+    let read = store::read_marks(&state.db, id)
+        .await?
+        .into_iter()
+        .map(|(account, seq)| ReadMark { account, seq })
+        .collect();
+    Ok(Conversation { messages, read })
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReadMark {
+    pub account: i64,
+    pub seq: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Conversation {
+    pub messages: Vec<store::MessageRow>,
+    pub read: Vec<ReadMark>,
+}
+
+/// Records that the actor has read up to message `seq` (a read receipt) and tells the others.
+pub async fn mark_read(state: &AppState, actor: &Actor, id: i64, seq: i64) -> AppResult<()> {
+    let c = consultation_or_404(state, id).await?;
+    participant(state, actor, &c, "consultation.read_messages").await?;
+    if seq < 1 || seq > c.last_seq {
+        return Err(AppError::invalid(
+            "seq",
+            format!("must be a message number from 1 to {}", c.last_seq),
+        ));
+    }
+    let me = actor.require()?;
+    store::mark_read(&state.db, id, me.account_id, seq, now_ms()).await?;
+    let news = hub::News::Read {
+        account: me.account_id,
+        seq,
+    };
+    hub::publish(&state.db, &state.chat, id, news).await;
+    Ok(())
+}
+
+/// Checks that the actor takes part in consultation `id` before a chat connection opens, and
+/// audits the opening (each message posted is audited too).
+pub async fn open_chat(state: &AppState, actor: &Actor, id: i64) -> AppResult<()> {
+    let c = consultation_or_404(state, id).await?;
+    participant(state, actor, &c, "consultation.chat").await?;
+    audit::record(
+        &state.db,
+        &NewEvent::new(actor.audit(), "consultation.chat", "consultation")
+            .object(id)
+            .patient(c.person_id),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Sends an image into the conversation: JPEG, PNG or WebP recognised by its bytes (never by
+/// its name or claimed type), within the server's body limit, stripped of its metadata, kept
+/// in the blob store; the message refers to it. Same rules as a text message otherwise.
+pub async fn post_image(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    bytes: &[u8],
+) -> AppResult<store::MessageRow> {
+    let content_type = crate::blob::sniff_image(bytes).ok_or_else(|| {
+        AppError::UnsupportedMediaType("send a JPEG, PNG or WebP picture".to_owned())
+    })?;
+    let clean = clean_image(bytes, content_type)?;
+    let c = consultation_or_404(state, id).await?;
+    let side = writable(state, actor, &c).await?;
+    let key = state.blobs.put(&clean).await.map_err(AppError::Internal)?;
+    let message = store::NewMessage {
+        sender: None,
+        kind: "image",
+        body: "",
+        blob_key: Some(&key),
+        content_type: Some(content_type),
+    };
+    append(state, actor, &c, side, message).await
+}
+
+/// The picture of image message `seq`, for the conversation's participants. Audited.
+pub async fn image(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    seq: i64,
+) -> AppResult<(Vec<u8>, String)> {
+    let c = consultation_or_404(state, id).await?;
+    participant(state, actor, &c, "consultation.read_messages").await?;
+    let not_found = || AppError::NotFound(format!("message {seq} is not a picture"));
+    let message = store::message(&state.db, id, seq)
+        .await?
+        .ok_or_else(not_found)?;
+    let (Some(key), Some(content_type)) = (message.blob_key, message.content_type) else {
+        return Err(not_found());
+    };
+    audit::record(
+        &state.db,
+        &NewEvent::new(actor.audit(), "consultation.read_image", "consultation")
+            .object(id)
+            .patient(c.person_id),
+    )
+    .await?;
+    let bytes = state
+        .blobs
+        .get(&key)
+        .await
+        .map_err(AppError::Internal)?
+        .ok_or_else(not_found)?;
+    Ok((bytes, content_type))
+}

@@ -1,0 +1,296 @@
+//! Moving a consultation through its life: each move is checked by `model::transition`,
+//! stored as a conditional update with its history row and audit event, and announced to the
+//! conversation's listeners after the commit. Expiry of requests nobody accepted.
+
+use super::hub;
+use super::model::{self, Action, Status};
+use super::store::{self, ConsultationRow};
+use crate::app::AppState;
+use crate::audit::{self, AuditActor, NewEvent};
+use crate::clock::now_ms;
+use crate::db::Tx;
+use crate::error::{AppError, AppResult};
+use crate::identity::auth::require_step_up;
+use crate::identity::model::Role;
+use crate::identity::{Actor, service as identity, store as identity_store};
+
+use super::service::{
+    ConsultationView, FollowUpBasis, authorize, consultation_or_404, follow_up_basis, may_take,
+    view_unchecked,
+};
+
+/// Moves `c` by `action` in `tx`: the conditional update, the history row and the audit
+/// event. A concurrent change that got there first is a 409 with the status it found.
+pub(super) async fn apply(
+    tx: &mut Tx,
+    who: &AuditActor,
+    c: &ConsultationRow,
+    action: Action,
+    reason: Option<&str>,
+    now: i64,
+) -> AppResult<Status> {
+    let from = c.status();
+    let to = model::transition(from, action).map_err(|e| AppError::Conflict(e.to_string()))?;
+    let moved = if action == Action::Accept {
+        // Accept also takes the consultation for the doctor (see `store::accept`).
+        true
+    } else {
+        store::set_status(tx, c.id, from, to, reason, now).await?
+    };
+    if !moved {
+        return Err(AppError::Conflict(format!(
+            "the consultation changed while you were looking (it is no longer {}); reload it",
+            from.as_str().replace('_', " ")
+        )));
+    }
+    store::insert_event(tx, c.id, Some(from), to, who.account_id, reason, now).await?;
+    let mut event = NewEvent::new(who.clone(), audit_action(action), "consultation")
+        .object(c.id)
+        .patient(c.person_id);
+    if let Some(r) = reason {
+        event = event.reason(r.to_owned());
+    }
+    audit::append(tx, &event).await?;
+    if matches!(to, Status::Cancelled | Status::Expired) {
+        identity_store::end_care_links(tx, "consultation", &c.id.to_string(), now).await?;
+    }
+    Ok(to)
+}
+
+pub(super) fn audit_action(action: Action) -> &'static str {
+    match action {
+        Action::Accept => "consultation.accept",
+        Action::Start => "consultation.start",
+        Action::Complete => "consultation.complete",
+        Action::ReferOffline => "consultation.refer_offline",
+        Action::Cancel => "consultation.cancel",
+        Action::Expire => "consultation.expire",
+    }
+}
+
+/// A doctor accepts a request: theirs by name or from their department's queue. A follow-up
+/// visit resting on an uploaded record needs the record confirmed first.
+pub async fn accept(state: &AppState, actor: &Actor, id: i64) -> AppResult<ConsultationView> {
+    let c = consultation_or_404(state, id).await?;
+    let me = actor.require()?;
+    if me.role != Role::Doctor {
+        return Err(AppError::Forbidden(
+            "only doctors accept consultations".to_owned(),
+        ));
+    }
+    may_take(state, actor, &c).await?;
+    model::transition(c.status(), Action::Accept).map_err(|e| AppError::Conflict(e.to_string()))?;
+    if follow_up_basis(&c) == Some(FollowUpBasis::AwaitingConfirmation) {
+        return Err(AppError::Conflict(
+            "confirm first that the attached record shows the offline diagnosis of this condition (POST …/prior-record with qualifies true or false)".to_owned(),
+        ));
+    }
+    let now = now_ms();
+    let mut tx = state.db.begin().await?;
+    if !store::accept(&mut tx, id, me.account_id, now).await? {
+        return Err(AppError::Conflict(
+            "another doctor has just accepted this request, or it was cancelled".to_owned(),
+        ));
+    }
+    apply(&mut tx, &actor.audit(), &c, Action::Accept, None, now).await?;
+    if c.doctor_id.is_none() {
+        identity::link_care(
+            &mut tx,
+            me.account_id,
+            c.person_id,
+            c.hospital_id,
+            "consultation",
+            Some(&id.to_string()),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    announce(state, id, Status::Accepted).await;
+    view_unchecked(state, id).await
+}
+
+/// Tells the conversation's listeners its new status (after the commit).
+pub(super) async fn announce(state: &AppState, id: i64, status: Status) {
+    let news = hub::News::Status {
+        status: status.as_str().to_owned(),
+    };
+    hub::publish(&state.db, &state.chat, id, news).await;
+}
+
+/// The doctor's verdict on the record a follow-up visit rests on. If it does not show the
+/// offline diagnosis the request is returned (退诊) with the reason, since internet diagnosis
+/// would not be allowed; the patient may ask for a consultation instead.
+pub async fn judge_prior_record(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    qualifies: bool,
+    reason: Option<&str>,
+) -> AppResult<ConsultationView> {
+    let c = consultation_or_404(state, id).await?;
+    may_take(state, actor, &c).await?;
+    if follow_up_basis(&c) != Some(FollowUpBasis::AwaitingConfirmation)
+        || c.status() != Status::Requested
+    {
+        return Err(AppError::Conflict(
+            "this consultation has no record waiting for confirmation".to_owned(),
+        ));
+    }
+    let me = actor.require()?;
+    let now = now_ms();
+    let mut tx = state.db.begin().await?;
+    if qualifies {
+        if !store::confirm_prior(&mut tx, id, me.account_id, now).await? {
+            return Err(AppError::Conflict(
+                "the consultation changed while you were looking; reload it".to_owned(),
+            ));
+        }
+        audit::append(
+            &mut tx,
+            &NewEvent::new(actor.audit(), "consultation.confirm_prior", "consultation")
+                .object(id)
+                .patient(c.person_id),
+        )
+        .await?;
+    } else {
+        let reason = required_reason(reason)?;
+        let reason = format!("the attached record does not show an offline diagnosis: {reason}");
+        apply(
+            &mut tx,
+            &actor.audit(),
+            &c,
+            Action::Cancel,
+            Some(&reason),
+            now,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    view_unchecked(state, id).await
+}
+
+pub(super) fn required_reason(reason: Option<&str>) -> AppResult<&str> {
+    match reason.map(str::trim) {
+        Some(r) if (2..=500).contains(&r.chars().count()) => Ok(r),
+        _ => Err(AppError::invalid(
+            "reason",
+            "say in 2 to 500 characters why",
+        )),
+    }
+}
+
+/// The doctor begins the conversation (their first message or call does this too).
+pub async fn start(state: &AppState, actor: &Actor, id: i64) -> AppResult<ConsultationView> {
+    doctor_moves(state, actor, id, Action::Start, None).await
+}
+
+/// The doctor completes the consultation.
+pub async fn complete(state: &AppState, actor: &Actor, id: i64) -> AppResult<ConsultationView> {
+    doctor_moves(state, actor, id, Action::Complete, None).await
+}
+
+/// The doctor ends the online visit because the patient must be seen in person.
+pub async fn refer_offline(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    reason: Option<&str>,
+) -> AppResult<ConsultationView> {
+    let reason = required_reason(reason)?;
+    doctor_moves(state, actor, id, Action::ReferOffline, Some(reason)).await
+}
+
+async fn doctor_moves(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    action: Action,
+    reason: Option<&str>,
+) -> AppResult<ConsultationView> {
+    let c = consultation_or_404(state, id).await?;
+    let me = actor.require()?;
+    if me.role != Role::Doctor || c.doctor_id != Some(me.account_id) {
+        authorize(state, actor, &c, audit_action(action)).await?;
+        return Err(AppError::Forbidden(
+            "only the consultation's doctor does this".to_owned(),
+        ));
+    }
+    require_step_up(state, me)?;
+    let now = now_ms();
+    let mut tx = state.db.begin().await?;
+    let to = apply(&mut tx, &actor.audit(), &c, action, reason, now).await?;
+    if action == Action::Start {
+        store::mark_first_reply(&mut tx, id, now).await?;
+    }
+    tx.commit().await?;
+    announce(state, id, to).await;
+    view_unchecked(state, id).await
+}
+
+/// Cancels: the patient side before the conversation begins (no reason needed), or the
+/// doctor returning an accepted request (退诊, with the reason).
+pub async fn cancel(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    reason: Option<&str>,
+) -> AppResult<ConsultationView> {
+    let c = consultation_or_404(state, id).await?;
+    let me = actor.require()?;
+    let reason = match me.role {
+        Role::Patient => {
+            authorize(state, actor, &c, "consultation.cancel").await?;
+            reason.map(str::trim).filter(|r| !r.is_empty())
+        }
+        Role::Doctor if c.doctor_id == Some(me.account_id) => Some(required_reason(reason)?),
+        _ => {
+            authorize(state, actor, &c, "consultation.cancel").await?;
+            return Err(AppError::Forbidden(
+                "only the patient or the consultation's doctor cancels it".to_owned(),
+            ));
+        }
+    };
+    let now = now_ms();
+    let mut tx = state.db.begin().await?;
+    let to = apply(&mut tx, &actor.audit(), &c, Action::Cancel, reason, now).await?;
+    tx.commit().await?;
+    announce(state, id, to).await;
+    view_unchecked(state, id).await
+}
+
+/// Expires requests nobody accepted in time (the recurring `consult.expire` job). Returns how
+/// many expired. The refund hook: an expired consultation is refunded by the payment context.
+pub async fn expire_due(db: &crate::db::Db, now: i64) -> AppResult<usize> {
+    let who = AuditActor {
+        account_id: None,
+        role: "system".to_owned(),
+        request_id: None,
+        client_addr: None,
+    };
+    let mut expired = 0;
+    for id in store::due_to_expire(db, now, 500).await? {
+        let Some(c) = store::consultation(db, id).await? else {
+            continue;
+        };
+        let mut tx = db.begin().await?;
+        match apply(
+            &mut tx,
+            &who,
+            &c,
+            Action::Expire,
+            Some("no doctor accepted in time"),
+            now,
+        )
+        .await
+        {
+            Ok(_) => {
+                tx.commit().await?;
+                expired += 1;
+            }
+            // Accepted or cancelled meanwhile: nothing to do.
+            Err(AppError::Conflict(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(expired)
+}

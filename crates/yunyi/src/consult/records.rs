@@ -1,0 +1,212 @@
+//! Evidence of earlier offline diagnoses: records patients upload (门诊病历, 出院小结, 诊断证明)
+//! and the hospital's own offline diagnoses, which the follow-up rule reads.
+
+use serde::Deserialize;
+
+use super::model::{PRIOR_RECORD_KINDS, parse_icd10};
+use super::store::{self};
+use crate::app::AppState;
+use crate::audit::{self, NewEvent};
+use crate::clock::now_ms;
+use crate::db::Tx;
+use crate::error::{AppError, AppResult, FieldError};
+use crate::identity::model::Role;
+use crate::identity::{Actor, service as identity};
+use crate::policy;
+
+use super::service::{authorize, consultation_or_404};
+
+/// What describes an uploaded record of an earlier diagnosis (the file is the request body,
+/// within the server's body limit).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PriorRecordInput {
+    #[serde(default)]
+    pub person_id: Option<i64>,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub hospital_name: String,
+    #[serde(default)]
+    pub diagnosed_on: String,
+    #[serde(default)]
+    pub condition: String,
+    #[serde(default)]
+    pub icd10: Option<String>,
+}
+
+/// Uploads a record of an earlier diagnosis for a person the patient acts for: JPEG, PNG,
+/// WebP or PDF, recognised by its bytes.
+pub async fn upload_prior_record(
+    state: &AppState,
+    actor: &Actor,
+    input: &PriorRecordInput,
+    bytes: &[u8],
+) -> AppResult<store::PriorRecord> {
+    let me = actor.require()?;
+    if me.role != Role::Patient {
+        return Err(AppError::Forbidden(
+            "records are uploaded by patients for themselves or their family".to_owned(),
+        ));
+    }
+    let person_id = match input.person_id {
+        Some(p) => p,
+        None => me
+            .person_id
+            .ok_or_else(|| AppError::invalid("person_id", "is required"))?,
+    };
+    let mut errors = Vec::new();
+    if !PRIOR_RECORD_KINDS.contains(&input.kind.as_str()) {
+        errors.push(FieldError::new(
+            "kind",
+            "must be outpatient_record, discharge_summary or diagnosis_certificate",
+        ));
+    }
+    for (field, value, max) in [
+        ("hospital_name", input.hospital_name.trim(), 100),
+        ("condition", input.condition.trim(), 100),
+    ] {
+        if !(1..=max).contains(&value.chars().count()) {
+            errors.push(FieldError::new(
+                field,
+                format!("must be 1 to {max} characters"),
+            ));
+        }
+    }
+    let today = identity::today();
+    match chrono::NaiveDate::parse_from_str(input.diagnosed_on.trim(), "%Y-%m-%d") {
+        Ok(day) if day <= today => {}
+        Ok(_) => errors.push(FieldError::new("diagnosed_on", "cannot be in the future")),
+        Err(_) => errors.push(FieldError::new(
+            "diagnosed_on",
+            "must be a date like 2025-06-01",
+        )),
+    }
+    let icd10 = match input
+        .icd10
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        None => None,
+        Some(raw) => match parse_icd10(raw) {
+            Some(code) => Some(code),
+            None => {
+                errors.push(FieldError::new(
+                    "icd10",
+                    "must be an ICD-10 code such as I10",
+                ));
+                None
+            }
+        },
+    };
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let content_type = sniff_record(bytes).ok_or_else(|| {
+        AppError::UnsupportedMediaType(
+            "the record must be a JPEG, PNG or WebP photo or a PDF".to_owned(),
+        )
+    })?;
+    let basis = policy::decide_patient(
+        state,
+        actor,
+        "prior_record.upload",
+        "prior_record",
+        person_id,
+        None,
+    )
+    .await?;
+    let clean = clean_image(bytes, content_type)?;
+    let key = state.blobs.put(&clean).await.map_err(AppError::Internal)?;
+    let mut record = store::PriorRecord {
+        id: 0,
+        person_id,
+        uploaded_by: me.account_id,
+        kind: input.kind.clone(),
+        hospital_name: input.hospital_name.trim().to_owned(),
+        diagnosed_on: input.diagnosed_on.trim().to_owned(),
+        condition: input.condition.trim().to_owned(),
+        icd10,
+        blob_key: key,
+        content_type: content_type.to_owned(),
+        created_at: now_ms(),
+    };
+    let mut tx = state.db.begin().await?;
+    record.id = store::insert_prior_record(&mut tx, &record).await?;
+    audit::append(
+        &mut tx,
+        &NewEvent::new(actor.audit(), "prior_record.upload", "prior_record")
+            .object(record.id)
+            .patient(person_id)
+            .reason(basis.describe()),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(record)
+}
+
+/// An image without its metadata (a PDF as it is).
+pub(super) fn clean_image(bytes: &[u8], content_type: &str) -> AppResult<Vec<u8>> {
+    if content_type == "application/pdf" {
+        return Ok(bytes.to_vec());
+    }
+    crate::scrub::strip(bytes, content_type)
+        .map_err(|e| AppError::UnsupportedMediaType(e.to_string()))
+}
+
+fn sniff_record(bytes: &[u8]) -> Option<&'static str> {
+    crate::blob::sniff_image(bytes)
+        .or_else(|| bytes.starts_with(b"%PDF-").then_some("application/pdf"))
+}
+
+/// A prior record's file. Through a consultation (`via`): anyone who may read that
+/// consultation, when the record is attached to it — so a doctor of the department's queue
+/// can judge it before accepting. Without: the patient side only, through the policy.
+pub async fn prior_record_file(
+    state: &AppState,
+    actor: &Actor,
+    record_id: i64,
+    via: Option<i64>,
+) -> AppResult<(Vec<u8>, String)> {
+    let not_found = || AppError::NotFound(format!("no record with id {record_id}"));
+    let record = store::prior_record(&state.db, record_id)
+        .await?
+        .ok_or_else(not_found)?;
+    match via {
+        Some(id) => {
+            let c = consultation_or_404(state, id).await?;
+            let attached = c.prior_record_id == Some(record_id)
+                || store::attached_records(&state.db, id)
+                    .await?
+                    .contains(&record_id);
+            if !attached {
+                return Err(not_found());
+            }
+            authorize(state, actor, &c, "prior_record.read").await?;
+        }
+        None => {
+            policy::authorize_patient(
+                state,
+                actor,
+                "prior_record.read",
+                "prior_record",
+                record.person_id,
+                None,
+            )
+            .await?;
+        }
+    }
+    let bytes = state
+        .blobs
+        .get(&record.blob_key)
+        .await
+        .map_err(AppError::Internal)?
+        .ok_or_else(|| AppError::NotFound(format!("the file of record {record_id} is missing")))?;
+    Ok((bytes, record.content_type))
+}
+
+/// Records an offline diagnosis from the hospital's own records (its HIS import; the demo
+/// seed). Not an HTTP operation yet: diagnoses arrive with the clinical-records work.
+pub async fn record_offline_diagnosis(tx: &mut Tx, d: &store::OfflineDiagnosis) -> AppResult<i64> {
+    Ok(store::insert_offline_diagnosis(tx, d, now_ms()).await?)
+}
