@@ -3,7 +3,7 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
             post(judge_record),
         )
         .route("/api/v1/consultations/{id}/start", post(start))
+        .route("/api/v1/consultations/{id}/note", put(write_note))
         .route("/api/v1/consultations/{id}/complete", post(complete))
         .route(
             "/api/v1/consultations/{id}/refer-offline",
@@ -367,4 +368,15 @@ async fn image(
     Ok(file_response(
         conversation::image(&state, &actor, id, seq).await?,
     ))
+}
+
+/// `PUT …/note`: the clinical note (SOAP; diagnoses on follow-up visits).
+async fn write_note(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    AppJson(input): AppJson<super::model::NoteInput>,
+) -> AppResult<Json<super::note::NoteView>> {
+    let id = id_of(&id, "consultation")?;
+    Ok(Json(super::note::write(&state, &actor, id, &input).await?))
 }

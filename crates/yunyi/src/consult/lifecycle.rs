@@ -15,8 +15,8 @@ use crate::identity::model::Role;
 use crate::identity::{Actor, service as identity, store as identity_store};
 
 use super::service::{
-    ConsultationView, FollowUpBasis, authorize, consultation_or_404, follow_up_basis, may_take,
-    view_unchecked,
+    ConsultationView, FollowUpBasis, authorize, consultation_or_404, follow_up_basis,
+    in_department, may_take, view_unchecked,
 };
 
 /// Moves `c` by `action` in `tx`: the conditional update, the history row and the audit
@@ -51,6 +51,9 @@ pub(super) async fn apply(
         event = event.reason(r.to_owned());
     }
     audit::append(tx, &event).await?;
+    if to.is_ended() {
+        store::sign_note(tx, c.id, now).await?;
+    }
     if matches!(to, Status::Cancelled | Status::Expired) {
         identity_store::end_care_links(tx, "consultation", &c.id.to_string(), now).await?;
     }
@@ -76,6 +79,15 @@ pub async fn accept(state: &AppState, actor: &Actor, id: i64) -> AppResult<Consu
     if me.role != Role::Doctor {
         return Err(AppError::Forbidden(
             "only doctors accept consultations".to_owned(),
+        ));
+    }
+    // A colleague of the department who was a moment too late is told so, not "not found".
+    if c.status() != Status::Requested
+        && c.doctor_id != Some(me.account_id)
+        && in_department(state, me.account_id, &c).await?
+    {
+        return Err(AppError::Conflict(
+            "another doctor has just accepted this request".to_owned(),
         ));
     }
     may_take(state, actor, &c).await?;
@@ -218,6 +230,13 @@ async fn doctor_moves(
     require_step_up(state, me)?;
     let now = now_ms();
     let mut tx = state.db.begin().await?;
+    // The lifecycle's answer first: completing a request nobody accepted is not about notes.
+    model::transition(c.status(), action).map_err(|e| AppError::Conflict(e.to_string()))?;
+    if action == Action::Complete && !store::has_note(&mut tx, id).await? {
+        return Err(AppError::Conflict(
+            "write the clinical note (PUT …/note) before completing".to_owned(),
+        ));
+    }
     let to = apply(&mut tx, &actor.audit(), &c, action, reason, now).await?;
     if action == Action::Start {
         store::mark_first_reply(&mut tx, id, now).await?;

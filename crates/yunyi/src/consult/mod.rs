@@ -9,6 +9,7 @@ pub mod expiry;
 pub mod hub;
 pub mod lifecycle;
 pub mod model;
+pub mod note;
 pub mod records;
 pub mod service;
 pub mod store;

@@ -515,6 +515,115 @@ pub const PRIOR_RECORD_KINDS: [&str; 3] = [
     "diagnosis_certificate",
 ];
 
+/// One diagnosis of a note: an ICD-10 code and its name as the doctor writes it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Diagnosis {
+    #[serde(default)]
+    pub code: String,
+    #[serde(default)]
+    pub name: String,
+}
+
+/// The clinical note as the doctor submits it (SOAP).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct NoteInput {
+    #[serde(default)]
+    pub subjective: String,
+    #[serde(default)]
+    pub objective: String,
+    #[serde(default)]
+    pub assessment: String,
+    #[serde(default)]
+    pub diagnoses: Vec<Diagnosis>,
+    #[serde(default)]
+    pub plan: String,
+}
+
+/// A validated note.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Note {
+    pub subjective: String,
+    pub objective: String,
+    pub assessment: String,
+    pub diagnoses: Vec<Diagnosis>,
+    pub plan: String,
+}
+
+impl NoteInput {
+    /// Diagnoses belong to follow-up visits only — a consultation (咨询) gives advice, and
+    /// internet diagnosis is allowed only for a condition already diagnosed offline — and a
+    /// follow-up visit's note names at least one.
+    pub fn validate(&self, kind: Kind) -> Result<Note, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        for (field, value, min, max) in [
+            ("subjective", &self.subjective, 0, 4000),
+            ("objective", &self.objective, 0, 4000),
+            ("assessment", &self.assessment, 1, 2000),
+            ("plan", &self.plan, 1, 2000),
+        ] {
+            let n = value.trim().chars().count();
+            if n < min || n > max {
+                errors.push(FieldError::new(
+                    field,
+                    if min == 0 {
+                        format!("at most {max} characters")
+                    } else {
+                        format!("must be {min} to {max} characters")
+                    },
+                ));
+            }
+        }
+        let mut diagnoses = Vec::with_capacity(self.diagnoses.len());
+        match (kind, self.diagnoses.len()) {
+            (Kind::FollowUp, 0) => errors.push(FieldError::new(
+                "diagnoses",
+                "a follow-up visit records at least one diagnosis (ICD-10)",
+            )),
+            (Kind::FollowUp, n) if n > 10 => {
+                errors.push(FieldError::new("diagnoses", "at most 10 diagnoses"));
+            }
+            (Kind::FollowUp, _) => {}
+            (_, 0) => {}
+            (_, _) => errors.push(FieldError::new(
+                "diagnoses",
+                "only a follow-up visit (复诊) may diagnose online; write your impression in the assessment",
+            )),
+        }
+        if kind == Kind::FollowUp {
+            for (i, d) in self.diagnoses.iter().enumerate() {
+                let code = parse_icd10(&d.code);
+                if code.is_none() {
+                    errors.push(FieldError::new(
+                        format!("diagnoses[{i}].code"),
+                        "must be an ICD-10 code such as I10",
+                    ));
+                }
+                let name = d.name.trim();
+                if !(1..=100).contains(&name.chars().count()) {
+                    errors.push(FieldError::new(
+                        format!("diagnoses[{i}].name"),
+                        "must be 1 to 100 characters",
+                    ));
+                }
+                diagnoses.push(Diagnosis {
+                    code: code.unwrap_or_default(),
+                    name: name.to_owned(),
+                });
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(Note {
+            subjective: self.subjective.trim().to_owned(),
+            objective: self.objective.trim().to_owned(),
+            assessment: self.assessment.trim().to_owned(),
+            diagnoses,
+            plan: self.plan.trim().to_owned(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -635,6 +744,37 @@ mod tests {
         assert_eq!(intake.travel_region.as_deref(), Some("武汉市"));
         assert_eq!(intake.allergies, ["青霉素"]);
         assert_eq!(intake.prior_record_ids, [1, 3]);
+    }
+
+    #[test]
+    fn only_follow_up_notes_diagnose_and_they_must() {
+        let mut input = NoteInput {
+            assessment: "血压控制尚可".into(),
+            plan: "继续原方案".into(),
+            ..Default::default()
+        };
+        assert!(input.validate(Kind::Consultation).is_ok());
+        let errors = input.validate(Kind::FollowUp).unwrap_err();
+        assert_eq!(errors[0].field, "diagnoses");
+        input.diagnoses = vec![Diagnosis {
+            code: "i10".into(),
+            name: "原发性高血压".into(),
+        }];
+        assert_eq!(
+            input.validate(Kind::FollowUp).unwrap().diagnoses[0].code,
+            "I10"
+        );
+        let errors = input.validate(Kind::Consultation).unwrap_err();
+        assert_eq!(errors[0].field, "diagnoses");
+        input.diagnoses[0].code = "高血压".into();
+        input.plan = String::new();
+        let fields: Vec<String> = input
+            .validate(Kind::FollowUp)
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(fields, ["plan", "diagnoses[0].code"]);
     }
 
     #[test]

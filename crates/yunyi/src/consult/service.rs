@@ -121,6 +121,7 @@ pub struct ConsultationView {
     pub reply_overdue: bool,
     pub intake: Option<IntakeView>,
     pub history: Vec<EventRow>,
+    pub note: Option<super::note::NoteView>,
 }
 
 /// Requests a consultation for the patient or a family member they act for.
@@ -386,6 +387,7 @@ pub(super) async fn view_unchecked(state: &AppState, id: i64) -> AppResult<Consu
         None => None,
     };
     let history = store::events(&state.db, id).await?;
+    let note = store::note(&state.db, id).await?.map(Into::into);
     let now = now_ms();
     let due = consultation.created_at + consultation.reply_within_min * 60_000;
     let reply_overdue = match consultation.first_reply_at {
@@ -398,6 +400,7 @@ pub(super) async fn view_unchecked(state: &AppState, id: i64) -> AppResult<Consu
         consultation,
         intake,
         history,
+        note,
     })
 }
 
@@ -466,14 +469,7 @@ pub(super) async fn may_take(
     let me = actor.require()?;
     let mine = match c.doctor_id {
         Some(d) => d == me.account_id,
-        None => directory_store::sites_of(&state.db, me.account_id)
-            .await?
-            .iter()
-            .any(|s| {
-                s.status == "active"
-                    && s.hospital_id == c.hospital_id
-                    && (c.department_id.is_none() || s.department_id == c.department_id)
-            }),
+        None => in_department(state, me.account_id, c).await?,
     };
     if !mine {
         identity::deny(
@@ -500,6 +496,22 @@ pub(super) async fn may_take(
     directory::require_privilege(state, me.account_id, c.hospital_id, privilege).await?;
     // 互联网诊疗监管细则: the doctor's identity is checked before each session with patients.
     require_step_up(state, me)
+}
+
+/// Whether `doctor` practises (actively) in the consultation's department at its hospital.
+pub(super) async fn in_department(
+    state: &AppState,
+    doctor: i64,
+    c: &ConsultationRow,
+) -> AppResult<bool> {
+    Ok(directory_store::sites_of(&state.db, doctor)
+        .await?
+        .iter()
+        .any(|s| {
+            s.status == "active"
+                && s.hospital_id == c.hospital_id
+                && (c.department_id.is_none() || s.department_id == c.department_id)
+        }))
 }
 
 /// A doctor's queue: requests addressed to them, and unassigned ones of their departments at

@@ -658,3 +658,86 @@ pub async fn read_marks(db: &Db, consultation: i64) -> Result<Vec<(i64, i64)>, s
         .await
     })
 }
+
+/// The clinical note as stored; `diagnoses` is JSON text.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct NoteRow {
+    pub author_id: i64,
+    pub subjective: String,
+    pub objective: String,
+    pub assessment: String,
+    pub diagnoses: String,
+    pub plan: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub signed_at: Option<i64>,
+}
+
+/// Writes the note unless it is signed; false when it is.
+pub async fn put_note(
+    db: &Db,
+    consultation: i64,
+    author: i64,
+    note: &super::model::Note,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let diagnoses = serde_json::to_string(&note.diagnoses).unwrap_or_else(|_| "[]".to_owned());
+    with_db!(db, |pool| {
+        sqlx::query(
+            "INSERT INTO clinical_note (consultation_id, author_id, subjective, objective, assessment, diagnoses, plan, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
+             ON CONFLICT (consultation_id) DO UPDATE SET author_id = excluded.author_id, subjective = excluded.subjective, \
+             objective = excluded.objective, assessment = excluded.assessment, diagnoses = excluded.diagnoses, \
+             plan = excluded.plan, updated_at = excluded.updated_at WHERE clinical_note.signed_at IS NULL",
+        )
+        .bind(consultation)
+        .bind(author)
+        .bind(&note.subjective)
+        .bind(&note.objective)
+        .bind(&note.assessment)
+        .bind(diagnoses)
+        .bind(&note.plan)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected() == 1)
+    })
+}
+
+pub async fn note(db: &Db, consultation: i64) -> Result<Option<NoteRow>, sqlx::Error> {
+    with_db!(db, |pool| {
+        sqlx::query_as::<_, NoteRow>(
+            "SELECT author_id, subjective, objective, assessment, diagnoses, plan, created_at, updated_at, signed_at \
+             FROM clinical_note WHERE consultation_id = $1",
+        )
+        .bind(consultation)
+        .fetch_optional(pool)
+        .await
+    })
+}
+
+/// Freezes the note (if any) as the consultation ends.
+pub async fn sign_note(tx: &mut Tx, consultation: i64, now: i64) -> Result<(), sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query(
+            "UPDATE clinical_note SET signed_at = $2 WHERE consultation_id = $1 AND signed_at IS NULL",
+        )
+        .bind(consultation)
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(|_| ())
+    })
+}
+
+pub async fn has_note(tx: &mut Tx, consultation: i64) -> Result<bool, sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM clinical_note WHERE consultation_id = $1",
+        )
+        .bind(consultation)
+        .fetch_one(conn)
+        .await
+        .map(|n| n > 0)
+    })
+}

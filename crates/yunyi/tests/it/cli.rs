@@ -221,7 +221,7 @@ impl Drop for Running {
 }
 
 /// Starts `yunyi demo` on a random port and waits for its banner.
-pub(crate) fn start_demo(test_db: &TestDb) -> Running {
+fn start_demo(test_db: &TestDb) -> Running {
     start_demo_with(test_db, std::process::Stdio::null(), &[])
 }
 

@@ -113,9 +113,35 @@ async fn a_text_consultation_goes_through_its_life_and_refuses_illegal_moves() {
         body["detail"].as_str().unwrap().contains("has begun"),
         "{body}"
     );
+    // Completed only with the clinical note; advice only, so no diagnosis codes.
+    let (status, body) = ctx.post(&doctor, &path("complete"), json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(
+        body["detail"].as_str().unwrap().contains("clinical note"),
+        "{body}"
+    );
+    let soap = json!({"subjective": "血压控制不好", "objective": "自测 150/95 mmHg", "assessment": "血压控制欠佳",
+                      "plan": "建议心内科门诊复诊调整用药", "diagnoses": [{"code": "I10", "name": "原发性高血压"}]});
+    let note_path = path("note");
+    let note = |body: Value| ctx.send(reqwest::Method::PUT, &doctor, &note_path, Some(body));
+    let (status, refused) = note(soap.clone()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused["errors"][0]["field"], "diagnoses");
+    let mut advice = soap.clone();
+    advice["diagnoses"] = json!([]);
+    let (status, written) = note(advice.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{written}");
+    assert!(written["signed_at"].is_null());
     let (status, done) = ctx.post(&doctor, &path("complete"), json!({})).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(done["status"], "completed");
+    assert_eq!(done["note"]["plan"], "建议心内科门诊复诊调整用药");
+    assert!(
+        done["note"]["signed_at"].as_i64().is_some(),
+        "frozen at the end"
+    );
+    let (status, _) = note(advice).await;
+    assert_eq!(status, StatusCode::CONFLICT);
     assert!(done["ended_at"].as_i64().is_some());
     assert!(done["first_reply_at"].as_i64().is_some());
     assert_eq!(
@@ -250,6 +276,29 @@ async fn a_follow_up_visit_needs_an_offline_diagnosis_of_that_condition() {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
+    // Its note must diagnose, in ICD-10.
+    let note_path = format!("/api/v1/consultations/{}/note", ok["id"]);
+    let (status, body) = ctx
+        .send(
+            reqwest::Method::PUT,
+            &doctor,
+            &note_path,
+            Some(json!({"assessment": "高血压 控制可", "plan": "续方 4 周"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["errors"][0]["field"], "diagnoses");
+    let (status, body) = ctx
+        .send(
+            reqwest::Method::PUT,
+            &doctor,
+            &note_path,
+            Some(json!({"assessment": "高血压 控制可", "plan": "续方 4 周",
+                        "diagnoses": [{"code": "I10", "name": "原发性高血压"}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["diagnoses"][0]["code"], "I10");
 
     // patient2 has no diagnosis on record: refused, saying why and what to do.
     let patient2 = ctx.app.token("patient2", PW).await;
@@ -745,12 +794,23 @@ async fn messages_are_stored_in_order_and_only_participants_take_part() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // An ended consultation takes no more messages; what was said is kept as said.
-    ctx.post(
-        &doctor,
-        &format!("/api/v1/consultations/{id}/complete"),
-        json!({}),
-    )
-    .await;
+    let (status, _) = ctx
+        .send(
+            reqwest::Method::PUT,
+            &doctor,
+            &format!("/api/v1/consultations/{id}/note"),
+            Some(json!({"assessment": "血压偏高", "plan": "规律服药，一周后复测"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = ctx
+        .post(
+            &doctor,
+            &format!("/api/v1/consultations/{id}/complete"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
     let (status, body) = ctx.post(&patient, &path, json!({"text": "谢谢"})).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert!(body["detail"].as_str().unwrap().contains("has ended"));
@@ -1021,11 +1081,19 @@ mod ws {
     /// Two server processes on one database: a message posted through the second reaches a
     /// chat open on the first — live on PostgreSQL (NOTIFY), and on SQLite (one process is the
     /// supported deployment) at the latest when the client reconnects.
-    #[tokio::test]
+    // Several threads: starting the other process blocks this one while it waits for the
+    // banner, and the first server (and its job worker, which may hold the write lock) must
+    // keep running meanwhile.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_message_posted_through_another_process_reaches_the_chat() {
         let ctx = setup().await;
         let (patient, _, id) = accepted(&ctx).await;
-        let other = crate::cli::start_demo(&ctx.app.test_db);
+        // Its warnings and errors go to the test's output, so a failed start says why.
+        let other = crate::cli::start_demo_with(
+            &ctx.app.test_db,
+            std::process::Stdio::inherit(),
+            &["--log", "warn"],
+        );
         // Sessions live in the database: the doctor's token works on either process.
         let doctor = signed_doctor(&ctx, "doctor5").await;
         let on_other = |path: String| format!("{}{path}", other.base);
