@@ -169,6 +169,19 @@ pub async fn messages(
     after: i64,
     limit: i64,
 ) -> AppResult<Conversation> {
+    messages_of(state, actor, id, after, limit)
+        .await
+        .map(|(_, conversation)| conversation)
+}
+
+/// As [`messages`], with the consultation itself (for FHIR's references).
+pub async fn messages_of(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    after: i64,
+    limit: i64,
+) -> AppResult<(ConsultationRow, Conversation)> {
     let c = consultation_or_404(state, id).await?;
     participant(state, actor, &c, "consultation.read_messages").await?;
     audit::record(
@@ -178,7 +191,8 @@ pub async fn messages(
             .patient(c.person_id),
     )
     .await?;
-    conversation_after(state, id, after, limit).await
+    let conversation = conversation_after(state, id, after, limit).await?;
+    Ok((c, conversation))
 }
 
 /// Messages after `after` and the read marks, without an access check (the caller did it).

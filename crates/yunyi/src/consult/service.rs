@@ -611,3 +611,30 @@ pub async fn mine(state: &AppState, actor: &Actor) -> AppResult<Vec<Consultation
     }
     Ok(rows)
 }
+
+/// The consultations of `person` the actor may see: the patient side sees all of them; a
+/// doctor, through the policy (care link, step-up), those they hold. Audited.
+pub async fn for_person(
+    state: &AppState,
+    actor: &Actor,
+    person_id: i64,
+    limit: i64,
+) -> AppResult<Vec<ConsultationView>> {
+    policy::authorize_patient(
+        state,
+        actor,
+        "consultation.search",
+        "consultation",
+        person_id,
+        None,
+    )
+    .await?;
+    let me = actor.require()?;
+    let mut views = Vec::new();
+    for c in store::of_person(&state.db, person_id, limit).await? {
+        if me.role == Role::Patient || c.doctor_id == Some(me.account_id) {
+            views.push(view_unchecked(state, c.id).await?);
+        }
+    }
+    Ok(views)
+}

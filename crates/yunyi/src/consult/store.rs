@@ -403,6 +403,22 @@ pub async fn for_patient(
         .await)
 }
 
+/// A person's consultations, newest first.
+pub async fn of_person(
+    db: &Db,
+    person: i64,
+    limit: i64,
+) -> Result<Vec<ConsultationRow>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM consultation WHERE person_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
+    );
+    with_db!(db, |pool| sqlx::query_as::<_, ConsultationRow>(&sql)
+        .bind(person)
+        .bind(limit)
+        .fetch_all(pool)
+        .await)
+}
+
 /// Requests that were not accepted in time: `requested` with `expires_at` passed.
 pub async fn due_to_expire(db: &Db, now: i64, limit: i64) -> Result<Vec<i64>, sqlx::Error> {
     with_db!(db, |pool| {

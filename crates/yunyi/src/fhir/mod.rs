@@ -14,6 +14,7 @@ pub const CONTENT_TYPE: &str = "application/fhir+json; charset=utf-8";
 pub const FHIR_VERSION: &str = "4.0.1";
 
 pub mod audit_event;
+pub mod consult;
 pub mod directory;
 pub mod patient;
 pub mod scheduling;
@@ -25,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .merge(audit_event::router())
         .merge(directory::router())
         .merge(scheduling::router())
+        .merge(consult::router())
 }
 
 /// A FHIR id in a URL: our ids are positive integers; anything else does not exist.
@@ -126,7 +128,7 @@ pub fn operation_outcome(problem: &Problem) -> Value {
 }
 
 /// (resource type, search parameters) served, for the CapabilityStatement.
-const RESOURCES: [(&str, &[(&str, &str)]); 10] = [
+const RESOURCES: [(&str, &[(&str, &str)]); 12] = [
     ("Patient", &[]),
     ("RelatedPerson", &[("patient", "reference")]),
     (
@@ -157,6 +159,15 @@ const RESOURCES: [(&str, &[(&str, &str)]); 10] = [
             ("status", "token"),
         ],
     ),
+    (
+        "Encounter",
+        &[
+            ("patient", "reference"),
+            ("subject", "reference"),
+            ("status", "token"),
+        ],
+    ),
+    ("Communication", &[("encounter", "reference")]),
 ];
 
 /// `GET /fhir/metadata`: the CapabilityStatement. Resources are added here as contexts gain

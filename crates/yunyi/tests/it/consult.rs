@@ -1118,3 +1118,111 @@ mod ws {
         crate::cli::stop_with_sigterm(other);
     }
 }
+
+#[tokio::test]
+async fn a_consultation_reads_as_a_virtual_encounter_with_its_communications_in_fhir() {
+    use crate::fhir::{assert_valid, entries, fhir};
+    let ctx = setup().await;
+    let (patient, doctor, id) = accepted(&ctx).await;
+    let messages = format!("/api/v1/consultations/{id}/messages");
+    ctx.post(&doctor, &messages, json!({"text": "您好，血压多少？"}))
+        .await;
+    let r = ctx
+        .app
+        .client
+        .post(ctx.app.url(&format!("/api/v1/consultations/{id}/images")))
+        .bearer_auth(&patient)
+        .body(PNG.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    ctx.send(
+        reqwest::Method::PUT,
+        &doctor,
+        &format!("/api/v1/consultations/{id}/note"),
+        Some(json!({"assessment": "血压偏高", "plan": "规律服药"})),
+    )
+    .await;
+    ctx.post(
+        &doctor,
+        &format!("/api/v1/consultations/{id}/complete"),
+        json!({}),
+    )
+    .await;
+
+    let (status, encounter) =
+        fhir(&ctx.app, Some(&patient), &format!("/fhir/Encounter/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_valid(&encounter);
+    assert_eq!(encounter["class"]["code"], "VR");
+    assert_eq!(encounter["status"], "finished");
+    let history: Vec<&str> = encounter["statusHistory"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(history, ["planned", "arrived", "in-progress", "finished"]);
+    assert_eq!(
+        encounter["participant"][0]["individual"]["reference"],
+        format!("Practitioner/{}", ctx.doctor("doctor5").await)
+    );
+    let person = ctx.app.person_of(&patient).await;
+    let (status, found) = fhir(
+        &ctx.app,
+        Some(&doctor),
+        &format!("/fhir/Encounter?patient=Patient/{person}&status=finished"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_valid(&found);
+    assert_eq!(entries(&found).len(), 1);
+
+    let (status, bundle) = fhir(
+        &ctx.app,
+        Some(&doctor),
+        &format!("/fhir/Communication?encounter=Encounter/{id}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_valid(&bundle);
+    let items = entries(&bundle);
+    assert_eq!(items.len(), 2);
+    for item in &items {
+        assert_valid(item);
+    }
+    assert_eq!(items[0]["payload"][0]["contentString"], "您好，血压多少？");
+    assert_eq!(
+        items[0]["sender"]["reference"],
+        encounter["participant"][0]["individual"]["reference"]
+    );
+    assert_eq!(
+        items[1]["payload"][0]["contentAttachment"]["contentType"],
+        "image/png"
+    );
+    let (status, one) = fhir(
+        &ctx.app,
+        Some(&patient),
+        &format!("/fhir/Communication/{id}-2"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(one["id"], format!("{id}-2"));
+
+    // Outsiders and bad searches get an OperationOutcome.
+    let outsider = ctx.app.token("patient2", PW).await;
+    for path in [
+        format!("/fhir/Encounter/{id}"),
+        format!("/fhir/Communication?encounter=Encounter/{id}"),
+        format!("/fhir/Communication/{id}-9"),
+    ] {
+        let (status, outcome) = fhir(&ctx.app, Some(&outsider), &path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert_valid(&outcome);
+        assert_eq!(outcome["resourceType"], "OperationOutcome");
+    }
+    let (status, outcome) = fhir(&ctx.app, Some(&patient), "/fhir/Encounter?status=finished").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_valid(&outcome);
+}

@@ -109,7 +109,9 @@ async fn the_capability_statement_lists_what_is_served() {
             "HealthcareService",
             "Schedule",
             "Slot",
-            "Appointment"
+            "Appointment",
+            "Encounter",
+            "Communication"
         ]
     );
     // Errors are valid OperationOutcomes too.
