@@ -68,18 +68,20 @@ pub async fn write(
     let kind = Kind::parse(&c.kind).unwrap_or(Kind::Consultation);
     let note = input.validate(kind).map_err(AppError::Validation)?;
     let now = now_ms();
-    if !store::put_note(&state.db, id, me.account_id, &note, now).await? {
+    let mut tx = state.db.begin().await?;
+    if !store::put_note(&mut tx, id, me.account_id, &note, now).await? {
         return Err(AppError::Conflict(
             "the note was signed when the consultation ended".to_owned(),
         ));
     }
-    audit::record(
-        &state.db,
+    audit::append(
+        &mut tx,
         &NewEvent::new(actor.audit(), "consultation.note", "consultation")
             .object(id)
             .patient(c.person_id),
     )
     .await?;
+    tx.commit().await?;
     store::note(&state.db, id)
         .await?
         .map(NoteView::from)

@@ -691,14 +691,14 @@ pub struct NoteRow {
 
 /// Writes the note unless it is signed; false when it is.
 pub async fn put_note(
-    db: &Db,
+    tx: &mut Tx,
     consultation: i64,
     author: i64,
     note: &super::model::Note,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
     let diagnoses = serde_json::to_string(&note.diagnoses).unwrap_or_else(|_| "[]".to_owned());
-    with_db!(db, |pool| {
+    with_tx!(tx, |conn| {
         sqlx::query(
             "INSERT INTO clinical_note (consultation_id, author_id, subjective, objective, assessment, diagnoses, plan, \
              created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
@@ -714,7 +714,7 @@ pub async fn put_note(
         .bind(diagnoses)
         .bind(&note.plan)
         .bind(now)
-        .execute(pool)
+        .execute(conn)
         .await
         .map(|r| r.rows_affected() == 1)
     })

@@ -302,6 +302,7 @@ async fn a_follow_up_visit_needs_an_offline_diagnosis_of_that_condition() {
 
     // patient2 has no diagnosis on record: refused, saying why and what to do.
     let patient2 = ctx.app.token("patient2", PW).await;
+    let (_, before) = ctx.get(&patient2, "/api/v1/consultations").await;
     let body =
         json!({"service_id": follow_up, "condition_icd10": "I10", "intake": intake("高血压复诊")});
     let (status, refused) = ctx
@@ -313,8 +314,8 @@ async fn a_follow_up_visit_needs_an_offline_diagnosis_of_that_condition() {
     assert!(message.contains("no offline diagnosis of I10"), "{message}");
     assert!(message.contains("consultation"), "{message}");
     // Nothing was written.
-    let (_, mine) = ctx.get(&patient2, "/api/v1/consultations").await;
-    assert_eq!(mine["items"].as_array().unwrap().len(), 0);
+    let (_, after) = ctx.get(&patient2, "/api/v1/consultations").await;
+    assert_eq!(after, before);
     // A missing or malformed condition is a field error.
     let (status, bad) = ctx
         .post(
@@ -554,11 +555,19 @@ async fn a_request_nobody_accepts_expires_and_ends_its_care_link() {
         .await
         .unwrap();
     assert_eq!(none, 0);
+    // Every request still waiting (the demo's and this one) is due a day later.
+    let waiting: i64 = yunyi::with_db!(&ctx.app.db, |pool| sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM consultation WHERE status = 'requested'"
+    )
+    .fetch_one(pool)
+    .await)
+    .unwrap();
     let later = now_ms() + yunyi::consult::model::REQUEST_TTL_MS + 1;
     let expired = yunyi::consult::lifecycle::expire_due(&ctx.app.db, later)
         .await
         .unwrap();
-    assert_eq!(expired, 1);
+    assert_eq!(expired as i64, waiting);
+    assert!(waiting >= 1);
     let (_, read) = ctx
         .get(&patient, &format!("/api/v1/consultations/{id}"))
         .await;
@@ -1225,4 +1234,57 @@ async fn a_consultation_reads_as_a_virtual_encounter_with_its_communications_in_
     let (status, outcome) = fhir(&ctx.app, Some(&patient), "/fhir/Encounter?status=finished").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_valid(&outcome);
+}
+
+#[tokio::test]
+async fn the_demo_has_a_finished_follow_up_and_requests_waiting_in_queues() {
+    let ctx = setup().await;
+    let patient = ctx.app.token("patient1", PW).await;
+    let (_, mine) = ctx.get(&patient, "/api/v1/consultations").await;
+    let done = mine["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["status"] == "completed" && c["kind"] == "follow_up")
+        .cloned()
+        .expect("patient1's completed follow-up visit");
+    let id = done["id"].as_i64().unwrap();
+    let (_, full) = ctx
+        .get(&patient, &format!("/api/v1/consultations/{id}"))
+        .await;
+    assert_eq!(full["follow_up_basis"], "offline_diagnosis");
+    assert_eq!(full["note"]["diagnoses"][0]["code"], "I10");
+    assert!(full["note"]["signed_at"].as_i64().is_some());
+    let (_, conversation) = ctx
+        .get(&patient, &format!("/api/v1/consultations/{id}/messages"))
+        .await;
+    let kinds: Vec<&str> = conversation["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"text") && kinds.contains(&"image") && kinds.contains(&"call"));
+    let image = kinds.iter().position(|k| *k == "image").unwrap() + 1;
+    let r = ctx
+        .app
+        .get_as(
+            &patient,
+            &format!("/api/v1/consultations/{id}/messages/{image}/image"),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    for doctor in ["doctor5", "doctor6"] {
+        let token = signed_doctor(&ctx, doctor).await;
+        let (_, queue) = ctx.get(&token, "/api/v1/consultations/queue").await;
+        assert_eq!(
+            queue["items"].as_array().unwrap().len(),
+            1,
+            "{doctor}: {queue}"
+        );
+    }
+    // Seeding again adds nothing.
+    yunyi::demo::seed(&ctx.app.state).await.unwrap();
+    let (_, again) = ctx.get(&patient, "/api/v1/consultations").await;
+    assert_eq!(again, mine);
 }

@@ -4,6 +4,8 @@
 //! claims the `demo.seeded` setting with `ON CONFLICT DO NOTHING`; whoever does not get the
 //! claim seeds nothing. A half-seeded database cannot exist because the transaction is atomic.
 
+mod consultations;
+
 use std::fmt;
 
 use crate::app::AppState;
@@ -176,8 +178,19 @@ pub async fn seed(state: &AppState) -> AppResult<DemoSummary> {
     }
     tx.commit().await?;
 
+    let mut tx = db.begin().await?;
+    let consultations_new = claim(&mut tx, "demo.consultations").await?;
+    if consultations_new {
+        consultations::seed(state, &mut tx).await?;
+    }
+    tx.commit().await?;
+
     Ok(DemoSummary {
-        newly_seeded: directory_new || accounts_new || practice_new || records_new,
+        newly_seeded: directory_new
+            || accounts_new
+            || practice_new
+            || records_new
+            || consultations_new,
         hospitals: directory_store::count_hospitals(db).await?,
         accounts: identity_store::count_accounts(db).await?,
     })
