@@ -103,6 +103,25 @@ fn rows() -> Vec<Row> {
             path: "/api/v1/auth/code",
             expect: [202; 11],
         },
+        Row {
+            name: "a doctor's consultation queue",
+            method: M::GET,
+            path: "/api/v1/consultations/queue",
+            expect: [401, 403, 403, 200, 200, 403, 403, 403, 403, 403, 403],
+        },
+        Row {
+            name: "my consultations",
+            method: M::GET,
+            path: "/api/v1/consultations",
+            expect: [401, 200, 200, 200, 200, 403, 403, 403, 403, 403, 403],
+        },
+        Row {
+            // The demo's first consultation: patient1's follow-up visit with doctor4.
+            name: "patient1's consultation",
+            method: M::GET,
+            path: "/api/v1/consultations/1",
+            expect: [401, 200, 404, 404, 404, 403, 403, 403, 403, 403, 403],
+        },
     ]
 }
 
