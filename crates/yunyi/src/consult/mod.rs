@@ -10,10 +10,11 @@ pub mod hub;
 pub mod lifecycle;
 pub mod model;
 pub mod note;
+pub mod pages;
 pub mod records;
 pub mod service;
 pub mod store;
 
 pub fn router() -> axum::Router<crate::app::AppState> {
-    api::router()
+    api::router().merge(pages::router())
 }

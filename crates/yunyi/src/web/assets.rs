@@ -40,6 +40,11 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../../assets/admin.js"),
     },
     Asset {
+        name: "chat.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../assets/chat.js"),
+    },
+    Asset {
         name: "htmx.min.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../../assets/vendor/htmx-2.0.11.min.js"),

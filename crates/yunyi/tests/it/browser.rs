@@ -461,3 +461,141 @@ async fn a_patient_describes_the_problem_answers_a_question_and_books_from_triag
     browser.quit().await;
     c.app.stop().await;
 }
+
+impl Browser {
+    async fn sign_in(&self, app: &TestApp, username: &str) {
+        self.driver().goto(app.url("/login")).await.unwrap();
+        self.fill("username", username).await;
+        self.fill("password", crate::helpers::PW).await;
+        self.click("login-submit").await;
+        self.wait_path("/me").await;
+    }
+
+    async fn wait_connected(&self) {
+        self.wait_for("the chat to connect", || async {
+            match self.driver().find(By::Id("chat")).await {
+                Ok(chat) => {
+                    chat.attr("data-connected").await.ok().flatten().as_deref() == Some("true")
+                }
+                Err(_) => false,
+            }
+        })
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn a_patient_and_a_doctor_chat_and_share_a_picture_in_real_time_in_real_browsers() {
+    let app = TestApp::with_demo().await;
+    let doctor_id = yunyi::identity::store::account_by_username(&app.db, "doctor5")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let service = yunyi::directory::store::services(&app.db, Some(doctor_id), None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.kind == "text_consult")
+        .unwrap()
+        .id;
+
+    // The patient starts a text consultation from the doctor's page.
+    let patient = Browser::start().await;
+    patient.sign_in(&app, "patient1").await;
+    let p = patient.driver();
+    p.goto(app.url(&format!("/doctors/{doctor_id}")))
+        .await
+        .unwrap();
+    patient.click(&format!("consult-{service}")).await;
+    patient.wait_path("/consultations/new").await;
+    patient
+        .fill("chief_complaint", "最近血压偏高，想咨询一下")
+        .await;
+    patient.fill("temperature_c", "36.7").await;
+    patient.click("consultation-submit").await;
+    patient
+        .wait_for("the consultation's page", || async {
+            patient.path().await.starts_with("/consultations/")
+                && p.find(By::Id("chat")).await.is_ok()
+        })
+        .await;
+    let path = patient.path().await;
+    patient.wait_text("#status", "待接诊").await;
+
+    // The doctor confirms their identity, sees the request in the queue and accepts it.
+    let doctor = Browser::start().await;
+    doctor.sign_in(&app, "doctor5").await;
+    let d = doctor.driver();
+    d.goto(app.url("/me/step-up")).await.unwrap();
+    d.find(By::Name("password"))
+        .await
+        .unwrap()
+        .send_keys(crate::helpers::PW)
+        .await
+        .unwrap();
+    d.find(By::Css("form.form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    doctor
+        .wait_for("the identity check", || async {
+            d.find(By::Id("form-notice")).await.is_ok()
+        })
+        .await;
+    d.goto(app.url("/doctor/consultations")).await.unwrap();
+    let id = path.trim_start_matches("/consultations/");
+    doctor
+        .wait_text(&format!("#queue-{id}"), "最近血压偏高")
+        .await;
+    doctor.click(&format!("accept-{id}")).await;
+    doctor.wait_path(&path).await;
+    doctor.wait_connected().await;
+    // The patient's page learns of it by itself.
+    patient.wait_text("#status", "已接诊").await;
+    patient.wait_connected().await;
+
+    // Messages cross in real time, both ways.
+    doctor.fill("message-text", "您好，最近血压多少？").await;
+    doctor.click("send").await;
+    patient.wait_text("#messages", "您好，最近血压多少？").await;
+    patient.fill("message-text", "早上 150/95").await;
+    patient.click("send").await;
+    doctor.wait_text("#messages", "早上 150/95").await;
+    // A picture the patient sends appears on the doctor's side.
+    let dir = tempfile::tempdir().unwrap();
+    let photo = dir.path().join("bp.png");
+    std::fs::write(&photo, crate::practice::PIXEL_PNG).unwrap();
+    p.find(By::Id("image-input"))
+        .await
+        .unwrap()
+        .send_keys(photo.display().to_string())
+        .await
+        .unwrap();
+    doctor
+        .wait_for("the picture on the doctor's side", || async {
+            d.find(By::Css("#messages li img")).await.is_ok()
+        })
+        .await;
+    // Each message once, in order, on both sides.
+    for browser in [&patient, &doctor] {
+        let seqs: Vec<String> = {
+            let mut out = Vec::new();
+            for li in browser
+                .driver()
+                .find_all(By::Css("#messages li"))
+                .await
+                .unwrap()
+            {
+                out.push(li.attr("data-seq").await.unwrap().unwrap_or_default());
+            }
+            out
+        };
+        assert_eq!(seqs, ["1", "2", "3"]);
+    }
+    patient.quit().await;
+    doctor.quit().await;
+    app.stop().await;
+}

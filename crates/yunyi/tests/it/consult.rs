@@ -1288,3 +1288,105 @@ async fn the_demo_has_a_finished_follow_up_and_requests_waiting_in_queues() {
     let (_, again) = ctx.get(&patient, "/api/v1/consultations").await;
     assert_eq!(again, mine);
 }
+
+#[tokio::test]
+async fn the_pages_show_intake_errors_by_their_fields_and_the_consultation_to_its_people() {
+    let ctx = setup().await;
+    let service = service_of(&ctx, "doctor4", "follow_up").await;
+    let patient = ctx.app.sign_in_browser("patient2").await;
+    let form = patient
+        .page(&format!("/consultations/new?service={service}"))
+        .await;
+    assert!(
+        form.contains("id=\"condition_icd10\""),
+        "a follow-up asks for the condition"
+    );
+    // Bad input: the form comes back with each problem next to its field; nothing stored.
+    let r = patient
+        .client
+        .post(ctx.app.url("/consultations/new"))
+        .form(&[
+            ("csrf_token", patient.csrf.as_str()),
+            ("service_id", &service.to_string()),
+            ("condition_icd10", "I10"),
+            ("chief_complaint", "复诊"),
+            ("temperature_c", "very hot"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("must be a number such as 37.8"), "{body}");
+    let r = patient
+        .client
+        .post(ctx.app.url("/consultations/new"))
+        .form(&[
+            ("csrf_token", patient.csrf.as_str()),
+            ("service_id", &service.to_string()),
+            ("condition_icd10", "I10"),
+            ("chief_complaint", "高血压复诊"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("no offline diagnosis of I10"),
+        "the follow-up rule, on the page"
+    );
+    let (_, mine) = ctx
+        .get(
+            &ctx.app.token("patient2", PW).await,
+            "/api/v1/consultations",
+        )
+        .await;
+    let before = mine["items"].as_array().unwrap().len();
+    // A good consultation request goes to its page; the doctor's workbench asks for the
+    // identity check first, then lists it.
+    let text = service_of(&ctx, "doctor4", "text_consult").await;
+    let r = patient
+        .client
+        .post(ctx.app.url("/consultations/new"))
+        .form(&[
+            ("csrf_token", patient.csrf.as_str()),
+            ("service_id", &text.to_string()),
+            ("chief_complaint", "胸口偶尔发闷"),
+            ("allergies", "青霉素，头孢"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    let page = patient.page(&location).await;
+    assert!(
+        page.contains("胸口偶尔发闷") && page.contains("青霉素、头孢"),
+        "{page}"
+    );
+    let (_, mine) = ctx
+        .get(
+            &ctx.app.token("patient2", PW).await,
+            "/api/v1/consultations",
+        )
+        .await;
+    assert_eq!(mine["items"].as_array().unwrap().len(), before + 1);
+    let doctor = ctx.app.sign_in_browser("doctor4").await;
+    let r = doctor
+        .client
+        .get(ctx.app.url("/doctor/consultations"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/me/step-up");
+    // Another patient cannot open it.
+    let other = ctx.app.sign_in_browser("patient3").await;
+    let r = other
+        .client
+        .get(ctx.app.url(&location))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
