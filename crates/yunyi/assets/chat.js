@@ -53,8 +53,13 @@
       if (frame.type === 'message') show(frame);
       else if (frame.type === 'status') {
         const tag = document.getElementById('status');
-        if (tag && tag.dataset.status !== frame.status) location.reload();
-      } else if (frame.type === 'error' && status) status.textContent = frame.message;
+        // Reload to show what the new status allows — not when the conversation merely begins
+        // (a first message or a call does that, and a call must not be cut), nor during a call.
+        const begun = frame.status === 'in_progress';
+        if (tag && tag.dataset.status !== frame.status && !begun && !call.active()) location.reload();
+        else if (tag) tag.dataset.status = frame.status;
+      } else if (frame.type === 'signal') call.onSignal(frame.data);
+      else if (frame.type === 'error' && status) status.textContent = frame.message;
     });
     socket.addEventListener('close', () => {
       chat.dataset.connected = 'false';
@@ -91,6 +96,113 @@
       }
     });
   }
+
+  // Video calls: WebRTC between the two browsers, with this server relaying the offer, the
+  // answer and the ICE candidates over the chat's socket.
+  const call = (() => {
+    const box = document.getElementById('call');
+    if (!box) return { active: () => false, onSignal: () => {} };
+    const stateLine = document.getElementById('call-state');
+    const videos = document.getElementById('videos');
+    const incoming = document.getElementById('incoming-call');
+    const iceServers = JSON.parse(box.dataset.ice || '[]').map((urls) => ({ urls }));
+    let pc = null;
+    let local = null;
+    let pendingOffer = null;
+    const pendingCandidates = [];
+
+    function setState(state, text) {
+      box.dataset.state = state;
+      if (stateLine) stateLine.textContent = text || '';
+    }
+    function signal(data) {
+      if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: 'signal', data }));
+    }
+    function record(event) {
+      if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: 'call', event }));
+    }
+    async function media() {
+      try {
+        local = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
+      } catch (e) {
+        const key = e && e.name === 'NotFoundError' ? 'tNodevice' : e && e.name === 'NotAllowedError' ? 'tDenied' : 'tFailed';
+        setState('error', box.dataset[key]);
+        throw e;
+      }
+      document.getElementById('local-video').srcObject = local;
+    }
+    function peer() {
+      pc = new RTCPeerConnection({ iceServers });
+      local.getTracks().forEach((t) => pc.addTrack(t, local));
+      pc.addEventListener('icecandidate', (e) => { if (e.candidate) signal({ kind: 'candidate', candidate: e.candidate.toJSON() }); });
+      pc.addEventListener('track', (e) => { document.getElementById('remote-video').srcObject = e.streams[0]; });
+      pc.addEventListener('connectionstatechange', () => {
+        if (!pc) return;
+        if (pc.connectionState === 'connected') setState('connected', box.dataset.tConnected);
+        else if (pc.connectionState === 'failed') setState('failed', box.dataset.tFailed);
+      });
+      videos.hidden = false;
+    }
+    async function flushCandidates() {
+      while (pendingCandidates.length) await pc.addIceCandidate(pendingCandidates.shift());
+    }
+    function close(state) {
+      if (pc) pc.close();
+      pc = null;
+      if (local) local.getTracks().forEach((t) => t.stop());
+      local = null;
+      videos.hidden = true;
+      incoming.hidden = true;
+      setState(state, box.dataset.tEnded);
+    }
+    document.getElementById('start-call').addEventListener('click', async () => {
+      if (pc) return;
+      await media();
+      peer();
+      setState('calling', box.dataset.tCalling);
+      record('start');
+      const offer = await pc.createOffer();
+      await pc.setLocalDescription(offer);
+      signal({ kind: 'offer', sdp: offer.sdp });
+    });
+    document.getElementById('answer-call').addEventListener('click', async () => {
+      if (!pendingOffer) return;
+      incoming.hidden = true;
+      await media();
+      peer();
+      await pc.setRemoteDescription({ type: 'offer', sdp: pendingOffer });
+      pendingOffer = null;
+      await flushCandidates();
+      const answer = await pc.createAnswer();
+      await pc.setLocalDescription(answer);
+      signal({ kind: 'answer', sdp: answer.sdp });
+    });
+    document.getElementById('hang-up').addEventListener('click', () => {
+      signal({ kind: 'bye' });
+      record('end');
+      close('ended');
+    });
+    return {
+      active: () => pc !== null || pendingOffer !== null,
+      async onSignal(data) {
+        if (!data) return;
+        if (data.kind === 'offer') {
+          pendingOffer = data.sdp;
+          incoming.hidden = false;
+          setState('ringing', '');
+        } else if (data.kind === 'answer' && pc) {
+          await pc.setRemoteDescription({ type: 'answer', sdp: data.sdp });
+          await flushCandidates();
+        } else if (data.kind === 'candidate') {
+          if (pc && pc.remoteDescription) await pc.addIceCandidate(data.candidate);
+          else pendingCandidates.push(data.candidate);
+        } else if (data.kind === 'bye') {
+          pendingOffer = null;
+          close('ended');
+        }
+      },
+    };
+  })();
 
   connect();
 })();

@@ -63,6 +63,12 @@ pub struct Cli {
     )]
     pub outbreak_areas: Option<String>,
 
+    /// STUN/TURN servers for video calls, separated by commas (e.g.
+    /// "stun:stun.example.cn:3478,turn:turn.example.cn:3478"). None: calls connect directly,
+    /// which works inside one network.
+    #[arg(long, global = true, env = "YUNYI_ICE_SERVERS", value_name = "URLS")]
+    pub ice_servers: Option<String>,
+
     /// Log filter, e.g. `info` or `yunyi=debug,info`.
     #[arg(
         long,
@@ -270,22 +276,18 @@ pub fn resolve(cli: &Cli, matches: &ArgMatches) -> Result<Config, ConfigError> {
         },
     };
     let from_file_step_up = from_file.clone();
-    let outbreak_areas = match (&cli.outbreak_areas, file.outbreak_areas) {
-        (Some(v), _) => Some(Sourced {
-            value: v.clone(),
-            source: source_of(
-                matches,
-                "outbreak_areas",
-                "--outbreak-areas",
-                "YUNYI_OUTBREAK_AREAS",
-            ),
-        }),
-        (None, Some(v)) => Some(Sourced {
-            value: v.join(","),
-            source: from_file.clone(),
-        }),
-        (None, None) => None,
-    };
+    let outbreak_areas = list_setting(
+        matches,
+        (&cli.outbreak_areas, file.outbreak_areas),
+        ("outbreak_areas", "--outbreak-areas", "YUNYI_OUTBREAK_AREAS"),
+        &from_file,
+    );
+    let ice_servers = list_setting(
+        matches,
+        (&cli.ice_servers, file.ice_servers),
+        ("ice_servers", "--ice-servers", "YUNYI_ICE_SERVERS"),
+        &from_file,
+    );
     let database_url = match (&cli.database_url, file.database_url) {
         (Some(v), _) => Some(Sourced {
             value: v.clone(),
@@ -329,7 +331,28 @@ pub fn resolve(cli: &Cli, matches: &ArgMatches) -> Result<Config, ConfigError> {
         database_url,
         step_up_minutes,
         outbreak_areas,
+        ice_servers,
         data_key,
     }
     .validate()
+}
+
+/// A list setting from its flag (or environment variable), else from the file's list.
+fn list_setting(
+    matches: &clap::ArgMatches,
+    (flag_value, file_value): (&Option<String>, Option<Vec<String>>),
+    (id, flag, env): (&str, &'static str, &'static str),
+    from_file: &Source,
+) -> Option<Sourced<String>> {
+    match (flag_value, file_value) {
+        (Some(v), _) => Some(Sourced {
+            value: v.clone(),
+            source: source_of(matches, id, flag, env),
+        }),
+        (None, Some(v)) => Some(Sourced {
+            value: v.join(","),
+            source: from_file.clone(),
+        }),
+        (None, None) => None,
+    }
 }

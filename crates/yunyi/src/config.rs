@@ -56,6 +56,8 @@ pub struct FileSettings {
     /// Places with an outbreak now: fever after travel there sends a patient to the fever
     /// clinic in triage (until the screening context manages the list).
     pub outbreak_areas: Option<Vec<String>>,
+    /// STUN/TURN servers for video calls.
+    pub ice_servers: Option<Vec<String>>,
 }
 
 impl FileSettings {
@@ -258,6 +260,36 @@ pub struct TriageConfig {
     pub outbreak_areas: Vec<String>,
 }
 
+/// Consultation settings.
+#[derive(Debug, Clone, Default)]
+pub struct ConsultConfig {
+    /// STUN/TURN server URLs the browsers use to connect video calls.
+    pub ice_servers: Vec<String>,
+}
+
+/// ICE server URLs from one comma-separated setting: each `stun:`, `turn:` or `turns:`.
+fn parse_ice_servers(raw: &Sourced<String>) -> Result<Vec<String>, ConfigError> {
+    let urls: Vec<String> = raw
+        .value
+        .split(',')
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(str::to_owned)
+        .collect();
+    for url in &urls {
+        let scheme_ok = ["stun:", "turn:", "turns:"]
+            .iter()
+            .any(|s| url.starts_with(s));
+        if !scheme_ok || url.len() > 200 || url.contains(char::is_whitespace) {
+            return Err(ConfigError(format!(
+                "ICE server '{url}' ({}) must be a stun:, turn: or turns: URL such as stun:stun.example.cn:3478",
+                raw.source
+            )));
+        }
+    }
+    Ok(urls)
+}
+
 /// Most outbreak areas accepted, and longest name in characters.
 const MAX_OUTBREAK_AREAS: usize = 500;
 const MAX_AREA_CHARS: usize = 40;
@@ -302,6 +334,7 @@ pub struct Config {
     pub identity: IdentityConfig,
     pub scheduling: SchedulingConfig,
     pub triage: TriageConfig,
+    pub consult: ConsultConfig,
     /// The data encryption key (base64) from `YUNYI_DATA_KEY`; else the key file is used.
     pub data_key: Option<Secret>,
     /// Demo mode: demo data and the `/dev/inbox` page.
@@ -333,6 +366,7 @@ impl Config {
             identity: IdentityConfig::default(),
             scheduling: SchedulingConfig::default(),
             triage: TriageConfig::default(),
+            consult: ConsultConfig::default(),
             data_key: None,
             demo: false,
             dev_inbox: false,
@@ -348,6 +382,7 @@ pub struct RawSettings {
     pub database_url: Option<Sourced<String>>,
     pub step_up_minutes: Option<Sourced<String>>,
     pub outbreak_areas: Option<Sourced<String>>,
+    pub ice_servers: Option<Sourced<String>>,
     pub data_key: Option<Secret>,
 }
 
@@ -386,7 +421,14 @@ impl RawSettings {
                 None => Vec::new(),
             },
         };
+        let consult = ConsultConfig {
+            ice_servers: match &self.ice_servers {
+                Some(raw) => parse_ice_servers(raw)?,
+                None => Vec::new(),
+            },
+        };
         Ok(Config {
+            consult,
             listen,
             data_dir,
             database,
@@ -446,6 +488,29 @@ pub fn ensure_writable_dir(dir: &Path, source: &Source) -> Result<(), ConfigErro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ice_servers_are_stun_or_turn_urls() {
+        let raw = |v: &str| Sourced {
+            value: v.to_owned(),
+            source: Source::Flag("--ice-servers"),
+        };
+        assert_eq!(
+            parse_ice_servers(&raw(
+                " stun:stun.example.cn:3478, turns:turn.example.cn:5349 "
+            )),
+            Ok(vec![
+                "stun:stun.example.cn:3478".to_owned(),
+                "turns:turn.example.cn:5349".to_owned()
+            ])
+        );
+        let err = parse_ice_servers(&raw("http://turn.example.cn")).unwrap_err();
+        assert!(
+            err.0.contains("--ice-servers") && err.0.contains("stun:"),
+            "{}",
+            err.0
+        );
+    }
 
     #[test]
     fn listen_accepts_ip_port_and_rejects_garbage() {

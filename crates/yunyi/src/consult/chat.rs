@@ -7,8 +7,11 @@
 //!
 //! Frames are JSON. Client → server: `{"type":"message","text":"…","client_id":"…"}` (answered
 //! by `{"type":"ack","client_id":"…","seq":n}` or `{"type":"error",…}`), `{"type":"read","seq":n}`,
-//! `{"type":"typing"}`. Server → client: `{"type":"message","seq":n,…}`, `{"type":"read",
-//! "account":a,"seq":n}`, `{"type":"typing","account":a}`, `{"type":"status","status":"…"}`.
+//! `{"type":"typing"}`, `{"type":"signal","data":{…}}` (WebRTC offer/answer/candidate for the
+//! other side, relayed and never stored), `{"type":"call","event":"start"|"end"}` (recorded in
+//! the conversation). Server → client: `{"type":"message","seq":n,…}`, `{"type":"read",
+//! "account":a,"seq":n}`, `{"type":"typing","account":a}`, `{"type":"status","status":"…"}`,
+//! `{"type":"signal","from":a,"data":{…}}`.
 
 use axum::extract::ws::{Message, WebSocket};
 use serde::Deserialize;
@@ -37,6 +40,16 @@ enum ClientFrame {
         seq: i64,
     },
     Typing,
+    /// Video-call signalling for the other side (WebRTC offer, answer, ICE candidates).
+    Signal {
+        #[serde(default)]
+        data: serde_json::Value,
+    },
+    /// A video call starts or ends: recorded in the conversation.
+    Call {
+        #[serde(default)]
+        event: String,
+    },
 }
 
 /// Runs one connection until either side closes or the server stops.
@@ -59,7 +72,11 @@ pub async fn run(state: AppState, actor: Actor, id: i64, after: i64, mut socket:
                     Ok(News::Message { .. }) | Err(RecvError::Lagged(_)) => {
                         catch_up(&state, id, &mut last, &mut socket).await
                     }
-                    Ok(News::Typing { account }) if account == me => Ok(()),
+                    Ok(News::Typing { account } | News::Signal { from: account, .. })
+                        if account == me =>
+                    {
+                        Ok(())
+                    }
                     Ok(other) => send_json(&mut socket, &other).await,
                     Err(RecvError::Closed) => return,
                 };
@@ -150,6 +167,26 @@ async fn handle(
         ClientFrame::Typing => {
             state.chat.deliver(id, News::Typing { account: me });
             None
+        }
+        ClientFrame::Signal { data } => match conversation::signal(state, actor, id, data).await {
+            Ok(()) => None,
+            Err(e) => Some(error_frame(&e, None)),
+        },
+        ClientFrame::Call { event } => {
+            let started = match event.as_str() {
+                "start" => true,
+                "end" => false,
+                _ => {
+                    return Some(error_frame(
+                        &AppError::invalid("event", "must be start or end"),
+                        None,
+                    ));
+                }
+            };
+            match conversation::call(state, actor, id, started).await {
+                Ok(m) => Some(json!({"type": "call_recorded", "seq": m.seq})),
+                Err(e) => Some(error_frame(&e, None)),
+            }
         }
     }
 }

@@ -315,3 +315,74 @@ pub async fn image(
         .ok_or_else(not_found)?;
     Ok((bytes, content_type))
 }
+
+/// The largest signalling message relayed, in bytes of JSON: an SDP offer is a few KiB, and a
+/// PostgreSQL notification carries at most 8,000 bytes.
+pub const MAX_SIGNAL_BYTES: usize = 7_000;
+
+/// Relays a video-call signalling message to the other participants (not stored). Only while
+/// the consultation is open and past the request.
+pub async fn signal(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    data: serde_json::Value,
+) -> AppResult<()> {
+    let size = data.to_string().len();
+    if size > MAX_SIGNAL_BYTES {
+        return Err(AppError::invalid(
+            "data",
+            format!("a signalling message is at most {MAX_SIGNAL_BYTES} bytes"),
+        ));
+    }
+    let c = consultation_or_404(state, id).await?;
+    participant(state, actor, &c, "consultation.call").await?;
+    if !matches!(c.status(), Status::Accepted | Status::InProgress) {
+        return Err(AppError::Conflict(
+            "calls take place in an accepted consultation that has not ended".to_owned(),
+        ));
+    }
+    let me = actor.require()?;
+    let news = hub::News::Signal {
+        from: me.account_id,
+        data,
+    };
+    hub::publish(&state.db, &state.chat, id, news).await;
+    Ok(())
+}
+
+const CALL_STARTED: &str = "视频通话开始";
+
+/// Records a call's start or end in the conversation; the end says how long it lasted. A call
+/// begins an accepted consultation like the doctor's first message.
+pub async fn call(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    started: bool,
+) -> AppResult<store::MessageRow> {
+    let c = consultation_or_404(state, id).await?;
+    let side = writable(state, actor, &c).await?;
+    if c.status() == Status::Requested {
+        return Err(AppError::Conflict(
+            "a call needs the doctor to accept the consultation first".to_owned(),
+        ));
+    }
+    let body = if started {
+        CALL_STARTED.to_owned()
+    } else {
+        let start = store::last_call_start(&state.db, id, CALL_STARTED)
+            .await?
+            .ok_or_else(|| AppError::Conflict("no call has started".to_owned()))?;
+        let seconds = (crate::clock::now_ms() - start).max(0) / 1000;
+        format!("视频通话结束，时长 {} 分 {} 秒", seconds / 60, seconds % 60)
+    };
+    let message = store::NewMessage {
+        sender: None,
+        kind: "call",
+        body: &body,
+        blob_key: None,
+        content_type: None,
+    };
+    append(state, actor, &c, side, message).await
+}

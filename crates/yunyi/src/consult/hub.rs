@@ -32,6 +32,9 @@ pub enum News {
     Typing { account: i64 },
     /// The consultation's status changed.
     Status { status: String },
+    /// A video-call signalling message (SDP offer/answer, ICE candidate) from `from`, for the
+    /// other participants; relayed, never stored.
+    Signal { from: i64, data: serde_json::Value },
 }
 
 /// A piece of news about one consultation, as it travels between processes.

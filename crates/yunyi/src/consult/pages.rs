@@ -296,6 +296,8 @@ struct DetailPage {
     me: i64,
     doctor_side: bool,
     message: String,
+    /// The configured STUN/TURN servers as JSON, for `chat.js`.
+    ice_json: String,
 }
 
 impl DetailPage {
@@ -349,6 +351,8 @@ async fn detail(
         last_seq,
         doctor_side,
         message: q.message.unwrap_or_default(),
+        ice_json: serde_json::to_string(&state.config.consult.ice_servers)
+            .unwrap_or_else(|_| "[]".to_owned()),
     }
     .into_response())
 }

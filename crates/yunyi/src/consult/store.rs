@@ -757,3 +757,21 @@ pub async fn has_note(tx: &mut Tx, consultation: i64) -> Result<bool, sqlx::Erro
         .map(|n| n > 0)
     })
 }
+
+/// When the conversation's last call began, if its last call record is a start.
+pub async fn last_call_start(
+    db: &Db,
+    consultation: i64,
+    start_body: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    let last = with_db!(db, |pool| {
+        sqlx::query_as::<_, (String, i64)>(
+            "SELECT body, created_at FROM consultation_message WHERE consultation_id = $1 AND kind = 'call' \
+             ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(consultation)
+        .fetch_optional(pool)
+        .await
+    })?;
+    Ok(last.and_then(|(body, at)| (body == start_body).then_some(at)))
+}

@@ -68,6 +68,9 @@ impl Browser {
             "--disable-component-update",
             "--disable-sync",
             "--window-size=390,844",
+            // Video calls: a synthetic camera and microphone, permission granted.
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
             // A patient's phone in China asks for Chinese.
             "--lang=zh-CN",
             &format!("--user-data-dir={}", profile.path().display()),
@@ -595,6 +598,129 @@ async fn a_patient_and_a_doctor_chat_and_share_a_picture_in_real_time_in_real_br
         };
         assert_eq!(seqs, ["1", "2", "3"]);
     }
+    patient.quit().await;
+    doctor.quit().await;
+    app.stop().await;
+}
+
+impl Browser {
+    async fn step_up(&self, app: &TestApp) {
+        let d = self.driver();
+        d.goto(app.url("/me/step-up")).await.unwrap();
+        d.find(By::Name("password"))
+            .await
+            .unwrap()
+            .send_keys(crate::helpers::PW)
+            .await
+            .unwrap();
+        d.find(By::Css("form.form button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        self.wait_for("the identity check", || async {
+            d.find(By::Id("form-notice")).await.is_ok()
+        })
+        .await;
+    }
+
+    async fn wait_call(&self, state: &str) {
+        self.wait_for(&format!("the call to be {state}"), || async {
+            match self.driver().find(By::Id("call")).await {
+                Ok(el) => el.attr("data-state").await.ok().flatten().as_deref() == Some(state),
+                Err(_) => false,
+            }
+        })
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn a_doctor_and_a_patient_hold_a_video_call_with_fake_devices_in_real_browsers() {
+    let app = TestApp::with_demo().await;
+    let doctor_id = yunyi::identity::store::account_by_username(&app.db, "doctor5")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let service = yunyi::directory::store::services(&app.db, Some(doctor_id), None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.kind == "video_consult")
+        .unwrap()
+        .id;
+    // Requested and accepted through the API; the call happens in the browsers.
+    let patient_token = app.token("patient1", crate::helpers::PW).await;
+    let r = app
+        .post_as(
+            Some(&patient_token),
+            "/api/v1/consultations",
+            &serde_json::json!({"service_id": service, "intake": {"chief_complaint": "想视频看看皮疹"}}),
+        )
+        .await;
+    let id = r.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let doctor_token = app.token("doctor5", crate::helpers::PW).await;
+    app.step_up(&doctor_token).await;
+    let r = app
+        .post_as(
+            Some(&doctor_token),
+            &format!("/api/v1/consultations/{id}/accept"),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+
+    let patient = Browser::start().await;
+    patient.sign_in(&app, "patient1").await;
+    let doctor = Browser::start().await;
+    doctor.sign_in(&app, "doctor5").await;
+    doctor.step_up(&app).await;
+    let page = app.url(&format!("/consultations/{id}"));
+    patient.driver().goto(&page).await.unwrap();
+    doctor.driver().goto(&page).await.unwrap();
+    patient.wait_connected().await;
+    doctor.wait_connected().await;
+
+    doctor.click("start-call").await;
+    patient
+        .wait_for("the incoming call", || async {
+            match patient.driver().find(By::Id("incoming-call")).await {
+                Ok(el) => el.is_displayed().await.unwrap_or(false),
+                Err(_) => false,
+            }
+        })
+        .await;
+    patient.click("answer-call").await;
+    doctor.wait_call("connected").await;
+    patient.wait_call("connected").await;
+    doctor.click("hang-up").await;
+    doctor.wait_call("ended").await;
+    patient.wait_call("ended").await;
+
+    // The call's start and end are in the conversation, with its duration.
+    let messages: serde_json::Value = app
+        .get_as(
+            &patient_token,
+            &format!("/api/v1/consultations/{id}/messages"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let calls: Vec<&str> = messages["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["kind"] == "call")
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(calls.len(), 2, "{messages}");
+    assert_eq!(calls[0], "视频通话开始");
+    assert!(calls[1].starts_with("视频通话结束，时长"), "{}", calls[1]);
     patient.quit().await;
     doctor.quit().await;
     app.stop().await;

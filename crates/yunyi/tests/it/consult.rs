@@ -1049,6 +1049,80 @@ mod ws {
     }
 
     #[tokio::test]
+    async fn call_signals_reach_the_other_side_only_and_calls_are_recorded() {
+        let ctx = setup().await;
+        let (patient, doctor, id) = accepted(&ctx).await;
+        let mut patient_ws = connect(&ctx, &patient, id, 0).await;
+        let mut doctor_ws = connect(&ctx, &doctor, id, 0).await;
+        // Ending a call that never started is refused.
+        doctor_ws
+            .send(Message::text(
+                json!({"type": "call", "event": "end"}).to_string(),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(next_of(&mut doctor_ws, "error").await["status"], 409);
+        doctor_ws
+            .send(Message::text(
+                json!({"type": "call", "event": "start"}).to_string(),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(next_of(&mut doctor_ws, "call_recorded").await["seq"], 1);
+        let offer = json!({"kind": "offer", "sdp": "v=0 fake"});
+        doctor_ws
+            .send(Message::text(
+                json!({"type": "signal", "data": offer}).to_string(),
+            ))
+            .await
+            .unwrap();
+        let relayed = next_of(&mut patient_ws, "signal").await;
+        assert_eq!(relayed["data"], offer);
+        assert_eq!(relayed["from"], ctx.doctor("doctor5").await);
+        patient_ws
+            .send(Message::text(
+                json!({"type": "signal", "data": {"kind": "answer", "sdp": "v=0 fake answer"}})
+                    .to_string(),
+            ))
+            .await
+            .unwrap();
+        // The doctor gets the answer, never their own offer back.
+        let back = next_of(&mut doctor_ws, "signal").await;
+        assert_eq!(back["data"]["kind"], "answer");
+        // Too large to relay.
+        let huge = "x".repeat(8_000);
+        patient_ws
+            .send(Message::text(
+                json!({"type": "signal", "data": {"kind": "offer", "sdp": huge}}).to_string(),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(next_of(&mut patient_ws, "error").await["status"], 422);
+        patient_ws
+            .send(Message::text(
+                json!({"type": "call", "event": "end"}).to_string(),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(next_of(&mut patient_ws, "call_recorded").await["seq"], 2);
+        let (_, conversation) = ctx
+            .get(&patient, &format!("/api/v1/consultations/{id}/messages"))
+            .await;
+        assert_eq!(conversation["messages"][0]["kind"], "call");
+        assert!(
+            conversation["messages"][1]["body"]
+                .as_str()
+                .unwrap()
+                .starts_with("视频通话结束，时长 0 分")
+        );
+        // The call began the consultation.
+        let (_, read) = ctx
+            .get(&patient, &format!("/api/v1/consultations/{id}"))
+            .await;
+        assert_eq!(read["status"], "in_progress");
+    }
+
+    #[tokio::test]
     async fn strangers_and_other_sites_cannot_open_the_chat() {
         let ctx = setup().await;
         let (_, _, id) = accepted(&ctx).await;
