@@ -341,7 +341,14 @@ async fn chat(
         }
     }
     conversation::open_chat(&state, &actor, id).await?;
+    // Small buffers: most connections sit idle for the length of a consultation, and the
+    // defaults (128 KiB to read) would make ten thousand of them cost gigabytes. A frame is at
+    // most a 2,000-character message or a 7,000-byte call signal.
     Ok(upgrade
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(4 * 1024)
+        .max_message_size(64 * 1024)
+        .max_frame_size(64 * 1024)
         .on_upgrade(move |socket| super::chat::run(state, actor, id, after, socket))
         .into_response())
 }

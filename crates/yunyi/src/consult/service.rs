@@ -122,6 +122,9 @@ pub struct ConsultationView {
     pub intake: Option<IntakeView>,
     pub history: Vec<EventRow>,
     pub note: Option<super::note::NoteView>,
+    /// The counselling intake says the patient thinks of harming themselves: the pages show
+    /// the crisis lines at once and the queue marks the request urgent.
+    pub crisis: bool,
 }
 
 /// Requests a consultation for the patient or a family member they act for.
@@ -394,7 +397,12 @@ pub(super) async fn view_unchecked(state: &AppState, id: i64) -> AppResult<Consu
         Some(at) => at > due,
         None => !consultation.status().is_ended() && now > due,
     };
+    let crisis = intake
+        .as_ref()
+        .and_then(|i| i.counselling.as_ref())
+        .is_some_and(|c| c.self_harm_thoughts);
     Ok(ConsultationView {
+        crisis,
         follow_up_basis: follow_up_basis(&consultation),
         reply_overdue,
         consultation,

@@ -1464,3 +1464,39 @@ async fn the_pages_show_intake_errors_by_their_fields_and_the_consultation_to_it
         .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn counselling_asks_its_own_questions_and_answers_thoughts_of_self_harm_with_the_crisis_lines()
+ {
+    let ctx = setup().await;
+    let service = service_of(&ctx, "doctor12", "counselling").await;
+    let patient = ctx.app.token("patient2", PW).await;
+    let (status, body) = ctx
+        .post(
+            &patient,
+            "/api/v1/consultations",
+            json!({"service_id": service, "intake": {"chief_complaint": "失眠，情绪低落"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["errors"][0]["field"], "intake.counselling");
+    let (status, created) = ctx
+        .post(
+            &patient,
+            "/api/v1/consultations",
+            json!({"service_id": service, "intake": {"chief_complaint": "失眠，情绪低落",
+                   "counselling": {"concern": "工作压力大，觉得活着没意思", "little_interest": 3, "feeling_down": 3, "self_harm_thoughts": true}}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["kind"], "counselling");
+    assert_eq!(created["crisis"], true);
+    let page = ctx.app.sign_in_browser("patient2").await;
+    let html = page
+        .page(&format!("/consultations/{}", created["id"]))
+        .await;
+    assert!(
+        html.contains("id=\"crisis\""),
+        "the crisis lines on the page"
+    );
+}
