@@ -475,11 +475,14 @@ impl Browser {
     }
 
     async fn wait_connected(&self) {
-        self.wait_for("the chat to connect", || async {
-            match self.driver().find(By::Id("chat")).await {
-                Ok(chat) => {
-                    chat.attr("data-connected").await.ok().flatten().as_deref() == Some("true")
-                }
+        self.wait_attr("chat", "data-connected", "true").await;
+    }
+
+    /// Waits for element `id`'s attribute to have `value`.
+    async fn wait_attr(&self, id: &str, attr: &str, value: &str) {
+        self.wait_for(&format!("#{id} [{attr}={value}]"), || async {
+            match self.driver().find(By::Id(id)).await {
+                Ok(el) => el.attr(attr).await.ok().flatten().as_deref() == Some(value),
                 Err(_) => false,
             }
         })
@@ -487,21 +490,27 @@ impl Browser {
     }
 }
 
-#[tokio::test]
-async fn a_patient_and_a_doctor_chat_and_share_a_picture_in_real_time_in_real_browsers() {
-    let app = TestApp::with_demo().await;
-    let doctor_id = yunyi::identity::store::account_by_username(&app.db, "doctor5")
+/// A demo doctor's id and their service of `kind`.
+async fn doctor_service(app: &TestApp, username: &str, kind: &str) -> (i64, i64) {
+    let doctor = yunyi::identity::store::account_by_username(&app.db, username)
         .await
         .unwrap()
         .unwrap()
         .id;
-    let service = yunyi::directory::store::services(&app.db, Some(doctor_id), None, 10)
+    let service = yunyi::directory::store::services(&app.db, Some(doctor), None, 10)
         .await
         .unwrap()
         .into_iter()
-        .find(|s| s.kind == "text_consult")
+        .find(|s| s.kind == kind)
         .unwrap()
         .id;
+    (doctor, service)
+}
+
+#[tokio::test]
+async fn a_patient_and_a_doctor_chat_and_share_a_picture_in_real_time_in_real_browsers() {
+    let app = TestApp::with_demo().await;
+    let (doctor_id, service) = doctor_service(&app, "doctor5", "text_consult").await;
 
     // The patient starts a text consultation from the doctor's page.
     let patient = Browser::start().await;
@@ -530,24 +539,7 @@ async fn a_patient_and_a_doctor_chat_and_share_a_picture_in_real_time_in_real_br
     let doctor = Browser::start().await;
     doctor.sign_in(&app, "doctor5").await;
     let d = doctor.driver();
-    d.goto(app.url("/me/step-up")).await.unwrap();
-    d.find(By::Name("password"))
-        .await
-        .unwrap()
-        .send_keys(crate::helpers::PW)
-        .await
-        .unwrap();
-    d.find(By::Css("form.form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    doctor
-        .wait_for("the identity check", || async {
-            d.find(By::Id("form-notice")).await.is_ok()
-        })
-        .await;
+    doctor.step_up(&app).await;
     d.goto(app.url("/doctor/consultations")).await.unwrap();
     let id = path.trim_start_matches("/consultations/");
     doctor
@@ -626,31 +618,14 @@ impl Browser {
     }
 
     async fn wait_call(&self, state: &str) {
-        self.wait_for(&format!("the call to be {state}"), || async {
-            match self.driver().find(By::Id("call")).await {
-                Ok(el) => el.attr("data-state").await.ok().flatten().as_deref() == Some(state),
-                Err(_) => false,
-            }
-        })
-        .await;
+        self.wait_attr("call", "data-state", state).await;
     }
 }
 
 #[tokio::test]
 async fn a_doctor_and_a_patient_hold_a_video_call_with_fake_devices_in_real_browsers() {
     let app = TestApp::with_demo().await;
-    let doctor_id = yunyi::identity::store::account_by_username(&app.db, "doctor5")
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
-    let service = yunyi::directory::store::services(&app.db, Some(doctor_id), None, 10)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|s| s.kind == "video_consult")
-        .unwrap()
-        .id;
+    let (_, service) = doctor_service(&app, "doctor5", "video_consult").await;
     // Requested and accepted through the API; the call happens in the browsers.
     let patient_token = app.token("patient1", crate::helpers::PW).await;
     let r = app

@@ -1368,6 +1368,7 @@ async fn the_pages_show_intake_errors_by_their_fields_and_the_consultation_to_it
     let ctx = setup().await;
     let service = service_of(&ctx, "doctor4", "follow_up").await;
     let patient = ctx.app.sign_in_browser("patient2").await;
+    let service = service.to_string();
     let form = patient
         .page(&format!("/consultations/new?service={service}"))
         .await;
@@ -1377,33 +1378,29 @@ async fn the_pages_show_intake_errors_by_their_fields_and_the_consultation_to_it
     );
     // Bad input: the form comes back with each problem next to its field; nothing stored.
     let r = patient
-        .client
-        .post(ctx.app.url("/consultations/new"))
-        .form(&[
-            ("csrf_token", patient.csrf.as_str()),
-            ("service_id", &service.to_string()),
-            ("condition_icd10", "I10"),
-            ("chief_complaint", "复诊"),
-            ("temperature_c", "very hot"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            "/consultations/new",
+            &[
+                ("service_id", service.as_str()),
+                ("condition_icd10", "I10"),
+                ("chief_complaint", "复诊"),
+                ("temperature_c", "very hot"),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     let body = r.text().await.unwrap();
     assert!(body.contains("must be a number such as 37.8"), "{body}");
     let r = patient
-        .client
-        .post(ctx.app.url("/consultations/new"))
-        .form(&[
-            ("csrf_token", patient.csrf.as_str()),
-            ("service_id", &service.to_string()),
-            ("condition_icd10", "I10"),
-            ("chief_complaint", "高血压复诊"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            "/consultations/new",
+            &[
+                ("service_id", service.as_str()),
+                ("condition_icd10", "I10"),
+                ("chief_complaint", "高血压复诊"),
+            ],
+        )
+        .await;
     let body = r.text().await.unwrap();
     assert!(
         body.contains("no offline diagnosis of I10"),
@@ -1418,19 +1415,19 @@ async fn the_pages_show_intake_errors_by_their_fields_and_the_consultation_to_it
     let before = mine["items"].as_array().unwrap().len();
     // A good consultation request goes to its page; the doctor's workbench asks for the
     // identity check first, then lists it.
-    let text = service_of(&ctx, "doctor4", "text_consult").await;
-    let r = patient
-        .client
-        .post(ctx.app.url("/consultations/new"))
-        .form(&[
-            ("csrf_token", patient.csrf.as_str()),
-            ("service_id", &text.to_string()),
-            ("chief_complaint", "胸口偶尔发闷"),
-            ("allergies", "青霉素，头孢"),
-        ])
-        .send()
+    let text = service_of(&ctx, "doctor4", "text_consult")
         .await
-        .unwrap();
+        .to_string();
+    let r = patient
+        .post_form(
+            "/consultations/new",
+            &[
+                ("service_id", text.as_str()),
+                ("chief_complaint", "胸口偶尔发闷"),
+                ("allergies", "青霉素，头孢"),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let location = r.headers()["location"].to_str().unwrap().to_owned();
     let page = patient.page(&location).await;

@@ -374,6 +374,19 @@ impl SignedInBrowser<'_> {
             .unwrap()
     }
 
+    /// Posts a form with the CSRF token; the response as it comes (a page shown again with
+    /// its errors, or a redirect).
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("csrf_token", self.csrf.as_str()));
+        self.client
+            .post(self.app.url(path))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Posts a form (with the CSRF token), follows the redirect, returns the page shown.
     pub async fn submit(&self, path: &str, fields: &[(&str, String)]) -> String {
         let mut form: Vec<(&str, String)> = fields.to_vec();
