@@ -53,11 +53,13 @@
       if (frame.type === 'message') show(frame);
       else if (frame.type === 'status') {
         const tag = document.getElementById('status');
-        // Reload to show what the new status allows — not when the conversation merely begins
-        // (a first message or a call does that, and a call must not be cut), nor during a call.
-        const begun = frame.status === 'in_progress';
-        if (tag && tag.dataset.status !== frame.status && !begun && !call.active()) location.reload();
-        else if (tag) tag.dataset.status = frame.status;
+        if (!tag || tag.dataset.status === frame.status) return;
+        tag.dataset.status = frame.status;
+        // Open states are shown in place; an ended one reloads the page (its forms go),
+        // unless a call rang or ran on this page.
+        const label = tag.getAttribute(`data-t-${frame.status}`);
+        if (label) tag.textContent = label;
+        else if (!call.active()) location.reload();
       } else if (frame.type === 'signal') call.onSignal(frame.data);
       else if (frame.type === 'error' && status) status.textContent = frame.message;
     });
@@ -183,7 +185,8 @@
       close('ended');
     });
     return {
-      active: () => pc !== null || pendingOffer !== null,
+      // Once a call rang or ran on this page, the page is not reloaded under the user.
+      active: () => pc !== null || pendingOffer !== null || box.dataset.state !== 'idle',
       async onSignal(data) {
         if (!data) return;
         if (data.kind === 'offer') {

@@ -61,6 +61,21 @@ pub async fn run(state: AppState, actor: Actor, id: i64, after: i64, mut socket:
     if catch_up(&state, id, &mut last, &mut socket).await.is_err() {
         return;
     }
+    // The status as it is now: news of a change made before this connection was listening
+    // would otherwise never reach the page.
+    match super::store::consultation(&state.db, id).await {
+        Ok(Some(c)) => {
+            let now = News::Status { status: c.status };
+            if send_json(&mut socket, &now).await.is_err() {
+                return;
+            }
+        }
+        Ok(None) => return,
+        Err(e) => {
+            tracing::warn!(error = %e, consultation = id, "chat status read failed");
+            return;
+        }
+    }
     loop {
         tokio::select! {
             () = state.stopping.cancelled() => {
