@@ -5,7 +5,11 @@
 //! at once, each retrying on 409 with another free slot as a person would. It reports
 //! throughput, latency and errors, checks through the API that no slot was sold twice and that
 //! every 201 is stored, and prints one JSON object as its last line.
+//!
+//! `chat`: K open consultation WebSockets, idle (server memory per connection) and then P
+//! messages a second, timed from a patient's send to the doctor's socket; last line JSON.
 
+mod chat;
 mod client;
 mod idcard;
 mod rush;
@@ -27,6 +31,8 @@ struct Cli {
 enum Scenario {
     /// Thousands of patients rush a doctor's slots the moment they are released.
     BookingRush(rush::Options),
+    /// Open consultation chats: idle WebSockets, then messages timed from send to delivery.
+    Chat(chat::Options),
 }
 
 #[tokio::main]
@@ -34,6 +40,7 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.scenario {
         Scenario::BookingRush(options) => rush::run(options).await,
+        Scenario::Chat(options) => chat::run(options).await,
     };
     match outcome {
         Ok(true) => std::process::ExitCode::SUCCESS,
