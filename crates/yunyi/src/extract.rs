@@ -40,3 +40,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AppForm<T> {
         }
     }
 }
+
+/// An id in a URL path: our ids are positive integers, so anything else simply does not exist
+/// (404 naming what was looked for), never a malformed request.
+pub fn path_id(what: &str, raw: &str) -> Result<i64, AppError> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| AppError::NotFound(format!("no {what} with id '{raw}'")))
+}

@@ -8,14 +8,14 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::records::{self, PriorRecordInput};
+use super::model::PriorRecordInput;
+use super::records;
 use super::service::{self, RequestInput};
 use super::{conversation, lifecycle};
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::extract::AppJson;
 use crate::identity::Actor;
-use crate::identity::model::Role;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -55,10 +55,7 @@ pub fn router() -> Router<AppState> {
 }
 
 fn id_of(raw: &str, what: &str) -> AppResult<i64> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(|| AppError::NotFound(format!("no {what} with id '{raw}'")))
+    crate::extract::path_id(what, raw)
 }
 
 /// `POST /api/v1/consultations`: 201 with the stored request and its `Location`.
@@ -79,10 +76,7 @@ async fn request(
 
 /// `GET /api/v1/consultations`: a patient's own (and family's); a doctor's accepted and ongoing.
 async fn list(State(state): State<AppState>, actor: Actor) -> AppResult<Json<serde_json::Value>> {
-    let items = match actor.require()?.role {
-        Role::Doctor => service::my_active(&state, &actor).await?,
-        _ => service::mine(&state, &actor).await?,
-    };
+    let items = service::listed(&state, &actor).await?;
     Ok(Json(json!({"items": items})))
 }
 

@@ -53,12 +53,17 @@ enum ClientFrame {
 }
 
 /// Runs one connection until either side closes or the server stops.
-pub async fn run(state: AppState, actor: Actor, id: i64, after: i64, mut socket: WebSocket) {
+pub async fn run(state: AppState, actor: Actor, id: i64, after: i64, socket: WebSocket) {
+    serve(&state, &actor, id, after, socket).await;
+    state.chat.release(id);
+}
+
+async fn serve(state: &AppState, actor: &Actor, id: i64, after: i64, mut socket: WebSocket) {
     let me = actor.signed_in.as_ref().map_or(0, |s| s.account_id);
     // Listen before catching up, so nothing stored in between is missed.
     let mut news = state.chat.subscribe(id);
     let mut last = after;
-    if catch_up(&state, id, &mut last, &mut socket).await.is_err() {
+    if catch_up(state, id, &mut last, &mut socket).await.is_err() {
         return;
     }
     // The status as it is now: news of a change made before this connection was listening
@@ -85,7 +90,7 @@ pub async fn run(state: AppState, actor: Actor, id: i64, after: i64, mut socket:
             received = news.recv() => {
                 let sent = match received {
                     Ok(News::Message { .. }) | Err(RecvError::Lagged(_)) => {
-                        catch_up(&state, id, &mut last, &mut socket).await
+                        catch_up(state, id, &mut last, &mut socket).await
                     }
                     Ok(News::Typing { account } | News::Signal { from: account, .. })
                         if account == me =>
@@ -105,7 +110,7 @@ pub async fn run(state: AppState, actor: Actor, id: i64, after: i64, mut socket:
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
                     Some(Ok(_)) => continue,
                 };
-                let reply = handle(&state, &actor, id, me, text.as_str()).await;
+                let reply = handle(state, actor, id, me, text.as_str()).await;
                 if let Some(reply) = reply {
                     if send_json(&mut socket, &reply).await.is_err() {
                         return;
@@ -124,15 +129,16 @@ async fn catch_up(
     socket: &mut WebSocket,
 ) -> Result<(), ()> {
     loop {
-        let page = match conversation::conversation_after(state, id, *last, PAGE).await {
-            Ok(page) => page,
+        // Only the messages: read marks travel as their own news.
+        let messages = match super::store::messages_after(&state.db, id, *last, PAGE).await {
+            Ok(messages) => messages,
             Err(e) => {
                 tracing::warn!(error = %e, consultation = id, "chat catch-up failed");
                 return Err(());
             }
         };
-        let count = page.messages.len();
-        for m in page.messages {
+        let count = messages.len();
+        for m in messages {
             let mut frame = serde_json::to_value(&m).unwrap_or_default();
             frame["type"] = json!("message");
             send_json(socket, &frame).await?;

@@ -15,7 +15,7 @@ use crate::identity::model::Role;
 use crate::identity::{Actor, service as identity};
 use crate::policy;
 
-use super::lifecycle::{announce, apply};
+use super::lifecycle::{announce, record_move};
 use super::records::clean_image;
 use super::service::consultation_or_404;
 
@@ -86,14 +86,12 @@ pub async fn post_message(
     }
     let c = consultation_or_404(state, id).await?;
     let side = writable(state, actor, &c).await?;
-    let message = store::NewMessage {
-        sender: None,
+    let content = Content {
         kind: "text",
         body: text,
-        blob_key: None,
-        content_type: None,
+        blob: None,
     };
-    append(state, actor, &c, side, message).await
+    append(state, actor, &c, side, content).await
 }
 
 /// The actor's side, if they may write into `c` now: participants, not after the end, and the
@@ -115,27 +113,45 @@ async fn writable(state: &AppState, actor: &Actor, c: &ConsultationRow) -> AppRe
     Ok(side)
 }
 
-/// Stores a message from the actor (their first as doctor begins the consultation), with its
-/// audit event, commits, and only then tells the listeners.
+/// A message's content: its kind, its text, and for a picture its blob key and type.
+struct Content<'a> {
+    kind: &'a str,
+    body: &'a str,
+    blob: Option<(&'a str, &'a str)>,
+}
+
+/// Stores a message from the actor with its audit event, commits, and only then tells the
+/// listeners. The doctor's first message (or call) begins an accepted consultation — if it is
+/// still accepted: two first messages at once both get stored, one of them begins it.
 async fn append(
     state: &AppState,
     actor: &Actor,
     c: &ConsultationRow,
     side: Side,
-    mut message: store::NewMessage<'_>,
+    content: Content<'_>,
 ) -> AppResult<store::MessageRow> {
     let me = actor.require()?;
-    message.sender = Some(me.account_id);
     let id = c.id;
     let now = now_ms();
     let mut tx = state.db.begin().await?;
-    let begins = side == Side::Doctor && c.status() == Status::Accepted;
-    if begins {
-        apply(&mut tx, &actor.audit(), c, Action::Start, None, now).await?;
-    }
+    let mut begins = false;
     if side == Side::Doctor {
+        if c.status() == Status::Accepted {
+            let start = (Status::Accepted, Status::InProgress);
+            begins = store::set_status(&mut tx, id, start.0, start.1, None, now).await?;
+            if begins {
+                record_move(&mut tx, &actor.audit(), c, start, Action::Start, None, now).await?;
+            }
+        }
         store::mark_first_reply(&mut tx, id, now).await?;
     }
+    let message = store::NewMessage {
+        sender: Some(me.account_id),
+        kind: content.kind,
+        body: content.body,
+        blob_key: content.blob.map(|(key, _)| key),
+        content_type: content.blob.map(|(_, t)| t),
+    };
     let seq = store::append_message(&mut tx, id, &message, now).await?;
     audit::append(
         &mut tx,
@@ -152,8 +168,8 @@ async fn append(
     Ok(store::MessageRow {
         seq,
         sender_id: Some(me.account_id),
-        kind: message.kind.to_owned(),
-        body: message.body.to_owned(),
+        kind: content.kind.to_owned(),
+        body: content.body.to_owned(),
         blob_key: message.blob_key.map(str::to_owned),
         content_type: message.content_type.map(str::to_owned),
         created_at: now,
@@ -193,6 +209,21 @@ pub async fn messages_of(
     .await?;
     let conversation = conversation_after(state, id, after, limit).await?;
     Ok((c, conversation))
+}
+
+/// The conversation as a consultation's page shows it, to someone who could read the
+/// consultation: all of it for its participants; nothing for a doctor of the department's
+/// queue, who sees the intake before accepting but not the conversation.
+pub async fn for_page(
+    state: &AppState,
+    actor: &Actor,
+    c: &ConsultationRow,
+) -> AppResult<Vec<store::MessageRow>> {
+    let me = actor.require()?;
+    if me.role == Role::Doctor && c.doctor_id != Some(me.account_id) {
+        return Ok(Vec::new());
+    }
+    Ok(messages(state, actor, c.id, 0, 500).await?.messages)
 }
 
 /// Messages after `after` and the read marks, without an access check (the caller did it).
@@ -274,14 +305,12 @@ pub async fn post_image(
     let c = consultation_or_404(state, id).await?;
     let side = writable(state, actor, &c).await?;
     let key = state.blobs.put(&clean).await.map_err(AppError::Internal)?;
-    let message = store::NewMessage {
-        sender: None,
+    let content = Content {
         kind: "image",
         body: "",
-        blob_key: Some(&key),
-        content_type: Some(content_type),
+        blob: Some((&key, content_type)),
     };
-    append(state, actor, &c, side, message).await
+    append(state, actor, &c, side, content).await
 }
 
 /// The picture of image message `seq`, for the conversation's participants. Audited.
@@ -377,12 +406,10 @@ pub async fn call(
         let seconds = (crate::clock::now_ms() - start).max(0) / 1000;
         format!("视频通话结束，时长 {} 分 {} 秒", seconds / 60, seconds % 60)
     };
-    let message = store::NewMessage {
-        sender: None,
+    let content = Content {
         kind: "call",
         body: &body,
-        blob_key: None,
-        content_type: None,
+        blob: None,
     };
-    append(state, actor, &c, side, message).await
+    append(state, actor, &c, side, content).await
 }

@@ -74,6 +74,18 @@ impl Hub {
         }
     }
 
+    /// Forgets a conversation's channel once nobody listens to it (a chat connection calls
+    /// this as it closes), so consultations visited once do not keep their channels.
+    pub fn release(&self, consultation: i64) {
+        let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
+        if channels
+            .get(&consultation)
+            .is_some_and(|s| s.receiver_count() == 0)
+        {
+            channels.remove(&consultation);
+        }
+    }
+
     /// Conversations with at least one listener here.
     pub fn listened(&self) -> usize {
         let channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
@@ -155,9 +167,12 @@ mod tests {
         assert_eq!(one.recv().await.ok(), Some(News::Message { seq: 1 }));
         assert!(two.try_recv().is_err());
         drop(one);
+        hub.release(1);
+        assert_eq!(hub.listened(), 1);
         drop(two);
-        hub.deliver(1, News::Message { seq: 2 });
+        hub.deliver(2, News::Message { seq: 2 });
         assert_eq!(hub.listened(), 0);
+        assert!(hub.channels.lock().map(|c| c.is_empty()).unwrap_or(false));
     }
 
     #[test]

@@ -19,8 +19,8 @@ use super::service::{
     in_department, may_take, view_unchecked,
 };
 
-/// Moves `c` by `action` in `tx`: the conditional update, the history row and the audit
-/// event. A concurrent change that got there first is a 409 with the status it found.
+/// Moves `c` by `action` in `tx`: the conditional update, then [`record_move`]. A concurrent
+/// change that got there first is a 409 with the status it found.
 pub(super) async fn apply(
     tx: &mut Tx,
     who: &AuditActor,
@@ -31,18 +31,27 @@ pub(super) async fn apply(
 ) -> AppResult<Status> {
     let from = c.status();
     let to = model::transition(from, action).map_err(|e| AppError::Conflict(e.to_string()))?;
-    let moved = if action == Action::Accept {
-        // Accept also takes the consultation for the doctor (see `store::accept`).
-        true
-    } else {
-        store::set_status(tx, c.id, from, to, reason, now).await?
-    };
-    if !moved {
+    if !store::set_status(tx, c.id, from, to, reason, now).await? {
         return Err(AppError::Conflict(format!(
             "the consultation changed while you were looking (it is no longer {}); reload it",
             from.as_str().replace('_', " ")
         )));
     }
+    record_move(tx, who, c, (from, to), action, reason, now).await?;
+    Ok(to)
+}
+
+/// What goes with a status change made in `tx`: the history row, the audit event, the note
+/// frozen when it ends, the care link ended when it is cancelled or expires.
+pub(super) async fn record_move(
+    tx: &mut Tx,
+    who: &AuditActor,
+    c: &ConsultationRow,
+    (from, to): (Status, Status),
+    action: Action,
+    reason: Option<&str>,
+    now: i64,
+) -> AppResult<()> {
     store::insert_event(tx, c.id, Some(from), to, who.account_id, reason, now).await?;
     let mut event = NewEvent::new(who.clone(), audit_action(action), "consultation")
         .object(c.id)
@@ -57,7 +66,36 @@ pub(super) async fn apply(
     if matches!(to, Status::Cancelled | Status::Expired) {
         identity_store::end_care_links(tx, "consultation", &c.id.to_string(), now).await?;
     }
-    Ok(to)
+    Ok(())
+}
+
+/// Refuses someone who is not the consultation's doctor (nor, for `cancel`, its patient):
+/// another doctor is told it does not exist, anyone else that they may not. Audited.
+async fn not_theirs(
+    state: &AppState,
+    actor: &Actor,
+    c: &ConsultationRow,
+    action: &str,
+) -> AppError {
+    let doctor = actor.role() == Some(Role::Doctor);
+    if let Err(e) = identity::deny(
+        state,
+        actor,
+        action,
+        "consultation",
+        Some(c.id.to_string()),
+        Some(c.person_id),
+        "not the consultation's doctor",
+    )
+    .await
+    {
+        return e;
+    }
+    if doctor {
+        AppError::NotFound(format!("no consultation with id {}", c.id))
+    } else {
+        AppError::Forbidden("only the consultation's doctor does this".to_owned())
+    }
 }
 
 pub(super) fn audit_action(action: Action) -> &'static str {
@@ -90,8 +128,9 @@ pub async fn accept(state: &AppState, actor: &Actor, id: i64) -> AppResult<Consu
             "another doctor has just accepted this request".to_owned(),
         ));
     }
-    may_take(state, actor, &c).await?;
-    model::transition(c.status(), Action::Accept).map_err(|e| AppError::Conflict(e.to_string()))?;
+    may_take(state, actor, &c, "consultation.accept").await?;
+    let moved = model::transition(c.status(), Action::Accept)
+        .map_err(|e| AppError::Conflict(e.to_string()))?;
     if follow_up_basis(&c) == Some(FollowUpBasis::AwaitingConfirmation) {
         return Err(AppError::Conflict(
             "confirm first that the attached record shows the offline diagnosis of this condition (POST …/prior-record with qualifies true or false)".to_owned(),
@@ -104,7 +143,17 @@ pub async fn accept(state: &AppState, actor: &Actor, id: i64) -> AppResult<Consu
             "another doctor has just accepted this request, or it was cancelled".to_owned(),
         ));
     }
-    apply(&mut tx, &actor.audit(), &c, Action::Accept, None, now).await?;
+    // `store::accept` was the conditional update: it also takes the request for this doctor.
+    record_move(
+        &mut tx,
+        &actor.audit(),
+        &c,
+        (c.status(), moved),
+        Action::Accept,
+        None,
+        now,
+    )
+    .await?;
     if c.doctor_id.is_none() {
         identity::link_care(
             &mut tx,
@@ -140,7 +189,15 @@ pub async fn judge_prior_record(
     reason: Option<&str>,
 ) -> AppResult<ConsultationView> {
     let c = consultation_or_404(state, id).await?;
-    may_take(state, actor, &c).await?;
+    may_take(state, actor, &c, "consultation.confirm_prior").await?;
+    let refusal = if qualifies {
+        None
+    } else {
+        let reason = model::required_reason(reason).map_err(|e| AppError::Validation(vec![e]))?;
+        Some(format!(
+            "the attached record does not show an offline diagnosis: {reason}"
+        ))
+    };
     if follow_up_basis(&c) != Some(FollowUpBasis::AwaitingConfirmation)
         || c.status() != Status::Requested
     {
@@ -151,7 +208,7 @@ pub async fn judge_prior_record(
     let me = actor.require()?;
     let now = now_ms();
     let mut tx = state.db.begin().await?;
-    if qualifies {
+    if refusal.is_none() {
         if !store::confirm_prior(&mut tx, id, me.account_id, now).await? {
             return Err(AppError::Conflict(
                 "the consultation changed while you were looking; reload it".to_owned(),
@@ -164,31 +221,30 @@ pub async fn judge_prior_record(
                 .patient(c.person_id),
         )
         .await?;
-    } else {
-        let reason = required_reason(reason)?;
-        let reason = format!("the attached record does not show an offline diagnosis: {reason}");
-        apply(
-            &mut tx,
-            &actor.audit(),
-            &c,
-            Action::Cancel,
-            Some(&reason),
-            now,
-        )
-        .await?;
     }
+    let returned = match &refusal {
+        Some(reason) => Some(
+            apply(
+                &mut tx,
+                &actor.audit(),
+                &c,
+                Action::Cancel,
+                Some(reason),
+                now,
+            )
+            .await?,
+        ),
+        None => None,
+    };
     tx.commit().await?;
+    if let Some(status) = returned {
+        announce(state, id, status).await;
+    }
     view_unchecked(state, id).await
 }
 
-pub(super) fn required_reason(reason: Option<&str>) -> AppResult<&str> {
-    match reason.map(str::trim) {
-        Some(r) if (2..=500).contains(&r.chars().count()) => Ok(r),
-        _ => Err(AppError::invalid(
-            "reason",
-            "say in 2 to 500 characters why",
-        )),
-    }
+fn required_reason(reason: Option<&str>) -> AppResult<&str> {
+    model::required_reason(reason).map_err(|e| AppError::Validation(vec![e]))
 }
 
 /// The doctor begins the conversation (their first message or call does this too).
@@ -222,16 +278,13 @@ async fn doctor_moves(
     let c = consultation_or_404(state, id).await?;
     let me = actor.require()?;
     if me.role != Role::Doctor || c.doctor_id != Some(me.account_id) {
-        authorize(state, actor, &c, audit_action(action)).await?;
-        return Err(AppError::Forbidden(
-            "only the consultation's doctor does this".to_owned(),
-        ));
+        return Err(not_theirs(state, actor, &c, audit_action(action)).await);
     }
     require_step_up(state, me)?;
-    let now = now_ms();
-    let mut tx = state.db.begin().await?;
     // The lifecycle's answer first: completing a request nobody accepted is not about notes.
     model::transition(c.status(), action).map_err(|e| AppError::Conflict(e.to_string()))?;
+    let now = now_ms();
+    let mut tx = state.db.begin().await?;
     if action == Action::Complete && !store::has_note(&mut tx, id).await? {
         return Err(AppError::Conflict(
             "write the clinical note (PUT …/note) before completing".to_owned(),
@@ -259,15 +312,10 @@ pub async fn cancel(
     let reason = match me.role {
         Role::Patient => {
             authorize(state, actor, &c, "consultation.cancel").await?;
-            reason.map(str::trim).filter(|r| !r.is_empty())
+            model::optional_reason(reason).map_err(|e| AppError::Validation(vec![e]))?
         }
         Role::Doctor if c.doctor_id == Some(me.account_id) => Some(required_reason(reason)?),
-        _ => {
-            authorize(state, actor, &c, "consultation.cancel").await?;
-            return Err(AppError::Forbidden(
-                "only the patient or the consultation's doctor cancels it".to_owned(),
-            ));
-        }
+        _ => return Err(not_theirs(state, actor, &c, "consultation.cancel").await),
     };
     let now = now_ms();
     let mut tx = state.db.begin().await?;

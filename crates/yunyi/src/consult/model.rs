@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::directory::model::ServiceKind;
+use crate::directory::model::{PrivilegeKind, ServiceKind};
 use crate::error::FieldError;
 
 /// Where a consultation is in its life. Ended states never change again.
@@ -164,6 +164,14 @@ impl Kind {
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
+    }
+
+    /// The privilege a doctor needs at the hospital to take a consultation of this kind.
+    pub fn required_privilege(self) -> PrivilegeKind {
+        match self {
+            Kind::FollowUp => PrivilegeKind::InternetDiagnosis,
+            _ => PrivilegeKind::Consult,
+        }
     }
 
     /// The kind a service offers, and the channel it is held on unless the patient asks.
@@ -621,6 +629,113 @@ impl NoteInput {
             diagnoses,
             plan: self.plan.trim().to_owned(),
         })
+    }
+}
+
+/// What describes an uploaded record of an earlier diagnosis (the file is the request body).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PriorRecordInput {
+    #[serde(default)]
+    pub person_id: Option<i64>,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub hospital_name: String,
+    #[serde(default)]
+    pub diagnosed_on: String,
+    #[serde(default)]
+    pub condition: String,
+    #[serde(default)]
+    pub icd10: Option<String>,
+}
+
+/// A validated description of a prior record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriorRecordValid {
+    pub kind: String,
+    pub hospital_name: String,
+    pub diagnosed_on: String,
+    pub condition: String,
+    pub icd10: Option<String>,
+}
+
+impl PriorRecordInput {
+    pub fn validate(&self, today: NaiveDate) -> Result<PriorRecordValid, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        if !PRIOR_RECORD_KINDS.contains(&self.kind.as_str()) {
+            errors.push(FieldError::new(
+                "kind",
+                "must be outpatient_record, discharge_summary or diagnosis_certificate",
+            ));
+        }
+        for (field, value) in [
+            ("hospital_name", &self.hospital_name),
+            ("condition", &self.condition),
+        ] {
+            if !(1..=100).contains(&value.trim().chars().count()) {
+                errors.push(FieldError::new(field, "must be 1 to 100 characters"));
+            }
+        }
+        let diagnosed_on = match past_date(&self.diagnosed_on, today) {
+            Ok(day) => day.to_string(),
+            Err(m) => {
+                errors.push(FieldError::new("diagnosed_on", m));
+                String::new()
+            }
+        };
+        let icd10 = match self
+            .icd10
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            None => None,
+            Some(raw) => {
+                let code = parse_icd10(raw);
+                if code.is_none() {
+                    errors.push(FieldError::new(
+                        "icd10",
+                        "must be an ICD-10 code such as I10",
+                    ));
+                }
+                code
+            }
+        };
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(PriorRecordValid {
+            kind: self.kind.clone(),
+            hospital_name: self.hospital_name.trim().to_owned(),
+            diagnosed_on,
+            condition: self.condition.trim().to_owned(),
+            icd10,
+        })
+    }
+}
+
+/// A reason a person gives (returning a request, referring offline, cancelling).
+pub const MAX_REASON_CHARS: usize = 500;
+
+/// A required reason, trimmed: 2 to 500 characters.
+pub fn required_reason(reason: Option<&str>) -> Result<&str, FieldError> {
+    match reason.map(str::trim) {
+        Some(r) if (2..=MAX_REASON_CHARS).contains(&r.chars().count()) => Ok(r),
+        _ => Err(FieldError::new(
+            "reason",
+            format!("say in 2 to {MAX_REASON_CHARS} characters why"),
+        )),
+    }
+}
+
+/// An optional reason, trimmed; empty is none, longer than 500 characters is refused.
+pub fn optional_reason(reason: Option<&str>) -> Result<Option<&str>, FieldError> {
+    match reason.map(str::trim).filter(|r| !r.is_empty()) {
+        Some(r) if r.chars().count() > MAX_REASON_CHARS => Err(FieldError::new(
+            "reason",
+            format!("at most {MAX_REASON_CHARS} characters"),
+        )),
+        other => Ok(other),
     }
 }
 

@@ -38,10 +38,7 @@ pub fn router() -> Router<AppState> {
 }
 
 fn id_of(raw: &str) -> AppResult<i64> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(|| AppError::NotFound(format!("no consultation with id '{raw}'")))
+    crate::extract::path_id("consultation", raw)
 }
 
 /// A consultation in a list: the row, its kind's and status's words, when it was asked.
@@ -306,7 +303,7 @@ impl DetailPage {
     }
 
     fn open(&self) -> bool {
-        matches!(self.status(), "requested" | "accepted" | "in_progress")
+        !self.view.consultation.status().is_ended()
     }
 
     fn mine(&self, m: &MessageRow) -> bool {
@@ -329,15 +326,7 @@ async fn detail(
     let me = actor.require()?;
     let view = service::read(&state, &actor, id).await?;
     let doctor_side = me.role == Role::Doctor;
-    // A doctor of the queue sees the intake before accepting; the conversation is for
-    // participants.
-    let messages = if !doctor_side || view.consultation.doctor_id == Some(me.account_id) {
-        conversation::messages(&state, &actor, id, 0, 500)
-            .await?
-            .messages
-    } else {
-        Vec::new()
-    };
+    let messages = conversation::for_page(&state, &actor, &view.consultation).await?;
     let last_seq = messages.last().map_or(0, |m| m.seq);
     Ok(DetailPage {
         page: page.with_nav(if doctor_side {

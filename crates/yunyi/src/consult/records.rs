@@ -1,38 +1,18 @@
 //! Evidence of earlier offline diagnoses: records patients upload (门诊病历, 出院小结, 诊断证明)
 //! and the hospital's own offline diagnoses, which the follow-up rule reads.
 
-use serde::Deserialize;
-
-use super::model::{PRIOR_RECORD_KINDS, parse_icd10};
-use super::store::{self};
+use super::model::PriorRecordInput;
+use super::store;
 use crate::app::AppState;
 use crate::audit::{self, NewEvent};
 use crate::clock::now_ms;
 use crate::db::Tx;
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult};
 use crate::identity::model::Role;
 use crate::identity::{Actor, service as identity};
 use crate::policy;
 
 use super::service::{authorize, consultation_or_404};
-
-/// What describes an uploaded record of an earlier diagnosis (the file is the request body,
-/// within the server's body limit).
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct PriorRecordInput {
-    #[serde(default)]
-    pub person_id: Option<i64>,
-    #[serde(default)]
-    pub kind: String,
-    #[serde(default)]
-    pub hospital_name: String,
-    #[serde(default)]
-    pub diagnosed_on: String,
-    #[serde(default)]
-    pub condition: String,
-    #[serde(default)]
-    pub icd10: Option<String>,
-}
 
 /// Uploads a record of an earlier diagnosis for a person the patient acts for: JPEG, PNG,
 /// WebP or PDF, recognised by its bytes.
@@ -48,60 +28,10 @@ pub async fn upload_prior_record(
             "records are uploaded by patients for themselves or their family".to_owned(),
         ));
     }
-    let person_id = match input.person_id {
-        Some(p) => p,
-        None => me
-            .person_id
-            .ok_or_else(|| AppError::invalid("person_id", "is required"))?,
-    };
-    let mut errors = Vec::new();
-    if !PRIOR_RECORD_KINDS.contains(&input.kind.as_str()) {
-        errors.push(FieldError::new(
-            "kind",
-            "must be outpatient_record, discharge_summary or diagnosis_certificate",
-        ));
-    }
-    for (field, value, max) in [
-        ("hospital_name", input.hospital_name.trim(), 100),
-        ("condition", input.condition.trim(), 100),
-    ] {
-        if !(1..=max).contains(&value.chars().count()) {
-            errors.push(FieldError::new(
-                field,
-                format!("must be 1 to {max} characters"),
-            ));
-        }
-    }
-    let today = identity::today();
-    match chrono::NaiveDate::parse_from_str(input.diagnosed_on.trim(), "%Y-%m-%d") {
-        Ok(day) if day <= today => {}
-        Ok(_) => errors.push(FieldError::new("diagnosed_on", "cannot be in the future")),
-        Err(_) => errors.push(FieldError::new(
-            "diagnosed_on",
-            "must be a date like 2025-06-01",
-        )),
-    }
-    let icd10 = match input
-        .icd10
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        None => None,
-        Some(raw) => match parse_icd10(raw) {
-            Some(code) => Some(code),
-            None => {
-                errors.push(FieldError::new(
-                    "icd10",
-                    "must be an ICD-10 code such as I10",
-                ));
-                None
-            }
-        },
-    };
-    if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
-    }
+    let person_id = me.person_or_self(input.person_id)?;
+    let valid = input
+        .validate(identity::today())
+        .map_err(AppError::Validation)?;
     let content_type = sniff_record(bytes).ok_or_else(|| {
         AppError::UnsupportedMediaType(
             "the record must be a JPEG, PNG or WebP photo or a PDF".to_owned(),
@@ -122,11 +52,11 @@ pub async fn upload_prior_record(
         id: 0,
         person_id,
         uploaded_by: me.account_id,
-        kind: input.kind.clone(),
-        hospital_name: input.hospital_name.trim().to_owned(),
-        diagnosed_on: input.diagnosed_on.trim().to_owned(),
-        condition: input.condition.trim().to_owned(),
-        icd10,
+        kind: valid.kind,
+        hospital_name: valid.hospital_name,
+        diagnosed_on: valid.diagnosed_on,
+        condition: valid.condition,
+        icd10: valid.icd10,
         blob_key: key,
         content_type: content_type.to_owned(),
         created_at: now_ms(),
@@ -175,6 +105,7 @@ pub async fn prior_record_file(
     match via {
         Some(id) => {
             let c = consultation_or_404(state, id).await?;
+            authorize(state, actor, &c, "prior_record.read").await?;
             let attached = c.prior_record_id == Some(record_id)
                 || store::attached_records(&state.db, id)
                     .await?
@@ -182,7 +113,6 @@ pub async fn prior_record_file(
             if !attached {
                 return Err(not_found());
             }
-            authorize(state, actor, &c, "prior_record.read").await?;
         }
         None => {
             policy::authorize_patient(

@@ -14,7 +14,6 @@ use super::store::{self, ConsultationRow, EventRow};
 use crate::app::AppState;
 use crate::audit::{self, NewEvent};
 use crate::clock::now_ms;
-use crate::directory::model::PrivilegeKind;
 use crate::directory::{service as directory, store as directory_store};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::identity::auth::require_step_up;
@@ -142,12 +141,7 @@ pub async fn request(
     let service_id = input
         .service_id
         .ok_or_else(|| AppError::invalid("service_id", "is required"))?;
-    let person_id = match input.person_id {
-        Some(p) => p,
-        None => me
-            .person_id
-            .ok_or_else(|| AppError::invalid("person_id", "is required"))?,
-    };
+    let person_id = me.person_or_self(input.person_id)?;
     let service = directory_store::service(&state.db, service_id)
         .await?
         .filter(|s| s.active)
@@ -436,7 +430,7 @@ pub(super) async fn authorize(
 ) -> AppResult<()> {
     let me = actor.require()?;
     if me.role == Role::Doctor && c.doctor_id.is_none() && c.status() == Status::Requested {
-        may_take(state, actor, c).await?;
+        may_take(state, actor, c, action).await?;
         audit::record(
             &state.db,
             &NewEvent::new(actor.audit(), action, "consultation")
@@ -473,6 +467,7 @@ pub(super) async fn may_take(
     state: &AppState,
     actor: &Actor,
     c: &ConsultationRow,
+    action: &str,
 ) -> AppResult<()> {
     let me = actor.require()?;
     let mine = match c.doctor_id {
@@ -483,7 +478,7 @@ pub(super) async fn may_take(
         identity::deny(
             state,
             actor,
-            "consultation.accept",
+            action,
             "consultation",
             Some(c.id.to_string()),
             Some(c.person_id),
@@ -495,12 +490,9 @@ pub(super) async fn may_take(
             c.id
         )));
     }
-    let kind = Kind::parse(&c.kind).unwrap_or(Kind::Consultation);
-    let privilege = if kind == Kind::FollowUp {
-        PrivilegeKind::InternetDiagnosis
-    } else {
-        PrivilegeKind::Consult
-    };
+    let privilege = Kind::parse(&c.kind)
+        .unwrap_or(Kind::Consultation)
+        .required_privilege();
     directory::require_privilege(state, me.account_id, c.hospital_id, privilege).await?;
     // 互联网诊疗监管细则: the doctor's identity is checked before each session with patients.
     require_step_up(state, me)
@@ -559,18 +551,21 @@ pub async fn queue(state: &AppState, actor: &Actor) -> AppResult<Vec<QueueItem>>
     let rows = store::queue(&state.db, hospital, me.account_id, &departments, 100).await?;
     let now = now_ms();
     let today = identity::today();
-    let mut tx = state.db.begin().await?;
-    for row in &rows {
-        audit::append(
-            &mut tx,
-            &NewEvent::new(actor.audit(), "consultation.queue", "consultation")
-                .object(row.id)
-                .patient(row.person_id)
-                .reason("intake summary in the doctor's queue"),
-        )
-        .await?;
+    // Each listed summary is an audited read; an empty queue (the usual poll) writes nothing.
+    if !rows.is_empty() {
+        let mut tx = state.db.begin().await?;
+        for row in &rows {
+            audit::append(
+                &mut tx,
+                &NewEvent::new(actor.audit(), "consultation.queue", "consultation")
+                    .object(row.id)
+                    .patient(row.person_id)
+                    .reason("intake summary in the doctor's queue"),
+            )
+            .await?;
+        }
+        tx.commit().await?;
     }
-    tx.commit().await?;
     Ok(rows
         .into_iter()
         .map(|r| QueueItem {
@@ -588,6 +583,14 @@ pub async fn queue(state: &AppState, actor: &Actor) -> AppResult<Vec<QueueItem>>
             sex: r.sex,
         })
         .collect())
+}
+
+/// "My consultations": a doctor's accepted and ongoing ones; anyone else's as a patient.
+pub async fn listed(state: &AppState, actor: &Actor) -> AppResult<Vec<ConsultationRow>> {
+    match actor.role() {
+        Some(Role::Doctor) => my_active(state, actor).await,
+        _ => mine(state, actor).await,
+    }
 }
 
 /// The doctor's accepted and ongoing consultations.

@@ -553,6 +553,8 @@ pub struct MessageRow {
     pub created_at: i64,
 }
 
+const MESSAGE_COLUMNS: &str = "seq, sender_id, kind, body, blob_key, content_type, created_at";
+
 /// A message to append.
 #[derive(Debug, Clone)]
 pub struct NewMessage<'a> {
@@ -609,17 +611,16 @@ pub async fn messages_after(
     after: i64,
     limit: i64,
 ) -> Result<Vec<MessageRow>, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_as::<_, MessageRow>(
-            "SELECT seq, sender_id, kind, body, blob_key, content_type, created_at FROM consultation_message \
-             WHERE consultation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-        )
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM consultation_message \
+         WHERE consultation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+    );
+    with_db!(db, |pool| sqlx::query_as::<_, MessageRow>(&sql)
         .bind(consultation)
         .bind(after)
         .bind(limit)
         .fetch_all(pool)
-        .await
-    })
+        .await)
 }
 
 pub async fn message(
@@ -627,16 +628,14 @@ pub async fn message(
     consultation: i64,
     seq: i64,
 ) -> Result<Option<MessageRow>, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_as::<_, MessageRow>(
-            "SELECT seq, sender_id, kind, body, blob_key, content_type, created_at FROM consultation_message \
-             WHERE consultation_id = $1 AND seq = $2",
-        )
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM consultation_message WHERE consultation_id = $1 AND seq = $2"
+    );
+    with_db!(db, |pool| sqlx::query_as::<_, MessageRow>(&sql)
         .bind(consultation)
         .bind(seq)
         .fetch_optional(pool)
-        .await
-    })
+        .await)
 }
 
 /// Moves the account's read mark forward (never back) to `seq`.

@@ -74,6 +74,34 @@ fn intake(
     })
 }
 
+/// A request of `p` for `service` (its doctor, hospital and department) made at `at`; a
+/// follow-up names its condition and the offline diagnosis it rests on.
+fn new_request<'a>(
+    p: &Party,
+    service: &'a crate::directory::model::Service,
+    kind: Kind,
+    channel: &'a str,
+    follow_up: Option<(&'a str, i64)>,
+    at: i64,
+) -> NewConsultation<'a> {
+    NewConsultation {
+        person: p.person,
+        requested_by: p.account,
+        hospital: service.hospital_id,
+        department: service.department_id,
+        service: service.id,
+        doctor: service.doctor_id,
+        appointment: None,
+        kind: kind.as_str(),
+        channel,
+        condition_icd10: follow_up.map(|(code, _)| code),
+        offline_diagnosis: follow_up.map(|(_, d)| d),
+        prior_record: None,
+        reply_within_min: crate::consult::model::DEFAULT_REPLY_WITHIN_MIN,
+        expires_at: at + crate::consult::model::REQUEST_TTL_MS,
+    }
+}
+
 /// Stores a request (with its intake and first history row) created at `at`.
 async fn request(
     tx: &mut Tx,
@@ -146,22 +174,14 @@ pub(super) async fn seed(state: &AppState, tx: &mut Tx) -> AppResult<()> {
         .find(|d| d.icd10 == "I10")
         .ok_or_else(|| bad_demo_data("patient1 has no offline hypertension diagnosis"))?;
     let start = now - 3 * 24 * 60 * MINUTE;
-    let new = NewConsultation {
-        person: p1.person,
-        requested_by: p1.account,
-        hospital: follow_up.hospital_id,
-        department: follow_up.department_id,
-        service: follow_up.id,
-        doctor: Some(doctor4),
-        appointment: None,
-        kind: Kind::FollowUp.as_str(),
-        channel: "video",
-        condition_icd10: Some("I10"),
-        offline_diagnosis: Some(diagnosis.id),
-        prior_record: None,
-        reply_within_min: crate::consult::model::DEFAULT_REPLY_WITHIN_MIN,
-        expires_at: start + crate::consult::model::REQUEST_TTL_MS,
-    };
+    let new = new_request(
+        &p1,
+        &follow_up,
+        Kind::FollowUp,
+        "video",
+        Some(("I10", diagnosis.id)),
+        start,
+    );
     let input = intake(
         "高血压复诊，想续开降压药",
         &[("头晕", "2026-11-10")],
@@ -264,22 +284,7 @@ pub(super) async fn seed(state: &AppState, tx: &mut Tx) -> AppResult<()> {
     let p2 = patient(state, "patient2").await?;
     let text = service_of(state, doctor5, "text_consult").await?;
     let asked = now - 12 * MINUTE;
-    let new = NewConsultation {
-        person: p2.person,
-        requested_by: p2.account,
-        hospital: text.hospital_id,
-        department: text.department_id,
-        service: text.id,
-        doctor: Some(doctor5),
-        appointment: None,
-        kind: Kind::Consultation.as_str(),
-        channel: "text",
-        condition_icd10: None,
-        offline_diagnosis: None,
-        prior_record: None,
-        reply_within_min: crate::consult::model::DEFAULT_REPLY_WITHIN_MIN,
-        expires_at: asked + crate::consult::model::REQUEST_TTL_MS,
-    };
+    let new = new_request(&p2, &text, Kind::Consultation, "text", None, asked);
     let input = intake(
         "最近爬楼梯时胸闷，休息后缓解",
         &[("胸闷", "2026-11-15")],
@@ -296,22 +301,14 @@ pub(super) async fn seed(state: &AppState, tx: &mut Tx) -> AppResult<()> {
         .find(|d| d.icd10 == "E11.9")
         .ok_or_else(|| bad_demo_data("patient3 has no offline diabetes diagnosis"))?;
     let asked = now - 25 * MINUTE;
-    let new = NewConsultation {
-        person: p3.person,
-        requested_by: p3.account,
-        hospital: diabetes.hospital_id,
-        department: diabetes.department_id,
-        service: diabetes.id,
-        doctor: Some(doctor6),
-        appointment: None,
-        kind: Kind::FollowUp.as_str(),
-        channel: "text",
-        condition_icd10: Some("E11.9"),
-        offline_diagnosis: Some(diagnosis.id),
-        prior_record: None,
-        reply_within_min: crate::consult::model::DEFAULT_REPLY_WITHIN_MIN,
-        expires_at: asked + crate::consult::model::REQUEST_TTL_MS,
-    };
+    let new = new_request(
+        &p3,
+        &diabetes,
+        Kind::FollowUp,
+        "text",
+        Some(("E11.9", diagnosis.id)),
+        asked,
+    );
     let input = intake(
         "糖尿病复诊，二甲双胍快吃完了",
         &[("口干", "2026-11-01")],

@@ -131,10 +131,7 @@ async fn create_campaign(
 }
 
 fn id_of(raw: &str, what: &str) -> AppResult<i64> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| crate::error::AppError::NotFound(format!("no {what} with id '{raw}'")))
+    crate::extract::path_id(what, raw)
 }
 
 async fn hospital_services(

@@ -63,10 +63,7 @@ pub async fn create_hospital(
 /// Parses a hospital id from a URL segment: anything that is not a positive number simply
 /// does not exist (404), rather than being a malformed request.
 pub fn parse_id(raw: &str) -> AppResult<i64> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| AppError::NotFound(format!("no hospital with id '{raw}'")))
+    crate::extract::path_id("hospital", raw)
 }
 
 use chrono::Datelike as _;

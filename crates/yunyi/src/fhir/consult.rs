@@ -8,7 +8,7 @@ use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use super::{Bundle, fhir_json, parse_count, parse_resource_id};
+use super::{Bundle, fhir_json, params, parse_count, parse_resource_id, reference, unsupported};
 use crate::app::AppState;
 use crate::consult::service::ConsultationView;
 use crate::consult::store::{ConsultationRow, MessageRow};
@@ -162,25 +162,6 @@ async fn read_encounter(
     let id = parse_resource_id("Encounter", &id)?;
     let view = service::read(&state, &actor, id).await?;
     Ok(fhir_json(encounter(&view)))
-}
-
-fn params(query: Option<&str>) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
-
-fn reference(name: &str, expected: &str, raw: &str) -> AppResult<i64> {
-    raw.strip_prefix(&format!("{expected}/"))
-        .unwrap_or(raw)
-        .parse::<i64>()
-        .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(|| AppError::invalid(name, format!("must be a reference like {expected}/123")))
-}
-
-fn unsupported(param: &str) -> AppError {
-    AppError::invalid(param, "is not a search parameter this server supports here")
 }
 
 /// `Encounter?patient=Patient/…[&status=…]`: the consultations of a patient the actor may see

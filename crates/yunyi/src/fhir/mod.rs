@@ -31,10 +31,29 @@ pub fn router() -> Router<AppState> {
 
 /// A FHIR id in a URL: our ids are positive integers; anything else does not exist.
 pub fn parse_resource_id(resource: &str, raw: &str) -> Result<i64, AppError> {
-    raw.parse::<i64>()
+    crate::extract::path_id(resource, raw)
+}
+
+/// A search's parameters in order, decoded.
+pub fn params(query: Option<&str>) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// A reference search value: `Type/123` or `123`.
+pub fn reference(name: &str, expected: &str, raw: &str) -> Result<i64, AppError> {
+    raw.strip_prefix(&format!("{expected}/"))
+        .unwrap_or(raw)
+        .parse::<i64>()
         .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| AppError::NotFound(format!("no {resource} with id '{raw}'")))
+        .filter(|n| *n > 0)
+        .ok_or_else(|| AppError::invalid(name, format!("must be a reference like {expected}/123")))
+}
+
+/// A search parameter this resource does not support: refused by name, never ignored.
+pub fn unsupported(param: &str) -> AppError {
+    AppError::invalid(param, "is not a supported search parameter here")
 }
 
 /// `_count` (1–100, default 20).

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use super::{Bundle, fhir_json, parse_count, parse_resource_id};
+use super::{Bundle, fhir_json, params, parse_count, parse_resource_id, reference, unsupported};
 use crate::app::AppState;
 use crate::clock::now_ms;
 use crate::error::{AppError, AppResult, FieldError};
@@ -133,23 +133,6 @@ pub fn appointment(a: &Appointment) -> Value {
     r
 }
 
-fn params(query: Option<&str>) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
-
-/// A reference parameter: `Type/123` or `123`.
-fn reference(name: &str, expected: &str, raw: &str) -> AppResult<i64> {
-    let id = raw
-        .strip_prefix(&format!("{expected}/"))
-        .unwrap_or(raw)
-        .parse::<i64>()
-        .ok()
-        .filter(|n| *n > 0);
-    id.ok_or_else(|| AppError::invalid(name, format!("must be a reference like {expected}/123")))
-}
-
 /// `date`-type search values with prefixes (`ge2026-11-23`, `lt2026-11-30T12:00:00+08:00`,
 /// a bare day means that day in China Standard Time), combined into [from, to).
 fn date_range(name: &str, values: &[&str]) -> AppResult<(i64, i64)> {
@@ -217,10 +200,6 @@ async fn search_schedules(
         bundle.push(schedule(&s));
     }
     Ok(fhir_json(bundle.finish()))
-}
-
-fn unsupported(param: &str) -> AppError {
-    AppError::invalid(param, "is not a supported search parameter here")
 }
 
 async fn read_slot(State(state): State<AppState>, Path(id): Path<String>) -> AppResult<Response> {

@@ -48,6 +48,16 @@ pub struct SignedIn {
     pub step_up_at: Option<i64>,
 }
 
+impl SignedIn {
+    /// The person a patient names in a request, or their own person record when they name
+    /// none (whether they may act for the one named is the policy's question).
+    pub fn person_or_self(&self, named: Option<i64>) -> Result<i64, AppError> {
+        named
+            .or(self.person_id)
+            .ok_or_else(|| AppError::invalid("person_id", "is required"))
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Actor {
     pub signed_in: Option<SignedIn>,

@@ -49,20 +49,11 @@ pub fn router() -> Router<AppState> {
 
 /// The person named in a request, or the signed-in patient themselves.
 fn person_or_self(actor: &Actor, person: Option<i64>) -> AppResult<i64> {
-    match person {
-        Some(p) => Ok(p),
-        None => actor
-            .require()?
-            .person_id
-            .ok_or_else(|| AppError::invalid("person_id", "is required")),
-    }
+    actor.require()?.person_or_self(person)
 }
 
 fn id_of(raw: &str, what: &str) -> AppResult<i64> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(|| AppError::NotFound(format!("no {what} with id '{raw}'")))
+    crate::extract::path_id(what, raw)
 }
 
 #[derive(Deserialize)]

@@ -9,13 +9,7 @@ use crate::booking::{Ctx, setup};
 use crate::helpers::PW;
 
 /// A tiny valid PNG (1×1).
-const PNG: &[u8] = &[
-    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
-    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4,
-    0x89, 0x00, 0x00, 0x00, 0x0A, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x00, 0x01, 0x00, 0x00,
-    0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D, 0xB4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE,
-    0x42, 0x60, 0x82,
-];
+const PNG: &[u8] = &crate::practice::PIXEL_PNG;
 
 /// The id of `doctor`'s service of `kind`.
 async fn service_of(ctx: &Ctx, doctor: &str, kind: &str) -> i64 {
@@ -1496,4 +1490,29 @@ async fn counselling_asks_its_own_questions_and_answers_thoughts_of_self_harm_wi
         html.contains("id=\"crisis\""),
         "the crisis lines on the page"
     );
+}
+
+#[tokio::test]
+async fn a_patients_cancellation_reason_is_kept_within_bounds() {
+    let ctx = setup().await;
+    let patient = ctx.app.token("patient1", PW).await;
+    let service = service_of(&ctx, "doctor5", "text_consult").await;
+    let (_, created) = ctx
+        .post(
+            &patient,
+            "/api/v1/consultations",
+            json!({"service_id": service, "intake": intake("咨询")}),
+        )
+        .await;
+    let cancel = format!("/api/v1/consultations/{}/cancel", created["id"]);
+    let (status, body) = ctx
+        .post(&patient, &cancel, json!({"reason": "很".repeat(501)}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["errors"][0]["field"], "reason");
+    let (status, cancelled) = ctx
+        .post(&patient, &cancel, json!({"reason": "  不需要了  "}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(cancelled["end_reason"], "不需要了");
 }
