@@ -55,6 +55,10 @@ pub struct Shared {
     pub blobs: Arc<dyn BlobStore>,
     /// The SQLite booking writer (group commit); `None` on PostgreSQL.
     pub bookings: Option<scheduling::group_commit::GroupCommit>,
+    /// The SQLite chat-message writer (group commit); `None` on PostgreSQL.
+    pub messages: Option<crate::consult::message_writer::MessageWriter>,
+    /// SQLite's WAL checkpoints, off the write path; `None` on PostgreSQL.
+    pub checkpointer: Option<crate::db::checkpointer::Checkpointer>,
     /// Slots recently found full (see `scheduling::full_gate`).
     pub full_slots: scheduling::full_gate::FullGate,
     /// Live sessions by token hash, read a moment ago (see `identity::service::authenticate`).
@@ -111,13 +115,22 @@ impl AppState {
             Arc::new(LocalBlobStore::new(config.data_dir.join("blobs")));
         let bookings = scheduling::group_commit::GroupCommit::start(&db)
             .context("starting the booking writer")?;
+        let messages = crate::consult::message_writer::MessageWriter::start(&db)
+            .context("starting the message writer")?;
+        let scope = crate::consult::hub::scope_of(&db)
+            .await
+            .context("reading the database schema")?;
+        let checkpointer = crate::db::checkpointer::Checkpointer::start(&db)
+            .context("starting the WAL checkpointer")?;
         Ok(Self(Arc::new(Shared {
             bookings,
+            messages,
+            checkpointer,
             full_slots: scheduling::full_gate::FullGate::default(),
             sessions: identity::service::session_memory(),
             privileges: directory::service::privilege_memory(),
             service_kinds: directory::service::service_kind_memory(),
-            chat: Arc::default(),
+            chat: Arc::new(crate::consult::hub::Hub::new(scope)),
             stopping: CancellationToken::new(),
             metrics: Arc::new(Metrics::new(db.backend_name())),
             db,

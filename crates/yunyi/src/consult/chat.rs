@@ -1,9 +1,10 @@
 //! The conversation over a WebSocket: `GET /api/v1/consultations/{id}/ws?after=N`.
 //!
 //! On connecting, a participant receives every message after number `after` (the last one it
-//! saw), then each new one as it is stored. Messages are always read from the database after
-//! their commit, in number order, so a reconnecting client that says where it stopped misses
-//! nothing and receives nothing twice.
+//! saw), then each new one as it is stored, always in number order and only after its commit:
+//! the next number is passed on from its news (which carries it), any gap is read from the
+//! database. So a reconnecting client that says where it stopped misses nothing and receives
+//! nothing twice.
 //!
 //! Frames are JSON. Client → server: `{"type":"message","text":"…","client_id":"…"}` (answered
 //! by `{"type":"ack","client_id":"…","seq":n}` or `{"type":"error",…}`), `{"type":"read","seq":n}`,
@@ -20,6 +21,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::conversation;
 use super::hub::News;
+use super::store::{ConsultationRow, MessageRow};
 use crate::app::AppState;
 use crate::error::AppError;
 use crate::identity::Actor;
@@ -66,20 +68,22 @@ async fn serve(state: &AppState, actor: &Actor, id: i64, after: i64, mut socket:
     if catch_up(state, id, &mut last, &mut socket).await.is_err() {
         return;
     }
-    // The status as it is now: news of a change made before this connection was listening
-    // would otherwise never reach the page.
-    match super::store::consultation(&state.db, id).await {
-        Ok(Some(c)) => {
-            let now = News::Status { status: c.status };
-            if send_json(&mut socket, &now).await.is_err() {
-                return;
-            }
-        }
+    // The consultation as it is now, its status kept current by the news from here on: news
+    // of a change made before this connection was listening would otherwise never reach the
+    // page. Messages posted here are checked against it (see `post_message_to`).
+    let mut consultation = match super::store::consultation(&state.db, id).await {
+        Ok(Some(c)) => c,
         Ok(None) => return,
         Err(e) => {
             tracing::warn!(error = %e, consultation = id, "chat status read failed");
             return;
         }
+    };
+    let now = News::Status {
+        status: consultation.status.clone(),
+    };
+    if send_json(&mut socket, &now).await.is_err() {
+        return;
     }
     loop {
         tokio::select! {
@@ -89,6 +93,15 @@ async fn serve(state: &AppState, actor: &Actor, id: i64, after: i64, mut socket:
             }
             received = news.recv() => {
                 let sent = match received {
+                    // Already passed on (a catch-up read it before its news came).
+                    Ok(News::Message { seq, .. }) if seq <= last => Ok(()),
+                    // The next one, carried by its news: no need to read it back.
+                    Ok(News::Message { seq, message: Some(m) }) if seq == last + 1 => {
+                        let sent = send_message(&mut socket, &m).await;
+                        last = seq;
+                        sent
+                    }
+                    // A gap (news lost, late, or without the message): read from the database.
                     Ok(News::Message { .. }) | Err(RecvError::Lagged(_)) => {
                         catch_up(state, id, &mut last, &mut socket).await
                     }
@@ -96,6 +109,10 @@ async fn serve(state: &AppState, actor: &Actor, id: i64, after: i64, mut socket:
                         if account == me =>
                     {
                         Ok(())
+                    }
+                    Ok(News::Status { status }) => {
+                        consultation.status.clone_from(&status);
+                        send_json(&mut socket, &News::Status { status }).await
                     }
                     Ok(other) => send_json(&mut socket, &other).await,
                     Err(RecvError::Closed) => return,
@@ -110,7 +127,7 @@ async fn serve(state: &AppState, actor: &Actor, id: i64, after: i64, mut socket:
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
                     Some(Ok(_)) => continue,
                 };
-                let reply = handle(state, actor, id, me, text.as_str()).await;
+                let reply = handle(state, actor, &consultation, me, text.as_str()).await;
                 if let Some(reply) = reply {
                     if send_json(&mut socket, &reply).await.is_err() {
                         return;
@@ -139,15 +156,28 @@ async fn catch_up(
         };
         let count = messages.len();
         for m in messages {
-            let mut frame = serde_json::to_value(&m).unwrap_or_default();
-            frame["type"] = json!("message");
-            send_json(socket, &frame).await?;
+            send_message(socket, &m).await?;
             *last = m.seq;
         }
         if (count as i64) < PAGE {
             return Ok(());
         }
     }
+}
+
+/// A stored message as its frame: `{"type":"message","seq":n,…}`.
+async fn send_message(socket: &mut WebSocket, m: &MessageRow) -> Result<(), ()> {
+    #[derive(serde::Serialize)]
+    struct Frame<'a> {
+        r#type: &'static str,
+        #[serde(flatten)]
+        message: &'a MessageRow,
+    }
+    let frame = Frame {
+        r#type: "message",
+        message: m,
+    };
+    send_json(socket, &frame).await
 }
 
 async fn send_json(socket: &mut WebSocket, value: &impl serde::Serialize) -> Result<(), ()> {
@@ -162,10 +192,11 @@ async fn send_json(socket: &mut WebSocket, value: &impl serde::Serialize) -> Res
 async fn handle(
     state: &AppState,
     actor: &Actor,
-    id: i64,
+    consultation: &ConsultationRow,
     me: i64,
     text: &str,
 ) -> Option<serde_json::Value> {
+    let id = consultation.id;
     let frame = match serde_json::from_str::<ClientFrame>(text) {
         Ok(f) => f,
         Err(e) => {
@@ -176,7 +207,7 @@ async fn handle(
     };
     match frame {
         ClientFrame::Message { text, client_id } => Some(
-            match conversation::post_message(state, actor, id, &text).await {
+            match conversation::post_message_to(state, actor, consultation, &text).await {
                 Ok(m) => json!({"type": "ack", "client_id": client_id, "seq": m.seq}),
                 Err(e) => error_frame(&e, client_id),
             },

@@ -3,9 +3,9 @@
 
 use serde::Serialize;
 
-use super::hub;
 use super::model::{Action, Status};
 use super::store::{self, ConsultationRow};
+use super::{hub, message_writer};
 use crate::app::AppState;
 use crate::audit::{self, NewEvent};
 use crate::clock::now_ms;
@@ -76,6 +76,13 @@ pub async fn post_message(
     id: i64,
     text: &str,
 ) -> AppResult<store::MessageRow> {
+    message_text(text)?;
+    let c = consultation_or_404(state, id).await?;
+    post_message_to(state, actor, &c, text).await
+}
+
+/// The message's text, trimmed, if it has 1 to [`MAX_MESSAGE_CHARS`] characters.
+fn message_text(text: &str) -> AppResult<&str> {
     let text = text.trim();
     let n = text.chars().count();
     if n == 0 || n > MAX_MESSAGE_CHARS {
@@ -84,14 +91,27 @@ pub async fn post_message(
             format!("a message has 1 to {MAX_MESSAGE_CHARS} characters"),
         ));
     }
-    let c = consultation_or_404(state, id).await?;
-    let side = writable(state, actor, &c).await?;
+    Ok(text)
+}
+
+/// As [`post_message`], to a consultation read a moment ago (a chat connection keeps its
+/// own, its status kept current by the news). A status that is out of date cannot let a
+/// message in: the store refuses one into a consultation that has ended, and only the
+/// doctor, who becomes a participant as the request is accepted, is refused by status alone.
+pub async fn post_message_to(
+    state: &AppState,
+    actor: &Actor,
+    c: &ConsultationRow,
+    text: &str,
+) -> AppResult<store::MessageRow> {
+    let text = message_text(text)?;
+    let side = writable(state, actor, c).await?;
     let content = Content {
         kind: "text",
         body: text,
         blob: None,
     };
-    append(state, actor, &c, side, content).await
+    append(state, actor, c, side, content).await
 }
 
 /// The actor's side, if they may write into `c` now: participants, not after the end, and the
@@ -115,14 +135,16 @@ async fn writable(state: &AppState, actor: &Actor, c: &ConsultationRow) -> AppRe
 
 /// A message's content: its kind, its text, and for a picture its blob key and type.
 struct Content<'a> {
-    kind: &'a str,
+    kind: &'static str,
     body: &'a str,
-    blob: Option<(&'a str, &'a str)>,
+    blob: Option<(&'a str, &'static str)>,
 }
 
 /// Stores a message from the actor with its audit event, commits, and only then tells the
-/// listeners. The doctor's first message (or call) begins an accepted consultation — if it is
-/// still accepted: two first messages at once both get stored, one of them begins it.
+/// listeners (the news carries the stored message, so they need not read it back). The
+/// doctor's first message (or call) begins an accepted consultation — if it is still
+/// accepted: two first messages at once both get stored, one of them begins it. Nothing is
+/// written into a consultation that ended meanwhile.
 async fn append(
     state: &AppState,
     actor: &Actor,
@@ -133,6 +155,60 @@ async fn append(
     let me = actor.require()?;
     let id = c.id;
     let now = now_ms();
+    let may_begin = side == Side::Doctor && c.status() == Status::Accepted;
+    let (seq, begins) = match &state.messages {
+        // SQLite: the message writer commits messages in groups.
+        Some(writer) if !may_begin => {
+            let job = message_writer::Append {
+                consultation: id,
+                patient: c.person_id,
+                sender: me.account_id,
+                kind: content.kind,
+                body: content.body.to_owned(),
+                blob: content.blob.map(|(key, t)| (key.to_owned(), t)),
+                doctor_reply: side == Side::Doctor,
+                now,
+                actor: actor.audit(),
+            };
+            match writer.submit(job).await? {
+                message_writer::Outcome::Stored(seq) => (seq, false),
+                message_writer::Outcome::Ended => return Err(ended()),
+            }
+        }
+        _ => append_in_transaction(state, actor, c, side, &content, now).await?,
+    };
+    if begins {
+        announce(state, id, Status::InProgress).await;
+    }
+    let message = store::MessageRow {
+        seq,
+        sender_id: Some(me.account_id),
+        kind: content.kind.to_owned(),
+        body: content.body.to_owned(),
+        blob_key: content.blob.map(|(key, _)| key.to_owned()),
+        content_type: content.blob.map(|(_, t)| t.to_owned()),
+        created_at: now,
+    };
+    let news = hub::News::Message {
+        seq,
+        message: Some(Box::new(message.clone())),
+    };
+    hub::publish(&state.db, &state.chat, id, news).await;
+    Ok(message)
+}
+
+/// [`append`] in a transaction of its own; also begins an accepted consultation on the
+/// doctor's first message. Returns the message's number and whether it began the consultation.
+async fn append_in_transaction(
+    state: &AppState,
+    actor: &Actor,
+    c: &ConsultationRow,
+    side: Side,
+    content: &Content<'_>,
+    now: i64,
+) -> AppResult<(i64, bool)> {
+    let me = actor.require()?;
+    let id = c.id;
     let mut tx = state.db.begin().await?;
     let mut begins = false;
     if side == Side::Doctor {
@@ -152,7 +228,9 @@ async fn append(
         blob_key: content.blob.map(|(key, _)| key),
         content_type: content.blob.map(|(_, t)| t),
     };
-    let seq = store::append_message(&mut tx, id, &message, now).await?;
+    let seq = store::append_message(&mut tx, id, &message, now)
+        .await?
+        .ok_or_else(ended)?;
     audit::append(
         &mut tx,
         &NewEvent::new(actor.audit(), "consultation.message", "consultation")
@@ -161,19 +239,12 @@ async fn append(
     )
     .await?;
     tx.commit().await?;
-    if begins {
-        announce(state, id, Status::InProgress).await;
-    }
-    hub::publish(&state.db, &state.chat, id, hub::News::Message { seq }).await;
-    Ok(store::MessageRow {
-        seq,
-        sender_id: Some(me.account_id),
-        kind: content.kind.to_owned(),
-        body: content.body.to_owned(),
-        blob_key: message.blob_key.map(str::to_owned),
-        content_type: message.content_type.map(str::to_owned),
-        created_at: now,
-    })
+    Ok((seq, begins))
+}
+
+/// The refusal of a message into a consultation that ended after its page was read.
+fn ended() -> AppError {
+    AppError::Conflict("the consultation has ended; start a new one to continue".to_owned())
 }
 
 /// A participant's view of the conversation after message `after`: at most `limit` messages

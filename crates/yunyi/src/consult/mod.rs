@@ -8,6 +8,7 @@ pub mod conversation;
 pub mod expiry;
 pub mod hub;
 pub mod lifecycle;
+pub mod message_writer;
 pub mod model;
 pub mod note;
 pub mod pages;

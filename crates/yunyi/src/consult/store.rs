@@ -529,19 +529,22 @@ pub async fn prior_record(db: &Db, id: i64) -> Result<Option<PriorRecord>, sqlx:
 /// Records the doctor's first reply (for the response-time target); later replies keep it.
 pub async fn mark_first_reply(tx: &mut Tx, id: i64, now: i64) -> Result<(), sqlx::Error> {
     with_tx!(tx, |conn| {
-        sqlx::query(
-            "UPDATE consultation SET first_reply_at = $2 WHERE id = $1 AND first_reply_at IS NULL",
-        )
-        .bind(id)
-        .bind(now)
-        .execute(conn)
-        .await
-        .map(|_| ())
+        sqlx::query(MARK_FIRST_REPLY_SQL)
+            .bind(id)
+            .bind(now)
+            .execute(conn)
+            .await
+            .map(|_| ())
     })
 }
 
+/// Marks the doctor's first reply (`$1` the consultation, `$2` the time). Shared with the
+/// SQLite message writer.
+pub const MARK_FIRST_REPLY_SQL: &str =
+    "UPDATE consultation SET first_reply_at = $2 WHERE id = $1 AND first_reply_at IS NULL";
+
 /// A message of the conversation.
-#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
 pub struct MessageRow {
     pub seq: i64,
     pub sender_id: Option<i64>,
@@ -565,43 +568,52 @@ pub struct NewMessage<'a> {
     pub content_type: Option<&'a str>,
 }
 
-/// Appends a message with the conversation's next number. Taking the number is an update of
-/// the consultation's row, which holds that row's lock until commit: two messages at once are
+/// Takes the conversation's next number (`$1` the consultation, `$2` the time), only while the
+/// consultation is open: no row means it has ended. Taking the number is an update of the
+/// consultation's row, which holds that row's lock until commit: two messages at once are
 /// numbered in the order they commit, so a reader that has seen number n has seen every
-/// message before it (ids from a sequence would not promise that).
+/// number below it. Shared with the SQLite message writer.
+pub const NEXT_SEQ_SQL: &str = "UPDATE consultation SET last_seq = last_seq + 1, updated_at = $2 \
+     WHERE id = $1 AND status IN ('requested', 'accepted', 'in_progress') RETURNING last_seq";
+
+/// Inserts message `$2` of consultation `$1`. Shared with the SQLite message writer.
+pub const INSERT_MESSAGE_SQL: &str = "INSERT INTO consultation_message \
+     (consultation_id, seq, sender_id, kind, body, blob_key, content_type, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+
+/// Appends a message with the conversation's next number (see [`NEXT_SEQ_SQL`]); `None` when
+/// the consultation has ended.
 pub async fn append_message(
     tx: &mut Tx,
     consultation: i64,
     m: &NewMessage<'_>,
     now: i64,
-) -> Result<i64, sqlx::Error> {
+) -> Result<Option<i64>, sqlx::Error> {
     let seq = with_tx!(tx, |conn| {
-        sqlx::query_scalar::<_, i64>(
-            "UPDATE consultation SET last_seq = last_seq + 1, updated_at = $2 WHERE id = $1 RETURNING last_seq",
-        )
-        .bind(consultation)
-        .bind(now)
-        .fetch_one(conn)
-        .await
+        sqlx::query_scalar::<_, i64>(NEXT_SEQ_SQL)
+            .bind(consultation)
+            .bind(now)
+            .fetch_optional(conn)
+            .await
     })?;
+    let Some(seq) = seq else {
+        return Ok(None);
+    };
     with_tx!(tx, |conn| {
-        sqlx::query(
-            "INSERT INTO consultation_message (consultation_id, seq, sender_id, kind, body, blob_key, content_type, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(consultation)
-        .bind(seq)
-        .bind(m.sender)
-        .bind(m.kind)
-        .bind(m.body)
-        .bind(m.blob_key)
-        .bind(m.content_type)
-        .bind(now)
-        .execute(conn)
-        .await
-        .map(|_| ())
+        sqlx::query(INSERT_MESSAGE_SQL)
+            .bind(consultation)
+            .bind(seq)
+            .bind(m.sender)
+            .bind(m.kind)
+            .bind(m.body)
+            .bind(m.blob_key)
+            .bind(m.content_type)
+            .bind(now)
+            .execute(conn)
+            .await
+            .map(|_| ())
     })?;
-    Ok(seq)
+    Ok(Some(seq))
 }
 
 /// Messages numbered after `after`, in order, at most `limit`.

@@ -10,6 +10,9 @@
 //! unique constraints, transactions), never from process-local locks, so several nodes sharing
 //! one PostgreSQL stay correct.
 
+pub mod batch_writer;
+pub mod checkpointer;
+
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -61,6 +64,9 @@ impl Db {
                     // the last transactions but never corrupts the file (measured: 2x throughput).
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
+                    // Checkpoints are the server's checkpointer's (see `checkpointer`).
+                    .pragma("wal_autocheckpoint", "0")
+                    .pragma("journal_size_limit", JOURNAL_SIZE_LIMIT)
                     .busy_timeout(Duration::from_secs(5));
                 let pool = SqlitePoolOptions::new()
                     .max_connections(4)
@@ -212,6 +218,9 @@ impl std::ops::DerefMut for SqliteTx {
         &mut self.tx
     }
 }
+
+/// The size the WAL file is cut back to when its log starts again (bytes: 64 MiB).
+pub const JOURNAL_SIZE_LIMIT: &str = "67108864";
 
 /// How long a writer waits for its turn: as long as SQLite's own busy timeout.
 const WRITE_TURN_TIMEOUT: Duration = Duration::from_secs(5);

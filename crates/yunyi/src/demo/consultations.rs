@@ -147,7 +147,9 @@ async fn says(tx: &mut Tx, id: i64, from: i64, kind: &str, body: &str, at: i64) 
         blob_key: None,
         content_type: None,
     };
-    store::append_message(tx, id, &message, at).await?;
+    store::append_message(tx, id, &message, at)
+        .await?
+        .ok_or_else(|| bad_demo_data("a demo message went into an ended consultation"))?;
     Ok(())
 }
 
@@ -237,7 +239,9 @@ pub(super) async fn seed(state: &AppState, tx: &mut Tx) -> AppResult<()> {
         blob_key: Some(&key),
         content_type: Some("image/png"),
     };
-    store::append_message(tx, id, &photo, start + 8 * MINUTE).await?;
+    store::append_message(tx, id, &photo, start + 8 * MINUTE)
+        .await?
+        .ok_or_else(|| bad_demo_data("a demo picture went into an ended consultation"))?;
     says(tx, id, doctor4, "call", "视频通话开始", start + 10 * MINUTE).await?;
     says(
         tx,

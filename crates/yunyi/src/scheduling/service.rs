@@ -275,7 +275,7 @@ pub async fn book(
                 actor: actor.audit(),
                 basis: booker.basis.describe(),
             };
-            match writer.book(booking).await? {
+            match writer.submit(booking).await? {
                 group_commit::Outcome::Booked(id) => Some(id),
                 group_commit::Outcome::Taken => None,
                 group_commit::Outcome::SameDay => return Err(same_day_conflict()),

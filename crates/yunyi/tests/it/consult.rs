@@ -1043,6 +1043,43 @@ mod ws {
     }
 
     #[tokio::test]
+    async fn nothing_is_written_into_a_consultation_that_ended_while_the_chat_was_open() {
+        let ctx = setup().await;
+        let (patient, doctor, id) = accepted(&ctx).await;
+        let mut patient_ws = connect(&ctx, &patient, id, 0).await;
+        patient_ws
+            .send(Message::text(
+                json!({"type": "message", "text": "还在吗？", "client_id": "a"}).to_string(),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(next_of(&mut patient_ws, "ack").await["seq"], 1);
+        // The doctor returns the request (退诊) while the patient's chat is open; the patient
+        // writes at once, whether or not the news has reached the connection yet.
+        let (status, _) = ctx
+            .post(
+                &doctor,
+                &format!("/api/v1/consultations/{id}/cancel"),
+                json!({"reason": "需要线下面诊检查"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        patient_ws
+            .send(Message::text(
+                json!({"type": "message", "text": "那我怎么办？", "client_id": "b"}).to_string(),
+            ))
+            .await
+            .unwrap();
+        let refused = next_of(&mut patient_ws, "error").await;
+        assert_eq!(refused["status"], 409);
+        assert_eq!(refused["client_id"], "b");
+        let (_, conversation) = ctx
+            .get(&patient, &format!("/api/v1/consultations/{id}/messages"))
+            .await;
+        assert_eq!(seqs(&conversation), [1]);
+    }
+
+    #[tokio::test]
     async fn call_signals_reach_the_other_side_only_and_calls_are_recorded() {
         let ctx = setup().await;
         let (patient, doctor, id) = accepted(&ctx).await;
