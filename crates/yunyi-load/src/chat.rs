@@ -233,13 +233,7 @@ pub async fn run(o: Options) -> anyhow::Result<bool> {
     let delivered = seen.delivered.load(Ordering::Relaxed);
     let mut latencies = seen.latencies_us.lock().await.clone();
     latencies.sort_unstable();
-    let pct = |p: f64| -> f64 {
-        if latencies.is_empty() {
-            return 0.0;
-        }
-        let i = ((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1;
-        latencies.get(i).copied().unwrap_or(0) as f64 / 1000.0
-    };
+    let pct = |p: f64| crate::percentile_ms(&latencies, p);
     let round = |x: f64| (x * 100.0).round() / 100.0;
     println!(
         "{} connections; {sent} messages in {send_secs:.1} s ({:.0}/s); delivered {delivered}",

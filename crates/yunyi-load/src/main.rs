@@ -14,6 +14,16 @@ mod client;
 mod idcard;
 mod rush;
 
+/// The `p` quantile (0 < p ≤ 1, nearest rank) of latencies sorted ascending, in microseconds,
+/// as milliseconds; 0 when there are none.
+fn percentile_ms(sorted_us: &[u64], p: f64) -> f64 {
+    if sorted_us.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted_us.len() as f64 * p).ceil() as usize).clamp(1, sorted_us.len()) - 1;
+    sorted_us.get(i).copied().unwrap_or(0) as f64 / 1000.0
+}
+
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]

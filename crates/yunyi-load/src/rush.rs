@@ -74,13 +74,7 @@ pub async fn run(o: Options) -> anyhow::Result<bool> {
     let secs = outcome.elapsed.as_secs_f64().max(1e-9);
     let mut latencies = outcome.latencies_us;
     latencies.sort_unstable();
-    let pct = |p: f64| -> f64 {
-        if latencies.is_empty() {
-            return 0.0;
-        }
-        let i = ((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1;
-        latencies.get(i).copied().unwrap_or(0) as f64 / 1000.0
-    };
+    let pct = |p: f64| crate::percentile_ms(&latencies, p);
     let attempts = latencies.len();
     let booked = outcome.created.len();
     println!(

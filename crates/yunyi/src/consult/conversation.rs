@@ -10,14 +10,14 @@ use crate::app::AppState;
 use crate::audit::{self, NewEvent};
 use crate::clock::now_ms;
 use crate::error::{AppError, AppResult};
+use crate::identity::Actor;
 use crate::identity::auth::require_step_up;
 use crate::identity::model::Role;
-use crate::identity::{Actor, service as identity};
 use crate::policy;
 
 use super::lifecycle::{announce, record_move};
 use super::records::clean_image;
-use super::service::consultation_or_404;
+use super::service::{consultation_or_404, deny, not_found};
 
 /// Which side of a conversation the actor is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,20 +46,8 @@ pub async fn participant(
             Ok(Side::Doctor)
         }
         _ => {
-            identity::deny(
-                state,
-                actor,
-                action,
-                "consultation",
-                Some(c.id.to_string()),
-                Some(c.person_id),
-                "not a participant",
-            )
-            .await?;
-            Err(AppError::NotFound(format!(
-                "no consultation with id {}",
-                c.id
-            )))
+            deny(state, actor, c, action, "not a participant").await?;
+            Err(not_found(c.id))
         }
     }
 }

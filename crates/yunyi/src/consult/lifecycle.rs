@@ -15,8 +15,8 @@ use crate::identity::model::Role;
 use crate::identity::{Actor, service as identity, store as identity_store};
 
 use super::service::{
-    ConsultationView, FollowUpBasis, authorize, consultation_or_404, follow_up_basis,
-    in_department, may_take, view_unchecked,
+    ConsultationView, FollowUpBasis, authorize, consultation_or_404, deny, follow_up_basis,
+    in_department, may_take, not_found, view_unchecked,
 };
 
 /// Moves `c` by `action` in `tx`: the conditional update, then [`record_move`]. A concurrent
@@ -77,22 +77,11 @@ async fn not_theirs(
     c: &ConsultationRow,
     action: &str,
 ) -> AppError {
-    let doctor = actor.role() == Some(Role::Doctor);
-    if let Err(e) = identity::deny(
-        state,
-        actor,
-        action,
-        "consultation",
-        Some(c.id.to_string()),
-        Some(c.person_id),
-        "not the consultation's doctor",
-    )
-    .await
-    {
+    if let Err(e) = deny(state, actor, c, action, "not the consultation's doctor").await {
         return e;
     }
-    if doctor {
-        AppError::NotFound(format!("no consultation with id {}", c.id))
+    if actor.role() == Some(Role::Doctor) {
+        not_found(c.id)
     } else {
         AppError::Forbidden("only the consultation's doctor does this".to_owned())
     }

@@ -406,10 +406,36 @@ pub(super) async fn view_unchecked(state: &AppState, id: i64) -> AppResult<Consu
     })
 }
 
+/// Audits the refusal of `action` on `c` to the actor, for the reason `why`.
+pub(super) async fn deny(
+    state: &AppState,
+    actor: &Actor,
+    c: &ConsultationRow,
+    action: &str,
+    why: &str,
+) -> AppResult<()> {
+    let id = Some(c.id.to_string());
+    identity::deny(
+        state,
+        actor,
+        action,
+        "consultation",
+        id,
+        Some(c.person_id),
+        why,
+    )
+    .await
+}
+
+/// The answer to someone who may not know that consultation `id` exists.
+pub(super) fn not_found(id: i64) -> AppError {
+    AppError::NotFound(format!("no consultation with id {id}"))
+}
+
 pub(super) async fn consultation_or_404(state: &AppState, id: i64) -> AppResult<ConsultationRow> {
     store::consultation(&state.db, id)
         .await?
-        .ok_or_else(|| AppError::NotFound(format!("no consultation with id {id}")))
+        .ok_or_else(|| not_found(id))
 }
 
 /// Reads a consultation: the patient (or family), its doctor, or — while it waits in a
@@ -442,20 +468,8 @@ pub(super) async fn authorize(
         return Ok(());
     }
     if me.role == Role::Doctor && c.doctor_id != Some(me.account_id) {
-        identity::deny(
-            state,
-            actor,
-            action,
-            "consultation",
-            Some(c.id.to_string()),
-            Some(c.person_id),
-            "another doctor's consultation",
-        )
-        .await?;
-        return Err(AppError::NotFound(format!(
-            "no consultation with id {}",
-            c.id
-        )));
+        deny(state, actor, c, action, "another doctor's consultation").await?;
+        return Err(not_found(c.id));
     }
     policy::authorize_patient(state, actor, action, "consultation", c.person_id, None).await?;
     Ok(())
