@@ -180,6 +180,8 @@ async fn main() {
                 },
                 duration_min: 15,
                 daily_quota: None,
+                reply_within_min: None,
+                auto_assign: false,
             };
             dstore::insert_service(&mut tx, &service, now)
                 .await

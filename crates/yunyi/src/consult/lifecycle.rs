@@ -16,7 +16,7 @@ use crate::identity::{Actor, service as identity, store as identity_store};
 
 use super::service::{
     ConsultationView, FollowUpBasis, authorize, consultation_or_404, deny, follow_up_basis,
-    in_department, may_take, not_found, view_unchecked,
+    may_take, not_found, takes_from_queue, view_unchecked,
 };
 
 /// Moves `c` by `action` in `tx`: the conditional update, then [`record_move`]. A concurrent
@@ -42,7 +42,8 @@ pub(super) async fn apply(
 }
 
 /// What goes with a status change made in `tx`: the history row, the audit event, the note
-/// frozen when it ends, the care link ended when it is cancelled or expires.
+/// frozen when it ends, the care link ended and the daily-quota place given back when it is
+/// cancelled or expires.
 pub(super) async fn record_move(
     tx: &mut Tx,
     who: &AuditActor,
@@ -65,6 +66,10 @@ pub(super) async fn record_move(
     }
     if matches!(to, Status::Cancelled | Status::Expired) {
         identity_store::end_care_links(tx, "consultation", &c.id.to_string(), now).await?;
+        // A consultation that never happened leaves its place for someone else that day.
+        if let Some(day) = &c.quota_day {
+            store::give_back_quota(tx, c.service_id, day).await?;
+        }
     }
     Ok(())
 }
@@ -111,7 +116,7 @@ pub async fn accept(state: &AppState, actor: &Actor, id: i64) -> AppResult<Consu
     // A colleague of the department who was a moment too late is told so, not "not found".
     if c.status() != Status::Requested
         && c.doctor_id != Some(me.account_id)
-        && in_department(state, me.account_id, &c).await?
+        && takes_from_queue(state, me.account_id, &c).await?
     {
         return Err(AppError::Conflict(
             "another doctor has just accepted this request".to_owned(),

@@ -207,6 +207,11 @@ pub const REQUEST_TTL_MS: i64 = 24 * 3_600_000;
 /// The first reply is due within this many minutes unless the service says otherwise.
 pub const DEFAULT_REPLY_WITHIN_MIN: i64 = 10;
 
+/// The first-reply target of a consultation requested through `service`, in minutes.
+pub fn reply_target(service: &crate::directory::model::Service) -> i64 {
+    service.reply_within_min.unwrap_or(DEFAULT_REPLY_WITHIN_MIN)
+}
+
 /// One symptom as the patient names it, with when it began.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Symptom {

@@ -7,8 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::model::{
-    self, Channel, DEFAULT_REPLY_WITHIN_MIN, IntakeInput, Kind, REQUEST_TTL_MS, Status,
-    parse_icd10, same_condition,
+    self, Channel, IntakeInput, Kind, REQUEST_TTL_MS, Status, parse_icd10, same_condition,
 };
 use super::store::{self, ConsultationRow, EventRow};
 use crate::app::AppState;
@@ -215,6 +214,10 @@ pub async fn request(
         }
         None => service.doctor_id,
     };
+    let campaign = match kind {
+        Kind::FreeClinic => Some(free_clinic_campaign(state, &service, doctor).await?),
+        _ => None,
+    };
     if let Some(doctor) = doctor {
         directory::require_privilege(
             state,
@@ -234,6 +237,29 @@ pub async fn request(
         None => (None, None),
     };
     let now = now_ms();
+    // An on-demand request takes one of the day's places; one in a booked appointment has its
+    // place already.
+    let quota_day = match (service.daily_quota, input.appointment_id) {
+        (Some(_), None) => Some(today.to_string()),
+        _ => None,
+    };
+    let mut tx = state.db.begin().await?;
+    if let (Some(quota), Some(day)) = (service.daily_quota, &quota_day) {
+        if !store::take_quota(&mut tx, service.id, day, quota).await? {
+            return Err(AppError::Conflict(format!(
+                "today's {quota} places for this service are all taken; try again tomorrow or choose another doctor or service"
+            )));
+        }
+    }
+    let assigned = match (doctor, service.department_id) {
+        (None, Some(department)) if service.auto_assign => {
+            let privilege = service_kind.required_privilege();
+            store::least_busy_doctor(&mut tx, service.hospital_id, department, privilege.as_str())
+                .await?
+        }
+        _ => None,
+    };
+    let doctor = doctor.or(assigned);
     let new = store::NewConsultation {
         person: person_id,
         requested_by: me.account_id,
@@ -247,10 +273,11 @@ pub async fn request(
         condition_icd10: condition.as_deref(),
         offline_diagnosis,
         prior_record,
-        reply_within_min: DEFAULT_REPLY_WITHIN_MIN,
+        reply_within_min: model::reply_target(&service),
         expires_at: now + REQUEST_TTL_MS,
+        campaign,
+        quota_day: quota_day.as_deref(),
     };
-    let mut tx = state.db.begin().await?;
     let id = store::insert(&mut tx, &new, now).await?;
     store::insert_intake(&mut tx, id, &intake, now).await?;
     store::insert_event(
@@ -259,7 +286,9 @@ pub async fn request(
         None,
         Status::Requested,
         Some(me.account_id),
-        None,
+        assigned
+            .is_some()
+            .then_some("assigned to the department's least busy doctor"),
         now,
     )
     .await?;
@@ -286,6 +315,39 @@ pub async fn request(
     .await?;
     tx.commit().await?;
     view_unchecked(state, id).await
+}
+
+/// The free-clinic campaign (义诊活动) a request is held under: one of the service's hospital
+/// running today, in which the named doctor (if any) volunteers. Without one there is no free
+/// consultation to have, and the patient is told so.
+async fn free_clinic_campaign(
+    state: &AppState,
+    service: &crate::directory::model::Service,
+    doctor: Option<i64>,
+) -> AppResult<i64> {
+    let today = identity::today().to_string();
+    let running: Vec<i64> = directory_store::campaigns_on(&state.db, &today)
+        .await?
+        .into_iter()
+        .filter(|c| c.hospital_id == service.hospital_id)
+        .map(|c| c.id)
+        .collect();
+    let Some(&first) = running.first() else {
+        return Err(AppError::Conflict(
+            "no free-clinic campaign (义诊活动) is running at this hospital today".to_owned(),
+        ));
+    };
+    let Some(doctor) = doctor else {
+        return Ok(first);
+    };
+    for campaign in running {
+        if store::volunteers_in(&state.db, doctor, campaign).await? {
+            return Ok(campaign);
+        }
+    }
+    Err(AppError::Conflict(
+        "this doctor is not a volunteer of the free-clinic campaign running today".to_owned(),
+    ))
 }
 
 /// The doctor of an online appointment the consultation takes place in, after checking it is
@@ -475,8 +537,8 @@ pub(super) async fn authorize(
     Ok(())
 }
 
-/// Whether the signed-in doctor may take `c`: the named doctor, or one practising in its
-/// department at its hospital; with the privilege its kind needs and a fresh identity check.
+/// Whether the signed-in doctor may take `c`: the named doctor, or one who takes it from the
+/// queue ([`takes_from_queue`]); with the privilege its kind needs and a fresh identity check.
 pub(super) async fn may_take(
     state: &AppState,
     actor: &Actor,
@@ -486,38 +548,52 @@ pub(super) async fn may_take(
     let me = actor.require()?;
     let mine = match c.doctor_id {
         Some(d) => d == me.account_id,
-        None => in_department(state, me.account_id, c).await?,
+        None => takes_from_queue(state, me.account_id, c).await?,
     };
     if !mine {
-        identity::deny(
+        deny(
             state,
             actor,
+            c,
             action,
-            "consultation",
-            Some(c.id.to_string()),
-            Some(c.person_id),
-            "not this doctor's or department's request",
+            "not this doctor's, department's or campaign's request",
         )
         .await?;
-        return Err(AppError::NotFound(format!(
-            "no consultation with id {}",
-            c.id
-        )));
+        return Err(not_found(c.id));
     }
     let privilege = Kind::parse(&c.kind)
         .unwrap_or(Kind::Consultation)
         .required_privilege();
-    directory::require_privilege(state, me.account_id, c.hospital_id, privilege).await?;
+    if c.campaign_id.is_some() {
+        // Volunteers from supporting hospitals consult under the privilege they hold at their
+        // own hospital; the campaign is the arrangement that lets them serve this one.
+        let holds = directory_store::privileges_of(&state.db, me.account_id)
+            .await?
+            .iter()
+            .any(|p| p.kind == privilege.as_str() && p.status == "active");
+        if !holds {
+            return Err(AppError::Forbidden(format!(
+                "the doctor does not hold an active {} privilege",
+                privilege.as_str()
+            )));
+        }
+    } else {
+        directory::require_privilege(state, me.account_id, c.hospital_id, privilege).await?;
+    }
     // 互联网诊疗监管细则: the doctor's identity is checked before each session with patients.
     require_step_up(state, me)
 }
 
-/// Whether `doctor` practises (actively) in the consultation's department at its hospital.
-pub(super) async fn in_department(
+/// Whether `doctor` takes `c` from a queue: a free-clinic request from the campaign they
+/// volunteer in; any other from the department (or hospital) where they actively practise.
+pub(super) async fn takes_from_queue(
     state: &AppState,
     doctor: i64,
     c: &ConsultationRow,
 ) -> AppResult<bool> {
+    if let Some(campaign) = c.campaign_id {
+        return Ok(store::volunteers_in(&state.db, doctor, campaign).await?);
+    }
     Ok(directory_store::sites_of(&state.db, doctor)
         .await?
         .iter()
@@ -537,6 +613,10 @@ pub struct QueueItem {
     pub channel: String,
     pub addressed_to_me: bool,
     pub waiting_min: i64,
+    /// Waiting longer than the service's first-reply target.
+    pub reply_overdue: bool,
+    /// A counselling request whose intake speaks of self-harm: to be taken first.
+    pub crisis: bool,
     pub chief_complaint: String,
     pub temperature_c: Option<f64>,
     /// Any epidemiological answer was yes: travel to an outbreak area, contact, cluster.
@@ -562,9 +642,17 @@ pub async fn queue(state: &AppState, actor: &Actor) -> AppResult<Vec<QueueItem>>
         .filter(|s| s.status == "active" && s.hospital_id == hospital)
         .filter_map(|s| s.department_id)
         .collect();
-    let rows = store::queue(&state.db, hospital, me.account_id, &departments, 100).await?;
-    let now = now_ms();
     let today = identity::today();
+    let rows = store::queue(
+        &state.db,
+        hospital,
+        me.account_id,
+        &departments,
+        &today.to_string(),
+        100,
+    )
+    .await?;
+    let now = now_ms();
     // Each listed summary is an audited read; an empty queue (the usual poll) writes nothing.
     if !rows.is_empty() {
         let mut tx = state.db.begin().await?;
@@ -580,7 +668,7 @@ pub async fn queue(state: &AppState, actor: &Actor) -> AppResult<Vec<QueueItem>>
         }
         tx.commit().await?;
     }
-    Ok(rows
+    let mut items: Vec<QueueItem> = rows
         .into_iter()
         .map(|r| QueueItem {
             id: r.id,
@@ -588,6 +676,12 @@ pub async fn queue(state: &AppState, actor: &Actor) -> AppResult<Vec<QueueItem>>
             channel: r.channel,
             addressed_to_me: r.doctor_id == Some(me.account_id),
             waiting_min: (now - r.created_at).max(0) / 60_000,
+            reply_overdue: now > r.created_at + r.reply_within_min * 60_000,
+            crisis: r
+                .counselling
+                .as_deref()
+                .and_then(|c| serde_json::from_str::<model::CounsellingIntake>(c).ok())
+                .is_some_and(|c| c.self_harm_thoughts),
             chief_complaint: r.chief_complaint,
             temperature_c: r.temperature_dc.map(|t| t as f64 / 10.0),
             epidemiological_risk: r.outbreak_area_travel || r.confirmed_case_contact || r.cluster,
@@ -596,7 +690,10 @@ pub async fn queue(state: &AppState, actor: &Actor) -> AppResult<Vec<QueueItem>>
                 .and_then(|b| today.years_since(b)),
             sex: r.sex,
         })
-        .collect())
+        .collect();
+    // A patient in crisis comes first; otherwise oldest first (the sort is stable).
+    items.sort_by_key(|q| !q.crisis);
+    Ok(items)
 }
 
 /// "My consultations": a doctor's accepted and ongoing ones; anyone else's as a patient.

@@ -32,6 +32,10 @@ pub struct ConsultationRow {
     pub updated_at: i64,
     pub ended_at: Option<i64>,
     pub end_reason: Option<String>,
+    /// Free clinics: the campaign the consultation is held under.
+    pub campaign_id: Option<i64>,
+    /// The day it counts against its service's daily quota, if it does.
+    pub quota_day: Option<String>,
 }
 
 impl ConsultationRow {
@@ -44,7 +48,7 @@ impl ConsultationRow {
 const COLUMNS: &str = "id, person_id, requested_by, hospital_id, department_id, service_id, doctor_id, \
      appointment_id, kind, channel, status, condition_icd10, offline_diagnosis_id, prior_record_id, \
      prior_confirmed_by, prior_confirmed_at, reply_within_min, first_reply_at, expires_at, last_seq, \
-     created_at, updated_at, ended_at, end_reason";
+     created_at, updated_at, ended_at, end_reason, campaign_id, quota_day";
 
 /// A request to store.
 #[derive(Debug, Clone)]
@@ -63,6 +67,8 @@ pub struct NewConsultation<'a> {
     pub prior_record: Option<i64>,
     pub reply_within_min: i64,
     pub expires_at: i64,
+    pub campaign: Option<i64>,
+    pub quota_day: Option<&'a str>,
 }
 
 pub async fn insert(tx: &mut Tx, c: &NewConsultation<'_>, now: i64) -> Result<i64, sqlx::Error> {
@@ -70,8 +76,8 @@ pub async fn insert(tx: &mut Tx, c: &NewConsultation<'_>, now: i64) -> Result<i6
         sqlx::query_scalar::<_, i64>(
             "INSERT INTO consultation (person_id, requested_by, hospital_id, department_id, service_id, \
              doctor_id, appointment_id, kind, channel, status, condition_icd10, offline_diagnosis_id, \
-             prior_record_id, reply_within_min, expires_at, last_seq, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'requested', $10, $11, $12, $13, $14, 0, $15, $15) \
+             prior_record_id, reply_within_min, expires_at, campaign_id, quota_day, last_seq, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'requested', $10, $11, $12, $13, $14, $15, $16, 0, $17, $17) \
              RETURNING id",
         )
         .bind(c.person)
@@ -88,6 +94,8 @@ pub async fn insert(tx: &mut Tx, c: &NewConsultation<'_>, now: i64) -> Result<i6
         .bind(c.prior_record)
         .bind(c.reply_within_min)
         .bind(c.expires_at)
+        .bind(c.campaign)
+        .bind(c.quota_day)
         .bind(now)
         .fetch_one(conn)
         .await
@@ -318,27 +326,31 @@ pub struct QueueRow {
     pub kind: String,
     pub channel: String,
     pub created_at: i64,
+    pub reply_within_min: i64,
     pub chief_complaint: String,
     pub temperature_dc: Option<i64>,
     pub outbreak_area_travel: bool,
     pub confirmed_case_contact: bool,
     pub cluster: bool,
+    pub counselling: Option<String>,
     pub birth_date: String,
     pub sex: String,
 }
 
-/// Requests waiting at `hospital` for `doctor` by name, or in the queue of one of the
-/// departments given, oldest first.
+/// Requests waiting for `doctor`: addressed to them by name (at any hospital they serve), in
+/// the queue of one of `departments` at `hospital` (free clinics excepted), or free-clinic
+/// requests of a campaign they volunteer in that runs on `today`; oldest first.
 pub async fn queue(
     db: &Db,
     hospital: i64,
     doctor: i64,
     departments: &[i64],
+    today: &str,
     limit: i64,
 ) -> Result<Vec<QueueRow>, sqlx::Error> {
     // The department list is a doctor's practice sites at one hospital: one or two ids.
     let placeholders: Vec<String> = (0..departments.len())
-        .map(|i| format!("${}", i + 4))
+        .map(|i| format!("${}", i + 5))
         .collect();
     let in_departments = if placeholders.is_empty() {
         "FALSE".to_owned()
@@ -346,23 +358,124 @@ pub async fn queue(
         format!("c.department_id IN ({})", placeholders.join(", "))
     };
     let sql = format!(
-        "SELECT c.id, c.person_id, c.doctor_id, c.kind, c.channel, c.created_at, i.chief_complaint, \
-         i.temperature_dc, i.outbreak_area_travel, i.confirmed_case_contact, i.cluster, p.birth_date, p.sex \
+        "SELECT c.id, c.person_id, c.doctor_id, c.kind, c.channel, c.created_at, c.reply_within_min, \
+         i.chief_complaint, i.temperature_dc, i.outbreak_area_travel, i.confirmed_case_contact, i.cluster, \
+         i.counselling, p.birth_date, p.sex \
          FROM consultation c JOIN consultation_intake i ON i.consultation_id = c.id \
          JOIN person p ON p.id = c.person_id \
-         WHERE c.hospital_id = $1 AND c.status = 'requested' \
-         AND (c.doctor_id = $2 OR (c.doctor_id IS NULL AND {in_departments})) \
+         WHERE c.status = 'requested' \
+         AND (c.doctor_id = $2 \
+              OR (c.doctor_id IS NULL AND c.campaign_id IS NULL AND c.hospital_id = $1 AND {in_departments}) \
+              OR (c.doctor_id IS NULL AND c.campaign_id IN ({VOLUNTEERING}))) \
          ORDER BY c.created_at, c.id LIMIT $3"
     );
     with_db!(db, |pool| {
         let mut q = sqlx::query_as::<_, QueueRow>(&sql)
             .bind(hospital)
             .bind(doctor)
-            .bind(limit);
+            .bind(limit)
+            .bind(today);
         for d in departments {
             q = q.bind(*d);
         }
         q.fetch_all(pool).await
+    })
+}
+
+/// The campaigns doctor `$2` volunteers in that run on day `$4`.
+const VOLUNTEERING: &str = "SELECT cd.campaign_id FROM campaign_doctor cd JOIN campaign k ON k.id = cd.campaign_id \
+     WHERE cd.account_id = $2 AND k.starts_on <= $4 AND k.ends_on >= $4";
+
+/// Whether `doctor` volunteers in `campaign`.
+pub async fn volunteers_in(db: &Db, doctor: i64, campaign: i64) -> Result<bool, sqlx::Error> {
+    with_db!(db, |pool| {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM campaign_doctor WHERE campaign_id = $1 AND account_id = $2",
+        )
+        .bind(campaign)
+        .bind(doctor)
+        .fetch_one(pool)
+        .await
+        .map(|n| n > 0)
+    })
+}
+
+/// The doctor a request to a department's service goes to when the service assigns by
+/// itself: practising there (actively) with the privilege `privilege` at the hospital, and
+/// with the fewest open consultations (ties: the lowest id, so the choice is repeatable).
+pub async fn least_busy_doctor(
+    tx: &mut Tx,
+    hospital: i64,
+    department: i64,
+    privilege: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT s.account_id FROM practice_site s \
+             JOIN privilege v ON v.account_id = s.account_id AND v.hospital_id = s.hospital_id \
+             JOIN account a ON a.id = s.account_id \
+             WHERE s.hospital_id = $1 AND s.department_id = $2 AND s.status = 'active' \
+             AND v.kind = $3 AND v.status = 'active' AND a.status = 'active' \
+             ORDER BY (SELECT COUNT(*) FROM consultation c WHERE c.doctor_id = s.account_id \
+                       AND c.status IN ('requested', 'accepted', 'in_progress')), s.account_id \
+             LIMIT 1",
+        )
+        .bind(hospital)
+        .bind(department)
+        .bind(privilege)
+        .fetch_optional(conn)
+        .await
+    })
+}
+
+/// Counts one request against `service`'s quota of `quota` for `day`: false (and nothing
+/// changed) when the day's quota is already taken. One conditional upsert, so two patients
+/// taking the last one at once cannot both have it.
+pub async fn take_quota(
+    tx: &mut Tx,
+    service: i64,
+    day: &str,
+    quota: i64,
+) -> Result<bool, sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query_scalar::<_, i64>(
+            "INSERT INTO service_day (service_id, day, taken) VALUES ($1, $2, 1) \
+             ON CONFLICT (service_id, day) DO UPDATE SET taken = service_day.taken + 1 \
+             WHERE service_day.taken < $3 RETURNING taken",
+        )
+        .bind(service)
+        .bind(day)
+        .bind(quota)
+        .fetch_optional(conn)
+        .await
+        .map(|taken| taken.is_some())
+    })
+}
+
+/// Gives back the place a request took on `day` (it was cancelled or expired unanswered).
+pub async fn give_back_quota(tx: &mut Tx, service: i64, day: &str) -> Result<(), sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query(
+            "UPDATE service_day SET taken = taken - 1 WHERE service_id = $1 AND day = $2 AND taken > 0",
+        )
+        .bind(service)
+        .bind(day)
+        .execute(conn)
+        .await
+        .map(|_| ())
+    })
+}
+
+/// How many of `service`'s places are taken on `day`.
+pub async fn quota_taken(db: &Db, service: i64, day: &str) -> Result<i64, sqlx::Error> {
+    with_db!(db, |pool| {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT COALESCE(MAX(taken), 0) FROM service_day WHERE service_id = $1 AND day = $2",
+        )
+        .bind(service)
+        .bind(day)
+        .fetch_one(pool)
+        .await
     })
 }
 

@@ -97,7 +97,9 @@ fn new_request<'a>(
         condition_icd10: follow_up.map(|(code, _)| code),
         offline_diagnosis: follow_up.map(|(_, d)| d),
         prior_record: None,
-        reply_within_min: crate::consult::model::DEFAULT_REPLY_WITHIN_MIN,
+        reply_within_min: crate::consult::model::reply_target(service),
+        campaign: None,
+        quota_day: None,
         expires_at: at + crate::consult::model::REQUEST_TTL_MS,
     }
 }

@@ -617,9 +617,6 @@ async fn seed_practice(db: &Db, tx: &mut Tx) -> AppResult<()> {
         if dept_code == &"15" {
             offers.push((ServiceKind::Counselling, "心理疏导", base * 2, 30, Some(6)));
         }
-        if n == 3 || n == 10 || n == 15 {
-            offers.push((ServiceKind::FreeClinic, "义诊咨询", 0, 15, None));
-        }
         for (kind, name, price, minutes, quota) in offers {
             let service = ServiceValid {
                 hospital_id: hospital,
@@ -630,6 +627,8 @@ async fn seed_practice(db: &Db, tx: &mut Tx) -> AppResult<()> {
                 price_fen: price,
                 duration_min: minutes,
                 daily_quota: quota,
+                reply_within_min: None,
+                auto_assign: false,
             };
             d::insert_service(tx, &service, now).await?;
         }
@@ -666,5 +665,22 @@ async fn seed_practice(db: &Db, tx: &mut Tx) -> AppResult<()> {
         now,
     )
     .await?;
+    // The campaign's free consultations: doctor1 by name, and the campaign's queue that any
+    // of its volunteers takes from.
+    for (doctor, name) in [(Some(doctor1), "义诊咨询"), (None, "冬季呼吸道义诊")] {
+        let service = ServiceValid {
+            hospital_id: jz,
+            department_id: Some(general),
+            doctor_id: doctor,
+            kind: ServiceKind::FreeClinic,
+            name: name.to_owned(),
+            price_fen: 0,
+            duration_min: 15,
+            daily_quota: None,
+            reply_within_min: Some(30),
+            auto_assign: false,
+        };
+        d::insert_service(tx, &service, now).await?;
+    }
     Ok(())
 }

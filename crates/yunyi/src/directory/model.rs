@@ -374,6 +374,11 @@ pub struct ServiceInput {
     pub price_fen: Option<i64>,
     pub duration_min: Option<i64>,
     pub daily_quota: Option<i64>,
+    /// Minutes within which a doctor first replies; the platform default when absent.
+    pub reply_within_min: Option<i64>,
+    /// Department services: assign each request to a doctor at once.
+    #[serde(default)]
+    pub auto_assign: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -386,6 +391,8 @@ pub struct ServiceValid {
     pub price_fen: i64,
     pub duration_min: i64,
     pub daily_quota: Option<i64>,
+    pub reply_within_min: Option<i64>,
+    pub auto_assign: bool,
 }
 
 impl ServiceInput {
@@ -439,6 +446,26 @@ impl ServiceInput {
                 "must be 1 to 1000, or absent for no limit",
             ));
         }
+        if self
+            .reply_within_min
+            .is_some_and(|m| !(1..=1440).contains(&m))
+        {
+            errors.push(FieldError::new(
+                "reply_within_min",
+                "must be 1 to 1440 minutes, or absent for the default (10)",
+            ));
+        }
+        if self.auto_assign && self.doctor_id.is_some() {
+            errors.push(FieldError::new(
+                "auto_assign",
+                "only a department's service assigns requests; this one names its doctor",
+            ));
+        } else if self.auto_assign && free {
+            errors.push(FieldError::new(
+                "auto_assign",
+                "a free clinic's volunteers take its requests themselves",
+            ));
+        }
         match (kind, self.hospital_id, errors.is_empty()) {
             (Some(kind), Some(hospital_id), true) => Ok(ServiceValid {
                 hospital_id,
@@ -449,6 +476,8 @@ impl ServiceInput {
                 price_fen: if free { 0 } else { price },
                 duration_min: duration,
                 daily_quota: self.daily_quota,
+                reply_within_min: self.reply_within_min,
+                auto_assign: self.auto_assign,
             }),
             _ => Err(errors),
         }
@@ -500,6 +529,8 @@ pub struct Service {
     pub price_fen: i64,
     pub duration_min: i64,
     pub daily_quota: Option<i64>,
+    pub reply_within_min: Option<i64>,
+    pub auto_assign: bool,
     pub active: bool,
 }
 

@@ -619,6 +619,11 @@ struct ServiceForm {
     duration_min: String,
     #[serde(default)]
     daily_quota: String,
+    #[serde(default)]
+    reply_within_min: String,
+    /// A checkbox: present ("on") when ticked.
+    #[serde(default)]
+    auto_assign: Option<String>,
 }
 
 async fn admin_add_service(
@@ -658,6 +663,8 @@ impl ServiceInputFromForm {
             price_fen: parse_yuan("price_yuan", &form.price_yuan)?,
             duration_min: number("duration_min", &form.duration_min)?,
             daily_quota: number("daily_quota", &form.daily_quota)?,
+            reply_within_min: number("reply_within_min", &form.reply_within_min)?,
+            auto_assign: form.auto_assign.is_some(),
         })
     }
 }

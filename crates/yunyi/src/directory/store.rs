@@ -280,8 +280,8 @@ pub async fn privilege_active(
 pub async fn insert_service(tx: &mut Tx, s: &ServiceValid, now: i64) -> Result<i64, sqlx::Error> {
     with_tx!(tx, |conn| {
         sqlx::query_scalar::<_, i64>(
-            "INSERT INTO service (hospital_id, department_id, doctor_id, kind, name, price_fen, duration_min, daily_quota, active, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, TRUE, $9) RETURNING id",
+            "INSERT INTO service (hospital_id, department_id, doctor_id, kind, name, price_fen, duration_min, daily_quota, reply_within_min, auto_assign, active, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, TRUE, $11) RETURNING id",
         )
         .bind(s.hospital_id)
         .bind(s.department_id)
@@ -291,13 +291,16 @@ pub async fn insert_service(tx: &mut Tx, s: &ServiceValid, now: i64) -> Result<i
         .bind(s.price_fen)
         .bind(s.duration_min)
         .bind(s.daily_quota)
+        .bind(s.reply_within_min)
+        .bind(s.auto_assign)
         .bind(now)
         .fetch_one(conn)
         .await
     })
 }
 
-const SERVICE_COLUMNS: &str = "id, hospital_id, department_id, doctor_id, kind, name, price_fen, duration_min, daily_quota, active";
+const SERVICE_COLUMNS: &str = "id, hospital_id, department_id, doctor_id, kind, name, price_fen, duration_min, daily_quota, \
+     reply_within_min, auto_assign, active";
 
 /// Active services, filtered by doctor, hospital, or both.
 pub async fn services(

@@ -491,6 +491,16 @@ const MESSAGES: &[(&str, &str, &str)] = &[
         "Duration (minutes)",
     ),
     (
+        "admin_hospital.reply_within",
+        "首次回复时限（分钟）",
+        "First reply within (minutes)",
+    ),
+    (
+        "admin_hospital.auto_assign",
+        "科室服务：自动分配给接诊最少的医生",
+        "Department service: assign each request to the least busy doctor",
+    ),
+    (
         "admin_hospital.new_campaign",
         "新增义诊活动",
         "New free-clinic campaign",
@@ -576,6 +586,16 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("consult.years", "岁", "years"),
     ("consult.waiting", "已等待", "waiting"),
     ("consult.minutes", "分钟", "min"),
+    (
+        "consult.queue_crisis",
+        "心理危机风险：患者提到伤害自己的想法，请优先接诊",
+        "Crisis risk: the patient mentions thoughts of self-harm; take this first",
+    ),
+    (
+        "consult.overdue",
+        "已超过首次回复时限",
+        "First reply overdue",
+    ),
     (
         "consult.epi_risk",
         "流行病学史阳性：请重点关注",

@@ -12,7 +12,7 @@ use crate::helpers::PW;
 const PNG: &[u8] = &crate::practice::PIXEL_PNG;
 
 /// The id of `doctor`'s service of `kind`.
-async fn service_of(ctx: &Ctx, doctor: &str, kind: &str) -> i64 {
+pub(crate) async fn service_of(ctx: &Ctx, doctor: &str, kind: &str) -> i64 {
     let doctor = ctx.doctor(doctor).await;
     yunyi::directory::store::services(&ctx.app.db, Some(doctor), None, 100)
         .await
@@ -23,7 +23,7 @@ async fn service_of(ctx: &Ctx, doctor: &str, kind: &str) -> i64 {
         .id
 }
 
-fn intake(complaint: &str) -> Value {
+pub(crate) fn intake(complaint: &str) -> Value {
     json!({
         "chief_complaint": complaint,
         "symptoms": [{"name": "头晕", "onset": "2026-11-01"}],
@@ -33,7 +33,7 @@ fn intake(complaint: &str) -> Value {
     })
 }
 
-async fn signed_doctor(ctx: &Ctx, username: &str) -> String {
+pub(crate) async fn signed_doctor(ctx: &Ctx, username: &str) -> String {
     let token = ctx.app.token(username, PW).await;
     ctx.app.step_up(&token).await;
     token

@@ -28,6 +28,7 @@ mod ops;
 mod practice;
 mod schedule_pages;
 mod schedule_plan;
+mod service_lines;
 mod statistics;
 mod triage;
 mod waitlist;

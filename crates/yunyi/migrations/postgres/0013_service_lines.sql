@@ -1,0 +1,22 @@
+-- Service lines: each service's own first-reply target and whether its department queue
+-- assigns requests by itself; free consultations held under a free-clinic campaign; and the
+-- daily quota of on-demand services, counted per service and day (China Standard Time).
+
+-- NULL: the platform default (10 minutes).
+ALTER TABLE service ADD COLUMN reply_within_min BIGINT CHECK (reply_within_min BETWEEN 1 AND 1440);
+-- Department services: a request goes straight to the eligible doctor with the fewest open
+-- consultations instead of waiting to be taken from the queue.
+ALTER TABLE service ADD COLUMN auto_assign BOOLEAN NOT NULL DEFAULT FALSE;
+
+-- The campaign a free-clinic consultation is held under.
+ALTER TABLE consultation ADD COLUMN campaign_id BIGINT REFERENCES campaign (id);
+-- The day (YYYY-MM-DD) this request counts against its service's daily quota; NULL when it
+-- does not count (no quota, or held in a booked appointment). Given back if it never happens.
+ALTER TABLE consultation ADD COLUMN quota_day TEXT;
+
+CREATE TABLE service_day (
+    service_id BIGINT NOT NULL REFERENCES service (id),
+    day        TEXT NOT NULL,
+    taken      BIGINT NOT NULL CHECK (taken >= 0),
+    PRIMARY KEY (service_id, day)
+);

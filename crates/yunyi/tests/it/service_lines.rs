@@ -1,0 +1,310 @@
+//! What a service line sets for its consultations: its own first-reply target, a daily quota
+//! for on-demand requests, automatic assignment from a department's queue, and free clinics
+//! held under a running campaign and taken by its volunteers.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::booking::{Ctx, setup};
+use crate::consult::{intake, service_of, signed_doctor};
+use crate::helpers::PW;
+
+/// A service of `doctor`'s hospital and department, created by the hospital's admin with the
+/// fields in `extra`. `named` offers it under the doctor's name, else as the department's.
+async fn new_service(ctx: &Ctx, doctor: &str, named: bool, extra: Value) -> i64 {
+    let id = ctx.doctor(doctor).await;
+    let site = yunyi::directory::store::services(&ctx.app.db, Some(id), None, 10)
+        .await
+        .unwrap()[0]
+        .clone();
+    let mut body = json!({"hospital_id": site.hospital_id, "department_id": site.department_id,
+                          "kind": "text_consult", "name": "线上咨询", "price_fen": 1000});
+    if named {
+        body["doctor_id"] = json!(id);
+    }
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    let (status, created) = ctx.post(&ctx.admin, "/api/v1/services", body).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    created["service_id"].as_i64().unwrap()
+}
+
+async fn request(ctx: &Ctx, patient: &str, service: i64) -> (StatusCode, Value) {
+    let token = ctx.app.token(patient, PW).await;
+    ctx.post(
+        &token,
+        "/api/v1/consultations",
+        json!({"service_id": service, "intake": intake("咳嗽三天")}),
+    )
+    .await
+}
+
+fn queue_item(queue: &Value, id: i64) -> Option<Value> {
+    queue["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == id)
+        .cloned()
+}
+
+#[tokio::test]
+async fn a_service_sets_its_own_reply_target_and_late_requests_are_flagged() {
+    let ctx = setup().await;
+    // Bad service settings are named by their fields.
+    let doctor = ctx.doctor("doctor2").await;
+    let (status, body) = ctx
+        .post(
+            &ctx.admin,
+            "/api/v1/services",
+            json!({"hospital_id": 1, "doctor_id": doctor, "kind": "text_consult", "name": "咨询",
+                   "price_fen": 100, "reply_within_min": 0, "auto_assign": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["reply_within_min", "auto_assign"]);
+
+    let service = new_service(&ctx, "doctor2", true, json!({"reply_within_min": 3})).await;
+    let (status, created) = request(&ctx, "patient1", service).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["reply_within_min"], 3);
+    assert_eq!(created["reply_overdue"], false);
+    let id = created["id"].as_i64().unwrap();
+    let doctor = signed_doctor(&ctx, "doctor2").await;
+    let (_, queue) = ctx.get(&doctor, "/api/v1/consultations/queue").await;
+    assert_eq!(queue_item(&queue, id).unwrap()["reply_overdue"], false);
+    // Four minutes later nobody has answered: late by the service's target (the default of
+    // ten minutes would not yet be).
+    yunyi::with_db!(&ctx.app.db, |pool| sqlx::query(
+        "UPDATE consultation SET created_at = created_at - 240000 WHERE id = $1"
+    )
+    .bind(id)
+    .execute(pool)
+    .await
+    .map(|_| ()))
+    .unwrap();
+    let (_, queue) = ctx.get(&doctor, "/api/v1/consultations/queue").await;
+    assert_eq!(queue_item(&queue, id).unwrap()["reply_overdue"], true);
+    let patient = ctx.app.token("patient1", PW).await;
+    let (_, read) = ctx
+        .get(&patient, &format!("/api/v1/consultations/{id}"))
+        .await;
+    assert_eq!(read["reply_overdue"], true);
+    // The workbench page says so.
+    let page = ctx.app.sign_in_browser("doctor2").await;
+    page.post_form("/me/step-up", &[("password", PW)]).await;
+    let html = page.page("/doctor/consultations").await;
+    assert!(html.contains(&format!("id=\"overdue-{id}\"")), "{html}");
+}
+
+#[tokio::test]
+async fn a_daily_quota_admits_that_many_on_demand_requests_and_takes_back_cancelled_ones() {
+    let ctx = setup().await;
+    let service = new_service(&ctx, "doctor2", true, json!({"daily_quota": 2})).await;
+    let (first, a) = request(&ctx, "patient1", service).await;
+    let (second, _) = request(&ctx, "patient2", service).await;
+    assert_eq!((first, second), (StatusCode::CREATED, StatusCode::CREATED));
+    let (third, refused) = request(&ctx, "patient3", service).await;
+    assert_eq!(third, StatusCode::CONFLICT, "{refused}");
+    assert!(
+        refused["detail"].as_str().unwrap().contains("places"),
+        "{refused}"
+    );
+    let waiting: i64 = yunyi::with_db!(&ctx.app.db, |pool| sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM consultation WHERE service_id = $1"
+    )
+    .bind(service)
+    .fetch_one(pool)
+    .await)
+    .unwrap();
+    assert_eq!(waiting, 2, "the refused request left nothing behind");
+    // patient1 cancels before anyone answers: the place is free again.
+    let patient1 = ctx.app.token("patient1", PW).await;
+    let (status, _) = ctx
+        .post(
+            &patient1,
+            &format!("/api/v1/consultations/{}/cancel", a["id"]),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (again, _) = request(&ctx, "patient3", service).await;
+    assert_eq!(again, StatusCode::CREATED);
+
+    // The last place, asked for by three patients at once, goes to exactly one.
+    let last = new_service(&ctx, "doctor3", true, json!({"daily_quota": 1})).await;
+    let (x, y, z) = tokio::join!(
+        request(&ctx, "patient1", last),
+        request(&ctx, "patient2", last),
+        request(&ctx, "patient3", last),
+    );
+    let mut statuses = [x.0, y.0, z.0];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::CREATED,
+            StatusCode::CONFLICT,
+            StatusCode::CONFLICT
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_department_service_can_assign_each_request_to_its_least_busy_doctor() {
+    let ctx = setup().await;
+    let service = new_service(&ctx, "doctor1", false, json!({"auto_assign": true})).await;
+    // The respiratory department's doctors, all free of open consultations in the demo.
+    let mut assigned = Vec::new();
+    for patient in ["patient1", "patient2", "patient3"] {
+        let (status, created) = request(&ctx, patient, service).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        assert_eq!(
+            created["history"][0]["reason"],
+            "assigned to the department's least busy doctor"
+        );
+        assigned.push(created["doctor_id"].as_i64().unwrap());
+    }
+    let mut expected = vec![
+        ctx.doctor("doctor1").await,
+        ctx.doctor("doctor2").await,
+        ctx.doctor("doctor3").await,
+    ];
+    expected.sort();
+    let mut got = assigned.clone();
+    got.sort();
+    assert_eq!(got, expected, "one each: the least busy takes the next");
+    // The assigned doctor finds it addressed to them, and a colleague does not see it.
+    let (first, second) = (signed_doctor(&ctx, "doctor1").await, assigned[0]);
+    let (_, queue) = ctx.get(&first, "/api/v1/consultations/queue").await;
+    let mine: Vec<Value> = queue["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["addressed_to_me"] == true)
+        .cloned()
+        .collect();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(second, ctx.doctor("doctor1").await);
+}
+
+#[tokio::test]
+async fn a_free_clinic_needs_a_running_campaign_and_is_taken_by_its_volunteers() {
+    let ctx = setup().await;
+    // The demo's county-hospital campaign has a queue of its own.
+    let campaign_queue = yunyi::directory::store::services(&ctx.app.db, None, None, 500)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.kind == "free_clinic" && s.doctor_id.is_none())
+        .expect("the campaign's free clinic");
+    let (status, created) = request(&ctx, "patient2", campaign_queue.id).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_i64().unwrap();
+    assert!(created["campaign_id"].is_i64());
+    assert_eq!(created["reply_within_min"], 30);
+    // doctor3 volunteers from Guangzhou and sees it; doctor2 works there but does not volunteer.
+    let volunteer = signed_doctor(&ctx, "doctor3").await;
+    let (_, queue) = ctx.get(&volunteer, "/api/v1/consultations/queue").await;
+    assert!(queue_item(&queue, id).is_some(), "{queue}");
+    let other = signed_doctor(&ctx, "doctor2").await;
+    let (_, queue) = ctx.get(&other, "/api/v1/consultations/queue").await;
+    assert!(queue_item(&queue, id).is_none());
+    let path = format!("/api/v1/consultations/{id}/accept");
+    let (status, _) = ctx.post(&other, &path, json!({})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, accepted) = ctx.post(&volunteer, &path, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{accepted}");
+    assert_eq!(accepted["doctor_id"], ctx.doctor("doctor3").await);
+
+    // In Guangzhou no campaign runs yet: a free clinic there has nothing to offer.
+    let doctor2 = new_service(
+        &ctx,
+        "doctor2",
+        true,
+        json!({"kind": "free_clinic", "price_fen": 0}),
+    )
+    .await;
+    let doctor4 = new_service(
+        &ctx,
+        "doctor4",
+        true,
+        json!({"kind": "free_clinic", "price_fen": 0}),
+    )
+    .await;
+    let (status, refused) = request(&ctx, "patient1", doctor2).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(
+        refused["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no free-clinic campaign"),
+        "{refused}"
+    );
+    let today = yunyi::identity::service::today();
+    let gz = campaign_queue_hospital(&ctx, "doctor2").await;
+    let (status, _) = ctx
+        .post(
+            &ctx.admin,
+            "/api/v1/campaigns",
+            json!({"hospital_id": gz, "name": "社区义诊", "starts_on": today.to_string(),
+                   "ends_on": today.to_string(), "doctor_ids": [ctx.doctor("doctor2").await]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, created) = request(&ctx, "patient1", doctor2).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert!(created["campaign_id"].is_i64());
+    // doctor4 offers a free clinic but does not volunteer in today's campaign.
+    let (status, refused) = request(&ctx, "patient1", doctor4).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(
+        refused["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not a volunteer"),
+        "{refused}"
+    );
+}
+
+/// The hospital of `doctor`'s services.
+async fn campaign_queue_hospital(ctx: &Ctx, doctor: &str) -> i64 {
+    let service = service_of(ctx, doctor, "text_consult").await;
+    yunyi::directory::store::service(&ctx.app.db, service)
+        .await
+        .unwrap()
+        .unwrap()
+        .hospital_id
+}
+
+#[tokio::test]
+async fn a_patient_in_crisis_comes_first_in_the_queue() {
+    let ctx = setup().await;
+    let service = service_of(&ctx, "doctor12", "counselling").await;
+    let patient = ctx.app.token("patient1", PW).await;
+    let counselling = |self_harm: bool| {
+        json!({"service_id": service, "intake": {"chief_complaint": "失眠，情绪低落",
+               "counselling": {"concern": "压力大", "little_interest": 2, "feeling_down": 2,
+                               "self_harm_thoughts": self_harm}}})
+    };
+    let (_, calm) = ctx
+        .post(&patient, "/api/v1/consultations", counselling(false))
+        .await;
+    let (_, crisis) = ctx
+        .post(&patient, "/api/v1/consultations", counselling(true))
+        .await;
+    let doctor = signed_doctor(&ctx, "doctor12").await;
+    let (_, queue) = ctx.get(&doctor, "/api/v1/consultations/queue").await;
+    let items = queue["items"].as_array().unwrap();
+    assert_eq!(items[0]["id"], crisis["id"], "{queue}");
+    assert_eq!(items[0]["crisis"], true);
+    let calm_item = queue_item(&queue, calm["id"].as_i64().unwrap()).unwrap();
+    assert_eq!(calm_item["crisis"], false);
+}
