@@ -20,3 +20,7 @@ CREATE TABLE service_day (
     taken      BIGINT NOT NULL CHECK (taken >= 0),
     PRIMARY KEY (service_id, day)
 );
+
+-- An appointment is held as one consultation (a cancelled or expired one may be asked again).
+CREATE UNIQUE INDEX consultation_one_per_appointment ON consultation (appointment_id)
+    WHERE appointment_id IS NOT NULL AND status NOT IN ('cancelled', 'expired');

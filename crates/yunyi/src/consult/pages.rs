@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::model::{IntakeInput, NoteInput, Symptom};
+use super::model::{CounsellingIntake, IntakeInput, NoteInput, Symptom};
 use super::service::{self, ConsultationView, QueueItem, RequestInput};
 use super::store::{ConsultationRow, MessageRow};
 use super::{conversation, lifecycle, note};
@@ -132,6 +132,15 @@ impl NewPage {
     fn follow_up(&self) -> bool {
         self.service.kind == "follow_up"
     }
+
+    fn counselling(&self) -> bool {
+        self.service.kind == "counselling"
+    }
+
+    /// Whether a 0–3 answer was the one chosen (to keep it when the form comes back).
+    fn chose(&self, answer: &str, value: &u8) -> bool {
+        answer == value.to_string()
+    }
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -160,11 +169,24 @@ struct NewForm {
     medications: String,
     #[serde(default)]
     condition_icd10: String,
+    /// Present when the consultation is held in a booked online appointment.
+    #[serde(default)]
+    appointment_id: Option<i64>,
+    /// Counselling: what troubles the patient, the two PHQ-2 answers (0–3), self-harm.
+    #[serde(default)]
+    concern: String,
+    #[serde(default)]
+    little_interest: String,
+    #[serde(default)]
+    feeling_down: String,
+    #[serde(default)]
+    self_harm_thoughts: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct NewQuery {
     service: Option<i64>,
+    appointment: Option<i64>,
 }
 
 /// Comma- or 、-separated words, as people type lists.
@@ -184,8 +206,32 @@ impl NewForm {
                 FieldError::new("intake.temperature_c", "must be a number such as 37.8")
             })?),
         };
+        let answer = |field: &str, raw: &str| match raw.trim() {
+            "" => Ok(None),
+            a => a.parse::<u8>().map(Some).map_err(|_| {
+                FieldError::new(
+                    format!("intake.counselling.{field}"),
+                    "choose one of the four answers",
+                )
+            }),
+        };
+        // Only a counselling form has these fields; the service decides whether they are due.
+        let counselling = (!self.concern.trim().is_empty()
+            || !self.little_interest.is_empty()
+            || !self.feeling_down.is_empty()
+            || self.self_harm_thoughts.is_some())
+        .then(|| -> Result<CounsellingIntake, FieldError> {
+            Ok(CounsellingIntake {
+                concern: self.concern.clone(),
+                little_interest: answer("little_interest", &self.little_interest)?,
+                feeling_down: answer("feeling_down", &self.feeling_down)?,
+                self_harm_thoughts: self.self_harm_thoughts.is_some(),
+            })
+        })
+        .transpose()?;
         Ok(RequestInput {
             service_id: Some(self.service_id),
+            appointment_id: self.appointment_id,
             condition_icd10: Some(self.condition_icd10.trim().to_owned()).filter(|c| !c.is_empty()),
             intake: IntakeInput {
                 chief_complaint: self.chief_complaint.clone(),
@@ -201,6 +247,7 @@ impl NewForm {
                 cluster: self.cluster.is_some(),
                 allergies: words(&self.allergies),
                 medications: words(&self.medications),
+                counselling,
                 ..Default::default()
             },
             ..Default::default()
@@ -247,6 +294,7 @@ async fn new_form(
     }
     let form = NewForm {
         service_id: q.service.unwrap_or_default(),
+        appointment_id: q.appointment,
         ..Default::default()
     };
     Ok(service_page(&state, page, form, Vec::new(), String::new())

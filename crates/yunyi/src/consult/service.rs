@@ -278,7 +278,16 @@ pub async fn request(
         campaign,
         quota_day: quota_day.as_deref(),
     };
-    let id = store::insert(&mut tx, &new, now).await?;
+    let id = match store::insert(&mut tx, &new, now).await {
+        Ok(id) => id,
+        // Two requests for one appointment at once: the database lets one in.
+        Err(e) if crate::db::is_unique_violation(&e) => {
+            return Err(AppError::Conflict(
+                "this appointment already has its consultation".to_owned(),
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
     store::insert_intake(&mut tx, id, &intake, now).await?;
     store::insert_event(
         &mut tx,
@@ -384,7 +393,18 @@ async fn appointment_doctor(
             "the appointment is with another doctor or hospital than this service",
         ));
     }
+    if let Some(existing) = store::for_appointment(&state.db, appointment_id).await? {
+        return Err(AppError::Conflict(format!(
+            "this appointment already has its consultation: /consultations/{existing}"
+        )));
+    }
     Ok(appt.doctor_id)
+}
+
+/// The consultation appointment `appointment_id` is held as, if one was started (and not
+/// cancelled or expired). For the appointment's own pages, which checked who is asking.
+pub async fn held_as(state: &AppState, appointment_id: i64) -> AppResult<Option<i64>> {
+    Ok(store::for_appointment(&state.db, appointment_id).await?)
 }
 
 /// An uploaded record of `person`, or a field error naming `field`.

@@ -386,6 +386,19 @@ pub async fn queue(
 const VOLUNTEERING: &str = "SELECT cd.campaign_id FROM campaign_doctor cd JOIN campaign k ON k.id = cd.campaign_id \
      WHERE cd.account_id = $2 AND k.starts_on <= $4 AND k.ends_on >= $4";
 
+/// The consultation an appointment is held as, unless it was cancelled or expired.
+pub async fn for_appointment(db: &Db, appointment: i64) -> Result<Option<i64>, sqlx::Error> {
+    with_db!(db, |pool| {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT id FROM consultation WHERE appointment_id = $1 \
+             AND status NOT IN ('cancelled', 'expired')",
+        )
+        .bind(appointment)
+        .fetch_optional(pool)
+        .await
+    })
+}
+
 /// Whether `doctor` volunteers in `campaign`.
 pub async fn volunteers_in(db: &Db, doctor: i64, campaign: i64) -> Result<bool, sqlx::Error> {
     with_db!(db, |pool| {

@@ -328,6 +328,31 @@ async fn list(
 struct HospitalPage {
     page: PageCtx,
     detail: HospitalDetail,
+    /// Services a department offers as a whole (its queue), not under a doctor's name.
+    department_services: Vec<super::model::Service>,
+    /// Free-clinic campaigns of this hospital running today.
+    campaigns: Vec<super::store::CampaignRow>,
+}
+
+impl HospitalPage {
+    fn department_name(&self, id: &Option<i64>) -> String {
+        id.and_then(|id| self.detail.departments.iter().find(|d| d.id == id))
+            .map(|d| {
+                self.page
+                    .lang
+                    .pick(&d.name, d.name_en.as_deref())
+                    .to_owned()
+            })
+            .unwrap_or_default()
+    }
+
+    fn price(&self, fen: &i64) -> String {
+        if *fen == 0 {
+            self.page.t("doctor.free").to_owned()
+        } else {
+            format!("¥{}.{:02}", fen / 100, fen % 100)
+        }
+    }
 }
 
 async fn detail(
@@ -337,9 +362,22 @@ async fn detail(
 ) -> AppResult<HospitalPage> {
     let id = service::parse_id(&id)?;
     let detail = service::hospital_detail(&state.db, id).await?;
+    let department_services = service::hospital_services(&state.db, id)
+        .await?
+        .into_iter()
+        .filter(|s| s.doctor_id.is_none())
+        .collect();
+    let campaigns = service::current_campaigns(&state.db)
+        .await?
+        .into_iter()
+        .filter(|c| c.campaign.hospital_id == id)
+        .map(|c| c.campaign)
+        .collect();
     Ok(HospitalPage {
         page: page.with_nav("hospitals"),
         detail,
+        department_services,
+        campaigns,
     })
 }
 

@@ -170,7 +170,7 @@ struct BookInput {
 fn view(a: &Appointment) -> serde_json::Value {
     json!({
         "id": a.id, "slot_id": a.slot_id, "person_id": a.person_id, "doctor_id": a.doctor_id,
-        "hospital_id": a.hospital_id, "status": a.status, "start": cst_rfc3339(a.start_at),
+        "hospital_id": a.hospital_id, "service_id": a.service_id, "status": a.status, "start": cst_rfc3339(a.start_at),
         "end": cst_rfc3339(a.end_at), "mode": a.mode, "cancelled_by": a.cancelled_by,
         "checked_in_at": a.checked_in_at.map(cst_rfc3339),
     })

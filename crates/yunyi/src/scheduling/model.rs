@@ -498,6 +498,8 @@ pub struct Appointment {
     pub start_at: i64,
     pub end_at: i64,
     pub hospital_id: i64,
+    /// The service the appointment's schedule offers.
+    pub service_id: i64,
     pub mode: String,
     pub cancelled_by: Option<String>,
     pub checked_in_at: Option<i64>,

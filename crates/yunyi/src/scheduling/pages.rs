@@ -31,6 +31,10 @@ pub fn router() -> Router<AppState> {
         .route("/waitlist/{id}/leave", post(leave))
 }
 
+/// An appointment as the page shows it: the appointment, the doctor's name, when, and the
+/// consultation it is held as (online appointments, once started).
+type Listed = (Appointment, String, String, Option<i64>);
+
 /// A waitlist entry as the page shows it: the entry, the doctor's name, the held time.
 type WaitView = (waitlist::Entry, String, String);
 
@@ -38,7 +42,7 @@ type WaitView = (waitlist::Entry, String, String);
 #[template(path = "appointments.html")]
 struct AppointmentsPage {
     page: PageCtx,
-    items: Vec<(Appointment, String, String)>,
+    items: Vec<Listed>,
     waiting: Vec<WaitView>,
     message: String,
 }
@@ -65,7 +69,12 @@ async fn mine(
     for a in service::my_appointments(&state, &actor).await? {
         let doctor = doctor_name(&state, a.doctor_id).await?;
         let when = cst_display(a.start_at);
-        items.push((a, doctor, when));
+        let consultation = if a.mode == "online" {
+            crate::consult::service::held_as(&state, a.id).await?
+        } else {
+            None
+        };
+        items.push((a, doctor, when, consultation));
     }
     let mut waiting = Vec::new();
     for e in waitlist::mine(&state, &actor).await? {

@@ -312,6 +312,7 @@ pub async fn book(
             start_at: slot.start_at,
             end_at: slot.end_at,
             hospital_id: slot.hospital_id,
+            service_id: slot.service_id,
             mode: slot.mode.clone(),
             cancelled_by: None,
             checked_in_at: None,

@@ -263,7 +263,7 @@ pub async fn insert_appointment(
 }
 
 const APPOINTMENT_COLUMNS: &str = "a.id, a.slot_id, a.person_id, a.booked_by, a.doctor_id, a.day, a.status, a.created_at, \
-     s.start_at, s.end_at, c.hospital_id, s.mode, a.cancelled_by, a.checked_in_at";
+     s.start_at, s.end_at, c.hospital_id, c.service_id, s.mode, a.cancelled_by, a.checked_in_at";
 const APPOINTMENT_FROM: &str =
     "FROM appointment a JOIN slot s ON s.id = a.slot_id JOIN schedule c ON c.id = s.schedule_id";
 

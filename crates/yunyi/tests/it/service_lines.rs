@@ -308,3 +308,146 @@ async fn a_patient_in_crisis_comes_first_in_the_queue() {
     let calm_item = queue_item(&queue, calm["id"].as_i64().unwrap()).unwrap();
     assert_eq!(calm_item["crisis"], false);
 }
+
+#[tokio::test]
+async fn a_booked_online_appointment_starts_its_consultation_from_the_appointments_page() {
+    let ctx = setup().await;
+    let (_, slots) = ctx.session("doctor2", 1, "09:00", None).await;
+    let patient = ctx.app.token("patient1", PW).await;
+    let (status, booked) = ctx
+        .post(
+            &patient,
+            "/api/v1/appointments",
+            json!({"slot_id": slots[0]["id"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{booked}");
+    let appointment = booked["id"].as_i64().unwrap();
+    let service = booked["service_id"].as_i64().unwrap();
+
+    let page = ctx.app.sign_in_browser("patient1").await;
+    let list = page.page("/appointments").await;
+    let start = format!("/consultations/new?service={service}&amp;appointment={appointment}");
+    assert!(
+        list.contains(&format!("id=\"start-consultation-{appointment}\"")) && list.contains(&start),
+        "{list}"
+    );
+    let form = page
+        .page(&format!(
+            "/consultations/new?service={service}&appointment={appointment}"
+        ))
+        .await;
+    assert!(form.contains("id=\"in-appointment\""), "{form}");
+    let shown = page
+        .submit(
+            "/consultations/new",
+            &[
+                ("service_id", service.to_string()),
+                ("appointment_id", appointment.to_string()),
+                ("chief_complaint", "复查血压".to_owned()),
+            ],
+        )
+        .await;
+    assert!(shown.contains("复查血压"), "{shown}");
+    let held = yunyi::consult::store::for_appointment(&ctx.app.db, appointment)
+        .await
+        .unwrap()
+        .expect("held as a consultation");
+    let (_, read) = ctx
+        .get(&patient, &format!("/api/v1/consultations/{held}"))
+        .await;
+    assert_eq!(read["appointment_id"], appointment);
+    assert_eq!(read["doctor_id"], ctx.doctor("doctor2").await);
+    // The appointment now opens its consultation instead of starting another.
+    let list = page.page("/appointments").await;
+    assert!(
+        list.contains(&format!("href=\"/consultations/{held}\"")),
+        "{list}"
+    );
+    let (status, again) = ctx
+        .post(
+            &patient,
+            "/api/v1/consultations",
+            json!({"service_id": service, "appointment_id": appointment, "intake": intake("再来一次")}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{again}");
+}
+
+#[tokio::test]
+async fn a_hospital_page_offers_its_department_services_and_running_campaigns() {
+    let ctx = setup().await;
+    let campaign_queue = yunyi::directory::store::services(&ctx.app.db, None, None, 500)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.kind == "free_clinic" && s.doctor_id.is_none())
+        .expect("the campaign's free clinic");
+    let html = ctx
+        .app
+        .get(&format!("/hospitals/{}", campaign_queue.hospital_id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("id=\"campaigns\"") && html.contains("冬季呼吸道疾病线上义诊"),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!(
+            "href=\"/consultations/new?service={}\"",
+            campaign_queue.id
+        )),
+        "{html}"
+    );
+    // The doctor-named free clinic is on doctor1's profile, not here.
+    assert_eq!(html.matches("/consultations/new?service=").count(), 1);
+}
+
+#[tokio::test]
+async fn the_counselling_form_asks_its_questions_and_keeps_the_answers_on_an_error() {
+    let ctx = setup().await;
+    let service = service_of(&ctx, "doctor12", "counselling").await;
+    let page = ctx.app.sign_in_browser("patient2").await;
+    let form = page
+        .page(&format!("/consultations/new?service={service}"))
+        .await;
+    assert!(
+        form.contains("id=\"counselling\"") && form.contains("做事时提不起劲或没有兴趣"),
+        "{form}"
+    );
+    // An answer missing: the form comes back with the error by its field and the rest kept.
+    let r = page
+        .post_form(
+            "/consultations/new",
+            &[
+                ("service_id", &service.to_string()),
+                ("chief_complaint", "睡不好"),
+                ("concern", "工作压力大"),
+                ("little_interest", "2"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let again = r.text().await.unwrap();
+    assert!(again.contains("工作压力大"), "{again}");
+    assert!(
+        again.contains(r#"<option value="2" selected>"#),
+        "the answer kept: {again}"
+    );
+    let shown = page
+        .submit(
+            "/consultations/new",
+            &[
+                ("service_id", service.to_string()),
+                ("chief_complaint", "睡不好".to_owned()),
+                ("concern", "工作压力大".to_owned()),
+                ("little_interest", "2".to_owned()),
+                ("feeling_down", "3".to_owned()),
+                ("self_harm_thoughts", "on".to_owned()),
+            ],
+        )
+        .await;
+    assert!(shown.contains("id=\"crisis\""), "{shown}");
+}
