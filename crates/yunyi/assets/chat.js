@@ -107,7 +107,8 @@
     const stateLine = document.getElementById('call-state');
     const videos = document.getElementById('videos');
     const incoming = document.getElementById('incoming-call');
-    const iceServers = JSON.parse(box.dataset.ice || '[]').map((urls) => ({ urls }));
+    // Entries are RTCIceServer objects (TURN ones with time-limited credentials).
+    const iceServers = JSON.parse(box.dataset.ice || '[]');
     let pc = null;
     let local = null;
     let pendingOffer = null;

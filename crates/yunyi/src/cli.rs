@@ -325,6 +325,10 @@ pub fn resolve(cli: &Cli, matches: &ArgMatches) -> Result<Config, ConfigError> {
         .ok()
         .filter(|k| !k.trim().is_empty())
         .map(crate::config::Secret);
+    let turn_secret = std::env::var("YUNYI_TURN_SECRET")
+        .ok()
+        .filter(|k| !k.trim().is_empty())
+        .map(crate::config::Secret);
     RawSettings {
         listen,
         data_dir,
@@ -332,6 +336,7 @@ pub fn resolve(cli: &Cli, matches: &ArgMatches) -> Result<Config, ConfigError> {
         step_up_minutes,
         outbreak_areas,
         ice_servers,
+        turn_secret,
         data_key,
     }
     .validate()

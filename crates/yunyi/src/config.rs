@@ -265,6 +265,8 @@ pub struct TriageConfig {
 pub struct ConsultConfig {
     /// STUN/TURN server URLs the browsers use to connect video calls.
     pub ice_servers: Vec<String>,
+    /// The secret shared with the TURN server, for time-limited credentials (`consult::ice`).
+    pub turn_secret: Option<Secret>,
 }
 
 /// ICE server URLs from one comma-separated setting: each `stun:`, `turn:` or `turns:`.
@@ -288,6 +290,21 @@ fn parse_ice_servers(raw: &Sourced<String>) -> Result<Vec<String>, ConfigError> 
         }
     }
     Ok(urls)
+}
+
+/// A TURN secret without a TURN server to use it is a setting that does nothing: refused.
+fn check_turn_secret(consult: &ConsultConfig) -> Result<(), ConfigError> {
+    let has_turn = consult
+        .ice_servers
+        .iter()
+        .any(|u| u.starts_with("turn:") || u.starts_with("turns:"));
+    if consult.turn_secret.is_some() && !has_turn {
+        return Err(ConfigError(
+            "YUNYI_TURN_SECRET is set but no turn: or turns: server is configured (--ice-servers)"
+                .to_owned(),
+        ));
+    }
+    Ok(())
 }
 
 /// Most outbreak areas accepted, and longest name in characters.
@@ -383,6 +400,8 @@ pub struct RawSettings {
     pub step_up_minutes: Option<Sourced<String>>,
     pub outbreak_areas: Option<Sourced<String>>,
     pub ice_servers: Option<Sourced<String>>,
+    /// From `YUNYI_TURN_SECRET` only: a flag would show it in `ps`.
+    pub turn_secret: Option<Secret>,
     pub data_key: Option<Secret>,
 }
 
@@ -426,7 +445,9 @@ impl RawSettings {
                 Some(raw) => parse_ice_servers(raw)?,
                 None => Vec::new(),
             },
+            turn_secret: self.turn_secret.clone(),
         };
+        check_turn_secret(&consult)?;
         Ok(Config {
             consult,
             listen,
@@ -488,6 +509,20 @@ pub fn ensure_writable_dir(dir: &Path, source: &Source) -> Result<(), ConfigErro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_turn_secret_needs_a_turn_server() {
+        let mut consult = ConsultConfig {
+            ice_servers: vec!["stun:stun.example.cn:3478".to_owned()],
+            turn_secret: Some(Secret("s3cret".to_owned())),
+        };
+        let err = check_turn_secret(&consult).unwrap_err();
+        assert!(err.0.contains("YUNYI_TURN_SECRET"), "{}", err.0);
+        consult
+            .ice_servers
+            .push("turns:turn.example.cn:5349".to_owned());
+        assert!(check_turn_secret(&consult).is_ok());
+    }
 
     #[test]
     fn ice_servers_are_stun_or_turn_urls() {

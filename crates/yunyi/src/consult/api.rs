@@ -50,8 +50,34 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/v1/consultations/{id}/read", post(mark_read))
         .route("/api/v1/consultations/{id}/ws", get(chat))
+        .route("/api/v1/video/ice-servers", get(ice_servers))
         .route("/api/v1/prior-records", post(upload_record))
         .route("/api/v1/prior-records/{id}", get(own_record))
+}
+
+/// `GET /api/v1/video/ice-servers`: the STUN/TURN servers for a video call, TURN ones with
+/// this user's time-limited credentials. For the people who hold calls: patients and doctors.
+async fn ice_servers(
+    State(state): State<AppState>,
+    actor: Actor,
+) -> AppResult<Json<serde_json::Value>> {
+    let me = actor.require()?;
+    if !matches!(
+        me.role,
+        crate::identity::model::Role::Patient | crate::identity::model::Role::Doctor
+    ) {
+        return Err(AppError::Forbidden(
+            "video calls are between patients and doctors".to_owned(),
+        ));
+    }
+    let now = crate::clock::now_ms() / 1000;
+    let servers = super::ice::ice_servers(&state.config.consult, me.account_id, now);
+    let expires = state.config.consult.turn_secret.as_ref().map(|_| {
+        crate::scheduling::model::cst_rfc3339((now + super::ice::CREDENTIAL_TTL_SECS) * 1000)
+    });
+    Ok(Json(
+        json!({"ice_servers": servers, "credentials_expire_at": expires}),
+    ))
 }
 
 fn id_of(raw: &str, what: &str) -> AppResult<i64> {

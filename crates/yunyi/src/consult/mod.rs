@@ -7,6 +7,7 @@ pub mod chat;
 pub mod conversation;
 pub mod expiry;
 pub mod hub;
+pub mod ice;
 pub mod lifecycle;
 pub mod message_writer;
 pub mod model;

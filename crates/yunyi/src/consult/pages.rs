@@ -16,6 +16,7 @@ use super::service::{self, ConsultationView, QueueItem, RequestInput};
 use super::store::{ConsultationRow, MessageRow};
 use super::{conversation, lifecycle, note};
 use crate::app::AppState;
+use crate::clock::now_ms;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::extract::AppForm;
 use crate::identity::Actor;
@@ -388,8 +389,12 @@ async fn detail(
         last_seq,
         doctor_side,
         message: q.message.unwrap_or_default(),
-        ice_json: serde_json::to_string(&state.config.consult.ice_servers)
-            .unwrap_or_else(|_| "[]".to_owned()),
+        ice_json: serde_json::to_string(&super::ice::ice_servers(
+            &state.config.consult,
+            me.account_id,
+            now_ms() / 1000,
+        ))
+        .unwrap_or_else(|_| "[]".to_owned()),
     }
     .into_response())
 }

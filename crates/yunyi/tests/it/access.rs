@@ -104,6 +104,12 @@ fn rows() -> Vec<Row> {
             expect: [202; 11],
         },
         Row {
+            name: "ICE servers for a video call",
+            method: M::GET,
+            path: "/api/v1/video/ice-servers",
+            expect: [401, 200, 200, 200, 200, 403, 403, 403, 403, 403, 403],
+        },
+        Row {
             name: "a doctor's consultation queue",
             method: M::GET,
             path: "/api/v1/consultations/queue",

@@ -451,3 +451,52 @@ async fn the_counselling_form_asks_its_questions_and_keeps_the_answers_on_an_err
         .await;
     assert!(shown.contains("id=\"crisis\""), "{shown}");
 }
+
+#[tokio::test]
+async fn video_calls_get_time_limited_turn_credentials_when_the_turn_server_shares_a_secret() {
+    let ctx = crate::booking::setup_with(|c| {
+        c.consult.ice_servers = vec![
+            "stun:stun.example.cn:3478".to_owned(),
+            "turn:turn.example.cn:3478".to_owned(),
+        ];
+        c.consult.turn_secret = Some(yunyi::config::Secret("coturn-shared-secret".to_owned()));
+    })
+    .await;
+    let patient = ctx.app.token("patient1", PW).await;
+    let (status, body) = ctx.get(&patient, "/api/v1/video/ice-servers").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let servers = body["ice_servers"].as_array().unwrap();
+    assert_eq!(servers[0], json!({"urls": "stun:stun.example.cn:3478"}));
+    let username = servers[1]["username"].as_str().unwrap();
+    let (expiry, account) = username.split_once(':').unwrap();
+    let (_, me) = ctx.get(&patient, "/api/v1/me").await;
+    assert_eq!(account, me["account_id"].to_string(), "{me}");
+    let expiry: i64 = expiry.parse().unwrap();
+    let now = yunyi::clock::now_ms() / 1000;
+    assert!(
+        (now + 11 * 3600..=now + 12 * 3600).contains(&expiry),
+        "{expiry} vs {now}"
+    );
+    let expected = yunyi::consult::ice::turn_credential(
+        "coturn-shared-secret",
+        account.parse().unwrap(),
+        expiry,
+    );
+    assert_eq!(servers[1]["credential"], expected.1);
+    assert!(body["credentials_expire_at"].is_string());
+    // The consultation page hands the same kind of entries to chat.js.
+    let (_, created) = request(
+        &ctx,
+        "patient1",
+        service_of(&ctx, "doctor2", "text_consult").await,
+    )
+    .await;
+    let page = ctx.app.sign_in_browser("patient1").await;
+    let html = page
+        .page(&format!("/consultations/{}", created["id"]))
+        .await;
+    assert!(
+        html.contains("&#34;credential&#34;"),
+        "{html}"
+    );
+}
