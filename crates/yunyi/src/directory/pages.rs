@@ -198,22 +198,11 @@ impl DoctorPage {
     }
 
     fn department_name(&self, id: &Option<i64>) -> String {
-        id.and_then(|id| self.departments.iter().find(|d| d.id == id))
-            .map(|d| {
-                self.page
-                    .lang
-                    .pick(&d.name, d.name_en.as_deref())
-                    .to_owned()
-            })
-            .unwrap_or_default()
+        department_label(&self.page, &self.departments, *id)
     }
 
     fn price(&self, fen: &i64) -> String {
-        if *fen == 0 {
-            self.page.t("doctor.free").to_owned()
-        } else {
-            format!("¥{}.{:02}", fen / 100, fen % 100)
-        }
+        price_label(&self.page, *fen)
     }
 
     fn specialties(&self) -> Vec<&str> {
@@ -336,22 +325,31 @@ struct HospitalPage {
 
 impl HospitalPage {
     fn department_name(&self, id: &Option<i64>) -> String {
-        id.and_then(|id| self.detail.departments.iter().find(|d| d.id == id))
-            .map(|d| {
-                self.page
-                    .lang
-                    .pick(&d.name, d.name_en.as_deref())
-                    .to_owned()
-            })
-            .unwrap_or_default()
+        department_label(&self.page, &self.detail.departments, *id)
     }
 
     fn price(&self, fen: &i64) -> String {
-        if *fen == 0 {
-            self.page.t("doctor.free").to_owned()
-        } else {
-            format!("¥{}.{:02}", fen / 100, fen % 100)
-        }
+        price_label(&self.page, *fen)
+    }
+}
+
+/// A department's name in the page's language (empty when there is none).
+fn department_label(
+    page: &PageCtx,
+    departments: &[super::model::Department],
+    id: Option<i64>,
+) -> String {
+    id.and_then(|id| departments.iter().find(|d| d.id == id))
+        .map(|d| page.lang.pick(&d.name, d.name_en.as_deref()).to_owned())
+        .unwrap_or_default()
+}
+
+/// A price as patients read it: 免费 (free), or yuan with two decimals.
+fn price_label(page: &PageCtx, fen: i64) -> String {
+    if fen == 0 {
+        page.t("doctor.free").to_owned()
+    } else {
+        format!("¥{}.{:02}", fen / 100, fen % 100)
     }
 }
 

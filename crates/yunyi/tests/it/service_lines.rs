@@ -40,6 +40,16 @@ async fn request(ctx: &Ctx, patient: &str, service: i64) -> (StatusCode, Value) 
     .await
 }
 
+/// The demo's county-hospital campaign's own queue: its free clinic without a named doctor.
+async fn campaign_queue(ctx: &Ctx) -> yunyi::directory::model::Service {
+    yunyi::directory::store::services(&ctx.app.db, None, None, 500)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.kind == "free_clinic" && s.doctor_id.is_none())
+        .expect("the campaign's free clinic")
+}
+
 fn queue_item(queue: &Value, id: i64) -> Option<Value> {
     queue["items"]
         .as_array()
@@ -199,12 +209,7 @@ async fn a_department_service_can_assign_each_request_to_its_least_busy_doctor()
 async fn a_free_clinic_needs_a_running_campaign_and_is_taken_by_its_volunteers() {
     let ctx = setup().await;
     // The demo's county-hospital campaign has a queue of its own.
-    let campaign_queue = yunyi::directory::store::services(&ctx.app.db, None, None, 500)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|s| s.kind == "free_clinic" && s.doctor_id.is_none())
-        .expect("the campaign's free clinic");
+    let campaign_queue = campaign_queue(&ctx).await;
     let (status, created) = request(&ctx, "patient2", campaign_queue.id).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let id = created["id"].as_i64().unwrap();
@@ -377,12 +382,7 @@ async fn a_booked_online_appointment_starts_its_consultation_from_the_appointmen
 #[tokio::test]
 async fn a_hospital_page_offers_its_department_services_and_running_campaigns() {
     let ctx = setup().await;
-    let campaign_queue = yunyi::directory::store::services(&ctx.app.db, None, None, 500)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|s| s.kind == "free_clinic" && s.doctor_id.is_none())
-        .expect("the campaign's free clinic");
+    let campaign_queue = campaign_queue(&ctx).await;
     let html = ctx
         .app
         .get(&format!("/hospitals/{}", campaign_queue.hospital_id))
@@ -495,8 +495,5 @@ async fn video_calls_get_time_limited_turn_credentials_when_the_turn_server_shar
     let html = page
         .page(&format!("/consultations/{}", created["id"]))
         .await;
-    assert!(
-        html.contains("&#34;credential&#34;"),
-        "{html}"
-    );
+    assert!(html.contains("&#34;credential&#34;"), "{html}");
 }
