@@ -272,6 +272,7 @@ pub fn router(state: AppState) -> Router {
         .merge(scheduling::router())
         .merge(crate::triage::router())
         .merge(crate::consult::router())
+        .merge(crate::pharmacy::router())
         .merge(audit::router())
         .merge(fhir::router())
         .fallback(not_found)

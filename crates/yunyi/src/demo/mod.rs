@@ -5,6 +5,7 @@
 //! claim seeds nothing. A half-seeded database cannot exist because the transaction is atomic.
 
 mod consultations;
+mod formulary;
 
 use std::fmt;
 
@@ -185,12 +186,27 @@ pub async fn seed(state: &AppState) -> AppResult<DemoSummary> {
     }
     tx.commit().await?;
 
+    let gz = hospital_id(db, "DEMO-GZ-001").await?;
+    let jz = hospital_id(db, "DEMO-JZ-001").await?;
+    let mut tx = db.begin().await?;
+    let formulary_new = claim(&mut tx, "demo.formulary").await?;
+    if formulary_new {
+        formulary::seed(&mut tx, &[gz, jz]).await?;
+    }
+    tx.commit().await?;
+    let mut tx = db.begin().await?;
+    if claim(&mut tx, "demo.pharmacies").await? {
+        formulary::seed_pharmacies(db, &mut tx, &[gz, jz]).await?;
+    }
+    tx.commit().await?;
+
     Ok(DemoSummary {
         newly_seeded: directory_new
             || accounts_new
             || practice_new
             || records_new
-            || consultations_new,
+            || consultations_new
+            || formulary_new,
         hospitals: directory_store::count_hospitals(db).await?,
         accounts: identity_store::count_accounts(db).await?,
     })

@@ -349,7 +349,7 @@ fn price_label(page: &PageCtx, fen: i64) -> String {
     if fen == 0 {
         page.t("doctor.free").to_owned()
     } else {
-        format!("¥{}.{:02}", fen / 100, fen % 100)
+        crate::money::yuan(fen)
     }
 }
 
@@ -517,7 +517,7 @@ impl AdminHospitalPage {
     }
 
     fn price(&self, fen: &i64) -> String {
-        format!("¥{}.{:02}", fen / 100, fen % 100)
+        crate::money::yuan(*fen)
     }
 
     fn today(&self) -> String {
@@ -577,26 +577,12 @@ fn back_with(
 
 /// "25", "25.5" or "25.50" yuan in fen; empty is `None`.
 fn parse_yuan(field: &str, raw: &str) -> AppResult<Option<i64>> {
-    let raw = raw.trim();
-    if raw.is_empty() {
-        return Ok(None);
+    match raw.trim() {
+        "" => Ok(None),
+        raw => crate::money::parse_yuan(raw).map(Some).ok_or_else(|| {
+            crate::error::AppError::invalid(field, "must be an amount in yuan such as 25 or 25.50")
+        }),
     }
-    let bad =
-        || crate::error::AppError::invalid(field, "must be an amount in yuan such as 25 or 25.50");
-    let (whole, frac) = raw.split_once('.').unwrap_or((raw, ""));
-    if frac.len() > 2
-        || whole.is_empty()
-        || !whole.bytes().all(|b| b.is_ascii_digit())
-        || !frac.bytes().all(|b| b.is_ascii_digit())
-    {
-        return Err(bad());
-    }
-    let yuan: i64 = whole.parse().map_err(|_| bad())?;
-    let fen: i64 = format!("{frac:0<2}").parse().map_err(|_| bad())?;
-    yuan.checked_mul(100)
-        .and_then(|y| y.checked_add(fen))
-        .map(Some)
-        .ok_or_else(bad)
 }
 
 fn optional_id(field: &str, raw: &str) -> AppResult<Option<i64>> {

@@ -83,7 +83,7 @@ fn this_year() -> i64 {
 }
 
 /// Administrators of `hospital_id` (its hospital admin) or of the platform may change it.
-async fn require_admin_of(
+pub(crate) async fn require_admin_of(
     state: &AppState,
     actor: &Actor,
     hospital_id: i64,

@@ -103,7 +103,7 @@ pub fn practitioner_role(
 }
 
 pub fn healthcare_service(s: &Service) -> Value {
-    let price = format!("¥{}.{:02}", s.price_fen / 100, s.price_fen % 100);
+    let price = crate::money::yuan(s.price_fen);
     let mut details = format!("{price} · {} min", s.duration_min);
     if let Some(q) = s.daily_quota {
         details.push_str(&format!(" · {q}/day"));

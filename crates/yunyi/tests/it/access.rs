@@ -104,6 +104,12 @@ fn rows() -> Vec<Row> {
             expect: [202; 11],
         },
         Row {
+            name: "a hospital's formulary",
+            method: M::GET,
+            path: "/api/v1/hospitals/1/drugs",
+            expect: [200; 11],
+        },
+        Row {
             name: "ICE servers for a video call",
             method: M::GET,
             path: "/api/v1/video/ice-servers",

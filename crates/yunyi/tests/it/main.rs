@@ -21,6 +21,7 @@ mod directory;
 mod errors;
 mod fhir;
 mod fhir_scheduling;
+mod formulary;
 mod identity;
 mod jobs;
 mod logs;

@@ -1,0 +1,13 @@
+//! Pharmacy (药事): each hospital's formulary with the regulatory classes that keep some drugs
+//! off internet prescriptions, its pharmacies and stock, the drug-interaction table, and the
+//! prescription safety checks (`checks`, pure) used at writing and at pharmacist review.
+
+pub mod api;
+pub mod checks;
+pub mod model;
+pub mod service;
+pub mod store;
+
+pub fn router() -> axum::Router<crate::app::AppState> {
+    api::router()
+}
