@@ -161,6 +161,10 @@ pub fn job_registry() -> jobs::Registry {
             Arc::new(crate::consult::expiry::ExpireRequests),
             std::time::Duration::from_secs(60),
         )
+        .with_recurring(
+            Arc::new(crate::pharmacy::review::ExpirePrescriptions),
+            std::time::Duration::from_secs(15 * 60),
+        )
 }
 
 /// A built application: database connected and migrated, port bound, not yet serving.

@@ -238,6 +238,24 @@ impl Default for IdentityConfig {
     }
 }
 
+/// Prescription rules that local policy sets.
+#[derive(Debug, Clone)]
+pub struct PharmacyConfig {
+    /// How many days a prescription may cover (ordinary, chronic, stable chronic).
+    pub limits: crate::pharmacy::checks::Policy,
+    /// How long an approved prescription waits for payment before it expires.
+    pub pay_within: Duration,
+}
+
+impl Default for PharmacyConfig {
+    fn default() -> Self {
+        Self {
+            limits: crate::pharmacy::checks::Policy::default(),
+            pay_within: Duration::from_secs(3 * 24 * 3600),
+        }
+    }
+}
+
 /// Appointment rules that operators tune.
 #[derive(Debug, Clone)]
 pub struct SchedulingConfig {
@@ -350,6 +368,7 @@ pub struct Config {
     pub http: HttpConfig,
     pub identity: IdentityConfig,
     pub scheduling: SchedulingConfig,
+    pub pharmacy: PharmacyConfig,
     pub triage: TriageConfig,
     pub consult: ConsultConfig,
     /// The data encryption key (base64) from `YUNYI_DATA_KEY`; else the key file is used.
@@ -382,6 +401,7 @@ impl Config {
             http: HttpConfig::default(),
             identity: IdentityConfig::default(),
             scheduling: SchedulingConfig::default(),
+            pharmacy: PharmacyConfig::default(),
             triage: TriageConfig::default(),
             consult: ConsultConfig::default(),
             data_key: None,
@@ -457,6 +477,7 @@ impl RawSettings {
             http: HttpConfig::default(),
             identity,
             scheduling: SchedulingConfig::default(),
+            pharmacy: PharmacyConfig::default(),
             triage,
             data_key: self.data_key,
             demo: false,

@@ -5,6 +5,10 @@
 pub mod api;
 pub mod checks;
 pub mod model;
+pub mod prescribing;
+pub mod prescription;
+pub mod prescription_store;
+pub mod review;
 pub mod service;
 pub mod store;
 

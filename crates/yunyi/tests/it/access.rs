@@ -110,6 +110,18 @@ fn rows() -> Vec<Row> {
             expect: [200; 11],
         },
         Row {
+            name: "the pharmacist's review queue",
+            method: M::GET,
+            path: "/api/v1/prescriptions/review-queue",
+            expect: [401, 403, 403, 403, 403, 403, 200, 403, 403, 403, 403],
+        },
+        Row {
+            name: "my prescriptions",
+            method: M::GET,
+            path: "/api/v1/prescriptions",
+            expect: [401, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403],
+        },
+        Row {
             name: "ICE servers for a video call",
             method: M::GET,
             path: "/api/v1/video/ice-servers",

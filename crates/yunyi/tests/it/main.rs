@@ -27,6 +27,7 @@ mod jobs;
 mod logs;
 mod ops;
 mod practice;
+mod prescriptions;
 mod schedule_pages;
 mod schedule_plan;
 mod service_lines;

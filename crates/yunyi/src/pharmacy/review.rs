@@ -1,0 +1,283 @@
+//! Pharmacist review (审方): the queue of signed prescriptions at the pharmacist's hospital,
+//! approving (the checks run again on today's formulary and therapy; a blocking finding means
+//! it must be rejected) or rejecting with the reason back to the doctor. An approved
+//! prescription waits for payment until `pay_by`, then expires (`pharmacy.expire`).
+
+use serde::Serialize;
+
+use super::checks::{self, PatientFacts};
+use super::prescribing::{
+    PrescriptionView, authorize, prescription_or_404, refusal, run_checks, view_unchecked,
+};
+use super::prescription::{Action, Status, transition};
+use super::prescription_store::{self as store, PrescriptionRow};
+use super::store as formulary;
+use crate::app::AppState;
+use crate::audit::{self, AuditActor, NewEvent};
+use crate::clock::now_ms;
+use crate::db::Db;
+use crate::error::{AppError, AppResult};
+use crate::identity::Actor;
+use crate::identity::model::Role;
+use crate::jobs::{BoxFuture, JobContext, JobHandler, JobResult};
+
+/// A prescription waiting in the pharmacist's queue.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueueItem {
+    #[serde(flatten)]
+    pub prescription: PrescriptionRow,
+    /// Minutes since the doctor signed (the review time so far).
+    pub waiting_min: i64,
+    /// Findings at writing that the doctor accepted (warnings): to look at first.
+    pub warnings: usize,
+}
+
+fn pharmacist_hospital(actor: &Actor) -> AppResult<i64> {
+    let me = actor.require()?;
+    match (me.role, me.hospital_id) {
+        (Role::Pharmacist, Some(h)) => Ok(h),
+        _ => Err(AppError::Forbidden(
+            "prescriptions are reviewed by the hospital's pharmacists".to_owned(),
+        )),
+    }
+}
+
+/// The hospital's prescriptions waiting for review, oldest first. Each is an audited read.
+pub async fn queue(state: &AppState, actor: &Actor) -> AppResult<Vec<QueueItem>> {
+    let hospital = pharmacist_hospital(actor)?;
+    let rows = store::waiting_review(&state.db, hospital, 100).await?;
+    let now = now_ms();
+    let mut items = Vec::new();
+    if !rows.is_empty() {
+        let mut tx = state.db.begin().await?;
+        for row in &rows {
+            audit::append(
+                &mut tx,
+                &NewEvent::new(actor.audit(), "prescription.queue", "prescription")
+                    .object(row.id)
+                    .patient(row.person_id)
+                    .reason("pharmacist review queue"),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+    }
+    for row in rows {
+        let warnings = store::findings(&state.db, row.id)
+            .await?
+            .iter()
+            .filter(|f| f.severity == "warning")
+            .count();
+        items.push(QueueItem {
+            waiting_min: (now - row.signed_at).max(0) / 60_000,
+            warnings,
+            prescription: row,
+        });
+    }
+    Ok(items)
+}
+
+/// The checks again, on the facts stored with the prescription and today's formulary.
+async fn recheck(state: &AppState, p: &PrescriptionRow) -> AppResult<Vec<checks::Finding>> {
+    let items = store::items(&state.db, p.id).await?;
+    let mut lines = Vec::new();
+    for item in &items {
+        let drug = formulary::drug(&state.db, item.drug_id)
+            .await?
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("drug {} missing", item.drug_id)))?;
+        lines.push((drug, item));
+    }
+    let facts = PatientFacts {
+        age_years: p.age_years.and_then(|a| u32::try_from(a).ok()),
+        pregnant: p.pregnant,
+        allergies: serde_json::from_str(&p.allergies).unwrap_or_default(),
+        guardian_present: p.guardian_present,
+    };
+    let duration = checks::Duration::parse(&p.duration).unwrap_or(checks::Duration::Ordinary);
+    run_checks(state, p.person_id, Some(p.id), &facts, &lines, duration).await
+}
+
+async fn reviewable(state: &AppState, actor: &Actor, id: i64) -> AppResult<PrescriptionRow> {
+    pharmacist_hospital(actor)?;
+    let p = prescription_or_404(state, id).await?;
+    authorize(state, actor, &p, "prescription.review").await?;
+    Ok(p)
+}
+
+/// Approves: only with no blocking finding on today's checks. Starts the time to pay.
+pub async fn approve(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    note: Option<&str>,
+) -> AppResult<PrescriptionView> {
+    let p = reviewable(state, actor, id).await?;
+    transition(p.status(), Action::Approve).map_err(|e| AppError::Conflict(e.to_string()))?;
+    let note =
+        crate::consult::model::optional_reason(note).map_err(|e| AppError::Validation(vec![e]))?;
+    let findings = recheck(state, &p).await?;
+    if findings
+        .iter()
+        .any(|f| f.severity == checks::Severity::Blocking)
+    {
+        return Err(refusal(&findings));
+    }
+    let me = actor.require()?;
+    let now = now_ms();
+    let pay_by = now + state.config.pharmacy.pay_within.as_millis() as i64;
+    let mut tx = state.db.begin().await?;
+    if !store::review(
+        &mut tx,
+        id,
+        Status::Approved,
+        me.account_id,
+        note,
+        Some(pay_by),
+        now,
+    )
+    .await?
+    {
+        return Err(AppError::Conflict(
+            "the prescription changed meanwhile (reviewed or withdrawn); reload it".to_owned(),
+        ));
+    }
+    store::insert_findings(&mut tx, id, "review", &findings).await?;
+    store::insert_event(
+        &mut tx,
+        id,
+        Some(Status::Submitted),
+        Status::Approved,
+        Some(me.account_id),
+        note,
+        now,
+    )
+    .await?;
+    audit::append(
+        &mut tx,
+        &NewEvent::new(actor.audit(), "prescription.approve", "prescription")
+            .object(id)
+            .patient(p.person_id),
+    )
+    .await?;
+    tx.commit().await?;
+    view_unchecked(state, id).await
+}
+
+/// Rejects with the reason, back to the doctor, who may write a new version.
+pub async fn reject(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    reason: Option<&str>,
+) -> AppResult<PrescriptionView> {
+    let p = reviewable(state, actor, id).await?;
+    transition(p.status(), Action::Reject).map_err(|e| AppError::Conflict(e.to_string()))?;
+    let reason = crate::consult::model::required_reason(reason)
+        .map_err(|e| AppError::Validation(vec![e]))?;
+    let me = actor.require()?;
+    let now = now_ms();
+    let mut tx = state.db.begin().await?;
+    if !store::review(
+        &mut tx,
+        id,
+        Status::Rejected,
+        me.account_id,
+        Some(reason),
+        None,
+        now,
+    )
+    .await?
+    {
+        return Err(AppError::Conflict(
+            "the prescription changed meanwhile (reviewed or withdrawn); reload it".to_owned(),
+        ));
+    }
+    store::insert_event(
+        &mut tx,
+        id,
+        Some(Status::Submitted),
+        Status::Rejected,
+        Some(me.account_id),
+        Some(reason),
+        now,
+    )
+    .await?;
+    audit::append(
+        &mut tx,
+        &NewEvent::new(actor.audit(), "prescription.reject", "prescription")
+            .object(id)
+            .patient(p.person_id)
+            .reason(reason.to_owned()),
+    )
+    .await?;
+    tx.commit().await?;
+    view_unchecked(state, id).await
+}
+
+/// Expires approved prescriptions not paid in time. Returns how many.
+pub async fn expire_due(db: &Db, now: i64) -> AppResult<usize> {
+    let who = AuditActor {
+        account_id: None,
+        role: "system".to_owned(),
+        request_id: None,
+        client_addr: None,
+    };
+    let mut expired = 0;
+    for id in store::due_to_expire(db, now, 500).await? {
+        let Some(p) = store::prescription(db, id).await? else {
+            continue;
+        };
+        let mut tx = db.begin().await?;
+        // Paid or withdrawn meanwhile: the conditional update touches nothing.
+        if store::set_status(&mut tx, id, Status::Approved, Status::Expired, now).await? {
+            store::insert_event(
+                &mut tx,
+                id,
+                Some(Status::Approved),
+                Status::Expired,
+                None,
+                Some("not paid in time"),
+                now,
+            )
+            .await?;
+            audit::append(
+                &mut tx,
+                &NewEvent::new(who.clone(), "prescription.expire", "prescription")
+                    .object(id)
+                    .patient(p.person_id),
+            )
+            .await?;
+            tx.commit().await?;
+            expired += 1;
+        }
+    }
+    Ok(expired)
+}
+
+pub const EXPIRE_KIND: &str = "pharmacy.expire";
+
+/// `pharmacy.expire`: the recurring job that expires unpaid approved prescriptions.
+#[derive(Debug, Clone, Default)]
+pub struct ExpirePrescriptions;
+
+impl JobHandler for ExpirePrescriptions {
+    fn kind(&self) -> &'static str {
+        EXPIRE_KIND
+    }
+
+    fn run<'a>(
+        &'a self,
+        ctx: &'a JobContext,
+        _payload: &'a serde_json::Value,
+    ) -> BoxFuture<'a, JobResult> {
+        Box::pin(async move {
+            let expired = expire_due(&ctx.db, now_ms())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if expired > 0 {
+                tracing::info!(expired, "unpaid prescriptions expired");
+            }
+            Ok(())
+        })
+    }
+}
