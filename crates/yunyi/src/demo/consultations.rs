@@ -22,14 +22,14 @@ const PHOTO: &[u8] = &[
     0x42, 0x60, 0x82,
 ];
 
-const MINUTE: i64 = 60_000;
+pub(super) const MINUTE: i64 = 60_000;
 
-struct Party {
-    account: i64,
-    person: i64,
+pub(super) struct Party {
+    pub(super) account: i64,
+    pub(super) person: i64,
 }
 
-async fn patient(state: &AppState, username: &str) -> AppResult<Party> {
+pub(super) async fn patient(state: &AppState, username: &str) -> AppResult<Party> {
     let account = identity_store::account_by_username(&state.db, username)
         .await?
         .ok_or_else(|| bad_demo_data(&format!("no account {username}")))?;
@@ -43,7 +43,7 @@ async fn patient(state: &AppState, username: &str) -> AppResult<Party> {
 }
 
 /// `doctor`'s service of `kind` (its hospital and department come with it).
-async fn service_of(
+pub(super) async fn service_of(
     state: &AppState,
     doctor: i64,
     kind: &str,
@@ -55,7 +55,7 @@ async fn service_of(
         .ok_or_else(|| bad_demo_data(&format!("doctor {doctor} offers no {kind}")))
 }
 
-fn intake(
+pub(super) fn intake(
     complaint: &str,
     symptoms: &[(&str, &str)],
     medications: &[&str],
@@ -76,7 +76,7 @@ fn intake(
 
 /// A request of `p` for `service` (its doctor, hospital and department) made at `at`; a
 /// follow-up names its condition and the offline diagnosis it rests on.
-fn new_request<'a>(
+pub(super) fn new_request<'a>(
     p: &Party,
     service: &'a crate::directory::model::Service,
     kind: Kind,
@@ -105,7 +105,7 @@ fn new_request<'a>(
 }
 
 /// Stores a request (with its intake and first history row) created at `at`.
-async fn request(
+pub(super) async fn request(
     tx: &mut Tx,
     new: &NewConsultation<'_>,
     input: &IntakeInput,
@@ -141,7 +141,14 @@ async fn request(
     Ok(id)
 }
 
-async fn says(tx: &mut Tx, id: i64, from: i64, kind: &str, body: &str, at: i64) -> AppResult<()> {
+pub(super) async fn says(
+    tx: &mut Tx,
+    id: i64,
+    from: i64,
+    kind: &str,
+    body: &str,
+    at: i64,
+) -> AppResult<()> {
     let message = NewMessage {
         sender: Some(from),
         kind,
@@ -155,7 +162,14 @@ async fn says(tx: &mut Tx, id: i64, from: i64, kind: &str, body: &str, at: i64) 
     Ok(())
 }
 
-async fn moves(tx: &mut Tx, id: i64, from: Status, to: Status, by: i64, at: i64) -> AppResult<()> {
+pub(super) async fn moves(
+    tx: &mut Tx,
+    id: i64,
+    from: Status,
+    to: Status,
+    by: i64,
+    at: i64,
+) -> AppResult<()> {
     if !store::set_status(tx, id, from, to, None, at).await? {
         return Err(bad_demo_data("a demo consultation moved unexpectedly"));
     }

@@ -6,6 +6,7 @@
 
 mod consultations;
 mod formulary;
+mod prescriptions;
 
 use std::fmt;
 
@@ -197,6 +198,11 @@ pub async fn seed(state: &AppState) -> AppResult<DemoSummary> {
     let mut tx = db.begin().await?;
     if claim(&mut tx, "demo.pharmacies").await? {
         formulary::seed_pharmacies(db, &mut tx, &[gz, jz]).await?;
+    }
+    tx.commit().await?;
+    let mut tx = db.begin().await?;
+    if claim(&mut tx, "demo.prescriptions").await? {
+        prescriptions::seed(state, &mut tx).await?;
     }
     tx.commit().await?;
 
