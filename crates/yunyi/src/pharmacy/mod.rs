@@ -5,6 +5,7 @@
 pub mod api;
 pub mod checks;
 pub mod model;
+pub mod pages;
 pub mod prescribing;
 pub mod prescription;
 pub mod prescription_store;
@@ -13,5 +14,5 @@ pub mod service;
 pub mod store;
 
 pub fn router() -> axum::Router<crate::app::AppState> {
-    api::router()
+    api::router().merge(pages::router())
 }

@@ -549,3 +549,88 @@ async fn the_demo_has_an_approved_prescription_and_one_waiting_for_review() {
         .await;
     assert_eq!(status, StatusCode::OK, "{approved}");
 }
+
+#[tokio::test]
+async fn on_the_pages_the_doctor_checks_and_signs_the_pharmacist_approves_and_the_patient_sees_it()
+{
+    let ctx = setup().await;
+    let (_, visit_id, hospital) = visit(&ctx, &[]).await;
+    let amlodipine = drug(&ctx, hospital, "XY001").await.to_string();
+    let doctor = ctx.app.sign_in_browser("doctor4").await;
+    doctor.post_form("/me/step-up", &[("password", PW)]).await;
+    let visit_page = doctor.page(&format!("/consultations/{visit_id}")).await;
+    assert!(visit_page.contains("id=\"prescribe-link\""), "{visit_page}");
+    let form = doctor
+        .page(&format!("/consultations/{visit_id}/prescribe"))
+        .await;
+    assert!(
+        form.contains("苯磺酸氨氯地平片"),
+        "the online formulary to choose from"
+    );
+    assert!(!form.contains("盐酸吗啡缓释片"), "no narcotic to choose");
+    let path = format!("/consultations/{visit_id}/prescribe");
+    let fields = |action: &'static str, dose: &'static str| {
+        vec![
+            ("diagnosis_name", "原发性高血压".to_owned()),
+            ("duration", "chronic".to_owned()),
+            ("drug_id_0", amlodipine.clone()),
+            ("dose_0", dose.to_owned()),
+            ("frequency_0", "tid".to_owned()),
+            ("days_0", "28".to_owned()),
+            ("action", action.to_owned()),
+        ]
+    };
+    // Checking shows the finding next to the form.
+    let check = fields("check", "5");
+    let check: Vec<(&str, &str)> = check.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let checked = doctor.post_form(&path, &check).await;
+    assert_eq!(checked.status(), StatusCode::OK);
+    let html = checked.text().await.unwrap();
+    assert!(
+        html.contains("id=\"findings\"") && html.contains("maximum"),
+        "{html}"
+    );
+    // Signing with the blocking finding is refused on the form, by its line.
+    let sign = fields("sign", "5");
+    let sign: Vec<(&str, &str)> = sign.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let refused = doctor.post_form(&path, &sign).await;
+    assert_eq!(refused.status(), StatusCode::OK);
+    assert!(refused.text().await.unwrap().contains("max_daily_dose"));
+    // Once a day is fine: signed, to the prescription's page.
+    let mut good = fields("sign", "5");
+    good[4].1 = "qd".to_owned();
+    let shown = doctor.submit(&path, &good).await;
+    assert!(
+        shown.contains("id=\"rx-status\"") && shown.contains("待审核"),
+        "{shown}"
+    );
+
+    let pharmacist = ctx.app.sign_in_browser("pharmacist1").await;
+    let queue = pharmacist.page("/pharmacist/reviews").await;
+    let id = yunyi::with_db!(&ctx.app.db, |pool| sqlx::query_scalar::<_, i64>(
+        "SELECT MAX(id) FROM prescription WHERE consultation_id = $1"
+    )
+    .bind(visit_id)
+    .fetch_one(pool)
+    .await)
+    .unwrap();
+    assert!(queue.contains(&format!("id=\"review-{id}\"")), "{queue}");
+    let done = pharmacist
+        .submit(
+            &format!("/prescriptions/{id}/approve"),
+            &[("note", "合理".to_owned())],
+        )
+        .await;
+    assert!(done.contains("id=\"form-notice\""), "{done}");
+    let patient = ctx.app.sign_in_browser("patient1").await;
+    let list = patient.page("/prescriptions").await;
+    assert!(
+        list.contains(&format!("id=\"prescription-{id}\"")),
+        "{list}"
+    );
+    let page = patient.page(&format!("/prescriptions/{id}")).await;
+    assert!(
+        page.contains("审核通过，待支付") && page.contains("id=\"pay-by\""),
+        "{page}"
+    );
+}

@@ -1,0 +1,429 @@
+//! Prescription pages: the doctor's prescribing form in a follow-up visit (check, then sign),
+//! a prescription's page (patient, its doctor, the hospital's pharmacists), the patient's
+//! list, and the pharmacist's review queue with approve and reject. Handlers call the same
+//! service functions as the JSON API.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use super::checks::{Finding, Frequency};
+use super::model::Drug;
+use super::prescribing::{self, Checked, PrescriptionView};
+use super::prescription::{ItemInput, PrescriptionInput};
+use super::prescription_store::PrescriptionRow;
+use super::review::{self, QueueItem};
+use super::store::{self as formulary, DrugQuery};
+use crate::app::AppState;
+use crate::consult::service::ConsultationView;
+use crate::error::{AppError, AppResult, FieldError};
+use crate::extract::AppForm;
+use crate::identity::Actor;
+use crate::scheduling::model::cst_display;
+use crate::web::PageCtx;
+use crate::web::page::redirect_with_outcome;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/consultations/{id}/prescribe",
+            get(prescribe_form).post(prescribe),
+        )
+        .route("/prescriptions", get(mine))
+        .route("/prescriptions/{id}", get(detail))
+        .route("/prescriptions/{id}/approve", post(approve))
+        .route("/prescriptions/{id}/reject", post(reject))
+        .route("/pharmacist/reviews", get(reviews))
+}
+
+#[derive(Deserialize, Default)]
+struct MessageQuery {
+    #[serde(default)]
+    message: Option<String>,
+}
+
+/// One line of the prescribing form as typed.
+#[derive(Debug, Clone, Default)]
+struct LineForm {
+    drug_id: String,
+    dose: String,
+    frequency: String,
+    days: String,
+    quantity: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "prescribe.html")]
+struct PrescribePage {
+    page: PageCtx,
+    consultation: ConsultationView,
+    drugs: Vec<Drug>,
+    lines: Vec<LineForm>,
+    diagnosis_name: String,
+    duration: String,
+    pregnant: bool,
+    guardian_present: bool,
+    checked: Option<Checked>,
+    errors: Vec<FieldError>,
+    message: String,
+    earlier: Vec<PrescriptionRow>,
+}
+
+impl PrescribePage {
+    fn frequencies(&self) -> Vec<&'static str> {
+        Frequency::ALL.iter().map(|f| f.as_str()).collect()
+    }
+
+    fn is(&self, a: &str, b: &str) -> bool {
+        a == b
+    }
+
+    fn selected(&self, a: &str, b: &i64) -> bool {
+        a == b.to_string()
+    }
+
+    fn line_errors(&self, i: &usize) -> Vec<String> {
+        let prefix = format!("items[{i}]");
+        self.errors
+            .iter()
+            .filter(|e| e.field == prefix || e.field.starts_with(&format!("{prefix}.")))
+            .map(|e| e.message.clone())
+            .collect()
+    }
+
+    fn other_errors(&self) -> Vec<&FieldError> {
+        self.errors
+            .iter()
+            .filter(|e| !e.field.starts_with("items["))
+            .collect()
+    }
+
+    fn yuan(&self, fen: &i64) -> String {
+        crate::money::yuan(*fen)
+    }
+
+    fn severity(&self, f: &Finding) -> String {
+        format!("{:?}", f.severity).to_lowercase()
+    }
+}
+
+const LINES: usize = super::prescription::MAX_ITEMS;
+
+async fn form_page(
+    state: &AppState,
+    page: PageCtx,
+    actor: &Actor,
+    id: i64,
+) -> AppResult<PrescribePage> {
+    let consultation = crate::consult::service::read(state, actor, id).await?;
+    let query = DrugQuery {
+        online_only: true,
+        limit: 2_000,
+        ..Default::default()
+    };
+    let mut drugs =
+        formulary::drugs(&state.db, consultation.consultation.hospital_id, &query).await?;
+    drugs.sort_by(|a, b| a.generic_name.cmp(&b.generic_name));
+    let earlier = prescribing::of_consultation(state, actor, id).await?;
+    let diagnosis_name = consultation
+        .note
+        .as_ref()
+        .and_then(|n| n.diagnoses.first().map(|d| d.name.clone()))
+        .unwrap_or_default();
+    Ok(PrescribePage {
+        page: page.with_nav("doctor-consultations"),
+        consultation,
+        drugs,
+        lines: vec![LineForm::default(); LINES],
+        diagnosis_name,
+        duration: "chronic".to_owned(),
+        pregnant: false,
+        guardian_present: false,
+        checked: None,
+        errors: Vec::new(),
+        message: String::new(),
+        earlier,
+    })
+}
+
+async fn prescribe_form(
+    State(state): State<AppState>,
+    page: PageCtx,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> AppResult<PrescribePage> {
+    let id = crate::extract::path_id("consultation", &id)?;
+    form_page(&state, page, &actor, id).await
+}
+
+/// The form's fields, in the order a browser sends them (`drug_id_0` … `quantity_4`).
+fn parse_form(
+    id: i64,
+    pairs: &[(String, String)],
+) -> (PrescriptionInput, Vec<LineForm>, Vec<FieldError>, bool) {
+    let get = |key: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.trim().to_owned())
+            .unwrap_or_default()
+    };
+    let mut errors = Vec::new();
+    let mut lines = Vec::new();
+    let mut items = Vec::new();
+    for i in 0..LINES {
+        let line = LineForm {
+            drug_id: get(&format!("drug_id_{i}")),
+            dose: get(&format!("dose_{i}")),
+            frequency: get(&format!("frequency_{i}")),
+            days: get(&format!("days_{i}")),
+            quantity: get(&format!("quantity_{i}")),
+        };
+        if !line.drug_id.is_empty() {
+            let n = items.len();
+            let number = |field: &str, raw: &str, errors: &mut Vec<FieldError>| -> Option<f64> {
+                match raw {
+                    "" => None,
+                    v => v.parse::<f64>().ok().or_else(|| {
+                        errors.push(FieldError::new(
+                            format!("items[{n}].{field}"),
+                            "must be a number",
+                        ));
+                        None
+                    }),
+                }
+            };
+            let dose = number("dose", &line.dose, &mut errors);
+            let days = number("days", &line.days, &mut errors).map(|d| d as i64);
+            let quantity = number("quantity", &line.quantity, &mut errors).map(|q| q as i64);
+            items.push(ItemInput {
+                drug_id: line.drug_id.parse().ok(),
+                dose,
+                frequency: line.frequency.clone(),
+                days,
+                quantity,
+            });
+        }
+        lines.push(line);
+    }
+    let input = PrescriptionInput {
+        consultation_id: Some(id),
+        diagnosis_icd10: None,
+        diagnosis_name: get("diagnosis_name"),
+        duration: Some(get("duration")),
+        pregnant: !get("pregnant").is_empty(),
+        guardian_present: !get("guardian_present").is_empty(),
+        supersedes: get("supersedes").parse().ok(),
+        items,
+    };
+    let sign = get("action") == "sign";
+    (input, lines, errors, sign)
+}
+
+/// Checks (the findings shown on the form) or signs (to the prescription's page).
+async fn prescribe(
+    State(state): State<AppState>,
+    page: PageCtx,
+    actor: Actor,
+    Path(id): Path<String>,
+    AppForm(pairs): AppForm<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let id = crate::extract::path_id("consultation", &id)?;
+    let (input, lines, mut errors, sign) = parse_form(id, &pairs);
+    let mut form = form_page(&state, page, &actor, id).await?;
+    form.lines = lines;
+    form.diagnosis_name = input.diagnosis_name.clone();
+    form.duration = input.duration.clone().unwrap_or_default();
+    form.pregnant = input.pregnant;
+    form.guardian_present = input.guardian_present;
+    if !errors.is_empty() {
+        form.errors = errors;
+        return Ok(form.into_response());
+    }
+    let valid = match input.validate() {
+        Ok(v) => v,
+        Err(e) => {
+            form.errors = e;
+            return Ok(form.into_response());
+        }
+    };
+    let outcome = if sign {
+        prescribing::sign(&state, &actor, &valid)
+            .await
+            .map(|v| Some(v.prescription.id))
+    } else {
+        match prescribing::check(&state, &actor, &valid).await {
+            Ok(checked) => {
+                form.checked = Some(checked);
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    };
+    match outcome {
+        Ok(Some(rx)) => Ok(Redirect::to(&format!("/prescriptions/{rx}")).into_response()),
+        Ok(None) => Ok(form.into_response()),
+        Err(AppError::Validation(e) | AppError::ConflictFields(e)) => {
+            errors = e;
+            form.errors = errors;
+            Ok(form.into_response())
+        }
+        Err(e @ (AppError::Conflict(_) | AppError::Forbidden(_))) => {
+            form.message = e.to_string();
+            Ok(form.into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "prescription.html")]
+struct DetailPage {
+    page: PageCtx,
+    view: PrescriptionView,
+    signed: String,
+    pharmacist: bool,
+    message: String,
+}
+
+impl DetailPage {
+    fn yuan(&self, fen: &i64) -> String {
+        crate::money::yuan(*fen)
+    }
+
+    fn when(&self, at: &i64) -> String {
+        cst_display(*at)
+    }
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    page: PageCtx,
+    actor: Actor,
+    Path(id): Path<String>,
+    Query(q): Query<MessageQuery>,
+) -> AppResult<DetailPage> {
+    let id = crate::extract::path_id("prescription", &id)?;
+    let view = prescribing::read(&state, &actor, id).await?;
+    let pharmacist = actor.role() == Some(crate::identity::model::Role::Pharmacist);
+    Ok(DetailPage {
+        page: page.with_nav(if pharmacist {
+            "reviews"
+        } else {
+            "prescriptions"
+        }),
+        signed: cst_display(view.prescription.signed_at),
+        view,
+        pharmacist,
+        message: q.message.unwrap_or_default(),
+    })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "prescriptions.html")]
+struct ListPage {
+    page: PageCtx,
+    items: Vec<(PrescriptionRow, String)>,
+}
+
+impl ListPage {
+    fn yuan(&self, fen: &i64) -> String {
+        crate::money::yuan(*fen)
+    }
+}
+
+async fn mine(State(state): State<AppState>, page: PageCtx, actor: Actor) -> AppResult<ListPage> {
+    let items = prescribing::mine(&state, &actor, None)
+        .await?
+        .into_iter()
+        .map(|p| {
+            let when = cst_display(p.signed_at);
+            (p, when)
+        })
+        .collect();
+    Ok(ListPage {
+        page: page.with_nav("prescriptions"),
+        items,
+    })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "reviews.html")]
+struct ReviewsPage {
+    page: PageCtx,
+    items: Vec<(QueueItem, PrescriptionView)>,
+    message: String,
+}
+
+impl ReviewsPage {
+    fn yuan(&self, fen: &i64) -> String {
+        crate::money::yuan(*fen)
+    }
+
+    fn allergies(&self, json: &str) -> String {
+        serde_json::from_str::<Vec<String>>(json)
+            .unwrap_or_default()
+            .join("、")
+    }
+}
+
+async fn reviews(
+    State(state): State<AppState>,
+    page: PageCtx,
+    actor: Actor,
+    Query(q): Query<MessageQuery>,
+) -> AppResult<ReviewsPage> {
+    let mut items = Vec::new();
+    // The queue read is audited item by item; the details come with it.
+    for item in review::queue(&state, &actor).await? {
+        let view = prescribing::view_unchecked(&state, item.prescription.id).await?;
+        items.push((item, view));
+    }
+    Ok(ReviewsPage {
+        page: page.with_nav("reviews"),
+        items,
+        message: q.message.unwrap_or_default(),
+    })
+}
+
+#[derive(Deserialize, Default)]
+struct ReviewForm {
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    reason: String,
+}
+
+fn optional(s: &str) -> Option<&str> {
+    Some(s.trim()).filter(|s| !s.is_empty())
+}
+
+async fn approve(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    AppForm(form): AppForm<ReviewForm>,
+) -> AppResult<Redirect> {
+    let id = crate::extract::path_id("prescription", &id)?;
+    let result = review::approve(&state, &actor, id, optional(&form.note))
+        .await
+        .map(|_| ());
+    redirect_with_outcome("/pharmacist/reviews", &[], result)
+}
+
+async fn reject(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    AppForm(form): AppForm<ReviewForm>,
+) -> AppResult<Redirect> {
+    let id = crate::extract::path_id("prescription", &id)?;
+    let result = review::reject(&state, &actor, id, optional(&form.reason))
+        .await
+        .map(|_| ());
+    redirect_with_outcome("/pharmacist/reviews", &[], result)
+}
