@@ -53,6 +53,8 @@ pub struct Shared {
     pub inbox: Option<DevInbox>,
     pub step_up: Arc<Vec<Arc<dyn StepUpVerifier>>>,
     pub blobs: Arc<dyn BlobStore>,
+    /// Where patients pay (the built-in sandbox gateway for now).
+    pub payments: Arc<dyn crate::billing::gateway::PaymentGateway>,
     /// The SQLite booking writer (group commit); `None` on PostgreSQL.
     pub bookings: Option<scheduling::group_commit::GroupCommit>,
     /// The SQLite chat-message writer (group commit); `None` on PostgreSQL.
@@ -122,6 +124,9 @@ impl AppState {
             .context("reading the database schema")?;
         let checkpointer = crate::db::checkpointer::Checkpointer::start(&db)
             .context("starting the WAL checkpointer")?;
+        let payments: Arc<dyn crate::billing::gateway::PaymentGateway> = Arc::new(
+            crate::billing::gateway::SandboxGateway::new(keys.sandbox_pay_secret()),
+        );
         Ok(Self(Arc::new(Shared {
             bookings,
             messages,
@@ -142,6 +147,7 @@ impl AppState {
             inbox,
             step_up: Arc::new(identity::auth::default_verifiers()),
             blobs,
+            payments,
         })))
     }
 }
@@ -277,6 +283,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::triage::router())
         .merge(crate::consult::router())
         .merge(crate::pharmacy::router())
+        .merge(crate::billing::router())
         .merge(audit::router())
         .merge(fhir::router())
         .fallback(not_found)

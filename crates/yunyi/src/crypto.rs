@@ -34,6 +34,8 @@ pub struct DataKeys {
     enc: [u8; 32],
     lookup: [u8; 32],
     token: [u8; 32],
+    /// The secret the built-in sandbox payment gateway signs its notifications with.
+    sandbox_pay: [u8; 32],
     check: String,
 }
 
@@ -56,6 +58,7 @@ impl DataKeys {
             enc: derive(master, "yunyi/v1/enc"),
             lookup: derive(master, "yunyi/v1/lookup"),
             token: derive(master, "yunyi/v1/token"),
+            sandbox_pay: derive(master, "yunyi/v1/sandbox-pay"),
             check: hex::encode(&derive(master, "yunyi/v1/check")[..8]),
         }
     }
@@ -131,6 +134,11 @@ impl DataKeys {
         mac.update(b":");
         mac.update(value.as_bytes());
         hex::encode(mac.finalize().into_bytes())
+    }
+
+    /// The sandbox payment gateway's signing secret (shared with itself: it is built in).
+    pub fn sandbox_pay_secret(&self) -> [u8; 32] {
+        self.sandbox_pay
     }
 
     /// MAC of `value` for tokens handed to browsers (CSRF), hex, 32 characters.

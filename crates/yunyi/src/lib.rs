@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod audit;
+pub mod billing;
 pub mod blob;
 pub mod cli;
 pub mod clock;

@@ -287,6 +287,7 @@ struct DetailPage {
     view: PrescriptionView,
     signed: String,
     pharmacist: bool,
+    patient: bool,
     message: String,
 }
 
@@ -319,6 +320,7 @@ async fn detail(
         signed: cst_display(view.prescription.signed_at),
         view,
         pharmacist,
+        patient: actor.role() == Some(crate::identity::model::Role::Patient),
         message: q.message.unwrap_or_default(),
     })
 }

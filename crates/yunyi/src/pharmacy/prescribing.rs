@@ -559,3 +559,23 @@ pub async fn cancel(
     tx.commit().await?;
     view_unchecked(state, id).await
 }
+
+/// Payment arrived for prescription `id` (in the payment's transaction): approved → paid.
+/// False when it is no longer approved (expired or withdrawn meanwhile): the payer is refunded.
+pub async fn paid(tx: &mut crate::db::Tx, id: i64, order: i64, now: i64) -> AppResult<bool> {
+    if !store::set_status(tx, id, Status::Approved, Status::Paid, now).await? {
+        return Ok(false);
+    }
+    let reason = format!("order {order}");
+    store::insert_event(
+        tx,
+        id,
+        Some(Status::Approved),
+        Status::Paid,
+        None,
+        Some(&reason),
+        now,
+    )
+    .await?;
+    Ok(true)
+}

@@ -12,6 +12,7 @@ mod helpers;
 
 mod access;
 mod audit;
+mod billing;
 mod booking;
 mod browser;
 mod cli;

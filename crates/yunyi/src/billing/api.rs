@@ -1,0 +1,84 @@
+//! Billing over the JSON API: ordering an approved prescription, reading an order, refunds by
+//! the hospital's administrators, and the gateway's notification endpoint.
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::service::{self, OrderView};
+use crate::app::AppState;
+use crate::error::{AppError, AppResult};
+use crate::extract::AppJson;
+use crate::identity::Actor;
+
+/// The header the sandbox gateway signs its notifications in.
+pub const SANDBOX_SIGNATURE: &str = "x-sandbox-signature";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/prescriptions/{id}/order", post(order_prescription))
+        .route("/api/v1/orders/{id}", get(read))
+        .route("/api/v1/orders/{id}/refunds", post(refund))
+        .route("/api/v1/payments/notify/sandbox", post(notify))
+}
+
+async fn order_prescription(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> AppResult<Json<OrderView>> {
+    let id = crate::extract::path_id("prescription", &id)?;
+    Ok(Json(service::order_prescription(&state, &actor, id).await?))
+}
+
+async fn read(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> AppResult<Json<OrderView>> {
+    let id = crate::extract::path_id("order", &id)?;
+    Ok(Json(service::read(&state, &actor, id).await?))
+}
+
+#[derive(Deserialize, Default)]
+struct RefundInput {
+    amount_fen: Option<i64>,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+async fn refund(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    AppJson(input): AppJson<RefundInput>,
+) -> AppResult<Json<OrderView>> {
+    let id = crate::extract::path_id("order", &id)?;
+    Ok(Json(
+        service::refund(
+            &state,
+            &actor,
+            id,
+            input.amount_fen,
+            input.reason.as_deref(),
+        )
+        .await?,
+    ))
+}
+
+/// The gateway's server-to-server notification: the raw body and its signature header.
+async fn notify(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> AppResult<Json<serde_json::Value>> {
+    let signature = headers
+        .get(SANDBOX_SIGNATURE)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| AppError::Forbidden("the notification is not signed".to_owned()))?;
+    let outcome = service::notify(&state, &body, signature).await?;
+    Ok(Json(json!({ "outcome": outcome })))
+}

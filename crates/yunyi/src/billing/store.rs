@@ -1,0 +1,243 @@
+//! Billing SQL. Paying and refunding are conditional updates, so a replayed or concurrent
+//! notification, or a second refund, cannot pay twice or return more than was paid.
+
+use crate::db::{Db, Tx};
+use crate::{with_db, with_tx};
+
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct OrderRow {
+    pub id: i64,
+    pub person_id: i64,
+    pub payer_id: i64,
+    pub hospital_id: i64,
+    pub subject_type: String,
+    pub subject_id: i64,
+    pub status: String,
+    pub total_fen: i64,
+    pub paid_fen: i64,
+    pub refunded_fen: i64,
+    pub gateway: String,
+    pub gateway_txn: Option<String>,
+    pub created_at: i64,
+    pub paid_at: Option<i64>,
+    pub updated_at: i64,
+}
+
+const COLUMNS: &str = "id, person_id, payer_id, hospital_id, subject_type, subject_id, status, total_fen, \
+     paid_fen, refunded_fen, gateway, gateway_txn, created_at, paid_at, updated_at";
+
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct LineRow {
+    pub line: i64,
+    pub description: String,
+    pub quantity: i64,
+    pub unit_price_fen: i64,
+    pub amount_fen: i64,
+}
+
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct RefundRow {
+    pub id: i64,
+    pub amount_fen: i64,
+    pub reason: String,
+    pub gateway_ref: String,
+    pub created_at: i64,
+}
+
+pub struct NewOrder<'a> {
+    pub person: i64,
+    pub payer: i64,
+    pub hospital: i64,
+    pub subject_type: &'a str,
+    pub subject_id: i64,
+    pub total_fen: i64,
+    pub gateway: &'a str,
+}
+
+pub async fn insert(tx: &mut Tx, o: &NewOrder<'_>, now: i64) -> Result<i64, sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query_scalar::<_, i64>(
+        "INSERT INTO payment_order (person_id, payer_id, hospital_id, subject_type, subject_id, status, \
+         total_fen, gateway, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $8) \
+         RETURNING id"
+    )
+    .bind(o.person)
+    .bind(o.payer)
+    .bind(o.hospital)
+    .bind(o.subject_type)
+    .bind(o.subject_id)
+    .bind(o.total_fen)
+    .bind(o.gateway)
+    .bind(now)
+    .fetch_one(conn)
+    .await
+    })
+}
+
+pub async fn insert_line(tx: &mut Tx, order: i64, l: &LineRow) -> Result<(), sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query(
+        "INSERT INTO order_line (order_id, line, description, quantity, unit_price_fen, amount_fen) \
+         VALUES ($1, $2, $3, $4, $5, $6)"
+    )
+    .bind(order)
+    .bind(l.line)
+    .bind(&l.description)
+    .bind(l.quantity)
+    .bind(l.unit_price_fen)
+    .bind(l.amount_fen)
+    .execute(conn)
+    .await
+    .map(|_| ())
+    })
+}
+
+pub async fn order(db: &Db, id: i64) -> Result<Option<OrderRow>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM payment_order WHERE id = $1");
+    with_db!(db, |pool| sqlx::query_as::<_, OrderRow>(&sql)
+        .bind(id)
+        .fetch_optional(pool)
+        .await)
+}
+
+/// The order waiting for payment for a subject, if any.
+pub async fn pending_for(
+    db: &Db,
+    subject_type: &str,
+    subject_id: i64,
+) -> Result<Option<OrderRow>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM payment_order WHERE subject_type = $1 AND subject_id = $2 AND status = 'pending'"
+    );
+    with_db!(db, |pool| sqlx::query_as::<_, OrderRow>(&sql)
+        .bind(subject_type)
+        .bind(subject_id)
+        .fetch_optional(pool)
+        .await)
+}
+
+pub async fn lines(db: &Db, order: i64) -> Result<Vec<LineRow>, sqlx::Error> {
+    with_db!(db, |pool| {
+        sqlx::query_as::<_, LineRow>(
+        "SELECT line, description, quantity, unit_price_fen, amount_fen FROM order_line WHERE order_id = $1 ORDER BY line"
+    )
+    .bind(order)
+    .fetch_all(pool)
+    .await
+    })
+}
+
+pub async fn refunds(db: &Db, order: i64) -> Result<Vec<RefundRow>, sqlx::Error> {
+    with_db!(db, |pool| {
+        sqlx::query_as::<_, RefundRow>(
+        "SELECT id, amount_fen, reason, gateway_ref, created_at FROM refund WHERE order_id = $1 ORDER BY id"
+    )
+    .bind(order)
+    .fetch_all(pool)
+    .await
+    })
+}
+
+/// Records a notification once: false when the same (gateway, transaction, event) came before.
+pub async fn record_notification(
+    tx: &mut Tx,
+    gateway: &str,
+    n: &super::gateway::Notification,
+    outcome: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query(
+        "INSERT INTO payment_notification (gateway, gateway_txn, event, order_id, amount_fen, received_at, outcome) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (gateway, gateway_txn, event) DO NOTHING"
+    )
+    .bind(gateway)
+    .bind(&n.gateway_txn)
+    .bind(&n.event)
+    .bind(n.order_id)
+    .bind(n.amount_fen)
+    .bind(now)
+    .bind(outcome)
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected() == 1)
+    })
+}
+
+pub async fn set_notification_outcome(
+    tx: &mut Tx,
+    gateway: &str,
+    n: &super::gateway::Notification,
+    outcome: &str,
+) -> Result<(), sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query(
+        "UPDATE payment_notification SET outcome = $4 WHERE gateway = $1 AND gateway_txn = $2 AND event = $3"
+    )
+    .bind(gateway)
+    .bind(&n.gateway_txn)
+    .bind(&n.event)
+    .bind(outcome)
+    .execute(conn)
+    .await
+    .map(|_| ())
+    })
+}
+
+/// Marks a pending order paid in full by `txn`; false if it was no longer pending.
+pub async fn mark_paid(tx: &mut Tx, id: i64, txn: &str, now: i64) -> Result<bool, sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query(
+        "UPDATE payment_order SET status = 'paid', paid_fen = total_fen, gateway_txn = $2, paid_at = $3, \
+         updated_at = $3 WHERE id = $1 AND status = 'pending'"
+    )
+    .bind(id)
+    .bind(txn)
+    .bind(now)
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected() == 1)
+    })
+}
+
+/// Takes `amount` off what the order may still refund; false when that would exceed what was
+/// paid (or the order was never paid). Fully refunded orders become `refunded`.
+pub async fn take_refund(tx: &mut Tx, id: i64, amount: i64, now: i64) -> Result<bool, sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query(
+        "UPDATE payment_order SET refunded_fen = refunded_fen + $2, \
+         status = CASE WHEN refunded_fen + $2 = paid_fen THEN 'refunded' ELSE status END, updated_at = $3 \
+         WHERE id = $1 AND status = 'paid' AND refunded_fen + $2 <= paid_fen"
+    )
+    .bind(id)
+    .bind(amount)
+    .bind(now)
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected() == 1)
+    })
+}
+
+pub async fn insert_refund(
+    tx: &mut Tx,
+    order: i64,
+    amount: i64,
+    reason: &str,
+    gateway_ref: &str,
+    by: Option<i64>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    with_tx!(tx, |conn| sqlx::query(
+        "INSERT INTO refund (order_id, amount_fen, reason, gateway_ref, by_account, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)"
+    )
+    .bind(order)
+    .bind(amount)
+    .bind(reason)
+    .bind(gateway_ref)
+    .bind(by)
+    .bind(now)
+    .execute(conn)
+    .await
+    .map(|_| ()))
+}
