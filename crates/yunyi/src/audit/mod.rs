@@ -53,6 +53,19 @@ pub struct AuditActor {
     pub client_addr: Option<String>,
 }
 
+impl AuditActor {
+    /// Yunyi itself: a recurring job, or a consequence no person asked for (a late payment
+    /// refunded).
+    pub fn system() -> Self {
+        Self {
+            account_id: None,
+            role: "system".to_owned(),
+            request_id: None,
+            client_addr: None,
+        }
+    }
+}
+
 /// An event to append. Built with [`NewEvent::new`] and the chained setters:
 /// `NewEvent::new(actor.audit(), "patient.read", "person").patient(7).reason("own record")`.
 #[derive(Debug, Clone)]

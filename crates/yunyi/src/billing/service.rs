@@ -145,15 +145,6 @@ pub async fn order_prescription(
     view(state, id).await
 }
 
-fn system() -> AuditActor {
-    AuditActor {
-        account_id: None,
-        role: "system".to_owned(),
-        request_id: None,
-        client_addr: None,
-    }
-}
-
 /// What a notification did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -209,7 +200,7 @@ pub async fn notify(state: &AppState, body: &[u8], signature: &str) -> AppResult
     if outcome == Outcome::Refunded {
         refund_unchecked(
             state,
-            &system(),
+            &AuditActor::system(),
             None,
             order.id,
             order.total_fen,
@@ -245,7 +236,7 @@ async fn apply(
     }
     audit::append(
         tx,
-        &NewEvent::new(system(), "order.paid", "order")
+        &NewEvent::new(AuditActor::system(), "order.paid", "order")
             .object(order.id)
             .patient(order.person_id),
     )

@@ -322,12 +322,7 @@ pub async fn cancel(
 /// Expires requests nobody accepted in time (the recurring `consult.expire` job). Returns how
 /// many expired. The refund hook: an expired consultation is refunded by the payment context.
 pub async fn expire_due(db: &crate::db::Db, now: i64) -> AppResult<usize> {
-    let who = AuditActor {
-        account_id: None,
-        role: "system".to_owned(),
-        request_id: None,
-        client_addr: None,
-    };
+    let who = AuditActor::system();
     let mut expired = 0;
     for id in store::due_to_expire(db, now, 500).await? {
         let Some(c) = store::consultation(db, id).await? else {

@@ -216,12 +216,7 @@ pub async fn reject(
 
 /// Expires approved prescriptions not paid in time. Returns how many.
 pub async fn expire_due(db: &Db, now: i64) -> AppResult<usize> {
-    let who = AuditActor {
-        account_id: None,
-        role: "system".to_owned(),
-        request_id: None,
-        client_addr: None,
-    };
+    let who = AuditActor::system();
     let mut expired = 0;
     for id in store::due_to_expire(db, now, 500).await? {
         let Some(p) = store::prescription(db, id).await? else {
