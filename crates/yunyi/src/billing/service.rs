@@ -264,12 +264,21 @@ pub async fn refund(
         .await?;
     let reason = crate::consult::model::required_reason(reason)
         .map_err(|e| AppError::Validation(vec![e]))?;
-    let amount = amount_fen.unwrap_or(order.paid_fen - order.refunded_fen);
+    let refundable = order.paid_fen - order.refunded_fen;
+    let amount = amount_fen.unwrap_or(refundable);
     if amount <= 0 {
         return Err(AppError::invalid(
             "amount_fen",
             "must be above 0 (the amount to return, in fen)",
         ));
+    }
+    // Said before the database's own guard, which a huge amount would overflow.
+    if amount > refundable {
+        return Err(AppError::Conflict(format!(
+            "a refund of {} is more than the {} still refundable on this order",
+            crate::money::yuan(amount),
+            crate::money::yuan(refundable)
+        )));
     }
     let me = actor.require()?;
     refund_unchecked(

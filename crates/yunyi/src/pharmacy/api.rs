@@ -16,11 +16,10 @@ use crate::extract::AppJson;
 
 use super::model::Drug;
 use super::service::{self, DrugView, ImportSummary};
-use super::store::DrugQuery;
 use crate::app::AppState;
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult};
 use crate::identity::Actor;
-use crate::paging::{Page, PageRequest};
+use crate::paging::Page;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -163,28 +162,7 @@ async fn search(
     RawQuery(query): RawQuery,
 ) -> AppResult<Json<Page<Drug>>> {
     let hospital = crate::extract::path_id("hospital", &id)?;
-    let page = PageRequest::from_query(query.as_deref())?;
-    let mut q = DrugQuery {
-        after: page.after,
-        limit: page.fetch_limit(),
-        ..DrugQuery::default()
-    };
-    let mut errors = Vec::new();
-    for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-        let v = value.trim();
-        match key.as_ref() {
-            "q" if !v.is_empty() => q.text = Some(v.chars().take(40).collect()),
-            "online" => match v {
-                "true" => q.online_only = true,
-                "false" | "" => q.online_only = false,
-                _ => errors.push(FieldError::new("online", "must be true or false")),
-            },
-            _ => {}
-        }
-    }
-    if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
-    }
+    let (page, q) = service::parse_drug_query(query.as_deref())?;
     let rows = service::search(&state.db, hospital, &q).await?;
     Ok(Json(Page::from_rows(rows, &page, |d| d.id)))
 }

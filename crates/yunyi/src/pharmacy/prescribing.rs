@@ -212,6 +212,7 @@ async fn prepare(
         guardian_present: input.guardian_present,
     };
     let mut items = Vec::new();
+    let mut too_many = Vec::new();
     for (i, (item, drug)) in input.items.iter().zip(&drugs).enumerate() {
         let mut row = ItemRow {
             line: i as i64 + 1,
@@ -235,9 +236,26 @@ async fn prepare(
             days: item.days,
             quantity: 0,
         });
+        // A dose and days whose need no prescription could hold (a dose typed in the wrong
+        // unit) is the doctor's mistake to hear about, not an overflow further on.
+        if item.quantity.is_none() && needed > super::prescription::MAX_QUANTITY {
+            too_many.push(FieldError::new(
+                format!("items[{i}].quantity"),
+                format!(
+                    "{} days of this dose need {needed} {}, more than the {} one prescription holds: check the dose and its unit ({})",
+                    item.days,
+                    drug.unit,
+                    super::prescription::MAX_QUANTITY,
+                    drug.dose_unit
+                ),
+            ));
+        }
         row.quantity = item.quantity.unwrap_or(needed);
-        row.amount_fen = row.unit_price_fen * row.quantity;
+        row.amount_fen = row.unit_price_fen.saturating_mul(row.quantity);
         items.push(row);
+    }
+    if !too_many.is_empty() {
+        return Err(AppError::Validation(too_many));
     }
     let lines: Vec<(Drug, &ItemRow)> = drugs.into_iter().zip(items.iter()).collect();
     let findings = run_checks(

@@ -150,6 +150,9 @@ impl Duration {
 /// At most five drugs on one prescription (处方管理办法: 每张处方不得超过5种药品).
 pub const MAX_ITEMS: usize = 5;
 
+/// Most dispensing units one line may hold.
+pub const MAX_QUANTITY: i64 = 100;
+
 /// One line as the doctor writes it.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ItemInput {
@@ -277,7 +280,10 @@ impl PrescriptionInput {
             if days.is_none() {
                 errors.push(FieldError::new(field("days"), "must be 1 to 365 days"));
             }
-            if item.quantity.is_some_and(|q| !(1..=100).contains(&q)) {
+            if item
+                .quantity
+                .is_some_and(|q| !(1..=MAX_QUANTITY).contains(&q))
+            {
                 errors.push(FieldError::new(
                     field("quantity"),
                     "must be 1 to 100 units, or absent for what the days need",

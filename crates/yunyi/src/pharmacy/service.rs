@@ -13,6 +13,7 @@ use crate::clock::now_ms;
 use crate::db::Db;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::identity::Actor;
+use crate::paging::PageRequest;
 
 /// Most rows one import takes: a large hospital's whole catalogue.
 pub const MAX_IMPORT_ROWS: usize = 5_000;
@@ -194,6 +195,34 @@ pub async fn store_drugs(
     }
     tx.commit().await?;
     Ok(summary)
+}
+
+/// Reads a formulary search's query string (`q`, `online`, paging); bad parameters named.
+pub fn parse_drug_query(query: Option<&str>) -> AppResult<(PageRequest, DrugQuery)> {
+    let page = PageRequest::from_query(query)?;
+    let mut q = DrugQuery {
+        after: page.after,
+        limit: page.fetch_limit(),
+        ..DrugQuery::default()
+    };
+    let mut errors = Vec::new();
+    for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        let v = value.trim();
+        match key.as_ref() {
+            "q" if !v.is_empty() => q.text = Some(v.chars().take(40).collect()),
+            "online" => match v {
+                "true" => q.online_only = true,
+                "false" | "" => q.online_only = false,
+                _ => errors.push(FieldError::new("online", "must be true or false")),
+            },
+            _ => {}
+        }
+    }
+    if errors.is_empty() {
+        Ok((page, q))
+    } else {
+        Err(AppError::Validation(errors))
+    }
 }
 
 /// A page of a hospital's formulary. Public: drug prices are published (药品价格公示).

@@ -147,6 +147,18 @@ async fn a_prescription_is_paid_once_however_often_the_gateway_says_so() {
     assert_eq!(status, StatusCode::OK, "{partly}");
     assert_eq!(partly["refunded_fen"], 1000);
     assert_eq!(partly["status"], "paid");
+    let (status, _) = ctx
+        .post(
+            &ctx.admin,
+            &format!("/api/v1/orders/{order_id}/refunds"),
+            refund(i64::MAX),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "an absurd amount is refused, not overflowed"
+    );
     let (status, too_much) = ctx
         .post(
             &ctx.admin,

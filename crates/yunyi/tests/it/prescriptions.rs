@@ -350,6 +350,20 @@ async fn the_checks_block_what_must_not_be_prescribed_online() {
             );
         }
     }
+    // A dose whose days would need more than a prescription holds is named, not overflowed.
+    let amlodipine = drug(&ctx, hospital, "XY001").await;
+    let (status, absurd) = ctx
+        .post(
+            &doctor,
+            "/api/v1/prescriptions/check",
+            rx(
+                visit_id,
+                json!([{"drug_id": amlodipine, "dose": 900000, "frequency": "qid", "days": 365}]),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{absurd}");
+    assert_eq!(absurd["errors"][0]["field"], "items[0].quantity");
     // Too many boxes for the days.
     let amlodipine = drug(&ctx, hospital, "XY001").await;
     let (_, checked) = ctx
