@@ -55,6 +55,8 @@ pub struct Shared {
     pub blobs: Arc<dyn BlobStore>,
     /// Where patients pay (the built-in sandbox gateway for now).
     pub payments: Arc<dyn crate::billing::gateway::PaymentGateway>,
+    /// Who carries parcels to patients (the built-in sandbox courier for now).
+    pub courier: Arc<dyn crate::dispensing::courier::Courier>,
     /// The SQLite booking writer (group commit); `None` on PostgreSQL.
     pub bookings: Option<scheduling::group_commit::GroupCommit>,
     /// The SQLite chat-message writer (group commit); `None` on PostgreSQL.
@@ -124,6 +126,9 @@ impl AppState {
             .context("reading the database schema")?;
         let checkpointer = crate::db::checkpointer::Checkpointer::start(&db)
             .context("starting the WAL checkpointer")?;
+        let courier: Arc<dyn crate::dispensing::courier::Courier> = Arc::new(
+            crate::dispensing::courier::SandboxCourier::new(keys.sandbox_courier_secret()),
+        );
         let payments: Arc<dyn crate::billing::gateway::PaymentGateway> = Arc::new(
             crate::billing::gateway::SandboxGateway::new(keys.sandbox_pay_secret()),
         );
@@ -148,6 +153,7 @@ impl AppState {
             step_up: Arc::new(identity::auth::default_verifiers()),
             blobs,
             payments,
+            courier,
         })))
     }
 }
@@ -284,6 +290,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::consult::router())
         .merge(crate::pharmacy::router())
         .merge(crate::billing::router())
+        .merge(crate::dispensing::router())
         .merge(audit::router())
         .merge(fhir::router())
         .fallback(not_found)

@@ -36,6 +36,8 @@ pub struct DataKeys {
     token: [u8; 32],
     /// The secret the built-in sandbox payment gateway signs its notifications with.
     sandbox_pay: [u8; 32],
+    /// The secret the built-in sandbox courier signs its tracking updates with.
+    sandbox_courier: [u8; 32],
     check: String,
 }
 
@@ -59,6 +61,7 @@ impl DataKeys {
             lookup: derive(master, "yunyi/v1/lookup"),
             token: derive(master, "yunyi/v1/token"),
             sandbox_pay: derive(master, "yunyi/v1/sandbox-pay"),
+            sandbox_courier: derive(master, "yunyi/v1/sandbox-courier"),
             check: hex::encode(&derive(master, "yunyi/v1/check")[..8]),
         }
     }
@@ -139,6 +142,11 @@ impl DataKeys {
     /// The sandbox payment gateway's signing secret (shared with itself: it is built in).
     pub fn sandbox_pay_secret(&self) -> [u8; 32] {
         self.sandbox_pay
+    }
+
+    /// The sandbox courier's signing secret (shared with itself: it is built in).
+    pub fn sandbox_courier_secret(&self) -> [u8; 32] {
+        self.sandbox_courier
     }
 
     /// MAC of `value` for tokens handed to browsers (CSRF), hex, 32 characters.

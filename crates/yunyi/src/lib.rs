@@ -16,6 +16,7 @@ pub mod crypto;
 pub mod db;
 pub mod demo;
 pub mod directory;
+pub mod dispensing;
 pub mod error;
 pub mod extract;
 pub mod fhir;

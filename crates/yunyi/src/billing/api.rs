@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::service::{self, OrderView};
 use crate::app::AppState;
+use crate::dispensing::service::ChoiceInput;
 use crate::error::{AppError, AppResult};
 use crate::extract::AppJson;
 use crate::identity::Actor;
@@ -25,13 +26,17 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/payments/notify/sandbox", post(notify))
 }
 
+/// The body names how the medicine reaches the patient (default: picked up).
 async fn order_prescription(
     State(state): State<AppState>,
     actor: Actor,
     Path(id): Path<String>,
+    AppJson(choice): AppJson<ChoiceInput>,
 ) -> AppResult<Json<OrderView>> {
     let id = crate::extract::path_id("prescription", &id)?;
-    Ok(Json(service::order_prescription(&state, &actor, id).await?))
+    Ok(Json(
+        service::order_prescription(&state, &actor, id, &choice).await?,
+    ))
 }
 
 async fn read(

@@ -13,7 +13,8 @@ use serde::Deserialize;
 use super::gateway::{Notification, SandboxGateway};
 use super::service::{self, OrderView};
 use crate::app::AppState;
-use crate::error::AppResult;
+use crate::dispensing::service::ChoiceInput;
+use crate::error::{AppError, AppResult};
 use crate::extract::AppForm;
 use crate::identity::Actor;
 use crate::web::PageCtx;
@@ -25,13 +26,48 @@ pub fn router() -> Router<AppState> {
         .route("/sandbox/pay/{order}", get(checkout).post(decide))
 }
 
+/// How the patient wants the medicine, as the prescription page's form sends it.
+#[derive(Deserialize, Default)]
+struct PayForm {
+    #[serde(default)]
+    method: String,
+    #[serde(default)]
+    address_id: String,
+    #[serde(default)]
+    pharmacy_id: String,
+}
+
+impl PayForm {
+    fn choice(&self) -> AppResult<ChoiceInput> {
+        let id = |field: &str, raw: &str| -> AppResult<Option<i64>> {
+            match raw.trim() {
+                "" => Ok(None),
+                raw => raw
+                    .parse::<i64>()
+                    .map(Some)
+                    .map_err(|_| AppError::invalid(field, "choose one from the list")),
+            }
+        };
+        Ok(ChoiceInput {
+            method: Some(self.method.clone()).filter(|m| !m.trim().is_empty()),
+            address_id: id("address_id", &self.address_id)?,
+            pharmacy_id: id("pharmacy_id", &self.pharmacy_id)?,
+        })
+    }
+}
+
 async fn pay(
     State(state): State<AppState>,
     actor: Actor,
     Path(id): Path<String>,
+    AppForm(form): AppForm<PayForm>,
 ) -> AppResult<Redirect> {
     let id = crate::extract::path_id("prescription", &id)?;
-    match service::order_prescription(&state, &actor, id).await {
+    let ordered = match form.choice() {
+        Ok(choice) => service::order_prescription(&state, &actor, id, &choice).await,
+        Err(e) => Err(e),
+    };
+    match ordered {
         Ok(v) => Ok(Redirect::to(
             &v.pay_url.unwrap_or_else(|| format!("/prescriptions/{id}")),
         )),

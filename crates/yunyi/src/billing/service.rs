@@ -9,6 +9,8 @@ use super::store::{self, LineRow, OrderRow, RefundRow};
 use crate::app::AppState;
 use crate::audit::{self, AuditActor, NewEvent};
 use crate::clock::now_ms;
+use crate::dispensing::service::{self as dispensing, ChoiceInput};
+use crate::dispensing::store as dispensing_store;
 use crate::error::{AppError, AppResult};
 use crate::identity::Actor;
 use crate::identity::model::Role;
@@ -61,6 +63,7 @@ pub async fn order_prescription(
     state: &AppState,
     actor: &Actor,
     prescription_id: i64,
+    choice: &ChoiceInput,
 ) -> AppResult<OrderView> {
     let me = actor.require()?;
     let p = prescription_store::prescription(&state.db, prescription_id)
@@ -88,7 +91,12 @@ pub async fn order_prescription(
                 .to_owned(),
         ));
     }
+    let choice = dispensing::resolve_choice(state, &p, choice).await?;
     if let Some(existing) = store::pending_for(&state.db, "prescription", p.id).await? {
+        // Asked again before paying: the same order, with the patient's latest choice.
+        let mut tx = state.db.begin().await?;
+        dispensing_store::choose(&mut tx, &choice, now).await?;
+        tx.commit().await?;
         return view(state, existing.id).await;
     }
     let items = prescription_store::items(&state.db, p.id).await?;
@@ -133,6 +141,7 @@ pub async fn order_prescription(
     for line in &lines {
         store::insert_line(&mut tx, id, line).await?;
     }
+    dispensing_store::choose(&mut tx, &choice, now).await?;
     audit::append(
         &mut tx,
         &NewEvent::new(actor.audit(), "order.create", "order")
@@ -241,10 +250,18 @@ async fn apply(
             .patient(order.person_id),
     )
     .await?;
-    if order.subject_type == "prescription"
-        && !prescribing::paid(tx, order.subject_id, order.id, now).await?
-    {
-        return Ok(Outcome::Refunded);
+    if order.subject_type == "prescription" {
+        if !prescribing::paid(tx, order.subject_id, order.id, now).await? {
+            return Ok(Outcome::Refunded);
+        }
+        dispensing::queue_paid(
+            tx,
+            order.subject_id,
+            order.person_id,
+            order.hospital_id,
+            now,
+        )
+        .await?;
     }
     Ok(Outcome::Paid)
 }
@@ -291,6 +308,26 @@ pub async fn refund(
     )
     .await?;
     view(state, order_id).await
+}
+
+/// Refunds what is still refundable on the paid order for a subject (a prescription the
+/// pharmacy could not fill). Nothing to refund is not an error.
+pub async fn refund_subject(
+    state: &AppState,
+    who: &AuditActor,
+    by: Option<i64>,
+    subject_type: &str,
+    subject_id: i64,
+    reason: &str,
+) -> AppResult<()> {
+    let Some(order) = store::paid_for(&state.db, subject_type, subject_id).await? else {
+        return Ok(());
+    };
+    let refundable = order.paid_fen - order.refunded_fen;
+    if refundable <= 0 {
+        return Ok(());
+    }
+    refund_unchecked(state, who, by, order.id, refundable, reason).await
 }
 
 /// Returns `amount` of order `order_id` through the gateway, if it is still refundable.

@@ -116,6 +116,23 @@ pub async fn pending_for(
         .await)
 }
 
+/// The paid (or partly refunded) order for a subject, if any.
+pub async fn paid_for(
+    db: &Db,
+    subject_type: &str,
+    subject_id: i64,
+) -> Result<Option<OrderRow>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM payment_order WHERE subject_type = $1 AND subject_id = $2 \
+         AND status = 'paid' ORDER BY id DESC LIMIT 1"
+    );
+    with_db!(db, |pool| sqlx::query_as::<_, OrderRow>(&sql)
+        .bind(subject_type)
+        .bind(subject_id)
+        .fetch_optional(pool)
+        .await)
+}
+
 pub async fn lines(db: &Db, order: i64) -> Result<Vec<LineRow>, sqlx::Error> {
     with_db!(db, |pool| {
         sqlx::query_as::<_, LineRow>(

@@ -20,6 +20,8 @@ use super::review::{self, QueueItem};
 use super::store::{self as formulary, DrugQuery};
 use crate::app::AppState;
 use crate::consult::service::ConsultationView;
+use crate::dispensing::address::AddressView;
+use crate::dispensing::service::FulfilmentView;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::extract::AppForm;
 use crate::identity::Actor;
@@ -289,6 +291,11 @@ struct DetailPage {
     pharmacist: bool,
     patient: bool,
     message: String,
+    /// How the medicine reaches the patient, once paid.
+    fulfilment: Option<FulfilmentView>,
+    /// For choosing before paying: the patient's addresses and the hospital's pharmacies.
+    addresses: Vec<AddressView>,
+    pharmacies: Vec<formulary::Pharmacy>,
 }
 
 impl DetailPage {
@@ -311,6 +318,20 @@ async fn detail(
     let id = crate::extract::path_id("prescription", &id)?;
     let view = prescribing::read(&state, &actor, id).await?;
     let pharmacist = actor.role() == Some(crate::identity::model::Role::Pharmacist);
+    let patient = actor.role() == Some(crate::identity::model::Role::Patient);
+    let fulfilment = crate::dispensing::service::of_prescription(&state, id, patient)
+        .await?
+        .filter(|f| f.fulfilment.status != "awaiting_payment");
+    let choosing = patient && view.prescription.status == "approved";
+    let (addresses, pharmacies) = if choosing {
+        (
+            crate::dispensing::address::list(&state, &actor, Some(view.prescription.person_id))
+                .await?,
+            formulary::pharmacies(&state.db, view.prescription.hospital_id).await?,
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
     Ok(DetailPage {
         page: page.with_nav(if pharmacist {
             "reviews"
@@ -320,8 +341,11 @@ async fn detail(
         signed: cst_display(view.prescription.signed_at),
         view,
         pharmacist,
-        patient: actor.role() == Some(crate::identity::model::Role::Patient),
+        patient,
         message: q.message.unwrap_or_default(),
+        fulfilment,
+        addresses,
+        pharmacies,
     })
 }
 

@@ -581,19 +581,43 @@ pub async fn cancel(
 /// Payment arrived for prescription `id` (in the payment's transaction): approved → paid.
 /// False when it is no longer approved (expired or withdrawn meanwhile): the payer is refunded.
 pub async fn paid(tx: &mut crate::db::Tx, id: i64, order: i64, now: i64) -> AppResult<bool> {
-    if !store::set_status(tx, id, Status::Approved, Status::Paid, now).await? {
-        return Ok(false);
-    }
-    let reason = format!("order {order}");
-    store::insert_event(
+    system_move(
         tx,
         id,
-        Some(Status::Approved),
+        Status::Approved,
         Status::Paid,
-        None,
-        Some(&reason),
+        &format!("order {order}"),
         now,
     )
-    .await?;
+    .await
+}
+
+/// The pharmacy handed the medicine over (to a courier or the patient). False when it was
+/// not waiting for that (already dispensed: a parcel sent again).
+pub async fn dispensed(tx: &mut crate::db::Tx, id: i64, now: i64) -> AppResult<bool> {
+    system_move(
+        tx,
+        id,
+        Status::Paid,
+        Status::Dispensed,
+        "handed over by the pharmacy",
+        now,
+    )
+    .await
+}
+
+/// A move the system makes in someone else's transaction, kept in the history.
+async fn system_move(
+    tx: &mut crate::db::Tx,
+    id: i64,
+    from: Status,
+    to: Status,
+    reason: &str,
+    now: i64,
+) -> AppResult<bool> {
+    if !store::set_status(tx, id, from, to, now).await? {
+        return Ok(false);
+    }
+    store::insert_event(tx, id, Some(from), to, None, Some(reason), now).await?;
     Ok(true)
 }

@@ -116,6 +116,18 @@ fn rows() -> Vec<Row> {
             expect: [401, 403, 403, 403, 403, 403, 200, 403, 403, 403, 403],
         },
         Row {
+            name: "the pharmacy's dispensing queue",
+            method: M::GET,
+            path: "/api/v1/dispensing/queue",
+            expect: [401, 403, 403, 403, 403, 403, 200, 403, 403, 403, 403],
+        },
+        Row {
+            name: "my delivery addresses",
+            method: M::GET,
+            path: "/api/v1/addresses",
+            expect: [401, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403],
+        },
+        Row {
             name: "my prescriptions",
             method: M::GET,
             path: "/api/v1/prescriptions",

@@ -19,6 +19,7 @@ mod cli;
 mod consult;
 mod demo;
 mod directory;
+mod dispensing;
 mod errors;
 mod fhir;
 mod fhir_scheduling;

@@ -1,0 +1,185 @@
+//! Dispensing and delivery over the JSON API: the address book, the pharmacy's queue and
+//! moves, a prescription's delivery, the patient's confirmation, and the courier's signed
+//! tracking updates.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::address::{self, AddressView};
+use super::model::AddressInput;
+use super::service::{self, FulfilmentView};
+use crate::app::AppState;
+use crate::error::{AppError, AppResult};
+use crate::extract::AppJson;
+use crate::identity::Actor;
+
+/// The header the sandbox courier signs its updates in.
+pub const SANDBOX_SIGNATURE: &str = "x-sandbox-signature";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/addresses", get(addresses).post(add_address))
+        .route(
+            "/api/v1/addresses/{id}",
+            axum::routing::delete(remove_address),
+        )
+        .route("/api/v1/addresses/{id}/default", post(make_default))
+        .route("/api/v1/dispensing/queue", get(queue))
+        .route(
+            "/api/v1/prescriptions/{id}/fulfilment",
+            get(of_prescription),
+        )
+        .route("/api/v1/fulfilments/{id}", get(read))
+        .route("/api/v1/fulfilments/{id}/{action}", post(act))
+        .route("/api/v1/couriers/notify/sandbox", post(courier_notify))
+}
+
+#[derive(Deserialize, Default)]
+struct PersonQuery {
+    person_id: Option<i64>,
+}
+
+fn person_query(query: Option<&str>) -> AppResult<Option<i64>> {
+    let q: PersonQuery = serde_urlencoded::from_str(query.unwrap_or(""))
+        .map_err(|_| AppError::invalid("person_id", "must be a person id"))?;
+    Ok(q.person_id)
+}
+
+async fn addresses(
+    State(state): State<AppState>,
+    actor: Actor,
+    RawQuery(query): RawQuery,
+) -> AppResult<Json<serde_json::Value>> {
+    let items = address::list(&state, &actor, person_query(query.as_deref())?).await?;
+    Ok(Json(json!({ "items": items })))
+}
+
+async fn add_address(
+    State(state): State<AppState>,
+    actor: Actor,
+    RawQuery(query): RawQuery,
+    AppJson(input): AppJson<AddressInput>,
+) -> AppResult<(StatusCode, Json<AddressView>)> {
+    let person = person_query(query.as_deref())?;
+    Ok((
+        StatusCode::CREATED,
+        Json(address::add(&state, &actor, person, &input).await?),
+    ))
+}
+
+async fn remove_address(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> AppResult<StatusCode> {
+    let id = crate::extract::path_id("address", &id)?;
+    address::remove(&state, &actor, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn make_default(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> AppResult<Json<AddressView>> {
+    let id = crate::extract::path_id("address", &id)?;
+    Ok(Json(address::make_default(&state, &actor, id).await?))
+}
+
+async fn queue(State(state): State<AppState>, actor: Actor) -> AppResult<Json<serde_json::Value>> {
+    let items = service::work_queue(&state, &actor).await?;
+    Ok(Json(json!({ "items": items })))
+}
+
+/// The delivery of a prescription the caller may read (404 when none was chosen yet).
+async fn of_prescription(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> AppResult<Json<FulfilmentView>> {
+    let id = crate::extract::path_id("prescription", &id)?;
+    let rx = crate::pharmacy::prescribing::read(&state, &actor, id).await?;
+    let patient_side = actor.role() == Some(crate::identity::model::Role::Patient);
+    service::of_prescription(&state, rx.prescription.id, patient_side)
+        .await?
+        .map(Json)
+        .ok_or_else(|| AppError::NotFound(format!("prescription {id} has no delivery yet")))
+}
+
+async fn read(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> AppResult<Json<FulfilmentView>> {
+    let id = crate::extract::path_id("fulfilment", &id)?;
+    Ok(Json(service::read(&state, &actor, id).await?))
+}
+
+#[derive(Deserialize, Default)]
+struct MoveInput {
+    /// The patient's pickup code (collect).
+    #[serde(default)]
+    code: Option<String>,
+    /// Why (cancel).
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// `POST /api/v1/fulfilments/{id}/{pick|pack|dispatch|collect|cancel|confirm}`.
+async fn act(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path((id, action)): Path<(String, String)>,
+    AppJson(input): AppJson<MoveInput>,
+) -> AppResult<Json<FulfilmentView>> {
+    let id = crate::extract::path_id("fulfilment", &id)?;
+    Ok(Json(
+        perform(
+            &state,
+            &actor,
+            id,
+            &action,
+            input.code.as_deref(),
+            input.reason.as_deref(),
+        )
+        .await?,
+    ))
+}
+
+/// One move by name, shared by the API and the pages.
+pub async fn perform(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    action: &str,
+    code: Option<&str>,
+    reason: Option<&str>,
+) -> AppResult<FulfilmentView> {
+    match action {
+        "pick" => service::pick(state, actor, id).await,
+        "pack" => service::pack(state, actor, id).await,
+        "dispatch" => service::dispatch(state, actor, id).await,
+        "collect" => service::collect(state, actor, id, code.unwrap_or_default()).await,
+        "cancel" => service::cancel(state, actor, id, reason).await,
+        "confirm" => service::confirm(state, actor, id).await,
+        other => Err(AppError::NotFound(format!("no delivery action {other}"))),
+    }
+}
+
+/// The courier's server-to-server update: the raw body and its signature header.
+async fn courier_notify(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> AppResult<Json<serde_json::Value>> {
+    let signature = headers
+        .get(SANDBOX_SIGNATURE)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| AppError::Forbidden("the update is not signed".to_owned()))?;
+    let outcome = service::courier_update(&state, &body, signature).await?;
+    Ok(Json(json!({ "outcome": outcome })))
+}

@@ -1,0 +1,408 @@
+//! Dispensing SQL. Every move is a conditional update on the status it starts from, so two
+//! pharmacists pressing the same button, or a courier update racing a cancellation, change
+//! the fulfilment once. Stock is taken with a guarded decrement: never below zero.
+
+use super::model::{Method, Status};
+use crate::db::{Db, Tx};
+use crate::{with_db, with_tx};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AddressRow {
+    pub id: i64,
+    pub person_id: i64,
+    pub recipient: String,
+    pub phone_enc: Vec<u8>,
+    pub phone_mask: String,
+    pub region: String,
+    pub detail_enc: Vec<u8>,
+    pub is_default: bool,
+    pub created_at: i64,
+    pub removed_at: Option<i64>,
+}
+
+const ADDRESS_COLUMNS: &str = "id, person_id, recipient, phone_enc, phone_mask, region, detail_enc, \
+     is_default, created_at, removed_at";
+
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct FulfilmentRow {
+    pub id: i64,
+    pub prescription_id: i64,
+    pub person_id: i64,
+    pub hospital_id: i64,
+    pub pharmacy_id: i64,
+    pub method: String,
+    pub address_id: Option<i64>,
+    pub status: String,
+    pub courier: Option<String>,
+    pub tracking_no: Option<String>,
+    /// Shown to the patient and checked at the counter; never sent to anyone else.
+    #[serde(skip)]
+    pub pickup_code: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl FulfilmentRow {
+    pub fn status(&self) -> Status {
+        Status::parse(&self.status).unwrap_or(Status::Cancelled)
+    }
+
+    pub fn method(&self) -> Method {
+        Method::parse(&self.method).unwrap_or(Method::Pickup)
+    }
+}
+
+const COLUMNS: &str = "id, prescription_id, person_id, hospital_id, pharmacy_id, method, address_id, \
+     status, courier, tracking_no, pickup_code, created_at, updated_at";
+
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct EventRow {
+    pub id: i64,
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub at: i64,
+    pub by_account: Option<i64>,
+    pub source: String,
+    pub note: Option<String>,
+}
+
+pub struct NewAddress<'a> {
+    pub person: i64,
+    pub recipient: &'a str,
+    pub phone_enc: Vec<u8>,
+    pub phone_mask: String,
+    pub region: &'a str,
+    pub detail_enc: Vec<u8>,
+    pub is_default: bool,
+}
+
+pub async fn insert_address(tx: &mut Tx, a: &NewAddress<'_>, now: i64) -> Result<i64, sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query_scalar::<_, i64>(
+        "INSERT INTO patient_address (person_id, recipient, phone_enc, phone_mask, region, detail_enc, \
+         is_default, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id"
+    )
+    .bind(a.person)
+    .bind(a.recipient)
+    .bind(&a.phone_enc)
+    .bind(&a.phone_mask)
+    .bind(a.region)
+    .bind(&a.detail_enc)
+    .bind(a.is_default)
+    .bind(now)
+    .fetch_one(conn)
+    .await
+    })
+}
+
+/// Makes `id` the person's only default address (`None`: no default).
+pub async fn set_default(tx: &mut Tx, person: i64, id: Option<i64>) -> Result<(), sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query(
+        "UPDATE patient_address SET is_default = (id = $2) WHERE person_id = $1 AND removed_at IS NULL"
+    )
+    .bind(person)
+    .bind(id.unwrap_or(0))
+    .execute(conn)
+    .await
+    .map(|_| ())
+    })
+}
+
+pub async fn remove_address(tx: &mut Tx, id: i64, now: i64) -> Result<bool, sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query(
+        "UPDATE patient_address SET removed_at = $2, is_default = FALSE WHERE id = $1 AND removed_at IS NULL"
+    )
+    .bind(id)
+    .bind(now)
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected() == 1)
+    })
+}
+
+/// The person's addresses in use, the default first.
+pub async fn addresses(db: &Db, person: i64) -> Result<Vec<AddressRow>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {ADDRESS_COLUMNS} FROM patient_address WHERE person_id = $1 AND removed_at IS NULL \
+         ORDER BY is_default DESC, id DESC"
+    );
+    with_db!(db, |pool| sqlx::query_as::<_, AddressRow>(&sql)
+        .bind(person)
+        .fetch_all(pool)
+        .await)
+}
+
+/// An address, removed or not (a delivery keeps pointing at the one it was sent to).
+pub async fn address(db: &Db, id: i64) -> Result<Option<AddressRow>, sqlx::Error> {
+    let sql = format!("SELECT {ADDRESS_COLUMNS} FROM patient_address WHERE id = $1");
+    with_db!(db, |pool| sqlx::query_as::<_, AddressRow>(&sql)
+        .bind(id)
+        .fetch_optional(pool)
+        .await)
+}
+
+pub struct Choice {
+    pub prescription: i64,
+    pub person: i64,
+    pub hospital: i64,
+    pub pharmacy: i64,
+    pub method: Method,
+    pub address: Option<i64>,
+}
+
+/// Records how the patient wants the medicine; changeable until it is paid. False when it
+/// was paid meanwhile (the earlier choice stands).
+pub async fn choose(tx: &mut Tx, c: &Choice, now: i64) -> Result<bool, sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query(
+        "INSERT INTO fulfilment (prescription_id, person_id, hospital_id, pharmacy_id, method, address_id, \
+         status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'awaiting_payment', $7, $7) \
+         ON CONFLICT (prescription_id) DO UPDATE SET pharmacy_id = excluded.pharmacy_id, \
+         method = excluded.method, address_id = excluded.address_id, updated_at = excluded.updated_at \
+         WHERE fulfilment.status = 'awaiting_payment'"
+    )
+    .bind(c.prescription)
+    .bind(c.person)
+    .bind(c.hospital)
+    .bind(c.pharmacy)
+    .bind(c.method.as_str())
+    .bind(c.address)
+    .bind(now)
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected() == 1)
+    })
+}
+
+pub async fn fulfilment(db: &Db, id: i64) -> Result<Option<FulfilmentRow>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM fulfilment WHERE id = $1");
+    with_db!(db, |pool| sqlx::query_as::<_, FulfilmentRow>(&sql)
+        .bind(id)
+        .fetch_optional(pool)
+        .await)
+}
+
+pub async fn fulfilment_in(tx: &mut Tx, id: i64) -> Result<Option<FulfilmentRow>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM fulfilment WHERE id = $1");
+    with_tx!(tx, |conn| sqlx::query_as::<_, FulfilmentRow>(&sql)
+        .bind(id)
+        .fetch_optional(conn)
+        .await)
+}
+
+pub async fn of_prescription(
+    db: &Db,
+    prescription: i64,
+) -> Result<Option<FulfilmentRow>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM fulfilment WHERE prescription_id = $1");
+    with_db!(db, |pool| sqlx::query_as::<_, FulfilmentRow>(&sql)
+        .bind(prescription)
+        .fetch_optional(pool)
+        .await)
+}
+
+pub async fn of_prescription_in(
+    tx: &mut Tx,
+    prescription: i64,
+) -> Result<Option<FulfilmentRow>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM fulfilment WHERE prescription_id = $1");
+    with_tx!(tx, |conn| sqlx::query_as::<_, FulfilmentRow>(&sql)
+        .bind(prescription)
+        .fetch_optional(conn)
+        .await)
+}
+
+pub async fn by_tracking(
+    db: &Db,
+    courier: &str,
+    tracking_no: &str,
+) -> Result<Option<FulfilmentRow>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM fulfilment WHERE courier = $1 AND tracking_no = $2");
+    with_db!(db, |pool| sqlx::query_as::<_, FulfilmentRow>(&sql)
+        .bind(courier)
+        .bind(tracking_no)
+        .fetch_optional(pool)
+        .await)
+}
+
+/// The hospital's fulfilments the pharmacy still works on, oldest change first.
+pub async fn work_queue(
+    db: &Db,
+    hospital: i64,
+    limit: i64,
+) -> Result<Vec<FulfilmentRow>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM fulfilment WHERE hospital_id = $1 \
+         AND status IN ('queued', 'picked', 'packed', 'failed', 'ready_for_pickup') \
+         ORDER BY updated_at, id LIMIT $2"
+    );
+    with_db!(db, |pool| sqlx::query_as::<_, FulfilmentRow>(&sql)
+        .bind(hospital)
+        .bind(limit)
+        .fetch_all(pool)
+        .await)
+}
+
+/// Moves a fulfilment on, if it is still where the move starts.
+pub async fn advance(
+    tx: &mut Tx,
+    id: i64,
+    from: Status,
+    to: Status,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    with_tx!(tx, |conn| sqlx::query(
+        "UPDATE fulfilment SET status = $3, updated_at = $4 WHERE id = $1 AND status = $2"
+    )
+    .bind(id)
+    .bind(from.as_str())
+    .bind(to.as_str())
+    .bind(now)
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected() == 1))
+}
+
+pub async fn set_tracking(
+    tx: &mut Tx,
+    id: i64,
+    courier: &str,
+    tracking_no: &str,
+) -> Result<(), sqlx::Error> {
+    with_tx!(tx, |conn| sqlx::query(
+        "UPDATE fulfilment SET courier = $2, tracking_no = $3 WHERE id = $1"
+    )
+    .bind(id)
+    .bind(courier)
+    .bind(tracking_no)
+    .execute(conn)
+    .await
+    .map(|_| ()))
+}
+
+pub async fn set_pickup_code(tx: &mut Tx, id: i64, code: &str) -> Result<(), sqlx::Error> {
+    with_tx!(tx, |conn| sqlx::query(
+        "UPDATE fulfilment SET pickup_code = $2 WHERE id = $1"
+    )
+    .bind(id)
+    .bind(code)
+    .execute(conn)
+    .await
+    .map(|_| ()))
+}
+
+pub struct NewEvent<'a> {
+    pub fulfilment: i64,
+    pub from: Option<Status>,
+    pub to: Status,
+    pub by: Option<i64>,
+    pub source: &'a str,
+    pub note: Option<&'a str>,
+}
+
+pub async fn insert_event(tx: &mut Tx, e: &NewEvent<'_>, now: i64) -> Result<(), sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query(
+        "INSERT INTO fulfilment_event (fulfilment_id, from_status, to_status, at, by_account, source, note) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)"
+    )
+    .bind(e.fulfilment)
+    .bind(e.from.map(Status::as_str))
+    .bind(e.to.as_str())
+    .bind(now)
+    .bind(e.by)
+    .bind(e.source)
+    .bind(e.note)
+    .execute(conn)
+    .await
+    .map(|_| ())
+    })
+}
+
+pub async fn events(db: &Db, fulfilment: i64) -> Result<Vec<EventRow>, sqlx::Error> {
+    with_db!(db, |pool| sqlx::query_as::<_, EventRow>(
+        "SELECT id, from_status, to_status, at, by_account, source, note FROM fulfilment_event \
+         WHERE fulfilment_id = $1 ORDER BY id"
+    )
+    .bind(fulfilment)
+    .fetch_all(pool)
+    .await)
+}
+
+/// Takes `quantity` of a drug from a pharmacy's stock; false when there is not that much.
+pub async fn take_stock(
+    tx: &mut Tx,
+    pharmacy: i64,
+    drug: i64,
+    quantity: i64,
+) -> Result<bool, sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query(
+        "UPDATE drug_stock SET quantity = quantity - $3 WHERE pharmacy_id = $1 AND drug_id = $2 AND quantity >= $3"
+    )
+    .bind(pharmacy)
+    .bind(drug)
+    .bind(quantity)
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected() == 1)
+    })
+}
+
+/// Puts picked medicine back on the shelf (an order cancelled before it left).
+pub async fn return_stock(
+    tx: &mut Tx,
+    pharmacy: i64,
+    drug: i64,
+    quantity: i64,
+) -> Result<(), sqlx::Error> {
+    with_tx!(tx, |conn| sqlx::query(
+        "UPDATE drug_stock SET quantity = quantity + $3 WHERE pharmacy_id = $1 AND drug_id = $2"
+    )
+    .bind(pharmacy)
+    .bind(drug)
+    .bind(quantity)
+    .execute(conn)
+    .await
+    .map(|_| ()))
+}
+
+/// Records a courier update once; false when it was seen before.
+pub async fn record_update(
+    tx: &mut Tx,
+    courier: &str,
+    u: &super::courier::TrackingUpdate,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    with_tx!(tx, |conn| sqlx::query(
+        "INSERT INTO courier_update (courier, update_id, tracking_no, event, received_at, outcome) \
+         VALUES ($1, $2, $3, $4, $5, 'received') ON CONFLICT (courier, update_id) DO NOTHING"
+    )
+    .bind(courier)
+    .bind(&u.update_id)
+    .bind(&u.tracking_no)
+    .bind(&u.event)
+    .bind(now)
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected() == 1))
+}
+
+pub async fn set_update_outcome(
+    tx: &mut Tx,
+    courier: &str,
+    update_id: &str,
+    outcome: &str,
+) -> Result<(), sqlx::Error> {
+    with_tx!(tx, |conn| sqlx::query(
+        "UPDATE courier_update SET outcome = $3 WHERE courier = $1 AND update_id = $2"
+    )
+    .bind(courier)
+    .bind(update_id)
+    .bind(outcome)
+    .execute(conn)
+    .await
+    .map(|_| ()))
+}
