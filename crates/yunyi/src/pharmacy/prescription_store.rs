@@ -300,14 +300,14 @@ pub async fn review(
     })
 }
 
-/// A person's prescriptions, newest first.
+/// A person's prescriptions, the most recently signed first.
 pub async fn of_person(
     db: &Db,
     person: i64,
     limit: i64,
 ) -> Result<Vec<PrescriptionRow>, sqlx::Error> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM prescription WHERE person_id = $1 ORDER BY id DESC LIMIT $2"
+        "SELECT {COLUMNS} FROM prescription WHERE person_id = $1 ORDER BY signed_at DESC, id DESC LIMIT $2"
     );
     with_db!(db, |pool| sqlx::query_as::<_, PrescriptionRow>(&sql)
         .bind(person)

@@ -117,7 +117,8 @@ async fn act(ctx: &Ctx, token: &str, id: i64, action: &str, body: Value) -> (Sta
 #[tokio::test]
 async fn an_address_book_validates_each_field_and_keeps_one_default() {
     let ctx = setup().await;
-    let patient = ctx.app.token("patient1", PW).await;
+    // patient2 starts with an empty address book.
+    let patient = ctx.app.token("patient2", PW).await;
     let (status, bad) = ctx
         .post(
             &patient,
@@ -166,7 +167,7 @@ async fn an_address_book_validates_each_field_and_keeps_one_default() {
     .unwrap();
     assert!(!String::from_utf8_lossy(&raw).contains("中山二路"));
     // Someone else's address is not there for them.
-    let other = ctx.app.token("patient2", PW).await;
+    let other = ctx.app.token("patient3", PW).await;
     let (status, _) = ctx
         .send(
             reqwest::Method::DELETE,
@@ -448,8 +449,12 @@ async fn on_the_pages_the_patient_chooses_delivery_pays_tracks_and_confirms() {
     let api_patient = ctx.app.token("patient1", PW).await;
     let rx = approved(&ctx, &api_patient).await;
     let patient = ctx.app.sign_in_browser("patient1").await;
+    // The demo gave patient1 a home address; a new one can be added on the way to paying.
     let page = patient.page(&format!("/prescriptions/{rx}")).await;
-    assert!(page.contains("id=\"add-address-link\""), "{page}");
+    assert!(
+        page.contains("id=\"address-select\"") && page.contains("中山二路"),
+        "{page}"
+    );
     // A bad address is shown again with its errors; a good one goes back to paying.
     let bad = patient
         .post_form(
@@ -479,7 +484,8 @@ async fn on_the_pages_the_patient_chooses_delivery_pays_tracks_and_confirms() {
         .await;
     assert!(paying.contains("id=\"address-select\""), "{paying}");
     let (_, list) = ctx.get(&api_patient, "/api/v1/addresses").await;
-    let address = list["items"][0]["id"].as_i64().unwrap().to_string();
+    assert_eq!(list["items"].as_array().unwrap().len(), 2, "{list}");
+    let address = list["items"][1]["id"].as_i64().unwrap().to_string();
     let checkout = patient
         .submit(
             &format!("/prescriptions/{rx}/pay"),
@@ -554,4 +560,35 @@ async fn on_the_pages_the_patient_chooses_delivery_pays_tracks_and_confirms() {
         done.contains("已签收") && !done.contains("id=\"confirm-receipt\""),
         "{done}"
     );
+}
+
+#[tokio::test]
+async fn the_demo_patient_has_one_prescription_delivered_and_one_waiting_for_review() {
+    let ctx = setup().await;
+    let patient = ctx.app.token("patient1", PW).await;
+    let (_, mine) = ctx.get(&patient, "/api/v1/prescriptions").await;
+    let items = mine["items"].as_array().unwrap();
+    assert!(items.iter().any(|p| p["status"] == "submitted"), "{mine}");
+    let delivered = items
+        .iter()
+        .find(|p| p["status"] == "dispensed")
+        .expect("a dispensed prescription");
+    let rx = delivered["id"].as_i64().unwrap();
+    let (status, f) = ctx
+        .get(&patient, &format!("/api/v1/prescriptions/{rx}/fulfilment"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{f}");
+    assert_eq!(f["status"], "received");
+    assert_eq!(f["method"], "delivery");
+    assert_eq!(f["events"].as_array().unwrap().len(), 8);
+    let (_, history) = ctx
+        .get(&patient, &format!("/api/v1/prescriptions/{rx}"))
+        .await;
+    let statuses: Vec<&str> = history["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["to_status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["submitted", "approved", "paid", "dispensed"]);
 }

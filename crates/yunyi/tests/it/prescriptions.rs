@@ -535,7 +535,7 @@ async fn approval_runs_the_checks_again_on_todays_formulary() {
 }
 
 #[tokio::test]
-async fn the_demo_has_an_approved_prescription_and_one_waiting_for_review() {
+async fn the_demo_has_an_approved_prescription_one_waiting_for_review_and_one_delivered() {
     let ctx = setup().await;
     let patient = ctx.app.token("patient1", PW).await;
     let (_, mine) = ctx.get(&patient, "/api/v1/prescriptions").await;
@@ -545,7 +545,7 @@ async fn the_demo_has_an_approved_prescription_and_one_waiting_for_review() {
         .iter()
         .map(|p| p["status"].as_str().unwrap())
         .collect();
-    assert_eq!(statuses, ["submitted", "approved"], "{mine}");
+    assert_eq!(statuses, ["submitted", "approved", "dispensed"], "{mine}");
     let pharmacist = ctx.app.token("pharmacist1", PW).await;
     let (_, queue) = ctx
         .get(&pharmacist, "/api/v1/prescriptions/review-queue")
