@@ -41,6 +41,9 @@ pub struct RequestInput {
     /// Follow-up visits: the uploaded record that shows the offline diagnosis.
     #[serde(default)]
     pub prior_record_id: Option<i64>,
+    /// Follow-up visits: the prescription to renew (续方); the doctor's form starts from it.
+    #[serde(default)]
+    pub renews_prescription_id: Option<i64>,
     #[serde(default)]
     pub intake: IntakeInput,
 }
@@ -186,6 +189,12 @@ pub async fn request(
         }
         (_, None) => None,
     };
+    if kind != Kind::FollowUp && input.renews_prescription_id.is_some() {
+        errors.push(FieldError::new(
+            "renews_prescription_id",
+            "only follow-up visits renew a prescription",
+        ));
+    }
     if kind != Kind::FollowUp && input.prior_record_id.is_some() {
         errors.push(FieldError::new(
             "prior_record_id",
@@ -236,6 +245,11 @@ pub async fn request(
         Some(code) => follow_up_evidence(state, person_id, code, input.prior_record_id).await?,
         None => (None, None),
     };
+    if let (Some(rx), Some(code)) = (input.renews_prescription_id, &condition) {
+        crate::pharmacy::refill::check_renewable(state, rx, person_id, code)
+            .await?
+            .map_err(|why| AppError::invalid("renews_prescription_id", why))?;
+    }
     let now = now_ms();
     // An on-demand request takes one of the day's places; one in a booked appointment has its
     // place already.
@@ -277,6 +291,7 @@ pub async fn request(
         expires_at: now + REQUEST_TTL_MS,
         campaign,
         quota_day: quota_day.as_deref(),
+        renews_prescription: input.renews_prescription_id,
     };
     let id = match store::insert(&mut tx, &new, now).await {
         Ok(id) => id,

@@ -36,6 +36,8 @@ pub struct ConsultationRow {
     pub campaign_id: Option<i64>,
     /// The day it counts against its service's daily quota, if it does.
     pub quota_day: Option<String>,
+    /// A follow-up asked for to renew this prescription (续方).
+    pub renews_prescription_id: Option<i64>,
 }
 
 impl ConsultationRow {
@@ -48,7 +50,7 @@ impl ConsultationRow {
 const COLUMNS: &str = "id, person_id, requested_by, hospital_id, department_id, service_id, doctor_id, \
      appointment_id, kind, channel, status, condition_icd10, offline_diagnosis_id, prior_record_id, \
      prior_confirmed_by, prior_confirmed_at, reply_within_min, first_reply_at, expires_at, last_seq, \
-     created_at, updated_at, ended_at, end_reason, campaign_id, quota_day";
+     created_at, updated_at, ended_at, end_reason, campaign_id, quota_day, renews_prescription_id";
 
 /// A request to store.
 #[derive(Debug, Clone)]
@@ -69,6 +71,7 @@ pub struct NewConsultation<'a> {
     pub expires_at: i64,
     pub campaign: Option<i64>,
     pub quota_day: Option<&'a str>,
+    pub renews_prescription: Option<i64>,
 }
 
 pub async fn insert(tx: &mut Tx, c: &NewConsultation<'_>, now: i64) -> Result<i64, sqlx::Error> {
@@ -76,8 +79,9 @@ pub async fn insert(tx: &mut Tx, c: &NewConsultation<'_>, now: i64) -> Result<i6
         sqlx::query_scalar::<_, i64>(
             "INSERT INTO consultation (person_id, requested_by, hospital_id, department_id, service_id, \
              doctor_id, appointment_id, kind, channel, status, condition_icd10, offline_diagnosis_id, \
-             prior_record_id, reply_within_min, expires_at, campaign_id, quota_day, last_seq, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'requested', $10, $11, $12, $13, $14, $15, $16, 0, $17, $17) \
+             prior_record_id, reply_within_min, expires_at, campaign_id, quota_day, renews_prescription_id, \
+             last_seq, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'requested', $10, $11, $12, $13, $14, $15, $16, $18, 0, $17, $17) \
              RETURNING id",
         )
         .bind(c.person)
@@ -97,6 +101,7 @@ pub async fn insert(tx: &mut Tx, c: &NewConsultation<'_>, now: i64) -> Result<i6
         .bind(c.campaign)
         .bind(c.quota_day)
         .bind(now)
+        .bind(c.renews_prescription)
         .fetch_one(conn)
         .await
     })

@@ -100,6 +100,7 @@ pub(super) fn new_request<'a>(
         reply_within_min: crate::consult::model::reply_target(service),
         campaign: None,
         quota_day: None,
+        renews_prescription: None,
         expires_at: at + crate::consult::model::REQUEST_TTL_MS,
     }
 }

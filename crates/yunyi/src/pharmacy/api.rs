@@ -33,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/prescriptions/{id}/cancel", post(cancel))
         .route("/api/v1/prescriptions/{id}/approve", post(approve))
         .route("/api/v1/prescriptions/{id}/reject", post(reject))
+        .route("/api/v1/prescriptions/{id}/renew", post(renew))
         .route(
             "/api/v1/consultations/{id}/prescriptions",
             get(of_consultation),
@@ -183,4 +184,23 @@ async fn import(
     Ok(Json(
         service::import_csv(&state, &actor, hospital, &body).await?,
     ))
+}
+
+#[derive(Deserialize, Default)]
+struct RenewInput {
+    /// How the patient is doing, for the doctor.
+    #[serde(default)]
+    note: Option<String>,
+}
+
+/// `POST /api/v1/prescriptions/{id}/renew`: "renew my medicine" — a follow-up visit request.
+async fn renew(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    AppJson(input): AppJson<RenewInput>,
+) -> AppResult<(StatusCode, Json<crate::consult::service::ConsultationView>)> {
+    let id = rx_id(&id)?;
+    let view = super::refill::renew(&state, &actor, id, input.note.as_deref()).await?;
+    Ok((StatusCode::CREATED, Json(view)))
 }

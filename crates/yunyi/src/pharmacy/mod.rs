@@ -9,6 +9,7 @@ pub mod pages;
 pub mod prescribing;
 pub mod prescription;
 pub mod prescription_store;
+pub mod refill;
 pub mod review;
 pub mod service;
 pub mod store;

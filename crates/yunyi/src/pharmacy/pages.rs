@@ -39,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .route("/prescriptions/{id}", get(detail))
         .route("/prescriptions/{id}/approve", post(approve))
         .route("/prescriptions/{id}/reject", post(reject))
+        .route("/prescriptions/{id}/renew", post(renew))
         .route("/pharmacist/reviews", get(reviews))
 }
 
@@ -73,6 +74,8 @@ struct PrescribePage {
     errors: Vec<FieldError>,
     message: String,
     earlier: Vec<PrescriptionRow>,
+    /// A renewal visit: the prescription whose lines the form starts from.
+    renewal: Option<i64>,
 }
 
 impl PrescribePage {
@@ -149,9 +152,12 @@ async fn form_page(
         errors: Vec::new(),
         message: String::new(),
         earlier,
+        renewal: None,
     })
 }
 
+/// The empty form; in a renewal visit (续方) with nothing written yet, it starts from the
+/// renewed prescription's lines for the doctor to review, check and sign.
 async fn prescribe_form(
     State(state): State<AppState>,
     page: PageCtx,
@@ -159,7 +165,26 @@ async fn prescribe_form(
     Path(id): Path<String>,
 ) -> AppResult<PrescribePage> {
     let id = crate::extract::path_id("consultation", &id)?;
-    form_page(&state, page, &actor, id).await
+    let mut form = form_page(&state, page, &actor, id).await?;
+    let renews = form.consultation.consultation.renews_prescription_id;
+    if let (Some(rx), true) = (renews, form.earlier.is_empty()) {
+        if let Some(last) = super::prescription_store::prescription(&state.db, rx).await? {
+            let items = super::prescription_store::items(&state.db, rx).await?;
+            for (slot, item) in form.lines.iter_mut().zip(&items) {
+                *slot = LineForm {
+                    drug_id: item.drug_id.to_string(),
+                    dose: item.dose.to_string(),
+                    frequency: item.frequency.clone(),
+                    days: item.days.to_string(),
+                    quantity: item.quantity.to_string(),
+                };
+            }
+            form.diagnosis_name = last.diagnosis_name;
+            form.duration = last.duration;
+            form.renewal = Some(rx);
+        }
+    }
+    Ok(form)
 }
 
 /// The form's fields, in the order a browser sends them (`drug_id_0` … `quantity_4`).
@@ -353,7 +378,10 @@ async fn detail(
 #[template(path = "prescriptions.html")]
 struct ListPage {
     page: PageCtx,
-    items: Vec<(PrescriptionRow, String)>,
+    /// Each prescription, when it was signed, and whether it is the one to renew for its
+    /// condition (the most recent renewable one).
+    items: Vec<(PrescriptionRow, String, bool)>,
+    message: String,
 }
 
 impl ListPage {
@@ -362,19 +390,52 @@ impl ListPage {
     }
 }
 
-async fn mine(State(state): State<AppState>, page: PageCtx, actor: Actor) -> AppResult<ListPage> {
+async fn mine(
+    State(state): State<AppState>,
+    page: PageCtx,
+    actor: Actor,
+    Query(q): Query<MessageQuery>,
+) -> AppResult<ListPage> {
+    let mut renewed_conditions = std::collections::HashSet::new();
     let items = prescribing::mine(&state, &actor, None)
         .await?
         .into_iter()
         .map(|p| {
             let when = cst_display(p.signed_at);
-            (p, when)
+            // Newest first: the first renewable one of each condition carries the button.
+            let renew = super::refill::renewable(&p).is_ok()
+                && renewed_conditions.insert(p.diagnosis_icd10.clone());
+            (p, when, renew)
         })
         .collect();
     Ok(ListPage {
         page: page.with_nav("prescriptions"),
         items,
+        message: q.message.unwrap_or_default(),
     })
+}
+
+#[derive(Deserialize, Default)]
+struct RenewForm {
+    #[serde(default)]
+    note: String,
+}
+
+/// "Renew my medicine": to the new follow-up request, or back to the list saying why not.
+async fn renew(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    AppForm(form): AppForm<RenewForm>,
+) -> AppResult<Redirect> {
+    let id = crate::extract::path_id("prescription", &id)?;
+    match super::refill::renew(&state, &actor, id, optional(&form.note)).await {
+        Ok(v) => Ok(Redirect::to(&format!(
+            "/consultations/{}",
+            v.consultation.id
+        ))),
+        Err(e) => redirect_with_outcome("/prescriptions", &[], Err(e)),
+    }
 }
 
 #[derive(Template, WebTemplate)]

@@ -675,6 +675,17 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("rx.status.expired", "已过期", "Expired"),
     ("rx.status.paid", "已支付", "Paid"),
     ("rx.status.dispensed", "已发药", "Dispensed"),
+    ("rx.renew", "续方（申请复诊开药）", "Renew my medicine"),
+    (
+        "rx.renew_note",
+        "近况（可选），如：血压平稳",
+        "How you are (optional), e.g. blood pressure steady",
+    ),
+    (
+        "rx.renewal_prefilled",
+        "续方申请：已按上次处方预填，请复核、检查后签署。上次处方",
+        "Renewal: the last prescription is filled in — review, check and sign. Last prescription",
+    ),
     ("addr.title", "收货地址", "Delivery addresses"),
     ("addr.none", "还没有收货地址。", "No addresses yet."),
     ("addr.default", "默认", "Default"),

@@ -30,6 +30,7 @@ mod logs;
 mod ops;
 mod practice;
 mod prescriptions;
+mod refill;
 mod schedule_pages;
 mod schedule_plan;
 mod service_lines;
