@@ -389,6 +389,24 @@ async fn authorize(
     }
 }
 
+/// A person's fulfilments for a reader of their record (the policy decides and audits);
+/// staff see those of their own hospital.
+pub async fn for_person(
+    state: &AppState,
+    actor: &Actor,
+    person: i64,
+) -> AppResult<Vec<FulfilmentView>> {
+    let me = actor.require()?;
+    policy::authorize_patient(state, actor, "fulfilment.list", "fulfilment", person, None).await?;
+    let mut out = Vec::new();
+    for f in store::of_person(&state.db, person, 100).await? {
+        if me.role == Role::Patient || Some(f.hospital_id) == me.hospital_id {
+            out.push(view_unchecked(state, f, false).await?);
+        }
+    }
+    Ok(out)
+}
+
 /// The fulfilment of a prescription the caller may already read, if one was chosen.
 pub async fn of_prescription(
     state: &AppState,

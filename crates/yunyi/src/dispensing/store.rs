@@ -214,6 +214,21 @@ pub async fn of_prescription_in(
         .await)
 }
 
+/// A person's fulfilments (any status), newest first.
+pub async fn of_person(
+    db: &Db,
+    person: i64,
+    limit: i64,
+) -> Result<Vec<FulfilmentRow>, sqlx::Error> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM fulfilment WHERE person_id = $1 ORDER BY id DESC LIMIT $2");
+    with_db!(db, |pool| sqlx::query_as::<_, FulfilmentRow>(&sql)
+        .bind(person)
+        .bind(limit)
+        .fetch_all(pool)
+        .await)
+}
+
 pub async fn by_tracking(
     db: &Db,
     courier: &str,

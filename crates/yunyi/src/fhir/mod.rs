@@ -17,6 +17,7 @@ pub mod audit_event;
 pub mod consult;
 pub mod directory;
 pub mod patient;
+pub mod pharmacy;
 pub mod scheduling;
 
 pub fn router() -> Router<AppState> {
@@ -27,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .merge(directory::router())
         .merge(scheduling::router())
         .merge(consult::router())
+        .merge(pharmacy::router())
 }
 
 /// A FHIR id in a URL: our ids are positive integers; anything else does not exist.
@@ -147,7 +149,7 @@ pub fn operation_outcome(problem: &Problem) -> Value {
 }
 
 /// (resource type, search parameters) served, for the CapabilityStatement.
-const RESOURCES: [(&str, &[(&str, &str)]); 12] = [
+const RESOURCES: [(&str, &[(&str, &str)]); 16] = [
     ("Patient", &[]),
     ("RelatedPerson", &[("patient", "reference")]),
     (
@@ -187,6 +189,20 @@ const RESOURCES: [(&str, &[(&str, &str)]); 12] = [
         ],
     ),
     ("Communication", &[("encounter", "reference")]),
+    ("Medication", &[("code", "token")]),
+    (
+        "MedicationRequest",
+        &[
+            ("patient", "reference"),
+            ("subject", "reference"),
+            ("status", "token"),
+        ],
+    ),
+    (
+        "MedicationDispense",
+        &[("patient", "reference"), ("subject", "reference")],
+    ),
+    ("DetectedIssue", &[("patient", "reference")]),
 ];
 
 /// `GET /fhir/metadata`: the CapabilityStatement. Resources are added here as contexts gain

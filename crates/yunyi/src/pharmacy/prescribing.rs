@@ -530,6 +530,33 @@ pub async fn mine(
     Ok(store::of_person(&state.db, person_id, 100).await?)
 }
 
+/// A person's prescriptions for a reader of their record: the patient side sees them all; a
+/// clinician with a care link (the policy decides, and audits) those of their own hospital.
+pub async fn for_person(
+    state: &AppState,
+    actor: &Actor,
+    person_id: i64,
+) -> AppResult<Vec<PrescriptionRow>> {
+    let me = actor.require()?;
+    policy::authorize_patient(
+        state,
+        actor,
+        "prescription.list",
+        "prescription",
+        person_id,
+        None,
+    )
+    .await?;
+    let rows = store::of_person(&state.db, person_id, 100).await?;
+    Ok(match me.role {
+        Role::Patient => rows,
+        _ => rows
+            .into_iter()
+            .filter(|p| Some(p.hospital_id) == me.hospital_id)
+            .collect(),
+    })
+}
+
 /// The doctor withdraws a prescription not yet paid (a revision is a new version instead).
 pub async fn cancel(
     state: &AppState,

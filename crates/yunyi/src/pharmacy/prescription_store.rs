@@ -63,6 +63,7 @@ pub struct ItemRow {
 
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
 pub struct FindingRow {
+    pub id: i64,
     pub stage: String,
     pub code: String,
     pub severity: String,
@@ -235,11 +236,21 @@ pub async fn items(db: &Db, id: i64) -> Result<Vec<ItemRow>, sqlx::Error> {
 
 pub async fn findings(db: &Db, id: i64) -> Result<Vec<FindingRow>, sqlx::Error> {
     with_db!(db, |pool| sqlx::query_as::<_, FindingRow>(
-        "SELECT stage, code, severity, line, message FROM prescription_finding \
+        "SELECT id, stage, code, severity, line, message FROM prescription_finding \
          WHERE prescription_id = $1 ORDER BY id"
     )
     .bind(id)
     .fetch_all(pool)
+    .await)
+}
+
+/// The prescription a finding belongs to.
+pub async fn finding_prescription(db: &Db, finding: i64) -> Result<Option<i64>, sqlx::Error> {
+    with_db!(db, |pool| sqlx::query_scalar::<_, i64>(
+        "SELECT prescription_id FROM prescription_finding WHERE id = $1"
+    )
+    .bind(finding)
+    .fetch_optional(pool)
     .await)
 }
 

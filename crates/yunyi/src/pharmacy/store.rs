@@ -105,6 +105,19 @@ pub async fn drugs(db: &Db, hospital: i64, q: &DrugQuery) -> Result<Vec<Drug>, s
         .await)
 }
 
+/// Active drugs of any hospital whose code or ATC code is `code` (FHIR `Medication?code=`).
+pub async fn drugs_by_code(db: &Db, code: &str, limit: i64) -> Result<Vec<Drug>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {DRUG_COLUMNS} FROM drug WHERE active = TRUE AND (code = $1 OR atc_code = $1) \
+         ORDER BY id LIMIT $2"
+    );
+    with_db!(db, |pool| sqlx::query_as::<_, Drug>(&sql)
+        .bind(code)
+        .bind(limit)
+        .fetch_all(pool)
+        .await)
+}
+
 pub async fn drug(db: &Db, id: i64) -> Result<Option<Drug>, sqlx::Error> {
     let sql = format!("SELECT {DRUG_COLUMNS} FROM drug WHERE id = $1");
     with_db!(db, |pool| sqlx::query_as::<_, Drug>(&sql)

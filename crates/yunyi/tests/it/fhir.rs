@@ -111,7 +111,11 @@ async fn the_capability_statement_lists_what_is_served() {
             "Slot",
             "Appointment",
             "Encounter",
-            "Communication"
+            "Communication",
+            "Medication",
+            "MedicationRequest",
+            "MedicationDispense",
+            "DetectedIssue"
         ]
     );
     // Errors are valid OperationOutcomes too.

@@ -22,6 +22,7 @@ mod directory;
 mod dispensing;
 mod errors;
 mod fhir;
+mod fhir_pharmacy;
 mod fhir_scheduling;
 mod formulary;
 mod identity;

@@ -11,7 +11,7 @@ use crate::consult::{service_of, signed_doctor};
 use crate::helpers::PW;
 
 /// A drug of the visit's hospital by its code in the demo formulary.
-async fn drug(ctx: &Ctx, hospital: i64, code: &str) -> i64 {
+pub(crate) async fn drug(ctx: &Ctx, hospital: i64, code: &str) -> i64 {
     let (_, page) = ctx
         .app
         .get_json(&format!("/api/v1/hospitals/{hospital}/drugs?q={code}"))
@@ -20,7 +20,7 @@ async fn drug(ctx: &Ctx, hospital: i64, code: &str) -> i64 {
 }
 
 /// patient1's hypertension follow-up with doctor4, begun: (doctor token, consultation, hospital).
-async fn visit(ctx: &Ctx, allergies: &[&str]) -> (String, i64, i64) {
+pub(crate) async fn visit(ctx: &Ctx, allergies: &[&str]) -> (String, i64, i64) {
     let patient = ctx.app.token("patient1", PW).await;
     let service = service_of(ctx, "doctor4", "follow_up").await;
     let (status, created) = ctx
