@@ -700,3 +700,180 @@ async fn a_doctor_and_a_patient_hold_a_video_call_with_fake_devices_in_real_brow
     doctor.quit().await;
     app.stop().await;
 }
+
+impl Browser {
+    async fn sign_out(&self) {
+        self.click("logout").await;
+        self.wait_for("signing out", || async {
+            self.driver().find(By::Id("nav-login")).await.is_ok()
+        })
+        .await;
+    }
+
+    /// Opens `path` and waits for element `id` on it.
+    async fn open(&self, app: &TestApp, path: &str, id: &str) {
+        self.driver().goto(app.url(path)).await.unwrap();
+        self.wait_for(&format!("#{id} on {path}"), || async {
+            self.driver().find(By::Id(id)).await.is_ok()
+        })
+        .await;
+    }
+
+    /// Clicks `id` and waits for the page after it to show `then`.
+    async fn press(&self, id: &str, then: &str) {
+        self.click(id).await;
+        self.wait_for(&format!("#{then} after pressing #{id}"), || async {
+            self.driver().find(By::Id(then)).await.is_ok()
+        })
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn a_prescription_is_written_reviewed_paid_delivered_and_received_in_a_real_browser()
+{
+    let app = TestApp::with_demo().await;
+    // patient1 asks doctor4 for a follow-up of their hypertension, which the doctor begins.
+    let (_, service) = doctor_service(&app, "doctor4", "follow_up").await;
+    let patient_token = app.token("patient1", crate::helpers::PW).await;
+    let created: serde_json::Value = app
+        .post_as(
+            Some(&patient_token),
+            "/api/v1/consultations",
+            &serde_json::json!({"service_id": service, "condition_icd10": "I10",
+                                "intake": {"chief_complaint": "高血压复诊，续开降压药"}}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let visit = created["id"].as_i64().expect("the follow-up visit");
+    let doctor_token = app.token("doctor4", crate::helpers::PW).await;
+    app.step_up(&doctor_token).await;
+    for step in ["accept", "start"] {
+        let r = app
+            .post_as(
+                Some(&doctor_token),
+                &format!("/api/v1/consultations/{visit}/{step}"),
+                &serde_json::json!({}),
+            )
+            .await;
+        assert!(r.status().is_success(), "{step}");
+    }
+    let amlodipine = yunyi::with_db!(&app.db, |pool| sqlx::query_scalar::<_, i64>(
+        "SELECT id FROM drug WHERE code = 'XY001' AND hospital_id = $1"
+    )
+    .bind(created["hospital_id"].as_i64().unwrap())
+    .fetch_one(pool)
+    .await)
+    .unwrap();
+
+    let browser = Browser::start().await;
+    let d = browser.driver();
+    // The doctor writes the prescription in the visit: checks it, then signs.
+    browser.sign_in(&app, "doctor4").await;
+    browser.step_up(&app).await;
+    browser
+        .open(
+            &app,
+            &format!("/consultations/{visit}/prescribe"),
+            "prescribe-form",
+        )
+        .await;
+    browser.fill("diagnosis_name", "原发性高血压").await;
+    d.execute(
+        "document.getElementById('drug_id_0').value = arguments[0];",
+        vec![serde_json::json!(amlodipine.to_string())],
+    )
+    .await
+    .unwrap();
+    browser.fill("dose_0", "5").await;
+    browser.fill("days_0", "28").await;
+    browser.press("rx-check", "findings").await;
+    browser.press("rx-sign", "rx-status").await;
+    browser.wait_text("#rx-status", "待审核").await;
+    let rx = browser
+        .path()
+        .await
+        .trim_start_matches("/prescriptions/")
+        .to_owned();
+    browser.sign_out().await;
+
+    // The pharmacist approves it from the review queue.
+    browser.sign_in(&app, "pharmacist1").await;
+    browser
+        .open(&app, "/pharmacist/reviews", &format!("review-{rx}"))
+        .await;
+    browser.press(&format!("approve-{rx}"), "form-notice").await;
+    browser.sign_out().await;
+
+    // The patient chooses delivery to the home address and pays in the sandbox.
+    browser.sign_in(&app, "patient1").await;
+    browser
+        .open(&app, &format!("/prescriptions/{rx}"), "pay-form")
+        .await;
+    browser.click("method-delivery").await;
+    browser.press("pay", "pay-approve").await;
+    browser.press("pay-approve", "fulfilment-timeline").await;
+    browser.wait_text("#fulfilment-status", "待调配").await;
+    browser.sign_out().await;
+
+    // The pharmacy picks, packs and hands it to the courier, who delivers it.
+    let fulfilment = yunyi::with_db!(&app.db, |pool| sqlx::query_scalar::<_, i64>(
+        "SELECT id FROM fulfilment WHERE prescription_id = $1"
+    )
+    .bind(rx.parse::<i64>().unwrap())
+    .fetch_one(pool)
+    .await)
+    .unwrap();
+    browser.sign_in(&app, "pharmacist1").await;
+    browser
+        .open(
+            &app,
+            "/pharmacist/dispensing",
+            &format!("pick-{fulfilment}"),
+        )
+        .await;
+    browser
+        .press(&format!("pick-{fulfilment}"), &format!("pack-{fulfilment}"))
+        .await;
+    browser
+        .press(
+            &format!("pack-{fulfilment}"),
+            &format!("dispatch-{fulfilment}"),
+        )
+        .await;
+    browser.click(&format!("dispatch-{fulfilment}")).await;
+    browser
+        .wait_for("the parcel to leave the queue", || async {
+            d.find(By::Id(&format!("fulfilment-{fulfilment}")))
+                .await
+                .is_err()
+        })
+        .await;
+    browser
+        .open(&app, &format!("/prescriptions/{rx}"), "courier-console")
+        .await;
+    browser.press("courier-console", "step-picked_up").await;
+    for (step, shown) in [
+        ("picked_up", "快递已揽收"),
+        ("in_transit", "运输中"),
+        ("delivered", "已送达"),
+    ] {
+        browser.click(&format!("step-{step}")).await;
+        browser.wait_text("#parcel-status", shown).await;
+    }
+    browser.sign_out().await;
+
+    // The patient sees where it is and confirms it arrived.
+    browser.sign_in(&app, "patient1").await;
+    browser
+        .open(&app, &format!("/prescriptions/{rx}"), "confirm-receipt")
+        .await;
+    browser.wait_text("#fulfilment-timeline", "已送达").await;
+    browser.click("confirm-receipt").await;
+    browser.wait_text("#fulfilment-status", "已签收").await;
+    browser.wait_text("#rx-status", "已发药").await;
+    browser.quit().await;
+    app.stop().await;
+}
