@@ -1,6 +1,7 @@
 //! Pages in a real headless Chromium (Debian's), driven through chromedriver: what a patient on
 //! a phone does — read the home page, switch language, register (fixing a typo the page points
-//! out), add a child, sign out and back in.
+//! out), add a child, sign out and back in — and the prescription journey from the doctor's
+//! form through the pharmacist, the sandbox payment and courier, to the patient's "received".
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -730,8 +731,7 @@ impl Browser {
 }
 
 #[tokio::test]
-async fn a_prescription_is_written_reviewed_paid_delivered_and_received_in_a_real_browser()
-{
+async fn a_prescription_is_written_reviewed_paid_delivered_and_received_in_a_real_browser() {
     let app = TestApp::with_demo().await;
     // patient1 asks doctor4 for a follow-up of their hypertension, which the doctor begins.
     let (_, service) = doctor_service(&app, "doctor4", "follow_up").await;
@@ -846,7 +846,7 @@ async fn a_prescription_is_written_reviewed_paid_delivered_and_received_in_a_rea
     browser.click(&format!("dispatch-{fulfilment}")).await;
     browser
         .wait_for("the parcel to leave the queue", || async {
-            d.find(By::Id(&format!("fulfilment-{fulfilment}")))
+            d.find(By::Id(format!("fulfilment-{fulfilment}")))
                 .await
                 .is_err()
         })
