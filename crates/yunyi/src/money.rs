@@ -20,8 +20,17 @@ pub fn parse_yuan(raw: &str) -> Option<i64> {
 /// `¥12.50` for 1250 fen.
 pub fn yuan(fen: i64) -> String {
     let sign = if fen < 0 { "-" } else { "" };
-    let abs = fen.unsigned_abs();
-    format!("{sign}¥{}.{:02}", abs / 100, abs % 100)
+    format!("{sign}¥{}", digits(fen.unsigned_abs()))
+}
+
+/// Plain yuan with two decimals and no symbol (`-12.50`), for files finance opens.
+pub fn decimal(fen: i64) -> String {
+    let sign = if fen < 0 { "-" } else { "" };
+    format!("{sign}{}", digits(fen.unsigned_abs()))
+}
+
+fn digits(abs: u64) -> String {
+    format!("{}.{:02}", abs / 100, abs % 100)
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::reconciliation;
 use super::service::{self, OrderView};
 use crate::app::AppState;
 use crate::dispensing::service::ChoiceInput;
@@ -24,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/orders/{id}", get(read))
         .route("/api/v1/orders/{id}/refunds", post(refund))
         .route("/api/v1/payments/notify/sandbox", post(notify))
+        .route("/api/v1/hospitals/{id}/reconciliation", get(reconciliation))
 }
 
 /// The body names how the medicine reaches the patient (default: picked up).
@@ -86,4 +88,51 @@ async fn notify(
         .ok_or_else(|| AppError::Forbidden("the notification is not signed".to_owned()))?;
     let outcome = service::notify(&state, &body, signature).await?;
     Ok(Json(json!({ "outcome": outcome })))
+}
+
+#[derive(Deserialize, Default)]
+struct ReconciliationQuery {
+    date: Option<String>,
+    format: Option<String>,
+}
+
+/// `GET /api/v1/hospitals/{id}/reconciliation?date=YYYY-MM-DD[&format=csv]`: the day's
+/// payments, refunds and exceptions (today when no date).
+async fn reconciliation(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> AppResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let hospital = crate::extract::path_id("hospital", &id)?;
+    let q: ReconciliationQuery = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
+        .map_err(|_| AppError::invalid("date", "must be a day such as 2026-11-22"))?;
+    let day = reconciliation::parse_date(q.date.as_deref(), crate::identity::service::today())?;
+    let report = reconciliation::report(&state, &actor, hospital, day).await?;
+    match q.format.as_deref() {
+        None | Some("json") => Ok(Json(report).into_response()),
+        Some("csv") => Ok(csv_response(&report)),
+        Some(_) => Err(AppError::invalid("format", "must be json or csv")),
+    }
+}
+
+/// The report as a CSV download named for its hospital and day.
+pub fn csv_response(report: &reconciliation::Report) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let name = format!("reconciliation-{}-{}.csv", report.hospital_id, report.date);
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        reconciliation::csv(report),
+    )
+        .into_response()
 }

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod gateway;
 pub mod pages;
+pub mod reconciliation;
 pub mod service;
 pub mod store;
 

@@ -5,12 +5,13 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::Redirect;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::gateway::{Notification, SandboxGateway};
+use super::reconciliation;
 use super::service::{self, OrderView};
 use crate::app::AppState;
 use crate::dispensing::service::ChoiceInput;
@@ -24,6 +25,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/prescriptions/{id}/pay", post(pay))
         .route("/sandbox/pay/{order}", get(checkout).post(decide))
+        .route("/admin/reconciliation", get(reconciliation_page))
+        .route("/admin/reconciliation.csv", get(reconciliation_csv))
 }
 
 /// How the patient wants the medicine, as the prescription page's form sends it.
@@ -132,4 +135,71 @@ async fn decide(
     let (body, signature) = sandbox.notification(&n);
     let result = service::notify(&state, &body, &signature).await.map(|_| ());
     redirect_with_outcome(&back, &[], result)
+}
+
+#[derive(Deserialize, Default)]
+struct DayQuery {
+    #[serde(default)]
+    date: Option<String>,
+    #[serde(default)]
+    hospital: Option<i64>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "reconciliation.html")]
+struct ReconciliationPage {
+    page: PageCtx,
+    hospital: String,
+    report: Option<reconciliation::Report>,
+    date: String,
+    message: String,
+}
+
+impl ReconciliationPage {
+    fn yuan(&self, fen: &i64) -> String {
+        crate::money::yuan(*fen)
+    }
+
+    fn when(&self, at: &i64) -> String {
+        crate::scheduling::model::cst_display(*at)
+    }
+}
+
+/// The administrator's daily reconciliation: a bad date is said on the page, not a 4xx.
+async fn reconciliation_page(
+    State(state): State<AppState>,
+    page: PageCtx,
+    actor: Actor,
+    Query(q): Query<DayQuery>,
+) -> AppResult<ReconciliationPage> {
+    let hospital =
+        crate::directory::service::managed_hospital(&state.db, &actor, q.hospital).await?;
+    let today = crate::identity::service::today();
+    let (report, message, date) = match reconciliation::parse_date(q.date.as_deref(), today) {
+        Ok(day) => (
+            Some(reconciliation::report(&state, &actor, hospital.id, day).await?),
+            String::new(),
+            day.to_string(),
+        ),
+        Err(e) => (None, e.to_string(), q.date.clone().unwrap_or_default()),
+    };
+    Ok(ReconciliationPage {
+        page: page.with_nav("reconciliation"),
+        hospital: hospital.name,
+        report,
+        date,
+        message,
+    })
+}
+
+async fn reconciliation_csv(
+    State(state): State<AppState>,
+    actor: Actor,
+    Query(q): Query<DayQuery>,
+) -> AppResult<axum::response::Response> {
+    let hospital =
+        crate::directory::service::managed_hospital(&state.db, &actor, q.hospital).await?;
+    let day = reconciliation::parse_date(q.date.as_deref(), crate::identity::service::today())?;
+    let report = reconciliation::report(&state, &actor, hospital.id, day).await?;
+    Ok(super::api::csv_response(&report))
 }

@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/hospitals/{id}/drugs", get(search))
         .route("/api/v1/hospitals/{id}/formulary", post(import))
         .route("/api/v1/drugs/{id}", get(read))
+        .route("/api/v1/drugs/{id}/price", post(set_price))
         .route("/api/v1/prescriptions", get(mine).post(sign))
         .route("/api/v1/prescriptions/check", post(check))
         .route("/api/v1/prescriptions/review-queue", get(review_queue))
@@ -203,4 +204,23 @@ async fn renew(
     let id = rx_id(&id)?;
     let view = super::refill::renew(&state, &actor, id, input.note.as_deref()).await?;
     Ok((StatusCode::CREATED, Json(view)))
+}
+
+#[derive(Deserialize, Default)]
+struct PriceInput {
+    #[serde(default)]
+    price_yuan: String,
+}
+
+/// `POST /api/v1/drugs/{id}/price`: the hospital's administrators set a drug's price.
+async fn set_price(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    AppJson(input): AppJson<PriceInput>,
+) -> AppResult<Json<Drug>> {
+    let id = crate::extract::path_id("drug", &id)?;
+    Ok(Json(
+        service::set_price(&state, &actor, id, &input.price_yuan).await?,
+    ))
 }

@@ -2,6 +2,7 @@
 //! off internet prescriptions, its pharmacies and stock, the drug-interaction table, and the
 //! prescription safety checks (`checks`, pure) used at writing and at pharmacist review.
 
+pub mod admin_pages;
 pub mod api;
 pub mod checks;
 pub mod model;
@@ -15,5 +16,7 @@ pub mod service;
 pub mod store;
 
 pub fn router() -> axum::Router<crate::app::AppState> {
-    api::router().merge(pages::router())
+    api::router()
+        .merge(pages::router())
+        .merge(admin_pages::router())
 }

@@ -273,6 +273,50 @@ pub async fn drug(db: &Db, id: i64) -> AppResult<DrugView> {
     })
 }
 
+/// The highest price accepted for one dispensing unit: ¥100,000 (a guard against a slip of
+/// the keyboard, far above any drug an internet hospital sells).
+pub const MAX_PRICE_FEN: i64 = 10_000_000;
+
+/// A hospital administrator sets a drug's price (yuan, as typed). Written prescriptions keep
+/// the price they were signed with. Audited with the old and new price.
+pub async fn set_price(
+    state: &AppState,
+    actor: &Actor,
+    drug_id: i64,
+    price_yuan: &str,
+) -> AppResult<Drug> {
+    let drug = super::store::drug(&state.db, drug_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no drug with id {drug_id}")))?;
+    crate::directory::service::require_admin_of(state, actor, drug.hospital_id, "drug.price")
+        .await?;
+    let price = crate::money::parse_yuan(price_yuan)
+        .filter(|p| (0..=MAX_PRICE_FEN).contains(p))
+        .ok_or_else(|| {
+            AppError::invalid(
+                "price_yuan",
+                "must be an amount in yuan such as 32.50 (at most 100000)",
+            )
+        })?;
+    let mut tx = state.db.begin().await?;
+    super::store::set_price(&mut tx, drug_id, price, crate::clock::now_ms()).await?;
+    crate::audit::append(
+        &mut tx,
+        &NewEvent::new(actor.audit(), "drug.price", "drug")
+            .object(drug_id)
+            .reason(format!(
+                "{} → {}",
+                crate::money::yuan(drug.price_fen),
+                crate::money::yuan(price)
+            )),
+    )
+    .await?;
+    tx.commit().await?;
+    super::store::drug(&state.db, drug_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no drug with id {drug_id}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

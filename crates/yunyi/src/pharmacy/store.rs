@@ -118,6 +118,19 @@ pub async fn drugs_by_code(db: &Db, code: &str, limit: i64) -> Result<Vec<Drug>,
         .await)
 }
 
+/// A new price; the prescriptions already written keep theirs (they hold a copy).
+pub async fn set_price(tx: &mut Tx, id: i64, price_fen: i64, now: i64) -> Result<(), sqlx::Error> {
+    with_tx!(tx, |conn| sqlx::query(
+        "UPDATE drug SET price_fen = $2, updated_at = $3 WHERE id = $1"
+    )
+    .bind(id)
+    .bind(price_fen)
+    .bind(now)
+    .execute(conn)
+    .await
+    .map(|_| ()))
+}
+
 pub async fn drug(db: &Db, id: i64) -> Result<Option<Drug>, sqlx::Error> {
     let sql = format!("SELECT {DRUG_COLUMNS} FROM drug WHERE id = $1");
     with_db!(db, |pool| sqlx::query_as::<_, Drug>(&sql)

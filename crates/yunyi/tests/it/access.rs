@@ -122,6 +122,12 @@ fn rows() -> Vec<Row> {
             expect: [401, 403, 403, 403, 403, 403, 200, 403, 403, 403, 403],
         },
         Row {
+            name: "a hospital's daily reconciliation",
+            method: M::GET,
+            path: "/api/v1/hospitals/1/reconciliation",
+            expect: [401, 403, 403, 403, 403, 403, 403, 403, 200, 200, 200],
+        },
+        Row {
             name: "my delivery addresses",
             method: M::GET,
             path: "/api/v1/addresses",

@@ -285,3 +285,172 @@ async fn the_patient_pays_on_the_sandbox_page() {
         .await;
     assert!(done.contains("已支付"), "{done}");
 }
+
+/// Pays `order` in full through a signed sandbox notification with transaction `txn`.
+async fn pay_order(ctx: &Ctx, order: &Value, txn: &str, amount_fen: i64) -> Value {
+    let n = Notification {
+        gateway_txn: txn.to_owned(),
+        order_id: order["id"].as_i64().unwrap(),
+        event: "paid".to_owned(),
+        amount_fen,
+    };
+    let (body, signature) = sandbox(ctx).notification(&n);
+    notify(ctx, &body, &signature).await.1
+}
+
+#[tokio::test]
+async fn the_daily_reconciliation_lists_each_payment_refund_and_exception() {
+    let ctx = setup().await;
+    let (patient, rx) = approved(&ctx).await;
+    let (_, order) = ctx
+        .post(
+            &patient,
+            &format!("/api/v1/prescriptions/{rx}/order"),
+            json!({}),
+        )
+        .await;
+    let total = order["total_fen"].as_i64().unwrap();
+    // A wrong amount first: nothing paid, an exception for finance.
+    let answer = pay_order(&ctx, &order, "SBX-RECON-0", total - 1).await;
+    assert_eq!(answer["outcome"], "amount_mismatch");
+    let answer = pay_order(&ctx, &order, "SBX-RECON-1", total).await;
+    assert_eq!(answer["outcome"], "paid");
+    let order_id = order["id"].as_i64().unwrap();
+    let (status, _) = ctx
+        .post(
+            &ctx.admin,
+            &format!("/api/v1/orders/{order_id}/refunds"),
+            json!({"amount_fen": 500, "reason": "患者退回部分药品"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let hospital = order["hospital_id"].as_i64().unwrap();
+    let path = format!("/api/v1/hospitals/{hospital}/reconciliation");
+    let (status, report) = ctx.get(&ctx.admin, &path).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["paid_fen"].as_i64().unwrap(), total);
+    assert_eq!(report["refunded_fen"], 500);
+    assert_eq!(report["net_fen"].as_i64().unwrap(), total - 500);
+    assert_eq!(report["payments"][0]["gateway_txn"], "SBX-RECON-1");
+    assert_eq!(report["refunds"][0]["order_id"], order_id);
+    assert_eq!(report["exceptions"][0]["outcome"], "amount_mismatch");
+    assert_eq!(report["by_subject"][0]["subject_type"], "prescription");
+    // Another day has none of it.
+    let (_, other_day) = ctx
+        .get(&ctx.admin, &format!("{path}?date=2026-01-01"))
+        .await;
+    assert_eq!(other_day["payments"].as_array().unwrap().len(), 0);
+    // As CSV, for the spreadsheet: a line per payment and refund, in yuan.
+    let r = ctx
+        .app
+        .get_as(&ctx.admin, &format!("{path}?format=csv"))
+        .await;
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let csv = r.text().await.unwrap();
+    assert!(
+        csv.contains("payment,") && csv.contains("SBX-RECON-1"),
+        "{csv}"
+    );
+    assert!(csv.contains("refund,") && csv.contains(",-5.00,"), "{csv}");
+    // Bad input is named; the patient and other staff may not read it.
+    let (status, bad) = ctx
+        .get(&ctx.admin, &format!("{path}?date=2026-13-01"))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    assert_eq!(bad["errors"][0]["field"], "date");
+    let (status, _) = ctx.get(&patient, &path).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let regulator = ctx.app.token("regulator1", PW).await;
+    let (status, _) = ctx.get(&regulator, &path).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // The administrator's page shows the same totals.
+    let admin = ctx.app.sign_in_browser("hospital-admin").await;
+    let page = admin.page("/admin/reconciliation").await;
+    assert!(
+        page.contains("id=\"recon-net\"") && page.contains(&yunyi::money::yuan(total - 500)),
+        "{page}"
+    );
+    assert!(page.contains("id=\"recon-exceptions\""));
+    let bad = admin.page("/admin/reconciliation?date=yesterday").await;
+    assert!(bad.contains("id=\"form-message\""), "{bad}");
+}
+
+#[tokio::test]
+async fn an_administrator_sets_prices_and_imports_on_the_formulary_page() {
+    let ctx = setup().await;
+    let (patient, rx) = approved(&ctx).await;
+    let (_, before) = ctx
+        .get(&patient, &format!("/api/v1/prescriptions/{rx}"))
+        .await;
+    let drug = before["items"][0]["drug_id"].as_i64().unwrap();
+    let path = format!("/api/v1/drugs/{drug}/price");
+    let (status, bad) = ctx
+        .post(&ctx.admin, &path, json!({"price_yuan": "三十"}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    assert_eq!(bad["errors"][0]["field"], "price_yuan");
+    let (status, _) = ctx.post(&patient, &path, json!({"price_yuan": "1"})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, changed) = ctx
+        .post(&ctx.admin, &path, json!({"price_yuan": "29.90"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert_eq!(changed["price_fen"], 2990);
+    // The prescription already written keeps the price it was signed with.
+    let (_, after) = ctx
+        .get(&patient, &format!("/api/v1/prescriptions/{rx}"))
+        .await;
+    assert_eq!(after["total_fen"], before["total_fen"]);
+    assert_eq!(
+        after["items"][0]["unit_price_fen"],
+        before["items"][0]["unit_price_fen"]
+    );
+
+    let admin = ctx.app.sign_in_browser("hospital-admin").await;
+    let page = admin.page("/admin/formulary?q=XY001").await;
+    assert!(
+        page.contains(&format!("id=\"price-{drug}\"")) && page.contains("29.90"),
+        "{page}"
+    );
+    let banned = admin.page("/admin/formulary?q=XY101").await;
+    assert!(banned.contains("禁止线上"), "{banned}");
+    let saved = admin
+        .submit(
+            &format!("/admin/drugs/{drug}/price"),
+            &[("price_yuan", "31.00".to_owned())],
+        )
+        .await;
+    assert!(saved.contains("id=\"form-notice\""), "{saved}");
+    // A CSV with a bad row is shown again with the row named; nothing is imported.
+    let header = "code,generic_name,brand_name,form,strength,unit,pack_size,route,price_yuan,class,atc_code,dose_unit,unit_strength,max_daily_dose,min_age_years,pregnancy,allergy_terms,online";
+    let csv =
+        format!("{header}\nXY900,测试片,,片剂,1mg×10片,盒,10,口服,abc,处方药,,mg,1,,,safe,,是\n");
+    let r = admin
+        .post_form("/admin/formulary/import", &[("csv", csv.as_str())])
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let shown = r.text().await.unwrap();
+    assert!(
+        shown.contains("id=\"import-errors\"") && shown.contains("rows[2].price_yuan"),
+        "{shown}"
+    );
+    let (_, none) = ctx
+        .app
+        .get_json(&format!(
+            "/api/v1/hospitals/{}/drugs?q=XY900",
+            changed["hospital_id"]
+        ))
+        .await;
+    assert_eq!(none["items"].as_array().unwrap().len(), 0);
+    let good = csv.replace(",abc,", ",12.00,");
+    let imported = admin
+        .submit("/admin/formulary/import", &[("csv", good)])
+        .await;
+    assert!(imported.contains("新增 1 种"), "{imported}");
+}
