@@ -117,6 +117,11 @@ pub async fn run(o: Options) -> anyhow::Result<bool> {
                     "requesting a consultation",
                 )?;
                 let id = created["id"].as_i64().context("consultation id")?;
+                // The fee first: doctors take paid requests only.
+                if created["fee"]["status"] == "pending" {
+                    let order = created["fee"]["order_id"].as_i64().context("fee order")?;
+                    api.pay_in_sandbox(&patient, order).await?;
+                }
                 expect(
                     api.post(Some(&doctor), &format!("/api/v1/consultations/{id}/accept"), &json!({}))
                         .await?,

@@ -65,6 +65,22 @@ impl Api {
             .await
     }
 
+    /// Pays order `order` as the payer does on the sandbox gateway's page ("approve").
+    pub async fn pay_in_sandbox(&self, token: &str, order: i64) -> anyhow::Result<()> {
+        let response = self
+            .http
+            .post(format!("{}/sandbox/pay/{order}", self.base))
+            .bearer_auth(token)
+            .form(&[("decision", "approve")])
+            .send()
+            .await
+            .with_context(|| format!("paying order {order}"))?;
+        if !(response.status().is_success() || response.status().is_redirection()) {
+            bail!("paying order {order}: {}", response.status());
+        }
+        Ok(())
+    }
+
     pub async fn get(&self, token: Option<&str>, path: &str) -> anyhow::Result<Reply> {
         self.send(reqwest::Method::GET, token, path, None).await
     }

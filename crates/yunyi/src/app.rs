@@ -237,7 +237,12 @@ impl Application {
             let registry = self
                 .registry
                 .with_handler(Arc::new(scheduling::waitlist::ExpireHolds(state.clone())))
-                .with_handler(Arc::new(scheduling::notice::SendNotices(state.clone())));
+                .with_handler(Arc::new(scheduling::notice::SendNotices(state.clone())))
+                // Refunds go through the payment gateway, which lives in the state.
+                .with_recurring(
+                    Arc::new(crate::billing::fees::RefundLapsed(state.clone())),
+                    std::time::Duration::from_secs(60),
+                );
             let worker = Worker::new(state.db.clone(), registry, state.config.jobs.clone());
             tokio::spawn(worker.run(shutdown.clone()))
         });

@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/prescriptions/{id}/order", post(order_prescription))
         .route("/api/v1/orders/{id}", get(read))
+        .route("/api/v1/appointments/{id}/order", post(order_appointment))
         .route("/api/v1/orders/{id}/refunds", post(refund))
         .route("/api/v1/payments/notify/sandbox", post(notify))
         .route("/api/v1/hospitals/{id}/reconciliation", get(reconciliation))
@@ -135,4 +136,16 @@ pub fn csv_response(report: &reconciliation::Report) -> axum::response::Response
         reconciliation::csv(report),
     )
         .into_response()
+}
+
+/// `POST /api/v1/appointments/{id}/order`: the registration fee of a booked appointment.
+async fn order_appointment(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> AppResult<Json<OrderView>> {
+    let id = crate::extract::path_id("appointment", &id)?;
+    Ok(Json(
+        super::fees::order_appointment(&state, &actor, id).await?,
+    ))
 }

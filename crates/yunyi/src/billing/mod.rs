@@ -3,6 +3,7 @@
 //! refunds that never exceed what was paid.
 
 pub mod api;
+pub mod fees;
 pub mod gateway;
 pub mod pages;
 pub mod reconciliation;

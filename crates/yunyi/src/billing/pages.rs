@@ -25,6 +25,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/prescriptions/{id}/pay", post(pay))
         .route("/sandbox/pay/{order}", get(checkout).post(decide))
+        .route("/consultations/{id}/pay", post(pay_consultation))
+        .route("/appointments/{id}/pay", post(pay_appointment))
         .route("/admin/reconciliation", get(reconciliation_page))
         .route("/admin/reconciliation.csv", get(reconciliation_csv))
 }
@@ -120,7 +122,10 @@ async fn decide(
 ) -> AppResult<Redirect> {
     let id = crate::extract::path_id("order", &order)?;
     let order = service::read(&state, &actor, id).await?;
-    let back = format!("/{}s/{}", order.order.subject_type, order.order.subject_id);
+    let back = match order.order.subject_type.as_str() {
+        "appointment" => "/appointments".to_owned(),
+        kind => format!("/{kind}s/{}", order.order.subject_id),
+    };
     let sandbox = SandboxGateway::new(state.keys.sandbox_pay_secret());
     let n = Notification {
         gateway_txn: format!("SBX{}", crate::crypto::random_token()),
@@ -202,4 +207,37 @@ async fn reconciliation_csv(
     let day = reconciliation::parse_date(q.date.as_deref(), crate::identity::service::today())?;
     let report = reconciliation::report(&state, &actor, hospital.id, day).await?;
     Ok(super::api::csv_response(&report))
+}
+
+/// The consultation fee: to the gateway's pay page, or back saying why not.
+async fn pay_consultation(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> AppResult<Redirect> {
+    let id = crate::extract::path_id("consultation", &id)?;
+    to_checkout(
+        super::fees::pending_order(&state, &actor, "consultation", id).await,
+        &format!("/consultations/{id}"),
+    )
+}
+
+/// An appointment's registration fee, paid online.
+async fn pay_appointment(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> AppResult<Redirect> {
+    let id = crate::extract::path_id("appointment", &id)?;
+    to_checkout(
+        super::fees::order_appointment(&state, &actor, id).await,
+        "/appointments",
+    )
+}
+
+fn to_checkout(order: AppResult<OrderView>, back: &str) -> AppResult<Redirect> {
+    match order {
+        Ok(v) => Ok(Redirect::to(&v.pay_url.unwrap_or_else(|| back.to_owned()))),
+        Err(e) => redirect_with_outcome(back, &[], Err(e)),
+    }
 }

@@ -112,7 +112,7 @@ pub async fn order_prescription(
         .collect();
     let total_fen = lines.iter().map(|l| l.amount_fen).sum();
     let mut tx = state.db.begin().await?;
-    let id = match store::insert(
+    let id = match store::insert_with_lines(
         &mut tx,
         &store::NewOrder {
             person: p.person_id,
@@ -123,6 +123,7 @@ pub async fn order_prescription(
             total_fen,
             gateway: state.payments.name(),
         },
+        &lines,
         now,
     )
     .await
@@ -138,9 +139,6 @@ pub async fn order_prescription(
         }
         Err(e) => return Err(e.into()),
     };
-    for line in &lines {
-        store::insert_line(&mut tx, id, line).await?;
-    }
     dispensing_store::choose(&mut tx, &choice, now).await?;
     audit::append(
         &mut tx,
@@ -328,6 +326,24 @@ pub async fn refund_subject(
         return Ok(());
     }
     refund_unchecked(state, who, by, order.id, refundable, reason).await
+}
+
+/// Refunds whatever is still refundable on order `order_id` (a lapsed consultation or
+/// appointment).
+pub async fn refund_remaining(
+    state: &AppState,
+    who: &AuditActor,
+    order_id: i64,
+    reason: &str,
+) -> AppResult<()> {
+    let order = store::order(&state.db, order_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no order with id {order_id}")))?;
+    let refundable = order.paid_fen - order.refunded_fen;
+    if refundable <= 0 {
+        return Ok(());
+    }
+    refund_unchecked(state, who, None, order_id, refundable, reason).await
 }
 
 /// Returns `amount` of order `order_id` through the gateway, if it is still refundable.

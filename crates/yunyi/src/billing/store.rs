@@ -92,6 +92,56 @@ pub async fn insert_line(tx: &mut Tx, order: i64, l: &LineRow) -> Result<(), sql
     })
 }
 
+/// The order and its lines, in one transaction.
+pub async fn insert_with_lines(
+    tx: &mut Tx,
+    o: &NewOrder<'_>,
+    lines: &[LineRow],
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    let id = insert(tx, o, now).await?;
+    for line in lines {
+        insert_line(tx, id, line).await?;
+    }
+    Ok(id)
+}
+
+/// The most recent order for a subject, whatever its status.
+pub async fn latest_for(
+    db: &Db,
+    subject_type: &str,
+    subject_id: i64,
+) -> Result<Option<OrderRow>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM payment_order WHERE subject_type = $1 AND subject_id = $2 ORDER BY id DESC LIMIT 1"
+    );
+    with_db!(db, |pool| sqlx::query_as::<_, OrderRow>(&sql)
+        .bind(subject_type)
+        .bind(subject_id)
+        .fetch_optional(pool)
+        .await)
+}
+
+/// Paid orders with something left to refund whose subject lapsed: a consultation cancelled
+/// or expired, an appointment cancelled. (order id, why).
+pub async fn lapsed_paid(db: &Db, limit: i64) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    with_db!(db, |pool| {
+        sqlx::query_as::<_, (i64, String)>(
+        "SELECT o.id, 'consultation ' || c.status FROM payment_order o \
+         JOIN consultation c ON o.subject_type = 'consultation' AND c.id = o.subject_id \
+         WHERE o.status = 'paid' AND o.refunded_fen < o.paid_fen AND c.status IN ('cancelled', 'expired') \
+         UNION ALL \
+         SELECT o.id, 'appointment cancelled' FROM payment_order o \
+         JOIN appointment a ON o.subject_type = 'appointment' AND a.id = o.subject_id \
+         WHERE o.status = 'paid' AND o.refunded_fen < o.paid_fen AND a.status = 'cancelled' \
+         LIMIT $1"
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+    })
+}
+
 pub async fn order(db: &Db, id: i64) -> Result<Option<OrderRow>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM payment_order WHERE id = $1");
     with_db!(db, |pool| sqlx::query_as::<_, OrderRow>(&sql)

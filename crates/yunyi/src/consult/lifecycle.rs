@@ -125,6 +125,14 @@ pub async fn accept(state: &AppState, actor: &Actor, id: i64) -> AppResult<Consu
     may_take(state, actor, &c, "consultation.accept").await?;
     let moved = model::transition(c.status(), Action::Accept)
         .map_err(|e| AppError::Conflict(e.to_string()))?;
+    if crate::billing::fees::fee_of(state, "consultation", id)
+        .await?
+        .is_some_and(|f| f.unpaid())
+    {
+        return Err(AppError::Conflict(
+            "the patient has not paid the consultation fee yet".to_owned(),
+        ));
+    }
     if follow_up_basis(&c) == Some(FollowUpBasis::AwaitingConfirmation) {
         return Err(AppError::Conflict(
             "confirm first that the attached record shows the offline diagnosis of this condition (POST …/prior-record with qualifies true or false)".to_owned(),

@@ -347,6 +347,10 @@ struct DetailPage {
 }
 
 impl DetailPage {
+    fn yuan(&self, fen: &i64) -> String {
+        crate::money::yuan(*fen)
+    }
+
     fn status(&self) -> &str {
         &self.view.consultation.status
     }

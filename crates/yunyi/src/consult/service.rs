@@ -126,6 +126,9 @@ pub struct ConsultationView {
     /// The counselling intake says the patient thinks of harming themselves: the pages show
     /// the crisis lines at once and the queue marks the request urgent.
     pub crisis: bool,
+    /// The consultation fee, when the service charges one: a request reaches the doctors
+    /// once it is paid.
+    pub fee: Option<crate::billing::fees::Fee>,
 }
 
 /// Requests a consultation for the patient or a family member they act for.
@@ -250,6 +253,11 @@ pub async fn request(
             .await?
             .map_err(|why| AppError::invalid("renews_prescription_id", why))?;
     }
+    // Held in an appointment whose fee was paid online: nothing more to pay.
+    let prepaid = match input.appointment_id {
+        Some(a) => crate::billing::fees::paid(state, "appointment", a).await?,
+        None => false,
+    };
     let now = now_ms();
     // An on-demand request takes one of the day's places; one in a booked appointment has its
     // place already.
@@ -304,6 +312,24 @@ pub async fn request(
         Err(e) => return Err(e.into()),
     };
     store::insert_intake(&mut tx, id, &intake, now).await?;
+    if kind != Kind::FreeClinic && !prepaid {
+        crate::billing::fees::charge(
+            state,
+            &mut tx,
+            &actor.audit(),
+            &crate::billing::fees::Charge {
+                person: person_id,
+                payer: me.account_id,
+                hospital: service.hospital_id,
+                subject_type: "consultation",
+                subject_id: id,
+                description: &service.name,
+                price_fen: service.price_fen,
+            },
+            now,
+        )
+        .await?;
+    }
     store::insert_event(
         &mut tx,
         id,
@@ -492,8 +518,10 @@ pub(super) async fn view_unchecked(state: &AppState, id: i64) -> AppResult<Consu
         .as_ref()
         .and_then(|i| i.counselling.as_ref())
         .is_some_and(|c| c.self_harm_thoughts);
+    let fee = crate::billing::fees::fee_of(state, "consultation", id).await?;
     Ok(ConsultationView {
         crisis,
+        fee,
         follow_up_basis: follow_up_basis(&consultation),
         reply_overdue,
         consultation,

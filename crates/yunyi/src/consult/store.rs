@@ -369,6 +369,8 @@ pub async fn queue(
          FROM consultation c JOIN consultation_intake i ON i.consultation_id = c.id \
          JOIN person p ON p.id = c.person_id \
          WHERE c.status = 'requested' \
+         AND NOT EXISTS (SELECT 1 FROM payment_order o WHERE o.subject_type = 'consultation' \
+                         AND o.subject_id = c.id AND o.status = 'pending') \
          AND (c.doctor_id = $2 \
               OR (c.doctor_id IS NULL AND c.campaign_id IS NULL AND c.hospital_id = $1 AND {in_departments}) \
               OR (c.doctor_id IS NULL AND c.campaign_id IN ({VOLUNTEERING}))) \

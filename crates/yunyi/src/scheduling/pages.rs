@@ -33,7 +33,14 @@ pub fn router() -> Router<AppState> {
 
 /// An appointment as the page shows it: the appointment, the doctor's name, when, and the
 /// consultation it is held as (online appointments, once started).
-type Listed = (Appointment, String, String, Option<i64>);
+type Listed = (Appointment, String, String, Option<i64>, Fee);
+
+/// An appointment's registration fee as the list shows it: its price, and the status of its
+/// online payment (`""` when never ordered, `pending`, `paid`, `refunded`).
+pub struct Fee {
+    pub price_fen: i64,
+    pub status: String,
+}
 
 /// A waitlist entry as the page shows it: the entry, the doctor's name, the held time.
 type WaitView = (waitlist::Entry, String, String);
@@ -45,6 +52,12 @@ struct AppointmentsPage {
     items: Vec<Listed>,
     waiting: Vec<WaitView>,
     message: String,
+}
+
+impl AppointmentsPage {
+    fn yuan(&self, fen: &i64) -> String {
+        crate::money::yuan(*fen)
+    }
 }
 
 #[derive(Deserialize)]
@@ -74,7 +87,14 @@ async fn mine(
         } else {
             None
         };
-        items.push((a, doctor, when, consultation));
+        let price_fen = crate::directory::store::service(&state.db, a.service_id)
+            .await?
+            .map_or(0, |s| s.price_fen);
+        let status = crate::billing::fees::fee_of(&state, "appointment", a.id)
+            .await?
+            .map(|f| f.status)
+            .unwrap_or_default();
+        items.push((a, doctor, when, consultation, Fee { price_fen, status }));
     }
     let mut waiting = Vec::new();
     for e in waitlist::mine(&state, &actor).await? {

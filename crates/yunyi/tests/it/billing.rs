@@ -40,6 +40,27 @@ async fn notify(ctx: &Ctx, body: &[u8], signature: &str) -> (StatusCode, Value) 
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
+/// Pays order `order` in full through a signed sandbox notification (a fresh transaction).
+pub(crate) async fn pay_order_id(app: &crate::helpers::TestApp, order: i64, amount_fen: i64) {
+    let gateway = SandboxGateway::new(app.state.keys.sandbox_pay_secret());
+    let (body, signature) = gateway.notification(&Notification {
+        gateway_txn: format!("SBX-TEST-{}", uuid::Uuid::new_v4().simple()),
+        order_id: order,
+        event: "paid".to_owned(),
+        amount_fen,
+    });
+    let r = app
+        .client
+        .post(app.url("/api/v1/payments/notify/sandbox"))
+        .header("x-sandbox-signature", signature)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
 fn sandbox(ctx: &Ctx) -> SandboxGateway {
     SandboxGateway::new(ctx.app.state.keys.sandbox_pay_secret())
 }
@@ -453,4 +474,139 @@ async fn an_administrator_sets_prices_and_imports_on_the_formulary_page() {
         .submit("/admin/formulary/import", &[("csv", good)])
         .await;
     assert!(imported.contains("新增 1 种"), "{imported}");
+}
+
+#[tokio::test]
+async fn consultation_fees_are_refunded_when_the_request_lapses() {
+    let ctx = setup().await;
+    let patient = ctx.app.token("patient1", PW).await;
+    let service = crate::consult::service_of(&ctx, "doctor5", "text_consult").await;
+    let body = json!({"service_id": service, "intake": {"chief_complaint": "最近总是失眠"}});
+    // Paid, then cancelled by the patient before any doctor took it: refunded in full.
+    let (_, paid) = ctx.request_paid(&patient, body.clone()).await;
+    let id = paid["id"].as_i64().unwrap();
+    let order = paid["fee"]["order_id"].as_i64().unwrap();
+    let (status, _) = ctx
+        .post(
+            &patient,
+            &format!("/api/v1/consultations/{id}/cancel"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // Paid, then expired unanswered.
+    let (_, second) = ctx.request_paid(&patient, body.clone()).await;
+    let expired = second["id"].as_i64().unwrap();
+    yunyi::consult::lifecycle::expire_due(&ctx.app.db, second["expires_at"].as_i64().unwrap() + 1)
+        .await
+        .unwrap();
+    // Never paid: nothing to refund.
+    let (_, unpaid) = ctx
+        .post(&patient, "/api/v1/consultations", body.clone())
+        .await;
+    assert_eq!(unpaid["fee"]["status"], "pending");
+    let refunded = yunyi::billing::fees::refund_lapsed(&ctx.app.state)
+        .await
+        .unwrap();
+    assert_eq!(refunded, 2);
+    for (consultation, order) in [
+        (id, order),
+        (expired, second["fee"]["order_id"].as_i64().unwrap()),
+    ] {
+        let (_, o) = ctx.get(&patient, &format!("/api/v1/orders/{order}")).await;
+        assert_eq!(o["status"], "refunded", "{o}");
+        assert_eq!(o["refunded_fen"], o["paid_fen"]);
+        let (_, c) = ctx
+            .get(&patient, &format!("/api/v1/consultations/{consultation}"))
+            .await;
+        assert_eq!(c["fee"]["status"], "refunded");
+    }
+    // Run again: nothing more (never above what was paid).
+    assert_eq!(
+        yunyi::billing::fees::refund_lapsed(&ctx.app.state)
+            .await
+            .unwrap(),
+        0
+    );
+    // A free clinic charges nothing.
+    let free = crate::consult::service_of(&ctx, "doctor1", "free_clinic").await;
+    let (status, clinic) = ctx
+        .post(
+            &patient,
+            "/api/v1/consultations",
+            json!({"service_id": free, "intake": {"chief_complaint": "咳嗽三天，想咨询"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{clinic}");
+    assert!(clinic["fee"].is_null(), "{clinic}");
+}
+
+#[tokio::test]
+async fn an_appointment_fee_is_paid_online_and_refunded_when_cancelled() {
+    let ctx = setup().await;
+    let (_, slots) = ctx.session("doctor2", 1, "13:00", None).await;
+    let patient = ctx.app.token("patient2", PW).await;
+    let (status, booked) = ctx
+        .post(
+            &patient,
+            "/api/v1/appointments",
+            json!({"slot_id": slots[0]["id"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{booked}");
+    let appointment = booked["id"].as_i64().unwrap();
+    let browser = ctx.app.sign_in_browser("patient2").await;
+    let list = browser.page("/appointments").await;
+    assert!(
+        list.contains(&format!("id=\"pay-appointment-{appointment}\"")),
+        "{list}"
+    );
+    let path = format!("/api/v1/appointments/{appointment}/order");
+    let other = ctx.app.token("patient3", PW).await;
+    let (status, _) = ctx.post(&other, &path, json!({})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, order) = ctx.post(&patient, &path, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{order}");
+    assert!(order["total_fen"].as_i64().unwrap() > 0);
+    assert_eq!(order["lines"][0]["amount_fen"], order["total_fen"]);
+    let (_, again) = ctx.post(&patient, &path, json!({})).await;
+    assert_eq!(again["id"], order["id"], "the same order while it waits");
+    pay_order_id(
+        &ctx.app,
+        order["id"].as_i64().unwrap(),
+        order["total_fen"].as_i64().unwrap(),
+    )
+    .await;
+    let (status, _) = ctx.post(&patient, &path, json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "paid already");
+    let list = browser.page("/appointments").await;
+    assert!(
+        list.contains(&format!("id=\"fee-paid-{appointment}\"")),
+        "{list}"
+    );
+    let (status, _) = ctx
+        .post(
+            &patient,
+            &format!("/api/v1/appointments/{appointment}/cancel"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        yunyi::billing::fees::refund_lapsed(&ctx.app.state)
+            .await
+            .unwrap(),
+        1
+    );
+    let order_id = order["id"].as_i64().unwrap();
+    let (_, refunded) = ctx
+        .get(&patient, &format!("/api/v1/orders/{order_id}"))
+        .await;
+    assert_eq!(refunded["status"], "refunded");
+    let (status, _) = ctx.post(&patient, &path, json!({})).await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "a cancelled appointment is not paid for"
+    );
 }

@@ -66,6 +66,28 @@ impl Ctx {
         )
     }
 
+    /// Requests a consultation and pays its fee through the sandbox gateway's signed
+    /// notification, as the patient does before a doctor sees it: (status, the consultation
+    /// as it stands once paid).
+    pub async fn request_paid(&self, token: &str, body: Value) -> (StatusCode, Value) {
+        let (status, created) = self.post(token, "/api/v1/consultations", body).await;
+        if status != StatusCode::CREATED || created["fee"]["status"] != "pending" {
+            return (status, created);
+        }
+        crate::billing::pay_order_id(
+            &self.app,
+            created["fee"]["order_id"].as_i64().unwrap(),
+            created["fee"]["total_fen"].as_i64().unwrap(),
+        )
+        .await;
+        let id = created["id"].as_i64().unwrap();
+        let (_, paid) = self
+            .get(token, &format!("/api/v1/consultations/{id}"))
+            .await;
+        assert_eq!(paid["fee"]["status"], "paid", "{paid}");
+        (status, paid)
+    }
+
     pub async fn get(&self, token: &str, path: &str) -> (StatusCode, Value) {
         self.send(reqwest::Method::GET, token, path, None).await
     }

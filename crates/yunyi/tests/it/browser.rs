@@ -417,7 +417,7 @@ async fn a_patient_picks_department_doctor_and_time_books_and_cancels_in_a_real_
         "{list}"
     );
 
-    d.find(By::Css("#appointment-list button"))
+    d.find(By::Css("#appointment-list button[id^=cancel-]"))
         .await
         .unwrap()
         .click()
@@ -535,6 +535,10 @@ async fn a_patient_and_a_doctor_chat_and_share_a_picture_in_real_time_in_real_br
         .await;
     let path = patient.path().await;
     patient.wait_text("#status", "待接诊").await;
+    // The fee first, in the sandbox: then the request reaches the doctor.
+    patient.press("pay-consultation", "pay-approve").await;
+    patient.press("pay-approve", "chat").await;
+    patient.wait_text("#fee-status", "已支付").await;
 
     // The doctor confirms their identity, sees the request in the queue and accepts it.
     let doctor = Browser::start().await;
@@ -636,9 +640,9 @@ async fn a_doctor_and_a_patient_hold_a_video_call_with_fake_devices_in_real_brow
             &serde_json::json!({"service_id": service, "intake": {"chief_complaint": "想视频看看皮疹"}}),
         )
         .await;
-    let id = r.json::<serde_json::Value>().await.unwrap()["id"]
-        .as_i64()
-        .unwrap();
+    let created = r.json::<serde_json::Value>().await.unwrap();
+    let id = created["id"].as_i64().unwrap();
+    pay_fee(&app, &created).await;
     let doctor_token = app.token("doctor5", crate::helpers::PW).await;
     app.step_up(&doctor_token).await;
     let r = app
@@ -748,6 +752,7 @@ async fn a_prescription_is_written_reviewed_paid_delivered_and_received_in_a_rea
         .await
         .unwrap();
     let visit = created["id"].as_i64().expect("the follow-up visit");
+    pay_fee(&app, &created).await;
     let doctor_token = app.token("doctor4", crate::helpers::PW).await;
     app.step_up(&doctor_token).await;
     for step in ["accept", "start"] {
@@ -876,4 +881,16 @@ async fn a_prescription_is_written_reviewed_paid_delivered_and_received_in_a_rea
     browser.wait_text("#rx-status", "已发药").await;
     browser.quit().await;
     app.stop().await;
+}
+
+/// Pays a consultation's fee (as created by the API) through the sandbox's notification.
+async fn pay_fee(app: &TestApp, created: &serde_json::Value) {
+    if created["fee"]["status"] == "pending" {
+        crate::billing::pay_order_id(
+            app,
+            created["fee"]["order_id"].as_i64().unwrap(),
+            created["fee"]["total_fen"].as_i64().unwrap(),
+        )
+        .await;
+    }
 }

@@ -71,8 +71,32 @@ async fn a_text_consultation_goes_through_its_life_and_refuses_illegal_moves() {
     assert_eq!(created["channel"], "text");
     assert_eq!(created["intake"]["allergies"], json!(["青霉素"]));
     assert_eq!(created["intake"]["temperature_c"], json!(36.6));
-
+    // The doctor cannot take it before the patient pays the fee.
+    assert_eq!(created["fee"]["status"], "pending");
     let doctor = signed_doctor(&ctx, "doctor5").await;
+    let (status, unpaid) = ctx
+        .post(
+            &doctor,
+            &format!("/api/v1/consultations/{id}/accept"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{unpaid}");
+    let (_, queue) = ctx.get(&doctor, "/api/v1/consultations/queue").await;
+    assert!(
+        !queue["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["id"] == id),
+        "an unpaid request is not in the queue: {queue}"
+    );
+    crate::billing::pay_order_id(
+        &ctx.app,
+        created["fee"]["order_id"].as_i64().unwrap(),
+        created["fee"]["total_fen"].as_i64().unwrap(),
+    )
+    .await;
     let (status, queue) = ctx.get(&doctor, "/api/v1/consultations/queue").await;
     assert_eq!(status, StatusCode::OK);
     let item = queue["items"]
@@ -178,9 +202,8 @@ async fn only_the_patient_side_and_the_doctor_may_read_or_act() {
     let patient = ctx.app.token("patient1", PW).await;
     let service = service_of(&ctx, "doctor5", "text_consult").await;
     let (status, created) = ctx
-        .post(
+        .request_paid(
             &patient,
-            "/api/v1/consultations",
             json!({"service_id": service, "intake": intake("头晕")}),
         )
         .await;
@@ -208,9 +231,8 @@ async fn only_the_patient_side_and_the_doctor_may_read_or_act() {
     let (status, _) = ctx.get(admin, &path).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, _) = ctx
-        .post(
+        .request_paid(
             admin,
-            "/api/v1/consultations",
             json!({"service_id": service, "intake": intake("头晕")}),
         )
         .await;
@@ -224,9 +246,8 @@ async fn only_the_patient_side_and_the_doctor_may_read_or_act() {
     // Someone else's family: a patient cannot request for a person they do not act for.
     let person1 = ctx.app.person_of(&patient).await;
     let (status, _) = ctx
-        .post(
+        .request_paid(
             &other_patient,
-            "/api/v1/consultations",
             json!({"service_id": service, "person_id": person1, "intake": intake("头晕")}),
         )
         .await;
@@ -252,9 +273,7 @@ async fn a_follow_up_visit_needs_an_offline_diagnosis_of_that_condition() {
     // patient1 has hypertension in the hospital's offline records: allowed at once.
     let patient1 = ctx.app.token("patient1", PW).await;
     let (status, ok) = ctx
-        .post(
-            &patient1,
-            "/api/v1/consultations",
+        .request_paid(&patient1,
             json!({"service_id": follow_up, "condition_icd10": "i10", "intake": intake("高血压复诊续方")}),
         )
         .await;
@@ -299,9 +318,7 @@ async fn a_follow_up_visit_needs_an_offline_diagnosis_of_that_condition() {
     let (_, before) = ctx.get(&patient2, "/api/v1/consultations").await;
     let body =
         json!({"service_id": follow_up, "condition_icd10": "I10", "intake": intake("高血压复诊")});
-    let (status, refused) = ctx
-        .post(&patient2, "/api/v1/consultations", body.clone())
-        .await;
+    let (status, refused) = ctx.request_paid(&patient2, body.clone()).await;
     assert_eq!(status, StatusCode::CONFLICT, "{refused}");
     let message = refused["errors"][0]["message"].as_str().unwrap();
     assert_eq!(refused["errors"][0]["field"], "condition_icd10");
@@ -312,9 +329,8 @@ async fn a_follow_up_visit_needs_an_offline_diagnosis_of_that_condition() {
     assert_eq!(after, before);
     // A missing or malformed condition is a field error.
     let (status, bad) = ctx
-        .post(
+        .request_paid(
             &patient2,
-            "/api/v1/consultations",
             json!({"service_id": follow_up, "condition_icd10": "高血压", "intake": intake("复诊")}),
         )
         .await;
@@ -337,9 +353,7 @@ async fn a_follow_up_visit_needs_an_offline_diagnosis_of_that_condition() {
     let record: Value = r.json().await.unwrap();
     let mut with_record = body.clone();
     with_record["prior_record_id"] = record["id"].clone();
-    let (status, waiting) = ctx
-        .post(&patient2, "/api/v1/consultations", with_record)
-        .await;
+    let (status, waiting) = ctx.request_paid(&patient2, with_record).await;
     assert_eq!(status, StatusCode::CREATED, "{waiting}");
     assert_eq!(waiting["follow_up_basis"], "awaiting_confirmation");
     let id = waiting["id"].as_i64().unwrap();
@@ -404,9 +418,7 @@ async fn a_record_that_does_not_qualify_returns_the_request_with_the_reason() {
         .unwrap();
     let record: Value = r.json().await.unwrap();
     let (_, waiting) = ctx
-        .post(
-            &patient,
-            "/api/v1/consultations",
+        .request_paid(&patient,
             json!({"service_id": follow_up, "condition_icd10": "I10", "prior_record_id": record["id"], "intake": intake("复诊")}),
         )
         .await;
@@ -454,9 +466,7 @@ async fn a_department_queue_request_is_taken_by_exactly_one_doctor() {
     let service = created["service_id"].as_i64().unwrap();
     let patient = ctx.app.token("patient3", PW).await;
     let (status, request) = ctx
-        .post(
-            &patient,
-            "/api/v1/consultations",
+        .request_paid(&patient,
             json!({"service_id": service, "intake": {"chief_complaint": "咳嗽一周", "temperature_c": 37.9,
                    "outbreak_area_travel": true, "travel_region": "某市", "travel_returned_on": "2026-11-18"}}),
         )
@@ -537,9 +547,8 @@ async fn a_request_nobody_accepts_expires_and_ends_its_care_link() {
     let patient = ctx.app.token("patient1", PW).await;
     let service = service_of(&ctx, "doctor5", "text_consult").await;
     let (_, created) = ctx
-        .post(
+        .request_paid(
             &patient,
-            "/api/v1/consultations",
             json!({"service_id": service, "intake": intake("咨询")}),
         )
         .await;
@@ -602,9 +611,8 @@ async fn bad_intakes_and_bad_records_are_refused_with_their_fields() {
     let patient = ctx.app.token("patient1", PW).await;
     let service = service_of(&ctx, "doctor5", "text_consult").await;
     let (status, body) = ctx
-        .post(
+        .request_paid(
             &patient,
-            "/api/v1/consultations",
             json!({"service_id": service, "intake": {"chief_complaint": "", "temperature_c": 50,
                    "outbreak_area_travel": true, "travel_returned_on": "2099-01-01"}}),
         )
@@ -626,19 +634,13 @@ async fn bad_intakes_and_bad_records_are_refused_with_their_fields() {
         ]
     );
     let (status, body) = ctx
-        .post(
-            &patient,
-            "/api/v1/consultations",
-            json!({"intake": intake("x y")}),
-        )
+        .request_paid(&patient, json!({"intake": intake("x y")}))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["errors"][0]["field"], "service_id");
     // Someone else's record cannot be attached.
     let (status, body) = ctx
-        .post(
-            &patient,
-            "/api/v1/consultations",
+        .request_paid(&patient,
             json!({"service_id": service, "intake": {"chief_complaint": "咨询", "prior_record_ids": [999]}}),
         )
         .await;
@@ -690,9 +692,8 @@ async fn accepted(ctx: &Ctx) -> (String, String, i64) {
     let patient = ctx.app.token("patient1", PW).await;
     let service = service_of(ctx, "doctor5", "text_consult").await;
     let (_, created) = ctx
-        .post(
+        .request_paid(
             &patient,
-            "/api/v1/consultations",
             json!({"service_id": service, "intake": intake("血压偏高")}),
         )
         .await;
@@ -724,9 +725,8 @@ async fn messages_are_stored_in_order_and_only_participants_take_part() {
     let patient = ctx.app.token("patient1", PW).await;
     let service = service_of(&ctx, "doctor5", "text_consult").await;
     let (_, created) = ctx
-        .post(
+        .request_paid(
             &patient,
-            "/api/v1/consultations",
             json!({"service_id": service, "intake": intake("血压偏高")}),
         )
         .await;
@@ -1500,18 +1500,15 @@ async fn counselling_asks_its_own_questions_and_answers_thoughts_of_self_harm_wi
     let service = service_of(&ctx, "doctor12", "counselling").await;
     let patient = ctx.app.token("patient2", PW).await;
     let (status, body) = ctx
-        .post(
+        .request_paid(
             &patient,
-            "/api/v1/consultations",
             json!({"service_id": service, "intake": {"chief_complaint": "失眠，情绪低落"}}),
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["errors"][0]["field"], "intake.counselling");
     let (status, created) = ctx
-        .post(
-            &patient,
-            "/api/v1/consultations",
+        .request_paid(&patient,
             json!({"service_id": service, "intake": {"chief_complaint": "失眠，情绪低落",
                    "counselling": {"concern": "工作压力大，觉得活着没意思", "little_interest": 3, "feeling_down": 3, "self_harm_thoughts": true}}}),
         )
@@ -1535,9 +1532,8 @@ async fn a_patients_cancellation_reason_is_kept_within_bounds() {
     let patient = ctx.app.token("patient1", PW).await;
     let service = service_of(&ctx, "doctor5", "text_consult").await;
     let (_, created) = ctx
-        .post(
+        .request_paid(
             &patient,
-            "/api/v1/consultations",
             json!({"service_id": service, "intake": intake("咨询")}),
         )
         .await;

@@ -24,9 +24,7 @@ pub(crate) async fn visit(ctx: &Ctx, allergies: &[&str]) -> (String, i64, i64) {
     let patient = ctx.app.token("patient1", PW).await;
     let service = service_of(ctx, "doctor4", "follow_up").await;
     let (status, created) = ctx
-        .post(
-            &patient,
-            "/api/v1/consultations",
+        .request_paid(&patient,
             json!({"service_id": service, "condition_icd10": "I10",
                    "intake": {"chief_complaint": "高血压复诊，续开降压药", "allergies": allergies}}),
         )
@@ -191,9 +189,8 @@ async fn only_the_treating_doctor_of_a_follow_up_visit_in_progress_prescribes() 
     // A plain consultation (advice only) never prescribes.
     let advice = service_of(&ctx, "doctor5", "text_consult").await;
     let (_, c) = ctx
-        .post(
+        .request_paid(
             &patient,
-            "/api/v1/consultations",
             json!({"service_id": advice, "intake": {"chief_complaint": "咨询用药"}}),
         )
         .await;

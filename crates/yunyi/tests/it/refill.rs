@@ -46,6 +46,12 @@ async fn renewing_asks_the_doctor_for_a_follow_up_and_issues_nothing_by_itself()
         "{complaint}"
     );
     let id = visit["id"].as_i64().unwrap();
+    crate::billing::pay_order_id(
+        &ctx.app,
+        visit["fee"]["order_id"].as_i64().unwrap(),
+        visit["fee"]["total_fen"].as_i64().unwrap(),
+    )
+    .await;
 
     // Nothing was prescribed: the doctor reviews, checks and signs.
     let doctor = signed_doctor(&ctx, "doctor4").await;
@@ -143,9 +149,7 @@ async fn only_a_taken_chronic_prescription_of_ones_own_is_renewed() {
     tx.commit().await.unwrap();
     let follow_up = service_of(&ctx, "doctor4", "follow_up").await;
     let (status, wrong) = ctx
-        .post(
-            &patient,
-            "/api/v1/consultations",
+        .request_paid(&patient,
             json!({"service_id": follow_up, "condition_icd10": "E11", "renews_prescription_id": taken,
                    "intake": {"chief_complaint": "糖尿病复诊"}}),
         )
@@ -163,9 +167,8 @@ async fn only_a_taken_chronic_prescription_of_ones_own_is_renewed() {
     );
     let consultation = service_of(&ctx, "doctor5", "text_consult").await;
     let (status, wrong) = ctx
-        .post(
+        .request_paid(
             &patient,
-            "/api/v1/consultations",
             json!({"service_id": consultation, "renews_prescription_id": taken,
                    "intake": {"chief_complaint": "想续方"}}),
         )

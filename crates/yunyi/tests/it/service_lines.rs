@@ -32,9 +32,8 @@ async fn new_service(ctx: &Ctx, doctor: &str, named: bool, extra: Value) -> i64 
 
 async fn request(ctx: &Ctx, patient: &str, service: i64) -> (StatusCode, Value) {
     let token = ctx.app.token(patient, PW).await;
-    ctx.post(
+    ctx.request_paid(
         &token,
-        "/api/v1/consultations",
         json!({"service_id": service, "intake": intake("咳嗽三天")}),
     )
     .await
@@ -299,12 +298,8 @@ async fn a_patient_in_crisis_comes_first_in_the_queue() {
                "counselling": {"concern": "压力大", "little_interest": 2, "feeling_down": 2,
                                "self_harm_thoughts": self_harm}}})
     };
-    let (_, calm) = ctx
-        .post(&patient, "/api/v1/consultations", counselling(false))
-        .await;
-    let (_, crisis) = ctx
-        .post(&patient, "/api/v1/consultations", counselling(true))
-        .await;
+    let (_, calm) = ctx.request_paid(&patient, counselling(false)).await;
+    let (_, crisis) = ctx.request_paid(&patient, counselling(true)).await;
     let doctor = signed_doctor(&ctx, "doctor12").await;
     let (_, queue) = ctx.get(&doctor, "/api/v1/consultations/queue").await;
     let items = queue["items"].as_array().unwrap();
@@ -370,9 +365,7 @@ async fn a_booked_online_appointment_starts_its_consultation_from_the_appointmen
         "{list}"
     );
     let (status, again) = ctx
-        .post(
-            &patient,
-            "/api/v1/consultations",
+        .request_paid(&patient,
             json!({"service_id": service, "appointment_id": appointment, "intake": intake("再来一次")}),
         )
         .await;
