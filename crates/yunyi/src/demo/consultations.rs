@@ -105,8 +105,10 @@ pub(super) fn new_request<'a>(
     }
 }
 
-/// Stores a request (with its intake and first history row) created at `at`.
+/// Stores a request (with its intake and first history row) created at `at`, its fee paid in
+/// the sandbox a minute later when the service charges one.
 pub(super) async fn request(
+    state: &AppState,
     tx: &mut Tx,
     new: &NewConsultation<'_>,
     input: &IntakeInput,
@@ -138,6 +140,34 @@ pub(super) async fn request(
             Some(&id.to_string()),
         )
         .await?;
+    }
+    let service = directory_store::service(&state.db, new.service)
+        .await?
+        .ok_or_else(|| bad_demo_data("a demo consultation's service is missing"))?;
+    if kind != Kind::FreeClinic && service.price_fen > 0 {
+        use crate::billing::store as billing;
+        let order = billing::insert_with_lines(
+            tx,
+            &billing::NewOrder {
+                person: new.person,
+                payer: new.requested_by,
+                hospital: new.hospital,
+                subject_type: "consultation",
+                subject_id: id,
+                total_fen: service.price_fen,
+                gateway: state.payments.name(),
+            },
+            &[billing::LineRow {
+                line: 1,
+                description: service.name.clone(),
+                quantity: 1,
+                unit_price_fen: service.price_fen,
+                amount_fen: service.price_fen,
+            }],
+            at,
+        )
+        .await?;
+        billing::mark_paid(tx, order, &format!("SBXDEMO-C{id}"), at + MINUTE).await?;
     }
     Ok(id)
 }
@@ -206,7 +236,7 @@ pub(super) async fn seed(state: &AppState, tx: &mut Tx) -> AppResult<()> {
         &[("头晕", "2026-11-10")],
         &["氨氯地平片 5mg 每日一次"],
     )?;
-    let id = request(tx, &new, &input, start).await?;
+    let id = request(state, tx, &new, &input, start).await?;
     moves(
         tx,
         id,
@@ -311,7 +341,7 @@ pub(super) async fn seed(state: &AppState, tx: &mut Tx) -> AppResult<()> {
         &[("胸闷", "2026-11-15")],
         &[],
     )?;
-    request(tx, &new, &input, asked).await?;
+    request(state, tx, &new, &input, asked).await?;
 
     // Waiting: patient3's diabetes follow-up with doctor6, on the offline diagnosis.
     let p3 = patient(state, "patient3").await?;
@@ -335,6 +365,6 @@ pub(super) async fn seed(state: &AppState, tx: &mut Tx) -> AppResult<()> {
         &[("口干", "2026-11-01")],
         &["二甲双胍缓释片 0.5g 每日两次"],
     )?;
-    request(tx, &new, &input, asked).await?;
+    request(state, tx, &new, &input, asked).await?;
     Ok(())
 }

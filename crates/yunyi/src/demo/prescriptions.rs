@@ -220,7 +220,7 @@ async fn follow_up_visit(
         Some(("I10", diagnosis)),
         started,
     );
-    let visit = request(tx, &new, input, started).await?;
+    let visit = request(state, tx, &new, input, started).await?;
     moves(
         tx,
         visit,
