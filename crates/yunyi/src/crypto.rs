@@ -171,6 +171,15 @@ pub fn random_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// Hex HMAC-SHA256 of `body` under `key`: how the built-in sandboxes (payment gateway,
+/// courier) sign what they send.
+pub fn hmac_sha256_hex(key: &[u8], body: &[u8]) -> String {
+    let mut mac = <HmacSha256 as Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes())
+}
+
 /// Constant-time comparison of two strings (tokens, MACs).
 pub fn constant_time_eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());

@@ -2,9 +2,7 @@
 //! approves or declines, after which the gateway sends an HMAC-SHA256-signed notification, as
 //! WeChat Pay or Alipay do. Yunyi trusts a notification only when its signature verifies.
 
-use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 
 use crate::jobs::BoxFuture;
 
@@ -65,10 +63,7 @@ impl SandboxGateway {
 
     /// The signature the sandbox puts on `body` (hex HMAC-SHA256).
     pub fn sign(&self, body: &[u8]) -> String {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.secret)
-            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
-        mac.update(body);
-        hex::encode(mac.finalize().into_bytes())
+        crate::crypto::hmac_sha256_hex(&self.secret, body)
     }
 
     /// A notification as the sandbox sends it: the JSON body and its signature.

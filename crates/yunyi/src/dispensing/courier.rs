@@ -3,9 +3,7 @@
 //! delivered, failed) with an HMAC-SHA256-signed update, as SF Express or JD Logistics push
 //! their route notifications. Yunyi trusts an update only when its signature verifies.
 
-use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 
 use super::model::Move;
 use crate::jobs::BoxFuture;
@@ -84,10 +82,7 @@ impl SandboxCourier {
 
     /// The signature the sandbox puts on `body` (hex HMAC-SHA256).
     pub fn sign(&self, body: &[u8]) -> String {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.secret)
-            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
-        mac.update(body);
-        hex::encode(mac.finalize().into_bytes())
+        crate::crypto::hmac_sha256_hex(&self.secret, body)
     }
 
     /// An update as the sandbox sends it: the JSON body and its signature.
