@@ -107,6 +107,22 @@ pub enum Command {
     /// Triage complaints for evaluation: one JSON object per line on stdin
     /// ({"text": "…", "age_years": 5}), one result per line on stdout. Needs no database.
     Triage,
+    /// EARS aberration detection as R's surveillance::earsC: one daily count per line on
+    /// stdin, CSV day,count,upper,alarm on stdout (day 0-based, NA where undefined).
+    Ears {
+        /// c1, c2 or c3.
+        #[arg(long, default_value = "c1")]
+        method: String,
+        /// Type I error per day (default 0.001 for C1 and C2, 0.025 for C3, as earsC).
+        #[arg(long)]
+        alpha: Option<f64>,
+        /// Reference days (at least 3).
+        #[arg(long, default_value_t = 7)]
+        baseline: usize,
+        /// The smallest standard deviation used.
+        #[arg(long, default_value_t = 0.0)]
+        min_sigma: f64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -145,6 +161,27 @@ pub fn run() -> ExitCode {
         Err(e) => e.exit(),
     };
     init_tracing(&cli.log, cli.log_json);
+    // EARS is pure as well.
+    if let Command::Ears {
+        method,
+        alpha,
+        baseline,
+        min_sigma,
+    } = &cli.command
+    {
+        let result = crate::surveillance::ears_cli::settings(method, *alpha, *baseline, *min_sigma)
+            .and_then(|s| {
+                crate::surveillance::ears_cli::run(
+                    &s,
+                    std::io::stdin().lock(),
+                    std::io::BufWriter::new(std::io::stdout().lock()),
+                )
+            });
+        return match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(&e),
+        };
+    }
     // Triage is pure: no settings, no database, nothing to start.
     if let Command::Triage = cli.command {
         return match crate::triage::cli::run() {
@@ -180,7 +217,7 @@ pub fn run() -> ExitCode {
                         hospital_id,
                     },
             } => crate::app::create_user(config, username, role, display_name, hospital_id).await,
-            Command::Triage => Ok(()),
+            Command::Triage | Command::Ears { .. } => Ok(()),
         }
     });
     match result {

@@ -30,6 +30,7 @@ pub mod pharmacy;
 pub mod policy;
 pub mod scheduling;
 pub mod scrub;
+pub mod surveillance;
 pub mod triage;
 pub mod web;
 

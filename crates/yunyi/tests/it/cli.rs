@@ -439,3 +439,38 @@ async fn a_different_data_key_is_refused_before_it_can_garble_data() {
     );
     assert_one_line_error(&out, &["YUNYI_DATA_KEY"]);
 }
+
+/// `yunyi ears`: counts in, R-comparable CSV out; a bad line fails the run, naming it.
+#[tokio::test]
+async fn the_ears_command_prints_bounds_and_alarms_as_csv() {
+    use std::io::Write;
+    let run = |args: &[&str], input: &str| {
+        let mut child = std::process::Command::new(crate::helpers::bin())
+            .arg("ears")
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let flat_then_jump = "5\n5\n5\n5\n5\n5\n5\n5\n5\n9\n";
+    let out = run(&["--method", "c2"], flat_then_jump);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 11);
+    assert_eq!(lines[9], "8,5,NA,NA");
+    // A flat baseline: the bound is its mean, and 9 is above it.
+    assert_eq!(lines[10], "9,9,5,TRUE");
+    let out = run(&["--method", "c3", "--min-sigma", "1"], "1\n2\nfour\n");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 3"));
+}
