@@ -138,6 +138,7 @@ fn pmax(a: f64, b: f64) -> f64 {
 }
 
 /// Mean and sample standard deviation (n − 1) of `values`.
+#[cfg(test)]
 fn mean_sd(values: &[f64]) -> (f64, f64) {
     let n = values.len() as f64;
     let mean = values.iter().sum::<f64>() / n;
@@ -145,12 +146,32 @@ fn mean_sd(values: &[f64]) -> (f64, f64) {
     (mean, (ss / (n - 1.0)).sqrt())
 }
 
-/// C2's reference window for day `u`: days u−n−2 … u−3 (needs u ≥ n + 2).
-fn c2_window(counts: &[f64], u: usize, n: usize) -> &[f64] {
-    &counts[u - n - 2..u - 2]
+/// Mean and sample standard deviation of every window of `n` days: entry `e` is about days
+/// e−n … e−1 (defined for e ≥ n). Running sums make the scan linear in the series; with
+/// whole counts the sums are exact in f64, so the variance is as exact as R's two-pass one.
+fn windows(counts: &[f64], n: usize) -> Vec<(f64, f64)> {
+    let mut out = vec![(f64::NAN, f64::NAN); counts.len() + 1];
+    let (mut sum, mut squares) = (0.0, 0.0);
+    let nf = n as f64;
+    for (i, &y) in counts.iter().enumerate() {
+        sum += y;
+        squares += y * y;
+        if i >= n {
+            let old = counts[i - n];
+            sum -= old;
+            squares -= old * old;
+        }
+        if i + 1 >= n {
+            let variance = ((nf * squares - sum * sum) / (nf * (nf - 1.0))).max(0.0);
+            out[i + 1] = (sum / nf, variance.sqrt());
+        }
+    }
+    out
 }
 
-/// The upper bound and alarm of every day of `counts` (one count per day, oldest first).
+/// The upper bound and alarm of every day of `counts` (one whole count per day, oldest
+/// first; whole numbers keep the running sums exact, so a flat baseline has a variance of
+/// exactly 0, as in R).
 pub fn ears(counts: &[f64], settings: &Ears) -> Result<Vec<Point>, EarsError> {
     let n = settings.baseline;
     if n < 3 {
@@ -169,23 +190,30 @@ pub fn ears(counts: &[f64], settings: &Ears) -> Result<Vec<Point>, EarsError> {
     let z = crate::normal::qnorm(1.0 - alpha);
     let first = settings.method.first_day(n);
     let mut out = vec![Point::NA; counts.len()];
+    if counts.len() <= first {
+        return Ok(out);
+    }
+    let stats = windows(counts, n);
+    // C1's reference for day t is the window ending at t; C2's (and C3's) the one ending at
+    // t − 2, which leaves out the two days before t.
+    let c2_ratio = |u: usize| {
+        let (m, s) = stats[u - 2];
+        (counts[u] - m) / pmax(s, min_sigma)
+    };
     for t in first..counts.len() {
         let y = counts[t];
         let upper = match settings.method {
             Method::C1 => {
-                let (m, s) = mean_sd(&counts[t - n..t]);
+                let (m, s) = stats[t];
                 m + z * pmax(s, min_sigma)
             }
             Method::C2 => {
-                let (m, s) = mean_sd(c2_window(counts, t, n));
+                let (m, s) = stats[t - 2];
                 m + z * pmax(s, min_sigma)
             }
             Method::C3 => {
-                let part = |u: usize| {
-                    let (m, s) = mean_sd(c2_window(counts, u, n));
-                    pmax(0.0, (counts[u] - m) / pmax(s, min_sigma) - 1.0)
-                };
-                let (_, s_t) = mean_sd(c2_window(counts, t, n));
+                let part = |u: usize| pmax(0.0, c2_ratio(u) - 1.0);
+                let (_, s_t) = stats[t - 2];
                 let lags = part(t - 2) + part(t - 1);
                 pmax(0.0, y + pmax(s_t, min_sigma) * (z - lags))
             }
@@ -210,6 +238,20 @@ mod tests {
     /// Baseline 1..=7: mean 4, sample sd sqrt(28/6) = 2.1602468994692865.
     const RISING: [f64; 8] = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 20.0];
     const SD_1_TO_7: f64 = 2.160_246_899_469_286_5;
+
+    #[test]
+    fn running_windows_equal_the_two_pass_statistics() {
+        let counts: Vec<f64> = (0u32..200).map(|i| f64::from((i * 7919) % 97)).collect();
+        let stats = windows(&counts, 7);
+        for e in 7..=counts.len() {
+            let (m, s) = mean_sd(&counts[e - 7..e]);
+            assert!(
+                close(stats[e].0, m) && close(stats[e].1, s),
+                "window ending {e}"
+            );
+        }
+        assert_eq!(windows(&[4.0; 9], 7)[9], (4.0, 0.0), "flat is exactly zero");
+    }
 
     #[test]
     fn c1_by_hand() {
