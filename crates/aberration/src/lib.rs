@@ -10,9 +10,12 @@
 //! 2003;80(Suppl 1):i89–96. Fricker RD, Hegler BL, Dunfee DA. Comparing syndromic
 //! surveillance detection methods: EARS' versus a CUSUM-based methodology. Stat Med
 //! 2008;27:3407–29. Salmon M, Schumacher D, Höhle M. Monitoring count time series in R:
-//! aberration detection in public health surveillance. J Stat Softw 2016;70(10).
+//! aberration detection in public health surveillance. J Stat Softw 2016;70(10). The
+//! Poisson CUSUM ([`cusum`]) follows Lucas JM, Counted data CUSUM's, Technometrics 1985.
 
+pub mod cusum;
 pub mod ears;
 pub mod normal;
 
+pub use cusum::{Cusum, cusum};
 pub use ears::{Ears, EarsError, Method, Point, ears};

@@ -53,3 +53,22 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #[test]
+    fn the_cusum_alarms_exactly_above_its_bound_and_never_on_a_constant(
+        counts in series(),
+        level in 0u32..200,
+    ) {
+        let settings = aberration::Cusum::default();
+        for (day, p) in aberration::cusum(&counts, &settings).iter().enumerate() {
+            if let Some(upper) = p.upper {
+                prop_assert_eq!(p.alarm, Some(counts[day] > upper));
+            } else {
+                prop_assert!(day < 9 && p.alarm.is_none());
+            }
+        }
+        let flat = vec![f64::from(level); 40];
+        prop_assert!(aberration::cusum(&flat, &settings).iter().all(|p| p.alarm != Some(true)));
+    }
+}
