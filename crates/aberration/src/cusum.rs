@@ -15,12 +15,10 @@
 //!
 //! Lucas JM. Counted data CUSUM's. Technometrics 1985;27(2):129–144.
 
-use crate::ears::{Point, windows};
+use crate::ears::{Point, Series};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Cusum {
-    /// Reference days (at least 3).
-    pub baseline: usize,
     /// The rise to detect, in Poisson standard deviations of the in-control mean.
     pub shift: f64,
     /// The decision interval, in the same standard deviations.
@@ -32,7 +30,6 @@ pub struct Cusum {
 impl Default for Cusum {
     fn default() -> Self {
         Self {
-            baseline: 7,
             shift: 2.0,
             h: 4.0,
             min_mean: 0.5,
@@ -40,32 +37,39 @@ impl Default for Cusum {
     }
 }
 
-/// The CUSUM's bound and alarm for every day; undefined (None) before day baseline + 2, or
-/// for settings that make no sense (a baseline under 3, non-positive shift, h or mean).
-pub fn cusum(counts: &[f64], settings: &Cusum) -> Vec<Point> {
-    let n = settings.baseline;
-    let mut out = vec![Point::NA; counts.len()];
-    let sane = n >= 3 && settings.shift > 0.0 && settings.h > 0.0 && settings.min_mean > 0.0;
-    if !sane || counts.len() <= n + 2 {
-        return out;
-    }
-    let stats = windows(counts, n);
-    let mut sum = 0.0;
-    for t in n + 2..counts.len() {
-        let lambda0 = stats[t - 2].0.max(settings.min_mean);
-        let sd = lambda0.sqrt();
-        // (λ1 − λ0) / ln(λ1 / λ0), with λ1 / λ0 = 1 + shift / √λ0: one logarithm a day.
-        let k = settings.shift * sd / (settings.shift / sd).ln_1p();
-        let h = settings.h * sd;
-        let upper = h + k - sum;
-        let point = Point::at(counts[t], upper);
-        sum = (sum + counts[t] - k).max(0.0);
-        if point.alarm == Some(true) {
-            sum = 0.0;
+/// The CUSUM's bound and alarm for every day, with reference windows of `baseline` days;
+/// undefined (None) before day baseline + 2, or for settings that make no sense (a baseline
+/// under 3, a non-positive shift, h or mean).
+pub fn cusum(counts: &[f64], baseline: usize, settings: &Cusum) -> Vec<Point> {
+    Series::new(counts, baseline).cusum(settings)
+}
+
+impl Series<'_> {
+    /// The Poisson CUSUM on this series.
+    pub fn cusum(&self, settings: &Cusum) -> Vec<Point> {
+        let (counts, n) = (self.counts, self.baseline);
+        let mut out = vec![Point::NA; counts.len()];
+        let sane = n >= 3 && settings.shift > 0.0 && settings.h > 0.0 && settings.min_mean > 0.0;
+        if !sane || counts.len() <= n + 2 {
+            return out;
         }
-        out[t] = point;
+        let mut sum = 0.0;
+        for t in n + 2..counts.len() {
+            let lambda0 = self.stats[t - 2].0.max(settings.min_mean);
+            let sd = lambda0.sqrt();
+            // (λ1 − λ0) / ln(λ1 / λ0), with λ1 / λ0 = 1 + shift / √λ0: one logarithm a day.
+            let k = settings.shift * sd / (settings.shift / sd).ln_1p();
+            let h = settings.h * sd;
+            let upper = h + k - sum;
+            let point = Point::at(counts[t], upper);
+            sum = (sum + counts[t] - k).max(0.0);
+            if point.alarm == Some(true) {
+                sum = 0.0;
+            }
+            out[t] = point;
+        }
+        out
     }
-    out
 }
 
 #[cfg(test)]
@@ -86,7 +90,7 @@ mod tests {
         // λ0 = 4, λ1 = 4 + 2·2 = 8, k = 4 / ln 2 = 5.7708, h = 4·2 = 8.
         let mut counts = vec![4.0; 12];
         counts.extend([8.0, 8.0, 8.0, 8.0]);
-        let got = cusum(&counts, &Cusum::default());
+        let got = cusum(&counts, 7, &Cusum::default());
         assert!(got[..9].iter().all(|p| p.upper.is_none()));
         let k = 4.0 / std::f64::consts::LN_2;
         // Day 9 (count 4, S was 0): the count that would signal is h + k = 13.77.
@@ -102,25 +106,26 @@ mod tests {
     #[test]
     fn a_flat_series_never_signals_and_a_sustained_rise_does() {
         let flat = vec![10.0; 100];
-        assert!(alarms(&cusum(&flat, &Cusum::default())).is_empty());
+        assert!(alarms(&cusum(&flat, 7, &Cusum::default())).is_empty());
         // 10 a day, then 20 a day from day 50 (three standard deviations): the sum crosses
         // h on the second day, before the moving baseline absorbs the rise.
         let mut rising = flat.clone();
         for day in rising.iter_mut().skip(50) {
             *day = 20.0;
         }
-        let found = alarms(&cusum(&rising, &Cusum::default()));
+        let found = alarms(&cusum(&rising, 7, &Cusum::default()));
         assert_eq!(found.first(), Some(&51), "{found:?}");
     }
 
     #[test]
     fn nonsense_settings_give_no_values_rather_than_a_panic() {
         let counts = vec![3.0; 30];
+        assert!(
+            cusum(&counts, 2, &Cusum::default())
+                .iter()
+                .all(|p| p.upper.is_none())
+        );
         for bad in [
-            Cusum {
-                baseline: 2,
-                ..Cusum::default()
-            },
             Cusum {
                 shift: 0.0,
                 ..Cusum::default()
@@ -134,7 +139,7 @@ mod tests {
                 ..Cusum::default()
             },
         ] {
-            assert!(cusum(&counts, &bad).iter().all(|p| p.upper.is_none()));
+            assert!(cusum(&counts, 7, &bad).iter().all(|p| p.upper.is_none()));
         }
     }
 }

@@ -149,7 +149,7 @@ fn mean_sd(values: &[f64]) -> (f64, f64) {
 /// Mean and sample standard deviation of every window of `n` days: entry `e` is about days
 /// e−n … e−1 (defined for e ≥ n). Running sums make the scan linear in the series; with
 /// whole counts the sums are exact in f64, so the variance is as exact as R's two-pass one.
-pub(crate) fn windows(counts: &[f64], n: usize) -> Vec<(f64, f64)> {
+pub fn windows(counts: &[f64], n: usize) -> Vec<(f64, f64)> {
     let mut out = vec![(f64::NAN, f64::NAN); counts.len() + 1];
     let (mut sum, mut squares) = (0.0, 0.0);
     let nf = n as f64;
@@ -169,58 +169,86 @@ pub(crate) fn windows(counts: &[f64], n: usize) -> Vec<(f64, f64)> {
     out
 }
 
-/// The upper bound and alarm of every day of `counts` (one whole count per day, oldest
-/// first; whole numbers keep the running sums exact, so a flat baseline has a variance of
-/// exactly 0, as in R).
-pub fn ears(counts: &[f64], settings: &Ears) -> Result<Vec<Point>, EarsError> {
-    let n = settings.baseline;
-    if n < 3 {
-        return Err(EarsError::Baseline(n));
-    }
-    let min_sigma = settings.min_sigma;
-    if min_sigma.is_nan() || min_sigma < 0.0 {
-        return Err(EarsError::MinSigma(min_sigma));
-    }
-    let alpha = settings
-        .alpha
-        .unwrap_or_else(|| settings.method.default_alpha());
-    if !(alpha > 0.0 && alpha < 1.0) {
-        return Err(EarsError::Alpha(alpha));
-    }
-    let z = crate::normal::qnorm(1.0 - alpha);
-    let first = settings.method.first_day(n);
-    let mut out = vec![Point::NA; counts.len()];
-    if counts.len() <= first {
-        return Ok(out);
-    }
-    let stats = windows(counts, n);
-    // C1's reference for day t is the window ending at t; C2's (and C3's) the one ending at
-    // t − 2, which leaves out the two days before t.
-    let c2_ratio = |u: usize| {
-        let (m, s) = stats[u - 2];
-        (counts[u] - m) / pmax(s, min_sigma)
-    };
-    for t in first..counts.len() {
-        let y = counts[t];
-        let upper = match settings.method {
-            Method::C1 => {
-                let (m, s) = stats[t];
-                m + z * pmax(s, min_sigma)
-            }
-            Method::C2 => {
-                let (m, s) = stats[t - 2];
-                m + z * pmax(s, min_sigma)
-            }
-            Method::C3 => {
-                let part = |u: usize| pmax(0.0, c2_ratio(u) - 1.0);
-                let (_, s_t) = stats[t - 2];
-                let lags = part(t - 2) + part(t - 1);
-                pmax(0.0, y + pmax(s_t, min_sigma) * (z - lags))
-            }
+/// A series with its reference-window statistics computed once, to run several methods on
+/// (the nightly scan runs C1, C2, C3 and the CUSUM on every series).
+pub struct Series<'a> {
+    pub(crate) counts: &'a [f64],
+    pub(crate) baseline: usize,
+    /// `windows(counts, baseline)`; empty when the baseline is under 3.
+    pub(crate) stats: Vec<(f64, f64)>,
+}
+
+impl<'a> Series<'a> {
+    /// `counts`: one whole count per day, oldest first (whole numbers keep the running sums
+    /// exact, so a flat baseline has a variance of exactly 0, as in R).
+    pub fn new(counts: &'a [f64], baseline: usize) -> Self {
+        let stats = if baseline >= 3 {
+            windows(counts, baseline)
+        } else {
+            Vec::new()
         };
-        out[t] = Point::at(y, upper);
+        Self {
+            counts,
+            baseline,
+            stats,
+        }
     }
-    Ok(out)
+
+    /// EARS `method` on this series.
+    pub fn ears(
+        &self,
+        method: Method,
+        alpha: Option<f64>,
+        min_sigma: f64,
+    ) -> Result<Vec<Point>, EarsError> {
+        let (counts, n) = (self.counts, self.baseline);
+        if n < 3 {
+            return Err(EarsError::Baseline(n));
+        }
+        if min_sigma.is_nan() || min_sigma < 0.0 {
+            return Err(EarsError::MinSigma(min_sigma));
+        }
+        let alpha = alpha.unwrap_or_else(|| method.default_alpha());
+        if !(alpha > 0.0 && alpha < 1.0) {
+            return Err(EarsError::Alpha(alpha));
+        }
+        let z = crate::normal::qnorm(1.0 - alpha);
+        let first = method.first_day(n);
+        let mut out = vec![Point::NA; counts.len()];
+        let stats = &self.stats;
+        // C1's reference for day t is the window ending at t; C2's (and C3's) the one ending
+        // at t − 2, which leaves out the two days before t.
+        let c2_ratio = |u: usize| {
+            let (m, s) = stats[u - 2];
+            (counts[u] - m) / pmax(s, min_sigma)
+        };
+        for t in first..counts.len() {
+            let y = counts[t];
+            let upper = match method {
+                Method::C1 => {
+                    let (m, s) = stats[t];
+                    m + z * pmax(s, min_sigma)
+                }
+                Method::C2 => {
+                    let (m, s) = stats[t - 2];
+                    m + z * pmax(s, min_sigma)
+                }
+                Method::C3 => {
+                    let part = |u: usize| pmax(0.0, c2_ratio(u) - 1.0);
+                    let (_, s_t) = stats[t - 2];
+                    let lags = part(t - 2) + part(t - 1);
+                    pmax(0.0, y + pmax(s_t, min_sigma) * (z - lags))
+                }
+            };
+            out[t] = Point::at(y, upper);
+        }
+        Ok(out)
+    }
+}
+
+/// The upper bound and alarm of every day of `counts` (see [`Series::new`]).
+pub fn ears(counts: &[f64], settings: &Ears) -> Result<Vec<Point>, EarsError> {
+    Series::new(counts, settings.baseline).ears(settings.method, settings.alpha, settings.min_sigma)
 }
 
 #[cfg(test)]

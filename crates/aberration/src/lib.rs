@@ -18,4 +18,4 @@ pub mod ears;
 pub mod normal;
 
 pub use cusum::{Cusum, cusum};
-pub use ears::{Ears, EarsError, Method, Point, ears};
+pub use ears::{Ears, EarsError, Method, Point, Series, ears};

@@ -61,7 +61,7 @@ proptest! {
         level in 0u32..200,
     ) {
         let settings = aberration::Cusum::default();
-        for (day, p) in aberration::cusum(&counts, &settings).iter().enumerate() {
+        for (day, p) in aberration::cusum(&counts, 7, &settings).iter().enumerate() {
             if let Some(upper) = p.upper {
                 prop_assert_eq!(p.alarm, Some(counts[day] > upper));
             } else {
@@ -69,6 +69,6 @@ proptest! {
             }
         }
         let flat = vec![f64::from(level); 40];
-        prop_assert!(aberration::cusum(&flat, &settings).iter().all(|p| p.alarm != Some(true)));
+        prop_assert!(aberration::cusum(&flat, 7, &settings).iter().all(|p| p.alarm != Some(true)));
     }
 }
