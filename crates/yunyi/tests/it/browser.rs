@@ -103,20 +103,29 @@ impl Browser {
         }
     }
 
+    /// Element `id`, waiting (up to 10 s) for the page that has it: under load a navigation
+    /// can still be under way when the next step starts.
+    async fn element(&self, id: &str) -> WebElement {
+        for _ in 0..200 {
+            if let Ok(el) = self.driver().find(By::Id(id)).await {
+                return el;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "no #{id} on the page: {}",
+            self.driver().source().await.unwrap_or_default()
+        );
+    }
+
     async fn fill(&self, id: &str, text: &str) {
-        let field = self.driver().find(By::Id(id)).await.unwrap();
+        let field = self.element(id).await;
         field.clear().await.unwrap();
         field.send_keys(text).await.unwrap();
     }
 
     async fn click(&self, id: &str) {
-        self.driver()
-            .find(By::Id(id))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        self.element(id).await.click().await.unwrap();
     }
 
     async fn text_of(&self, css: &str) -> String {
