@@ -3,7 +3,9 @@
 //! (free clinics and consultations held in a paid appointment cost nothing more); an
 //! appointment's registration fee (挂号费) may be paid online after booking, or at the
 //! hospital as before. What lapses — a consultation cancelled or expired, an appointment
-//! cancelled by the patient or the hospital — is refunded in full by `billing.refund_lapsed`.
+//! cancelled by the patient or the hospital, a prescription the pharmacy could not fill — is
+//! refunded in full by `billing.refund_lapsed` (which also retries a refund the pharmacy's
+//! cancellation could not make at once).
 
 use serde::Serialize;
 
@@ -215,8 +217,8 @@ pub async fn order_appointment(
     view(state, id).await
 }
 
-/// Refunds in full what was paid for consultations cancelled or expired and appointments
-/// cancelled. Returns how many orders. Idempotent: a refunded order is not found again.
+/// Refunds in full what was paid for consultations cancelled or expired, appointments
+/// cancelled and prescriptions not dispensed. Returns how many orders. Idempotent: a refunded order is not found again.
 pub async fn refund_lapsed(state: &AppState) -> AppResult<usize> {
     let mut refunded = 0;
     for (order, why) in store::lapsed_paid(&state.db, 200).await? {

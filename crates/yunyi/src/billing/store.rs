@@ -123,7 +123,8 @@ pub async fn latest_for(
 }
 
 /// Paid orders with something left to refund whose subject lapsed: a consultation cancelled
-/// or expired, an appointment cancelled. (order id, why).
+/// or expired, an appointment cancelled, a prescription the pharmacy could not fill (its
+/// delivery cancelled). (order id, why).
 pub async fn lapsed_paid(db: &Db, limit: i64) -> Result<Vec<(i64, String)>, sqlx::Error> {
     with_db!(db, |pool| {
         sqlx::query_as::<_, (i64, String)>(
@@ -134,6 +135,10 @@ pub async fn lapsed_paid(db: &Db, limit: i64) -> Result<Vec<(i64, String)>, sqlx
          SELECT o.id, 'appointment cancelled' FROM payment_order o \
          JOIN appointment a ON o.subject_type = 'appointment' AND a.id = o.subject_id \
          WHERE o.status = 'paid' AND o.refunded_fen < o.paid_fen AND a.status = 'cancelled' \
+         UNION ALL \
+         SELECT o.id, 'prescription not dispensed' FROM payment_order o \
+         JOIN fulfilment f ON o.subject_type = 'prescription' AND f.prescription_id = o.subject_id \
+         WHERE o.status = 'paid' AND o.refunded_fen < o.paid_fen AND f.status = 'cancelled' \
          LIMIT $1"
     )
     .bind(limit)

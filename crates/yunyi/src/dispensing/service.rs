@@ -284,12 +284,6 @@ pub struct FulfilmentView {
     pub pickup_code: Option<String>,
 }
 
-impl FulfilmentView {
-    pub fn status(&self) -> Status {
-        self.fulfilment.status()
-    }
-}
-
 async fn fulfilment_or_404(state: &AppState, id: i64) -> AppResult<FulfilmentRow> {
     store::fulfilment(&state.db, id)
         .await?
@@ -585,7 +579,8 @@ pub async fn collect(
 }
 
 /// The pharmacy cannot fill it (out of stock) or the courier gave up: cancelled, picked
-/// medicine back on the shelf, and the patient refunded in full.
+/// medicine back on the shelf, and the patient refunded in full (at once, or by the
+/// `billing.refund_lapsed` job if the gateway fails).
 pub async fn cancel(
     state: &AppState,
     actor: &Actor,
@@ -615,7 +610,9 @@ pub async fn cancel(
         }
     }
     tx.commit().await?;
-    crate::billing::service::refund_subject(
+    // The cancellation stands; if the gateway cannot refund now, `billing.refund_lapsed`
+    // retries within a minute.
+    if let Err(e) = crate::billing::service::refund_subject(
         state,
         &actor.audit(),
         Some(me),
@@ -623,7 +620,10 @@ pub async fn cancel(
         f.prescription_id,
         &format!("not dispensed: {reason}"),
     )
-    .await?;
+    .await
+    {
+        tracing::warn!(fulfilment = id, error = %e, "refund deferred to billing.refund_lapsed");
+    }
     read_after(state, id).await
 }
 
