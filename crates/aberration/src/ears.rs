@@ -149,7 +149,7 @@ fn mean_sd(values: &[f64]) -> (f64, f64) {
 /// Mean and sample standard deviation of every window of `n` days: entry `e` is about days
 /// e−n … e−1 (defined for e ≥ n). Running sums make the scan linear in the series; with
 /// whole counts the sums are exact in f64, so the variance is as exact as R's two-pass one.
-pub fn windows(counts: &[f64], n: usize) -> Vec<(f64, f64)> {
+pub(crate) fn windows(counts: &[f64], n: usize) -> Vec<(f64, f64)> {
     let mut out = vec![(f64::NAN, f64::NAN); counts.len() + 1];
     let (mut sum, mut squares) = (0.0, 0.0);
     let nf = n as f64;

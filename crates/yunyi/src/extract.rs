@@ -49,3 +49,18 @@ pub fn path_id(what: &str, raw: &str) -> Result<i64, AppError> {
         .filter(|id| *id > 0)
         .ok_or_else(|| AppError::NotFound(format!("no {what} with id '{raw}'")))
 }
+
+/// The header the built-in sandboxes (payment gateway, courier) sign their callbacks in.
+pub const SANDBOX_SIGNATURE: &str = "x-sandbox-signature";
+
+/// A server-to-server callback's signature header; a callback without one is refused.
+pub fn signature<'a>(
+    headers: &'a axum::http::HeaderMap,
+    name: &str,
+    what: &str,
+) -> Result<&'a str, AppError> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| AppError::Forbidden(format!("the {what} is not signed")))
+}

@@ -16,9 +16,6 @@ use crate::error::{AppError, AppResult};
 use crate::extract::AppJson;
 use crate::identity::Actor;
 
-/// The header the sandbox gateway signs its notifications in.
-pub const SANDBOX_SIGNATURE: &str = "x-sandbox-signature";
-
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/prescriptions/{id}/order", post(order_prescription))
@@ -83,10 +80,8 @@ async fn notify(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> AppResult<Json<serde_json::Value>> {
-    let signature = headers
-        .get(SANDBOX_SIGNATURE)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| AppError::Forbidden("the notification is not signed".to_owned()))?;
+    let signature =
+        crate::extract::signature(&headers, crate::extract::SANDBOX_SIGNATURE, "notification")?;
     let outcome = service::notify(&state, &body, signature).await?;
     Ok(Json(json!({ "outcome": outcome })))
 }

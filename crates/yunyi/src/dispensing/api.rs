@@ -17,9 +17,6 @@ use crate::error::{AppError, AppResult};
 use crate::extract::AppJson;
 use crate::identity::Actor;
 
-/// The header the sandbox courier signs its updates in.
-pub const SANDBOX_SIGNATURE: &str = "x-sandbox-signature";
-
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/addresses", get(addresses).post(add_address))
@@ -176,10 +173,8 @@ async fn courier_notify(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> AppResult<Json<serde_json::Value>> {
-    let signature = headers
-        .get(SANDBOX_SIGNATURE)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| AppError::Forbidden("the update is not signed".to_owned()))?;
+    let signature =
+        crate::extract::signature(&headers, crate::extract::SANDBOX_SIGNATURE, "update")?;
     let outcome = service::courier_update(&state, &body, signature).await?;
     Ok(Json(json!({ "outcome": outcome })))
 }

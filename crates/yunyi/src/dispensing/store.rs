@@ -242,16 +242,22 @@ pub async fn by_tracking(
         .await)
 }
 
-/// The hospital's fulfilments the pharmacy still works on, oldest change first.
+/// The hospital's fulfilments the pharmacy still works on (`Status::pharmacy_work`), oldest
+/// change first.
 pub async fn work_queue(
     db: &Db,
     hospital: i64,
     limit: i64,
 ) -> Result<Vec<FulfilmentRow>, sqlx::Error> {
+    let work: Vec<String> = Status::ALL
+        .into_iter()
+        .filter(|s| s.pharmacy_work())
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect();
     let sql = format!(
-        "SELECT {COLUMNS} FROM fulfilment WHERE hospital_id = $1 \
-         AND status IN ('queued', 'picked', 'packed', 'failed', 'ready_for_pickup') \
-         ORDER BY updated_at, id LIMIT $2"
+        "SELECT {COLUMNS} FROM fulfilment WHERE hospital_id = $1 AND status IN ({}) \
+         ORDER BY updated_at, id LIMIT $2",
+        work.join(", ")
     );
     with_db!(db, |pool| sqlx::query_as::<_, FulfilmentRow>(&sql)
         .bind(hospital)

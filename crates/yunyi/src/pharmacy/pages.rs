@@ -396,15 +396,13 @@ async fn mine(
     actor: Actor,
     Query(q): Query<MessageQuery>,
 ) -> AppResult<ListPage> {
-    let mut renewed_conditions = std::collections::HashSet::new();
-    let items = prescribing::mine(&state, &actor, None)
-        .await?
+    let rows = prescribing::mine(&state, &actor, None).await?;
+    let offers = super::refill::offers(&rows);
+    let items = rows
         .into_iter()
-        .map(|p| {
+        .zip(offers)
+        .map(|(p, renew)| {
             let when = cst_display(p.signed_at);
-            // Newest first: the first renewable one of each condition carries the button.
-            let renew = super::refill::renewable(&p).is_ok()
-                && renewed_conditions.insert(p.diagnosis_icd10.clone());
             (p, when, renew)
         })
         .collect();

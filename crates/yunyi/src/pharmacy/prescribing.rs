@@ -583,26 +583,53 @@ pub async fn cancel(
             "the prescription changed meanwhile; reload it".to_owned(),
         ));
     }
-    store::insert_event(
+    record_move(
         &mut tx,
-        id,
-        Some(p.status()),
-        to,
-        Some(me.account_id),
-        Some(reason),
+        &p,
+        &Moved {
+            from: p.status(),
+            to,
+            by: Some(me.account_id),
+            who: actor.audit(),
+            action: "prescription.cancel",
+            reason: Some(reason),
+        },
         now,
-    )
-    .await?;
-    audit::append(
-        &mut tx,
-        &NewEvent::new(actor.audit(), "prescription.cancel", "prescription")
-            .object(id)
-            .patient(p.person_id)
-            .reason(reason.to_owned()),
     )
     .await?;
     tx.commit().await?;
     view_unchecked(state, id).await
+}
+
+/// A move someone made on a prescription, for its history and the audit trail.
+pub(super) struct Moved<'a> {
+    pub from: Status,
+    pub to: Status,
+    /// The account that made it (none for the system).
+    pub by: Option<i64>,
+    pub who: crate::audit::AuditActor,
+    /// The audit action, e.g. `prescription.approve`.
+    pub action: &'a str,
+    pub reason: Option<&'a str>,
+}
+
+/// Writes a move's history row and audit event in `tx`; the caller has changed the status
+/// (conditionally on where it was) in the same transaction.
+pub(super) async fn record_move(
+    tx: &mut crate::db::Tx,
+    p: &PrescriptionRow,
+    m: &Moved<'_>,
+    now: i64,
+) -> AppResult<()> {
+    store::insert_event(tx, p.id, Some(m.from), m.to, m.by, m.reason, now).await?;
+    let mut event = NewEvent::new(m.who.clone(), m.action, "prescription")
+        .object(p.id)
+        .patient(p.person_id);
+    if let Some(reason) = m.reason {
+        event = event.reason(reason.to_owned());
+    }
+    audit::append(tx, &event).await?;
+    Ok(())
 }
 
 /// Payment arrived for prescription `id` (in the payment's transaction): approved → paid.

@@ -25,6 +25,16 @@ pub fn renewable(p: &PrescriptionRow) -> Result<(), &'static str> {
     }
 }
 
+/// Which of a patient's prescriptions (most recent first) carry "renew my medicine": the
+/// most recent renewable one of each condition.
+pub fn offers(prescriptions: &[PrescriptionRow]) -> Vec<bool> {
+    let mut offered = std::collections::HashSet::new();
+    prescriptions
+        .iter()
+        .map(|p| renewable(p).is_ok() && offered.insert(p.diagnosis_icd10.as_str()))
+        .collect()
+}
+
 /// The follow-up request rule: prescription `id` is `person`'s, for `condition`, renewable.
 /// `Ok(Err(why))` when it is not.
 pub async fn check_renewable(

@@ -7,7 +7,8 @@ use serde::Serialize;
 
 use super::checks::{self, PatientFacts};
 use super::prescribing::{
-    PrescriptionView, authorize, prescription_or_404, refusal, run_checks, view_unchecked,
+    Moved, PrescriptionView, authorize, prescription_or_404, record_move, refusal, run_checks,
+    view_unchecked,
 };
 use super::prescription::{Action, Status, transition};
 use super::prescription_store::{self as store, PrescriptionRow};
@@ -142,21 +143,18 @@ pub async fn approve(
         ));
     }
     store::insert_findings(&mut tx, id, "review", &findings).await?;
-    store::insert_event(
+    record_move(
         &mut tx,
-        id,
-        Some(Status::Submitted),
-        Status::Approved,
-        Some(me.account_id),
-        note,
+        &p,
+        &Moved {
+            from: Status::Submitted,
+            to: Status::Approved,
+            by: Some(me.account_id),
+            who: actor.audit(),
+            action: "prescription.approve",
+            reason: note,
+        },
         now,
-    )
-    .await?;
-    audit::append(
-        &mut tx,
-        &NewEvent::new(actor.audit(), "prescription.approve", "prescription")
-            .object(id)
-            .patient(p.person_id),
     )
     .await?;
     tx.commit().await?;
@@ -192,22 +190,18 @@ pub async fn reject(
             "the prescription changed meanwhile (reviewed or withdrawn); reload it".to_owned(),
         ));
     }
-    store::insert_event(
+    record_move(
         &mut tx,
-        id,
-        Some(Status::Submitted),
-        Status::Rejected,
-        Some(me.account_id),
-        Some(reason),
+        &p,
+        &Moved {
+            from: Status::Submitted,
+            to: Status::Rejected,
+            by: Some(me.account_id),
+            who: actor.audit(),
+            action: "prescription.reject",
+            reason: Some(reason),
+        },
         now,
-    )
-    .await?;
-    audit::append(
-        &mut tx,
-        &NewEvent::new(actor.audit(), "prescription.reject", "prescription")
-            .object(id)
-            .patient(p.person_id)
-            .reason(reason.to_owned()),
     )
     .await?;
     tx.commit().await?;
@@ -225,21 +219,18 @@ pub async fn expire_due(db: &Db, now: i64) -> AppResult<usize> {
         let mut tx = db.begin().await?;
         // Paid or withdrawn meanwhile: the conditional update touches nothing.
         if store::set_status(&mut tx, id, Status::Approved, Status::Expired, now).await? {
-            store::insert_event(
+            record_move(
                 &mut tx,
-                id,
-                Some(Status::Approved),
-                Status::Expired,
-                None,
-                Some("not paid in time"),
+                &p,
+                &Moved {
+                    from: Status::Approved,
+                    to: Status::Expired,
+                    by: None,
+                    who: who.clone(),
+                    action: "prescription.expire",
+                    reason: Some("not paid in time"),
+                },
                 now,
-            )
-            .await?;
-            audit::append(
-                &mut tx,
-                &NewEvent::new(who.clone(), "prescription.expire", "prescription")
-                    .object(id)
-                    .patient(p.person_id),
             )
             .await?;
             tx.commit().await?;
