@@ -17,6 +17,7 @@ mod knowledge;
 mod learned;
 mod normalize;
 mod numbers;
+pub mod screening;
 
 use std::sync::LazyLock;
 

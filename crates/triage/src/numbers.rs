@@ -126,6 +126,62 @@ pub fn scan(text: &str) -> Quantities {
     q
 }
 
+/// How many days ago the text says something happened ("三天前", "两周前回来的", "上个月",
+/// "去年"): the longest such span, or `None` when the text gives no past time. Screening uses
+/// it to tell travel within the incubation window from travel long ago.
+pub fn days_ago(text: &str) -> Option<f32> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut longest: Option<f32> = None;
+    let mut note = |days: f32| longest = Some(longest.map_or(days, |d: f32| d.max(days)));
+    let mut i = 0;
+    while i < chars.len() {
+        let Some((value, len)) = number_at(&chars, i) else {
+            i += 1;
+            continue;
+        };
+        let rest = &chars[i + len..];
+        if let Some((hours, ulen)) = duration_unit(rest) {
+            let half = if starts_with(rest, "个半") {
+                0.5
+            } else {
+                0.0
+            };
+            let after = &rest[ulen..];
+            // "三天前", "两周以前", "一个月之前"; "半个多月前" and "十几天前" too.
+            let ago = ["前", "以前", "之前", "左右前"]
+                .iter()
+                .any(|w| starts_with(after, w));
+            if ago {
+                note((value + half) * hours / 24.0);
+            }
+            i += len + ulen;
+            continue;
+        }
+        i += len.max(1);
+    }
+    for (word, days) in [
+        ("半个月前", 15.0),
+        ("半月前", 15.0),
+        ("半年前", 182.0),
+        ("上周", 7.0),
+        ("上个星期", 7.0),
+        ("上星期", 7.0),
+        ("上个礼拜", 7.0),
+        ("上礼拜", 7.0),
+        ("上个月", 30.0),
+        ("上月", 30.0),
+        ("去年", 365.0),
+        ("前年", 730.0),
+        ("前天", 2.0),
+        ("昨天", 1.0),
+    ] {
+        if text.contains(word) {
+            note(days);
+        }
+    }
+    longest
+}
+
 /// Words before "3个月" or "10天" that make it an age ("宝宝一个半月", "出生10天").
 const AGE_BEFORE: [&str; 10] = [
     "出生",
@@ -288,6 +344,19 @@ mod tests {
         assert!(approx(scan("头疼十几天").duration_hours, 13.0 * 24.0));
         assert!(approx(scan("一周").duration_hours, 168.0));
         assert_eq!(scan("头疼").duration_hours, None);
+    }
+
+    #[test]
+    fn days_ago() {
+        assert!(approx(super::days_ago("三天前从武汉回来"), 3.0));
+        assert!(approx(super::days_ago("两个月前去过武汉"), 2.0 * 30.4));
+        assert!(approx(super::days_ago("一周以前去的"), 7.0));
+        assert!(approx(super::days_ago("半个月前出差"), 15.0));
+        assert!(approx(super::days_ago("去年去过武汉"), 365.0));
+        assert!(approx(super::days_ago("上个月回来的"), 30.0));
+        // A duration is not a time ago.
+        assert_eq!(super::days_ago("发烧两天了"), None);
+        assert_eq!(super::days_ago("刚从武汉回来"), None);
     }
 
     #[test]
