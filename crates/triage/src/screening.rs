@@ -254,9 +254,9 @@ impl RuleSet {
             let at = |f: &str| format!("area[{i}].{f}");
             name(&mut problems, &at("name"), &a.name, MAX_WORD_CHARS);
             words(&mut problems, &at("aliases"), &a.aliases);
-            if !a.region.is_empty()
-                && !(a.region.len() == 6 && a.region.bytes().all(|b| b.is_ascii_digit()))
-            {
+            let region_ok = a.region.is_empty()
+                || (a.region.len() == 6 && a.region.bytes().all(|b| b.is_ascii_digit()));
+            if !region_ok {
                 problems.push(Problem::new(
                     at("region"),
                     "must be a six-digit GB/T 2260 code such as 420100",
@@ -284,11 +284,7 @@ impl RuleSet {
         let mut ids = HashSet::new();
         for (i, r) in self.rules.iter().enumerate() {
             let at = |f: &str| format!("rule[{i}].{f}");
-            let id_ok = !r.id.is_empty()
-                && r.id.len() <= 40
-                && r.id
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            let id_ok = !r.id.is_empty() && is_code(&r.id, 40);
             if !id_ok {
                 problems.push(Problem::new(
                     at("id"),
@@ -301,12 +297,7 @@ impl RuleSet {
             if r.name_en.chars().count() > MAX_NAME_CHARS * 2 {
                 problems.push(Problem::new(at("name_en"), "is too long"));
             }
-            if !r.syndrome.is_empty()
-                && !(r.syndrome.len() <= 30
-                    && r.syndrome
-                        .bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'))
-            {
+            if !is_code(&r.syndrome, 30) {
                 problems.push(Problem::new(
                     at("syndrome"),
                     "must be up to 30 lower-case letters, digits or _",
@@ -353,6 +344,14 @@ impl RuleSet {
 
 fn active(from: i32, until: Option<i32>, today: i32, window: u32) -> bool {
     from <= today && until.is_none_or(|u| u + window as i32 >= today)
+}
+
+/// At most `max` lower-case ASCII letters, digits and underscores (ids and syndromes, which
+/// URLs and counts carry).
+fn is_code(s: &str, max: usize) -> bool {
+    s.len() <= max
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 fn name(problems: &mut Vec<Problem>, field: &str, value: &str, max: usize) {
