@@ -71,6 +71,9 @@ pub struct Shared {
     pub privileges: crate::memo::ShortMemory<(i64, i64, &'static str), bool>,
     /// Each service's kind (see `directory::service::service_kind`).
     pub service_kinds: crate::memo::ShortMemory<i64, directory::model::ServiceKind>,
+    /// Each hospital's screening rules, read a moment ago (see `surveillance::rules`).
+    pub screening_rules:
+        crate::memo::ShortMemory<i64, std::sync::Arc<crate::surveillance::rules::Current>>,
     /// Who listens to which consultation's conversation here (see `consult::hub`).
     pub chat: Arc<crate::consult::hub::Hub>,
     /// Cancelled when the server begins to stop: long-lived connections (chat) close then.
@@ -140,6 +143,7 @@ impl AppState {
             sessions: identity::service::session_memory(),
             privileges: directory::service::privilege_memory(),
             service_kinds: directory::service::service_kind_memory(),
+            screening_rules: crate::surveillance::rules::memory(),
             chat: Arc::new(crate::consult::hub::Hub::new(scope)),
             stopping: CancellationToken::new(),
             metrics: Arc::new(Metrics::new(db.backend_name())),
@@ -242,6 +246,10 @@ impl Application {
                 .with_recurring(
                     Arc::new(crate::billing::fees::RefundLapsed(state.clone())),
                     std::time::Duration::from_secs(60),
+                )
+                .with_recurring(
+                    Arc::new(crate::surveillance::cases::RemindOverdue(state.clone())),
+                    std::time::Duration::from_secs(60),
                 );
             let worker = Worker::new(state.db.clone(), registry, state.config.jobs.clone());
             tokio::spawn(worker.run(shutdown.clone()))
@@ -296,6 +304,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::pharmacy::router())
         .merge(crate::billing::router())
         .merge(crate::dispensing::router())
+        .merge(crate::surveillance::router())
         .merge(audit::router())
         .merge(fhir::router())
         .fallback(not_found)

@@ -6,7 +6,8 @@
 //! |---|---|
 //! | patient | it is their own, or a family member they act for |
 //! | doctor, nurse, pharmacist | an active care link at their hospital (appointment, consultation, referral, remote consultation, care team), or break-glass with a reason (flagged for review); doctors also need a fresh identity step-up |
-//! | others (admins, infection officers, regulators) | never through this path: they see staff, aggregates and audit |
+//! | infection officer | the person has a suspected case (epi_case) at the officer's hospital: the officer must reach them (传染病防控) |
+//! | others (admins, regulators) | never through this path: they see staff, aggregates and audit |
 
 use crate::app::AppState;
 use crate::audit::{self, NewEvent};
@@ -21,9 +22,13 @@ use crate::identity::store;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Basis {
     Own,
-    Family { guardian: bool },
+    Family {
+        guardian: bool,
+    },
     CareLink(String),
     BreakGlass(String),
+    /// An infection officer working a suspected case at their hospital.
+    PublicHealth(i64),
 }
 
 impl Basis {
@@ -34,6 +39,7 @@ impl Basis {
             Basis::Family { guardian: false } => "family member".to_owned(),
             Basis::CareLink(kind) => format!("care link: {kind}"),
             Basis::BreakGlass(reason) => format!("break-glass: {reason}"),
+            Basis::PublicHealth(case) => format!("infectious disease control: case {case}"),
         }
     }
 
@@ -182,6 +188,30 @@ pub async fn decide_patient(
                 return Err(e);
             }
             basis
+        }
+        Role::InfectionOfficer => {
+            let case = match me.hospital_id {
+                Some(h) => crate::surveillance::store::has_case_at(&state.db, person_id, h).await?,
+                None => None,
+            };
+            match case {
+                Some(case) => Basis::PublicHealth(case),
+                None => {
+                    deny(
+                        state,
+                        actor,
+                        action,
+                        object_type,
+                        object_id,
+                        Some(person_id),
+                        "no suspected case at the officer's hospital",
+                    )
+                    .await?;
+                    return Err(AppError::Forbidden(
+                        "infection officers read a patient's record only for a suspected case at their hospital".to_owned(),
+                    ));
+                }
+            }
         }
         role => {
             deny(

@@ -182,6 +182,9 @@ async fn append(
         message: Some(Box::new(message.clone())),
     };
     hub::publish(&state.db, &state.chat, id, news).await;
+    if side == Side::Patient && content.kind == "text" {
+        crate::surveillance::screen::message(state, c, seq, content.body).await;
+    }
     Ok(message)
 }
 

@@ -344,6 +344,8 @@ struct DetailPage {
     message: String,
     /// The configured STUN/TURN servers as JSON, for `chat.js`.
     ice_json: String,
+    /// The suspected-case flag, shown to the doctor (see `surveillance::cases`).
+    epi: Option<crate::surveillance::cases::CaseMark>,
 }
 
 impl DetailPage {
@@ -381,7 +383,13 @@ async fn detail(
     let doctor_side = me.role == Role::Doctor;
     let messages = conversation::for_page(&state, &actor, &view.consultation).await?;
     let last_seq = messages.last().map_or(0, |m| m.seq);
+    let epi = if doctor_side {
+        crate::surveillance::cases::of_consultation(&state, id).await?
+    } else {
+        None
+    };
     Ok(DetailPage {
+        epi,
         page: page.with_nav(if doctor_side {
             "doctor-consultations"
         } else {

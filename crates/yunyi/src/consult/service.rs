@@ -312,6 +312,14 @@ pub async fn request(
         Err(e) => return Err(e.into()),
     };
     store::insert_intake(&mut tx, id, &intake, now).await?;
+    // Screening sees the intake in the request's transaction: a flag exists if and only if
+    // the request does.
+    let subject = crate::surveillance::screen::Subject {
+        consultation: id,
+        person: person_id,
+        hospital: service.hospital_id,
+    };
+    crate::surveillance::screen::intake(state, &mut tx, subject, &intake, now).await?;
     if kind != Kind::FreeClinic && !prepaid {
         crate::billing::fees::charge(
             state,

@@ -14,8 +14,15 @@ use crate::jobs::{self, BoxFuture, JobContext, JobHandler, JobResult, NewJob};
 
 pub const KIND: &str = "scheduling.notice";
 
-/// The kinds of notice, as the notifier logs them.
-const KINDS: [&str; 2] = ["appointment.cancelled_by_hospital", "waitlist.offer"];
+/// The kinds of notice, as the notifier logs them. Other contexts send their account notices
+/// through here too (the infection officers' alerts of `surveillance`).
+const KINDS: [&str; 5] = [
+    "appointment.cancelled_by_hospital",
+    "waitlist.offer",
+    "epi.flag",
+    "epi.overdue",
+    "epi.alert",
+];
 
 /// Queues a notice to an account in the caller's transaction.
 pub async fn enqueue(

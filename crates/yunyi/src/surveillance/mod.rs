@@ -1,4 +1,17 @@
-//! Surveillance and early warning (issue #9), first part: aberration detection on daily
-//! counts with the `aberration` crate, and `yunyi ears` for epidemiologists.
+//! Epidemic screening and surveillance (issue #9): screening rules per hospital (`rules`),
+//! screening where patients speak (`screen`), suspected cases and their escalation (`model`,
+//! `cases`), and aberration detection on daily counts with the `aberration` crate
+//! (`ears_cli` for epidemiologists).
 
+pub mod api;
+pub mod cases;
 pub mod ears_cli;
+pub mod model;
+pub mod pages;
+pub mod rules;
+pub mod screen;
+pub mod store;
+
+pub fn router() -> axum::Router<crate::app::AppState> {
+    api::router().merge(pages::router())
+}

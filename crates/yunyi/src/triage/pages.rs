@@ -231,7 +231,7 @@ async fn next_stage(
         return Ok(Stage::Result(Box::new(answer)));
     }
     let req = request(said, carried, Vec::new())?;
-    let result = service::assess(state, &req)?;
+    let result = service::assess(state, &req).await?;
     if result.urgency == triage::Urgency::Emergency {
         // No questions in an emergency: the advice at once.
         let answer = service::triage(state, &req).await?;

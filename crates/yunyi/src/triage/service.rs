@@ -26,16 +26,26 @@ const DOCTORS: usize = 3;
 /// How far ahead a free time counts.
 const FREE_WITHIN_MS: i64 = 14 * 24 * 3_600_000;
 
-/// Runs the crate on a request with the configured outbreak areas; maps its input errors to
-/// 422 naming the field.
-pub fn assess(state: &AppState, req: &TriageRequest) -> AppResult<triage::Triage> {
+/// Runs the crate on a request with the outbreak areas the screening rules count today (the
+/// chosen hospital's, else the default ones with the configured areas); maps its input
+/// errors to 422 naming the field.
+pub async fn assess(state: &AppState, req: &TriageRequest) -> AppResult<triage::Triage> {
+    let rules = crate::surveillance::rules::current(state, req.hospital_id.unwrap_or(0)).await?;
+    let today = triage::screening::parse_day(&cst_today(now_ms()).to_string()).unwrap_or(0);
+    let outbreak_areas = rules
+        .screener
+        .rule_set()
+        .active_areas(today)
+        .into_iter()
+        .flat_map(|a| std::iter::once(a.name.clone()).chain(a.aliases.iter().cloned()))
+        .collect();
     let input = triage::Input {
         text: req.text.clone(),
         age_years: req.age_years,
         age_months: req.age_months,
         sex: req.sex,
         pregnant: req.pregnant,
-        outbreak_areas: state.config.triage.outbreak_areas.clone(),
+        outbreak_areas,
         confirmed_red_flags: req.confirmed_red_flags.clone(),
     };
     triage::triage(&input).map_err(|e| match e {
@@ -58,7 +68,7 @@ pub async fn triage(state: &AppState, req: &TriageRequest) -> AppResult<TriageAn
             ));
         }
     }
-    let result = assess(state, req)?;
+    let result = assess(state, req).await?;
     let checklist = if result.urgency == triage::Urgency::Emergency {
         Vec::new()
     } else {
@@ -100,6 +110,10 @@ pub async fn triage(state: &AppState, req: &TriageRequest) -> AppResult<TriageAn
         now,
     )
     .await?;
+    // Counted for syndromic surveillance; a failure to count does not withhold the advice.
+    if let Err(e) = crate::surveillance::screen::triage(state, req.hospital_id, &req.text).await {
+        tracing::error!(error = %e, "counting a triage for surveillance failed");
+    }
     Ok(TriageAnswer {
         triage_id: token,
         result,

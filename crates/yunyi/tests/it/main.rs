@@ -36,6 +36,7 @@ mod schedule_pages;
 mod schedule_plan;
 mod service_lines;
 mod statistics;
+mod surveillance;
 mod triage;
 mod waitlist;
 mod web;

@@ -1,0 +1,485 @@
+//! Epidemic screening and suspected cases: the seed's case flagged from an intake with its
+//! evidence, signals adding up across chat messages, negations and old travel not flagged,
+//! the doctor's own flag, the escalation's steps and illegal moves, the report card, who may
+//! see and change what, the rules' versions, and the overdue reminders.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::booking::{Ctx, setup};
+use crate::consult::{intake, service_of, signed_doctor};
+use crate::helpers::PW;
+
+/// The officer's hospital gets Wuhan on its outbreak list (since long ago, not ended).
+pub(crate) async fn list_wuhan(ctx: &Ctx, officer: &str) {
+    let (status, view) = ctx.get(officer, "/api/v1/surveillance/rules").await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    let mut rules = view["rules"].clone();
+    rules["area"] =
+        json!([{"name": "武汉", "aliases": ["武汉市"], "region": "420100", "from": "2020-01-01"}]);
+    let (status, saved) = ctx
+        .send(
+            Method::PUT,
+            officer,
+            "/api/v1/surveillance/rules",
+            Some(json!({"rules": rules, "note": "武汉列为疫区"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    assert_eq!(saved["version"], view["version"].as_i64().unwrap() + 1);
+}
+
+/// A paid text consultation of patient1 with doctor5 whose complaint is `complaint`.
+async fn consultation(ctx: &Ctx, patient: &str, complaint: &str) -> i64 {
+    let service = service_of(ctx, "doctor5", "text_consult").await;
+    let mut body = intake(complaint);
+    body["symptoms"] = json!([]);
+    let (status, c) = ctx
+        .request_paid(patient, json!({"service_id": service, "intake": body}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{c}");
+    c["id"].as_i64().unwrap()
+}
+
+async fn open_cases(ctx: &Ctx, officer: &str) -> Vec<Value> {
+    let (status, list) = ctx.get(officer, "/api/v1/epi-cases").await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    list["open"].as_array().unwrap().clone()
+}
+
+async fn case_of(ctx: &Ctx, consultation: i64) -> Option<i64> {
+    yunyi::surveillance::store::case_of_consultation(&ctx.app.db, consultation)
+        .await
+        .unwrap()
+        .map(|c| c.id)
+}
+
+async fn scalar(ctx: &Ctx, sql: &str) -> i64 {
+    yunyi::with_db!(&ctx.app.db, |pool| sqlx::query_scalar::<_, i64>(sql)
+        .fetch_one(pool)
+        .await)
+    .unwrap()
+}
+
+fn evidence<'a>(case: &'a Value, signal: &str) -> &'a Value {
+    case["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e[0] == signal)
+        .map(|e| &e[1])
+        .unwrap_or_else(|| panic!("no {signal} evidence in {case}"))
+}
+
+#[tokio::test]
+async fn the_seeds_patient_is_flagged_from_the_intake_with_evidence_and_the_officer_is_told() {
+    let ctx = setup().await;
+    let officer = ctx.app.token("officer1", PW).await;
+    list_wuhan(&ctx, &officer).await;
+    let patient = ctx.app.token("patient1", PW).await;
+    let id = consultation(&ctx, &patient, "刚从武汉回来，发烧38.5度，不敢去医院").await;
+
+    let open = open_cases(&ctx, &officer).await;
+    let item = open
+        .iter()
+        .find(|c| c["status"] == "flagged")
+        .expect("an open flagged case");
+    // The list shows a masked name only (it refreshes every few seconds, unaudited).
+    assert_eq!(item["patient"], "张*");
+    assert_eq!(item["rule_name"], "疑似病例：发热伴流行病学史");
+    let case_id = item["id"].as_i64().unwrap();
+    assert_eq!(case_of(&ctx, id).await, Some(case_id));
+
+    let (status, case) = ctx
+        .get(&officer, &format!("/api/v1/epi-cases/{case_id}"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{case}");
+    assert_eq!(case["rule_id"], "suspected_case");
+    assert_eq!(case["rule_version"], 1);
+    assert_eq!(case["consultation_id"], id);
+    assert_eq!(case["patient_name"], "张伟");
+    assert_eq!(case["contact_phone"], "13800000001");
+    let fever = evidence(&case, "fever");
+    assert_eq!(fever["quote"], "发烧38.5度");
+    assert_eq!(fever["source"], "intake.chief_complaint");
+    assert_eq!(evidence(&case, "outbreak_area")["quote"], "刚从武汉回来");
+    assert_eq!(case["next_action"], "contact");
+    let due = case["due_at"].as_i64().unwrap() - case["created_at"].as_i64().unwrap();
+    assert_eq!(due, 30 * 60_000, "contact is due within half an hour");
+
+    // The officer's phone gets the alert (through the Notifier, as a durable job).
+    let inbox = ctx.app.state.inbox.clone().unwrap();
+    let message = crate::helpers::eventually(std::time::Duration::from_secs(10), || {
+        let inbox = inbox.clone();
+        async move { inbox.last_to("13900000103") }
+    })
+    .await
+    .expect("the officer is messaged");
+    assert_eq!(message.kind, "epi.flag");
+    assert!(
+        message.text.contains(&format!("病例 {case_id}")),
+        "{}",
+        message.text
+    );
+
+    // The doctor sees the mark on the consultation's page.
+    let doctor = ctx.app.sign_in_browser("doctor5").await;
+    doctor.post_form("/me/step-up", &[("password", PW)]).await;
+    let page = doctor.page(&format!("/consultations/{id}")).await;
+    assert!(page.contains("id=\"epi-flag\""), "{page}");
+    assert!(page.contains("疑似病例：发热伴流行病学史"));
+
+    // Counted for surveillance: the consultation's syndrome and the flag.
+    let today = yunyi::scheduling::model::cst_today(yunyi::clock::now_ms()).to_string();
+    let counts = yunyi::surveillance::store::day_counts(&ctx.app.db, &today, &today)
+        .await
+        .unwrap();
+    let suspected = counts
+        .iter()
+        .find(|c| c.syndrome == "suspected")
+        .expect("a suspected count");
+    assert_eq!(suspected.n, 2, "one from the intake, one from the flag");
+    assert_eq!(suspected.region.len(), 6);
+}
+
+#[tokio::test]
+async fn chat_messages_add_up_and_negations_or_old_travel_do_not_flag() {
+    let ctx = setup().await;
+    let officer = ctx.app.token("officer1", PW).await;
+    list_wuhan(&ctx, &officer).await;
+    let patient = ctx.app.token("patient1", PW).await;
+
+    // Denied fever and travel long ago: nothing.
+    let quiet = consultation(&ctx, &patient, "没有发烧，两个月前去过武汉，最近血压偏高").await;
+    let say = |id: i64, text: &'static str| {
+        let ctx = &ctx;
+        let patient = patient.clone();
+        async move {
+            let (status, m) = ctx
+                .post(
+                    &patient,
+                    &format!("/api/v1/consultations/{id}/messages"),
+                    json!({ "text": text }),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{m}");
+            m["seq"].as_i64().unwrap()
+        }
+    };
+    say(quiet, "没去过武汉，也没有接触过确诊病例").await;
+    assert_eq!(case_of(&ctx, quiet).await, None);
+    assert!(open_cases(&ctx, &officer).await.is_empty());
+
+    // Fever in one message, travel in a later one: flagged by the second, with both.
+    let id = consultation(&ctx, &patient, "头疼，想咨询一下").await;
+    let fever_seq = say(id, "我发烧38度了").await;
+    assert_eq!(
+        case_of(&ctx, id).await,
+        None,
+        "fever alone is no suspected case"
+    );
+    let travel_seq = say(id, "上周从武汉回来的").await;
+    let case_id = case_of(&ctx, id)
+        .await
+        .expect("flagged by the second message");
+    let (_, case) = ctx
+        .get(&officer, &format!("/api/v1/epi-cases/{case_id}"))
+        .await;
+    assert_eq!(
+        evidence(&case, "fever")["source"],
+        format!("message:{fever_seq}")
+    );
+    assert_eq!(
+        evidence(&case, "outbreak_area")["source"],
+        format!("message:{travel_seq}")
+    );
+    // More messages do not open a second case.
+    say(id, "还有点咳嗽").await;
+    assert_eq!(open_cases(&ctx, &officer).await.len(), 1);
+}
+
+#[tokio::test]
+async fn the_escalation_goes_step_by_step_to_a_report_card_and_refuses_illegal_moves() {
+    let ctx = setup().await;
+    let officer = ctx.app.token("officer1", PW).await;
+    list_wuhan(&ctx, &officer).await;
+    let patient = ctx.app.token("patient1", PW).await;
+    let id = consultation(&ctx, &patient, "刚从武汉回来，发烧38.5度，不敢去医院").await;
+    let case_id = case_of(&ctx, id).await.unwrap();
+    let path = format!("/api/v1/epi-cases/{case_id}/steps");
+
+    let (status, body) = ctx
+        .post(
+            &officer,
+            &path,
+            json!({"action": "book_test", "test_name": "核酸检测", "test_at": "2026-11-24T09:00"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("the next step is contact")
+    );
+    let (status, body) = ctx
+        .post(&officer, &path, json!({"action": "contact"}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["errors"][0]["field"], "note");
+
+    let steps = [
+        json!({"action": "contact", "note": "电话联系患者，居家等待，佩戴口罩"}),
+        json!({"action": "arrange_transport", "transport": "ambulance", "instructions": "负压救护车 14:00 到达"}),
+        json!({"action": "book_test", "test_name": "新型冠状病毒核酸检测", "test_at": "2026-11-24T09:00"}),
+        json!({"action": "record_result", "result": "positive", "disease": "新型冠状病毒感染", "disease_class": "B", "classification": "confirmed", "onset_on": "2026-11-20"}),
+        json!({"action": "close", "note": "已转定点医院"}),
+    ];
+    let mut last = Value::Null;
+    for step in steps {
+        let (status, view) = ctx.post(&officer, &path, step.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{step}: {view}");
+        last = view;
+    }
+    assert_eq!(last["status"], "closed");
+    assert_eq!(last["transport"], "ambulance");
+    assert_eq!(last["result"], "positive");
+    assert!(
+        last["report_id"].is_i64(),
+        "a positive result makes the report card"
+    );
+    assert!(last["due_at"].is_null());
+    let history: Vec<&str> = last["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["to_status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        history,
+        [
+            "flagged",
+            "contacted",
+            "transport_arranged",
+            "test_booked",
+            "result_recorded",
+            "closed"
+        ]
+    );
+    let (status, _) = ctx
+        .post(
+            &officer,
+            &path,
+            json!({"action": "dismiss", "note": "误报误报"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "an ended case does not move");
+
+    // Each step is in the audit trail.
+    let events: i64 = scalar(
+        &ctx,
+        "SELECT COUNT(*) FROM audit_event WHERE action = 'epi_case.record_result'",
+    )
+    .await;
+    assert_eq!(events, 1);
+}
+
+#[tokio::test]
+async fn a_case_is_dismissed_with_a_reason_and_the_doctor_can_flag_by_hand() {
+    let ctx = setup().await;
+    let officer = ctx.app.token("officer1", PW).await;
+    let patient = ctx.app.token("patient1", PW).await;
+    let id = consultation(&ctx, &patient, "嗓子疼两天").await;
+    let doctor = signed_doctor(&ctx, "doctor5").await;
+    let flag = format!("/api/v1/consultations/{id}/flag");
+    let (status, _) = ctx
+        .post(
+            &doctor,
+            &format!("/api/v1/consultations/{id}/accept"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = ctx.post(&doctor, &flag, json!({"reason": "x"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["errors"][0]["field"], "reason");
+    let (status, body) = ctx
+        .post(&doctor, &flag, json!({"reason": "患者诉其家人确诊，发热"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let case_id = body["case_id"].as_i64().unwrap();
+    let (status, _) = ctx
+        .post(&doctor, &flag, json!({"reason": "再次标注一下"}))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "one open case per consultation"
+    );
+    let other = signed_doctor(&ctx, "doctor4").await;
+    let (status, _) = ctx
+        .post(&other, &flag, json!({"reason": "不是我的病人"}))
+        .await;
+    assert!(
+        status == StatusCode::FORBIDDEN || status == StatusCode::NOT_FOUND,
+        "{status}"
+    );
+
+    let (_, case) = ctx
+        .get(&officer, &format!("/api/v1/epi-cases/{case_id}"))
+        .await;
+    assert_eq!(case["rule_id"], "doctor");
+    assert_eq!(evidence(&case, "doctor")["quote"], "患者诉其家人确诊，发热");
+    let path = format!("/api/v1/epi-cases/{case_id}/steps");
+    let (status, body) = ctx
+        .post(&officer, &path, json!({"action": "dismiss", "note": "否"}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, view) = ctx
+        .post(
+            &officer,
+            &path,
+            json!({"action": "dismiss", "note": "电话核实：家人为流感确诊，非传染病疫情"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!(view["status"], "dismissed");
+    assert!(open_cases(&ctx, &officer).await.is_empty());
+}
+
+#[tokio::test]
+async fn only_the_hospitals_officers_work_cases_and_only_they_change_the_rules() {
+    let ctx = setup().await;
+    let officer = ctx.app.token("officer1", PW).await;
+    list_wuhan(&ctx, &officer).await;
+    let patient = ctx.app.token("patient1", PW).await;
+    let id = consultation(&ctx, &patient, "刚从武汉回来，发烧38.5度").await;
+    let case_id = case_of(&ctx, id).await.unwrap();
+    let case_path = format!("/api/v1/epi-cases/{case_id}");
+
+    let (status, _) = ctx.get(&patient, &case_path).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let doctor = signed_doctor(&ctx, "doctor5").await;
+    let (status, _) = ctx.get(&doctor, &case_path).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = ctx.get(&doctor, "/api/v1/epi-cases").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // The regulator sees the list (masked), not the case.
+    let regulator = ctx.app.token("regulator1", PW).await;
+    let (status, list) = ctx.get(&regulator, "/api/v1/epi-cases").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list["open"][0]["patient"], "张*");
+    let (status, _) = ctx.get(&regulator, &case_path).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Rules: the regulator reads a named hospital's, changes none.
+    let hospital = list["open"][0]["hospital_id"].as_i64().unwrap();
+    let (status, view) = ctx
+        .get(
+            &regulator,
+            &format!("/api/v1/surveillance/rules?hospital_id={hospital}"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(view["history"][0]["note"], "武汉列为疫区");
+    let (status, _) = ctx
+        .send(
+            Method::PUT,
+            &regulator,
+            "/api/v1/surveillance/rules",
+            Some(json!({"rules": view["rules"], "note": "x"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = ctx.get(&patient, "/api/v1/surveillance/rules").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // A bad rule set: every problem named, nothing saved.
+    let mut rules = view["rules"].clone();
+    rules["area"][0]["from"] = json!("2026-02-30");
+    rules["rule"][0]["all"] = json!(["fevr"]);
+    let (status, body) = ctx
+        .send(
+            Method::PUT,
+            &officer,
+            "/api/v1/surveillance/rules",
+            Some(json!({"rules": rules, "note": ""})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        ["note", "rules.area[0].from", "rules.rule[0].all[0]"]
+    );
+    let (_, after) = ctx.get(&officer, "/api/v1/surveillance/rules").await;
+    assert_eq!(after["version"], view["version"]);
+}
+
+#[tokio::test]
+async fn an_overdue_step_reminds_the_officers_once() {
+    use yunyi::jobs::JobHandler;
+    let ctx = setup().await;
+    let officer = ctx.app.token("officer1", PW).await;
+    list_wuhan(&ctx, &officer).await;
+    let patient = ctx.app.token("patient1", PW).await;
+    let id = consultation(&ctx, &patient, "刚从武汉回来，发烧38.5度").await;
+    let case_id = case_of(&ctx, id).await.unwrap();
+    let job = yunyi::surveillance::cases::RemindOverdue(ctx.app.state.clone());
+    let job_ctx = yunyi::jobs::JobContext {
+        db: ctx.app.db.clone(),
+        job_id: 0,
+        attempt: 1,
+    };
+    let reminded = || async {
+        yunyi::surveillance::store::case(&ctx.app.db, case_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .reminded_at
+    };
+    job.run(&job_ctx, &json!({})).await.unwrap();
+    assert_eq!(reminded().await, None, "not due yet");
+    yunyi::with_db!(&ctx.app.db, |pool| {
+        sqlx::query("UPDATE epi_case SET due_at = 1 WHERE id = $1")
+            .bind(case_id)
+            .execute(pool)
+            .await
+            .map(|_| ())
+    })
+    .unwrap();
+    job.run(&job_ctx, &json!({})).await.unwrap();
+    let first = reminded().await.expect("reminded");
+    job.run(&job_ctx, &json!({})).await.unwrap();
+    assert_eq!(reminded().await, Some(first), "once per step");
+    let (_, list) = ctx.get(&officer, "/api/v1/epi-cases").await;
+    assert_eq!(list["open"][0]["overdue"], true);
+    let inbox = ctx.app.state.inbox.clone().unwrap();
+    crate::helpers::eventually(std::time::Duration::from_secs(10), || {
+        let inbox = inbox.clone();
+        async move {
+            inbox
+                .entries()
+                .into_iter()
+                .find(|e| e.kind == "epi.overdue" && e.to == "13900000103")
+        }
+    })
+    .await
+    .expect("the overdue reminder reaches the officer");
+    // The next step clears the reminder and sets a new time.
+    let (status, view) = ctx
+        .post(
+            &officer,
+            &format!("/api/v1/epi-cases/{case_id}/steps"),
+            json!({"action": "contact", "note": "已电话联系"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(view["overdue"], false);
+    assert_eq!(reminded().await, None);
+}
