@@ -250,6 +250,10 @@ impl Application {
                 .with_recurring(
                     Arc::new(crate::surveillance::cases::RemindOverdue(state.clone())),
                     std::time::Duration::from_secs(60),
+                )
+                .with_recurring(
+                    Arc::new(crate::surveillance::scan::ScanJob(state.clone())),
+                    std::time::Duration::from_secs(3600),
                 );
             let worker = Worker::new(state.db.clone(), registry, state.config.jobs.clone());
             tokio::spawn(worker.run(shutdown.clone()))

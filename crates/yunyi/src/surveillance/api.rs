@@ -27,6 +27,12 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/epi-cases", get(list))
         .route("/api/v1/epi-cases/{id}", get(read))
         .route("/api/v1/epi-cases/{id}/steps", post(step))
+        .route("/api/v1/surveillance/alerts", get(alerts))
+        .route(
+            "/api/v1/surveillance/alerts/{id}/{action}",
+            post(act_on_alert),
+        )
+        .route("/api/v1/surveillance/counts", get(counts))
 }
 
 #[derive(Deserialize, Default)]
@@ -109,4 +115,65 @@ async fn step(
 ) -> AppResult<Json<CaseView>> {
     let id = path_id("case", &id)?;
     Ok(Json(cases::step(&state, &actor, id, &input).await?))
+}
+
+async fn alerts(State(state): State<AppState>, actor: Actor) -> AppResult<Json<serde_json::Value>> {
+    let items = super::scan::alerts(&state, &actor).await?;
+    Ok(Json(json!({ "items": items })))
+}
+
+#[derive(Deserialize, Default)]
+struct AlertInput {
+    #[serde(default)]
+    note: Option<String>,
+}
+
+async fn act_on_alert(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path((id, action)): Path<(String, String)>,
+    AppJson(body): AppJson<AlertInput>,
+) -> AppResult<Json<super::store::AlertRow>> {
+    let id = path_id("alert", &id)?;
+    Ok(Json(
+        super::scan::act(&state, &actor, id, &action, body.note.as_deref()).await?,
+    ))
+}
+
+#[derive(Deserialize, Default)]
+struct CountsQuery {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// The daily counts as CSV (`day,region,syndrome,count`).
+async fn counts(
+    State(state): State<AppState>,
+    actor: Actor,
+    RawQuery(query): RawQuery,
+) -> AppResult<axum::response::Response> {
+    let q: CountsQuery = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
+        .map_err(|_| AppError::invalid("from", "from and to must be dates like 2026-11-20"))?;
+    let csv =
+        super::dashboard::counts_csv(&state, &actor, q.from.as_deref(), q.to.as_deref()).await?;
+    Ok(csv_response(csv, "surveillance-counts.csv"))
+}
+
+/// A CSV download.
+pub fn csv_response(body: String, filename: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
 }

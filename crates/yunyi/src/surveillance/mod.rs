@@ -5,10 +5,13 @@
 
 pub mod api;
 pub mod cases;
+pub mod chart;
+pub mod dashboard;
 pub mod ears_cli;
 pub mod model;
 pub mod pages;
 pub mod rules;
+pub mod scan;
 pub mod screen;
 pub mod store;
 

@@ -594,12 +594,12 @@ mod tests {
         }
         .validate(today)
         .unwrap();
-        // 16:00 in Beijing is 08:00 UTC.
+        // 16:00 in Beijing is 08:00 UTC (midnight UTC of 2026-11-23 is 1_795_392_000_000).
         assert_eq!(
             booked,
             Step::BookTest {
                 test_name: "核酸检测".into(),
-                test_at: 1_795_420_800_000 + 8 * 3_600_000
+                test_at: 1_795_392_000_000 + 8 * 3_600_000
             }
         );
     }

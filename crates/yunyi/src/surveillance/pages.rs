@@ -12,6 +12,7 @@ use serde::Deserialize;
 use triage::screening::RuleSet;
 
 use super::cases::{self, CaseItem, CaseView};
+use super::dashboard::Overview;
 use super::model::{Action, StepInput};
 use super::rules::{self, AreaInput, RulesView};
 use crate::app::AppState;
@@ -26,6 +27,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/surveillance", get(dashboard))
         .route("/surveillance/cases", get(case_list))
+        .route("/surveillance/counts.csv", get(counts_csv))
+        .route("/surveillance/alerts/{id}/{action}", post(act_on_alert))
         .route("/surveillance/cases/{id}", get(case_page).post(case_step))
         .route("/surveillance/rules", get(rules_page).post(save_rules))
         .route("/surveillance/rules/areas", post(add_area))
@@ -61,6 +64,9 @@ impl CaseList {
 struct Dashboard {
     page: PageCtx,
     cases: CaseList,
+    overview: Overview,
+    region: Option<String>,
+    message: String,
 }
 
 async fn case_list_of(state: &AppState, actor: &Actor, page: &PageCtx) -> AppResult<CaseList> {
@@ -76,12 +82,54 @@ async fn dashboard(
     State(state): State<AppState>,
     page: PageCtx,
     actor: Actor,
+    Query(q): Query<MessageQuery>,
 ) -> AppResult<Dashboard> {
     let page = page.with_nav("surveillance");
     Ok(Dashboard {
         cases: case_list_of(&state, &actor, &page).await?,
+        overview: super::dashboard::overview(&state, &actor).await?,
+        region: super::dashboard::my_region(&state, &actor).await?,
+        message: q.message.unwrap_or_default(),
         page,
     })
+}
+
+#[derive(Deserialize, Default)]
+struct CountsQuery {
+    #[serde(default)]
+    from: Option<String>,
+    #[serde(default)]
+    to: Option<String>,
+}
+
+async fn counts_csv(
+    State(state): State<AppState>,
+    actor: Actor,
+    Query(q): Query<CountsQuery>,
+) -> AppResult<axum::response::Response> {
+    let csv =
+        super::dashboard::counts_csv(&state, &actor, q.from.as_deref(), q.to.as_deref()).await?;
+    Ok(super::api::csv_response(csv, "surveillance-counts.csv"))
+}
+
+#[derive(Deserialize, Default)]
+struct AlertForm {
+    #[serde(default)]
+    note: String,
+}
+
+async fn act_on_alert(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path((id, action)): Path<(String, String)>,
+    AppForm(form): AppForm<AlertForm>,
+) -> AppResult<Redirect> {
+    let id = crate::extract::path_id("alert", &id)?;
+    let note = Some(form.note.trim()).filter(|n| !n.is_empty());
+    let result = super::scan::act(&state, &actor, id, &action, note)
+        .await
+        .map(|_| ());
+    redirect_with_outcome("/surveillance", &[], result)
 }
 
 /// The list alone, for the dashboard's refresh every few seconds (htmx).

@@ -679,3 +679,15 @@ pub async fn set_alert_status(
     .await
     .map(|r| r.rows_affected() == 1))
 }
+
+/// The active infection officers of the hospitals in a region: who is told of its alert.
+pub async fn officers_in_region(tx: &mut Tx, region: &str) -> Result<Vec<i64>, sqlx::Error> {
+    with_tx!(tx, |conn| sqlx::query_scalar(
+        "SELECT a.id FROM account a JOIN hospital h ON h.id = a.hospital_id \
+         WHERE h.region_code = $1 AND a.role = 'infection_officer' AND a.status = 'active' \
+         ORDER BY a.id"
+    )
+    .bind(region)
+    .fetch_all(&mut *conn)
+    .await)
+}

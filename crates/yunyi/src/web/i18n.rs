@@ -86,6 +86,15 @@ impl Lang {
         }
     }
 
+    /// The message for `key`, if the catalog has it (for names that may be the user's own,
+    /// such as a syndrome an officer defined).
+    pub fn lookup(self, key: &str) -> Option<&'static str> {
+        CATALOG.get(key).map(|(zh, en)| match self {
+            Lang::Zh => *zh,
+            Lang::En => *en,
+        })
+    }
+
     /// Picks the Chinese or English form of a name stored in both.
     pub fn pick<'a>(self, zh: &'a str, en: Option<&'a str>) -> &'a str {
         match (self, en) {
@@ -940,6 +949,43 @@ const MESSAGES: &[(&str, &str, &str)] = &[
         "例如：武汉返回，发热38.5℃",
         "e.g. back from Wuhan, fever 38.5 °C",
     ),
+    ("epi.counts_csv", "导出计数 CSV", "Counts as CSV"),
+    ("epi.alerts", "预警", "Alerts"),
+    ("epi.no_alerts", "目前没有预警", "No alerts"),
+    ("epi.syndrome", "症候群", "Syndrome"),
+    ("epi.days_alarmed", "预警日期（天数）", "Days (count)"),
+    ("epi.method", "方法", "Method"),
+    ("epi.count_threshold", "计数 / 阈值", "Count / threshold"),
+    ("epi.alert.open", "待确认", "Open"),
+    ("epi.alert.acknowledged", "已确认", "Acknowledged"),
+    ("epi.alert.closed", "已关闭", "Closed"),
+    ("epi.acknowledge", "确认", "Acknowledge"),
+    ("epi.close_alert", "关闭", "Close"),
+    ("epi.close_note", "处置结论", "How it was resolved"),
+    (
+        "epi.chart_legend",
+        "柱：每日计数；虚线：C2 阈值；红点：预警日",
+        "Bars: daily counts; dashed: C2 threshold; red: alarm days",
+    ),
+    ("epi.regions", "各地区近7天计数", "Regions, last 7 days"),
+    (
+        "epi.no_counts",
+        "近7天没有计数",
+        "No counts in the last 7 days",
+    ),
+    ("epi.today", "今日", "Today"),
+    ("epi.last_7_days", "近7天", "Last 7 days"),
+    ("epi.alerting", "预警中", "Alerting"),
+    ("epi.syndrome.suspected", "疑似病例", "Suspected cases"),
+    ("epi.syndrome.cluster", "聚集性发病", "Clusters"),
+    (
+        "epi.syndrome.respiratory",
+        "呼吸道（流感样）",
+        "Respiratory (ILI)",
+    ),
+    ("epi.syndrome.diarrhoeal", "腹泻", "Diarrhoeal"),
+    ("epi.syndrome.rash_fever", "发热伴出疹", "Fever with rash"),
+    ("epi.syndrome.hfmd", "手足口病样", "HFMD-like"),
     ("disp.title", "发药与配送", "Dispensing"),
     (
         "disp.none",

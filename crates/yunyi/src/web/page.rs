@@ -58,6 +58,14 @@ impl PageCtx {
         self.lang.t(key)
     }
 
+    /// A syndrome's name, or its code when the catalog does not know it (officers define
+    /// their own syndromes in the screening rules).
+    pub fn syndrome(&self, code: &str) -> String {
+        self.lang
+            .lookup(&format!("epi.syndrome.{code}"))
+            .map_or_else(|| code.to_owned(), str::to_owned)
+    }
+
     pub fn other_lang(&self) -> Lang {
         match self.lang {
             Lang::Zh => Lang::En,

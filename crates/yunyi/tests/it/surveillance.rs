@@ -483,3 +483,222 @@ async fn an_overdue_step_reminds_the_officers_once() {
     assert_eq!(view["overdue"], false);
     assert_eq!(reminded().await, None);
 }
+
+/// Adds `n` to a series' count on `day` (as the points do).
+pub(crate) async fn count(ctx: &Ctx, syndrome: &str, region: &str, day: &str, n: i64) {
+    let mut tx = ctx.app.db.begin().await.unwrap();
+    let c = yunyi::surveillance::store::Count {
+        day,
+        region,
+        syndrome,
+        source: "intake",
+        hospital: 0,
+    };
+    yunyi::surveillance::store::add_count(&mut tx, &c, n)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}
+
+async fn gz_region(ctx: &Ctx) -> String {
+    let officer = yunyi::identity::store::account_by_username(&ctx.app.db, "officer1")
+        .await
+        .unwrap()
+        .unwrap();
+    yunyi::surveillance::screen::hospital_region(&ctx.app.state, officer.hospital_id.unwrap())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_scan_raises_one_alert_for_an_injected_outbreak_and_none_for_a_flat_series() {
+    let ctx = setup().await;
+    let region = gz_region(&ctx).await;
+    let today = yunyi::scheduling::model::cst_today(yunyi::clock::now_ms());
+    for back in 1..28 {
+        let day = (today - chrono::Duration::days(back)).to_string();
+        let level = [3, 4, 5, 4][back as usize % 4];
+        count(&ctx, "respiratory", &region, &day, level).await;
+        count(&ctx, "diarrhoeal", &region, &day, level).await;
+    }
+    count(&ctx, "respiratory", &region, &today.to_string(), 16).await;
+    count(&ctx, "diarrhoeal", &region, &today.to_string(), 4).await;
+
+    let outcome = yunyi::surveillance::scan::run(&ctx.app.state, today)
+        .await
+        .unwrap();
+    assert_eq!(outcome.series, 2);
+    assert_eq!(outcome.raised, 1, "{outcome:?}");
+    let again = yunyi::surveillance::scan::run(&ctx.app.state, today)
+        .await
+        .unwrap();
+    assert_eq!((again.raised, again.extended), (0, 0), "deduplicated");
+
+    let regulator = ctx.app.token("regulator1", PW).await;
+    let (status, list) = ctx.get(&regulator, "/api/v1/surveillance/alerts").await;
+    assert_eq!(status, StatusCode::OK);
+    let alerts = list["items"].as_array().unwrap();
+    assert_eq!(alerts.len(), 1);
+    let alert = &alerts[0];
+    assert_eq!(alert["syndrome"], "respiratory");
+    assert_eq!(alert["region"], region);
+    assert_eq!(alert["day"], today.to_string());
+    assert_eq!(alert["count"], 16);
+    assert!(alert["threshold"].as_f64().unwrap() < 16.0);
+    assert_eq!(alert["status"], "open");
+    let id = alert["id"].as_i64().unwrap();
+
+    // The region's officer is told, and sees it with its chart on the dashboard.
+    let inbox = ctx.app.state.inbox.clone().unwrap();
+    crate::helpers::eventually(std::time::Duration::from_secs(10), || {
+        let inbox = inbox.clone();
+        async move {
+            inbox
+                .entries()
+                .into_iter()
+                .find(|e| e.kind == "epi.alert" && e.to == "13900000103")
+        }
+    })
+    .await
+    .expect("the officer is told of the alert");
+    let officer = ctx.app.sign_in_browser("officer1").await;
+    let page = officer.page("/surveillance").await;
+    assert!(page.contains(&format!("id=\"alert-{id}\"")), "{page}");
+    assert!(page.contains(&format!("id=\"chart-{id}\"")));
+    assert!(page.contains("class=\"alarm\""));
+    assert!(page.contains("id=\"region-table\""));
+
+    // Acknowledge, then close with a conclusion; a closed series' old days raise nothing.
+    let officer_token = ctx.app.token("officer1", PW).await;
+    let act = |action: &str| format!("/api/v1/surveillance/alerts/{id}/{action}");
+    let (status, a) = ctx
+        .post(&officer_token, &act("acknowledge"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{a}");
+    assert_eq!(a["status"], "acknowledged");
+    let (status, _) = ctx
+        .post(&officer_token, &act("acknowledge"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, body) = ctx.post(&officer_token, &act("close"), json!({})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["errors"][0]["field"], "note");
+    let (status, a) = ctx
+        .post(
+            &officer_token,
+            &act("close"),
+            json!({"note": "已核实：学校流感聚集，已处置"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{a}");
+    assert_eq!(a["status"], "closed");
+    let after = yunyi::surveillance::scan::run(&ctx.app.state, today)
+        .await
+        .unwrap();
+    assert_eq!(after.raised, 0);
+    let patient = ctx.app.token("patient1", PW).await;
+    let (status, _) = ctx.get(&patient, "/api/v1/surveillance/alerts").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // The counts as CSV.
+    let r = ctx
+        .app
+        .get_as(
+            &regulator,
+            &format!("/api/v1/surveillance/counts?from={today}&to={today}"),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let csv = r.text().await.unwrap();
+    assert!(
+        csv.starts_with("\u{feff}day,region,syndrome,count\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains(&format!("{today},{region},respiratory,16")),
+        "{csv}"
+    );
+    let r = ctx
+        .app
+        .get_as(&regulator, "/api/v1/surveillance/counts?from=2026-13-01")
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn officers_work_cases_and_rules_from_their_pages() {
+    let ctx = setup().await;
+    let officer = ctx.app.sign_in_browser("officer1").await;
+    // Add Wuhan through the form; a bad date is named.
+    let page = officer
+        .submit(
+            "/surveillance/rules/areas",
+            &[
+                ("name", "武汉".into()),
+                ("aliases", "武汉市".into()),
+                ("region", "4201".into()),
+                ("from", "2020-01-01".into()),
+            ],
+        )
+        .await;
+    assert!(page.contains("id=\"form-message\""), "{page}");
+    assert!(page.contains("region"));
+    let page = officer
+        .submit(
+            "/surveillance/rules/areas",
+            &[
+                ("name", "武汉".into()),
+                ("aliases", "武汉市".into()),
+                ("region", "420100".into()),
+                ("from", "2020-01-01".into()),
+            ],
+        )
+        .await;
+    assert!(page.contains("id=\"area-0\""), "{page}");
+    assert!(page.contains("id=\"end-area-0\""));
+
+    let patient = ctx.app.token("patient1", PW).await;
+    let id = consultation(&ctx, &patient, "刚从武汉回来，发烧38.5度，不敢去医院").await;
+    let case_id = case_of(&ctx, id).await.unwrap();
+    let dashboard = officer.page("/surveillance").await;
+    assert!(
+        dashboard.contains(&format!("id=\"case-{case_id}\"")),
+        "{dashboard}"
+    );
+    let list = officer.page("/surveillance/cases").await;
+    assert!(!list.contains("<html"), "the refresh is a fragment");
+    assert!(list.contains(&format!("id=\"case-{case_id}\"")));
+    let case_page = officer
+        .page(&format!("/surveillance/cases/{case_id}"))
+        .await;
+    assert!(case_page.contains("刚从武汉回来"), "{case_page}");
+    assert!(case_page.contains("13800000001"));
+    let after = officer
+        .submit(
+            &format!("/surveillance/cases/{case_id}"),
+            &[
+                ("action", "contact".into()),
+                ("note", "已电话联系，居家隔离等待".into()),
+            ],
+        )
+        .await;
+    assert!(after.contains("id=\"form-notice\""), "{after}");
+    assert!(after.contains("已联系"));
+
+    // Ending the area today: a new version in the history.
+    let rules = officer.submit("/surveillance/rules/areas/0/end", &[]).await;
+    assert!(!rules.contains("id=\"end-area-0\""), "{rules}");
+    assert!(rules.contains("疫情结束于"));
+    // The TOML editor refuses a broken document with its reason.
+    let broken = officer
+        .submit(
+            "/surveillance/rules",
+            &[
+                ("document", "fever_c = \"hot\"".into()),
+                ("note", "试试".into()),
+            ],
+        )
+        .await;
+    assert!(broken.contains("id=\"form-message\""), "{broken}");
+    assert!(broken.contains("not a valid rule set"));
+}
