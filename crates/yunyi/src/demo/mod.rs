@@ -7,6 +7,7 @@
 mod consultations;
 mod formulary;
 mod prescriptions;
+mod surveillance;
 
 use std::fmt;
 
@@ -205,6 +206,25 @@ pub async fn seed(state: &AppState) -> AppResult<DemoSummary> {
         prescriptions::seed(state, &mut tx).await?;
     }
     tx.commit().await?;
+    // Surveillance: the rules first (screening reads them committed), then the flagged case,
+    // then the counts and a scan that raises the alert.
+    let mut tx = db.begin().await?;
+    if claim(&mut tx, "demo.screening_rules").await? {
+        surveillance::seed_rules(state, &mut tx, gz).await?;
+    }
+    tx.commit().await?;
+    state.screening_rules.forget(&gz);
+    let mut tx = db.begin().await?;
+    let surveillance_new = claim(&mut tx, "demo.surveillance").await?;
+    if surveillance_new {
+        surveillance::seed_case(state, &mut tx).await?;
+        surveillance::seed_counts(&mut tx).await?;
+    }
+    tx.commit().await?;
+    if surveillance_new {
+        crate::surveillance::scan::run(state, crate::scheduling::model::cst_today(now_ms()))
+            .await?;
+    }
 
     Ok(DemoSummary {
         newly_seeded: directory_new

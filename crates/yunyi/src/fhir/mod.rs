@@ -19,6 +19,7 @@ pub mod directory;
 pub mod patient;
 pub mod pharmacy;
 pub mod scheduling;
+pub mod surveillance;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -29,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .merge(scheduling::router())
         .merge(consult::router())
         .merge(pharmacy::router())
+        .merge(surveillance::router())
 }
 
 /// A FHIR id in a URL: our ids are positive integers; anything else does not exist.
@@ -149,7 +151,7 @@ pub fn operation_outcome(problem: &Problem) -> Value {
 }
 
 /// (resource type, search parameters) served, for the CapabilityStatement.
-const RESOURCES: [(&str, &[(&str, &str)]); 16] = [
+const RESOURCES: [(&str, &[(&str, &str)]); 20] = [
     ("Patient", &[]),
     ("RelatedPerson", &[("patient", "reference")]),
     (
@@ -203,6 +205,10 @@ const RESOURCES: [(&str, &[(&str, &str)]); 16] = [
         &[("patient", "reference"), ("subject", "reference")],
     ),
     ("DetectedIssue", &[("patient", "reference")]),
+    ("Flag", &[]),
+    ("ServiceRequest", &[]),
+    ("Observation", &[]),
+    ("MeasureReport", &[]),
 ];
 
 /// `GET /fhir/metadata`: the CapabilityStatement. Resources are added here as contexts gain

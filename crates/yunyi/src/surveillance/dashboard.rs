@@ -166,6 +166,17 @@ pub async fn counts_csv(
     Ok(out)
 }
 
+/// One day's counts per series (for the FHIR MeasureReport).
+pub async fn day_rows(
+    state: &AppState,
+    actor: &Actor,
+    day: chrono::NaiveDate,
+) -> AppResult<Vec<store::DayCount>> {
+    require_reader(actor)?;
+    let d = day.to_string();
+    Ok(store::day_counts(&state.db, &d, &d).await?)
+}
+
 /// The region an officer's hospital counts under (for the dashboard's heading).
 pub async fn my_region(state: &AppState, actor: &Actor) -> AppResult<Option<String>> {
     let me = actor.require()?;

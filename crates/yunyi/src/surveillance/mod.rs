@@ -14,6 +14,7 @@ pub mod rules;
 pub mod scan;
 pub mod screen;
 pub mod store;
+pub mod synthetic;
 
 pub fn router() -> axum::Router<crate::app::AppState> {
     api::router().merge(pages::router())

@@ -903,3 +903,83 @@ async fn pay_fee(app: &TestApp, created: &serde_json::Value) {
         .await;
     }
 }
+
+#[tokio::test]
+async fn an_intake_flags_a_case_the_officers_dashboard_shows_it_and_the_officer_closes_it_in_real_browsers()
+ {
+    let app = TestApp::with_demo().await;
+    let (doctor_id, service) = doctor_service(&app, "doctor5", "text_consult").await;
+
+    // The officer watches the dashboard (the demo lists Wuhan as an outbreak area).
+    let officer = Browser::start().await;
+    officer.sign_in(&app, "officer1").await;
+    officer.open(&app, "/surveillance", "case-list").await;
+
+    // The patient says what the seed's patient said.
+    let patient = Browser::start().await;
+    patient.sign_in(&app, "patient1").await;
+    let p = patient.driver();
+    p.goto(app.url(&format!("/doctors/{doctor_id}")))
+        .await
+        .unwrap();
+    patient.click(&format!("consult-{service}")).await;
+    patient.wait_path("/consultations/new").await;
+    patient
+        .fill("chief_complaint", "刚从武汉回来，发烧38.5度，不敢去医院")
+        .await;
+    patient.click("consultation-submit").await;
+    patient
+        .wait_for("the consultation's page", || async {
+            patient.path().await.starts_with("/consultations/")
+                && p.find(By::Id("chat")).await.is_ok()
+        })
+        .await;
+    let consultation: i64 = patient
+        .path()
+        .await
+        .trim_start_matches("/consultations/")
+        .parse()
+        .unwrap();
+    let case = yunyi::surveillance::store::case_of_consultation(&app.db, consultation)
+        .await
+        .unwrap()
+        .expect("the intake raised a flag")
+        .id;
+
+    // The dashboard, left open, shows it within seconds (it refreshes itself).
+    officer
+        .wait_text(&format!("#case-status-{case}"), "待联系")
+        .await;
+    officer
+        .press(&format!("case-link-{case}"), "next-step")
+        .await;
+    officer.wait_text("#evidence", "刚从武汉回来").await;
+
+    // Worked to closed, step by step.
+    officer.fill("step-note", "已电话联系患者，嘱居家等待，佩戴口罩").await;
+    officer.click("step-submit").await;
+    officer.wait_text("#case-status", "已联系").await;
+    officer.fill("step-instructions", "负压救护车 30 分钟内到达").await;
+    officer.click("step-submit").await;
+    officer.wait_text("#case-status", "已安排转运").await;
+    officer
+        .driver()
+        .execute(
+            "document.getElementById('step-test-at').value = '2026-11-24T09:00';",
+            vec![],
+        )
+        .await
+        .unwrap();
+    officer.click("step-submit").await;
+    officer.wait_text("#case-status", "已预约检测").await;
+    officer.click("step-submit").await; // negative is the default
+    officer.wait_text("#case-status", "已出结果").await;
+    officer.fill("step-note", "核酸阴性，解除").await;
+    officer.click("step-submit").await;
+    officer.wait_text("#case-status", "已结案").await;
+    officer.wait_text("#case-history", "已结案").await;
+
+    patient.quit().await;
+    officer.quit().await;
+    app.stop().await;
+}

@@ -77,25 +77,28 @@ async fn the_seeds_patient_is_flagged_from_the_intake_with_evidence_and_the_offi
     let officer = ctx.app.token("officer1", PW).await;
     list_wuhan(&ctx, &officer).await;
     let patient = ctx.app.token("patient1", PW).await;
+    let today = yunyi::scheduling::model::cst_today(yunyi::clock::now_ms()).to_string();
+    let suspected_before = suspected_today(&ctx, &today).await;
     let id = consultation(&ctx, &patient, "刚从武汉回来，发烧38.5度，不敢去医院").await;
 
+    let case_id = case_of(&ctx, id).await.expect("flagged");
     let open = open_cases(&ctx, &officer).await;
     let item = open
         .iter()
-        .find(|c| c["status"] == "flagged")
-        .expect("an open flagged case");
+        .find(|c| c["id"] == case_id)
+        .expect("in the officer's open cases");
     // The list shows a masked name only (it refreshes every few seconds, unaudited).
     assert_eq!(item["patient"], "张*");
     assert_eq!(item["rule_name"], "疑似病例：发热伴流行病学史");
-    let case_id = item["id"].as_i64().unwrap();
-    assert_eq!(case_of(&ctx, id).await, Some(case_id));
+    assert_eq!(item["status"], "flagged");
 
     let (status, case) = ctx
         .get(&officer, &format!("/api/v1/epi-cases/{case_id}"))
         .await;
     assert_eq!(status, StatusCode::OK, "{case}");
     assert_eq!(case["rule_id"], "suspected_case");
-    assert_eq!(case["rule_version"], 1);
+    let (_, rules) = ctx.get(&officer, "/api/v1/surveillance/rules").await;
+    assert_eq!(case["rule_version"], rules["version"]);
     assert_eq!(case["consultation_id"], id);
     assert_eq!(case["patient_name"], "张伟");
     assert_eq!(case["contact_phone"], "13800000001");
@@ -109,18 +112,20 @@ async fn the_seeds_patient_is_flagged_from_the_intake_with_evidence_and_the_offi
 
     // The officer's phone gets the alert (through the Notifier, as a durable job).
     let inbox = ctx.app.state.inbox.clone().unwrap();
+    let wanted = format!("病例 {case_id}）");
     let message = crate::helpers::eventually(std::time::Duration::from_secs(10), || {
         let inbox = inbox.clone();
-        async move { inbox.last_to("13900000103") }
+        let wanted = wanted.clone();
+        async move {
+            inbox
+                .entries()
+                .into_iter()
+                .find(|e| e.to == "13900000103" && e.text.contains(&wanted))
+        }
     })
     .await
     .expect("the officer is messaged");
     assert_eq!(message.kind, "epi.flag");
-    assert!(
-        message.text.contains(&format!("病例 {case_id}")),
-        "{}",
-        message.text
-    );
 
     // The doctor sees the mark on the consultation's page.
     let doctor = ctx.app.sign_in_browser("doctor5").await;
@@ -130,16 +135,21 @@ async fn the_seeds_patient_is_flagged_from_the_intake_with_evidence_and_the_offi
     assert!(page.contains("疑似病例：发热伴流行病学史"));
 
     // Counted for surveillance: the consultation's syndrome and the flag.
-    let today = yunyi::scheduling::model::cst_today(yunyi::clock::now_ms()).to_string();
-    let counts = yunyi::surveillance::store::day_counts(&ctx.app.db, &today, &today)
+    assert_eq!(
+        suspected_today(&ctx, &today).await,
+        suspected_before + 2,
+        "one from the intake, one from the flag"
+    );
+}
+
+async fn suspected_today(ctx: &Ctx, today: &str) -> i64 {
+    yunyi::surveillance::store::day_counts(&ctx.app.db, today, today)
         .await
-        .unwrap();
-    let suspected = counts
+        .unwrap()
         .iter()
-        .find(|c| c.syndrome == "suspected")
-        .expect("a suspected count");
-    assert_eq!(suspected.n, 2, "one from the intake, one from the flag");
-    assert_eq!(suspected.region.len(), 6);
+        .filter(|c| c.syndrome == "suspected")
+        .map(|c| c.n)
+        .sum()
 }
 
 #[tokio::test]
@@ -148,6 +158,8 @@ async fn chat_messages_add_up_and_negations_or_old_travel_do_not_flag() {
     let officer = ctx.app.token("officer1", PW).await;
     list_wuhan(&ctx, &officer).await;
     let patient = ctx.app.token("patient1", PW).await;
+    // The demo's own case is there already.
+    let before = open_cases(&ctx, &officer).await.len();
 
     // Denied fever and travel long ago: nothing.
     let quiet = consultation(&ctx, &patient, "没有发烧，两个月前去过武汉，最近血压偏高").await;
@@ -168,7 +180,7 @@ async fn chat_messages_add_up_and_negations_or_old_travel_do_not_flag() {
     };
     say(quiet, "没去过武汉，也没有接触过确诊病例").await;
     assert_eq!(case_of(&ctx, quiet).await, None);
-    assert!(open_cases(&ctx, &officer).await.is_empty());
+    assert_eq!(open_cases(&ctx, &officer).await.len(), before);
 
     // Fever in one message, travel in a later one: flagged by the second, with both.
     let id = consultation(&ctx, &patient, "头疼，想咨询一下").await;
@@ -195,7 +207,7 @@ async fn chat_messages_add_up_and_negations_or_old_travel_do_not_flag() {
     );
     // More messages do not open a second case.
     say(id, "还有点咳嗽").await;
-    assert_eq!(open_cases(&ctx, &officer).await.len(), 1);
+    assert_eq!(open_cases(&ctx, &officer).await.len(), before + 1);
 }
 
 #[tokio::test]
@@ -288,6 +300,7 @@ async fn the_escalation_goes_step_by_step_to_a_report_card_and_refuses_illegal_m
 async fn a_case_is_dismissed_with_a_reason_and_the_doctor_can_flag_by_hand() {
     let ctx = setup().await;
     let officer = ctx.app.token("officer1", PW).await;
+    let before = open_cases(&ctx, &officer).await.len();
     let patient = ctx.app.token("patient1", PW).await;
     let id = consultation(&ctx, &patient, "嗓子疼两天").await;
     let doctor = signed_doctor(&ctx, "doctor5").await;
@@ -344,7 +357,7 @@ async fn a_case_is_dismissed_with_a_reason_and_the_doctor_can_flag_by_hand() {
         .await;
     assert_eq!(status, StatusCode::OK, "{view}");
     assert_eq!(view["status"], "dismissed");
-    assert!(open_cases(&ctx, &officer).await.is_empty());
+    assert_eq!(open_cases(&ctx, &officer).await.len(), before);
 }
 
 #[tokio::test]
@@ -368,12 +381,18 @@ async fn only_the_hospitals_officers_work_cases_and_only_they_change_the_rules()
     let regulator = ctx.app.token("regulator1", PW).await;
     let (status, list) = ctx.get(&regulator, "/api/v1/epi-cases").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(list["open"][0]["patient"], "张*");
+    let mine = list["open"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == case_id)
+        .unwrap();
+    assert_eq!(mine["patient"], "张*");
     let (status, _) = ctx.get(&regulator, &case_path).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
     // Rules: the regulator reads a named hospital's, changes none.
-    let hospital = list["open"][0]["hospital_id"].as_i64().unwrap();
+    let hospital = mine["hospital_id"].as_i64().unwrap();
     let (status, view) = ctx
         .get(
             &regulator,
@@ -458,7 +477,13 @@ async fn an_overdue_step_reminds_the_officers_once() {
     job.run(&job_ctx, &json!({})).await.unwrap();
     assert_eq!(reminded().await, Some(first), "once per step");
     let (_, list) = ctx.get(&officer, "/api/v1/epi-cases").await;
-    assert_eq!(list["open"][0]["overdue"], true);
+    let mine = list["open"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == case_id)
+        .unwrap();
+    assert_eq!(mine["overdue"], true);
     let inbox = ctx.app.state.inbox.clone().unwrap();
     crate::helpers::eventually(std::time::Duration::from_secs(10), || {
         let inbox = inbox.clone();
@@ -518,16 +543,16 @@ async fn the_scan_raises_one_alert_for_an_injected_outbreak_and_none_for_a_flat_
     for back in 1..28 {
         let day = (today - chrono::Duration::days(back)).to_string();
         let level = [3, 4, 5, 4][back as usize % 4];
-        count(&ctx, "respiratory", &region, &day, level).await;
-        count(&ctx, "diarrhoeal", &region, &day, level).await;
+        count(&ctx, "test_outbreak", &region, &day, level).await;
+        count(&ctx, "test_flat", &region, &day, level).await;
     }
-    count(&ctx, "respiratory", &region, &today.to_string(), 16).await;
-    count(&ctx, "diarrhoeal", &region, &today.to_string(), 4).await;
+    count(&ctx, "test_outbreak", &region, &today.to_string(), 16).await;
+    count(&ctx, "test_flat", &region, &today.to_string(), 4).await;
+    // (The demo's own outbreak was scanned when it was seeded: nothing new there.)
 
     let outcome = yunyi::surveillance::scan::run(&ctx.app.state, today)
         .await
         .unwrap();
-    assert_eq!(outcome.series, 2);
     assert_eq!(outcome.raised, 1, "{outcome:?}");
     let again = yunyi::surveillance::scan::run(&ctx.app.state, today)
         .await
@@ -537,10 +562,15 @@ async fn the_scan_raises_one_alert_for_an_injected_outbreak_and_none_for_a_flat_
     let regulator = ctx.app.token("regulator1", PW).await;
     let (status, list) = ctx.get(&regulator, "/api/v1/surveillance/alerts").await;
     assert_eq!(status, StatusCode::OK);
-    let alerts = list["items"].as_array().unwrap();
+    let alerts: Vec<&Value> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["syndrome"].as_str().unwrap().starts_with("test_"))
+        .collect();
     assert_eq!(alerts.len(), 1);
-    let alert = &alerts[0];
-    assert_eq!(alert["syndrome"], "respiratory");
+    let alert = alerts[0];
+    assert_eq!(alert["syndrome"], "test_outbreak");
     assert_eq!(alert["region"], region);
     assert_eq!(alert["day"], today.to_string());
     assert_eq!(alert["count"], 16);
@@ -615,7 +645,7 @@ async fn the_scan_raises_one_alert_for_an_injected_outbreak_and_none_for_a_flat_
         "{csv}"
     );
     assert!(
-        csv.contains(&format!("{today},{region},respiratory,16")),
+        csv.contains(&format!("{today},{region},test_outbreak,16")),
         "{csv}"
     );
     let r = ctx
@@ -701,4 +731,24 @@ async fn officers_work_cases_and_rules_from_their_pages() {
         .await;
     assert!(broken.contains("id=\"form-message\""), "{broken}");
     assert!(broken.contains("not a valid rule set"));
+}
+
+#[tokio::test]
+async fn the_demo_has_a_flagged_case_in_officer1s_queue_and_an_outbreak_alert() {
+    let ctx = setup().await;
+    let officer = ctx.app.token("officer1", PW).await;
+    let open = open_cases(&ctx, &officer).await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    let (_, case) = ctx
+        .get(&officer, &format!("/api/v1/epi-cases/{}", open[0]["id"]))
+        .await;
+    assert_eq!(case["rule_id"], "suspected_case");
+    assert_eq!(case["rule_version"], 1);
+    assert_eq!(evidence(&case, "outbreak_area")["quote"], "刚从武汉回来");
+    let (_, alerts) = ctx.get(&officer, "/api/v1/surveillance/alerts").await;
+    let alerts = alerts["items"].as_array().unwrap();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0]["syndrome"], "respiratory");
+    assert_eq!(alerts[0]["region"], "440106");
+    assert_eq!(alerts[0]["status"], "open");
 }
