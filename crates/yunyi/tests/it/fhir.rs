@@ -115,7 +115,11 @@ async fn the_capability_statement_lists_what_is_served() {
             "Medication",
             "MedicationRequest",
             "MedicationDispense",
-            "DetectedIssue"
+            "DetectedIssue",
+            "Flag",
+            "ServiceRequest",
+            "Observation",
+            "MeasureReport"
         ]
     );
     // Errors are valid OperationOutcomes too.

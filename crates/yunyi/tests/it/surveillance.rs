@@ -752,3 +752,85 @@ async fn the_demo_has_a_flagged_case_in_officer1s_queue_and_an_outbreak_alert() 
     assert_eq!(alerts[0]["region"], "440106");
     assert_eq!(alerts[0]["status"], "open");
 }
+
+#[tokio::test]
+async fn a_case_in_fhir_flag_service_requests_observations_and_the_days_measure_report() {
+    let ctx = setup().await;
+    let officer = ctx.app.token("officer1", PW).await;
+    list_wuhan(&ctx, &officer).await;
+    let patient = ctx.app.token("patient1", PW).await;
+    let service = service_of(&ctx, "doctor5", "text_consult").await;
+    let mut body = intake("刚从武汉回来，发烧，不敢去医院");
+    body["temperature_c"] = json!(38.6);
+    let (status, c) = ctx
+        .request_paid(&patient, json!({"service_id": service, "intake": body}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{c}");
+    let case_id = case_of(&ctx, c["id"].as_i64().unwrap()).await.unwrap();
+    let fhir = |path: String| {
+        let ctx = &ctx;
+        let officer = officer.clone();
+        async move {
+            let (status, r) = ctx.get(&officer, &path).await;
+            assert_eq!(status, StatusCode::OK, "{path}: {r}");
+            crate::fhir::assert_valid(&r);
+            r
+        }
+    };
+    let flag = fhir(format!("/fhir/Flag/{case_id}")).await;
+    assert_eq!(flag["status"], "active");
+    assert_eq!(flag["code"]["coding"][0]["code"], "suspected_case");
+    assert_eq!(flag["encounter"]["reference"], format!("Encounter/{}", c["id"]));
+    let temperature = fhir(format!("/fhir/Observation/{case_id}-temperature")).await;
+    assert_eq!(temperature["valueQuantity"]["value"], 38.6);
+    assert_eq!(temperature["code"]["coding"][0]["code"], "8310-5");
+    let (status, _) = ctx
+        .get(&officer, &format!("/fhir/ServiceRequest/{case_id}-test"))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "no test booked yet");
+
+    let path = format!("/api/v1/epi-cases/{case_id}/steps");
+    for step in [
+        json!({"action": "contact", "note": "已联系"}),
+        json!({"action": "arrange_transport", "transport": "self", "instructions": "佩戴口罩，自驾前往发热门诊"}),
+        json!({"action": "book_test", "test_name": "核酸检测", "test_at": "2026-11-24T09:00"}),
+        json!({"action": "record_result", "result": "positive", "disease": "新型冠状病毒感染", "disease_class": "B", "classification": "confirmed"}),
+    ] {
+        let (status, v) = ctx.post(&officer, &path, step).await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+    }
+    let transport = fhir(format!("/fhir/ServiceRequest/{case_id}-transport")).await;
+    assert_eq!(transport["status"], "completed");
+    assert_eq!(transport["code"]["coding"][0]["code"], "self");
+    let test = fhir(format!("/fhir/ServiceRequest/{case_id}-test")).await;
+    assert_eq!(test["status"], "completed");
+    let result = fhir(format!("/fhir/Observation/{case_id}-result")).await;
+    assert_eq!(result["valueCodeableConcept"]["coding"][0]["code"], "10828004");
+
+    let today = yunyi::scheduling::model::cst_today(yunyi::clock::now_ms());
+    let regulator = ctx.app.token("regulator1", PW).await;
+    let (status, report) = ctx
+        .get(&regulator, &format!("/fhir/MeasureReport/{today}"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    crate::fhir::assert_valid(&report);
+    let suspected = report["group"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["code"]["coding"][0]["code"] == "suspected")
+        .expect("a suspected group");
+    assert!(suspected["population"][0]["count"].as_i64().unwrap() >= 3);
+
+    // Who may not.
+    let (status, _) = ctx.get(&patient, &format!("/fhir/Flag/{case_id}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = ctx.get(&regulator, &format!("/fhir/Flag/{case_id}")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = ctx
+        .get(&patient, &format!("/fhir/MeasureReport/{today}"))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = ctx.get(&officer, "/fhir/MeasureReport/yesterday").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
