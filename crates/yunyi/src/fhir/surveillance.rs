@@ -42,7 +42,9 @@ pub fn flag(c: &CaseView, person: i64) -> Value {
     }
     let author = match c.flagged_by {
         Some(doctor) => json!({"reference": format!("Practitioner/{doctor}")}),
-        None => json!({"reference": format!("Organization/{}", c.hospital_id), "display": "预检分诊规则 screening rules"}),
+        None => {
+            json!({"reference": format!("Organization/{}", c.hospital_id), "display": "预检分诊规则 screening rules"})
+        }
     };
     let evidence: Vec<String> = c
         .evidence
@@ -97,12 +99,7 @@ pub fn service_request(c: &CaseView, person: i64, which: &str) -> Option<Value> 
         }
         "test" => {
             let name = c.test_name.clone()?;
-            (
-                "test".to_owned(),
-                name,
-                c.result.is_some(),
-                c.test_at,
-            )
+            ("test".to_owned(), name, c.result.is_some(), c.test_at)
         }
         _ => return None,
     };

@@ -33,6 +33,7 @@ pub fn router() -> Router<AppState> {
             post(act_on_alert),
         )
         .route("/api/v1/surveillance/counts", get(counts))
+        .route("/api/v1/surveillance/report-cards", get(report_cards))
 }
 
 #[derive(Deserialize, Default)]
@@ -176,4 +177,13 @@ pub fn csv_response(body: String, filename: &str) -> axum::response::Response {
         body,
     )
         .into_response()
+}
+
+/// The hospital's notifiable-disease report cards as CSV (infection officers).
+async fn report_cards(
+    State(state): State<AppState>,
+    actor: Actor,
+) -> AppResult<axum::response::Response> {
+    let csv = super::report::cards_csv(&state, &actor).await?;
+    Ok(csv_response(csv, "report-cards.csv"))
 }

@@ -369,7 +369,10 @@ async fn view(state: &AppState, c: CaseRow) -> AppResult<CaseView> {
 }
 
 /// The phone of the account that requested the consultation, in full (the officer calls it).
-async fn contact_phone(state: &AppState, consultation: i64) -> AppResult<Option<String>> {
+pub(crate) async fn contact_phone(
+    state: &AppState,
+    consultation: i64,
+) -> AppResult<Option<String>> {
     let Some(c) = crate::consult::store::consultation(&state.db, consultation).await? else {
         return Ok(None);
     };

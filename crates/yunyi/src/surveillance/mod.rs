@@ -10,6 +10,7 @@ pub mod dashboard;
 pub mod ears_cli;
 pub mod model;
 pub mod pages;
+pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod screen;

@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/surveillance", get(dashboard))
         .route("/surveillance/cases", get(case_list))
         .route("/surveillance/counts.csv", get(counts_csv))
+        .route("/surveillance/report-cards.csv", get(report_cards_csv))
         .route("/surveillance/alerts/{id}/{action}", post(act_on_alert))
         .route("/surveillance/cases/{id}", get(case_page).post(case_step))
         .route("/surveillance/rules", get(rules_page).post(save_rules))
@@ -110,6 +111,14 @@ async fn counts_csv(
     let csv =
         super::dashboard::counts_csv(&state, &actor, q.from.as_deref(), q.to.as_deref()).await?;
     Ok(super::api::csv_response(csv, "surveillance-counts.csv"))
+}
+
+async fn report_cards_csv(
+    State(state): State<AppState>,
+    actor: Actor,
+) -> AppResult<axum::response::Response> {
+    let csv = super::report::cards_csv(&state, &actor).await?;
+    Ok(super::api::csv_response(csv, "report-cards.csv"))
 }
 
 #[derive(Deserialize, Default)]

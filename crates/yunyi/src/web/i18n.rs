@@ -986,6 +986,7 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("epi.syndrome.diarrhoeal", "腹泻", "Diarrhoeal"),
     ("epi.syndrome.rash_fever", "发热伴出疹", "Fever with rash"),
     ("epi.syndrome.hfmd", "手足口病样", "HFMD-like"),
+    ("epi.report_cards", "导出传染病报告卡", "Report cards (CSV)"),
     ("disp.title", "发药与配送", "Dispensing"),
     (
         "disp.none",

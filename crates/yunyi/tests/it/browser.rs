@@ -956,10 +956,14 @@ async fn an_intake_flags_a_case_the_officers_dashboard_shows_it_and_the_officer_
     officer.wait_text("#evidence", "刚从武汉回来").await;
 
     // Worked to closed, step by step.
-    officer.fill("step-note", "已电话联系患者，嘱居家等待，佩戴口罩").await;
+    officer
+        .fill("step-note", "已电话联系患者，嘱居家等待，佩戴口罩")
+        .await;
     officer.click("step-submit").await;
     officer.wait_text("#case-status", "已联系").await;
-    officer.fill("step-instructions", "负压救护车 30 分钟内到达").await;
+    officer
+        .fill("step-instructions", "负压救护车 30 分钟内到达")
+        .await;
     officer.click("step-submit").await;
     officer.wait_text("#case-status", "已安排转运").await;
     officer

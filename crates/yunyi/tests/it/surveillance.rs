@@ -287,6 +287,40 @@ async fn the_escalation_goes_step_by_step_to_a_report_card_and_refuses_illegal_m
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "an ended case does not move");
 
+    // The report card, with the identity number the card must carry; the export is audited.
+    let r = ctx
+        .app
+        .get_as(&officer, "/api/v1/surveillance/report-cards")
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let csv = r.text().await.unwrap();
+    let mut lines = csv.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("\u{feff}卡片编号,患者姓名,有效证件号")
+    );
+    let card = lines.next().expect("one card");
+    assert!(
+        card.contains("张伟,440106198503120015,男,1985-03-12"),
+        "{card}"
+    );
+    assert!(card.contains("确诊病例,2026-11-20"), "{card}");
+    assert!(card.contains("新型冠状病毒感染,乙类"), "{card}");
+    let exports: i64 = scalar(
+        &ctx,
+        "SELECT COUNT(*) FROM audit_event WHERE action = 'disease_report.export'",
+    )
+    .await;
+    assert_eq!(exports, 1);
+    let doctor = signed_doctor(&ctx, "doctor5").await;
+    let r = ctx
+        .app
+        .get_as(&doctor, "/api/v1/surveillance/report-cards")
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
     // Each step is in the audit trail.
     let events: i64 = scalar(
         &ctx,
@@ -780,7 +814,10 @@ async fn a_case_in_fhir_flag_service_requests_observations_and_the_days_measure_
     let flag = fhir(format!("/fhir/Flag/{case_id}")).await;
     assert_eq!(flag["status"], "active");
     assert_eq!(flag["code"]["coding"][0]["code"], "suspected_case");
-    assert_eq!(flag["encounter"]["reference"], format!("Encounter/{}", c["id"]));
+    assert_eq!(
+        flag["encounter"]["reference"],
+        format!("Encounter/{}", c["id"])
+    );
     let temperature = fhir(format!("/fhir/Observation/{case_id}-temperature")).await;
     assert_eq!(temperature["valueQuantity"]["value"], 38.6);
     assert_eq!(temperature["code"]["coding"][0]["code"], "8310-5");
@@ -805,7 +842,10 @@ async fn a_case_in_fhir_flag_service_requests_observations_and_the_days_measure_
     let test = fhir(format!("/fhir/ServiceRequest/{case_id}-test")).await;
     assert_eq!(test["status"], "completed");
     let result = fhir(format!("/fhir/Observation/{case_id}-result")).await;
-    assert_eq!(result["valueCodeableConcept"]["coding"][0]["code"], "10828004");
+    assert_eq!(
+        result["valueCodeableConcept"]["coding"][0]["code"],
+        "10828004"
+    );
 
     let today = yunyi::scheduling::model::cst_today(yunyi::clock::now_ms());
     let regulator = ctx.app.token("regulator1", PW).await;
