@@ -692,6 +692,9 @@ pub struct QueueItem {
     pub temperature_c: Option<f64>,
     /// Any epidemiological answer was yes: travel to an outbreak area, contact, cluster.
     pub epidemiological_risk: bool,
+    /// Flagged as a suspected infectious case (screening or a doctor): seen first after a
+    /// crisis, and the doctor knows before opening it.
+    pub suspected: bool,
     pub age: Option<u32>,
     pub sex: String,
 }
@@ -756,14 +759,16 @@ pub async fn queue(state: &AppState, actor: &Actor) -> AppResult<Vec<QueueItem>>
             chief_complaint: r.chief_complaint,
             temperature_c: r.temperature_dc.map(|t| t as f64 / 10.0),
             epidemiological_risk: r.outbreak_area_travel || r.confirmed_case_contact || r.cluster,
+            suspected: r.suspected,
             age: chrono::NaiveDate::parse_from_str(&r.birth_date, "%Y-%m-%d")
                 .ok()
                 .and_then(|b| today.years_since(b)),
             sex: r.sex,
         })
         .collect();
-    // A patient in crisis comes first; otherwise oldest first (the sort is stable).
-    items.sort_by_key(|q| !q.crisis);
+    // A patient in crisis comes first, then suspected infectious cases; otherwise oldest
+    // first (the sort is stable).
+    items.sort_by_key(|q| (!q.crisis, !q.suspected));
     Ok(items)
 }
 

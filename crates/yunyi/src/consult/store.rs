@@ -340,6 +340,8 @@ pub struct QueueRow {
     pub counselling: Option<String>,
     pub birth_date: String,
     pub sex: String,
+    /// An open suspected-case flag (see `surveillance`).
+    pub suspected: bool,
 }
 
 /// Requests waiting for `doctor`: addressed to them by name (at any hospital they serve), in
@@ -365,7 +367,9 @@ pub async fn queue(
     let sql = format!(
         "SELECT c.id, c.person_id, c.doctor_id, c.kind, c.channel, c.created_at, c.reply_within_min, \
          i.chief_complaint, i.temperature_dc, i.outbreak_area_travel, i.confirmed_case_contact, i.cluster, \
-         i.counselling, p.birth_date, p.sex \
+         i.counselling, p.birth_date, p.sex, \
+         EXISTS (SELECT 1 FROM epi_case e WHERE e.consultation_id = c.id \
+                 AND e.status NOT IN ('closed', 'dismissed')) AS suspected \
          FROM consultation c JOIN consultation_intake i ON i.consultation_id = c.id \
          JOIN person p ON p.id = c.person_id \
          WHERE c.status = 'requested' \

@@ -421,6 +421,10 @@ pub async fn sign(
             .reason(format!("follow-up visit {}", c.id)),
     )
     .await?;
+    // Sentinel drugs (antipyretics, antivirals, antidiarrhoeals) are one of surveillance's
+    // points.
+    let drugs: Vec<i64> = p.items.iter().map(|i| i.drug_id).collect();
+    crate::surveillance::screen::prescription(state, &mut tx, c.hospital_id, &drugs, now).await?;
     tx.commit().await?;
     view_unchecked(state, id).await
 }

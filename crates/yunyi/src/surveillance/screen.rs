@@ -250,3 +250,76 @@ pub async fn triage(state: &AppState, hospital: Option<i64>, text: &str) -> AppR
     tx.commit().await?;
     Ok(())
 }
+
+/// Sentinel drugs by ATC prefix, and the series their prescriptions are counted in: more
+/// antipyretics, antivirals or antidiarrhoeals prescribed is an early sign (多点触发).
+pub const SENTINELS: [(&str, &str); 4] = [
+    ("N02B", "rx_antipyretic"),
+    ("M01A", "rx_antipyretic"),
+    ("J05", "rx_antiviral"),
+    ("A07", "rx_antidiarrhoeal"),
+];
+
+/// The sentinel series a prescription's drugs (their ATC codes) count in, each once.
+pub fn sentinel_series<'a>(atc_codes: impl IntoIterator<Item = &'a str>) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = atc_codes
+        .into_iter()
+        .filter_map(|atc| {
+            SENTINELS
+                .iter()
+                .find(|(prefix, _)| atc.starts_with(prefix))
+                .map(|(_, series)| *series)
+        })
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Counts a signed prescription's sentinel drugs, in its transaction.
+pub async fn prescription(
+    state: &AppState,
+    tx: &mut Tx,
+    hospital: i64,
+    drug_ids: &[i64],
+    now: i64,
+) -> AppResult<()> {
+    let mut codes = Vec::with_capacity(drug_ids.len());
+    for id in drug_ids {
+        if let Some(atc) = crate::pharmacy::store::drug(&state.db, *id)
+            .await?
+            .and_then(|d| d.atc_code)
+        {
+            codes.push(atc);
+        }
+    }
+    let series = sentinel_series(codes.iter().map(String::as_str));
+    if series.is_empty() {
+        return Ok(());
+    }
+    let region = hospital_region(state, hospital).await?;
+    let day = cst_today(now).to_string();
+    for syndrome in series {
+        let count = store::Count {
+            day: &day,
+            region: &region,
+            syndrome,
+            source: "prescription",
+            hospital,
+        };
+        store::add_count(tx, &count, 1).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sentinel_drugs_count_once_per_series() {
+        assert_eq!(
+            super::sentinel_series(["N02BE01", "M01AE01", "J05AH02", "C08CA01"]),
+            ["rx_antipyretic", "rx_antiviral"]
+        );
+        assert!(super::sentinel_series(["C09AA07"]).is_empty());
+    }
+}

@@ -987,6 +987,21 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("epi.syndrome.rash_fever", "发热伴出疹", "Fever with rash"),
     ("epi.syndrome.hfmd", "手足口病样", "HFMD-like"),
     ("epi.report_cards", "导出传染病报告卡", "Report cards (CSV)"),
+    (
+        "epi.syndrome.rx_antipyretic",
+        "退热药处方",
+        "Antipyretic prescriptions",
+    ),
+    (
+        "epi.syndrome.rx_antiviral",
+        "抗病毒药处方",
+        "Antiviral prescriptions",
+    ),
+    (
+        "epi.syndrome.rx_antidiarrhoeal",
+        "止泻药处方",
+        "Antidiarrhoeal prescriptions",
+    ),
     ("disp.title", "发药与配送", "Dispensing"),
     (
         "disp.none",

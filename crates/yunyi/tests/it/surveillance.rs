@@ -127,7 +127,16 @@ async fn the_seeds_patient_is_flagged_from_the_intake_with_evidence_and_the_offi
     .expect("the officer is messaged");
     assert_eq!(message.kind, "epi.flag");
 
-    // The doctor sees the mark on the consultation's page.
+    // The doctor sees it first in the queue, marked, and on the consultation's page.
+    let doctor_token = signed_doctor(&ctx, "doctor5").await;
+    let (_, queue) = ctx.get(&doctor_token, "/api/v1/consultations/queue").await;
+    let items = queue["items"].as_array().unwrap();
+    assert_eq!(items[0]["suspected"], true, "{queue}");
+    assert!(
+        items
+            .iter()
+            .any(|q| q["id"] == id && q["suspected"] == true)
+    );
     let doctor = ctx.app.sign_in_browser("doctor5").await;
     doctor.post_form("/me/step-up", &[("password", PW)]).await;
     let page = doctor.page(&format!("/consultations/{id}")).await;
@@ -873,4 +882,35 @@ async fn a_case_in_fhir_flag_service_requests_observations_and_the_days_measure_
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, _) = ctx.get(&officer, "/fhir/MeasureReport/yesterday").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_signed_prescription_of_a_sentinel_drug_is_counted() {
+    let ctx = setup().await;
+    let (doctor, visit, hospital) = crate::prescriptions::visit(&ctx, &[]).await;
+    let paracetamol = crate::prescriptions::drug(&ctx, hospital, "XY057").await;
+    let amlodipine = crate::prescriptions::drug(&ctx, hospital, "XY001").await;
+    let today = yunyi::scheduling::model::cst_today(yunyi::clock::now_ms()).to_string();
+    let antipyretics = || async {
+        yunyi::surveillance::store::day_counts(&ctx.app.db, &today, &today)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|c| c.syndrome == "rx_antipyretic")
+            .map(|c| c.n)
+            .sum::<i64>()
+    };
+    let before = antipyretics().await;
+    let (status, signed) = ctx
+        .post(
+            &doctor,
+            "/api/v1/prescriptions",
+            json!({"consultation_id": visit, "diagnosis_name": "原发性高血压", "items": [
+                {"drug_id": amlodipine, "dose": 5, "frequency": "qd", "days": 28},
+                {"drug_id": paracetamol, "dose": 500, "frequency": "prn", "days": 3}
+            ]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{signed}");
+    assert_eq!(antipyretics().await, before + 1);
 }
