@@ -100,13 +100,9 @@ pub async fn cards_csv(state: &AppState, actor: &Actor) -> AppResult<String> {
             .unwrap_or_default();
         let diagnosed = cst_today(r.diagnosed_at);
         let age = chrono::NaiveDate::parse_from_str(&person.birth_date, "%Y-%m-%d")
-            .map(|born| {
-                let mut years = diagnosed.year() - born.year();
-                if (diagnosed.month(), diagnosed.day()) < (born.month(), born.day()) {
-                    years -= 1;
-                }
-                years.max(0).to_string()
-            })
+            .ok()
+            .and_then(|born| diagnosed.years_since(born))
+            .map(|y| y.to_string())
             .unwrap_or_default();
         let row = [
             format!("{}-{}-{:06}", h.code, diagnosed.year(), r.id),

@@ -6,7 +6,6 @@
 //! that fires is counted once per consultation for its syndrome; the first flagging rule
 //! opens a suspected case for the hospital's infection officers (see [`super::cases`]).
 
-use chrono::Datelike;
 use triage::screening::{Evidence, Facts, Hit, Signals, parse_day};
 
 use super::rules::{self, Current};
@@ -56,14 +55,7 @@ pub async fn intake(
     let age_years = crate::identity::store::person(&state.db, subject.person)
         .await?
         .and_then(|p| chrono::NaiveDate::parse_from_str(&p.birth_date, "%Y-%m-%d").ok())
-        .map(|born| {
-            let on = cst_today(now);
-            let mut years = on.year() - born.year();
-            if (on.month(), on.day()) < (born.month(), born.day()) {
-                years -= 1;
-            }
-            years.max(0) as u32
-        });
+        .and_then(|born| cst_today(now).years_since(born));
     let facts = Facts {
         temperature_c: intake.temperature_dc.map(|dc| dc as f32 / 10.0),
         travel: intake.outbreak_area_travel.then(|| {
