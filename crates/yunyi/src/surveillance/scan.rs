@@ -6,14 +6,15 @@
 //! positive results), so a rise seen by any of them moves it. The scan reads the last
 //! [`HISTORY_DAYS`] days (the methods need 7 baseline days and a 2-day guard band) and judges
 //! the last [`RECENT_DAYS`] (today's partial count, and two days back in case a run was
-//! missed). A day alarms when a method says so and at least [`MIN_COUNT`] were counted: a
-//! single case after a week of zeros is a flag's business, not an outbreak's.
+//! missed). A day alarms when two methods agree and at least [`MIN_COUNT`] were counted: one
+//! method alone raises too many alarms to act on, and a single case after a week of zeros is
+//! a flag's business, not an outbreak's.
 //!
 //! Deduplication: while a series has an alert that is not closed, a later aberrant day
 //! extends it (`last_day`, `days`); once closed, only a day after its `last_day` raises a new
 //! one. The database keeps at most one unclosed alert per series (a partial unique index).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use aberration::{Cusum, Method, Point, Series};
 use chrono::{Duration, NaiveDate};
@@ -35,6 +36,10 @@ pub const HISTORY_DAYS: i64 = 28;
 pub const RECENT_DAYS: usize = 3;
 /// The fewest counted on a day for an alert.
 pub const MIN_COUNT: f64 = 3.0;
+/// How many of the four methods must agree on a day. One alone alarms too often to act on:
+/// C3 at its default α = 0.025 flags 2.5% of ordinary days by design, and a 7-day standard
+/// deviation is a rough one (measured on 60,000 noisy series: see docs/PERFORMANCE.md).
+pub const MIN_METHODS: usize = 2;
 /// EARS baseline, days (as R's `earsC` default).
 pub const BASELINE: usize = 7;
 
@@ -50,8 +55,8 @@ pub struct Daily {
     pub counts: Vec<f64>,
 }
 
-/// Groups the store's rows (ordered by series and day) into dense series from `start` to
-/// `end`.
+/// Groups the store's rows (in any order; several rows of a series and day add up) into
+/// dense series from `start` to `end`.
 pub fn dense(rows: &[DayCount], start: NaiveDate, end: NaiveDate) -> Vec<Daily> {
     let days = (end - start).num_days().max(0) as usize + 1;
     let mut series: BTreeMap<(&str, &str), Vec<f64>> = BTreeMap::new();
@@ -102,8 +107,9 @@ pub fn points(counts: &[f64]) -> AppResult<[Vec<Point>; 4]> {
     ])
 }
 
-/// The aberrant days among the last `recent` of a series, one per day (the first method in
-/// [`METHODS`] order that alarmed).
+/// The aberrant days among the last `recent` of a series, one per day: at least
+/// [`MIN_METHODS`] methods alarmed and at least [`MIN_COUNT`] were counted (the alert names
+/// the first method in [`METHODS`] order that alarmed, and its threshold).
 pub fn aberrations(d: &Daily, recent: usize) -> AppResult<Vec<Aberration>> {
     let all = points(&d.counts)?;
     let first = d.counts.len().saturating_sub(recent);
@@ -113,11 +119,16 @@ pub fn aberrations(d: &Daily, recent: usize) -> AppResult<Vec<Aberration>> {
         if count < MIN_COUNT {
             continue;
         }
-        let hit = METHODS.iter().zip(&all).find_map(|(method, pts)| {
-            let p = pts[t];
-            (p.alarm == Some(true)).then(|| (*method, p.upper.unwrap_or(0.0)))
-        });
-        if let Some((method, threshold)) = hit {
+        let alarmed: Vec<(&'static str, f64)> = METHODS
+            .iter()
+            .zip(&all)
+            .filter(|(_, pts)| pts[t].alarm == Some(true))
+            .map(|(method, pts)| (*method, pts[t].upper.unwrap_or(0.0)))
+            .collect();
+        if alarmed.len() < MIN_METHODS {
+            continue;
+        }
+        if let Some(&(method, threshold)) = alarmed.first() {
             out.push(Aberration {
                 day: d.start + Duration::days(t as i64),
                 method,
@@ -137,66 +148,114 @@ pub struct Outcome {
     pub extended: usize,
 }
 
-/// Scans every series up to `today` and raises or extends alerts.
+/// What the run knows of a series' latest alert.
+struct Latest {
+    id: i64,
+    open: bool,
+    last_day: String,
+}
+
+/// Scans every series up to `today` and raises or extends alerts, in one transaction (the
+/// series' recent alerts read once, not per aberration).
 pub async fn run(state: &AppState, today: NaiveDate) -> AppResult<Outcome> {
     let start = today - Duration::days(HISTORY_DAYS - 1);
-    let rows = store::day_counts(&state.db, &start.to_string(), &today.to_string()).await?;
+    let rows = store::window_counts(&state.db, &start.to_string(), &today.to_string()).await?;
     let series = dense(&rows, start, today);
+    drop(rows);
     let mut outcome = Outcome {
         series: series.len(),
         ..Outcome::default()
     };
-    let now = now_ms();
+    let mut found = Vec::new();
     for d in &series {
         for a in aberrations(d, RECENT_DAYS)? {
-            let day = a.day.to_string();
-            let mut tx = state.db.begin().await?;
-            match store::latest_alert(&mut tx, &d.syndrome, &d.region).await? {
-                Some(open) if open.status != "closed" => {
-                    if day > open.last_day {
-                        store::extend_alert(&mut tx, open.id, &day, now).await?;
-                        outcome.extended += 1;
-                    }
-                }
-                Some(closed) if day <= closed.last_day => {}
-                _ => {
-                    let id = store::insert_alert(
-                        &mut tx,
-                        &store::NewAlert {
-                            syndrome: &d.syndrome,
-                            region: &d.region,
-                            day: &day,
-                            method: a.method,
-                            count: a.count as i64,
-                            statistic: a.count,
-                            threshold: a.threshold,
-                        },
-                        now,
-                    )
-                    .await?;
-                    let text = format!(
-                        "【云医】监测预警 {id}：{} 地区 {} 症候群 {day} 计数 {}（阈值 {:.1}，{}）。请在监测平台确认。",
-                        d.region,
-                        d.syndrome,
-                        a.count,
-                        a.threshold,
-                        a.method.to_uppercase()
-                    );
-                    for officer in store::officers_in_region(&mut tx, &d.region).await? {
-                        crate::scheduling::notice::enqueue(
-                            &mut tx,
-                            officer,
-                            "epi.alert",
-                            text.clone(),
-                        )
-                        .await?;
-                    }
-                    outcome.raised += 1;
-                }
-            }
-            tx.commit().await?;
+            found.push((d, a));
         }
     }
+    if found.is_empty() {
+        return Ok(outcome);
+    }
+    let now = now_ms();
+    let mut tx = state.db.begin().await?;
+    // Unclosed alerts, and closed ones recent enough to hold back a day they already covered.
+    let since = (today - Duration::days(RECENT_DAYS as i64)).to_string();
+    let mut latest: HashMap<(String, String), Latest> = HashMap::new();
+    for a in store::recent_alerts(&mut tx, &since).await? {
+        let candidate = Latest {
+            id: a.id,
+            open: a.status != "closed",
+            last_day: a.last_day,
+        };
+        let key = (a.syndrome, a.region);
+        let better = latest
+            .get(&key)
+            .is_none_or(|cur| (candidate.open, &candidate.last_day) > (cur.open, &cur.last_day));
+        if better {
+            latest.insert(key, candidate);
+        }
+    }
+    let mut officers: HashMap<String, Vec<i64>> = HashMap::new();
+    for (d, a) in found {
+        let day = a.day.to_string();
+        let key = (d.syndrome.clone(), d.region.clone());
+        match latest.get_mut(&key) {
+            Some(open) if open.open => {
+                if day > open.last_day {
+                    store::extend_alert(&mut tx, open.id, &day, now).await?;
+                    open.last_day = day;
+                    outcome.extended += 1;
+                }
+            }
+            Some(closed) if day <= closed.last_day => {}
+            _ => {
+                let id = store::insert_alert(
+                    &mut tx,
+                    &store::NewAlert {
+                        syndrome: &d.syndrome,
+                        region: &d.region,
+                        day: &day,
+                        method: a.method,
+                        count: a.count as i64,
+                        statistic: a.count,
+                        threshold: a.threshold,
+                    },
+                    now,
+                )
+                .await?;
+                let text = format!(
+                    "【云医】监测预警 {id}：{} 地区 {} 症候群 {day} 计数 {}（阈值 {:.1}，{}）。请在监测平台确认。",
+                    d.region,
+                    d.syndrome,
+                    a.count,
+                    a.threshold,
+                    a.method.to_uppercase()
+                );
+                if !officers.contains_key(&d.region) {
+                    let found = store::officers_in_region(&mut tx, &d.region).await?;
+                    officers.insert(d.region.clone(), found);
+                }
+                for officer in officers.get(&d.region).into_iter().flatten() {
+                    crate::scheduling::notice::enqueue(
+                        &mut tx,
+                        *officer,
+                        "epi.alert",
+                        text.clone(),
+                    )
+                    .await?;
+                }
+                latest.insert(
+                    key,
+                    Latest {
+                        id,
+                        open: true,
+                        last_day: day,
+                    },
+                );
+                outcome.raised += 1;
+            }
+        }
+    }
+    tx.commit().await?;
     Ok(outcome)
 }
 

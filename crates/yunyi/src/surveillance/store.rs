@@ -172,18 +172,72 @@ pub struct DayCount {
     pub n: i64,
 }
 
+/// Every series' daily totals (all points and hospitals), `$1` to `$2`, by series and day.
+const DAY_COUNTS: &str = "SELECT syndrome, region, day, CAST(SUM(n) AS BIGINT) AS n FROM signal_count \
+     WHERE day >= $1 AND day <= $2 GROUP BY syndrome, region, day \
+     ORDER BY syndrome, region, day";
+
+/// The counts of `$1` to `$2` as stored (a row per point and hospital, in no order): the scan
+/// sums them itself, which spares the database a sort of every row of the window.
+const WINDOW_COUNTS: &str =
+    "SELECT syndrome, region, day, n FROM signal_count WHERE day >= $1 AND day <= $2";
+
 /// Every series' daily totals (all points, all hospitals) from `from` to `to` inclusive,
-/// ordered by series and day: what the scan reads.
+/// ordered by series and day.
 pub async fn day_counts(db: &Db, from: &str, to: &str) -> Result<Vec<DayCount>, sqlx::Error> {
-    with_db!(db, |pool| sqlx::query_as(
-        "SELECT syndrome, region, day, CAST(SUM(n) AS BIGINT) AS n FROM signal_count \
-         WHERE day >= $1 AND day <= $2 GROUP BY syndrome, region, day \
-         ORDER BY syndrome, region, day"
-    )
-    .bind(from)
-    .bind(to)
-    .fetch_all(pool)
-    .await)
+    with_db!(db, |pool| sqlx::query_as(DAY_COUNTS)
+        .bind(from)
+        .bind(to)
+        .fetch_all(pool)
+        .await)
+}
+
+/// What the scan reads: every count from `from` to `to` inclusive, a row per series, day,
+/// point and hospital, in no order. On SQLite the rows are read on a connection of the
+/// caller's own through rusqlite: the scan reads well over a million rows (3,000 regions × 20
+/// syndromes × 28 days), and sqlx's hand-off per row cost more than SQLite did
+/// (docs/PERFORMANCE.md). Same statement, SQLite's numbering.
+pub async fn window_counts(db: &Db, from: &str, to: &str) -> Result<Vec<DayCount>, sqlx::Error> {
+    match db {
+        Db::Sqlite(pool) => {
+            let path = pool.connect_options().get_filename().to_path_buf();
+            let (from, to) = (from.to_owned(), to.to_owned());
+            tokio::task::spawn_blocking(move || read_day_counts(&path, &from, &to))
+                .await
+                .map_err(|e| sqlx::Error::Protocol(format!("reading counts: {e}")))?
+                .map_err(|e| sqlx::Error::Protocol(format!("reading counts: {e}")))
+        }
+        Db::Postgres(pool) => {
+            sqlx::query_as(WINDOW_COUNTS)
+                .bind(from)
+                .bind(to)
+                .fetch_all(pool)
+                .await
+        }
+    }
+}
+
+fn read_day_counts(
+    path: &std::path::Path,
+    from: &str,
+    to: &str,
+) -> Result<Vec<DayCount>, rusqlite::Error> {
+    let connection = rusqlite::Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    connection.busy_timeout(std::time::Duration::from_secs(5))?;
+    let mut statement =
+        connection.prepare(&crate::db::batch_writer::sqlite_numbered(WINDOW_COUNTS))?;
+    let rows = statement.query_map(rusqlite::params![from, to], |r| {
+        Ok(DayCount {
+            syndrome: r.get(0)?,
+            region: r.get(1)?,
+            day: r.get(2)?,
+            n: r.get(3)?,
+        })
+    })?;
+    rows.collect()
 }
 
 /// One series' daily totals, for a chart.
@@ -576,20 +630,14 @@ pub struct AlertRow {
 const ALERT_COLUMNS: &str = "id, syndrome, region, day, last_day, days, method, count, statistic, \
      threshold, status, acted_by, note, created_at, updated_at";
 
-/// The series' alert that is not closed, or else its newest.
-pub async fn latest_alert(
-    tx: &mut Tx,
-    syndrome: &str,
-    region: &str,
-) -> Result<Option<AlertRow>, sqlx::Error> {
+/// Alerts that are not closed, and closed ones whose last day is `since` or later.
+pub async fn recent_alerts(tx: &mut Tx, since: &str) -> Result<Vec<AlertRow>, sqlx::Error> {
     let sql = format!(
-        "SELECT {ALERT_COLUMNS} FROM surveillance_alert WHERE syndrome = $1 AND region = $2 \
-         ORDER BY (CASE WHEN status = 'closed' THEN 1 ELSE 0 END), id DESC LIMIT 1"
+        "SELECT {ALERT_COLUMNS} FROM surveillance_alert WHERE status <> 'closed' OR last_day >= $1"
     );
     with_tx!(tx, |conn| sqlx::query_as(&sql)
-        .bind(syndrome)
-        .bind(region)
-        .fetch_optional(&mut *conn)
+        .bind(since)
+        .fetch_all(&mut *conn)
         .await)
 }
 
