@@ -1,6 +1,7 @@
 //! A series' chart as SVG, drawn on the server (no script, no external library): a bar per
 //! day's count, the EARS C2 threshold as a line (the baseline's mean plus its margin), and a
-//! red mark on each day that alarmed (any method, at least [`MIN_COUNT`](super::scan::MIN_COUNT)).
+//! red mark on each day that alarms by the scan's own rule (two methods agree, at least
+//! [`MIN_COUNT`](super::scan::MIN_COUNT) counted).
 
 use std::fmt::Write;
 
@@ -19,7 +20,7 @@ pub fn svg(d: &Daily, title: &str) -> AppResult<String> {
     let points = scan::points(&d.counts)?;
     let c2 = &points[1];
     let alarmed: Vec<bool> = (0..d.counts.len())
-        .map(|t| d.counts[t] >= scan::MIN_COUNT && points.iter().any(|p| p[t].alarm == Some(true)))
+        .map(|t| d.counts[t] >= scan::MIN_COUNT && scan::alarm_on(&points, t).is_some())
         .collect();
     let top = d
         .counts

@@ -107,6 +107,22 @@ pub fn points(counts: &[f64]) -> AppResult<[Vec<Point>; 4]> {
     ])
 }
 
+/// Whether day `t` alarms by the scan's rule (at least [`MIN_METHODS`] methods agree): the
+/// first method in [`METHODS`] order that alarmed, and its threshold. (The count's minimum is
+/// the caller's.)
+pub fn alarm_on(all: &[Vec<Point>; 4], t: usize) -> Option<(&'static str, f64)> {
+    let alarmed: Vec<(&'static str, f64)> = METHODS
+        .iter()
+        .zip(all)
+        .filter(|(_, pts)| pts.get(t).is_some_and(|p| p.alarm == Some(true)))
+        .map(|(method, pts)| (*method, pts[t].upper.unwrap_or(0.0)))
+        .collect();
+    if alarmed.len() < MIN_METHODS {
+        return None;
+    }
+    alarmed.first().copied()
+}
+
 /// The aberrant days among the last `recent` of a series, one per day: at least
 /// [`MIN_METHODS`] methods alarmed and at least [`MIN_COUNT`] were counted (the alert names
 /// the first method in [`METHODS`] order that alarmed, and its threshold).
@@ -119,16 +135,7 @@ pub fn aberrations(d: &Daily, recent: usize) -> AppResult<Vec<Aberration>> {
         if count < MIN_COUNT {
             continue;
         }
-        let alarmed: Vec<(&'static str, f64)> = METHODS
-            .iter()
-            .zip(&all)
-            .filter(|(_, pts)| pts[t].alarm == Some(true))
-            .map(|(method, pts)| (*method, pts[t].upper.unwrap_or(0.0)))
-            .collect();
-        if alarmed.len() < MIN_METHODS {
-            continue;
-        }
-        if let Some(&(method, threshold)) = alarmed.first() {
+        if let Some((method, threshold)) = alarm_on(&all, t) {
             out.push(Aberration {
                 day: d.start + Duration::days(t as i64),
                 method,
