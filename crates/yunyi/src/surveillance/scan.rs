@@ -215,7 +215,7 @@ pub async fn run(state: &AppState, today: NaiveDate) -> AppResult<Outcome> {
             }
             Some(closed) if day <= closed.last_day => {}
             _ => {
-                let id = store::insert_alert(
+                let Some(id) = store::insert_alert(
                     &mut tx,
                     &store::NewAlert {
                         syndrome: &d.syndrome,
@@ -228,7 +228,10 @@ pub async fn run(state: &AppState, today: NaiveDate) -> AppResult<Outcome> {
                     },
                     now,
                 )
-                .await?;
+                .await?
+                else {
+                    continue;
+                };
                 let text = format!(
                     "【云医】监测预警 {id}：{} 地区 {} 症候群 {day} 计数 {}（阈值 {:.1}，{}）。请在监测平台确认。",
                     d.region,

@@ -651,11 +651,18 @@ pub struct NewAlert<'a> {
     pub threshold: f64,
 }
 
-pub async fn insert_alert(tx: &mut Tx, a: &NewAlert<'_>, now: i64) -> Result<i64, sqlx::Error> {
+/// A new open alert; `None` when the series already has an unclosed one (another scan —
+/// another server's, or the hourly job beside a manual run — raised it a moment ago).
+pub async fn insert_alert(
+    tx: &mut Tx,
+    a: &NewAlert<'_>,
+    now: i64,
+) -> Result<Option<i64>, sqlx::Error> {
     with_tx!(tx, |conn| sqlx::query_scalar(
         "INSERT INTO surveillance_alert (syndrome, region, day, last_day, days, method, count, \
          statistic, threshold, status, created_at, updated_at) \
-         VALUES ($1, $2, $3, $3, 1, $4, $5, $6, $7, 'open', $8, $8) RETURNING id"
+         VALUES ($1, $2, $3, $3, 1, $4, $5, $6, $7, 'open', $8, $8) \
+         ON CONFLICT DO NOTHING RETURNING id"
     )
     .bind(a.syndrome)
     .bind(a.region)
@@ -665,7 +672,7 @@ pub async fn insert_alert(tx: &mut Tx, a: &NewAlert<'_>, now: i64) -> Result<i64
     .bind(a.statistic)
     .bind(a.threshold)
     .bind(now)
-    .fetch_one(&mut *conn)
+    .fetch_optional(&mut *conn)
     .await)
 }
 
