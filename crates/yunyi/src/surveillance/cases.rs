@@ -484,7 +484,11 @@ pub async fn step(
         store::add_count(&mut tx, &count, 1).await?;
     }
     tx.commit().await?;
-    read(state, actor, id).await
+    // The step's audit event already covers this read of the patient.
+    let moved = store::case(&state.db, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no case with id {id}")))?;
+    view(state, moved).await
 }
 
 /// `surveillance.sla`: reminds the officers of steps that became overdue, once per step.
