@@ -63,8 +63,13 @@
       } else if (frame.type === 'signal') call.onSignal(frame.data);
       else if (frame.type === 'error' && status) status.textContent = frame.message;
     });
-    socket.addEventListener('close', () => {
+    socket.addEventListener('close', (event) => {
       chat.dataset.connected = 'false';
+      // 4401: the session ended (signed out, revoked, expired): sign in again, no retrying.
+      if (event.code === 4401) {
+        location.href = `/login?next=${encodeURIComponent(location.pathname)}`;
+        return;
+      }
       setTimeout(connect, retry);
       retry = Math.min(retry * 2, 10000);
     });

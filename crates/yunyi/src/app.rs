@@ -52,6 +52,8 @@ pub struct Shared {
     /// Messages kept for the demo's `/dev/inbox` and for tests; `None` in production.
     pub inbox: Option<DevInbox>,
     pub step_up: Arc<Vec<Arc<dyn StepUpVerifier>>>,
+    /// Who confirms a registrant's name, identity number and phone (the sandbox for now).
+    pub realname: Arc<dyn identity::realname::RealNameCheck>,
     pub blobs: Arc<dyn BlobStore>,
     /// Where patients pay (the built-in sandbox gateway for now).
     pub payments: Arc<dyn crate::billing::gateway::PaymentGateway>,
@@ -155,6 +157,7 @@ impl AppState {
             }),
             inbox,
             step_up: Arc::new(identity::auth::default_verifiers()),
+            realname: Arc::new(identity::realname::SandboxRealName),
             blobs,
             payments,
             courier,
@@ -316,6 +319,10 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             identity::csrf::protect,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            audit::denials::audit_denials,
+        ))
         .layer(RequestBodyLimitLayer::new(http.body_limit_bytes))
         .layer(TimeoutLayer::with_status_code(
             TIMEOUT_STATUS,
@@ -324,6 +331,10 @@ pub fn router(state: AppState) -> Router {
         .layer(CatchPanicLayer::new())
         // Sees the errors of everything inside it, including timeouts, panics, 404 and 405.
         .layer(axum::middleware::from_fn(middleware::render_errors));
+    app = app.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        middleware::private_responses,
+    ));
     for (name, value) in middleware::security_headers() {
         app = app.layer(SetResponseHeaderLayer::if_not_present(name, value));
     }

@@ -53,6 +53,16 @@ pub struct Cli {
     )]
     pub step_up_minutes: Option<String>,
 
+    /// Who may read a record by break-glass: `seen` (clinicians of a hospital where the patient
+    /// has been seen; the default) or `anywhere` (any clinician).
+    #[arg(long, global = true, env = "YUNYI_BREAK_GLASS", value_name = "SCOPE")]
+    pub break_glass: Option<String>,
+
+    /// `on` (default) or `off`: send Strict-Transport-Security on responses to requests that
+    /// came over https (as the proxy's X-Forwarded-Proto says).
+    #[arg(long, global = true, env = "YUNYI_HSTS", value_name = "ON_OFF")]
+    pub hsts: Option<String>,
+
     /// Places with an outbreak now, separated by commas (e.g. "某某市,某某县"): in triage,
     /// fever after travel there sends a patient to the fever clinic.
     #[arg(
@@ -353,10 +363,26 @@ pub fn resolve(cli: &Cli, matches: &ArgMatches) -> Result<Config, ConfigError> {
         }),
         (None, Some(v)) => Some(Sourced {
             value: v.to_string(),
-            source: from_file_step_up,
+            source: from_file_step_up.clone(),
         }),
         (None, None) => None,
     };
+    let break_glass = text_setting(
+        matches,
+        (&cli.break_glass, file.break_glass),
+        ("break_glass", "--break-glass", "YUNYI_BREAK_GLASS"),
+        &from_file_step_up,
+    );
+    let hsts = text_setting(
+        matches,
+        (&cli.hsts, file.hsts),
+        ("hsts", "--hsts", "YUNYI_HSTS"),
+        &from_file_step_up,
+    );
+    let metrics_token = std::env::var("YUNYI_METRICS_TOKEN")
+        .ok()
+        .filter(|k| !k.trim().is_empty())
+        .map(crate::config::Secret);
     // The data key only comes from the environment: a flag would show it in `ps`.
     let data_key = std::env::var(crate::crypto::KEY_ENV)
         .ok()
@@ -371,12 +397,35 @@ pub fn resolve(cli: &Cli, matches: &ArgMatches) -> Result<Config, ConfigError> {
         data_dir,
         database_url,
         step_up_minutes,
+        break_glass,
+        hsts,
+        metrics_token,
         outbreak_areas,
         ice_servers,
         turn_secret,
         data_key,
     }
     .validate()
+}
+
+/// A text setting from its flag (or environment variable), else from the file.
+fn text_setting(
+    matches: &clap::ArgMatches,
+    (flag_value, file_value): (&Option<String>, Option<String>),
+    (id, flag, env): (&str, &'static str, &'static str),
+    from_file: &Source,
+) -> Option<Sourced<String>> {
+    match (flag_value, file_value) {
+        (Some(v), _) => Some(Sourced {
+            value: v.clone(),
+            source: source_of(matches, id, flag, env),
+        }),
+        (None, Some(v)) => Some(Sourced {
+            value: v,
+            source: from_file.clone(),
+        }),
+        (None, None) => None,
+    }
 }
 
 /// A list setting from its flag (or environment variable), else from the file's list.

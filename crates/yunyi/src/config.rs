@@ -53,6 +53,10 @@ pub struct FileSettings {
     pub data_dir: Option<PathBuf>,
     pub database_url: Option<String>,
     pub step_up_minutes: Option<u64>,
+    /// Who may break the glass: `seen` (default) or `anywhere`.
+    pub break_glass: Option<String>,
+    /// `on` (default) or `off`: HSTS on responses to https requests.
+    pub hsts: Option<String>,
     /// Places with an outbreak now: fever after travel there sends a patient to the fever
     /// clinic in triage (until the screening context manages the list).
     pub outbreak_areas: Option<Vec<String>>,
@@ -238,6 +242,59 @@ impl Default for IdentityConfig {
     }
 }
 
+/// Who may break the glass: clinicians of a hospital where the patient has been seen (a care
+/// link there, now or before), or any clinician of any hospital.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BreakGlassScope {
+    Seen,
+    Anywhere,
+}
+
+/// Security settings an operator may change.
+#[derive(Debug, Clone)]
+pub struct SecurityConfig {
+    pub break_glass: BreakGlassScope,
+    /// Send `Strict-Transport-Security` on responses to requests that came over https.
+    pub hsts: bool,
+    /// A bearer token that opens `/metrics` from other addresses than loopback
+    /// (`YUNYI_METRICS_TOKEN`); without it `/metrics` answers loopback only.
+    pub metrics_token: Option<Secret>,
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        Self {
+            break_glass: BreakGlassScope::Seen,
+            hsts: true,
+            metrics_token: None,
+        }
+    }
+}
+
+/// Parses `seen` or `anywhere`.
+fn parse_break_glass(raw: &Sourced<String>) -> Result<BreakGlassScope, ConfigError> {
+    match raw.value.trim() {
+        "seen" => Ok(BreakGlassScope::Seen),
+        "anywhere" => Ok(BreakGlassScope::Anywhere),
+        other => Err(ConfigError(format!(
+            "break-glass scope '{other}' ({}) must be seen (clinicians of a hospital where the patient has been seen) or anywhere",
+            raw.source
+        ))),
+    }
+}
+
+/// Parses `on` or `off`.
+fn parse_switch(name: &str, raw: &Sourced<String>) -> Result<bool, ConfigError> {
+    match raw.value.trim() {
+        "on" | "true" => Ok(true),
+        "off" | "false" => Ok(false),
+        other => Err(ConfigError(format!(
+            "{name} '{other}' ({}) must be on or off",
+            raw.source
+        ))),
+    }
+}
+
 /// Prescription rules that local policy sets.
 #[derive(Debug, Clone)]
 pub struct PharmacyConfig {
@@ -367,6 +424,7 @@ pub struct Config {
     pub jobs: JobsConfig,
     pub http: HttpConfig,
     pub identity: IdentityConfig,
+    pub security: SecurityConfig,
     pub scheduling: SchedulingConfig,
     pub pharmacy: PharmacyConfig,
     pub triage: TriageConfig,
@@ -400,6 +458,7 @@ impl Config {
             jobs: JobsConfig::default(),
             http: HttpConfig::default(),
             identity: IdentityConfig::default(),
+            security: SecurityConfig::default(),
             scheduling: SchedulingConfig::default(),
             pharmacy: PharmacyConfig::default(),
             triage: TriageConfig::default(),
@@ -418,6 +477,10 @@ pub struct RawSettings {
     pub data_dir: Sourced<PathBuf>,
     pub database_url: Option<Sourced<String>>,
     pub step_up_minutes: Option<Sourced<String>>,
+    pub break_glass: Option<Sourced<String>>,
+    pub hsts: Option<Sourced<String>>,
+    /// From `YUNYI_METRICS_TOKEN` only: a flag would show it in `ps`.
+    pub metrics_token: Option<Secret>,
     pub outbreak_areas: Option<Sourced<String>>,
     pub ice_servers: Option<Sourced<String>>,
     /// From `YUNYI_TURN_SECRET` only: a flag would show it in `ps`.
@@ -454,6 +517,16 @@ impl RawSettings {
                 })?;
             identity.step_up_ttl = Duration::from_secs(n * 60);
         }
+        let mut security = SecurityConfig {
+            metrics_token: self.metrics_token.clone(),
+            ..SecurityConfig::default()
+        };
+        if let Some(raw) = &self.break_glass {
+            security.break_glass = parse_break_glass(raw)?;
+        }
+        if let Some(raw) = &self.hsts {
+            security.hsts = parse_switch("hsts", raw)?;
+        }
         let triage = TriageConfig {
             outbreak_areas: match &self.outbreak_areas {
                 Some(raw) => parse_outbreak_areas(raw)?,
@@ -476,6 +549,7 @@ impl RawSettings {
             jobs: JobsConfig::default(),
             http: HttpConfig::default(),
             identity,
+            security,
             scheduling: SchedulingConfig::default(),
             pharmacy: PharmacyConfig::default(),
             triage,

@@ -6,38 +6,83 @@ use serde::de::DeserializeOwned;
 
 use crate::error::AppError;
 
-/// JSON body. A wrong content type is 415; unparseable or mistyped JSON is 400 saying where.
+/// JSON body. A wrong content type is 415; unparseable JSON is 400 saying where; a value of
+/// the wrong type is 400 naming the field (never our internal type names); text with control
+/// or text-direction characters, or longer than any field may be, is 422 naming the field.
 pub struct AppJson<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AppJson<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(JsonRejection::MissingJsonContentType(_)) => Err(AppError::UnsupportedMediaType(
-                "send the body as JSON with Content-Type: application/json".to_owned(),
-            )),
-            Err(e) => Err(AppError::BadRequest(e.body_text())),
-        }
+        let value = match axum::Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(axum::Json(value)) => value,
+            Err(JsonRejection::MissingJsonContentType(_)) => {
+                return Err(AppError::UnsupportedMediaType(
+                    "send the body as JSON with Content-Type: application/json".to_owned(),
+                ));
+            }
+            Err(e) => return Err(AppError::BadRequest(e.body_text())),
+        };
+        crate::text::check_json(&value).map_err(AppError::Validation)?;
+        serde_path_to_error::deserialize(value)
+            .map(Self)
+            .map_err(|e| type_error(e.path().to_string(), &e.into_inner().to_string()))
     }
 }
 
-/// URL-encoded form body (HTML forms, OAuth token requests).
+/// A body value of the wrong shape, said without our type names.
+fn type_error(path: String, message: &str) -> AppError {
+    let message = crate::text::public_serde_message(message);
+    if path.is_empty() || path == "." {
+        AppError::BadRequest(format!("the body does not fit this request: {message}"))
+    } else {
+        AppError::BadRequest(format!("{path}: {message}"))
+    }
+}
+
+/// URL-encoded form body (HTML forms, OAuth token requests), checked as JSON bodies are.
 pub struct AppForm<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AppForm<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Form::<T>::from_request(req, state).await {
-            Ok(axum::Form(value)) => Ok(Self(value)),
-            Err(FormRejection::InvalidFormContentType(_)) => Err(AppError::UnsupportedMediaType(
-                "send the body as a form with Content-Type: application/x-www-form-urlencoded"
-                    .to_owned(),
-            )),
-            Err(e) => Err(AppError::BadRequest(e.body_text())),
+        let is_form = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.split(';').next().is_some_and(|m| {
+                    m.trim()
+                        .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+                })
+            });
+        if !is_form {
+            // Let axum say it (a GET's query is also a form to axum, which we never use here).
+            return match axum::Form::<T>::from_request(req, state).await {
+                Ok(axum::Form(value)) => Ok(Self(value)),
+                Err(FormRejection::InvalidFormContentType(_)) => Err(AppError::UnsupportedMediaType(
+                    "send the body as a form with Content-Type: application/x-www-form-urlencoded"
+                        .to_owned(),
+                )),
+                Err(e) => Err(AppError::BadRequest(e.body_text())),
+            };
         }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| AppError::BadRequest(e.body_text()))?;
+        let errors: Vec<_> = url::form_urlencoded::parse(&bytes)
+            .filter_map(|(k, v)| crate::text::check(&k, &v, crate::text::MAX_FIELD_CHARS).err())
+            .take(20)
+            .collect();
+        if !errors.is_empty() {
+            return Err(AppError::Validation(errors));
+        }
+        let de = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(&bytes));
+        serde_path_to_error::deserialize(de)
+            .map(Self)
+            .map_err(|e| type_error(e.path().to_string(), &e.into_inner().to_string()))
     }
 }
 

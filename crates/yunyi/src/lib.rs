@@ -31,6 +31,7 @@ pub mod policy;
 pub mod scheduling;
 pub mod scrub;
 pub mod surveillance;
+pub mod text;
 pub mod triage;
 pub mod web;
 

@@ -157,8 +157,42 @@ fn not_ready(backend: &str, reason: &str) -> Response {
         .into_response()
 }
 
+/// Whether a scrape may read the metrics: from this machine directly (loopback, and not
+/// relayed by a proxy, which would say so in `X-Forwarded-For` or `Forwarded`), or with the
+/// operator's token (`YUNYI_METRICS_TOKEN`) as a bearer token. Metrics name routes, volumes
+/// and the job queue: not for anyone on the internet.
+fn may_scrape(state: &AppState, req: &Request) -> bool {
+    let headers = req.headers();
+    if let Some(expected) = &state.config.security.metrics_token {
+        let given = crate::identity::actor::bearer_token_header(headers);
+        if given.is_some_and(|g| crate::crypto::constant_time_eq(&g, &expected.0)) {
+            return true;
+        }
+    }
+    from_this_machine(headers, req.extensions())
+}
+
+/// A request made on this machine directly: from loopback, and not relayed by a proxy (which
+/// says so in `X-Forwarded-For` or `Forwarded`).
+pub fn from_this_machine(
+    headers: &axum::http::HeaderMap,
+    extensions: &axum::http::Extensions,
+) -> bool {
+    let relayed =
+        headers.contains_key("x-forwarded-for") || headers.contains_key(header::FORWARDED);
+    let loopback = extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .is_some_and(|axum::extract::ConnectInfo(addr)| addr.ip().is_loopback());
+    loopback && !relayed
+}
+
 /// Prometheus text exposition (OpenMetrics 1.0, which Prometheus reads natively).
-async fn metrics(State(state): State<AppState>) -> Result<Response, AppError> {
+async fn metrics(State(state): State<AppState>, req: Request) -> Result<Response, AppError> {
+    if !may_scrape(&state, &req) {
+        return Err(AppError::Forbidden(
+            "metrics are read from this machine, or with the operator's metrics token".to_owned(),
+        ));
+    }
     // Job counts are read at scrape time: they are the database's truth, shared by all nodes.
     // Every status is exported, zeros included, so a dashboard's series exist from the start.
     let counts = jobs::store::count_by_status(&state.db).await?;

@@ -8,6 +8,7 @@
 //! or deletes an event, and database triggers refuse it as well.
 
 pub mod api;
+pub mod denials;
 pub mod pages;
 pub mod service;
 pub mod store;
@@ -207,6 +208,9 @@ pub async fn append(tx: &mut Tx, new: &NewEvent<'_>) -> Result<i64, sqlx::Error>
     let event = chained(new, head, now_ms());
     // A trigger advances the head with the insert (one statement, not two).
     store::insert(tx, &event).await?;
+    if new.outcome == Outcome::Denied {
+        denials::noted();
+    }
     tx.set_audit_head((event.id, event.hash));
     Ok(event.id)
 }

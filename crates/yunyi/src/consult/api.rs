@@ -223,11 +223,19 @@ async fn upload_record(
 }
 
 fn file_response((bytes, content_type): (Vec<u8>, String)) -> Response {
+    // Images are shown in the page; a PDF is downloaded, never rendered in our origin, where
+    // a crafted one could run script in the browser's viewer with the reader's session.
+    let disposition = if content_type == "application/pdf" {
+        "attachment; filename=\"record.pdf\""
+    } else {
+        "inline"
+    };
     (
         [
             (header::CONTENT_TYPE, content_type),
             // Patient data: never kept by shared caches.
             (header::CACHE_CONTROL, "private, no-store".to_owned()),
+            (header::CONTENT_DISPOSITION, disposition.to_owned()),
         ],
         bytes,
     )

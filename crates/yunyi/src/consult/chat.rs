@@ -85,13 +85,28 @@ async fn serve(state: &AppState, actor: &Actor, id: i64, after: i64, mut socket:
     if send_json(&mut socket, &now).await.is_err() {
         return;
     }
+    // The socket lives only as long as its session: checked every second, and before every
+    // frame either way, so a revocation, sign-out, expiry or suspension closes it within
+    // seconds (on another server within the session memory's two seconds more).
+    let mut check = tokio::time::interval(SESSION_CHECK);
+    check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             () = state.stopping.cancelled() => {
                 let _ = socket.send(Message::Close(None)).await;
                 return;
             }
+            _ = check.tick() => {
+                if !live(state, actor).await {
+                    close_ended(&mut socket).await;
+                    return;
+                }
+            }
             received = news.recv() => {
+                if !live(state, actor).await {
+                    close_ended(&mut socket).await;
+                    return;
+                }
                 let sent = match received {
                     // Already passed on (a catch-up read it before its news came).
                     Ok(News::Message { seq, .. }) if seq <= last => Ok(()),
@@ -127,6 +142,10 @@ async fn serve(state: &AppState, actor: &Actor, id: i64, after: i64, mut socket:
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
                     Some(Ok(_)) => continue,
                 };
+                if !live(state, actor).await {
+                    close_ended(&mut socket).await;
+                    return;
+                }
                 let reply = handle(state, actor, &consultation, me, text.as_str()).await;
                 if let Some(reply) = reply {
                     if send_json(&mut socket, &reply).await.is_err() {
@@ -136,6 +155,35 @@ async fn serve(state: &AppState, actor: &Actor, id: i64, after: i64, mut socket:
             }
         }
     }
+}
+
+/// How often an idle socket asks whether its session is still live.
+const SESSION_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// WebSocket close code for "your session ended" (4000–4999 are the application's).
+pub const CLOSE_SESSION_ENDED: u16 = 4401;
+
+/// Whether the connection's session is still live. A failed read counts as not: a socket that
+/// cannot be checked is closed (the client reconnects, and signs in again if it must).
+async fn live(state: &AppState, actor: &Actor) -> bool {
+    let Some(me) = actor.signed_in.as_ref() else {
+        return false;
+    };
+    match crate::identity::service::still_signed_in(state, me).await {
+        Ok(live) => live,
+        Err(e) => {
+            tracing::warn!(error = %e, "chat session check failed");
+            false
+        }
+    }
+}
+
+async fn close_ended(socket: &mut WebSocket) {
+    let frame = axum::extract::ws::CloseFrame {
+        code: CLOSE_SESSION_ENDED,
+        reason: "session ended".into(),
+    };
+    let _ = socket.send(Message::Close(Some(frame))).await;
 }
 
 /// Sends every stored message after `last`, advancing it.

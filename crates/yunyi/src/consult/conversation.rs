@@ -79,6 +79,9 @@ fn message_text(text: &str) -> AppResult<&str> {
             format!("a message has 1 to {MAX_MESSAGE_CHARS} characters"),
         ));
     }
+    // Frames from the socket do not pass the body extractors' check: the same rule here.
+    crate::text::check("text", text, MAX_MESSAGE_CHARS)
+        .map_err(|e| AppError::Validation(vec![e]))?;
     Ok(text)
 }
 

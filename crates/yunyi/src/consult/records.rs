@@ -115,13 +115,15 @@ pub async fn prior_record_file(
             }
         }
         None => {
-            policy::authorize_patient(
+            // Without a consultation a record is the patient side's own (its doctors read it
+            // through the consultation it is attached to).
+            policy::authorize_patient_side(
                 state,
                 actor,
                 "prior_record.read",
                 "prior_record",
+                record.id,
                 record.person_id,
-                None,
             )
             .await?;
         }

@@ -604,7 +604,16 @@ pub(super) async fn authorize(
         deny(state, actor, c, action, "another doctor's consultation").await?;
         return Err(not_found(c.id));
     }
-    policy::authorize_patient(state, actor, action, "consultation", c.person_id, None).await?;
+    policy::authorize_patient_at(
+        state,
+        actor,
+        action,
+        "consultation",
+        c.person_id,
+        Some(c.hospital_id),
+        None,
+    )
+    .await?;
     Ok(())
 }
 

@@ -46,6 +46,9 @@ pub struct SignedIn {
     pub session_kind: SessionKind,
     /// When the doctor last passed the identity step-up check in this session.
     pub step_up_at: Option<i64>,
+    /// The SHA-256 of the session's token: how a long-lived connection asks whether its
+    /// session is still live.
+    pub token_hash: String,
 }
 
 impl SignedIn {

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::actor::{Actor, SessionKind};
-use super::{auth, service};
+use super::{auth, claims, service};
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::extract::{AppForm, AppJson};
@@ -25,6 +25,12 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/auth/step-up", post(step_up))
         .route("/api/v1/me", get(me))
         .route("/api/v1/me/family", post(add_family))
+        .route("/api/v1/me/claims", get(my_claims))
+        .route("/api/v1/me/claims/{id}/approve", post(approve_claim))
+        .route("/api/v1/me/claims/{id}/reject", post(reject_claim))
+        .route("/api/v1/me/claims/{id}/code", post(claim_code))
+        .route("/api/v1/identity-claims/{id}", get(counter_claim))
+        .route("/api/v1/identity-claims/{id}/verify", post(verify_claim))
         .route("/api/v1/staff", get(list_staff).post(create_staff))
 }
 
@@ -133,14 +139,28 @@ async fn revoke(
     }
 }
 
+/// `POST /api/v1/patients`: 201 with the account; its `identity` is `verified` for a person
+/// new to Yunyi, `pending` (with the claim) for a number already on record.
 async fn register(
     State(state): State<AppState>,
     actor: Actor,
     AppJson(input): AppJson<service::RegisterPatient>,
 ) -> AppResult<(StatusCode, Json<serde_json::Value>)> {
-    let id = service::register_patient(&state, &actor, &input).await?;
-    Ok((StatusCode::CREATED, Json(json!({"account_id": id}))))
+    let r = service::register_patient(&state, &actor, &input).await?;
+    let body = match r.claim_id {
+        None => json!({"account_id": r.account_id, "identity": "verified"}),
+        Some(claim) => json!({
+            "account_id": r.account_id,
+            "identity": "pending",
+            "claim_id": claim,
+            "detail": PENDING_DETAIL,
+        }),
+    };
+    Ok((StatusCode::CREATED, Json(body)))
 }
+
+/// What a pending claim's answer says, the same whatever the name.
+const PENDING_DETAIL: &str = "this identity number is already on record: the person (or their guardian) confirms in Yunyi or tells you the code sent to their phone, or a hospital counter checks your papers";
 
 /// Header a clinician sends to read a record without a care relationship, in an emergency.
 pub const BREAK_GLASS_HEADER: &str = "x-break-glass-reason";
@@ -198,13 +218,91 @@ async fn me(State(state): State<AppState>, actor: Actor) -> AppResult<Json<servi
     Ok(Json(service::profile(&state, &actor).await?))
 }
 
+/// `POST /api/v1/me/family`: 201 when linked (a person new to Yunyi), 202 with a claim when
+/// the number is already on record.
 async fn add_family(
     State(state): State<AppState>,
     actor: Actor,
     AppJson(input): AppJson<service::NewFamilyMember>,
 ) -> AppResult<(StatusCode, Json<serde_json::Value>)> {
-    let person_id = service::add_family_member(&state, &actor, &input).await?;
-    Ok((StatusCode::CREATED, Json(json!({"person_id": person_id}))))
+    Ok(
+        match service::add_family_member(&state, &actor, &input).await? {
+            service::FamilyAdded::Linked(person_id) => (
+                StatusCode::CREATED,
+                Json(json!({"person_id": person_id, "status": "linked"})),
+            ),
+            service::FamilyAdded::Pending(claim) => (
+                StatusCode::ACCEPTED,
+                Json(json!({"claim_id": claim, "status": "pending", "detail": PENDING_DETAIL})),
+            ),
+        },
+    )
+}
+
+async fn my_claims(State(state): State<AppState>, actor: Actor) -> AppResult<Json<claims::Claims>> {
+    Ok(Json(claims::mine(&state, &actor).await?))
+}
+
+fn claim_id(raw: &str) -> AppResult<i64> {
+    crate::extract::path_id("identity claim", raw)
+}
+
+async fn approve_claim(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> AppResult<Json<claims::ClaimView>> {
+    Ok(Json(
+        claims::decide(&state, &actor, claim_id(&id)?, true).await?,
+    ))
+}
+
+async fn reject_claim(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> AppResult<Json<claims::ClaimView>> {
+    Ok(Json(
+        claims::decide(&state, &actor, claim_id(&id)?, false).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+struct CodeInput {
+    #[serde(default)]
+    code: String,
+}
+
+async fn claim_code(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    AppJson(input): AppJson<CodeInput>,
+) -> AppResult<Json<claims::ClaimView>> {
+    Ok(Json(
+        claims::enter_code(&state, &actor, claim_id(&id)?, &input.code).await?,
+    ))
+}
+
+async fn counter_claim(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> AppResult<Json<claims::CounterView>> {
+    Ok(Json(
+        claims::counter_view(&state, &actor, claim_id(&id)?).await?,
+    ))
+}
+
+async fn verify_claim(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    AppJson(input): AppJson<claims::CounterCheck>,
+) -> AppResult<Json<claims::ClaimView>> {
+    Ok(Json(
+        claims::verify_at_counter(&state, &actor, claim_id(&id)?, &input).await?,
+    ))
 }
 
 async fn list_staff(

@@ -29,20 +29,39 @@ const LOCK_BASE_MS: i64 = 30_000;
 const LOCK_MAX_MS: i64 = 15 * 60_000;
 const WINDOW_MS: i64 = 15 * 60_000;
 
-fn throttle_keys(state: &AppState, actor: &Actor, identifier: &str) -> Vec<(String, i64)> {
-    let mut keys = vec![(
-        format!(
-            "acct:{}",
+/// The throttling counters a sign-in attempt counts against: the account it names, whichever
+/// way it was named (username, or phone written with separators or a country code), and the
+/// client address.
+fn throttle_keys(
+    state: &AppState,
+    actor: &Actor,
+    account: Option<i64>,
+    identifier: &str,
+) -> Vec<(String, i64)> {
+    let subject = match account {
+        Some(id) => format!("acct:{id}"),
+        // No such account: still counted, under the identifier's one spelling, so that
+        // guessing costs the same whether an account exists or not.
+        None => format!(
+            "id:{}",
             state
                 .keys
-                .lookup_hash("login", &identifier.trim().to_lowercase())
+                .lookup_hash("login", &normalize_identifier(identifier))
         ),
-        ACCOUNT_FREE,
-    )];
+    };
+    let mut keys = vec![(subject, ACCOUNT_FREE)];
     if let Some(addr) = &actor.client_addr {
         keys.push((format!("addr:{addr}"), ADDRESS_FREE));
     }
     keys
+}
+
+/// One spelling per identifier: a phone number as its 11 digits, a username in lower case.
+fn normalize_identifier(identifier: &str) -> String {
+    match Phone::parse(identifier.trim()) {
+        Ok(phone) => phone.as_str().to_owned(),
+        Err(_) => identifier.trim().to_lowercase(),
+    }
 }
 
 async fn check_throttle(state: &AppState, keys: &[(String, i64)]) -> AppResult<()> {
@@ -148,9 +167,9 @@ pub async fn login_password(
             .collect(),
         ));
     }
-    let keys = throttle_keys(state, actor, identifier);
-    check_throttle(state, &keys).await?;
     let account = find_account(state, identifier).await?;
+    let keys = throttle_keys(state, actor, account.as_ref().map(|a| a.id), identifier);
+    check_throttle(state, &keys).await?;
     // No password is longer than 128 characters; refusing absurd input before hashing keeps
     // a megabyte "password" from costing a megabyte of argon2 work.
     let ok = secret.len() <= 1024
@@ -266,14 +285,11 @@ pub async fn login_code(
     code: &str,
 ) -> AppResult<store::AccountRow> {
     let phone = Phone::parse(phone).map_err(|m| AppError::invalid("phone", m))?;
-    let keys = throttle_keys(state, actor, phone.as_str());
+    let named = find_account(state, phone.as_str()).await?;
+    let keys = throttle_keys(state, actor, named.as_ref().map(|a| a.id), phone.as_str());
     check_throttle(state, &keys).await?;
     let ok = check_code(state, &phone, code).await?;
-    let account = if ok {
-        find_account(state, phone.as_str()).await?
-    } else {
-        None
-    };
+    let account = if ok { named } else { None };
     match account {
         Some(account) => {
             clear_failures(state, &keys).await?;
@@ -411,11 +427,7 @@ pub async fn step_up(state: &AppState, actor: &Actor, method: &str, proof: &str)
             let names: Vec<&str> = state.step_up.iter().map(|v| v.method()).collect();
             AppError::invalid("method", format!("must be one of {}", names.join(", ")))
         })?;
-    let keys = throttle_keys(
-        state,
-        actor,
-        me.username.as_deref().unwrap_or(&me.account_id.to_string()),
-    );
+    let keys = throttle_keys(state, actor, Some(me.account_id), "");
     check_throttle(state, &keys).await?;
     let ok = verifier.verify(state, me, proof).await?;
     let outcome = if ok {

@@ -5,12 +5,15 @@
 pub mod actor;
 pub mod api;
 pub mod auth;
+pub mod claim_store;
+pub mod claims;
 pub mod cleanup;
 pub mod csrf;
 pub mod model;
 pub mod notify;
 pub mod pages;
 pub mod password;
+pub mod realname;
 pub mod service;
 pub mod store;
 

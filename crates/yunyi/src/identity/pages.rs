@@ -4,7 +4,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::actor::{Actor, SESSION_COOKIE, SessionKind};
 use super::model::Role;
 use super::notify::InboxEntry;
-use super::{auth, service};
+use super::{auth, claims, service};
 use crate::app::AppState;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::extract::AppForm;
@@ -27,6 +27,17 @@ pub fn router() -> Router<AppState> {
         .route("/register", get(register_page).post(register))
         .route("/me", get(me_page))
         .route("/me/family", axum::routing::post(add_family))
+        .route(
+            "/me/claims/{id}/approve",
+            axum::routing::post(approve_claim),
+        )
+        .route("/me/claims/{id}/reject", axum::routing::post(reject_claim))
+        .route("/me/claims/{id}/code", axum::routing::post(claim_code))
+        .route("/counter/claims", get(counter_page))
+        .route(
+            "/counter/claims/{id}/verify",
+            axum::routing::post(counter_verify),
+        )
         .route("/me/step-up", get(step_up_page).post(step_up))
         .route("/admin/staff", get(staff_page).post(create_staff))
         .route("/dev/inbox", get(inbox_page))
@@ -272,8 +283,15 @@ async fn register(
     AppForm(form): AppForm<service::RegisterPatient>,
 ) -> AppResult<Response> {
     match service::register_patient(&state, &actor, &form).await {
-        Ok(account_id) => {
-            signed_in_redirect(&state, &actor, account_id, is_https(&headers), Some("/me")).await
+        Ok(r) => {
+            signed_in_redirect(
+                &state,
+                &actor,
+                r.account_id,
+                is_https(&headers),
+                Some("/me"),
+            )
+            .await
         }
         Err(e) => {
             let (status, errors, message) = form_errors(e, &page)?;
@@ -299,6 +317,7 @@ async fn register(
 struct MePage {
     page: PageCtx,
     profile: service::Profile,
+    claims: claims::Claims,
     form: service::NewFamilyMember,
     errors: Vec<FieldError>,
     message: String,
@@ -315,16 +334,60 @@ const RELATIONSHIPS: [&str; 7] = [
     "other",
 ];
 
-async fn me_page(State(state): State<AppState>, page: PageCtx, actor: Actor) -> AppResult<MePage> {
-    let profile = service::profile(&state, &actor).await?;
-    Ok(MePage {
-        page: page.with_nav("me"),
-        profile,
-        form: service::NewFamilyMember::default(),
-        errors: Vec::new(),
-        message: String::new(),
-        relationships: RELATIONSHIPS,
-    })
+impl MePage {
+    async fn load(
+        state: &AppState,
+        page: PageCtx,
+        actor: &Actor,
+        form: service::NewFamilyMember,
+        errors: Vec<FieldError>,
+        message: String,
+    ) -> AppResult<Self> {
+        Ok(MePage {
+            page: page.with_nav("me"),
+            profile: service::profile(state, actor).await?,
+            claims: claims::mine(state, actor).await?,
+            form,
+            errors,
+            message,
+            relationships: RELATIONSHIPS,
+        })
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct OutcomeQuery {
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    id: Option<String>,
+}
+
+/// The message a redirect brought: none for success ("ok"), else what went wrong.
+fn outcome_message(page: &PageCtx, message: Option<String>) -> String {
+    match message.as_deref() {
+        None | Some("ok") => String::new(),
+        Some("claim_sent") => page.t("claims.sent").to_owned(),
+        Some(other) => crate::text::clip(other, 300),
+    }
+}
+
+async fn me_page(
+    State(state): State<AppState>,
+    page: PageCtx,
+    actor: Actor,
+    Query(q): Query<OutcomeQuery>,
+) -> AppResult<MePage> {
+    let message = outcome_message(&page, q.message);
+    MePage::load(
+        &state,
+        page,
+        &actor,
+        service::NewFamilyMember::default(),
+        Vec::new(),
+        message,
+    )
+    .await
 }
 
 async fn add_family(
@@ -334,23 +397,121 @@ async fn add_family(
     AppForm(form): AppForm<service::NewFamilyMember>,
 ) -> AppResult<Response> {
     match service::add_family_member(&state, &actor, &form).await {
-        Ok(_) => Ok(Redirect::to("/me").into_response()),
+        Ok(service::FamilyAdded::Linked(_)) => Ok(Redirect::to("/me").into_response()),
+        Ok(service::FamilyAdded::Pending(_)) => {
+            Ok(Redirect::to("/me?message=claim_sent#claims").into_response())
+        }
         Err(e) => {
             let (status, errors, message) = form_errors(e, &page)?;
-            let profile = service::profile(&state, &actor).await?;
-            Ok(with_status(
-                status,
-                MePage {
-                    page: page.with_nav("me"),
-                    profile,
-                    form,
-                    errors,
-                    message,
-                    relationships: RELATIONSHIPS,
-                },
-            ))
+            let me = MePage::load(&state, page, &actor, form, errors, message).await?;
+            Ok(with_status(status, me))
         }
     }
+}
+
+fn claim_path_id(raw: &str) -> AppResult<i64> {
+    crate::extract::path_id("identity claim", raw)
+}
+
+async fn approve_claim(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> AppResult<Redirect> {
+    let id = claim_path_id(&id)?;
+    let result = claims::decide(&state, &actor, id, true).await.map(|_| ());
+    crate::web::page::redirect_with_outcome("/me", &[], result)
+}
+
+async fn reject_claim(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> AppResult<Redirect> {
+    let id = claim_path_id(&id)?;
+    let result = claims::decide(&state, &actor, id, false).await.map(|_| ());
+    crate::web::page::redirect_with_outcome("/me", &[], result)
+}
+
+#[derive(Deserialize, Default)]
+struct ClaimCodeForm {
+    #[serde(default)]
+    code: String,
+}
+
+async fn claim_code(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    AppForm(form): AppForm<ClaimCodeForm>,
+) -> AppResult<Redirect> {
+    let id = claim_path_id(&id)?;
+    let result = claims::enter_code(&state, &actor, id, &form.code)
+        .await
+        .map(|_| ());
+    crate::web::page::redirect_with_outcome("/me", &[], result)
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "counter_claim.html")]
+struct CounterPage {
+    page: PageCtx,
+    id: String,
+    view: Option<claims::CounterView>,
+    message: String,
+}
+
+/// The front desk's page: look a claim up by its number, check the papers, confirm.
+async fn counter_page(
+    State(state): State<AppState>,
+    page: PageCtx,
+    actor: Actor,
+    Query(q): Query<OutcomeQuery>,
+) -> AppResult<CounterPage> {
+    let mut message = match q.message.as_deref() {
+        Some("ok") => page.t("counter.done").to_owned(),
+        _ => outcome_message(&page, q.message),
+    };
+    let id = q.id.unwrap_or_default();
+    let view = match id.trim() {
+        "" => {
+            let me = actor.require()?;
+            if !matches!(me.role, Role::Nurse | Role::HospitalAdmin) {
+                return Err(AppError::Forbidden(
+                    "identity papers are checked by a hospital's front desk (nurses, administrators)"
+                        .to_owned(),
+                ));
+            }
+            None
+        }
+        raw => match claims::counter_view(&state, &actor, claim_path_id(raw)?).await {
+            Ok(v) => Some(v),
+            Err(AppError::NotFound(m)) => {
+                message = m;
+                None
+            }
+            Err(e) => return Err(e),
+        },
+    };
+    Ok(CounterPage {
+        page: page.with_nav("counter"),
+        id,
+        view,
+        message,
+    })
+}
+
+async fn counter_verify(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    AppForm(form): AppForm<claims::CounterCheck>,
+) -> AppResult<Redirect> {
+    let id = claim_path_id(&id)?;
+    let result = claims::verify_at_counter(&state, &actor, id, &form)
+        .await
+        .map(|_| ());
+    crate::web::page::redirect_with_outcome("/counter/claims", &[("id", id.to_string())], result)
 }
 
 #[derive(Template, WebTemplate)]
@@ -525,13 +686,24 @@ struct InboxPage {
     entries: Vec<InboxEntry>,
 }
 
-/// Demo mode only: messages the platform "sent", with their codes.
-async fn inbox_page(State(state): State<AppState>, page: PageCtx) -> AppResult<InboxPage> {
+/// Demo mode only, and only from the machine the demo runs on: the messages the platform
+/// "sent", with their codes — whoever reads them can sign in as anyone.
+async fn inbox_page(
+    State(state): State<AppState>,
+    page: PageCtx,
+    req: axum::extract::Request,
+) -> AppResult<InboxPage> {
     let inbox = state
         .inbox
         .as_ref()
         .filter(|_| state.config.demo)
         .ok_or_else(|| AppError::NotFound("the dev inbox exists only in demo mode".to_owned()))?;
+    if !crate::ops::from_this_machine(req.headers(), req.extensions()) {
+        return Err(AppError::Forbidden(
+            "the demo inbox shows sign-in codes: it opens only on the machine the demo runs on"
+                .to_owned(),
+        ));
+    }
     Ok(InboxPage {
         page,
         entries: inbox.entries(),

@@ -39,7 +39,25 @@ pub async fn authenticate(
     token: &str,
     kind: SessionKind,
 ) -> AppResult<Option<SignedIn>> {
-    let hash = crypto::sha256_hex(token);
+    authenticate_hash(state, crypto::sha256_hex(token), kind).await
+}
+
+/// Is this signed-in session still live (not revoked, not expired, its account active)? Asked
+/// by long-lived connections (the chat socket) before each frame and every second; another
+/// server's revocation is seen within [`SESSION_MEMORY_MS`].
+pub async fn still_signed_in(state: &AppState, me: &SignedIn) -> AppResult<bool> {
+    Ok(
+        authenticate_hash(state, me.token_hash.clone(), me.session_kind)
+            .await?
+            .is_some_and(|now| now.session_id == me.session_id),
+    )
+}
+
+async fn authenticate_hash(
+    state: &AppState,
+    hash: String,
+    kind: SessionKind,
+) -> AppResult<Option<SignedIn>> {
     let now = now_ms();
     let row = match state.sessions.get(&hash, now) {
         Some(row) if row.expires_at > now => row,
@@ -49,7 +67,7 @@ pub async fn authenticate(
             let Some(row) = store::live_session(&state.db, &hash, now).await? else {
                 return Ok(None);
             };
-            state.sessions.put(hash, row.clone(), now);
+            state.sessions.put(hash.clone(), row.clone(), now);
             row
         }
     };
@@ -73,6 +91,7 @@ pub async fn authenticate(
         session_id: row.session_id,
         session_kind: kind,
         step_up_at: row.step_up_at,
+        token_hash: hash,
     }))
 }
 
@@ -138,36 +157,47 @@ fn check_person(
     })
 }
 
-/// Finds the person with this identity number, or creates them.
-async fn upsert_person(state: &AppState, tx: &mut Tx, p: &ValidPerson) -> AppResult<(i64, bool)> {
-    let hash = state.keys.lookup_hash("id_number", p.id.as_str());
-    if let Some(existing) = store::person_by_id_hash(tx, &hash).await? {
-        if existing.name != p.name {
-            // Same number, different name: a typo or someone else's number. Say which field.
-            return Err(AppError::invalid(
-                "name",
-                "does not match the name already registered for this identity number",
-            ));
-        }
-        return Ok((existing.id, false));
-    }
+/// Creates the person with this identity number.
+async fn insert_person(state: &AppState, tx: &mut Tx, p: &ValidPerson) -> AppResult<i64> {
     let row = store::NewPersonRow {
         name: &p.name,
         id_number_enc: state.keys.encrypt(p.id.as_str()),
-        id_number_hash: hash,
+        id_number_hash: state.keys.lookup_hash("id_number", p.id.as_str()),
         id_number_mask: p.id.masked(),
         birth_date: p.id.birth_date().to_string(),
         sex: p.id.sex().as_str(),
     };
-    Ok((store::insert_person(tx, &row, now_ms()).await?, true))
+    Ok(store::insert_person(tx, &row, now_ms()).await?)
 }
 
+/// The person already on record with this identity number, if any.
+async fn person_on_record(
+    state: &AppState,
+    tx: &mut Tx,
+    p: &ValidPerson,
+) -> AppResult<Option<store::PersonRow>> {
+    let hash = state.keys.lookup_hash("id_number", p.id.as_str());
+    Ok(store::person_by_id_hash(tx, &hash).await?)
+}
+
+/// A new patient account: its person linked at once (a person new to Yunyi), or waiting for
+/// proof (a person already on record: see `claims`).
+#[derive(Debug, Clone, Copy)]
+pub struct Registered {
+    pub account_id: i64,
+    pub claim_id: Option<i64>,
+}
+
+/// Self-registration. The real-name check (name, identity number and phone belong together)
+/// runs first. A number Yunyi already knows is never taken on someone's word: the account is
+/// created without a person and a claim waits for the holders' approval, their code, or a
+/// counter; the answer is the same whether the name matches the record or not.
 #[tracing::instrument(skip_all)]
 pub async fn register_patient(
     state: &AppState,
     actor: &Actor,
     input: &RegisterPatient,
-) -> AppResult<i64> {
+) -> AppResult<Registered> {
     let mut errors = Vec::new();
     let phone = Phone::parse(&input.phone)
         .map_err(|m| errors.push(FieldError::new("phone", m)))
@@ -191,16 +221,23 @@ pub async fn register_patient(
             "a child under 14 cannot hold an account: a parent or guardian adds them as a family member",
         ));
     }
+    super::realname::require_match(state, &person.name, &person.id, &phone).await?;
     let password_hash = password::hash(&input.password).await?;
     let phone_hash = state.keys.lookup_hash("phone", phone.as_str());
 
     let mut tx = state.db.begin().await?;
-    let (person_id, _) = upsert_person(state, &mut tx, &person).await?;
-    if store::person_has_account(&mut tx, person_id).await? {
-        return Err(AppError::Conflict(
-            "an account already exists for this identity number; sign in instead".to_owned(),
-        ));
+    let existing = person_on_record(state, &mut tx, &person).await?;
+    if let Some(p) = &existing {
+        if store::person_has_account(&mut tx, p.id).await? {
+            return Err(AppError::Conflict(
+                "an account already exists for this identity number; sign in instead".to_owned(),
+            ));
+        }
     }
+    let person_id = match &existing {
+        Some(_) => None,
+        None => Some(insert_person(state, &mut tx, &person).await?),
+    };
     let row = store::NewAccountRow {
         username: None,
         role: Role::Patient.as_str(),
@@ -209,7 +246,7 @@ pub async fn register_patient(
         phone_enc: Some(state.keys.encrypt(phone.as_str())),
         phone_hash: Some(phone_hash),
         phone_mask: Some(phone.masked()),
-        person_id: Some(person_id),
+        person_id,
         hospital_id: None,
         created_by: None,
     };
@@ -222,15 +259,35 @@ pub async fn register_patient(
                 "this phone number is already registered; sign in instead",
             )
         })?;
-    audit::append(
-        &mut tx,
-        &NewEvent::new(actor.audit(), "account.register", "account")
-            .object(account_id)
-            .patient(person_id),
-    )
-    .await?;
+    let mut event = NewEvent::new(actor.audit(), "account.register", "account").object(account_id);
+    if let Some(person_id) = person_id {
+        event = event.patient(person_id);
+    }
+    audit::append(&mut tx, &event).await?;
+    let (claim_id, notice) = match &existing {
+        Some(p) => {
+            let (id, notice) = super::claims::open(
+                state,
+                &mut tx,
+                actor,
+                account_id,
+                p,
+                &person.name,
+                &super::claims::Wanted::Account { phone: &phone },
+            )
+            .await?;
+            (Some(id), notice)
+        }
+        None => (None, None),
+    };
     tx.commit().await?;
-    Ok(account_id)
+    if let Some(notice) = notice {
+        super::claims::send_notice(state, notice).await;
+    }
+    Ok(Registered {
+        account_id,
+        claim_id,
+    })
 }
 
 /// A unique violation becomes a 409 naming the field; anything else stays a database error.
@@ -561,14 +618,24 @@ pub struct NewFamilyMember {
     pub guardian: bool,
 }
 
-/// A patient adds someone they act for. A child under 6 must have the holder as guardian;
-/// a person who has their own account cannot be added by someone else.
+/// What adding a family member did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FamilyAdded {
+    /// A person new to Yunyi, linked at once.
+    Linked(i64),
+    /// A person already on record: a claim waits for proof (see `claims`).
+    Pending(i64),
+}
+
+/// A patient adds someone they act for. A child under 6 must have the holder as guardian.
+/// A person new to Yunyi is created and linked; a person already on record is linked only
+/// once a claim is proven, and the answer does not say whether the name matched.
 #[tracing::instrument(skip_all)]
 pub async fn add_family_member(
     state: &AppState,
     actor: &Actor,
     input: &NewFamilyMember,
-) -> AppResult<i64> {
+) -> AppResult<FamilyAdded> {
     let me = actor.require()?;
     if me.role != Role::Patient {
         return Err(AppError::Forbidden(
@@ -599,23 +666,71 @@ pub async fn add_family_member(
         // The rule: a child under 6 is always linked to a guardian, and that is this holder.
         guardian = true;
     }
-    let holder_person = me.person_id;
     let mut tx = state.db.begin().await?;
-    let (person_id, created) = upsert_person(state, &mut tx, &person).await?;
-    if Some(person_id) == holder_person {
+    let Some(existing) = person_on_record(state, &mut tx, &person).await? else {
+        let person_id = insert_person(state, &mut tx, &person).await?;
+        link_family(
+            &mut tx,
+            actor,
+            me.account_id,
+            person_id,
+            relationship,
+            guardian,
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(FamilyAdded::Linked(person_id));
+    };
+    if Some(existing.id) == me.person_id {
         return Err(AppError::invalid(
             "id_number",
             "this is your own identity number",
         ));
     }
-    if !created && store::person_has_account(&mut tx, person_id).await? {
-        return Err(AppError::Conflict(
-            "this person has their own account; they manage their own records".to_owned(),
-        ));
+    if store::family_link(&state.db, me.account_id, existing.id)
+        .await?
+        .is_some()
+    {
+        return Err(AppError::ConflictFields(vec![FieldError::new(
+            "id_number",
+            "this person is already in your family list",
+        )]));
     }
-    let link = store::insert_family_link(
+    if let Some(claim) = super::claims::before_opening(state, me.account_id, existing.id).await? {
+        return Ok(FamilyAdded::Pending(claim));
+    }
+    let (claim, notice) = super::claims::open(
+        state,
         &mut tx,
+        actor,
         me.account_id,
+        &existing,
+        &person.name,
+        &super::claims::Wanted::Family {
+            relationship,
+            guardian,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    if let Some(notice) = notice {
+        super::claims::send_notice(state, notice).await;
+    }
+    Ok(FamilyAdded::Pending(claim))
+}
+
+/// Links a person to an account's family list, audited, in the caller's transaction.
+async fn link_family(
+    tx: &mut Tx,
+    actor: &Actor,
+    account: i64,
+    person_id: i64,
+    relationship: Relationship,
+    guardian: bool,
+) -> AppResult<i64> {
+    let link = store::insert_family_link(
+        tx,
+        account,
         person_id,
         relationship.as_str(),
         guardian,
@@ -626,7 +741,7 @@ pub async fn add_family_member(
         unique_to_conflict(e, "id_number", "this person is already in your family list")
     })?;
     audit::append(
-        &mut tx,
+        tx,
         &NewEvent::new(actor.audit(), "family.add", "family_link")
             .object(link)
             .patient(person_id)
@@ -637,8 +752,7 @@ pub async fn add_family_member(
             )),
     )
     .await?;
-    tx.commit().await?;
-    Ok(person_id)
+    Ok(link)
 }
 
 /// A staff member as an admin sees them.

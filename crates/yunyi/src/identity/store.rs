@@ -535,6 +535,20 @@ pub async fn active_care_link(
     })
 }
 
+/// Has the person been seen at the hospital: any care link there, ended or not.
+pub async fn seen_at(db: &Db, person_id: i64, hospital_id: i64) -> Result<bool, sqlx::Error> {
+    with_db!(db, |pool| {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM care_link WHERE person_id = $1 AND hospital_id = $2 LIMIT 1) s",
+        )
+        .bind(person_id)
+        .bind(hospital_id)
+        .fetch_one(pool)
+        .await
+        .map(|n| n > 0)
+    })
+}
+
 /// People a clinician has an active care link with at a hospital.
 pub async fn linked_people(
     db: &Db,

@@ -473,8 +473,16 @@ pub(super) async fn authorize(
             Ok(())
         }
         Role::Doctor if p.doctor_id == me.account_id => {
-            policy::authorize_patient(state, actor, action, "prescription", p.person_id, None)
-                .await?;
+            policy::authorize_patient_at(
+                state,
+                actor,
+                action,
+                "prescription",
+                p.person_id,
+                Some(p.hospital_id),
+                None,
+            )
+            .await?;
             Ok(())
         }
         _ => {

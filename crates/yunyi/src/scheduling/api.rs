@@ -212,8 +212,13 @@ async fn cancel(
     body: Result<AppJson<CancelInput>, AppError>,
 ) -> AppResult<StatusCode> {
     let id = id_of(&id, "appointment")?;
-    // The body is optional: a bare POST cancels without a reason.
-    let reason = body.ok().and_then(|AppJson(b)| b.reason);
+    // The body is optional: a bare POST cancels without a reason. A body with bad text is
+    // refused, not ignored.
+    let reason = match body {
+        Ok(AppJson(b)) => b.reason,
+        Err(e @ AppError::Validation(_)) => return Err(e),
+        Err(_) => None,
+    };
     service::cancel(&state, &actor, id, reason.as_deref()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -403,8 +403,73 @@ async fn appointment_for_patient(
     let appt = store::appointment(&state.db, appointment_id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no appointment with id {appointment_id}")))?;
-    policy::authorize_patient(state, actor, action, "appointment", appt.person_id, None).await?;
+    policy::authorize_patient_at(
+        state,
+        actor,
+        action,
+        "appointment",
+        appt.person_id,
+        Some(appt.hospital_id),
+        None,
+    )
+    .await?;
     Ok(appt)
+}
+
+/// Who may change or cancel an appointment: the patient's side, or the staff of the
+/// appointment's own hospital — its doctor (through a care link made there) and the front
+/// desk (nurses, administrators). Returns who it was, as recorded on the appointment.
+async fn appointment_to_change(
+    state: &AppState,
+    actor: &Actor,
+    appointment_id: i64,
+    action: &str,
+) -> AppResult<(Appointment, &'static str)> {
+    let me = actor.require()?;
+    let appt = store::appointment(&state.db, appointment_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no appointment with id {appointment_id}")))?;
+    let by = match me.role {
+        Role::Patient => "patient",
+        Role::Nurse | Role::HospitalAdmin if me.hospital_id == Some(appt.hospital_id) => {
+            audit::record(
+                &state.db,
+                &NewEvent::new(actor.audit(), action, "appointment")
+                    .object(appt.id)
+                    .patient(appt.person_id)
+                    .reason("front desk of the appointment's hospital"),
+            )
+            .await?;
+            return Ok((appt, "hospital"));
+        }
+        Role::Doctor => "hospital",
+        _ => {
+            identity::deny(
+                state,
+                actor,
+                action,
+                "appointment",
+                Some(appt.id.to_string()),
+                Some(appt.person_id),
+                "not the patient's side or the appointment's hospital",
+            )
+            .await?;
+            return Err(AppError::Forbidden(
+                "an appointment is changed by the patient or by its hospital's staff".to_owned(),
+            ));
+        }
+    };
+    policy::authorize_patient_at(
+        state,
+        actor,
+        action,
+        "appointment",
+        appt.person_id,
+        Some(appt.hospital_id),
+        None,
+    )
+    .await?;
+    Ok((appt, by))
 }
 
 /// Cancels an appointment until two hours before it starts, freeing the place (offered to
@@ -415,7 +480,10 @@ pub async fn cancel(
     appointment_id: i64,
     reason: Option<&str>,
 ) -> AppResult<()> {
-    let appt = appointment_for_patient(state, actor, appointment_id, "appointment.cancel").await?;
+    let reason = crate::consult::model::optional_reason(reason)
+        .map_err(|e| AppError::Validation(vec![e]))?;
+    let (appt, by) =
+        appointment_to_change(state, actor, appointment_id, "appointment.cancel").await?;
     let now = now_ms();
     if appt.start_at - now < CANCEL_CUTOFF_MS {
         return Err(AppError::Conflict(
@@ -427,7 +495,7 @@ pub async fn cancel(
         from: "booked",
         to: "cancelled",
         reason,
-        by: Some("patient"),
+        by: Some(by),
     };
     cancel_in_tx(&mut tx, actor, &appt, transition, now).await?;
     waitlist::offer_freed_place(&mut tx, appt.slot_id, now, waitlist::hold_ms(state)).await?;
@@ -471,8 +539,8 @@ pub async fn reschedule(
     appointment_id: i64,
     slot_id: i64,
 ) -> AppResult<Appointment> {
-    let appt =
-        appointment_for_patient(state, actor, appointment_id, "appointment.reschedule").await?;
+    let (appt, _) =
+        appointment_to_change(state, actor, appointment_id, "appointment.reschedule").await?;
     let slot = slot_or_404(state, slot_id).await?;
     let now = now_ms();
     if appt.status != "booked" {
@@ -551,8 +619,16 @@ async fn authorize_attendance(
                 .await?;
         }
         Role::Doctor if me.account_id == appt.doctor_id => {
-            policy::authorize_patient(state, actor, action, "appointment", appt.person_id, None)
-                .await?;
+            policy::authorize_patient_at(
+                state,
+                actor,
+                action,
+                "appointment",
+                appt.person_id,
+                Some(appt.hospital_id),
+                None,
+            )
+            .await?;
         }
         Role::Nurse | Role::HospitalAdmin if me.hospital_id == Some(appt.hospital_id) => {}
         Role::Patient => {
@@ -759,7 +835,15 @@ pub async fn search_appointments(
                 None,
             )
             .await?;
-            Ok(store::appointments_of_person(&state.db, person, range, status, limit).await?)
+            let mut items =
+                store::appointments_of_person(&state.db, person, range, status, limit).await?;
+            // Staff see their own hospital's appointments: a care link here is no window on
+            // the patient's visits elsewhere.
+            let me = actor.require()?;
+            if me.role != Role::Patient {
+                items.retain(|a| Some(a.hospital_id) == me.hospital_id);
+            }
+            Ok(items)
         }
         None => {
             let me = actor.require()?;

@@ -128,6 +128,16 @@ pub async fn record_walk_in(
             format!("no person with id {person}"),
         ));
     }
+    // A doctor named on a visit must be a doctor practising here: not a patient's account,
+    // not another hospital's doctor, not a number that names nobody.
+    if let Some(doctor) = input.doctor_id {
+        if !crate::directory::store::has_active_site(&state.db, doctor, hospital).await? {
+            return Err(AppError::invalid(
+                "doctor_id",
+                format!("no doctor with id {doctor} practises at this hospital"),
+            ));
+        }
+    }
     if let Some(d) = input.department_id {
         if crate::directory::store::department_hospital(&state.db, d).await? != Some(hospital) {
             return Err(AppError::invalid(

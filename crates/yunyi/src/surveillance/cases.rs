@@ -307,18 +307,36 @@ async fn case_for_officer(
     let c = store::case(&state.db, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no case with id {id}")))?;
-    match me.role {
-        Role::InfectionOfficer if me.hospital_id == Some(c.hospital_id) => {}
-        Role::InfectionOfficer | Role::Patient => {
-            return Err(AppError::NotFound(format!("no case with id {id}")));
-        }
-        role => {
-            return Err(AppError::Forbidden(format!(
+    if !(me.role == Role::InfectionOfficer && me.hospital_id == Some(c.hospital_id)) {
+        crate::identity::service::deny(
+            state,
+            actor,
+            action,
+            "epi_case",
+            Some(c.id.to_string()),
+            Some(c.person_id),
+            "not an infection officer of the case's hospital",
+        )
+        .await?;
+        return Err(match me.role {
+            Role::InfectionOfficer | Role::Patient => {
+                AppError::NotFound(format!("no case with id {id}"))
+            }
+            role => AppError::Forbidden(format!(
                 "a {role} does not work suspected cases; the hospital's infection officers do"
-            )));
-        }
+            )),
+        });
     }
-    policy::authorize_patient(state, actor, action, "epi_case", c.person_id, None).await?;
+    policy::authorize_patient_at(
+        state,
+        actor,
+        action,
+        "epi_case",
+        c.person_id,
+        Some(c.hospital_id),
+        None,
+    )
+    .await?;
     Ok(c)
 }
 

@@ -169,6 +169,37 @@ pub fn security_headers() -> [(header::HeaderName, HeaderValue); 6] {
     ]
 }
 
+/// Answers to signed-in requests are private: `Cache-Control: no-store` unless the handler
+/// chose otherwise (assets carry their own), so no shared cache or back button keeps a
+/// patient's page. Over https (as the proxy's `X-Forwarded-Proto` says), HSTS tells browsers
+/// to use https only, unless the operator turned it off.
+pub async fn private_responses(
+    axum::extract::State(state): axum::extract::State<crate::app::AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let headers = req.headers();
+    let credentials = headers.contains_key(header::AUTHORIZATION)
+        || crate::web::i18n::cookie_value(headers, crate::identity::actor::SESSION_COOKIE)
+            .is_some();
+    let https = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    let mut response = next.run(req).await;
+    let out = response.headers_mut();
+    if credentials && !out.contains_key(header::CACHE_CONTROL) {
+        out.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if https && state.config.security.hsts {
+        out.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    response
+}
+
 /// The status a timeout answers with.
 pub const TIMEOUT_STATUS: StatusCode = StatusCode::REQUEST_TIMEOUT;
 

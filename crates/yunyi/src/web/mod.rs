@@ -94,10 +94,16 @@ async fn switch_lang(
     Ok(response)
 }
 
-/// Only same-site paths: `//evil.example` or `/\evil` would make a redirect target an open
-/// redirect. Used wherever a `next` parameter is followed.
+/// Only same-origin paths: `//evil.example` or `/\evil` would make a redirect target an open
+/// redirect, and browsers drop tabs and line breaks from a URL before reading it, so
+/// `/\t/evil.example` is `//evil.example` to them. Only printable ASCII is accepted (a browser
+/// sends anything else percent-encoded), which also keeps the `Location` header valid.
+/// Used wherever a `next` parameter is followed.
 pub fn is_local_path(next: &str) -> bool {
-    next.starts_with('/') && !next.starts_with("//") && !next.contains('\\')
+    next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && next.bytes().all(|b| b.is_ascii_graphic())
 }
 
 #[derive(Template, WebTemplate)]
@@ -119,5 +125,13 @@ mod tests {
         assert!(!super::is_local_path("//evil.example"));
         assert!(!super::is_local_path("https://evil.example"));
         assert!(!super::is_local_path("/\\evil.example"));
+        // Browsers drop tabs and line breaks: these are `//evil.example/` to them.
+        assert!(!super::is_local_path("/\t/evil.example/"));
+        assert!(!super::is_local_path("/\n/evil.example/"));
+        assert!(!super::is_local_path("/\r\n/evil.example/"));
+        assert!(!super::is_local_path("/\n"));
+        assert!(!super::is_local_path("/ /evil.example"));
+        assert!(!super::is_local_path("/\u{7f}"));
+        assert!(!super::is_local_path("/医生"));
     }
 }

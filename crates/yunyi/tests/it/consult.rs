@@ -970,6 +970,69 @@ mod ws {
         }
     }
 
+    /// Issue #30: a socket outlived its credentials. Now it closes within seconds of the
+    /// session's end and nothing sent after the end is stored.
+    #[tokio::test]
+    async fn a_chat_socket_closes_when_its_session_is_revoked() {
+        let ctx = setup().await;
+        let (patient, doctor, id) = accepted(&ctx).await;
+        let mut patient_ws = connect(&ctx, &patient, id, 0).await;
+        let mut doctor_ws = connect(&ctx, &doctor, id, 0).await;
+        patient_ws
+            .send(Message::text(
+                json!({"type": "message", "text": "医生好", "client_id": "a"}).to_string(),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(next_of(&mut patient_ws, "ack").await["seq"], 1);
+        let r = ctx
+            .app
+            .client
+            .post(ctx.app.url("/auth/revoke"))
+            .form(&[("token", patient.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        // REST refuses at once; the socket is closed within 5 s with "session ended".
+        let r = ctx.app.get_as(&patient, "/api/v1/me").await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        let started = std::time::Instant::now();
+        let _ = patient_ws
+            .send(Message::text(
+                json!({"type": "message", "text": "撤销之后", "client_id": "b"}).to_string(),
+            ))
+            .await;
+        let close = loop {
+            let frame = tokio::time::timeout(std::time::Duration::from_secs(5), patient_ws.next())
+                .await
+                .expect("closed within 5 s");
+            match frame {
+                Some(Ok(Message::Close(frame))) => break frame,
+                Some(Ok(Message::Text(text))) => {
+                    let v: Value = serde_json::from_str(text.as_str()).unwrap();
+                    assert_ne!(
+                        v["type"], "ack",
+                        "nothing is accepted after revocation: {v}"
+                    );
+                }
+                Some(Ok(_)) => {}
+                None | Some(Err(_)) => break None,
+            }
+        };
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        if let Some(frame) = close {
+            assert_eq!(u16::from(frame.code), 4401);
+        }
+        // Nothing sent after the end was stored or delivered: the doctor's socket, still
+        // live, sees message 1 and nothing after it.
+        assert_eq!(next_of(&mut doctor_ws, "message").await["seq"], 1);
+        let (_, conversation) = ctx
+            .get(&doctor, &format!("/api/v1/consultations/{id}/messages"))
+            .await;
+        assert_eq!(seqs(&conversation), vec![1]);
+    }
+
     #[tokio::test]
     async fn messages_arrive_live_and_a_reconnect_catches_up_without_loss_or_duplicates() {
         let ctx = setup().await;

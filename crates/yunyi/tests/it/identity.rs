@@ -658,7 +658,7 @@ async fn family_members_follow_the_guardian_rules() {
         toddler.as_str(),
         "the guardian sees the full number"
     );
-    // Twice: 409. Someone with their own account: 409.
+    // Twice: 409. Someone with their own account: a claim that account must approve (202).
     let r = app
         .post_as(
             Some(&token),
@@ -674,7 +674,9 @@ async fn family_members_follow_the_guardian_rules() {
             &json!({"name": "张伟", "id_number": "440106198503120015", "relationship": "spouse"}),
         )
         .await;
-    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let me: Value = app.get_as(&token, "/api/v1/me").await.json().await.unwrap();
+    assert_eq!(me["family"].as_array().unwrap().len(), 1, "not linked yet");
     // Staff have no family list.
     let nurse = app.token("nurse1", PW).await;
     let r = app
