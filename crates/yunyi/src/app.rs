@@ -319,6 +319,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             identity::csrf::protect,
         ))
+        .layer(axum::middleware::from_fn(crate::extract::check_query))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             audit::denials::audit_denials,

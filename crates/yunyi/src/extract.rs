@@ -109,3 +109,23 @@ pub fn signature<'a>(
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| AppError::Forbidden(format!("the {what} is not signed")))
 }
+
+/// Every request's query string is checked as bodies are (control and text-direction
+/// characters, length), once, before any handler parses it: search terms and the prior-record
+/// upload's fields arrive there.
+pub async fn check_query(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if let Some(query) = req.uri().query() {
+        let errors: Vec<_> = url::form_urlencoded::parse(query.as_bytes())
+            .filter_map(|(k, v)| crate::text::check(&k, &v, crate::text::MAX_FIELD_CHARS).err())
+            .take(20)
+            .collect();
+        if !errors.is_empty() {
+            return AppError::Validation(errors).into_response();
+        }
+    }
+    next.run(req).await
+}

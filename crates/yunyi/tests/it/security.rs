@@ -651,6 +651,10 @@ async fn bodies_refuse_control_characters_and_never_name_internal_types() {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["errors"][0]["field"], "name");
+    // Query strings too (search terms, the upload's fields).
+    let (status, body) = ctx.get(&p1, "/api/v1/doctors?name=%E5%BC%A0%00").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["errors"][0]["field"], "name");
     // Type errors name the field, never a Rust type.
     let (status, body) = ctx
         .post(
