@@ -1033,6 +1033,53 @@ mod ws {
         assert_eq!(seqs(&conversation), vec![1]);
     }
 
+    /// The same on several nodes: a socket held by a second server on the same database
+    /// closes within 5 s of a sign-out made through the first.
+    #[tokio::test]
+    async fn a_socket_on_another_server_closes_when_the_session_is_revoked_here() {
+        let ctx = setup().await;
+        let (patient, _doctor, id) = accepted(&ctx).await;
+        let second =
+            yunyi::Application::build_with(ctx.app.test_db.config(), yunyi::app::job_registry())
+                .await
+                .expect("second application on the same database");
+        let second_addr = second.local_addr();
+        let stop_second = tokio_util::sync::CancellationToken::new();
+        let second_task = tokio::spawn(second.run_until(stop_second.clone()));
+        let url = format!("ws://{second_addr}/api/v1/consultations/{id}/ws?after=0");
+        let mut request = url.into_client_request().unwrap();
+        request.headers_mut().insert(
+            "authorization",
+            format!("Bearer {patient}").parse().unwrap(),
+        );
+        let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        assert_eq!(next_of(&mut socket, "status").await["type"], "status");
+        let r = ctx
+            .app
+            .client
+            .post(ctx.app.url("/auth/revoke"))
+            .form(&[("token", patient.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let closed = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+            loop {
+                match socket.next().await {
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                    Some(Ok(_)) => {}
+                }
+            }
+        })
+        .await;
+        assert!(
+            closed.is_ok(),
+            "the other server closed the socket within 5 s"
+        );
+        stop_second.cancel();
+        let _ = second_task.await;
+    }
+
     #[tokio::test]
     async fn messages_arrive_live_and_a_reconnect_catches_up_without_loss_or_duplicates() {
         let ctx = setup().await;
