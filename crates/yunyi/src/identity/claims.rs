@@ -481,6 +481,25 @@ pub async fn verify_at_counter(
     Ok(view(&c, now_ms()))
 }
 
+/// Moves a pending claim to its decision, or says why it cannot be (decided or expired).
+async fn settle(
+    tx: &mut Tx,
+    c: &ClaimRow,
+    status: &str,
+    by: Option<i64>,
+    how: &str,
+    now: i64,
+) -> AppResult<()> {
+    if store::decide(tx, c.id, status, by, how, now).await? {
+        Ok(())
+    } else {
+        Err(AppError::Conflict(format!(
+            "this request is {} already",
+            status_of(c, now)
+        )))
+    }
+}
+
 /// Approves a claim and makes its link, in one transaction.
 async fn grant(
     state: &AppState,
@@ -491,12 +510,7 @@ async fn grant(
 ) -> AppResult<()> {
     let now = now_ms();
     let mut tx = state.db.begin().await?;
-    if !store::decide(&mut tx, c.id, "approved", by, how, now).await? {
-        return Err(AppError::Conflict(format!(
-            "this request is {} already",
-            status_of(c, now)
-        )));
-    }
+    settle(&mut tx, c, "approved", by, how, now).await?;
     match c.kind.as_str() {
         "family" => {
             match identity_store::insert_family_link(
@@ -554,12 +568,7 @@ async fn refuse(
 ) -> AppResult<()> {
     let now = now_ms();
     let mut tx = state.db.begin().await?;
-    if !store::decide(&mut tx, c.id, "rejected", by, how, now).await? {
-        return Err(AppError::Conflict(format!(
-            "this request is {} already",
-            status_of(c, now)
-        )));
-    }
+    settle(&mut tx, c, "rejected", by, how, now).await?;
     audit::append(
         &mut tx,
         &NewEvent::new(actor.audit(), "identity_claim.reject", "identity_claim")

@@ -394,15 +394,19 @@ fn same_day_conflict() -> AppError {
     AppError::Conflict("there is already an appointment with this doctor that day".to_owned())
 }
 
-async fn appointment_for_patient(
+async fn appointment_or_404(state: &AppState, id: i64) -> AppResult<Appointment> {
+    store::appointment(&state.db, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no appointment with id {id}")))
+}
+
+/// The policy's decision on an appointment's patient, at the appointment's hospital.
+async fn authorize_at_its_hospital(
     state: &AppState,
     actor: &Actor,
-    appointment_id: i64,
+    appt: &Appointment,
     action: &str,
-) -> AppResult<Appointment> {
-    let appt = store::appointment(&state.db, appointment_id)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("no appointment with id {appointment_id}")))?;
+) -> AppResult<()> {
     policy::authorize_patient_at(
         state,
         actor,
@@ -413,6 +417,17 @@ async fn appointment_for_patient(
         None,
     )
     .await?;
+    Ok(())
+}
+
+async fn appointment_for_patient(
+    state: &AppState,
+    actor: &Actor,
+    appointment_id: i64,
+    action: &str,
+) -> AppResult<Appointment> {
+    let appt = appointment_or_404(state, appointment_id).await?;
+    authorize_at_its_hospital(state, actor, &appt, action).await?;
     Ok(appt)
 }
 
@@ -426,9 +441,7 @@ async fn appointment_to_change(
     action: &str,
 ) -> AppResult<(Appointment, &'static str)> {
     let me = actor.require()?;
-    let appt = store::appointment(&state.db, appointment_id)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("no appointment with id {appointment_id}")))?;
+    let appt = appointment_or_404(state, appointment_id).await?;
     let by = match me.role {
         Role::Patient => "patient",
         Role::Nurse | Role::HospitalAdmin if me.hospital_id == Some(appt.hospital_id) => {
@@ -459,16 +472,7 @@ async fn appointment_to_change(
             ));
         }
     };
-    policy::authorize_patient_at(
-        state,
-        actor,
-        action,
-        "appointment",
-        appt.person_id,
-        Some(appt.hospital_id),
-        None,
-    )
-    .await?;
+    authorize_at_its_hospital(state, actor, &appt, action).await?;
     Ok((appt, by))
 }
 
@@ -619,16 +623,7 @@ async fn authorize_attendance(
                 .await?;
         }
         Role::Doctor if me.account_id == appt.doctor_id => {
-            policy::authorize_patient_at(
-                state,
-                actor,
-                action,
-                "appointment",
-                appt.person_id,
-                Some(appt.hospital_id),
-                None,
-            )
-            .await?;
+            authorize_at_its_hospital(state, actor, appt, action).await?;
         }
         Role::Nurse | Role::HospitalAdmin if me.hospital_id == Some(appt.hospital_id) => {}
         Role::Patient => {

@@ -934,10 +934,12 @@ mod ws {
     >;
 
     async fn connect(ctx: &Ctx, token: &str, id: i64, after: i64) -> Socket {
-        let url = ctx
-            .app
-            .url(&format!("/api/v1/consultations/{id}/ws?after={after}"))
-            .replacen("http", "ws", 1);
+        connect_to(&ctx.app.addr.to_string(), token, id, after).await
+    }
+
+    /// As `connect`, to the server at `addr`.
+    async fn connect_to(addr: &str, token: &str, id: i64, after: i64) -> Socket {
+        let url = format!("ws://{addr}/api/v1/consultations/{id}/ws?after={after}");
         let mut request = url.into_client_request().unwrap();
         request
             .headers_mut()
@@ -970,6 +972,18 @@ mod ws {
         }
     }
 
+    async fn revoke(ctx: &Ctx, token: &str) {
+        let r = ctx
+            .app
+            .client
+            .post(ctx.app.url("/auth/revoke"))
+            .form(&[("token", token)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+
     /// Issue #30: a socket outlived its credentials. Now it closes within seconds of the
     /// session's end and nothing sent after the end is stored.
     #[tokio::test]
@@ -985,15 +999,7 @@ mod ws {
             .await
             .unwrap();
         assert_eq!(next_of(&mut patient_ws, "ack").await["seq"], 1);
-        let r = ctx
-            .app
-            .client
-            .post(ctx.app.url("/auth/revoke"))
-            .form(&[("token", patient.as_str())])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
+        revoke(&ctx, &patient).await;
         // REST refuses at once; the socket is closed within 5 s with "session ended".
         let r = ctx.app.get_as(&patient, "/api/v1/me").await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
@@ -1046,23 +1052,9 @@ mod ws {
         let second_addr = second.local_addr();
         let stop_second = tokio_util::sync::CancellationToken::new();
         let second_task = tokio::spawn(second.run_until(stop_second.clone()));
-        let url = format!("ws://{second_addr}/api/v1/consultations/{id}/ws?after=0");
-        let mut request = url.into_client_request().unwrap();
-        request.headers_mut().insert(
-            "authorization",
-            format!("Bearer {patient}").parse().unwrap(),
-        );
-        let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        let mut socket = connect_to(&second_addr.to_string(), &patient, id, 0).await;
         assert_eq!(next_of(&mut socket, "status").await["type"], "status");
-        let r = ctx
-            .app
-            .client
-            .post(ctx.app.url("/auth/revoke"))
-            .form(&[("token", patient.as_str())])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
+        revoke(&ctx, &patient).await;
         let closed = tokio::time::timeout(std::time::Duration::from_secs(5), async {
             loop {
                 match socket.next().await {
