@@ -35,6 +35,7 @@ mod prescriptions;
 mod refill;
 mod schedule_pages;
 mod schedule_plan;
+mod schema;
 mod security;
 mod service_lines;
 mod statistics;
