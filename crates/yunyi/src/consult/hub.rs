@@ -70,11 +70,7 @@ pub struct Hub {
 pub async fn scope_of(db: &Db) -> Result<String, sqlx::Error> {
     match db {
         Db::Sqlite(_) => Ok(String::new()),
-        Db::Postgres(pool) => {
-            sqlx::query_scalar::<_, String>("SELECT current_schema()")
-                .fetch_one(pool)
-                .await
-        }
+        Db::Postgres(pool) => crate::db::current_schema(pool).await,
     }
 }
 
@@ -144,12 +140,7 @@ pub async fn publish(db: &Db, hub: &Hub, consultation: i64, news: News) {
         Db::Sqlite(_) => hub.deliver(consultation, news),
         Db::Postgres(pool) => {
             let payload = notification(&hub.scope, consultation, news);
-            if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(CHANNEL)
-                .bind(payload)
-                .execute(pool)
-                .await
-            {
+            if let Err(e) = crate::db::notify(pool, CHANNEL, &payload).await {
                 // The news is lost, not the message: listeners catch up on their next wake-up
                 // or reconnect, reading from the database.
                 tracing::warn!(error = %e, "could not publish consultation news");

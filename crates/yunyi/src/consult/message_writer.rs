@@ -12,8 +12,9 @@ use std::sync::LazyLock;
 use rusqlite::params;
 
 use super::store;
+use crate::audit::store::sqlite_batch::{audit_head, insert_event};
 use crate::audit::{self, AuditActor, NewEvent};
-use crate::db::batch_writer::{Batch, BatchWriter, audit_head, insert_event, sqlite_numbered};
+use crate::db::batch_writer::{Batch, BatchWriter, sqlite_numbered};
 
 /// One message to store.
 #[derive(Debug)]

@@ -263,15 +263,12 @@ async fn service_page(
     errors: Vec<FieldError>,
     message: String,
 ) -> AppResult<NewPage> {
-    let service = crate::directory::store::service(&state.db, form.service_id)
+    let service = crate::directory::service::service(&state.db, form.service_id)
         .await?
         .filter(|s| s.active)
         .ok_or_else(|| AppError::NotFound("no such service is offered".to_owned()))?;
     let doctor = match service.doctor_id {
-        Some(d) => crate::directory::store::profile(&state.db, d)
-            .await?
-            .map(|p| p.name)
-            .unwrap_or_default(),
+        Some(d) => crate::directory::service::doctor_name(&state.db, d).await?,
         None => String::new(),
     };
     Ok(NewPage {

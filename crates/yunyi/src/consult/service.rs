@@ -845,3 +845,11 @@ pub async fn for_person(
     }
     Ok(views)
 }
+
+/// The temperature an intake recorded, in tenths of a degree (for a reader already allowed to
+/// see the consultation's case).
+pub async fn intake_temperature(db: &crate::db::Db, consultation: i64) -> AppResult<Option<i64>> {
+    Ok(store::intake(db, consultation)
+        .await?
+        .and_then(|i| i.temperature_dc))
+}

@@ -45,6 +45,23 @@ macro_rules! with_db {
     };
 }
 
+/// The schema a PostgreSQL pool works in (a deployment's name in notifications).
+pub async fn current_schema(pool: &PgPool) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar::<_, String>("SELECT current_schema()")
+        .fetch_one(pool)
+        .await
+}
+
+/// `NOTIFY channel, payload` on PostgreSQL.
+pub async fn notify(pool: &PgPool, channel: &str, payload: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(channel)
+        .bind(payload)
+        .execute(pool)
+        .await
+        .map(|_| ())
+}
+
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 

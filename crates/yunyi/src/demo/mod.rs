@@ -19,7 +19,6 @@ use crate::directory::{self, store as directory_store};
 use crate::error::{AppError, AppResult};
 use crate::identity::model::{IdCardNumber, Phone};
 use crate::identity::{password, service as identity_service, store as identity_store};
-use crate::with_tx;
 
 /// Bumped when the demo data set changes shape; recorded in `app_setting`.
 pub const DEMO_VERSION: &str = "1";
@@ -134,17 +133,7 @@ fn demo_hospitals() -> Vec<DemoHospital> {
 
 /// Claims a part of the demo inside `tx`: true for the one caller that should seed it.
 async fn claim(tx: &mut Tx, part: &str) -> AppResult<bool> {
-    let now = now_ms();
-    let inserted = with_tx!(tx, |conn| {
-        sqlx::query("INSERT INTO app_setting (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING")
-            .bind(part)
-            .bind(DEMO_VERSION)
-            .bind(now)
-            .execute(conn)
-            .await
-            .map(|r| r.rows_affected())
-    })?;
-    Ok(inserted == 1)
+    Ok(identity_store::insert_setting_once(tx, part, DEMO_VERSION, now_ms()).await?)
 }
 
 /// Seeds each part of the demo that this database has never had. Safe to call on every
@@ -351,13 +340,9 @@ const PATIENTS: [(&str, &str, &str, &str); 5] = [
 ];
 
 async fn hospital_id(db: &Db, code: &str) -> AppResult<i64> {
-    crate::with_db!(db, |pool| {
-        sqlx::query_scalar::<_, i64>("SELECT id FROM hospital WHERE code = $1")
-            .bind(code)
-            .fetch_optional(pool)
-            .await
-    })?
-    .ok_or_else(|| AppError::Internal(anyhow::anyhow!("demo hospital {code} is missing")))
+    directory_store::hospital_by_code(db, code)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("demo hospital {code} is missing")))
 }
 
 fn bad_demo_data(what: &str) -> AppError {
@@ -559,20 +544,13 @@ async fn account_id(db: &Db, username: &str) -> AppResult<i64> {
 }
 
 async fn department_id(db: &Db, hospital_id: i64, std_code: &str) -> AppResult<i64> {
-    crate::with_db!(db, |pool| {
-        sqlx::query_scalar::<_, i64>(
-            "SELECT id FROM department WHERE hospital_id = $1 AND std_code = $2",
-        )
-        .bind(hospital_id)
-        .bind(std_code)
-        .fetch_optional(pool)
-        .await
-    })?
-    .ok_or_else(|| {
-        bad_demo_data(&format!(
-            "no department {std_code} at hospital {hospital_id}"
-        ))
-    })
+    directory_store::department_by_code(db, hospital_id, std_code)
+        .await?
+        .ok_or_else(|| {
+            bad_demo_data(&format!(
+                "no department {std_code} at hospital {hospital_id}"
+            ))
+        })
 }
 
 /// Doctors' profiles, practice sites, privileges and services, and the support link.

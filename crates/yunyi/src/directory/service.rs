@@ -599,6 +599,19 @@ pub async fn doctor_detail(db: &Db, doctor_id: i64) -> AppResult<DoctorDetail> {
 }
 
 /// Active services of a hospital.
+/// A doctor's name as their profile gives it ("" without a profile).
+pub async fn doctor_name(db: &Db, doctor_id: i64) -> AppResult<String> {
+    Ok(store::profile(db, doctor_id)
+        .await?
+        .map(|p| p.name)
+        .unwrap_or_default())
+}
+
+/// One service, whether or not it is still offered.
+pub async fn service(db: &Db, id: i64) -> AppResult<Option<Service>> {
+    Ok(store::service(db, id).await?)
+}
+
 pub async fn hospital_services(db: &Db, hospital_id: i64) -> AppResult<Vec<Service>> {
     Ok(store::services(db, None, Some(hospital_id), 500).await?)
 }

@@ -621,3 +621,28 @@ pub async fn campaign_doctors(db: &Db, campaign_id: i64) -> Result<Vec<i64>, sql
         .await
     })
 }
+
+/// A hospital's id by its code.
+pub async fn hospital_by_code(db: &Db, code: &str) -> Result<Option<i64>, sqlx::Error> {
+    with_db!(db, |pool| sqlx::query_scalar::<_, i64>(
+        "SELECT id FROM hospital WHERE code = $1"
+    )
+    .bind(code)
+    .fetch_optional(pool)
+    .await)
+}
+
+/// A hospital's department by its standard code (《医疗机构诊疗科目名录》).
+pub async fn department_by_code(
+    db: &Db,
+    hospital_id: i64,
+    std_code: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    with_db!(db, |pool| sqlx::query_scalar::<_, i64>(
+        "SELECT id FROM department WHERE hospital_id = $1 AND std_code = $2"
+    )
+    .bind(hospital_id)
+    .bind(std_code)
+    .fetch_optional(pool)
+    .await)
+}

@@ -170,13 +170,7 @@ pub async fn queue_paid(
 }
 
 async fn first_pharmacy(tx: &mut Tx, hospital: i64) -> AppResult<i64> {
-    crate::with_tx!(tx, |conn| sqlx::query_scalar::<_, i64>(
-        "SELECT id FROM pharmacy WHERE hospital_id = $1 ORDER BY id LIMIT 1"
-    )
-    .bind(hospital)
-    .fetch_optional(conn)
-    .await)?
-    .ok_or_else(|| {
+    store::first_pharmacy(tx, hospital).await?.ok_or_else(|| {
         AppError::Conflict("the hospital has no pharmacy to fill prescriptions".to_owned())
     })
 }

@@ -427,3 +427,13 @@ pub async fn set_update_outcome(
     .await
     .map(|_| ()))
 }
+
+/// The hospital's first pharmacy (where a delivery leaves from when nothing else is chosen).
+pub async fn first_pharmacy(tx: &mut Tx, hospital: i64) -> Result<Option<i64>, sqlx::Error> {
+    with_tx!(tx, |conn| sqlx::query_scalar::<_, i64>(
+        "SELECT id FROM pharmacy WHERE hospital_id = $1 ORDER BY id LIMIT 1"
+    )
+    .bind(hospital)
+    .fetch_optional(conn)
+    .await)
+}

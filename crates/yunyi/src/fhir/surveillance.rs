@@ -219,10 +219,11 @@ async fn read_observation(
     let found = match part {
         "result" => result_observation(&c, person),
         "temperature" => match c.consultation_id {
-            Some(consultation) => crate::consult::store::intake(&state.db, consultation)
-                .await?
-                .and_then(|i| i.temperature_dc)
-                .map(|t| temperature_observation(&c, person, t, c.created_at)),
+            Some(consultation) => {
+                crate::consult::service::intake_temperature(&state.db, consultation)
+                    .await?
+                    .map(|t| temperature_observation(&c, person, t, c.created_at))
+            }
             None => None,
         },
         _ => None,

@@ -611,3 +611,23 @@ pub async fn end_care_links(
             .map(|_| ())
     })
 }
+
+/// Records a setting unless it exists; true for the one caller that recorded it.
+pub async fn insert_setting_once(
+    tx: &mut Tx,
+    key: &str,
+    value: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    with_tx!(tx, |conn| {
+        sqlx::query(
+        "INSERT INTO app_setting (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING"
+    )
+    .bind(key)
+    .bind(value)
+    .bind(now)
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected() == 1)
+    })
+}

@@ -12,7 +12,8 @@ use serde::Deserialize;
 
 use super::model::Drug;
 use super::service;
-use super::store::{self as formulary, DrugQuery};
+use super::service as formulary;
+use super::store::DrugQuery;
 use crate::app::AppState;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::extract::AppForm;
@@ -68,7 +69,7 @@ async fn page_for(
     let hospital =
         crate::directory::service::managed_hospital(&state.db, actor, q.hospital).await?;
     let text = q.q.clone().filter(|t| !t.trim().is_empty());
-    let drugs = formulary::drugs(
+    let drugs = formulary::search(
         &state.db,
         hospital.id,
         &DrugQuery {

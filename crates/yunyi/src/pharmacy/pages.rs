@@ -17,7 +17,8 @@ use super::prescribing::{self, Checked, PrescriptionView};
 use super::prescription::{ItemInput, PrescriptionInput};
 use super::prescription_store::PrescriptionRow;
 use super::review::{self, QueueItem};
-use super::store::{self as formulary, DrugQuery};
+use super::service as formulary;
+use super::store::DrugQuery;
 use crate::app::AppState;
 use crate::consult::service::ConsultationView;
 use crate::dispensing::address::AddressView;
@@ -131,7 +132,7 @@ async fn form_page(
         ..Default::default()
     };
     let mut drugs =
-        formulary::drugs(&state.db, consultation.consultation.hospital_id, &query).await?;
+        formulary::search(&state.db, consultation.consultation.hospital_id, &query).await?;
     drugs.sort_by(|a, b| a.generic_name.cmp(&b.generic_name));
     let earlier = prescribing::of_consultation(state, actor, id).await?;
     let diagnosis_name = consultation
@@ -168,8 +169,7 @@ async fn prescribe_form(
     let mut form = form_page(&state, page, &actor, id).await?;
     let renews = form.consultation.consultation.renews_prescription_id;
     if let (Some(rx), true) = (renews, form.earlier.is_empty()) {
-        if let Some(last) = super::prescription_store::prescription(&state.db, rx).await? {
-            let items = super::prescription_store::items(&state.db, rx).await?;
+        if let Some((last, items)) = prescribing::lines_to_renew(&state, rx).await? {
             for (slot, item) in form.lines.iter_mut().zip(&items) {
                 *slot = LineForm {
                     drug_id: item.drug_id.to_string(),
@@ -320,7 +320,7 @@ struct DetailPage {
     fulfilment: Option<FulfilmentView>,
     /// For choosing before paying: the patient's addresses and the hospital's pharmacies.
     addresses: Vec<AddressView>,
-    pharmacies: Vec<formulary::Pharmacy>,
+    pharmacies: Vec<super::store::Pharmacy>,
 }
 
 impl DetailPage {

@@ -501,6 +501,19 @@ pub(super) async fn authorize(
     }
 }
 
+/// A prescription being renewed and its lines, to fill the doctor's form (who may write it is
+/// checked by the caller's read of the consultation, and again when the doctor signs).
+pub async fn lines_to_renew(
+    state: &AppState,
+    prescription: i64,
+) -> AppResult<Option<(PrescriptionRow, Vec<store::ItemRow>)>> {
+    let Some(p) = store::prescription(&state.db, prescription).await? else {
+        return Ok(None);
+    };
+    let items = store::items(&state.db, prescription).await?;
+    Ok(Some((p, items)))
+}
+
 pub async fn read(state: &AppState, actor: &Actor, id: i64) -> AppResult<PrescriptionView> {
     let p = prescription_or_404(state, id).await?;
     authorize(state, actor, &p, "prescription.read").await?;

@@ -238,6 +238,11 @@ pub async fn search(db: &Db, hospital_id: i64, q: &DrugQuery) -> AppResult<Vec<D
     Ok(store::drugs(db, hospital_id, q).await?)
 }
 
+/// A hospital's pharmacies (where a prescription can be collected).
+pub async fn pharmacies(db: &Db, hospital_id: i64) -> AppResult<Vec<store::Pharmacy>> {
+    Ok(store::pharmacies(db, hospital_id).await?)
+}
+
 /// One drug with its stock per pharmacy.
 #[derive(Debug, Clone, Serialize)]
 pub struct DrugView {

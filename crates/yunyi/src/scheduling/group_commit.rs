@@ -16,7 +16,8 @@ use rusqlite::{ErrorCode, params};
 use super::service::{NO_SHOW_WINDOW_MS, fairness_refusal};
 use super::store;
 use crate::audit;
-use crate::db::batch_writer::{self, Batch, BatchWriter, audit_head, insert_event};
+use crate::audit::store::sqlite_batch::{audit_head, insert_event};
+use crate::db::batch_writer::{self, Batch, BatchWriter};
 
 /// One booking for the writer: the slot and the appointment to write, and its audit event
 /// (whose object id, the new appointment's, the writer fills in).

@@ -66,10 +66,7 @@ struct MessageQuery {
 }
 
 async fn doctor_name(state: &AppState, id: i64) -> AppResult<String> {
-    Ok(crate::directory::store::profile(&state.db, id)
-        .await?
-        .map(|p| p.name)
-        .unwrap_or_default())
+    crate::directory::service::doctor_name(&state.db, id).await
 }
 
 async fn mine(
@@ -87,7 +84,7 @@ async fn mine(
         } else {
             None
         };
-        let price_fen = crate::directory::store::service(&state.db, a.service_id)
+        let price_fen = crate::directory::service::service(&state.db, a.service_id)
             .await?
             .map_or(0, |s| s.price_fen);
         let status = crate::billing::fees::fee_of(&state, "appointment", a.id)

@@ -28,6 +28,7 @@ mod fhir_scheduling;
 mod formulary;
 mod identity;
 mod jobs;
+mod layering;
 mod logs;
 mod ops;
 mod practice;
