@@ -1,5 +1,6 @@
-//! Audit with no gaps (issue #30): every route the application declares, called by every
-//! role, and every 403 or 404 it answers has written exactly one denial to the audit trail.
+//! The access matrix and audit with no gaps (issues #28, #30): every route the application
+//! declares, called by every role, answers as `tests/fixtures/access-matrix.txt` says, and
+//! every 403 or 404 it answers a signed-in role has written exactly one denial to the trail.
 //!
 //! The routes are read from the source (each `.route("…", get(…).post(…))`), so a new route
 //! is walked without anyone adding it here. Path parameters are filled with 1, which names an
@@ -131,41 +132,77 @@ fn the_route_list_is_read_from_the_source() {
     }
 }
 
+/// What a role got from a route, as far as access goes: refused (401, 403, 404) or let
+/// through (anything else: done, or refused for the body or the state, which depend on the
+/// day's demo and are not access).
+fn access_class(status: StatusCode, location: Option<&str>) -> &'static str {
+    match status.as_u16() {
+        401 => "401",
+        // A page sends a stranger to sign in.
+        303 | 302 if location.is_some_and(|l| l.starts_with("/login")) => "login",
+        403 => "403",
+        404 => "404",
+        _ => "pass",
+    }
+}
+
+fn matrix_path() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/access-matrix.txt")
+}
+
+/// Every route × every role (anonymous first): refused ones audited once each, none a 5xx, and
+/// the whole matrix equal to `tests/fixtures/access-matrix.txt` — the expected status of every
+/// route for every role, reviewed as a diff when access changes (`YUNYI_UPDATE_ACCESS=1`
+/// rewrites it). Both backends must give the same matrix.
 #[tokio::test]
 async fn every_refusal_on_every_route_for_every_role_is_audited_once() {
     let app = TestApp::with_demo().await;
-    let mut tokens = Vec::new();
+    let mut tokens: Vec<(&str, Option<String>)> = vec![("anonymous", None)];
     for role in &ROLES[1..] {
         let token = app.token(role, PW).await;
         if role.starts_with("doctor") {
             app.step_up(&token).await;
         }
-        tokens.push((*role, token));
+        tokens.push((*role, Some(token)));
     }
     let routes = declared_routes();
+    // Redirects are answers too: a page that sends a stranger to sign in is a refusal.
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let mut failures = Vec::new();
     let mut refusals = 0;
+    let mut matrix = format!("# route: {}\n", ROLES.join(" "));
     for (method, route) in &routes {
         // Signing out would end the session the rest of the walk needs.
         if route == "/logout" || route == "/auth/revoke" {
             continue;
         }
         let path = filled(route);
+        let mut row = Vec::new();
         for (role, token) in &tokens {
             let before = denied(&app).await;
-            let mut request = app
-                .client
-                .request(method.clone(), app.url(&path))
-                .bearer_auth(token);
+            let mut request = client.request(method.clone(), app.url(&path));
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
             if *method != Method::GET {
                 request = request.json(&json!({}));
             }
-            let status = request.send().await.unwrap().status();
+            let response = request.send().await.unwrap();
+            let status = response.status();
             assert!(
                 !status.is_server_error(),
                 "{method} {path} as {role}: {status}"
             );
-            if status == StatusCode::FORBIDDEN || status == StatusCode::NOT_FOUND {
+            let location = response
+                .headers()
+                .get("location")
+                .and_then(|l| l.to_str().ok());
+            row.push(access_class(status, location));
+            let refused = status == StatusCode::FORBIDDEN || status == StatusCode::NOT_FOUND;
+            if refused && token.is_some() {
                 refusals += 1;
                 let written = denied(&app).await - before;
                 if written != 1 {
@@ -175,6 +212,7 @@ async fn every_refusal_on_every_route_for_every_role_is_audited_once() {
                 }
             }
         }
+        matrix.push_str(&format!("{method} {route}: {}\n", row.join(" ")));
     }
     assert!(refusals > 500, "the walk refused only {refusals} times");
     assert!(
@@ -182,5 +220,21 @@ async fn every_refusal_on_every_route_for_every_role_is_audited_once() {
         "{} of {refusals} refusals:\n{}",
         failures.len(),
         failures.join("\n")
+    );
+    if std::env::var("YUNYI_UPDATE_ACCESS").is_ok_and(|v| v == "1") {
+        std::fs::write(matrix_path(), &matrix).unwrap();
+    }
+    let expected = std::fs::read_to_string(matrix_path()).unwrap_or_default();
+    let changed: Vec<String> = matrix
+        .lines()
+        .zip(expected.lines().chain(std::iter::repeat("")))
+        .filter(|(now, was)| now != was)
+        .map(|(now, was)| format!("now: {now}\nwas: {was}"))
+        .collect();
+    assert!(
+        changed.is_empty() && matrix.lines().count() == expected.lines().count(),
+        "the access matrix differs from tests/fixtures/access-matrix.txt \
+         (YUNYI_UPDATE_ACCESS=1 rewrites it; review the diff):\n{}",
+        changed.join("\n")
     );
 }
