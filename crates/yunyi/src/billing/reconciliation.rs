@@ -7,6 +7,7 @@
 use chrono::{NaiveDate, NaiveTime};
 use serde::Serialize;
 
+use super::store;
 use crate::app::AppState;
 use crate::audit::{self, NewEvent};
 use crate::db::Db;
@@ -14,39 +15,8 @@ use crate::error::{AppError, AppResult};
 use crate::identity::Actor;
 use crate::identity::model::Role;
 use crate::scheduling::model::{cst_ms, cst_rfc3339};
-use crate::with_db;
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub struct PaymentLine {
-    pub order_id: i64,
-    pub subject_type: String,
-    pub subject_id: i64,
-    pub gateway: String,
-    pub gateway_txn: Option<String>,
-    pub amount_fen: i64,
-    pub at: i64,
-}
-
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub struct RefundLine {
-    pub refund_id: i64,
-    pub order_id: i64,
-    pub subject_type: String,
-    pub gateway_ref: String,
-    pub amount_fen: i64,
-    pub reason: String,
-    pub at: i64,
-}
-
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub struct Exception {
-    pub order_id: i64,
-    pub gateway_txn: String,
-    pub event: String,
-    pub amount_fen: i64,
-    pub outcome: String,
-    pub at: i64,
-}
+pub use super::store::{Exception, PaymentLine, RefundLine};
 
 /// Count and amount of one kind of thing paid for.
 #[derive(Debug, Clone, Serialize)]
@@ -125,43 +95,9 @@ pub async fn report(
 }
 
 async fn build(db: &Db, hospital: i64, day: NaiveDate, from: i64, to: i64) -> AppResult<Report> {
-    let payments = with_db!(db, |pool| {
-        sqlx::query_as::<_, PaymentLine>(
-        "SELECT id AS order_id, subject_type, subject_id, gateway, gateway_txn, paid_fen AS amount_fen, \
-         paid_at AS at FROM payment_order WHERE hospital_id = $1 AND paid_at >= $2 AND paid_at < $3 \
-         ORDER BY paid_at, id"
-    )
-    .bind(hospital)
-    .bind(from)
-    .bind(to)
-    .fetch_all(pool)
-    .await
-    })?;
-    let refunds = with_db!(db, |pool| {
-        sqlx::query_as::<_, RefundLine>(
-        "SELECT r.id AS refund_id, r.order_id, o.subject_type, r.gateway_ref, r.amount_fen, r.reason, \
-         r.created_at AS at FROM refund r JOIN payment_order o ON o.id = r.order_id \
-         WHERE o.hospital_id = $1 AND r.created_at >= $2 AND r.created_at < $3 ORDER BY r.created_at, r.id"
-    )
-    .bind(hospital)
-    .bind(from)
-    .bind(to)
-    .fetch_all(pool)
-    .await
-    })?;
-    let exceptions = with_db!(db, |pool| {
-        sqlx::query_as::<_, Exception>(
-        "SELECT n.order_id, n.gateway_txn, n.event, n.amount_fen, n.outcome, n.received_at AS at \
-         FROM payment_notification n JOIN payment_order o ON o.id = n.order_id \
-         WHERE o.hospital_id = $1 AND n.received_at >= $2 AND n.received_at < $3 \
-         AND n.outcome IN ('amount_mismatch', 'refunded') ORDER BY n.received_at, n.id"
-    )
-    .bind(hospital)
-    .bind(from)
-    .bind(to)
-    .fetch_all(pool)
-    .await
-    })?;
+    let payments = store::payments_between(db, hospital, from, to).await?;
+    let refunds = store::refunds_between(db, hospital, from, to).await?;
+    let exceptions = store::exceptions_between(db, hospital, from, to).await?;
     let mut by_subject: Vec<Subtotal> = Vec::new();
     let mut entry = |kind: &str| -> usize {
         match by_subject.iter().position(|s| s.subject_type == kind) {

@@ -313,3 +313,99 @@ pub async fn insert_refund(
     .await
     .map(|_| ()))
 }
+
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct PaymentLine {
+    pub order_id: i64,
+    pub subject_type: String,
+    pub subject_id: i64,
+    pub gateway: String,
+    pub gateway_txn: Option<String>,
+    pub amount_fen: i64,
+    pub at: i64,
+}
+
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct RefundLine {
+    pub refund_id: i64,
+    pub order_id: i64,
+    pub subject_type: String,
+    pub gateway_ref: String,
+    pub amount_fen: i64,
+    pub reason: String,
+    pub at: i64,
+}
+
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct Exception {
+    pub order_id: i64,
+    pub gateway_txn: String,
+    pub event: String,
+    pub amount_fen: i64,
+    pub outcome: String,
+    pub at: i64,
+}
+
+/// Payments of a hospital's orders received in [from, to).
+pub async fn payments_between(
+    db: &Db,
+    hospital: i64,
+    from: i64,
+    to: i64,
+) -> Result<Vec<PaymentLine>, sqlx::Error> {
+    with_db!(db, |pool| {
+        sqlx::query_as::<_, PaymentLine>(
+            "SELECT id AS order_id, subject_type, subject_id, gateway, gateway_txn, paid_fen AS amount_fen, \
+             paid_at AS at FROM payment_order WHERE hospital_id = $1 AND paid_at >= $2 AND paid_at < $3 \
+             ORDER BY paid_at, id"
+        )
+        .bind(hospital)
+        .bind(from)
+        .bind(to)
+        .fetch_all(pool)
+        .await
+    })
+}
+
+/// Refunds of a hospital's orders made in [from, to).
+pub async fn refunds_between(
+    db: &Db,
+    hospital: i64,
+    from: i64,
+    to: i64,
+) -> Result<Vec<RefundLine>, sqlx::Error> {
+    with_db!(db, |pool| {
+        sqlx::query_as::<_, RefundLine>(
+            "SELECT r.id AS refund_id, r.order_id, o.subject_type, r.gateway_ref, r.amount_fen, r.reason, \
+             r.created_at AS at FROM refund r JOIN payment_order o ON o.id = r.order_id \
+             WHERE o.hospital_id = $1 AND r.created_at >= $2 AND r.created_at < $3 ORDER BY r.created_at, r.id"
+        )
+        .bind(hospital)
+        .bind(from)
+        .bind(to)
+        .fetch_all(pool)
+        .await
+    })
+}
+
+/// Notifications in [from, to) that paid nothing as expected (a wrong amount, money refunded on arrival).
+pub async fn exceptions_between(
+    db: &Db,
+    hospital: i64,
+    from: i64,
+    to: i64,
+) -> Result<Vec<Exception>, sqlx::Error> {
+    with_db!(db, |pool| {
+        sqlx::query_as::<_, Exception>(
+            "SELECT n.order_id, n.gateway_txn, n.event, n.amount_fen, n.outcome, n.received_at AS at \
+             FROM payment_notification n JOIN payment_order o ON o.id = n.order_id \
+             WHERE o.hospital_id = $1 AND n.received_at >= $2 AND n.received_at < $3 \
+             AND n.outcome IN ('amount_mismatch', 'refunded') ORDER BY n.received_at, n.id"
+        )
+        .bind(hospital)
+        .bind(from)
+        .bind(to)
+        .fetch_all(pool)
+        .await
+    })
+}

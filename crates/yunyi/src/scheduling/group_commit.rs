@@ -9,15 +9,13 @@
 //! the head is read once per batch, as the transaction holds the write lock). PostgreSQL takes
 //! concurrent transactions itself and does not use this.
 
-use std::sync::LazyLock;
-
-use rusqlite::{ErrorCode, params};
+use rusqlite::ErrorCode;
 
 use super::service::{NO_SHOW_WINDOW_MS, fairness_refusal};
-use super::store;
+use super::store::sqlite_batch;
 use crate::audit;
 use crate::audit::store::sqlite_batch::{audit_head, insert_event};
-use crate::db::batch_writer::{self, Batch, BatchWriter};
+use crate::db::batch_writer::{Batch, BatchWriter};
 
 /// One booking for the writer: the slot and the appointment to write, and its audit event
 /// (whose object id, the new appointment's, the writer fills in).
@@ -68,55 +66,30 @@ impl Batch for Bookings {
         for b in bookings {
             // The fairness limits, on the standing as this transaction sees it (with the batch's
             // earlier bookings): one person's two bookings in one batch cannot both pass.
-            let (active, no_shows) = tx
-                .prepare_cached(&STANDING_SQL)?
-                .query_row(params![b.person, b.now, b.now - NO_SHOW_WINDOW_MS], |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
-                })?;
+            let (active, no_shows) =
+                sqlite_batch::standing(tx, b.person, b.now, b.now - NO_SHOW_WINDOW_MS)?;
             if fairness_refusal(active, no_shows).is_some() {
                 outcomes.push(Outcome::Refused { active, no_shows });
                 continue;
             }
-            let taken = tx
-                .prepare_cached(
-                    "UPDATE slot SET booked = booked + 1 \
-                 WHERE id = ?1 AND booked + held < capacity AND status = 'open' AND released = 1 \
-                 AND release_at <= ?2 AND start_at > ?2",
-                )?
-                .execute(params![b.slot, b.now])?;
-            if taken == 0 {
+            if !sqlite_batch::take_place(tx, b.slot, b.now)? {
                 outcomes.push(Outcome::Taken);
                 continue;
             }
-            let inserted = tx
-            .prepare_cached(
-                "INSERT INTO appointment (slot_id, person_id, booked_by, doctor_id, day, status, created_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'booked', ?6) RETURNING id",
-            )?
-            .query_row(
-                params![b.slot, b.person, b.booked_by, b.doctor, b.day, b.now],
-                |r| r.get::<_, i64>(0),
-            );
+            let inserted = sqlite_batch::insert_appointment(tx, b);
             let id = match inserted {
                 Ok(id) => id,
                 Err(rusqlite::Error::SqliteFailure(e, _))
                     if e.code == ErrorCode::ConstraintViolation
                         && e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
                 {
-                    tx.prepare_cached(
-                        "UPDATE slot SET booked = booked - 1 WHERE id = ?1 AND booked > 0",
-                    )?
-                    .execute(params![b.slot])?;
+                    sqlite_batch::give_back_place(tx, b.slot)?;
                     outcomes.push(Outcome::SameDay);
                     continue;
                 }
                 Err(e) => return Err(e),
             };
-            tx.prepare_cached(
-            "INSERT INTO care_link (account_id, person_id, hospital_id, kind, source_id, active, created_at) \
-             VALUES (?1, ?2, ?3, 'appointment', ?4, 1, ?5)",
-        )?
-        .execute(params![b.doctor, b.person, b.hospital, id.to_string(), b.now])?;
+            sqlite_batch::insert_care_link(tx, b, id)?;
             let new = audit::NewEvent::new(b.actor.clone(), "appointment.create", "appointment")
                 .object(id)
                 .patient(b.person)
@@ -129,7 +102,3 @@ impl Batch for Bookings {
         Ok(outcomes)
     }
 }
-
-/// The standing statement in SQLite's numbering.
-static STANDING_SQL: LazyLock<String> =
-    LazyLock::new(|| batch_writer::sqlite_numbered(store::STANDING_SQL));

@@ -19,8 +19,10 @@ pub mod release;
 pub mod service;
 pub mod staff_pages;
 pub mod statistics;
+pub mod statistics_store;
 pub mod store;
 pub mod waitlist;
+pub mod waitlist_store;
 
 pub fn router() -> axum::Router<crate::app::AppState> {
     api::router()

@@ -14,6 +14,8 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::model::{Appointment, cst_today};
+use super::statistics_store as store;
+pub use super::statistics_store::{NewVisit, record_visit};
 use crate::app::AppState;
 use crate::audit::{self, NewEvent};
 use crate::clock::now_ms;
@@ -21,46 +23,8 @@ use crate::db::Tx;
 use crate::error::{AppError, AppResult};
 use crate::identity::Actor;
 use crate::identity::model::Role;
-use crate::{with_db, with_tx};
 
-/// A slot of at most this length counts as a time-slot (分时段) appointment.
-pub const TIME_SLOT_MAX_MS: i64 = 30 * 60_000;
-
-pub struct NewVisit<'a> {
-    pub hospital: i64,
-    pub department: Option<i64>,
-    pub doctor: Option<i64>,
-    pub person: i64,
-    pub day: &'a str,
-    pub source: &'a str,
-    pub appointment: Option<i64>,
-    pub recorded_by: i64,
-}
-
-pub async fn record_visit(tx: &mut Tx, v: &NewVisit<'_>, now: i64) -> Result<i64, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query_scalar::<_, i64>(
-            "INSERT INTO visit (hospital_id, department_id, doctor_id, person_id, day, source, appointment_id, \
-             recorded_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-        )
-        .bind(v.hospital)
-        .bind(v.department)
-        .bind(v.doctor)
-        .bind(v.person)
-        .bind(v.day)
-        .bind(v.source)
-        .bind(v.appointment)
-        .bind(v.recorded_by)
-        .bind(now)
-        .fetch_one(conn)
-        .await
-    })
-}
-
-/// The department an appointment counts under: its service's, else the doctor's at that
-/// hospital.
-const APPOINTMENT_DEPARTMENT: &str = "COALESCE(sv.department_id, (SELECT p.department_id FROM practice_site p \
-     WHERE p.account_id = c.doctor_id AND p.hospital_id = c.hospital_id ORDER BY p.id LIMIT 1))";
+pub use super::statistics_store::TIME_SLOT_MAX_MS;
 
 /// Records the visit of a checked-in appointment, in the check-in's transaction.
 pub async fn record_appointment_visit(
@@ -69,15 +33,7 @@ pub async fn record_appointment_visit(
     recorded_by: i64,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    let sql = format!(
-        "SELECT {APPOINTMENT_DEPARTMENT} FROM slot s JOIN schedule c ON c.id = s.schedule_id \
-         JOIN service sv ON sv.id = c.service_id WHERE s.id = $1"
-    );
-    let department = with_tx!(tx, |conn| sqlx::query_scalar::<_, Option<i64>>(&sql)
-        .bind(a.slot_id)
-        .fetch_optional(conn)
-        .await)?
-    .flatten();
+    let department = store::appointment_department(tx, a.slot_id).await?;
     let visit = NewVisit {
         hospital: a.hospital_id,
         department,
@@ -223,34 +179,8 @@ pub async fn appointment_statistics(
         ));
     }
     let (from, to) = (from.to_string(), to.to_string());
-    let visits_sql = "SELECT v.day, v.hospital_id, v.department_id, COUNT(*), \
-         SUM(CASE WHEN v.source = 'appointment' THEN 1 ELSE 0 END) \
-         FROM visit v WHERE v.day >= $1 AND v.day <= $2 AND ($3 IS NULL OR v.hospital_id = $3) \
-         GROUP BY v.day, v.hospital_id, v.department_id";
-    let appointments_sql = format!(
-        "SELECT a.day, c.hospital_id, {APPOINTMENT_DEPARTMENT}, COUNT(*), \
-         SUM(CASE WHEN s.end_at - s.start_at <= {TIME_SLOT_MAX_MS} THEN 1 ELSE 0 END) \
-         FROM appointment a JOIN slot s ON s.id = a.slot_id JOIN schedule c ON c.id = s.schedule_id \
-         JOIN service sv ON sv.id = c.service_id \
-         WHERE a.status <> 'cancelled' AND a.day >= $1 AND a.day <= $2 AND ($3 IS NULL OR c.hospital_id = $3) \
-         GROUP BY a.day, c.hospital_id, {APPOINTMENT_DEPARTMENT}"
-    );
-    type Counted = (String, i64, Option<i64>, i64, i64);
-    let visits: Vec<Counted> =
-        with_db!(&state.db, |pool| sqlx::query_as::<_, Counted>(visits_sql)
-            .bind(&from)
-            .bind(&to)
-            .bind(hospital)
-            .fetch_all(pool)
-            .await)?;
-    let appointments: Vec<Counted> = with_db!(&state.db, |pool| sqlx::query_as::<_, Counted>(
-        &appointments_sql
-    )
-    .bind(&from)
-    .bind(&to)
-    .bind(hospital)
-    .fetch_all(pool)
-    .await)?;
+    let visits = store::visit_counts(&state.db, (&from, &to), hospital).await?;
+    let appointments = store::appointment_counts(&state.db, (&from, &to), hospital).await?;
     let mut rows: BTreeMap<Key, Row> = BTreeMap::new();
     let mut add = |(day, h, d): (String, i64, Option<i64>), f: &dyn Fn(&mut Row)| {
         for k in [(day.clone(), h, true, None), (day.clone(), h, false, d)] {

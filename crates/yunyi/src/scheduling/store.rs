@@ -611,3 +611,81 @@ pub async fn next_free(
         query.fetch_all(pool).await
     })
 }
+
+/// The booking writer's statements on its own SQLite connection (`group_commit`), in
+/// rusqlite's `?N` numbering: the same statements as the general path's above.
+pub mod sqlite_batch {
+    use std::sync::LazyLock;
+
+    use rusqlite::params;
+
+    use crate::db::batch_writer;
+    use crate::scheduling::group_commit::Booking;
+
+    /// The standing statement in SQLite's numbering.
+    static STANDING: LazyLock<String> =
+        LazyLock::new(|| batch_writer::sqlite_numbered(super::STANDING_SQL));
+
+    /// (active appointments, recent no-shows) of a person.
+    pub fn standing(
+        tx: &rusqlite::Transaction<'_>,
+        person: i64,
+        now: i64,
+        no_shows_since: i64,
+    ) -> rusqlite::Result<(i64, i64)> {
+        tx.prepare_cached(&STANDING)?
+            .query_row(params![person, now, no_shows_since], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+            })
+    }
+
+    /// Takes a place of a released, open, future slot; false when none is free.
+    pub fn take_place(
+        tx: &rusqlite::Transaction<'_>,
+        slot: i64,
+        now: i64,
+    ) -> rusqlite::Result<bool> {
+        tx.prepare_cached(
+            "UPDATE slot SET booked = booked + 1 \
+             WHERE id = ?1 AND booked + held < capacity AND status = 'open' AND released = 1 \
+             AND release_at <= ?2 AND start_at > ?2",
+        )?
+        .execute(params![slot, now])
+        .map(|n| n == 1)
+    }
+
+    /// The appointment row; a unique violation means the same doctor and day is booked.
+    pub fn insert_appointment(
+        tx: &rusqlite::Transaction<'_>,
+        b: &Booking,
+    ) -> rusqlite::Result<i64> {
+        tx.prepare_cached(
+            "INSERT INTO appointment (slot_id, person_id, booked_by, doctor_id, day, status, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, 'booked', ?6) RETURNING id",
+        )?
+        .query_row(
+            params![b.slot, b.person, b.booked_by, b.doctor, b.day, b.now],
+            |r| r.get::<_, i64>(0),
+        )
+    }
+
+    pub fn give_back_place(tx: &rusqlite::Transaction<'_>, slot: i64) -> rusqlite::Result<()> {
+        tx.prepare_cached("UPDATE slot SET booked = booked - 1 WHERE id = ?1 AND booked > 0")?
+            .execute(params![slot])
+            .map(|_| ())
+    }
+
+    /// The doctor's care link the appointment gives.
+    pub fn insert_care_link(
+        tx: &rusqlite::Transaction<'_>,
+        b: &Booking,
+        appointment: i64,
+    ) -> rusqlite::Result<()> {
+        tx.prepare_cached(
+            "INSERT INTO care_link (account_id, person_id, hospital_id, kind, source_id, active, created_at) \
+             VALUES (?1, ?2, ?3, 'appointment', ?4, 1, ?5)",
+        )?
+        .execute(params![b.doctor, b.person, b.hospital, appointment.to_string(), b.now])
+        .map(|_| ())
+    }
+}

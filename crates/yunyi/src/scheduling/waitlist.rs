@@ -12,39 +12,17 @@ use super::store as slots;
 use crate::app::AppState;
 use crate::audit::{self, NewEvent};
 use crate::clock::now_ms;
-use crate::db::{Db, Tx, is_unique_violation};
+use crate::db::{Tx, is_unique_violation};
 use crate::error::{AppError, AppResult};
 use crate::identity::Actor;
 use crate::identity::model::Role;
 use crate::jobs::{self, BoxFuture, JobContext, JobHandler, JobResult, NewJob};
 use crate::policy;
-use crate::{with_db, with_tx};
 
 pub const EXPIRE_KIND: &str = "scheduling.expire_hold";
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
-pub struct Entry {
-    pub id: i64,
-    pub person_id: i64,
-    pub account_id: i64,
-    pub doctor_id: i64,
-    pub day: String,
-    pub status: String,
-    pub slot_id: Option<i64>,
-    pub hold_until: Option<i64>,
-    pub created_at: i64,
-}
-
-const COLUMNS: &str =
-    "id, person_id, account_id, doctor_id, day, status, slot_id, hold_until, created_at";
-
-async fn entry(db: &Db, id: i64) -> Result<Option<Entry>, sqlx::Error> {
-    let sql = format!("SELECT {COLUMNS} FROM waitlist WHERE id = $1");
-    with_db!(db, |pool| sqlx::query_as::<_, Entry>(&sql)
-        .bind(id)
-        .fetch_optional(pool)
-        .await)
-}
+pub use super::waitlist_store::Entry;
+use super::waitlist_store::{self as store, entry};
 
 /// Joins the waitlist for a doctor's day that has no free place.
 pub async fn join(
@@ -86,26 +64,15 @@ pub async fn join(
     }
     let day = date.to_string();
     let mut tx = state.db.begin().await?;
-    let id = with_tx!(&mut tx, |conn| {
-        sqlx::query_scalar::<_, i64>(
-            "INSERT INTO waitlist (person_id, account_id, doctor_id, day, status, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, 'waiting', $5, $5) RETURNING id",
-        )
-        .bind(person_id)
-        .bind(me.account_id)
-        .bind(doctor_id)
-        .bind(&day)
-        .bind(now)
-        .fetch_one(conn)
+    let id = store::insert(&mut tx, person_id, me.account_id, doctor_id, &day, now)
         .await
-    })
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            AppError::Conflict("already on this doctor's waitlist for that day".to_owned())
-        } else {
-            e.into()
-        }
-    })?;
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                AppError::Conflict("already on this doctor's waitlist for that day".to_owned())
+            } else {
+                e.into()
+            }
+        })?;
     audit::append(
         &mut tx,
         &NewEvent::new(actor.audit(), "waitlist.join", "waitlist")
@@ -127,15 +94,7 @@ fn day_range(day: NaiveDate) -> (i64, i64) {
 /// The waitlist entries of the actor and the family they act for.
 pub async fn mine(state: &AppState, actor: &Actor) -> AppResult<Vec<Entry>> {
     let me = actor.require()?;
-    let sql = format!(
-        "SELECT {COLUMNS} FROM waitlist WHERE account_id = $1 ORDER BY day DESC, id DESC LIMIT 100"
-    );
-    Ok(with_db!(&state.db, |pool| sqlx::query_as::<_, Entry>(
-        &sql
-    )
-    .bind(me.account_id)
-    .fetch_all(pool)
-    .await)?)
+    Ok(store::of_account(&state.db, me.account_id).await?)
 }
 
 async fn own_entry(state: &AppState, actor: &Actor, id: i64, action: &str) -> AppResult<Entry> {
@@ -170,16 +129,7 @@ pub async fn accept(state: &AppState, actor: &Actor, id: i64) -> AppResult<Appoi
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("held slot {slot_id} vanished")))?;
     let booker = check_booking(state, actor, &slot, e.person_id).await?;
     let mut tx = state.db.begin().await?;
-    let taken = with_tx!(&mut tx, |conn| {
-        sqlx::query(
-            "UPDATE waitlist SET status = 'booked', updated_at = $2 WHERE id = $1 AND status = 'offered' AND hold_until > $2",
-        )
-        .bind(id)
-        .bind(now)
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected() == 1)
-    })?;
+    let taken = store::mark_booked(&mut tx, id, now).await?;
     if !taken || !slots::take_held_place(&mut tx, slot_id, now).await? {
         return Err(AppError::Conflict("the hold has just ended".to_owned()));
     }
@@ -196,7 +146,7 @@ pub async fn leave(state: &AppState, actor: &Actor, id: i64) -> AppResult<()> {
     let e = own_entry(state, actor, id, "waitlist.leave").await?;
     let now = now_ms();
     let mut tx = state.db.begin().await?;
-    let left = mark_left(&mut tx, id, now).await?;
+    let left = store::mark_left(&mut tx, id, now).await?;
     if !left {
         return Err(AppError::Conflict(format!("the entry is {}", e.status)));
     }
@@ -222,35 +172,6 @@ pub async fn leave(state: &AppState, actor: &Actor, id: i64) -> AppResult<()> {
     Ok(())
 }
 
-/// Leaves the waitlist from waiting or offered; false if the entry was in neither.
-async fn mark_left(tx: &mut Tx, id: i64, now: i64) -> Result<bool, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
-            "UPDATE waitlist SET status = 'left', updated_at = $2 WHERE id = $1 AND status IN ('waiting', 'offered')",
-        )
-        .bind(id)
-        .bind(now)
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected() == 1)
-    })
-}
-
-/// Takes back an offer whose place could not be held: the entry waits again, holding nothing.
-async fn back_to_waiting(tx: &mut Tx, id: i64, now: i64) -> Result<(), sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
-            "UPDATE waitlist SET status = 'waiting', slot_id = NULL, hold_until = NULL, updated_at = $2 \
-             WHERE id = $1 AND status = 'offered'",
-        )
-        .bind(id)
-        .bind(now)
-        .execute(conn)
-        .await
-        .map(|_| ())
-    })
-}
-
 /// Offers a place of `slot` that just became free to the first patient waiting for its
 /// doctor and day, holding it for them and queuing their notice. Runs in the transaction that
 /// freed the place; true when someone was offered the place.
@@ -269,38 +190,17 @@ pub async fn offer_freed_place(
     // A concurrent transaction may offer the same entry (PostgreSQL); the conditional
     // update decides, and the loser tries the next one.
     for _ in 0..5 {
-        let next = with_tx!(tx, |conn| {
-            sqlx::query_as::<_, (i64, i64)>(
-                "SELECT id, account_id FROM waitlist WHERE doctor_id = $1 AND day = $2 AND status = 'waiting' \
-                 ORDER BY id LIMIT 1",
-            )
-            .bind(slot.doctor_id)
-            .bind(&slot.day)
-            .fetch_optional(conn)
-            .await
-        })?;
+        let next = store::first_waiting(tx, slot.doctor_id, &slot.day).await?;
         let Some((waitlist_id, account_id)) = next else {
             return Ok(false);
         };
         let hold_until = now + hold_ms;
-        let offered = with_tx!(tx, |conn| {
-            sqlx::query(
-                "UPDATE waitlist SET status = 'offered', slot_id = $2, hold_until = $3, updated_at = $4 \
-                 WHERE id = $1 AND status = 'waiting'",
-            )
-            .bind(waitlist_id)
-            .bind(slot_id)
-            .bind(hold_until)
-            .bind(now)
-            .execute(conn)
-            .await
-            .map(|r| r.rows_affected() == 1)
-        })?;
+        let offered = store::offer(tx, waitlist_id, slot_id, hold_until, now).await?;
         if !offered {
             continue;
         }
         if !slots::hold_place(tx, slot_id, now).await? {
-            back_to_waiting(tx, waitlist_id, now).await?;
+            store::back_to_waiting(tx, waitlist_id, now).await?;
             return Ok(false);
         }
         jobs::enqueue(
@@ -336,16 +236,7 @@ pub fn hold_ms(state: &AppState) -> i64 {
 
 /// Puts offers on a slot that was just closed back in the queue, releasing their holds.
 pub async fn withdraw_offers_on_slot(tx: &mut Tx, slot_id: i64, now: i64) -> AppResult<()> {
-    let ids = with_tx!(tx, |conn| {
-        sqlx::query_scalar::<_, i64>(
-            "UPDATE waitlist SET status = 'waiting', slot_id = NULL, hold_until = NULL, updated_at = $2 \
-             WHERE slot_id = $1 AND status = 'offered' RETURNING id",
-        )
-        .bind(slot_id)
-        .bind(now)
-        .fetch_all(conn)
-        .await
-    })?;
+    let ids = store::withdraw_offers_on(tx, slot_id, now).await?;
     for _ in ids {
         slots::release_hold(tx, slot_id).await?;
     }
@@ -374,16 +265,7 @@ impl JobHandler for ExpireHolds {
             };
             let now = now_ms();
             let mut tx = ctx.db.begin().await?;
-            let expired = with_tx!(&mut tx, |conn| {
-                sqlx::query_scalar::<_, Option<i64>>(
-                    "UPDATE waitlist SET status = 'expired', updated_at = $2 \
-                     WHERE id = $1 AND status = 'offered' AND hold_until <= $2 RETURNING slot_id",
-                )
-                .bind(id)
-                .bind(now)
-                .fetch_optional(conn)
-                .await
-            })?;
+            let expired = store::expire_hold(&mut tx, id, now).await?;
             if let Some(Some(slot)) = expired {
                 slots::release_hold(&mut tx, slot).await?;
                 offer_freed_place(&mut tx, slot, now, hold_ms(&self.0))
