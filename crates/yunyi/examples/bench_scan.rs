@@ -18,7 +18,7 @@
 use std::time::Instant;
 
 use yunyi::config::Config;
-use yunyi::scheduling::model::cst_today;
+use yunyi::time::cst_today;
 use yunyi::with_db;
 
 const REGIONS: usize = 3_000;

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use chrono::{Duration as Days, NaiveTime};
 use yunyi::clock::now_ms;
 use yunyi::config::Config;
-use yunyi::scheduling::model::{cst_ms, cst_today};
+use yunyi::time::{cst_ms, cst_today};
 use yunyi::with_db;
 
 const HISTORY_DAYS: i64 = 730;

@@ -68,14 +68,14 @@ pub struct Shared {
     /// Slots recently found full (see `scheduling::full_gate`).
     pub full_slots: scheduling::full_gate::FullGate,
     /// Live sessions by token hash, read a moment ago (see `identity::service::authenticate`).
-    pub sessions: crate::memo::ShortMemory<String, identity::store::SessionRow>,
+    pub sessions: crate::ttl_cache::TtlCache<String, identity::store::SessionRow>,
     /// Whether a doctor holds a privilege at a hospital (see `directory::service::require_privilege`).
-    pub privileges: crate::memo::ShortMemory<(i64, i64, &'static str), bool>,
+    pub privileges: crate::ttl_cache::TtlCache<(i64, i64, &'static str), bool>,
     /// Each service's kind (see `directory::service::service_kind`).
-    pub service_kinds: crate::memo::ShortMemory<i64, directory::model::ServiceKind>,
+    pub service_kinds: crate::ttl_cache::TtlCache<i64, directory::model::ServiceKind>,
     /// Each hospital's screening rules, read a moment ago (see `surveillance::rules`).
     pub screening_rules:
-        crate::memo::ShortMemory<i64, std::sync::Arc<crate::surveillance::rules::Current>>,
+        crate::ttl_cache::TtlCache<i64, std::sync::Arc<crate::surveillance::rules::Current>>,
     /// Who listens to which consultation's conversation here (see `consult::hub`).
     pub chat: Arc<crate::consult::hub::Hub>,
     /// Cancelled when the server begins to stop: long-lived connections (chat) close then.

@@ -22,7 +22,6 @@ pub mod extract;
 pub mod fhir;
 pub mod identity;
 pub mod jobs;
-pub mod memo;
 pub mod money;
 pub mod ops;
 pub mod paging;
@@ -32,7 +31,9 @@ pub mod scheduling;
 pub mod scrub;
 pub mod surveillance;
 pub mod text;
+pub mod time;
 pub mod triage;
+pub mod ttl_cache;
 pub mod web;
 
 pub use app::{AppState, Application};

@@ -166,7 +166,7 @@ impl ReconciliationPage {
     }
 
     fn when(&self, at: &i64) -> String {
-        crate::scheduling::model::cst_display(*at)
+        crate::time::cst_display(*at)
     }
 }
 
@@ -179,7 +179,7 @@ async fn reconciliation_page(
 ) -> AppResult<ReconciliationPage> {
     let hospital =
         crate::directory::service::managed_hospital(&state.db, &actor, q.hospital).await?;
-    let today = crate::identity::service::today();
+    let today = crate::time::today();
     let (report, message, date) = match reconciliation::parse_date(q.date.as_deref(), today) {
         Ok(day) => (
             Some(reconciliation::report(&state, &actor, hospital.id, day).await?),
@@ -204,7 +204,7 @@ async fn reconciliation_csv(
 ) -> AppResult<axum::response::Response> {
     let hospital =
         crate::directory::service::managed_hospital(&state.db, &actor, q.hospital).await?;
-    let day = reconciliation::parse_date(q.date.as_deref(), crate::identity::service::today())?;
+    let day = reconciliation::parse_date(q.date.as_deref(), crate::time::today())?;
     let report = reconciliation::report(&state, &actor, hospital.id, day).await?;
     Ok(super::api::csv_response(&report))
 }

@@ -14,7 +14,7 @@ use crate::db::Db;
 use crate::error::{AppError, AppResult};
 use crate::identity::Actor;
 use crate::identity::model::Role;
-use crate::scheduling::model::{cst_ms, cst_rfc3339};
+use crate::time::{cst_ms, cst_rfc3339};
 
 pub use super::store::{Exception, PaymentLine, RefundLine};
 

@@ -72,9 +72,12 @@ async fn ice_servers(
     }
     let now = crate::clock::now_ms() / 1000;
     let servers = super::ice::ice_servers(&state.config.consult, me.account_id, now);
-    let expires = state.config.consult.turn_secret.as_ref().map(|_| {
-        crate::scheduling::model::cst_rfc3339((now + super::ice::CREDENTIAL_TTL_SECS) * 1000)
-    });
+    let expires = state
+        .config
+        .consult
+        .turn_secret
+        .as_ref()
+        .map(|_| crate::time::cst_rfc3339((now + super::ice::CREDENTIAL_TTL_SECS) * 1000));
     Ok(Json(
         json!({"ice_servers": servers, "credentials_expire_at": expires}),
     ))

@@ -21,7 +21,7 @@ use crate::error::{AppError, AppResult, FieldError};
 use crate::extract::AppForm;
 use crate::identity::Actor;
 use crate::identity::model::Role;
-use crate::scheduling::model::cst_display;
+use crate::time::cst_display;
 use crate::web::PageCtx;
 use crate::web::page::redirect_with_outcome;
 

@@ -8,8 +8,8 @@ use crate::audit::{self, NewEvent};
 use crate::clock::now_ms;
 use crate::db::Tx;
 use crate::error::{AppError, AppResult};
+use crate::identity::Actor;
 use crate::identity::model::Role;
-use crate::identity::{Actor, service as identity};
 use crate::policy;
 
 use super::service::{authorize, consultation_or_404};
@@ -30,7 +30,7 @@ pub async fn upload_prior_record(
     }
     let person_id = me.person_or_self(input.person_id)?;
     let valid = input
-        .validate(identity::today())
+        .validate(crate::time::today())
         .map_err(AppError::Validation)?;
     let content_type = sniff_record(bytes).ok_or_else(|| {
         AppError::UnsupportedMediaType(

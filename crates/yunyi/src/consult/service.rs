@@ -155,7 +155,7 @@ pub async fn request(
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("service {service_id} has no kind")))?;
     let (kind, default_channel) = Kind::of_service(service_kind);
     let channel = input.channel.unwrap_or(default_channel);
-    let today = identity::today();
+    let today = crate::time::today();
     // Every field's problem at once, then the rules that need the database.
     let mut errors = Vec::new();
     let intake = match input.intake.validate(kind, today) {
@@ -383,7 +383,7 @@ async fn free_clinic_campaign(
     service: &crate::directory::model::Service,
     doctor: Option<i64>,
 ) -> AppResult<i64> {
-    let today = identity::today().to_string();
+    let today = crate::time::today().to_string();
     let running: Vec<i64> = directory_store::campaigns_on(&state.db, &today)
         .await?
         .into_iter()
@@ -725,7 +725,7 @@ pub async fn queue(state: &AppState, actor: &Actor) -> AppResult<Vec<QueueItem>>
         .filter(|s| s.status == "active" && s.hospital_id == hospital)
         .filter_map(|s| s.department_id)
         .collect();
-    let today = identity::today();
+    let today = crate::time::today();
     let rows = store::queue(
         &state.db,
         hospital,

@@ -116,7 +116,7 @@ pub(super) async fn request(
 ) -> AppResult<i64> {
     let kind = Kind::parse(new.kind).unwrap_or(Kind::Consultation);
     let intake = input
-        .validate(kind, identity_service::today())
+        .validate(kind, crate::time::today())
         .map_err(|e| bad_demo_data(&format!("demo intake: {e:?}")))?;
     let id = store::insert(tx, new, at).await?;
     store::insert_intake(tx, id, &intake, at).await?;

@@ -211,8 +211,7 @@ pub async fn seed(state: &AppState) -> AppResult<DemoSummary> {
     }
     tx.commit().await?;
     if surveillance_new {
-        crate::surveillance::scan::run(state, crate::scheduling::model::cst_today(now_ms()))
-            .await?;
+        crate::surveillance::scan::run(state, crate::time::cst_today(now_ms())).await?;
     }
 
     Ok(DemoSummary {
@@ -350,8 +349,7 @@ fn bad_demo_data(what: &str) -> AppError {
 }
 
 async fn demo_person(state: &AppState, tx: &mut Tx, name: &str, id_number: &str) -> AppResult<i64> {
-    let id =
-        IdCardNumber::parse(id_number, identity_service::today()).map_err(|e| bad_demo_data(&e))?;
+    let id = IdCardNumber::parse(id_number, crate::time::today()).map_err(|e| bad_demo_data(&e))?;
     let row = identity_store::NewPersonRow {
         name,
         id_number_enc: state.keys.encrypt(id.as_str()),
@@ -561,7 +559,7 @@ async fn seed_practice(db: &Db, tx: &mut Tx) -> AppResult<()> {
     let gz = hospital_id(db, "DEMO-GZ-001").await?;
     let jz = hospital_id(db, "DEMO-JZ-001").await?;
     d::insert_support(tx, gz, jz, now).await?;
-    let this_year = i64::from(chrono::Datelike::year(&identity_service::today()));
+    let this_year = i64::from(chrono::Datelike::year(&crate::time::today()));
     for (i, (dept_code, title, specialties, since)) in DOCTORS.iter().enumerate() {
         let n = i + 1;
         let doctor = account_id(db, &format!("doctor{n}")).await?;
@@ -659,7 +657,7 @@ async fn seed_practice(db: &Db, tx: &mut Tx) -> AppResult<()> {
     d::insert_site(tx, doctor1, jz, Some(general), "REG-JZ-MULTI-001", now).await?;
     // A two-week free-clinic campaign at the county hospital, staffed by volunteers from
     // Guangzhou, as in the Guangdong–Jingzhou support.
-    let today = identity_service::today();
+    let today = crate::time::today();
     let campaign = d::insert_campaign(
         tx,
         jz,

@@ -13,10 +13,9 @@ use crate::clock::now_ms;
 use crate::consult::model::Kind;
 use crate::db::Tx;
 use crate::error::{AppError, AppResult};
-use crate::identity::service as identity_service;
-use crate::scheduling::model::cst_today;
 use crate::surveillance::synthetic::{self, Baseline, Outbreak};
 use crate::surveillance::{screen, store};
+use crate::time::cst_today;
 
 /// Wuhan on the outbreak list of `hospital` since thirty days ago, by officer1.
 pub(super) async fn seed_rules(state: &AppState, tx: &mut Tx, hospital: i64) -> AppResult<()> {
@@ -51,7 +50,7 @@ pub(super) async fn seed_case(state: &AppState, tx: &mut Tx) -> AppResult<()> {
     input.temperature_c = Some(38.5);
     let id = request(state, tx, &new, &input, asked).await?;
     let intake = input
-        .validate(Kind::Consultation, identity_service::today())
+        .validate(Kind::Consultation, crate::time::today())
         .map_err(|e| bad_demo_data(&format!("demo intake: {e:?}")))?;
     let subject = screen::Subject {
         consultation: id,

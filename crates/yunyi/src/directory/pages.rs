@@ -107,7 +107,7 @@ impl DoctorsPage {
     }
 
     fn years(&self, since: &i64) -> i64 {
-        i64::from(chrono::Datelike::year(&crate::identity::service::today())) - since
+        i64::from(chrono::Datelike::year(&crate::time::today())) - since
     }
 
     fn specialties<'a>(&self, s: &'a str) -> Vec<&'a str> {
@@ -258,13 +258,7 @@ async fn doctor(
     let slots = free
         .iter()
         .filter(|s| s.day == day)
-        .map(|s| {
-            (
-                s.id,
-                crate::scheduling::model::cst_display(s.start_at),
-                s.bookable(now),
-            )
-        })
+        .map(|s| (s.id, crate::time::cst_display(s.start_at), s.bookable(now)))
         .collect();
     let mut people = Vec::new();
     if let Some(me) = actor.signed_in.as_ref().filter(|m| m.role == Role::Patient) {
@@ -403,7 +397,7 @@ struct AdminDoctorsQuery {
 
 impl AdminDoctorsPage {
     fn years(&self, since: &i64) -> i64 {
-        i64::from(chrono::Datelike::year(&crate::identity::service::today())) - since
+        i64::from(chrono::Datelike::year(&crate::time::today())) - since
     }
 }
 
@@ -521,7 +515,7 @@ impl AdminHospitalPage {
     }
 
     fn today(&self) -> String {
-        crate::identity::service::today().to_string()
+        crate::time::today().to_string()
     }
 }
 
@@ -863,7 +857,7 @@ async fn admin_doctor(
         hospitals,
         message: q.message.unwrap_or_default(),
         titles: ["chief", "associate_chief", "attending", "resident"],
-        this_year: i64::from(chrono::Datelike::year(&crate::identity::service::today())),
+        this_year: i64::from(chrono::Datelike::year(&crate::time::today())),
     })
 }
 

@@ -79,7 +79,7 @@ use crate::identity::model::Role;
 use crate::identity::{Actor, store as identity_store};
 
 fn this_year() -> i64 {
-    i64::from(crate::identity::service::today().year())
+    i64::from(crate::time::today().year())
 }
 
 /// Administrators of `hospital_id` (its hospital admin) or of the platform may change it.
@@ -373,16 +373,16 @@ pub async fn set_privilege_status(
 /// the PostgreSQL database a suspension applies within this time.
 pub const PRIVILEGE_MEMORY_MS: i64 = 2_000;
 
-pub fn privilege_memory() -> crate::memo::ShortMemory<(i64, i64, &'static str), bool> {
-    crate::memo::ShortMemory::new(PRIVILEGE_MEMORY_MS, 100_000)
+pub fn privilege_memory() -> crate::ttl_cache::TtlCache<(i64, i64, &'static str), bool> {
+    crate::ttl_cache::TtlCache::new(PRIVILEGE_MEMORY_MS, 100_000)
 }
 
 /// A service's kind never changes once it is created (there is no update), so it is
 /// remembered for a minute: every booking asks which privilege its service needs.
 pub const SERVICE_KIND_MEMORY_MS: i64 = 60_000;
 
-pub fn service_kind_memory() -> crate::memo::ShortMemory<i64, ServiceKind> {
-    crate::memo::ShortMemory::new(SERVICE_KIND_MEMORY_MS, 100_000)
+pub fn service_kind_memory() -> crate::ttl_cache::TtlCache<i64, ServiceKind> {
+    crate::ttl_cache::TtlCache::new(SERVICE_KIND_MEMORY_MS, 100_000)
 }
 
 /// The kind of service `service_id` (a text consultation when the stored kind is unknown).
@@ -875,7 +875,7 @@ pub struct CampaignView {
 
 /// Campaigns running today (China Standard Time).
 pub async fn current_campaigns(db: &Db) -> AppResult<Vec<CampaignView>> {
-    let today = crate::identity::service::today().to_string();
+    let today = crate::time::today().to_string();
     let mut out = Vec::new();
     for campaign in store::campaigns_on(db, &today).await? {
         let doctors = store::campaign_doctors(db, campaign.id).await?;

@@ -449,12 +449,9 @@ pub async fn search_doctors(
         // Online now (an on-demand service), or a free time today in the doctor's schedule.
         // The one place the directory reads scheduling's tables: a search filter, no rules.
         let now = crate::clock::now_ms();
-        let today = crate::scheduling::model::cst_today(now);
-        let end = crate::scheduling::model::cst_ms(
-            today.succ_opt().unwrap_or(today),
-            chrono::NaiveTime::MIN,
-        )
-        .unwrap_or(now);
+        let today = crate::time::cst_today(now);
+        let end = crate::time::cst_ms(today.succ_opt().unwrap_or(today), chrono::NaiveTime::MIN)
+            .unwrap_or(now);
         args.push(Arg::Int(now));
         let now_arg = args.len();
         args.push(Arg::Int(end));

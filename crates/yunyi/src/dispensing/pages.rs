@@ -20,7 +20,7 @@ use crate::app::AppState;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::extract::AppForm;
 use crate::identity::Actor;
-use crate::scheduling::model::cst_display;
+use crate::time::cst_display;
 use crate::web::PageCtx;
 use crate::web::page::redirect_with_outcome;
 

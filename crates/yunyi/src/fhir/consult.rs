@@ -15,7 +15,7 @@ use crate::consult::store::{ConsultationRow, MessageRow};
 use crate::consult::{conversation, service};
 use crate::error::{AppError, AppResult};
 use crate::identity::Actor;
-use crate::scheduling::model::cst_rfc3339;
+use crate::time::cst_rfc3339;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -20,7 +20,7 @@ use crate::pharmacy::model::Drug;
 use crate::pharmacy::prescribing;
 use crate::pharmacy::prescription_store::{self as rx_store, FindingRow, ItemRow, PrescriptionRow};
 use crate::pharmacy::store as formulary;
-use crate::scheduling::model::cst_rfc3339;
+use crate::time::cst_rfc3339;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -15,9 +15,10 @@ use crate::clock::now_ms;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::extract::AppJson;
 use crate::identity::Actor;
-use crate::scheduling::model::{Appointment, Slot, cst, cst_rfc3339};
+use crate::scheduling::model::{Appointment, Slot};
 use crate::scheduling::service;
 use crate::scheduling::store::{self, ScheduleRow, SlotQuery};
+use crate::time::{cst, cst_rfc3339};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -152,8 +153,7 @@ fn date_range(name: &str, values: &[&str]) -> AppResult<(i64, i64)> {
             (t.timestamp_millis(), t.timestamp_millis() + 1)
         } else {
             let day = chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| bad())?;
-            let start =
-                crate::scheduling::model::cst_ms(day, chrono::NaiveTime::MIN).ok_or_else(bad)?;
+            let start = crate::time::cst_ms(day, chrono::NaiveTime::MIN).ok_or_else(bad)?;
             (start, start + 24 * 3_600_000)
         };
         match prefix {

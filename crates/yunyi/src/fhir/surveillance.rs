@@ -15,9 +15,9 @@ use super::{fhir_json, parse_resource_id};
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::identity::Actor;
-use crate::scheduling::model::cst_rfc3339;
 use crate::surveillance::cases::{self, CaseView};
 use crate::surveillance::model::Status;
+use crate::time::cst_rfc3339;
 
 pub fn router() -> Router<AppState> {
     Router::new()

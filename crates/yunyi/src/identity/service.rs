@@ -1,7 +1,9 @@
 //! Account and family rules: registration, staff creation, family members, profiles, and
 //! decoding people for display (masked identity numbers except for their owner).
 
-use chrono::{FixedOffset, NaiveDate, Utc};
+use chrono::NaiveDate;
+
+use crate::time::today;
 use serde::Serialize;
 
 use super::actor::{Actor, SessionKind, SignedIn};
@@ -13,14 +15,7 @@ use crate::clock::now_ms;
 use crate::crypto;
 use crate::db::{Tx, is_unique_violation};
 use crate::error::{AppError, AppResult, FieldError};
-use crate::memo::ShortMemory;
-
-/// Today in China Standard Time (UTC+8, no daylight saving), for ages and birth dates.
-pub fn today() -> NaiveDate {
-    let cst =
-        FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| unreachable!("8 h is a valid offset"));
-    Utc::now().with_timezone(&cst).date_naive()
-}
+use crate::ttl_cache::TtlCache;
 
 /// How long a live session read from the database is believed without reading it again.
 /// Every request of a signed-in person needs its session; a patient pressing "book" in a
@@ -29,8 +24,8 @@ pub fn today() -> NaiveDate {
 /// this time (a bearer token's lifetime is hours: two seconds more is not a new exposure).
 pub const SESSION_MEMORY_MS: i64 = 2_000;
 
-pub fn session_memory() -> ShortMemory<String, store::SessionRow> {
-    ShortMemory::new(SESSION_MEMORY_MS, 100_000)
+pub fn session_memory() -> TtlCache<String, store::SessionRow> {
+    TtlCache::new(SESSION_MEMORY_MS, 100_000)
 }
 
 /// The session behind a token, if it is live.

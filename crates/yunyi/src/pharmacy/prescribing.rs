@@ -200,7 +200,7 @@ async fn prepare(
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("person {} missing", c.person_id)))?;
     let age_years = chrono::NaiveDate::parse_from_str(&person.birth_date, "%Y-%m-%d")
         .ok()
-        .and_then(|b| identity::today().years_since(b));
+        .and_then(|b| crate::time::today().years_since(b));
     let allergies_json = consult_store::intake(&state.db, c.id)
         .await?
         .map(|i| i.allergies)

@@ -8,9 +8,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::model::{
-    Appointment, CloseInput, ReleaseRulesInput, SessionInput, Slot, TemplateInput, cst_rfc3339,
-};
+use super::model::{Appointment, CloseInput, ReleaseRulesInput, SessionInput, Slot, TemplateInput};
 use super::plan::{self, Scope};
 use super::service;
 use super::waitlist;
@@ -18,6 +16,7 @@ use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::extract::AppJson;
 use crate::identity::Actor;
+use crate::time::cst_rfc3339;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -107,7 +106,7 @@ async fn slots(
             "from" => {
                 let day = chrono::NaiveDate::parse_from_str(&v, "%Y-%m-%d")
                     .map_err(|_| AppError::invalid("from", "must be a date like 2026-12-01"))?;
-                from = super::model::cst_ms(day, chrono::NaiveTime::MIN);
+                from = crate::time::cst_ms(day, chrono::NaiveTime::MIN);
             }
             "service" => {
                 service = Some(
@@ -433,7 +432,7 @@ async fn statistics(
     actor: Actor,
     RawQuery(q): RawQuery,
 ) -> AppResult<Json<serde_json::Value>> {
-    let today = super::model::cst_today(crate::clock::now_ms());
+    let today = crate::time::cst_today(crate::clock::now_ms());
     let (mut from, mut to, mut hospital) = (today - chrono::Duration::days(29), today, None);
     for (k, v) in url::form_urlencoded::parse(q.as_deref().unwrap_or("").as_bytes()) {
         let day = |field: &str| {

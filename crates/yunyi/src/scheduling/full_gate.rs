@@ -4,7 +4,7 @@
 //! second (a cancellation) is offered to the waitlist first anyway, and is bookable again
 //! once the second has passed.
 
-use crate::memo::ShortMemory;
+use crate::ttl_cache::TtlCache;
 
 /// How long "full" is believed without asking the database again.
 pub const FRESH_MS: i64 = 1000;
@@ -13,13 +13,13 @@ const MAX_ENTRIES: usize = 100_000;
 
 #[derive(Debug, Clone)]
 pub struct FullGate {
-    full: ShortMemory<i64, String>,
+    full: TtlCache<i64, String>,
 }
 
 impl Default for FullGate {
     fn default() -> Self {
         Self {
-            full: ShortMemory::new(FRESH_MS, MAX_ENTRIES),
+            full: TtlCache::new(FRESH_MS, MAX_ENTRIES),
         }
     }
 }

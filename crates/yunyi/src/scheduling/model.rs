@@ -1,36 +1,10 @@
 //! Scheduling types.
 
-use chrono::{FixedOffset, NaiveDate, NaiveTime, TimeZone as _};
+use chrono::{NaiveDate, NaiveTime};
 use serde::{Deserialize, Serialize};
 
 use crate::error::FieldError;
-
-/// China Standard Time: UTC+8 all year.
-pub fn cst() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| unreachable!("8 h is a valid offset"))
-}
-
-/// Epoch milliseconds of a local (CST) date and time.
-pub fn cst_ms(day: NaiveDate, time: NaiveTime) -> Option<i64> {
-    cst()
-        .from_local_datetime(&day.and_time(time))
-        .single()
-        .map(|t| t.timestamp_millis())
-}
-
-/// RFC 3339 in CST, as people in China read times (`2026-11-23T08:00:00+08:00`).
-pub fn cst_rfc3339(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.with_timezone(&cst()).to_rfc3339())
-        .unwrap_or_default()
-}
-
-/// Local (CST) date and time of an instant, as people read it: `2026-11-23 08:30`.
-pub fn cst_display(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.with_timezone(&cst()).format("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_default()
-}
+use crate::time::cst_ms;
 
 /// A session of slots to open on one day.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -446,13 +420,6 @@ impl CloseInput {
     }
 }
 
-/// Today's date in China.
-pub fn cst_today(now_ms: i64) -> NaiveDate {
-    chrono::DateTime::from_timestamp_millis(now_ms)
-        .map(|t| t.with_timezone(&cst()).date_naive())
-        .unwrap_or_default()
-}
-
 /// A slot as patients and the API see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct Slot {
@@ -508,6 +475,7 @@ pub struct Appointment {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::time::{cst_display, cst_rfc3339};
 
     #[test]
     fn china_standard_time_has_no_daylight_saving() {

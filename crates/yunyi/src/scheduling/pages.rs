@@ -9,12 +9,13 @@ use axum::response::Redirect;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::model::{Appointment, cst_display};
+use super::model::Appointment;
 use super::{service, waitlist};
 use crate::app::AppState;
 use crate::error::AppResult;
 use crate::extract::AppForm;
 use crate::identity::Actor;
+use crate::time::cst_display;
 use crate::web::PageCtx;
 use crate::web::page::redirect_with_outcome;
 

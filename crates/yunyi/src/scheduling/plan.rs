@@ -10,9 +10,7 @@ use std::collections::BTreeSet;
 
 use chrono::{Datelike as _, NaiveDate, NaiveTime};
 
-use super::model::{
-    CloseInput, ReleaseRulesInput, TemplateInput, cst_display, cst_ms, cst_today, release_instant,
-};
+use super::model::{CloseInput, ReleaseRulesInput, TemplateInput, release_instant};
 use super::plan_store::{self as store, ClosedTime, NewClosure, TemplateRow};
 use super::store::{self as slots, NewSlot, ScheduleRow};
 use super::{notice, release};
@@ -24,6 +22,7 @@ use crate::error::{AppError, AppResult};
 use crate::identity::Actor;
 use crate::identity::model::Role;
 use crate::jobs::{self, NewJob};
+use crate::time::{cst_display, cst_ms, cst_today};
 
 /// Loads a schedule and checks that the actor administers its hospital.
 pub async fn schedule_for_admin(

@@ -6,10 +6,10 @@
 //! missed instant is caught up. Booking checks both `released` and `release_at <= now`: a job
 //! running early never opens a slot before its time. Idempotent, as jobs must be.
 
-use super::model::cst_today;
 use super::{plan, plan_store};
 use crate::clock::now_ms;
 use crate::jobs::{BoxFuture, JobContext, JobHandler, JobResult};
+use crate::time::cst_today;
 
 pub const KIND: &str = "scheduling.release";
 

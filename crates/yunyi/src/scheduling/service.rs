@@ -1,7 +1,7 @@
 //! Scheduling rules: who may open sessions, who may book for whom, fairness limits, the
 //! atomic booking itself, and cancellation.
 
-use super::model::{Appointment, SessionInput, Slot, cst_display, cst_rfc3339, cst_today};
+use super::model::{Appointment, SessionInput, Slot};
 use super::{group_commit, plan, store, waitlist};
 use crate::app::AppState;
 use crate::audit::{self, NewEvent};
@@ -12,6 +12,7 @@ use crate::error::{AppError, AppResult};
 use crate::identity::model::Role;
 use crate::identity::{Actor, service as identity, store as identity_store};
 use crate::policy;
+use crate::time::{cst_display, cst_rfc3339, cst_today};
 
 /// A patient may hold at most this many upcoming appointments.
 pub const MAX_ACTIVE: i64 = 5;

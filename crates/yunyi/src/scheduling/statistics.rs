@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::model::{Appointment, cst_today};
+use super::model::Appointment;
 use super::statistics_store as store;
 pub use super::statistics_store::{NewVisit, record_visit};
 use crate::app::AppState;
@@ -23,6 +23,7 @@ use crate::db::Tx;
 use crate::error::{AppError, AppResult};
 use crate::identity::Actor;
 use crate::identity::model::Role;
+use crate::time::cst_today;
 
 pub use super::statistics_store::TIME_SLOT_MAX_MS;
 

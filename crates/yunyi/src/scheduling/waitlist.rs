@@ -6,7 +6,7 @@
 
 use chrono::NaiveDate;
 
-use super::model::{Appointment, cst_display, cst_today};
+use super::model::Appointment;
 use super::service::{check_booking, check_standing_in, create_in_tx};
 use super::store as slots;
 use crate::app::AppState;
@@ -18,6 +18,7 @@ use crate::identity::Actor;
 use crate::identity::model::Role;
 use crate::jobs::{self, BoxFuture, JobContext, JobHandler, JobResult, NewJob};
 use crate::policy;
+use crate::time::{cst_display, cst_today};
 
 pub const EXPIRE_KIND: &str = "scheduling.expire_hold";
 
@@ -87,7 +88,7 @@ pub async fn join(
 }
 
 fn day_range(day: NaiveDate) -> (i64, i64) {
-    let start = super::model::cst_ms(day, chrono::NaiveTime::MIN).unwrap_or(0);
+    let start = crate::time::cst_ms(day, chrono::NaiveTime::MIN).unwrap_or(0);
     (start, start + 24 * 3_600_000)
 }
 

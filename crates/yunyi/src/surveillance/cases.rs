@@ -19,7 +19,8 @@ use crate::identity::Actor;
 use crate::identity::model::Role;
 use crate::jobs::{BoxFuture, JobContext, JobHandler, JobResult};
 use crate::policy;
-use crate::scheduling::{model::cst_today, notice};
+use crate::scheduling::notice;
+use crate::time::cst_today;
 
 /// A flag to raise.
 pub struct NewFlag<'a> {

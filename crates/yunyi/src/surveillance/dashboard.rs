@@ -13,7 +13,7 @@ use crate::clock::now_ms;
 use crate::error::{AppError, AppResult};
 use crate::identity::Actor;
 use crate::identity::model::Role;
-use crate::scheduling::model::cst_today;
+use crate::time::cst_today;
 
 /// Charts drawn at most (one per unclosed alert, newest first).
 const MAX_CHARTS: usize = 6;

@@ -19,7 +19,7 @@ use crate::app::AppState;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::extract::AppForm;
 use crate::identity::Actor;
-use crate::scheduling::model::cst_display;
+use crate::time::cst_display;
 use crate::web::PageCtx;
 use crate::web::page::redirect_with_outcome;
 
@@ -185,7 +185,7 @@ async fn case_page(
         page: page.with_nav("surveillance"),
         item: cases::read(&state, &actor, id).await?,
         message: q.message.unwrap_or_default(),
-        today: crate::scheduling::model::cst_today(crate::clock::now_ms()).to_string(),
+        today: crate::time::cst_today(crate::clock::now_ms()).to_string(),
     })
 }
 

@@ -12,7 +12,7 @@ use crate::audit::{self, NewEvent};
 use crate::error::{AppError, AppResult};
 use crate::identity::Actor;
 use crate::identity::model::Role;
-use crate::scheduling::model::{cst_display, cst_today};
+use crate::time::{cst_display, cst_today};
 
 /// The card's columns, in the card's order.
 pub const COLUMNS: [&str; 17] = [

@@ -19,7 +19,7 @@ use crate::clock::now_ms;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::identity::Actor;
 use crate::identity::model::Role;
-use crate::memo::ShortMemory;
+use crate::ttl_cache::TtlCache;
 
 /// A version ready to screen with.
 #[derive(Debug)]
@@ -31,8 +31,8 @@ pub struct Current {
 /// The current rules per hospital, believed for ten seconds: screening runs on every patient
 /// message, a rule change is rare, and another server sees a change within ten seconds (the
 /// server that made it at once).
-pub fn memory() -> ShortMemory<i64, Arc<Current>> {
-    ShortMemory::new(10_000, 10_000)
+pub fn memory() -> TtlCache<i64, Arc<Current>> {
+    TtlCache::new(10_000, 10_000)
 }
 
 /// The built-in default with the configured outbreak areas (from the first day of the epoch:
@@ -246,7 +246,7 @@ pub async fn add_area(state: &AppState, actor: &Actor, input: &AreaInput) -> App
 pub async fn end_area(state: &AppState, actor: &Actor, index: usize) -> AppResult<RulesView> {
     let hospital = hospital_of(actor, None, true)?;
     let mut set = current(state, hospital).await?.screener.rule_set().clone();
-    let today = crate::scheduling::model::cst_today(now_ms()).to_string();
+    let today = crate::time::cst_today(now_ms()).to_string();
     let Some(area) = set.areas.get_mut(index) else {
         return Err(AppError::NotFound(format!("no outbreak area {index}")));
     };

@@ -28,7 +28,7 @@ use crate::error::{AppError, AppResult};
 use crate::identity::Actor;
 use crate::identity::model::Role;
 use crate::jobs::{BoxFuture, JobContext, JobHandler, JobResult};
-use crate::scheduling::model::cst_today;
+use crate::time::cst_today;
 
 /// Days read per run.
 pub const HISTORY_DAYS: i64 = 28;

@@ -17,7 +17,7 @@ use crate::consult::model::Intake;
 use crate::consult::store::ConsultationRow;
 use crate::db::Tx;
 use crate::error::{AppError, AppResult};
-use crate::scheduling::model::cst_today;
+use crate::time::cst_today;
 
 /// Region code when none is known.
 pub const UNKNOWN_REGION: &str = "000000";

@@ -17,7 +17,7 @@ use crate::clock::now_ms;
 use crate::directory;
 use crate::directory::store::DoctorQuery;
 use crate::error::{AppError, AppResult};
-use crate::scheduling::model::{cst_display, cst_rfc3339, cst_today};
+use crate::time::{cst_display, cst_rfc3339, cst_today};
 
 /// Departments for which places are looked up, hospitals per department, doctors per place.
 const TOP_DEPARTMENTS: usize = 3;

@@ -110,7 +110,7 @@ impl Ctx {
         release: Option<String>,
     ) -> (i64, Vec<Value>) {
         let (doctor, schedule) = self.schedule(username).await;
-        let day = yunyi::identity::service::today() + Days::days(days_ahead);
+        let day = yunyi::time::today() + Days::days(days_ahead);
         let release = release.unwrap_or_else(|| chrono::Utc::now().to_rfc3339());
         let (s, body) = self
             .post(
@@ -591,7 +591,7 @@ async fn one_patients_bookings_at_once_never_pass_the_upcoming_limit() {
     // One 08:00–08:15 slot on each of the next eight days: no same-day rule in the way.
     let (doctor, schedule) = c.schedule("doctor4").await;
     for days_ahead in 1..=8 {
-        let day = yunyi::identity::service::today() + Days::days(days_ahead);
+        let day = yunyi::time::today() + Days::days(days_ahead);
         let (s, body) = c
             .post(
                 &c.admin,

@@ -367,7 +367,7 @@ async fn a_patient_picks_department_doctor_and_time_books_and_cancels_in_a_real_
         .await
         .unwrap();
     let schedule = r["schedule_id"].as_i64().unwrap();
-    let tomorrow = yunyi::identity::service::today() + chrono::Duration::days(1);
+    let tomorrow = yunyi::time::today() + chrono::Duration::days(1);
     let r = app
         .post_as(
             Some(&admin),

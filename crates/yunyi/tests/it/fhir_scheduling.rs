@@ -5,7 +5,7 @@
 use chrono::Duration as Days;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use yunyi::identity::service::today;
+use yunyi::time::today;
 
 use crate::booking::{Ctx, setup};
 use crate::fhir::{assert_valid, entries, fhir};

@@ -27,7 +27,7 @@ async fn setup() -> Ctx {
 }
 
 fn this_year() -> i64 {
-    i64::from(yunyi::identity::service::today().year())
+    i64::from(yunyi::time::today().year())
 }
 
 impl Ctx {
@@ -706,7 +706,7 @@ async fn free_clinic_campaigns_take_volunteers_who_serve_the_hospital() {
         }
     };
     let (d2, d19) = (id("doctor2").await, id("doctor19").await);
-    let today = yunyi::identity::service::today();
+    let today = yunyi::time::today();
     let body = |doctors: Vec<i64>, hospital: i64| {
         json!({"hospital_id": hospital, "name": "社区义诊", "starts_on": today.to_string(),
                "ends_on": (today + chrono::Duration::days(2)).to_string(), "doctor_ids": doctors})
@@ -874,7 +874,7 @@ async fn hospital_admins_add_departments_services_and_campaigns_on_their_page() 
         "{html}"
     );
 
-    let today = yunyi::identity::service::today();
+    let today = yunyi::time::today();
     let html = b
         .submit(
             "/admin/hospital/campaigns",
@@ -1129,10 +1129,8 @@ async fn available_today_means_an_online_service_and_an_active_consult_privilege
     assert_eq!(count("available=today").await, 18, "no free time yet");
     // A free slot later today (written directly: a session today may not fit before midnight).
     let now = yunyi::clock::now_ms();
-    let today = yunyi::identity::service::today();
-    let midnight =
-        yunyi::scheduling::model::cst_ms(today.succ_opt().unwrap(), chrono::NaiveTime::MIN)
-            .unwrap();
+    let today = yunyi::time::today();
+    let midnight = yunyi::time::cst_ms(today.succ_opt().unwrap(), chrono::NaiveTime::MIN).unwrap();
     let start = (now + 10 * 60_000).min(midnight - 1000);
     let sql = format!(
         "INSERT INTO slot (schedule_id, start_at, end_at, day, capacity, booked, held, release_at, released, mode, status, created_at) \

@@ -4,7 +4,7 @@
 
 use chrono::{Datelike as _, Duration as Days};
 use serde_json::json;
-use yunyi::identity::service::today;
+use yunyi::time::today;
 
 use crate::booking::setup;
 use crate::helpers::PW;

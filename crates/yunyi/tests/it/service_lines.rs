@@ -252,7 +252,7 @@ async fn a_free_clinic_needs_a_running_campaign_and_is_taken_by_its_volunteers()
             .contains("no free-clinic campaign"),
         "{refused}"
     );
-    let today = yunyi::identity::service::today();
+    let today = yunyi::time::today();
     let gz = campaign_queue_hospital(&ctx, "doctor2").await;
     let (status, _) = ctx
         .post(

@@ -4,7 +4,7 @@
 use chrono::Duration as Days;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use yunyi::identity::service::today;
+use yunyi::time::today;
 
 use crate::booking::setup;
 use crate::helpers::PW;

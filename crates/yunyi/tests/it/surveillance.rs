@@ -77,7 +77,7 @@ async fn the_seeds_patient_is_flagged_from_the_intake_with_evidence_and_the_offi
     let officer = ctx.app.token("officer1", PW).await;
     list_wuhan(&ctx, &officer).await;
     let patient = ctx.app.token("patient1", PW).await;
-    let today = yunyi::scheduling::model::cst_today(yunyi::clock::now_ms()).to_string();
+    let today = yunyi::time::cst_today(yunyi::clock::now_ms()).to_string();
     let suspected_before = suspected_today(&ctx, &today).await;
     let id = consultation(&ctx, &patient, "刚从武汉回来，发烧38.5度，不敢去医院").await;
 
@@ -582,7 +582,7 @@ async fn gz_region(ctx: &Ctx) -> String {
 async fn the_scan_raises_one_alert_for_an_injected_outbreak_and_none_for_a_flat_series() {
     let ctx = setup().await;
     let region = gz_region(&ctx).await;
-    let today = yunyi::scheduling::model::cst_today(yunyi::clock::now_ms());
+    let today = yunyi::time::cst_today(yunyi::clock::now_ms());
     for back in 1..28 {
         let day = (today - chrono::Duration::days(back)).to_string();
         let level = [3, 4, 5, 4][back as usize % 4];
@@ -856,7 +856,7 @@ async fn a_case_in_fhir_flag_service_requests_observations_and_the_days_measure_
         "10828004"
     );
 
-    let today = yunyi::scheduling::model::cst_today(yunyi::clock::now_ms());
+    let today = yunyi::time::cst_today(yunyi::clock::now_ms());
     let regulator = ctx.app.token("regulator1", PW).await;
     let (status, report) = ctx
         .get(&regulator, &format!("/fhir/MeasureReport/{today}"))
@@ -890,7 +890,7 @@ async fn a_signed_prescription_of_a_sentinel_drug_is_counted() {
     let (doctor, visit, hospital) = crate::prescriptions::visit(&ctx, &[]).await;
     let paracetamol = crate::prescriptions::drug(&ctx, hospital, "XY057").await;
     let amlodipine = crate::prescriptions::drug(&ctx, hospital, "XY001").await;
-    let today = yunyi::scheduling::model::cst_today(yunyi::clock::now_ms()).to_string();
+    let today = yunyi::time::cst_today(yunyi::clock::now_ms()).to_string();
     let antipyretics = || async {
         yunyi::surveillance::store::day_counts(&ctx.app.db, &today, &today)
             .await

@@ -61,7 +61,7 @@ async fn a_complaint_leads_to_the_department_and_a_doctor_with_free_time() {
         [doctor],
         "only doctors with a free time are offered"
     );
-    let tomorrow = yunyi::identity::service::today() + chrono::Duration::days(1);
+    let tomorrow = yunyi::time::today() + chrono::Duration::days(1);
     assert_eq!(place["doctors"][0]["next_free_day"], tomorrow.to_string());
 
     // The record is anonymised: no text, no account, the age as a band.

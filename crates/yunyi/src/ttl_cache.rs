@@ -11,13 +11,13 @@ use std::sync::{Arc, Mutex};
 
 /// A map whose entries are believed for `ttl_ms` after they were put. Cheap to clone (shared).
 #[derive(Debug, Clone)]
-pub struct ShortMemory<K, V> {
+pub struct TtlCache<K, V> {
     entries: Arc<Mutex<HashMap<K, (i64, V)>>>,
     ttl_ms: i64,
     max_entries: usize,
 }
 
-impl<K: Eq + Hash, V: Clone> ShortMemory<K, V> {
+impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
     /// More than `max_entries` and the memory starts afresh: it is a shortcut, not a store,
     /// and must not grow without bound under a flood of distinct keys.
     pub fn new(ttl_ms: i64, max_entries: usize) -> Self {
@@ -72,7 +72,7 @@ mod tests {
 
     #[test]
     fn believed_for_its_time_then_asked_again() {
-        let memory = ShortMemory::new(1000, 10);
+        let memory = TtlCache::new(1000, 10);
         assert_eq!(memory.get(&7, 0), None);
         memory.put(7, "taken", 0);
         assert_eq!(memory.get(&7, 999), Some("taken"));
@@ -84,7 +84,7 @@ mod tests {
 
     #[test]
     fn forgets_what_is_picked_and_never_grows_past_its_bound() {
-        let memory = ShortMemory::new(1000, 3);
+        let memory = TtlCache::new(1000, 3);
         memory.put(1, 10, 0);
         memory.put(2, 20, 0);
         memory.forget_where(|_, v| *v == 10);
