@@ -265,9 +265,7 @@ async fn doctor(
         if let Some(pid) = me.person_id {
             people.push((pid, me.display_name.clone()));
         }
-        for f in crate::identity::store::family_of(&state.db, me.account_id).await? {
-            people.push((f.id, f.name));
-        }
+        people.extend(crate::identity::service::family_names(&state, me.account_id).await?);
     }
     Ok(DoctorPage {
         page: page.with_nav("doctors"),
@@ -275,9 +273,7 @@ async fn doctor(
         days,
         day,
         people,
-        photo_version: store::photo(&state.db, id)
-            .await?
-            .map(|(key, _)| key.chars().take(12).collect()),
+        photo_version: service::public::photo_version(&state.db, id).await?,
         info: detail,
         hospitals,
         departments,
@@ -414,8 +410,8 @@ async fn admin_doctors(
         ..store::DoctorQuery::default()
     };
     let mut rows = Vec::new();
-    for (_, card) in store::search_doctors(&state.db, &query).await? {
-        let held = store::privileges_of(&state.db, card.id).await?;
+    for card in service::public::cards(&state.db, &query).await? {
+        let held = service::public::privileges(&state.db, card.id).await?;
         let privileges = super::model::PrivilegeKind::ALL
             .iter()
             .map(|k| {
@@ -535,11 +531,7 @@ async fn admin_hospital(
         limit: 500,
         ..store::DoctorQuery::default()
     };
-    let doctors = store::search_doctors(&state.db, &query)
-        .await?
-        .into_iter()
-        .map(|(_, c)| c)
-        .collect();
+    let doctors = service::public::cards(&state.db, &query).await?;
     Ok(AdminHospitalPage {
         page: page.with_nav("hospital-admin"),
         detail,
@@ -811,25 +803,8 @@ async fn admin_doctor(
     Path(id): Path<i64>,
     axum::extract::Query(q): axum::extract::Query<MessageQuery>,
 ) -> AppResult<AdminDoctorPage> {
-    let account = crate::identity::store::account(&state.db, id)
-        .await?
-        .filter(|a| a.role == Role::Doctor.as_str())
-        .ok_or_else(|| crate::error::AppError::NotFound(format!("no doctor with id {id}")))?;
-    let home = account.hospital_id.ok_or_else(|| {
-        crate::error::AppError::Conflict("the doctor belongs to no hospital".to_owned())
-    })?;
     // Only administrators of the doctor's own hospital (or of the platform) see this page.
-    service::managed_hospital(&state.db, &actor, Some(home))
-        .await
-        .and_then(|h| {
-            if h.id == home {
-                Ok(h)
-            } else {
-                Err(crate::error::AppError::Forbidden(
-                    "another hospital's doctor".to_owned(),
-                ))
-            }
-        })?;
+    let (name, _home) = service::doctor_for_admin(&state, &actor, id).await?;
     let mut hospitals = Vec::new();
     for h in service::list_hospitals(
         &state.db,
@@ -843,17 +818,15 @@ async fn admin_doctor(
     {
         hospitals.push(service::hospital_detail(&state.db, h.id).await?);
     }
-    let photo = store::photo(&state.db, id).await?;
+    let photo = service::public::photo_version(&state.db, id).await?;
     Ok(AdminDoctorPage {
         page: page.with_nav("doctors-admin"),
         doctor_id: id,
-        name: account.display_name,
+        name,
         has_photo: photo.is_some(),
-        photo_version: photo
-            .map(|(key, _)| key.chars().take(12).collect())
-            .unwrap_or_default(),
-        profile: store::profile(&state.db, id).await?,
-        sites: store::sites_of(&state.db, id).await?,
+        photo_version: photo.unwrap_or_default(),
+        profile: service::public::profile(&state.db, id).await?,
+        sites: service::public::sites_of(&state.db, id).await?,
         hospitals,
         message: q.message.unwrap_or_default(),
         titles: ["chief", "associate_chief", "attending", "resident"],

@@ -598,7 +598,6 @@ pub async fn doctor_detail(db: &Db, doctor_id: i64) -> AppResult<DoctorDetail> {
     })
 }
 
-/// Active services of a hospital.
 /// A doctor's name as their profile gives it ("" without a profile).
 pub async fn doctor_name(db: &Db, doctor_id: i64) -> AppResult<String> {
     Ok(store::profile(db, doctor_id)
@@ -612,6 +611,28 @@ pub async fn service(db: &Db, id: i64) -> AppResult<Option<Service>> {
     Ok(store::service(db, id).await?)
 }
 
+/// A doctor's account for their hospital's administrators (or the platform's): its display
+/// name and home hospital; anyone else is refused, as is a doctor of another hospital.
+pub async fn doctor_for_admin(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+) -> AppResult<(String, i64)> {
+    let account = crate::identity::store::account(&state.db, id)
+        .await?
+        .filter(|a| a.role == crate::identity::model::Role::Doctor.as_str())
+        .ok_or_else(|| AppError::NotFound(format!("no doctor with id {id}")))?;
+    let home = account
+        .hospital_id
+        .ok_or_else(|| AppError::Conflict("the doctor belongs to no hospital".to_owned()))?;
+    let managed = managed_hospital(&state.db, actor, Some(home)).await?;
+    if managed.id != home {
+        return Err(AppError::Forbidden("another hospital's doctor".to_owned()));
+    }
+    Ok((account.display_name, home))
+}
+
+/// Active services of a hospital.
 pub async fn hospital_services(db: &Db, hospital_id: i64) -> AppResult<Vec<Service>> {
     Ok(store::services(db, None, Some(hospital_id), 500).await?)
 }
@@ -907,4 +928,83 @@ pub async fn managed_hospital(db: &Db, actor: &Actor, asked: Option<i64>) -> App
     }
     .ok_or_else(|| AppError::Forbidden("only administrators manage doctors".to_owned()))?;
     Ok(hospital_detail(db, id).await?.hospital)
+}
+
+/// The public directory, read as it is stored (FHIR's Organization, Practitioner,
+/// PractitionerRole and HealthcareService are the same facts the pages publish).
+pub mod public {
+    use super::super::model::{DoctorProfile, Hospital, PracticeSite, Privilege, Service};
+    use super::super::store::{self, DoctorQuery};
+    use crate::db::Db;
+    use crate::error::AppResult;
+
+    pub async fn hospital(db: &Db, id: i64) -> AppResult<Option<Hospital>> {
+        Ok(store::get_hospital(db, id).await?)
+    }
+
+    pub async fn profile(db: &Db, doctor: i64) -> AppResult<Option<DoctorProfile>> {
+        Ok(store::profile(db, doctor).await?)
+    }
+
+    pub async fn privileges(db: &Db, doctor: i64) -> AppResult<Vec<Privilege>> {
+        Ok(store::privileges_of(db, doctor).await?)
+    }
+
+    pub async fn site(db: &Db, id: i64) -> AppResult<Option<PracticeSite>> {
+        Ok(store::site(db, id).await?)
+    }
+
+    /// Practice sites, of a doctor and/or at a hospital.
+    pub async fn sites(
+        db: &Db,
+        doctor: Option<i64>,
+        hospital: Option<i64>,
+        limit: i64,
+    ) -> AppResult<Vec<PracticeSite>> {
+        Ok(store::sites(db, doctor, hospital, limit).await?)
+    }
+
+    pub async fn services(
+        db: &Db,
+        doctor: Option<i64>,
+        hospital: Option<i64>,
+        limit: i64,
+    ) -> AppResult<Vec<Service>> {
+        Ok(store::services(db, doctor, hospital, limit).await?)
+    }
+
+    /// The version of a doctor's photo (the start of its content key), for cache-busting URLs.
+    pub async fn photo_version(db: &Db, doctor: i64) -> AppResult<Option<String>> {
+        Ok(store::photo(db, doctor)
+            .await?
+            .map(|(key, _)| key.chars().take(12).collect()))
+    }
+
+    /// A doctor's practice sites.
+    pub async fn sites_of(db: &Db, doctor: i64) -> AppResult<Vec<PracticeSite>> {
+        Ok(store::sites_of(db, doctor).await?)
+    }
+
+    /// The cards a search finds, one per practice site.
+    pub async fn cards(
+        db: &Db,
+        q: &DoctorQuery,
+    ) -> AppResult<Vec<super::super::model::DoctorCard>> {
+        Ok(store::search_doctors(db, q)
+            .await?
+            .into_iter()
+            .map(|(_, card)| card)
+            .collect())
+    }
+
+    /// The doctors a search finds: their ids, one per doctor, in the search's order.
+    pub async fn doctor_ids(db: &Db, q: &DoctorQuery) -> AppResult<Vec<i64>> {
+        let mut ids = Vec::new();
+        for (_, card) in store::search_doctors(db, q).await? {
+            if !ids.contains(&card.id) {
+                ids.push(card.id);
+            }
+        }
+        Ok(ids)
+    }
 }

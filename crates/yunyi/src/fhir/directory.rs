@@ -11,7 +11,8 @@ use serde_json::{Value, json};
 use super::{Bundle, fhir_json, parse_count, parse_resource_id};
 use crate::app::AppState;
 use crate::directory::model::{DoctorProfile, Hospital, PracticeSite, Privilege, Service, Title};
-use crate::directory::{service, store};
+use crate::directory::service::{self, public};
+use crate::directory::store::DoctorQuery;
 use crate::error::{AppError, AppResult};
 use crate::paging::PageRequest;
 
@@ -138,7 +139,7 @@ async fn read_organization(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let id = parse_resource_id("Organization", &id)?;
-    let h = store::get_hospital(&state.db, id)
+    let h = public::hospital(&state.db, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no Organization with id {id}")))?;
     Ok(fhir_json(organization(&h)))
@@ -165,7 +166,7 @@ async fn read_practitioner(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let id = parse_resource_id("Practitioner", &id)?;
-    let p = store::profile(&state.db, id)
+    let p = public::profile(&state.db, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no Practitioner with id {id}")))?;
     Ok(fhir_json(practitioner(&p)))
@@ -177,21 +178,16 @@ async fn search_practitioners(
     RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
     let count = parse_count(query.as_deref())?;
-    let mut q = store::DoctorQuery {
+    let mut q = DoctorQuery {
         limit: i64::try_from(count).unwrap_or(20),
-        ..store::DoctorQuery::default()
+        ..DoctorQuery::default()
     };
     q.name = url::form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes())
         .find(|(k, _)| k == "name")
         .map(|(_, v)| v.chars().take(50).collect());
     let mut bundle = Bundle::searchset("Practitioner", query.as_deref());
-    let mut seen = Vec::new();
-    for (_, card) in store::search_doctors(&state.db, &q).await? {
-        if seen.contains(&card.id) {
-            continue;
-        }
-        seen.push(card.id);
-        if let Some(p) = store::profile(&state.db, card.id).await? {
+    for doctor in public::doctor_ids(&state.db, &q).await? {
+        if let Some(p) = public::profile(&state.db, doctor).await? {
             bundle.push(practitioner(&p));
         }
     }
@@ -199,8 +195,8 @@ async fn search_practitioners(
 }
 
 async fn role_resource(state: &AppState, site: &PracticeSite) -> AppResult<Value> {
-    let privileges = store::privileges_of(&state.db, site.account_id).await?;
-    let specialties = store::profile(&state.db, site.account_id)
+    let privileges = public::privileges(&state.db, site.account_id).await?;
+    let specialties = public::profile(&state.db, site.account_id)
         .await?
         .map(|p| p.specialties)
         .unwrap_or_default();
@@ -209,7 +205,7 @@ async fn role_resource(state: &AppState, site: &PracticeSite) -> AppResult<Value
 
 async fn read_role(State(state): State<AppState>, Path(id): Path<String>) -> AppResult<Response> {
     let id = parse_resource_id("PractitionerRole", &id)?;
-    let site = store::site(&state.db, id)
+    let site = public::site(&state.db, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no PractitionerRole with id {id}")))?;
     Ok(fhir_json(role_resource(&state, &site).await?))
@@ -236,7 +232,7 @@ async fn search_roles(
     let practitioner = reference_param(query.as_deref(), "practitioner", "Practitioner")?;
     let organization = reference_param(query.as_deref(), "organization", "Organization")?;
     let mut bundle = Bundle::searchset("PractitionerRole", query.as_deref());
-    let sites = store::sites(
+    let sites = public::sites(
         &state.db,
         practitioner,
         organization,
@@ -254,7 +250,7 @@ async fn read_service(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let id = parse_resource_id("HealthcareService", &id)?;
-    let s = store::service(&state.db, id)
+    let s = service::service(&state.db, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no HealthcareService with id {id}")))?;
     Ok(fhir_json(healthcare_service(&s)))
@@ -268,7 +264,7 @@ async fn search_services(
     let count = parse_count(query.as_deref())?;
     let organization = reference_param(query.as_deref(), "organization", "Organization")?;
     let mut bundle = Bundle::searchset("HealthcareService", query.as_deref());
-    for s in store::services(
+    for s in public::services(
         &state.db,
         None,
         organization,

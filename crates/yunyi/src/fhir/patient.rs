@@ -10,10 +10,9 @@ use serde_json::{Value, json};
 use super::{Bundle, fhir_json, parse_count, parse_resource_id};
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
-use crate::identity::model::{Relationship, Role};
+use crate::identity::model::Relationship;
 use crate::identity::service::PersonView;
-use crate::identity::{Actor, service, store};
-use crate::policy;
+use crate::identity::{Actor, service};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -63,38 +62,7 @@ async fn search_patients(
     RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
     let count = parse_count(query.as_deref())?;
-    let me = actor.require()?;
-    let ids: Vec<i64> = match me.role {
-        Role::Patient => {
-            let mut ids: Vec<i64> = me.person_id.into_iter().collect();
-            ids.extend(
-                store::family_of(&state.db, me.account_id)
-                    .await?
-                    .iter()
-                    .map(|f| f.id),
-            );
-            ids
-        }
-        role if role.is_clinician() => match me.hospital_id {
-            Some(h) => store::linked_people(&state.db, me.account_id, h).await?,
-            None => Vec::new(),
-        },
-        role => {
-            service::deny(
-                &state,
-                &actor,
-                "patient.search",
-                "person",
-                None,
-                None,
-                "role may not read patient records",
-            )
-            .await?;
-            return Err(AppError::Forbidden(format!(
-                "a {role} may not read patient records"
-            )));
-        }
-    };
+    let ids = service::searchable_patients(&state, &actor).await?;
     let mut bundle = Bundle::searchset("Patient", query.as_deref());
     for id in ids.into_iter().take(count) {
         // Each record goes through the policy, so each read is checked and audited.
@@ -104,34 +72,27 @@ async fn search_patients(
     Ok(fhir_json(bundle.finish()))
 }
 
-fn related_resource(
-    link_id: i64,
-    ward: i64,
-    relationship: &str,
-    guardian: bool,
-    holder_person: Option<i64>,
-    holder_name: &str,
-) -> Value {
-    let (code, display) = Relationship::parse(relationship)
+fn related_resource(link: &service::RelatedLink) -> Value {
+    let (code, display) = Relationship::parse(&link.relationship)
         .unwrap_or(Relationship::Other)
         .holder_role_code();
     let mut relationships = vec![json!({"coding": [{
         "system": "http://terminology.hl7.org/CodeSystem/v3-RoleCode", "code": code, "display": display
     }]})];
-    if guardian {
+    if link.guardian {
         relationships.push(json!({"coding": [{
             "system": "http://terminology.hl7.org/CodeSystem/v3-RoleCode", "code": "GUARD", "display": "guardian"
         }]}));
     }
     let mut resource = json!({
         "resourceType": "RelatedPerson",
-        "id": link_id.to_string(),
+        "id": link.link_id.to_string(),
         "active": true,
-        "patient": {"reference": format!("Patient/{ward}")},
+        "patient": {"reference": format!("Patient/{}", link.ward)},
         "relationship": relationships,
-        "name": [{"text": holder_name}],
+        "name": [{"text": link.holder_name}],
     });
-    if let (Some(obj), Some(holder)) = (resource.as_object_mut(), holder_person) {
+    if let (Some(obj), Some(holder)) = (resource.as_object_mut(), link.holder_person) {
         // The holder is a patient in their own right.
         obj.insert(
             "identifier".into(),
@@ -147,20 +108,8 @@ async fn read_related(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let id = parse_resource_id("RelatedPerson", &id)?;
-    let not_found = || AppError::NotFound(format!("no RelatedPerson with id {id}"));
-    let (ward, _, relationship, guardian, holder_person, holder_name) =
-        store::family_link_by_id(&state.db, id)
-            .await?
-            .ok_or_else(not_found)?;
-    policy::authorize_patient(&state, &actor, "patient.read", "related_person", ward, None).await?;
-    Ok(fhir_json(related_resource(
-        id,
-        ward,
-        &relationship,
-        guardian,
-        holder_person,
-        &holder_name,
-    )))
+    let link = service::related_link(&state, &actor, id).await?;
+    Ok(fhir_json(related_resource(&link)))
 }
 
 /// `GET /fhir/RelatedPerson?patient=N`: who acts for patient N.
@@ -177,19 +126,9 @@ async fn search_related(
         })?;
     let ward = parse_resource_id("Patient", &patient)
         .map_err(|_| AppError::invalid("patient", "must be a Patient id"))?;
-    policy::authorize_patient(&state, &actor, "patient.read", "related_person", ward, None).await?;
     let mut bundle = Bundle::searchset("RelatedPerson", query.as_deref());
-    for (link_id, _, relationship, guardian, holder_person, holder_name) in
-        store::links_to_person(&state.db, ward).await?
-    {
-        bundle.push(related_resource(
-            link_id,
-            ward,
-            &relationship,
-            guardian,
-            holder_person,
-            &holder_name,
-        ));
+    for link in service::related_links(&state, &actor, ward).await? {
+        bundle.push(related_resource(&link));
     }
     Ok(fhir_json(bundle.finish()))
 }

@@ -18,8 +18,8 @@ use crate::error::{AppError, AppResult};
 use crate::identity::Actor;
 use crate::pharmacy::model::Drug;
 use crate::pharmacy::prescribing;
-use crate::pharmacy::prescription_store::{self as rx_store, FindingRow, ItemRow, PrescriptionRow};
-use crate::pharmacy::store as formulary;
+use crate::pharmacy::prescription_store::{FindingRow, ItemRow, PrescriptionRow};
+use crate::pharmacy::service as formulary;
 use crate::time::cst_rfc3339;
 
 pub fn router() -> Router<AppState> {
@@ -245,7 +245,7 @@ async fn read_medication(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let id = parse_resource_id("Medication", &id)?;
-    let drug = formulary::drug(&state.db, id)
+    let drug = formulary::drug_row(&state.db, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no Medication with id '{id}'")))?;
     Ok(fhir_json(medication(&drug)))
@@ -351,8 +351,8 @@ async fn search_requests(
         {
             continue;
         }
-        let findings = rx_store::findings(&state.db, p.id).await?;
-        for item in rx_store::items(&state.db, p.id).await? {
+        let (items, findings) = prescribing::lines_and_findings(&state, p.id).await?;
+        for item in items {
             if n == count {
                 break;
             }
@@ -370,7 +370,7 @@ async fn read_issue(
 ) -> AppResult<Response> {
     let finding = parse_resource_id("DetectedIssue", &id)?;
     let not_found = || AppError::NotFound(format!("no DetectedIssue with id '{id}'"));
-    let rx = rx_store::finding_prescription(&state.db, finding)
+    let rx = prescribing::prescription_of_finding(&state, finding)
         .await?
         .ok_or_else(not_found)?;
     let v = prescribing::read(&state, &actor, rx).await?;
@@ -393,8 +393,8 @@ async fn search_issues(
     let mut bundle = Bundle::searchset("DetectedIssue", query.as_deref());
     let mut n = 0;
     for p in prescribing::for_person(&state, &actor, person).await? {
-        let items = rx_store::items(&state.db, p.id).await?;
-        for f in rx_store::findings(&state.db, p.id).await? {
+        let (items, findings) = prescribing::lines_and_findings(&state, p.id).await?;
+        for f in findings {
             if n == count {
                 break;
             }

@@ -17,7 +17,7 @@ use crate::extract::AppJson;
 use crate::identity::Actor;
 use crate::scheduling::model::{Appointment, Slot};
 use crate::scheduling::service;
-use crate::scheduling::store::{self, ScheduleRow, SlotQuery};
+use crate::scheduling::store::{ScheduleRow, SlotQuery};
 use crate::time::{cst, cst_rfc3339};
 
 pub fn router() -> Router<AppState> {
@@ -175,7 +175,7 @@ async fn read_schedule(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let id = parse_resource_id("Schedule", &id)?;
-    let s = store::schedule(&state.db, id)
+    let s = service::schedule(&state.db, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no Schedule with id {id}")))?;
     Ok(fhir_json(schedule(&s)))
@@ -196,7 +196,7 @@ async fn search_schedules(
         }
     }
     let mut bundle = Bundle::searchset("Schedule", query.as_deref());
-    for s in store::schedules(&state.db, doctor, i64::try_from(count).unwrap_or(20)).await? {
+    for s in service::schedules(&state.db, doctor, i64::try_from(count).unwrap_or(20)).await? {
         bundle.push(schedule(&s));
     }
     Ok(fhir_json(bundle.finish()))
@@ -204,7 +204,7 @@ async fn search_schedules(
 
 async fn read_slot(State(state): State<AppState>, Path(id): Path<String>) -> AppResult<Response> {
     let id = parse_resource_id("Slot", &id)?;
-    let s = store::slot(&state.db, id)
+    let s = service::slot(&state.db, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no Slot with id {id}")))?;
     Ok(fhir_json(slot(&s, now_ms())))
@@ -261,7 +261,7 @@ async fn search_slots(
     };
     q.free_only = status == Some("free");
     let mut bundle = Bundle::searchset("Slot", query.as_deref());
-    for s in store::search_slots(&state.db, &q)
+    for s in service::search_slots(&state.db, &q)
         .await?
         .iter()
         .filter(|s| status.is_none_or(|st| slot_status(s, now) == st))

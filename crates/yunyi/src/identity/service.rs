@@ -544,6 +544,15 @@ fn family_view(state: &AppState, f: &store::FamilyRow) -> AppResult<PersonView> 
     Ok(view)
 }
 
+/// The people an account acts for (its family list): (person id, name).
+pub async fn family_names(state: &AppState, account: i64) -> AppResult<Vec<(i64, String)>> {
+    Ok(store::family_of(&state.db, account)
+        .await?
+        .into_iter()
+        .map(|f| (f.id, f.name))
+        .collect())
+}
+
 /// What a signed-in person sees about themselves.
 #[derive(Debug, Clone, Serialize)]
 pub struct Profile {
@@ -845,4 +854,96 @@ pub async fn read_patient(
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no patient with id {person_id}")))?;
     person_view(state, &person, basis.reveals_identity())
+}
+
+/// The people a search of patients covers for this actor: a patient their own record and
+/// their family's; a clinician the people they have care links with at their hospital.
+/// Others are refused (audited). Each record found is then read through the policy.
+pub async fn searchable_patients(state: &AppState, actor: &Actor) -> AppResult<Vec<i64>> {
+    let me = actor.require()?;
+    match me.role {
+        Role::Patient => {
+            let mut ids: Vec<i64> = me.person_id.into_iter().collect();
+            ids.extend(
+                store::family_of(&state.db, me.account_id)
+                    .await?
+                    .iter()
+                    .map(|f| f.id),
+            );
+            Ok(ids)
+        }
+        role if role.is_clinician() => Ok(match me.hospital_id {
+            Some(h) => store::linked_people(&state.db, me.account_id, h).await?,
+            None => Vec::new(),
+        }),
+        role => {
+            deny(
+                state,
+                actor,
+                "patient.search",
+                "person",
+                None,
+                None,
+                "role may not read patient records",
+            )
+            .await?;
+            Err(AppError::Forbidden(format!(
+                "a {role} may not read patient records"
+            )))
+        }
+    }
+}
+
+/// A family link as FHIR's RelatedPerson shows it.
+#[derive(Debug, Clone)]
+pub struct RelatedLink {
+    pub link_id: i64,
+    pub ward: i64,
+    pub relationship: String,
+    pub guardian: bool,
+    /// The holder's own person, when they are a patient in their own right.
+    pub holder_person: Option<i64>,
+    pub holder_name: String,
+}
+
+/// One family link, for whoever may read its ward (the policy decides and audits).
+pub async fn related_link(state: &AppState, actor: &Actor, id: i64) -> AppResult<RelatedLink> {
+    let (ward, _, relationship, guardian, holder_person, holder_name) =
+        store::family_link_by_id(&state.db, id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("no RelatedPerson with id {id}")))?;
+    crate::policy::authorize_patient(state, actor, "patient.read", "related_person", ward, None)
+        .await?;
+    Ok(RelatedLink {
+        link_id: id,
+        ward,
+        relationship,
+        guardian,
+        holder_person,
+        holder_name,
+    })
+}
+
+/// Who acts for `ward`, for whoever may read the ward (the policy decides and audits).
+pub async fn related_links(
+    state: &AppState,
+    actor: &Actor,
+    ward: i64,
+) -> AppResult<Vec<RelatedLink>> {
+    crate::policy::authorize_patient(state, actor, "patient.read", "related_person", ward, None)
+        .await?;
+    Ok(store::links_to_person(&state.db, ward)
+        .await?
+        .into_iter()
+        .map(
+            |(link_id, _, relationship, guardian, holder_person, holder_name)| RelatedLink {
+                link_id,
+                ward,
+                relationship,
+                guardian,
+                holder_person,
+                holder_name,
+            },
+        )
+        .collect())
 }

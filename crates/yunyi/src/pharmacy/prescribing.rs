@@ -514,6 +514,23 @@ pub async fn lines_to_renew(
     Ok(Some((p, items)))
 }
 
+/// A prescription's lines and safety findings, for a reader who was already allowed the
+/// prescription (`for_person`, `read`).
+pub async fn lines_and_findings(
+    state: &AppState,
+    prescription: i64,
+) -> AppResult<(Vec<ItemRow>, Vec<FindingRow>)> {
+    Ok((
+        store::items(&state.db, prescription).await?,
+        store::findings(&state.db, prescription).await?,
+    ))
+}
+
+/// The prescription a safety finding belongs to (its reading is then authorized as usual).
+pub async fn prescription_of_finding(state: &AppState, finding: i64) -> AppResult<Option<i64>> {
+    Ok(store::finding_prescription(&state.db, finding).await?)
+}
+
 pub async fn read(state: &AppState, actor: &Actor, id: i64) -> AppResult<PrescriptionView> {
     let p = prescription_or_404(state, id).await?;
     authorize(state, actor, &p, "prescription.read").await?;

@@ -238,6 +238,16 @@ pub async fn search(db: &Db, hospital_id: i64, q: &DrugQuery) -> AppResult<Vec<D
     Ok(store::drugs(db, hospital_id, q).await?)
 }
 
+/// Drugs by their code or ATC code, across hospitals (public, as prices are).
+pub async fn drugs_by_code(db: &Db, code: &str, limit: i64) -> AppResult<Vec<Drug>> {
+    Ok(store::drugs_by_code(db, code, limit).await?)
+}
+
+/// One drug as entered (public).
+pub async fn drug_row(db: &Db, id: i64) -> AppResult<Option<Drug>> {
+    Ok(store::drug(db, id).await?)
+}
+
 /// A hospital's pharmacies (where a prescription can be collected).
 pub async fn pharmacies(db: &Db, hospital_id: i64) -> AppResult<Vec<store::Pharmacy>> {
     Ok(store::pharmacies(db, hospital_id).await?)

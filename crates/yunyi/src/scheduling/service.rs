@@ -102,6 +102,30 @@ pub async fn add_session(
 }
 
 /// A doctor's open slots for the next `days` days (public).
+/// One schedule (public: what a doctor offers, as the directory is).
+pub async fn schedule(db: &crate::db::Db, id: i64) -> AppResult<Option<store::ScheduleRow>> {
+    Ok(store::schedule(db, id).await?)
+}
+
+/// Schedules, of one doctor or all, at most `limit`.
+pub async fn schedules(
+    db: &crate::db::Db,
+    doctor: Option<i64>,
+    limit: i64,
+) -> AppResult<Vec<store::ScheduleRow>> {
+    Ok(store::schedules(db, doctor, limit).await?)
+}
+
+/// One slot (public: free times are published).
+pub async fn slot(db: &crate::db::Db, id: i64) -> AppResult<Option<Slot>> {
+    Ok(store::slot(db, id).await?)
+}
+
+/// Slots matching a search (public).
+pub async fn search_slots(db: &crate::db::Db, q: &store::SlotQuery) -> AppResult<Vec<Slot>> {
+    Ok(store::search_slots(db, q).await?)
+}
+
 pub async fn open_slots(state: &AppState, doctor_id: i64, days: i64) -> AppResult<Vec<Slot>> {
     open_slots_from(state, (doctor_id, None), None, days).await
 }
