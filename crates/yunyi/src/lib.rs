@@ -8,6 +8,7 @@ pub mod app;
 pub mod audit;
 pub mod billing;
 pub mod blob;
+pub mod capability;
 pub mod cli;
 pub mod clock;
 pub mod config;

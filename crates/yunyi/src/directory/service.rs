@@ -89,24 +89,13 @@ pub(crate) async fn require_admin_of(
     hospital_id: i64,
     action: &str,
 ) -> AppResult<i64> {
-    let me = actor.require()?;
-    let allowed = me.role == Role::PlatformAdmin
-        || (me.role == Role::HospitalAdmin && me.hospital_id == Some(hospital_id));
-    if !allowed {
-        crate::identity::service::deny(
-            state,
-            actor,
-            action,
-            "hospital",
-            Some(hospital_id.to_string()),
-            None,
-            "not an administrator of this hospital",
-        )
-        .await?;
-        return Err(AppError::Forbidden(
-            "only this hospital's administrators may do this".to_owned(),
-        ));
-    }
+    let me = crate::capability::require(
+        state,
+        actor,
+        crate::capability::Capability::Administer(hospital_id),
+        action,
+    )
+    .await?;
     Ok(me.account_id)
 }
 

@@ -20,7 +20,6 @@ use crate::clock::now_ms;
 use crate::db::Tx;
 use crate::error::{AppError, AppResult};
 use crate::identity::Actor;
-use crate::identity::model::Role;
 use crate::jobs::{self, NewJob};
 use crate::time::{cst_display, cst_ms, cst_today};
 
@@ -33,21 +32,25 @@ pub async fn schedule_for_admin(
     let schedule = slots::schedule(&state.db, schedule_id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no schedule with id {schedule_id}")))?;
-    require_hospital_admin(actor, schedule.hospital_id)?;
+    require_hospital_admin(state, actor, schedule.hospital_id, "schedule.change").await?;
     Ok(schedule)
 }
 
-pub fn require_hospital_admin(actor: &Actor, hospital: i64) -> AppResult<()> {
-    let me = actor.require()?;
-    if me.role == Role::PlatformAdmin
-        || (me.role == Role::HospitalAdmin && me.hospital_id == Some(hospital))
-    {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden(
-            "only this hospital's administrators change its schedules".to_owned(),
-        ))
-    }
+/// Only the hospital's administrators (or the platform's) change its schedules; audited.
+pub async fn require_hospital_admin(
+    state: &AppState,
+    actor: &Actor,
+    hospital: i64,
+    action: &str,
+) -> AppResult<()> {
+    crate::capability::require(
+        state,
+        actor,
+        crate::capability::Capability::Administer(hospital),
+        action,
+    )
+    .await
+    .map(|_| ())
 }
 
 fn parse_clock(raw: &str) -> NaiveTime {
@@ -282,7 +285,7 @@ pub async fn hospital_schedules(
     Vec<slots::ScheduleListing>,
     Vec<crate::directory::model::Service>,
 )> {
-    require_hospital_admin(actor, hospital)?;
+    require_hospital_admin(state, actor, hospital, "schedule.list").await?;
     let schedules = slots::schedules_of_hospital(&state.db, hospital).await?;
     let services = crate::directory::store::services(&state.db, None, Some(hospital), 500)
         .await?
@@ -367,7 +370,7 @@ pub async fn close(
             crate::directory::store::get_hospital(&state.db, id)
                 .await?
                 .ok_or_else(|| AppError::NotFound(format!("no hospital with id {id}")))?;
-            require_hospital_admin(actor, id)?;
+            require_hospital_admin(state, actor, id, "hospital.holiday").await?;
             (id, None, "holiday")
         }
     };

@@ -5,6 +5,7 @@ use super::model::{Appointment, SessionInput, Slot};
 use super::{group_commit, plan, store, waitlist};
 use crate::app::AppState;
 use crate::audit::{self, NewEvent};
+use crate::capability::Capability;
 use crate::clock::now_ms;
 use crate::db::{Tx, is_unique_violation};
 use crate::directory::{service as directory, store as directory_store};
@@ -35,7 +36,7 @@ pub async fn create_schedule(state: &AppState, actor: &Actor, service_id: i64) -
             "is a department's service; schedules belong to a doctor's service",
         )
     })?;
-    plan::require_hospital_admin(actor, service.hospital_id)?;
+    plan::require_hospital_admin(state, actor, service.hospital_id, "schedule.create").await?;
     let mut tx = state.db.begin().await?;
     let id = store::insert_schedule(&mut tx, doctor, service.hospital_id, service_id, now_ms())
         .await
@@ -469,7 +470,7 @@ async fn appointment_to_change(
     let appt = appointment_or_404(state, appointment_id).await?;
     let by = match me.role {
         Role::Patient => "patient",
-        Role::Nurse | Role::HospitalAdmin if me.hospital_id == Some(appt.hospital_id) => {
+        _ if Capability::FrontDesk(appt.hospital_id).held_by(me) => {
             audit::record(
                 &state.db,
                 &NewEvent::new(actor.audit(), action, "appointment")
@@ -650,7 +651,7 @@ async fn authorize_attendance(
         Role::Doctor if me.account_id == appt.doctor_id => {
             authorize_at_its_hospital(state, actor, appt, action).await?;
         }
-        Role::Nurse | Role::HospitalAdmin if me.hospital_id == Some(appt.hospital_id) => {}
+        _ if Capability::FrontDesk(appt.hospital_id).held_by(me) => {}
         Role::Patient => {
             return Err(AppError::Forbidden(
                 "the doctor or the front desk marks a missed appointment".to_owned(),

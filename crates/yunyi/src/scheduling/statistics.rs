@@ -18,6 +18,7 @@ use super::statistics_store as store;
 pub use super::statistics_store::{NewVisit, record_visit};
 use crate::app::AppState;
 use crate::audit::{self, NewEvent};
+use crate::capability::Capability;
 use crate::clock::now_ms;
 use crate::db::Tx;
 use crate::error::{AppError, AppResult};
@@ -70,12 +71,13 @@ pub async fn record_walk_in(
     let person = input
         .person_id
         .ok_or_else(|| AppError::invalid("person_id", "is required"))?;
-    if !(matches!(me.role, Role::Nurse | Role::HospitalAdmin) && me.hospital_id == Some(hospital)) {
-        return Err(AppError::Forbidden(
-            "walk-in visits are registered by this hospital's front desk (nurses, administrators)"
-                .to_owned(),
-        ));
-    }
+    crate::capability::require(
+        state,
+        actor,
+        Capability::FrontDesk(hospital),
+        "visit.record",
+    )
+    .await?;
     if crate::identity::store::person(&state.db, person)
         .await?
         .is_none()
