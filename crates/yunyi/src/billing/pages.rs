@@ -18,8 +18,8 @@ use crate::dispensing::service::ChoiceInput;
 use crate::error::{AppError, AppResult};
 use crate::extract::AppForm;
 use crate::identity::Actor;
-use crate::web::PageCtx;
 use crate::web::page::redirect_with_outcome;
+use crate::web::{PageCtx, filters};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -87,12 +87,6 @@ struct CheckoutPage {
     order: OrderView,
 }
 
-impl CheckoutPage {
-    fn yuan(&self, fen: &i64) -> String {
-        crate::money::yuan(*fen)
-    }
-}
-
 async fn checkout(
     State(state): State<AppState>,
     page: PageCtx,
@@ -158,16 +152,6 @@ struct ReconciliationPage {
     report: Option<reconciliation::Report>,
     date: String,
     message: String,
-}
-
-impl ReconciliationPage {
-    fn yuan(&self, fen: &i64) -> String {
-        crate::money::yuan(*fen)
-    }
-
-    fn when(&self, at: &i64) -> String {
-        crate::time::cst_display(*at)
-    }
 }
 
 /// The administrator's daily reconciliation: a bad date is said on the page, not a 4xx.

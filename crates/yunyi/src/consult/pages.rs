@@ -23,6 +23,7 @@ use crate::identity::Actor;
 use crate::identity::model::Role;
 use crate::time::cst_display;
 use crate::web::PageCtx;
+use crate::web::filters;
 use crate::web::page::redirect_with_outcome;
 
 pub fn router() -> Router<AppState> {
@@ -346,10 +347,6 @@ struct DetailPage {
 }
 
 impl DetailPage {
-    fn yuan(&self, fen: &i64) -> String {
-        crate::money::yuan(*fen)
-    }
-
     fn status(&self) -> &str {
         &self.view.consultation.status
     }
@@ -360,10 +357,6 @@ impl DetailPage {
 
     fn mine(&self, m: &MessageRow) -> bool {
         m.sender_id == Some(self.me)
-    }
-
-    fn when(&self, at: &i64) -> String {
-        cst_display(*at)
     }
 }
 

@@ -20,8 +20,8 @@ use crate::app::AppState;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::extract::AppForm;
 use crate::identity::Actor;
-use crate::time::cst_display;
 use crate::web::PageCtx;
+use crate::web::filters;
 use crate::web::page::redirect_with_outcome;
 
 pub fn router() -> Router<AppState> {
@@ -162,12 +162,6 @@ struct QueuePage {
     page: PageCtx,
     items: Vec<FulfilmentView>,
     message: String,
-}
-
-impl QueuePage {
-    fn when(&self, at: &i64) -> String {
-        cst_display(*at)
-    }
 }
 
 async fn queue(

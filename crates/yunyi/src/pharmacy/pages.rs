@@ -28,6 +28,7 @@ use crate::extract::AppForm;
 use crate::identity::Actor;
 use crate::time::cst_display;
 use crate::web::PageCtx;
+use crate::web::filters;
 use crate::web::page::redirect_with_outcome;
 
 pub fn router() -> Router<AppState> {
@@ -106,10 +107,6 @@ impl PrescribePage {
             .iter()
             .filter(|e| !e.field.starts_with("items["))
             .collect()
-    }
-
-    fn yuan(&self, fen: &i64) -> String {
-        crate::money::yuan(*fen)
     }
 
     fn severity(&self, f: &Finding) -> String {
@@ -323,16 +320,6 @@ struct DetailPage {
     pharmacies: Vec<super::store::Pharmacy>,
 }
 
-impl DetailPage {
-    fn yuan(&self, fen: &i64) -> String {
-        crate::money::yuan(*fen)
-    }
-
-    fn when(&self, at: &i64) -> String {
-        cst_display(*at)
-    }
-}
-
 async fn detail(
     State(state): State<AppState>,
     page: PageCtx,
@@ -382,12 +369,6 @@ struct ListPage {
     /// condition (the most recent renewable one).
     items: Vec<(PrescriptionRow, String, bool)>,
     message: String,
-}
-
-impl ListPage {
-    fn yuan(&self, fen: &i64) -> String {
-        crate::money::yuan(*fen)
-    }
 }
 
 async fn mine(
@@ -445,10 +426,6 @@ struct ReviewsPage {
 }
 
 impl ReviewsPage {
-    fn yuan(&self, fen: &i64) -> String {
-        crate::money::yuan(*fen)
-    }
-
     fn allergies(&self, json: &str) -> String {
         serde_json::from_str::<Vec<String>>(json)
             .unwrap_or_default()

@@ -17,6 +17,7 @@ use crate::extract::AppForm;
 use crate::identity::Actor;
 use crate::time::cst_display;
 use crate::web::PageCtx;
+use crate::web::filters;
 use crate::web::page::redirect_with_outcome;
 
 pub fn router() -> Router<AppState> {
@@ -53,12 +54,6 @@ struct AppointmentsPage {
     items: Vec<Listed>,
     waiting: Vec<WaitView>,
     message: String,
-}
-
-impl AppointmentsPage {
-    fn yuan(&self, fen: &i64) -> String {
-        crate::money::yuan(*fen)
-    }
 }
 
 #[derive(Deserialize)]

@@ -19,8 +19,8 @@ use crate::app::AppState;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::extract::AppForm;
 use crate::identity::Actor;
-use crate::time::cst_display;
 use crate::web::PageCtx;
+use crate::web::filters;
 use crate::web::page::redirect_with_outcome;
 
 pub fn router() -> Router<AppState> {
@@ -52,12 +52,6 @@ struct CaseList {
     page: PageCtx,
     open: Vec<CaseItem>,
     ended: Vec<CaseItem>,
-}
-
-impl CaseList {
-    fn when(&self, at: &i64) -> String {
-        cst_display(*at)
-    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -160,10 +154,6 @@ struct CasePage {
 }
 
 impl CasePage {
-    fn when(&self, at: &i64) -> String {
-        cst_display(*at)
-    }
-
     fn next(&self) -> &'static str {
         self.item.next_action.map(Action::as_str).unwrap_or("")
     }
@@ -207,12 +197,6 @@ struct RulesPage {
     view: RulesView,
     document: String,
     message: String,
-}
-
-impl RulesPage {
-    fn when(&self, at: &i64) -> String {
-        cst_display(*at)
-    }
 }
 
 async fn rules_page(

@@ -135,3 +135,20 @@ mod tests {
         assert!(!super::is_local_path("/医生"));
     }
 }
+
+/// Template filters every page may use (`{{ total_fen|yuan }}`, `{{ created_at|cst }}`): one
+/// way to show money and times, instead of a method per page. A page's module brings them in
+/// with `use crate::web::filters;`.
+pub mod filters {
+    /// An amount in fen as yuan (`¥25.00`).
+    #[askama::filter_fn]
+    pub fn yuan(fen: &i64, _: &dyn askama::Values) -> askama::Result<String> {
+        Ok(crate::money::yuan(*fen))
+    }
+
+    /// An instant (epoch milliseconds) as China's date and time (`2026-11-23 08:30`).
+    #[askama::filter_fn]
+    pub fn cst(at: &i64, _: &dyn askama::Values) -> askama::Result<String> {
+        Ok(crate::time::cst_display(*at))
+    }
+}
