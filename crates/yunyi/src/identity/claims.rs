@@ -406,6 +406,25 @@ pub struct CounterView {
     pub document_types: [&'static str; 5],
 }
 
+/// The front desk's own page: nurses and hospital administrators; anyone else is refused,
+/// audited.
+pub async fn front_desk(state: &AppState, actor: &Actor) -> AppResult<()> {
+    if let Err(e) = require_front_desk(actor) {
+        super::service::deny(
+            state,
+            actor,
+            "identity_claim.list",
+            "identity_claim",
+            None,
+            None,
+            "not front desk",
+        )
+        .await?;
+        return Err(e);
+    }
+    Ok(())
+}
+
 fn require_front_desk(actor: &Actor) -> AppResult<()> {
     let me = actor.require()?;
     if matches!(me.role, Role::Nurse | Role::HospitalAdmin) {

@@ -363,13 +363,40 @@ struct OutcomeQuery {
     id: Option<String>,
 }
 
-/// The message a redirect brought: none for success ("ok"), else what went wrong.
+/// The message a redirect brought, by its token: only the catalogue's messages are shown
+/// (in the page's language), never text from the address, which anyone can write.
 fn outcome_message(page: &PageCtx, message: Option<String>) -> String {
-    match message.as_deref() {
-        None | Some("ok") => String::new(),
-        Some("claim_sent") => page.t("claims.sent").to_owned(),
-        Some(other) => crate::text::clip(other, 300),
+    let key = match message.as_deref() {
+        Some("claim_sent") => "claims.sent",
+        Some("claim_code") => "claims.err.code",
+        Some("claim_closed") => "claims.err.closed",
+        Some("claim_missing") => "claims.err.not_found",
+        _ => return String::new(),
+    };
+    page.t(key).to_owned()
+}
+
+/// Where a claim action leads: back to `path` with the token of what happened. A wrong
+/// code, a claim decided or expired meanwhile, or one that does not exist are said on the
+/// page; anything else (not allowed, signed out, a fault) is an error page.
+fn claim_outcome(
+    path: &str,
+    pairs: &[(&str, String)],
+    result: AppResult<()>,
+) -> AppResult<Redirect> {
+    let token = match result {
+        Ok(()) => "ok",
+        Err(AppError::Validation(_)) => "claim_code",
+        Err(AppError::Conflict(_)) => "claim_closed",
+        Err(AppError::NotFound(_)) => "claim_missing",
+        Err(e) => return Err(e),
+    };
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        query.append_pair(k, v);
     }
+    query.append_pair("message", token);
+    Ok(Redirect::to(&format!("{path}?{}", query.finish())))
 }
 
 async fn me_page(
@@ -420,7 +447,7 @@ async fn approve_claim(
 ) -> AppResult<Redirect> {
     let id = claim_path_id(&id)?;
     let result = claims::decide(&state, &actor, id, true).await.map(|_| ());
-    crate::web::page::redirect_with_outcome("/me", &[], result)
+    claim_outcome("/me", &[], result)
 }
 
 async fn reject_claim(
@@ -430,7 +457,7 @@ async fn reject_claim(
 ) -> AppResult<Redirect> {
     let id = claim_path_id(&id)?;
     let result = claims::decide(&state, &actor, id, false).await.map(|_| ());
-    crate::web::page::redirect_with_outcome("/me", &[], result)
+    claim_outcome("/me", &[], result)
 }
 
 #[derive(Deserialize, Default)]
@@ -449,7 +476,7 @@ async fn claim_code(
     let result = claims::enter_code(&state, &actor, id, &form.code)
         .await
         .map(|_| ());
-    crate::web::page::redirect_with_outcome("/me", &[], result)
+    claim_outcome("/me", &[], result)
 }
 
 #[derive(Template, WebTemplate)]
@@ -475,19 +502,13 @@ async fn counter_page(
     let id = q.id.unwrap_or_default();
     let view = match id.trim() {
         "" => {
-            let me = actor.require()?;
-            if !matches!(me.role, Role::Nurse | Role::HospitalAdmin) {
-                return Err(AppError::Forbidden(
-                    "identity papers are checked by a hospital's front desk (nurses, administrators)"
-                        .to_owned(),
-                ));
-            }
+            claims::front_desk(&state, &actor).await?;
             None
         }
         raw => match claims::counter_view(&state, &actor, claim_path_id(raw)?).await {
             Ok(v) => Some(v),
-            Err(AppError::NotFound(m)) => {
-                message = m;
+            Err(AppError::NotFound(_)) => {
+                message = page.t("claims.err.not_found").to_owned();
                 None
             }
             Err(e) => return Err(e),
@@ -511,7 +532,7 @@ async fn counter_verify(
     let result = claims::verify_at_counter(&state, &actor, id, &form)
         .await
         .map(|_| ());
-    crate::web::page::redirect_with_outcome("/counter/claims", &[("id", id.to_string())], result)
+    claim_outcome("/counter/claims", &[("id", id.to_string())], result)
 }
 
 #[derive(Template, WebTemplate)]

@@ -850,6 +850,10 @@ async fn the_pages_ask_the_holder_and_the_counter_confirms() {
     let page = p1.submit(&format!("/me/claims/{claim}/reject"), &[]).await;
     assert!(!page.contains(&format!("id=\"reject-{claim}\"")));
     assert!(p2.page("/me").await.contains("已拒绝"));
+    // Deciding it again says so in Chinese; text put in the address is never shown.
+    let page = p1.submit(&format!("/me/claims/{claim}/approve"), &[]).await;
+    assert!(page.contains("该申请已处理或已过期"), "{page}");
+    assert!(!p1.page("/me?message=请拨打400").await.contains("请拨打400"));
 
     // A new request, confirmed at the counter: the nurse's page shows the record to compare.
     p2.submit(
@@ -879,5 +883,5 @@ async fn the_pages_ask_the_holder_and_the_counter_confirms() {
     // A patient has no counter page; a number that is nobody's is said on the page.
     assert!(p2.page("/counter/claims").await.contains("403"));
     let page = nurse.page("/counter/claims?id=999999").await;
-    assert!(page.contains("no identity claim"), "{page}");
+    assert!(page.contains("没有这个申请编号"), "{page}");
 }
