@@ -322,7 +322,7 @@ pub fn resolve(cli: &Cli, matches: &ArgMatches) -> Result<Config, ConfigError> {
             source: Source::Default,
         },
     };
-    let from_file_step_up = from_file.clone();
+    let from_file_text = from_file.clone();
     let outbreak_areas = list_setting(
         matches,
         (&cli.outbreak_areas, file.outbreak_areas),
@@ -351,33 +351,30 @@ pub fn resolve(cli: &Cli, matches: &ArgMatches) -> Result<Config, ConfigError> {
         }),
         (None, None) => None,
     };
-    let step_up_minutes = match (&cli.step_up_minutes, file.step_up_minutes) {
-        (Some(v), _) => Some(Sourced {
-            value: v.clone(),
-            source: source_of(
-                matches,
-                "step_up_minutes",
-                "--step-up-minutes",
-                "YUNYI_STEP_UP_MINUTES",
-            ),
-        }),
-        (None, Some(v)) => Some(Sourced {
-            value: v.to_string(),
-            source: from_file_step_up.clone(),
-        }),
-        (None, None) => None,
-    };
+    let step_up_minutes = text_setting(
+        matches,
+        (
+            &cli.step_up_minutes,
+            file.step_up_minutes.map(|n| n.to_string()),
+        ),
+        (
+            "step_up_minutes",
+            "--step-up-minutes",
+            "YUNYI_STEP_UP_MINUTES",
+        ),
+        &from_file_text,
+    );
     let break_glass = text_setting(
         matches,
         (&cli.break_glass, file.break_glass),
         ("break_glass", "--break-glass", "YUNYI_BREAK_GLASS"),
-        &from_file_step_up,
+        &from_file_text,
     );
     let hsts = text_setting(
         matches,
         (&cli.hsts, file.hsts),
         ("hsts", "--hsts", "YUNYI_HSTS"),
-        &from_file_step_up,
+        &from_file_text,
     );
     let metrics_token = std::env::var("YUNYI_METRICS_TOKEN")
         .ok()

@@ -151,7 +151,12 @@ impl ErrorCode {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldError {
     pub field: String,
+    /// What was wrong, in English (the API's language).
     pub message: String,
+    /// The catalogue's message for pages, with its `{name}` values, when there is one: a page
+    /// in Chinese shows that instead of the English.
+    #[serde(skip)]
+    pub message_key: Option<(&'static str, Vec<(&'static str, String)>)>,
 }
 
 impl FieldError {
@@ -159,7 +164,14 @@ impl FieldError {
         Self {
             field: field.into(),
             message: message.into(),
+            message_key: None,
         }
+    }
+
+    /// With the catalogue's message (`key`, filled with `args`) for pages.
+    pub fn localized(mut self, key: &'static str, args: Vec<(&'static str, String)>) -> Self {
+        self.message_key = Some((key, args));
+        self
     }
 }
 

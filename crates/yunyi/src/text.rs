@@ -25,19 +25,24 @@ pub fn forbidden_char(s: &str) -> Option<char> {
 /// Checks one field's text: no forbidden character, at most `max` characters.
 pub fn check(field: &str, s: &str, max: usize) -> Result<(), FieldError> {
     if let Some(c) = forbidden_char(s) {
+        let code = format!("U+{:04X}", u32::from(c));
         return Err(FieldError::new(
             field,
             format!(
-                "contains a character that is not allowed in text (U+{:04X}: a control or text-direction character)",
-                u32::from(c)
+                "contains a character that is not allowed in text ({code}: a control or text-direction character)"
             ),
-        ));
+        )
+        .localized("field.bad_character", vec![("code", code)]));
     }
     let n = s.chars().count();
     if n > max {
         return Err(FieldError::new(
             field,
             format!("is too long: at most {max} characters, {n} given"),
+        )
+        .localized(
+            "field.too_long",
+            vec![("max", max.to_string()), ("given", n.to_string())],
         ));
     }
     Ok(())

@@ -8,7 +8,7 @@
 
 use super::model::{IdCardNumber, Phone};
 use crate::app::AppState;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, FieldError};
 use crate::jobs::BoxFuture;
 
 /// What a provider answered.
@@ -66,10 +66,13 @@ pub async fn require_match(
 ) -> AppResult<()> {
     match state.realname.check(name, id, phone).await {
         Verdict::Match => Ok(()),
-        Verdict::Mismatch => Err(AppError::invalid(
-            "phone",
-            "the real-name check did not confirm that this name, identity number and phone number belong to one person; use a phone registered in your own name",
-        )),
+        Verdict::Mismatch => Err(AppError::Validation(vec![
+            FieldError::new(
+                "phone",
+                "the real-name check did not confirm that this name, identity number and phone number belong to one person; use a phone registered in your own name",
+            )
+            .localized("register.realname_mismatch", Vec::new()),
+        ])),
         Verdict::Unavailable => Err(AppError::Unavailable(
             "the real-name check is unavailable just now; try again in a few minutes".to_owned(),
         )),

@@ -80,14 +80,7 @@ pub async fn visit_counts(
          FROM visit v WHERE v.day >= $1 AND v.day <= $2 {only}\
          GROUP BY v.day, v.hospital_id, v.department_id"
     );
-    with_db!(db, |pool| {
-        let q = sqlx::query_as::<_, Counted>(&sql).bind(from).bind(to);
-        let q = match hospital {
-            Some(h) => q.bind(h),
-            None => q,
-        };
-        q.fetch_all(pool).await
-    })
+    counts(db, &sql, (from, to), hospital).await
 }
 
 /// Appointments not cancelled per day, hospital and department in `[from, to]`, and how many
@@ -110,8 +103,19 @@ pub async fn appointment_counts(
          WHERE a.status <> 'cancelled' AND a.day >= $1 AND a.day <= $2 {only}\
          GROUP BY a.day, c.hospital_id, {APPOINTMENT_DEPARTMENT}"
     );
+    counts(db, &sql, (from, to), hospital).await
+}
+
+/// Runs a count statement over `[from, to]`, with the hospital bound when the statement
+/// names it.
+async fn counts(
+    db: &Db,
+    sql: &str,
+    (from, to): (&str, &str),
+    hospital: Option<i64>,
+) -> Result<Vec<Counted>, sqlx::Error> {
     with_db!(db, |pool| {
-        let q = sqlx::query_as::<_, Counted>(&sql).bind(from).bind(to);
+        let q = sqlx::query_as::<_, Counted>(sql).bind(from).bind(to);
         let q = match hospital {
             Some(h) => q.bind(h),
             None => q,

@@ -397,7 +397,7 @@ mod tests {
     /// `.t(format!("pattern"))` with its placeholders as `{}`.
     fn used_keys(text: &str) -> (Vec<String>, Vec<String>) {
         let (mut fixed, mut patterns) = (Vec::new(), Vec::new());
-        for call in [".t(\"", ".t_with(\""] {
+        for call in [".t(\"", ".t_with(\"", ".localized(\""] {
             for (i, _) in text.match_indices(call) {
                 let rest = &text[i + call.len()..];
                 if let Some(end) = rest.find('"') {

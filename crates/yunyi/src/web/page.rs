@@ -107,11 +107,23 @@ impl PageCtx {
     }
 
     /// The message for one field, for forms shown again with their errors.
-    pub fn field_error<'a>(&self, errors: &'a [FieldError], field: &str) -> Option<&'a str> {
+    /// The error of `field`, in the page's language when the catalogue has it.
+    pub fn field_error(&self, errors: &[FieldError], field: &str) -> Option<String> {
         errors
             .iter()
             .find(|e| e.field == field)
-            .map(|e| e.message.as_str())
+            .map(|e| self.message_of(e))
+    }
+
+    /// A field error's message, in the page's language when the catalogue has it.
+    pub fn message_of(&self, e: &FieldError) -> String {
+        match &e.message_key {
+            Some((key, args)) => {
+                let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                self.lang.t_with(key, &args)
+            }
+            None => e.message.clone(),
+        }
     }
 }
 

@@ -880,6 +880,20 @@ async fn the_pages_ask_the_holder_and_the_counter_confirms() {
     assert!(page.contains("已确认关联"), "{page}");
     let page = p2.page("/me").await;
     assert!(page.contains("id=\"family-list\""), "{page}");
+    // Field errors of the new checks are in the page's language.
+    let r = p2
+        .post_form(
+            "/me/family",
+            &[
+                ("name", "张\u{202e}雨"),
+                ("id_number", CHILD.1),
+                ("relationship", "child"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("含有不允许的字符（U+202E"), "{html}");
     // A patient has no counter page; a number that is nobody's is said on the page.
     assert!(p2.page("/counter/claims").await.contains("403"));
     let page = nurse.page("/counter/claims?id=999999").await;
