@@ -19,7 +19,6 @@ use std::time::Instant;
 
 use yunyi::config::Config;
 use yunyi::time::cst_today;
-use yunyi::with_db;
 
 const REGIONS: usize = 3_000;
 const SYNDROMES: usize = 20;
@@ -91,11 +90,10 @@ async fn main() {
     }
     tx.commit().await.unwrap();
     if url.is_some() {
-        with_db!(&db, |pool| sqlx::query("ANALYZE signal_count")
-            .execute(pool)
+        db.execute("ANALYZE signal_count", ())
             .await
-            .map(|_| ()))
-        .unwrap();
+            .map(|_| ())
+            .unwrap();
     }
     println!(
         "{}: {total} rows ({REGIONS} regions × {SYNDROMES} syndromes × {DAYS} days) written in {:.1} s",

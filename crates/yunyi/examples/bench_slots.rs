@@ -21,14 +21,13 @@ use chrono::{Duration as Days, NaiveTime};
 use yunyi::clock::now_ms;
 use yunyi::config::Config;
 use yunyi::time::{cst_ms, cst_today};
-use yunyi::with_db;
 
 const HISTORY_DAYS: i64 = 730;
 const AHEAD_DAYS: i64 = 14;
 const DURATION: Duration = Duration::from_secs(10);
 
 async fn exec(db: &yunyi::db::Db, sql: &str) {
-    with_db!(db, |pool| sqlx::query(sql).execute(pool).await.map(|_| ())).unwrap();
+    db.execute(sql, ()).await.map(|_| ()).unwrap();
 }
 
 #[tokio::main]
@@ -47,18 +46,16 @@ async fn main() {
 
     let started = Instant::now();
     // One schedule per demo doctor's first service.
-    let services: Vec<(i64, i64, i64)> = with_db!(&db, |pool| sqlx::query_as::<_, (i64, i64, i64)>(
-        "SELECT MIN(id), doctor_id, hospital_id FROM service WHERE doctor_id IS NOT NULL GROUP BY doctor_id, hospital_id"
+    let services: Vec<(i64, i64, i64)> = db.all::<(i64, i64, i64)>(
+        "SELECT MIN(id), doctor_id, hospital_id FROM service WHERE doctor_id IS NOT NULL GROUP BY doctor_id, hospital_id",
+        (),
     )
-    .fetch_all(pool)
-    .await)
+    .await
     .unwrap();
-    let persons: Vec<i64> = with_db!(&db, |pool| sqlx::query_scalar::<_, i64>(
-        "SELECT id FROM person ORDER BY id"
-    )
-    .fetch_all(pool)
-    .await)
-    .unwrap();
+    let persons: Vec<i64> = db
+        .scalars::<i64>("SELECT id FROM person ORDER BY id", ())
+        .await
+        .unwrap();
     let now = now_ms();
     let today = cst_today(now);
     let times: Vec<NaiveTime> = (0..16)
@@ -100,11 +97,7 @@ async fn main() {
                 "INSERT INTO slot (schedule_id, start_at, end_at, day, capacity, booked, held, release_at, released, mode, status, created_at) VALUES {}",
                 chunk.join(",")
             );
-            yunyi::with_tx!(&mut tx, |conn| sqlx::query(&sql)
-                .execute(conn)
-                .await
-                .map(|_| ()))
-            .unwrap();
+            tx.execute(&sql, ()).await.map(|_| ()).unwrap();
         }
         slots += rows.len();
         // Completed appointments for the used slots.
@@ -114,11 +107,7 @@ async fn main() {
              WHERE s.schedule_id = {schedule} AND s.booked = 1",
             persons[n % persons.len()]
         );
-        let done = yunyi::with_tx!(&mut tx, |conn| sqlx::query(&sql)
-            .execute(conn)
-            .await
-            .map(|r| r.rows_affected()))
-        .unwrap();
+        let done = tx.execute(&sql, ()).await.unwrap();
         appointments += usize::try_from(done).unwrap();
         tx.commit().await.unwrap();
     }

@@ -1,7 +1,6 @@
 //! SQL for the audit trail: insert and read only. There is deliberately no update or delete.
 
 use crate::db::{Db, Tx};
-use crate::{with_db, with_tx};
 
 use super::Event;
 
@@ -13,47 +12,25 @@ pub async fn lock_head(tx: &mut Tx) -> Result<(i64, String), sqlx::Error> {
         Tx::Postgres(_) => " FOR UPDATE",
     };
     let sql = format!("SELECT last_id, last_hash FROM audit_head WHERE singleton = 1{lock}");
-    with_tx!(tx, |conn| sqlx::query_as::<_, (i64, String)>(&sql)
-        .fetch_one(conn)
-        .await)
+    tx.one::<(i64, String)>(&sql, ()).await
 }
 
 pub async fn head(db: &Db) -> Result<(i64, String), sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_as::<_, (i64, String)>(
-            "SELECT last_id, last_hash FROM audit_head WHERE singleton = 1",
-        )
-        .fetch_one(pool)
-        .await
-    })
+    db.one::<(i64, String)>(
+        "SELECT last_id, last_hash FROM audit_head WHERE singleton = 1",
+        (),
+    )
+    .await
 }
 
 pub async fn insert(tx: &mut Tx, e: &Event) -> Result<(), sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
-            "INSERT INTO audit_event (id, at, actor_id, actor_role, action, object_type, object_id, patient_id, \
-             outcome, reason, flagged, request_id, client_addr, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-        )
-        .bind(e.id)
-        .bind(e.at)
-        .bind(e.actor_id)
-        .bind(&e.actor_role)
-        .bind(&e.action)
-        .bind(&e.object_type)
-        .bind(&e.object_id)
-        .bind(e.patient_id)
-        .bind(&e.outcome)
-        .bind(&e.reason)
-        .bind(e.flagged)
-        .bind(&e.request_id)
-        .bind(&e.client_addr)
-        .bind(&e.prev_hash)
-        .bind(&e.hash)
-        .execute(conn)
-        .await
-        .map(|_| ())
-    })
+    tx.execute(
+        "INSERT INTO audit_event (id, at, actor_id, actor_role, action, object_type, object_id, patient_id, \
+         outcome, reason, flagged, request_id, client_addr, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        (e.id, e.at, e.actor_id, &e.actor_role, &e.action, &e.object_type, &e.object_id, e.patient_id, &e.outcome, &e.reason, e.flagged, &e.request_id, &e.client_addr, &e.prev_hash, &e.hash),
+    )
+    .await.map(|_| ())
 }
 
 const COLUMNS: &str = "id, at, actor_id, actor_role, action, object_type, object_id, patient_id, outcome, reason, \
@@ -62,19 +39,12 @@ const COLUMNS: &str = "id, at, actor_id, actor_role, action, object_type, object
 /// Events with id > `after`, in id order.
 pub async fn get(db: &Db, id: i64) -> Result<Option<Event>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM audit_event WHERE id = $1");
-    with_db!(db, |pool| sqlx::query_as::<_, Event>(&sql)
-        .bind(id)
-        .fetch_optional(pool)
-        .await)
+    db.optional::<Event>(&sql, (id,)).await
 }
 
 pub async fn page(db: &Db, after: i64, limit: i64) -> Result<Vec<Event>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM audit_event WHERE id > $1 ORDER BY id LIMIT $2");
-    with_db!(db, |pool| sqlx::query_as::<_, Event>(&sql)
-        .bind(after)
-        .bind(limit)
-        .fetch_all(pool)
-        .await)
+    db.all::<Event>(&sql, (after, limit)).await
 }
 
 /// Filters for the audit viewer and the FHIR `AuditEvent` search.
@@ -102,19 +72,20 @@ pub async fn search(db: &Db, f: &Filter) -> Result<Vec<Event>, sqlx::Error> {
          ($8 IS NULL OR actor_id IN (SELECT id FROM account WHERE hospital_id = $8)) \
          ORDER BY id DESC LIMIT $7"
     );
-    with_db!(db, |pool| {
-        sqlx::query_as::<_, Event>(&sql)
-            .bind(f.actor_id)
-            .bind(f.patient_id)
-            .bind(&f.action)
-            .bind(&f.outcome)
-            .bind(f.flagged_only)
-            .bind(f.before.unwrap_or(i64::MAX))
-            .bind(f.limit)
-            .bind(f.actor_hospital)
-            .fetch_all(pool)
-            .await
-    })
+    db.all::<Event>(
+        &sql,
+        (
+            f.actor_id,
+            f.patient_id,
+            &f.action,
+            &f.outcome,
+            f.flagged_only,
+            f.before.unwrap_or(i64::MAX),
+            f.limit,
+            f.actor_hospital,
+        ),
+    )
+    .await
 }
 
 /// On a batch writer's own SQLite connection (`db::batch_writer`), which sqlx does not see.

@@ -2,7 +2,6 @@
 //! notification, or a second refund, cannot pay twice or return more than was paid.
 
 use crate::db::{Db, Tx};
-use crate::{with_db, with_tx};
 
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
 pub struct OrderRow {
@@ -55,41 +54,22 @@ pub struct NewOrder<'a> {
 }
 
 pub async fn insert(tx: &mut Tx, o: &NewOrder<'_>, now: i64) -> Result<i64, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query_scalar::<_, i64>(
+    tx.scalar::<i64>(
         "INSERT INTO payment_order (person_id, payer_id, hospital_id, subject_type, subject_id, status, \
          total_fen, gateway, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $8) \
-         RETURNING id"
+         RETURNING id",
+        (o.person, o.payer, o.hospital, o.subject_type, o.subject_id, o.total_fen, o.gateway, now),
     )
-    .bind(o.person)
-    .bind(o.payer)
-    .bind(o.hospital)
-    .bind(o.subject_type)
-    .bind(o.subject_id)
-    .bind(o.total_fen)
-    .bind(o.gateway)
-    .bind(now)
-    .fetch_one(conn)
     .await
-    })
 }
 
 pub async fn insert_line(tx: &mut Tx, order: i64, l: &LineRow) -> Result<(), sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
+    tx.execute(
         "INSERT INTO order_line (order_id, line, description, quantity, unit_price_fen, amount_fen) \
-         VALUES ($1, $2, $3, $4, $5, $6)"
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        (order, l.line, &l.description, l.quantity, l.unit_price_fen, l.amount_fen),
     )
-    .bind(order)
-    .bind(l.line)
-    .bind(&l.description)
-    .bind(l.quantity)
-    .bind(l.unit_price_fen)
-    .bind(l.amount_fen)
-    .execute(conn)
-    .await
-    .map(|_| ())
-    })
+    .await.map(|_| ())
 }
 
 /// The order and its lines, in one transaction.
@@ -115,19 +95,15 @@ pub async fn latest_for(
     let sql = format!(
         "SELECT {COLUMNS} FROM payment_order WHERE subject_type = $1 AND subject_id = $2 ORDER BY id DESC LIMIT 1"
     );
-    with_db!(db, |pool| sqlx::query_as::<_, OrderRow>(&sql)
-        .bind(subject_type)
-        .bind(subject_id)
-        .fetch_optional(pool)
-        .await)
+    db.optional::<OrderRow>(&sql, (subject_type, subject_id))
+        .await
 }
 
 /// Paid orders with something left to refund whose subject lapsed: a consultation cancelled
 /// or expired, an appointment cancelled, a prescription the pharmacy could not fill (its
 /// delivery cancelled). (order id, why).
 pub async fn lapsed_paid(db: &Db, limit: i64) -> Result<Vec<(i64, String)>, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_as::<_, (i64, String)>(
+    db.all::<(i64, String)>(
         "SELECT o.id, 'consultation ' || c.status FROM payment_order o \
          JOIN consultation c ON o.subject_type = 'consultation' AND c.id = o.subject_id \
          WHERE o.status = 'paid' AND o.refunded_fen < o.paid_fen AND c.status IN ('cancelled', 'expired') \
@@ -139,20 +115,15 @@ pub async fn lapsed_paid(db: &Db, limit: i64) -> Result<Vec<(i64, String)>, sqlx
          SELECT o.id, 'prescription not dispensed' FROM payment_order o \
          JOIN fulfilment f ON o.subject_type = 'prescription' AND f.prescription_id = o.subject_id \
          WHERE o.status = 'paid' AND o.refunded_fen < o.paid_fen AND f.status = 'cancelled' \
-         LIMIT $1"
+         LIMIT $1",
+        (limit,),
     )
-    .bind(limit)
-    .fetch_all(pool)
     .await
-    })
 }
 
 pub async fn order(db: &Db, id: i64) -> Result<Option<OrderRow>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM payment_order WHERE id = $1");
-    with_db!(db, |pool| sqlx::query_as::<_, OrderRow>(&sql)
-        .bind(id)
-        .fetch_optional(pool)
-        .await)
+    db.optional::<OrderRow>(&sql, (id,)).await
 }
 
 /// The order waiting for payment for a subject, if any.
@@ -164,11 +135,8 @@ pub async fn pending_for(
     let sql = format!(
         "SELECT {COLUMNS} FROM payment_order WHERE subject_type = $1 AND subject_id = $2 AND status = 'pending'"
     );
-    with_db!(db, |pool| sqlx::query_as::<_, OrderRow>(&sql)
-        .bind(subject_type)
-        .bind(subject_id)
-        .fetch_optional(pool)
-        .await)
+    db.optional::<OrderRow>(&sql, (subject_type, subject_id))
+        .await
 }
 
 /// The paid (or partly refunded) order for a subject, if any.
@@ -181,33 +149,24 @@ pub async fn paid_for(
         "SELECT {COLUMNS} FROM payment_order WHERE subject_type = $1 AND subject_id = $2 \
          AND status = 'paid' ORDER BY id DESC LIMIT 1"
     );
-    with_db!(db, |pool| sqlx::query_as::<_, OrderRow>(&sql)
-        .bind(subject_type)
-        .bind(subject_id)
-        .fetch_optional(pool)
-        .await)
+    db.optional::<OrderRow>(&sql, (subject_type, subject_id))
+        .await
 }
 
 pub async fn lines(db: &Db, order: i64) -> Result<Vec<LineRow>, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_as::<_, LineRow>(
-        "SELECT line, description, quantity, unit_price_fen, amount_fen FROM order_line WHERE order_id = $1 ORDER BY line"
+    db.all::<LineRow>(
+        "SELECT line, description, quantity, unit_price_fen, amount_fen FROM order_line WHERE order_id = $1 ORDER BY line",
+        (order,),
     )
-    .bind(order)
-    .fetch_all(pool)
     .await
-    })
 }
 
 pub async fn refunds(db: &Db, order: i64) -> Result<Vec<RefundRow>, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_as::<_, RefundRow>(
-        "SELECT id, amount_fen, reason, gateway_ref, created_at FROM refund WHERE order_id = $1 ORDER BY id"
+    db.all::<RefundRow>(
+        "SELECT id, amount_fen, reason, gateway_ref, created_at FROM refund WHERE order_id = $1 ORDER BY id",
+        (order,),
     )
-    .bind(order)
-    .fetch_all(pool)
     .await
-    })
 }
 
 /// Records a notification once: false when the same (gateway, transaction, event) came before.
@@ -218,22 +177,12 @@ pub async fn record_notification(
     outcome: &str,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
+    tx.execute(
         "INSERT INTO payment_notification (gateway, gateway_txn, event, order_id, amount_fen, received_at, outcome) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (gateway, gateway_txn, event) DO NOTHING"
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (gateway, gateway_txn, event) DO NOTHING",
+        (gateway, &n.gateway_txn, &n.event, n.order_id, n.amount_fen, now, outcome),
     )
-    .bind(gateway)
-    .bind(&n.gateway_txn)
-    .bind(&n.event)
-    .bind(n.order_id)
-    .bind(n.amount_fen)
-    .bind(now)
-    .bind(outcome)
-    .execute(conn)
-    .await
-    .map(|r| r.rows_affected() == 1)
-    })
+    .await.map(|n| n == 1)
 }
 
 pub async fn set_notification_outcome(
@@ -242,52 +191,33 @@ pub async fn set_notification_outcome(
     n: &super::gateway::Notification,
     outcome: &str,
 ) -> Result<(), sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
-        "UPDATE payment_notification SET outcome = $4 WHERE gateway = $1 AND gateway_txn = $2 AND event = $3"
+    tx.execute(
+        "UPDATE payment_notification SET outcome = $4 WHERE gateway = $1 AND gateway_txn = $2 AND event = $3",
+        (gateway, &n.gateway_txn, &n.event, outcome),
     )
-    .bind(gateway)
-    .bind(&n.gateway_txn)
-    .bind(&n.event)
-    .bind(outcome)
-    .execute(conn)
-    .await
-    .map(|_| ())
-    })
+    .await.map(|_| ())
 }
 
 /// Marks a pending order paid in full by `txn`; false if it was no longer pending.
 pub async fn mark_paid(tx: &mut Tx, id: i64, txn: &str, now: i64) -> Result<bool, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
+    tx.execute(
         "UPDATE payment_order SET status = 'paid', paid_fen = total_fen, gateway_txn = $2, paid_at = $3, \
-         updated_at = $3 WHERE id = $1 AND status = 'pending'"
+         updated_at = $3 WHERE id = $1 AND status = 'pending'",
+        (id, txn, now),
     )
-    .bind(id)
-    .bind(txn)
-    .bind(now)
-    .execute(conn)
-    .await
-    .map(|r| r.rows_affected() == 1)
-    })
+    .await.map(|n| n == 1)
 }
 
 /// Takes `amount` off what the order may still refund; false when that would exceed what was
 /// paid (or the order was never paid). Fully refunded orders become `refunded`.
 pub async fn take_refund(tx: &mut Tx, id: i64, amount: i64, now: i64) -> Result<bool, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
+    tx.execute(
         "UPDATE payment_order SET refunded_fen = refunded_fen + $2, \
          status = CASE WHEN refunded_fen + $2 = paid_fen THEN 'refunded' ELSE status END, updated_at = $3 \
-         WHERE id = $1 AND status = 'paid' AND refunded_fen + $2 <= paid_fen"
+         WHERE id = $1 AND status = 'paid' AND refunded_fen + $2 <= paid_fen",
+        (id, amount, now),
     )
-    .bind(id)
-    .bind(amount)
-    .bind(now)
-    .execute(conn)
-    .await
-    .map(|r| r.rows_affected() == 1)
-    })
+    .await.map(|n| n == 1)
 }
 
 pub async fn insert_refund(
@@ -299,19 +229,13 @@ pub async fn insert_refund(
     by: Option<i64>,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    with_tx!(tx, |conn| sqlx::query(
+    tx.execute(
         "INSERT INTO refund (order_id, amount_fen, reason, gateway_ref, by_account, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)"
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        (order, amount, reason, gateway_ref, by, now),
     )
-    .bind(order)
-    .bind(amount)
-    .bind(reason)
-    .bind(gateway_ref)
-    .bind(by)
-    .bind(now)
-    .execute(conn)
     .await
-    .map(|_| ()))
+    .map(|_| ())
 }
 
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
@@ -353,18 +277,13 @@ pub async fn payments_between(
     from: i64,
     to: i64,
 ) -> Result<Vec<PaymentLine>, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_as::<_, PaymentLine>(
-            "SELECT id AS order_id, subject_type, subject_id, gateway, gateway_txn, paid_fen AS amount_fen, \
-             paid_at AS at FROM payment_order WHERE hospital_id = $1 AND paid_at >= $2 AND paid_at < $3 \
-             ORDER BY paid_at, id"
-        )
-        .bind(hospital)
-        .bind(from)
-        .bind(to)
-        .fetch_all(pool)
-        .await
-    })
+    db.all::<PaymentLine>(
+        "SELECT id AS order_id, subject_type, subject_id, gateway, gateway_txn, paid_fen AS amount_fen, \
+         paid_at AS at FROM payment_order WHERE hospital_id = $1 AND paid_at >= $2 AND paid_at < $3 \
+         ORDER BY paid_at, id",
+        (hospital, from, to),
+    )
+    .await
 }
 
 /// Refunds of a hospital's orders made in [from, to).
@@ -374,18 +293,13 @@ pub async fn refunds_between(
     from: i64,
     to: i64,
 ) -> Result<Vec<RefundLine>, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_as::<_, RefundLine>(
-            "SELECT r.id AS refund_id, r.order_id, o.subject_type, r.gateway_ref, r.amount_fen, r.reason, \
-             r.created_at AS at FROM refund r JOIN payment_order o ON o.id = r.order_id \
-             WHERE o.hospital_id = $1 AND r.created_at >= $2 AND r.created_at < $3 ORDER BY r.created_at, r.id"
-        )
-        .bind(hospital)
-        .bind(from)
-        .bind(to)
-        .fetch_all(pool)
-        .await
-    })
+    db.all::<RefundLine>(
+        "SELECT r.id AS refund_id, r.order_id, o.subject_type, r.gateway_ref, r.amount_fen, r.reason, \
+         r.created_at AS at FROM refund r JOIN payment_order o ON o.id = r.order_id \
+         WHERE o.hospital_id = $1 AND r.created_at >= $2 AND r.created_at < $3 ORDER BY r.created_at, r.id",
+        (hospital, from, to),
+    )
+    .await
 }
 
 /// Notifications in [from, to) that paid nothing as expected (a wrong amount, money refunded on arrival).
@@ -395,17 +309,12 @@ pub async fn exceptions_between(
     from: i64,
     to: i64,
 ) -> Result<Vec<Exception>, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_as::<_, Exception>(
-            "SELECT n.order_id, n.gateway_txn, n.event, n.amount_fen, n.outcome, n.received_at AS at \
-             FROM payment_notification n JOIN payment_order o ON o.id = n.order_id \
-             WHERE o.hospital_id = $1 AND n.received_at >= $2 AND n.received_at < $3 \
-             AND n.outcome IN ('amount_mismatch', 'refunded') ORDER BY n.received_at, n.id"
-        )
-        .bind(hospital)
-        .bind(from)
-        .bind(to)
-        .fetch_all(pool)
-        .await
-    })
+    db.all::<Exception>(
+        "SELECT n.order_id, n.gateway_txn, n.event, n.amount_fen, n.outcome, n.received_at AS at \
+         FROM payment_notification n JOIN payment_order o ON o.id = n.order_id \
+         WHERE o.hospital_id = $1 AND n.received_at >= $2 AND n.received_at < $3 \
+         AND n.outcome IN ('amount_mismatch', 'refunded') ORDER BY n.received_at, n.id",
+        (hospital, from, to),
+    )
+    .await
 }

@@ -3,8 +3,7 @@
 //! win; the loser's update touches no row.
 
 use super::model::{Intake, Status};
-use crate::db::{Db, Tx};
-use crate::{with_db, with_tx};
+use crate::db::{Db, Params, Tx};
 
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
 pub struct ConsultationRow {
@@ -75,44 +74,21 @@ pub struct NewConsultation<'a> {
 }
 
 pub async fn insert(tx: &mut Tx, c: &NewConsultation<'_>, now: i64) -> Result<i64, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query_scalar::<_, i64>(
-            "INSERT INTO consultation (person_id, requested_by, hospital_id, department_id, service_id, \
-             doctor_id, appointment_id, kind, channel, status, condition_icd10, offline_diagnosis_id, \
-             prior_record_id, reply_within_min, expires_at, campaign_id, quota_day, renews_prescription_id, \
-             last_seq, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'requested', $10, $11, $12, $13, $14, $15, $16, $18, 0, $17, $17) \
-             RETURNING id",
-        )
-        .bind(c.person)
-        .bind(c.requested_by)
-        .bind(c.hospital)
-        .bind(c.department)
-        .bind(c.service)
-        .bind(c.doctor)
-        .bind(c.appointment)
-        .bind(c.kind)
-        .bind(c.channel)
-        .bind(c.condition_icd10)
-        .bind(c.offline_diagnosis)
-        .bind(c.prior_record)
-        .bind(c.reply_within_min)
-        .bind(c.expires_at)
-        .bind(c.campaign)
-        .bind(c.quota_day)
-        .bind(now)
-        .bind(c.renews_prescription)
-        .fetch_one(conn)
-        .await
-    })
+    tx.scalar::<i64>(
+        "INSERT INTO consultation (person_id, requested_by, hospital_id, department_id, service_id, \
+         doctor_id, appointment_id, kind, channel, status, condition_icd10, offline_diagnosis_id, \
+         prior_record_id, reply_within_min, expires_at, campaign_id, quota_day, renews_prescription_id, \
+         last_seq, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'requested', $10, $11, $12, $13, $14, $15, $16, $18, 0, $17, $17) \
+         RETURNING id",
+        (c.person, c.requested_by, c.hospital, c.department, c.service, c.doctor, c.appointment, c.kind, c.channel, c.condition_icd10, c.offline_diagnosis, c.prior_record, c.reply_within_min, c.expires_at, c.campaign, c.quota_day, now, c.renews_prescription),
+    )
+    .await
 }
 
 pub async fn consultation(db: &Db, id: i64) -> Result<Option<ConsultationRow>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM consultation WHERE id = $1");
-    with_db!(db, |pool| sqlx::query_as::<_, ConsultationRow>(&sql)
-        .bind(id)
-        .fetch_optional(pool)
-        .await)
+    db.optional::<ConsultationRow>(&sql, (id,)).await
 }
 
 /// One status change, in the history.
@@ -134,33 +110,21 @@ pub async fn insert_event(
     reason: Option<&str>,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
-            "INSERT INTO consultation_event (consultation_id, from_status, to_status, at, by_account, reason) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(consultation)
-        .bind(from.map(Status::as_str))
-        .bind(to.as_str())
-        .bind(now)
-        .bind(by)
-        .bind(reason)
-        .execute(conn)
-        .await
-        .map(|_| ())
-    })
+    tx.execute(
+        "INSERT INTO consultation_event (consultation_id, from_status, to_status, at, by_account, reason) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        (consultation, from.map(Status::as_str), to.as_str(), now, by, reason),
+    )
+    .await.map(|_| ())
 }
 
 pub async fn events(db: &Db, consultation: i64) -> Result<Vec<EventRow>, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_as::<_, EventRow>(
-            "SELECT from_status, to_status, at, by_account, reason FROM consultation_event \
-             WHERE consultation_id = $1 ORDER BY id",
-        )
-        .bind(consultation)
-        .fetch_all(pool)
-        .await
-    })
+    db.all::<EventRow>(
+        "SELECT from_status, to_status, at, by_account, reason FROM consultation_event \
+         WHERE consultation_id = $1 ORDER BY id",
+        (consultation,),
+    )
+    .await
 }
 
 /// Moves `id` from `from` to `to` if it is still in `from`; false when someone else moved it
@@ -174,38 +138,25 @@ pub async fn set_status(
     now: i64,
 ) -> Result<bool, sqlx::Error> {
     let ended = to.is_ended().then_some(now);
-    with_tx!(tx, |conn| {
-        sqlx::query(
-            "UPDATE consultation SET status = $3, updated_at = $4, ended_at = $5, \
-             end_reason = COALESCE($6, end_reason) WHERE id = $1 AND status = $2",
-        )
-        .bind(id)
-        .bind(from.as_str())
-        .bind(to.as_str())
-        .bind(now)
-        .bind(ended)
-        .bind(reason)
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected() == 1)
-    })
+    tx.execute(
+        "UPDATE consultation SET status = $3, updated_at = $4, ended_at = $5, \
+         end_reason = COALESCE($6, end_reason) WHERE id = $1 AND status = $2",
+        (id, from.as_str(), to.as_str(), now, ended, reason),
+    )
+    .await
+    .map(|n| n == 1)
 }
 
 /// Accepts a waiting request for `doctor`: only while it is requested, and only if it was
 /// addressed to this doctor or to the department's queue.
 pub async fn accept(tx: &mut Tx, id: i64, doctor: i64, now: i64) -> Result<bool, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
-            "UPDATE consultation SET status = 'accepted', doctor_id = $2, updated_at = $3 \
-             WHERE id = $1 AND status = 'requested' AND (doctor_id IS NULL OR doctor_id = $2)",
-        )
-        .bind(id)
-        .bind(doctor)
-        .bind(now)
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected() == 1)
-    })
+    tx.execute(
+        "UPDATE consultation SET status = 'accepted', doctor_id = $2, updated_at = $3 \
+         WHERE id = $1 AND status = 'requested' AND (doctor_id IS NULL OR doctor_id = $2)",
+        (id, doctor, now),
+    )
+    .await
+    .map(|n| n == 1)
 }
 
 /// The doctor confirms that the attached record shows the offline diagnosis.
@@ -215,18 +166,13 @@ pub async fn confirm_prior(
     doctor: i64,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
-            "UPDATE consultation SET prior_confirmed_by = $2, prior_confirmed_at = $3, updated_at = $3 \
-             WHERE id = $1 AND status = 'requested' AND prior_record_id IS NOT NULL",
-        )
-        .bind(id)
-        .bind(doctor)
-        .bind(now)
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected() == 1)
-    })
+    tx.execute(
+        "UPDATE consultation SET prior_confirmed_by = $2, prior_confirmed_at = $3, updated_at = $3 \
+         WHERE id = $1 AND status = 'requested' AND prior_record_id IS NOT NULL",
+        (id, doctor, now),
+    )
+    .await
+    .map(|n| n == 1)
 }
 
 pub async fn insert_intake(
@@ -243,41 +189,21 @@ pub async fn insert_intake(
         .counselling
         .as_ref()
         .and_then(|c| serde_json::to_string(c).ok());
-    with_tx!(tx, |conn| {
-        sqlx::query(
-            "INSERT INTO consultation_intake (consultation_id, chief_complaint, symptoms, temperature_dc, \
-             outbreak_area_travel, travel_region, travel_returned_on, confirmed_case_contact, cluster, \
-             allergies, medications, counselling, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        )
-        .bind(consultation)
-        .bind(&intake.chief_complaint)
-        .bind(symptoms)
-        .bind(intake.temperature_dc)
-        .bind(intake.outbreak_area_travel)
-        .bind(intake.travel_region.as_deref())
-        .bind(intake.travel_returned_on.as_deref())
-        .bind(intake.confirmed_case_contact)
-        .bind(intake.cluster)
-        .bind(allergies)
-        .bind(medications)
-        .bind(counselling)
-        .bind(now)
-        .execute(conn)
-        .await
-        .map(|_| ())
-    })?;
+    tx.execute(
+        "INSERT INTO consultation_intake (consultation_id, chief_complaint, symptoms, temperature_dc, \
+         outbreak_area_travel, travel_region, travel_returned_on, confirmed_case_contact, cluster, \
+         allergies, medications, counselling, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        (consultation, &intake.chief_complaint, symptoms, intake.temperature_dc, intake.outbreak_area_travel, intake.travel_region.as_deref(), intake.travel_returned_on.as_deref(), intake.confirmed_case_contact, intake.cluster, allergies, medications, counselling, now),
+    )
+    .await.map(|_| ())?;
     for record in &intake.prior_record_ids {
-        with_tx!(tx, |conn| {
-            sqlx::query(
-                "INSERT INTO consultation_record (consultation_id, prior_record_id) VALUES ($1, $2)",
-            )
-            .bind(consultation)
-            .bind(record)
-            .execute(conn)
-            .await
-            .map(|_| ())
-        })?;
+        tx.execute(
+            "INSERT INTO consultation_record (consultation_id, prior_record_id) VALUES ($1, $2)",
+            (consultation, record),
+        )
+        .await
+        .map(|_| ())?;
     }
     Ok(())
 }
@@ -299,27 +225,21 @@ pub struct IntakeRow {
 }
 
 pub async fn intake(db: &Db, consultation: i64) -> Result<Option<IntakeRow>, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_as::<_, IntakeRow>(
-            "SELECT chief_complaint, symptoms, temperature_dc, outbreak_area_travel, travel_region, \
-             travel_returned_on, confirmed_case_contact, cluster, allergies, medications, counselling \
-             FROM consultation_intake WHERE consultation_id = $1",
-        )
-        .bind(consultation)
-        .fetch_optional(pool)
-        .await
-    })
+    db.optional::<IntakeRow>(
+        "SELECT chief_complaint, symptoms, temperature_dc, outbreak_area_travel, travel_region, \
+         travel_returned_on, confirmed_case_contact, cluster, allergies, medications, counselling \
+         FROM consultation_intake WHERE consultation_id = $1",
+        (consultation,),
+    )
+    .await
 }
 
 pub async fn attached_records(db: &Db, consultation: i64) -> Result<Vec<i64>, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_scalar::<_, i64>(
-            "SELECT prior_record_id FROM consultation_record WHERE consultation_id = $1 ORDER BY prior_record_id",
-        )
-        .bind(consultation)
-        .fetch_all(pool)
-        .await
-    })
+    db.scalars::<i64>(
+        "SELECT prior_record_id FROM consultation_record WHERE consultation_id = $1 ORDER BY prior_record_id",
+        (consultation,),
+    )
+    .await
 }
 
 /// A queue entry: the request with its complaint, for the doctor's list.
@@ -356,9 +276,12 @@ pub async fn queue(
     limit: i64,
 ) -> Result<Vec<QueueRow>, sqlx::Error> {
     // The department list is a doctor's practice sites at one hospital: one or two ids.
-    let placeholders: Vec<String> = (0..departments.len())
-        .map(|i| format!("${}", i + 5))
-        .collect();
+    let mut params = Params::default();
+    params.push(hospital);
+    params.push(doctor);
+    params.push(limit);
+    params.push(today);
+    let placeholders: Vec<String> = departments.iter().map(|d| params.push(*d)).collect();
     let in_departments = if placeholders.is_empty() {
         "FALSE".to_owned()
     } else {
@@ -369,28 +292,18 @@ pub async fn queue(
          i.chief_complaint, i.temperature_dc, i.outbreak_area_travel, i.confirmed_case_contact, i.cluster, \
          i.counselling, p.birth_date, p.sex, \
          EXISTS (SELECT 1 FROM epi_case e WHERE e.consultation_id = c.id \
-                 AND e.status NOT IN ('closed', 'dismissed')) AS suspected \
+         AND e.status NOT IN ('closed', 'dismissed')) AS suspected \
          FROM consultation c JOIN consultation_intake i ON i.consultation_id = c.id \
          JOIN person p ON p.id = c.person_id \
          WHERE c.status = 'requested' \
          AND NOT EXISTS (SELECT 1 FROM payment_order o WHERE o.subject_type = 'consultation' \
-                         AND o.subject_id = c.id AND o.status = 'pending') \
+         AND o.subject_id = c.id AND o.status = 'pending') \
          AND (c.doctor_id = $2 \
-              OR (c.doctor_id IS NULL AND c.campaign_id IS NULL AND c.hospital_id = $1 AND {in_departments}) \
-              OR (c.doctor_id IS NULL AND c.campaign_id IN ({VOLUNTEERING}))) \
+         OR (c.doctor_id IS NULL AND c.campaign_id IS NULL AND c.hospital_id = $1 AND {in_departments}) \
+         OR (c.doctor_id IS NULL AND c.campaign_id IN ({VOLUNTEERING}))) \
          ORDER BY c.created_at, c.id LIMIT $3"
     );
-    with_db!(db, |pool| {
-        let mut q = sqlx::query_as::<_, QueueRow>(&sql)
-            .bind(hospital)
-            .bind(doctor)
-            .bind(limit)
-            .bind(today);
-        for d in departments {
-            q = q.bind(*d);
-        }
-        q.fetch_all(pool).await
-    })
+    db.all(&sql, params).await
 }
 
 /// The campaigns doctor `$2` volunteers in that run on day `$4`.
@@ -399,29 +312,22 @@ const VOLUNTEERING: &str = "SELECT cd.campaign_id FROM campaign_doctor cd JOIN c
 
 /// The consultation an appointment is held as, unless it was cancelled or expired.
 pub async fn for_appointment(db: &Db, appointment: i64) -> Result<Option<i64>, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_scalar::<_, i64>(
-            "SELECT id FROM consultation WHERE appointment_id = $1 \
-             AND status NOT IN ('cancelled', 'expired')",
-        )
-        .bind(appointment)
-        .fetch_optional(pool)
-        .await
-    })
+    db.scalar_optional::<i64>(
+        "SELECT id FROM consultation WHERE appointment_id = $1 \
+         AND status NOT IN ('cancelled', 'expired')",
+        (appointment,),
+    )
+    .await
 }
 
 /// Whether `doctor` volunteers in `campaign`.
 pub async fn volunteers_in(db: &Db, doctor: i64, campaign: i64) -> Result<bool, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_scalar::<_, i64>(
-            "SELECT COUNT(*) FROM campaign_doctor WHERE campaign_id = $1 AND account_id = $2",
-        )
-        .bind(campaign)
-        .bind(doctor)
-        .fetch_one(pool)
-        .await
-        .map(|n| n > 0)
-    })
+    db.scalar::<i64>(
+        "SELECT COUNT(*) FROM campaign_doctor WHERE campaign_id = $1 AND account_id = $2",
+        (campaign, doctor),
+    )
+    .await
+    .map(|n| n > 0)
 }
 
 /// The doctor a request to a department's service goes to when the service assigns by
@@ -433,23 +339,18 @@ pub async fn least_busy_doctor(
     department: i64,
     privilege: &str,
 ) -> Result<Option<i64>, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query_scalar::<_, i64>(
-            "SELECT s.account_id FROM practice_site s \
-             JOIN privilege v ON v.account_id = s.account_id AND v.hospital_id = s.hospital_id \
-             JOIN account a ON a.id = s.account_id \
-             WHERE s.hospital_id = $1 AND s.department_id = $2 AND s.status = 'active' \
-             AND v.kind = $3 AND v.status = 'active' AND a.status = 'active' \
-             ORDER BY (SELECT COUNT(*) FROM consultation c WHERE c.doctor_id = s.account_id \
-                       AND c.status IN ('requested', 'accepted', 'in_progress')), s.account_id \
-             LIMIT 1",
-        )
-        .bind(hospital)
-        .bind(department)
-        .bind(privilege)
-        .fetch_optional(conn)
-        .await
-    })
+    tx.scalar_optional::<i64>(
+        "SELECT s.account_id FROM practice_site s \
+         JOIN privilege v ON v.account_id = s.account_id AND v.hospital_id = s.hospital_id \
+         JOIN account a ON a.id = s.account_id \
+         WHERE s.hospital_id = $1 AND s.department_id = $2 AND s.status = 'active' \
+         AND v.kind = $3 AND v.status = 'active' AND a.status = 'active' \
+         ORDER BY (SELECT COUNT(*) FROM consultation c WHERE c.doctor_id = s.account_id \
+         AND c.status IN ('requested', 'accepted', 'in_progress')), s.account_id \
+         LIMIT 1",
+        (hospital, department, privilege),
+    )
+    .await
 }
 
 /// Counts one request against `service`'s quota of `quota` for `day`: false (and nothing
@@ -461,46 +362,33 @@ pub async fn take_quota(
     day: &str,
     quota: i64,
 ) -> Result<bool, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query_scalar::<_, i64>(
-            "INSERT INTO service_day (service_id, day, taken) VALUES ($1, $2, 1) \
-             ON CONFLICT (service_id, day) DO UPDATE SET taken = service_day.taken + 1 \
-             WHERE service_day.taken < $3 RETURNING taken",
-        )
-        .bind(service)
-        .bind(day)
-        .bind(quota)
-        .fetch_optional(conn)
-        .await
-        .map(|taken| taken.is_some())
-    })
+    tx.scalar_optional::<i64>(
+        "INSERT INTO service_day (service_id, day, taken) VALUES ($1, $2, 1) \
+         ON CONFLICT (service_id, day) DO UPDATE SET taken = service_day.taken + 1 \
+         WHERE service_day.taken < $3 RETURNING taken",
+        (service, day, quota),
+    )
+    .await
+    .map(|taken| taken.is_some())
 }
 
 /// Gives back the place a request took on `day` (it was cancelled or expired unanswered).
 pub async fn give_back_quota(tx: &mut Tx, service: i64, day: &str) -> Result<(), sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
-            "UPDATE service_day SET taken = taken - 1 WHERE service_id = $1 AND day = $2 AND taken > 0",
-        )
-        .bind(service)
-        .bind(day)
-        .execute(conn)
-        .await
-        .map(|_| ())
-    })
+    tx.execute(
+        "UPDATE service_day SET taken = taken - 1 WHERE service_id = $1 AND day = $2 AND taken > 0",
+        (service, day),
+    )
+    .await
+    .map(|_| ())
 }
 
 /// How many of `service`'s places are taken on `day`.
 pub async fn quota_taken(db: &Db, service: i64, day: &str) -> Result<i64, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_scalar::<_, i64>(
-            "SELECT COALESCE(MAX(taken), 0) FROM service_day WHERE service_id = $1 AND day = $2",
-        )
-        .bind(service)
-        .bind(day)
-        .fetch_one(pool)
-        .await
-    })
+    db.scalar::<i64>(
+        "SELECT COALESCE(MAX(taken), 0) FROM service_day WHERE service_id = $1 AND day = $2",
+        (service, day),
+    )
+    .await
 }
 
 /// A doctor's consultations that are accepted or in progress, oldest first.
@@ -513,11 +401,7 @@ pub async fn active_for_doctor(
         "SELECT {COLUMNS} FROM consultation WHERE doctor_id = $1 AND status IN ('accepted', 'in_progress') \
          ORDER BY created_at, id LIMIT $2"
     );
-    with_db!(db, |pool| sqlx::query_as::<_, ConsultationRow>(&sql)
-        .bind(doctor)
-        .bind(limit)
-        .fetch_all(pool)
-        .await)
+    db.all::<ConsultationRow>(&sql, (doctor, limit)).await
 }
 
 /// Consultations of the patient's own person or requested by the account (for family), newest
@@ -532,12 +416,8 @@ pub async fn for_patient(
         "SELECT {COLUMNS} FROM consultation WHERE requested_by = $1 OR person_id = $2 \
          ORDER BY created_at DESC, id DESC LIMIT $3"
     );
-    with_db!(db, |pool| sqlx::query_as::<_, ConsultationRow>(&sql)
-        .bind(account)
-        .bind(person)
-        .bind(limit)
-        .fetch_all(pool)
-        .await)
+    db.all::<ConsultationRow>(&sql, (account, person, limit))
+        .await
 }
 
 /// A person's consultations, newest first.
@@ -549,24 +429,16 @@ pub async fn of_person(
     let sql = format!(
         "SELECT {COLUMNS} FROM consultation WHERE person_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
     );
-    with_db!(db, |pool| sqlx::query_as::<_, ConsultationRow>(&sql)
-        .bind(person)
-        .bind(limit)
-        .fetch_all(pool)
-        .await)
+    db.all::<ConsultationRow>(&sql, (person, limit)).await
 }
 
 /// Requests that were not accepted in time: `requested` with `expires_at` passed.
 pub async fn due_to_expire(db: &Db, now: i64, limit: i64) -> Result<Vec<i64>, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_scalar::<_, i64>(
-            "SELECT id FROM consultation WHERE status = 'requested' AND expires_at <= $1 ORDER BY expires_at LIMIT $2",
-        )
-        .bind(now)
-        .bind(limit)
-        .fetch_all(pool)
-        .await
-    })
+    db.scalars::<i64>(
+        "SELECT id FROM consultation WHERE status = 'requested' AND expires_at <= $1 ORDER BY expires_at LIMIT $2",
+        (now, limit),
+    )
+    .await
 }
 
 /// The first offline diagnosis of `person` in the category of `icd10`.
@@ -581,15 +453,12 @@ pub struct OfflineDiagnosis {
 }
 
 pub async fn offline_diagnoses(db: &Db, person: i64) -> Result<Vec<OfflineDiagnosis>, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_as::<_, OfflineDiagnosis>(
-            "SELECT id, person_id, hospital_id, icd10, name, diagnosed_on FROM offline_diagnosis \
-             WHERE person_id = $1 ORDER BY diagnosed_on, id",
-        )
-        .bind(person)
-        .fetch_all(pool)
-        .await
-    })
+    db.all::<OfflineDiagnosis>(
+        "SELECT id, person_id, hospital_id, icd10, name, diagnosed_on FROM offline_diagnosis \
+         WHERE person_id = $1 ORDER BY diagnosed_on, id",
+        (person,),
+    )
+    .await
 }
 
 pub async fn insert_offline_diagnosis(
@@ -597,20 +466,12 @@ pub async fn insert_offline_diagnosis(
     d: &OfflineDiagnosis,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query_scalar::<_, i64>(
-            "INSERT INTO offline_diagnosis (person_id, hospital_id, icd10, name, diagnosed_on, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        )
-        .bind(d.person_id)
-        .bind(d.hospital_id)
-        .bind(&d.icd10)
-        .bind(&d.name)
-        .bind(&d.diagnosed_on)
-        .bind(now)
-        .fetch_one(conn)
-        .await
-    })
+    tx.scalar::<i64>(
+        "INSERT INTO offline_diagnosis (person_id, hospital_id, icd10, name, diagnosed_on, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        (d.person_id, d.hospital_id, &d.icd10, &d.name, &d.diagnosed_on, now),
+    )
+    .await
 }
 
 /// An uploaded record of an earlier diagnosis.
@@ -631,48 +492,28 @@ pub struct PriorRecord {
 }
 
 pub async fn insert_prior_record(tx: &mut Tx, r: &PriorRecord) -> Result<i64, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query_scalar::<_, i64>(
-            "INSERT INTO prior_record (person_id, uploaded_by, kind, hospital_name, diagnosed_on, condition, \
-             icd10, blob_key, content_type, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-        )
-        .bind(r.person_id)
-        .bind(r.uploaded_by)
-        .bind(&r.kind)
-        .bind(&r.hospital_name)
-        .bind(&r.diagnosed_on)
-        .bind(&r.condition)
-        .bind(r.icd10.as_deref())
-        .bind(&r.blob_key)
-        .bind(&r.content_type)
-        .bind(r.created_at)
-        .fetch_one(conn)
-        .await
-    })
+    tx.scalar::<i64>(
+        "INSERT INTO prior_record (person_id, uploaded_by, kind, hospital_name, diagnosed_on, condition, \
+         icd10, blob_key, content_type, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+        (r.person_id, r.uploaded_by, &r.kind, &r.hospital_name, &r.diagnosed_on, &r.condition, r.icd10.as_deref(), &r.blob_key, &r.content_type, r.created_at),
+    )
+    .await
 }
 
 pub async fn prior_record(db: &Db, id: i64) -> Result<Option<PriorRecord>, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_as::<_, PriorRecord>(
-            "SELECT id, person_id, uploaded_by, kind, hospital_name, diagnosed_on, condition, icd10, \
-             blob_key, content_type, created_at FROM prior_record WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(pool)
-        .await
-    })
+    db.optional::<PriorRecord>(
+        "SELECT id, person_id, uploaded_by, kind, hospital_name, diagnosed_on, condition, icd10, \
+         blob_key, content_type, created_at FROM prior_record WHERE id = $1",
+        (id,),
+    )
+    .await
 }
 
 /// Records the doctor's first reply (for the response-time target); later replies keep it.
 pub async fn mark_first_reply(tx: &mut Tx, id: i64, now: i64) -> Result<(), sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query(MARK_FIRST_REPLY_SQL)
-            .bind(id)
-            .bind(now)
-            .execute(conn)
-            .await
-            .map(|_| ())
-    })
+    tx.execute(MARK_FIRST_REPLY_SQL, (id, now))
+        .await
+        .map(|_| ())
 }
 
 /// Marks the doctor's first reply (`$1` the consultation, `$2` the time). Shared with the
@@ -726,30 +567,27 @@ pub async fn append_message(
     m: &NewMessage<'_>,
     now: i64,
 ) -> Result<Option<i64>, sqlx::Error> {
-    let seq = with_tx!(tx, |conn| {
-        sqlx::query_scalar::<_, i64>(NEXT_SEQ_SQL)
-            .bind(consultation)
-            .bind(now)
-            .fetch_optional(conn)
-            .await
-    })?;
+    let seq = tx
+        .scalar_optional::<i64>(NEXT_SEQ_SQL, (consultation, now))
+        .await?;
     let Some(seq) = seq else {
         return Ok(None);
     };
-    with_tx!(tx, |conn| {
-        sqlx::query(INSERT_MESSAGE_SQL)
-            .bind(consultation)
-            .bind(seq)
-            .bind(m.sender)
-            .bind(m.kind)
-            .bind(m.body)
-            .bind(m.blob_key)
-            .bind(m.content_type)
-            .bind(now)
-            .execute(conn)
-            .await
-            .map(|_| ())
-    })?;
+    tx.execute(
+        INSERT_MESSAGE_SQL,
+        (
+            consultation,
+            seq,
+            m.sender,
+            m.kind,
+            m.body,
+            m.blob_key,
+            m.content_type,
+            now,
+        ),
+    )
+    .await
+    .map(|_| ())?;
     Ok(Some(seq))
 }
 
@@ -764,12 +602,8 @@ pub async fn messages_after(
         "SELECT {MESSAGE_COLUMNS} FROM consultation_message \
          WHERE consultation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
     );
-    with_db!(db, |pool| sqlx::query_as::<_, MessageRow>(&sql)
-        .bind(consultation)
-        .bind(after)
-        .bind(limit)
-        .fetch_all(pool)
-        .await)
+    db.all::<MessageRow>(&sql, (consultation, after, limit))
+        .await
 }
 
 pub async fn message(
@@ -780,11 +614,7 @@ pub async fn message(
     let sql = format!(
         "SELECT {MESSAGE_COLUMNS} FROM consultation_message WHERE consultation_id = $1 AND seq = $2"
     );
-    with_db!(db, |pool| sqlx::query_as::<_, MessageRow>(&sql)
-        .bind(consultation)
-        .bind(seq)
-        .fetch_optional(pool)
-        .await)
+    db.optional::<MessageRow>(&sql, (consultation, seq)).await
 }
 
 /// Moves the account's read mark forward (never back) to `seq`.
@@ -795,32 +625,22 @@ pub async fn mark_read(
     seq: i64,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query(
-            "INSERT INTO consultation_read (consultation_id, account_id, last_seq, at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (consultation_id, account_id) DO UPDATE SET last_seq = excluded.last_seq, at = excluded.at \
-             WHERE consultation_read.last_seq < excluded.last_seq",
-        )
-        .bind(consultation)
-        .bind(account)
-        .bind(seq)
-        .bind(now)
-        .execute(pool)
-        .await
-        .map(|_| ())
-    })
+    db.execute(
+        "INSERT INTO consultation_read (consultation_id, account_id, last_seq, at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (consultation_id, account_id) DO UPDATE SET last_seq = excluded.last_seq, at = excluded.at \
+         WHERE consultation_read.last_seq < excluded.last_seq",
+        (consultation, account, seq, now),
+    )
+    .await.map(|_| ())
 }
 
 /// Each participant's read mark.
 pub async fn read_marks(db: &Db, consultation: i64) -> Result<Vec<(i64, i64)>, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_as::<_, (i64, i64)>(
-            "SELECT account_id, last_seq FROM consultation_read WHERE consultation_id = $1 ORDER BY account_id",
-        )
-        .bind(consultation)
-        .fetch_all(pool)
-        .await
-    })
+    db.all::<(i64, i64)>(
+        "SELECT account_id, last_seq FROM consultation_read WHERE consultation_id = $1 ORDER BY account_id",
+        (consultation,),
+    )
+    .await
 }
 
 /// The clinical note as stored; `diagnoses` is JSON text.
@@ -846,64 +666,43 @@ pub async fn put_note(
     now: i64,
 ) -> Result<bool, sqlx::Error> {
     let diagnoses = serde_json::to_string(&note.diagnoses).unwrap_or_else(|_| "[]".to_owned());
-    with_tx!(tx, |conn| {
-        sqlx::query(
-            "INSERT INTO clinical_note (consultation_id, author_id, subjective, objective, assessment, diagnoses, plan, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
-             ON CONFLICT (consultation_id) DO UPDATE SET author_id = excluded.author_id, subjective = excluded.subjective, \
-             objective = excluded.objective, assessment = excluded.assessment, diagnoses = excluded.diagnoses, \
-             plan = excluded.plan, updated_at = excluded.updated_at WHERE clinical_note.signed_at IS NULL",
-        )
-        .bind(consultation)
-        .bind(author)
-        .bind(&note.subjective)
-        .bind(&note.objective)
-        .bind(&note.assessment)
-        .bind(diagnoses)
-        .bind(&note.plan)
-        .bind(now)
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected() == 1)
-    })
+    tx.execute(
+        "INSERT INTO clinical_note (consultation_id, author_id, subjective, objective, assessment, diagnoses, plan, \
+         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
+         ON CONFLICT (consultation_id) DO UPDATE SET author_id = excluded.author_id, subjective = excluded.subjective, \
+         objective = excluded.objective, assessment = excluded.assessment, diagnoses = excluded.diagnoses, \
+         plan = excluded.plan, updated_at = excluded.updated_at WHERE clinical_note.signed_at IS NULL",
+        (consultation, author, &note.subjective, &note.objective, &note.assessment, diagnoses, &note.plan, now),
+    )
+    .await.map(|n| n == 1)
 }
 
 pub async fn note(db: &Db, consultation: i64) -> Result<Option<NoteRow>, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_as::<_, NoteRow>(
-            "SELECT author_id, subjective, objective, assessment, diagnoses, plan, created_at, updated_at, signed_at \
-             FROM clinical_note WHERE consultation_id = $1",
-        )
-        .bind(consultation)
-        .fetch_optional(pool)
-        .await
-    })
+    db.optional::<NoteRow>(
+        "SELECT author_id, subjective, objective, assessment, diagnoses, plan, created_at, updated_at, signed_at \
+         FROM clinical_note WHERE consultation_id = $1",
+        (consultation,),
+    )
+    .await
 }
 
 /// Freezes the note (if any) as the consultation ends.
 pub async fn sign_note(tx: &mut Tx, consultation: i64, now: i64) -> Result<(), sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
-            "UPDATE clinical_note SET signed_at = $2 WHERE consultation_id = $1 AND signed_at IS NULL",
-        )
-        .bind(consultation)
-        .bind(now)
-        .execute(conn)
-        .await
-        .map(|_| ())
-    })
+    tx.execute(
+        "UPDATE clinical_note SET signed_at = $2 WHERE consultation_id = $1 AND signed_at IS NULL",
+        (consultation, now),
+    )
+    .await
+    .map(|_| ())
 }
 
 pub async fn has_note(tx: &mut Tx, consultation: i64) -> Result<bool, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query_scalar::<_, i64>(
-            "SELECT COUNT(*) FROM clinical_note WHERE consultation_id = $1",
-        )
-        .bind(consultation)
-        .fetch_one(conn)
-        .await
-        .map(|n| n > 0)
-    })
+    tx.scalar::<i64>(
+        "SELECT COUNT(*) FROM clinical_note WHERE consultation_id = $1",
+        (consultation,),
+    )
+    .await
+    .map(|n| n > 0)
 }
 
 /// When the conversation's last call began, if its last call record is a start.
@@ -912,14 +711,11 @@ pub async fn last_call_start(
     consultation: i64,
     start_body: &str,
 ) -> Result<Option<i64>, sqlx::Error> {
-    let last = with_db!(db, |pool| {
-        sqlx::query_as::<_, (String, i64)>(
-            "SELECT body, created_at FROM consultation_message WHERE consultation_id = $1 AND kind = 'call' \
-             ORDER BY seq DESC LIMIT 1",
-        )
-        .bind(consultation)
-        .fetch_optional(pool)
-        .await
-    })?;
+    let last = db.optional::<(String, i64)>(
+        "SELECT body, created_at FROM consultation_message WHERE consultation_id = $1 AND kind = 'call' \
+         ORDER BY seq DESC LIMIT 1",
+        (consultation,),
+    )
+    .await?;
     Ok(last.and_then(|(body, at)| (body == start_body).then_some(at)))
 }

@@ -12,6 +12,9 @@
 
 pub mod batch_writer;
 pub mod checkpointer;
+pub mod query;
+
+pub use query::{Param, Params, Sql};
 
 use std::str::FromStr;
 use std::time::Duration;

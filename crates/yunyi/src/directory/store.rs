@@ -1,8 +1,7 @@
 //! SQL for hospitals and departments.
 
-use crate::db::{Db, Tx};
+use crate::db::{Db, Param, Params, Tx};
 use crate::paging::PageRequest;
-use crate::{with_db, with_tx};
 
 use super::model::{Department, Hospital, NewDepartment, NewHospital};
 
@@ -10,59 +9,35 @@ const HOSPITAL_COLUMNS: &str = "id, code, name, name_en, level, region_code, add
 
 pub async fn list_hospitals(db: &Db, page: &PageRequest) -> Result<Vec<Hospital>, sqlx::Error> {
     let sql = format!("SELECT {HOSPITAL_COLUMNS} FROM hospital WHERE id > $1 ORDER BY id LIMIT $2");
-    with_db!(db, |pool| {
-        sqlx::query_as::<_, Hospital>(&sql)
-            .bind(page.after.unwrap_or(0))
-            .bind(page.fetch_limit())
-            .fetch_all(pool)
-            .await
-    })
+    db.all::<Hospital>(&sql, (page.after.unwrap_or(0), page.fetch_limit()))
+        .await
 }
 
 pub async fn get_hospital(db: &Db, id: i64) -> Result<Option<Hospital>, sqlx::Error> {
     let sql = format!("SELECT {HOSPITAL_COLUMNS} FROM hospital WHERE id = $1");
-    with_db!(db, |pool| sqlx::query_as::<_, Hospital>(&sql)
-        .bind(id)
-        .fetch_optional(pool)
-        .await)
+    db.optional::<Hospital>(&sql, (id,)).await
 }
 
 pub async fn departments_of(db: &Db, hospital_id: i64) -> Result<Vec<Department>, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_as::<_, Department>(
-            "SELECT id, hospital_id, std_code, name, name_en, offers_online FROM department \
-             WHERE hospital_id = $1 ORDER BY std_code, id",
-        )
-        .bind(hospital_id)
-        .fetch_all(pool)
-        .await
-    })
+    db.all::<Department>(
+        "SELECT id, hospital_id, std_code, name, name_en, offers_online FROM department \
+         WHERE hospital_id = $1 ORDER BY std_code, id",
+        (hospital_id,),
+    )
+    .await
 }
 
 pub async fn count_hospitals(db: &Db) -> Result<i64, sqlx::Error> {
-    with_db!(db, |pool| sqlx::query_scalar::<_, i64>(
-        "SELECT COUNT(*) FROM hospital"
-    )
-    .fetch_one(pool)
-    .await)
+    db.scalar::<i64>("SELECT COUNT(*) FROM hospital", ()).await
 }
 
 pub async fn insert_hospital(tx: &mut Tx, h: &NewHospital, now: i64) -> Result<i64, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query_scalar::<_, i64>(
-            "INSERT INTO hospital (code, name, name_en, level, region_code, address, status, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 'active', $7) RETURNING id",
-        )
-        .bind(&h.code)
-        .bind(&h.name)
-        .bind(&h.name_en)
-        .bind(&h.level)
-        .bind(&h.region_code)
-        .bind(&h.address)
-        .bind(now)
-        .fetch_one(conn)
-        .await
-    })
+    tx.scalar::<i64>(
+        "INSERT INTO hospital (code, name, name_en, level, region_code, address, status, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'active', $7) RETURNING id",
+        (&h.code, &h.name, &h.name_en, &h.level, &h.region_code, &h.address, now),
+    )
+    .await
 }
 
 pub async fn insert_department(
@@ -71,20 +46,19 @@ pub async fn insert_department(
     d: &NewDepartment,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query_scalar::<_, i64>(
-            "INSERT INTO department (hospital_id, std_code, name, name_en, offers_online, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        )
-        .bind(hospital_id)
-        .bind(&d.std_code)
-        .bind(&d.name)
-        .bind(&d.name_en)
-        .bind(d.offers_online)
-        .bind(now)
-        .fetch_one(conn)
-        .await
-    })
+    tx.scalar::<i64>(
+        "INSERT INTO department (hospital_id, std_code, name, name_en, offers_online, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        (
+            hospital_id,
+            &d.std_code,
+            &d.name,
+            &d.name_en,
+            d.offers_online,
+            now,
+        ),
+    )
+    .await
 }
 
 use super::model::{
@@ -98,36 +72,23 @@ pub async fn upsert_profile(
     now: i64,
 ) -> Result<(), sqlx::Error> {
     let specialties = p.specialties.join(",");
-    with_tx!(tx, |conn| {
-        sqlx::query(
-            "INSERT INTO doctor_profile (account_id, licence_no, title, specialties, biography, practice_since_year, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (account_id) DO UPDATE SET licence_no = $2, title = $3, specialties = $4, biography = $5, \
-             practice_since_year = $6, updated_at = $7",
-        )
-        .bind(account_id)
-        .bind(&p.licence_no)
-        .bind(p.title.as_str())
-        .bind(&specialties)
-        .bind(&p.biography)
-        .bind(p.practice_since_year)
-        .bind(now)
-        .execute(conn)
-        .await
-        .map(|_| ())
-    })
+    tx.execute(
+        "INSERT INTO doctor_profile (account_id, licence_no, title, specialties, biography, practice_since_year, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (account_id) DO UPDATE SET licence_no = $2, title = $3, specialties = $4, biography = $5, \
+         practice_since_year = $6, updated_at = $7",
+        (account_id, &p.licence_no, p.title.as_str(), &specialties, &p.biography, p.practice_since_year, now),
+    )
+    .await.map(|_| ())
 }
 
 pub async fn profile(db: &Db, account_id: i64) -> Result<Option<DoctorProfile>, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_as::<_, DoctorProfile>(
-            "SELECT p.account_id, a.display_name AS name, p.licence_no, p.title, p.specialties, p.biography, \
-             p.practice_since_year FROM doctor_profile p JOIN account a ON a.id = p.account_id WHERE p.account_id = $1",
-        )
-        .bind(account_id)
-        .fetch_optional(pool)
-        .await
-    })
+    db.optional::<DoctorProfile>(
+        "SELECT p.account_id, a.display_name AS name, p.licence_no, p.title, p.specialties, p.biography, \
+         p.practice_since_year FROM doctor_profile p JOIN account a ON a.id = p.account_id WHERE p.account_id = $1",
+        (account_id,),
+    )
+    .await
 }
 
 pub async fn insert_site(
@@ -138,37 +99,24 @@ pub async fn insert_site(
     registration_no: &str,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query_scalar::<_, i64>(
-            "INSERT INTO practice_site (account_id, hospital_id, department_id, registration_no, status, created_at) \
-             VALUES ($1, $2, $3, $4, 'active', $5) RETURNING id",
-        )
-        .bind(account_id)
-        .bind(hospital_id)
-        .bind(department_id)
-        .bind(registration_no)
-        .bind(now)
-        .fetch_one(conn)
-        .await
-    })
+    tx.scalar::<i64>(
+        "INSERT INTO practice_site (account_id, hospital_id, department_id, registration_no, status, created_at) \
+         VALUES ($1, $2, $3, $4, 'active', $5) RETURNING id",
+        (account_id, hospital_id, department_id, registration_no, now),
+    )
+    .await
 }
 
 const SITE_COLUMNS: &str = "id, account_id, hospital_id, department_id, registration_no, status";
 
 pub async fn sites_of(db: &Db, account_id: i64) -> Result<Vec<PracticeSite>, sqlx::Error> {
     let sql = format!("SELECT {SITE_COLUMNS} FROM practice_site WHERE account_id = $1 ORDER BY id");
-    with_db!(db, |pool| sqlx::query_as::<_, PracticeSite>(&sql)
-        .bind(account_id)
-        .fetch_all(pool)
-        .await)
+    db.all::<PracticeSite>(&sql, (account_id,)).await
 }
 
 pub async fn site(db: &Db, id: i64) -> Result<Option<PracticeSite>, sqlx::Error> {
     let sql = format!("SELECT {SITE_COLUMNS} FROM practice_site WHERE id = $1");
-    with_db!(db, |pool| sqlx::query_as::<_, PracticeSite>(&sql)
-        .bind(id)
-        .fetch_optional(pool)
-        .await)
+    db.optional::<PracticeSite>(&sql, (id,)).await
 }
 
 /// Active practice sites, optionally of one practitioner or one hospital (FHIR PractitionerRole).
@@ -182,14 +130,8 @@ pub async fn sites(
         "SELECT {SITE_COLUMNS} FROM practice_site WHERE status = 'active' AND ($1 IS NULL OR account_id = $1) \
          AND ($2 IS NULL OR hospital_id = $2) ORDER BY id LIMIT $3"
     );
-    with_db!(db, |pool| {
-        sqlx::query_as::<_, PracticeSite>(&sql)
-            .bind(account_id)
-            .bind(hospital_id)
-            .bind(limit)
-            .fetch_all(pool)
-            .await
-    })
+    db.all::<PracticeSite>(&sql, (account_id, hospital_id, limit))
+        .await
 }
 
 pub async fn has_active_site(
@@ -197,16 +139,11 @@ pub async fn has_active_site(
     account_id: i64,
     hospital_id: i64,
 ) -> Result<bool, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_scalar::<_, i64>(
-            "SELECT COUNT(*) FROM practice_site WHERE account_id = $1 AND hospital_id = $2 AND status = 'active'",
-        )
-        .bind(account_id)
-        .bind(hospital_id)
-        .fetch_one(pool)
-        .await
-        .map(|n| n > 0)
-    })
+    db.scalar::<i64>(
+        "SELECT COUNT(*) FROM practice_site WHERE account_id = $1 AND hospital_id = $2 AND status = 'active'",
+        (account_id, hospital_id),
+    )
+    .await.map(|n| n > 0)
 }
 
 /// A privilege's new state.
@@ -226,34 +163,21 @@ pub async fn put_privilege(
     c: &PrivilegeChange<'_>,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
-            "INSERT INTO privilege (account_id, hospital_id, kind, status, reason, changed_by, changed_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (account_id, hospital_id, kind) DO UPDATE SET status = $4, reason = $5, changed_by = $6, changed_at = $7",
-        )
-        .bind(c.account_id)
-        .bind(c.hospital_id)
-        .bind(c.kind)
-        .bind(c.status)
-        .bind(c.reason)
-        .bind(c.changed_by)
-        .bind(now)
-        .execute(conn)
-        .await
-        .map(|_| ())
-    })
+    tx.execute(
+        "INSERT INTO privilege (account_id, hospital_id, kind, status, reason, changed_by, changed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (account_id, hospital_id, kind) DO UPDATE SET status = $4, reason = $5, changed_by = $6, changed_at = $7",
+        (c.account_id, c.hospital_id, c.kind, c.status, c.reason, c.changed_by, now),
+    )
+    .await.map(|_| ())
 }
 
 pub async fn privileges_of(db: &Db, account_id: i64) -> Result<Vec<Privilege>, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_as::<_, Privilege>(
-            "SELECT hospital_id, kind, status, reason FROM privilege WHERE account_id = $1 ORDER BY hospital_id, kind",
-        )
-        .bind(account_id)
-        .fetch_all(pool)
-        .await
-    })
+    db.all::<Privilege>(
+        "SELECT hospital_id, kind, status, reason FROM privilege WHERE account_id = $1 ORDER BY hospital_id, kind",
+        (account_id,),
+    )
+    .await
 }
 
 /// True when the privilege is active *and* the doctor still practises at that hospital.
@@ -263,40 +187,21 @@ pub async fn privilege_active(
     hospital_id: i64,
     kind: &str,
 ) -> Result<bool, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_scalar::<_, i64>(
-            "SELECT COUNT(*) FROM privilege p JOIN practice_site s ON s.account_id = p.account_id AND s.hospital_id = p.hospital_id \
-             WHERE p.account_id = $1 AND p.hospital_id = $2 AND p.kind = $3 AND p.status = 'active' AND s.status = 'active'",
-        )
-        .bind(account_id)
-        .bind(hospital_id)
-        .bind(kind)
-        .fetch_one(pool)
-        .await
-        .map(|n| n > 0)
-    })
+    db.scalar::<i64>(
+        "SELECT COUNT(*) FROM privilege p JOIN practice_site s ON s.account_id = p.account_id AND s.hospital_id = p.hospital_id \
+         WHERE p.account_id = $1 AND p.hospital_id = $2 AND p.kind = $3 AND p.status = 'active' AND s.status = 'active'",
+        (account_id, hospital_id, kind),
+    )
+    .await.map(|n| n > 0)
 }
 
 pub async fn insert_service(tx: &mut Tx, s: &ServiceValid, now: i64) -> Result<i64, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query_scalar::<_, i64>(
-            "INSERT INTO service (hospital_id, department_id, doctor_id, kind, name, price_fen, duration_min, daily_quota, reply_within_min, auto_assign, active, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, TRUE, $11) RETURNING id",
-        )
-        .bind(s.hospital_id)
-        .bind(s.department_id)
-        .bind(s.doctor_id)
-        .bind(s.kind.as_str())
-        .bind(&s.name)
-        .bind(s.price_fen)
-        .bind(s.duration_min)
-        .bind(s.daily_quota)
-        .bind(s.reply_within_min)
-        .bind(s.auto_assign)
-        .bind(now)
-        .fetch_one(conn)
-        .await
-    })
+    tx.scalar::<i64>(
+        "INSERT INTO service (hospital_id, department_id, doctor_id, kind, name, price_fen, duration_min, daily_quota, reply_within_min, auto_assign, active, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, TRUE, $11) RETURNING id",
+        (s.hospital_id, s.department_id, s.doctor_id, s.kind.as_str(), &s.name, s.price_fen, s.duration_min, s.daily_quota, s.reply_within_min, s.auto_assign, now),
+    )
+    .await
 }
 
 const SERVICE_COLUMNS: &str = "id, hospital_id, department_id, doctor_id, kind, name, price_fen, duration_min, daily_quota, \
@@ -313,31 +218,21 @@ pub async fn services(
         "SELECT {SERVICE_COLUMNS} FROM service WHERE active = TRUE AND ($1 IS NULL OR doctor_id = $1) \
          AND ($2 IS NULL OR hospital_id = $2) ORDER BY id LIMIT $3"
     );
-    with_db!(db, |pool| {
-        sqlx::query_as::<_, Service>(&sql)
-            .bind(doctor_id)
-            .bind(hospital_id)
-            .bind(limit)
-            .fetch_all(pool)
-            .await
-    })
+    db.all::<Service>(&sql, (doctor_id, hospital_id, limit))
+        .await
 }
 
 pub async fn service(db: &Db, id: i64) -> Result<Option<Service>, sqlx::Error> {
     let sql = format!("SELECT {SERVICE_COLUMNS} FROM service WHERE id = $1");
-    with_db!(db, |pool| sqlx::query_as::<_, Service>(&sql)
-        .bind(id)
-        .fetch_optional(pool)
-        .await)
+    db.optional::<Service>(&sql, (id,)).await
 }
 
 pub async fn department_hospital(db: &Db, department_id: i64) -> Result<Option<i64>, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_scalar::<_, i64>("SELECT hospital_id FROM department WHERE id = $1")
-            .bind(department_id)
-            .fetch_optional(pool)
-            .await
-    })
+    db.scalar_optional::<i64>(
+        "SELECT hospital_id FROM department WHERE id = $1",
+        (department_id,),
+    )
+    .await
 }
 
 pub async fn insert_support(
@@ -346,18 +241,12 @@ pub async fn insert_support(
     supported: i64,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
-            "INSERT INTO hospital_support (supporting_id, supported_id, active, created_at) VALUES ($1, $2, TRUE, $3) \
-             ON CONFLICT (supporting_id, supported_id) DO UPDATE SET active = TRUE",
-        )
-        .bind(supporting)
-        .bind(supported)
-        .bind(now)
-        .execute(conn)
-        .await
-        .map(|_| ())
-    })
+    tx.execute(
+        "INSERT INTO hospital_support (supporting_id, supported_id, active, created_at) VALUES ($1, $2, TRUE, $3) \
+         ON CONFLICT (supporting_id, supported_id) DO UPDATE SET active = TRUE",
+        (supporting, supported, now),
+    )
+    .await.map(|_| ())
 }
 
 /// Does the doctor serve patients of `hospital_id`: by practising there, or at a hospital that
@@ -367,18 +256,14 @@ pub async fn serves_hospital(
     account_id: i64,
     hospital_id: i64,
 ) -> Result<bool, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_scalar::<_, i64>(
-            "SELECT COUNT(*) FROM practice_site s WHERE s.account_id = $1 AND s.status = 'active' AND \
-             (s.hospital_id = $2 OR s.hospital_id IN \
-              (SELECT supporting_id FROM hospital_support WHERE supported_id = $2 AND active = TRUE))",
-        )
-        .bind(account_id)
-        .bind(hospital_id)
-        .fetch_one(pool)
-        .await
-        .map(|n| n > 0)
-    })
+    db.scalar::<i64>(
+        "SELECT COUNT(*) FROM practice_site s WHERE s.account_id = $1 AND s.status = 'active' AND \
+         (s.hospital_id = $2 OR s.hospital_id IN \
+         (SELECT supporting_id FROM hospital_support WHERE supported_id = $2 AND active = TRUE))",
+        (account_id, hospital_id),
+    )
+    .await
+    .map(|n| n > 0)
 }
 
 /// Search filters for doctors.
@@ -410,39 +295,35 @@ pub async fn search_doctors(
     db: &Db,
     q: &DoctorQuery,
 ) -> Result<Vec<(i64, DoctorCard)>, sqlx::Error> {
-    enum Arg {
-        Int(i64),
-        Text(String),
-    }
-    let mut args = vec![Arg::Int(q.after.unwrap_or(0))];
+    let mut params = Params::default();
+    params.push(q.after.unwrap_or(0));
     let mut filters = String::new();
-    let mut add = |clause: &str, arg: Arg| {
-        args.push(arg);
-        filters.push_str(&clause.replace("$?", &format!("${}", args.len())));
+    let mut add = |clause: &str, arg: Param| {
+        filters.push_str(&clause.replace("$?", &params.push(arg)));
     };
     if let Some(name) = &q.name {
         add(
             " AND a.display_name LIKE $? ESCAPE '\\'",
-            Arg::Text(format!("%{}%", escape_like(name))),
+            Param::from(format!("%{}%", escape_like(name))),
         );
     }
     if let Some(h) = q.hospital_id {
-        add(" AND s.hospital_id = $?", Arg::Int(h));
+        add(" AND s.hospital_id = $?", Param::from(h));
     }
     if let Some(d) = q.department_id {
-        add(" AND s.department_id = $?", Arg::Int(d));
+        add(" AND s.department_id = $?", Param::from(d));
     }
     if let Some(sp) = &q.specialty {
         add(
             " AND p.specialties LIKE $? ESCAPE '\\'",
-            Arg::Text(format!("%{}%", escape_like(sp))),
+            Param::from(format!("%{}%", escape_like(sp))),
         );
     }
     if let Some(kind) = &q.service {
         add(
             " AND EXISTS (SELECT 1 FROM service v WHERE v.doctor_id = a.id AND v.hospital_id = s.hospital_id \
              AND v.kind = $? AND v.active = TRUE)",
-            Arg::Text(kind.clone()),
+            Param::from(kind.clone()),
         );
     }
     if q.available_today {
@@ -452,10 +333,8 @@ pub async fn search_doctors(
         let today = crate::time::cst_today(now);
         let end = crate::time::cst_ms(today.succ_opt().unwrap_or(today), chrono::NaiveTime::MIN)
             .unwrap_or(now);
-        args.push(Arg::Int(now));
-        let now_arg = args.len();
-        args.push(Arg::Int(end));
-        let end_arg = args.len();
+        let now_arg = params.push(now);
+        let end_arg = params.push(end);
         filters.push_str(&format!(
             " AND h.status = 'active' AND EXISTS (SELECT 1 FROM privilege r WHERE r.account_id = a.id \
              AND r.hospital_id = s.hospital_id AND r.kind = 'consult' AND r.status = 'active') \
@@ -464,11 +343,11 @@ pub async fn search_doctors(
              AND v.kind IN ('text_consult', 'video_consult', 'counselling', 'free_clinic')) \
              OR EXISTS (SELECT 1 FROM slot sl JOIN schedule sc ON sc.id = sl.schedule_id \
              WHERE sc.doctor_id = a.id AND sc.hospital_id = s.hospital_id AND sc.active = TRUE \
-             AND sl.status = 'open' AND sl.released = TRUE AND sl.release_at <= ${now_arg} \
-             AND sl.start_at > ${now_arg} AND sl.start_at < ${end_arg} AND sl.booked + sl.held < sl.capacity))"
+             AND sl.status = 'open' AND sl.released = TRUE AND sl.release_at <= {now_arg} \
+             AND sl.start_at > {now_arg} AND sl.start_at < {end_arg} AND sl.booked + sl.held < sl.capacity))"
         ));
     }
-    args.push(Arg::Int(q.limit));
+    let limit = params.push(q.limit);
     let sql = format!(
         "SELECT s.id AS site_id, a.id, a.display_name AS name, p.title, p.specialties, p.practice_since_year, \
          h.id AS hospital_id, h.name AS hospital_name, h.name_en AS hospital_name_en, d.id AS department_id, \
@@ -479,8 +358,7 @@ pub async fn search_doctors(
          JOIN hospital h ON h.id = s.hospital_id \
          LEFT JOIN department d ON d.id = s.department_id \
          WHERE s.status = 'active' AND a.status = 'active' AND s.id > $1{filters} \
-         ORDER BY s.id LIMIT ${}",
-        args.len()
+         ORDER BY s.id LIMIT {limit}"
     );
     #[derive(sqlx::FromRow)]
     struct Row {
@@ -488,16 +366,7 @@ pub async fn search_doctors(
         #[sqlx(flatten)]
         card: DoctorCard,
     }
-    let rows = with_db!(db, |pool| {
-        let mut query = sqlx::query_as::<_, Row>(&sql);
-        for arg in &args {
-            query = match arg {
-                Arg::Int(n) => query.bind(*n),
-                Arg::Text(t) => query.bind(t.as_str()),
-            };
-        }
-        query.fetch_all(pool).await
-    })?;
+    let rows: Vec<Row> = db.all(&sql, params).await?;
     Ok(rows.into_iter().map(|r| (r.site_id, r.card)).collect())
 }
 
@@ -514,40 +383,30 @@ pub async fn set_photo(
     key: &str,
     content_type: &str,
 ) -> Result<bool, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query(
-            "UPDATE doctor_profile SET photo_key = $2, photo_type = $3 WHERE account_id = $1",
-        )
-        .bind(account_id)
-        .bind(key)
-        .bind(content_type)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected() == 1)
-    })
+    db.execute(
+        "UPDATE doctor_profile SET photo_key = $2, photo_type = $3 WHERE account_id = $1",
+        (account_id, key, content_type),
+    )
+    .await
+    .map(|n| n == 1)
 }
 
 /// (blob key, content type) of a doctor's photo.
 pub async fn photo(db: &Db, account_id: i64) -> Result<Option<(String, String)>, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_as::<_, (String, String)>(
-            "SELECT photo_key, photo_type FROM doctor_profile WHERE account_id = $1 AND photo_key IS NOT NULL",
-        )
-        .bind(account_id)
-        .fetch_optional(pool)
-        .await
-    })
+    db.optional::<(String, String)>(
+        "SELECT photo_key, photo_type FROM doctor_profile WHERE account_id = $1 AND photo_key IS NOT NULL",
+        (account_id,),
+    )
+    .await
 }
 
 pub async fn set_hospital_status(tx: &mut Tx, id: i64, status: &str) -> Result<bool, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query("UPDATE hospital SET status = $2 WHERE id = $1")
-            .bind(id)
-            .bind(status)
-            .execute(conn)
-            .await
-            .map(|r| r.rows_affected() == 1)
-    })
+    tx.execute(
+        "UPDATE hospital SET status = $2 WHERE id = $1",
+        (id, status),
+    )
+    .await
+    .map(|n| n == 1)
 }
 
 pub async fn insert_campaign(
@@ -558,18 +417,11 @@ pub async fn insert_campaign(
     ends_on: &str,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query_scalar::<_, i64>(
-            "INSERT INTO campaign (hospital_id, name, starts_on, ends_on, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-        )
-        .bind(hospital_id)
-        .bind(name)
-        .bind(starts_on)
-        .bind(ends_on)
-        .bind(now)
-        .fetch_one(conn)
-        .await
-    })
+    tx.scalar::<i64>(
+        "INSERT INTO campaign (hospital_id, name, starts_on, ends_on, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        (hospital_id, name, starts_on, ends_on, now),
+    )
+    .await
 }
 
 pub async fn add_campaign_doctor(
@@ -577,14 +429,11 @@ pub async fn add_campaign_doctor(
     campaign_id: i64,
     account_id: i64,
 ) -> Result<(), sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query("INSERT INTO campaign_doctor (campaign_id, account_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-            .bind(campaign_id)
-            .bind(account_id)
-            .execute(conn)
-            .await
-            .map(|_| ())
-    })
+    tx.execute(
+        "INSERT INTO campaign_doctor (campaign_id, account_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        (campaign_id, account_id),
+    )
+    .await.map(|_| ())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
@@ -598,35 +447,25 @@ pub struct CampaignRow {
 
 /// Campaigns running on `day` (YYYY-MM-DD); ISO dates compare correctly as text.
 pub async fn campaigns_on(db: &Db, day: &str) -> Result<Vec<CampaignRow>, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_as::<_, CampaignRow>(
-            "SELECT id, hospital_id, name, starts_on, ends_on FROM campaign WHERE starts_on <= $1 AND ends_on >= $1 ORDER BY id",
-        )
-        .bind(day)
-        .fetch_all(pool)
-        .await
-    })
+    db.all::<CampaignRow>(
+        "SELECT id, hospital_id, name, starts_on, ends_on FROM campaign WHERE starts_on <= $1 AND ends_on >= $1 ORDER BY id",
+        (day,),
+    )
+    .await
 }
 
 pub async fn campaign_doctors(db: &Db, campaign_id: i64) -> Result<Vec<i64>, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_scalar::<_, i64>(
-            "SELECT account_id FROM campaign_doctor WHERE campaign_id = $1 ORDER BY account_id",
-        )
-        .bind(campaign_id)
-        .fetch_all(pool)
-        .await
-    })
+    db.scalars::<i64>(
+        "SELECT account_id FROM campaign_doctor WHERE campaign_id = $1 ORDER BY account_id",
+        (campaign_id,),
+    )
+    .await
 }
 
 /// A hospital's id by its code.
 pub async fn hospital_by_code(db: &Db, code: &str) -> Result<Option<i64>, sqlx::Error> {
-    with_db!(db, |pool| sqlx::query_scalar::<_, i64>(
-        "SELECT id FROM hospital WHERE code = $1"
-    )
-    .bind(code)
-    .fetch_optional(pool)
-    .await)
+    db.scalar_optional::<i64>("SELECT id FROM hospital WHERE code = $1", (code,))
+        .await
 }
 
 /// A hospital's department by its standard code (《医疗机构诊疗科目名录》).
@@ -635,11 +474,9 @@ pub async fn department_by_code(
     hospital_id: i64,
     std_code: &str,
 ) -> Result<Option<i64>, sqlx::Error> {
-    with_db!(db, |pool| sqlx::query_scalar::<_, i64>(
-        "SELECT id FROM department WHERE hospital_id = $1 AND std_code = $2"
+    db.scalar_optional::<i64>(
+        "SELECT id FROM department WHERE hospital_id = $1 AND std_code = $2",
+        (hospital_id, std_code),
     )
-    .bind(hospital_id)
-    .bind(std_code)
-    .fetch_optional(pool)
-    .await)
+    .await
 }

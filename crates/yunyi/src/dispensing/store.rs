@@ -4,7 +4,6 @@
 
 use super::model::{Method, Status};
 use crate::db::{Db, Tx};
-use crate::{with_db, with_tx};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AddressRow {
@@ -77,49 +76,29 @@ pub struct NewAddress<'a> {
 }
 
 pub async fn insert_address(tx: &mut Tx, a: &NewAddress<'_>, now: i64) -> Result<i64, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query_scalar::<_, i64>(
+    tx.scalar::<i64>(
         "INSERT INTO patient_address (person_id, recipient, phone_enc, phone_mask, region, detail_enc, \
-         is_default, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id"
+         is_default, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        (a.person, a.recipient, &a.phone_enc, &a.phone_mask, a.region, &a.detail_enc, a.is_default, now),
     )
-    .bind(a.person)
-    .bind(a.recipient)
-    .bind(&a.phone_enc)
-    .bind(&a.phone_mask)
-    .bind(a.region)
-    .bind(&a.detail_enc)
-    .bind(a.is_default)
-    .bind(now)
-    .fetch_one(conn)
     .await
-    })
 }
 
 /// Makes `id` the person's only default address (`None`: no default).
 pub async fn set_default(tx: &mut Tx, person: i64, id: Option<i64>) -> Result<(), sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
-        "UPDATE patient_address SET is_default = (id = $2) WHERE person_id = $1 AND removed_at IS NULL"
+    tx.execute(
+        "UPDATE patient_address SET is_default = (id = $2) WHERE person_id = $1 AND removed_at IS NULL",
+        (person, id.unwrap_or(0)),
     )
-    .bind(person)
-    .bind(id.unwrap_or(0))
-    .execute(conn)
-    .await
-    .map(|_| ())
-    })
+    .await.map(|_| ())
 }
 
 pub async fn remove_address(tx: &mut Tx, id: i64, now: i64) -> Result<bool, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
-        "UPDATE patient_address SET removed_at = $2, is_default = FALSE WHERE id = $1 AND removed_at IS NULL"
+    tx.execute(
+        "UPDATE patient_address SET removed_at = $2, is_default = FALSE WHERE id = $1 AND removed_at IS NULL",
+        (id, now),
     )
-    .bind(id)
-    .bind(now)
-    .execute(conn)
-    .await
-    .map(|r| r.rows_affected() == 1)
-    })
+    .await.map(|n| n == 1)
 }
 
 /// The person's addresses in use, the default first.
@@ -128,19 +107,13 @@ pub async fn addresses(db: &Db, person: i64) -> Result<Vec<AddressRow>, sqlx::Er
         "SELECT {ADDRESS_COLUMNS} FROM patient_address WHERE person_id = $1 AND removed_at IS NULL \
          ORDER BY is_default DESC, id DESC"
     );
-    with_db!(db, |pool| sqlx::query_as::<_, AddressRow>(&sql)
-        .bind(person)
-        .fetch_all(pool)
-        .await)
+    db.all::<AddressRow>(&sql, (person,)).await
 }
 
 /// An address, removed or not (a delivery keeps pointing at the one it was sent to).
 pub async fn address(db: &Db, id: i64) -> Result<Option<AddressRow>, sqlx::Error> {
     let sql = format!("SELECT {ADDRESS_COLUMNS} FROM patient_address WHERE id = $1");
-    with_db!(db, |pool| sqlx::query_as::<_, AddressRow>(&sql)
-        .bind(id)
-        .fetch_optional(pool)
-        .await)
+    db.optional::<AddressRow>(&sql, (id,)).await
 }
 
 pub struct Choice {
@@ -155,41 +128,25 @@ pub struct Choice {
 /// Records how the patient wants the medicine; changeable until it is paid. False when it
 /// was paid meanwhile (the earlier choice stands).
 pub async fn choose(tx: &mut Tx, c: &Choice, now: i64) -> Result<bool, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
+    tx.execute(
         "INSERT INTO fulfilment (prescription_id, person_id, hospital_id, pharmacy_id, method, address_id, \
          status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'awaiting_payment', $7, $7) \
          ON CONFLICT (prescription_id) DO UPDATE SET pharmacy_id = excluded.pharmacy_id, \
          method = excluded.method, address_id = excluded.address_id, updated_at = excluded.updated_at \
-         WHERE fulfilment.status = 'awaiting_payment'"
+         WHERE fulfilment.status = 'awaiting_payment'",
+        (c.prescription, c.person, c.hospital, c.pharmacy, c.method.as_str(), c.address, now),
     )
-    .bind(c.prescription)
-    .bind(c.person)
-    .bind(c.hospital)
-    .bind(c.pharmacy)
-    .bind(c.method.as_str())
-    .bind(c.address)
-    .bind(now)
-    .execute(conn)
-    .await
-    .map(|r| r.rows_affected() == 1)
-    })
+    .await.map(|n| n == 1)
 }
 
 pub async fn fulfilment(db: &Db, id: i64) -> Result<Option<FulfilmentRow>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM fulfilment WHERE id = $1");
-    with_db!(db, |pool| sqlx::query_as::<_, FulfilmentRow>(&sql)
-        .bind(id)
-        .fetch_optional(pool)
-        .await)
+    db.optional::<FulfilmentRow>(&sql, (id,)).await
 }
 
 pub async fn fulfilment_in(tx: &mut Tx, id: i64) -> Result<Option<FulfilmentRow>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM fulfilment WHERE id = $1");
-    with_tx!(tx, |conn| sqlx::query_as::<_, FulfilmentRow>(&sql)
-        .bind(id)
-        .fetch_optional(conn)
-        .await)
+    tx.optional::<FulfilmentRow>(&sql, (id,)).await
 }
 
 pub async fn of_prescription(
@@ -197,10 +154,7 @@ pub async fn of_prescription(
     prescription: i64,
 ) -> Result<Option<FulfilmentRow>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM fulfilment WHERE prescription_id = $1");
-    with_db!(db, |pool| sqlx::query_as::<_, FulfilmentRow>(&sql)
-        .bind(prescription)
-        .fetch_optional(pool)
-        .await)
+    db.optional::<FulfilmentRow>(&sql, (prescription,)).await
 }
 
 pub async fn of_prescription_in(
@@ -208,10 +162,7 @@ pub async fn of_prescription_in(
     prescription: i64,
 ) -> Result<Option<FulfilmentRow>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM fulfilment WHERE prescription_id = $1");
-    with_tx!(tx, |conn| sqlx::query_as::<_, FulfilmentRow>(&sql)
-        .bind(prescription)
-        .fetch_optional(conn)
-        .await)
+    tx.optional::<FulfilmentRow>(&sql, (prescription,)).await
 }
 
 /// A person's fulfilments (any status), newest first.
@@ -222,11 +173,7 @@ pub async fn of_person(
 ) -> Result<Vec<FulfilmentRow>, sqlx::Error> {
     let sql =
         format!("SELECT {COLUMNS} FROM fulfilment WHERE person_id = $1 ORDER BY id DESC LIMIT $2");
-    with_db!(db, |pool| sqlx::query_as::<_, FulfilmentRow>(&sql)
-        .bind(person)
-        .bind(limit)
-        .fetch_all(pool)
-        .await)
+    db.all::<FulfilmentRow>(&sql, (person, limit)).await
 }
 
 pub async fn by_tracking(
@@ -235,11 +182,8 @@ pub async fn by_tracking(
     tracking_no: &str,
 ) -> Result<Option<FulfilmentRow>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM fulfilment WHERE courier = $1 AND tracking_no = $2");
-    with_db!(db, |pool| sqlx::query_as::<_, FulfilmentRow>(&sql)
-        .bind(courier)
-        .bind(tracking_no)
-        .fetch_optional(pool)
-        .await)
+    db.optional::<FulfilmentRow>(&sql, (courier, tracking_no))
+        .await
 }
 
 /// The hospital's fulfilments the pharmacy still works on (`Status::pharmacy_work`), oldest
@@ -259,11 +203,7 @@ pub async fn work_queue(
          ORDER BY updated_at, id LIMIT $2",
         work.join(", ")
     );
-    with_db!(db, |pool| sqlx::query_as::<_, FulfilmentRow>(&sql)
-        .bind(hospital)
-        .bind(limit)
-        .fetch_all(pool)
-        .await)
+    db.all::<FulfilmentRow>(&sql, (hospital, limit)).await
 }
 
 /// Moves a fulfilment on, if it is still where the move starts.
@@ -274,16 +214,12 @@ pub async fn advance(
     to: Status,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    with_tx!(tx, |conn| sqlx::query(
-        "UPDATE fulfilment SET status = $3, updated_at = $4 WHERE id = $1 AND status = $2"
+    tx.execute(
+        "UPDATE fulfilment SET status = $3, updated_at = $4 WHERE id = $1 AND status = $2",
+        (id, from.as_str(), to.as_str(), now),
     )
-    .bind(id)
-    .bind(from.as_str())
-    .bind(to.as_str())
-    .bind(now)
-    .execute(conn)
     .await
-    .map(|r| r.rows_affected() == 1))
+    .map(|n| n == 1)
 }
 
 pub async fn set_tracking(
@@ -292,26 +228,21 @@ pub async fn set_tracking(
     courier: &str,
     tracking_no: &str,
 ) -> Result<(), sqlx::Error> {
-    with_tx!(tx, |conn| sqlx::query(
-        "UPDATE fulfilment SET courier = $2, tracking_no = $3 WHERE id = $1"
+    tx.execute(
+        "UPDATE fulfilment SET courier = $2, tracking_no = $3 WHERE id = $1",
+        (id, courier, tracking_no),
     )
-    .bind(id)
-    .bind(courier)
-    .bind(tracking_no)
-    .execute(conn)
     .await
-    .map(|_| ()))
+    .map(|_| ())
 }
 
 pub async fn set_pickup_code(tx: &mut Tx, id: i64, code: &str) -> Result<(), sqlx::Error> {
-    with_tx!(tx, |conn| sqlx::query(
-        "UPDATE fulfilment SET pickup_code = $2 WHERE id = $1"
+    tx.execute(
+        "UPDATE fulfilment SET pickup_code = $2 WHERE id = $1",
+        (id, code),
     )
-    .bind(id)
-    .bind(code)
-    .execute(conn)
     .await
-    .map(|_| ()))
+    .map(|_| ())
 }
 
 pub struct NewEvent<'a> {
@@ -324,32 +255,21 @@ pub struct NewEvent<'a> {
 }
 
 pub async fn insert_event(tx: &mut Tx, e: &NewEvent<'_>, now: i64) -> Result<(), sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
+    tx.execute(
         "INSERT INTO fulfilment_event (fulfilment_id, from_status, to_status, at, by_account, source, note) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)"
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        (e.fulfilment, e.from.map(Status::as_str), e.to.as_str(), now, e.by, e.source, e.note),
     )
-    .bind(e.fulfilment)
-    .bind(e.from.map(Status::as_str))
-    .bind(e.to.as_str())
-    .bind(now)
-    .bind(e.by)
-    .bind(e.source)
-    .bind(e.note)
-    .execute(conn)
-    .await
-    .map(|_| ())
-    })
+    .await.map(|_| ())
 }
 
 pub async fn events(db: &Db, fulfilment: i64) -> Result<Vec<EventRow>, sqlx::Error> {
-    with_db!(db, |pool| sqlx::query_as::<_, EventRow>(
+    db.all::<EventRow>(
         "SELECT id, from_status, to_status, at, by_account, source, note FROM fulfilment_event \
-         WHERE fulfilment_id = $1 ORDER BY id"
+         WHERE fulfilment_id = $1 ORDER BY id",
+        (fulfilment,),
     )
-    .bind(fulfilment)
-    .fetch_all(pool)
-    .await)
+    .await
 }
 
 /// Takes `quantity` of a drug from a pharmacy's stock; false when there is not that much.
@@ -359,17 +279,11 @@ pub async fn take_stock(
     drug: i64,
     quantity: i64,
 ) -> Result<bool, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
-        "UPDATE drug_stock SET quantity = quantity - $3 WHERE pharmacy_id = $1 AND drug_id = $2 AND quantity >= $3"
+    tx.execute(
+        "UPDATE drug_stock SET quantity = quantity - $3 WHERE pharmacy_id = $1 AND drug_id = $2 AND quantity >= $3",
+        (pharmacy, drug, quantity),
     )
-    .bind(pharmacy)
-    .bind(drug)
-    .bind(quantity)
-    .execute(conn)
-    .await
-    .map(|r| r.rows_affected() == 1)
-    })
+    .await.map(|n| n == 1)
 }
 
 /// Puts picked medicine back on the shelf (an order cancelled before it left).
@@ -379,15 +293,12 @@ pub async fn return_stock(
     drug: i64,
     quantity: i64,
 ) -> Result<(), sqlx::Error> {
-    with_tx!(tx, |conn| sqlx::query(
-        "UPDATE drug_stock SET quantity = quantity + $3 WHERE pharmacy_id = $1 AND drug_id = $2"
+    tx.execute(
+        "UPDATE drug_stock SET quantity = quantity + $3 WHERE pharmacy_id = $1 AND drug_id = $2",
+        (pharmacy, drug, quantity),
     )
-    .bind(pharmacy)
-    .bind(drug)
-    .bind(quantity)
-    .execute(conn)
     .await
-    .map(|_| ()))
+    .map(|_| ())
 }
 
 /// Records a courier update once; false when it was seen before.
@@ -397,18 +308,13 @@ pub async fn record_update(
     u: &super::courier::TrackingUpdate,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    with_tx!(tx, |conn| sqlx::query(
+    tx.execute(
         "INSERT INTO courier_update (courier, update_id, tracking_no, event, received_at, outcome) \
-         VALUES ($1, $2, $3, $4, $5, 'received') ON CONFLICT (courier, update_id) DO NOTHING"
+         VALUES ($1, $2, $3, $4, $5, 'received') ON CONFLICT (courier, update_id) DO NOTHING",
+        (courier, &u.update_id, &u.tracking_no, &u.event, now),
     )
-    .bind(courier)
-    .bind(&u.update_id)
-    .bind(&u.tracking_no)
-    .bind(&u.event)
-    .bind(now)
-    .execute(conn)
     .await
-    .map(|r| r.rows_affected() == 1))
+    .map(|n| n == 1)
 }
 
 pub async fn set_update_outcome(
@@ -417,23 +323,19 @@ pub async fn set_update_outcome(
     update_id: &str,
     outcome: &str,
 ) -> Result<(), sqlx::Error> {
-    with_tx!(tx, |conn| sqlx::query(
-        "UPDATE courier_update SET outcome = $3 WHERE courier = $1 AND update_id = $2"
+    tx.execute(
+        "UPDATE courier_update SET outcome = $3 WHERE courier = $1 AND update_id = $2",
+        (courier, update_id, outcome),
     )
-    .bind(courier)
-    .bind(update_id)
-    .bind(outcome)
-    .execute(conn)
     .await
-    .map(|_| ()))
+    .map(|_| ())
 }
 
 /// The hospital's first pharmacy (where a delivery leaves from when nothing else is chosen).
 pub async fn first_pharmacy(tx: &mut Tx, hospital: i64) -> Result<Option<i64>, sqlx::Error> {
-    with_tx!(tx, |conn| sqlx::query_scalar::<_, i64>(
-        "SELECT id FROM pharmacy WHERE hospital_id = $1 ORDER BY id LIMIT 1"
+    tx.scalar_optional::<i64>(
+        "SELECT id FROM pharmacy WHERE hospital_id = $1 ORDER BY id LIMIT 1",
+        (hospital,),
     )
-    .bind(hospital)
-    .fetch_optional(conn)
-    .await)
+    .await
 }

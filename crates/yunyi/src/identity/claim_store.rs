@@ -1,7 +1,6 @@
 //! SQL of identity claims (see `claims.rs`): a claim to act for, or to be, a person on record.
 
 use crate::db::{Db, Tx};
-use crate::{with_db, with_tx};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ClaimRow {
@@ -40,33 +39,29 @@ pub struct NewClaim<'a> {
 }
 
 pub async fn insert(tx: &mut Tx, c: &NewClaim<'_>, now: i64) -> Result<i64, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query_scalar::<_, i64>(
-            "INSERT INTO identity_claim (kind, claimant_id, person_id, claimed_name, relationship, \
-             guardian, name_matches, code_hash, code_attempts, status, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 'pending', $9, $10) RETURNING id",
-        )
-        .bind(c.kind)
-        .bind(c.claimant_id)
-        .bind(c.person_id)
-        .bind(c.claimed_name)
-        .bind(c.relationship)
-        .bind(c.guardian)
-        .bind(c.name_matches)
-        .bind(c.code_hash)
-        .bind(now)
-        .bind(c.expires_at)
-        .fetch_one(conn)
-        .await
-    })
+    tx.scalar::<i64>(
+        "INSERT INTO identity_claim (kind, claimant_id, person_id, claimed_name, relationship, \
+         guardian, name_matches, code_hash, code_attempts, status, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 'pending', $9, $10) RETURNING id",
+        (
+            c.kind,
+            c.claimant_id,
+            c.person_id,
+            c.claimed_name,
+            c.relationship,
+            c.guardian,
+            c.name_matches,
+            c.code_hash,
+            now,
+            c.expires_at,
+        ),
+    )
+    .await
 }
 
 pub async fn claim(db: &Db, id: i64) -> Result<Option<ClaimRow>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM identity_claim WHERE id = $1");
-    with_db!(db, |pool| sqlx::query_as::<_, ClaimRow>(&sql)
-        .bind(id)
-        .fetch_optional(pool)
-        .await)
+    db.optional::<ClaimRow>(&sql, (id,)).await
 }
 
 /// The claimant's claims, newest first (the last 50).
@@ -74,10 +69,7 @@ pub async fn by_claimant(db: &Db, claimant: i64) -> Result<Vec<ClaimRow>, sqlx::
     let sql = format!(
         "SELECT {COLUMNS} FROM identity_claim WHERE claimant_id = $1 ORDER BY id DESC LIMIT 50"
     );
-    with_db!(db, |pool| sqlx::query_as::<_, ClaimRow>(&sql)
-        .bind(claimant)
-        .fetch_all(pool)
-        .await)
+    db.all::<ClaimRow>(&sql, (claimant,)).await
 }
 
 /// The claimant's live claim on a person, if any (a repeated request reuses it).
@@ -91,26 +83,17 @@ pub async fn live_for(
         "SELECT {COLUMNS} FROM identity_claim WHERE claimant_id = $1 AND person_id = $2 \
          AND status = 'pending' AND expires_at > $3 ORDER BY id DESC LIMIT 1"
     );
-    with_db!(db, |pool| sqlx::query_as::<_, ClaimRow>(&sql)
-        .bind(claimant)
-        .bind(person)
-        .bind(now)
-        .fetch_optional(pool)
-        .await)
+    db.optional::<ClaimRow>(&sql, (claimant, person, now)).await
 }
 
 /// How many live claims the claimant has waiting.
 pub async fn live_count(db: &Db, claimant: i64, now: i64) -> Result<i64, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_scalar::<_, i64>(
-            "SELECT COUNT(*) FROM identity_claim WHERE claimant_id = $1 AND status = 'pending' \
-             AND expires_at > $2",
-        )
-        .bind(claimant)
-        .bind(now)
-        .fetch_one(pool)
-        .await
-    })
+    db.scalar::<i64>(
+        "SELECT COUNT(*) FROM identity_claim WHERE claimant_id = $1 AND status = 'pending' \
+         AND expires_at > $2",
+        (claimant, now),
+    )
+    .await
 }
 
 /// Live, approvable claims on any of these people, oldest first.
@@ -122,11 +105,7 @@ pub async fn live_on(db: &Db, people: &[i64], now: i64) -> Result<Vec<ClaimRow>,
     );
     // A holder acts for a handful of people: one indexed read each.
     for person in people {
-        let mut some = with_db!(db, |pool| sqlx::query_as::<_, ClaimRow>(&sql)
-            .bind(person)
-            .bind(now)
-            .fetch_all(pool)
-            .await)?;
+        let mut some = db.all::<ClaimRow>(&sql, (person, now)).await?;
         rows.append(&mut some);
     }
     Ok(rows)
@@ -139,18 +118,13 @@ pub async fn count_attempt(
     max_attempts: i64,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query(
-            "UPDATE identity_claim SET code_attempts = code_attempts + 1 WHERE id = $1 \
-             AND status = 'pending' AND expires_at > $3 AND code_attempts < $2",
-        )
-        .bind(id)
-        .bind(max_attempts)
-        .bind(now)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected() == 1)
-    })
+    db.execute(
+        "UPDATE identity_claim SET code_attempts = code_attempts + 1 WHERE id = $1 \
+         AND status = 'pending' AND expires_at > $3 AND code_attempts < $2",
+        (id, max_attempts, now),
+    )
+    .await
+    .map(|n| n == 1)
 }
 
 /// Decides a live claim; false when it was no longer pending (decided or expired meanwhile).
@@ -163,34 +137,25 @@ pub async fn decide(
     how: &str,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
-            "UPDATE identity_claim SET status = $2, decided_by = $3, decided_how = $4, decided_at = $5 \
-             WHERE id = $1 AND status = 'pending' AND expires_at > $5 \
-             AND (name_matches = TRUE OR $2 = 'rejected')",
-        )
-        .bind(id)
-        .bind(status)
-        .bind(by)
-        .bind(how)
-        .bind(now)
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected() == 1)
-    })
+    tx.execute(
+        "UPDATE identity_claim SET status = $2, decided_by = $3, decided_how = $4, decided_at = $5 \
+         WHERE id = $1 AND status = 'pending' AND expires_at > $5 \
+         AND (name_matches = TRUE OR $2 = 'rejected')",
+        (id, status, by, how, now),
+    )
+    .await
+    .map(|n| n == 1)
 }
 
 /// Makes a person an account's own, once: only an account without a person, and only a
 /// person no account holds (the unique index on `account.person_id` guards the second).
 pub async fn give_person(tx: &mut Tx, account: i64, person: i64) -> Result<bool, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query("UPDATE account SET person_id = $2 WHERE id = $1 AND person_id IS NULL")
-            .bind(account)
-            .bind(person)
-            .execute(conn)
-            .await
-            .map(|r| r.rows_affected() == 1)
-    })
+    tx.execute(
+        "UPDATE account SET person_id = $2 WHERE id = $1 AND person_id IS NULL",
+        (account, person),
+    )
+    .await
+    .map(|n| n == 1)
 }
 
 /// Who holds a person: the account that is theirs.
@@ -198,14 +163,11 @@ pub async fn own_account(
     db: &Db,
     person: i64,
 ) -> Result<Option<(i64, Option<Vec<u8>>)>, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_as::<_, (i64, Option<Vec<u8>>)>(
-            "SELECT id, phone_enc FROM account WHERE person_id = $1 AND status = 'active'",
-        )
-        .bind(person)
-        .fetch_optional(pool)
-        .await
-    })
+    db.optional::<(i64, Option<Vec<u8>>)>(
+        "SELECT id, phone_enc FROM account WHERE person_id = $1 AND status = 'active'",
+        (person,),
+    )
+    .await
 }
 
 /// The accounts that act for a person, guardians first: (account, guardian, phone).
@@ -213,26 +175,20 @@ pub async fn family_holders(
     db: &Db,
     person: i64,
 ) -> Result<Vec<(i64, bool, Option<Vec<u8>>)>, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_as::<_, (i64, bool, Option<Vec<u8>>)>(
-            "SELECT a.id, f.is_guardian, a.phone_enc FROM family_link f JOIN account a ON a.id = f.account_id \
-             WHERE f.person_id = $1 AND a.status = 'active' ORDER BY f.is_guardian DESC, f.id",
-        )
-        .bind(person)
-        .fetch_all(pool)
-        .await
-    })
+    db.all::<(i64, bool, Option<Vec<u8>>)>(
+        "SELECT a.id, f.is_guardian, a.phone_enc FROM family_link f JOIN account a ON a.id = f.account_id \
+         WHERE f.person_id = $1 AND a.status = 'active' ORDER BY f.is_guardian DESC, f.id",
+        (person,),
+    )
+    .await
 }
 
 /// The people an account acts for (its own person and its family links).
 pub async fn people_held_by(db: &Db, account: i64) -> Result<Vec<i64>, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_scalar::<_, i64>(
-            "SELECT person_id FROM account WHERE id = $1 AND person_id IS NOT NULL \
-             UNION SELECT person_id FROM family_link WHERE account_id = $1",
-        )
-        .bind(account)
-        .fetch_all(pool)
-        .await
-    })
+    db.scalars::<i64>(
+        "SELECT person_id FROM account WHERE id = $1 AND person_id IS NOT NULL \
+         UNION SELECT person_id FROM family_link WHERE account_id = $1",
+        (account,),
+    )
+    .await
 }

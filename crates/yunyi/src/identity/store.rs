@@ -1,7 +1,6 @@
 //! SQL for people, accounts, family links, sessions, one-time codes, throttling and care links.
 
 use crate::db::{Db, Tx};
-use crate::{with_db, with_tx};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PersonRow {
@@ -86,48 +85,32 @@ pub async fn insert_person(
     p: &NewPersonRow<'_>,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query_scalar::<_, i64>(
-            "INSERT INTO person (name, id_number_enc, id_number_hash, id_number_mask, birth_date, sex, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-        )
-        .bind(p.name)
-        .bind(&p.id_number_enc)
-        .bind(&p.id_number_hash)
-        .bind(&p.id_number_mask)
-        .bind(&p.birth_date)
-        .bind(p.sex)
-        .bind(now)
-        .fetch_one(conn)
-        .await
-    })
+    tx.scalar::<i64>(
+        "INSERT INTO person (name, id_number_enc, id_number_hash, id_number_mask, birth_date, sex, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        (p.name, &p.id_number_enc, &p.id_number_hash, &p.id_number_mask, &p.birth_date, p.sex, now),
+    )
+    .await
 }
 
 pub async fn person_by_id_hash(tx: &mut Tx, hash: &str) -> Result<Option<PersonRow>, sqlx::Error> {
     let sql = format!("SELECT {PERSON_COLUMNS} FROM person WHERE id_number_hash = $1");
-    with_tx!(tx, |conn| sqlx::query_as::<_, PersonRow>(&sql)
-        .bind(hash)
-        .fetch_optional(conn)
-        .await)
+    tx.optional::<PersonRow>(&sql, (hash,)).await
 }
 
 pub async fn person(db: &Db, id: i64) -> Result<Option<PersonRow>, sqlx::Error> {
     let sql = format!("SELECT {PERSON_COLUMNS} FROM person WHERE id = $1");
-    with_db!(db, |pool| sqlx::query_as::<_, PersonRow>(&sql)
-        .bind(id)
-        .fetch_optional(pool)
-        .await)
+    db.optional::<PersonRow>(&sql, (id,)).await
 }
 
 /// Does this person have an account of their own?
 pub async fn person_has_account(tx: &mut Tx, person_id: i64) -> Result<bool, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM account WHERE person_id = $1")
-            .bind(person_id)
-            .fetch_one(conn)
-            .await
-            .map(|n| n > 0)
-    })
+    tx.scalar::<i64>(
+        "SELECT COUNT(*) FROM account WHERE person_id = $1",
+        (person_id,),
+    )
+    .await
+    .map(|n| n > 0)
 }
 
 pub struct NewAccountRow<'a> {
@@ -148,34 +131,18 @@ pub async fn insert_account(
     a: &NewAccountRow<'_>,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query_scalar::<_, i64>(
-            "INSERT INTO account (username, role, display_name, password_hash, phone_enc, phone_hash, phone_mask, \
-             person_id, hospital_id, status, created_by, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active', $10, $11, $11) RETURNING id",
-        )
-        .bind(a.username)
-        .bind(a.role)
-        .bind(a.display_name)
-        .bind(a.password_hash)
-        .bind(&a.phone_enc)
-        .bind(&a.phone_hash)
-        .bind(&a.phone_mask)
-        .bind(a.person_id)
-        .bind(a.hospital_id)
-        .bind(a.created_by)
-        .bind(now)
-        .fetch_one(conn)
-        .await
-    })
+    tx.scalar::<i64>(
+        "INSERT INTO account (username, role, display_name, password_hash, phone_enc, phone_hash, phone_mask, \
+         person_id, hospital_id, status, created_by, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active', $10, $11, $11) RETURNING id",
+        (a.username, a.role, a.display_name, a.password_hash, &a.phone_enc, &a.phone_hash, &a.phone_mask, a.person_id, a.hospital_id, a.created_by, now),
+    )
+    .await
 }
 
 pub async fn account(db: &Db, id: i64) -> Result<Option<AccountRow>, sqlx::Error> {
     let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM account WHERE id = $1");
-    with_db!(db, |pool| sqlx::query_as::<_, AccountRow>(&sql)
-        .bind(id)
-        .fetch_optional(pool)
-        .await)
+    db.optional::<AccountRow>(&sql, (id,)).await
 }
 
 pub async fn account_by_username(
@@ -183,18 +150,12 @@ pub async fn account_by_username(
     username: &str,
 ) -> Result<Option<AccountRow>, sqlx::Error> {
     let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM account WHERE username = $1");
-    with_db!(db, |pool| sqlx::query_as::<_, AccountRow>(&sql)
-        .bind(username)
-        .fetch_optional(pool)
-        .await)
+    db.optional::<AccountRow>(&sql, (username,)).await
 }
 
 pub async fn account_by_phone_hash(db: &Db, hash: &str) -> Result<Option<AccountRow>, sqlx::Error> {
     let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM account WHERE phone_hash = $1");
-    with_db!(db, |pool| sqlx::query_as::<_, AccountRow>(&sql)
-        .bind(hash)
-        .fetch_optional(pool)
-        .await)
+    db.optional::<AccountRow>(&sql, (hash,)).await
 }
 
 /// Staff accounts, optionally of one hospital, in id order.
@@ -202,18 +163,11 @@ pub async fn staff(db: &Db, hospital_id: Option<i64>) -> Result<Vec<AccountRow>,
     let sql = format!(
         "SELECT {ACCOUNT_COLUMNS} FROM account WHERE role <> 'patient' AND ($1 IS NULL OR hospital_id = $1) ORDER BY id"
     );
-    with_db!(db, |pool| sqlx::query_as::<_, AccountRow>(&sql)
-        .bind(hospital_id)
-        .fetch_all(pool)
-        .await)
+    db.all::<AccountRow>(&sql, (hospital_id,)).await
 }
 
 pub async fn count_accounts(db: &Db) -> Result<i64, sqlx::Error> {
-    with_db!(db, |pool| sqlx::query_scalar::<_, i64>(
-        "SELECT COUNT(*) FROM account"
-    )
-    .fetch_one(pool)
-    .await)
+    db.scalar::<i64>("SELECT COUNT(*) FROM account", ()).await
 }
 
 pub async fn insert_family_link(
@@ -224,32 +178,22 @@ pub async fn insert_family_link(
     is_guardian: bool,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query_scalar::<_, i64>(
-            "INSERT INTO family_link (account_id, person_id, relationship, is_guardian, created_at) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
-        )
-        .bind(account_id)
-        .bind(person_id)
-        .bind(relationship)
-        .bind(is_guardian)
-        .bind(now)
-        .fetch_one(conn)
-        .await
-    })
+    tx.scalar::<i64>(
+        "INSERT INTO family_link (account_id, person_id, relationship, is_guardian, created_at) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        (account_id, person_id, relationship, is_guardian, now),
+    )
+    .await
 }
 
 pub async fn family_of(db: &Db, account_id: i64) -> Result<Vec<FamilyRow>, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_as::<_, FamilyRow>(
-            "SELECT f.id AS link_id, f.relationship, f.is_guardian, p.id, p.name, p.id_number_enc, p.id_number_hash, \
-             p.id_number_mask, p.birth_date, p.sex \
-             FROM family_link f JOIN person p ON p.id = f.person_id WHERE f.account_id = $1 ORDER BY f.id",
-        )
-        .bind(account_id)
-        .fetch_all(pool)
-        .await
-    })
+    db.all::<FamilyRow>(
+        "SELECT f.id AS link_id, f.relationship, f.is_guardian, p.id, p.name, p.id_number_enc, p.id_number_hash, \
+         p.id_number_mask, p.birth_date, p.sex \
+         FROM family_link f JOIN person p ON p.id = f.person_id WHERE f.account_id = $1 ORDER BY f.id",
+        (account_id,),
+    )
+    .await
 }
 
 /// The family link from an account to a person, if any: (relationship, is_guardian).
@@ -258,15 +202,11 @@ pub async fn family_link(
     account_id: i64,
     person_id: i64,
 ) -> Result<Option<(String, bool)>, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_as::<_, (String, bool)>(
-            "SELECT relationship, is_guardian FROM family_link WHERE account_id = $1 AND person_id = $2",
-        )
-        .bind(account_id)
-        .bind(person_id)
-        .fetch_optional(pool)
-        .await
-    })
+    db.optional::<(String, bool)>(
+        "SELECT relationship, is_guardian FROM family_link WHERE account_id = $1 AND person_id = $2",
+        (account_id, person_id),
+    )
+    .await
 }
 
 /// Family links pointing at a person, with the holder's own person id (for RelatedPerson).
@@ -274,30 +214,24 @@ pub async fn links_to_person(
     db: &Db,
     person_id: i64,
 ) -> Result<Vec<(i64, i64, String, bool, Option<i64>, String)>, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_as::<_, (i64, i64, String, bool, Option<i64>, String)>(
-            "SELECT f.id, f.account_id, f.relationship, f.is_guardian, a.person_id, a.display_name \
-             FROM family_link f JOIN account a ON a.id = f.account_id WHERE f.person_id = $1 ORDER BY f.id",
-        )
-        .bind(person_id)
-        .fetch_all(pool)
-        .await
-    })
+    db.all::<(i64, i64, String, bool, Option<i64>, String)>(
+        "SELECT f.id, f.account_id, f.relationship, f.is_guardian, a.person_id, a.display_name \
+         FROM family_link f JOIN account a ON a.id = f.account_id WHERE f.person_id = $1 ORDER BY f.id",
+        (person_id,),
+    )
+    .await
 }
 
 pub async fn family_link_by_id(
     db: &Db,
     id: i64,
 ) -> Result<Option<(i64, i64, String, bool, Option<i64>, String)>, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_as::<_, (i64, i64, String, bool, Option<i64>, String)>(
-            "SELECT f.person_id, f.account_id, f.relationship, f.is_guardian, a.person_id, a.display_name \
-             FROM family_link f JOIN account a ON a.id = f.account_id WHERE f.id = $1",
-        )
-        .bind(id)
-        .fetch_optional(pool)
-        .await
-    })
+    db.optional::<(i64, i64, String, bool, Option<i64>, String)>(
+        "SELECT f.person_id, f.account_id, f.relationship, f.is_guardian, a.person_id, a.display_name \
+         FROM family_link f JOIN account a ON a.id = f.account_id WHERE f.id = $1",
+        (id,),
+    )
+    .await
 }
 
 pub async fn insert_session(
@@ -309,20 +243,12 @@ pub async fn insert_session(
     client_addr: Option<&str>,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_scalar::<_, i64>(
-            "INSERT INTO auth_session (token_hash, kind, account_id, created_at, expires_at, client_addr) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        )
-        .bind(token_hash)
-        .bind(kind)
-        .bind(account_id)
-        .bind(now)
-        .bind(expires_at)
-        .bind(client_addr)
-        .fetch_one(pool)
-        .await
-    })
+    db.scalar::<i64>(
+        "INSERT INTO auth_session (token_hash, kind, account_id, created_at, expires_at, client_addr) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        (token_hash, kind, account_id, now, expires_at, client_addr),
+    )
+    .await
 }
 
 /// A session that exists, is not revoked, has not expired, and whose account is active.
@@ -331,18 +257,14 @@ pub async fn live_session(
     token_hash: &str,
     now: i64,
 ) -> Result<Option<SessionRow>, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_as::<_, SessionRow>(
-            "SELECT s.id AS session_id, s.kind, s.expires_at, s.step_up_at, a.id AS account_id, a.username, a.role, \
-             a.display_name, a.person_id, a.hospital_id \
-             FROM auth_session s JOIN account a ON a.id = s.account_id \
-             WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 AND a.status = 'active'",
-        )
-        .bind(token_hash)
-        .bind(now)
-        .fetch_optional(pool)
-        .await
-    })
+    db.optional::<SessionRow>(
+        "SELECT s.id AS session_id, s.kind, s.expires_at, s.step_up_at, a.id AS account_id, a.username, a.role, \
+         a.display_name, a.person_id, a.hospital_id \
+         FROM auth_session s JOIN account a ON a.id = s.account_id \
+         WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 AND a.status = 'active'",
+        (token_hash, now),
+    )
+    .await
 }
 
 /// Revokes by token hash; returns the account id when a live session was revoked.
@@ -351,37 +273,29 @@ pub async fn revoke_session(
     token_hash: &str,
     now: i64,
 ) -> Result<Option<i64>, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_scalar::<_, i64>(
-            "UPDATE auth_session SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL RETURNING account_id",
-        )
-        .bind(token_hash)
-        .bind(now)
-        .fetch_optional(pool)
-        .await
-    })
+    db.scalar_optional::<i64>(
+        "UPDATE auth_session SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL RETURNING account_id",
+        (token_hash, now),
+    )
+    .await
 }
 
 pub async fn set_step_up(db: &Db, session_id: i64, at: i64) -> Result<(), sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query("UPDATE auth_session SET step_up_at = $2 WHERE id = $1")
-            .bind(session_id)
-            .bind(at)
-            .execute(pool)
-            .await
-            .map(|_| ())
-    })
+    db.execute(
+        "UPDATE auth_session SET step_up_at = $2 WHERE id = $1",
+        (session_id, at),
+    )
+    .await
+    .map(|_| ())
 }
 
 /// Deletes sessions that ended (expired or revoked) before `before`.
 pub async fn delete_ended_sessions(db: &Db, before: i64) -> Result<u64, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query("DELETE FROM auth_session WHERE expires_at < $1 OR revoked_at < $1")
-            .bind(before)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-    })
+    db.execute(
+        "DELETE FROM auth_session WHERE expires_at < $1 OR revoked_at < $1",
+        (before,),
+    )
+    .await
 }
 
 pub async fn insert_otp(
@@ -392,20 +306,13 @@ pub async fn insert_otp(
     expires_at: i64,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query(
-            "INSERT INTO otp_code (phone_hash, code_hash, purpose, attempts, expires_at, created_at) \
-             VALUES ($1, $2, $3, 0, $4, $5)",
-        )
-        .bind(phone_hash)
-        .bind(code_hash)
-        .bind(purpose)
-        .bind(expires_at)
-        .bind(now)
-        .execute(pool)
-        .await
-        .map(|_| ())
-    })
+    db.execute(
+        "INSERT INTO otp_code (phone_hash, code_hash, purpose, attempts, expires_at, created_at) \
+         VALUES ($1, $2, $3, 0, $4, $5)",
+        (phone_hash, code_hash, purpose, expires_at, now),
+    )
+    .await
+    .map(|_| ())
 }
 
 pub async fn latest_otp(
@@ -413,49 +320,39 @@ pub async fn latest_otp(
     phone_hash: &str,
     purpose: &str,
 ) -> Result<Option<OtpRow>, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_as::<_, OtpRow>(
-            "SELECT id, code_hash, attempts, expires_at, consumed_at, created_at FROM otp_code \
-             WHERE phone_hash = $1 AND purpose = $2 ORDER BY id DESC LIMIT 1",
-        )
-        .bind(phone_hash)
-        .bind(purpose)
-        .fetch_optional(pool)
-        .await
-    })
+    db.optional::<OtpRow>(
+        "SELECT id, code_hash, attempts, expires_at, consumed_at, created_at FROM otp_code \
+         WHERE phone_hash = $1 AND purpose = $2 ORDER BY id DESC LIMIT 1",
+        (phone_hash, purpose),
+    )
+    .await
 }
 
 pub async fn otp_attempt(db: &Db, id: i64) -> Result<(), sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query("UPDATE otp_code SET attempts = attempts + 1 WHERE id = $1")
-            .bind(id)
-            .execute(pool)
-            .await
-            .map(|_| ())
-    })
+    db.execute(
+        "UPDATE otp_code SET attempts = attempts + 1 WHERE id = $1",
+        (id,),
+    )
+    .await
+    .map(|_| ())
 }
 
 /// Marks a code used; false if someone else used it first (a code works once).
 pub async fn consume_otp(db: &Db, id: i64, now: i64) -> Result<bool, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query("UPDATE otp_code SET consumed_at = $2 WHERE id = $1 AND consumed_at IS NULL")
-            .bind(id)
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected() == 1)
-    })
+    db.execute(
+        "UPDATE otp_code SET consumed_at = $2 WHERE id = $1 AND consumed_at IS NULL",
+        (id, now),
+    )
+    .await
+    .map(|n| n == 1)
 }
 
 pub async fn throttle(db: &Db, key: &str) -> Result<Option<(i64, i64, i64)>, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_as::<_, (i64, i64, i64)>(
-            "SELECT failures, last_failure_at, locked_until FROM login_throttle WHERE key = $1",
-        )
-        .bind(key)
-        .fetch_optional(pool)
-        .await
-    })
+    db.optional::<(i64, i64, i64)>(
+        "SELECT failures, last_failure_at, locked_until FROM login_throttle WHERE key = $1",
+        (key,),
+    )
+    .await
 }
 
 pub async fn put_throttle(
@@ -465,29 +362,18 @@ pub async fn put_throttle(
     at: i64,
     locked_until: i64,
 ) -> Result<(), sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query(
-            "INSERT INTO login_throttle (key, failures, last_failure_at, locked_until) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (key) DO UPDATE SET failures = $2, last_failure_at = $3, locked_until = $4",
-        )
-        .bind(key)
-        .bind(failures)
-        .bind(at)
-        .bind(locked_until)
-        .execute(pool)
-        .await
-        .map(|_| ())
-    })
+    db.execute(
+        "INSERT INTO login_throttle (key, failures, last_failure_at, locked_until) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (key) DO UPDATE SET failures = $2, last_failure_at = $3, locked_until = $4",
+        (key, failures, at, locked_until),
+    )
+    .await.map(|_| ())
 }
 
 pub async fn clear_throttle(db: &Db, key: &str) -> Result<(), sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query("DELETE FROM login_throttle WHERE key = $1")
-            .bind(key)
-            .execute(pool)
-            .await
-            .map(|_| ())
-    })
+    db.execute("DELETE FROM login_throttle WHERE key = $1", (key,))
+        .await
+        .map(|_| ())
 }
 
 pub async fn insert_care_link(
@@ -499,20 +385,12 @@ pub async fn insert_care_link(
     source_id: Option<&str>,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query_scalar::<_, i64>(
-            "INSERT INTO care_link (account_id, person_id, hospital_id, kind, source_id, active, created_at) \
-             VALUES ($1, $2, $3, $4, $5, TRUE, $6) RETURNING id",
-        )
-        .bind(account_id)
-        .bind(person_id)
-        .bind(hospital_id)
-        .bind(kind)
-        .bind(source_id)
-        .bind(now)
-        .fetch_one(conn)
-        .await
-    })
+    tx.scalar::<i64>(
+        "INSERT INTO care_link (account_id, person_id, hospital_id, kind, source_id, active, created_at) \
+         VALUES ($1, $2, $3, $4, $5, TRUE, $6) RETURNING id",
+        (account_id, person_id, hospital_id, kind, source_id, now),
+    )
+    .await
 }
 
 /// The kind of an active care link between a clinician and a person at a hospital.
@@ -522,31 +400,21 @@ pub async fn active_care_link(
     person_id: i64,
     hospital_id: i64,
 ) -> Result<Option<String>, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_scalar::<_, String>(
-            "SELECT kind FROM care_link WHERE account_id = $1 AND person_id = $2 AND hospital_id = $3 AND active = TRUE \
-             ORDER BY id LIMIT 1",
-        )
-        .bind(account_id)
-        .bind(person_id)
-        .bind(hospital_id)
-        .fetch_optional(pool)
-        .await
-    })
+    db.scalar_optional::<String>(
+        "SELECT kind FROM care_link WHERE account_id = $1 AND person_id = $2 AND hospital_id = $3 AND active = TRUE \
+         ORDER BY id LIMIT 1",
+        (account_id, person_id, hospital_id),
+    )
+    .await
 }
 
 /// Has the person been seen at the hospital: any care link there, ended or not.
 pub async fn seen_at(db: &Db, person_id: i64, hospital_id: i64) -> Result<bool, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_scalar::<_, i64>(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM care_link WHERE person_id = $1 AND hospital_id = $2 LIMIT 1) s",
-        )
-        .bind(person_id)
-        .bind(hospital_id)
-        .fetch_one(pool)
-        .await
-        .map(|n| n > 0)
-    })
+    db.scalar::<i64>(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM care_link WHERE person_id = $1 AND hospital_id = $2 LIMIT 1) s",
+        (person_id, hospital_id),
+    )
+    .await.map(|n| n > 0)
 }
 
 /// People a clinician has an active care link with at a hospital.
@@ -555,24 +423,16 @@ pub async fn linked_people(
     account_id: i64,
     hospital_id: i64,
 ) -> Result<Vec<i64>, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_scalar::<_, i64>(
-            "SELECT DISTINCT person_id FROM care_link WHERE account_id = $1 AND hospital_id = $2 AND active = TRUE ORDER BY person_id",
-        )
-        .bind(account_id)
-        .bind(hospital_id)
-        .fetch_all(pool)
-        .await
-    })
+    db.scalars::<i64>(
+        "SELECT DISTINCT person_id FROM care_link WHERE account_id = $1 AND hospital_id = $2 AND active = TRUE ORDER BY person_id",
+        (account_id, hospital_id),
+    )
+    .await
 }
 
 pub async fn setting(db: &Db, key: &str) -> Result<Option<String>, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_scalar::<_, String>("SELECT value FROM app_setting WHERE key = $1")
-            .bind(key)
-            .fetch_optional(pool)
-            .await
-    })
+    db.scalar_optional::<String>("SELECT value FROM app_setting WHERE key = $1", (key,))
+        .await
 }
 
 /// Inserts a setting unless present; returns the value now stored.
@@ -582,15 +442,11 @@ pub async fn setting_or_insert(
     value: &str,
     now: i64,
 ) -> Result<String, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query("INSERT INTO app_setting (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING")
-            .bind(key)
-            .bind(value)
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(|_| ())
-    })?;
+    db.execute(
+        "INSERT INTO app_setting (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING",
+        (key, value, now),
+    )
+    .await.map(|_| ())?;
     Ok(setting(db, key).await?.unwrap_or_default())
 }
 
@@ -601,15 +457,11 @@ pub async fn end_care_links(
     source_id: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query("UPDATE care_link SET active = FALSE, ended_at = $3 WHERE kind = $1 AND source_id = $2 AND active = TRUE")
-            .bind(kind)
-            .bind(source_id)
-            .bind(now)
-            .execute(conn)
-            .await
-            .map(|_| ())
-    })
+    tx.execute(
+        "UPDATE care_link SET active = FALSE, ended_at = $3 WHERE kind = $1 AND source_id = $2 AND active = TRUE",
+        (kind, source_id, now),
+    )
+    .await.map(|_| ())
 }
 
 /// Records a setting unless it exists; true for the one caller that recorded it.
@@ -619,15 +471,9 @@ pub async fn insert_setting_once(
     value: &str,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
-        "INSERT INTO app_setting (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING"
+    tx.execute(
+        "INSERT INTO app_setting (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING",
+        (key, value, now),
     )
-    .bind(key)
-    .bind(value)
-    .bind(now)
-    .execute(conn)
-    .await
-    .map(|r| r.rows_affected() == 1)
-    })
+    .await.map(|n| n == 1)
 }

@@ -3,7 +3,6 @@
 //! skip each other's rows instead of queueing behind them.
 
 use crate::db::{Db, Tx};
-use crate::{with_db, with_tx};
 
 use super::NewJob;
 use crate::clock::now_ms;
@@ -40,17 +39,18 @@ const INSERT: &str = "INSERT INTO job (kind, payload, dedupe_key, status, attemp
 pub async fn insert(tx: &mut Tx, job: &NewJob) -> Result<Option<i64>, sqlx::Error> {
     let payload = job.payload.to_string();
     let now = now_ms();
-    with_tx!(tx, |conn| {
-        sqlx::query_scalar::<_, i64>(INSERT)
-            .bind(&job.kind)
-            .bind(&payload)
-            .bind(&job.dedupe_key)
-            .bind(job.max_attempts)
-            .bind(job.run_at)
-            .bind(now)
-            .fetch_optional(conn)
-            .await
-    })
+    tx.scalar_optional::<i64>(
+        INSERT,
+        (
+            &job.kind,
+            &payload,
+            &job.dedupe_key,
+            job.max_attempts,
+            job.run_at,
+            now,
+        ),
+    )
+    .await
 }
 
 /// Due: queued and its time has come, or running with an expired lease (its worker died).
@@ -74,32 +74,20 @@ pub async fn claim(
          WHERE id = (SELECT id FROM job WHERE {CLAIM_WHERE}{lock}) \
          RETURNING id, kind, payload, attempts, max_attempts"
     );
-    with_db!(db, |pool| {
-        sqlx::query_as::<_, ClaimedJob>(&sql)
-            .bind(worker)
-            .bind(lease_until)
-            .bind(now)
-            .fetch_optional(pool)
-            .await
-    })
+    db.optional::<ClaimedJob>(&sql, (worker, lease_until, now))
+        .await
 }
 
 /// Marks a job done, if `worker` still holds it. Returns false when the lease was lost (the
 /// job ran too long and someone else took it): the other run's outcome counts.
 pub async fn complete(db: &Db, id: i64, worker: &str) -> Result<bool, sqlx::Error> {
     let now = now_ms();
-    let done = with_db!(db, |pool| {
-        sqlx::query(
-            "UPDATE job SET status = 'done', locked_by = NULL, locked_until = NULL, last_error = NULL, updated_at = $3 \
-             WHERE id = $1 AND locked_by = $2 AND status = 'running'",
-        )
-        .bind(id)
-        .bind(worker)
-        .bind(now)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected())
-    })?;
+    let done = db.execute(
+        "UPDATE job SET status = 'done', locked_by = NULL, locked_until = NULL, last_error = NULL, updated_at = $3 \
+         WHERE id = $1 AND locked_by = $2 AND status = 'running'",
+        (id, worker, now),
+    )
+    .await?;
     Ok(done == 1)
 }
 
@@ -118,60 +106,42 @@ pub async fn fail(
         Some(at) => ("queued", at),
         None => ("dead", now),
     };
-    let updated = with_db!(db, |pool| {
-        sqlx::query(
-            "UPDATE job SET status = $3, run_at = $4, last_error = $5, locked_by = NULL, locked_until = NULL, updated_at = $6 \
-             WHERE id = $1 AND locked_by = $2 AND status = 'running'",
-        )
-        .bind(id)
-        .bind(worker)
-        .bind(status)
-        .bind(run_at)
-        .bind(&error)
-        .bind(now)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected())
-    })?;
+    let updated = db.execute(
+        "UPDATE job SET status = $3, run_at = $4, last_error = $5, locked_by = NULL, locked_until = NULL, updated_at = $6 \
+         WHERE id = $1 AND locked_by = $2 AND status = 'running'",
+        (id, worker, status, run_at, &error, now),
+    )
+    .await?;
     Ok(updated == 1)
 }
 
 pub async fn count_by_status(db: &Db) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_as::<_, (String, i64)>(
-            "SELECT status, COUNT(*) FROM job GROUP BY status ORDER BY status",
-        )
-        .fetch_all(pool)
-        .await
-    })
+    db.all::<(String, i64)>(
+        "SELECT status, COUNT(*) FROM job GROUP BY status ORDER BY status",
+        (),
+    )
+    .await
 }
 
 const SELECT_ROW: &str = "SELECT id, kind, payload, dedupe_key, status, attempts, max_attempts, run_at, last_error, updated_at FROM job";
 
 pub async fn get(db: &Db, id: i64) -> Result<Option<JobRow>, sqlx::Error> {
     let sql = format!("{SELECT_ROW} WHERE id = $1");
-    with_db!(db, |pool| sqlx::query_as::<_, JobRow>(&sql)
-        .bind(id)
-        .fetch_optional(pool)
-        .await)
+    db.optional::<JobRow>(&sql, (id,)).await
 }
 
 pub async fn list_by_kind(db: &Db, kind: &str) -> Result<Vec<JobRow>, sqlx::Error> {
     let sql = format!("{SELECT_ROW} WHERE kind = $1 ORDER BY id");
-    with_db!(db, |pool| sqlx::query_as::<_, JobRow>(&sql)
-        .bind(kind)
-        .fetch_all(pool)
-        .await)
+    db.all::<JobRow>(&sql, (kind,)).await
 }
 
 /// Deletes finished jobs last touched before `before`. Dead jobs stay for an operator.
 pub async fn delete_done_before(db: &Db, before: i64) -> Result<u64, sqlx::Error> {
-    let result = with_db!(db, |pool| {
-        sqlx::query("DELETE FROM job WHERE status = 'done' AND updated_at < $1")
-            .bind(before)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-    })?;
+    let result = db
+        .execute(
+            "DELETE FROM job WHERE status = 'done' AND updated_at < $1",
+            (before,),
+        )
+        .await?;
     Ok(result)
 }

@@ -4,7 +4,6 @@
 use super::checks::Finding;
 use super::prescription::Status;
 use crate::db::{Db, Tx};
-use crate::{with_db, with_tx};
 
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
 pub struct PrescriptionRow {
@@ -99,31 +98,14 @@ pub struct NewPrescription<'a> {
 }
 
 pub async fn insert(tx: &mut Tx, p: &NewPrescription<'_>, now: i64) -> Result<i64, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query_scalar::<_, i64>(
+    tx.scalar::<i64>(
         "INSERT INTO prescription (consultation_id, person_id, hospital_id, doctor_id, supersedes_id, version, \
          diagnosis_icd10, diagnosis_name, duration, age_years, pregnant, guardian_present, allergies, status, \
          total_fen, signed_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'submitted', $14, $15, $15) RETURNING id"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'submitted', $14, $15, $15) RETURNING id",
+        (p.consultation, p.person, p.hospital, p.doctor, p.supersedes, p.version, p.diagnosis_icd10, p.diagnosis_name, p.duration, p.age_years, p.pregnant, p.guardian_present, p.allergies, p.total_fen, now),
     )
-    .bind(p.consultation)
-    .bind(p.person)
-    .bind(p.hospital)
-    .bind(p.doctor)
-    .bind(p.supersedes)
-    .bind(p.version)
-    .bind(p.diagnosis_icd10)
-    .bind(p.diagnosis_name)
-    .bind(p.duration)
-    .bind(p.age_years)
-    .bind(p.pregnant)
-    .bind(p.guardian_present)
-    .bind(p.allergies)
-    .bind(p.total_fen)
-    .bind(now)
-    .fetch_one(conn)
     .await
-    })
 }
 
 pub async fn insert_item(
@@ -131,30 +113,13 @@ pub async fn insert_item(
     prescription: i64,
     item: &ItemRow,
 ) -> Result<(), sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
+    tx.execute(
         "INSERT INTO prescription_item (prescription_id, line, drug_id, drug_name, strength, dose, dose_unit, \
          frequency, route, days, quantity, unit, unit_price_fen, amount_fen) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        (prescription, item.line, item.drug_id, &item.drug_name, &item.strength, item.dose, &item.dose_unit, &item.frequency, &item.route, item.days, item.quantity, &item.unit, item.unit_price_fen, item.amount_fen),
     )
-    .bind(prescription)
-    .bind(item.line)
-    .bind(item.drug_id)
-    .bind(&item.drug_name)
-    .bind(&item.strength)
-    .bind(item.dose)
-    .bind(&item.dose_unit)
-    .bind(&item.frequency)
-    .bind(&item.route)
-    .bind(item.days)
-    .bind(item.quantity)
-    .bind(&item.unit)
-    .bind(item.unit_price_fen)
-    .bind(item.amount_fen)
-    .execute(conn)
-    .await
-    .map(|_| ())
-    })
+    .await.map(|_| ())
 }
 
 pub async fn insert_findings(
@@ -169,21 +134,12 @@ pub async fn insert_findings(
             super::checks::Severity::Warning => "warning",
             super::checks::Severity::Blocking => "blocking",
         };
-        with_tx!(tx, |conn| {
-            sqlx::query(
+        tx.execute(
             "INSERT INTO prescription_finding (prescription_id, stage, code, severity, line, message) \
-             VALUES ($1, $2, $3, $4, $5, $6)"
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            (prescription, stage, f.code, severity, f.item.map(|i| i as i64 + 1), &f.message),
         )
-        .bind(prescription)
-        .bind(stage)
-        .bind(f.code)
-        .bind(severity)
-        .bind(f.item.map(|i| i as i64 + 1))
-        .bind(&f.message)
-        .execute(conn)
-        .await
-        .map(|_| ())
-        })?;
+        .await.map(|_| ())?;
     }
     Ok(())
 }
@@ -197,71 +153,53 @@ pub async fn insert_event(
     reason: Option<&str>,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
+    tx.execute(
         "INSERT INTO prescription_event (prescription_id, from_status, to_status, at, by_account, reason) \
-         VALUES ($1, $2, $3, $4, $5, $6)"
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        (prescription, from.map(Status::as_str), to.as_str(), now, by, reason),
     )
-    .bind(prescription)
-    .bind(from.map(Status::as_str))
-    .bind(to.as_str())
-    .bind(now)
-    .bind(by)
-    .bind(reason)
-    .execute(conn)
-    .await
-    .map(|_| ())
-    })
+    .await.map(|_| ())
 }
 
 pub async fn prescription(db: &Db, id: i64) -> Result<Option<PrescriptionRow>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM prescription WHERE id = $1");
-    with_db!(db, |pool| sqlx::query_as::<_, PrescriptionRow>(&sql)
-        .bind(id)
-        .fetch_optional(pool)
-        .await)
+    db.optional::<PrescriptionRow>(&sql, (id,)).await
 }
 
 pub async fn items(db: &Db, id: i64) -> Result<Vec<ItemRow>, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_as::<_, ItemRow>(
+    db.all::<ItemRow>(
         "SELECT line, drug_id, drug_name, strength, dose, dose_unit, frequency, route, days, quantity, unit, \
-         unit_price_fen, amount_fen FROM prescription_item WHERE prescription_id = $1 ORDER BY line"
+         unit_price_fen, amount_fen FROM prescription_item WHERE prescription_id = $1 ORDER BY line",
+        (id,),
     )
-    .bind(id)
-    .fetch_all(pool)
     .await
-    })
 }
 
 pub async fn findings(db: &Db, id: i64) -> Result<Vec<FindingRow>, sqlx::Error> {
-    with_db!(db, |pool| sqlx::query_as::<_, FindingRow>(
+    db.all::<FindingRow>(
         "SELECT id, stage, code, severity, line, message FROM prescription_finding \
-         WHERE prescription_id = $1 ORDER BY id"
+         WHERE prescription_id = $1 ORDER BY id",
+        (id,),
     )
-    .bind(id)
-    .fetch_all(pool)
-    .await)
+    .await
 }
 
 /// The prescription a finding belongs to.
 pub async fn finding_prescription(db: &Db, finding: i64) -> Result<Option<i64>, sqlx::Error> {
-    with_db!(db, |pool| sqlx::query_scalar::<_, i64>(
-        "SELECT prescription_id FROM prescription_finding WHERE id = $1"
+    db.scalar_optional::<i64>(
+        "SELECT prescription_id FROM prescription_finding WHERE id = $1",
+        (finding,),
     )
-    .bind(finding)
-    .fetch_optional(pool)
-    .await)
+    .await
 }
 
 pub async fn events(db: &Db, id: i64) -> Result<Vec<EventRow>, sqlx::Error> {
-    with_db!(db, |pool| sqlx::query_as::<_, EventRow>(
+    db.all::<EventRow>(
         "SELECT from_status, to_status, at, by_account, reason FROM prescription_event \
-         WHERE prescription_id = $1 ORDER BY id"
+         WHERE prescription_id = $1 ORDER BY id",
+        (id,),
     )
-    .bind(id)
-    .fetch_all(pool)
-    .await)
+    .await
 }
 
 /// Moves `id` from `from` to `to` if it is still `from`; false when someone got there first.
@@ -272,16 +210,12 @@ pub async fn set_status(
     to: Status,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    with_tx!(tx, |conn| sqlx::query(
-        "UPDATE prescription SET status = $3, updated_at = $4 WHERE id = $1 AND status = $2"
+    tx.execute(
+        "UPDATE prescription SET status = $3, updated_at = $4 WHERE id = $1 AND status = $2",
+        (id, from.as_str(), to.as_str(), now),
     )
-    .bind(id)
-    .bind(from.as_str())
-    .bind(to.as_str())
-    .bind(now)
-    .execute(conn)
     .await
-    .map(|r| r.rows_affected() == 1))
+    .map(|n| n == 1)
 }
 
 /// The pharmacist's verdict on a submitted prescription (conditional on it still waiting).
@@ -294,21 +228,12 @@ pub async fn review(
     pay_by: Option<i64>,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
+    tx.execute(
         "UPDATE prescription SET status = $2, reviewed_by = $3, reviewed_at = $5, review_note = $4, \
-         pay_by = $6, updated_at = $5 WHERE id = $1 AND status = 'submitted'"
+         pay_by = $6, updated_at = $5 WHERE id = $1 AND status = 'submitted'",
+        (id, to.as_str(), reviewer, note, now, pay_by),
     )
-    .bind(id)
-    .bind(to.as_str())
-    .bind(reviewer)
-    .bind(note)
-    .bind(now)
-    .bind(pay_by)
-    .execute(conn)
-    .await
-    .map(|r| r.rows_affected() == 1)
-    })
+    .await.map(|n| n == 1)
 }
 
 /// A person's prescriptions, the most recently signed first.
@@ -320,11 +245,7 @@ pub async fn of_person(
     let sql = format!(
         "SELECT {COLUMNS} FROM prescription WHERE person_id = $1 ORDER BY signed_at DESC, id DESC LIMIT $2"
     );
-    with_db!(db, |pool| sqlx::query_as::<_, PrescriptionRow>(&sql)
-        .bind(person)
-        .bind(limit)
-        .fetch_all(pool)
-        .await)
+    db.all::<PrescriptionRow>(&sql, (person, limit)).await
 }
 
 /// Prescriptions written in a consultation, oldest first.
@@ -333,10 +254,7 @@ pub async fn of_consultation(
     consultation: i64,
 ) -> Result<Vec<PrescriptionRow>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM prescription WHERE consultation_id = $1 ORDER BY id");
-    with_db!(db, |pool| sqlx::query_as::<_, PrescriptionRow>(&sql)
-        .bind(consultation)
-        .fetch_all(pool)
-        .await)
+    db.all::<PrescriptionRow>(&sql, (consultation,)).await
 }
 
 /// Prescriptions waiting for a pharmacist at `hospital`, oldest first.
@@ -349,11 +267,7 @@ pub async fn waiting_review(
         "SELECT {COLUMNS} FROM prescription WHERE hospital_id = $1 AND status = 'submitted' \
          ORDER BY signed_at, id LIMIT $2"
     );
-    with_db!(db, |pool| sqlx::query_as::<_, PrescriptionRow>(&sql)
-        .bind(hospital)
-        .bind(limit)
-        .fetch_all(pool)
-        .await)
+    db.all::<PrescriptionRow>(&sql, (hospital, limit)).await
 }
 
 /// Drugs `person` is still taking on other prescriptions at `now` (signed, not ended, and
@@ -364,29 +278,20 @@ pub async fn current_drugs(
     now: i64,
     except: Option<i64>,
 ) -> Result<Vec<i64>, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_scalar::<_, i64>(
+    db.scalars::<i64>(
         "SELECT DISTINCT i.drug_id FROM prescription p JOIN prescription_item i ON i.prescription_id = p.id \
          WHERE p.person_id = $1 AND p.status IN ('submitted', 'approved', 'paid', 'dispensed') \
-         AND p.signed_at + i.days * 86400000 > $2 AND ($3 IS NULL OR p.id <> $3)"
+         AND p.signed_at + i.days * 86400000 > $2 AND ($3 IS NULL OR p.id <> $3)",
+        (person, now, except),
     )
-    .bind(person)
-    .bind(now)
-    .bind(except)
-    .fetch_all(pool)
     .await
-    })
 }
 
 /// Approved prescriptions whose time to pay has passed.
 pub async fn due_to_expire(db: &Db, now: i64, limit: i64) -> Result<Vec<i64>, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_scalar::<_, i64>(
-        "SELECT id FROM prescription WHERE status = 'approved' AND pay_by < $1 ORDER BY pay_by LIMIT $2"
+    db.scalars::<i64>(
+        "SELECT id FROM prescription WHERE status = 'approved' AND pay_by < $1 ORDER BY pay_by LIMIT $2",
+        (now, limit),
     )
-    .bind(now)
-    .bind(limit)
-    .fetch_all(pool)
     .await
-    })
 }

@@ -4,7 +4,6 @@
 use super::checks::Interaction;
 use super::model::{Drug, DrugValid};
 use crate::db::{Db, Tx};
-use crate::{with_db, with_tx};
 
 const DRUG_COLUMNS: &str = "id, hospital_id, code, generic_name, brand_name, form, strength, unit, pack_size, \
      route, price_fen, class, online, atc_code, dose_unit, unit_strength, max_daily_dose, min_age_years, \
@@ -17,55 +16,28 @@ pub async fn upsert_drug(
     d: &DrugValid,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
-            "INSERT INTO drug (hospital_id, code, generic_name, brand_name, form, strength, unit, pack_size, \
-             route, price_fen, class, online, atc_code, dose_unit, unit_strength, max_daily_dose, \
-             min_age_years, pregnancy, allergy_terms, active, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, TRUE, $20, $20) \
-             ON CONFLICT (hospital_id, code) DO UPDATE SET generic_name = excluded.generic_name, \
-             brand_name = excluded.brand_name, form = excluded.form, strength = excluded.strength, \
-             unit = excluded.unit, pack_size = excluded.pack_size, route = excluded.route, \
-             price_fen = excluded.price_fen, class = excluded.class, online = excluded.online, \
-             atc_code = excluded.atc_code, dose_unit = excluded.dose_unit, \
-             unit_strength = excluded.unit_strength, max_daily_dose = excluded.max_daily_dose, \
-             min_age_years = excluded.min_age_years, pregnancy = excluded.pregnancy, \
-             allergy_terms = excluded.allergy_terms, active = TRUE, updated_at = excluded.updated_at",
-        )
-        .bind(hospital)
-        .bind(&d.code)
-        .bind(&d.generic_name)
-        .bind(&d.brand_name)
-        .bind(&d.form)
-        .bind(&d.strength)
-        .bind(&d.unit)
-        .bind(d.pack_size)
-        .bind(&d.route)
-        .bind(d.price_fen)
-        .bind(d.class.as_str())
-        .bind(d.online)
-        .bind(&d.atc_code)
-        .bind(&d.dose_unit)
-        .bind(d.unit_strength)
-        .bind(d.max_daily_dose)
-        .bind(d.min_age_years)
-        .bind(d.pregnancy.as_str())
-        .bind(&d.allergy_terms)
-        .bind(now)
-        .execute(conn)
-        .await
-        .map(|_| ())
-    })
+    tx.execute(
+        "INSERT INTO drug (hospital_id, code, generic_name, brand_name, form, strength, unit, pack_size, \
+         route, price_fen, class, online, atc_code, dose_unit, unit_strength, max_daily_dose, \
+         min_age_years, pregnancy, allergy_terms, active, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, TRUE, $20, $20) \
+         ON CONFLICT (hospital_id, code) DO UPDATE SET generic_name = excluded.generic_name, \
+         brand_name = excluded.brand_name, form = excluded.form, strength = excluded.strength, \
+         unit = excluded.unit, pack_size = excluded.pack_size, route = excluded.route, \
+         price_fen = excluded.price_fen, class = excluded.class, online = excluded.online, \
+         atc_code = excluded.atc_code, dose_unit = excluded.dose_unit, \
+         unit_strength = excluded.unit_strength, max_daily_dose = excluded.max_daily_dose, \
+         min_age_years = excluded.min_age_years, pregnancy = excluded.pregnancy, \
+         allergy_terms = excluded.allergy_terms, active = TRUE, updated_at = excluded.updated_at",
+        (hospital, &d.code, &d.generic_name, &d.brand_name, &d.form, &d.strength, &d.unit, d.pack_size, &d.route, d.price_fen, d.class.as_str(), d.online, &d.atc_code, &d.dose_unit, d.unit_strength, d.max_daily_dose, d.min_age_years, d.pregnancy.as_str(), &d.allergy_terms, now),
+    )
+    .await.map(|_| ())
 }
 
 /// The codes a hospital's formulary already holds.
 pub async fn drug_codes(db: &Db, hospital: i64) -> Result<Vec<String>, sqlx::Error> {
-    with_db!(db, |pool| sqlx::query_scalar::<_, String>(
-        "SELECT code FROM drug WHERE hospital_id = $1"
-    )
-    .bind(hospital)
-    .fetch_all(pool)
-    .await)
+    db.scalars::<String>("SELECT code FROM drug WHERE hospital_id = $1", (hospital,))
+        .await
 }
 
 /// Filters for a formulary search.
@@ -94,15 +66,18 @@ pub async fn drugs(db: &Db, hospital: i64, q: &DrugQuery) -> Result<Vec<Drug>, s
          AND ($4 IS NULL OR generic_name LIKE $4 ESCAPE '\\' OR brand_name LIKE $4 ESCAPE '\\' OR code = $5) \
          ORDER BY id LIMIT $6"
     );
-    with_db!(db, |pool| sqlx::query_as::<_, Drug>(&sql)
-        .bind(hospital)
-        .bind(q.online_only)
-        .bind(q.after.unwrap_or(0))
-        .bind(&pattern)
-        .bind(q.text.as_deref())
-        .bind(q.limit)
-        .fetch_all(pool)
-        .await)
+    db.all::<Drug>(
+        &sql,
+        (
+            hospital,
+            q.online_only,
+            q.after.unwrap_or(0),
+            &pattern,
+            q.text.as_deref(),
+            q.limit,
+        ),
+    )
+    .await
 }
 
 /// Active drugs of any hospital whose code or ATC code is `code` (FHIR `Medication?code=`).
@@ -111,66 +86,51 @@ pub async fn drugs_by_code(db: &Db, code: &str, limit: i64) -> Result<Vec<Drug>,
         "SELECT {DRUG_COLUMNS} FROM drug WHERE active = TRUE AND (code = $1 OR atc_code = $1) \
          ORDER BY id LIMIT $2"
     );
-    with_db!(db, |pool| sqlx::query_as::<_, Drug>(&sql)
-        .bind(code)
-        .bind(limit)
-        .fetch_all(pool)
-        .await)
+    db.all::<Drug>(&sql, (code, limit)).await
 }
 
 /// A new price; the prescriptions already written keep theirs (they hold a copy).
 pub async fn set_price(tx: &mut Tx, id: i64, price_fen: i64, now: i64) -> Result<(), sqlx::Error> {
-    with_tx!(tx, |conn| sqlx::query(
-        "UPDATE drug SET price_fen = $2, updated_at = $3 WHERE id = $1"
+    tx.execute(
+        "UPDATE drug SET price_fen = $2, updated_at = $3 WHERE id = $1",
+        (id, price_fen, now),
     )
-    .bind(id)
-    .bind(price_fen)
-    .bind(now)
-    .execute(conn)
     .await
-    .map(|_| ()))
+    .map(|_| ())
 }
 
 pub async fn drug(db: &Db, id: i64) -> Result<Option<Drug>, sqlx::Error> {
     let sql = format!("SELECT {DRUG_COLUMNS} FROM drug WHERE id = $1");
-    with_db!(db, |pool| sqlx::query_as::<_, Drug>(&sql)
-        .bind(id)
-        .fetch_optional(pool)
-        .await)
+    db.optional::<Drug>(&sql, (id,)).await
 }
 
 /// How many active drugs a hospital has, and how many of them are prescribed online.
 pub async fn formulary_counts(db: &Db, hospital: i64) -> Result<(i64, i64), sqlx::Error> {
-    with_db!(db, |pool| sqlx::query_as::<_, (i64, i64)>(
+    db.one::<(i64, i64)>(
         "SELECT COUNT(*), COALESCE(SUM(CASE WHEN online THEN 1 ELSE 0 END), 0) FROM drug \
-         WHERE hospital_id = $1 AND active = TRUE"
+         WHERE hospital_id = $1 AND active = TRUE",
+        (hospital,),
     )
-    .bind(hospital)
-    .fetch_one(pool)
-    .await)
+    .await
 }
 
 pub async fn interactions(db: &Db) -> Result<Vec<Interaction>, sqlx::Error> {
-    with_db!(db, |pool| sqlx::query_as::<_, Interaction>(
-        "SELECT atc_a, atc_b, severity, note FROM drug_interaction ORDER BY id"
+    db.all::<Interaction>(
+        "SELECT atc_a, atc_b, severity, note FROM drug_interaction ORDER BY id",
+        (),
     )
-    .fetch_all(pool)
-    .await)
+    .await
 }
 
 /// Adds a row to the interaction table (an existing pair keeps its row).
 pub async fn insert_interaction(tx: &mut Tx, row: &Interaction) -> Result<(), sqlx::Error> {
-    with_tx!(tx, |conn| sqlx::query(
+    tx.execute(
         "INSERT INTO drug_interaction (atc_a, atc_b, severity, note) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (atc_a, atc_b) DO NOTHING"
+         ON CONFLICT (atc_a, atc_b) DO NOTHING",
+        (&row.atc_a, &row.atc_b, &row.severity, &row.note),
     )
-    .bind(&row.atc_a)
-    .bind(&row.atc_b)
-    .bind(&row.severity)
-    .bind(&row.note)
-    .execute(conn)
     .await
-    .map(|_| ()))
+    .map(|_| ())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
@@ -188,26 +148,19 @@ pub async fn insert_pharmacy(
     address: &str,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query_scalar::<_, i64>(
-        "INSERT INTO pharmacy (hospital_id, name, address, created_at) VALUES ($1, $2, $3, $4) RETURNING id"
+    tx.scalar::<i64>(
+        "INSERT INTO pharmacy (hospital_id, name, address, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+        (hospital, name, address, now),
     )
-    .bind(hospital)
-    .bind(name)
-    .bind(address)
-    .bind(now)
-    .fetch_one(conn)
     .await
-    })
 }
 
 pub async fn pharmacies(db: &Db, hospital: i64) -> Result<Vec<Pharmacy>, sqlx::Error> {
-    with_db!(db, |pool| sqlx::query_as::<_, Pharmacy>(
-        "SELECT id, hospital_id, name, address FROM pharmacy WHERE hospital_id = $1 ORDER BY id"
+    db.all::<Pharmacy>(
+        "SELECT id, hospital_id, name, address FROM pharmacy WHERE hospital_id = $1 ORDER BY id",
+        (hospital,),
     )
-    .bind(hospital)
-    .fetch_all(pool)
-    .await)
+    .await
 }
 
 /// Sets a pharmacy's stock of a drug (a count taken by hand, or a delivery booked in).
@@ -217,16 +170,13 @@ pub async fn set_stock(
     drug: i64,
     quantity: i64,
 ) -> Result<(), sqlx::Error> {
-    with_tx!(tx, |conn| sqlx::query(
+    tx.execute(
         "INSERT INTO drug_stock (pharmacy_id, drug_id, quantity) VALUES ($1, $2, $3) \
-         ON CONFLICT (pharmacy_id, drug_id) DO UPDATE SET quantity = excluded.quantity"
+         ON CONFLICT (pharmacy_id, drug_id) DO UPDATE SET quantity = excluded.quantity",
+        (pharmacy, drug, quantity),
     )
-    .bind(pharmacy)
-    .bind(drug)
-    .bind(quantity)
-    .execute(conn)
     .await
-    .map(|_| ()))
+    .map(|_| ())
 }
 
 /// Stocks a new pharmacy with every drug of its hospital's formulary in one statement: a
@@ -237,25 +187,21 @@ pub async fn stock_every_drug(
     hospital: i64,
     base: i64,
 ) -> Result<(), sqlx::Error> {
-    with_tx!(tx, |conn| sqlx::query(
+    tx.execute(
         "INSERT INTO drug_stock (pharmacy_id, drug_id, quantity) \
          SELECT $1, id, $3 + (id * 7) % 160 FROM drug WHERE hospital_id = $2 \
-         ON CONFLICT (pharmacy_id, drug_id) DO NOTHING"
+         ON CONFLICT (pharmacy_id, drug_id) DO NOTHING",
+        (pharmacy, hospital, base),
     )
-    .bind(pharmacy)
-    .bind(hospital)
-    .bind(base)
-    .execute(conn)
     .await
-    .map(|_| ()))
+    .map(|_| ())
 }
 
 /// Stock of a drug per pharmacy: (pharmacy id, quantity).
 pub async fn stock_of(db: &Db, drug: i64) -> Result<Vec<(i64, i64)>, sqlx::Error> {
-    with_db!(db, |pool| sqlx::query_as::<_, (i64, i64)>(
-        "SELECT pharmacy_id, quantity FROM drug_stock WHERE drug_id = $1 ORDER BY pharmacy_id"
+    db.all::<(i64, i64)>(
+        "SELECT pharmacy_id, quantity FROM drug_stock WHERE drug_id = $1 ORDER BY pharmacy_id",
+        (drug,),
     )
-    .bind(drug)
-    .fetch_all(pool)
-    .await)
+    .await
 }

@@ -4,7 +4,6 @@
 use super::model::{ReleaseRules, TemplateValid};
 use super::store::{SCHEDULE_COLUMNS, ScheduleRow};
 use crate::db::{Db, Tx};
-use crate::{with_db, with_tx};
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
 pub struct TemplateRow {
@@ -26,19 +25,13 @@ const TEMPLATE_COLUMNS: &str =
 /// a template inserted a moment ago).
 pub async fn templates(tx: &mut Tx, schedule: i64) -> Result<Vec<TemplateRow>, sqlx::Error> {
     let sql = active_templates_sql();
-    with_tx!(tx, |conn| sqlx::query_as::<_, TemplateRow>(&sql)
-        .bind(schedule)
-        .fetch_all(conn)
-        .await)
+    tx.all::<TemplateRow>(&sql, (schedule,)).await
 }
 
 /// The same, outside a transaction (a read needs no write lock).
 pub async fn templates_of(db: &Db, schedule: i64) -> Result<Vec<TemplateRow>, sqlx::Error> {
     let sql = active_templates_sql();
-    with_db!(db, |pool| sqlx::query_as::<_, TemplateRow>(&sql)
-        .bind(schedule)
-        .fetch_all(pool)
-        .await)
+    db.all::<TemplateRow>(&sql, (schedule,)).await
 }
 
 fn active_templates_sql() -> String {
@@ -51,10 +44,7 @@ fn active_templates_sql() -> String {
 pub async fn template(db: &Db, id: i64) -> Result<Option<TemplateRow>, sqlx::Error> {
     let sql =
         format!("SELECT {TEMPLATE_COLUMNS} FROM schedule_template WHERE id = $1 AND active = TRUE");
-    with_db!(db, |pool| sqlx::query_as::<_, TemplateRow>(&sql)
-        .bind(id)
-        .fetch_optional(pool)
-        .await)
+    db.optional::<TemplateRow>(&sql, (id,)).await
 }
 
 pub async fn insert_template(
@@ -63,37 +53,21 @@ pub async fn insert_template(
     t: &TemplateValid,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query_scalar::<_, i64>(
-            "INSERT INTO schedule_template (schedule_id, weekday, start_time, end_time, slot_minutes, capacity, mode, \
-             location, active, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, TRUE, $9, $9) RETURNING id",
-        )
-        .bind(schedule)
-        .bind(t.weekday)
-        .bind(t.start.format("%H:%M").to_string())
-        .bind(t.end.format("%H:%M").to_string())
-        .bind(t.slot_minutes)
-        .bind(t.capacity)
-        .bind(t.mode.as_str())
-        .bind(t.location.as_deref())
-        .bind(now)
-        .fetch_one(conn)
-        .await
-    })
+    tx.scalar::<i64>(
+        "INSERT INTO schedule_template (schedule_id, weekday, start_time, end_time, slot_minutes, capacity, mode, \
+         location, active, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, TRUE, $9, $9) RETURNING id",
+        (schedule, t.weekday, t.start.format("%H:%M").to_string(), t.end.format("%H:%M").to_string(), t.slot_minutes, t.capacity, t.mode.as_str(), t.location.as_deref(), now),
+    )
+    .await
 }
 
 /// Retires a template (kept for the slots that name it).
 pub async fn retire_template(tx: &mut Tx, id: i64, now: i64) -> Result<bool, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
-            "UPDATE schedule_template SET active = FALSE, updated_at = $2 WHERE id = $1 AND active = TRUE",
-        )
-        .bind(id)
-        .bind(now)
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected() == 1)
-    })
+    tx.execute(
+        "UPDATE schedule_template SET active = FALSE, updated_at = $2 WHERE id = $1 AND active = TRUE",
+        (id, now),
+    )
+    .await.map(|n| n == 1)
 }
 
 /// Deletes a template's future slots that nobody booked or holds; booked ones stay as they are.
@@ -102,44 +76,36 @@ pub async fn delete_unbooked_future_slots(
     template: i64,
     now: i64,
 ) -> Result<u64, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
-            "DELETE FROM slot WHERE template_id = $1 AND start_at > $2 AND booked = 0 AND held = 0 \
-             AND NOT EXISTS (SELECT 1 FROM appointment a WHERE a.slot_id = slot.id) \
-             AND NOT EXISTS (SELECT 1 FROM waitlist w WHERE w.slot_id = slot.id)",
-        )
-        .bind(template)
-        .bind(now)
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected())
-    })
+    tx.execute(
+        "DELETE FROM slot WHERE template_id = $1 AND start_at > $2 AND booked = 0 AND held = 0 \
+         AND NOT EXISTS (SELECT 1 FROM appointment a WHERE a.slot_id = slot.id) \
+         AND NOT EXISTS (SELECT 1 FROM waitlist w WHERE w.slot_id = slot.id)",
+        (template, now),
+    )
+    .await
 }
 
 pub async fn set_rules(tx: &mut Tx, schedule: i64, r: &ReleaseRules) -> Result<(), sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
-            "UPDATE schedule SET horizon_days = $2, release_days = $3, release_time = $4 WHERE id = $1",
-        )
-        .bind(schedule)
-        .bind(r.horizon_days)
-        .bind(r.release_days)
-        .bind(r.release_time.format("%H:%M").to_string())
-        .execute(conn)
-        .await
-        .map(|_| ())
-    })
+    tx.execute(
+        "UPDATE schedule SET horizon_days = $2, release_days = $3, release_time = $4 WHERE id = $1",
+        (
+            schedule,
+            r.horizon_days,
+            r.release_days,
+            r.release_time.format("%H:%M").to_string(),
+        ),
+    )
+    .await
+    .map(|_| ())
 }
 
 pub async fn set_generated_until(tx: &mut Tx, schedule: i64, day: &str) -> Result<(), sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query("UPDATE schedule SET generated_until = $2 WHERE id = $1")
-            .bind(schedule)
-            .bind(day)
-            .execute(conn)
-            .await
-            .map(|_| ())
-    })
+    tx.execute(
+        "UPDATE schedule SET generated_until = $2 WHERE id = $1",
+        (schedule, day),
+    )
+    .await
+    .map(|_| ())
 }
 
 /// Active schedules with templates whose slots do not yet reach `until` (a local day).
@@ -150,10 +116,7 @@ pub async fn schedules_behind(db: &Db, until: &str) -> Result<Vec<ScheduleRow>, 
          AND EXISTS (SELECT 1 FROM schedule_template t WHERE t.schedule_id = schedule.id AND t.active = TRUE) \
          ORDER BY id"
     );
-    with_db!(db, |pool| sqlx::query_as::<_, ScheduleRow>(&sql)
-        .bind(until)
-        .fetch_all(pool)
-        .await)
+    db.all::<ScheduleRow>(&sql, (until,)).await
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -171,18 +134,12 @@ pub async fn closed_times(
     from: &str,
     to: &str,
 ) -> Result<Vec<ClosedTime>, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query_as::<_, ClosedTime>(
-            "SELECT schedule_id, day, start_time, end_time FROM schedule_exception \
-             WHERE hospital_id = $1 AND (schedule_id IS NULL OR schedule_id = $2) AND day >= $3 AND day <= $4",
-        )
-        .bind(schedule.hospital_id)
-        .bind(schedule.id)
-        .bind(from)
-        .bind(to)
-        .fetch_all(conn)
-        .await
-    })
+    tx.all::<ClosedTime>(
+        "SELECT schedule_id, day, start_time, end_time FROM schedule_exception \
+         WHERE hospital_id = $1 AND (schedule_id IS NULL OR schedule_id = $2) AND day >= $3 AND day <= $4",
+        (schedule.hospital_id, schedule.id, from, to),
+    )
+    .await
 }
 
 pub struct NewClosure<'a> {
@@ -197,23 +154,12 @@ pub struct NewClosure<'a> {
 
 pub async fn insert_closure(tx: &mut Tx, c: &NewClosure<'_>, now: i64) -> Result<i64, sqlx::Error> {
     let (start, end) = c.times.clone().unzip();
-    with_tx!(tx, |conn| {
-        sqlx::query_scalar::<_, i64>(
-            "INSERT INTO schedule_exception (hospital_id, schedule_id, day, start_time, end_time, kind, reason, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-        )
-        .bind(c.hospital)
-        .bind(c.schedule)
-        .bind(c.day)
-        .bind(start.as_deref())
-        .bind(end.as_deref())
-        .bind(c.kind)
-        .bind(c.reason)
-        .bind(c.by)
-        .bind(now)
-        .fetch_one(conn)
-        .await
-    })
+    tx.scalar::<i64>(
+        "INSERT INTO schedule_exception (hospital_id, schedule_id, day, start_time, end_time, kind, reason, created_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+        (c.hospital, c.schedule, c.day, start.as_deref(), end.as_deref(), c.kind, c.reason, c.by, now),
+    )
+    .await
 }
 
 /// Blocks the open slots in [from, to) of one schedule, or of every schedule of a hospital;
@@ -224,28 +170,20 @@ pub async fn block_slots(
     schedule: Option<i64>,
     (from, to): (i64, i64),
 ) -> Result<Vec<i64>, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query_scalar::<_, i64>(
-            "UPDATE slot SET status = 'blocked' WHERE status = 'open' AND start_at >= $3 AND start_at < $4 \
-             AND schedule_id IN (SELECT id FROM schedule WHERE hospital_id = $1 AND ($2 IS NULL OR id = $2)) \
-             RETURNING id",
-        )
-        .bind(hospital)
-        .bind(schedule)
-        .bind(from)
-        .bind(to)
-        .fetch_all(conn)
-        .await
-    })
+    tx.scalars::<i64>(
+        "UPDATE slot SET status = 'blocked' WHERE status = 'open' AND start_at >= $3 AND start_at < $4 \
+         AND schedule_id IN (SELECT id FROM schedule WHERE hospital_id = $1 AND ($2 IS NULL OR id = $2)) \
+         RETURNING id",
+        (hospital, schedule, from, to),
+    )
+    .await
 }
 
 /// Marks released every slot whose release time has come; returns how many.
 pub async fn release_due(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query("UPDATE slot SET released = TRUE WHERE NOT released AND release_at <= $1")
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-    })
+    db.execute(
+        "UPDATE slot SET released = TRUE WHERE NOT released AND release_at <= $1",
+        (now,),
+    )
+    .await
 }

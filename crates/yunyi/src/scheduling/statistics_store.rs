@@ -2,8 +2,7 @@
 //! with the hospital filter written in or left out, not `$n IS NULL OR …`, so PostgreSQL plans
 //! each statement for what it asks.
 
-use crate::db::{Db, Tx};
-use crate::{with_db, with_tx};
+use crate::db::{Db, Params, Tx};
 
 /// A slot of at most this length counts as a time-slot (分时段) appointment.
 pub const TIME_SLOT_MAX_MS: i64 = 30 * 60_000;
@@ -20,23 +19,12 @@ pub struct NewVisit<'a> {
 }
 
 pub async fn record_visit(tx: &mut Tx, v: &NewVisit<'_>, now: i64) -> Result<i64, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query_scalar::<_, i64>(
-            "INSERT INTO visit (hospital_id, department_id, doctor_id, person_id, day, source, appointment_id, \
-             recorded_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-        )
-        .bind(v.hospital)
-        .bind(v.department)
-        .bind(v.doctor)
-        .bind(v.person)
-        .bind(v.day)
-        .bind(v.source)
-        .bind(v.appointment)
-        .bind(v.recorded_by)
-        .bind(now)
-        .fetch_one(conn)
-        .await
-    })
+    tx.scalar::<i64>(
+        "INSERT INTO visit (hospital_id, department_id, doctor_id, person_id, day, source, appointment_id, \
+         recorded_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+        (v.hospital, v.department, v.doctor, v.person, v.day, v.source, v.appointment, v.recorded_by, now),
+    )
+    .await
 }
 
 /// The department an appointment counts under: its service's, else the doctor's at that
@@ -50,13 +38,10 @@ pub async fn appointment_department(tx: &mut Tx, slot: i64) -> Result<Option<i64
         "SELECT {APPOINTMENT_DEPARTMENT} FROM slot s JOIN schedule c ON c.id = s.schedule_id \
          JOIN service sv ON sv.id = c.service_id WHERE s.id = $1"
     );
-    Ok(
-        with_tx!(tx, |conn| sqlx::query_scalar::<_, Option<i64>>(&sql)
-            .bind(slot)
-            .fetch_optional(conn)
-            .await)?
-        .flatten(),
-    )
+    Ok(tx
+        .scalar_optional::<Option<i64>>(&sql, (slot,))
+        .await?
+        .flatten())
 }
 
 /// (day, hospital, department, all, of which the counted kind).
@@ -114,12 +99,11 @@ async fn counts(
     (from, to): (&str, &str),
     hospital: Option<i64>,
 ) -> Result<Vec<Counted>, sqlx::Error> {
-    with_db!(db, |pool| {
-        let q = sqlx::query_as::<_, Counted>(sql).bind(from).bind(to);
-        let q = match hospital {
-            Some(h) => q.bind(h),
-            None => q,
-        };
-        q.fetch_all(pool).await
-    })
+    let mut params = Params::default();
+    params.push(from);
+    params.push(to);
+    if let Some(h) = hospital {
+        params.push(h);
+    }
+    db.all(sql, params).await
 }

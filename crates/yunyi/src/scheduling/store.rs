@@ -1,8 +1,7 @@
 //! SQL for schedules, slots and appointments.
 
 use super::model::{Appointment, Slot};
-use crate::db::{Db, Tx};
-use crate::{with_db, with_tx};
+use crate::db::{Db, Params, Tx};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ScheduleRow {
@@ -26,37 +25,25 @@ pub async fn insert_schedule(
     service: i64,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query_scalar::<_, i64>(
-            "INSERT INTO schedule (doctor_id, hospital_id, service_id, active, created_at) VALUES ($1, $2, $3, TRUE, $4) RETURNING id",
-        )
-        .bind(doctor)
-        .bind(hospital)
-        .bind(service)
-        .bind(now)
-        .fetch_one(conn)
-        .await
-    })
+    tx.scalar::<i64>(
+        "INSERT INTO schedule (doctor_id, hospital_id, service_id, active, created_at) VALUES ($1, $2, $3, TRUE, $4) RETURNING id",
+        (doctor, hospital, service, now),
+    )
+    .await
 }
 
 /// A schedule as the caller's transaction sees it (for one created in that transaction).
 pub async fn schedule_in_tx(tx: &mut Tx, id: i64) -> Result<Option<ScheduleRow>, sqlx::Error> {
     let sql = format!("SELECT {SCHEDULE_COLUMNS} FROM schedule WHERE id = $1");
-    with_tx!(tx, |conn| sqlx::query_as::<_, ScheduleRow>(&sql)
-        .bind(id)
-        .fetch_optional(conn)
-        .await)
+    tx.optional::<ScheduleRow>(&sql, (id,)).await
 }
 
 pub async fn schedule(db: &Db, id: i64) -> Result<Option<ScheduleRow>, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_as::<_, ScheduleRow>(&format!(
-            "SELECT {SCHEDULE_COLUMNS} FROM schedule WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(pool)
-        .await
-    })
+    db.optional::<ScheduleRow>(
+        &format!("SELECT {SCHEDULE_COLUMNS} FROM schedule WHERE id = $1"),
+        (id,),
+    )
+    .await
 }
 
 /// A slot to create.
@@ -76,27 +63,13 @@ pub struct NewSlot<'a> {
 /// Inserts a slot unless one already starts at that time; true when inserted. A slot whose
 /// release time has passed is released at once; later ones wait for the release job.
 pub async fn insert_slot(tx: &mut Tx, slot: &NewSlot<'_>, now: i64) -> Result<bool, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
-            "INSERT INTO slot (schedule_id, template_id, start_at, end_at, day, capacity, booked, held, release_at, \
-             released, mode, location, status, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 0, 0, $7, $8, $9, $10, 'open', $11) ON CONFLICT (schedule_id, start_at) DO NOTHING",
-        )
-        .bind(slot.schedule)
-        .bind(slot.template)
-        .bind(slot.start)
-        .bind(slot.end)
-        .bind(slot.day)
-        .bind(slot.capacity)
-        .bind(slot.release_at)
-        .bind(slot.release_at <= now)
-        .bind(slot.mode)
-        .bind(slot.location)
-        .bind(now)
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected() == 1)
-    })
+    tx.execute(
+        "INSERT INTO slot (schedule_id, template_id, start_at, end_at, day, capacity, booked, held, release_at, \
+         released, mode, location, status, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 0, 0, $7, $8, $9, $10, 'open', $11) ON CONFLICT (schedule_id, start_at) DO NOTHING",
+        (slot.schedule, slot.template, slot.start, slot.end, slot.day, slot.capacity, slot.release_at, slot.release_at <= now, slot.mode, slot.location, now),
+    )
+    .await.map(|n| n == 1)
 }
 
 const SLOT_COLUMNS: &str = "s.id, s.schedule_id, c.doctor_id, c.hospital_id, c.service_id, s.start_at, s.end_at, s.day, \
@@ -106,10 +79,7 @@ pub async fn slot(db: &Db, id: i64) -> Result<Option<Slot>, sqlx::Error> {
     let sql = format!(
         "SELECT {SLOT_COLUMNS} FROM slot s JOIN schedule c ON c.id = s.schedule_id WHERE s.id = $1"
     );
-    with_db!(db, |pool| sqlx::query_as::<_, Slot>(&sql)
-        .bind(id)
-        .fetch_optional(pool)
-        .await)
+    db.optional::<Slot>(&sql, (id,)).await
 }
 
 /// A doctor's open slots (of one service, or all) starting in [from, to), with room left,
@@ -209,28 +179,23 @@ fn unpack_slots(json: &str) -> Result<Vec<Slot>, serde_json::Error> {
 /// Takes one place in a released, open slot with room. False when someone else was faster,
 /// the slot is full or blocked, or not yet released: the one statement decides the race.
 pub async fn take_place(tx: &mut Tx, slot: i64, now: i64) -> Result<bool, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
-            "UPDATE slot SET booked = booked + 1 \
-             WHERE id = $1 AND booked + held < capacity AND status = 'open' AND released = TRUE \
-             AND release_at <= $2 AND start_at > $2",
-        )
-        .bind(slot)
-        .bind(now)
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected() == 1)
-    })
+    tx.execute(
+        "UPDATE slot SET booked = booked + 1 \
+         WHERE id = $1 AND booked + held < capacity AND status = 'open' AND released = TRUE \
+         AND release_at <= $2 AND start_at > $2",
+        (slot, now),
+    )
+    .await
+    .map(|n| n == 1)
 }
 
 pub async fn give_back_place(tx: &mut Tx, slot: i64) -> Result<(), sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query("UPDATE slot SET booked = booked - 1 WHERE id = $1 AND booked > 0")
-            .bind(slot)
-            .execute(conn)
-            .await
-            .map(|_| ())
-    })
+    tx.execute(
+        "UPDATE slot SET booked = booked - 1 WHERE id = $1 AND booked > 0",
+        (slot,),
+    )
+    .await
+    .map(|_| ())
 }
 
 pub struct NewAppointment<'a> {
@@ -246,20 +211,12 @@ pub async fn insert_appointment(
     a: &NewAppointment<'_>,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query_scalar::<_, i64>(
-            "INSERT INTO appointment (slot_id, person_id, booked_by, doctor_id, day, status, created_at) \
-             VALUES ($1, $2, $3, $4, $5, 'booked', $6) RETURNING id",
-        )
-        .bind(a.slot)
-        .bind(a.person)
-        .bind(a.booked_by)
-        .bind(a.doctor)
-        .bind(a.day)
-        .bind(now)
-        .fetch_one(conn)
-        .await
-    })
+    tx.scalar::<i64>(
+        "INSERT INTO appointment (slot_id, person_id, booked_by, doctor_id, day, status, created_at) \
+         VALUES ($1, $2, $3, $4, $5, 'booked', $6) RETURNING id",
+        (a.slot, a.person, a.booked_by, a.doctor, a.day, now),
+    )
+    .await
 }
 
 const APPOINTMENT_COLUMNS: &str = "a.id, a.slot_id, a.person_id, a.booked_by, a.doctor_id, a.day, a.status, a.created_at, \
@@ -269,10 +226,7 @@ const APPOINTMENT_FROM: &str =
 
 pub async fn appointment(db: &Db, id: i64) -> Result<Option<Appointment>, sqlx::Error> {
     let sql = format!("SELECT {APPOINTMENT_COLUMNS} {APPOINTMENT_FROM} WHERE a.id = $1");
-    with_db!(db, |pool| sqlx::query_as::<_, Appointment>(&sql)
-        .bind(id)
-        .fetch_optional(pool)
-        .await)
+    db.optional::<Appointment>(&sql, (id,)).await
 }
 
 /// Appointments of the people an account acts for (itself and its family), newest slot first.
@@ -284,14 +238,10 @@ pub async fn appointments_for_account(
     let sql = format!(
         "SELECT {APPOINTMENT_COLUMNS} {APPOINTMENT_FROM} WHERE a.person_id IN \
          (SELECT person_id FROM account WHERE id = $1 AND person_id IS NOT NULL \
-          UNION SELECT person_id FROM family_link WHERE account_id = $1) \
+         UNION SELECT person_id FROM family_link WHERE account_id = $1) \
          ORDER BY s.start_at DESC, a.id DESC LIMIT $2"
     );
-    with_db!(db, |pool| sqlx::query_as::<_, Appointment>(&sql)
-        .bind(account)
-        .bind(limit)
-        .fetch_all(pool)
-        .await)
+    db.all::<Appointment>(&sql, (account, limit)).await
 }
 
 /// A person's standing for the fairness rules, in one query: (active appointments — booked or
@@ -317,12 +267,8 @@ pub async fn standing_in(
             .execute(&mut **t)
             .await?;
     }
-    with_tx!(tx, |conn| sqlx::query_as::<_, (i64, i64)>(STANDING_SQL)
-        .bind(person)
-        .bind(now)
-        .bind(since)
-        .fetch_one(conn)
-        .await)
+    tx.one::<(i64, i64)>(STANDING_SQL, (person, now, since))
+        .await
 }
 
 /// A change of an appointment's status.
@@ -342,24 +288,16 @@ pub async fn transition(
     t: Transition<'_>,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
-            "UPDATE appointment SET status = $3, reason = COALESCE($4, reason), \
-             cancelled_at = CASE WHEN $3 = 'cancelled' THEN $5 ELSE cancelled_at END, \
-             checked_in_at = CASE WHEN $3 = 'checked_in' THEN $5 ELSE checked_in_at END, \
-             cancelled_by = COALESCE($6, cancelled_by) \
-             WHERE id = $1 AND status = $2",
-        )
-        .bind(id)
-        .bind(t.from)
-        .bind(t.to)
-        .bind(t.reason)
-        .bind(now)
-        .bind(t.by)
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected() == 1)
-    })
+    tx.execute(
+        "UPDATE appointment SET status = $3, reason = COALESCE($4, reason), \
+         cancelled_at = CASE WHEN $3 = 'cancelled' THEN $5 ELSE cancelled_at END, \
+         checked_in_at = CASE WHEN $3 = 'checked_in' THEN $5 ELSE checked_in_at END, \
+         cancelled_by = COALESCE($6, cancelled_by) \
+         WHERE id = $1 AND status = $2",
+        (id, t.from, t.to, t.reason, now, t.by),
+    )
+    .await
+    .map(|n| n == 1)
 }
 
 /// Booked or checked-in appointments in a slot, read in the caller's transaction.
@@ -367,10 +305,7 @@ pub async fn active_in_slot(tx: &mut Tx, slot: i64) -> Result<Vec<Appointment>, 
     let sql = format!(
         "SELECT {APPOINTMENT_COLUMNS} {APPOINTMENT_FROM} WHERE a.slot_id = $1 AND a.status IN ('booked', 'checked_in') ORDER BY a.id"
     );
-    with_tx!(tx, |conn| sqlx::query_as::<_, Appointment>(&sql)
-        .bind(slot)
-        .fetch_all(conn)
-        .await)
+    tx.all::<Appointment>(&sql, (slot,)).await
 }
 
 /// Moves a booked appointment to another slot (reschedule); false if it is no longer booked.
@@ -380,57 +315,43 @@ pub async fn move_appointment(
     slot: i64,
     day: &str,
 ) -> Result<bool, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
-            "UPDATE appointment SET slot_id = $2, day = $3 WHERE id = $1 AND status = 'booked'",
-        )
-        .bind(id)
-        .bind(slot)
-        .bind(day)
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected() == 1)
-    })
+    tx.execute(
+        "UPDATE appointment SET slot_id = $2, day = $3 WHERE id = $1 AND status = 'booked'",
+        (id, slot, day),
+    )
+    .await
+    .map(|n| n == 1)
 }
 
 /// Holds a free place of an open, future slot for a waitlisted patient.
 pub async fn hold_place(tx: &mut Tx, slot: i64, now: i64) -> Result<bool, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
-            "UPDATE slot SET held = held + 1 \
-             WHERE id = $1 AND booked + held < capacity AND status = 'open' AND start_at > $2",
-        )
-        .bind(slot)
-        .bind(now)
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected() == 1)
-    })
+    tx.execute(
+        "UPDATE slot SET held = held + 1 \
+         WHERE id = $1 AND booked + held < capacity AND status = 'open' AND start_at > $2",
+        (slot, now),
+    )
+    .await
+    .map(|n| n == 1)
 }
 
 /// Turns a held place into a booked one.
 pub async fn take_held_place(tx: &mut Tx, slot: i64, now: i64) -> Result<bool, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
-            "UPDATE slot SET held = held - 1, booked = booked + 1 \
-             WHERE id = $1 AND held > 0 AND status = 'open' AND start_at > $2",
-        )
-        .bind(slot)
-        .bind(now)
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected() == 1)
-    })
+    tx.execute(
+        "UPDATE slot SET held = held - 1, booked = booked + 1 \
+         WHERE id = $1 AND held > 0 AND status = 'open' AND start_at > $2",
+        (slot, now),
+    )
+    .await
+    .map(|n| n == 1)
 }
 
 pub async fn release_hold(tx: &mut Tx, slot: i64) -> Result<(), sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query("UPDATE slot SET held = held - 1 WHERE id = $1 AND held > 0")
-            .bind(slot)
-            .execute(conn)
-            .await
-            .map(|_| ())
-    })
+    tx.execute(
+        "UPDATE slot SET held = held - 1 WHERE id = $1 AND held > 0",
+        (slot,),
+    )
+    .await
+    .map(|_| ())
 }
 
 /// A slot read in the caller's transaction.
@@ -438,10 +359,7 @@ pub async fn slot_in(tx: &mut Tx, id: i64) -> Result<Option<Slot>, sqlx::Error> 
     let sql = format!(
         "SELECT {SLOT_COLUMNS} FROM slot s JOIN schedule c ON c.id = s.schedule_id WHERE s.id = $1"
     );
-    with_tx!(tx, |conn| sqlx::query_as::<_, Slot>(&sql)
-        .bind(id)
-        .fetch_optional(conn)
-        .await)
+    tx.optional::<Slot>(&sql, (id,)).await
 }
 
 /// A doctor's open slots starting in [from, to), full or not.
@@ -456,12 +374,7 @@ pub async fn open_or_full_slots(
          WHERE c.doctor_id = $1 AND c.active = TRUE AND s.start_at >= $2 AND s.start_at < $3 \
          AND s.status = 'open' ORDER BY s.start_at, s.id LIMIT 500"
     );
-    with_db!(db, |pool| sqlx::query_as::<_, Slot>(&sql)
-        .bind(doctor)
-        .bind(from)
-        .bind(to)
-        .fetch_all(pool)
-        .await)
+    db.all::<Slot>(&sql, (doctor, from, to)).await
 }
 
 /// Slots for FHIR search: by schedule or doctor, starting in [from, to); `free_only` keeps the
@@ -480,7 +393,7 @@ pub struct SlotQuery {
 pub async fn search_slots(db: &Db, q: &SlotQuery) -> Result<Vec<Slot>, sqlx::Error> {
     let free = if q.free_only {
         " AND s.status = 'open' AND s.released = TRUE AND s.release_at <= $5 AND s.start_at > $5 \
-          AND s.booked + s.held < s.capacity"
+         AND s.booked + s.held < s.capacity"
     } else {
         " AND $5 = $5"
     };
@@ -489,15 +402,8 @@ pub async fn search_slots(db: &Db, q: &SlotQuery) -> Result<Vec<Slot>, sqlx::Err
          WHERE ($1 IS NULL OR s.schedule_id = $1) AND ($2 IS NULL OR c.doctor_id = $2) \
          AND s.start_at >= $3 AND s.start_at < $4{free} ORDER BY s.start_at, s.id LIMIT $6"
     );
-    with_db!(db, |pool| sqlx::query_as::<_, Slot>(&sql)
-        .bind(q.schedule)
-        .bind(q.doctor)
-        .bind(q.from)
-        .bind(q.to)
-        .bind(q.now)
-        .bind(q.limit)
-        .fetch_all(pool)
-        .await)
+    db.all::<Slot>(&sql, (q.schedule, q.doctor, q.from, q.to, q.now, q.limit))
+        .await
 }
 
 /// A person's appointments whose slot starts in [from, to), optionally in one status.
@@ -512,14 +418,8 @@ pub async fn appointments_of_person(
         "SELECT {APPOINTMENT_COLUMNS} {APPOINTMENT_FROM} WHERE a.person_id = $1 AND s.start_at >= $2 \
          AND s.start_at < $3 AND ($4 IS NULL OR a.status = $4) ORDER BY s.start_at, a.id LIMIT $5"
     );
-    with_db!(db, |pool| sqlx::query_as::<_, Appointment>(&sql)
-        .bind(person)
-        .bind(from)
-        .bind(to)
-        .bind(status)
-        .bind(limit)
-        .fetch_all(pool)
-        .await)
+    db.all::<Appointment>(&sql, (person, from, to, status, limit))
+        .await
 }
 
 /// Schedules, for FHIR: by doctor, or all.
@@ -531,11 +431,7 @@ pub async fn schedules(
     let sql = format!(
         "SELECT {SCHEDULE_COLUMNS} FROM schedule WHERE ($1 IS NULL OR doctor_id = $1) ORDER BY id LIMIT $2"
     );
-    with_db!(db, |pool| sqlx::query_as::<_, ScheduleRow>(&sql)
-        .bind(doctor)
-        .bind(limit)
-        .fetch_all(pool)
-        .await)
+    db.all::<ScheduleRow>(&sql, (doctor, limit)).await
 }
 
 /// A doctor's appointments on one local day, by start time.
@@ -544,11 +440,7 @@ pub async fn doctor_day(db: &Db, doctor: i64, day: &str) -> Result<Vec<Appointme
         "SELECT {APPOINTMENT_COLUMNS} {APPOINTMENT_FROM} WHERE a.doctor_id = $1 AND a.day = $2 \
          AND a.status <> 'cancelled' ORDER BY s.start_at, a.id"
     );
-    with_db!(db, |pool| sqlx::query_as::<_, Appointment>(&sql)
-        .bind(doctor)
-        .bind(day)
-        .fetch_all(pool)
-        .await)
+    db.all::<Appointment>(&sql, (doctor, day)).await
 }
 
 /// A hospital's schedule with the names an administrator reads.
@@ -567,16 +459,13 @@ pub async fn schedules_of_hospital(
     db: &Db,
     hospital: i64,
 ) -> Result<Vec<ScheduleListing>, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query_as::<_, ScheduleListing>(
-            "SELECT c.id, c.service_id, a.display_name AS doctor_name, sv.name AS service_name, c.generated_until, \
-             c.release_days, c.release_time FROM schedule c JOIN service sv ON sv.id = c.service_id \
-             JOIN account a ON a.id = c.doctor_id WHERE c.hospital_id = $1 ORDER BY c.id",
-        )
-        .bind(hospital)
-        .fetch_all(pool)
-        .await
-    })
+    db.all::<ScheduleListing>(
+        "SELECT c.id, c.service_id, a.display_name AS doctor_name, sv.name AS service_name, c.generated_until, \
+         c.release_days, c.release_time FROM schedule c JOIN service sv ON sv.id = c.service_id \
+         JOIN account a ON a.id = c.doctor_id WHERE c.hospital_id = $1 ORDER BY c.id",
+        (hospital,),
+    )
+    .await
 }
 
 /// Each doctor's earliest bookable time at a hospital in (now, until): for lists that show
@@ -591,7 +480,11 @@ pub async fn next_free(
     if doctors.is_empty() {
         return Ok(Vec::new());
     }
-    let list: Vec<String> = (0..doctors.len()).map(|i| format!("${}", i + 4)).collect();
+    let mut params = Params::default();
+    params.push(hospital);
+    params.push(now);
+    params.push(until);
+    let list: Vec<String> = doctors.iter().map(|d| params.push(*d)).collect();
     let sql = format!(
         "SELECT c.doctor_id, MIN(s.start_at) FROM slot s JOIN schedule c ON c.id = s.schedule_id \
          WHERE c.hospital_id = $1 AND c.active = TRUE AND c.doctor_id IN ({}) \
@@ -600,16 +493,7 @@ pub async fn next_free(
          GROUP BY c.doctor_id",
         list.join(", ")
     );
-    with_db!(db, |pool| {
-        let mut query = sqlx::query_as::<_, (i64, i64)>(&sql)
-            .bind(hospital)
-            .bind(now)
-            .bind(until);
-        for d in doctors {
-            query = query.bind(*d);
-        }
-        query.fetch_all(pool).await
-    })
+    db.all(&sql, params).await
 }
 
 /// The booking writer's statements on its own SQLite connection (`group_commit`), in

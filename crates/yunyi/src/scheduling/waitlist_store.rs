@@ -2,7 +2,6 @@
 //! starts from.
 
 use crate::db::{Db, Tx};
-use crate::{with_db, with_tx};
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
 pub struct Entry {
@@ -22,10 +21,7 @@ const COLUMNS: &str =
 
 pub async fn entry(db: &Db, id: i64) -> Result<Option<Entry>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM waitlist WHERE id = $1");
-    with_db!(db, |pool| sqlx::query_as::<_, Entry>(&sql)
-        .bind(id)
-        .fetch_optional(pool)
-        .await)
+    db.optional::<Entry>(&sql, (id,)).await
 }
 
 /// The entries an account made (for itself and its family), newest day first.
@@ -33,10 +29,7 @@ pub async fn of_account(db: &Db, account: i64) -> Result<Vec<Entry>, sqlx::Error
     let sql = format!(
         "SELECT {COLUMNS} FROM waitlist WHERE account_id = $1 ORDER BY day DESC, id DESC LIMIT 100"
     );
-    with_db!(db, |pool| sqlx::query_as::<_, Entry>(&sql)
-        .bind(account)
-        .fetch_all(pool)
-        .await)
+    db.all::<Entry>(&sql, (account,)).await
 }
 
 /// A new waiting entry; a second one for the same person, doctor and day is a unique violation.
@@ -48,62 +41,40 @@ pub async fn insert(
     day: &str,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query_scalar::<_, i64>(
-            "INSERT INTO waitlist (person_id, account_id, doctor_id, day, status, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, 'waiting', $5, $5) RETURNING id",
-        )
-        .bind(person)
-        .bind(account)
-        .bind(doctor)
-        .bind(day)
-        .bind(now)
-        .fetch_one(conn)
-        .await
-    })
+    tx.scalar::<i64>(
+        "INSERT INTO waitlist (person_id, account_id, doctor_id, day, status, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, 'waiting', $5, $5) RETURNING id",
+        (person, account, doctor, day, now),
+    )
+    .await
 }
 
 /// Offered → booked while the hold lasts.
 pub async fn mark_booked(tx: &mut Tx, id: i64, now: i64) -> Result<bool, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
-            "UPDATE waitlist SET status = 'booked', updated_at = $2 WHERE id = $1 AND status = 'offered' AND hold_until > $2",
-        )
-        .bind(id)
-        .bind(now)
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected() == 1)
-    })
+    tx.execute(
+        "UPDATE waitlist SET status = 'booked', updated_at = $2 WHERE id = $1 AND status = 'offered' AND hold_until > $2",
+        (id, now),
+    )
+    .await.map(|n| n == 1)
 }
 
 /// Leaves the waitlist from waiting or offered; false if the entry was in neither.
 pub async fn mark_left(tx: &mut Tx, id: i64, now: i64) -> Result<bool, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
-            "UPDATE waitlist SET status = 'left', updated_at = $2 WHERE id = $1 AND status IN ('waiting', 'offered')",
-        )
-        .bind(id)
-        .bind(now)
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected() == 1)
-    })
+    tx.execute(
+        "UPDATE waitlist SET status = 'left', updated_at = $2 WHERE id = $1 AND status IN ('waiting', 'offered')",
+        (id, now),
+    )
+    .await.map(|n| n == 1)
 }
 
 /// Takes back an offer whose place could not be held: the entry waits again, holding nothing.
 pub async fn back_to_waiting(tx: &mut Tx, id: i64, now: i64) -> Result<(), sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
-            "UPDATE waitlist SET status = 'waiting', slot_id = NULL, hold_until = NULL, updated_at = $2 \
-             WHERE id = $1 AND status = 'offered'",
-        )
-        .bind(id)
-        .bind(now)
-        .execute(conn)
-        .await
-        .map(|_| ())
-    })
+    tx.execute(
+        "UPDATE waitlist SET status = 'waiting', slot_id = NULL, hold_until = NULL, updated_at = $2 \
+         WHERE id = $1 AND status = 'offered'",
+        (id, now),
+    )
+    .await.map(|_| ())
 }
 
 /// The first entry waiting for a doctor's day: (id, account).
@@ -112,16 +83,12 @@ pub async fn first_waiting(
     doctor: i64,
     day: &str,
 ) -> Result<Option<(i64, i64)>, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query_as::<_, (i64, i64)>(
-            "SELECT id, account_id FROM waitlist WHERE doctor_id = $1 AND day = $2 AND status = 'waiting' \
-             ORDER BY id LIMIT 1",
-        )
-        .bind(doctor)
-        .bind(day)
-        .fetch_optional(conn)
-        .await
-    })
+    tx.optional::<(i64, i64)>(
+        "SELECT id, account_id FROM waitlist WHERE doctor_id = $1 AND day = $2 AND status = 'waiting' \
+         ORDER BY id LIMIT 1",
+        (doctor, day),
+    )
+    .await
 }
 
 /// Waiting → offered with a held place until `hold_until`; false if another took it first.
@@ -132,33 +99,23 @@ pub async fn offer(
     hold_until: i64,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
-            "UPDATE waitlist SET status = 'offered', slot_id = $2, hold_until = $3, updated_at = $4 \
-             WHERE id = $1 AND status = 'waiting'",
-        )
-        .bind(id)
-        .bind(slot)
-        .bind(hold_until)
-        .bind(now)
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected() == 1)
-    })
+    tx.execute(
+        "UPDATE waitlist SET status = 'offered', slot_id = $2, hold_until = $3, updated_at = $4 \
+         WHERE id = $1 AND status = 'waiting'",
+        (id, slot, hold_until, now),
+    )
+    .await
+    .map(|n| n == 1)
 }
 
 /// Offers on a closed slot go back to waiting; the ids of those that did.
 pub async fn withdraw_offers_on(tx: &mut Tx, slot: i64, now: i64) -> Result<Vec<i64>, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query_scalar::<_, i64>(
-            "UPDATE waitlist SET status = 'waiting', slot_id = NULL, hold_until = NULL, updated_at = $2 \
-             WHERE slot_id = $1 AND status = 'offered' RETURNING id",
-        )
-        .bind(slot)
-        .bind(now)
-        .fetch_all(conn)
-        .await
-    })
+    tx.scalars::<i64>(
+        "UPDATE waitlist SET status = 'waiting', slot_id = NULL, hold_until = NULL, updated_at = $2 \
+         WHERE slot_id = $1 AND status = 'offered' RETURNING id",
+        (slot, now),
+    )
+    .await
 }
 
 /// An unanswered hold ends: offered → expired; the slot it held, if it was still offered.
@@ -167,14 +124,10 @@ pub async fn expire_hold(
     id: i64,
     now: i64,
 ) -> Result<Option<Option<i64>>, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query_scalar::<_, Option<i64>>(
-            "UPDATE waitlist SET status = 'expired', updated_at = $2 \
-             WHERE id = $1 AND status = 'offered' AND hold_until <= $2 RETURNING slot_id",
-        )
-        .bind(id)
-        .bind(now)
-        .fetch_optional(conn)
-        .await
-    })
+    tx.scalar_optional::<Option<i64>>(
+        "UPDATE waitlist SET status = 'expired', updated_at = $2 \
+         WHERE id = $1 AND status = 'offered' AND hold_until <= $2 RETURNING slot_id",
+        (id, now),
+    )
+    .await
 }

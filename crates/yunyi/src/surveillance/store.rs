@@ -4,7 +4,6 @@
 
 use super::model::Status;
 use crate::db::{Db, Tx};
-use crate::{with_db, with_tx};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RuleSetRow {
@@ -24,10 +23,7 @@ pub async fn latest_rule_set(db: &Db, hospital: i64) -> Result<Option<RuleSetRow
         "SELECT {RULE_SET_COLUMNS} FROM screening_rule_set WHERE hospital_id = $1 \
          ORDER BY version DESC LIMIT 1"
     );
-    with_db!(db, |pool| sqlx::query_as(&sql)
-        .bind(hospital)
-        .fetch_optional(pool)
-        .await)
+    db.optional(&sql, (hospital,)).await
 }
 
 /// Newest first.
@@ -36,11 +32,7 @@ pub async fn rule_sets(db: &Db, hospital: i64, limit: i64) -> Result<Vec<RuleSet
         "SELECT {RULE_SET_COLUMNS} FROM screening_rule_set WHERE hospital_id = $1 \
          ORDER BY version DESC LIMIT $2"
     );
-    with_db!(db, |pool| sqlx::query_as(&sql)
-        .bind(hospital)
-        .bind(limit)
-        .fetch_all(pool)
-        .await)
+    db.all(&sql, (hospital, limit)).await
 }
 
 /// Adds the next version; the unique (hospital, version) refuses a second writer of the same
@@ -53,27 +45,19 @@ pub async fn insert_rule_set(
     by: i64,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
-    with_tx!(tx, |conn| {
-        let version: i64 = sqlx::query_scalar(
+    let version: i64 = tx
+        .scalar(
             "SELECT COALESCE(MAX(version), 0) + 1 FROM screening_rule_set WHERE hospital_id = $1",
+            (hospital,),
         )
-        .bind(hospital)
-        .fetch_one(&mut *conn)
         .await?;
-        sqlx::query(
-            "INSERT INTO screening_rule_set (hospital_id, version, body, note, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(hospital)
-        .bind(version)
-        .bind(body)
-        .bind(note)
-        .bind(by)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-        Ok(version)
-    })
+    tx.execute(
+        "INSERT INTO screening_rule_set (hospital_id, version, body, note, created_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        (hospital, version, body, note, by, now),
+    )
+    .await?;
+    Ok(version)
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -84,12 +68,11 @@ pub struct SignalRow {
 }
 
 pub async fn signals(tx: &mut Tx, consultation: i64) -> Result<Vec<SignalRow>, sqlx::Error> {
-    with_tx!(tx, |conn| sqlx::query_as(
-        "SELECT signal, source, quote FROM screening_signal WHERE consultation_id = $1"
+    tx.all(
+        "SELECT signal, source, quote FROM screening_signal WHERE consultation_id = $1",
+        (consultation,),
     )
-    .bind(consultation)
-    .fetch_all(&mut *conn)
-    .await)
+    .await
 }
 
 /// Keeps the first evidence of a signal.
@@ -99,18 +82,13 @@ pub async fn insert_signal(
     s: &SignalRow,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    with_tx!(tx, |conn| sqlx::query(
+    tx.execute(
         "INSERT INTO screening_signal (consultation_id, signal, source, quote, created_at) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (consultation_id, signal) DO NOTHING"
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (consultation_id, signal) DO NOTHING",
+        (consultation, &s.signal, &s.source, &s.quote, now),
     )
-    .bind(consultation)
-    .bind(&s.signal)
-    .bind(&s.source)
-    .bind(&s.quote)
-    .bind(now)
-    .execute(&mut *conn)
     .await
-    .map(|_| ()))
+    .map(|_| ())
 }
 
 /// Records that a rule fired for a consultation; false if it had already.
@@ -122,18 +100,13 @@ pub async fn insert_hit(
     version: i64,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    with_tx!(tx, |conn| sqlx::query(
+    tx.execute(
         "INSERT INTO screening_hit (consultation_id, rule_id, syndrome, rule_version, created_at) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (consultation_id, rule_id) DO NOTHING"
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (consultation_id, rule_id) DO NOTHING",
+        (consultation, rule, syndrome, version, now),
     )
-    .bind(consultation)
-    .bind(rule)
-    .bind(syndrome)
-    .bind(version)
-    .bind(now)
-    .execute(&mut *conn)
     .await
-    .map(|r| r.rows_affected() == 1))
+    .map(|n| n == 1)
 }
 
 /// One more in a day's count.
@@ -146,22 +119,13 @@ pub struct Count<'a> {
 }
 
 pub async fn add_count(tx: &mut Tx, c: &Count<'_>, n: i64) -> Result<(), sqlx::Error> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
+    tx.execute(
         "INSERT INTO signal_count (day, region, syndrome, source, hospital_id, n) \
          VALUES ($1, $2, $3, $4, $5, $6) \
-         ON CONFLICT (syndrome, region, day, source, hospital_id) DO UPDATE SET n = signal_count.n + $6"
+         ON CONFLICT (syndrome, region, day, source, hospital_id) DO UPDATE SET n = signal_count.n + $6",
+        (c.day, c.region, c.syndrome, c.source, c.hospital, n),
     )
-    .bind(c.day)
-    .bind(c.region)
-    .bind(c.syndrome)
-    .bind(c.source)
-    .bind(c.hospital)
-    .bind(n)
-    .execute(&mut *conn)
-    .await
-    .map(|_| ())
-    })
+    .await.map(|_| ())
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -185,11 +149,7 @@ const WINDOW_COUNTS: &str =
 /// Every series' daily totals (all points, all hospitals) from `from` to `to` inclusive,
 /// ordered by series and day.
 pub async fn day_counts(db: &Db, from: &str, to: &str) -> Result<Vec<DayCount>, sqlx::Error> {
-    with_db!(db, |pool| sqlx::query_as(DAY_COUNTS)
-        .bind(from)
-        .bind(to)
-        .fetch_all(pool)
-        .await)
+    db.all(DAY_COUNTS, (from, to)).await
 }
 
 /// What the scan reads: every count from `from` to `to` inclusive, a row per series, day,
@@ -248,17 +208,13 @@ pub async fn series(
     from: &str,
     to: &str,
 ) -> Result<Vec<DayCount>, sqlx::Error> {
-    with_db!(db, |pool| sqlx::query_as(
+    db.all(
         "SELECT syndrome, region, day, CAST(SUM(n) AS BIGINT) AS n FROM signal_count \
          WHERE syndrome = $1 AND region = $2 AND day >= $3 AND day <= $4 \
-         GROUP BY syndrome, region, day ORDER BY day"
+         GROUP BY syndrome, region, day ORDER BY day",
+        (syndrome, region, from, to),
     )
-    .bind(syndrome)
-    .bind(region)
-    .bind(from)
-    .bind(to)
-    .fetch_all(pool)
-    .await)
+    .await
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -316,34 +272,33 @@ pub async fn insert_case(
     c: &NewCase<'_>,
     now: i64,
 ) -> Result<Option<i64>, sqlx::Error> {
-    let inserted = with_tx!(tx, |conn| sqlx::query_scalar::<_, i64>(
-        "INSERT INTO epi_case (hospital_id, consultation_id, person_id, rule_id, rule_name, \
-         rule_version, evidence, syndrome, flagged_by, status, due_at, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'flagged', $10, $11, $11) \
-         ON CONFLICT DO NOTHING RETURNING id"
-    )
-    .bind(c.hospital)
-    .bind(c.consultation)
-    .bind(c.person)
-    .bind(c.rule_id)
-    .bind(c.rule_name)
-    .bind(c.rule_version)
-    .bind(c.evidence)
-    .bind(c.syndrome)
-    .bind(c.flagged_by)
-    .bind(c.due_at)
-    .bind(now)
-    .fetch_optional(&mut *conn)
-    .await)?;
+    let inserted = tx
+        .scalar_optional::<i64>(
+            "INSERT INTO epi_case (hospital_id, consultation_id, person_id, rule_id, rule_name, \
+             rule_version, evidence, syndrome, flagged_by, status, due_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'flagged', $10, $11, $11) \
+             ON CONFLICT DO NOTHING RETURNING id",
+            (
+                c.hospital,
+                c.consultation,
+                c.person,
+                c.rule_id,
+                c.rule_name,
+                c.rule_version,
+                c.evidence,
+                c.syndrome,
+                c.flagged_by,
+                c.due_at,
+                now,
+            ),
+        )
+        .await?;
     Ok(inserted)
 }
 
 pub async fn case(db: &Db, id: i64) -> Result<Option<CaseRow>, sqlx::Error> {
     let sql = format!("SELECT {CASE_COLUMNS} FROM epi_case WHERE id = $1");
-    with_db!(db, |pool| sqlx::query_as(&sql)
-        .bind(id)
-        .fetch_optional(pool)
-        .await)
+    db.optional(&sql, (id,)).await
 }
 
 /// The consultation's newest case (open or not).
@@ -354,10 +309,7 @@ pub async fn case_of_consultation(
     let sql = format!(
         "SELECT {CASE_COLUMNS} FROM epi_case WHERE consultation_id = $1 ORDER BY id DESC LIMIT 1"
     );
-    with_db!(db, |pool| sqlx::query_as(&sql)
-        .bind(consultation)
-        .fetch_optional(pool)
-        .await)
+    db.optional(&sql, (consultation,)).await
 }
 
 /// A hospital's open cases (all hospitals' for `None`), newest first.
@@ -370,11 +322,7 @@ pub async fn open_cases(
         "SELECT {CASE_COLUMNS} FROM epi_case WHERE ($1 = 0 OR hospital_id = $1) \
          AND status NOT IN ('closed', 'dismissed') ORDER BY id DESC LIMIT $2"
     );
-    with_db!(db, |pool| sqlx::query_as(&sql)
-        .bind(hospital.unwrap_or(0))
-        .bind(limit)
-        .fetch_all(pool)
-        .await)
+    db.all(&sql, (hospital.unwrap_or(0), limit)).await
 }
 
 /// Cases that ended at or after `since`, newest first.
@@ -388,12 +336,7 @@ pub async fn ended_cases(
         "SELECT {CASE_COLUMNS} FROM epi_case WHERE ($1 = 0 OR hospital_id = $1) \
          AND status IN ('closed', 'dismissed') AND updated_at >= $2 ORDER BY id DESC LIMIT $3"
     );
-    with_db!(db, |pool| sqlx::query_as(&sql)
-        .bind(hospital.unwrap_or(0))
-        .bind(since)
-        .bind(limit)
-        .fetch_all(pool)
-        .await)
+    db.all(&sql, (hospital.unwrap_or(0), since, limit)).await
 }
 
 /// The fields a step sets (None: unchanged).
@@ -417,28 +360,29 @@ pub async fn move_case(
     due_at: Option<i64>,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    with_tx!(tx, |conn| sqlx::query(
+    tx.execute(
         "UPDATE epi_case SET status = $3, transport = COALESCE($4, transport), \
          instructions = COALESCE($5, instructions), test_name = COALESCE($6, test_name), \
          test_at = COALESCE($7, test_at), result = COALESCE($8, result), \
          disease = COALESCE($9, disease), dismiss_reason = COALESCE($10, dismiss_reason), \
-         due_at = $11, reminded_at = NULL, updated_at = $12 WHERE id = $1 AND status = $2"
+         due_at = $11, reminded_at = NULL, updated_at = $12 WHERE id = $1 AND status = $2",
+        (
+            id,
+            from.as_str(),
+            to.as_str(),
+            c.transport,
+            c.instructions,
+            c.test_name,
+            c.test_at,
+            c.result,
+            c.disease,
+            c.dismiss_reason,
+            due_at,
+            now,
+        ),
     )
-    .bind(id)
-    .bind(from.as_str())
-    .bind(to.as_str())
-    .bind(c.transport)
-    .bind(c.instructions)
-    .bind(c.test_name)
-    .bind(c.test_at)
-    .bind(c.result)
-    .bind(c.disease)
-    .bind(c.dismiss_reason)
-    .bind(due_at)
-    .bind(now)
-    .execute(&mut *conn)
     .await
-    .map(|r| r.rows_affected() == 1))
+    .map(|n| n == 1)
 }
 
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
@@ -460,30 +404,30 @@ pub async fn insert_case_event(
     note: Option<&str>,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    with_tx!(tx, |conn| sqlx::query(
+    tx.execute(
         "INSERT INTO epi_case_event (case_id, from_status, to_status, actor_id, note, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)"
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        (
+            case,
+            from.map(Status::as_str),
+            to.as_str(),
+            actor,
+            note,
+            now,
+        ),
     )
-    .bind(case)
-    .bind(from.map(Status::as_str))
-    .bind(to.as_str())
-    .bind(actor)
-    .bind(note)
-    .bind(now)
-    .execute(&mut *conn)
     .await
-    .map(|_| ()))
+    .map(|_| ())
 }
 
 pub async fn case_events(db: &Db, case: i64) -> Result<Vec<CaseEventRow>, sqlx::Error> {
-    with_db!(db, |pool| sqlx::query_as(
+    db.all(
         "SELECT e.from_status, e.to_status, e.actor_id, a.display_name AS actor_name, e.note, \
          e.created_at FROM epi_case_event e LEFT JOIN account a ON a.id = e.actor_id \
-         WHERE e.case_id = $1 ORDER BY e.id"
+         WHERE e.case_id = $1 ORDER BY e.id",
+        (case,),
     )
-    .bind(case)
-    .fetch_all(pool)
-    .await)
+    .await
 }
 
 /// Open cases whose step is overdue and not yet reminded of since it became due.
@@ -492,10 +436,7 @@ pub async fn overdue(db: &Db, now: i64) -> Result<Vec<CaseRow>, sqlx::Error> {
         "SELECT {CASE_COLUMNS} FROM epi_case WHERE due_at < $1 AND reminded_at IS NULL \
          ORDER BY due_at LIMIT 200"
     );
-    with_db!(db, |pool| sqlx::query_as(&sql)
-        .bind(now)
-        .fetch_all(pool)
-        .await)
+    db.all(&sql, (now,)).await
 }
 
 /// Marks a reminder sent for the case's current step (only if the step has not moved).
@@ -505,37 +446,30 @@ pub async fn mark_reminded(
     status: Status,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    with_tx!(tx, |conn| sqlx::query(
-        "UPDATE epi_case SET reminded_at = $3 WHERE id = $1 AND status = $2 AND reminded_at IS NULL"
+    tx.execute(
+        "UPDATE epi_case SET reminded_at = $3 WHERE id = $1 AND status = $2 AND reminded_at IS NULL",
+        (id, status.as_str(), now),
     )
-    .bind(id)
-    .bind(status.as_str())
-    .bind(now)
-    .execute(&mut *conn)
-    .await
-    .map(|r| r.rows_affected() == 1))
+    .await.map(|n| n == 1)
 }
 
 /// Whether the person has a case at the hospital (the officers' basis to read them).
 pub async fn has_case_at(db: &Db, person: i64, hospital: i64) -> Result<Option<i64>, sqlx::Error> {
-    with_db!(db, |pool| sqlx::query_scalar(
-        "SELECT id FROM epi_case WHERE person_id = $1 AND hospital_id = $2 ORDER BY id DESC LIMIT 1"
+    db.scalar_optional(
+        "SELECT id FROM epi_case WHERE person_id = $1 AND hospital_id = $2 ORDER BY id DESC LIMIT 1",
+        (person, hospital),
     )
-    .bind(person)
-    .bind(hospital)
-    .fetch_optional(pool)
-    .await)
+    .await
 }
 
 /// The active infection officers of a hospital: who is told of a flag.
 pub async fn officers(tx: &mut Tx, hospital: i64) -> Result<Vec<i64>, sqlx::Error> {
-    with_tx!(tx, |conn| sqlx::query_scalar(
+    tx.scalars(
         "SELECT id FROM account WHERE hospital_id = $1 AND role = 'infection_officer' \
-         AND status = 'active' ORDER BY id"
+         AND status = 'active' ORDER BY id",
+        (hospital,),
     )
-    .bind(hospital)
-    .fetch_all(&mut *conn)
-    .await)
+    .await
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -567,23 +501,24 @@ pub struct NewReport<'a> {
 }
 
 pub async fn insert_report(tx: &mut Tx, r: &NewReport<'_>, now: i64) -> Result<i64, sqlx::Error> {
-    with_tx!(tx, |conn| sqlx::query_scalar(
+    tx.scalar(
         "INSERT INTO disease_report (case_id, hospital_id, person_id, disease, disease_class, \
          classification, onset_on, diagnosed_at, reporter_id, region, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $8) RETURNING id"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $8) RETURNING id",
+        (
+            r.case,
+            r.hospital,
+            r.person,
+            r.disease,
+            r.disease_class,
+            r.classification,
+            r.onset_on,
+            now,
+            r.reporter,
+            r.region,
+        ),
     )
-    .bind(r.case)
-    .bind(r.hospital)
-    .bind(r.person)
-    .bind(r.disease)
-    .bind(r.disease_class)
-    .bind(r.classification)
-    .bind(r.onset_on)
-    .bind(now)
-    .bind(r.reporter)
-    .bind(r.region)
-    .fetch_one(&mut *conn)
-    .await)
+    .await
 }
 
 const REPORT_COLUMNS: &str = "id, case_id, hospital_id, person_id, disease, disease_class, \
@@ -591,21 +526,14 @@ const REPORT_COLUMNS: &str = "id, case_id, hospital_id, person_id, disease, dise
 
 pub async fn report_of_case(db: &Db, case: i64) -> Result<Option<ReportRow>, sqlx::Error> {
     let sql = format!("SELECT {REPORT_COLUMNS} FROM disease_report WHERE case_id = $1");
-    with_db!(db, |pool| sqlx::query_as(&sql)
-        .bind(case)
-        .fetch_optional(pool)
-        .await)
+    db.optional(&sql, (case,)).await
 }
 
 pub async fn reports(db: &Db, hospital: i64, limit: i64) -> Result<Vec<ReportRow>, sqlx::Error> {
     let sql = format!(
         "SELECT {REPORT_COLUMNS} FROM disease_report WHERE hospital_id = $1 ORDER BY id DESC LIMIT $2"
     );
-    with_db!(db, |pool| sqlx::query_as(&sql)
-        .bind(hospital)
-        .bind(limit)
-        .fetch_all(pool)
-        .await)
+    db.all(&sql, (hospital, limit)).await
 }
 
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
@@ -635,10 +563,7 @@ pub async fn recent_alerts(tx: &mut Tx, since: &str) -> Result<Vec<AlertRow>, sq
     let sql = format!(
         "SELECT {ALERT_COLUMNS} FROM surveillance_alert WHERE status <> 'closed' OR last_day >= $1"
     );
-    with_tx!(tx, |conn| sqlx::query_as(&sql)
-        .bind(since)
-        .fetch_all(&mut *conn)
-        .await)
+    tx.all(&sql, (since,)).await
 }
 
 pub struct NewAlert<'a> {
@@ -658,44 +583,39 @@ pub async fn insert_alert(
     a: &NewAlert<'_>,
     now: i64,
 ) -> Result<Option<i64>, sqlx::Error> {
-    with_tx!(tx, |conn| sqlx::query_scalar(
+    tx.scalar_optional(
         "INSERT INTO surveillance_alert (syndrome, region, day, last_day, days, method, count, \
          statistic, threshold, status, created_at, updated_at) \
          VALUES ($1, $2, $3, $3, 1, $4, $5, $6, $7, 'open', $8, $8) \
-         ON CONFLICT DO NOTHING RETURNING id"
+         ON CONFLICT DO NOTHING RETURNING id",
+        (
+            a.syndrome,
+            a.region,
+            a.day,
+            a.method,
+            a.count,
+            a.statistic,
+            a.threshold,
+            now,
+        ),
     )
-    .bind(a.syndrome)
-    .bind(a.region)
-    .bind(a.day)
-    .bind(a.method)
-    .bind(a.count)
-    .bind(a.statistic)
-    .bind(a.threshold)
-    .bind(now)
-    .fetch_optional(&mut *conn)
-    .await)
+    .await
 }
 
 /// A later aberrant day of an alert's series.
 pub async fn extend_alert(tx: &mut Tx, id: i64, day: &str, now: i64) -> Result<(), sqlx::Error> {
-    with_tx!(tx, |conn| sqlx::query(
+    tx.execute(
         "UPDATE surveillance_alert SET last_day = $2, days = days + 1, updated_at = $3 \
-         WHERE id = $1 AND last_day < $2"
+         WHERE id = $1 AND last_day < $2",
+        (id, day, now),
     )
-    .bind(id)
-    .bind(day)
-    .bind(now)
-    .execute(&mut *conn)
     .await
-    .map(|_| ()))
+    .map(|_| ())
 }
 
 pub async fn alert(db: &Db, id: i64) -> Result<Option<AlertRow>, sqlx::Error> {
     let sql = format!("SELECT {ALERT_COLUMNS} FROM surveillance_alert WHERE id = $1");
-    with_db!(db, |pool| sqlx::query_as(&sql)
-        .bind(id)
-        .fetch_optional(pool)
-        .await)
+    db.optional(&sql, (id,)).await
 }
 
 /// Alerts not closed, then the closed ones, newest first.
@@ -704,10 +624,7 @@ pub async fn alerts(db: &Db, limit: i64) -> Result<Vec<AlertRow>, sqlx::Error> {
         "SELECT {ALERT_COLUMNS} FROM surveillance_alert \
          ORDER BY (CASE WHEN status = 'closed' THEN 1 ELSE 0 END), last_day DESC, id DESC LIMIT $1"
     );
-    with_db!(db, |pool| sqlx::query_as(&sql)
-        .bind(limit)
-        .fetch_all(pool)
-        .await)
+    db.all(&sql, (limit,)).await
 }
 
 /// Acknowledges or closes an alert that is at `from`.
@@ -720,29 +637,22 @@ pub async fn set_alert_status(
     note: Option<&str>,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    with_tx!(tx, |conn| sqlx::query(
+    tx.execute(
         "UPDATE surveillance_alert SET status = $3, acted_by = $4, note = COALESCE($5, note), \
-         updated_at = $6 WHERE id = $1 AND status = $2"
+         updated_at = $6 WHERE id = $1 AND status = $2",
+        (id, from, to, by, note, now),
     )
-    .bind(id)
-    .bind(from)
-    .bind(to)
-    .bind(by)
-    .bind(note)
-    .bind(now)
-    .execute(&mut *conn)
     .await
-    .map(|r| r.rows_affected() == 1))
+    .map(|n| n == 1)
 }
 
 /// The active infection officers of the hospitals in a region: who is told of its alert.
 pub async fn officers_in_region(tx: &mut Tx, region: &str) -> Result<Vec<i64>, sqlx::Error> {
-    with_tx!(tx, |conn| sqlx::query_scalar(
+    tx.scalars(
         "SELECT a.id FROM account a JOIN hospital h ON h.id = a.hospital_id \
          WHERE h.region_code = $1 AND a.role = 'infection_officer' AND a.status = 'active' \
-         ORDER BY a.id"
+         ORDER BY a.id",
+        (region,),
     )
-    .bind(region)
-    .fetch_all(&mut *conn)
-    .await)
+    .await
 }

@@ -1,7 +1,6 @@
 //! Triage records and the department lookup.
 
-use crate::db::Db;
-use crate::with_db;
+use crate::db::{Db, Params};
 
 /// An anonymised triage record (see migration 0010).
 pub struct NewRecord<'a> {
@@ -21,29 +20,13 @@ pub struct NewRecord<'a> {
 }
 
 pub async fn insert_record(db: &Db, r: &NewRecord<'_>, now: i64) -> Result<(), sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query(
+    db.execute(
         "INSERT INTO triage_record (token, created_at, day, hospital_id, age_band, sex, pregnant, urgency, \
          departments, red_flags, screening, follow_ups, knowledge_version) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        (r.token, now, r.day, r.hospital_id, r.age_band, r.sex, r.pregnant, r.urgency, r.departments, r.red_flags, r.screening, r.follow_ups, r.knowledge_version),
     )
-    .bind(r.token)
-    .bind(now)
-    .bind(r.day)
-    .bind(r.hospital_id)
-    .bind(r.age_band)
-    .bind(r.sex)
-    .bind(r.pregnant)
-    .bind(r.urgency)
-    .bind(r.departments)
-    .bind(r.red_flags)
-    .bind(r.screening)
-    .bind(r.follow_ups)
-    .bind(r.knowledge_version)
-    .execute(pool)
-    .await
-    .map(|_| ())
-    })
+    .await.map(|_| ())
 }
 
 /// Records the choice; false when no record has this token.
@@ -53,20 +36,12 @@ pub async fn set_choice(
     (choice, department, doctor): (&str, Option<&str>, Option<i64>),
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    with_db!(db, |pool| {
-        sqlx::query(
+    db.execute(
         "UPDATE triage_record SET choice = $2, choice_department = $3, choice_doctor_id = $4, chosen_at = $5 \
-         WHERE token = $1"
+         WHERE token = $1",
+        (token, choice, department, doctor, now),
     )
-    .bind(token)
-    .bind(choice)
-    .bind(department)
-    .bind(doctor)
-    .bind(now)
-    .execute(pool)
-    .await
-    .map(|r| r.rows_affected() == 1)
-    })
+    .await.map(|n| n == 1)
 }
 
 /// The choice recorded for a token: (choice, department, doctor).
@@ -74,12 +49,11 @@ pub async fn choice(
     db: &Db,
     token: &str,
 ) -> Result<Option<(Option<String>, Option<String>, Option<i64>)>, sqlx::Error> {
-    with_db!(db, |pool| sqlx::query_as(
-        "SELECT choice, choice_department, choice_doctor_id FROM triage_record WHERE token = $1"
+    db.optional(
+        "SELECT choice, choice_department, choice_doctor_id FROM triage_record WHERE token = $1",
+        (token,),
     )
-    .bind(token)
-    .fetch_optional(pool)
-    .await)
+    .await
 }
 
 /// A hospital department with its hospital, for matching standard codes.
@@ -104,10 +78,11 @@ pub async fn departments_in_groups(
     }
     // Only the filters given (see `directory::store::search_doctors`: PostgreSQL caches one
     // generic plan per statement text).
-    let first = if hospital.is_some() { 2 } else { 1 };
-    let list: Vec<String> = (0..groups.len())
-        .map(|i| format!("${}", i + first))
-        .collect();
+    let mut params = Params::default();
+    if let Some(h) = hospital {
+        params.push(h);
+    }
+    let list: Vec<String> = groups.iter().map(|g| params.push(g.as_str())).collect();
     let sql = format!(
         "SELECT d.id, d.hospital_id, h.name AS hospital_name, d.std_code, d.name \
          FROM department d JOIN hospital h ON h.id = d.hospital_id \
@@ -120,14 +95,5 @@ pub async fn departments_in_groups(
         },
         list.join(", ")
     );
-    with_db!(db, |pool| {
-        let mut query = sqlx::query_as::<_, DepartmentRow>(&sql);
-        if let Some(h) = hospital {
-            query = query.bind(h);
-        }
-        for g in groups {
-            query = query.bind(g.as_str());
-        }
-        query.fetch_all(pool).await
-    })
+    db.all(&sql, params).await
 }

@@ -28,7 +28,7 @@ fn verify_cli(test_db: &TestDb) -> (bool, String) {
 }
 
 async fn exec(db: &Db, sql: &str) {
-    yunyi::with_db!(db, |pool| sqlx::query(sql).execute(pool).await.map(|_| ())).unwrap();
+    db.execute(sql, ()).await.map(|_| ()).unwrap();
 }
 
 async fn drop_append_only_triggers(db: &Db) {
@@ -91,7 +91,7 @@ async fn the_database_refuses_to_change_or_delete_events() {
         "UPDATE audit_event SET reason = 'x'",
         "DELETE FROM audit_event",
     ] {
-        let result = yunyi::with_db!(&db, |pool| sqlx::query(sql).execute(pool).await.map(|_| ()));
+        let result = db.execute(sql, ()).await.map(|_| ());
         let err = result.expect_err(sql).to_string();
         assert!(err.contains("append-only"), "{err}");
     }

@@ -248,15 +248,16 @@ async fn two_hundred_concurrent_bookings_on_twenty_slots_sell_exactly_twenty() {
     }
     assert_eq!((booked, conflicts), (20, 180));
     // The database agrees: every slot exactly full, 20 stored appointments, none twice.
-    let (full, stored): (i64, i64) = yunyi::with_db!(&c.app.db, |pool| {
-        sqlx::query_as(
+    let (full, stored): (i64, i64) = c
+        .app
+        .db
+        .one(
             "SELECT (SELECT COUNT(*) FROM slot WHERE booked = capacity), \
-             (SELECT COUNT(*) FROM appointment WHERE status = 'booked')",
+         (SELECT COUNT(*) FROM appointment WHERE status = 'booked')",
+            (),
         )
-        .fetch_one(pool)
         .await
-    })
-    .unwrap();
+        .unwrap();
     assert_eq!((full, stored), (20, 20));
     let (_, slots) = c
         .app
@@ -507,16 +508,17 @@ async fn failed_bookings_in_a_concurrent_batch_leave_the_others_intact() {
     }
     // Nine other patients and exactly one of patient 0's eleven tries.
     assert_eq!(created, 10);
-    let (full, stored, events): (i64, i64, i64) = yunyi::with_db!(&c.app.db, |pool| {
-        sqlx::query_as(
+    let (full, stored, events): (i64, i64, i64) = c
+        .app
+        .db
+        .one(
             "SELECT (SELECT COUNT(*) FROM slot WHERE booked > 0), \
-             (SELECT COUNT(*) FROM appointment WHERE status = 'booked'), \
-             (SELECT COUNT(*) FROM audit_event WHERE action = 'appointment.create')",
+         (SELECT COUNT(*) FROM appointment WHERE status = 'booked'), \
+         (SELECT COUNT(*) FROM audit_event WHERE action = 'appointment.create')",
+            (),
         )
-        .fetch_one(pool)
         .await
-    })
-    .unwrap();
+        .unwrap();
     assert_eq!((full, stored, events), (10, 10, 10));
     let report = yunyi::audit::verify(&c.app.db).await.unwrap();
     assert!(
@@ -570,15 +572,16 @@ async fn two_servers_on_one_database_never_sell_a_slot_twice() {
         }
     }
     assert_eq!(created, 10);
-    let (full, stored): (i64, i64) = yunyi::with_db!(&c.app.db, |pool| {
-        sqlx::query_as(
+    let (full, stored): (i64, i64) = c
+        .app
+        .db
+        .one(
             "SELECT (SELECT COUNT(*) FROM slot WHERE booked = capacity), \
-             (SELECT COUNT(*) FROM appointment WHERE status = 'booked')",
+         (SELECT COUNT(*) FROM appointment WHERE status = 'booked')",
+            (),
         )
-        .fetch_one(pool)
         .await
-    })
-    .unwrap();
+        .unwrap();
     assert_eq!((full, stored), (10, 10));
     stop_second.cancel();
     second_task.await.unwrap().unwrap();

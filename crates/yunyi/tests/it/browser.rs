@@ -774,13 +774,14 @@ async fn a_prescription_is_written_reviewed_paid_delivered_and_received_in_a_rea
             .await;
         assert!(r.status().is_success(), "{step}");
     }
-    let amlodipine = yunyi::with_db!(&app.db, |pool| sqlx::query_scalar::<_, i64>(
-        "SELECT id FROM drug WHERE code = 'XY001' AND hospital_id = $1"
-    )
-    .bind(created["hospital_id"].as_i64().unwrap())
-    .fetch_one(pool)
-    .await)
-    .unwrap();
+    let amlodipine = app
+        .db
+        .scalar::<i64>(
+            "SELECT id FROM drug WHERE code = 'XY001' AND hospital_id = $1",
+            (created["hospital_id"].as_i64().unwrap(),),
+        )
+        .await
+        .unwrap();
 
     let browser = Browser::start().await;
     let d = browser.driver();
@@ -833,13 +834,14 @@ async fn a_prescription_is_written_reviewed_paid_delivered_and_received_in_a_rea
     browser.sign_out().await;
 
     // The pharmacy picks, packs and hands it to the courier, who delivers it.
-    let fulfilment = yunyi::with_db!(&app.db, |pool| sqlx::query_scalar::<_, i64>(
-        "SELECT id FROM fulfilment WHERE prescription_id = $1"
-    )
-    .bind(rx.parse::<i64>().unwrap())
-    .fetch_one(pool)
-    .await)
-    .unwrap();
+    let fulfilment = app
+        .db
+        .scalar::<i64>(
+            "SELECT id FROM fulfilment WHERE prescription_id = $1",
+            (rx.parse::<i64>().unwrap(),),
+        )
+        .await
+        .unwrap();
     browser.sign_in(&app, "pharmacist1").await;
     browser
         .open(

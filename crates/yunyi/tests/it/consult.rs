@@ -253,13 +253,11 @@ async fn only_the_patient_side_and_the_doctor_may_read_or_act() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     // The denials are in the audit trail.
-    let denied: i64 = yunyi::with_db!(&ctx.app.db, |pool| {
-        sqlx::query_scalar::<_, i64>(
-        "SELECT COUNT(*) FROM audit_event WHERE object_type = 'consultation' AND outcome = 'denied'"
+    let denied: i64 = ctx.app.db.scalar::<i64>(
+        "SELECT COUNT(*) FROM audit_event WHERE object_type = 'consultation' AND outcome = 'denied'",
+        (),
     )
-    .fetch_one(pool)
     .await
-    })
     .unwrap();
     assert!(denied >= 3, "denials audited: {denied}");
 }
@@ -530,13 +528,11 @@ async fn a_department_queue_request_is_taken_by_exactly_one_doctor() {
             .iter()
             .any(|i| i["id"] == id)
     );
-    let links: i64 = yunyi::with_db!(&ctx.app.db, |pool| sqlx::query_scalar::<_, i64>(
-        "SELECT COUNT(*) FROM care_link WHERE kind = 'consultation' AND source_id = $1 AND account_id = $2 AND active = TRUE"
+    let links: i64 = ctx.app.db.scalar::<i64>(
+        "SELECT COUNT(*) FROM care_link WHERE kind = 'consultation' AND source_id = $1 AND account_id = $2 AND active = TRUE",
+        (id.to_string(), winner),
     )
-    .bind(id.to_string())
-    .bind(winner)
-    .fetch_one(pool)
-    .await)
+    .await
     .unwrap();
     assert_eq!(links, 1);
 }
@@ -559,12 +555,15 @@ async fn a_request_nobody_accepts_expires_and_ends_its_care_link() {
         .unwrap();
     assert_eq!(none, 0);
     // Every request still waiting (the demo's and this one) is due a day later.
-    let waiting: i64 = yunyi::with_db!(&ctx.app.db, |pool| sqlx::query_scalar::<_, i64>(
-        "SELECT COUNT(*) FROM consultation WHERE status = 'requested'"
-    )
-    .fetch_one(pool)
-    .await)
-    .unwrap();
+    let waiting: i64 = ctx
+        .app
+        .db
+        .scalar::<i64>(
+            "SELECT COUNT(*) FROM consultation WHERE status = 'requested'",
+            (),
+        )
+        .await
+        .unwrap();
     let later = now_ms() + yunyi::consult::model::REQUEST_TTL_MS + 1;
     let expired = yunyi::consult::lifecycle::expire_due(&ctx.app.db, later)
         .await
@@ -586,22 +585,23 @@ async fn a_request_nobody_accepts_expires_and_ends_its_care_link() {
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
-    let active: i64 = yunyi::with_db!(&ctx.app.db, |pool| sqlx::query_scalar::<_, i64>(
-        "SELECT COUNT(*) FROM care_link WHERE kind = 'consultation' AND source_id = $1 AND active = TRUE"
+    let active: i64 = ctx.app.db.scalar::<i64>(
+        "SELECT COUNT(*) FROM care_link WHERE kind = 'consultation' AND source_id = $1 AND active = TRUE",
+        (id.to_string(),),
     )
-    .bind(id.to_string())
-    .fetch_one(pool)
-    .await)
+    .await
     .unwrap();
     assert_eq!(active, 0);
     // Kept: the database refuses to delete a consultation.
-    let deleted = yunyi::with_db!(&ctx.app.db, |pool| sqlx::query(
-        "DELETE FROM consultation_event WHERE consultation_id = $1"
-    )
-    .bind(id)
-    .execute(pool)
-    .await
-    .map(|_| ()));
+    let deleted = ctx
+        .app
+        .db
+        .execute(
+            "DELETE FROM consultation_event WHERE consultation_id = $1",
+            (id,),
+        )
+        .await
+        .map(|_| ());
     assert!(deleted.is_err(), "history cannot be deleted");
 }
 
@@ -678,12 +678,12 @@ async fn bad_intakes_and_bad_records_are_refused_with_their_fields() {
     // Larger than the body limit: 413, nothing stored.
     let r = upload(good, vec![0xFF; 3 * 1024 * 1024]).await.unwrap();
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    let stored: i64 = yunyi::with_db!(&ctx.app.db, |pool| sqlx::query_scalar::<_, i64>(
-        "SELECT COUNT(*) FROM prior_record"
-    )
-    .fetch_one(pool)
-    .await)
-    .unwrap();
+    let stored: i64 = ctx
+        .app
+        .db
+        .scalar::<i64>("SELECT COUNT(*) FROM prior_record", ())
+        .await
+        .unwrap();
     assert_eq!(stored, 0);
 }
 
@@ -817,13 +817,15 @@ async fn messages_are_stored_in_order_and_only_participants_take_part() {
     let (status, body) = ctx.post(&patient, &path, json!({"text": "谢谢"})).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert!(body["detail"].as_str().unwrap().contains("has ended"));
-    let changed = yunyi::with_db!(&ctx.app.db, |pool| sqlx::query(
-        "UPDATE consultation_message SET body = 'edited' WHERE consultation_id = $1"
-    )
-    .bind(id)
-    .execute(pool)
-    .await
-    .map(|_| ()));
+    let changed = ctx
+        .app
+        .db
+        .execute(
+            "UPDATE consultation_message SET body = 'edited' WHERE consultation_id = $1",
+            (id,),
+        )
+        .await
+        .map(|_| ());
     assert!(changed.is_err(), "messages cannot be edited");
 }
 

@@ -105,12 +105,13 @@ fn filled(path: &str) -> String {
 }
 
 async fn denied(app: &TestApp) -> i64 {
-    yunyi::with_db!(&app.db, |pool| sqlx::query_scalar::<_, i64>(
-        "SELECT COUNT(*) FROM audit_event WHERE outcome = 'denied'"
-    )
-    .fetch_one(pool)
-    .await)
-    .unwrap()
+    app.db
+        .scalar::<i64>(
+            "SELECT COUNT(*) FROM audit_event WHERE outcome = 'denied'",
+            (),
+        )
+        .await
+        .unwrap()
 }
 
 #[test]

@@ -99,14 +99,14 @@ async fn courier_raw(ctx: &Ctx, body: &[u8], signature: &str) -> (StatusCode, Va
 }
 
 async fn stock(ctx: &Ctx, pharmacy: i64, drug: i64) -> i64 {
-    yunyi::with_db!(&ctx.app.db, |pool| sqlx::query_scalar::<_, i64>(
-        "SELECT quantity FROM drug_stock WHERE pharmacy_id = $1 AND drug_id = $2"
-    )
-    .bind(pharmacy)
-    .bind(drug)
-    .fetch_one(pool)
-    .await)
-    .unwrap()
+    ctx.app
+        .db
+        .scalar::<i64>(
+            "SELECT quantity FROM drug_stock WHERE pharmacy_id = $1 AND drug_id = $2",
+            (pharmacy, drug),
+        )
+        .await
+        .unwrap()
 }
 
 async fn act(ctx: &Ctx, token: &str, id: i64, action: &str, body: Value) -> (StatusCode, Value) {
@@ -158,13 +158,15 @@ async fn an_address_book_validates_each_field_and_keeps_one_default() {
         "the owner sees the number"
     );
     // Stored encrypted: the street is not in the database in clear.
-    let raw: Vec<u8> = yunyi::with_db!(&ctx.app.db, |pool| sqlx::query_scalar::<_, Vec<u8>>(
-        "SELECT detail_enc FROM patient_address WHERE id = $1"
-    )
-    .bind(first)
-    .fetch_one(pool)
-    .await)
-    .unwrap();
+    let raw: Vec<u8> = ctx
+        .app
+        .db
+        .scalar::<Vec<u8>>(
+            "SELECT detail_enc FROM patient_address WHERE id = $1",
+            (first,),
+        )
+        .await
+        .unwrap();
     assert!(!String::from_utf8_lossy(&raw).contains("中山二路"));
     // Someone else's address is not there for them.
     let other = ctx.app.token("patient3", PW).await;
@@ -390,15 +392,15 @@ async fn a_pharmacy_that_cannot_fill_it_cancels_puts_stock_back_and_refunds_in_f
     let drug = f["items"][0]["drug_id"].as_i64().unwrap();
     let pharmacist = ctx.app.token("pharmacist1", PW).await;
     // Nothing on the shelf: picking is refused by name, and takes nothing.
-    yunyi::with_db!(&ctx.app.db, |pool| sqlx::query(
-        "UPDATE drug_stock SET quantity = 1 WHERE pharmacy_id = $1 AND drug_id = $2"
-    )
-    .bind(pharmacy)
-    .bind(drug)
-    .execute(pool)
-    .await
-    .map(|_| ()))
-    .unwrap();
+    ctx.app
+        .db
+        .execute(
+            "UPDATE drug_stock SET quantity = 1 WHERE pharmacy_id = $1 AND drug_id = $2",
+            (pharmacy, drug),
+        )
+        .await
+        .map(|_| ())
+        .unwrap();
     let (status, short) = act(&ctx, &pharmacist, id, "pick", json!({})).await;
     assert_eq!(status, StatusCode::CONFLICT, "{short}");
     assert!(
@@ -407,15 +409,15 @@ async fn a_pharmacy_that_cannot_fill_it_cancels_puts_stock_back_and_refunds_in_f
     );
     assert_eq!(stock(&ctx, pharmacy, drug).await, 1);
     // Restocked and picked, then cancelled: the medicine goes back on the shelf.
-    yunyi::with_db!(&ctx.app.db, |pool| sqlx::query(
-        "UPDATE drug_stock SET quantity = 50 WHERE pharmacy_id = $1 AND drug_id = $2"
-    )
-    .bind(pharmacy)
-    .bind(drug)
-    .execute(pool)
-    .await
-    .map(|_| ()))
-    .unwrap();
+    ctx.app
+        .db
+        .execute(
+            "UPDATE drug_stock SET quantity = 50 WHERE pharmacy_id = $1 AND drug_id = $2",
+            (pharmacy, drug),
+        )
+        .await
+        .map(|_| ())
+        .unwrap();
     let (status, _) = act(&ctx, &pharmacist, id, "pick", json!({})).await;
     assert_eq!(status, StatusCode::OK);
     let (status, no_reason) = act(&ctx, &pharmacist, id, "cancel", json!({})).await;
@@ -431,13 +433,15 @@ async fn a_pharmacy_that_cannot_fill_it_cancels_puts_stock_back_and_refunds_in_f
     assert_eq!(status, StatusCode::OK, "{cancelled}");
     assert_eq!(cancelled["status"], "cancelled");
     assert_eq!(stock(&ctx, pharmacy, drug).await, 50);
-    let order: i64 = yunyi::with_db!(&ctx.app.db, |pool| sqlx::query_scalar::<_, i64>(
-        "SELECT id FROM payment_order WHERE subject_type = 'prescription' AND subject_id = $1"
-    )
-    .bind(rx)
-    .fetch_one(pool)
-    .await)
-    .unwrap();
+    let order: i64 = ctx
+        .app
+        .db
+        .scalar::<i64>(
+            "SELECT id FROM payment_order WHERE subject_type = 'prescription' AND subject_id = $1",
+            (rx,),
+        )
+        .await
+        .unwrap();
     let (_, order) = ctx.get(&patient, &format!("/api/v1/orders/{order}")).await;
     assert_eq!(order["status"], "refunded", "{order}");
     assert_eq!(order["refunded_fen"], order["paid_fen"]);
@@ -493,13 +497,15 @@ async fn on_the_pages_the_patient_chooses_delivery_pays_tracks_and_confirms() {
         )
         .await;
     assert!(checkout.contains("id=\"pay-approve\""), "{checkout}");
-    let order = yunyi::with_db!(&ctx.app.db, |pool| sqlx::query_scalar::<_, i64>(
-        "SELECT id FROM payment_order WHERE subject_type = 'prescription' AND subject_id = $1"
-    )
-    .bind(rx)
-    .fetch_one(pool)
-    .await)
-    .unwrap();
+    let order = ctx
+        .app
+        .db
+        .scalar::<i64>(
+            "SELECT id FROM payment_order WHERE subject_type = 'prescription' AND subject_id = $1",
+            (rx,),
+        )
+        .await
+        .unwrap();
     let paid = patient
         .submit(
             &format!("/sandbox/pay/{order}"),
@@ -513,13 +519,15 @@ async fn on_the_pages_the_patient_chooses_delivery_pays_tracks_and_confirms() {
 
     let pharmacist = ctx.app.sign_in_browser("pharmacist1").await;
     let queue = pharmacist.page("/pharmacist/dispensing").await;
-    let id: i64 = yunyi::with_db!(&ctx.app.db, |pool| sqlx::query_scalar::<_, i64>(
-        "SELECT id FROM fulfilment WHERE prescription_id = $1"
-    )
-    .bind(rx)
-    .fetch_one(pool)
-    .await)
-    .unwrap();
+    let id: i64 = ctx
+        .app
+        .db
+        .scalar::<i64>(
+            "SELECT id FROM fulfilment WHERE prescription_id = $1",
+            (rx,),
+        )
+        .await
+        .unwrap();
     assert!(queue.contains(&format!("id=\"pick-{id}\"")), "{queue}");
     for action in ["pick", "pack", "dispatch"] {
         let after = pharmacist

@@ -133,20 +133,18 @@ async fn identity_numbers_and_phones_are_encrypted_at_rest() {
     let id = id_number("19700707", 55);
     app.post_as(None, "/api/v1/patients", &registration("13700001111", &id))
         .await;
-    let (enc, mask): (Vec<u8>, String) = yunyi::with_db!(&app.db, |pool| {
-        sqlx::query_as("SELECT id_number_enc, id_number_mask FROM person")
-            .fetch_one(pool)
-            .await
-    })
-    .unwrap();
+    let (enc, mask): (Vec<u8>, String) = app
+        .db
+        .one("SELECT id_number_enc, id_number_mask FROM person", ())
+        .await
+        .unwrap();
     assert!(!String::from_utf8_lossy(&enc).contains("19700707"));
     assert_eq!(mask, format!("440***********{}", &id[14..]));
-    let phone_cols: (Vec<u8>, String, String) = yunyi::with_db!(&app.db, |pool| {
-        sqlx::query_as("SELECT phone_enc, phone_hash, phone_mask FROM account")
-            .fetch_one(pool)
-            .await
-    })
-    .unwrap();
+    let phone_cols: (Vec<u8>, String, String) = app
+        .db
+        .one("SELECT phone_enc, phone_hash, phone_mask FROM account", ())
+        .await
+        .unwrap();
     assert!(!String::from_utf8_lossy(&phone_cols.0).contains("13700001111"));
     assert!(!phone_cols.1.contains("13700001111"));
     assert_eq!(phone_cols.2, "137****1111");

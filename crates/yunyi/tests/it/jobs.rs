@@ -339,24 +339,17 @@ async fn pruning_deletes_old_finished_jobs_only() {
     .unwrap();
     // Age two of them by eight days; one of those is dead rather than done.
     let eight_days_ago = now_ms() - 8 * 24 * 3_600_000;
-    yunyi::with_db!(&db, |pool| {
-        sqlx::query("UPDATE job SET updated_at = $1 WHERE id = $2 OR id = $3")
-            .bind(eight_days_ago)
-            .bind(old)
-            .bind(old_dead)
-            .execute(pool)
-            .await
-            .map(|_| ())
-    })
+    db.execute(
+        "UPDATE job SET updated_at = $1 WHERE id = $2 OR id = $3",
+        (eight_days_ago, old, old_dead),
+    )
+    .await
+    .map(|_| ())
     .unwrap();
-    yunyi::with_db!(&db, |pool| {
-        sqlx::query("UPDATE job SET status = 'dead' WHERE id = $1")
-            .bind(old_dead)
-            .execute(pool)
-            .await
-            .map(|_| ())
-    })
-    .unwrap();
+    db.execute("UPDATE job SET status = 'dead' WHERE id = $1", (old_dead,))
+        .await
+        .map(|_| ())
+        .unwrap();
 
     let prune = Worker::new(db.clone(), Registry::standard(), fast());
     let id = jobs::enqueue_now(&db, &NewJob::new(jobs::prune::KIND, serde_json::json!({})))

@@ -1,6 +1,7 @@
 //! The layering rules of ARCHITECTURE.md, checked (issue #28):
 //! 1. handlers (`api.rs`, `pages.rs`, `*_pages.rs`, `fhir/`) parse, call services and render:
-//!    they never call a store, `sqlx` or the `with_db!`/`with_tx!` macros;
+//!    they never call a store, `sqlx`, the `with_db!`/`with_tx!` macros or the `db::query`
+//!    helpers (`db.all(…)`, `tx.execute(…)`);
 //! 2. SQL is written only in `store*.rs` files and `db/`;
 //! 3. `db/` knows no bounded context, and no context knows `fhir/`;
 //! 4. the leaf crates (`triage`, `aberration`) do not depend on the application.
@@ -71,13 +72,29 @@ fn is_store(rel: &str) -> bool {
 
 /// A handler's line that calls a store function (`store::search(…)`, `plan_store::get(…)`),
 /// imports a store module itself (to call it by another name), or uses `sqlx` or the
-/// backend macros. Naming a store's row type (`store::MessageRow`) is reading its data,
-/// which handlers do.
+/// backend macros, or runs a statement through the `db::query` helpers. Naming a store's
+/// row type (`store::MessageRow`) is reading its data, which handlers do.
 fn reaches_storage(line: &str) -> bool {
-    if ["sqlx::", "with_db!", "with_tx!"]
+    if ["sqlx::", "with_db!", "with_tx!", "Sql::new", "Params::"]
         .iter()
         .any(|t| line.contains(t))
     {
+        return true;
+    }
+    let queries = [
+        "all",
+        "one",
+        "optional",
+        "scalar",
+        "scalars",
+        "scalar_optional",
+        "execute",
+    ];
+    if ["db.", "tx."].iter().any(|recv| {
+        queries.iter().any(|q| {
+            line.contains(&format!("{recv}{q}(")) || line.contains(&format!("{recv}{q}::<"))
+        })
+    }) {
         return true;
     }
     let t = line.trim_start();
@@ -193,6 +210,8 @@ fn the_check_sees_a_breach() {
     assert_eq!(breaches("scheduling/api.rs", handler).len(), 2);
     let types = "use super::store::{MessageRow};\nfn f(m: &store::MessageRow) {}\n";
     assert!(breaches("consult/api.rs", types).is_empty());
+    let helper = "async fn h(s: S) { s.db.scalar::<i64>(Q, (1,)).await; ok.iter().all(|x| x) }";
+    assert_eq!(breaches("consult/pages.rs", helper).len(), 1);
     let sql =
         "fn f() { let q = \"SELECT 1\"; }\n#[cfg(test)]\nmod t { const Q: &str = \"SELECT 2\"; }";
     assert_eq!(breaches("scheduling/service.rs", sql).len(), 1);

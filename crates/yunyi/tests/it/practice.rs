@@ -1138,11 +1138,7 @@ async fn available_today_means_an_online_service_and_an_active_consult_privilege
         schedule["schedule_id"],
         start + 15 * 60_000
     );
-    yunyi::with_db!(&c.app.db, |pool| sqlx::query(&sql)
-        .execute(pool)
-        .await
-        .map(|_| ()))
-    .unwrap();
+    c.app.db.execute(&sql, ()).await.map(|_| ()).unwrap();
     assert_eq!(
         count("available=today").await,
         19,

@@ -100,13 +100,15 @@ async fn the_treating_doctor_signs_a_checked_prescription_that_never_changes() {
         .map(|i| i["amount_fen"].as_i64().unwrap())
         .sum();
     assert_eq!(signed["total_fen"].as_i64().unwrap(), sum);
-    let changed = yunyi::with_db!(&ctx.app.db, |pool| sqlx::query(
-        "UPDATE prescription_item SET quantity = 9 WHERE prescription_id = $1"
-    )
-    .bind(id)
-    .execute(pool)
-    .await
-    .map(|_| ()));
+    let changed = ctx
+        .app
+        .db
+        .execute(
+            "UPDATE prescription_item SET quantity = 9 WHERE prescription_id = $1",
+            (id,),
+        )
+        .await
+        .map(|_| ());
     assert!(changed.is_err(), "a signed prescription cannot change");
 
     // A change is a new version that supersedes it.
@@ -506,14 +508,15 @@ async fn approval_runs_the_checks_again_on_todays_formulary() {
         )
         .await;
     // Meanwhile the hospital takes the drug off its online formulary.
-    yunyi::with_db!(&ctx.app.db, |pool| sqlx::query(
-        "UPDATE drug SET online = FALSE WHERE id = $1"
-    )
-    .bind(amlodipine)
-    .execute(pool)
-    .await
-    .map(|_| ()))
-    .unwrap();
+    ctx.app
+        .db
+        .execute(
+            "UPDATE drug SET online = FALSE WHERE id = $1",
+            (amlodipine,),
+        )
+        .await
+        .map(|_| ())
+        .unwrap();
     let pharmacist = ctx.app.token("pharmacist1", PW).await;
     let (status, refused) = ctx
         .post(
@@ -618,13 +621,15 @@ async fn on_the_pages_the_doctor_checks_and_signs_the_pharmacist_approves_and_th
 
     let pharmacist = ctx.app.sign_in_browser("pharmacist1").await;
     let queue = pharmacist.page("/pharmacist/reviews").await;
-    let id = yunyi::with_db!(&ctx.app.db, |pool| sqlx::query_scalar::<_, i64>(
-        "SELECT MAX(id) FROM prescription WHERE consultation_id = $1"
-    )
-    .bind(visit_id)
-    .fetch_one(pool)
-    .await)
-    .unwrap();
+    let id = ctx
+        .app
+        .db
+        .scalar::<i64>(
+            "SELECT MAX(id) FROM prescription WHERE consultation_id = $1",
+            (visit_id,),
+        )
+        .await
+        .unwrap();
     assert!(queue.contains(&format!("id=\"review-{id}\"")), "{queue}");
     let done = pharmacist
         .submit(

@@ -202,11 +202,9 @@ async fn on_the_list_the_newest_taken_prescription_of_a_condition_offers_renewal
 }
 
 async fn taken_hospital(ctx: &Ctx, rx: i64) -> i64 {
-    yunyi::with_db!(&ctx.app.db, |pool| sqlx::query_scalar::<_, i64>(
-        "SELECT hospital_id FROM prescription WHERE id = $1"
-    )
-    .bind(rx)
-    .fetch_one(pool)
-    .await)
-    .unwrap()
+    ctx.app
+        .db
+        .scalar::<i64>("SELECT hospital_id FROM prescription WHERE id = $1", (rx,))
+        .await
+        .unwrap()
 }

@@ -32,12 +32,13 @@ fn code_in(text: &str) -> String {
 }
 
 async fn denied_events(app: &TestApp) -> i64 {
-    yunyi::with_db!(&app.db, |pool| sqlx::query_scalar::<_, i64>(
-        "SELECT COUNT(*) FROM audit_event WHERE outcome = 'denied'"
-    )
-    .fetch_one(pool)
-    .await)
-    .unwrap()
+    app.db
+        .scalar::<i64>(
+            "SELECT COUNT(*) FROM audit_event WHERE outcome = 'denied'",
+            (),
+        )
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -272,12 +273,14 @@ async fn the_holder_approves_or_rejects_and_a_counter_checks_papers() {
     let (status, _) = ctx.get(&p3, &format!("/api/v1/patients/{parent}")).await;
     assert_eq!(status, StatusCode::OK);
     // The audit trail says how it was proven.
-    let how: Vec<String> = yunyi::with_db!(&app.db, |pool| sqlx::query_scalar::<_, String>(
-        "SELECT reason FROM audit_event WHERE action = 'identity_claim.approve' ORDER BY id"
-    )
-    .fetch_all(pool)
-    .await)
-    .unwrap();
+    let how: Vec<String> = app
+        .db
+        .scalars::<String>(
+            "SELECT reason FROM audit_event WHERE action = 'identity_claim.approve' ORDER BY id",
+            (),
+        )
+        .await
+        .unwrap();
     assert_eq!(
         how,
         vec![
@@ -455,13 +458,14 @@ async fn a_care_link_at_one_hospital_does_not_act_at_another() {
         )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-    let by: Option<String> =
-        yunyi::with_db!(&ctx.app.db, |pool| sqlx::query_scalar::<_, Option<String>>(
-            "SELECT cancelled_by FROM appointment WHERE id = $1"
+    let by: Option<String> = ctx
+        .app
+        .db
+        .scalar::<Option<String>>(
+            "SELECT cancelled_by FROM appointment WHERE id = $1",
+            (guangzhou,),
         )
-        .bind(guangzhou)
-        .fetch_one(pool)
-        .await)
+        .await
         .unwrap();
     assert_eq!(by.as_deref(), Some("hospital"));
 }
@@ -514,13 +518,15 @@ async fn administrators_neither_read_orders_nor_decide_payments() {
     let app = &ctx.app;
     let p1 = app.token("patient1", PW).await;
     // The demo's consultations have paid fees: patient1's first order.
-    let order: i64 = yunyi::with_db!(&app.db, |pool| sqlx::query_scalar::<_, i64>(
-        "SELECT o.id FROM payment_order o JOIN account a ON a.person_id = o.person_id \
-         WHERE a.username = 'patient1' ORDER BY o.id LIMIT 1"
-    )
-    .fetch_one(pool)
-    .await)
-    .unwrap();
+    let order: i64 = app
+        .db
+        .scalar::<i64>(
+            "SELECT o.id FROM payment_order o JOIN account a ON a.person_id = o.person_id \
+         WHERE a.username = 'patient1' ORDER BY o.id LIMIT 1",
+            (),
+        )
+        .await
+        .unwrap();
     let (status, _) = ctx.get(&p1, &format!("/api/v1/orders/{order}")).await;
     assert_eq!(status, StatusCode::OK);
     for who in ["hospital-admin", "admin"] {
@@ -835,12 +841,11 @@ async fn the_pages_ask_the_holder_and_the_counter_confirms() {
     assert!(html.contains("id=\"claims-mine\""), "{html}");
     assert!(html.contains("等待确认"));
     assert!(!html.contains("id=\"family-list\""), "nothing linked yet");
-    let claim: i64 = yunyi::with_db!(&app.db, |pool| sqlx::query_scalar::<_, i64>(
-        "SELECT MAX(id) FROM identity_claim"
-    )
-    .fetch_one(pool)
-    .await)
-    .unwrap();
+    let claim: i64 = app
+        .db
+        .scalar::<i64>("SELECT MAX(id) FROM identity_claim", ())
+        .await
+        .unwrap();
 
     // The guardian sees the request on their page and rejects it.
     let p1 = app.sign_in_browser("patient1").await;

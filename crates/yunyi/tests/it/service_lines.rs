@@ -91,14 +91,15 @@ async fn a_service_sets_its_own_reply_target_and_late_requests_are_flagged() {
     assert_eq!(queue_item(&queue, id).unwrap()["reply_overdue"], false);
     // Four minutes later nobody has answered: late by the service's target (the default of
     // ten minutes would not yet be).
-    yunyi::with_db!(&ctx.app.db, |pool| sqlx::query(
-        "UPDATE consultation SET created_at = created_at - 240000 WHERE id = $1"
-    )
-    .bind(id)
-    .execute(pool)
-    .await
-    .map(|_| ()))
-    .unwrap();
+    ctx.app
+        .db
+        .execute(
+            "UPDATE consultation SET created_at = created_at - 240000 WHERE id = $1",
+            (id,),
+        )
+        .await
+        .map(|_| ())
+        .unwrap();
     let (_, queue) = ctx.get(&doctor, "/api/v1/consultations/queue").await;
     assert_eq!(queue_item(&queue, id).unwrap()["reply_overdue"], true);
     let patient = ctx.app.token("patient1", PW).await;
@@ -126,13 +127,15 @@ async fn a_daily_quota_admits_that_many_on_demand_requests_and_takes_back_cancel
         refused["detail"].as_str().unwrap().contains("places"),
         "{refused}"
     );
-    let waiting: i64 = yunyi::with_db!(&ctx.app.db, |pool| sqlx::query_scalar::<_, i64>(
-        "SELECT COUNT(*) FROM consultation WHERE service_id = $1"
-    )
-    .bind(service)
-    .fetch_one(pool)
-    .await)
-    .unwrap();
+    let waiting: i64 = ctx
+        .app
+        .db
+        .scalar::<i64>(
+            "SELECT COUNT(*) FROM consultation WHERE service_id = $1",
+            (service,),
+        )
+        .await
+        .unwrap();
     assert_eq!(waiting, 2, "the refused request left nothing behind");
     // patient1 cancels before anyone answers: the place is free again.
     let patient1 = ctx.app.token("patient1", PW).await;

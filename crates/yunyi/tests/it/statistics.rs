@@ -10,7 +10,7 @@ use crate::booking::setup;
 use crate::helpers::PW;
 
 async fn exec(db: &yunyi::db::Db, sql: &str) {
-    yunyi::with_db!(db, |pool| sqlx::query(sql).execute(pool).await.map(|_| ())).unwrap();
+    db.execute(sql, ()).await.map(|_| ()).unwrap();
 }
 
 fn hospital_row<'a>(items: &'a [Value], day: &str) -> &'a Value {

@@ -55,10 +55,7 @@ async fn case_of(ctx: &Ctx, consultation: i64) -> Option<i64> {
 }
 
 async fn scalar(ctx: &Ctx, sql: &str) -> i64 {
-    yunyi::with_db!(&ctx.app.db, |pool| sqlx::query_scalar::<_, i64>(sql)
-        .fetch_one(pool)
-        .await)
-    .unwrap()
+    ctx.app.db.scalar::<i64>(sql, ()).await.unwrap()
 }
 
 fn evidence<'a>(case: &'a Value, signal: &str) -> &'a Value {
@@ -507,14 +504,12 @@ async fn an_overdue_step_reminds_the_officers_once() {
     };
     job.run(&job_ctx, &json!({})).await.unwrap();
     assert_eq!(reminded().await, None, "not due yet");
-    yunyi::with_db!(&ctx.app.db, |pool| {
-        sqlx::query("UPDATE epi_case SET due_at = 1 WHERE id = $1")
-            .bind(case_id)
-            .execute(pool)
-            .await
-            .map(|_| ())
-    })
-    .unwrap();
+    ctx.app
+        .db
+        .execute("UPDATE epi_case SET due_at = 1 WHERE id = $1", (case_id,))
+        .await
+        .map(|_| ())
+        .unwrap();
     job.run(&job_ctx, &json!({})).await.unwrap();
     let first = reminded().await.expect("reminded");
     job.run(&job_ctx, &json!({})).await.unwrap();

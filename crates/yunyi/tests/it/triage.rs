@@ -66,15 +66,11 @@ async fn a_complaint_leads_to_the_department_and_a_doctor_with_free_time() {
 
     // The record is anonymised: no text, no account, the age as a band.
     let id = a["triage_id"].as_str().unwrap().to_owned();
-    let row: (String, Option<String>, String, String) = yunyi::with_db!(&c.app.db, |pool| {
-        sqlx::query_as(
-            "SELECT urgency, age_band, departments, knowledge_version FROM triage_record WHERE token = $1",
-        )
-        .bind(&id)
-        .fetch_one(pool)
-        .await
-        .unwrap()
-    });
+    let row: (String, Option<String>, String, String) = c.app.db.one(
+        "SELECT urgency, age_band, departments, knowledge_version FROM triage_record WHERE token = $1",
+        (&id,),
+    )
+    .await.unwrap();
     assert_eq!(row.0, "routine");
     assert_eq!(row.1.as_deref(), Some("18-44y"));
     assert!(row.2.starts_with("03.01"), "{}", row.2);
@@ -244,12 +240,12 @@ async fn every_field_is_validated_with_its_name() {
         assert!(s.is_client_error(), "{body}: {s} {problem}");
     }
     // Nothing was stored for the rejected requests.
-    let n: i64 = yunyi::with_db!(&c.app.db, |pool| {
-        sqlx::query_scalar("SELECT COUNT(*) FROM triage_record")
-            .fetch_one(pool)
-            .await
-            .unwrap()
-    });
+    let n: i64 = c
+        .app
+        .db
+        .scalar("SELECT COUNT(*) FROM triage_record", ())
+        .await
+        .unwrap();
     assert_eq!(n, 0);
     c.app.stop().await;
 }
@@ -264,12 +260,15 @@ async fn fever_after_an_outbreak_area_goes_to_the_fever_clinic_as_configured() {
         a["options"][0]["places"][0]["department_name"],
         "感染科（发热门诊）"
     );
-    let flagged: i64 = yunyi::with_db!(&c.app.db, |pool| {
-        sqlx::query_scalar("SELECT COUNT(*) FROM triage_record WHERE screening = TRUE")
-            .fetch_one(pool)
-            .await
-            .unwrap()
-    });
+    let flagged: i64 = c
+        .app
+        .db
+        .scalar(
+            "SELECT COUNT(*) FROM triage_record WHERE screening = TRUE",
+            (),
+        )
+        .await
+        .unwrap();
     assert_eq!(flagged, 1);
     c.app.stop().await;
 }

@@ -21,7 +21,7 @@ async fn set_slot_times(c: &Ctx, slot: &Value, start_in_ms: i64) {
 }
 
 async fn exec(db: &yunyi::db::Db, sql: &str) {
-    yunyi::with_db!(db, |pool| sqlx::query(sql).execute(pool).await.map(|_| ())).unwrap();
+    db.execute(sql, ()).await.map(|_| ()).unwrap();
 }
 
 #[tokio::test]
