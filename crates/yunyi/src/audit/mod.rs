@@ -25,22 +25,12 @@ use sha2::{Digest, Sha256};
 use crate::clock::now_ms;
 use crate::db::{Db, Tx};
 
-/// What happened to the attempted action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Outcome {
-    Success,
-    Denied,
-    Failure,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Success => "success",
-            Outcome::Denied => "denied",
-            Outcome::Failure => "failure",
-        }
+crate::text_enum! {
+    /// What happened to the attempted action.
+    pub enum Outcome {
+        Success = "success",
+        Denied = "denied",
+        Failure = "failure",
     }
 }
 

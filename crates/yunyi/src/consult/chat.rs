@@ -80,7 +80,7 @@ async fn serve(state: &AppState, actor: &Actor, id: i64, after: i64, mut socket:
         }
     };
     let now = News::Status {
-        status: consultation.status.clone(),
+        status: consultation.status,
     };
     if send_json(&mut socket, &now).await.is_err() {
         return;
@@ -126,7 +126,7 @@ async fn serve(state: &AppState, actor: &Actor, id: i64, after: i64, mut socket:
                         Ok(())
                     }
                     Ok(News::Status { status }) => {
-                        consultation.status.clone_from(&status);
+                        consultation.status = status;
                         send_json(&mut socket, &News::Status { status }).await
                     }
                     Ok(other) => send_json(&mut socket, &other).await,

@@ -41,7 +41,7 @@ pub enum News {
     /// `account` is typing.
     Typing { account: i64 },
     /// The consultation's status changed.
-    Status { status: String },
+    Status { status: super::model::Status },
     /// A video-call signalling message (SDP offer/answer, ICE candidate) from `from`, for the
     /// other participants; relayed, never stored.
     Signal { from: i64, data: serde_json::Value },

@@ -174,9 +174,7 @@ pub async fn accept(state: &AppState, actor: &Actor, id: i64) -> AppResult<Consu
 
 /// Tells the conversation's listeners its new status (after the commit).
 pub(super) async fn announce(state: &AppState, id: i64, status: Status) {
-    let news = hub::News::Status {
-        status: status.as_str().to_owned(),
-    };
+    let news = hub::News::Status { status };
     hub::publish(&state.db, &state.chat, id, news).await;
 }
 

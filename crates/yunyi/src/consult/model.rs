@@ -7,50 +7,24 @@ use serde::{Deserialize, Serialize};
 use crate::directory::model::{PrivilegeKind, ServiceKind};
 use crate::error::FieldError;
 
-/// Where a consultation is in its life. Ended states never change again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// Waiting for a doctor (the named one, or anyone of the department's queue).
-    Requested,
-    /// A doctor took it; the conversation has not begun.
-    Accepted,
-    InProgress,
-    Completed,
-    /// Ended because the patient must be seen in person; the reason says why.
-    ReferredOffline,
-    Cancelled,
-    /// No doctor accepted in time.
-    Expired,
+crate::text_enum! {
+    /// Where a consultation is in its life. Ended states never change again.
+    pub enum Status {
+        /// Waiting for a doctor (the named one, or anyone of the department's queue).
+        Requested = "requested",
+        /// A doctor took it; the conversation has not begun.
+        Accepted = "accepted",
+        InProgress = "in_progress",
+        Completed = "completed",
+        /// Ended because the patient must be seen in person; the reason says why.
+        ReferredOffline = "referred_offline",
+        Cancelled = "cancelled",
+        /// No doctor accepted in time.
+        Expired = "expired",
+    }
 }
 
 impl Status {
-    pub const ALL: [Status; 7] = [
-        Status::Requested,
-        Status::Accepted,
-        Status::InProgress,
-        Status::Completed,
-        Status::ReferredOffline,
-        Status::Cancelled,
-        Status::Expired,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Requested => "requested",
-            Status::Accepted => "accepted",
-            Status::InProgress => "in_progress",
-            Status::Completed => "completed",
-            Status::ReferredOffline => "referred_offline",
-            Status::Cancelled => "cancelled",
-            Status::Expired => "expired",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-
     pub fn is_ended(self) -> bool {
         matches!(
             self,
@@ -131,41 +105,21 @@ impl std::fmt::Display for IllegalTransition {
     }
 }
 
-/// What kind of consultation, which decides what the doctor may do in it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    /// 咨询: advice only; no diagnosis, no prescription.
-    Consultation,
-    /// 复诊: internet diagnosis of a condition already diagnosed offline; may prescribe.
-    FollowUp,
-    /// 义诊: free, unlimited, volunteer doctors.
-    FreeClinic,
-    /// 心理疏导: counselling intake; never prescribes.
-    Counselling,
+crate::text_enum! {
+    /// What kind of consultation, which decides what the doctor may do in it.
+    pub enum Kind {
+        /// 咨询: advice only; no diagnosis, no prescription.
+        Consultation = "consultation",
+        /// 复诊: internet diagnosis of a condition already diagnosed offline; may prescribe.
+        FollowUp = "follow_up",
+        /// 义诊: free, unlimited, volunteer doctors.
+        FreeClinic = "free_clinic",
+        /// 心理疏导: counselling intake; never prescribes.
+        Counselling = "counselling",
+    }
 }
 
 impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Consultation => "consultation",
-            Kind::FollowUp => "follow_up",
-            Kind::FreeClinic => "free_clinic",
-            Kind::Counselling => "counselling",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            Kind::Consultation,
-            Kind::FollowUp,
-            Kind::FreeClinic,
-            Kind::Counselling,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
-    }
-
     /// The privilege a doctor needs at the hospital to take a consultation of this kind.
     pub fn required_privilege(self) -> PrivilegeKind {
         match self {
@@ -186,19 +140,10 @@ impl Kind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Channel {
-    Text,
-    Video,
-}
-
-impl Channel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Text => "text",
-            Channel::Video => "video",
-        }
+crate::text_enum! {
+    pub enum Channel {
+        Text = "text",
+        Video = "video",
     }
 }
 

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::model::{Diagnosis, Kind, NoteInput};
+use super::model::{Diagnosis, NoteInput};
 use super::service::consultation_or_404;
 use super::store;
 use crate::app::AppState;
@@ -65,7 +65,7 @@ pub async fn write(
             status.as_str().replace('_', " ")
         )));
     }
-    let kind = Kind::parse(&c.kind).unwrap_or(Kind::Consultation);
+    let kind = c.kind;
     let note = input.validate(kind).map_err(AppError::Validation)?;
     let now = now_ms();
     let mut tx = state.db.begin().await?;

@@ -348,7 +348,7 @@ struct DetailPage {
 
 impl DetailPage {
     fn status(&self) -> &str {
-        &self.view.consultation.status
+        self.view.consultation.status.as_str()
     }
 
     fn open(&self) -> bool {

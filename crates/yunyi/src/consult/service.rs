@@ -61,7 +61,7 @@ pub enum FollowUpBasis {
 }
 
 pub(super) fn follow_up_basis(c: &ConsultationRow) -> Option<FollowUpBasis> {
-    if c.kind != Kind::FollowUp.as_str() {
+    if c.kind != Kind::FollowUp {
         return None;
     }
     Some(if c.offline_diagnosis_id.is_some() {
@@ -641,9 +641,7 @@ pub(super) async fn may_take(
         .await?;
         return Err(not_found(c.id));
     }
-    let privilege = Kind::parse(&c.kind)
-        .unwrap_or(Kind::Consultation)
-        .required_privilege();
+    let privilege = c.kind.required_privilege();
     if c.campaign_id.is_some() {
         // Volunteers from supporting hospitals consult under the privilege they hold at their
         // own hospital; the campaign is the arrangement that lets them serve this one.

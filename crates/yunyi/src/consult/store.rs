@@ -2,7 +2,7 @@
 //! two doctors accepting at once (or a patient cancelling while a doctor accepts) cannot both
 //! win; the loser's update touches no row.
 
-use super::model::{Intake, Status};
+use super::model::{Channel, Intake, Kind, Status};
 use crate::db::{Db, Params, Tx};
 
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
@@ -15,9 +15,9 @@ pub struct ConsultationRow {
     pub service_id: i64,
     pub doctor_id: Option<i64>,
     pub appointment_id: Option<i64>,
-    pub kind: String,
-    pub channel: String,
-    pub status: String,
+    pub kind: Kind,
+    pub channel: Channel,
+    pub status: Status,
     pub condition_icd10: Option<String>,
     pub offline_diagnosis_id: Option<i64>,
     pub prior_record_id: Option<i64>,
@@ -41,8 +41,7 @@ pub struct ConsultationRow {
 
 impl ConsultationRow {
     pub fn status(&self) -> Status {
-        // The column's CHECK constraint allows only known statuses.
-        Status::parse(&self.status).unwrap_or(Status::Cancelled)
+        self.status
     }
 }
 
@@ -94,8 +93,8 @@ pub async fn consultation(db: &Db, id: i64) -> Result<Option<ConsultationRow>, s
 /// One status change, in the history.
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
 pub struct EventRow {
-    pub from_status: Option<String>,
-    pub to_status: String,
+    pub from_status: Option<Status>,
+    pub to_status: Status,
     pub at: i64,
     pub by_account: Option<i64>,
     pub reason: Option<String>,

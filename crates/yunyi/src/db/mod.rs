@@ -13,6 +13,7 @@
 pub mod batch_writer;
 pub mod checkpointer;
 pub mod query;
+pub mod text_enum;
 
 pub use query::{Param, Params, Sql};
 

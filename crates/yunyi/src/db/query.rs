@@ -303,3 +303,44 @@ impl Tx {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn values_bind_in_order_and_dynamic_statements_number_their_placeholders() {
+        // One connection: each in-memory SQLite connection is a database of its own.
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect("sqlite::memory:")
+            .await
+            .unwrap();
+        let db = Db::Sqlite(pool);
+        let row: (i64, String, Option<bool>) = db
+            .one("SELECT $1, $2, $3", (7_i64, "seven", None::<bool>))
+            .await
+            .unwrap();
+        assert_eq!(row, (7, "seven".to_owned(), None));
+
+        let mut q = Sql::new("SELECT 1 WHERE 1 = 1");
+        q.push(" AND ").bind(2_i64).push(" = 2");
+        let twice = q.param("x");
+        q.push(&format!(" AND {twice} = {twice}"));
+        assert_eq!(q.text(), "SELECT 1 WHERE 1 = 1 AND $1 = 2 AND $2 = $2");
+        assert_eq!(q.fetch_scalar::<i64>(&db).await.unwrap(), 1);
+
+        let mut tx = db.begin().await.unwrap();
+        tx.execute("CREATE TABLE t (n INTEGER)", ()).await.unwrap();
+        let n = tx
+            .execute("INSERT INTO t (n) VALUES ($1), ($2)", (1_i64, 2_i64))
+            .await
+            .unwrap();
+        assert_eq!(n, 2);
+        tx.commit().await.unwrap();
+        let all: Vec<i64> = db.scalars("SELECT n FROM t ORDER BY n", ()).await.unwrap();
+        assert_eq!(all, vec![1, 2]);
+        // A value of the wrong type for the row is an error, not a default.
+        assert!(db.scalar::<i64>("SELECT $1", ("x",)).await.is_err());
+    }
+}

@@ -147,41 +147,21 @@ mod tests {
     }
 }
 
-/// Professional titles (职称) of Chinese physicians.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Title {
-    /// 主任医师
-    Chief,
-    /// 副主任医师
-    AssociateChief,
-    /// 主治医师
-    Attending,
-    /// 住院医师
-    Resident,
+crate::text_enum! {
+    /// Professional titles (职称) of Chinese physicians.
+    pub enum Title {
+        /// 主任医师
+        Chief = "chief",
+        /// 副主任医师
+        AssociateChief = "associate_chief",
+        /// 主治医师
+        Attending = "attending",
+        /// 住院医师
+        Resident = "resident",
+    }
 }
 
 impl Title {
-    pub const ALL: [Title; 4] = [
-        Title::Chief,
-        Title::AssociateChief,
-        Title::Attending,
-        Title::Resident,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Title::Chief => "chief",
-            Title::AssociateChief => "associate_chief",
-            Title::Attending => "attending",
-            Title::Resident => "resident",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.as_str() == s)
-    }
-
     pub fn zh(self) -> &'static str {
         match self {
             Title::Chief => "主任医师",
@@ -192,80 +172,36 @@ impl Title {
     }
 }
 
-/// What a doctor may do online at one hospital.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PrivilegeKind {
-    /// 在线咨询: advice, no diagnosis.
-    Consult,
-    /// 互联网诊疗: follow-up diagnosis online; needs ≥ 3 years of independent practice.
-    InternetDiagnosis,
-    /// Writing prescriptions online; needs internet diagnosis at the same hospital.
-    Prescribe,
-    /// Taking part in remote consultations between hospitals.
-    Teleconsult,
-}
-
-impl PrivilegeKind {
-    pub const ALL: [PrivilegeKind; 4] = [
-        PrivilegeKind::Consult,
-        PrivilegeKind::InternetDiagnosis,
-        PrivilegeKind::Prescribe,
-        PrivilegeKind::Teleconsult,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PrivilegeKind::Consult => "consult",
-            PrivilegeKind::InternetDiagnosis => "internet_diagnosis",
-            PrivilegeKind::Prescribe => "prescribe",
-            PrivilegeKind::Teleconsult => "teleconsult",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s)
+crate::text_enum! {
+    /// What a doctor may do online at one hospital.
+    pub enum PrivilegeKind {
+        /// 在线咨询: advice, no diagnosis.
+        Consult = "consult",
+        /// 互联网诊疗: follow-up diagnosis online; needs ≥ 3 years of independent practice.
+        InternetDiagnosis = "internet_diagnosis",
+        /// Writing prescriptions online; needs internet diagnosis at the same hospital.
+        Prescribe = "prescribe",
+        /// Taking part in remote consultations between hospitals.
+        Teleconsult = "teleconsult",
     }
 }
 
 /// Years of independent practice required for internet diagnosis (互联网诊疗管理办法 2018).
 pub const INTERNET_DIAGNOSIS_MIN_YEARS: i64 = 3;
 
-/// Services (服务项目) a doctor or department offers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ServiceKind {
-    TextConsult,
-    VideoConsult,
-    FollowUp,
-    /// 义诊: free and without a daily quota.
-    FreeClinic,
-    Counselling,
+crate::text_enum! {
+    /// Services (服务项目) a doctor or department offers.
+    pub enum ServiceKind {
+        TextConsult = "text_consult",
+        VideoConsult = "video_consult",
+        FollowUp = "follow_up",
+        /// 义诊: free and without a daily quota.
+        FreeClinic = "free_clinic",
+        Counselling = "counselling",
+    }
 }
 
 impl ServiceKind {
-    pub const ALL: [ServiceKind; 5] = [
-        ServiceKind::TextConsult,
-        ServiceKind::VideoConsult,
-        ServiceKind::FollowUp,
-        ServiceKind::FreeClinic,
-        ServiceKind::Counselling,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ServiceKind::TextConsult => "text_consult",
-            ServiceKind::VideoConsult => "video_consult",
-            ServiceKind::FollowUp => "follow_up",
-            ServiceKind::FreeClinic => "free_clinic",
-            ServiceKind::Counselling => "counselling",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-
     /// The privilege a doctor needs at the hospital to offer this service.
     pub fn required_privilege(self) -> PrivilegeKind {
         match self {

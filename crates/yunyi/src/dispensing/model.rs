@@ -7,58 +7,41 @@
 //! checks the patient's pickup code). Before payment it waits (`awaiting_payment`), and a
 //! pharmacy that cannot fill it cancels it (the patient is refunded).
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::error::FieldError;
 use crate::identity::model::Phone;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Method {
-    /// Sent to the patient's address by a courier (配送到家).
-    Delivery,
-    /// Collected at a hospital pharmacy (到院自取).
-    Pickup,
-}
-
-impl Method {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Delivery => "delivery",
-            Method::Pickup => "pickup",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "delivery" => Some(Method::Delivery),
-            "pickup" => Some(Method::Pickup),
-            _ => None,
-        }
+crate::text_enum! {
+    pub enum Method {
+        /// Sent to the patient's address by a courier (配送到家).
+        Delivery = "delivery",
+        /// Collected at a hospital pharmacy (到院自取).
+        Pickup = "pickup",
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    AwaitingPayment,
-    /// Paid: in the pharmacy's queue.
-    Queued,
-    /// Taken from stock and checked against the prescription (调配).
-    Picked,
-    Packed,
-    /// Handed to the courier, who has a tracking number.
-    Dispatched,
-    PickedUp,
-    InTransit,
-    Delivered,
-    Failed,
-    /// The patient confirmed receipt.
-    Received,
-    ReadyForPickup,
-    /// Handed to the patient at the pharmacy.
-    Collected,
-    Cancelled,
+crate::text_enum! {
+    pub enum Status {
+        AwaitingPayment = "awaiting_payment",
+        /// Paid: in the pharmacy's queue.
+        Queued = "queued",
+        /// Taken from stock and checked against the prescription (调配).
+        Picked = "picked",
+        Packed = "packed",
+        /// Handed to the courier, who has a tracking number.
+        Dispatched = "dispatched",
+        PickedUp = "picked_up",
+        InTransit = "in_transit",
+        Delivered = "delivered",
+        Failed = "failed",
+        /// The patient confirmed receipt.
+        Received = "received",
+        ReadyForPickup = "ready_for_pickup",
+        /// Handed to the patient at the pharmacy.
+        Collected = "collected",
+        Cancelled = "cancelled",
+    }
 }
 
 /// What may happen to a fulfilment, and who makes it happen.
@@ -82,44 +65,6 @@ pub enum Move {
 }
 
 impl Status {
-    pub const ALL: [Status; 13] = [
-        Status::AwaitingPayment,
-        Status::Queued,
-        Status::Picked,
-        Status::Packed,
-        Status::Dispatched,
-        Status::PickedUp,
-        Status::InTransit,
-        Status::Delivered,
-        Status::Failed,
-        Status::Received,
-        Status::ReadyForPickup,
-        Status::Collected,
-        Status::Cancelled,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::AwaitingPayment => "awaiting_payment",
-            Status::Queued => "queued",
-            Status::Picked => "picked",
-            Status::Packed => "packed",
-            Status::Dispatched => "dispatched",
-            Status::PickedUp => "picked_up",
-            Status::InTransit => "in_transit",
-            Status::Delivered => "delivered",
-            Status::Failed => "failed",
-            Status::Received => "received",
-            Status::ReadyForPickup => "ready_for_pickup",
-            Status::Collected => "collected",
-            Status::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        Status::ALL.into_iter().find(|s| s.as_str() == raw)
-    }
-
     /// Work the pharmacy still has to do (its queue).
     pub fn pharmacy_work(self) -> bool {
         matches!(

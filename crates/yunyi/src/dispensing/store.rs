@@ -29,9 +29,9 @@ pub struct FulfilmentRow {
     pub person_id: i64,
     pub hospital_id: i64,
     pub pharmacy_id: i64,
-    pub method: String,
+    pub method: Method,
     pub address_id: Option<i64>,
-    pub status: String,
+    pub status: Status,
     pub courier: Option<String>,
     pub tracking_no: Option<String>,
     /// Shown to the patient and checked at the counter; never sent to anyone else.
@@ -43,11 +43,11 @@ pub struct FulfilmentRow {
 
 impl FulfilmentRow {
     pub fn status(&self) -> Status {
-        Status::parse(&self.status).unwrap_or(Status::Cancelled)
+        self.status
     }
 
     pub fn method(&self) -> Method {
-        Method::parse(&self.method).unwrap_or(Method::Pickup)
+        self.method
     }
 }
 
@@ -57,8 +57,8 @@ const COLUMNS: &str = "id, prescription_id, person_id, hospital_id, pharmacy_id,
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
 pub struct EventRow {
     pub id: i64,
-    pub from_status: Option<String>,
-    pub to_status: String,
+    pub from_status: Option<Status>,
+    pub to_status: Status,
     pub at: i64,
     pub by_account: Option<i64>,
     pub source: String,

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::{Bundle, fhir_json, params, parse_count, parse_resource_id, reference, unsupported};
 use crate::app::AppState;
+use crate::consult::model::{Kind, Status};
 use crate::consult::service::ConsultationView;
 use crate::consult::store::{ConsultationRow, MessageRow};
 use crate::consult::{conversation, service};
@@ -27,22 +28,22 @@ pub fn router() -> Router<AppState> {
 
 /// Encounter.status for a consultation's status. Ending offline (referred) is `finished`: the
 /// online encounter ended; the history and the reason say where the patient went.
-fn encounter_status(status: &str) -> &'static str {
+fn encounter_status(status: Status) -> &'static str {
     match status {
-        "requested" => "planned",
-        "accepted" => "arrived",
-        "in_progress" => "in-progress",
-        "completed" | "referred_offline" => "finished",
-        _ => "cancelled",
+        Status::Requested => "planned",
+        Status::Accepted => "arrived",
+        Status::InProgress => "in-progress",
+        Status::Completed | Status::ReferredOffline => "finished",
+        Status::Cancelled | Status::Expired => "cancelled",
     }
 }
 
-fn kind_text(kind: &str) -> &'static str {
+fn kind_text(kind: Kind) -> &'static str {
     match kind {
-        "follow_up" => "复诊 follow-up visit",
-        "free_clinic" => "义诊 free clinic",
-        "counselling" => "心理疏导 counselling",
-        _ => "咨询 consultation",
+        Kind::FollowUp => "复诊 follow-up visit",
+        Kind::FreeClinic => "义诊 free clinic",
+        Kind::Counselling => "心理疏导 counselling",
+        Kind::Consultation => "咨询 consultation",
     }
 }
 
@@ -58,7 +59,7 @@ pub fn encounter(v: &ConsultationView) -> Value {
             if let Some(next) = v.history.get(i + 1) {
                 period["end"] = json!(cst_rfc3339(next.at));
             }
-            json!({"status": encounter_status(&e.to_status), "period": period})
+            json!({"status": encounter_status(e.to_status), "period": period})
         })
         .collect();
     let mut period = json!({"start": cst_rfc3339(c.created_at)});
@@ -68,10 +69,10 @@ pub fn encounter(v: &ConsultationView) -> Value {
     let mut r = json!({
         "resourceType": "Encounter",
         "id": c.id.to_string(),
-        "status": encounter_status(&c.status),
+        "status": encounter_status(c.status),
         "statusHistory": history,
         "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "VR", "display": "virtual"},
-        "type": [{"coding": [{"system": "urn:yunyi:consultation-kind", "code": c.kind}], "text": kind_text(&c.kind)}],
+        "type": [{"coding": [{"system": "urn:yunyi:consultation-kind", "code": c.kind}], "text": kind_text(c.kind)}],
         "subject": {"reference": format!("Patient/{}", c.person_id)},
         "period": period,
         "serviceProvider": {"reference": format!("Organization/{}", c.hospital_id)},
@@ -200,7 +201,7 @@ async fn search_encounters(
         .filter(|v| {
             status
                 .as_deref()
-                .is_none_or(|s| encounter_status(&v.consultation.status) == s)
+                .is_none_or(|s| encounter_status(v.consultation.status) == s)
         })
         .take(count)
     {

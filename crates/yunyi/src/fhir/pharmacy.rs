@@ -13,11 +13,13 @@ use serde_json::{Value, json};
 
 use super::{Bundle, fhir_json, params, parse_count, parse_resource_id, reference, unsupported};
 use crate::app::AppState;
+use crate::dispensing::model::Status as Fs;
 use crate::dispensing::service::{self as dispensing, FulfilmentView};
 use crate::error::{AppError, AppResult};
 use crate::identity::Actor;
 use crate::pharmacy::model::Drug;
 use crate::pharmacy::prescribing;
+use crate::pharmacy::prescription::Status as Rx;
 use crate::pharmacy::prescription_store::{FindingRow, ItemRow, PrescriptionRow};
 use crate::pharmacy::service as formulary;
 use crate::time::cst_rfc3339;
@@ -64,13 +66,13 @@ pub fn medication(d: &Drug) -> Value {
 }
 
 /// MedicationRequest.status for a prescription's status.
-fn request_status(status: &str) -> &'static str {
+fn request_status(status: Rx) -> &'static str {
     match status {
         // Signed, waiting for the pharmacist: not yet actionable.
-        "submitted" => "on-hold",
-        "approved" | "paid" => "active",
-        "dispensed" => "completed",
-        _ => "cancelled",
+        Rx::Submitted => "on-hold",
+        Rx::Approved | Rx::Paid => "active",
+        Rx::Dispensed => "completed",
+        Rx::Rejected | Rx::Superseded | Rx::Cancelled | Rx::Expired => "cancelled",
     }
 }
 
@@ -89,7 +91,7 @@ pub fn medication_request(p: &PrescriptionRow, item: &ItemRow, findings: &[Findi
         "id": request_id(p, item.line),
         "identifier": [{"system": "urn:yunyi:prescription-line", "value": request_id(p, item.line)}],
         "groupIdentifier": {"system": "urn:yunyi:prescription", "value": p.id.to_string()},
-        "status": request_status(&p.status),
+        "status": request_status(p.status),
         "intent": "order",
         "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/medicationrequest-category", "code": "community"}]}],
         "medicationReference": {"reference": format!("Medication/{}", item.drug_id), "display": format!("{} {}", item.drug_name, item.strength)},
@@ -179,14 +181,14 @@ pub fn detected_issue(p: &PrescriptionRow, items: &[ItemRow], f: &FindingRow) ->
 }
 
 /// MedicationDispense.status for where a fulfilment is.
-fn dispense_status(status: &str) -> &'static str {
+fn dispense_status(status: Fs) -> &'static str {
     match status {
-        "queued" | "picked" | "packed" | "ready_for_pickup" => "preparation",
-        "dispatched" | "picked_up" | "in_transit" => "in-progress",
-        "delivered" | "received" | "collected" => "completed",
-        "failed" => "stopped",
-        "cancelled" => "cancelled",
-        _ => "unknown",
+        Fs::Queued | Fs::Picked | Fs::Packed | Fs::ReadyForPickup => "preparation",
+        Fs::Dispatched | Fs::PickedUp | Fs::InTransit => "in-progress",
+        Fs::Delivered | Fs::Received | Fs::Collected => "completed",
+        Fs::Failed => "stopped",
+        Fs::Cancelled => "cancelled",
+        Fs::AwaitingPayment => "unknown",
     }
 }
 
@@ -203,7 +205,7 @@ pub fn medication_dispense(f: &FulfilmentView, item: &ItemRow) -> Value {
     let mut r = json!({
         "resourceType": "MedicationDispense",
         "id": format!("{}-{}", row.id, item.line),
-        "status": dispense_status(&row.status),
+        "status": dispense_status(row.status),
         "medicationReference": {"reference": format!("Medication/{}", item.drug_id), "display": format!("{} {}", item.drug_name, item.strength)},
         "subject": {"reference": format!("Patient/{}", row.person_id)},
         "performer": [{"actor": {"reference": format!("Organization/{}", row.hospital_id), "display": f.pharmacy.name}}],
@@ -347,7 +349,7 @@ async fn search_requests(
     for p in prescribing::for_person(&state, &actor, person).await? {
         if status
             .as_deref()
-            .is_some_and(|s| request_status(&p.status) != s)
+            .is_some_and(|s| request_status(p.status) != s)
         {
             continue;
         }

@@ -16,18 +16,10 @@ use crate::web::i18n::cookie_value;
 
 pub const SESSION_COOKIE: &str = "yunyi_session";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SessionKind {
-    Cookie,
-    Bearer,
-}
-
-impl SessionKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SessionKind::Cookie => "cookie",
-            SessionKind::Bearer => "bearer",
-        }
+crate::text_enum! {
+    pub enum SessionKind {
+        Cookie = "cookie",
+        Bearer = "bearer",
     }
 }
 

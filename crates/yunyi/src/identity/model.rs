@@ -3,53 +3,24 @@
 use std::fmt;
 
 use chrono::{Datelike, NaiveDate};
-use serde::{Deserialize, Serialize};
 
 use crate::error::FieldError;
 
-/// Roles. A staff account has exactly one; patients are `Patient`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Patient,
-    Doctor,
-    Nurse,
-    Pharmacist,
-    HospitalAdmin,
-    InfectionOfficer,
-    Regulator,
-    PlatformAdmin,
+crate::text_enum! {
+    /// Roles. A staff account has exactly one; patients are `Patient`.
+    pub enum Role {
+        Patient = "patient",
+        Doctor = "doctor",
+        Nurse = "nurse",
+        Pharmacist = "pharmacist",
+        HospitalAdmin = "hospital_admin",
+        InfectionOfficer = "infection_officer",
+        Regulator = "regulator",
+        PlatformAdmin = "platform_admin",
+    }
 }
 
 impl Role {
-    pub const ALL: [Role; 8] = [
-        Role::Patient,
-        Role::Doctor,
-        Role::Nurse,
-        Role::Pharmacist,
-        Role::HospitalAdmin,
-        Role::InfectionOfficer,
-        Role::Regulator,
-        Role::PlatformAdmin,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Patient => "patient",
-            Role::Doctor => "doctor",
-            Role::Nurse => "nurse",
-            Role::Pharmacist => "pharmacist",
-            Role::HospitalAdmin => "hospital_admin",
-            Role::InfectionOfficer => "infection_officer",
-            Role::Regulator => "regulator",
-            Role::PlatformAdmin => "platform_admin",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-
     /// Clinicians may treat patients (and so may hold care links and use break-glass).
     pub fn is_clinician(self) -> bool {
         matches!(self, Role::Doctor | Role::Nurse | Role::Pharmacist)
@@ -68,33 +39,10 @@ impl Role {
     }
 }
 
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Sex {
-    Male,
-    Female,
-}
-
-impl Sex {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Sex::Male => "male",
-            Sex::Female => "female",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Sex> {
-        match s {
-            "male" => Some(Sex::Male),
-            "female" => Some(Sex::Female),
-            _ => None,
-        }
+crate::text_enum! {
+    pub enum Sex {
+        Male = "male",
+        Female = "female",
     }
 }
 
@@ -301,46 +249,20 @@ pub fn validate_username(raw: &str) -> Result<String, FieldError> {
     }
 }
 
-/// How a family member relates to the account holder (FHIR v3-RoleCode codes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Relationship {
-    Child,
-    Parent,
-    Spouse,
-    Grandparent,
-    Grandchild,
-    Sibling,
-    Other,
+crate::text_enum! {
+    /// How a family member relates to the account holder (FHIR v3-RoleCode codes).
+    pub enum Relationship {
+        Child = "child",
+        Parent = "parent",
+        Spouse = "spouse",
+        Grandparent = "grandparent",
+        Grandchild = "grandchild",
+        Sibling = "sibling",
+        Other = "other",
+    }
 }
 
 impl Relationship {
-    pub const ALL: [Relationship; 7] = [
-        Relationship::Child,
-        Relationship::Parent,
-        Relationship::Spouse,
-        Relationship::Grandparent,
-        Relationship::Grandchild,
-        Relationship::Sibling,
-        Relationship::Other,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Relationship::Child => "child",
-            Relationship::Parent => "parent",
-            Relationship::Spouse => "spouse",
-            Relationship::Grandparent => "grandparent",
-            Relationship::Grandchild => "grandchild",
-            Relationship::Sibling => "sibling",
-            Relationship::Other => "other",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-
     /// What the account holder is to the family member, as a code of
     /// http://terminology.hl7.org/CodeSystem/v3-RoleCode (FHIR `RelatedPerson.relationship`
     /// describes the related person — the holder — relative to the patient). The stored

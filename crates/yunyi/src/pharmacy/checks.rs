@@ -30,60 +30,35 @@ pub struct Finding {
     pub message: String,
 }
 
-/// How often a dose is taken (给药频次), with the most doses it means in a day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Frequency {
-    /// 每日一次
-    Qd,
-    /// 每日两次
-    Bid,
-    /// 每日三次
-    Tid,
-    /// 每日四次
-    Qid,
-    /// 每晚一次
-    Qn,
-    /// 每8小时一次
-    Q8h,
-    /// 每12小时一次
-    Q12h,
-    /// 每周一次
-    Qw,
-    /// 必要时 — counted as up to four doses a day, so that the dose limits still hold.
-    Prn,
+crate::text_enum! {
+    /// How often a dose is taken (给药频次), with the most doses it means in a day.
+    pub enum Frequency {
+        /// 每日一次
+        Qd = "qd",
+        /// 每日两次
+        Bid = "bid",
+        /// 每日三次
+        Tid = "tid",
+        /// 每日四次
+        Qid = "qid",
+        /// 每晚一次
+        Qn = "qn",
+        /// 每8小时一次
+        Q8h = "q8h",
+        /// 每12小时一次
+        Q12h = "q12h",
+        /// 每周一次
+        Qw = "qw",
+        /// 必要时 — counted as up to four doses a day, so that the dose limits still hold.
+        Prn = "prn",
+    }
 }
 
 impl Frequency {
-    pub const ALL: [Frequency; 9] = [
-        Frequency::Qd,
-        Frequency::Bid,
-        Frequency::Tid,
-        Frequency::Qid,
-        Frequency::Qn,
-        Frequency::Q8h,
-        Frequency::Q12h,
-        Frequency::Qw,
-        Frequency::Prn,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Frequency::Qd => "qd",
-            Frequency::Bid => "bid",
-            Frequency::Tid => "tid",
-            Frequency::Qid => "qid",
-            Frequency::Qn => "qn",
-            Frequency::Q8h => "q8h",
-            Frequency::Q12h => "q12h",
-            Frequency::Qw => "qw",
-            Frequency::Prn => "prn",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
+    /// As a doctor or a formulary file writes it: any case, spaces around.
+    pub fn from_input(raw: &str) -> Option<Self> {
         let raw = raw.trim().to_ascii_lowercase();
-        Frequency::ALL.into_iter().find(|f| f.as_str() == raw)
+        Self::parse(&raw)
     }
 
     /// Doses a day at most (a weekly dose is a seventh).
@@ -615,8 +590,8 @@ mod tests {
         for f in Frequency::ALL {
             assert_eq!(Frequency::parse(f.as_str()), Some(f));
         }
-        assert_eq!(Frequency::parse("BID"), Some(Frequency::Bid));
-        assert_eq!(Frequency::parse("daily"), None);
+        assert_eq!(Frequency::from_input("BID"), Some(Frequency::Bid));
+        assert_eq!(Frequency::from_input("daily"), None);
         assert!((Frequency::Qw.per_day() * 7.0 - 1.0).abs() < 1e-12);
     }
 }

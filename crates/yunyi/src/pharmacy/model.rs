@@ -5,53 +5,46 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::FieldError;
 
-/// Regulatory class of a drug (药品管理分类).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DrugClass {
-    /// 非处方药
-    Otc,
-    /// 处方药
-    Prescription,
-    /// 麻醉药品
-    Narcotic,
-    /// 第一类精神药品
-    #[serde(rename = "psychotropic_1")]
-    PsychotropicI,
-    /// 第二类精神药品
-    #[serde(rename = "psychotropic_2")]
-    PsychotropicII,
-    /// 医疗用毒性药品
-    Toxic,
-    /// 放射性药品
-    Radioactive,
-    /// 其他高风险药品 (e.g. high-alert drugs the hospital keeps off the internet)
-    HighRisk,
+crate::text_enum! {
+    /// Regulatory class of a drug (药品管理分类).
+    pub enum DrugClass {
+        /// 非处方药
+        Otc = "otc",
+        /// 处方药
+        Prescription = "prescription",
+        /// 麻醉药品
+        Narcotic = "narcotic",
+        /// 第一类精神药品
+        PsychotropicI = "psychotropic_1",
+        /// 第二类精神药品
+        PsychotropicII = "psychotropic_2",
+        /// 医疗用毒性药品
+        Toxic = "toxic",
+        /// 放射性药品
+        Radioactive = "radioactive",
+        /// 其他高风险药品 (e.g. high-alert drugs the hospital keeps off the internet)
+        HighRisk = "high_risk",
+    }
 }
 
 impl DrugClass {
-    pub const ALL: [DrugClass; 8] = [
-        DrugClass::Otc,
-        DrugClass::Prescription,
-        DrugClass::Narcotic,
-        DrugClass::PsychotropicI,
-        DrugClass::PsychotropicII,
-        DrugClass::Toxic,
-        DrugClass::Radioactive,
-        DrugClass::HighRisk,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DrugClass::Otc => "otc",
-            DrugClass::Prescription => "prescription",
-            DrugClass::Narcotic => "narcotic",
-            DrugClass::PsychotropicI => "psychotropic_1",
-            DrugClass::PsychotropicII => "psychotropic_2",
-            DrugClass::Toxic => "toxic",
-            DrugClass::Radioactive => "radioactive",
-            DrugClass::HighRisk => "high_risk",
-        }
+    /// As a formulary file writes it: the stored name, the Chinese label or a common short form.
+    pub fn from_input(raw: &str) -> Option<Self> {
+        let raw = raw.trim();
+        Self::ALL
+            .into_iter()
+            .find(|c| c.as_str() == raw || c.label_zh() == raw)
+            .or(match raw {
+                "OTC" | "非处方" => Some(DrugClass::Otc),
+                "处方" | "Rx" => Some(DrugClass::Prescription),
+                "麻醉" => Some(DrugClass::Narcotic),
+                "精神一类" | "一类精神" => Some(DrugClass::PsychotropicI),
+                "精神二类" | "二类精神" => Some(DrugClass::PsychotropicII),
+                "毒性" | "毒麻" => Some(DrugClass::Toxic),
+                "放射性" => Some(DrugClass::Radioactive),
+                "高风险" | "高警示" => Some(DrugClass::HighRisk),
+                _ => None,
+            })
     }
 
     /// The Chinese name pharmacists use, as in a hospital's drug catalogue.
@@ -68,25 +61,6 @@ impl DrugClass {
         }
     }
 
-    /// Parses the code or the Chinese name (short forms too, as catalogues write them).
-    pub fn parse(raw: &str) -> Option<Self> {
-        let raw = raw.trim();
-        DrugClass::ALL
-            .into_iter()
-            .find(|c| c.as_str() == raw || c.label_zh() == raw)
-            .or(match raw {
-                "OTC" | "非处方" => Some(DrugClass::Otc),
-                "处方" | "Rx" => Some(DrugClass::Prescription),
-                "麻醉" => Some(DrugClass::Narcotic),
-                "精神一类" | "一类精神" => Some(DrugClass::PsychotropicI),
-                "精神二类" | "二类精神" => Some(DrugClass::PsychotropicII),
-                "毒性" | "毒麻" => Some(DrugClass::Toxic),
-                "放射性" => Some(DrugClass::Radioactive),
-                "高风险" | "高警示" => Some(DrugClass::HighRisk),
-                _ => None,
-            })
-    }
-
     /// 互联网诊疗管理办法 (2018) art. 19: narcotic, psychotropic and other drugs under special
     /// control are not prescribed online.
     pub fn banned_online(self) -> bool {
@@ -94,25 +68,18 @@ impl DrugClass {
     }
 }
 
-/// What a drug means in pregnancy, as the formulary records it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Pregnancy {
-    Safe,
-    Caution,
-    Contraindicated,
+crate::text_enum! {
+    /// What a drug means in pregnancy, as the formulary records it.
+    pub enum Pregnancy {
+        Safe = "safe",
+        Caution = "caution",
+        Contraindicated = "contraindicated",
+    }
 }
 
 impl Pregnancy {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Pregnancy::Safe => "safe",
-            Pregnancy::Caution => "caution",
-            Pregnancy::Contraindicated => "contraindicated",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
+    /// As a formulary file writes it: empty means safe; English or Chinese.
+    pub fn from_input(raw: &str) -> Option<Self> {
         match raw.trim() {
             "" | "safe" | "可用" => Some(Pregnancy::Safe),
             "caution" | "慎用" => Some(Pregnancy::Caution),
@@ -321,7 +288,7 @@ impl DrugInput {
                 ));
                 0
             });
-        let class = DrugClass::parse(&self.class);
+        let class = DrugClass::from_input(&self.class);
         if class.is_none() {
             errors.push(FieldError::new(
                 "class",
@@ -350,7 +317,7 @@ impl DrugInput {
                 }
             },
         };
-        let pregnancy = Pregnancy::parse(&self.pregnancy).unwrap_or_else(|| {
+        let pregnancy = Pregnancy::from_input(&self.pregnancy).unwrap_or_else(|| {
             errors.push(FieldError::new(
                 "pregnancy",
                 "must be safe, caution or contraindicated (可用, 慎用, 禁用)",
@@ -468,10 +435,10 @@ mod tests {
         assert!(DrugClass::PsychotropicII.banned_online());
         assert!(!DrugClass::Otc.banned_online());
         assert_eq!(
-            DrugClass::parse("精神二类"),
+            DrugClass::from_input("精神二类"),
             Some(DrugClass::PsychotropicII)
         );
-        assert_eq!(DrugClass::parse("麻醉药品"), Some(DrugClass::Narcotic));
+        assert_eq!(DrugClass::from_input("麻醉药品"), Some(DrugClass::Narcotic));
     }
 
     #[test]

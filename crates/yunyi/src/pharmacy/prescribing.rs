@@ -86,16 +86,16 @@ async fn treating_doctor(
             "no consultation with id {consultation_id}"
         )));
     };
-    if c.kind != Kind::FollowUp.as_str() {
+    if c.kind != Kind::FollowUp {
         return Err(AppError::Conflict(format!(
             "only a follow-up visit (复诊) may prescribe; this is a {} (advice only)",
-            c.kind.replace('_', " ")
+            c.kind.as_str().replace('_', " ")
         )));
     }
     if c.status() != ConsultStatus::InProgress {
         return Err(AppError::Conflict(format!(
             "prescriptions are written during the visit; it is {}",
-            c.status.replace('_', " ")
+            c.status.as_str().replace('_', " ")
         )));
     }
     crate::directory::service::require_privilege(
@@ -159,7 +159,8 @@ pub(super) async fn run_checks(
         .map(|(drug, row)| Item {
             drug,
             dose: row.dose,
-            frequency: checks::Frequency::parse(&row.frequency).unwrap_or(checks::Frequency::Prn),
+            frequency: checks::Frequency::from_input(&row.frequency)
+                .unwrap_or(checks::Frequency::Prn),
             days: row.days,
             quantity: row.quantity,
         })

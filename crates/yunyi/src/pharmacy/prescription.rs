@@ -1,30 +1,30 @@
 //! A prescription's life as one explicit state machine, and the prescription as the doctor
 //! writes it, validated field by field before any check or database work.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::checks::{Duration, Frequency};
 use crate::error::FieldError;
 
-/// Where a prescription is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// Signed by the doctor, waiting for a pharmacist (待审方).
-    Submitted,
-    /// Passed review: it may be paid for, until `pay_by`.
-    Approved,
-    /// Sent back by the pharmacist with the reason.
-    Rejected,
-    /// The doctor wrote a new version instead.
-    Superseded,
-    /// Withdrawn by the doctor before payment.
-    Cancelled,
-    /// Approved but not paid in time.
-    Expired,
-    Paid,
-    /// Handed over by the pharmacy (to the patient or a courier).
-    Dispensed,
+crate::text_enum! {
+    /// Where a prescription is.
+    pub enum Status {
+        /// Signed by the doctor, waiting for a pharmacist (待审方).
+        Submitted = "submitted",
+        /// Passed review: it may be paid for, until `pay_by`.
+        Approved = "approved",
+        /// Sent back by the pharmacist with the reason.
+        Rejected = "rejected",
+        /// The doctor wrote a new version instead.
+        Superseded = "superseded",
+        /// Withdrawn by the doctor before payment.
+        Cancelled = "cancelled",
+        /// Approved but not paid in time.
+        Expired = "expired",
+        Paid = "paid",
+        /// Handed over by the pharmacy (to the patient or a courier).
+        Dispensed = "dispensed",
+    }
 }
 
 /// What may happen to a prescription.
@@ -40,34 +40,6 @@ pub enum Action {
 }
 
 impl Status {
-    pub const ALL: [Status; 8] = [
-        Status::Submitted,
-        Status::Approved,
-        Status::Rejected,
-        Status::Superseded,
-        Status::Cancelled,
-        Status::Expired,
-        Status::Paid,
-        Status::Dispensed,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Submitted => "submitted",
-            Status::Approved => "approved",
-            Status::Rejected => "rejected",
-            Status::Superseded => "superseded",
-            Status::Cancelled => "cancelled",
-            Status::Expired => "expired",
-            Status::Paid => "paid",
-            Status::Dispensed => "dispensed",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        Status::ALL.into_iter().find(|s| s.as_str() == raw)
-    }
-
     /// Its medicine is (or will be) taken: what the checks count as current therapy.
     pub fn in_therapy(self) -> bool {
         matches!(
@@ -269,7 +241,7 @@ impl PrescriptionInput {
                     "must be a dose above 0 in the drug's dose unit",
                 ));
             }
-            let frequency = Frequency::parse(&item.frequency);
+            let frequency = Frequency::from_input(&item.frequency);
             if frequency.is_none() {
                 errors.push(FieldError::new(
                     field("frequency"),

@@ -22,7 +22,7 @@ pub struct PrescriptionRow {
     pub guardian_present: bool,
     /// JSON array of the allergies the patient reported.
     pub allergies: String,
-    pub status: String,
+    pub status: Status,
     pub total_fen: i64,
     pub signed_at: i64,
     pub reviewed_by: Option<i64>,
@@ -34,8 +34,7 @@ pub struct PrescriptionRow {
 
 impl PrescriptionRow {
     pub fn status(&self) -> Status {
-        // The CHECK constraint allows only known statuses.
-        Status::parse(&self.status).unwrap_or(Status::Cancelled)
+        self.status
     }
 }
 
@@ -72,8 +71,8 @@ pub struct FindingRow {
 
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
 pub struct EventRow {
-    pub from_status: Option<String>,
-    pub to_status: String,
+    pub from_status: Option<Status>,
+    pub to_status: Status,
     pub at: i64,
     pub by_account: Option<i64>,
     pub reason: Option<String>,

@@ -127,23 +127,17 @@ impl SessionInput {
     }
 }
 
-/// Online (chat or video) or in person at a location in the hospital.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum Mode {
-    #[default]
-    Online,
-    InPerson,
+crate::text_enum! {
+    /// Online (chat or video) or in person at a location in the hospital.
+    #[derive(Default)]
+    pub enum Mode {
+        #[default]
+        Online = "online",
+        InPerson = "in_person",
+    }
 }
 
 impl Mode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Online => "online",
-            Mode::InPerson => "in_person",
-        }
-    }
-
     fn field(raw: Option<&str>, errors: &mut Vec<FieldError>) -> Mode {
         match raw.map(str::trim).filter(|r| !r.is_empty()) {
             None | Some("online") => Mode::Online,

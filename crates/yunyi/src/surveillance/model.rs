@@ -6,31 +6,31 @@
 //! the result is in, a case may be dismissed with a reason (a false alarm). A positive result
 //! makes the notifiable-disease report (传染病报告卡).
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::error::FieldError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Flagged,
-    Contacted,
-    TransportArranged,
-    TestBooked,
-    ResultRecorded,
-    Closed,
-    Dismissed,
+crate::text_enum! {
+    pub enum Status {
+        Flagged = "flagged",
+        Contacted = "contacted",
+        TransportArranged = "transport_arranged",
+        TestBooked = "test_booked",
+        ResultRecorded = "result_recorded",
+        Closed = "closed",
+        Dismissed = "dismissed",
+    }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    Contact,
-    ArrangeTransport,
-    BookTest,
-    RecordResult,
-    Close,
-    Dismiss,
+crate::text_enum! {
+    pub enum Action {
+        Contact = "contact",
+        ArrangeTransport = "arrange_transport",
+        BookTest = "book_test",
+        RecordResult = "record_result",
+        Close = "close",
+        Dismiss = "dismiss",
+    }
 }
 
 /// How long each step may take before a reminder, in minutes: the patient is called within
@@ -47,16 +47,6 @@ pub const DUE_MINUTES: [(Status, i64); 5] = [
 ];
 
 impl Status {
-    pub const ALL: [Status; 7] = [
-        Status::Flagged,
-        Status::Contacted,
-        Status::TransportArranged,
-        Status::TestBooked,
-        Status::ResultRecorded,
-        Status::Closed,
-        Status::Dismissed,
-    ];
-
     /// Still to be worked (the dashboard's open cases).
     pub const OPEN: [Status; 5] = [
         Status::Flagged,
@@ -65,22 +55,6 @@ impl Status {
         Status::TestBooked,
         Status::ResultRecorded,
     ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Flagged => "flagged",
-            Status::Contacted => "contacted",
-            Status::TransportArranged => "transport_arranged",
-            Status::TestBooked => "test_booked",
-            Status::ResultRecorded => "result_recorded",
-            Status::Closed => "closed",
-            Status::Dismissed => "dismissed",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        Status::ALL.into_iter().find(|s| s.as_str() == raw)
-    }
 
     /// The i18n key of its name.
     pub fn label_key(self) -> String {
@@ -109,32 +83,6 @@ impl Status {
             Status::ResultRecorded => Some(Action::Close),
             Status::Closed | Status::Dismissed => None,
         }
-    }
-}
-
-impl Action {
-    pub const ALL: [Action; 6] = [
-        Action::Contact,
-        Action::ArrangeTransport,
-        Action::BookTest,
-        Action::RecordResult,
-        Action::Close,
-        Action::Dismiss,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Contact => "contact",
-            Action::ArrangeTransport => "arrange_transport",
-            Action::BookTest => "book_test",
-            Action::RecordResult => "record_result",
-            Action::Close => "close",
-            Action::Dismiss => "dismiss",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        Action::ALL.into_iter().find(|a| a.as_str() == raw)
     }
 }
 
@@ -172,31 +120,13 @@ pub fn transition(from: Status, action: Action) -> Result<Status, String> {
     Ok(to)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Transport {
-    /// 120 ambulance or the hospital's negative-pressure transfer.
-    Ambulance,
-    /// The patient comes to the fever clinic themselves, with instructions (mask, no public
-    /// transport).
-    #[serde(rename = "self")]
-    OnTheirOwn,
-}
-
-impl Transport {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Transport::Ambulance => "ambulance",
-            Transport::OnTheirOwn => "self",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "ambulance" => Some(Transport::Ambulance),
-            "self" => Some(Transport::OnTheirOwn),
-            _ => None,
-        }
+crate::text_enum! {
+    pub enum Transport {
+        /// 120 ambulance or the hospital's negative-pressure transfer.
+        Ambulance = "ambulance",
+        /// The patient comes to the fever clinic themselves, with instructions (mask, no public
+        /// transport).
+        OnTheirOwn = "self",
     }
 }
 

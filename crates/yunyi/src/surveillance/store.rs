@@ -229,7 +229,7 @@ pub struct CaseRow {
     pub evidence: String,
     pub syndrome: String,
     pub flagged_by: Option<i64>,
-    pub status: String,
+    pub status: Status,
     pub transport: Option<String>,
     pub instructions: Option<String>,
     pub test_name: Option<String>,
@@ -245,7 +245,7 @@ pub struct CaseRow {
 
 impl CaseRow {
     pub fn status(&self) -> Status {
-        Status::parse(&self.status).unwrap_or(Status::Dismissed)
+        self.status
     }
 }
 
@@ -387,8 +387,8 @@ pub async fn move_case(
 
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
 pub struct CaseEventRow {
-    pub from_status: Option<String>,
-    pub to_status: String,
+    pub from_status: Option<Status>,
+    pub to_status: Status,
     pub actor_id: Option<i64>,
     pub actor_name: Option<String>,
     pub note: Option<String>,
