@@ -168,20 +168,20 @@ impl AppState {
 /// The job handlers every process runs.
 pub fn job_registry() -> jobs::Registry {
     jobs::Registry::standard()
-        .with_recurring(
-            Arc::new(identity::cleanup::PurgeEndedSessions),
+        .with_recurring_job(
+            identity::cleanup::PurgeEndedSessions,
             std::time::Duration::from_secs(3600),
         )
-        .with_recurring(
-            Arc::new(scheduling::release::ReleaseSlots),
+        .with_recurring_job(
+            scheduling::release::ReleaseSlots,
             std::time::Duration::from_secs(15 * 60),
         )
-        .with_recurring(
-            Arc::new(crate::consult::expiry::ExpireRequests),
+        .with_recurring_job(
+            crate::consult::expiry::ExpireRequests,
             std::time::Duration::from_secs(60),
         )
-        .with_recurring(
-            Arc::new(crate::pharmacy::review::ExpirePrescriptions),
+        .with_recurring_job(
+            crate::pharmacy::review::ExpirePrescriptions,
             std::time::Duration::from_secs(15 * 60),
         )
 }
@@ -243,19 +243,19 @@ impl Application {
             // Handlers that send messages need the application's services.
             let registry = self
                 .registry
-                .with_handler(Arc::new(scheduling::waitlist::ExpireHolds(state.clone())))
-                .with_handler(Arc::new(scheduling::notice::SendNotices(state.clone())))
+                .with_job(scheduling::waitlist::ExpireHolds(state.clone()))
+                .with_job(scheduling::notice::SendNotices(state.clone()))
                 // Refunds go through the payment gateway, which lives in the state.
-                .with_recurring(
-                    Arc::new(crate::billing::fees::RefundLapsed(state.clone())),
+                .with_recurring_job(
+                    crate::billing::fees::RefundLapsed(state.clone()),
                     std::time::Duration::from_secs(60),
                 )
-                .with_recurring(
-                    Arc::new(crate::surveillance::cases::RemindOverdue(state.clone())),
+                .with_recurring_job(
+                    crate::surveillance::cases::RemindOverdue(state.clone()),
                     std::time::Duration::from_secs(60),
                 )
-                .with_recurring(
-                    Arc::new(crate::surveillance::scan::ScanJob(state.clone())),
+                .with_recurring_job(
+                    crate::surveillance::scan::ScanJob(state.clone()),
                     std::time::Duration::from_secs(3600),
                 );
             let worker = Worker::new(state.db.clone(), registry, state.config.jobs.clone());

@@ -10,6 +10,10 @@
 //! - `anyhow` is for start-up, the CLI and jobs; inside a request it only appears wrapped in
 //!   `AppError::Internal`, whose detail is logged and never shown.
 
+pub mod reason;
+
+pub use reason::Reason;
+
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -195,6 +199,10 @@ pub enum AppError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// Refused for a specific, documented reason (its class gives the HTTP status); the
+    /// message says the particulars in English.
+    #[error("{1}")]
+    Refused(Reason, String),
     /// A conflict caused by particular fields (a duplicate phone number, a taken username).
     #[error("{}", validation_summary(.0))]
     ConflictFields(Vec<FieldError>),
@@ -247,6 +255,20 @@ impl AppError {
             Self::TooManyRequests { .. } => ErrorCode::TooManyRequests,
             Self::Unavailable(_) => ErrorCode::Unavailable,
             Self::Internal(_) => ErrorCode::Internal,
+            Self::Refused(reason, _) => reason.class(),
+        }
+    }
+
+    /// Refused for `reason`, with the particulars in English.
+    pub fn refused(reason: Reason, message: impl Into<String>) -> Self {
+        Self::Refused(reason, message.into())
+    }
+
+    /// The specific reason, when there is one.
+    pub fn reason(&self) -> Option<Reason> {
+        match self {
+            Self::Refused(reason, _) => Some(*reason),
+            _ => None,
         }
     }
 
@@ -266,6 +288,7 @@ impl AppError {
         };
         Problem {
             code,
+            reason: self.reason(),
             detail,
             errors,
         }
@@ -276,6 +299,8 @@ impl AppError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     pub code: ErrorCode,
+    /// The specific reason, when the error has one.
+    pub reason: Option<Reason>,
     pub detail: String,
     pub errors: Vec<FieldError>,
 }
@@ -301,9 +326,15 @@ impl Problem {
         };
         Self {
             code,
+            reason: None,
             detail,
             errors: Vec::new(),
         }
+    }
+
+    /// The machine code clients branch on: the specific reason, or else the class.
+    pub fn machine_code(&self) -> &'static str {
+        self.reason.map_or_else(|| self.code.slug(), Reason::as_str)
     }
 
     /// RFC 9457 body. `instance` is the request path, `request_id` correlates with logs.
@@ -313,7 +344,7 @@ impl Problem {
             "title": self.code.title(),
             "status": self.code.status().as_u16(),
             "detail": self.detail,
-            "code": self.code.slug(),
+            "code": self.machine_code(),
             "instance": instance,
         });
         if let Some(obj) = body.as_object_mut() {

@@ -15,10 +15,10 @@ use crate::app::AppState;
 use crate::audit::{self, AuditActor, NewEvent};
 use crate::clock::now_ms;
 use crate::db::Tx;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Reason};
 use crate::identity::Actor;
 use crate::identity::model::Role;
-use crate::jobs::{BoxFuture, JobContext, JobHandler, JobResult};
+use crate::jobs::{Job, JobContext, JobResult};
 use crate::policy;
 
 /// What a consultation or appointment costs and where its payment stands.
@@ -128,13 +128,18 @@ pub async fn pending_order(
     }
     let order = store::latest_for(&state.db, subject_type, id)
         .await?
-        .ok_or_else(|| AppError::Conflict("there is nothing to pay for it".to_owned()))?;
+        .ok_or_else(|| {
+            AppError::refused(
+                Reason::NothingToPay,
+                "there is nothing to pay for it".to_owned(),
+            )
+        })?;
     policy::authorize_patient(state, actor, "order.read", "order", order.person_id, None).await?;
     if order.status != "pending" {
-        return Err(AppError::Conflict(format!(
-            "its fee is {} already",
-            order.status
-        )));
+        return Err(AppError::refused(
+            Reason::AlreadyPaid,
+            format!("its fee is {} already", order.status),
+        ));
     }
     view(state, order.id).await
 }
@@ -162,7 +167,12 @@ pub async fn order_appointment(
     if let Some(order) = store::latest_for(&state.db, "appointment", a.id).await? {
         match order.status.as_str() {
             "pending" => return view(state, order.id).await,
-            "paid" => return Err(AppError::Conflict("it is paid already".to_owned())),
+            "paid" => {
+                return Err(AppError::refused(
+                    Reason::AlreadyPaid,
+                    "it is paid already".to_owned(),
+                ));
+            }
             _ => {}
         }
     }
@@ -170,7 +180,8 @@ pub async fn order_appointment(
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("service {} missing", a.service_id)))?;
     if service.price_fen <= 0 {
-        return Err(AppError::Conflict(
+        return Err(AppError::refused(
+            Reason::NothingToPay,
             "this appointment costs nothing".to_owned(),
         ));
     }
@@ -196,7 +207,8 @@ pub async fn order_appointment(
     let id = match id {
         Ok(Some(id)) => id,
         Ok(None) => {
-            return Err(AppError::Conflict(
+            return Err(AppError::refused(
+                Reason::NothingToPay,
                 "this appointment costs nothing".to_owned(),
             ));
         }
@@ -208,7 +220,12 @@ pub async fn order_appointment(
             drop(tx);
             let existing = store::pending_for(&state.db, "appointment", a.id)
                 .await?
-                .ok_or_else(|| AppError::Conflict("the order changed; try again".to_owned()))?;
+                .ok_or_else(|| {
+                    AppError::refused(
+                        Reason::ChangedMeanwhile,
+                        "the order changed; try again".to_owned(),
+                    )
+                })?;
             return view(state, existing.id).await;
         }
         Err(e) => return Err(e),
@@ -237,27 +254,24 @@ pub const REFUND_KIND: &str = "billing.refund_lapsed";
 /// `billing.refund_lapsed`: the recurring refund of lapsed consultations and appointments.
 pub struct RefundLapsed(pub AppState);
 
-impl JobHandler for RefundLapsed {
-    fn kind(&self) -> &'static str {
-        REFUND_KIND
-    }
+crate::empty_payload!(
+    /// The payload of `RefundLapsed`: none, it looks for what is due.
+    RefundLapsedDue = REFUND_KIND
+);
 
-    fn run<'a>(
-        &'a self,
-        _ctx: &'a JobContext,
-        _payload: &'a serde_json::Value,
-    ) -> BoxFuture<'a, JobResult> {
-        Box::pin(async move {
-            let n = refund_lapsed(&self.0)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            if n > 0 {
-                tracing::info!(
-                    refunded = n,
-                    "lapsed consultations and appointments refunded"
-                );
-            }
-            Ok(())
-        })
+impl Job for RefundLapsed {
+    type Payload = RefundLapsedDue;
+
+    async fn run(&self, _ctx: &JobContext, _: RefundLapsedDue) -> JobResult {
+        let n = refund_lapsed(&self.0)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if n > 0 {
+            tracing::info!(
+                refunded = n,
+                "lapsed consultations and appointments refunded"
+            );
+        }
+        Ok(())
     }
 }

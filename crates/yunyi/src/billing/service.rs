@@ -11,7 +11,7 @@ use crate::audit::{self, AuditActor, NewEvent};
 use crate::clock::now_ms;
 use crate::dispensing::service::{self as dispensing, ChoiceInput};
 use crate::dispensing::store as dispensing_store;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Reason};
 use crate::identity::Actor;
 use crate::identity::model::Role;
 use crate::pharmacy::prescription::{Action, transition};
@@ -83,7 +83,8 @@ pub async fn order_prescription(
     transition(p.status(), Action::Pay).map_err(|e| AppError::Conflict(e.to_string()))?;
     let now = now_ms();
     if p.pay_by.is_some_and(|by| by < now) {
-        return Err(AppError::Conflict(
+        return Err(AppError::refused(
+            Reason::PaymentExpired,
             "the time to pay for this prescription has passed; ask the doctor for a new one"
                 .to_owned(),
         ));
@@ -131,7 +132,12 @@ pub async fn order_prescription(
             drop(tx);
             let existing = store::pending_for(&state.db, "prescription", p.id)
                 .await?
-                .ok_or_else(|| AppError::Conflict("the order changed; try again".to_owned()))?;
+                .ok_or_else(|| {
+                    AppError::refused(
+                        Reason::ChangedMeanwhile,
+                        "the order changed; try again".to_owned(),
+                    )
+                })?;
             return view(state, existing.id).await;
         }
         Err(e) => return Err(e.into()),
@@ -286,11 +292,14 @@ pub async fn refund(
     }
     // Said before the database's own guard, which a huge amount would overflow.
     if amount > refundable {
-        return Err(AppError::Conflict(format!(
-            "a refund of {} is more than the {} still refundable on this order",
-            crate::money::yuan(amount),
-            crate::money::yuan(refundable)
-        )));
+        return Err(AppError::refused(
+            Reason::RefundTooLarge,
+            format!(
+                "a refund of {} is more than the {} still refundable on this order",
+                crate::money::yuan(amount),
+                crate::money::yuan(refundable)
+            ),
+        ));
     }
     let me = actor.require()?;
     refund_unchecked(
@@ -362,11 +371,14 @@ async fn refund_unchecked(
     let now = now_ms();
     let mut tx = state.db.begin().await?;
     if !store::take_refund(&mut tx, order_id, amount, now).await? {
-        return Err(AppError::Conflict(format!(
-            "a refund of {} is more than the {} still refundable on this order",
-            crate::money::yuan(amount),
-            crate::money::yuan(order.paid_fen - order.refunded_fen)
-        )));
+        return Err(AppError::refused(
+            Reason::RefundTooLarge,
+            format!(
+                "a refund of {} is more than the {} still refundable on this order",
+                crate::money::yuan(amount),
+                crate::money::yuan(order.paid_fen - order.refunded_fen)
+            ),
+        ));
     }
     let reference = state
         .payments

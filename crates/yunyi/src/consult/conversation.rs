@@ -9,7 +9,7 @@ use super::{hub, message_writer};
 use crate::app::AppState;
 use crate::audit::{self, NewEvent};
 use crate::clock::now_ms;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Reason};
 use crate::identity::Actor;
 use crate::identity::auth::require_step_up;
 use crate::identity::model::Role;
@@ -111,10 +111,13 @@ async fn writable(state: &AppState, actor: &Actor, c: &ConsultationRow) -> AppRe
     let side = participant(state, actor, c, "consultation.message").await?;
     let status = c.status();
     if status.is_ended() {
-        return Err(AppError::Conflict(format!(
-            "the consultation has ended ({}); start a new one to continue",
-            status.as_str().replace('_', " ")
-        )));
+        return Err(AppError::refused(
+            Reason::ConsultationEnded,
+            format!(
+                "the consultation has ended ({}); start a new one to continue",
+                status.as_str().replace('_', " ")
+            ),
+        ));
     }
     if side == Side::Doctor && status == Status::Requested {
         return Err(AppError::Conflict(
@@ -238,7 +241,10 @@ async fn append_in_transaction(
 
 /// The refusal of a message into a consultation that ended after its page was read.
 fn ended() -> AppError {
-    AppError::Conflict("the consultation has ended; start a new one to continue".to_owned())
+    AppError::refused(
+        Reason::ConsultationEnded,
+        "the consultation has ended; start a new one to continue".to_owned(),
+    )
 }
 
 /// A participant's view of the conversation after message `after`: at most `limit` messages

@@ -2,31 +2,28 @@
 //! (refunded once payment exists). Recurring; idempotent, as jobs must be.
 
 use crate::clock::now_ms;
-use crate::jobs::{BoxFuture, JobContext, JobHandler, JobResult};
+use crate::jobs::{Job, JobContext, JobResult};
 
 pub const KIND: &str = "consult.expire";
 
 #[derive(Debug, Clone, Default)]
 pub struct ExpireRequests;
 
-impl JobHandler for ExpireRequests {
-    fn kind(&self) -> &'static str {
-        KIND
-    }
+crate::empty_payload!(
+    /// The payload of `ExpireRequests`: none, it looks for what is due.
+    ExpireRequestsDue = KIND
+);
 
-    fn run<'a>(
-        &'a self,
-        ctx: &'a JobContext,
-        _payload: &'a serde_json::Value,
-    ) -> BoxFuture<'a, JobResult> {
-        Box::pin(async move {
-            let expired = super::lifecycle::expire_due(&ctx.db, now_ms())
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            if expired > 0 {
-                tracing::info!(expired, "consultation requests expired");
-            }
-            Ok(())
-        })
+impl Job for ExpireRequests {
+    type Payload = ExpireRequestsDue;
+
+    async fn run(&self, ctx: &JobContext, _: ExpireRequestsDue) -> JobResult {
+        let expired = super::lifecycle::expire_due(&ctx.db, now_ms())
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if expired > 0 {
+            tracing::info!(expired, "consultation requests expired");
+        }
+        Ok(())
     }
 }

@@ -9,7 +9,7 @@ use crate::app::AppState;
 use crate::audit::{self, AuditActor, NewEvent};
 use crate::clock::now_ms;
 use crate::db::Tx;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Reason};
 use crate::identity::auth::require_step_up;
 use crate::identity::model::Role;
 use crate::identity::{Actor, service as identity, store as identity_store};
@@ -32,10 +32,13 @@ pub(super) async fn apply(
     let from = c.status();
     let to = model::transition(from, action).map_err(|e| AppError::Conflict(e.to_string()))?;
     if !store::set_status(tx, c.id, from, to, reason, now).await? {
-        return Err(AppError::Conflict(format!(
-            "the consultation changed while you were looking (it is no longer {}); reload it",
-            from.as_str().replace('_', " ")
-        )));
+        return Err(AppError::refused(
+            Reason::ChangedMeanwhile,
+            format!(
+                "the consultation changed while you were looking (it is no longer {}); reload it",
+                from.as_str().replace('_', " ")
+            ),
+        ));
     }
     record_move(tx, who, c, (from, to), action, reason, now).await?;
     Ok(to)
@@ -118,7 +121,8 @@ pub async fn accept(state: &AppState, actor: &Actor, id: i64) -> AppResult<Consu
         && c.doctor_id != Some(me.account_id)
         && takes_from_queue(state, me.account_id, &c).await?
     {
-        return Err(AppError::Conflict(
+        return Err(AppError::refused(
+            Reason::AlreadyAccepted,
             "another doctor has just accepted this request".to_owned(),
         ));
     }
@@ -129,7 +133,8 @@ pub async fn accept(state: &AppState, actor: &Actor, id: i64) -> AppResult<Consu
         .await?
         .is_some_and(|f| f.unpaid())
     {
-        return Err(AppError::Conflict(
+        return Err(AppError::refused(
+            Reason::ConsultationFeeUnpaid,
             "the patient has not paid the consultation fee yet".to_owned(),
         ));
     }
@@ -141,7 +146,8 @@ pub async fn accept(state: &AppState, actor: &Actor, id: i64) -> AppResult<Consu
     let now = now_ms();
     let mut tx = state.db.begin().await?;
     if !store::accept(&mut tx, id, me.account_id, now).await? {
-        return Err(AppError::Conflict(
+        return Err(AppError::refused(
+            Reason::AlreadyAccepted,
             "another doctor has just accepted this request, or it was cancelled".to_owned(),
         ));
     }
@@ -210,7 +216,8 @@ pub async fn judge_prior_record(
     let mut tx = state.db.begin().await?;
     if refusal.is_none() {
         if !store::confirm_prior(&mut tx, id, me.account_id, now).await? {
-            return Err(AppError::Conflict(
+            return Err(AppError::refused(
+                Reason::ChangedMeanwhile,
                 "the consultation changed while you were looking; reload it".to_owned(),
             ));
         }
@@ -286,7 +293,8 @@ async fn doctor_moves(
     let now = now_ms();
     let mut tx = state.db.begin().await?;
     if action == Action::Complete && !store::has_note(&mut tx, id).await? {
-        return Err(AppError::Conflict(
+        return Err(AppError::refused(
+            Reason::NoteRequired,
             "write the clinical note (PUT …/note) before completing".to_owned(),
         ));
     }

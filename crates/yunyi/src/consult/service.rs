@@ -14,7 +14,7 @@ use crate::app::AppState;
 use crate::audit::{self, NewEvent};
 use crate::clock::now_ms;
 use crate::directory::{service as directory, store as directory_store};
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult, FieldError, Reason};
 use crate::identity::auth::require_step_up;
 use crate::identity::model::Role;
 use crate::identity::{Actor, service as identity};
@@ -268,9 +268,12 @@ pub async fn request(
     let mut tx = state.db.begin().await?;
     if let (Some(quota), Some(day)) = (service.daily_quota, &quota_day) {
         if !store::take_quota(&mut tx, service.id, day, quota).await? {
-            return Err(AppError::Conflict(format!(
-                "today's {quota} places for this service are all taken; try again tomorrow or choose another doctor or service"
-            )));
+            return Err(AppError::refused(
+                Reason::DailyQuotaReached,
+                format!(
+                    "today's {quota} places for this service are all taken; try again tomorrow or choose another doctor or service"
+                ),
+            ));
         }
     }
     let assigned = match (doctor, service.department_id) {

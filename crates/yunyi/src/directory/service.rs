@@ -4,7 +4,7 @@
 
 use crate::clock::now_ms;
 use crate::db::{Db, Tx, is_unique_violation};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Reason};
 use crate::paging::{Page, PageRequest};
 
 use super::model::{Hospital, HospitalDetail, NewDepartment, NewHospital};
@@ -255,9 +255,7 @@ pub async fn grant_privilege(
             )
             .await?
             {
-                return Err(AppError::Conflict(
-                    "prescribing online needs an active internet diagnosis privilege at this hospital".to_owned(),
-                ));
+                return Err(AppError::refused(Reason::PrivilegeMissing, "prescribing online needs an active internet diagnosis privilege at this hospital".to_owned(),));
             }
         }
         PrivilegeKind::Consult | PrivilegeKind::Teleconsult => {}
@@ -489,11 +487,14 @@ pub async fn create_service(
             .map_err(|_| AppError::invalid("doctor_id", "is not a doctor"))?;
         let needed = valid.kind.required_privilege();
         if !store::privilege_active(&state.db, doctor, valid.hospital_id, needed.as_str()).await? {
-            return Err(AppError::Conflict(format!(
-                "a {} service needs the doctor to hold {} at this hospital",
-                valid.kind.as_str(),
-                needed.as_str()
-            )));
+            return Err(AppError::refused(
+                Reason::PrivilegeMissing,
+                format!(
+                    "a {} service needs the doctor to hold {} at this hospital",
+                    valid.kind.as_str(),
+                    needed.as_str()
+                ),
+            ));
         }
     }
     let mut tx = state.db.begin().await?;

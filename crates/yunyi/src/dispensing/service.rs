@@ -14,7 +14,7 @@ use crate::app::AppState;
 use crate::audit::{self, AuditActor, NewEvent};
 use crate::clock::now_ms;
 use crate::db::Tx;
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult, FieldError, Reason};
 use crate::identity::Actor;
 use crate::identity::model::Role;
 use crate::pharmacy::prescription_store::{self as rx_store, ItemRow, PrescriptionRow};
@@ -236,7 +236,8 @@ async fn record_move(
     let from = f.status();
     let to = transition(f.method(), from, mv).map_err(|e| AppError::Conflict(e.to_string()))?;
     if !store::advance(tx, f.id, from, to, now).await? {
-        return Err(AppError::Conflict(
+        return Err(AppError::refused(
+            Reason::ChangedMeanwhile,
             "the delivery changed meanwhile; reload it".to_owned(),
         ));
     }
@@ -456,10 +457,13 @@ pub async fn pick(state: &AppState, actor: &Actor, id: i64) -> AppResult<Fulfilm
         }
     }
     if !short.is_empty() {
-        return Err(AppError::Conflict(format!(
-            "not enough in stock at this pharmacy: {}; restock or cancel with a refund",
-            short.join(", ")
-        )));
+        return Err(AppError::refused(
+            Reason::OutOfStock,
+            format!(
+                "not enough in stock at this pharmacy: {}; restock or cancel with a refund",
+                short.join(", ")
+            ),
+        ));
     }
     record_move(
         &mut tx,

@@ -131,8 +131,18 @@ pub fn fhir_json(value: Value) -> Response {
 /// `expression`), or one issue for the whole error.
 pub fn operation_outcome(problem: &Problem) -> Value {
     let code = problem.code.fhir_issue_code();
+    // The same machine code as problem+json's `code` (docs/ERRORS.md).
+    let details = json!({
+        "coding": [{"system": "urn:yunyi:error-code", "code": problem.machine_code()}],
+        "text": problem.detail,
+    });
     let issues: Vec<Value> = if problem.errors.is_empty() {
-        vec![json!({"severity": "error", "code": code, "diagnostics": problem.detail})]
+        vec![json!({
+            "severity": "error",
+            "code": code,
+            "details": details,
+            "diagnostics": problem.detail,
+        })]
     } else {
         problem
             .errors
@@ -141,6 +151,7 @@ pub fn operation_outcome(problem: &Problem) -> Value {
                 json!({
                     "severity": "error",
                     "code": code,
+                    "details": details,
                     "diagnostics": e.message,
                     "expression": [e.field],
                 })
@@ -256,4 +267,28 @@ async fn metadata() -> Response {
             "resource": resources,
         }],
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{AppError, Reason};
+
+    #[test]
+    fn an_operation_outcome_carries_the_machine_code() {
+        let problem = AppError::refused(Reason::SlotTaken, "this slot was just taken").to_problem();
+        let outcome = operation_outcome(&problem);
+        let issue = &outcome["issue"][0];
+        assert_eq!(issue["code"], "conflict");
+        assert_eq!(
+            issue["details"]["coding"][0]["system"],
+            "urn:yunyi:error-code"
+        );
+        assert_eq!(issue["details"]["coding"][0]["code"], "slot-taken");
+        let plain = operation_outcome(&AppError::NotFound("no such thing".into()).to_problem());
+        assert_eq!(
+            plain["issue"][0]["details"]["coding"][0]["code"],
+            "not-found"
+        );
+    }
 }

@@ -3,27 +3,24 @@
 
 use super::store;
 use crate::clock::now_ms;
-use crate::jobs::{BoxFuture, JobContext, JobHandler, JobResult};
+use crate::jobs::{Job, JobContext, JobResult};
 
 pub const KIND: &str = "identity.purge_sessions";
 
 #[derive(Debug, Clone, Default)]
 pub struct PurgeEndedSessions;
 
-impl JobHandler for PurgeEndedSessions {
-    fn kind(&self) -> &'static str {
-        KIND
-    }
+crate::empty_payload!(
+    /// The payload of `PurgeEndedSessions`: none, it looks for what is due.
+    PurgeEndedSessionsDue = KIND
+);
 
-    fn run<'a>(
-        &'a self,
-        ctx: &'a JobContext,
-        _payload: &'a serde_json::Value,
-    ) -> BoxFuture<'a, JobResult> {
-        Box::pin(async move {
-            let deleted = store::delete_ended_sessions(&ctx.db, now_ms() - 24 * 3_600_000).await?;
-            tracing::info!(deleted, "purged ended sessions");
-            Ok(())
-        })
+impl Job for PurgeEndedSessions {
+    type Payload = PurgeEndedSessionsDue;
+
+    async fn run(&self, ctx: &JobContext, _: PurgeEndedSessionsDue) -> JobResult {
+        let deleted = store::delete_ended_sessions(&ctx.db, now_ms() - 24 * 3_600_000).await?;
+        tracing::info!(deleted, "purged ended sessions");
+        Ok(())
     }
 }

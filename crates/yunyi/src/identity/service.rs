@@ -14,7 +14,7 @@ use crate::audit::{self, NewEvent, Outcome};
 use crate::clock::now_ms;
 use crate::crypto;
 use crate::db::{Tx, is_unique_violation};
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult, FieldError, Reason};
 use crate::ttl_cache::TtlCache;
 
 /// How long a live session read from the database is believed without reading it again.
@@ -224,7 +224,8 @@ pub async fn register_patient(
     let existing = person_on_record(state, &mut tx, &person).await?;
     if let Some(p) = &existing {
         if store::person_has_account(&mut tx, p.id).await? {
-            return Err(AppError::Conflict(
+            return Err(AppError::refused(
+                Reason::AccountExists,
                 "an account already exists for this identity number; sign in instead".to_owned(),
             ));
         }

@@ -19,6 +19,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde::Deserialize as _;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
 use crate::clock::now_ms;
 use crate::db::{Db, Tx};
 
@@ -37,7 +41,67 @@ pub struct JobContext {
     pub attempt: i64,
 }
 
-/// Code that performs one kind of job. Must be idempotent (see module docs).
+/// What a kind of job carries: a serde struct, stored as JSON in the job's row, with the kind
+/// it is queued under.
+pub trait Payload: Serialize + DeserializeOwned + Send + Sync + 'static {
+    const KIND: &'static str;
+}
+
+/// Declares the payload of a job that carries nothing (a recurring job looks for what is due):
+/// an empty struct, stored as `{}`.
+#[macro_export]
+macro_rules! empty_payload {
+    ($(#[$meta:meta])* $name:ident = $kind:expr) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, Default, ::serde::Serialize, ::serde::Deserialize)]
+        pub struct $name {}
+
+        impl $crate::jobs::Payload for $name {
+            const KIND: &'static str = $kind;
+        }
+    };
+}
+
+/// Code that performs one kind of job, given its payload decoded. Must be idempotent (see
+/// module docs).
+pub trait Job: Send + Sync + 'static {
+    type Payload: Payload;
+    fn run(
+        &self,
+        ctx: &JobContext,
+        payload: Self::Payload,
+    ) -> impl Future<Output = JobResult> + Send;
+}
+
+/// A [`Job`] as the worker calls it: the stored JSON decoded first. A payload that does not
+/// decode fails the attempt with the reason (and, after the last attempt, the job is dead for
+/// an operator to see), rather than running on defaults.
+struct Typed<J>(J);
+
+impl<J: Job> JobHandler for Typed<J> {
+    fn kind(&self) -> &'static str {
+        J::Payload::KIND
+    }
+
+    fn run<'a>(
+        &'a self,
+        ctx: &'a JobContext,
+        payload: &'a serde_json::Value,
+    ) -> BoxFuture<'a, JobResult> {
+        Box::pin(async move {
+            let payload = J::Payload::deserialize(payload).map_err(|e| {
+                anyhow::anyhow!(
+                    "the payload of a {} job is not valid: {e}",
+                    J::Payload::KIND
+                )
+            })?;
+            self.0.run(ctx, payload).await
+        })
+    }
+}
+
+/// The worker's view of a kind of job: the payload as stored. Implement [`Job`] instead; this
+/// is for handlers that must see the raw JSON (tests of the worker itself).
 pub trait JobHandler: Send + Sync + 'static {
     fn kind(&self) -> &'static str;
     fn run<'a>(
@@ -73,10 +137,19 @@ impl std::fmt::Debug for Registry {
 impl Registry {
     /// The handlers every Yunyi process runs.
     pub fn standard() -> Self {
-        Self::default().with_recurring(
-            Arc::new(prune::PruneFinishedJobs::default()),
+        Self::default().with_recurring_job(
+            prune::PruneFinishedJobs::default(),
             Duration::from_secs(3600),
         )
+    }
+
+    pub fn with_job(self, job: impl Job) -> Self {
+        self.with_handler(Arc::new(Typed(job)))
+    }
+
+    /// A job run every `every` with its empty payload (see [`empty_payload!`]).
+    pub fn with_recurring_job(self, job: impl Job, every: Duration) -> Self {
+        self.with_recurring(Arc::new(Typed(job)), every)
     }
 
     pub fn with_handler(mut self, handler: Arc<dyn JobHandler>) -> Self {
@@ -115,6 +188,14 @@ pub struct NewJob {
 
 impl NewJob {
     pub const DEFAULT_MAX_ATTEMPTS: i64 = 8;
+
+    /// A job carrying `payload`, queued under its kind.
+    pub fn of<P: Payload>(payload: &P) -> Self {
+        // A payload is a plain struct of numbers and strings, which always serializes; were
+        // one not to, the job would fail visibly on decoding rather than vanish here.
+        let json = serde_json::to_value(payload).unwrap_or(serde_json::Value::Null);
+        Self::new(P::KIND, json)
+    }
 
     pub fn new(kind: impl Into<String>, payload: serde_json::Value) -> Self {
         Self {

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{BoxFuture, JobContext, JobHandler, JobResult, store};
+use super::{Job, JobContext, JobResult, store};
 use crate::clock::now_ms;
 
 pub const KIND: &str = "maintenance.prune_jobs";
@@ -22,21 +22,18 @@ impl Default for PruneFinishedJobs {
     }
 }
 
-impl JobHandler for PruneFinishedJobs {
-    fn kind(&self) -> &'static str {
-        KIND
-    }
+crate::empty_payload!(
+    /// The payload of `PruneFinishedJobs`: none, it looks for what is due.
+    PruneFinishedJobsDue = KIND
+);
 
-    fn run<'a>(
-        &'a self,
-        ctx: &'a JobContext,
-        _payload: &'a serde_json::Value,
-    ) -> BoxFuture<'a, JobResult> {
-        Box::pin(async move {
-            let keep = i64::try_from(self.keep_for.as_millis()).unwrap_or(i64::MAX);
-            let deleted = store::delete_done_before(&ctx.db, now_ms().saturating_sub(keep)).await?;
-            tracing::info!(deleted, "pruned finished jobs");
-            Ok(())
-        })
+impl Job for PruneFinishedJobs {
+    type Payload = PruneFinishedJobsDue;
+
+    async fn run(&self, ctx: &JobContext, _: PruneFinishedJobsDue) -> JobResult {
+        let keep = i64::try_from(self.keep_for.as_millis()).unwrap_or(i64::MAX);
+        let deleted = store::delete_done_before(&ctx.db, now_ms().saturating_sub(keep)).await?;
+        tracing::info!(deleted, "pruned finished jobs");
+        Ok(())
     }
 }

@@ -18,7 +18,7 @@ use crate::clock::now_ms;
 use crate::consult::model::{Kind, Status as ConsultStatus, same_condition};
 use crate::consult::store::{self as consult_store, ConsultationRow};
 use crate::directory::model::PrivilegeKind;
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult, FieldError, Reason};
 use crate::identity::auth::require_step_up;
 use crate::identity::model::Role;
 use crate::identity::{Actor, service as identity};
@@ -87,10 +87,13 @@ async fn treating_doctor(
         )));
     };
     if c.kind != Kind::FollowUp {
-        return Err(AppError::Conflict(format!(
-            "only a follow-up visit (复诊) may prescribe; this is a {} (advice only)",
-            c.kind.as_str().replace('_', " ")
-        )));
+        return Err(AppError::refused(
+            Reason::NotFollowUp,
+            format!(
+                "only a follow-up visit (复诊) may prescribe; this is a {} (advice only)",
+                c.kind.as_str().replace('_', " ")
+            ),
+        ));
     }
     if c.status() != ConsultStatus::InProgress {
         return Err(AppError::Conflict(format!(
@@ -356,7 +359,8 @@ pub async fn sign(
     let mut tx = state.db.begin().await?;
     if let Some(old) = &previous {
         if !store::set_status(&mut tx, old.id, old.status(), Status::Superseded, now).await? {
-            return Err(AppError::Conflict(
+            return Err(AppError::refused(
+                Reason::ChangedMeanwhile,
                 "the prescription changed meanwhile (reviewed or revised); reload it".to_owned(),
             ));
         }
@@ -622,7 +626,8 @@ pub async fn cancel(
     let now = now_ms();
     let mut tx = state.db.begin().await?;
     if !store::set_status(&mut tx, id, p.status(), to, now).await? {
-        return Err(AppError::Conflict(
+        return Err(AppError::refused(
+            Reason::ChangedMeanwhile,
             "the prescription changed meanwhile; reload it".to_owned(),
         ));
     }

@@ -17,10 +17,10 @@ use crate::app::AppState;
 use crate::audit::{self, AuditActor, NewEvent};
 use crate::clock::now_ms;
 use crate::db::Db;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Reason};
 use crate::identity::Actor;
 use crate::identity::model::Role;
-use crate::jobs::{BoxFuture, JobContext, JobHandler, JobResult};
+use crate::jobs::{Job, JobContext, JobResult};
 
 /// A prescription waiting in the pharmacist's queue.
 #[derive(Debug, Clone, Serialize)]
@@ -138,7 +138,8 @@ pub async fn approve(
     )
     .await?
     {
-        return Err(AppError::Conflict(
+        return Err(AppError::refused(
+            Reason::ChangedMeanwhile,
             "the prescription changed meanwhile (reviewed or withdrawn); reload it".to_owned(),
         ));
     }
@@ -186,7 +187,8 @@ pub async fn reject(
     )
     .await?
     {
-        return Err(AppError::Conflict(
+        return Err(AppError::refused(
+            Reason::ChangedMeanwhile,
             "the prescription changed meanwhile (reviewed or withdrawn); reload it".to_owned(),
         ));
     }
@@ -246,24 +248,21 @@ pub const EXPIRE_KIND: &str = "pharmacy.expire";
 #[derive(Debug, Clone, Default)]
 pub struct ExpirePrescriptions;
 
-impl JobHandler for ExpirePrescriptions {
-    fn kind(&self) -> &'static str {
-        EXPIRE_KIND
-    }
+crate::empty_payload!(
+    /// The payload of `ExpirePrescriptions`: none, it looks for what is due.
+    ExpirePrescriptionsDue = EXPIRE_KIND
+);
 
-    fn run<'a>(
-        &'a self,
-        ctx: &'a JobContext,
-        _payload: &'a serde_json::Value,
-    ) -> BoxFuture<'a, JobResult> {
-        Box::pin(async move {
-            let expired = expire_due(&ctx.db, now_ms())
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            if expired > 0 {
-                tracing::info!(expired, "unpaid prescriptions expired");
-            }
-            Ok(())
-        })
+impl Job for ExpirePrescriptions {
+    type Payload = ExpirePrescriptionsDue;
+
+    async fn run(&self, ctx: &JobContext, _: ExpirePrescriptionsDue) -> JobResult {
+        let expired = expire_due(&ctx.db, now_ms())
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if expired > 0 {
+            tracing::info!(expired, "unpaid prescriptions expired");
+        }
+        Ok(())
     }
 }

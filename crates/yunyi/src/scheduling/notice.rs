@@ -10,7 +10,7 @@ use crate::db::Tx;
 use crate::identity::model::Phone;
 use crate::identity::notify::Message;
 use crate::identity::store as identity_store;
-use crate::jobs::{self, BoxFuture, JobContext, JobHandler, JobResult, NewJob};
+use crate::jobs::{self, Job, JobContext, JobResult, NewJob, Payload};
 
 pub const KIND: &str = "scheduling.notice";
 
@@ -33,10 +33,11 @@ pub async fn enqueue(
 ) -> Result<(), sqlx::Error> {
     jobs::enqueue(
         tx,
-        &NewJob::new(
-            KIND,
-            serde_json::json!({"account_id": account_id, "kind": kind, "text": text}),
-        ),
+        &NewJob::of(&Notice {
+            account_id,
+            kind: kind.to_owned(),
+            text,
+        }),
     )
     .await
     .map(|_| ())
@@ -45,27 +46,27 @@ pub async fn enqueue(
 /// `scheduling.notice`: sends one queued notice.
 pub struct SendNotices(pub AppState);
 
-impl JobHandler for SendNotices {
-    fn kind(&self) -> &'static str {
-        KIND
-    }
+/// The payload of `scheduling.notice`: who, which kind of notice, and its text.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Notice {
+    pub account_id: i64,
+    pub kind: String,
+    pub text: String,
+}
 
-    fn run<'a>(
-        &'a self,
-        _ctx: &'a JobContext,
-        payload: &'a serde_json::Value,
-    ) -> BoxFuture<'a, JobResult> {
-        Box::pin(async move {
-            let account_id = payload["account_id"]
-                .as_i64()
-                .ok_or_else(|| anyhow::anyhow!("notice without account_id"))?;
-            let kind = KINDS
-                .into_iter()
-                .find(|k| payload["kind"] == *k)
-                .ok_or_else(|| anyhow::anyhow!("unknown notice kind {}", payload["kind"]))?;
-            let text = payload["text"].as_str().unwrap_or_default().to_owned();
-            send(&self.0, account_id, kind, text).await
-        })
+impl Payload for Notice {
+    const KIND: &'static str = KIND;
+}
+
+impl Job for SendNotices {
+    type Payload = Notice;
+
+    async fn run(&self, _ctx: &JobContext, notice: Notice) -> JobResult {
+        let kind = KINDS
+            .into_iter()
+            .find(|k| notice.kind == *k)
+            .ok_or_else(|| anyhow::anyhow!("unknown notice kind {}", notice.kind))?;
+        send(&self.0, notice.account_id, kind, notice.text).await
     }
 }
 

@@ -18,7 +18,7 @@ use crate::app::AppState;
 use crate::audit::{self, NewEvent};
 use crate::clock::now_ms;
 use crate::db::Tx;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Reason};
 use crate::identity::Actor;
 use crate::jobs::{self, NewJob};
 use crate::time::{cst_display, cst_ms, cst_today};
@@ -144,7 +144,7 @@ pub async fn schedule_releases(
     for at in instants {
         jobs::enqueue(
             tx,
-            &NewJob::new(release::KIND, serde_json::json!({}))
+            &NewJob::of(&release::ReleaseSlotsDue {})
                 .dedupe_key(format!("{}:{at}", release::KIND))
                 .run_at(at),
         )
@@ -236,7 +236,8 @@ pub async fn replace_template(
     let now = now_ms();
     let mut tx = state.db.begin().await?;
     if !store::retire_template(&mut tx, template_id, now).await? {
-        return Err(AppError::Conflict(
+        return Err(AppError::refused(
+            Reason::ChangedMeanwhile,
             "this template was changed a moment ago; reload".to_owned(),
         ));
     }

@@ -8,7 +8,7 @@
 
 use super::{plan, plan_store};
 use crate::clock::now_ms;
-use crate::jobs::{BoxFuture, JobContext, JobHandler, JobResult};
+use crate::jobs::{Job, JobContext, JobResult};
 use crate::time::cst_today;
 
 pub const KIND: &str = "scheduling.release";
@@ -16,23 +16,20 @@ pub const KIND: &str = "scheduling.release";
 #[derive(Debug, Clone, Default)]
 pub struct ReleaseSlots;
 
-impl JobHandler for ReleaseSlots {
-    fn kind(&self) -> &'static str {
-        KIND
-    }
+crate::empty_payload!(
+    /// The payload of `ReleaseSlots`: none, it looks for what is due.
+    ReleaseSlotsDue = KIND
+);
 
-    fn run<'a>(
-        &'a self,
-        ctx: &'a JobContext,
-        _payload: &'a serde_json::Value,
-    ) -> BoxFuture<'a, JobResult> {
-        Box::pin(async move {
-            let now = now_ms();
-            let released = plan_store::release_due(&ctx.db, now).await?;
-            let generated = extend_all(&ctx.db, now).await?;
-            tracing::info!(released, generated, "slots released");
-            Ok(())
-        })
+impl Job for ReleaseSlots {
+    type Payload = ReleaseSlotsDue;
+
+    async fn run(&self, ctx: &JobContext, _: ReleaseSlotsDue) -> JobResult {
+        let now = now_ms();
+        let released = plan_store::release_due(&ctx.db, now).await?;
+        let generated = extend_all(&ctx.db, now).await?;
+        tracing::info!(released, generated, "slots released");
+        Ok(())
     }
 }
 

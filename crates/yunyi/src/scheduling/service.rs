@@ -9,7 +9,7 @@ use crate::capability::Capability;
 use crate::clock::now_ms;
 use crate::db::{Tx, is_unique_violation};
 use crate::directory::{service as directory, store as directory_store};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Reason};
 use crate::identity::model::Role;
 use crate::identity::{Actor, service as identity, store as identity_store};
 use crate::policy;
@@ -200,9 +200,10 @@ pub(super) fn fairness_refusal(active: i64, no_shows: i64) -> Option<AppError> {
         )));
     }
     if active >= MAX_ACTIVE {
-        return Some(AppError::Conflict(format!(
-            "at most {MAX_ACTIVE} upcoming appointments at a time: cancel one first"
-        )));
+        return Some(AppError::refused(
+            Reason::BookingLimitReached,
+            format!("at most {MAX_ACTIVE} upcoming appointments at a time: cancel one first"),
+        ));
     }
     None
 }
@@ -232,18 +233,25 @@ async fn slot_or_404(state: &AppState, slot_id: i64) -> AppResult<Slot> {
 /// Why a slot cannot be taken, with the next free times when it was simply taken.
 async fn not_bookable(state: &AppState, slot: &Slot, now: i64) -> AppResult<AppError> {
     if slot.status != "open" {
-        return Ok(AppError::Conflict(
-            "this time is closed: the doctor does not see patients then".to_owned(),
+        return Ok(AppError::refused(
+            Reason::SlotClosed,
+            "this time is closed: the doctor does not see patients then",
         ));
     }
     if slot.start_at <= now {
-        return Ok(AppError::Conflict("this time has already begun".to_owned()));
+        return Ok(AppError::refused(
+            Reason::SlotStarted,
+            "this time has already begun".to_owned(),
+        ));
     }
     if slot.release_at > now || !slot.released {
-        return Ok(AppError::Conflict(format!(
-            "this slot opens for booking at {}",
-            cst_rfc3339(slot.release_at)
-        )));
+        return Ok(AppError::refused(
+            Reason::SlotNotOpen,
+            format!(
+                "this slot opens for booking at {}",
+                cst_rfc3339(slot.release_at)
+            ),
+        ));
     }
     let next = store::open_slots(
         &state.db,
@@ -266,7 +274,7 @@ async fn not_bookable(state: &AppState, slot: &Slot, now: i64) -> AppResult<AppE
         format!("this slot was just taken; next free: {}", hint.join(", "))
     };
     state.full_slots.remember(slot.id, now, &message);
-    Ok(AppError::Conflict(message))
+    Ok(AppError::refused(Reason::SlotTaken, message))
 }
 
 /// Books `slot_id` for `person_id` (the actor or a family member they act for).
@@ -279,7 +287,7 @@ pub async fn book(
     let now = now_ms();
     // The rush's losers: a slot found full a moment ago is still full (see `full_gate`).
     if let Some(message) = state.full_slots.check(slot_id, now) {
-        return Err(AppError::Conflict(message));
+        return Err(AppError::refused(Reason::SlotTaken, message));
     }
     let slot = slot_or_404(state, slot_id).await?;
     // A full or closed slot is public knowledge: answer before any per-patient check or write.
@@ -417,7 +425,10 @@ pub(super) async fn create_in_tx(
 }
 
 fn same_day_conflict() -> AppError {
-    AppError::Conflict("there is already an appointment with this doctor that day".to_owned())
+    AppError::refused(
+        Reason::DuplicateBooking,
+        "there is already an appointment with this doctor that day".to_owned(),
+    )
 }
 
 async fn appointment_or_404(state: &AppState, id: i64) -> AppResult<Appointment> {
@@ -516,7 +527,8 @@ pub async fn cancel(
         appointment_to_change(state, actor, appointment_id, "appointment.cancel").await?;
     let now = now_ms();
     if appt.start_at - now < CANCEL_CUTOFF_MS {
-        return Err(AppError::Conflict(
+        return Err(AppError::refused(
+            Reason::ChangeWindowClosed,
             "appointments can be cancelled until two hours before they start".to_owned(),
         ));
     }
@@ -592,7 +604,8 @@ pub async fn reschedule(
         ));
     }
     if appt.start_at - now < CANCEL_CUTOFF_MS {
-        return Err(AppError::Conflict(
+        return Err(AppError::refused(
+            Reason::ChangeWindowClosed,
             "appointments can be changed until two hours before they start".to_owned(),
         ));
     }
@@ -607,7 +620,8 @@ pub async fn reschedule(
     match store::move_appointment(&mut tx, appt.id, slot.id, &slot.day).await {
         Ok(true) => {}
         Ok(false) => {
-            return Err(AppError::Conflict(
+            return Err(AppError::refused(
+                Reason::ChangedMeanwhile,
                 "the appointment changed a moment ago; reload".to_owned(),
             ));
         }

@@ -16,7 +16,7 @@ use crate::db::{Tx, is_unique_violation};
 use crate::error::{AppError, AppResult};
 use crate::identity::Actor;
 use crate::identity::model::Role;
-use crate::jobs::{self, BoxFuture, JobContext, JobHandler, JobResult, NewJob};
+use crate::jobs::{self, Job, JobContext, JobResult, NewJob};
 use crate::policy;
 use crate::time::{cst_display, cst_today};
 
@@ -206,12 +206,9 @@ pub async fn offer_freed_place(
         }
         jobs::enqueue(
             tx,
-            &NewJob::new(
-                EXPIRE_KIND,
-                serde_json::json!({ "waitlist_id": waitlist_id }),
-            )
-            .dedupe_key(format!("{EXPIRE_KIND}:{waitlist_id}:{hold_until}"))
-            .run_at(hold_until),
+            &NewJob::of(&HoldDue { waitlist_id })
+                .dedupe_key(format!("{EXPIRE_KIND}:{waitlist_id}:{hold_until}"))
+                .run_at(hold_until),
         )
         .await?;
         super::notice::enqueue(
@@ -247,23 +244,22 @@ pub async fn withdraw_offers_on_slot(tx: &mut Tx, slot_id: i64, now: i64) -> App
 /// `scheduling.expire_hold`: ends an unanswered hold and offers the place to the next one.
 pub struct ExpireHolds(pub AppState);
 
-impl JobHandler for ExpireHolds {
-    fn kind(&self) -> &'static str {
-        EXPIRE_KIND
-    }
+/// The payload of `scheduling.expire_hold`: the waitlist entry whose hold ends.
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+pub struct HoldDue {
+    pub waitlist_id: i64,
+}
 
-    fn run<'a>(
-        &'a self,
-        ctx: &'a JobContext,
-        payload: &'a serde_json::Value,
-    ) -> BoxFuture<'a, JobResult> {
-        Box::pin(async move {
-            let Some(id) = payload
-                .get("waitlist_id")
-                .and_then(serde_json::Value::as_i64)
-            else {
-                anyhow::bail!("payload without waitlist_id");
-            };
+impl jobs::Payload for HoldDue {
+    const KIND: &'static str = EXPIRE_KIND;
+}
+
+impl Job for ExpireHolds {
+    type Payload = HoldDue;
+
+    async fn run(&self, ctx: &JobContext, due: HoldDue) -> JobResult {
+        let id = due.waitlist_id;
+        {
             let now = now_ms();
             let mut tx = ctx.db.begin().await?;
             let expired = store::expire_hold(&mut tx, id, now).await?;
@@ -278,6 +274,6 @@ impl JobHandler for ExpireHolds {
                 self.0.full_slots.forget(slot);
             }
             Ok(())
-        })
+        }
     }
 }

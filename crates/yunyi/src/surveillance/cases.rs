@@ -14,10 +14,10 @@ use crate::app::AppState;
 use crate::audit::{self, AuditActor, NewEvent};
 use crate::clock::now_ms;
 use crate::db::Tx;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Reason};
 use crate::identity::Actor;
 use crate::identity::model::Role;
-use crate::jobs::{BoxFuture, JobContext, JobHandler, JobResult};
+use crate::jobs::{Job, JobContext, JobResult};
 use crate::policy;
 use crate::scheduling::notice;
 use crate::time::cst_today;
@@ -452,7 +452,8 @@ pub async fn step(
     let note = step.note();
     let mut tx = state.db.begin().await?;
     if !store::move_case(&mut tx, id, (from, to), &changes, to.due_at(now), now).await? {
-        return Err(AppError::Conflict(
+        return Err(AppError::refused(
+            Reason::ChangedMeanwhile,
             "the case moved on meanwhile; reload to see its step".to_owned(),
         ));
     }
@@ -513,36 +514,35 @@ pub async fn step(
 /// `surveillance.sla`: reminds the officers of steps that became overdue, once per step.
 pub struct RemindOverdue(pub AppState);
 
-impl JobHandler for RemindOverdue {
-    fn kind(&self) -> &'static str {
-        "surveillance.sla"
-    }
+pub const SLA_KIND: &str = "surveillance.sla";
 
-    fn run<'a>(
-        &'a self,
-        _ctx: &'a JobContext,
-        _payload: &'a serde_json::Value,
-    ) -> BoxFuture<'a, JobResult> {
-        Box::pin(async move {
-            let state = &self.0;
-            let now = now_ms();
-            for c in store::overdue(&state.db, now).await? {
-                let mut tx = state.db.begin().await?;
-                if store::mark_reminded(&mut tx, c.id, c.status(), now).await? {
-                    let text = format!(
-                        "【云医】疑似病例 {} 的处置已超时（当前：{}）：{}。请尽快处理。",
-                        c.id,
-                        status_zh(c.status()),
-                        c.rule_name
-                    );
-                    for officer in store::officers(&mut tx, c.hospital_id).await? {
-                        notice::enqueue(&mut tx, officer, "epi.overdue", text.clone()).await?;
-                    }
+crate::empty_payload!(
+    /// The payload of `RemindOverdue`: none, it looks for what is due.
+    RemindOverdueDue = SLA_KIND
+);
+
+impl Job for RemindOverdue {
+    type Payload = RemindOverdueDue;
+
+    async fn run(&self, _ctx: &JobContext, _: RemindOverdueDue) -> JobResult {
+        let state = &self.0;
+        let now = now_ms();
+        for c in store::overdue(&state.db, now).await? {
+            let mut tx = state.db.begin().await?;
+            if store::mark_reminded(&mut tx, c.id, c.status(), now).await? {
+                let text = format!(
+                    "【云医】疑似病例 {} 的处置已超时（当前：{}）：{}。请尽快处理。",
+                    c.id,
+                    status_zh(c.status()),
+                    c.rule_name
+                );
+                for officer in store::officers(&mut tx, c.hospital_id).await? {
+                    notice::enqueue(&mut tx, officer, "epi.overdue", text.clone()).await?;
                 }
-                tx.commit().await?;
             }
-            Ok(())
-        })
+            tx.commit().await?;
+        }
+        Ok(())
     }
 }
 

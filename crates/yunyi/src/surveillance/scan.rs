@@ -24,10 +24,10 @@ use super::store::{self, AlertRow, DayCount};
 use crate::app::AppState;
 use crate::audit::{self, NewEvent};
 use crate::clock::now_ms;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Reason};
 use crate::identity::Actor;
 use crate::identity::model::Role;
-use crate::jobs::{BoxFuture, JobContext, JobHandler, JobResult};
+use crate::jobs::{Job, JobContext, JobResult};
 use crate::time::cst_today;
 
 /// Days read per run.
@@ -275,25 +275,22 @@ pub struct ScanJob(pub AppState);
 
 pub const KIND: &str = "surveillance.scan";
 
-impl JobHandler for ScanJob {
-    fn kind(&self) -> &'static str {
-        KIND
-    }
+crate::empty_payload!(
+    /// The payload of `ScanJob`: none, it looks for what is due.
+    ScanJobDue = KIND
+);
 
-    fn run<'a>(
-        &'a self,
-        _ctx: &'a JobContext,
-        _payload: &'a serde_json::Value,
-    ) -> BoxFuture<'a, JobResult> {
-        Box::pin(async move {
-            let outcome = run(&self.0, cst_today(now_ms()))
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            if outcome.raised > 0 || outcome.extended > 0 {
-                tracing::info!(?outcome, "surveillance scan raised alerts");
-            }
-            Ok(())
-        })
+impl Job for ScanJob {
+    type Payload = ScanJobDue;
+
+    async fn run(&self, _ctx: &JobContext, _: ScanJobDue) -> JobResult {
+        let outcome = run(&self.0, cst_today(now_ms()))
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if outcome.raised > 0 || outcome.extended > 0 {
+            tracing::info!(?outcome, "surveillance scan raised alerts");
+        }
+        Ok(())
     }
 }
 
@@ -367,7 +364,8 @@ pub async fn act(
     let now = now_ms();
     let mut tx = state.db.begin().await?;
     if !store::set_alert_status(&mut tx, id, &alert.status, to, me.account_id, note, now).await? {
-        return Err(AppError::Conflict(
+        return Err(AppError::refused(
+            Reason::ChangedMeanwhile,
             "the alert changed meanwhile; reload".to_owned(),
         ));
     }

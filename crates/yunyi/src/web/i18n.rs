@@ -40,6 +40,14 @@ impl Lang {
     }
 
     /// Cookie first (an explicit choice), then Accept-Language by quality, then Chinese.
+    /// The language the request's `Accept-Language` asks for, if it names one we speak.
+    pub fn asked_for(headers: &HeaderMap) -> Option<Self> {
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(Self::from_accept_language)
+    }
+
     pub fn negotiate(headers: &HeaderMap) -> Self {
         if let Some(lang) = cookie_value(headers, LANG_COOKIE).and_then(|v| Self::from_short(&v)) {
             return lang;
@@ -207,6 +215,32 @@ mod tests {
         (
             "consult.phq_{}",
             &["0", "1", "2", "3", "down", "interest", "intro"],
+        ),
+        (
+            "reason.{}",
+            &[
+                "account-exists",
+                "already-accepted",
+                "already-paid",
+                "booking-limit-reached",
+                "change-window-closed",
+                "changed-meanwhile",
+                "consultation-ended",
+                "consultation-fee-unpaid",
+                "daily-quota-reached",
+                "duplicate-booking",
+                "not-follow-up",
+                "note-required",
+                "nothing-to-pay",
+                "out-of-stock",
+                "payment-expired",
+                "privilege-missing",
+                "refund-too-large",
+                "slot-closed",
+                "slot-not-open",
+                "slot-started",
+                "slot-taken",
+            ],
         ),
         (
             "consult.status.{}",
@@ -469,6 +503,31 @@ mod tests {
         }
         assert!(problems.is_empty(), "{}", problems.join("\n"));
         assert!(seen > 300, "only {seen} keys found: the scan is broken");
+    }
+
+    #[test]
+    fn every_error_reason_is_listed_and_documented() {
+        let listed: Vec<&str> = DYNAMIC
+            .iter()
+            .find(|(p, _)| *p == "reason.{}")
+            .map(|(_, v)| v.to_vec())
+            .unwrap_or_default();
+        let mut all: Vec<&str> = crate::error::Reason::ALL
+            .iter()
+            .map(|r| r.as_str())
+            .collect();
+        all.sort_unstable();
+        assert_eq!(
+            listed, all,
+            "DYNAMIC's reason.{{}} list must be Reason::ALL, sorted"
+        );
+        let doc = include_str!("../../../../docs/ERRORS.md");
+        for code in all {
+            assert!(
+                doc.contains(&format!("| `{code}` |")),
+                "docs/ERRORS.md lacks {code}"
+            );
+        }
     }
 
     #[test]

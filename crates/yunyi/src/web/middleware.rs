@@ -8,6 +8,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use super::i18n::Lang;
 use super::{ErrorPage, PageCtx};
 use crate::error::Problem;
 use crate::fhir;
@@ -41,6 +42,9 @@ impl Surface {
 pub async fn render_errors(req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
     let page = PageCtx::from_parts(&parts);
+    // The API and FHIR speak English unless the client asks otherwise; pages speak the
+    // visitor's language.
+    let asked = Lang::asked_for(&parts.headers);
     let path = parts.uri.path().to_owned();
     let request_id = parts
         .headers
@@ -64,6 +68,11 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
         let next: String = url::form_urlencoded::byte_serialize(page.here.as_bytes()).collect();
         return axum::response::Redirect::to(&format!("/login?next={next}")).into_response();
     }
+    let lang = match surface {
+        Surface::Page => Some(page.lang),
+        Surface::Api | Surface::Fhir => asked,
+    };
+    let problem = localized(problem, lang);
     let (original, _) = response.into_parts();
     let mut rendered = match surface {
         Surface::Api => {
@@ -103,6 +112,18 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
         }
     }
     rendered
+}
+
+/// The problem with its detail in Chinese when that is the language wanted and its reason has
+/// a message in the catalogue (the English detail names particulars the message leaves out,
+/// so English keeps it).
+fn localized(mut problem: Problem, lang: Option<Lang>) -> Problem {
+    if let (Some(reason), Some(Lang::Zh)) = (problem.reason, lang)
+        && let Some(text) = Lang::Zh.lookup(&reason.message_key())
+    {
+        problem.detail = text.to_owned();
+    }
+    problem
 }
 
 fn with_type(body: String, content_type: &'static str) -> Response {

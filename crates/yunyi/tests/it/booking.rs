@@ -213,7 +213,8 @@ async fn two_hundred_concurrent_bookings_on_twenty_slots_sell_exactly_twenty() {
     let (_, slots) = c.session("doctor2", 1, "13:00", None).await;
     assert_eq!(slots.len(), 20);
     let slot_ids: Vec<i64> = slots.iter().map(|s| s["id"].as_i64().unwrap()).collect();
-    let patients = c.patients(200).await;
+    let mut patients = c.patients(201).await;
+    let late = patients.pop().unwrap();
     let mut tasks = Vec::new();
     for (i, (token, person)) in patients.into_iter().enumerate() {
         let client = c.app.client.clone();
@@ -238,6 +239,7 @@ async fn two_hundred_concurrent_bookings_on_twenty_slots_sell_exactly_twenty() {
             StatusCode::CREATED => booked += 1,
             StatusCode::CONFLICT => {
                 conflicts += 1;
+                assert_eq!(body["code"], "slot-taken", "{body}");
                 assert!(
                     body["detail"].as_str().unwrap().contains("just taken"),
                     "{body}"
@@ -247,6 +249,25 @@ async fn two_hundred_concurrent_bookings_on_twenty_slots_sell_exactly_twenty() {
         }
     }
     assert_eq!((booked, conflicts), (20, 180));
+    // A client that asks for Chinese gets the same code with the detail in Chinese.
+    let (token, person) = late;
+    let r = c
+        .app
+        .client
+        .post(c.app.url("/api/v1/appointments"))
+        .bearer_auth(token)
+        .header("accept-language", "zh-CN,zh;q=0.9")
+        .json(&json!({"slot_id": slot_ids[0], "person_id": person}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "slot-taken", "{body}");
+    assert_eq!(
+        body["detail"], "这个时段刚刚被约满了，请选择其他时间。",
+        "{body}"
+    );
     // The database agrees: every slot exactly full, 20 stored appointments, none twice.
     let (full, stored): (i64, i64) = c
         .app

@@ -414,3 +414,58 @@ async fn the_running_app_schedules_and_runs_its_recurring_job_once_per_slot() {
     );
     app.stop().await;
 }
+
+/// A typed job: its payload is decoded before it runs.
+struct Double(Arc<Mutex<Vec<i64>>>);
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct DoubleThis {
+    n: i64,
+}
+
+impl jobs::Payload for DoubleThis {
+    const KIND: &'static str = "test.double";
+}
+
+impl jobs::Job for Double {
+    type Payload = DoubleThis;
+
+    async fn run(&self, _ctx: &JobContext, p: DoubleThis) -> JobResult {
+        self.0.lock().unwrap().push(p.n * 2);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_typed_job_gets_its_payload_decoded_and_a_malformed_one_fails_with_the_reason() {
+    let test_db = TestDb::new().await;
+    let db = test_db.connect().await;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let w = Worker::new(
+        db.clone(),
+        Registry::default().with_job(Double(seen.clone())),
+        fast(),
+    );
+    let good = jobs::enqueue_now(&db, &NewJob::of(&DoubleThis { n: 21 }))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(w.run_one().await.unwrap(), Some(Outcome::Done { id: good }));
+    assert_eq!(*seen.lock().unwrap(), vec![42]);
+
+    let bad = jobs::enqueue_now(
+        &db,
+        &NewJob::new("test.double", serde_json::json!({"n": "many"})).max_attempts(1),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(w.run_one().await.unwrap(), Some(Outcome::Dead { id: bad }));
+    let row = store::get(&db, bad).await.unwrap().unwrap();
+    let reason = row.last_error.unwrap();
+    assert!(
+        reason.contains("payload of a test.double job is not valid"),
+        "{reason}"
+    );
+    assert_eq!(seen.lock().unwrap().len(), 1);
+}

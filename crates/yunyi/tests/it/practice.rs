@@ -101,13 +101,7 @@ async fn internet_diagnosis_needs_three_years_and_prescribing_needs_internet_dia
     );
     let (s, body) = c.grant(junior, c.gz, "prescribe").await;
     assert_eq!(s, StatusCode::CONFLICT);
-    assert!(
-        body["detail"]
-            .as_str()
-            .unwrap()
-            .contains("internet diagnosis"),
-        "{body}"
-    );
+    assert_eq!(body["code"], "privilege-missing", "{body}");
 
     let senior = c.new_doctor("senior", this_year() - 3).await;
     assert_eq!(
@@ -166,6 +160,8 @@ async fn a_suspended_privilege_stops_what_it_allows_until_reinstated() {
     let service = json!({"hospital_id": c.gz, "doctor_id": doctor, "kind": "follow_up", "name": "复诊", "price_fen": 2000});
     let (s, body) = c.post(&c.admin, "/api/v1/services", service.clone()).await;
     assert_eq!(s, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["code"], "privilege-missing", "{body}");
+    assert_eq!(body["type"], "urn:yunyi:problem:conflict", "{body}");
     // Reinstated: allowed again.
     let (s, _) = c
         .post(

@@ -482,7 +482,8 @@ async fn only_the_hospitals_officers_work_cases_and_only_they_change_the_rules()
 
 #[tokio::test]
 async fn an_overdue_step_reminds_the_officers_once() {
-    use yunyi::jobs::JobHandler;
+    use yunyi::jobs::Job;
+    use yunyi::surveillance::cases::RemindOverdueDue;
     let ctx = setup().await;
     let officer = ctx.app.token("officer1", PW).await;
     list_wuhan(&ctx, &officer).await;
@@ -502,7 +503,7 @@ async fn an_overdue_step_reminds_the_officers_once() {
             .unwrap()
             .reminded_at
     };
-    job.run(&job_ctx, &json!({})).await.unwrap();
+    job.run(&job_ctx, RemindOverdueDue {}).await.unwrap();
     assert_eq!(reminded().await, None, "not due yet");
     ctx.app
         .db
@@ -510,9 +511,9 @@ async fn an_overdue_step_reminds_the_officers_once() {
         .await
         .map(|_| ())
         .unwrap();
-    job.run(&job_ctx, &json!({})).await.unwrap();
+    job.run(&job_ctx, RemindOverdueDue {}).await.unwrap();
     let first = reminded().await.expect("reminded");
-    job.run(&job_ctx, &json!({})).await.unwrap();
+    job.run(&job_ctx, RemindOverdueDue {}).await.unwrap();
     assert_eq!(reminded().await, Some(first), "once per step");
     let (_, list) = ctx.get(&officer, "/api/v1/epi-cases").await;
     let mine = list["open"]

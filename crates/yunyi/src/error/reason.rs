@@ -1,0 +1,75 @@
+//! Specific error codes: what exactly was refused, so that a client can branch on it ("pay
+//! first", "pick another time") without reading the English sentence.
+//!
+//! Each reason belongs to one HTTP class ([`ErrorCode`]), which stays the problem's `type`;
+//! the reason becomes its `code`. The table with each code's meaning is docs/ERRORS.md, and
+//! a test keeps the two in step. Codes are public API: add new ones, never rename one.
+
+use super::ErrorCode;
+
+crate::text_enum! {
+    /// A specific reason for refusing a request.
+    pub enum Reason {
+        // Booking.
+        /// The time was taken (or its capacity filled) while the patient chose it.
+        SlotTaken = "slot-taken",
+        /// The doctor does not see patients at this time (closed, a holiday).
+        SlotClosed = "slot-closed",
+        /// The time's booking has not opened yet.
+        SlotNotOpen = "slot-not-open",
+        /// The time has begun or passed.
+        SlotStarted = "slot-started",
+        /// The patient already has an appointment with this doctor that day.
+        DuplicateBooking = "duplicate-booking",
+        /// The patient holds the most upcoming appointments allowed.
+        BookingLimitReached = "booking-limit-reached",
+        /// Too close to the start to change or cancel.
+        ChangeWindowClosed = "change-window-closed",
+        /// The service's places for the day are all taken.
+        DailyQuotaReached = "daily-quota-reached",
+        // Consultation.
+        /// The consultation fee must be paid before the doctor can accept.
+        ConsultationFeeUnpaid = "consultation-fee-unpaid",
+        /// Another doctor accepted the request first (or it was cancelled).
+        AlreadyAccepted = "already-accepted",
+        /// The consultation has ended; a new one is needed.
+        ConsultationEnded = "consultation-ended",
+        /// The doctor lacks the privilege the action needs at this hospital.
+        PrivilegeMissing = "privilege-missing",
+        /// Only a follow-up visit (复诊) may prescribe.
+        NotFollowUp = "not-follow-up",
+        /// The clinical note must be written before completing.
+        NoteRequired = "note-required",
+        // Money and medicine.
+        /// It is paid already.
+        AlreadyPaid = "already-paid",
+        /// There is nothing to pay for.
+        NothingToPay = "nothing-to-pay",
+        /// The time to pay has passed.
+        PaymentExpired = "payment-expired",
+        /// A refund larger than what is still refundable.
+        RefundTooLarge = "refund-too-large",
+        /// The pharmacy lacks stock for the prescription.
+        OutOfStock = "out-of-stock",
+        // Any lifecycle.
+        /// Someone else changed it since the client read it: reload and try again.
+        ChangedMeanwhile = "changed-meanwhile",
+        // Accounts.
+        /// An account exists already for this identity number or phone.
+        AccountExists = "account-exists",
+    }
+}
+
+impl Reason {
+    /// The HTTP class the reason belongs to. Every reason so far is a conflict with the
+    /// current state of something (the slot, the consultation, the doctor's privileges): the
+    /// caller may do this in general, just not now. A reason of another class names it here.
+    pub fn class(self) -> ErrorCode {
+        ErrorCode::Conflict
+    }
+
+    /// The catalogue key of its localized message (`reason.slot-taken`).
+    pub fn message_key(self) -> String {
+        format!("reason.{}", self.as_str())
+    }
+}
