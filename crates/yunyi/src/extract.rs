@@ -95,6 +95,32 @@ pub fn path_id(what: &str, raw: &str) -> Result<i64, AppError> {
         .ok_or_else(|| AppError::NotFound(format!("no {what} with id '{raw}'")))
 }
 
+/// The `{id}` of a route, as a handler argument: `PathId(id): PathId`. Our ids are positive
+/// integers, so `/hospitals/abc` names nothing (404), on every route alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PathId(pub i64);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PathId {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, AppError> {
+        let params = axum::extract::RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| AppError::NotFound("there is nothing at this address".to_owned()))?;
+        let raw = params
+            .iter()
+            .find(|(name, _)| *name == "id")
+            .map(|(_, value)| value.to_owned())
+            // A route without `{id}` using this extractor is a programming error, caught by
+            // the route-walking tests; the visitor sees "nothing here" rather than a crash.
+            .ok_or_else(|| AppError::NotFound("there is nothing at this address".to_owned()))?;
+        path_id("object", &raw).map(PathId)
+    }
+}
+
 /// The header the built-in sandboxes (payment gateway, courier) sign their callbacks in.
 pub const SANDBOX_SIGNATURE: &str = "x-sandbox-signature";
 

@@ -13,7 +13,7 @@ use super::service::{self, OrderView};
 use crate::app::AppState;
 use crate::dispensing::service::ChoiceInput;
 use crate::error::{AppError, AppResult};
-use crate::extract::AppJson;
+use crate::extract::{AppJson, PathId};
 use crate::identity::Actor;
 
 pub fn router() -> Router<AppState> {
@@ -30,10 +30,9 @@ pub fn router() -> Router<AppState> {
 async fn order_prescription(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     AppJson(choice): AppJson<ChoiceInput>,
 ) -> AppResult<Json<OrderView>> {
-    let id = crate::extract::path_id("prescription", &id)?;
     Ok(Json(
         service::order_prescription(&state, &actor, id, &choice).await?,
     ))
@@ -42,9 +41,8 @@ async fn order_prescription(
 async fn read(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> AppResult<Json<OrderView>> {
-    let id = crate::extract::path_id("order", &id)?;
     Ok(Json(service::read(&state, &actor, id).await?))
 }
 
@@ -58,10 +56,9 @@ struct RefundInput {
 async fn refund(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     AppJson(input): AppJson<RefundInput>,
 ) -> AppResult<Json<OrderView>> {
-    let id = crate::extract::path_id("order", &id)?;
     Ok(Json(
         service::refund(
             &state,
@@ -137,9 +134,8 @@ pub fn csv_response(report: &reconciliation::Report) -> axum::response::Response
 async fn order_appointment(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> AppResult<Json<OrderView>> {
-    let id = crate::extract::path_id("appointment", &id)?;
     Ok(Json(
         super::fees::order_appointment(&state, &actor, id).await?,
     ))

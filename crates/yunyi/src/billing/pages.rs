@@ -16,7 +16,7 @@ use super::service::{self, OrderView};
 use crate::app::AppState;
 use crate::dispensing::service::ChoiceInput;
 use crate::error::{AppError, AppResult};
-use crate::extract::AppForm;
+use crate::extract::{AppForm, PathId};
 use crate::identity::Actor;
 use crate::web::page::redirect_with_outcome;
 use crate::web::{PageCtx, filters};
@@ -64,10 +64,9 @@ impl PayForm {
 async fn pay(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     AppForm(form): AppForm<PayForm>,
 ) -> AppResult<Redirect> {
-    let id = crate::extract::path_id("prescription", &id)?;
     let ordered = match form.choice() {
         Ok(choice) => service::order_prescription(&state, &actor, id, &choice).await,
         Err(e) => Err(e),
@@ -197,9 +196,8 @@ async fn reconciliation_csv(
 async fn pay_consultation(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> AppResult<Redirect> {
-    let id = crate::extract::path_id("consultation", &id)?;
     to_checkout(
         super::fees::pending_order(&state, &actor, "consultation", id).await,
         &format!("/consultations/{id}"),
@@ -210,9 +208,8 @@ async fn pay_consultation(
 async fn pay_appointment(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> AppResult<Redirect> {
-    let id = crate::extract::path_id("appointment", &id)?;
     to_checkout(
         super::fees::order_appointment(&state, &actor, id).await,
         "/appointments",

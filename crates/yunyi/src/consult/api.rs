@@ -14,7 +14,7 @@ use super::service::{self, RequestInput};
 use super::{conversation, lifecycle};
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
-use crate::extract::AppJson;
+use crate::extract::{AppJson, PathId};
 use crate::identity::Actor;
 
 pub fn router() -> Router<AppState> {
@@ -117,36 +117,32 @@ async fn queue(State(state): State<AppState>, actor: Actor) -> AppResult<Json<se
 async fn read(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> AppResult<Json<service::ConsultationView>> {
-    let id = id_of(&id, "consultation")?;
     Ok(Json(service::read(&state, &actor, id).await?))
 }
 
 async fn accept(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> AppResult<Json<service::ConsultationView>> {
-    let id = id_of(&id, "consultation")?;
     Ok(Json(lifecycle::accept(&state, &actor, id).await?))
 }
 
 async fn start(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> AppResult<Json<service::ConsultationView>> {
-    let id = id_of(&id, "consultation")?;
     Ok(Json(lifecycle::start(&state, &actor, id).await?))
 }
 
 async fn complete(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> AppResult<Json<service::ConsultationView>> {
-    let id = id_of(&id, "consultation")?;
     Ok(Json(lifecycle::complete(&state, &actor, id).await?))
 }
 
@@ -159,10 +155,9 @@ struct ReasonInput {
 async fn refer_offline(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     AppJson(input): AppJson<ReasonInput>,
 ) -> AppResult<Json<service::ConsultationView>> {
-    let id = id_of(&id, "consultation")?;
     Ok(Json(
         lifecycle::refer_offline(&state, &actor, id, input.reason.as_deref()).await?,
     ))
@@ -171,10 +166,9 @@ async fn refer_offline(
 async fn cancel(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     AppJson(input): AppJson<ReasonInput>,
 ) -> AppResult<Json<service::ConsultationView>> {
-    let id = id_of(&id, "consultation")?;
     Ok(Json(
         lifecycle::cancel(&state, &actor, id, input.reason.as_deref()).await?,
     ))
@@ -192,10 +186,9 @@ struct JudgeInput {
 async fn judge_record(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     AppJson(input): AppJson<JudgeInput>,
 ) -> AppResult<Json<service::ConsultationView>> {
-    let id = id_of(&id, "consultation")?;
     let qualifies = input
         .qualifies
         .ok_or_else(|| AppError::invalid("qualifies", "is required (true or false)"))?;
@@ -248,9 +241,8 @@ fn file_response((bytes, content_type): (Vec<u8>, String)) -> Response {
 async fn own_record(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> AppResult<Response> {
-    let id = id_of(&id, "record")?;
     Ok(file_response(
         records::prior_record_file(&state, &actor, id, None).await?,
     ))
@@ -296,10 +288,9 @@ fn after_and_limit(q: Option<&str>) -> AppResult<(i64, i64)> {
 async fn messages(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     RawQuery(q): RawQuery,
 ) -> AppResult<Json<conversation::Conversation>> {
-    let id = id_of(&id, "consultation")?;
     let (after, limit) = after_and_limit(q.as_deref())?;
     Ok(Json(
         conversation::messages(&state, &actor, id, after, limit).await?,
@@ -315,10 +306,9 @@ struct MessageInput {
 async fn post_message(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     AppJson(input): AppJson<MessageInput>,
 ) -> AppResult<(StatusCode, Json<super::store::MessageRow>)> {
-    let id = id_of(&id, "consultation")?;
     let message = conversation::post_message(&state, &actor, id, &input.text).await?;
     Ok((StatusCode::CREATED, Json(message)))
 }
@@ -331,10 +321,9 @@ struct ReadInput {
 async fn mark_read(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     AppJson(input): AppJson<ReadInput>,
 ) -> AppResult<StatusCode> {
-    let id = id_of(&id, "consultation")?;
     let seq = input
         .seq
         .ok_or_else(|| AppError::invalid("seq", "is required"))?;
@@ -348,12 +337,11 @@ async fn mark_read(
 async fn chat(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     RawQuery(q): RawQuery,
     headers: axum::http::HeaderMap,
     upgrade: axum::extract::ws::WebSocketUpgrade,
 ) -> AppResult<Response> {
-    let id = id_of(&id, "consultation")?;
     let (after, _) = after_and_limit(q.as_deref())?;
     if let Some(origin) = headers.get(header::ORIGIN) {
         let host = headers
@@ -388,10 +376,9 @@ async fn chat(
 async fn post_image(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     body: axum::body::Bytes,
 ) -> AppResult<(StatusCode, Json<super::store::MessageRow>)> {
-    let id = id_of(&id, "consultation")?;
     let message = conversation::post_image(&state, &actor, id, &body).await?;
     Ok((StatusCode::CREATED, Json(message)))
 }
@@ -412,9 +399,8 @@ async fn image(
 async fn write_note(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     AppJson(input): AppJson<super::model::NoteInput>,
 ) -> AppResult<Json<super::note::NoteView>> {
-    let id = id_of(&id, "consultation")?;
     Ok(Json(super::note::write(&state, &actor, id, &input).await?))
 }

@@ -6,7 +6,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -18,7 +18,7 @@ use super::{conversation, lifecycle, note};
 use crate::app::AppState;
 use crate::clock::now_ms;
 use crate::error::{AppError, AppResult, FieldError};
-use crate::extract::AppForm;
+use crate::extract::{AppForm, PathId};
 use crate::identity::Actor;
 use crate::identity::model::Role;
 use crate::time::cst_display;
@@ -37,10 +37,6 @@ pub fn router() -> Router<AppState> {
         .route("/consultations/{id}/complete", post(complete))
         .route("/consultations/{id}/cancel", post(cancel))
         .route("/doctor/consultations", get(workbench))
-}
-
-fn id_of(raw: &str) -> AppResult<i64> {
-    crate::extract::path_id("consultation", raw)
 }
 
 /// A consultation in a list: the row, its kind's and status's words, when it was asked.
@@ -364,10 +360,9 @@ async fn detail(
     State(state): State<AppState>,
     page: PageCtx,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Query(q): Query<MessageQuery>,
 ) -> AppResult<Response> {
-    let id = id_of(&id)?;
     let me = actor.require()?;
     let view = service::read(&state, &actor, id).await?;
     let doctor_side = me.role == Role::Doctor;
@@ -414,10 +409,9 @@ fn back(id: i64, result: AppResult<()>) -> AppResult<Redirect> {
 async fn send(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     AppForm(f): AppForm<SendForm>,
 ) -> AppResult<Redirect> {
-    let id = id_of(&id)?;
     let result = conversation::post_message(&state, &actor, id, &f.text).await;
     back(id, result.map(|_| ()))
 }
@@ -425,9 +419,8 @@ async fn send(
 async fn accept(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> AppResult<Redirect> {
-    let id = id_of(&id)?;
     let result = lifecycle::accept(&state, &actor, id).await;
     back(id, result.map(|_| ()))
 }
@@ -435,9 +428,8 @@ async fn accept(
 async fn complete(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> AppResult<Redirect> {
-    let id = id_of(&id)?;
     let result = lifecycle::complete(&state, &actor, id).await;
     back(id, result.map(|_| ()))
 }
@@ -451,10 +443,9 @@ struct CancelForm {
 async fn cancel(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     AppForm(f): AppForm<CancelForm>,
 ) -> AppResult<Redirect> {
-    let id = id_of(&id)?;
     let reason = f.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
     let result = lifecycle::cancel(&state, &actor, id, reason).await;
     back(id, result.map(|_| ()))
@@ -478,10 +469,9 @@ struct NoteForm {
 async fn write_note(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     AppForm(f): AppForm<NoteForm>,
 ) -> AppResult<Redirect> {
-    let id = id_of(&id)?;
     let diagnoses = f
         .diagnoses
         .lines()

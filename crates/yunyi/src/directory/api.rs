@@ -7,7 +7,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::extract::AppJson;
+use crate::extract::{AppJson, PathId};
 use crate::identity::Actor;
 
 use crate::app::AppState;
@@ -86,10 +86,9 @@ struct HospitalStatusInput {
 async fn set_hospital_status(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     AppJson(input): AppJson<HospitalStatusInput>,
 ) -> AppResult<StatusCode> {
-    let id = service::parse_id(&id)?;
     let active = match input.status.as_str() {
         "active" => true,
         "suspended" => false,
@@ -107,10 +106,9 @@ async fn set_hospital_status(
 async fn add_department(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     AppJson(input): AppJson<DepartmentInput>,
 ) -> AppResult<(StatusCode, Json<serde_json::Value>)> {
-    let id = service::parse_id(&id)?;
     let dept = service::add_department(&state, &actor, id, &input).await?;
     Ok((StatusCode::CREATED, Json(json!({"department_id": dept}))))
 }
@@ -136,9 +134,8 @@ fn id_of(raw: &str, what: &str) -> AppResult<i64> {
 
 async fn hospital_services(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> AppResult<Json<serde_json::Value>> {
-    let id = service::parse_id(&id)?;
     service::hospital_detail(&state.db, id).await?;
     Ok(Json(
         json!({"items": service::hospital_services(&state.db, id).await?}),
@@ -154,10 +151,9 @@ struct SupportInput {
 async fn add_support(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     AppJson(input): AppJson<SupportInput>,
 ) -> AppResult<StatusCode> {
-    let id = service::parse_id(&id)?;
     let supported = input
         .supported_id
         .ok_or_else(|| crate::error::AppError::invalid("supported_id", "is required"))?;
@@ -177,19 +173,17 @@ async fn search_doctors(
 
 async fn doctor(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> AppResult<Json<DoctorDetail>> {
-    let id = id_of(&id, "doctor")?;
     Ok(Json(service::doctor_detail(&state.db, id).await?))
 }
 
 async fn set_profile(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     AppJson(input): AppJson<DoctorProfileInput>,
 ) -> AppResult<StatusCode> {
-    let id = id_of(&id, "doctor")?;
     service::set_profile(&state, &actor, id, &input).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -198,10 +192,9 @@ async fn set_profile(
 async fn set_photo(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     body: axum::body::Bytes,
 ) -> AppResult<StatusCode> {
-    let id = id_of(&id, "doctor")?;
     service::set_photo(&state, &actor, id, &body).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -217,10 +210,9 @@ struct SiteInput {
 async fn add_site(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     AppJson(input): AppJson<SiteInput>,
 ) -> AppResult<(StatusCode, Json<serde_json::Value>)> {
-    let id = id_of(&id, "doctor")?;
     let hospital = input
         .hospital_id
         .ok_or_else(|| crate::error::AppError::invalid("hospital_id", "is required"))?;
@@ -246,10 +238,9 @@ struct PrivilegeInput {
 async fn grant_privilege(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     AppJson(input): AppJson<PrivilegeInput>,
 ) -> AppResult<StatusCode> {
-    let id = id_of(&id, "doctor")?;
     let hospital = input
         .hospital_id
         .ok_or_else(|| crate::error::AppError::invalid("hospital_id", "is required"))?;
@@ -319,8 +310,7 @@ async fn list(
 
 async fn detail(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> AppResult<Json<HospitalDetail>> {
-    let id = service::parse_id(&id)?;
     Ok(Json(service::hospital_detail(&state.db, id).await?))
 }

@@ -8,6 +8,7 @@ use axum::routing::get;
 
 use crate::app::AppState;
 use crate::error::AppResult;
+use crate::extract::PathId;
 use crate::identity::Actor;
 use crate::identity::model::Role;
 use crate::paging::{Page, PageRequest};
@@ -346,9 +347,8 @@ fn price_label(page: &PageCtx, fen: i64) -> String {
 async fn detail(
     State(state): State<AppState>,
     page: PageCtx,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> AppResult<HospitalPage> {
-    let id = service::parse_id(&id)?;
     let detail = service::hospital_detail(&state.db, id).await?;
     let department_services = service::hospital_services(&state.db, id)
         .await?
@@ -800,7 +800,7 @@ async fn admin_doctor(
     State(state): State<AppState>,
     page: PageCtx,
     actor: Actor,
-    Path(id): Path<i64>,
+    PathId(id): PathId,
     axum::extract::Query(q): axum::extract::Query<MessageQuery>,
 ) -> AppResult<AdminDoctorPage> {
     // Only administrators of the doctor's own hospital (or of the platform) see this page.
@@ -851,7 +851,7 @@ struct ProfileForm {
 async fn admin_doctor_profile(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<i64>,
+    PathId(id): PathId,
     crate::extract::AppForm(form): crate::extract::AppForm<ProfileForm>,
 ) -> AppResult<axum::response::Redirect> {
     let since = form.practice_since_year.trim();
@@ -892,7 +892,7 @@ struct SiteForm {
 async fn admin_doctor_site(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<i64>,
+    PathId(id): PathId,
     crate::extract::AppForm(form): crate::extract::AppForm<SiteForm>,
 ) -> AppResult<axum::response::Redirect> {
     let result = async {

@@ -14,7 +14,7 @@ use super::model::AddressInput;
 use super::service::{self, FulfilmentView};
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
-use crate::extract::AppJson;
+use crate::extract::{AppJson, PathId};
 use crate::identity::Actor;
 
 pub fn router() -> Router<AppState> {
@@ -71,9 +71,8 @@ async fn add_address(
 async fn remove_address(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> AppResult<StatusCode> {
-    let id = crate::extract::path_id("address", &id)?;
     address::remove(&state, &actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -81,9 +80,8 @@ async fn remove_address(
 async fn make_default(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> AppResult<Json<AddressView>> {
-    let id = crate::extract::path_id("address", &id)?;
     Ok(Json(address::make_default(&state, &actor, id).await?))
 }
 
@@ -96,9 +94,8 @@ async fn queue(State(state): State<AppState>, actor: Actor) -> AppResult<Json<se
 async fn of_prescription(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> AppResult<Json<FulfilmentView>> {
-    let id = crate::extract::path_id("prescription", &id)?;
     let rx = crate::pharmacy::prescribing::read(&state, &actor, id).await?;
     let patient_side = actor.role() == Some(crate::identity::model::Role::Patient);
     service::of_prescription(&state, rx.prescription.id, patient_side)
@@ -110,9 +107,8 @@ async fn of_prescription(
 async fn read(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> AppResult<Json<FulfilmentView>> {
-    let id = crate::extract::path_id("fulfilment", &id)?;
     Ok(Json(service::read(&state, &actor, id).await?))
 }
 

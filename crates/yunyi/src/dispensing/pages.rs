@@ -18,7 +18,7 @@ use super::service::{self, FulfilmentView};
 use super::store::FulfilmentRow;
 use crate::app::AppState;
 use crate::error::{AppError, AppResult, FieldError};
-use crate::extract::AppForm;
+use crate::extract::{AppForm, PathId};
 use crate::identity::Actor;
 use crate::web::PageCtx;
 use crate::web::filters;
@@ -140,18 +140,16 @@ async fn add_address(
 async fn remove_address(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> AppResult<Redirect> {
-    let id = crate::extract::path_id("address", &id)?;
     redirect_with_outcome("/addresses", &[], address::remove(&state, &actor, id).await)
 }
 
 async fn make_default(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> AppResult<Redirect> {
-    let id = crate::extract::path_id("address", &id)?;
     let result = address::make_default(&state, &actor, id).await.map(|_| ());
     redirect_with_outcome("/addresses", &[], result)
 }
@@ -226,10 +224,9 @@ async fn courier_console(
     State(state): State<AppState>,
     page: PageCtx,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Query(q): Query<MessageQuery>,
 ) -> AppResult<CourierPage> {
-    let id = crate::extract::path_id("fulfilment", &id)?;
     Ok(CourierPage {
         page: page.with_nav("dispensing"),
         parcel: service::sandbox_parcel(&state, &actor, id).await?,
@@ -249,10 +246,9 @@ struct StepForm {
 async fn courier_step(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     AppForm(form): AppForm<StepForm>,
 ) -> AppResult<Redirect> {
-    let id = crate::extract::path_id("fulfilment", &id)?;
     let parcel = service::sandbox_parcel(&state, &actor, id).await?;
     let sandbox = SandboxCourier::new(state.keys.sandbox_courier_secret());
     let update = TrackingUpdate {

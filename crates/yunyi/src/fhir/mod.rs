@@ -64,13 +64,19 @@ pub fn unsupported(param: &str) -> AppError {
 pub fn parse_count(query: Option<&str>) -> Result<usize, AppError> {
     match url::form_urlencoded::parse(query.unwrap_or("").as_bytes()).find(|(k, _)| k == "_count") {
         None => Ok(20),
+        // The search spec lets a server return fewer than asked: more than the most is the
+        // most (as HAPI and Medplum do), not an error that breaks a standard client.
         Some((_, v)) => v
             .parse::<usize>()
             .ok()
-            .filter(|n| (1..=100).contains(n))
-            .ok_or_else(|| AppError::invalid("_count", "must be a whole number from 1 to 100")),
+            .filter(|n| *n >= 1)
+            .map(|n| n.min(MAX_COUNT))
+            .ok_or_else(|| AppError::invalid("_count", "must be a whole number of at least 1")),
     }
 }
+
+/// The most entries one search page holds.
+pub const MAX_COUNT: usize = 100;
 
 /// A `searchset` Bundle under construction.
 pub struct Bundle {
@@ -161,24 +167,43 @@ pub fn operation_outcome(problem: &Problem) -> Value {
     json!({"resourceType": "OperationOutcome", "issue": issues})
 }
 
-/// (resource type, search parameters) served, for the CapabilityStatement.
-const RESOURCES: [(&str, &[(&str, &str)]); 20] = [
-    ("Patient", &[]),
-    ("RelatedPerson", &[("patient", "reference")]),
+/// The interactions of a served resource, as the CapabilityStatement names them.
+const READ: &[&str] = &["read"];
+const READ_SEARCH: &[&str] = &["read", "search-type"];
+const READ_SEARCH_WRITE: &[&str] = &["read", "search-type", "create", "update"];
+
+/// (resource type, interactions, search parameters) served, for the CapabilityStatement.
+/// `tests/it/fhir.rs` checks it against the routes declared under `/fhir`, so it cannot claim
+/// a search or a write that no route serves, nor miss one.
+type Served = (
+    &'static str,
+    &'static [&'static str],
+    &'static [(&'static str, &'static str)],
+);
+const RESOURCES: [Served; 20] = [
+    ("Patient", READ_SEARCH, &[]),
+    ("RelatedPerson", READ_SEARCH, &[("patient", "reference")]),
     (
         "AuditEvent",
+        READ_SEARCH,
         &[("patient", "reference"), ("agent", "reference")],
     ),
-    ("Organization", &[]),
-    ("Practitioner", &[("name", "string")]),
+    ("Organization", READ_SEARCH, &[]),
+    ("Practitioner", READ_SEARCH, &[("name", "string")]),
     (
         "PractitionerRole",
+        READ_SEARCH,
         &[("practitioner", "reference"), ("organization", "reference")],
     ),
-    ("HealthcareService", &[("organization", "reference")]),
-    ("Schedule", &[("actor", "reference")]),
+    (
+        "HealthcareService",
+        READ_SEARCH,
+        &[("organization", "reference")],
+    ),
+    ("Schedule", READ_SEARCH, &[("actor", "reference")]),
     (
         "Slot",
+        READ_SEARCH,
         &[
             ("schedule", "reference"),
             ("status", "token"),
@@ -187,6 +212,7 @@ const RESOURCES: [(&str, &[(&str, &str)]); 20] = [
     ),
     (
         "Appointment",
+        READ_SEARCH_WRITE,
         &[
             ("patient", "reference"),
             ("date", "date"),
@@ -195,16 +221,18 @@ const RESOURCES: [(&str, &[(&str, &str)]); 20] = [
     ),
     (
         "Encounter",
+        READ_SEARCH,
         &[
             ("patient", "reference"),
             ("subject", "reference"),
             ("status", "token"),
         ],
     ),
-    ("Communication", &[("encounter", "reference")]),
-    ("Medication", &[("code", "token")]),
+    ("Communication", READ_SEARCH, &[("encounter", "reference")]),
+    ("Medication", READ_SEARCH, &[("code", "token")]),
     (
         "MedicationRequest",
+        READ_SEARCH,
         &[
             ("patient", "reference"),
             ("subject", "reference"),
@@ -213,29 +241,26 @@ const RESOURCES: [(&str, &[(&str, &str)]); 20] = [
     ),
     (
         "MedicationDispense",
+        READ_SEARCH,
         &[("patient", "reference"), ("subject", "reference")],
     ),
-    ("DetectedIssue", &[("patient", "reference")]),
-    ("Flag", &[]),
-    ("ServiceRequest", &[]),
-    ("Observation", &[]),
-    ("MeasureReport", &[]),
+    ("DetectedIssue", READ_SEARCH, &[("patient", "reference")]),
+    ("Flag", READ, &[]),
+    ("ServiceRequest", READ, &[]),
+    ("Observation", READ, &[]),
+    ("MeasureReport", READ, &[]),
 ];
 
-/// `GET /fhir/metadata`: the CapabilityStatement. Resources are added here as contexts gain
-/// FHIR endpoints.
+/// `GET /fhir/metadata`: the CapabilityStatement.
 async fn metadata() -> Response {
     let resources: Vec<Value> = RESOURCES
         .iter()
-        .map(|(kind, params)| {
-            let mut r = json!({
-                "type": kind,
-                "interaction": if *kind == "Appointment" {
-                    json!([{"code": "read"}, {"code": "search-type"}, {"code": "create"}, {"code": "update"}])
-                } else {
-                    json!([{"code": "read"}, {"code": "search-type"}])
-                },
-            });
+        .map(|(kind, interactions, params)| {
+            let interactions: Vec<Value> = interactions
+                .iter()
+                .map(|code| json!({"code": code}))
+                .collect();
+            let mut r = json!({"type": kind, "interaction": interactions});
             if !params.is_empty() {
                 if let Some(obj) = r.as_object_mut() {
                     let params: Vec<Value> = params

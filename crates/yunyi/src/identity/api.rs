@@ -13,7 +13,7 @@ use super::actor::{Actor, SessionKind};
 use super::{auth, claims, service};
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
-use crate::extract::{AppForm, AppJson};
+use crate::extract::{AppForm, AppJson, PathId};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -243,28 +243,20 @@ async fn my_claims(State(state): State<AppState>, actor: Actor) -> AppResult<Jso
     Ok(Json(claims::mine(&state, &actor).await?))
 }
 
-fn claim_id(raw: &str) -> AppResult<i64> {
-    crate::extract::path_id("identity claim", raw)
-}
-
 async fn approve_claim(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> AppResult<Json<claims::ClaimView>> {
-    Ok(Json(
-        claims::decide(&state, &actor, claim_id(&id)?, true).await?,
-    ))
+    Ok(Json(claims::decide(&state, &actor, id, true).await?))
 }
 
 async fn reject_claim(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> AppResult<Json<claims::ClaimView>> {
-    Ok(Json(
-        claims::decide(&state, &actor, claim_id(&id)?, false).await?,
-    ))
+    Ok(Json(claims::decide(&state, &actor, id, false).await?))
 }
 
 #[derive(Deserialize)]
@@ -276,32 +268,30 @@ struct CodeInput {
 async fn claim_code(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     AppJson(input): AppJson<CodeInput>,
 ) -> AppResult<Json<claims::ClaimView>> {
     Ok(Json(
-        claims::enter_code(&state, &actor, claim_id(&id)?, &input.code).await?,
+        claims::enter_code(&state, &actor, id, &input.code).await?,
     ))
 }
 
 async fn counter_claim(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> AppResult<Json<claims::CounterView>> {
-    Ok(Json(
-        claims::counter_view(&state, &actor, claim_id(&id)?).await?,
-    ))
+    Ok(Json(claims::counter_view(&state, &actor, id).await?))
 }
 
 async fn verify_claim(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     AppJson(input): AppJson<claims::CounterCheck>,
 ) -> AppResult<Json<claims::ClaimView>> {
     Ok(Json(
-        claims::verify_at_counter(&state, &actor, claim_id(&id)?, &input).await?,
+        claims::verify_at_counter(&state, &actor, id, &input).await?,
     ))
 }
 

@@ -4,7 +4,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -16,7 +16,7 @@ use super::notify::InboxEntry;
 use super::{auth, claims, service};
 use crate::app::AppState;
 use crate::error::{AppError, AppResult, FieldError};
-use crate::extract::AppForm;
+use crate::extract::{AppForm, PathId};
 use crate::web::PageCtx;
 
 pub fn router() -> Router<AppState> {
@@ -443,9 +443,8 @@ fn claim_path_id(raw: &str) -> AppResult<i64> {
 async fn approve_claim(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> AppResult<Redirect> {
-    let id = claim_path_id(&id)?;
     let result = claims::decide(&state, &actor, id, true).await.map(|_| ());
     claim_outcome("/me", &[], result)
 }
@@ -453,9 +452,8 @@ async fn approve_claim(
 async fn reject_claim(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> AppResult<Redirect> {
-    let id = claim_path_id(&id)?;
     let result = claims::decide(&state, &actor, id, false).await.map(|_| ());
     claim_outcome("/me", &[], result)
 }
@@ -469,10 +467,9 @@ struct ClaimCodeForm {
 async fn claim_code(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     AppForm(form): AppForm<ClaimCodeForm>,
 ) -> AppResult<Redirect> {
-    let id = claim_path_id(&id)?;
     let result = claims::enter_code(&state, &actor, id, &form.code)
         .await
         .map(|_| ());
@@ -525,10 +522,9 @@ async fn counter_page(
 async fn counter_verify(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     AppForm(form): AppForm<claims::CounterCheck>,
 ) -> AppResult<Redirect> {
-    let id = claim_path_id(&id)?;
     let result = claims::verify_at_counter(&state, &actor, id, &form)
         .await
         .map(|_| ());

@@ -5,7 +5,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -16,7 +16,7 @@ use super::service as formulary;
 use super::store::DrugQuery;
 use crate::app::AppState;
 use crate::error::{AppError, AppResult, FieldError};
-use crate::extract::AppForm;
+use crate::extract::{AppForm, PathId};
 use crate::identity::Actor;
 use crate::web::PageCtx;
 use crate::web::page::redirect_with_outcome;
@@ -146,10 +146,9 @@ struct PriceForm {
 async fn price(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     AppForm(form): AppForm<PriceForm>,
 ) -> AppResult<Redirect> {
-    let id = crate::extract::path_id("drug", &id)?;
     let result = service::set_price(&state, &actor, id, &form.price_yuan)
         .await
         .map(|_| ());

@@ -12,7 +12,7 @@ use serde_json::json;
 use super::prescribing::{self, Checked, PrescriptionView};
 use super::prescription::PrescriptionInput;
 use super::review;
-use crate::extract::AppJson;
+use crate::extract::{AppJson, PathId};
 
 use super::model::Drug;
 use super::service::{self, DrugView, ImportSummary};
@@ -39,10 +39,6 @@ pub fn router() -> Router<AppState> {
             "/api/v1/consultations/{id}/prescriptions",
             get(of_consultation),
         )
-}
-
-fn rx_id(raw: &str) -> AppResult<i64> {
-    crate::extract::path_id("prescription", raw)
 }
 
 fn valid(input: &PrescriptionInput) -> AppResult<super::prescription::PrescriptionValid> {
@@ -90,17 +86,16 @@ async fn mine(
 async fn read_prescription(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> AppResult<Json<PrescriptionView>> {
-    Ok(Json(prescribing::read(&state, &actor, rx_id(&id)?).await?))
+    Ok(Json(prescribing::read(&state, &actor, id).await?))
 }
 
 async fn of_consultation(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> AppResult<Json<serde_json::Value>> {
-    let id = crate::extract::path_id("consultation", &id)?;
     let items = prescribing::of_consultation(&state, &actor, id).await?;
     Ok(Json(json!({ "items": items })))
 }
@@ -116,10 +111,9 @@ struct Remark {
 async fn cancel(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     AppJson(input): AppJson<Remark>,
 ) -> AppResult<Json<PrescriptionView>> {
-    let id = rx_id(&id)?;
     Ok(Json(
         prescribing::cancel(&state, &actor, id, input.reason.as_deref()).await?,
     ))
@@ -136,10 +130,9 @@ async fn review_queue(
 async fn approve(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     AppJson(input): AppJson<Remark>,
 ) -> AppResult<Json<PrescriptionView>> {
-    let id = rx_id(&id)?;
     Ok(Json(
         review::approve(&state, &actor, id, input.note.as_deref()).await?,
     ))
@@ -148,10 +141,9 @@ async fn approve(
 async fn reject(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     AppJson(input): AppJson<Remark>,
 ) -> AppResult<Json<PrescriptionView>> {
-    let id = rx_id(&id)?;
     Ok(Json(
         review::reject(&state, &actor, id, input.reason.as_deref()).await?,
     ))
@@ -198,10 +190,9 @@ struct RenewInput {
 async fn renew(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     AppJson(input): AppJson<RenewInput>,
 ) -> AppResult<(StatusCode, Json<crate::consult::service::ConsultationView>)> {
-    let id = rx_id(&id)?;
     let view = super::refill::renew(&state, &actor, id, input.note.as_deref()).await?;
     Ok((StatusCode::CREATED, Json(view)))
 }
@@ -216,10 +207,9 @@ struct PriceInput {
 async fn set_price(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     AppJson(input): AppJson<PriceInput>,
 ) -> AppResult<Json<Drug>> {
-    let id = crate::extract::path_id("drug", &id)?;
     Ok(Json(
         service::set_price(&state, &actor, id, &input.price_yuan).await?,
     ))

@@ -6,7 +6,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -24,7 +24,7 @@ use crate::consult::service::ConsultationView;
 use crate::dispensing::address::AddressView;
 use crate::dispensing::service::FulfilmentView;
 use crate::error::{AppError, AppResult, FieldError};
-use crate::extract::AppForm;
+use crate::extract::{AppForm, PathId};
 use crate::identity::Actor;
 use crate::time::cst_display;
 use crate::web::PageCtx;
@@ -160,9 +160,8 @@ async fn prescribe_form(
     State(state): State<AppState>,
     page: PageCtx,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> AppResult<PrescribePage> {
-    let id = crate::extract::path_id("consultation", &id)?;
     let mut form = form_page(&state, page, &actor, id).await?;
     let renews = form.consultation.consultation.renews_prescription_id;
     if let (Some(rx), true) = (renews, form.earlier.is_empty()) {
@@ -253,10 +252,9 @@ async fn prescribe(
     State(state): State<AppState>,
     page: PageCtx,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     AppForm(pairs): AppForm<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    let id = crate::extract::path_id("consultation", &id)?;
     let (input, lines, mut errors, sign) = parse_form(id, &pairs);
     let mut form = form_page(&state, page, &actor, id).await?;
     form.lines = lines;
@@ -324,10 +322,9 @@ async fn detail(
     State(state): State<AppState>,
     page: PageCtx,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Query(q): Query<MessageQuery>,
 ) -> AppResult<DetailPage> {
-    let id = crate::extract::path_id("prescription", &id)?;
     let view = prescribing::read(&state, &actor, id).await?;
     let pharmacist = actor.role() == Some(crate::identity::model::Role::Pharmacist);
     let patient = actor.role() == Some(crate::identity::model::Role::Patient);
@@ -404,10 +401,9 @@ struct RenewForm {
 async fn renew(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     AppForm(form): AppForm<RenewForm>,
 ) -> AppResult<Redirect> {
-    let id = crate::extract::path_id("prescription", &id)?;
     match super::refill::renew(&state, &actor, id, optional(&form.note)).await {
         Ok(v) => Ok(Redirect::to(&format!(
             "/consultations/{}",
@@ -467,10 +463,9 @@ fn optional(s: &str) -> Option<&str> {
 async fn approve(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     AppForm(form): AppForm<ReviewForm>,
 ) -> AppResult<Redirect> {
-    let id = crate::extract::path_id("prescription", &id)?;
     let result = review::approve(&state, &actor, id, optional(&form.note))
         .await
         .map(|_| ());
@@ -480,10 +475,9 @@ async fn approve(
 async fn reject(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     AppForm(form): AppForm<ReviewForm>,
 ) -> AppResult<Redirect> {
-    let id = crate::extract::path_id("prescription", &id)?;
     let result = review::reject(&state, &actor, id, optional(&form.reason))
         .await
         .map(|_| ());

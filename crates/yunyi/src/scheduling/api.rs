@@ -1,6 +1,6 @@
 //! Scheduling over the JSON API.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
@@ -14,7 +14,7 @@ use super::service;
 use super::waitlist;
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
-use crate::extract::AppJson;
+use crate::extract::{AppJson, PathId};
 use crate::identity::Actor;
 use crate::time::cst_rfc3339;
 
@@ -51,10 +51,6 @@ fn person_or_self(actor: &Actor, person: Option<i64>) -> AppResult<i64> {
     actor.require()?.person_or_self(person)
 }
 
-fn id_of(raw: &str, what: &str) -> AppResult<i64> {
-    crate::extract::path_id(what, raw)
-}
-
 #[derive(Deserialize)]
 struct ScheduleInput {
     service_id: Option<i64>,
@@ -75,10 +71,9 @@ async fn create_schedule(
 async fn add_session(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     AppJson(input): AppJson<SessionInput>,
 ) -> AppResult<(StatusCode, Json<serde_json::Value>)> {
-    let id = id_of(&id, "schedule")?;
     let created = service::add_session(&state, &actor, id, &input).await?;
     Ok((StatusCode::CREATED, Json(json!({"slots_created": created}))))
 }
@@ -87,10 +82,9 @@ async fn add_session(
 /// saying whether it is bookable yet; `from` (a CST day, default now) pages through long plans.
 async fn slots(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     RawQuery(q): RawQuery,
 ) -> AppResult<Response> {
-    let id = id_of(&id, "doctor")?;
     let mut days = 14;
     let mut from = None;
     let mut service = None;
@@ -207,10 +201,9 @@ struct CancelInput {
 async fn cancel(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     body: Result<AppJson<CancelInput>, AppError>,
 ) -> AppResult<StatusCode> {
-    let id = id_of(&id, "appointment")?;
     // The body is optional: a bare POST cancels without a reason. A body with bad text is
     // refused, not ignored.
     let reason = match body {
@@ -230,10 +223,9 @@ struct SlotChoice {
 async fn reschedule(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     AppJson(input): AppJson<SlotChoice>,
 ) -> AppResult<Json<serde_json::Value>> {
-    let id = id_of(&id, "appointment")?;
     let slot = input
         .slot_id
         .ok_or_else(|| AppError::invalid("slot_id", "is required"))?;
@@ -244,18 +236,16 @@ async fn reschedule(
 async fn check_in(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> AppResult<Json<serde_json::Value>> {
-    let id = id_of(&id, "appointment")?;
     Ok(Json(view(&service::check_in(&state, &actor, id).await?)))
 }
 
 async fn no_show(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> AppResult<Json<serde_json::Value>> {
-    let id = id_of(&id, "appointment")?;
     Ok(Json(view(
         &service::mark_no_show(&state, &actor, id).await?,
     )))
@@ -271,9 +261,8 @@ fn template_view(t: &super::plan_store::TemplateRow) -> serde_json::Value {
 async fn templates(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> AppResult<Json<serde_json::Value>> {
-    let id = id_of(&id, "schedule")?;
     let (schedule, items) = plan::templates(&state, &actor, id).await?;
     Ok(Json(json!({
         "schedule_id": schedule.id, "doctor_id": schedule.doctor_id, "hospital_id": schedule.hospital_id,
@@ -287,10 +276,9 @@ async fn templates(
 async fn add_template(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     AppJson(input): AppJson<TemplateInput>,
 ) -> AppResult<(StatusCode, Json<serde_json::Value>)> {
-    let id = id_of(&id, "schedule")?;
     let (template, created) = plan::add_template(&state, &actor, id, &input).await?;
     Ok((
         StatusCode::CREATED,
@@ -302,10 +290,9 @@ async fn add_template(
 async fn replace_template(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     AppJson(input): AppJson<TemplateInput>,
 ) -> AppResult<Json<serde_json::Value>> {
-    let id = id_of(&id, "template")?;
     let (template, created) = plan::replace_template(&state, &actor, id, &input).await?;
     Ok(Json(
         json!({"template_id": template, "replaces": id, "slots_created": created}),
@@ -315,9 +302,8 @@ async fn replace_template(
 async fn remove_template(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> AppResult<StatusCode> {
-    let id = id_of(&id, "template")?;
     plan::remove_template(&state, &actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -325,10 +311,9 @@ async fn remove_template(
 async fn set_rules(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     AppJson(input): AppJson<ReleaseRulesInput>,
 ) -> AppResult<StatusCode> {
-    let id = id_of(&id, "schedule")?;
     plan::set_rules(&state, &actor, id, &input).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -336,10 +321,9 @@ async fn set_rules(
 async fn close_schedule(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     AppJson(input): AppJson<CloseInput>,
 ) -> AppResult<Json<plan::Closed>> {
-    let id = id_of(&id, "schedule")?;
     Ok(Json(
         plan::close(&state, &actor, Scope::Schedule(id), &input).await?,
     ))
@@ -348,10 +332,9 @@ async fn close_schedule(
 async fn close_hospital(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     AppJson(input): AppJson<CloseInput>,
 ) -> AppResult<Json<plan::Closed>> {
-    let id = id_of(&id, "hospital")?;
     Ok(Json(
         plan::close(&state, &actor, Scope::Hospital(id), &input).await?,
     ))
@@ -400,9 +383,8 @@ async fn my_waitlist(
 async fn accept_offer(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> AppResult<(StatusCode, Json<serde_json::Value>)> {
-    let id = id_of(&id, "waitlist entry")?;
     let a = waitlist::accept(&state, &actor, id).await?;
     Ok((StatusCode::CREATED, Json(view(&a))))
 }
@@ -410,9 +392,8 @@ async fn accept_offer(
 async fn leave_waitlist(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> AppResult<StatusCode> {
-    let id = id_of(&id, "waitlist entry")?;
     waitlist::leave(&state, &actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -4,7 +4,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::Redirect;
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -13,7 +13,7 @@ use super::model::Appointment;
 use super::{service, waitlist};
 use crate::app::AppState;
 use crate::error::AppResult;
-use crate::extract::AppForm;
+use crate::extract::{AppForm, PathId};
 use crate::identity::Actor;
 use crate::time::cst_display;
 use crate::web::PageCtx;
@@ -130,7 +130,7 @@ async fn book(
 async fn cancel(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<i64>,
+    PathId(id): PathId,
 ) -> AppResult<Redirect> {
     back(service::cancel(&state, &actor, id, None).await)
 }
@@ -150,7 +150,7 @@ async fn reschedule_page(
     State(state): State<AppState>,
     page: PageCtx,
     actor: Actor,
-    Path(id): Path<i64>,
+    PathId(id): PathId,
 ) -> AppResult<ReschedulePage> {
     let appointment = service::read_appointment(&state, &actor, id).await?;
     let now = crate::clock::now_ms();
@@ -177,7 +177,7 @@ struct SlotForm {
 async fn reschedule(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<i64>,
+    PathId(id): PathId,
     AppForm(f): AppForm<SlotForm>,
 ) -> AppResult<Redirect> {
     back(
@@ -210,7 +210,7 @@ async fn join(
 async fn accept(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<i64>,
+    PathId(id): PathId,
 ) -> AppResult<Redirect> {
     back(waitlist::accept(&state, &actor, id).await.map(|_| ()))
 }
@@ -218,7 +218,7 @@ async fn accept(
 async fn leave(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<i64>,
+    PathId(id): PathId,
 ) -> AppResult<Redirect> {
     back(waitlist::leave(&state, &actor, id).await)
 }

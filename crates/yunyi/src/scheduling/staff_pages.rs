@@ -4,7 +4,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::Redirect;
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -17,7 +17,7 @@ use super::store::{ScheduleListing, ScheduleRow};
 use crate::app::AppState;
 use crate::directory::model::{Hospital, Service};
 use crate::error::AppResult;
-use crate::extract::AppForm;
+use crate::extract::{AppForm, PathId};
 use crate::identity::Actor;
 use crate::web::PageCtx;
 use crate::web::page::redirect_with_outcome;
@@ -78,7 +78,7 @@ async fn doctor_schedule(
 async fn check_in(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<i64>,
+    PathId(id): PathId,
 ) -> AppResult<Redirect> {
     let result = service::check_in(&state, &actor, id).await.map(|_| ());
     redirect_with_outcome("/doctor/schedule", &[], result)
@@ -87,7 +87,7 @@ async fn check_in(
 async fn no_show(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<i64>,
+    PathId(id): PathId,
 ) -> AppResult<Redirect> {
     let result = service::mark_no_show(&state, &actor, id).await.map(|_| ());
     redirect_with_outcome("/doctor/schedule", &[], result)
@@ -210,7 +210,7 @@ async fn admin_schedule(
     State(state): State<AppState>,
     page: PageCtx,
     actor: Actor,
-    Path(id): Path<i64>,
+    PathId(id): PathId,
     Query(q): Query<MessageQuery>,
 ) -> AppResult<AdminSchedulePage> {
     let (schedule, templates) = plan::templates(&state, &actor, id).await?;
@@ -247,7 +247,7 @@ struct TemplateForm {
 async fn add_template(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<i64>,
+    PathId(id): PathId,
     AppForm(f): AppForm<TemplateForm>,
 ) -> AppResult<Redirect> {
     let input = TemplateInput {
@@ -268,7 +268,7 @@ async fn add_template(
 async fn remove_template(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<i64>,
+    PathId(id): PathId,
 ) -> AppResult<Redirect> {
     match plan::remove_template(&state, &actor, id).await {
         Ok(schedule) => back_to(schedule, Ok(())),
@@ -289,7 +289,7 @@ struct RulesForm {
 async fn set_rules(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<i64>,
+    PathId(id): PathId,
     AppForm(f): AppForm<RulesForm>,
 ) -> AppResult<Redirect> {
     let input = ReleaseRulesInput {
@@ -303,7 +303,7 @@ async fn set_rules(
 async fn close(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<i64>,
+    PathId(id): PathId,
     AppForm(f): AppForm<CloseForm>,
 ) -> AppResult<Redirect> {
     let result = plan::close(&state, &actor, Scope::Schedule(id), &f.input())

@@ -14,7 +14,7 @@ use super::model::StepInput;
 use super::rules::{self, RulesView};
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
-use crate::extract::{AppJson, path_id};
+use crate::extract::{AppJson, PathId, path_id};
 use crate::identity::Actor;
 
 pub fn router() -> Router<AppState> {
@@ -83,10 +83,9 @@ struct FlagInput {
 async fn flag(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     AppJson(body): AppJson<FlagInput>,
 ) -> AppResult<(StatusCode, Json<serde_json::Value>)> {
-    let id = path_id("consultation", &id)?;
     let case = cases::flag_by_doctor(&state, &actor, id, &body.reason).await?;
     Ok((
         StatusCode::CREATED,
@@ -102,19 +101,17 @@ async fn list(State(state): State<AppState>, actor: Actor) -> AppResult<Json<ser
 async fn read(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> AppResult<Json<CaseView>> {
-    let id = path_id("case", &id)?;
     Ok(Json(cases::read(&state, &actor, id).await?))
 }
 
 async fn step(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     AppJson(input): AppJson<StepInput>,
 ) -> AppResult<Json<CaseView>> {
-    let id = path_id("case", &id)?;
     Ok(Json(cases::step(&state, &actor, id, &input).await?))
 }
 

@@ -17,7 +17,7 @@ use super::model::{Action, StepInput};
 use super::rules::{self, AreaInput, RulesView};
 use crate::app::AppState;
 use crate::error::{AppError, AppResult, FieldError};
-use crate::extract::AppForm;
+use crate::extract::{AppForm, PathId};
 use crate::identity::Actor;
 use crate::web::PageCtx;
 use crate::web::filters;
@@ -167,10 +167,9 @@ async fn case_page(
     State(state): State<AppState>,
     page: PageCtx,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Query(q): Query<MessageQuery>,
 ) -> AppResult<CasePage> {
-    let id = crate::extract::path_id("case", &id)?;
     Ok(CasePage {
         page: page.with_nav("surveillance"),
         item: cases::read(&state, &actor, id).await?,
@@ -182,10 +181,9 @@ async fn case_page(
 async fn case_step(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     AppForm(input): AppForm<StepInput>,
 ) -> AppResult<Redirect> {
-    let id = crate::extract::path_id("case", &id)?;
     let result = cases::step(&state, &actor, id, &input).await.map(|_| ());
     redirect_with_outcome(&format!("/surveillance/cases/{id}"), &[], result)
 }
@@ -272,10 +270,9 @@ struct FlagForm {
 async fn flag(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     AppForm(form): AppForm<FlagForm>,
 ) -> AppResult<Redirect> {
-    let id = crate::extract::path_id("consultation", &id)?;
     let result = cases::flag_by_doctor(&state, &actor, id, &form.reason)
         .await
         .map(|_| ());

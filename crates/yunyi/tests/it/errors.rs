@@ -165,6 +165,8 @@ async fn malformed_ids_are_not_found_not_server_errors() {
         "/api/v1/hospitals/abc",
         "/api/v1/hospitals/-1",
         "/api/v1/hospitals/99999999999999999999",
+        "/api/v1/consultations/abc",
+        "/api/v1/doctors/x/slots",
     ] {
         let response = app.get(path).await;
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
@@ -174,8 +176,11 @@ async fn malformed_ids_are_not_found_not_server_errors() {
             "{path}"
         );
     }
-    let response = app.get("/hospitals/%E4%B8%AD").await;
-    assert_eq!(response.status(), StatusCode::NOT_FOUND);
-    assert!(content_type(&response).starts_with("text/html"));
+    // Pages too, whichever way their handler reads the id (`PathId` on all of them).
+    for path in ["/hospitals/%E4%B8%AD", "/doctors/abc", "/doctors/0"] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        assert!(content_type(&response).starts_with("text/html"), "{path}");
+    }
     app.stop().await;
 }

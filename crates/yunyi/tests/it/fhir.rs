@@ -128,6 +128,42 @@ async fn the_capability_statement_lists_what_is_served() {
     let (status, body) = fhir(&app, None, "/fhir/Patient").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["issue"][0]["code"], "login");
+
+    // It claims exactly the interactions the declared routes serve, no more and no fewer.
+    let (_, body) = fhir(&app, None, "/fhir/metadata").await;
+    let mut claimed: Vec<String> = Vec::new();
+    for r in body["rest"][0]["resource"].as_array().unwrap() {
+        for i in r["interaction"].as_array().unwrap() {
+            claimed.push(format!(
+                "{} {}",
+                r["type"].as_str().unwrap(),
+                i["code"].as_str().unwrap()
+            ));
+        }
+    }
+    let mut served: Vec<String> = Vec::new();
+    for (method, path) in crate::denials::declared_routes() {
+        let Some(rest) = path.strip_prefix("/fhir/") else {
+            continue;
+        };
+        let (kind, instance) = match rest.split_once('/') {
+            Some((kind, "{id}")) => (kind, true),
+            Some(_) => continue,
+            None if rest == "metadata" => continue,
+            None => (rest, false),
+        };
+        let interaction = match (method.as_str(), instance) {
+            ("GET", true) => "read",
+            ("GET", false) => "search-type",
+            ("POST", false) => "create",
+            ("PUT", true) => "update",
+            (m, _) => panic!("{m} {path} is not a FHIR interaction the statement can name"),
+        };
+        served.push(format!("{kind} {interaction}"));
+    }
+    claimed.sort();
+    served.sort();
+    assert_eq!(claimed, served);
     app.stop().await;
 }
 
@@ -276,7 +312,11 @@ async fn audit_events_are_valid_fhir_for_regulators_only() {
 
     let (status, _) = fhir(&app, Some(&patient), "/fhir/AuditEvent").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, outcome) = fhir(&app, Some(&regulator), "/fhir/AuditEvent?_count=500").await;
+    // More than the most is the most; a count that is not a number is an error.
+    let (status, bundle) = fhir(&app, Some(&regulator), "/fhir/AuditEvent?_count=500").await;
+    assert_eq!(status, StatusCode::OK, "{bundle}");
+    assert!(entries(&bundle).len() <= 100);
+    let (status, outcome) = fhir(&app, Some(&regulator), "/fhir/AuditEvent?_count=lots").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(outcome["issue"][0]["expression"][0], "_count");
     app.stop().await;
