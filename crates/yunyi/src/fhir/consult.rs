@@ -165,8 +165,8 @@ async fn read_encounter(
     Ok(fhir_json(encounter(&view)))
 }
 
-/// `Encounter?patient=Patient/…[&status=…]`: the consultations of a patient the actor may see
-/// (for a doctor, those they hold).
+/// `Encounter[?patient=Patient/…][&status=…]`: the consultations of a patient the actor may
+/// see (for a doctor, those they hold); without `patient`, of everyone the actor may search.
 async fn search_encounters(
     State(state): State<AppState>,
     actor: Actor,
@@ -193,8 +193,10 @@ async fn search_encounters(
             other => return Err(unsupported(other)),
         }
     }
-    let person = person.ok_or_else(|| AppError::invalid("patient", "is required (Patient/123)"))?;
-    let views = service::for_person(&state, &actor, person, 100).await?;
+    let mut views = Vec::new();
+    for person in super::people_in_scope(&state, &actor, person).await? {
+        views.extend(service::for_person(&state, &actor, person, 100).await?);
+    }
     let mut bundle = Bundle::searchset("Encounter", query.as_deref());
     for v in views
         .iter()

@@ -75,6 +75,20 @@ pub fn parse_count(query: Option<&str>) -> Result<usize, AppError> {
     }
 }
 
+/// The people a search covers: the one it names, or else everyone the actor may search (a
+/// patient: themselves and their family; a clinician: their care relationships). Each is then
+/// read through the policy, which checks and audits.
+pub async fn people_in_scope(
+    state: &crate::app::AppState,
+    actor: &crate::identity::Actor,
+    named: Option<i64>,
+) -> Result<Vec<i64>, AppError> {
+    match named {
+        Some(person) => Ok(vec![person]),
+        None => crate::identity::service::searchable_patients(state, actor).await,
+    }
+}
+
 /// The most entries one search page holds.
 pub const MAX_COUNT: usize = 100;
 

@@ -306,11 +306,12 @@ async fn read_request(
     )))
 }
 
-/// The `patient` a search is about (required), other parameters handed to `other`.
+/// The `patient` a search is about, if named (else everyone the actor may search), other
+/// parameters handed to `other`.
 fn patient_param(
     query: Option<&str>,
     mut other: impl FnMut(&str, &str) -> AppResult<()>,
-) -> AppResult<i64> {
+) -> AppResult<Option<i64>> {
     let mut person = None;
     for (k, v) in params(query) {
         match k.as_str() {
@@ -319,10 +320,11 @@ fn patient_param(
             _ => other(&k, &v)?,
         }
     }
-    person.ok_or_else(|| AppError::invalid("patient", "is required (Patient/123)"))
+    Ok(person)
 }
 
-/// `MedicationRequest?patient=Patient/…[&status=…]`.
+/// `MedicationRequest[?patient=Patient/…][&status=…]` (without `patient`: everyone the actor
+/// may search).
 async fn search_requests(
     State(state): State<AppState>,
     actor: Actor,
@@ -346,7 +348,11 @@ async fn search_requests(
     })?;
     let mut bundle = Bundle::searchset("MedicationRequest", query.as_deref());
     let mut n = 0;
-    for p in prescribing::for_person(&state, &actor, person).await? {
+    let mut found = Vec::new();
+    for person in super::people_in_scope(&state, &actor, person).await? {
+        found.extend(prescribing::for_person(&state, &actor, person).await?);
+    }
+    for p in found {
         if status
             .as_deref()
             .is_some_and(|s| request_status(p.status) != s)
@@ -394,7 +400,11 @@ async fn search_issues(
     let person = patient_param(query.as_deref(), |k, _| Err(unsupported(k)))?;
     let mut bundle = Bundle::searchset("DetectedIssue", query.as_deref());
     let mut n = 0;
-    for p in prescribing::for_person(&state, &actor, person).await? {
+    let mut found = Vec::new();
+    for person in super::people_in_scope(&state, &actor, person).await? {
+        found.extend(prescribing::for_person(&state, &actor, person).await?);
+    }
+    for p in found {
         let (items, findings) = prescribing::lines_and_findings(&state, p.id).await?;
         for f in findings {
             if n == count {
@@ -441,7 +451,11 @@ async fn search_dispenses(
     let person = patient_param(query.as_deref(), |k, _| Err(unsupported(k)))?;
     let mut bundle = Bundle::searchset("MedicationDispense", query.as_deref());
     let mut n = 0;
-    for f in dispensing::for_person(&state, &actor, person).await? {
+    let mut found = Vec::new();
+    for person in super::people_in_scope(&state, &actor, person).await? {
+        found.extend(dispensing::for_person(&state, &actor, person).await?);
+    }
+    for f in found {
         if f.fulfilment.status == "awaiting_payment" {
             continue;
         }

@@ -47,6 +47,22 @@ async fn the_patients_prescriptions_and_deliveries_read_as_fhir() {
     )
     .await;
     assert_eq!(entries(&active).len(), 1);
+    // Without `patient`, a patient's search covers themselves and their family: it holds at
+    // least their own requests, and an administrator (who may not search patients) is refused.
+    let (status, mine) = fhir(&ctx.app, Some(&patient), "/fhir/MedicationRequest").await;
+    assert_eq!(status, StatusCode::OK, "{mine}");
+    let own = format!("Patient/{person}");
+    let own_count = entries(&mine)
+        .iter()
+        .filter(|r| r["subject"]["reference"] == own.as_str())
+        .count();
+    assert_eq!(own_count, 3, "{mine}");
+    let (status, encounters) = fhir(&ctx.app, Some(&patient), "/fhir/Encounter").await;
+    assert_eq!(status, StatusCode::OK, "{encounters}");
+    assert!(!entries(&encounters).is_empty(), "{encounters}");
+    let admin = ctx.app.token("admin", PW).await;
+    let (status, _) = fhir(&ctx.app, Some(&admin), "/fhir/Encounter").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 
     // The medicine: public, by id or by code (both demo hospitals carry XY001).
     let medication = delivered["medicationReference"]["reference"]
