@@ -169,6 +169,10 @@ impl AppState {
 pub fn job_registry() -> jobs::Registry {
     jobs::Registry::standard()
         .with_recurring_job(
+            web::idempotency::PurgeKeys,
+            std::time::Duration::from_secs(3600),
+        )
+        .with_recurring_job(
             identity::cleanup::PurgeEndedSessions,
             std::time::Duration::from_secs(3600),
         )
@@ -315,6 +319,10 @@ pub fn router(state: AppState) -> Router {
         .merge(audit::router())
         .merge(fhir::router())
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            web::idempotency::replay,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             identity::csrf::protect,

@@ -159,10 +159,13 @@ pub async fn order_appointment(
     }
     let a = crate::scheduling::service::read_appointment(state, actor, appointment).await?;
     if a.status != "booked" {
-        return Err(AppError::Conflict(format!(
-            "the appointment is {}; only a booked one is paid for",
-            a.status.replace('_', " ")
-        )));
+        return Err(AppError::refused(
+            Reason::AppointmentNotBooked,
+            format!(
+                "the appointment is {}; only a booked one is paid for",
+                a.status.replace('_', " ")
+            ),
+        ));
     }
     if let Some(order) = store::latest_for(&state.db, "appointment", a.id).await? {
         match order.status.as_str() {

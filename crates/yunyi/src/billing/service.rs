@@ -367,7 +367,7 @@ async fn refund_unchecked(
     let txn = order
         .gateway_txn
         .clone()
-        .ok_or_else(|| AppError::Conflict("the order was never paid".to_owned()))?;
+        .ok_or_else(|| AppError::refused(Reason::NotPaid, "the order was never paid".to_owned()))?;
     let now = now_ms();
     let mut tx = state.db.begin().await?;
     if !store::take_refund(&mut tx, order_id, amount, now).await? {

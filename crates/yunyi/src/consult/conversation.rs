@@ -120,7 +120,8 @@ async fn writable(state: &AppState, actor: &Actor, c: &ConsultationRow) -> AppRe
         ));
     }
     if side == Side::Doctor && status == Status::Requested {
-        return Err(AppError::Conflict(
+        return Err(AppError::refused(
+            Reason::NotAccepted,
             "accept the request before writing to the patient".to_owned(),
         ));
     }
@@ -464,7 +465,8 @@ pub async fn call(
     let c = consultation_or_404(state, id).await?;
     let side = writable(state, actor, &c).await?;
     if c.status() == Status::Requested {
-        return Err(AppError::Conflict(
+        return Err(AppError::refused(
+            Reason::NotAccepted,
             "a call needs the doctor to accept the consultation first".to_owned(),
         ));
     }

@@ -139,9 +139,7 @@ pub async fn accept(state: &AppState, actor: &Actor, id: i64) -> AppResult<Consu
         ));
     }
     if follow_up_basis(&c) == Some(FollowUpBasis::AwaitingConfirmation) {
-        return Err(AppError::Conflict(
-            "confirm first that the attached record shows the offline diagnosis of this condition (POST …/prior-record with qualifies true or false)".to_owned(),
-        ));
+        return Err(AppError::refused(Reason::PriorRecordUnconfirmed, "confirm first that the attached record shows the offline diagnosis of this condition (POST …/prior-record with qualifies true or false)".to_owned(),));
     }
     let now = now_ms();
     let mut tx = state.db.begin().await?;

@@ -10,7 +10,7 @@ use super::store;
 use crate::app::AppState;
 use crate::audit::{self, NewEvent};
 use crate::clock::now_ms;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Reason};
 use crate::identity::Actor;
 use crate::identity::auth::require_step_up;
 use crate::identity::model::Role;
@@ -60,17 +60,21 @@ pub async fn write(
     require_step_up(state, me)?;
     let status = c.status();
     if status.is_ended() || status == super::model::Status::Requested {
-        return Err(AppError::Conflict(format!(
-            "the note is written while the consultation is open; it is {}",
-            status.as_str().replace('_', " ")
-        )));
+        return Err(AppError::refused(
+            Reason::ConsultationEnded,
+            format!(
+                "the note is written while the consultation is open; it is {}",
+                status.as_str().replace('_', " ")
+            ),
+        ));
     }
     let kind = c.kind;
     let note = input.validate(kind).map_err(AppError::Validation)?;
     let now = now_ms();
     let mut tx = state.db.begin().await?;
     if !store::put_note(&mut tx, id, me.account_id, &note, now).await? {
-        return Err(AppError::Conflict(
+        return Err(AppError::refused(
+            Reason::ConsultationEnded,
             "the note was signed when the consultation ended".to_owned(),
         ));
     }

@@ -239,7 +239,8 @@ pub async fn request(
         )
         .await
         .map_err(|_| {
-            AppError::Conflict(
+            AppError::refused(
+                Reason::ServiceUnavailable,
                 "this doctor cannot take consultations for this service at the moment".to_owned(),
             )
         })?;
@@ -308,7 +309,8 @@ pub async fn request(
         Ok(id) => id,
         // Two requests for one appointment at once: the database lets one in.
         Err(e) if crate::db::is_unique_violation(&e) => {
-            return Err(AppError::Conflict(
+            return Err(AppError::refused(
+                Reason::ConsultationExists,
                 "this appointment already has its consultation".to_owned(),
             ));
         }
@@ -446,9 +448,10 @@ async fn appointment_doctor(
         ));
     }
     if let Some(existing) = store::for_appointment(&state.db, appointment_id).await? {
-        return Err(AppError::Conflict(format!(
-            "this appointment already has its consultation: /consultations/{existing}"
-        )));
+        return Err(AppError::refused(
+            Reason::ConsultationExists,
+            format!("this appointment already has its consultation: /consultations/{existing}"),
+        ));
     }
     Ok(appt.doctor_id)
 }

@@ -185,6 +185,14 @@ impl Sql {
         self
     }
 
+    /// ` AND column = $n` when the filter is given; nothing when it is not.
+    pub fn and_eq<V: Into<Param>>(&mut self, column: &str, value: Option<V>) -> &mut Self {
+        if let Some(v) = value {
+            self.push(" AND ").push(column).push(" = ").bind(v);
+        }
+        self
+    }
+
     /// Adds a value without writing its placeholder, which the caller writes (e.g. a value
     /// used twice in the text); returns the placeholder.
     pub fn param(&mut self, value: impl Into<Param>) -> String {

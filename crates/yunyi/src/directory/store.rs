@@ -1,6 +1,6 @@
 //! SQL for hospitals and departments.
 
-use crate::db::{Db, Param, Params, Tx};
+use crate::db::{Db, Param, Params, Sql, Tx};
 use crate::paging::PageRequest;
 
 use super::model::{Department, Hospital, NewDepartment, NewHospital};
@@ -126,12 +126,14 @@ pub async fn sites(
     hospital_id: Option<i64>,
     limit: i64,
 ) -> Result<Vec<PracticeSite>, sqlx::Error> {
-    let sql = format!(
-        "SELECT {SITE_COLUMNS} FROM practice_site WHERE status = 'active' AND ($1 IS NULL OR account_id = $1) \
-         AND ($2 IS NULL OR hospital_id = $2) ORDER BY id LIMIT $3"
-    );
-    db.all::<PracticeSite>(&sql, (account_id, hospital_id, limit))
-        .await
+    let mut sql = Sql::new(format!(
+        "SELECT {SITE_COLUMNS} FROM practice_site WHERE status = 'active'"
+    ));
+    sql.and_eq("account_id", account_id)
+        .and_eq("hospital_id", hospital_id)
+        .push(" ORDER BY id LIMIT ")
+        .bind(limit);
+    sql.fetch_all(db).await
 }
 
 pub async fn has_active_site(
@@ -214,12 +216,14 @@ pub async fn services(
     hospital_id: Option<i64>,
     limit: i64,
 ) -> Result<Vec<Service>, sqlx::Error> {
-    let sql = format!(
-        "SELECT {SERVICE_COLUMNS} FROM service WHERE active = TRUE AND ($1 IS NULL OR doctor_id = $1) \
-         AND ($2 IS NULL OR hospital_id = $2) ORDER BY id LIMIT $3"
-    );
-    db.all::<Service>(&sql, (doctor_id, hospital_id, limit))
-        .await
+    let mut sql = Sql::new(format!(
+        "SELECT {SERVICE_COLUMNS} FROM service WHERE active = TRUE"
+    ));
+    sql.and_eq("doctor_id", doctor_id)
+        .and_eq("hospital_id", hospital_id)
+        .push(" ORDER BY id LIMIT ")
+        .bind(limit);
+    sql.fetch_all(db).await
 }
 
 pub async fn service(db: &Db, id: i64) -> Result<Option<Service>, sqlx::Error> {

@@ -9,7 +9,7 @@ use super::store::{self, AddressRow, NewAddress};
 use crate::app::AppState;
 use crate::audit::{self, NewEvent};
 use crate::clock::now_ms;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Reason};
 use crate::identity::Actor;
 use crate::identity::model::Role;
 use crate::policy;
@@ -98,9 +98,10 @@ pub async fn add(
     let valid: ValidAddress = input.validate().map_err(AppError::Validation)?;
     let existing = store::addresses(&state.db, person).await?;
     if existing.len() >= MAX_ADDRESSES {
-        return Err(AppError::Conflict(format!(
-            "at most {MAX_ADDRESSES} addresses; remove one first"
-        )));
+        return Err(AppError::refused(
+            Reason::AddressLimitReached,
+            format!("at most {MAX_ADDRESSES} addresses; remove one first"),
+        ));
     }
     // The first address is the default whatever was asked.
     let is_default = valid.is_default || existing.is_empty();

@@ -89,7 +89,10 @@ pub async fn resolve_choice(
         return Err(AppError::Validation(errors));
     }
     let pharmacy = pharmacy.ok_or_else(|| {
-        AppError::Conflict("the hospital has no pharmacy to fill prescriptions".to_owned())
+        AppError::refused(
+            Reason::NoPharmacy,
+            "the hospital has no pharmacy to fill prescriptions".to_owned(),
+        )
     })?;
     Ok(store::Choice {
         prescription: p.id,
@@ -171,7 +174,10 @@ pub async fn queue_paid(
 
 async fn first_pharmacy(tx: &mut Tx, hospital: i64) -> AppResult<i64> {
     store::first_pharmacy(tx, hospital).await?.ok_or_else(|| {
-        AppError::Conflict("the hospital has no pharmacy to fill prescriptions".to_owned())
+        AppError::refused(
+            Reason::NoPharmacy,
+            "the hospital has no pharmacy to fill prescriptions".to_owned(),
+        )
     })
 }
 

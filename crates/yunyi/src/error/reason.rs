@@ -54,6 +54,35 @@ crate::text_enum! {
         // Any lifecycle.
         /// Someone else changed it since the client read it: reload and try again.
         ChangedMeanwhile = "changed-meanwhile",
+        // Retries.
+        /// The `Idempotency-Key` was used for a different request.
+        IdempotencyKeyReused = "idempotency-key-reused",
+        /// The first request with this `Idempotency-Key` is still running.
+        IdempotencyKeyInFlight = "idempotency-key-in-flight",
+        /// Only a booked appointment allows this (it is cancelled, completed or missed).
+        AppointmentNotBooked = "appointment-not-booked",
+        /// Check-in opens an hour before the appointment and closes when it ends.
+        CheckInWindowClosed = "check-in-window-closed",
+        /// Already on this doctor's waitlist for that day.
+        AlreadyWaiting = "already-waiting",
+        /// There are still free times that day: book one instead of waiting.
+        SlotsStillFree = "slots-still-free",
+        /// The place held for the waitlist entry has been released.
+        HoldEnded = "hold-ended",
+        /// The appointment already has its consultation.
+        ConsultationExists = "consultation-exists",
+        /// The doctor must accept the consultation first.
+        NotAccepted = "not-accepted",
+        /// The doctor must first confirm the attached offline diagnosis record.
+        PriorRecordUnconfirmed = "prior-record-unconfirmed",
+        /// The doctor cannot take this service at the moment (suspended, or a privilege missing).
+        ServiceUnavailable = "service-unavailable",
+        /// The most delivery addresses allowed are saved.
+        AddressLimitReached = "address-limit-reached",
+        /// The order was never paid.
+        NotPaid = "not-paid",
+        /// The hospital has no pharmacy to fill prescriptions.
+        NoPharmacy = "no-pharmacy",
         // Accounts.
         /// An account exists already for this identity number or phone.
         AccountExists = "account-exists",

@@ -1,6 +1,6 @@
 //! SQL for people, accounts, family links, sessions, one-time codes, throttling and care links.
 
-use crate::db::{Db, Tx};
+use crate::db::{Db, Sql, Tx};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PersonRow {
@@ -160,10 +160,11 @@ pub async fn account_by_phone_hash(db: &Db, hash: &str) -> Result<Option<Account
 
 /// Staff accounts, optionally of one hospital, in id order.
 pub async fn staff(db: &Db, hospital_id: Option<i64>) -> Result<Vec<AccountRow>, sqlx::Error> {
-    let sql = format!(
-        "SELECT {ACCOUNT_COLUMNS} FROM account WHERE role <> 'patient' AND ($1 IS NULL OR hospital_id = $1) ORDER BY id"
-    );
-    db.all::<AccountRow>(&sql, (hospital_id,)).await
+    let mut sql = Sql::new(format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM account WHERE role <> 'patient'"
+    ));
+    sql.and_eq("hospital_id", hospital_id).push(" ORDER BY id");
+    sql.fetch_all(db).await
 }
 
 pub async fn count_accounts(db: &Db) -> Result<i64, sqlx::Error> {

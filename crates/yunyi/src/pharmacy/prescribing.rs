@@ -399,7 +399,10 @@ pub async fn sign(
     .await
     .map_err(|e| {
         if crate::db::is_unique_violation(&e) {
-            AppError::Conflict("that version was already revised".to_owned())
+            AppError::refused(
+                Reason::ChangedMeanwhile,
+                "that version was already revised".to_owned(),
+            )
         } else {
             e.into()
         }

@@ -181,7 +181,8 @@ pub(super) async fn check_booking(
     )
     .await
     .map_err(|_| {
-        AppError::Conflict(
+        AppError::refused(
+            Reason::ServiceUnavailable,
             "this doctor cannot take appointments for this service at the moment".to_owned(),
         )
     })?;
@@ -586,10 +587,10 @@ pub async fn reschedule(
     let slot = slot_or_404(state, slot_id).await?;
     let now = now_ms();
     if appt.status != "booked" {
-        return Err(AppError::Conflict(format!(
-            "the appointment is {}, not booked",
-            appt.status
-        )));
+        return Err(AppError::refused(
+            Reason::AppointmentNotBooked,
+            format!("the appointment is {}, not booked", appt.status),
+        ));
     }
     if slot.doctor_id != appt.doctor_id || slot.hospital_id != appt.hospital_id {
         return Err(AppError::invalid(
@@ -699,10 +700,13 @@ async fn attendance(
             ));
         }
         if now < appt.start_at - CHECK_IN_OPENS_MS || now > appt.end_at {
-            return Err(AppError::Conflict(format!(
-                "check-in opens an hour before {} and closes when the appointment ends",
-                cst_rfc3339(appt.start_at)
-            )));
+            return Err(AppError::refused(
+                Reason::CheckInWindowClosed,
+                format!(
+                    "check-in opens an hour before {} and closes when the appointment ends",
+                    cst_rfc3339(appt.start_at)
+                ),
+            ));
         }
     } else if now < appt.start_at {
         return Err(AppError::Conflict(
@@ -717,10 +721,10 @@ async fn attendance(
         by: None,
     };
     if !store::transition(&mut tx, appt.id, t, now).await? {
-        return Err(AppError::Conflict(format!(
-            "the appointment is {}, not booked",
-            appt.status
-        )));
+        return Err(AppError::refused(
+            Reason::AppointmentNotBooked,
+            format!("the appointment is {}, not booked", appt.status),
+        ));
     }
     if to == "checked_in" {
         let by = actor.require()?.account_id;

@@ -1,7 +1,7 @@
 //! SQL for schedules, slots and appointments.
 
 use super::model::{Appointment, Slot};
-use crate::db::{Db, Params, Tx};
+use crate::db::{Db, Params, Sql, Tx};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ScheduleRow {
@@ -391,19 +391,22 @@ pub struct SlotQuery {
 }
 
 pub async fn search_slots(db: &Db, q: &SlotQuery) -> Result<Vec<Slot>, sqlx::Error> {
-    let free = if q.free_only {
-        " AND s.status = 'open' AND s.released = TRUE AND s.release_at <= $5 AND s.start_at > $5 \
-         AND s.booked + s.held < s.capacity"
-    } else {
-        " AND $5 = $5"
-    };
-    let sql = format!(
-        "SELECT {SLOT_COLUMNS} FROM slot s JOIN schedule c ON c.id = s.schedule_id \
-         WHERE ($1 IS NULL OR s.schedule_id = $1) AND ($2 IS NULL OR c.doctor_id = $2) \
-         AND s.start_at >= $3 AND s.start_at < $4{free} ORDER BY s.start_at, s.id LIMIT $6"
-    );
-    db.all::<Slot>(&sql, (q.schedule, q.doctor, q.from, q.to, q.now, q.limit))
-        .await
+    // Only the filters given are written (PostgreSQL plans `$n IS NULL OR …` badly).
+    let mut sql = Sql::new(format!(
+        "SELECT {SLOT_COLUMNS} FROM slot s JOIN schedule c ON c.id = s.schedule_id WHERE s.start_at >= "
+    ));
+    sql.bind(q.from).push(" AND s.start_at < ").bind(q.to);
+    sql.and_eq("s.schedule_id", q.schedule)
+        .and_eq("c.doctor_id", q.doctor);
+    if q.free_only {
+        let now = sql.param(q.now);
+        sql.push(&format!(
+            " AND s.status = 'open' AND s.released = TRUE AND s.release_at <= {now} \
+             AND s.start_at > {now} AND s.booked + s.held < s.capacity"
+        ));
+    }
+    sql.push(" ORDER BY s.start_at, s.id LIMIT ").bind(q.limit);
+    sql.fetch_all(db).await
 }
 
 /// A person's appointments whose slot starts in [from, to), optionally in one status.
@@ -414,12 +417,18 @@ pub async fn appointments_of_person(
     status: Option<&str>,
     limit: i64,
 ) -> Result<Vec<Appointment>, sqlx::Error> {
-    let sql = format!(
-        "SELECT {APPOINTMENT_COLUMNS} {APPOINTMENT_FROM} WHERE a.person_id = $1 AND s.start_at >= $2 \
-         AND s.start_at < $3 AND ($4 IS NULL OR a.status = $4) ORDER BY s.start_at, a.id LIMIT $5"
-    );
-    db.all::<Appointment>(&sql, (person, from, to, status, limit))
-        .await
+    let mut sql = Sql::new(format!(
+        "SELECT {APPOINTMENT_COLUMNS} {APPOINTMENT_FROM} WHERE a.person_id = "
+    ));
+    sql.bind(person)
+        .push(" AND s.start_at >= ")
+        .bind(from)
+        .push(" AND s.start_at < ")
+        .bind(to)
+        .and_eq("a.status", status)
+        .push(" ORDER BY s.start_at, a.id LIMIT ")
+        .bind(limit);
+    sql.fetch_all(db).await
 }
 
 /// Schedules, for FHIR: by doctor, or all.
@@ -428,10 +437,13 @@ pub async fn schedules(
     doctor: Option<i64>,
     limit: i64,
 ) -> Result<Vec<ScheduleRow>, sqlx::Error> {
-    let sql = format!(
-        "SELECT {SCHEDULE_COLUMNS} FROM schedule WHERE ($1 IS NULL OR doctor_id = $1) ORDER BY id LIMIT $2"
-    );
-    db.all::<ScheduleRow>(&sql, (doctor, limit)).await
+    let mut sql = Sql::new(format!(
+        "SELECT {SCHEDULE_COLUMNS} FROM schedule WHERE TRUE"
+    ));
+    sql.and_eq("doctor_id", doctor)
+        .push(" ORDER BY id LIMIT ")
+        .bind(limit);
+    sql.fetch_all(db).await
 }
 
 /// A doctor's appointments on one local day, by start time.

@@ -13,7 +13,7 @@ use crate::app::AppState;
 use crate::audit::{self, NewEvent};
 use crate::clock::now_ms;
 use crate::db::{Tx, is_unique_violation};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Reason};
 use crate::identity::Actor;
 use crate::identity::model::Role;
 use crate::jobs::{self, Job, JobContext, JobResult, NewJob};
@@ -59,7 +59,8 @@ pub async fn join(
         .iter()
         .any(|s| s.bookable(now) && s.free() > 0)
     {
-        return Err(AppError::Conflict(
+        return Err(AppError::refused(
+            Reason::SlotsStillFree,
             "there are still free times that day: book one of them".to_owned(),
         ));
     }
@@ -69,7 +70,10 @@ pub async fn join(
         .await
         .map_err(|e| {
             if is_unique_violation(&e) {
-                AppError::Conflict("already on this doctor's waitlist for that day".to_owned())
+                AppError::refused(
+                    Reason::AlreadyWaiting,
+                    "already on this doctor's waitlist for that day".to_owned(),
+                )
             } else {
                 e.into()
             }
@@ -116,14 +120,17 @@ pub async fn accept(state: &AppState, actor: &Actor, id: i64) -> AppResult<Appoi
         ));
     };
     if e.status != "offered" || hold_until <= now {
-        return Err(AppError::Conflict(format!(
-            "the hold has ended (the entry is {})",
-            if e.status == "offered" {
-                "expired"
-            } else {
-                e.status.as_str()
-            }
-        )));
+        return Err(AppError::refused(
+            Reason::HoldEnded,
+            format!(
+                "the hold has ended (the entry is {})",
+                if e.status == "offered" {
+                    "expired"
+                } else {
+                    e.status.as_str()
+                }
+            ),
+        ));
     }
     let slot = slots::slot(&state.db, slot_id)
         .await?
@@ -132,7 +139,10 @@ pub async fn accept(state: &AppState, actor: &Actor, id: i64) -> AppResult<Appoi
     let mut tx = state.db.begin().await?;
     let taken = store::mark_booked(&mut tx, id, now).await?;
     if !taken || !slots::take_held_place(&mut tx, slot_id, now).await? {
-        return Err(AppError::Conflict("the hold has just ended".to_owned()));
+        return Err(AppError::refused(
+            Reason::HoldEnded,
+            "the hold has just ended".to_owned(),
+        ));
     }
     check_standing_in(&mut tx, e.person_id, now).await?;
     let appointment = create_in_tx(&mut tx, actor, &booker, &slot, e.person_id, now).await?;

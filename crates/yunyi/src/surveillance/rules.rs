@@ -16,7 +16,7 @@ use super::store;
 use crate::app::AppState;
 use crate::audit::{self, NewEvent};
 use crate::clock::now_ms;
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult, FieldError, Reason};
 use crate::identity::Actor;
 use crate::identity::model::Role;
 use crate::ttl_cache::TtlCache;
@@ -172,7 +172,8 @@ pub async fn save(
         match store::insert_rule_set(&mut tx, hospital, &body, note, me.account_id, now).await {
             Ok(v) => v,
             Err(e) if crate::db::is_unique_violation(&e) => {
-                return Err(AppError::Conflict(
+                return Err(AppError::refused(
+                    Reason::ChangedMeanwhile,
                     "another officer changed the rules at the same moment; reload and try again"
                         .to_owned(),
                 ));

@@ -3,6 +3,8 @@
 
 pub mod assets;
 pub mod i18n;
+pub mod idempotency;
+pub mod idempotency_store;
 pub mod middleware;
 pub mod page;
 

@@ -667,3 +667,74 @@ async fn one_patients_bookings_at_once_never_pass_the_upcoming_limit() {
     assert_eq!(booked, yunyi::scheduling::service::MAX_ACTIVE);
     c.app.stop().await;
 }
+
+#[tokio::test]
+async fn a_retried_booking_with_the_same_idempotency_key_books_once() {
+    let c = setup().await;
+    let (_, slots) = c.session("doctor2", 3, "09:00", None).await;
+    let ids: Vec<i64> = slots.iter().map(|s| s["id"].as_i64().unwrap()).collect();
+    let p1 = c.app.token("patient1", PW).await;
+    let book = |key: &'static str, slot: i64| {
+        let client = c.app.client.clone();
+        let url = c.app.url("/api/v1/appointments");
+        let token = p1.clone();
+        async move {
+            let r = client
+                .post(url)
+                .bearer_auth(token)
+                .header("idempotency-key", key)
+                .json(&json!({"slot_id": slot}))
+                .send()
+                .await
+                .unwrap();
+            let replayed = r.headers().contains_key("idempotent-replayed");
+            (r.status(), replayed, r.json::<Value>().await.unwrap())
+        }
+    };
+    let (s, replayed, first) = book("pay-7f3a", ids[0]).await;
+    assert_eq!((s, replayed), (StatusCode::CREATED, false), "{first}");
+    // The phone lost the answer and sends the same request again: the same answer, once.
+    let (s, replayed, again) = book("pay-7f3a", ids[0]).await;
+    assert_eq!((s, replayed), (StatusCode::CREATED, true), "{again}");
+    assert_eq!(again, first);
+    let booked: i64 = c
+        .app
+        .db
+        .scalar(
+            "SELECT COUNT(*) FROM appointment WHERE slot_id = $1 AND status = 'booked'",
+            (ids[0],),
+        )
+        .await
+        .unwrap();
+    assert_eq!(booked, 1);
+    // The same key for another request is refused; a refused request gives its key back.
+    let (s, _, reused) = book("pay-7f3a", ids[1]).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{reused}");
+    assert_eq!(reused["code"], "idempotency-key-reused");
+    let (s, _, refused) = book("second-try", ids[1]).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{refused}");
+    assert_eq!(refused["code"], "duplicate-booking", "{refused}");
+    let kept: i64 = c
+        .app
+        .db
+        .scalar(
+            "SELECT COUNT(*) FROM idempotency_key WHERE key = 'second-try'",
+            (),
+        )
+        .await
+        .unwrap();
+    assert_eq!(kept, 0);
+    // A key must be printable ASCII.
+    let r = c
+        .app
+        .client
+        .post(c.app.url("/api/v1/appointments"))
+        .bearer_auth(&p1)
+        .header("idempotency-key", "   ")
+        .json(&json!({"slot_id": ids[1]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    c.app.stop().await;
+}

@@ -1440,7 +1440,16 @@ async fn a_consultation_reads_as_a_virtual_encounter_with_its_communications_in_
         assert_valid(&outcome);
         assert_eq!(outcome["resourceType"], "OperationOutcome");
     }
-    let (status, outcome) = fhir(&ctx.app, Some(&patient), "/fhir/Encounter?status=finished").await;
+    // Without `patient`: the patient's own (and family's) encounters.
+    let (status, bundle) = fhir(&ctx.app, Some(&patient), "/fhir/Encounter?status=finished").await;
+    assert_eq!(status, StatusCode::OK, "{bundle}");
+    assert!(entries(&bundle).iter().all(|e| e["status"] == "finished"));
+    let own = id.to_string();
+    assert!(
+        entries(&bundle).iter().any(|e| e["id"] == own.as_str()),
+        "{bundle}"
+    );
+    let (status, outcome) = fhir(&ctx.app, Some(&patient), "/fhir/Encounter?status=done").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_valid(&outcome);
 }
