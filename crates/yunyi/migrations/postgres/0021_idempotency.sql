@@ -6,7 +6,7 @@ CREATE TABLE idempotency_key (
     key          TEXT NOT NULL,
     -- SHA-256 of method, path, query and body: the same key with another request is refused.
     request_hash TEXT NOT NULL,
-    status       INTEGER,
+    status       BIGINT,
     content_type TEXT,
     body         TEXT,
     created_at   BIGINT NOT NULL,

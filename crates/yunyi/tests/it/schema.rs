@@ -200,6 +200,14 @@ async fn postgres_schema(pool: &sqlx::PgPool) -> String {
         .await
         .unwrap();
         for (col, ty, nullable, default) in cols {
+            // The code reads whole numbers as i64, which a 4-byte `integer` column refuses to
+            // decode into on PostgreSQL (SQLite's INTEGER is always 8 bytes): only columns
+            // read as i32 on purpose may be one.
+            const INT4: [&str; 2] = ["audit_head.singleton", "triage_record.follow_ups"];
+            assert!(
+                ty != "integer" || INT4.contains(&format!("{name}.{col}").as_str()),
+                "{name}.{col} is a 4-byte integer on PostgreSQL: declare it BIGINT"
+            );
             let null = if nullable == "NO" { "not null" } else { "null" };
             t.columns.insert(
                 col,
