@@ -36,10 +36,11 @@ pub enum ErrorCode {
     Internal,
     Unavailable,
     StepUpRequired,
+    PreconditionFailed,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 14] = [
+    pub const ALL: [ErrorCode; 15] = [
         Self::BadRequest,
         Self::Validation,
         Self::Unauthorized,
@@ -54,6 +55,7 @@ impl ErrorCode {
         Self::Internal,
         Self::Unavailable,
         Self::StepUpRequired,
+        Self::PreconditionFailed,
     ];
 
     pub fn status(self) -> StatusCode {
@@ -72,6 +74,7 @@ impl ErrorCode {
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::StepUpRequired => StatusCode::FORBIDDEN,
+            Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
         }
     }
 
@@ -91,6 +94,7 @@ impl ErrorCode {
             Self::Internal => "internal",
             Self::Unavailable => "unavailable",
             Self::StepUpRequired => "step-up-required",
+            Self::PreconditionFailed => "precondition-failed",
         }
     }
 
@@ -111,6 +115,7 @@ impl ErrorCode {
             Self::Internal => "Internal error",
             Self::Unavailable => "Service unavailable",
             Self::StepUpRequired => "Identity check required",
+            Self::PreconditionFailed => "The resource changed since it was read",
         }
     }
 
@@ -130,6 +135,7 @@ impl ErrorCode {
             Self::Internal => "exception",
             Self::Unavailable => "transient",
             Self::StepUpRequired => "security",
+            Self::PreconditionFailed => "conflict",
         }
     }
 
@@ -217,6 +223,9 @@ pub enum AppError {
     },
     #[error("{0}")]
     Unavailable(String),
+    /// `If-Match` named a version that is no longer current.
+    #[error("{0}")]
+    PreconditionFailed(String),
     /// Anything unexpected. Logged in full; the client sees a generic message.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -254,6 +263,7 @@ impl AppError {
             Self::StepUpRequired(_) => ErrorCode::StepUpRequired,
             Self::TooManyRequests { .. } => ErrorCode::TooManyRequests,
             Self::Unavailable(_) => ErrorCode::Unavailable,
+            Self::PreconditionFailed(_) => ErrorCode::PreconditionFailed,
             Self::Internal(_) => ErrorCode::Internal,
             Self::Refused(reason, _) => reason.class(),
         }

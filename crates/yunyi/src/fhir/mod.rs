@@ -184,7 +184,7 @@ pub fn operation_outcome(problem: &Problem) -> Value {
 /// The interactions of a served resource, as the CapabilityStatement names them.
 const READ: &[&str] = &["read"];
 const READ_SEARCH: &[&str] = &["read", "search-type"];
-const READ_SEARCH_WRITE: &[&str] = &["read", "search-type", "create", "update"];
+const READ_SEARCH_WRITE: &[&str] = &["read", "vread", "search-type", "create", "update"];
 
 /// (resource type, interactions, search parameters) served, for the CapabilityStatement.
 /// `tests/it/fhir.rs` checks it against the routes declared under `/fhir`, so it cannot claim
@@ -275,6 +275,9 @@ async fn metadata() -> Response {
                 .map(|code| json!({"code": code}))
                 .collect();
             let mut r = json!({"type": kind, "interaction": interactions});
+            if interactions.iter().any(|i| i["code"] == "vread") {
+                r["versioning"] = json!("versioned");
+            }
             if !params.is_empty() {
                 if let Some(obj) = r.as_object_mut() {
                     let params: Vec<Value> = params

@@ -4,10 +4,11 @@
 
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 use super::{Bundle, fhir_json, params, parse_count, parse_resource_id, reference, unsupported};
 use crate::app::AppState;
@@ -33,6 +34,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/fhir/Appointment/{id}",
             get(read_appointment).put(update_appointment),
+        )
+        .route(
+            "/fhir/Appointment/{id}/_history/{vid}",
+            get(vread_appointment),
         )
 }
 
@@ -273,7 +278,88 @@ async fn read_appointment(
 ) -> AppResult<Response> {
     let id = parse_resource_id("Appointment", &id)?;
     let a = service::read_appointment(&state, &actor, id).await?;
-    Ok(fhir_json(appointment(&a)))
+    Ok(versioned_json(
+        StatusCode::OK,
+        appointment(&a),
+        Prefer::Representation,
+    ))
+}
+
+/// `GET /fhir/Appointment/{id}/_history/{vid}`: only the current version is kept, so only it
+/// can be read; an older one is gone (404 with the current version named).
+async fn vread_appointment(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path((id, vid)): Path<(String, String)>,
+) -> AppResult<Response> {
+    let id = parse_resource_id("Appointment", &id)?;
+    let a = service::read_appointment(&state, &actor, id).await?;
+    let resource = appointment(&a);
+    let current = version_of(&resource);
+    if vid != current {
+        return Err(AppError::NotFound(format!(
+            "Appointment/{id} has no version '{vid}' (only the current version, {current}, is kept)"
+        )));
+    }
+    Ok(versioned_json(
+        StatusCode::OK,
+        resource,
+        Prefer::Representation,
+    ))
+}
+
+/// The version of a served resource: a digest of what it says. No history is kept, so the
+/// version changes exactly when the resource does, and `If-Match` can tell a stale copy.
+fn version_of(resource: &Value) -> String {
+    let digest = Sha256::digest(resource.to_string().as_bytes());
+    hex::encode(&digest[..8])
+}
+
+/// What the client asked to get back from a write (`Prefer: return=…`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Prefer {
+    Minimal,
+    Representation,
+}
+
+impl Prefer {
+    fn of(headers: &HeaderMap) -> Self {
+        let minimal = headers
+            .get_all("prefer")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split([',', ';']))
+            .any(|p| p.trim().eq_ignore_ascii_case("return=minimal"));
+        if minimal {
+            Self::Minimal
+        } else {
+            Self::Representation
+        }
+    }
+}
+
+/// The resource with `meta.versionId` and a weak `ETag`, or only the headers when the client
+/// preferred a minimal answer.
+fn versioned_json(status: StatusCode, mut resource: Value, prefer: Prefer) -> Response {
+    let version = version_of(&resource);
+    if let Some(obj) = resource.as_object_mut() {
+        obj.insert("meta".into(), json!({"versionId": version}));
+    }
+    let mut response = match prefer {
+        Prefer::Representation => (status, fhir_json(resource)).into_response(),
+        Prefer::Minimal => status.into_response(),
+    };
+    if let Ok(etag) = HeaderValue::from_str(&format!("W/\"{version}\"")) {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    response
+}
+
+/// The version an `If-Match` header names (`W/"v"` or `"v"`), if there is one.
+fn if_match(headers: &HeaderMap) -> Option<String> {
+    let raw = headers.get(header::IF_MATCH)?.to_str().ok()?.trim();
+    let raw = raw.strip_prefix("W/").unwrap_or(raw);
+    Some(raw.trim_matches('"').to_owned())
 }
 
 /// `Appointment?patient=…&date=…&status=…`.
@@ -381,6 +467,7 @@ fn booking_request(body: &Value) -> AppResult<(i64, Option<i64>)> {
 async fn create_appointment(
     State(state): State<AppState>,
     actor: Actor,
+    headers: HeaderMap,
     AppJson(body): AppJson<Value>,
 ) -> AppResult<Response> {
     let (slot, person) = booking_request(&body)?;
@@ -394,7 +481,7 @@ async fn create_appointment(
         })?,
     };
     let a = service::book(&state, &actor, slot, person).await?;
-    let mut response = (StatusCode::CREATED, fhir_json(appointment(&a))).into_response();
+    let mut response = versioned_json(StatusCode::CREATED, appointment(&a), Prefer::of(&headers));
     if let Ok(location) = HeaderValue::from_str(&format!("/fhir/Appointment/{}", a.id)) {
         response.headers_mut().insert(header::LOCATION, location);
     }
@@ -407,6 +494,7 @@ async fn update_appointment(
     State(state): State<AppState>,
     actor: Actor,
     Path(id): Path<String>,
+    headers: HeaderMap,
     AppJson(body): AppJson<Value>,
 ) -> AppResult<Response> {
     let id = parse_resource_id("Appointment", &id)?;
@@ -417,6 +505,14 @@ async fn update_appointment(
         return Err(field("Appointment.id", "must match the id in the URL"));
     }
     let current = service::read_appointment(&state, &actor, id).await?;
+    if let Some(expected) = if_match(&headers) {
+        let now = version_of(&appointment(&current));
+        if expected != now {
+            return Err(AppError::PreconditionFailed(format!(
+                "Appointment/{id} is at version {now}, not {expected}: read it again and retry"
+            )));
+        }
+    }
     match body["status"].as_str() {
         Some("cancelled") => {
             let reason = body["cancelationReason"]["text"].as_str();
@@ -431,5 +527,38 @@ async fn update_appointment(
         }
     }
     let a = service::read_appointment(&state, &actor, id).await?;
-    Ok(fhir_json(appointment(&a)))
+    Ok(versioned_json(
+        StatusCode::OK,
+        appointment(&a),
+        Prefer::of(&headers),
+    ))
+}
+
+#[cfg(test)]
+mod version_tests {
+    use super::*;
+
+    #[test]
+    fn prefer_and_if_match_are_read_as_clients_write_them() {
+        let mut h = HeaderMap::new();
+        assert_eq!(Prefer::of(&h), Prefer::Representation);
+        h.insert(
+            "prefer",
+            HeaderValue::from_static("handling=strict; return=minimal"),
+        );
+        assert_eq!(Prefer::of(&h), Prefer::Minimal);
+        assert_eq!(if_match(&h), None);
+        h.insert(header::IF_MATCH, HeaderValue::from_static("W/\"ab12\""));
+        assert_eq!(if_match(&h).as_deref(), Some("ab12"));
+        h.insert(header::IF_MATCH, HeaderValue::from_static("\"ab12\""));
+        assert_eq!(if_match(&h).as_deref(), Some("ab12"));
+    }
+
+    #[test]
+    fn a_minimal_answer_has_the_version_but_no_body() {
+        let r = versioned_json(StatusCode::CREATED, json!({"id": "1"}), Prefer::Minimal);
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let etag = r.headers()[header::ETAG].to_str().unwrap();
+        assert_eq!(etag, format!("W/\"{}\"", version_of(&json!({"id": "1"}))));
+    }
 }

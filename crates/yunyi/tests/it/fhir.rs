@@ -146,6 +146,10 @@ async fn the_capability_statement_lists_what_is_served() {
         let Some(rest) = path.strip_prefix("/fhir/") else {
             continue;
         };
+        if let Some(kind) = rest.strip_suffix("/{id}/_history/{vid}") {
+            served.push(format!("{kind} vread"));
+            continue;
+        }
         let (kind, instance) = match rest.split_once('/') {
             Some((kind, "{id}")) => (kind, true),
             Some(_) => continue,

@@ -196,7 +196,56 @@ async fn slots_are_searched_booked_and_cancelled_through_fhir() {
     let (s, _) = fhir(&c.app, Some(&p2), &format!("/fhir/Appointment/{id}")).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 
-    // Cancelling by update frees the slot.
+    // Versions: the ETag and meta.versionId agree, vread serves the current version only,
+    // and an update naming a stale version is refused with 412.
+    let r = c
+        .app
+        .client
+        .get(c.app.url(&format!("/fhir/Appointment/{id}")))
+        .bearer_auth(&p1)
+        .send()
+        .await
+        .unwrap();
+    let etag = r.headers()["etag"].to_str().unwrap().to_owned();
+    let read: serde_json::Value = r.json().await.unwrap();
+    let version = read["meta"]["versionId"].as_str().unwrap().to_owned();
+    assert_eq!(etag, format!("W/\"{version}\""));
+    assert_valid(&read);
+    let (s, same) = fhir(
+        &c.app,
+        Some(&p1),
+        &format!("/fhir/Appointment/{id}/_history/{version}"),
+    )
+    .await;
+    assert_eq!((s, &same["id"]), (StatusCode::OK, &read["id"]));
+    let (s, _) = fhir(
+        &c.app,
+        Some(&p1),
+        &format!("/fhir/Appointment/{id}/_history/0"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let mut stale_cancel = read.clone();
+    stale_cancel["status"] = json!("cancelled");
+    let r = c
+        .app
+        .client
+        .put(c.app.url(&format!("/fhir/Appointment/{id}")))
+        .bearer_auth(&p1)
+        .header("if-match", "W/\"0000000000000000\"")
+        .json(&stale_cancel)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PRECONDITION_FAILED);
+    let outcome: serde_json::Value = r.json().await.unwrap();
+    assert_valid(&outcome);
+    assert_eq!(
+        outcome["issue"][0]["details"]["coding"][0]["code"],
+        "precondition-failed"
+    );
+
+    // Cancelling by update (at the current version) frees the slot.
     let mut cancel = booked.clone();
     cancel["status"] = json!("noshow");
     let (s, _, _) = send(
@@ -209,15 +258,23 @@ async fn slots_are_searched_booked_and_cancelled_through_fhir() {
     .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     cancel["status"] = json!("cancelled");
-    let (s, _, cancelled) = send(
-        &c,
-        reqwest::Method::PUT,
-        &p1,
-        &format!("/fhir/Appointment/{id}"),
-        &cancel,
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK, "{cancelled}");
+    let r = c
+        .app
+        .client
+        .put(c.app.url(&format!("/fhir/Appointment/{id}")))
+        .bearer_auth(&p1)
+        .header("if-match", etag.as_str())
+        .json(&cancel)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_ne!(
+        r.headers()["etag"].to_str().unwrap(),
+        etag,
+        "a change is a new version"
+    );
+    let cancelled: serde_json::Value = r.json().await.unwrap();
     assert_eq!(cancelled["status"], "cancelled");
     assert_eq!(cancelled["cancelationReason"]["coding"][0]["code"], "pat");
     let (_, freed) = fhir(&c.app, None, &format!("/fhir/Slot/{}", slots[0]["id"])).await;
