@@ -67,15 +67,10 @@ async fn authenticate_hash(
         }
     };
     // A cookie is not a bearer token and vice versa: each is only valid where it was issued.
-    if row.kind != kind.as_str() {
+    if row.kind != kind {
         return Ok(None);
     }
-    let Some(role) = Role::parse(&row.role) else {
-        return Err(AppError::Internal(anyhow::anyhow!(
-            "account {} has unknown role",
-            row.account_id
-        )));
-    };
+    let role = row.role;
     Ok(Some(SignedIn {
         account_id: row.account_id,
         role,
@@ -765,7 +760,7 @@ async fn link_family(
 pub struct StaffView {
     pub id: i64,
     pub username: Option<String>,
-    pub role: String,
+    pub role: Role,
     pub display_name: String,
     pub hospital_id: Option<i64>,
     pub phone: Option<String>,

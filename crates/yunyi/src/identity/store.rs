@@ -1,5 +1,7 @@
 //! SQL for people, accounts, family links, sessions, one-time codes, throttling and care links.
 
+use super::actor::SessionKind;
+use super::model::Role;
 use crate::db::{Db, Sql, Tx};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -17,7 +19,7 @@ pub struct PersonRow {
 pub struct AccountRow {
     pub id: i64,
     pub username: Option<String>,
-    pub role: String,
+    pub role: Role,
     pub display_name: String,
     pub password_hash: Option<String>,
     pub phone_enc: Option<Vec<u8>>,
@@ -46,12 +48,12 @@ pub struct FamilyRow {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SessionRow {
     pub session_id: i64,
-    pub kind: String,
+    pub kind: SessionKind,
     pub expires_at: i64,
     pub step_up_at: Option<i64>,
     pub account_id: i64,
     pub username: Option<String>,
-    pub role: String,
+    pub role: Role,
     pub display_name: String,
     pub person_id: Option<i64>,
     pub hospital_id: Option<i64>,
