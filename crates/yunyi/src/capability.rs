@@ -6,9 +6,11 @@
 //! |---|---|
 //! | `Administer(h)` | hospital `h`'s administrators, and the platform's |
 //! | `FrontDesk(h)` | hospital `h`'s nurses and administrators (walk-ins, attendance, cancelling its appointments) |
+//!
+//! Actions that belong to one role (a patient books, a doctor accepts) ask [`require_role`].
 
 use crate::app::AppState;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Reason};
 use crate::identity::model::Role;
 use crate::identity::{Actor, SignedIn};
 
@@ -48,6 +50,17 @@ impl Capability {
                 "only this hospital's front desk (nurses, administrators) may do this"
             }
         }
+    }
+}
+
+/// Requires `role` for an action only that role performs (patients book, doctors accept).
+/// The refusal carries the code `role-required` and says who may; the denial middleware
+/// audits it like every 403.
+pub fn require_role(me: &SignedIn, role: Role, who_may: &str) -> AppResult<()> {
+    if me.role == role {
+        Ok(())
+    } else {
+        Err(AppError::refused(Reason::RoleRequired, who_may))
     }
 }
 

@@ -121,11 +121,7 @@ pub async fn pending_order(
     id: i64,
 ) -> AppResult<OrderView> {
     let me = actor.require()?;
-    if me.role != Role::Patient {
-        return Err(AppError::Forbidden(
-            "the patient (or their family) pays".to_owned(),
-        ));
-    }
+    crate::capability::require_role(me, Role::Patient, "the patient (or their family) pays")?;
     let order = store::latest_for(&state.db, subject_type, id)
         .await?
         .ok_or_else(|| {
@@ -152,11 +148,7 @@ pub async fn order_appointment(
     appointment: i64,
 ) -> AppResult<OrderView> {
     let me = actor.require()?;
-    if me.role != Role::Patient {
-        return Err(AppError::Forbidden(
-            "the patient (or their family) pays".to_owned(),
-        ));
-    }
+    crate::capability::require_role(me, Role::Patient, "the patient (or their family) pays")?;
     let a = crate::scheduling::service::read_appointment(state, actor, appointment).await?;
     if a.status != "booked" {
         return Err(AppError::refused(

@@ -66,11 +66,11 @@ pub async fn order_prescription(
     let p = prescription_store::prescription(&state.db, prescription_id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no prescription with id {prescription_id}")))?;
-    if me.role != Role::Patient {
-        return Err(AppError::Forbidden(
-            "the patient (or their family) pays for a prescription".to_owned(),
-        ));
-    }
+    crate::capability::require_role(
+        me,
+        Role::Patient,
+        "the patient (or their family) pays for a prescription",
+    )?;
     policy::authorize_patient(
         state,
         actor,

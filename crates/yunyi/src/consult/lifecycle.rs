@@ -111,11 +111,7 @@ pub(super) fn audit_action(action: Action) -> &'static str {
 pub async fn accept(state: &AppState, actor: &Actor, id: i64) -> AppResult<ConsultationView> {
     let c = consultation_or_404(state, id).await?;
     let me = actor.require()?;
-    if me.role != Role::Doctor {
-        return Err(AppError::Forbidden(
-            "only doctors accept consultations".to_owned(),
-        ));
-    }
+    crate::capability::require_role(me, Role::Doctor, "only doctors accept consultations")?;
     // A colleague of the department who was a moment too late is told so, not "not found".
     if c.status() != Status::Requested
         && c.doctor_id != Some(me.account_id)

@@ -88,11 +88,7 @@ async fn workbench(
     Query(q): Query<MessageQuery>,
 ) -> AppResult<Response> {
     let me = actor.require()?;
-    if me.role != Role::Doctor {
-        return Err(AppError::Forbidden(
-            "the workbench is for doctors".to_owned(),
-        ));
-    }
+    crate::capability::require_role(me, Role::Doctor, "the workbench is for doctors")?;
     if crate::identity::auth::require_step_up(&state, me).is_err() {
         return Ok(Redirect::to("/me/step-up").into_response());
     }

@@ -23,11 +23,11 @@ pub async fn upload_prior_record(
     bytes: &[u8],
 ) -> AppResult<store::PriorRecord> {
     let me = actor.require()?;
-    if me.role != Role::Patient {
-        return Err(AppError::Forbidden(
-            "records are uploaded by patients for themselves or their family".to_owned(),
-        ));
-    }
+    crate::capability::require_role(
+        me,
+        Role::Patient,
+        "records are uploaded by patients for themselves or their family",
+    )?;
     let person_id = me.person_or_self(input.person_id)?;
     let valid = input
         .validate(crate::time::today())

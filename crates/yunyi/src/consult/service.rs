@@ -138,11 +138,11 @@ pub async fn request(
     input: &RequestInput,
 ) -> AppResult<ConsultationView> {
     let me = actor.require()?;
-    if me.role != Role::Patient {
-        return Err(AppError::Forbidden(
-            "consultations are requested by patients for themselves or their family".to_owned(),
-        ));
-    }
+    crate::capability::require_role(
+        me,
+        Role::Patient,
+        "consultations are requested by patients for themselves or their family",
+    )?;
     let service_id = input
         .service_id
         .ok_or_else(|| AppError::invalid("service_id", "is required"))?;
@@ -714,11 +714,7 @@ pub struct QueueItem {
 
 pub async fn queue(state: &AppState, actor: &Actor) -> AppResult<Vec<QueueItem>> {
     let me = actor.require()?;
-    if me.role != Role::Doctor {
-        return Err(AppError::Forbidden(
-            "the consultation queue is for doctors".to_owned(),
-        ));
-    }
+    crate::capability::require_role(me, Role::Doctor, "the consultation queue is for doctors")?;
     let hospital = me
         .hospital_id
         .ok_or_else(|| AppError::Forbidden("your account belongs to no hospital".to_owned()))?;
@@ -796,20 +792,18 @@ pub async fn listed(state: &AppState, actor: &Actor) -> AppResult<Vec<Consultati
 /// The doctor's accepted and ongoing consultations.
 pub async fn my_active(state: &AppState, actor: &Actor) -> AppResult<Vec<ConsultationRow>> {
     let me = actor.require()?;
-    if me.role != Role::Doctor {
-        return Err(AppError::Forbidden("for doctors".to_owned()));
-    }
+    crate::capability::require_role(me, Role::Doctor, "for doctors")?;
     Ok(store::active_for_doctor(&state.db, me.account_id, 100).await?)
 }
 
 /// The patient's consultations and those they requested for family.
 pub async fn mine(state: &AppState, actor: &Actor) -> AppResult<Vec<ConsultationRow>> {
     let me = actor.require()?;
-    if me.role != Role::Patient {
-        return Err(AppError::Forbidden(
-            "this list is a patient's own consultations".to_owned(),
-        ));
-    }
+    crate::capability::require_role(
+        me,
+        Role::Patient,
+        "this list is a patient's own consultations",
+    )?;
     let rows = store::for_patient(&state.db, me.account_id, me.person_id, 100).await?;
     if !rows.is_empty() {
         audit::record(

@@ -433,11 +433,11 @@ pub async fn add_support(
     supported: i64,
 ) -> AppResult<()> {
     let me = actor.require()?;
-    if me.role != Role::PlatformAdmin {
-        return Err(AppError::Forbidden(
-            "only platform administrators link hospitals".to_owned(),
-        ));
-    }
+    crate::capability::require_role(
+        me,
+        Role::PlatformAdmin,
+        "only platform administrators link hospitals",
+    )?;
     if supporting == supported {
         return Err(AppError::invalid(
             "supported_id",
@@ -734,11 +734,11 @@ pub async fn set_hospital_status(
     reason: Option<&str>,
 ) -> AppResult<()> {
     let me = actor.require()?;
-    if me.role != Role::PlatformAdmin {
-        return Err(AppError::Forbidden(
-            "only platform administrators suspend hospitals".to_owned(),
-        ));
-    }
+    crate::capability::require_role(
+        me,
+        Role::PlatformAdmin,
+        "only platform administrators suspend hospitals",
+    )?;
     let reason = reason.map(str::trim).filter(|r| !r.is_empty());
     if !active && reason.is_none() {
         return Err(AppError::invalid(

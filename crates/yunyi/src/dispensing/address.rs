@@ -62,11 +62,11 @@ async fn owner(
     action: &str,
 ) -> AppResult<i64> {
     let me = actor.require()?;
-    if me.role != Role::Patient {
-        return Err(AppError::Forbidden(
-            "address books belong to patients and their families".to_owned(),
-        ));
-    }
+    crate::capability::require_role(
+        me,
+        Role::Patient,
+        "address books belong to patients and their families",
+    )?;
     let person = match person.or(me.person_id) {
         Some(p) => p,
         None => return Err(AppError::invalid("person_id", "is required")),

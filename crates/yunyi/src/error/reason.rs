@@ -83,6 +83,9 @@ crate::text_enum! {
         NotPaid = "not-paid",
         /// The hospital has no pharmacy to fill prescriptions.
         NoPharmacy = "no-pharmacy",
+        // Permissions.
+        /// The action belongs to another role (patients book, doctors accept).
+        RoleRequired = "role-required",
         // Accounts.
         /// An account exists already for this identity number or phone.
         AccountExists = "account-exists",
@@ -90,11 +93,14 @@ crate::text_enum! {
 }
 
 impl Reason {
-    /// The HTTP class the reason belongs to. Every reason so far is a conflict with the
-    /// current state of something (the slot, the consultation, the doctor's privileges): the
-    /// caller may do this in general, just not now. A reason of another class names it here.
+    /// The HTTP class the reason belongs to. Most are conflicts with the current state of
+    /// something (the slot, the consultation, the doctor's privileges): the caller may do this
+    /// in general, just not now. A reason of another class names it here.
     pub fn class(self) -> ErrorCode {
-        ErrorCode::Conflict
+        match self {
+            Self::RoleRequired => ErrorCode::Forbidden,
+            _ => ErrorCode::Conflict,
+        }
     }
 
     /// The catalogue key of its localized message (`reason.slot-taken`).

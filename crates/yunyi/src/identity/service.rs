@@ -637,11 +637,11 @@ pub async fn add_family_member(
     input: &NewFamilyMember,
 ) -> AppResult<FamilyAdded> {
     let me = actor.require()?;
-    if me.role != Role::Patient {
-        return Err(AppError::Forbidden(
-            "only patient accounts have family members".to_owned(),
-        ));
-    }
+    crate::capability::require_role(
+        me,
+        Role::Patient,
+        "only patient accounts have family members",
+    )?;
     let mut errors = Vec::new();
     let relationship = Relationship::parse(&input.relationship);
     if relationship.is_none() {

@@ -63,11 +63,11 @@ async fn treating_doctor(
     action: &str,
 ) -> AppResult<ConsultationRow> {
     let me = actor.require()?;
-    if me.role != Role::Doctor {
-        return Err(AppError::Forbidden(
-            "only the treating doctor writes a prescription".to_owned(),
-        ));
-    }
+    crate::capability::require_role(
+        me,
+        Role::Doctor,
+        "only the treating doctor writes a prescription",
+    )?;
     let c = consult_store::consultation(&state.db, consultation_id)
         .await?
         .filter(|c| c.doctor_id == Some(me.account_id));
@@ -562,11 +562,11 @@ pub async fn mine(
     person_id: Option<i64>,
 ) -> AppResult<Vec<PrescriptionRow>> {
     let me = actor.require()?;
-    if me.role != Role::Patient {
-        return Err(AppError::Forbidden(
-            "this list is a patient's own prescriptions".to_owned(),
-        ));
-    }
+    crate::capability::require_role(
+        me,
+        Role::Patient,
+        "this list is a patient's own prescriptions",
+    )?;
     let person_id = me.person_or_self(person_id)?;
     policy::authorize_patient(
         state,

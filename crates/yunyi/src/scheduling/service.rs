@@ -155,11 +155,11 @@ pub(super) async fn check_booking(
     person_id: i64,
 ) -> AppResult<Booker> {
     let me = actor.require()?;
-    if me.role != Role::Patient {
-        return Err(AppError::Forbidden(
-            "appointments are booked by patients for themselves or their family".to_owned(),
-        ));
-    }
+    crate::capability::require_role(
+        me,
+        Role::Patient,
+        "appointments are booked by patients for themselves or their family",
+    )?;
     // Own record or a family member's; anyone else's is 404, as for any other patient data.
     let basis = policy::decide_patient(
         state,
@@ -775,11 +775,7 @@ pub struct DoctorDay {
 /// through the policy (audited).
 pub async fn doctor_day(state: &AppState, actor: &Actor) -> AppResult<DoctorDay> {
     let me = actor.require()?;
-    if me.role != Role::Doctor {
-        return Err(AppError::Forbidden(
-            "this page is a doctor's own schedule".to_owned(),
-        ));
-    }
+    crate::capability::require_role(me, Role::Doctor, "this page is a doctor's own schedule")?;
     let now = now_ms();
     let verified = crate::identity::auth::require_step_up(state, me).is_ok();
     let mut today = Vec::new();

@@ -34,11 +34,11 @@ pub async fn join(
     person_id: i64,
 ) -> AppResult<Entry> {
     let me = actor.require()?;
-    if me.role != Role::Patient {
-        return Err(AppError::Forbidden(
-            "patients join waitlists for themselves or their family".to_owned(),
-        ));
-    }
+    crate::capability::require_role(
+        me,
+        Role::Patient,
+        "patients join waitlists for themselves or their family",
+    )?;
     let now = now_ms();
     let today = cst_today(now);
     let date = NaiveDate::parse_from_str(day.trim(), "%Y-%m-%d")

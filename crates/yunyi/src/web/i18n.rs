@@ -248,6 +248,7 @@ mod tests {
                 "prior-record-unconfirmed",
                 "privilege-missing",
                 "refund-too-large",
+                "role-required",
                 "service-unavailable",
                 "slot-closed",
                 "slot-not-open",

@@ -736,5 +736,17 @@ async fn a_retried_booking_with_the_same_idempotency_key_books_once() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // Booking is a patient's action: anyone else is told so with a code to branch on.
+    let doctor = c.app.token("doctor2", PW).await;
+    let (s, body) = c
+        .post(
+            &doctor,
+            "/api/v1/appointments",
+            json!({"slot_id": ids[2], "person_id": 1}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["code"], "role-required", "{body}");
+    assert_eq!(body["type"], "urn:yunyi:problem:forbidden", "{body}");
     c.app.stop().await;
 }
