@@ -155,7 +155,7 @@ pub async fn order_appointment(
             Reason::AppointmentNotBooked,
             format!(
                 "the appointment is {}; only a booked one is paid for",
-                a.status.replace('_', " ")
+                a.status.as_str().replace('_', " ")
             ),
         ));
     }

@@ -16,7 +16,7 @@ use crate::clock::now_ms;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::extract::AppJson;
 use crate::identity::Actor;
-use crate::scheduling::model::{Appointment, Slot};
+use crate::scheduling::model::{Appointment, AppointmentStatus, Slot};
 use crate::scheduling::service;
 use crate::scheduling::store::{ScheduleRow, SlotQuery};
 use crate::time::{cst, cst_rfc3339};
@@ -101,13 +101,13 @@ pub fn slot(s: &Slot, now: i64) -> Value {
     r
 }
 
-fn appointment_status(status: &str) -> &'static str {
+fn appointment_status(status: AppointmentStatus) -> &'static str {
     match status {
-        "cancelled" => "cancelled",
-        "checked_in" => "checked-in",
-        "no_show" => "noshow",
-        "completed" => "fulfilled",
-        _ => "booked",
+        AppointmentStatus::Booked => "booked",
+        AppointmentStatus::Cancelled => "cancelled",
+        AppointmentStatus::CheckedIn => "checked-in",
+        AppointmentStatus::NoShow => "noshow",
+        AppointmentStatus::Completed => "fulfilled",
     }
 }
 
@@ -118,7 +118,7 @@ pub fn appointment(a: &Appointment) -> Value {
     let mut r = json!({
         "resourceType": "Appointment",
         "id": a.id.to_string(),
-        "status": appointment_status(&a.status),
+        "status": appointment_status(a.status),
         "start": cst_rfc3339(a.start_at),
         "end": cst_rfc3339(a.end_at),
         "created": created,
@@ -518,7 +518,7 @@ async fn update_appointment(
             let reason = body["cancelationReason"]["text"].as_str();
             service::cancel(&state, &actor, id, reason).await?;
         }
-        Some(s) if s == appointment_status(&current.status) => {}
+        Some(s) if s == appointment_status(current.status) => {}
         _ => {
             return Err(field(
                 "Appointment.status",

@@ -446,6 +446,17 @@ impl Slot {
     }
 }
 
+crate::text_enum! {
+    /// Where an appointment is in its life.
+    pub enum AppointmentStatus {
+        Booked = "booked",
+        Cancelled = "cancelled",
+        CheckedIn = "checked_in",
+        NoShow = "no_show",
+        Completed = "completed",
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct Appointment {
     pub id: i64,
@@ -454,7 +465,7 @@ pub struct Appointment {
     pub booked_by: i64,
     pub doctor_id: i64,
     pub day: String,
-    pub status: String,
+    pub status: AppointmentStatus,
     pub created_at: i64,
     pub start_at: i64,
     pub end_at: i64,

@@ -408,7 +408,7 @@ pub async fn close(
                 actor,
                 &appt,
                 super::store::Transition {
-                    from: &appt.status,
+                    from: appt.status.as_str(),
                     to: "cancelled",
                     reason: Some(&valid.reason),
                     by: Some("hospital"),

@@ -1,7 +1,7 @@
 //! Scheduling rules: who may open sessions, who may book for whom, fairness limits, the
 //! atomic booking itself, and cancellation.
 
-use super::model::{Appointment, SessionInput, Slot};
+use super::model::{Appointment, AppointmentStatus, SessionInput, Slot};
 use super::{group_commit, plan, store, waitlist};
 use crate::app::AppState;
 use crate::audit::{self, NewEvent};
@@ -342,7 +342,7 @@ pub async fn book(
             booked_by: actor.require()?.account_id,
             doctor_id: slot.doctor_id,
             day: slot.day.clone(),
-            status: "booked".to_owned(),
+            status: AppointmentStatus::Booked,
             created_at: now,
             start_at: slot.start_at,
             end_at: slot.end_at,
@@ -755,7 +755,7 @@ pub async fn mark_no_show(state: &AppState, actor: &Actor, id: i64) -> AppResult
 pub struct TodayRow {
     pub id: i64,
     pub when: String,
-    pub status: String,
+    pub status: AppointmentStatus,
     pub in_person: bool,
     pub started: bool,
     /// Empty until the doctor's identity step-up.
