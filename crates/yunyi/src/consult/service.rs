@@ -430,7 +430,10 @@ async fn appointment_doctor(
     if appt.status != "booked" {
         return Err(AppError::invalid(
             "appointment_id",
-            format!("the appointment is {}", appt.status.as_str().replace('_', " ")),
+            format!(
+                "the appointment is {}",
+                appt.status.as_str().replace('_', " ")
+            ),
         ));
     }
     if appt.mode != "online" {

@@ -143,7 +143,7 @@ impl<'a> SlotView<'a> {
             release_at: cst_rfc3339(s.release_at),
             hospital_id: s.hospital_id,
             service_id: s.service_id,
-            mode: &s.mode,
+            mode: s.mode.as_str(),
             location: s.location.as_deref(),
         }
     }

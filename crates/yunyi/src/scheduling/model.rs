@@ -431,7 +431,7 @@ pub struct Slot {
     pub status: String,
     pub released: bool,
     pub held: i64,
-    pub mode: String,
+    pub mode: Mode,
     pub location: Option<String>,
 }
 
@@ -472,7 +472,7 @@ pub struct Appointment {
     pub hospital_id: i64,
     /// The service the appointment's schedule offers.
     pub service_id: i64,
-    pub mode: String,
+    pub mode: Mode,
     pub cancelled_by: Option<String>,
     pub checked_in_at: Option<i64>,
 }

@@ -348,7 +348,7 @@ pub async fn book(
             end_at: slot.end_at,
             hospital_id: slot.hospital_id,
             service_id: slot.service_id,
-            mode: slot.mode.clone(),
+            mode: slot.mode,
             cancelled_by: None,
             checked_in_at: None,
         }),

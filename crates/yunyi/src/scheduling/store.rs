@@ -1,6 +1,6 @@
 //! SQL for schedules, slots and appointments.
 
-use super::model::{Appointment, Slot};
+use super::model::{Appointment, Mode, Slot};
 use crate::db::{Db, Params, Sql, Tx};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -146,7 +146,7 @@ fn unpack_slots(json: &str) -> Result<Vec<Slot>, serde_json::Error> {
         String,
         i64,
         i64,
-        String,
+        Mode,
         Option<String>,
     );
     let rows: Vec<Packed> = serde_json::from_str(json)?;
