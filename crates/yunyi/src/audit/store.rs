@@ -30,7 +30,8 @@ pub async fn insert(tx: &mut Tx, e: &Event) -> Result<(), sqlx::Error> {
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         (e.id, e.at, e.actor_id, &e.actor_role, &e.action, &e.object_type, &e.object_id, e.patient_id, &e.outcome, &e.reason, e.flagged, &e.request_id, &e.client_addr, &e.prev_hash, &e.hash),
     )
-    .await.map(|_| ())
+    .await
+    .map(|_| ())
 }
 
 const COLUMNS: &str = "id, at, actor_id, actor_role, action, object_type, object_id, patient_id, outcome, reason, \

@@ -69,7 +69,8 @@ pub async fn insert_line(tx: &mut Tx, order: i64, l: &LineRow) -> Result<(), sql
          VALUES ($1, $2, $3, $4, $5, $6)",
         (order, l.line, &l.description, l.quantity, l.unit_price_fen, l.amount_fen),
     )
-    .await.map(|_| ())
+    .await
+    .map(|_| ())
 }
 
 /// The order and its lines, in one transaction.
@@ -182,7 +183,8 @@ pub async fn record_notification(
          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (gateway, gateway_txn, event) DO NOTHING",
         (gateway, &n.gateway_txn, &n.event, n.order_id, n.amount_fen, now, outcome),
     )
-    .await.map(|n| n == 1)
+    .await
+    .map(|n| n == 1)
 }
 
 pub async fn set_notification_outcome(
@@ -195,7 +197,8 @@ pub async fn set_notification_outcome(
         "UPDATE payment_notification SET outcome = $4 WHERE gateway = $1 AND gateway_txn = $2 AND event = $3",
         (gateway, &n.gateway_txn, &n.event, outcome),
     )
-    .await.map(|_| ())
+    .await
+    .map(|_| ())
 }
 
 /// Marks a pending order paid in full by `txn`; false if it was no longer pending.
@@ -205,7 +208,8 @@ pub async fn mark_paid(tx: &mut Tx, id: i64, txn: &str, now: i64) -> Result<bool
          updated_at = $3 WHERE id = $1 AND status = 'pending'",
         (id, txn, now),
     )
-    .await.map(|n| n == 1)
+    .await
+    .map(|n| n == 1)
 }
 
 /// Takes `amount` off what the order may still refund; false when that would exceed what was
@@ -217,7 +221,8 @@ pub async fn take_refund(tx: &mut Tx, id: i64, amount: i64, now: i64) -> Result<
          WHERE id = $1 AND status = 'paid' AND refunded_fen + $2 <= paid_fen",
         (id, amount, now),
     )
-    .await.map(|n| n == 1)
+    .await
+    .map(|n| n == 1)
 }
 
 pub async fn insert_refund(

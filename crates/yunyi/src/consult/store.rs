@@ -114,7 +114,8 @@ pub async fn insert_event(
          VALUES ($1, $2, $3, $4, $5, $6)",
         (consultation, from.map(Status::as_str), to.as_str(), now, by, reason),
     )
-    .await.map(|_| ())
+    .await
+    .map(|_| ())
 }
 
 pub async fn events(db: &Db, consultation: i64) -> Result<Vec<EventRow>, sqlx::Error> {
@@ -195,7 +196,8 @@ pub async fn insert_intake(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         (consultation, &intake.chief_complaint, symptoms, intake.temperature_dc, intake.outbreak_area_travel, intake.travel_region.as_deref(), intake.travel_returned_on.as_deref(), intake.confirmed_case_contact, intake.cluster, allergies, medications, counselling, now),
     )
-    .await.map(|_| ())?;
+    .await
+    .map(|_| ())?;
     for record in &intake.prior_record_ids {
         tx.execute(
             "INSERT INTO consultation_record (consultation_id, prior_record_id) VALUES ($1, $2)",
@@ -630,7 +632,8 @@ pub async fn mark_read(
          WHERE consultation_read.last_seq < excluded.last_seq",
         (consultation, account, seq, now),
     )
-    .await.map(|_| ())
+    .await
+    .map(|_| ())
 }
 
 /// Each participant's read mark.
@@ -673,7 +676,8 @@ pub async fn put_note(
          plan = excluded.plan, updated_at = excluded.updated_at WHERE clinical_note.signed_at IS NULL",
         (consultation, author, &note.subjective, &note.objective, &note.assessment, diagnoses, &note.plan, now),
     )
-    .await.map(|n| n == 1)
+    .await
+    .map(|n| n == 1)
 }
 
 pub async fn note(db: &Db, consultation: i64) -> Result<Option<NoteRow>, sqlx::Error> {

@@ -79,7 +79,8 @@ pub async fn upsert_profile(
          practice_since_year = $6, updated_at = $7",
         (account_id, &p.licence_no, p.title.as_str(), &specialties, &p.biography, p.practice_since_year, now),
     )
-    .await.map(|_| ())
+    .await
+    .map(|_| ())
 }
 
 pub async fn profile(db: &Db, account_id: i64) -> Result<Option<DoctorProfile>, sqlx::Error> {
@@ -145,7 +146,8 @@ pub async fn has_active_site(
         "SELECT COUNT(*) FROM practice_site WHERE account_id = $1 AND hospital_id = $2 AND status = 'active'",
         (account_id, hospital_id),
     )
-    .await.map(|n| n > 0)
+    .await
+    .map(|n| n > 0)
 }
 
 /// A privilege's new state.
@@ -171,7 +173,8 @@ pub async fn put_privilege(
          ON CONFLICT (account_id, hospital_id, kind) DO UPDATE SET status = $4, reason = $5, changed_by = $6, changed_at = $7",
         (c.account_id, c.hospital_id, c.kind, c.status, c.reason, c.changed_by, now),
     )
-    .await.map(|_| ())
+    .await
+    .map(|_| ())
 }
 
 pub async fn privileges_of(db: &Db, account_id: i64) -> Result<Vec<Privilege>, sqlx::Error> {
@@ -194,7 +197,8 @@ pub async fn privilege_active(
          WHERE p.account_id = $1 AND p.hospital_id = $2 AND p.kind = $3 AND p.status = 'active' AND s.status = 'active'",
         (account_id, hospital_id, kind),
     )
-    .await.map(|n| n > 0)
+    .await
+    .map(|n| n > 0)
 }
 
 pub async fn insert_service(tx: &mut Tx, s: &ServiceValid, now: i64) -> Result<i64, sqlx::Error> {
@@ -250,7 +254,8 @@ pub async fn insert_support(
          ON CONFLICT (supporting_id, supported_id) DO UPDATE SET active = TRUE",
         (supporting, supported, now),
     )
-    .await.map(|_| ())
+    .await
+    .map(|_| ())
 }
 
 /// Does the doctor serve patients of `hospital_id`: by practising there, or at a hospital that
@@ -437,7 +442,8 @@ pub async fn add_campaign_doctor(
         "INSERT INTO campaign_doctor (campaign_id, account_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
         (campaign_id, account_id),
     )
-    .await.map(|_| ())
+    .await
+    .map(|_| ())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]

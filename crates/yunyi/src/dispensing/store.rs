@@ -90,7 +90,8 @@ pub async fn set_default(tx: &mut Tx, person: i64, id: Option<i64>) -> Result<()
         "UPDATE patient_address SET is_default = (id = $2) WHERE person_id = $1 AND removed_at IS NULL",
         (person, id.unwrap_or(0)),
     )
-    .await.map(|_| ())
+    .await
+    .map(|_| ())
 }
 
 pub async fn remove_address(tx: &mut Tx, id: i64, now: i64) -> Result<bool, sqlx::Error> {
@@ -98,7 +99,8 @@ pub async fn remove_address(tx: &mut Tx, id: i64, now: i64) -> Result<bool, sqlx
         "UPDATE patient_address SET removed_at = $2, is_default = FALSE WHERE id = $1 AND removed_at IS NULL",
         (id, now),
     )
-    .await.map(|n| n == 1)
+    .await
+    .map(|n| n == 1)
 }
 
 /// The person's addresses in use, the default first.
@@ -136,7 +138,8 @@ pub async fn choose(tx: &mut Tx, c: &Choice, now: i64) -> Result<bool, sqlx::Err
          WHERE fulfilment.status = 'awaiting_payment'",
         (c.prescription, c.person, c.hospital, c.pharmacy, c.method.as_str(), c.address, now),
     )
-    .await.map(|n| n == 1)
+    .await
+    .map(|n| n == 1)
 }
 
 pub async fn fulfilment(db: &Db, id: i64) -> Result<Option<FulfilmentRow>, sqlx::Error> {
@@ -260,7 +263,8 @@ pub async fn insert_event(tx: &mut Tx, e: &NewEvent<'_>, now: i64) -> Result<(),
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
         (e.fulfilment, e.from.map(Status::as_str), e.to.as_str(), now, e.by, e.source, e.note),
     )
-    .await.map(|_| ())
+    .await
+    .map(|_| ())
 }
 
 pub async fn events(db: &Db, fulfilment: i64) -> Result<Vec<EventRow>, sqlx::Error> {
@@ -283,7 +287,8 @@ pub async fn take_stock(
         "UPDATE drug_stock SET quantity = quantity - $3 WHERE pharmacy_id = $1 AND drug_id = $2 AND quantity >= $3",
         (pharmacy, drug, quantity),
     )
-    .await.map(|n| n == 1)
+    .await
+    .map(|n| n == 1)
 }
 
 /// Puts picked medicine back on the shelf (an order cancelled before it left).

@@ -370,7 +370,8 @@ pub async fn put_throttle(
          ON CONFLICT (key) DO UPDATE SET failures = $2, last_failure_at = $3, locked_until = $4",
         (key, failures, at, locked_until),
     )
-    .await.map(|_| ())
+    .await
+    .map(|_| ())
 }
 
 pub async fn clear_throttle(db: &Db, key: &str) -> Result<(), sqlx::Error> {
@@ -417,7 +418,8 @@ pub async fn seen_at(db: &Db, person_id: i64, hospital_id: i64) -> Result<bool, 
         "SELECT COUNT(*) FROM (SELECT 1 FROM care_link WHERE person_id = $1 AND hospital_id = $2 LIMIT 1) s",
         (person_id, hospital_id),
     )
-    .await.map(|n| n > 0)
+    .await
+    .map(|n| n > 0)
 }
 
 /// People a clinician has an active care link with at a hospital.
@@ -449,7 +451,8 @@ pub async fn setting_or_insert(
         "INSERT INTO app_setting (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING",
         (key, value, now),
     )
-    .await.map(|_| ())?;
+    .await
+    .map(|_| ())?;
     Ok(setting(db, key).await?.unwrap_or_default())
 }
 
@@ -464,7 +467,8 @@ pub async fn end_care_links(
         "UPDATE care_link SET active = FALSE, ended_at = $3 WHERE kind = $1 AND source_id = $2 AND active = TRUE",
         (kind, source_id, now),
     )
-    .await.map(|_| ())
+    .await
+    .map(|_| ())
 }
 
 /// Records a setting unless it exists; true for the one caller that recorded it.
@@ -478,5 +482,6 @@ pub async fn insert_setting_once(
         "INSERT INTO app_setting (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING",
         (key, value, now),
     )
-    .await.map(|n| n == 1)
+    .await
+    .map(|n| n == 1)
 }

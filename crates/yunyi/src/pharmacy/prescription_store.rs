@@ -118,7 +118,8 @@ pub async fn insert_item(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         (prescription, item.line, item.drug_id, &item.drug_name, &item.strength, item.dose, &item.dose_unit, &item.frequency, &item.route, item.days, item.quantity, &item.unit, item.unit_price_fen, item.amount_fen),
     )
-    .await.map(|_| ())
+    .await
+    .map(|_| ())
 }
 
 pub async fn insert_findings(
@@ -138,7 +139,8 @@ pub async fn insert_findings(
              VALUES ($1, $2, $3, $4, $5, $6)",
             (prescription, stage, f.code, severity, f.item.map(|i| i as i64 + 1), &f.message),
         )
-        .await.map(|_| ())?;
+        .await
+        .map(|_| ())?;
     }
     Ok(())
 }
@@ -157,7 +159,8 @@ pub async fn insert_event(
          VALUES ($1, $2, $3, $4, $5, $6)",
         (prescription, from.map(Status::as_str), to.as_str(), now, by, reason),
     )
-    .await.map(|_| ())
+    .await
+    .map(|_| ())
 }
 
 pub async fn prescription(db: &Db, id: i64) -> Result<Option<PrescriptionRow>, sqlx::Error> {
@@ -232,7 +235,8 @@ pub async fn review(
          pay_by = $6, updated_at = $5 WHERE id = $1 AND status = 'submitted'",
         (id, to.as_str(), reviewer, note, now, pay_by),
     )
-    .await.map(|n| n == 1)
+    .await
+    .map(|n| n == 1)
 }
 
 /// A person's prescriptions, the most recently signed first.

@@ -31,7 +31,8 @@ pub async fn upsert_drug(
          allergy_terms = excluded.allergy_terms, active = TRUE, updated_at = excluded.updated_at",
         (hospital, &d.code, &d.generic_name, &d.brand_name, &d.form, &d.strength, &d.unit, d.pack_size, &d.route, d.price_fen, d.class.as_str(), d.online, &d.atc_code, &d.dose_unit, d.unit_strength, d.max_daily_dose, d.min_age_years, d.pregnancy.as_str(), &d.allergy_terms, now),
     )
-    .await.map(|_| ())
+    .await
+    .map(|_| ())
 }
 
 /// The codes a hospital's formulary already holds.

@@ -67,7 +67,8 @@ pub async fn retire_template(tx: &mut Tx, id: i64, now: i64) -> Result<bool, sql
         "UPDATE schedule_template SET active = FALSE, updated_at = $2 WHERE id = $1 AND active = TRUE",
         (id, now),
     )
-    .await.map(|n| n == 1)
+    .await
+    .map(|n| n == 1)
 }
 
 /// Deletes a template's future slots that nobody booked or holds; booked ones stay as they are.

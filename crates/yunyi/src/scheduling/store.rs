@@ -69,7 +69,8 @@ pub async fn insert_slot(tx: &mut Tx, slot: &NewSlot<'_>, now: i64) -> Result<bo
          VALUES ($1, $2, $3, $4, $5, $6, 0, 0, $7, $8, $9, $10, 'open', $11) ON CONFLICT (schedule_id, start_at) DO NOTHING",
         (slot.schedule, slot.template, slot.start, slot.end, slot.day, slot.capacity, slot.release_at, slot.release_at <= now, slot.mode, slot.location, now),
     )
-    .await.map(|n| n == 1)
+    .await
+    .map(|n| n == 1)
 }
 
 const SLOT_COLUMNS: &str = "s.id, s.schedule_id, c.doctor_id, c.hospital_id, c.service_id, s.start_at, s.end_at, s.day, \

@@ -55,7 +55,8 @@ pub async fn mark_booked(tx: &mut Tx, id: i64, now: i64) -> Result<bool, sqlx::E
         "UPDATE waitlist SET status = 'booked', updated_at = $2 WHERE id = $1 AND status = 'offered' AND hold_until > $2",
         (id, now),
     )
-    .await.map(|n| n == 1)
+    .await
+    .map(|n| n == 1)
 }
 
 /// Leaves the waitlist from waiting or offered; false if the entry was in neither.
@@ -64,7 +65,8 @@ pub async fn mark_left(tx: &mut Tx, id: i64, now: i64) -> Result<bool, sqlx::Err
         "UPDATE waitlist SET status = 'left', updated_at = $2 WHERE id = $1 AND status IN ('waiting', 'offered')",
         (id, now),
     )
-    .await.map(|n| n == 1)
+    .await
+    .map(|n| n == 1)
 }
 
 /// Takes back an offer whose place could not be held: the entry waits again, holding nothing.
@@ -74,7 +76,8 @@ pub async fn back_to_waiting(tx: &mut Tx, id: i64, now: i64) -> Result<(), sqlx:
          WHERE id = $1 AND status = 'offered'",
         (id, now),
     )
-    .await.map(|_| ())
+    .await
+    .map(|_| ())
 }
 
 /// The first entry waiting for a doctor's day: (id, account).

@@ -125,7 +125,8 @@ pub async fn add_count(tx: &mut Tx, c: &Count<'_>, n: i64) -> Result<(), sqlx::E
          ON CONFLICT (syndrome, region, day, source, hospital_id) DO UPDATE SET n = signal_count.n + $6",
         (c.day, c.region, c.syndrome, c.source, c.hospital, n),
     )
-    .await.map(|_| ())
+    .await
+    .map(|_| ())
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -450,7 +451,8 @@ pub async fn mark_reminded(
         "UPDATE epi_case SET reminded_at = $3 WHERE id = $1 AND status = $2 AND reminded_at IS NULL",
         (id, status.as_str(), now),
     )
-    .await.map(|n| n == 1)
+    .await
+    .map(|n| n == 1)
 }
 
 /// Whether the person has a case at the hospital (the officers' basis to read them).

@@ -26,7 +26,8 @@ pub async fn insert_record(db: &Db, r: &NewRecord<'_>, now: i64) -> Result<(), s
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         (r.token, now, r.day, r.hospital_id, r.age_band, r.sex, r.pregnant, r.urgency, r.departments, r.red_flags, r.screening, r.follow_ups, r.knowledge_version),
     )
-    .await.map(|_| ())
+    .await
+    .map(|_| ())
 }
 
 /// Records the choice; false when no record has this token.
@@ -41,7 +42,8 @@ pub async fn set_choice(
          WHERE token = $1",
         (token, choice, department, doctor, now),
     )
-    .await.map(|n| n == 1)
+    .await
+    .map(|n| n == 1)
 }
 
 /// The choice recorded for a token: (choice, department, doctor).
