@@ -203,6 +203,11 @@ impl Sql {
         &self.text
     }
 
+    /// The statement and its values, to run it inside a larger statement.
+    pub fn into_parts(self) -> (String, Params) {
+        (self.text, self.params)
+    }
+
     pub async fn fetch_all<T: Row>(self, db: &Db) -> Result<Vec<T>, sqlx::Error> {
         db.all(&self.text, self.params).await
     }

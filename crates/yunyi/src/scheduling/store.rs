@@ -92,41 +92,33 @@ pub async fn open_slots(
     to: i64,
     limit: i64,
 ) -> Result<Vec<Slot>, sqlx::Error> {
-    let sql = format!(
+    let mut sql = Sql::new(format!(
         "SELECT {SLOT_COLUMNS} FROM slot s JOIN schedule c ON c.id = s.schedule_id \
-         WHERE c.doctor_id = $1 AND c.active = TRUE AND s.start_at >= $2 AND s.start_at < $3 \
-         AND s.status = 'open' AND s.booked + s.held < s.capacity AND ($5 IS NULL OR c.service_id = $5) \
-         ORDER BY s.start_at, s.id LIMIT $4"
-    );
+         WHERE c.active = TRUE AND s.status = 'open' AND s.booked + s.held < s.capacity \
+         AND c.doctor_id = "
+    ));
+    sql.bind(doctor)
+        .push(" AND s.start_at >= ")
+        .bind(from)
+        .push(" AND s.start_at < ")
+        .bind(to)
+        .and_eq("c.service_id", service)
+        .push(" ORDER BY s.start_at, s.id LIMIT ")
+        .bind(limit);
+    let (sql, params) = sql.into_parts();
     match db {
         // sqlx hands SQLite rows over one by one from its worker thread (~8 µs a row); two
         // weeks of a doctor's slots are hundreds of rows, so they come back as one JSON value.
-        Db::Sqlite(pool) => {
+        Db::Sqlite(_) => {
             let packed = format!(
                 "SELECT COALESCE(json_group_array(json_array(id, schedule_id, doctor_id, hospital_id, service_id, \
                  start_at, end_at, day, capacity, booked, release_at, status, released, held, mode, location)), '[]') \
                  FROM ({sql})"
             );
-            let json: String = sqlx::query_scalar(&packed)
-                .bind(doctor)
-                .bind(from)
-                .bind(to)
-                .bind(limit)
-                .bind(service)
-                .fetch_one(pool)
-                .await?;
+            let json: String = db.scalar(&packed, params).await?;
             unpack_slots(&json).map_err(|e| sqlx::Error::Decode(e.into()))
         }
-        Db::Postgres(pool) => {
-            sqlx::query_as::<_, Slot>(&sql)
-                .bind(doctor)
-                .bind(from)
-                .bind(to)
-                .bind(limit)
-                .bind(service)
-                .fetch_all(pool)
-                .await
-        }
+        Db::Postgres(_) => db.all(&sql, params).await,
     }
 }
 
