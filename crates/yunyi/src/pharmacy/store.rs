@@ -3,7 +3,7 @@
 
 use super::checks::Interaction;
 use super::model::{Drug, DrugValid};
-use crate::db::{Db, Tx};
+use crate::db::{Db, Sql, Tx};
 
 const DRUG_COLUMNS: &str = "id, hospital_id, code, generic_name, brand_name, form, strength, unit, pack_size, \
      route, price_fen, class, online, atc_code, dose_unit, unit_strength, max_daily_dose, min_age_years, \
@@ -61,24 +61,26 @@ pub async fn drugs(db: &Db, hospital: i64, q: &DrugQuery) -> Result<Vec<Drug>, s
             .replace('_', "\\_");
         format!("%{escaped}%")
     });
-    let sql = format!(
-        "SELECT {DRUG_COLUMNS} FROM drug WHERE hospital_id = $1 AND active = TRUE \
-         AND ($2 = FALSE OR online = TRUE) AND id > $3 \
-         AND ($4 IS NULL OR generic_name LIKE $4 ESCAPE '\\' OR brand_name LIKE $4 ESCAPE '\\' OR code = $5) \
-         ORDER BY id LIMIT $6"
-    );
-    db.all::<Drug>(
-        &sql,
-        (
-            hospital,
-            q.online_only,
-            q.after.unwrap_or(0),
-            &pattern,
-            q.text.as_deref(),
-            q.limit,
-        ),
-    )
-    .await
+    // Only the filters given are written (PostgreSQL plans `$n IS NULL OR …` badly).
+    let mut sql = Sql::new(format!(
+        "SELECT {DRUG_COLUMNS} FROM drug WHERE active = TRUE AND hospital_id = "
+    ));
+    sql.bind(hospital)
+        .push(" AND id > ")
+        .bind(q.after.unwrap_or(0));
+    if q.online_only {
+        sql.push(" AND online = TRUE");
+    }
+    if let (Some(pattern), Some(text)) = (pattern, q.text.as_deref()) {
+        let like = sql.param(pattern);
+        sql.push(&format!(
+            " AND (generic_name LIKE {like} ESCAPE '\\' OR brand_name LIKE {like} ESCAPE '\\' OR code = "
+        ))
+        .bind(text)
+        .push(")");
+    }
+    sql.push(" ORDER BY id LIMIT ").bind(q.limit);
+    sql.fetch_all(db).await
 }
 
 /// Active drugs of any hospital whose code or ATC code is `code` (FHIR `Medication?code=`).
