@@ -4,7 +4,7 @@ use axum::extract::rejection::{FormRejection, JsonRejection};
 use axum::extract::{FromRequest, Request};
 use serde::de::DeserializeOwned;
 
-use crate::error::AppError;
+use crate::error::{AppError, Reason};
 
 /// JSON body. A wrong content type is 415; unparseable JSON is 400 saying where; a value of
 /// the wrong type is 400 naming the field (never our internal type names); text with control
@@ -109,16 +109,31 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PathId {
     ) -> Result<Self, AppError> {
         let params = axum::extract::RawPathParams::from_request_parts(parts, state)
             .await
-            .map_err(|_| AppError::NotFound("there is nothing at this address".to_owned()))?;
+            .map_err(|_| no_such_id(""))?;
         let raw = params
             .iter()
             .find(|(name, _)| *name == "id")
             .map(|(_, value)| value.to_owned())
             // A route without `{id}` using this extractor is a programming error, caught by
             // the route-walking tests; the visitor sees "nothing here" rather than a crash.
-            .ok_or_else(|| AppError::NotFound("there is nothing at this address".to_owned()))?;
-        path_id("object", &raw).map(PathId)
+            .ok_or_else(|| no_such_id(""))?;
+        raw.parse::<i64>()
+            .ok()
+            .filter(|id| *id > 0)
+            .map(PathId)
+            .ok_or_else(|| no_such_id(&raw))
     }
+}
+
+/// The refusal of an id that is not one: a 404 with its own code, so pages say it in the
+/// visitor's language.
+fn no_such_id(raw: &str) -> AppError {
+    AppError::refused(
+        Reason::NoSuchId,
+        format!(
+            "there is nothing at this address: '{raw}' is not an id (ids are positive whole numbers)"
+        ),
+    )
 }
 
 /// The header the built-in sandboxes (payment gateway, courier) sign their callbacks in.

@@ -1,7 +1,7 @@
 //! Billing over the JSON API: ordering an approved prescription, reading an order, refunds by
 //! the hospital's administrators, and the gateway's notification endpoint.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -94,11 +94,10 @@ struct ReconciliationQuery {
 async fn reconciliation(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(hospital): PathId,
     axum::extract::RawQuery(query): axum::extract::RawQuery,
 ) -> AppResult<axum::response::Response> {
     use axum::response::IntoResponse;
-    let hospital = crate::extract::path_id("hospital", &id)?;
     let q: ReconciliationQuery = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
         .map_err(|_| AppError::invalid("date", "must be a day such as 2026-11-22"))?;
     let day = reconciliation::parse_date(q.date.as_deref(), crate::time::today())?;

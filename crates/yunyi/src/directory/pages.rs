@@ -3,7 +3,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::routing::get;
 
 use crate::app::AppState;
@@ -65,14 +65,9 @@ pub fn router() -> Router<AppState> {
 /// browser's cached copy is replaced as soon as the photo changes.
 async fn photo(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> AppResult<axum::response::Response> {
     use axum::response::IntoResponse as _;
-    let id = id
-        .parse::<i64>()
-        .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(|| crate::error::AppError::NotFound(format!("no doctor with id '{id}'")))?;
     let (bytes, content_type) = service::photo(&state, id).await?;
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
@@ -225,14 +220,9 @@ async fn doctor(
     State(state): State<AppState>,
     page: PageCtx,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     axum::extract::Query(q): axum::extract::Query<DayQuery>,
 ) -> AppResult<DoctorPage> {
-    let id = id
-        .parse::<i64>()
-        .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(|| crate::error::AppError::NotFound(format!("no doctor with id '{id}'")))?;
     let detail = service::doctor_detail(&state.db, id).await?;
     let mut hospitals = Vec::new();
     let mut departments = Vec::new();

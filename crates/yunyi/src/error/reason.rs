@@ -83,6 +83,9 @@ crate::text_enum! {
         NotPaid = "not-paid",
         /// The hospital has no pharmacy to fill prescriptions.
         NoPharmacy = "no-pharmacy",
+        // Addresses.
+        /// The id in the address is not an id (ids are positive whole numbers): nothing is there.
+        NoSuchId = "no-such-id",
         // Permissions.
         /// The action belongs to another role (patients book, doctors accept).
         RoleRequired = "role-required",
@@ -99,6 +102,7 @@ impl Reason {
     pub fn class(self) -> ErrorCode {
         match self {
             Self::RoleRequired => ErrorCode::Forbidden,
+            Self::NoSuchId => ErrorCode::NotFound,
             _ => ErrorCode::Conflict,
         }
     }

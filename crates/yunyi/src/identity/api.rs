@@ -1,7 +1,7 @@
 //! Identity over HTTP for machines: the OAuth 2 token endpoints (`/auth/token`,
 //! `/auth/revoke`) and the JSON API under `/api/v1`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -169,10 +169,8 @@ async fn patient(
     State(state): State<AppState>,
     actor: Actor,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> AppResult<Json<service::PersonView>> {
-    let id = crate::directory::service::parse_id(&id)
-        .map_err(|_| AppError::NotFound(format!("no patient with id '{id}'")))?;
     let reason = headers
         .get(BREAK_GLASS_HEADER)
         .and_then(|v| v.to_str().ok());

@@ -2,7 +2,7 @@
 //! drug prices are published —, one drug with its stock, importing a CSV), prescriptions
 //! (check, sign, read, lists, withdraw) and the pharmacist's review.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -152,17 +152,15 @@ async fn reject(
 /// `GET /api/v1/hospitals/{id}/drugs?q=氨氯地平&online=true&after=&limit=`
 async fn search(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(hospital): PathId,
     RawQuery(query): RawQuery,
 ) -> AppResult<Json<Page<Drug>>> {
-    let hospital = crate::extract::path_id("hospital", &id)?;
     let (page, q) = service::parse_drug_query(query.as_deref())?;
     let rows = service::search(&state.db, hospital, &q).await?;
     Ok(Json(Page::from_rows(rows, &page, |d| d.id)))
 }
 
-async fn read(State(state): State<AppState>, Path(id): Path<String>) -> AppResult<Json<DrugView>> {
-    let id = crate::extract::path_id("drug", &id)?;
+async fn read(State(state): State<AppState>, PathId(id): PathId) -> AppResult<Json<DrugView>> {
     Ok(Json(service::drug(&state.db, id).await?))
 }
 
@@ -170,10 +168,9 @@ async fn read(State(state): State<AppState>, Path(id): Path<String>) -> AppResul
 async fn import(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<String>,
+    PathId(hospital): PathId,
     body: axum::body::Bytes,
 ) -> AppResult<Json<ImportSummary>> {
-    let hospital = crate::extract::path_id("hospital", &id)?;
     Ok(Json(
         service::import_csv(&state, &actor, hospital, &body).await?,
     ))

@@ -238,6 +238,7 @@ mod tests {
                 "idempotency-key-in-flight",
                 "idempotency-key-reused",
                 "no-pharmacy",
+                "no-such-id",
                 "not-accepted",
                 "not-follow-up",
                 "not-paid",

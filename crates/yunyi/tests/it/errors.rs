@@ -181,6 +181,10 @@ async fn malformed_ids_are_not_found_not_server_errors() {
         let response = app.get(path).await;
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
         assert!(content_type(&response).starts_with("text/html"), "{path}");
+        if path.starts_with("/doctors/") {
+            let page = response.text().await.unwrap();
+            assert!(page.contains("编号应为正整数"), "{page}");
+        }
     }
     app.stop().await;
 }
