@@ -46,10 +46,13 @@ pub async fn replay(State(state): State<AppState>, req: Request, next: Next) -> 
         .filter(|k| !k.is_empty() && k.len() <= 255 && k.chars().all(|c| c.is_ascii_graphic()))
         .map(str::to_owned)
     else {
-        return AppError::invalid(
-            "Idempotency-Key",
-            "must be 1 to 255 visible ASCII characters (a UUID is usual)",
-        )
+        return AppError::Validation(vec![
+            crate::error::FieldError::new(
+                "Idempotency-Key",
+                "must be 1 to 255 visible ASCII characters (a UUID is usual)",
+            )
+            .localized("field.idempotency_key", Vec::new()),
+        ])
         .into_response();
     };
     let (mut parts, body) = req.into_parts();
@@ -66,7 +69,21 @@ pub async fn replay(State(state): State<AppState>, req: Request, next: Next) -> 
             .into_response();
     };
     let hash = request_hash(&parts.method, parts.uri.path(), parts.uri.query(), &bytes);
-    match store::claim(&state.db, account, &key, &hash, now_ms()).await {
+    // A first request that never finished (its process died, or it panicked past this layer)
+    // leaves its key in flight; once it is older than any request may run, the same request
+    // may take it over.
+    let timeout = i64::try_from(state.config.http.request_timeout.as_millis()).unwrap_or(i64::MAX);
+    let now = now_ms();
+    match store::claim(
+        &state.db,
+        account,
+        &key,
+        &hash,
+        now,
+        now.saturating_sub(timeout.saturating_mul(2)),
+    )
+    .await
+    {
         Err(e) => return AppError::from(e).into_response(),
         Ok(false) => {
             let target = format!("{} {}", parts.method, parts.uri.path());

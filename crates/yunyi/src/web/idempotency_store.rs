@@ -11,18 +11,22 @@ pub struct KeyRow {
     pub body: Option<String>,
 }
 
-/// Claims the key for a request; false when the account already used it.
+/// Claims the key for a request; false when the account already used it. A claim of the
+/// same request still in flight from before `abandoned_before` is taken over.
 pub async fn claim(
     db: &Db,
     account: i64,
     key: &str,
     request_hash: &str,
     now: i64,
+    abandoned_before: i64,
 ) -> Result<bool, sqlx::Error> {
     db.execute(
         "INSERT INTO idempotency_key (account_id, key, request_hash, created_at) \
-         VALUES ($1, $2, $3, $4) ON CONFLICT (account_id, key) DO NOTHING",
-        (account, key, request_hash, now),
+         VALUES ($1, $2, $3, $4) ON CONFLICT (account_id, key) DO UPDATE SET created_at = excluded.created_at \
+         WHERE idempotency_key.status IS NULL AND idempotency_key.created_at < $5 \
+         AND idempotency_key.request_hash = excluded.request_hash",
+        (account, key, request_hash, now, abandoned_before),
     )
     .await
     .map(|n| n == 1)

@@ -724,6 +724,30 @@ async fn a_retried_booking_with_the_same_idempotency_key_books_once() {
         .await
         .unwrap();
     assert_eq!(kept, 0);
+    // A first request still running: a retry is told to wait. One abandoned long ago (its
+    // process died mid-request): the same request takes the key over and runs again.
+    let set = |created: i64| {
+        let db = c.app.db.clone();
+        async move {
+            db.execute(
+                "UPDATE idempotency_key SET status = NULL, body = NULL, created_at = $1 WHERE key = 'pay-7f3a'",
+                (created,),
+            )
+            .await
+            .unwrap();
+        }
+    };
+    set(yunyi::clock::now_ms()).await;
+    let (s, _, waiting) = book("pay-7f3a", ids[0]).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{waiting}");
+    assert_eq!(waiting["code"], "idempotency-key-in-flight");
+    set(0).await;
+    let (s, _, again) = book("pay-7f3a", ids[0]).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{again}");
+    assert_eq!(
+        again["code"], "slot-taken",
+        "the handler ran again: {again}"
+    );
     // A key must be printable ASCII.
     let r = c
         .app
