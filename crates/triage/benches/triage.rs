@@ -31,8 +31,8 @@ fn case_texts() -> Vec<String> {
 
 fn percentiles() {
     let texts = case_texts();
-    let mut times: Vec<Duration> = Vec::with_capacity(texts.len() * 20);
-    for _ in 0..20 {
+    let mut times: Vec<Duration> = Vec::with_capacity(texts.len() * rounds());
+    for _ in 0..rounds() {
         for text in &texts {
             let input = triage::Input::text(text);
             let started = Instant::now();
@@ -51,6 +51,16 @@ fn percentiles() {
         at(0.99),
         times[times.len() - 1]
     );
+}
+
+/// Each text is timed this many times; once for `BENCH_SIZE=tiny` (CI's check that the
+/// program still runs, as `cargo test --benches` also runs criterion's part once).
+fn rounds() -> usize {
+    if std::env::var("BENCH_SIZE").as_deref() == Ok("tiny") {
+        1
+    } else {
+        20
+    }
 }
 
 fn main() {

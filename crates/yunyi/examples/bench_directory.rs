@@ -7,6 +7,7 @@
 //!   cargo run --release -p yunyi --example bench_directory            # embedded SQLite
 //!   BENCH_CLIENTS=4 cargo run --release -p yunyi --example bench_directory   # concurrency (16)
 //!   YUNYI_BENCH_DATABASE_URL=postgres://…/emptydb cargo run --release -p yunyi --example bench_directory
+//!   BENCH_SIZE=tiny …   # 3 hospitals, 30 doctors, 1 s: CI's check that the program still runs
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -23,7 +24,6 @@ use yunyi::directory::model::{
 use yunyi::directory::{service as directory, store as dstore};
 use yunyi::identity::store as istore;
 
-const HOSPITALS: usize = 100;
 const DEPARTMENTS: [(&str, &str); 10] = [
     ("03.01", "呼吸内科"),
     ("03.04", "心血管内科"),
@@ -36,7 +36,6 @@ const DEPARTMENTS: [(&str, &str); 10] = [
     ("15", "精神科"),
     ("16", "感染科"),
 ];
-const DOCTORS: usize = 2000;
 const SURNAMES: [&str; 20] = [
     "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
     "何", "林", "高", "罗",
@@ -56,10 +55,37 @@ const SPECIALTIES: [&str; 12] = [
     "胃炎",
     "骨折",
 ];
-const DURATION: Duration = Duration::from_secs(10);
+
+/// How much to seed and how long to send: the size, or `BENCH_SIZE=tiny`.
+struct Size {
+    hospitals: usize,
+    doctors: usize,
+    duration: Duration,
+}
+
+fn size() -> Size {
+    if std::env::var("BENCH_SIZE").as_deref() == Ok("tiny") {
+        Size {
+            hospitals: 3,
+            doctors: 30,
+            duration: Duration::from_secs(1),
+        }
+    } else {
+        Size {
+            hospitals: 100,
+            doctors: 2000,
+            duration: Duration::from_secs(10),
+        }
+    }
+}
 
 #[tokio::main]
 async fn main() {
+    let Size {
+        hospitals,
+        doctors,
+        duration,
+    } = size();
     let dir = tempfile::tempdir().unwrap();
     let url = std::env::var("YUNYI_BENCH_DATABASE_URL")
         .ok()
@@ -76,7 +102,7 @@ async fn main() {
         .unwrap();
     let mut tx = state.db.begin().await.unwrap();
     let mut departments = Vec::new();
-    for h in 0..HOSPITALS {
+    for h in 0..hospitals {
         let hospital = NewHospital {
             code: format!("BENCH-{h:03}"),
             name: format!("基准测试第{h}医院"),
@@ -110,8 +136,8 @@ async fn main() {
     }
     let mut tx = state.db.begin().await.unwrap();
     let now = now_ms();
-    for n in 0..DOCTORS {
-        let (hid, depts) = &dept_ids[n % HOSPITALS];
+    for n in 0..doctors {
+        let (hid, depts) = &dept_ids[n % hospitals];
         let dept = depts[n % depts.len()];
         let name = format!(
             "{}{}{}",
@@ -195,8 +221,8 @@ async fn main() {
         sqlx::query("ANALYZE").execute(pool).await.unwrap();
     }
     println!(
-        "seeded {HOSPITALS} hospitals, {} departments, {DOCTORS} doctors in {:?} ({backend})",
-        HOSPITALS * 10,
+        "seeded {hospitals} hospitals, {} departments, {doctors} doctors in {:?} ({backend})",
+        hospitals * 10,
         started.elapsed()
     );
 
@@ -208,8 +234,14 @@ async fn main() {
     let queries: Vec<(&str, String)> = vec![
         ("all (first page)", "limit=20".into()),
         ("by name", "q=%E7%8E%8B%E4%BC%9F".into()),
-        ("by hospital", format!("hospital={}", dept_ids[42].0)),
-        ("by department", format!("department={}", dept_ids[7].1[3])),
+        (
+            "by hospital",
+            format!("hospital={}", dept_ids[42 % hospitals].0),
+        ),
+        (
+            "by department",
+            format!("department={}", dept_ids[7 % hospitals].1[3]),
+        ),
         (
             "by specialty",
             "specialty=%E7%B3%96%E5%B0%BF%E7%97%85".into(),
@@ -217,16 +249,19 @@ async fn main() {
         ("by service", "service=free_clinic".into()),
         (
             "hospital + service",
-            format!("hospital={}&service=video_consult", dept_ids[9].0),
+            format!(
+                "hospital={}&service=video_consult",
+                dept_ids[9 % hospitals].0
+            ),
         ),
-        ("deep page", "limit=20&after=1500".into()),
+        ("deep page", format!("limit=20&after={}", doctors * 3 / 4)),
     ];
     let clients: usize = std::env::var("BENCH_CLIENTS")
         .ok()
         .and_then(|c| c.parse().ok())
         .unwrap_or(16);
     let client = reqwest::Client::new();
-    let deadline = Instant::now() + DURATION;
+    let deadline = Instant::now() + duration;
     let mut tasks = Vec::new();
     for c in 0..clients {
         let client = client.clone();
@@ -259,9 +294,9 @@ async fn main() {
         v[((v.len() as f64 - 1.0) * p).round() as usize]
     };
     println!(
-        "{clients} concurrent clients for {DURATION:?} on the same machine: {} requests, {:.0} req/s",
+        "{clients} concurrent clients for {duration:?} on the same machine: {} requests, {:.0} req/s",
         all.len(),
-        all.len() as f64 / DURATION.as_secs_f64()
+        all.len() as f64 / duration.as_secs_f64()
     );
     println!(
         "{:<22} {:>7} {:>9} {:>9} {:>9}",

@@ -9,6 +9,7 @@
 //!
 //!   cargo run --release -p yunyi --example bench_scan                 # embedded SQLite
 //!   YUNYI_BENCH_DATABASE_URL=postgres://…/emptydb cargo run --release -p yunyi --example bench_scan
+//!   BENCH_SIZE=tiny …   # 30 regions: CI's check that the program still runs
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -20,13 +21,18 @@ use std::time::Instant;
 use yunyi::config::Config;
 use yunyi::time::cst_today;
 
-const REGIONS: usize = 3_000;
 const SYNDROMES: usize = 20;
 const DAYS: i64 = 28;
 const ROWS_PER_STATEMENT: usize = 500;
 
 #[tokio::main]
 async fn main() {
+    // The size, or a hundredth of it for `BENCH_SIZE=tiny`.
+    let regions: usize = if std::env::var("BENCH_SIZE").as_deref() == Ok("tiny") {
+        30
+    } else {
+        3_000
+    };
     let dir = tempfile::tempdir().unwrap();
     let url = std::env::var("YUNYI_BENCH_DATABASE_URL")
         .ok()
@@ -48,7 +54,7 @@ async fn main() {
         seed >> 33
     };
     let mut rows: Vec<(String, String, String, i64)> = Vec::new();
-    for r in 0..REGIONS {
+    for r in 0..regions {
         let region = format!("{:06}", 110_101 + r);
         for s in 0..SYNDROMES {
             let level = next() % 13;
@@ -64,14 +70,16 @@ async fn main() {
     let total = rows.len();
     let mut tx = db.begin().await.unwrap();
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|i| {
+        let mut params = yunyi::db::Params::default();
+        let values: Vec<String> = chunk
+            .iter()
+            .map(|(day, region, syndrome, n)| {
                 format!(
-                    "(${}, ${}, ${}, 'intake', 0, ${})",
-                    4 * i + 1,
-                    4 * i + 2,
-                    4 * i + 3,
-                    4 * i + 4
+                    "({}, {}, {}, 'intake', 0, {})",
+                    params.push(day.as_str()),
+                    params.push(region.as_str()),
+                    params.push(syndrome.as_str()),
+                    params.push(*n)
                 )
             })
             .collect();
@@ -79,14 +87,7 @@ async fn main() {
             "INSERT INTO signal_count (day, region, syndrome, source, hospital_id, n) VALUES {}",
             values.join(", ")
         );
-        yunyi::with_tx!(&mut tx, |conn| {
-            let mut q = sqlx::query(&sql);
-            for (day, region, syndrome, n) in chunk {
-                q = q.bind(day).bind(region).bind(syndrome).bind(*n);
-            }
-            q.execute(&mut *conn).await.map(|_| ())
-        })
-        .unwrap();
+        tx.execute(&sql, params).await.unwrap();
     }
     tx.commit().await.unwrap();
     if url.is_some() {
@@ -96,7 +97,7 @@ async fn main() {
             .unwrap();
     }
     println!(
-        "{}: {total} rows ({REGIONS} regions × {SYNDROMES} syndromes × {DAYS} days) written in {:.1} s",
+        "{}: {total} rows ({regions} regions × {SYNDROMES} syndromes × {DAYS} days) written in {:.1} s",
         db.backend_name(),
         started.elapsed().as_secs_f64()
     );

@@ -9,6 +9,7 @@
 //!   cargo run --release -p yunyi --example bench_slots                 # embedded SQLite
 //!   BENCH_CLIENTS=4 cargo run --release -p yunyi --example bench_slots  # concurrency (16)
 //!   YUNYI_BENCH_DATABASE_URL=postgres://…/emptydb cargo run --release -p yunyi --example bench_slots
+//!   BENCH_SIZE=tiny …   # 14 days of history, 1 s: CI's check that the program still runs
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -22,9 +23,16 @@ use yunyi::clock::now_ms;
 use yunyi::config::Config;
 use yunyi::time::{cst_ms, cst_today};
 
-const HISTORY_DAYS: i64 = 730;
 const AHEAD_DAYS: i64 = 14;
-const DURATION: Duration = Duration::from_secs(10);
+
+/// Days of history and seconds of load: the issue's size, or `BENCH_SIZE=tiny`.
+fn size() -> (i64, Duration) {
+    if std::env::var("BENCH_SIZE").as_deref() == Ok("tiny") {
+        (14, Duration::from_secs(1))
+    } else {
+        (730, Duration::from_secs(10))
+    }
+}
 
 async fn exec(db: &yunyi::db::Db, sql: &str) {
     db.execute(sql, ()).await.map(|_| ()).unwrap();
@@ -32,6 +40,7 @@ async fn exec(db: &yunyi::db::Db, sql: &str) {
 
 #[tokio::main]
 async fn main() {
+    let (history_days, duration) = size();
     let dir = tempfile::tempdir().unwrap();
     let url = std::env::var("YUNYI_BENCH_DATABASE_URL")
         .ok()
@@ -78,7 +87,7 @@ async fn main() {
         let schedule = n + 1;
         let mut tx = db.begin().await.unwrap();
         let mut rows = Vec::new();
-        for d in -HISTORY_DAYS..AHEAD_DAYS {
+        for d in -history_days..AHEAD_DAYS {
             let day = today + Days::days(d);
             for t in &times {
                 let start = cst_ms(day, *t).unwrap();
@@ -119,7 +128,7 @@ async fn main() {
         sqlx::query("ANALYZE").execute(pool).await.unwrap();
     }
     println!(
-        "seeded {} schedules, {slots} slots ({HISTORY_DAYS} days of history + {AHEAD_DAYS} ahead), \
+        "seeded {} schedules, {slots} slots ({history_days} days of history + {AHEAD_DAYS} ahead), \
          {appointments} appointments in {:?} ({backend})",
         doctors.len(),
         started.elapsed()
@@ -129,7 +138,7 @@ async fn main() {
         let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(
             "EXPLAIN QUERY PLAN SELECT s.id FROM slot s JOIN schedule c ON c.id = s.schedule_id \
              WHERE c.doctor_id = 5 AND c.active = TRUE AND s.start_at >= 1 AND s.start_at < 2 \
-             AND s.status = 'open' AND s.booked + s.held < s.capacity AND (NULL IS NULL OR c.service_id = NULL) \
+             AND s.status = 'open' AND s.booked + s.held < s.capacity \
              ORDER BY s.start_at, s.id LIMIT 500",
         )
         .fetch_all(pool)
@@ -170,7 +179,7 @@ async fn main() {
         .and_then(|c| c.parse().ok())
         .unwrap_or(16);
     let client = reqwest::Client::new();
-    let deadline = Instant::now() + DURATION;
+    let deadline = Instant::now() + duration;
     let mut tasks = Vec::new();
     for c in 0..clients {
         let (client, doctors) = (client.clone(), doctors.clone());
@@ -185,8 +194,10 @@ async fn main() {
                 assert!(r.status().is_success(), "{url}: {}", r.status());
                 let body: serde_json::Value = r.json().await.unwrap();
                 samples.push(t.elapsed());
-                // The next 14 days of one doctor: up to 14 × 28 free slots.
-                assert!(body["items"].as_array().unwrap().len() <= 14 * 28);
+                // The next 14 days of one doctor: 28 free slots a day per schedule (a doctor
+                // practising at two hospitals has two), at most the API's 500.
+                let found = body["items"].as_array().unwrap().len();
+                assert!((1..=500).contains(&found), "{url}: {found} slots");
                 i += 1;
             }
             samples
@@ -201,9 +212,9 @@ async fn main() {
     all.sort();
     let pct = |p: f64| all[((all.len() as f64 - 1.0) * p).round() as usize];
     println!(
-        "{clients} concurrent clients for {DURATION:?}: {} requests, {:.0} req/s, p50 {:.2?}, p99 {:.2?}, max {:.2?}",
+        "{clients} concurrent clients for {duration:?}: {} requests, {:.0} req/s, p50 {:.2?}, p99 {:.2?}, max {:.2?}",
         all.len(),
-        all.len() as f64 / DURATION.as_secs_f64(),
+        all.len() as f64 / duration.as_secs_f64(),
         pct(0.5),
         pct(0.99),
         all.last().unwrap()
