@@ -120,7 +120,7 @@ async fn main() {
                 offers_online: true,
             })
             .collect();
-        let hid = directory::create_hospital(&mut tx, &hospital, &depts)
+        let hid = directory::create_hospital(&mut tx, &hospital, &depts, now_ms())
             .await
             .unwrap();
         departments.push(hid);

@@ -45,6 +45,8 @@ impl std::ops::Deref for AppState {
 /// The contents of [`AppState`].
 pub struct Shared {
     pub db: Db,
+    /// This application's time (see `clock`): tests move it forward instead of sleeping.
+    pub clock: crate::clock::Clock,
     pub metrics: Arc<Metrics>,
     pub config: Arc<Config>,
     pub keys: Arc<DataKeys>,
@@ -94,6 +96,11 @@ impl std::fmt::Debug for AppState {
 const KEY_CHECK_SETTING: &str = "crypto.key_check";
 
 impl AppState {
+    /// Now, in epoch milliseconds, by this application's clock.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
     /// Connects and migrates the database and loads the data key. Refuses a key other than
     /// the one the database's encrypted columns were written with.
     pub async fn open(config: Config) -> anyhow::Result<Self> {
@@ -149,6 +156,7 @@ impl AppState {
             chat: Arc::new(crate::consult::hub::Hub::new(scope)),
             stopping: CancellationToken::new(),
             metrics: Arc::new(Metrics::new(db.backend_name())),
+            clock: crate::clock::Clock::default(),
             db,
             config: Arc::new(config),
             keys: Arc::new(keys),
@@ -262,7 +270,8 @@ impl Application {
                     crate::surveillance::scan::ScanJob(state.clone()),
                     std::time::Duration::from_secs(3600),
                 );
-            let worker = Worker::new(state.db.clone(), registry, state.config.jobs.clone());
+            let worker = Worker::new(state.db.clone(), registry, state.config.jobs.clone())
+                .with_clock(state.clock.clone());
             tokio::spawn(worker.run(shutdown.clone()))
         });
         // PostgreSQL: conversation news from every process (a no-op on SQLite).

@@ -100,7 +100,8 @@ async fn reconciliation(
     use axum::response::IntoResponse;
     let q: ReconciliationQuery = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
         .map_err(|_| AppError::invalid("date", "must be a day such as 2026-11-22"))?;
-    let day = reconciliation::parse_date(q.date.as_deref(), crate::time::today())?;
+    let day =
+        reconciliation::parse_date(q.date.as_deref(), crate::time::cst_today(state.now_ms()))?;
     let report = reconciliation::report(&state, &actor, hospital, day).await?;
     match q.format.as_deref() {
         None | Some("json") => Ok(Json(report).into_response()),

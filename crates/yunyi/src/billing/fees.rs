@@ -13,7 +13,6 @@ use super::service::{OrderView, view};
 use super::store::{self, LineRow, NewOrder};
 use crate::app::AppState;
 use crate::audit::{self, AuditActor, NewEvent};
-use crate::clock::now_ms;
 use crate::db::Tx;
 use crate::error::{AppError, AppResult, Reason};
 use crate::identity::Actor;
@@ -180,7 +179,7 @@ pub async fn order_appointment(
             "this appointment costs nothing".to_owned(),
         ));
     }
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     let description = format!("挂号费 {} {}", service.name, a.day);
     let id = charge(

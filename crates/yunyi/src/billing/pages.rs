@@ -162,7 +162,7 @@ async fn reconciliation_page(
 ) -> AppResult<ReconciliationPage> {
     let hospital =
         crate::directory::service::managed_hospital(&state.db, &actor, q.hospital).await?;
-    let today = crate::time::today();
+    let today = crate::time::cst_today(state.now_ms());
     let (report, message, date) = match reconciliation::parse_date(q.date.as_deref(), today) {
         Ok(day) => (
             Some(reconciliation::report(&state, &actor, hospital.id, day).await?),
@@ -187,7 +187,8 @@ async fn reconciliation_csv(
 ) -> AppResult<axum::response::Response> {
     let hospital =
         crate::directory::service::managed_hospital(&state.db, &actor, q.hospital).await?;
-    let day = reconciliation::parse_date(q.date.as_deref(), crate::time::today())?;
+    let day =
+        reconciliation::parse_date(q.date.as_deref(), crate::time::cst_today(state.now_ms()))?;
     let report = reconciliation::report(&state, &actor, hospital.id, day).await?;
     Ok(super::api::csv_response(&report))
 }

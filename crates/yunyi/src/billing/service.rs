@@ -8,7 +8,6 @@ use super::gateway::{GatewayError, Notification};
 use super::store::{self, LineRow, OrderRow, RefundRow};
 use crate::app::AppState;
 use crate::audit::{self, AuditActor, NewEvent};
-use crate::clock::now_ms;
 use crate::dispensing::service::{self as dispensing, ChoiceInput};
 use crate::dispensing::store as dispensing_store;
 use crate::error::{AppError, AppResult, Reason};
@@ -81,7 +80,7 @@ pub async fn order_prescription(
     )
     .await?;
     transition(p.status(), Action::Pay).map_err(|e| AppError::Conflict(e.to_string()))?;
-    let now = now_ms();
+    let now = state.now_ms();
     if p.pay_by.is_some_and(|by| by < now) {
         return Err(AppError::refused(
             Reason::PaymentExpired,
@@ -199,7 +198,7 @@ pub async fn notify(state: &AppState, body: &[u8], signature: &str) -> AppResult
     let order = store::order(&state.db, n.order_id)
         .await?
         .ok_or_else(|| AppError::BadRequest(format!("no order {}", n.order_id)))?;
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     if !store::record_notification(&mut tx, gateway, &n, "received", now).await? {
         return Ok(Outcome::Duplicate);
@@ -368,7 +367,7 @@ async fn refund_unchecked(
         .gateway_txn
         .clone()
         .ok_or_else(|| AppError::refused(Reason::NotPaid, "the order was never paid".to_owned()))?;
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     if !store::take_refund(&mut tx, order_id, amount, now).await? {
         return Err(AppError::refused(

@@ -70,7 +70,7 @@ async fn ice_servers(
             "video calls are between patients and doctors".to_owned(),
         ));
     }
-    let now = crate::clock::now_ms() / 1000;
+    let now = state.now_ms() / 1000;
     let servers = super::ice::ice_servers(&state.config.consult, me.account_id, now);
     let expires = state
         .config

@@ -8,7 +8,6 @@ use super::store::{self, ConsultationRow};
 use super::{hub, message_writer};
 use crate::app::AppState;
 use crate::audit::{self, NewEvent};
-use crate::clock::now_ms;
 use crate::error::{AppError, AppResult, Reason};
 use crate::identity::Actor;
 use crate::identity::auth::require_step_up;
@@ -149,7 +148,7 @@ async fn append(
 ) -> AppResult<store::MessageRow> {
     let me = actor.require()?;
     let id = c.id;
-    let now = now_ms();
+    let now = state.now_ms();
     let may_begin = side == Side::Doctor && c.status() == Status::Accepted;
     let (seq, begins) = match &state.messages {
         // SQLite: the message writer commits messages in groups.
@@ -337,7 +336,7 @@ pub async fn mark_read(state: &AppState, actor: &Actor, id: i64, seq: i64) -> Ap
         ));
     }
     let me = actor.require()?;
-    store::mark_read(&state.db, id, me.account_id, seq, now_ms()).await?;
+    store::mark_read(&state.db, id, me.account_id, seq, state.now_ms()).await?;
     let news = hub::News::Read {
         account: me.account_id,
         seq,
@@ -476,7 +475,7 @@ pub async fn call(
         let start = store::last_call_start(&state.db, id, CALL_STARTED)
             .await?
             .ok_or_else(|| AppError::Conflict("no call has started".to_owned()))?;
-        let seconds = (crate::clock::now_ms() - start).max(0) / 1000;
+        let seconds = (state.now_ms() - start).max(0) / 1000;
         format!("视频通话结束，时长 {} 分 {} 秒", seconds / 60, seconds % 60)
     };
     let content = Content {

@@ -1,7 +1,6 @@
 //! `consult.expire`: requests that no doctor accepted within their time end as `expired`
 //! (refunded once payment exists). Recurring; idempotent, as jobs must be.
 
-use crate::clock::now_ms;
 use crate::jobs::{Job, JobContext, JobResult};
 
 pub const KIND: &str = "consult.expire";
@@ -18,7 +17,7 @@ impl Job for ExpireRequests {
     type Payload = ExpireRequestsDue;
 
     async fn run(&self, ctx: &JobContext, _: ExpireRequestsDue) -> JobResult {
-        let expired = super::lifecycle::expire_due(&ctx.db, now_ms())
+        let expired = super::lifecycle::expire_due(&ctx.db, ctx.now_ms())
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         if expired > 0 {

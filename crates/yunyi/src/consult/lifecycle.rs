@@ -7,7 +7,6 @@ use super::model::{self, Action, Status};
 use super::store::{self, ConsultationRow};
 use crate::app::AppState;
 use crate::audit::{self, AuditActor, NewEvent};
-use crate::clock::now_ms;
 use crate::db::Tx;
 use crate::error::{AppError, AppResult, Reason};
 use crate::identity::auth::require_step_up;
@@ -137,7 +136,7 @@ pub async fn accept(state: &AppState, actor: &Actor, id: i64) -> AppResult<Consu
     if follow_up_basis(&c) == Some(FollowUpBasis::AwaitingConfirmation) {
         return Err(AppError::refused(Reason::PriorRecordUnconfirmed, "confirm first that the attached record shows the offline diagnosis of this condition (POST …/prior-record with qualifies true or false)".to_owned(),));
     }
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     if !store::accept(&mut tx, id, me.account_id, now).await? {
         return Err(AppError::refused(
@@ -164,6 +163,7 @@ pub async fn accept(state: &AppState, actor: &Actor, id: i64) -> AppResult<Consu
             c.hospital_id,
             "consultation",
             Some(&id.to_string()),
+            now,
         )
         .await?;
     }
@@ -206,7 +206,7 @@ pub async fn judge_prior_record(
         ));
     }
     let me = actor.require()?;
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     if refusal.is_none() {
         if !store::confirm_prior(&mut tx, id, me.account_id, now).await? {
@@ -284,7 +284,7 @@ async fn doctor_moves(
     require_step_up(state, me)?;
     // The lifecycle's answer first: completing a request nobody accepted is not about notes.
     model::transition(c.status(), action).map_err(|e| AppError::Conflict(e.to_string()))?;
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     if action == Action::Complete && !store::has_note(&mut tx, id).await? {
         return Err(AppError::refused(
@@ -319,7 +319,7 @@ pub async fn cancel(
         Role::Doctor if c.doctor_id == Some(me.account_id) => Some(required_reason(reason)?),
         _ => return Err(not_theirs(state, actor, &c, "consultation.cancel").await),
     };
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     let to = apply(&mut tx, &actor.audit(), &c, Action::Cancel, reason, now).await?;
     tx.commit().await?;

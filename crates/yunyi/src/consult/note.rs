@@ -9,7 +9,6 @@ use super::service::consultation_or_404;
 use super::store;
 use crate::app::AppState;
 use crate::audit::{self, NewEvent};
-use crate::clock::now_ms;
 use crate::error::{AppError, AppResult, Reason};
 use crate::identity::Actor;
 use crate::identity::auth::require_step_up;
@@ -70,7 +69,7 @@ pub async fn write(
     }
     let kind = c.kind;
     let note = input.validate(kind).map_err(AppError::Validation)?;
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     if !store::put_note(&mut tx, id, me.account_id, &note, now).await? {
         return Err(AppError::refused(

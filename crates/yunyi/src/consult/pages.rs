@@ -16,7 +16,6 @@ use super::service::{self, ConsultationView, QueueItem, RequestInput};
 use super::store::{ConsultationRow, MessageRow};
 use super::{conversation, lifecycle, note};
 use crate::app::AppState;
-use crate::clock::now_ms;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::extract::{AppForm, PathId};
 use crate::identity::Actor;
@@ -385,7 +384,7 @@ async fn detail(
         ice_json: serde_json::to_string(&super::ice::ice_servers(
             &state.config.consult,
             me.account_id,
-            now_ms() / 1000,
+            state.now_ms() / 1000,
         ))
         .unwrap_or_else(|_| "[]".to_owned()),
     }

@@ -5,7 +5,6 @@ use super::model::PriorRecordInput;
 use super::store;
 use crate::app::AppState;
 use crate::audit::{self, NewEvent};
-use crate::clock::now_ms;
 use crate::db::Tx;
 use crate::error::{AppError, AppResult};
 use crate::identity::Actor;
@@ -30,7 +29,7 @@ pub async fn upload_prior_record(
     )?;
     let person_id = me.person_or_self(input.person_id)?;
     let valid = input
-        .validate(crate::time::today())
+        .validate(crate::time::cst_today(state.now_ms()))
         .map_err(AppError::Validation)?;
     let content_type = sniff_record(bytes).ok_or_else(|| {
         AppError::UnsupportedMediaType(
@@ -59,7 +58,7 @@ pub async fn upload_prior_record(
         icd10: valid.icd10,
         blob_key: key,
         content_type: content_type.to_owned(),
-        created_at: now_ms(),
+        created_at: state.now_ms(),
     };
     let mut tx = state.db.begin().await?;
     record.id = store::insert_prior_record(&mut tx, &record).await?;
@@ -139,6 +138,10 @@ pub async fn prior_record_file(
 
 /// Records an offline diagnosis from the hospital's own records (its HIS import; the demo
 /// seed). Not an HTTP operation yet: diagnoses arrive with the clinical-records work.
-pub async fn record_offline_diagnosis(tx: &mut Tx, d: &store::OfflineDiagnosis) -> AppResult<i64> {
-    Ok(store::insert_offline_diagnosis(tx, d, now_ms()).await?)
+pub async fn record_offline_diagnosis(
+    tx: &mut Tx,
+    d: &store::OfflineDiagnosis,
+    now: i64,
+) -> AppResult<i64> {
+    Ok(store::insert_offline_diagnosis(tx, d, now).await?)
 }

@@ -12,7 +12,6 @@ use super::model::{
 use super::store::{self, ConsultationRow, EventRow};
 use crate::app::AppState;
 use crate::audit::{self, NewEvent};
-use crate::clock::now_ms;
 use crate::directory::{service as directory, store as directory_store};
 use crate::error::{AppError, AppResult, FieldError, Reason};
 use crate::identity::auth::require_step_up;
@@ -155,7 +154,7 @@ pub async fn request(
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("service {service_id} has no kind")))?;
     let (kind, default_channel) = Kind::of_service(service_kind);
     let channel = input.channel.unwrap_or(default_channel);
-    let today = crate::time::today();
+    let today = crate::time::cst_today(state.now_ms());
     // Every field's problem at once, then the rules that need the database.
     let mut errors = Vec::new();
     let intake = match input.intake.validate(kind, today) {
@@ -259,7 +258,7 @@ pub async fn request(
         Some(a) => crate::billing::fees::paid(state, "appointment", a).await?,
         None => false,
     };
-    let now = now_ms();
+    let now = state.now_ms();
     // An on-demand request takes one of the day's places; one in a booked appointment has its
     // place already.
     let quota_day = match (service.daily_quota, input.appointment_id) {
@@ -365,6 +364,7 @@ pub async fn request(
             service.hospital_id,
             "consultation",
             Some(&id.to_string()),
+            now,
         )
         .await?;
     }
@@ -388,7 +388,7 @@ async fn free_clinic_campaign(
     service: &crate::directory::model::Service,
     doctor: Option<i64>,
 ) -> AppResult<i64> {
-    let today = crate::time::today().to_string();
+    let today = crate::time::cst_today(state.now_ms()).to_string();
     let running: Vec<i64> = directory_store::campaigns_on(&state.db, &today)
         .await?
         .into_iter()
@@ -525,7 +525,7 @@ pub(super) async fn view_unchecked(state: &AppState, id: i64) -> AppResult<Consu
     };
     let history = store::events(&state.db, id).await?;
     let note = store::note(&state.db, id).await?.map(Into::into);
-    let now = now_ms();
+    let now = state.now_ms();
     let due = consultation.created_at + consultation.reply_within_min * 60_000;
     let reply_overdue = match consultation.first_reply_at {
         Some(at) => at > due,
@@ -728,7 +728,7 @@ pub async fn queue(state: &AppState, actor: &Actor) -> AppResult<Vec<QueueItem>>
         .filter(|s| s.status == "active" && s.hospital_id == hospital)
         .filter_map(|s| s.department_id)
         .collect();
-    let today = crate::time::today();
+    let today = crate::time::cst_today(state.now_ms());
     let rows = store::queue(
         &state.db,
         hospital,
@@ -738,7 +738,7 @@ pub async fn queue(state: &AppState, actor: &Actor) -> AppResult<Vec<QueueItem>>
         100,
     )
     .await?;
-    let now = now_ms();
+    let now = state.now_ms();
     // Each listed summary is an audited read; an empty queue (the usual poll) writes nothing.
     if !rows.is_empty() {
         let mut tx = state.db.begin().await?;

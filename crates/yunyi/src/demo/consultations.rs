@@ -5,7 +5,6 @@
 
 use super::{account_id, bad_demo_data};
 use crate::app::AppState;
-use crate::clock::now_ms;
 use crate::consult::model::{Diagnosis, IntakeInput, Kind, Note, Status, Symptom};
 use crate::consult::store::{self, NewConsultation, NewMessage};
 use crate::db::Tx;
@@ -116,7 +115,7 @@ pub(super) async fn request(
 ) -> AppResult<i64> {
     let kind = Kind::parse(new.kind).unwrap_or(Kind::Consultation);
     let intake = input
-        .validate(kind, crate::time::today())
+        .validate(kind, crate::time::cst_today(state.now_ms()))
         .map_err(|e| bad_demo_data(&format!("demo intake: {e:?}")))?;
     let id = store::insert(tx, new, at).await?;
     store::insert_intake(tx, id, &intake, at).await?;
@@ -138,6 +137,7 @@ pub(super) async fn request(
             new.hospital,
             "consultation",
             Some(&id.to_string()),
+            state.now_ms(),
         )
         .await?;
     }
@@ -209,7 +209,7 @@ pub(super) async fn moves(
 }
 
 pub(super) async fn seed(state: &AppState, tx: &mut Tx) -> AppResult<()> {
-    let now = now_ms();
+    let now = state.now_ms();
     let doctor4 = account_id(&state.db, "doctor4").await?;
     let doctor5 = account_id(&state.db, "doctor5").await?;
     let doctor6 = account_id(&state.db, "doctor6").await?;

@@ -144,7 +144,13 @@ pub async fn seed(state: &AppState) -> AppResult<DemoSummary> {
     let directory_new = claim(&mut tx, "demo.seeded").await?;
     if directory_new {
         for demo in demo_hospitals() {
-            directory::service::create_hospital(&mut tx, &demo.hospital, &demo.departments).await?;
+            directory::service::create_hospital(
+                &mut tx,
+                &demo.hospital,
+                &demo.departments,
+                state.now_ms(),
+            )
+            .await?;
         }
     }
     tx.commit().await?;
@@ -211,7 +217,7 @@ pub async fn seed(state: &AppState) -> AppResult<DemoSummary> {
     }
     tx.commit().await?;
     if surveillance_new {
-        crate::surveillance::scan::run(state, crate::time::cst_today(now_ms())).await?;
+        crate::surveillance::scan::run(state, crate::time::cst_today(state.now_ms())).await?;
     }
 
     Ok(DemoSummary {
@@ -247,7 +253,7 @@ async fn seed_records(db: &Db, tx: &mut Tx) -> AppResult<()> {
             name: name.to_owned(),
             diagnosed_on: on.to_owned(),
         };
-        records::record_offline_diagnosis(tx, &diagnosis).await?;
+        records::record_offline_diagnosis(tx, &diagnosis, now_ms()).await?;
     }
     Ok(())
 }
@@ -266,7 +272,7 @@ pub async fn seed_schedules(state: &AppState) -> AppResult<usize> {
     use crate::scheduling::{model::TemplateInput, plan, plan_store, store as slot_store};
     let db = &state.db;
     let services = directory_store::services(db, None, None, 1_000).await?;
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = db.begin().await?;
     if !claim(&mut tx, "demo.schedules").await? {
         return Ok(0);
@@ -349,7 +355,8 @@ fn bad_demo_data(what: &str) -> AppError {
 }
 
 async fn demo_person(state: &AppState, tx: &mut Tx, name: &str, id_number: &str) -> AppResult<i64> {
-    let id = IdCardNumber::parse(id_number, crate::time::today()).map_err(|e| bad_demo_data(&e))?;
+    let id = IdCardNumber::parse(id_number, crate::time::cst_today(state.now_ms()))
+        .map_err(|e| bad_demo_data(&e))?;
     let row = identity_store::NewPersonRow {
         name,
         id_number_enc: state.keys.encrypt(id.as_str()),
@@ -358,7 +365,7 @@ async fn demo_person(state: &AppState, tx: &mut Tx, name: &str, id_number: &str)
         birth_date: id.birth_date().to_string(),
         sex: id.sex().as_str(),
     };
-    Ok(identity_store::insert_person(tx, &row, now_ms()).await?)
+    Ok(identity_store::insert_person(tx, &row, state.now_ms()).await?)
 }
 
 struct DemoAccount<'a> {
@@ -394,7 +401,7 @@ async fn demo_account(
         hospital_id: a.hospital_id,
         created_by: None,
     };
-    Ok(identity_store::insert_account(tx, &row, now_ms()).await?)
+    Ok(identity_store::insert_account(tx, &row, state.now_ms()).await?)
 }
 
 /// The demo's accounts, all with [`DEMO_PASSWORD`]. One hash serves them all: the password is
@@ -499,12 +506,12 @@ async fn seed_accounts(state: &AppState, tx: &mut Tx) -> AppResult<()> {
         return Err(bad_demo_data("doctor1 or patient1 missing"));
     };
     let child = demo_person(state, tx, "张小雨", "440106202306010043").await?;
-    identity_store::insert_family_link(tx, holder, child, "child", true, now_ms()).await?;
+    identity_store::insert_family_link(tx, holder, child, "child", true, state.now_ms()).await?;
     let parent = demo_person(state, tx, "张建国", "440106195203150032").await?;
-    identity_store::insert_family_link(tx, holder, parent, "parent", false, now_ms()).await?;
+    identity_store::insert_family_link(tx, holder, parent, "parent", false, state.now_ms()).await?;
     // doctor1 is patient1's family doctor (线上家庭医生), so the demo can show a care link.
-    identity_service::link_care(tx, doctor1, person1, gz, "care_team", None).await?;
-    identity_service::link_care(tx, doctor1, child, gz, "care_team", None).await?;
+    identity_service::link_care(tx, doctor1, person1, gz, "care_team", None, now_ms()).await?;
+    identity_service::link_care(tx, doctor1, child, gz, "care_team", None, now_ms()).await?;
     Ok(())
 }
 

@@ -8,7 +8,6 @@
 use super::consultations::{MINUTE, intake, moves, new_request, patient, request, service_of};
 use super::{account_id, bad_demo_data};
 use crate::app::AppState;
-use crate::clock::now_ms;
 use crate::consult::model::{Kind, Status};
 use crate::consult::store as consult_store;
 use crate::db::Tx;
@@ -97,7 +96,7 @@ async fn signed(tx: &mut Tx, visit: &Visit, items: &[ItemRow], at: i64) -> AppRe
 }
 
 pub(super) async fn seed(state: &AppState, tx: &mut Tx) -> AppResult<()> {
-    let now = now_ms();
+    let now = state.now_ms();
     let doctor4 = account_id(&state.db, "doctor4").await?;
     let pharmacist = account_id(&state.db, "pharmacist1").await?;
     let p1 = patient(state, "patient1").await?;

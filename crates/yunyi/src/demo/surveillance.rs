@@ -22,7 +22,7 @@ pub(super) async fn seed_rules(state: &AppState, tx: &mut Tx, hospital: i64) -> 
     let officer = account_id(&state.db, "officer1").await?;
     let mut set = triage::screening::RuleSet::default_set()
         .map_err(|e| AppError::Internal(anyhow::Error::new(e)))?;
-    let from = cst_today(now_ms()) - Duration::days(30);
+    let from = cst_today(state.now_ms()) - Duration::days(30);
     set.areas.push(triage::screening::Area {
         name: "武汉".to_owned(),
         aliases: vec!["武汉市".to_owned()],
@@ -31,7 +31,15 @@ pub(super) async fn seed_rules(state: &AppState, tx: &mut Tx, hospital: i64) -> 
         until: None,
     });
     let body = serde_json::to_string(&set).map_err(|e| AppError::Internal(e.into()))?;
-    store::insert_rule_set(tx, hospital, &body, "演示：武汉列为疫区", officer, now_ms()).await?;
+    store::insert_rule_set(
+        tx,
+        hospital,
+        &body,
+        "演示：武汉列为疫区",
+        officer,
+        state.now_ms(),
+    )
+    .await?;
     Ok(())
 }
 
@@ -40,7 +48,7 @@ pub(super) async fn seed_case(state: &AppState, tx: &mut Tx) -> AppResult<()> {
     let doctor5 = account_id(&state.db, "doctor5").await?;
     let p4: Party = patient(state, "patient4").await?;
     let text = service_of(state, doctor5, "text_consult").await?;
-    let asked = now_ms() - 20 * super::consultations::MINUTE;
+    let asked = state.now_ms() - 20 * super::consultations::MINUTE;
     let new = new_request(&p4, &text, Kind::Consultation, "text", None, asked);
     let mut input = intake(
         "刚从武汉回来，发烧38.5度，不敢去医院",
@@ -50,7 +58,7 @@ pub(super) async fn seed_case(state: &AppState, tx: &mut Tx) -> AppResult<()> {
     input.temperature_c = Some(38.5);
     let id = request(state, tx, &new, &input, asked).await?;
     let intake = input
-        .validate(Kind::Consultation, crate::time::today())
+        .validate(Kind::Consultation, crate::time::cst_today(state.now_ms()))
         .map_err(|e| bad_demo_data(&format!("demo intake: {e:?}")))?;
     let subject = screen::Subject {
         consultation: id,

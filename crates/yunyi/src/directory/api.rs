@@ -115,7 +115,7 @@ async fn add_department(
 
 async fn campaigns(State(state): State<AppState>) -> AppResult<Json<serde_json::Value>> {
     Ok(Json(
-        json!({"items": service::current_campaigns(&state.db).await?}),
+        json!({"items": service::current_campaigns(&state.db, state.now_ms()).await?}),
     ))
 }
 
@@ -166,7 +166,7 @@ async fn search_doctors(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> AppResult<Json<Page<DoctorCard>>> {
-    let q = service::parse_doctor_query(query.as_deref())?;
+    let q = service::parse_doctor_query(query.as_deref(), state.now_ms())?;
     let limit = crate::paging::PageRequest::from_query(query.as_deref())?.limit;
     Ok(Json(service::search_doctors(&state.db, &q, limit).await?))
 }
@@ -175,7 +175,9 @@ async fn doctor(
     State(state): State<AppState>,
     PathId(id): PathId,
 ) -> AppResult<Json<DoctorDetail>> {
-    Ok(Json(service::doctor_detail(&state.db, id).await?))
+    Ok(Json(
+        service::doctor_detail(&state.db, id, state.now_ms()).await?,
+    ))
 }
 
 async fn set_profile(

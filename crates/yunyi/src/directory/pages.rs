@@ -84,6 +84,7 @@ async fn photo(
 #[derive(Template, WebTemplate)]
 #[template(path = "doctors.html")]
 struct DoctorsPage {
+    this_year: i64,
     page: PageCtx,
     doctors: Page<DoctorCard>,
     hospitals: Vec<Hospital>,
@@ -103,7 +104,7 @@ impl DoctorsPage {
     }
 
     fn years(&self, since: &i64) -> i64 {
-        i64::from(chrono::Datelike::year(&crate::time::today())) - since
+        self.this_year - since
     }
 
     fn specialties<'a>(&self, s: &'a str) -> Vec<&'a str> {
@@ -117,7 +118,7 @@ async fn doctors(
     page: PageCtx,
     RawQuery(query): RawQuery,
 ) -> AppResult<DoctorsPage> {
-    let q = service::parse_doctor_query(query.as_deref())?;
+    let q = service::parse_doctor_query(query.as_deref(), state.now_ms())?;
     let limit = PageRequest::from_query(query.as_deref())?.limit;
     let doctors = service::search_doctors(&state.db, &q, limit).await?;
     let hospitals = service::list_hospitals(
@@ -140,6 +141,9 @@ async fn doctors(
         format!("/doctors?{}", params.finish())
     });
     Ok(DoctorsPage {
+        this_year: i64::from(chrono::Datelike::year(&crate::time::cst_today(
+            state.now_ms(),
+        ))),
         page: page.with_nav("doctors"),
         doctors,
         hospitals,
@@ -148,7 +152,7 @@ async fn doctors(
         specialty: q.specialty.clone().unwrap_or_default(),
         service: q.service.clone().unwrap_or_default(),
         department: q.department_id,
-        available_today: q.available_today,
+        available_today: q.available_today.is_some(),
         service_kinds: [
             "text_consult",
             "video_consult",
@@ -223,7 +227,7 @@ async fn doctor(
     PathId(id): PathId,
     axum::extract::Query(q): axum::extract::Query<DayQuery>,
 ) -> AppResult<DoctorPage> {
-    let detail = service::doctor_detail(&state.db, id).await?;
+    let detail = service::doctor_detail(&state.db, id, state.now_ms()).await?;
     let mut hospitals = Vec::new();
     let mut departments = Vec::new();
     for site in &detail.sites {
@@ -232,7 +236,7 @@ async fn doctor(
         hospitals.push(h.hospital);
     }
     // Free times of the next 14 days, one day at a time (a phone shows a day, not a fortnight).
-    let now = crate::clock::now_ms();
+    let now = state.now_ms();
     let free = crate::scheduling::service::open_slots(&state, id, 14).await?;
     let mut days: Vec<(String, usize)> = Vec::new();
     for s in &free {
@@ -345,7 +349,7 @@ async fn detail(
         .into_iter()
         .filter(|s| s.doctor_id.is_none())
         .collect();
-    let campaigns = service::current_campaigns(&state.db)
+    let campaigns = service::current_campaigns(&state.db, state.now_ms())
         .await?
         .into_iter()
         .filter(|c| c.campaign.hospital_id == id)
@@ -369,6 +373,7 @@ struct AdminDoctorRow {
 #[derive(Template, WebTemplate)]
 #[template(path = "admin_doctors.html")]
 struct AdminDoctorsPage {
+    this_year: i64,
     page: PageCtx,
     hospital: Hospital,
     rows: Vec<AdminDoctorRow>,
@@ -383,7 +388,7 @@ struct AdminDoctorsQuery {
 
 impl AdminDoctorsPage {
     fn years(&self, since: &i64) -> i64 {
-        i64::from(chrono::Datelike::year(&crate::time::today())) - since
+        self.this_year - since
     }
 }
 
@@ -416,6 +421,9 @@ async fn admin_doctors(
         rows.push(AdminDoctorRow { card, privileges });
     }
     Ok(AdminDoctorsPage {
+        this_year: i64::from(chrono::Datelike::year(&crate::time::cst_today(
+            state.now_ms(),
+        ))),
         page: page.with_nav("doctors-admin"),
         hospital,
         rows,
@@ -481,6 +489,7 @@ async fn admin_privilege(
 #[derive(Template, WebTemplate)]
 #[template(path = "admin_hospital.html")]
 struct AdminHospitalPage {
+    today: chrono::NaiveDate,
     page: PageCtx,
     detail: HospitalDetail,
     services: Vec<super::model::Service>,
@@ -501,7 +510,7 @@ impl AdminHospitalPage {
     }
 
     fn today(&self) -> String {
-        crate::time::today().to_string()
+        self.today.to_string()
     }
 }
 
@@ -523,6 +532,7 @@ async fn admin_hospital(
     };
     let doctors = service::public::cards(&state.db, &query).await?;
     Ok(AdminHospitalPage {
+        today: crate::time::cst_today(state.now_ms()),
         page: page.with_nav("hospital-admin"),
         detail,
         services,
@@ -820,7 +830,9 @@ async fn admin_doctor(
         hospitals,
         message: q.message.unwrap_or_default(),
         titles: ["chief", "associate_chief", "attending", "resident"],
-        this_year: i64::from(chrono::Datelike::year(&crate::time::today())),
+        this_year: i64::from(chrono::Datelike::year(&crate::time::cst_today(
+            state.now_ms(),
+        ))),
     })
 }
 

@@ -2,7 +2,6 @@
 //! reads need no actor and leave no audit event; writes will require a hospital admin once
 //! identity exists.
 
-use crate::clock::now_ms;
 use crate::db::{Db, Tx, is_unique_violation};
 use crate::error::{AppError, AppResult, Reason};
 use crate::paging::{Page, PageRequest};
@@ -33,9 +32,9 @@ pub async fn create_hospital(
     tx: &mut Tx,
     new: &NewHospital,
     departments: &[NewDepartment],
+    now: i64,
 ) -> AppResult<i64> {
     new.validate().map_err(AppError::Validation)?;
-    let now = now_ms();
     let id = store::insert_hospital(tx, new, now).await.map_err(|e| {
         if is_unique_violation(&e) {
             AppError::Conflict(format!(
@@ -78,8 +77,9 @@ use crate::audit::{self, NewEvent};
 use crate::identity::model::Role;
 use crate::identity::{Actor, store as identity_store};
 
-fn this_year() -> i64 {
-    i64::from(crate::time::today().year())
+/// The calendar year in China at `now` (years of practice are counted from it).
+fn this_year(now: i64) -> i64 {
+    i64::from(crate::time::cst_today(now).year())
 }
 
 /// Administrators of `hospital_id` (its hospital admin) or of the platform may change it.
@@ -122,9 +122,11 @@ pub async fn set_profile(
         .hospital_id
         .ok_or_else(|| AppError::Conflict("the doctor belongs to no hospital".to_owned()))?;
     let admin = require_admin_of(state, actor, hospital, "doctor.profile").await?;
-    let valid = input.validate(this_year()).map_err(AppError::Validation)?;
+    let valid = input
+        .validate(this_year(state.now_ms()))
+        .map_err(AppError::Validation)?;
     let mut tx = state.db.begin().await?;
-    store::upsert_profile(&mut tx, doctor_id, &valid, now_ms())
+    store::upsert_profile(&mut tx, doctor_id, &valid, state.now_ms())
         .await
         .map_err(|e| {
             if is_unique_violation(&e) {
@@ -186,7 +188,7 @@ pub async fn add_site(
         hospital_id,
         department_id,
         registration_no,
-        now_ms(),
+        state.now_ms(),
     )
     .await
     .map_err(|e| {
@@ -239,7 +241,7 @@ pub async fn grant_privilege(
             let profile = store::profile(&state.db, doctor_id).await?.ok_or_else(|| {
                 AppError::Conflict("the doctor has no professional profile yet".to_owned())
             })?;
-            let years = this_year() - profile.practice_since_year;
+            let years = this_year(state.now_ms()) - profile.practice_since_year;
             if years < INTERNET_DIAGNOSIS_MIN_YEARS {
                 return Err(AppError::Conflict(format!(
                     "internet diagnosis needs at least {INTERNET_DIAGNOSIS_MIN_YEARS} years of independent practice; this doctor has {years}"
@@ -271,7 +273,7 @@ pub async fn grant_privilege(
             reason: None,
             changed_by: Some(admin),
         },
-        now_ms(),
+        state.now_ms(),
     )
     .await?;
     audit::append(
@@ -331,7 +333,7 @@ pub async fn set_privilege_status(
             reason,
             changed_by: Some(admin),
         },
-        now_ms(),
+        state.now_ms(),
     )
     .await?;
     let mut event = NewEvent::new(
@@ -374,7 +376,7 @@ pub fn service_kind_memory() -> crate::ttl_cache::TtlCache<i64, ServiceKind> {
 
 /// The kind of service `service_id` (a text consultation when the stored kind is unknown).
 pub async fn service_kind(state: &AppState, service_id: i64) -> AppResult<Option<ServiceKind>> {
-    let now = now_ms();
+    let now = state.now_ms();
     if let Some(kind) = state.service_kinds.get(&service_id, now) {
         return Ok(Some(kind));
     }
@@ -395,7 +397,7 @@ pub async fn require_privilege(
     kind: PrivilegeKind,
 ) -> AppResult<()> {
     let key = (doctor_id, hospital_id, kind.as_str());
-    let now = now_ms();
+    let now = state.now_ms();
     let active = match state.privileges.get(&key, now) {
         Some(active) => active,
         None => {
@@ -453,7 +455,7 @@ pub async fn add_support(
         }
     }
     let mut tx = state.db.begin().await?;
-    store::insert_support(&mut tx, supporting, supported, now_ms()).await?;
+    store::insert_support(&mut tx, supporting, supported, state.now_ms()).await?;
     audit::append(
         &mut tx,
         &NewEvent::new(actor.audit(), "hospital.support", "hospital")
@@ -498,7 +500,7 @@ pub async fn create_service(
         }
     }
     let mut tx = state.db.begin().await?;
-    let id = store::insert_service(&mut tx, &valid, now_ms()).await?;
+    let id = store::insert_service(&mut tx, &valid, state.now_ms()).await?;
     audit::append(
         &mut tx,
         &NewEvent::new(actor.audit(), "service.create", "service").object(id),
@@ -508,8 +510,9 @@ pub async fn create_service(
     Ok(id)
 }
 
-/// Parses the doctor search query string; every bad parameter is named.
-pub fn parse_doctor_query(query: Option<&str>) -> AppResult<DoctorQuery> {
+/// Parses the doctor search query string; every bad parameter is named. `available=today`
+/// is judged at `now`.
+pub fn parse_doctor_query(query: Option<&str>, now: i64) -> AppResult<DoctorQuery> {
     let page = PageRequest::from_query(query)?;
     let mut q = DoctorQuery {
         after: page.after,
@@ -537,7 +540,7 @@ pub fn parse_doctor_query(query: Option<&str>) -> AppResult<DoctorQuery> {
             "department" => q.department_id = id("department", &mut errors),
             "specialty" => q.specialty = Some(v.chars().take(30).collect()),
             "available" => match v {
-                "today" => q.available_today = true,
+                "today" => q.available_today = Some(now),
                 _ => errors.push(crate::error::FieldError::new("available", "must be today")),
             },
             "service" => match ServiceKind::parse(v) {
@@ -575,12 +578,13 @@ pub async fn search_doctors(
     })
 }
 
-pub async fn doctor_detail(db: &Db, doctor_id: i64) -> AppResult<DoctorDetail> {
+/// `now` is when years of practice are counted.
+pub async fn doctor_detail(db: &Db, doctor_id: i64, now: i64) -> AppResult<DoctorDetail> {
     let profile = store::profile(db, doctor_id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no doctor with id {doctor_id}")))?;
     Ok(DoctorDetail {
-        years_of_practice: this_year() - profile.practice_since_year,
+        years_of_practice: this_year(now) - profile.practice_since_year,
         sites: store::sites_of(db, doctor_id).await?,
         privileges: store::privileges_of(db, doctor_id).await?,
         services: store::services(db, Some(doctor_id), None, 100).await?,
@@ -715,7 +719,7 @@ pub async fn add_hospital(
         return Err(AppError::Validation(errors));
     }
     let mut tx = state.db.begin().await?;
-    let id = create_hospital(&mut tx, hospital, &valid).await?;
+    let id = create_hospital(&mut tx, hospital, &valid, state.now_ms()).await?;
     audit::append(
         &mut tx,
         &NewEvent::new(actor.audit(), "hospital.create", "hospital").object(id),
@@ -784,7 +788,7 @@ pub async fn add_department(
         )));
     }
     let mut tx = state.db.begin().await?;
-    let id = store::insert_department(&mut tx, hospital_id, &valid, now_ms())
+    let id = store::insert_department(&mut tx, hospital_id, &valid, state.now_ms())
         .await
         .map_err(|e| {
             if is_unique_violation(&e) {
@@ -861,7 +865,7 @@ pub async fn create_campaign(
         name,
         &starts.to_string(),
         &ends.to_string(),
-        now_ms(),
+        state.now_ms(),
     )
     .await?;
     for &doctor in &input.doctor_ids {
@@ -884,9 +888,9 @@ pub struct CampaignView {
     pub doctors: Vec<i64>,
 }
 
-/// Campaigns running today (China Standard Time).
-pub async fn current_campaigns(db: &Db) -> AppResult<Vec<CampaignView>> {
-    let today = crate::time::today().to_string();
+/// Campaigns running on the China day of `now`.
+pub async fn current_campaigns(db: &Db, now: i64) -> AppResult<Vec<CampaignView>> {
+    let today = crate::time::cst_today(now).to_string();
     let mut out = Vec::new();
     for campaign in store::campaigns_on(db, &today).await? {
         let doctors = store::campaign_doctors(db, campaign.id).await?;

@@ -287,8 +287,9 @@ pub struct DoctorQuery {
     /// Offers an active service of this kind.
     pub service: Option<String>,
     /// Can be consulted today: an on-demand online service at an active hospital and an
-    /// active consult privilege there. (Scheduling adds "or a free slot today".)
-    pub available_today: bool,
+    /// active consult privilege there. (Scheduling adds "or a free slot today".) Holds the
+    /// moment "today" is judged from, by the application's clock.
+    pub available_today: Option<i64>,
     /// Keyset: practice sites with id > after.
     pub after: Option<i64>,
     pub limit: i64,
@@ -335,10 +336,9 @@ pub async fn search_doctors(
             Param::from(kind.clone()),
         );
     }
-    if q.available_today {
+    if let Some(now) = q.available_today {
         // Online now (an on-demand service), or a free time today in the doctor's schedule.
         // The one place the directory reads scheduling's tables: a search filter, no rules.
-        let now = crate::clock::now_ms();
         let today = crate::time::cst_today(now);
         let end = crate::time::cst_ms(today.succ_opt().unwrap_or(today), chrono::NaiveTime::MIN)
             .unwrap_or(now);

@@ -8,7 +8,6 @@ use super::model::{AddressInput, ValidAddress};
 use super::store::{self, AddressRow, NewAddress};
 use crate::app::AppState;
 use crate::audit::{self, NewEvent};
-use crate::clock::now_ms;
 use crate::error::{AppError, AppResult, Reason};
 use crate::identity::Actor;
 use crate::identity::model::Role;
@@ -105,7 +104,7 @@ pub async fn add(
     }
     // The first address is the default whatever was asked.
     let is_default = valid.is_default || existing.is_empty();
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     let id = store::insert_address(
         &mut tx,
@@ -156,7 +155,7 @@ async fn own_address(
 pub async fn remove(state: &AppState, actor: &Actor, id: i64) -> AppResult<()> {
     let row = own_address(state, actor, id, "address.remove").await?;
     let mut tx = state.db.begin().await?;
-    store::remove_address(&mut tx, id, now_ms()).await?;
+    store::remove_address(&mut tx, id, state.now_ms()).await?;
     audit::append(
         &mut tx,
         &NewEvent::new(actor.audit(), "address.remove", "address")

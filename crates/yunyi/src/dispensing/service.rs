@@ -12,7 +12,6 @@ use super::model::{Method, Move, Status, transition};
 use super::store::{self, EventRow, FulfilmentRow};
 use crate::app::AppState;
 use crate::audit::{self, AuditActor, NewEvent};
-use crate::clock::now_ms;
 use crate::db::Tx;
 use crate::error::{AppError, AppResult, FieldError, Reason};
 use crate::identity::Actor;
@@ -454,7 +453,7 @@ pub async fn pick(state: &AppState, actor: &Actor, id: i64) -> AppResult<Fulfilm
     transition(f.method(), f.status(), Move::Pick)
         .map_err(|e| AppError::Conflict(e.to_string()))?;
     let items = rx_store::items(&state.db, f.prescription_id).await?;
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     let mut short = Vec::new();
     for item in &items {
@@ -488,7 +487,7 @@ pub async fn pick(state: &AppState, actor: &Actor, id: i64) -> AppResult<Fulfilm
 pub async fn pack(state: &AppState, actor: &Actor, id: i64) -> AppResult<FulfilmentView> {
     let f = fulfilment_or_404(state, id).await?;
     pharmacist_at(actor, f.hospital_id)?;
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     let to = record_move(
         &mut tx,
@@ -529,7 +528,7 @@ pub async fn dispatch(state: &AppState, actor: &Actor, id: i64) -> AppResult<Ful
         .book(&shipment)
         .await
         .map_err(|e| AppError::Conflict(e.to_string()))?;
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     let note = format!("{} {tracking}", state.courier.name());
     record_move(
@@ -566,7 +565,7 @@ pub async fn collect(
             "does not match the patient's pickup code",
         ));
     }
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     record_move(
         &mut tx,
@@ -596,7 +595,7 @@ pub async fn cancel(
     let reason = crate::consult::model::required_reason(reason)
         .map_err(|e| AppError::Validation(vec![e]))?;
     let from = f.status();
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     record_move(
         &mut tx,
@@ -640,7 +639,7 @@ pub async fn confirm(state: &AppState, actor: &Actor, id: i64) -> AppResult<Fulf
         ));
     }
     authorize(state, actor, &f, "fulfilment.confirm").await?;
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     record_move(
         &mut tx,
@@ -689,7 +688,7 @@ pub async fn courier_update(
     let mv = u
         .to_move()
         .ok_or_else(|| AppError::BadRequest(format!("unknown event {}", u.event)))?;
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     if !store::record_update(&mut tx, courier, &u, now).await? {
         return Ok(UpdateOutcome::Duplicate);

@@ -12,7 +12,6 @@ use sha2::{Digest, Sha256};
 
 use super::{Bundle, fhir_json, params, parse_count, parse_resource_id, reference, unsupported};
 use crate::app::AppState;
-use crate::clock::now_ms;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::extract::AppJson;
 use crate::identity::Actor;
@@ -212,7 +211,7 @@ async fn read_slot(State(state): State<AppState>, Path(id): Path<String>) -> App
     let s = service::slot(&state.db, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no Slot with id {id}")))?;
-    Ok(fhir_json(slot(&s, now_ms())))
+    Ok(fhir_json(slot(&s, state.now_ms())))
 }
 
 /// `Slot?schedule=…&status=free&start=ge…`, or chained `schedule.actor=Practitioner/…`, or
@@ -222,7 +221,7 @@ async fn search_slots(
     RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
     let count = parse_count(query.as_deref())?;
-    let now = now_ms();
+    let now = state.now_ms();
     let pairs = params(query.as_deref());
     let mut q = SlotQuery {
         now,

@@ -272,7 +272,7 @@ async fn read_measure_report(
         "status": "complete",
         "type": "summary",
         "measure": "urn:yunyi:measure:syndromic-daily-counts",
-        "date": cst_rfc3339(crate::clock::now_ms()),
+        "date": cst_rfc3339(state.now_ms()),
         "period": {"start": date.to_string(), "end": date.to_string()},
         "group": group,
     })))

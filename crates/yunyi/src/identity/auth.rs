@@ -12,7 +12,6 @@ use super::notify::Message;
 use super::{password, store};
 use crate::app::AppState;
 use crate::audit::{self, NewEvent, Outcome};
-use crate::clock::now_ms;
 use crate::crypto;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::jobs::BoxFuture;
@@ -65,7 +64,7 @@ fn normalize_identifier(identifier: &str) -> String {
 }
 
 async fn check_throttle(state: &AppState, keys: &[(String, i64)]) -> AppResult<()> {
-    let now = now_ms();
+    let now = state.now_ms();
     for (key, _) in keys {
         if let Some((_, _, locked_until)) = store::throttle(&state.db, key).await? {
             if locked_until > now {
@@ -83,7 +82,7 @@ async fn check_throttle(state: &AppState, keys: &[(String, i64)]) -> AppResult<(
 }
 
 async fn record_failure(state: &AppState, keys: &[(String, i64)]) -> AppResult<()> {
-    let now = now_ms();
+    let now = state.now_ms();
     for (key, free) in keys {
         let previous = store::throttle(&state.db, key).await?;
         let failures = match previous {
@@ -214,7 +213,7 @@ fn otp_hash(state: &AppState, phone_hash: &str, code: &str) -> String {
 pub async fn request_login_code(state: &AppState, actor: &Actor, phone: &str) -> AppResult<()> {
     let phone = Phone::parse(phone).map_err(|m| AppError::invalid("phone", m))?;
     let phone_hash = state.keys.lookup_hash("phone", phone.as_str());
-    let now = now_ms();
+    let now = state.now_ms();
     if let Some(last) = store::latest_otp(&state.db, &phone_hash, "login").await? {
         let wait = last.created_at + OTP_RESEND_MS - now;
         if wait > 0 {
@@ -266,7 +265,7 @@ async fn check_code(state: &AppState, phone: &Phone, code: &str) -> AppResult<bo
     let Some(otp) = store::latest_otp(&state.db, &phone_hash, "login").await? else {
         return Ok(false);
     };
-    let now = now_ms();
+    let now = state.now_ms();
     if otp.consumed_at.is_some() || otp.expires_at <= now || otp.attempts >= OTP_MAX_ATTEMPTS {
         return Ok(false);
     }
@@ -320,7 +319,7 @@ pub async fn start_session(
     };
     let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
     let token = crypto::random_token();
-    let now = now_ms();
+    let now = state.now_ms();
     store::insert_session(
         &state.db,
         &crypto::sha256_hex(&token),
@@ -337,7 +336,7 @@ pub async fn start_session(
 /// Revokes a token (RFC 7009: unknown tokens are not an error).
 pub async fn revoke(state: &AppState, actor: &Actor, token: &str) -> AppResult<()> {
     let hash = crypto::sha256_hex(token);
-    let revoked = store::revoke_session(&state.db, &hash, now_ms()).await?;
+    let revoked = store::revoke_session(&state.db, &hash, state.now_ms()).await?;
     state.sessions.forget(&hash);
     if let Some(account_id) = revoked {
         let mut who = actor.audit();
@@ -449,7 +448,7 @@ pub async fn step_up(state: &AppState, actor: &Actor, method: &str, proof: &str)
             "the identity check failed".to_owned(),
         ));
     }
-    store::set_step_up(&state.db, me.session_id, now_ms()).await?;
+    store::set_step_up(&state.db, me.session_id, state.now_ms()).await?;
     let session = me.session_id;
     state
         .sessions
@@ -465,7 +464,7 @@ pub fn require_step_up(state: &AppState, who: &SignedIn) -> AppResult<()> {
     }
     let ttl = i64::try_from(state.config.identity.step_up_ttl.as_millis()).unwrap_or(i64::MAX);
     match who.step_up_at {
-        Some(at) if now_ms() - at < ttl => Ok(()),
+        Some(at) if state.now_ms() - at < ttl => Ok(()),
         _ => Err(AppError::StepUpRequired(
             "confirm your identity (POST /api/v1/auth/step-up) before working with patients"
                 .to_owned(),

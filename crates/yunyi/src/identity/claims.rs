@@ -23,7 +23,6 @@ use super::notify::Message;
 use super::store as identity_store;
 use crate::app::AppState;
 use crate::audit::{self, NewEvent, Outcome};
-use crate::clock::now_ms;
 use crate::crypto;
 use crate::db::{Tx, is_unique_violation};
 use crate::error::{AppError, AppResult};
@@ -67,7 +66,7 @@ pub(super) async fn open(
     claimed_name: &str,
     wanted: &Wanted<'_>,
 ) -> AppResult<(i64, Option<PendingNotice>)> {
-    let now = now_ms();
+    let now = state.now_ms();
     let name_matches = person.name == claimed_name;
     let code = format!("{:06}", rand::random_range(0..1_000_000u32));
     let code_hash = code_hash(state, claimant, person.id, &code);
@@ -254,7 +253,7 @@ pub struct Claims {
 
 pub async fn mine(state: &AppState, actor: &Actor) -> AppResult<Claims> {
     let me = actor.require()?;
-    let now = now_ms();
+    let now = state.now_ms();
     if me.role != Role::Patient {
         return Ok(Claims {
             mine: Vec::new(),
@@ -345,7 +344,7 @@ pub async fn decide(
         refuse(state, actor, &c, Some(me.account_id), how).await?;
     }
     let c = claim_or_404(state, id).await?;
-    Ok(view(&c, now_ms()))
+    Ok(view(&c, state.now_ms()))
 }
 
 /// The claimant enters the code a holder told them.
@@ -360,7 +359,7 @@ pub async fn enter_code(
     if c.claimant_id != me.account_id {
         return Err(denied(state, actor, "identity_claim.code", &c, "not the claimant").await);
     }
-    let now = now_ms();
+    let now = state.now_ms();
     let wrong = || AppError::invalid("code", "is wrong, or no longer valid");
     if status_of(&c, now) != "pending" {
         return Err(AppError::Conflict(format!(
@@ -391,7 +390,7 @@ pub async fn enter_code(
     }
     grant(state, actor, &c, Some(me.account_id), "code").await?;
     let c = claim_or_404(state, id).await?;
-    Ok(view(&c, now_ms()))
+    Ok(view(&c, state.now_ms()))
 }
 
 /// The front desk's view of a claim the claimant shows them: who asked, for whom (the record's
@@ -455,7 +454,7 @@ pub async fn counter_view(state: &AppState, actor: &Actor, id: i64) -> AppResult
     )
     .await?;
     Ok(CounterView {
-        claim: with_claimant(state, &c, now_ms()).await?,
+        claim: with_claimant(state, &c, state.now_ms()).await?,
         person_name: person.name,
         person_id_number: person.id_number_mask,
         person_birth_date: person.birth_date,
@@ -497,7 +496,7 @@ pub async fn verify_at_counter(
     let how = format!("counter:{}", input.document_type);
     grant(state, actor, &c, Some(me.account_id), &how).await?;
     let c = claim_or_404(state, id).await?;
-    Ok(view(&c, now_ms()))
+    Ok(view(&c, state.now_ms()))
 }
 
 /// Moves a pending claim to its decision, or says why it cannot be (decided or expired).
@@ -527,7 +526,7 @@ async fn grant(
     by: Option<i64>,
     how: &str,
 ) -> AppResult<()> {
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     settle(&mut tx, c, "approved", by, how, now).await?;
     match c.kind.as_str() {
@@ -585,7 +584,7 @@ async fn refuse(
     by: Option<i64>,
     how: &str,
 ) -> AppResult<()> {
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     settle(&mut tx, c, "rejected", by, how, now).await?;
     audit::append(
@@ -606,7 +605,7 @@ pub(super) async fn before_opening(
     claimant: i64,
     person: i64,
 ) -> AppResult<Option<i64>> {
-    let now = now_ms();
+    let now = state.now_ms();
     if let Some(c) = store::live_for(&state.db, claimant, person, now).await? {
         return Ok(Some(c.id));
     }

@@ -2,7 +2,6 @@
 //! day ago. Sign-ins themselves are in the audit trail, so nothing traceable is lost.
 
 use super::store;
-use crate::clock::now_ms;
 use crate::jobs::{Job, JobContext, JobResult};
 
 pub const KIND: &str = "identity.purge_sessions";
@@ -19,7 +18,7 @@ impl Job for PurgeEndedSessions {
     type Payload = PurgeEndedSessionsDue;
 
     async fn run(&self, ctx: &JobContext, _: PurgeEndedSessionsDue) -> JobResult {
-        let deleted = store::delete_ended_sessions(&ctx.db, now_ms() - 24 * 3_600_000).await?;
+        let deleted = store::delete_ended_sessions(&ctx.db, ctx.now_ms() - 24 * 3_600_000).await?;
         tracing::info!(deleted, "purged ended sessions");
         Ok(())
     }

@@ -3,7 +3,6 @@
 
 use chrono::NaiveDate;
 
-use crate::time::today;
 use serde::Serialize;
 
 use super::actor::{Actor, SessionKind, SignedIn};
@@ -11,7 +10,6 @@ use super::model::{self, IdCardNumber, Phone, Relationship, Role, Sex};
 use super::{password, store};
 use crate::app::AppState;
 use crate::audit::{self, NewEvent, Outcome};
-use crate::clock::now_ms;
 use crate::crypto;
 use crate::db::{Tx, is_unique_violation};
 use crate::error::{AppError, AppResult, FieldError, Reason};
@@ -53,7 +51,7 @@ async fn authenticate_hash(
     hash: String,
     kind: SessionKind,
 ) -> AppResult<Option<SignedIn>> {
-    let now = now_ms();
+    let now = state.now_ms();
     let row = match state.sessions.get(&hash, now) {
         Some(row) if row.expires_at > now => row,
         Some(_) => return Ok(None),
@@ -106,17 +104,23 @@ struct ValidPerson {
     id: IdCardNumber,
 }
 
+/// Today in China by the application's clock: ages and identity numbers are judged on it.
+fn today(state: &AppState) -> chrono::NaiveDate {
+    crate::time::cst_today(state.now_ms())
+}
+
 fn check_person(
     name: &str,
     id_number: &str,
     birth_date: Option<&str>,
     sex: Option<&str>,
+    today: chrono::NaiveDate,
     errors: &mut Vec<FieldError>,
 ) -> Option<ValidPerson> {
     let name = model::validate_name("name", name)
         .map_err(|e| errors.push(e))
         .ok();
-    let id = IdCardNumber::parse(id_number, today())
+    let id = IdCardNumber::parse(id_number, today)
         .map_err(|m| errors.push(FieldError::new("id_number", m)))
         .ok();
     if let (Some(id), Some(given)) = (&id, birth_date.filter(|s| !s.is_empty())) {
@@ -157,7 +161,7 @@ async fn insert_person(state: &AppState, tx: &mut Tx, p: &ValidPerson) -> AppRes
         birth_date: p.id.birth_date().to_string(),
         sex: p.id.sex().as_str(),
     };
-    Ok(store::insert_person(tx, &row, now_ms()).await?)
+    Ok(store::insert_person(tx, &row, state.now_ms()).await?)
 }
 
 /// The person already on record with this identity number, if any.
@@ -200,12 +204,13 @@ pub async fn register_patient(
         &input.id_number,
         input.birth_date.as_deref(),
         input.sex.as_deref(),
+        today(state),
         &mut errors,
     );
     let (Some(phone), Some(person), true) = (phone, person, errors.is_empty()) else {
         return Err(AppError::Validation(errors));
     };
-    if model::age_on(person.id.birth_date(), today()) < 14 {
+    if model::age_on(person.id.birth_date(), today(state)) < 14 {
         return Err(AppError::invalid(
             "id_number",
             "a child under 14 cannot hold an account: a parent or guardian adds them as a family member",
@@ -241,7 +246,7 @@ pub async fn register_patient(
         hospital_id: None,
         created_by: None,
     };
-    let account_id = store::insert_account(&mut tx, &row, now_ms())
+    let account_id = store::insert_account(&mut tx, &row, state.now_ms())
         .await
         .map_err(|e| {
             unique_to_conflict(
@@ -427,7 +432,7 @@ pub async fn create_staff(
         hospital_id: input.hospital_id,
         created_by,
     };
-    let id = store::insert_account(&mut tx, &row, now_ms())
+    let id = store::insert_account(&mut tx, &row, state.now_ms())
         .await
         .map_err(|e| {
             unique_to_conflict(
@@ -516,7 +521,7 @@ pub fn person_view(state: &AppState, p: &store::PersonRow, reveal: bool) -> AppR
         name: p.name.clone(),
         id_number,
         birth_date: p.birth_date.clone(),
-        age: model::age_on(birth, today()),
+        age: model::age_on(birth, today(state)),
         sex: p.sex.clone(),
         relationship: None,
         is_guardian: None,
@@ -650,11 +655,18 @@ pub async fn add_family_member(
             "must be one of child, parent, spouse, grandparent, grandchild, sibling, other",
         ));
     }
-    let person = check_person(&input.name, &input.id_number, None, None, &mut errors);
+    let person = check_person(
+        &input.name,
+        &input.id_number,
+        None,
+        None,
+        today(state),
+        &mut errors,
+    );
     let (Some(relationship), Some(person), true) = (relationship, person, errors.is_empty()) else {
         return Err(AppError::Validation(errors));
     };
-    let age = model::age_on(person.id.birth_date(), today());
+    let age = model::age_on(person.id.birth_date(), today(state));
     let mut guardian = input.guardian;
     if age < 6 {
         if !relationship.can_be_ward() {
@@ -676,6 +688,7 @@ pub async fn add_family_member(
             person_id,
             relationship,
             guardian,
+            state.now_ms(),
         )
         .await?;
         tx.commit().await?;
@@ -727,19 +740,14 @@ async fn link_family(
     person_id: i64,
     relationship: Relationship,
     guardian: bool,
+    now: i64,
 ) -> AppResult<i64> {
-    let link = store::insert_family_link(
-        tx,
-        account,
-        person_id,
-        relationship.as_str(),
-        guardian,
-        now_ms(),
-    )
-    .await
-    .map_err(|e| {
-        unique_to_conflict(e, "id_number", "this person is already in your family list")
-    })?;
+    let link =
+        store::insert_family_link(tx, account, person_id, relationship.as_str(), guardian, now)
+            .await
+            .map_err(|e| {
+                unique_to_conflict(e, "id_number", "this person is already in your family list")
+            })?;
     audit::append(
         tx,
         &NewEvent::new(actor.audit(), "family.add", "family_link")
@@ -817,17 +825,12 @@ pub async fn link_care(
     hospital_id: i64,
     kind: &str,
     source_id: Option<&str>,
+    now: i64,
 ) -> AppResult<i64> {
-    Ok(store::insert_care_link(
-        tx,
-        clinician,
-        person_id,
-        hospital_id,
-        kind,
-        source_id,
-        now_ms(),
+    Ok(
+        store::insert_care_link(tx, clinician, person_id, hospital_id, kind, source_id, now)
+            .await?,
     )
-    .await?)
 }
 
 /// One person's record, for whoever the policy lets read it (audited there).

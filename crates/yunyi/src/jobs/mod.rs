@@ -36,9 +36,18 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 #[derive(Debug, Clone)]
 pub struct JobContext {
     pub db: Db,
+    /// The application's clock (see `clock`).
+    pub clock: crate::clock::Clock,
     pub job_id: i64,
     /// 1 on the first run.
     pub attempt: i64,
+}
+
+impl JobContext {
+    /// Now, in epoch milliseconds, by the application's clock.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
 }
 
 /// What a kind of job carries: a serde struct, stored as JSON in the job's row, with the kind

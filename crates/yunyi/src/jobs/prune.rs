@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use super::{Job, JobContext, JobResult, store};
-use crate::clock::now_ms;
 
 pub const KIND: &str = "maintenance.prune_jobs";
 
@@ -32,7 +31,7 @@ impl Job for PruneFinishedJobs {
 
     async fn run(&self, ctx: &JobContext, _: PruneFinishedJobsDue) -> JobResult {
         let keep = i64::try_from(self.keep_for.as_millis()).unwrap_or(i64::MAX);
-        let deleted = store::delete_done_before(&ctx.db, now_ms().saturating_sub(keep)).await?;
+        let deleted = store::delete_done_before(&ctx.db, ctx.now_ms().saturating_sub(keep)).await?;
         tracing::info!(deleted, "pruned finished jobs");
         Ok(())
     }

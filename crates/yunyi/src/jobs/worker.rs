@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 use super::{JobContext, NewJob, Registry, store};
-use crate::clock::now_ms;
+use crate::clock::Clock;
 use crate::config::JobsConfig;
 use crate::db::Db;
 
@@ -35,6 +35,7 @@ pub enum Outcome {
 
 pub struct Worker {
     db: Db,
+    clock: Clock,
     registry: Arc<Registry>,
     config: JobsConfig,
     id: String,
@@ -45,10 +46,17 @@ impl Worker {
         let id = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
         Self {
             db,
+            clock: Clock::default(),
             registry: Arc::new(registry),
             config,
             id,
         }
+    }
+
+    /// Runs jobs by `clock` (the application's) instead of the wall clock.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     pub fn id(&self) -> &str {
@@ -80,7 +88,7 @@ impl Worker {
     /// Enqueues the current slot of every recurring job. The dedupe key makes this
     /// idempotent across restarts and nodes: each slot runs once.
     pub async fn schedule_recurring(&self) -> anyhow::Result<()> {
-        let now = now_ms();
+        let now = self.clock.now_ms();
         for rec in self.registry.recurring() {
             let every = i64::try_from(rec.every.as_millis())
                 .unwrap_or(i64::MAX)
@@ -110,7 +118,7 @@ impl Worker {
 
     /// Claims and runs one due job, if any.
     pub async fn run_one(&self) -> anyhow::Result<Option<Outcome>> {
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let lease_ms = i64::try_from(self.config.lease.as_millis()).unwrap_or(i64::MAX);
         let Some(job) = store::claim(&self.db, &self.id, now, now.saturating_add(lease_ms))
             .await
@@ -157,6 +165,7 @@ impl Worker {
             Some(handler) => {
                 let ctx = JobContext {
                     db: self.db.clone(),
+                    clock: self.clock.clone(),
                     job_id: id,
                     attempt: job.attempts,
                 };
@@ -182,8 +191,11 @@ impl Worker {
                 }
             }
             Err(error) => {
-                let retry_at = (job.attempts < job.max_attempts)
-                    .then(|| now_ms().saturating_add(self.backoff_ms(job.attempts)));
+                let retry_at = (job.attempts < job.max_attempts).then(|| {
+                    self.clock
+                        .now_ms()
+                        .saturating_add(self.backoff_ms(job.attempts))
+                });
                 if !store::fail(&self.db, id, &self.id, &error, retry_at).await? {
                     return Ok(Outcome::LostLease { id });
                 }
@@ -191,7 +203,7 @@ impl Worker {
                     Some(at) => {
                         tracing::warn!(
                             error,
-                            retry_in_ms = at - now_ms(),
+                            retry_in_ms = at - self.clock.now_ms(),
                             "job failed; will retry"
                         );
                         Ok(Outcome::Retry { id, at })

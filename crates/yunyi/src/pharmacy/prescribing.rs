@@ -14,7 +14,6 @@ use super::prescription_store::{self as store, EventRow, FindingRow, ItemRow, Pr
 use super::store as formulary;
 use crate::app::AppState;
 use crate::audit::{self, NewEvent};
-use crate::clock::now_ms;
 use crate::consult::model::{Kind, Status as ConsultStatus, same_condition};
 use crate::consult::store::{self as consult_store, ConsultationRow};
 use crate::directory::model::PrivilegeKind;
@@ -148,7 +147,7 @@ pub(super) async fn run_checks(
     lines: &[(Drug, &ItemRow)],
     duration: checks::Duration,
 ) -> AppResult<Vec<Finding>> {
-    let now = now_ms();
+    let now = state.now_ms();
     let mut current = Vec::new();
     for id in store::current_drugs(&state.db, person, now, except).await? {
         if let Some(d) = formulary::drug(&state.db, id).await? {
@@ -204,7 +203,7 @@ async fn prepare(
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("person {} missing", c.person_id)))?;
     let age_years = chrono::NaiveDate::parse_from_str(&person.birth_date, "%Y-%m-%d")
         .ok()
-        .and_then(|b| crate::time::today().years_since(b));
+        .and_then(|b| crate::time::cst_today(state.now_ms()).years_since(b));
     let allergies_json = consult_store::intake(&state.db, c.id)
         .await?
         .map(|i| i.allergies)
@@ -338,7 +337,7 @@ pub async fn sign(
     }
     let me = actor.require()?;
     let c = &p.consultation;
-    let now = now_ms();
+    let now = state.now_ms();
     let previous = match input.supersedes {
         Some(id) => {
             let old = store::prescription(&state.db, id)
@@ -626,7 +625,7 @@ pub async fn cancel(
         .map_err(|e| AppError::Validation(vec![e]))?;
     let to =
         transition(p.status(), Action::Cancel).map_err(|e| AppError::Conflict(e.to_string()))?;
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     if !store::set_status(&mut tx, id, p.status(), to, now).await? {
         return Err(AppError::refused(

@@ -15,7 +15,6 @@ use super::prescription_store::{self as store, PrescriptionRow};
 use super::store as formulary;
 use crate::app::AppState;
 use crate::audit::{self, AuditActor, NewEvent};
-use crate::clock::now_ms;
 use crate::db::Db;
 use crate::error::{AppError, AppResult, Reason};
 use crate::identity::Actor;
@@ -47,7 +46,7 @@ fn pharmacist_hospital(actor: &Actor) -> AppResult<i64> {
 pub async fn queue(state: &AppState, actor: &Actor) -> AppResult<Vec<QueueItem>> {
     let hospital = pharmacist_hospital(actor)?;
     let rows = store::waiting_review(&state.db, hospital, 100).await?;
-    let now = now_ms();
+    let now = state.now_ms();
     let mut items = Vec::new();
     if !rows.is_empty() {
         let mut tx = state.db.begin().await?;
@@ -124,7 +123,7 @@ pub async fn approve(
         return Err(refusal(&findings));
     }
     let me = actor.require()?;
-    let now = now_ms();
+    let now = state.now_ms();
     let pay_by = now + state.config.pharmacy.pay_within.as_millis() as i64;
     let mut tx = state.db.begin().await?;
     if !store::review(
@@ -174,7 +173,7 @@ pub async fn reject(
     let reason = crate::consult::model::required_reason(reason)
         .map_err(|e| AppError::Validation(vec![e]))?;
     let me = actor.require()?;
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     if !store::review(
         &mut tx,
@@ -257,7 +256,7 @@ impl Job for ExpirePrescriptions {
     type Payload = ExpirePrescriptionsDue;
 
     async fn run(&self, ctx: &JobContext, _: ExpirePrescriptionsDue) -> JobResult {
-        let expired = expire_due(&ctx.db, now_ms())
+        let expired = expire_due(&ctx.db, ctx.now_ms())
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         if expired > 0 {

@@ -9,7 +9,6 @@ use super::model::{CSV_COLUMNS, Drug, DrugInput, DrugValid};
 use super::store::{self, DrugQuery};
 use crate::app::AppState;
 use crate::audit::{self, NewEvent};
-use crate::clock::now_ms;
 use crate::db::Db;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::identity::Actor;
@@ -155,7 +154,7 @@ pub async fn import_csv(
     crate::directory::service::require_admin_of(state, actor, hospital_id, "formulary.import")
         .await?;
     let drugs = parse_csv(bytes).map_err(AppError::Validation)?;
-    let summary = store_drugs(&state.db, hospital_id, &drugs).await?;
+    let summary = store_drugs(&state.db, hospital_id, &drugs, state.now_ms()).await?;
     audit::record(
         &state.db,
         &NewEvent::new(actor.audit(), "formulary.import", "hospital")
@@ -174,12 +173,12 @@ pub async fn store_drugs(
     db: &Db,
     hospital_id: i64,
     drugs: &[DrugValid],
+    now: i64,
 ) -> AppResult<ImportSummary> {
     let known: HashSet<String> = store::drug_codes(db, hospital_id)
         .await?
         .into_iter()
         .collect();
-    let now = now_ms();
     let mut tx = db.begin().await?;
     let mut summary = ImportSummary {
         created: 0,
@@ -314,7 +313,7 @@ pub async fn set_price(
             )
         })?;
     let mut tx = state.db.begin().await?;
-    super::store::set_price(&mut tx, drug_id, price, crate::clock::now_ms()).await?;
+    super::store::set_price(&mut tx, drug_id, price, state.now_ms()).await?;
     crate::audit::append(
         &mut tx,
         &NewEvent::new(actor.audit(), "drug.price", "drug")

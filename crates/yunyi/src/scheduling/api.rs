@@ -111,7 +111,7 @@ async fn slots(
             _ => {}
         }
     }
-    let now = crate::clock::now_ms();
+    let now = state.now_ms();
     let slots = service::open_slots_from(&state, (id, service), from, days).await?;
     let items = slots.iter().map(|s| SlotView::of(s, now)).collect();
     Ok(Json(SlotList { items }).into_response())
@@ -413,7 +413,7 @@ async fn statistics(
     actor: Actor,
     RawQuery(q): RawQuery,
 ) -> AppResult<Json<serde_json::Value>> {
-    let today = crate::time::cst_today(crate::clock::now_ms());
+    let today = crate::time::cst_today(state.now_ms());
     let (mut from, mut to, mut hospital) = (today - chrono::Duration::days(29), today, None);
     for (k, v) in url::form_urlencoded::parse(q.as_deref().unwrap_or("").as_bytes()) {
         let day = |field: &str| {

@@ -153,7 +153,7 @@ async fn reschedule_page(
     PathId(id): PathId,
 ) -> AppResult<ReschedulePage> {
     let appointment = service::read_appointment(&state, &actor, id).await?;
-    let now = crate::clock::now_ms();
+    let now = state.now_ms();
     let slots = service::open_slots(&state, appointment.doctor_id, 14)
         .await?
         .into_iter()

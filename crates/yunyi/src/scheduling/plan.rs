@@ -16,7 +16,6 @@ use super::store::{self as slots, NewSlot, ScheduleRow};
 use super::{notice, release};
 use crate::app::AppState;
 use crate::audit::{self, NewEvent};
-use crate::clock::now_ms;
 use crate::db::Tx;
 use crate::error::{AppError, AppResult, Reason};
 use crate::identity::Actor;
@@ -182,7 +181,7 @@ pub async fn add_template(
 ) -> AppResult<(i64, usize)> {
     let schedule = schedule_for_admin(state, actor, schedule_id).await?;
     let valid = input.validate().map_err(AppError::Validation)?;
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     let id = store::insert_template(&mut tx, schedule_id, &valid, now).await?;
     let created = generate_template(&mut tx, &schedule, id, now).await?;
@@ -233,7 +232,7 @@ pub async fn replace_template(
         .ok_or_else(|| AppError::NotFound(format!("no template with id {template_id}")))?;
     let schedule = schedule_for_admin(state, actor, old.schedule_id).await?;
     let valid = input.validate().map_err(AppError::Validation)?;
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     if !store::retire_template(&mut tx, template_id, now).await? {
         return Err(AppError::refused(
@@ -261,7 +260,7 @@ pub async fn remove_template(state: &AppState, actor: &Actor, template_id: i64) 
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no template with id {template_id}")))?;
     let schedule = schedule_for_admin(state, actor, old.schedule_id).await?;
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     if store::retire_template(&mut tx, template_id, now).await? {
         store::delete_unbooked_future_slots(&mut tx, template_id, now).await?;
@@ -316,7 +315,7 @@ pub async fn set_rules(
 ) -> AppResult<()> {
     let mut schedule = schedule_for_admin(state, actor, schedule_id).await?;
     let rules = input.validate().map_err(AppError::Validation)?;
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     store::set_rules(&mut tx, schedule_id, &rules).await?;
     schedule.horizon_days = rules.horizon_days;
@@ -376,7 +375,7 @@ pub async fn close(
         }
     };
     let me = actor.require()?;
-    let now = now_ms();
+    let now = state.now_ms();
     let valid = input
         .validate(cst_today(now))
         .map_err(AppError::Validation)?;

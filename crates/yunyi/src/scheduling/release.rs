@@ -7,7 +7,6 @@
 //! running early never opens a slot before its time. Idempotent, as jobs must be.
 
 use super::{plan, plan_store};
-use crate::clock::now_ms;
 use crate::jobs::{Job, JobContext, JobResult};
 use crate::time::cst_today;
 
@@ -25,7 +24,7 @@ impl Job for ReleaseSlots {
     type Payload = ReleaseSlotsDue;
 
     async fn run(&self, ctx: &JobContext, _: ReleaseSlotsDue) -> JobResult {
-        let now = now_ms();
+        let now = ctx.now_ms();
         let released = plan_store::release_due(&ctx.db, now).await?;
         let generated = extend_all(&ctx.db, now).await?;
         tracing::info!(released, generated, "slots released");

@@ -6,7 +6,6 @@ use super::{group_commit, plan, store, waitlist};
 use crate::app::AppState;
 use crate::audit::{self, NewEvent};
 use crate::capability::Capability;
-use crate::clock::now_ms;
 use crate::db::{Tx, is_unique_violation};
 use crate::directory::{service as directory, store as directory_store};
 use crate::error::{AppError, AppResult, Reason};
@@ -38,15 +37,21 @@ pub async fn create_schedule(state: &AppState, actor: &Actor, service_id: i64) -
     })?;
     plan::require_hospital_admin(state, actor, service.hospital_id, "schedule.create").await?;
     let mut tx = state.db.begin().await?;
-    let id = store::insert_schedule(&mut tx, doctor, service.hospital_id, service_id, now_ms())
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                AppError::Conflict("this service already has a schedule".to_owned())
-            } else {
-                e.into()
-            }
-        })?;
+    let id = store::insert_schedule(
+        &mut tx,
+        doctor,
+        service.hospital_id,
+        service_id,
+        state.now_ms(),
+    )
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            AppError::Conflict("this service already has a schedule".to_owned())
+        } else {
+            e.into()
+        }
+    })?;
     audit::append(
         &mut tx,
         &NewEvent::new(actor.audit(), "schedule.create", "schedule").object(id),
@@ -65,7 +70,7 @@ pub async fn add_session(
     input: &SessionInput,
 ) -> AppResult<usize> {
     let schedule = plan::schedule_for_admin(state, actor, schedule_id).await?;
-    let now = now_ms();
+    let now = state.now_ms();
     let s = input.validate(now).map_err(AppError::Validation)?;
     let day = s.day.to_string();
     let mut tx = state.db.begin().await?;
@@ -138,7 +143,7 @@ pub async fn open_slots_from(
     from: Option<i64>,
     days: i64,
 ) -> AppResult<Vec<Slot>> {
-    let now = now_ms();
+    let now = state.now_ms();
     let start = from.unwrap_or(now).max(now);
     let end = from.unwrap_or(now) + days.clamp(1, 28) * 24 * 3_600_000;
     Ok(store::open_slots(&state.db, doctor_and_service, start, end, 500).await?)
@@ -285,7 +290,7 @@ pub async fn book(
     slot_id: i64,
     person_id: i64,
 ) -> AppResult<Appointment> {
-    let now = now_ms();
+    let now = state.now_ms();
     // The rush's losers: a slot found full a moment ago is still full (see `full_gate`).
     if let Some(message) = state.full_slots.check(slot_id, now) {
         return Err(AppError::refused(Reason::SlotTaken, message));
@@ -412,6 +417,7 @@ pub(super) async fn create_in_tx(
         slot.hospital_id,
         "appointment",
         Some(&id.to_string()),
+        now,
     )
     .await?;
     audit::append(
@@ -526,7 +532,7 @@ pub async fn cancel(
         .map_err(|e| AppError::Validation(vec![e]))?;
     let (appt, by) =
         appointment_to_change(state, actor, appointment_id, "appointment.cancel").await?;
-    let now = now_ms();
+    let now = state.now_ms();
     if appt.start_at - now < CANCEL_CUTOFF_MS {
         return Err(AppError::refused(
             Reason::ChangeWindowClosed,
@@ -585,7 +591,7 @@ pub async fn reschedule(
     let (appt, _) =
         appointment_to_change(state, actor, appointment_id, "appointment.reschedule").await?;
     let slot = slot_or_404(state, slot_id).await?;
-    let now = now_ms();
+    let now = state.now_ms();
     if appt.status != "booked" {
         return Err(AppError::refused(
             Reason::AppointmentNotBooked,
@@ -691,7 +697,7 @@ async fn attendance(
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no appointment with id {appointment_id}")))?;
     authorize_attendance(state, actor, &appt, action, to == "checked_in").await?;
-    let now = now_ms();
+    let now = state.now_ms();
     if to == "checked_in" {
         if appt.mode != "in_person" {
             return Err(AppError::Conflict(
@@ -776,7 +782,7 @@ pub struct DoctorDay {
 pub async fn doctor_day(state: &AppState, actor: &Actor) -> AppResult<DoctorDay> {
     let me = actor.require()?;
     crate::capability::require_role(me, Role::Doctor, "this page is a doctor's own schedule")?;
-    let now = now_ms();
+    let now = state.now_ms();
     let verified = crate::identity::auth::require_step_up(state, me).is_ok();
     let mut today = Vec::new();
     for a in store::doctor_day(&state.db, me.account_id, &cst_today(now).to_string()).await? {

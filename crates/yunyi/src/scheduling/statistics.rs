@@ -19,7 +19,6 @@ pub use super::statistics_store::{NewVisit, record_visit};
 use crate::app::AppState;
 use crate::audit::{self, NewEvent};
 use crate::capability::Capability;
-use crate::clock::now_ms;
 use crate::db::Tx;
 use crate::error::{AppError, AppResult};
 use crate::identity::Actor;
@@ -105,7 +104,7 @@ pub async fn record_walk_in(
             ));
         }
     }
-    let now = now_ms();
+    let now = state.now_ms();
     let day = cst_today(now).to_string();
     let mut tx = state.db.begin().await?;
     let visit = NewVisit {

@@ -11,7 +11,6 @@ use super::service::{check_booking, check_standing_in, create_in_tx};
 use super::store as slots;
 use crate::app::AppState;
 use crate::audit::{self, NewEvent};
-use crate::clock::now_ms;
 use crate::db::{Tx, is_unique_violation};
 use crate::error::{AppError, AppResult, Reason};
 use crate::identity::Actor;
@@ -39,7 +38,7 @@ pub async fn join(
         Role::Patient,
         "patients join waitlists for themselves or their family",
     )?;
-    let now = now_ms();
+    let now = state.now_ms();
     let today = cst_today(now);
     let date = NaiveDate::parse_from_str(day.trim(), "%Y-%m-%d")
         .ok()
@@ -113,7 +112,7 @@ async fn own_entry(state: &AppState, actor: &Actor, id: i64, action: &str) -> Ap
 /// Books the place held for this entry.
 pub async fn accept(state: &AppState, actor: &Actor, id: i64) -> AppResult<Appointment> {
     let e = own_entry(state, actor, id, "waitlist.accept").await?;
-    let now = now_ms();
+    let now = state.now_ms();
     let (Some(slot_id), Some(hold_until)) = (e.slot_id, e.hold_until) else {
         return Err(AppError::Conflict(
             "no place is held for this entry yet: you will be told when one frees up".to_owned(),
@@ -155,7 +154,7 @@ pub async fn accept(state: &AppState, actor: &Actor, id: i64) -> AppResult<Appoi
 /// Leaves the waitlist; a place held for the entry goes to the next one waiting.
 pub async fn leave(state: &AppState, actor: &Actor, id: i64) -> AppResult<()> {
     let e = own_entry(state, actor, id, "waitlist.leave").await?;
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     let left = store::mark_left(&mut tx, id, now).await?;
     if !left {
@@ -270,7 +269,7 @@ impl Job for ExpireHolds {
     async fn run(&self, ctx: &JobContext, due: HoldDue) -> JobResult {
         let id = due.waitlist_id;
         {
-            let now = now_ms();
+            let now = ctx.now_ms();
             let mut tx = ctx.db.begin().await?;
             let expired = store::expire_hold(&mut tx, id, now).await?;
             if let Some(Some(slot)) = expired {

@@ -12,7 +12,6 @@ use super::screen::Subject;
 use super::store::{self, CaseRow};
 use crate::app::AppState;
 use crate::audit::{self, AuditActor, NewEvent};
-use crate::clock::now_ms;
 use crate::db::Tx;
 use crate::error::{AppError, AppResult, Reason};
 use crate::identity::Actor;
@@ -129,7 +128,7 @@ pub async fn flag_by_doctor(
     }
     let current = super::rules::current(state, c.hospital_id).await?;
     let region = super::screen::hospital_region(state, c.hospital_id).await?;
-    let now = now_ms();
+    let now = state.now_ms();
     let evidence = vec![(
         "doctor".to_owned(),
         Evidence {
@@ -245,7 +244,7 @@ async fn items(state: &AppState, rows: Vec<CaseRow>, now: i64) -> AppResult<Vec<
 /// Open cases, newest first, and those ended in the last seven days.
 pub async fn list(state: &AppState, actor: &Actor) -> AppResult<(Vec<CaseItem>, Vec<CaseItem>)> {
     let hospital = scope(actor)?;
-    let now = now_ms();
+    let now = state.now_ms();
     let open = store::open_cases(&state.db, hospital, 200).await?;
     let ended = store::ended_cases(&state.db, hospital, now - 7 * 86_400_000, 50).await?;
     Ok((
@@ -377,7 +376,7 @@ async fn view(state: &AppState, c: CaseRow) -> AppResult<CaseView> {
         result: c.result,
         disease: c.disease,
         dismiss_reason: c.dismiss_reason,
-        overdue: c.due_at.is_some_and(|d| d < now_ms()),
+        overdue: c.due_at.is_some_and(|d| d < state.now_ms()),
         due_at: c.due_at,
         next_action: status.next_action(),
         history,
@@ -413,7 +412,7 @@ pub async fn step(
     id: i64,
     input: &StepInput,
 ) -> AppResult<CaseView> {
-    let now = now_ms();
+    let now = state.now_ms();
     let step = input
         .validate(cst_today(now))
         .map_err(AppError::Validation)?;
@@ -526,7 +525,7 @@ impl Job for RemindOverdue {
 
     async fn run(&self, _ctx: &JobContext, _: RemindOverdueDue) -> JobResult {
         let state = &self.0;
-        let now = now_ms();
+        let now = state.now_ms();
         for c in store::overdue(&state.db, now).await? {
             let mut tx = state.db.begin().await?;
             if store::mark_reminded(&mut tx, c.id, c.status(), now).await? {

@@ -9,7 +9,6 @@ use super::scan::{self, Daily};
 use super::store::{self, AlertRow};
 use super::{chart, screen};
 use crate::app::AppState;
-use crate::clock::now_ms;
 use crate::error::{AppError, AppResult};
 use crate::identity::Actor;
 use crate::identity::model::Role;
@@ -58,7 +57,7 @@ fn require_reader(actor: &Actor) -> AppResult<()> {
 pub async fn overview(state: &AppState, actor: &Actor) -> AppResult<Overview> {
     require_reader(actor)?;
     let alerts = scan::alerts(state, actor).await?;
-    let today = cst_today(now_ms());
+    let today = cst_today(state.now_ms());
     let start = today - Duration::days(scan::HISTORY_DAYS - 1);
     let mut charts = Vec::new();
     for a in alerts
@@ -142,7 +141,7 @@ pub async fn counts_csv(
     to: Option<&str>,
 ) -> AppResult<String> {
     require_reader(actor)?;
-    let today = cst_today(now_ms());
+    let today = cst_today(state.now_ms());
     let parse = |field: &'static str, raw: Option<&str>, default: chrono::NaiveDate| match raw {
         None | Some("") => Ok(default),
         Some(s) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")

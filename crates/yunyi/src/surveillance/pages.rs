@@ -174,7 +174,7 @@ async fn case_page(
         page: page.with_nav("surveillance"),
         item: cases::read(&state, &actor, id).await?,
         message: q.message.unwrap_or_default(),
-        today: crate::time::cst_today(crate::clock::now_ms()).to_string(),
+        today: crate::time::cst_today(state.now_ms()).to_string(),
     })
 }
 

@@ -15,7 +15,6 @@ use triage::screening::{Area, RuleSet, Screener};
 use super::store;
 use crate::app::AppState;
 use crate::audit::{self, NewEvent};
-use crate::clock::now_ms;
 use crate::error::{AppError, AppResult, FieldError, Reason};
 use crate::identity::Actor;
 use crate::identity::model::Role;
@@ -57,7 +56,7 @@ fn default_set(state: &AppState) -> AppResult<RuleSet> {
 
 /// The rules a hospital screens with now.
 pub async fn current(state: &AppState, hospital: i64) -> AppResult<Arc<Current>> {
-    let now = now_ms();
+    let now = state.now_ms();
     if let Some(c) = state.screening_rules.get(&hospital, now) {
         return Ok(c);
     }
@@ -166,7 +165,7 @@ pub async fn save(
         return Err(AppError::Validation(errors));
     }
     let body = serde_json::to_string(&set).map_err(|e| AppError::Internal(e.into()))?;
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     let version =
         match store::insert_rule_set(&mut tx, hospital, &body, note, me.account_id, now).await {
@@ -247,7 +246,7 @@ pub async fn add_area(state: &AppState, actor: &Actor, input: &AreaInput) -> App
 pub async fn end_area(state: &AppState, actor: &Actor, index: usize) -> AppResult<RulesView> {
     let hospital = hospital_of(actor, None, true)?;
     let mut set = current(state, hospital).await?.screener.rule_set().clone();
-    let today = crate::time::cst_today(now_ms()).to_string();
+    let today = crate::time::cst_today(state.now_ms()).to_string();
     let Some(area) = set.areas.get_mut(index) else {
         return Err(AppError::NotFound(format!("no outbreak area {index}")));
     };

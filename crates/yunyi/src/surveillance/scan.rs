@@ -23,7 +23,6 @@ use serde::Serialize;
 use super::store::{self, AlertRow, DayCount};
 use crate::app::AppState;
 use crate::audit::{self, NewEvent};
-use crate::clock::now_ms;
 use crate::error::{AppError, AppResult, Reason};
 use crate::identity::Actor;
 use crate::identity::model::Role;
@@ -182,7 +181,7 @@ pub async fn run(state: &AppState, today: NaiveDate) -> AppResult<Outcome> {
     if found.is_empty() {
         return Ok(outcome);
     }
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     // Unclosed alerts, and closed ones recent enough to hold back a day they already covered.
     let since = (today - Duration::days(RECENT_DAYS as i64)).to_string();
@@ -284,7 +283,7 @@ impl Job for ScanJob {
     type Payload = ScanJobDue;
 
     async fn run(&self, _ctx: &JobContext, _: ScanJobDue) -> JobResult {
-        let outcome = run(&self.0, cst_today(now_ms()))
+        let outcome = run(&self.0, cst_today(self.0.now_ms()))
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         if outcome.raised > 0 || outcome.extended > 0 {
@@ -361,7 +360,7 @@ pub async fn act(
             alert.status
         )));
     }
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     if !store::set_alert_status(&mut tx, id, &alert.status, to, me.account_id, note, now).await? {
         return Err(AppError::refused(

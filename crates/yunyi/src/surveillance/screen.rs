@@ -12,7 +12,6 @@ use super::rules::{self, Current};
 use super::{cases, store};
 use crate::app::AppState;
 use crate::audit::AuditActor;
-use crate::clock::now_ms;
 use crate::consult::model::Intake;
 use crate::consult::store::ConsultationRow;
 use crate::db::Tx;
@@ -93,7 +92,7 @@ pub async fn message(state: &AppState, c: &ConsultationRow, seq: i64, text: &str
 
 async fn try_message(state: &AppState, c: &ConsultationRow, seq: i64, text: &str) -> AppResult<()> {
     let current = rules::current(state, c.hospital_id).await?;
-    let now = now_ms();
+    let now = state.now_ms();
     let signals = current
         .screener
         .read(&format!("message:{seq}"), text, today_days(now))
@@ -203,7 +202,7 @@ pub async fn hospital_region(state: &AppState, hospital: i64) -> AppResult<Strin
 /// already sends the patient to the fever clinic). Under the chosen hospital's rules and
 /// region, or the default rules and an unknown region.
 pub async fn triage(state: &AppState, hospital: Option<i64>, text: &str) -> AppResult<()> {
-    let now = now_ms();
+    let now = state.now_ms();
     let (current, region) = match hospital {
         Some(h) => (
             rules::current(state, h).await?,

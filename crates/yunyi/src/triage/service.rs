@@ -13,7 +13,6 @@ use super::model::{
 };
 use super::store;
 use crate::app::AppState;
-use crate::clock::now_ms;
 use crate::directory;
 use crate::directory::store::DoctorQuery;
 use crate::error::{AppError, AppResult};
@@ -31,7 +30,7 @@ const FREE_WITHIN_MS: i64 = 14 * 24 * 3_600_000;
 /// errors to 422 naming the field.
 pub async fn assess(state: &AppState, req: &TriageRequest) -> AppResult<triage::Triage> {
     let rules = crate::surveillance::rules::current(state, req.hospital_id.unwrap_or(0)).await?;
-    let today = triage::screening::parse_day(&cst_today(now_ms()).to_string()).unwrap_or(0);
+    let today = triage::screening::parse_day(&cst_today(state.now_ms()).to_string()).unwrap_or(0);
     let outbreak_areas = rules
         .screener
         .rule_set()
@@ -74,7 +73,7 @@ pub async fn triage(state: &AppState, req: &TriageRequest) -> AppResult<TriageAn
     } else {
         triage::checklist().map_err(|e| AppError::Internal(anyhow::Error::new(e)))?
     };
-    let now = now_ms();
+    let now = state.now_ms();
     let options = options(state, &result, req.hospital_id, now).await?;
     let token = uuid::Uuid::new_v4().simple().to_string();
     let codes: Vec<&str> = result.departments.iter().map(|d| d.code.as_str()).collect();
@@ -253,7 +252,7 @@ pub async fn choose(state: &AppState, token: &str, input: &ChoiceInput) -> AppRe
                 input.department_code.as_deref(),
                 input.doctor_id,
             ),
-            now_ms(),
+            state.now_ms(),
         )
         .await
         .map_err(|e| {

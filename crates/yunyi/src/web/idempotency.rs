@@ -18,7 +18,6 @@ use sha2::{Digest, Sha256};
 use super::idempotency_store as store;
 use crate::app::AppState;
 use crate::audit::{self, NewEvent};
-use crate::clock::now_ms;
 use crate::error::{AppError, Reason};
 use crate::identity::Actor;
 use crate::jobs::{Job, JobContext, JobResult};
@@ -73,7 +72,7 @@ pub async fn replay(State(state): State<AppState>, req: Request, next: Next) -> 
     // leaves its key in flight; once it is older than any request may run, the same request
     // may take it over.
     let timeout = i64::try_from(state.config.http.request_timeout.as_millis()).unwrap_or(i64::MAX);
-    let now = now_ms();
+    let now = state.now_ms();
     match store::claim(
         &state.db,
         account,
@@ -232,7 +231,7 @@ impl Job for PurgeKeys {
     type Payload = PurgeKeysDue;
 
     async fn run(&self, ctx: &JobContext, _: PurgeKeysDue) -> JobResult {
-        let deleted = store::purge(&ctx.db, now_ms() - KEEP_MS).await?;
+        let deleted = store::purge(&ctx.db, ctx.now_ms() - KEEP_MS).await?;
         tracing::info!(deleted, "purged idempotency keys");
         Ok(())
     }

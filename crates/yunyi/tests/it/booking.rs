@@ -22,12 +22,11 @@ pub async fn setup() -> Ctx {
 
 pub async fn setup_with(customize: impl FnOnce(&mut yunyi::config::Config)) -> Ctx {
     let app = TestApp::spawn_with(
-        crate::helpers::TestDb::new().await,
+        crate::helpers::TestDb::with_demo().await,
         customize,
         yunyi::app::job_registry(),
     )
     .await;
-    yunyi::demo::seed(&app.state).await.expect("seed demo");
     let admin = app.token("hospital-admin", PW).await;
     Ctx { app, admin }
 }

@@ -183,7 +183,7 @@ fn settings_come_from_the_config_file() {
 
 #[tokio::test]
 async fn migrate_applies_to_the_configured_database_and_is_repeatable() {
-    let test_db = TestDb::new().await;
+    let test_db = TestDb::empty().await;
     let args = test_db.cli_args();
     let mut argv: Vec<&str> = vec!["migrate"];
     argv.extend(args.iter().map(String::as_str));

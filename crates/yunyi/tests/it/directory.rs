@@ -21,7 +21,7 @@ fn hospital(code: &str, name: &str) -> NewHospital {
 
 async fn create(db: &Db, h: &NewHospital, departments: &[NewDepartment]) -> Result<i64, AppError> {
     let mut tx = db.begin().await?;
-    let id = service::create_hospital(&mut tx, h, departments).await?;
+    let id = service::create_hospital(&mut tx, h, departments, yunyi::clock::now_ms()).await?;
     tx.commit().await?;
     Ok(id)
 }

@@ -285,7 +285,7 @@ async fn tokens_can_be_revoked_and_expire() {
 
     let app = TestApp::spawn_with(
         test_db,
-        |c| c.identity.token_ttl = Duration::from_secs(1),
+        |c| c.identity.token_ttl = Duration::from_secs(3600),
         yunyi::app::job_registry(),
     )
     .await;
@@ -294,7 +294,13 @@ async fn tokens_can_be_revoked_and_expire() {
         app.get_as(&token, "/api/v1/me").await.status(),
         StatusCode::OK
     );
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // An hour later by the application's clock (no test sleeps for time).
+    app.state.clock.advance(Duration::from_secs(3590));
+    assert_eq!(
+        app.get_as(&token, "/api/v1/me").await.status(),
+        StatusCode::OK
+    );
+    app.state.clock.advance(Duration::from_secs(11));
     assert_eq!(
         app.get_as(&token, "/api/v1/me").await.status(),
         StatusCode::UNAUTHORIZED
@@ -597,14 +603,13 @@ async fn doctors_confirm_their_identity_before_reading_patients() {
 
 #[tokio::test]
 async fn step_up_expires_after_the_configured_period() {
-    let test_db = crate::helpers::TestDb::new().await;
+    let test_db = crate::helpers::TestDb::with_demo().await;
     let app = TestApp::spawn_with(
         test_db,
-        |c| c.identity.step_up_ttl = Duration::from_millis(600),
+        |c| c.identity.step_up_ttl = Duration::from_secs(600),
         yunyi::app::job_registry(),
     )
     .await;
-    yunyi::demo::seed(&app.state).await.unwrap();
     let person = app.person_of(&app.token("patient1", PW).await).await;
     let doctor = app.token("doctor1", PW).await;
     app.step_up(&doctor).await;
@@ -614,7 +619,7 @@ async fn step_up_expires_after_the_configured_period() {
             .status(),
         StatusCode::OK
     );
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    app.state.clock.advance(Duration::from_secs(601));
     assert_eq!(
         app.get_as(&doctor, &format!("/api/v1/patients/{person}"))
             .await

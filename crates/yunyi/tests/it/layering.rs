@@ -4,7 +4,10 @@
 //!    helpers (`db.all(…)`, `tx.execute(…)`);
 //! 2. SQL is written only in `store*.rs` files and `db/`;
 //! 3. `db/` knows no bounded context, and no context knows `fhir/`;
-//! 4. the leaf crates (`triage`, `aberration`) do not depend on the application.
+//! 4. the leaf crates (`triage`, `aberration`) do not depend on the application;
+//! 5. code reads the time from the application's clock (`state.now_ms()`, `ctx.now_ms()`),
+//!    not the wall clock (`clock::now_ms()`, `time::today()`), so tests can move it: except
+//!    where the wall clock is the point (`WALL_CLOCK`).
 //!
 //! What broke a rule before the check existed is listed in `KNOWN` with its count, per file:
 //! a new breach fails, and so does a fixed one that is still listed (lower the count, or
@@ -28,6 +31,35 @@ const CONTEXTS: &[&str] = &[
     "surveillance",
     "triage",
 ];
+
+/// Where reading the wall clock is right: the clocks themselves; audit events and job
+/// bookkeeping, which record when things really happened; the demo's bulk data; a log line's
+/// timestamp in the notifier; the data-key check when the application opens.
+const WALL_CLOCK: &[&str] = &[
+    "clock.rs",
+    "time.rs",
+    "audit/mod.rs",
+    "jobs/mod.rs",
+    "jobs/store.rs",
+    "identity/notify.rs",
+    "app.rs",
+];
+
+fn reads_wall_clock(rel: &str, line: &str) -> bool {
+    if WALL_CLOCK.contains(&rel) || rel.starts_with("demo/") {
+        return false;
+    }
+    let bare = |name: &str| {
+        line.match_indices(name).any(|(i, _)| {
+            !line[..i].ends_with('.')
+                && !line[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_')
+        })
+    };
+    bare("now_ms()")
+        || bare("today()")
+        || line.contains("Utc::now")
+        || line.contains("SystemTime::now")
+}
 
 fn src() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src")
@@ -144,6 +176,9 @@ fn breaches(rel: &str, text: &str) -> Vec<(&'static str, String)> {
         {
             found.push(("a context knows fhir", line.trim().to_owned()));
         }
+        if reads_wall_clock(rel, line) {
+            found.push(("reads the wall clock", line.trim().to_owned()));
+        }
     }
     found
 }
@@ -217,4 +252,8 @@ fn the_check_sees_a_breach() {
     assert_eq!(breaches("scheduling/service.rs", sql).len(), 1);
     assert!(breaches("scheduling/store.rs", sql).is_empty());
     assert_eq!(breaches("db/x.rs", "use crate::audit::Event;").len(), 1);
+    let clock = "let a = now_ms();\nlet b = crate::clock::now_ms();\nlet c = time::today();\n\
+                 let d = state.now_ms();\nlet e = cst_today(ctx.now_ms());\nfn today(&self) {}";
+    assert_eq!(breaches("consult/service.rs", clock).len(), 3);
+    assert!(breaches("audit/mod.rs", clock).is_empty());
 }

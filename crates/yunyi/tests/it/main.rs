@@ -1,6 +1,7 @@
 //! Integration tests: one binary, laid out by feature. Every test gets a fresh database: a
 //! SQLite file in a temporary directory, or, when `YUNYI_TEST_DATABASE_URL` is set, a fresh
-//! schema in that PostgreSQL database. `scripts/test` runs the suite both ways.
+//! database on that PostgreSQL server — a copy of a template built once per run (see
+//! `helpers::TestDb`). `scripts/test` runs the suite both ways.
 
 #![allow(
     clippy::unwrap_used,

@@ -143,6 +143,7 @@ async fn only_a_taken_chronic_prescription_of_ones_own_is_renewed() {
             name: "2型糖尿病".to_owned(),
             diagnosed_on: "2024-03-01".to_owned(),
         },
+        ctx.app.state.now_ms(),
     )
     .await
     .unwrap();

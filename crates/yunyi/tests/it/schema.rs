@@ -285,7 +285,7 @@ fn snapshot_path() -> PathBuf {
 
 #[tokio::test]
 async fn both_migration_folders_build_the_schema_of_the_snapshot() {
-    let test_db = TestDb::new().await;
+    let test_db = TestDb::empty().await;
     let db = test_db.connect().await;
     let (backend, schema) = match &db {
         Db::Sqlite(pool) => ("SQLite", sqlite_schema(pool).await),

@@ -493,6 +493,7 @@ async fn an_overdue_step_reminds_the_officers_once() {
     let job = yunyi::surveillance::cases::RemindOverdue(ctx.app.state.clone());
     let job_ctx = yunyi::jobs::JobContext {
         db: ctx.app.db.clone(),
+        clock: ctx.app.state.clock.clone(),
         job_id: 0,
         attempt: 1,
     };

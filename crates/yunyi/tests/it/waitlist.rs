@@ -183,7 +183,7 @@ async fn entry(c: &Ctx, token: &str) -> Value {
 #[tokio::test]
 async fn a_freed_place_is_held_for_the_first_waiting_then_passes_on_when_the_hold_expires() {
     let c = setup_with(|config| {
-        config.scheduling.waitlist_hold = Duration::from_secs(2);
+        config.scheduling.waitlist_hold = Duration::from_secs(600);
     })
     .await;
     let (doctor, slots) = c.session("doctor4", 3, "08:15", None).await;
@@ -270,7 +270,9 @@ async fn a_freed_place_is_held_for_the_first_waiting_then_passes_on_when_the_hol
         .await;
     assert_eq!(s, StatusCode::CONFLICT, "the place is held");
 
-    // patient2 does not answer: after two seconds the job passes it to patient3.
+    // patient2 does not answer for ten minutes (by the application's clock): the job passes
+    // the place to patient3.
+    c.app.state.clock.advance(Duration::from_secs(601));
     let deadline = Instant::now() + Duration::from_secs(20);
     while entry(&c, &p3).await["status"] != "offered" {
         assert!(Instant::now() < deadline, "hold never passed on");
