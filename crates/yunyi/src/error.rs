@@ -274,6 +274,18 @@ impl AppError {
         Self::Refused(reason, message.into())
     }
 
+    /// A conflict with the current state of something, of whatever specific reason: the
+    /// caller may show it and go on (a form's message, a job's "changed meanwhile").
+    pub fn is_conflict(&self) -> bool {
+        self.code() == ErrorCode::Conflict
+    }
+
+    /// Refused because the thing is not in a state that allows the action (a lifecycle's
+    /// `transition` said no); the message names the state.
+    pub fn wrong_state(message: impl std::fmt::Display) -> Self {
+        Self::Refused(Reason::WrongState, message.to_string())
+    }
+
     /// The specific reason, when there is one.
     pub fn reason(&self) -> Option<Reason> {
         match self {

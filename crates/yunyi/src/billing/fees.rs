@@ -236,7 +236,7 @@ pub async fn refund_lapsed(state: &AppState) -> AppResult<usize> {
         match super::service::refund_remaining(state, &AuditActor::system(), order, &why).await {
             Ok(()) => refunded += 1,
             // Refunded meanwhile by someone else: nothing left.
-            Err(AppError::Conflict(_)) => {}
+            Err(e) if e.is_conflict() => {}
             Err(e) => return Err(e),
         }
     }

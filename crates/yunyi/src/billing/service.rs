@@ -79,7 +79,7 @@ pub async fn order_prescription(
         None,
     )
     .await?;
-    transition(p.status(), Action::Pay).map_err(|e| AppError::Conflict(e.to_string()))?;
+    transition(p.status(), Action::Pay).map_err(AppError::wrong_state)?;
     let now = state.now_ms();
     if p.pay_by.is_some_and(|by| by < now) {
         return Err(AppError::refused(
@@ -383,7 +383,7 @@ async fn refund_unchecked(
         .payments
         .refund(&txn, amount)
         .await
-        .map_err(|e| AppError::Conflict(e.to_string()))?;
+        .map_err(AppError::wrong_state)?;
     store::insert_refund(&mut tx, order_id, amount, reason, &reference, by, now).await?;
     audit::append(
         &mut tx,

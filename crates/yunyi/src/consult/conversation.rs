@@ -438,8 +438,8 @@ pub async fn signal(
     let c = consultation_or_404(state, id).await?;
     participant(state, actor, &c, "consultation.call").await?;
     if !matches!(c.status(), Status::Accepted | Status::InProgress) {
-        return Err(AppError::Conflict(
-            "calls take place in an accepted consultation that has not ended".to_owned(),
+        return Err(AppError::wrong_state(
+            "calls take place in an accepted consultation that has not ended",
         ));
     }
     let me = actor.require()?;
@@ -474,7 +474,7 @@ pub async fn call(
     } else {
         let start = store::last_call_start(&state.db, id, CALL_STARTED)
             .await?
-            .ok_or_else(|| AppError::Conflict("no call has started".to_owned()))?;
+            .ok_or_else(|| AppError::wrong_state("no call has started"))?;
         let seconds = (state.now_ms() - start).max(0) / 1000;
         format!("视频通话结束，时长 {} 分 {} 秒", seconds / 60, seconds % 60)
     };

@@ -29,7 +29,7 @@ pub(super) async fn apply(
     now: i64,
 ) -> AppResult<Status> {
     let from = c.status();
-    let to = model::transition(from, action).map_err(|e| AppError::Conflict(e.to_string()))?;
+    let to = model::transition(from, action).map_err(AppError::wrong_state)?;
     if !store::set_status(tx, c.id, from, to, reason, now).await? {
         return Err(AppError::refused(
             Reason::ChangedMeanwhile,
@@ -122,8 +122,7 @@ pub async fn accept(state: &AppState, actor: &Actor, id: i64) -> AppResult<Consu
         ));
     }
     may_take(state, actor, &c, "consultation.accept").await?;
-    let moved = model::transition(c.status(), Action::Accept)
-        .map_err(|e| AppError::Conflict(e.to_string()))?;
+    let moved = model::transition(c.status(), Action::Accept).map_err(AppError::wrong_state)?;
     if crate::billing::fees::fee_of(state, "consultation", id)
         .await?
         .is_some_and(|f| f.unpaid())
@@ -201,8 +200,8 @@ pub async fn judge_prior_record(
     if follow_up_basis(&c) != Some(FollowUpBasis::AwaitingConfirmation)
         || c.status() != Status::Requested
     {
-        return Err(AppError::Conflict(
-            "this consultation has no record waiting for confirmation".to_owned(),
+        return Err(AppError::wrong_state(
+            "this consultation has no record waiting for confirmation",
         ));
     }
     let me = actor.require()?;
@@ -283,7 +282,7 @@ async fn doctor_moves(
     }
     require_step_up(state, me)?;
     // The lifecycle's answer first: completing a request nobody accepted is not about notes.
-    model::transition(c.status(), action).map_err(|e| AppError::Conflict(e.to_string()))?;
+    model::transition(c.status(), action).map_err(AppError::wrong_state)?;
     let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     if action == Action::Complete && !store::has_note(&mut tx, id).await? {
@@ -352,7 +351,7 @@ pub async fn expire_due(db: &crate::db::Db, now: i64) -> AppResult<usize> {
                 expired += 1;
             }
             // Accepted or cancelled meanwhile: nothing to do.
-            Err(AppError::Conflict(_)) => {}
+            Err(e) if e.is_conflict() => {}
             Err(e) => return Err(e),
         }
     }

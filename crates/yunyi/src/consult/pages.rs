@@ -312,7 +312,7 @@ async fn create(
                 .await?
                 .into_response())
         }
-        Err(e @ (AppError::Conflict(_) | AppError::Forbidden(_))) => {
+        Err(e) if e.is_conflict() || matches!(e, AppError::Forbidden(_)) => {
             Ok(service_page(&state, page, form, Vec::new(), e.to_string())
                 .await?
                 .into_response())

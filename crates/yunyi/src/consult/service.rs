@@ -396,8 +396,9 @@ async fn free_clinic_campaign(
         .map(|c| c.id)
         .collect();
     let Some(&first) = running.first() else {
-        return Err(AppError::Conflict(
-            "no free-clinic campaign (义诊活动) is running at this hospital today".to_owned(),
+        return Err(AppError::refused(
+            Reason::NoFreeClinic,
+            "no free-clinic campaign (义诊活动) is running at this hospital today",
         ));
     };
     let Some(doctor) = doctor else {
@@ -408,8 +409,9 @@ async fn free_clinic_campaign(
             return Ok(campaign);
         }
     }
-    Err(AppError::Conflict(
-        "this doctor is not a volunteer of the free-clinic campaign running today".to_owned(),
+    Err(AppError::refused(
+        Reason::NoFreeClinic,
+        "this doctor is not a volunteer of the free-clinic campaign running today",
     ))
 }
 

@@ -37,10 +37,10 @@ pub async fn create_hospital(
     new.validate().map_err(AppError::Validation)?;
     let id = store::insert_hospital(tx, new, now).await.map_err(|e| {
         if is_unique_violation(&e) {
-            AppError::Conflict(format!(
-                "a hospital with code '{}' already exists",
-                new.code
-            ))
+            AppError::refused(
+                Reason::AlreadyExists,
+                format!("a hospital with code '{}' already exists", new.code),
+            )
         } else {
             e.into()
         }
@@ -50,7 +50,10 @@ pub async fn create_hospital(
             .await
             .map_err(|e| {
                 if is_unique_violation(&e) {
-                    AppError::Conflict(format!("department '{}' is listed twice", dept.name))
+                    AppError::refused(
+                        Reason::AlreadyExists,
+                        format!("department '{}' is listed twice", dept.name),
+                    )
                 } else {
                     e.into()
                 }
@@ -193,7 +196,10 @@ pub async fn add_site(
     .await
     .map_err(|e| {
         if is_unique_violation(&e) {
-            AppError::Conflict("the doctor already practises at this hospital".to_owned())
+            AppError::refused(
+                Reason::AlreadyExists,
+                "the doctor already practises at this hospital",
+            )
         } else {
             e.into()
         }

@@ -124,7 +124,7 @@ async fn add_address(
             back,
         }
         .into_response()),
-        Err(e @ AppError::Conflict(_)) => Ok(AddressesPage {
+        Err(e) if e.is_conflict() => Ok(AddressesPage {
             page: page.with_nav("prescriptions"),
             items: address::list(&state, &actor, None).await?,
             form: input,
@@ -259,8 +259,8 @@ async fn courier_step(
     };
     let (body, signature) = sandbox.update(&update);
     let result = match service::courier_update(&state, &body, &signature).await {
-        Ok(service::UpdateOutcome::Ignored) => Err(AppError::Conflict(
-            "the parcel is not where that step follows; nothing changed".to_owned(),
+        Ok(service::UpdateOutcome::Ignored) => Err(AppError::wrong_state(
+            "the parcel is not where that step follows; nothing changed",
         )),
         Ok(_) => Ok(()),
         Err(e) => Err(e),

@@ -239,7 +239,7 @@ async fn record_move(
     now: i64,
 ) -> AppResult<Status> {
     let from = f.status();
-    let to = transition(f.method(), from, mv).map_err(|e| AppError::Conflict(e.to_string()))?;
+    let to = transition(f.method(), from, mv).map_err(AppError::wrong_state)?;
     if !store::advance(tx, f.id, from, to, now).await? {
         return Err(AppError::refused(
             Reason::ChangedMeanwhile,
@@ -450,8 +450,7 @@ pub async fn work_queue(state: &AppState, actor: &Actor) -> AppResult<Vec<Fulfil
 pub async fn pick(state: &AppState, actor: &Actor, id: i64) -> AppResult<FulfilmentView> {
     let f = fulfilment_or_404(state, id).await?;
     pharmacist_at(actor, f.hospital_id)?;
-    transition(f.method(), f.status(), Move::Pick)
-        .map_err(|e| AppError::Conflict(e.to_string()))?;
+    transition(f.method(), f.status(), Move::Pick).map_err(AppError::wrong_state)?;
     let items = rx_store::items(&state.db, f.prescription_id).await?;
     let now = state.now_ms();
     let mut tx = state.db.begin().await?;
@@ -511,8 +510,7 @@ pub async fn pack(state: &AppState, actor: &Actor, id: i64) -> AppResult<Fulfilm
 pub async fn dispatch(state: &AppState, actor: &Actor, id: i64) -> AppResult<FulfilmentView> {
     let f = fulfilment_or_404(state, id).await?;
     pharmacist_at(actor, f.hospital_id)?;
-    transition(f.method(), f.status(), Move::Dispatch)
-        .map_err(|e| AppError::Conflict(e.to_string()))?;
+    transition(f.method(), f.status(), Move::Dispatch).map_err(AppError::wrong_state)?;
     let view = view_unchecked(state, f.clone(), false).await?;
     let shipment = Shipment {
         fulfilment_id: f.id,
@@ -527,7 +525,7 @@ pub async fn dispatch(state: &AppState, actor: &Actor, id: i64) -> AppResult<Ful
         .courier
         .book(&shipment)
         .await
-        .map_err(|e| AppError::Conflict(e.to_string()))?;
+        .map_err(AppError::wrong_state)?;
     let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     let note = format!("{} {tracking}", state.courier.name());
@@ -556,8 +554,7 @@ pub async fn collect(
 ) -> AppResult<FulfilmentView> {
     let f = fulfilment_or_404(state, id).await?;
     pharmacist_at(actor, f.hospital_id)?;
-    transition(f.method(), f.status(), Move::Collect)
-        .map_err(|e| AppError::Conflict(e.to_string()))?;
+    transition(f.method(), f.status(), Move::Collect).map_err(AppError::wrong_state)?;
     let expected = f.pickup_code.clone().unwrap_or_default();
     if expected.is_empty() || !crate::crypto::constant_time_eq(&expected, code.trim()) {
         return Err(AppError::invalid(

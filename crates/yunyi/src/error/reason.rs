@@ -92,6 +92,18 @@ crate::text_enum! {
         // Accounts.
         /// An account exists already for this identity number or phone.
         AccountExists = "account-exists",
+        // Any lifecycle.
+        /// It is not in a state that allows this (done, cancelled, ended, or not yet there);
+        /// the detail names its state.
+        WrongState = "wrong-state",
+        /// One with the same code or name exists already.
+        AlreadyExists = "already-exists",
+        /// A code was entered wrongly too many times; another way is needed.
+        TooManyAttempts = "too-many-attempts",
+        /// No free-clinic campaign with this doctor runs at this hospital today.
+        NoFreeClinic = "no-free-clinic",
+        /// The consultation is flagged as a suspected case already.
+        AlreadyFlagged = "already-flagged",
     }
 }
 

@@ -25,7 +25,7 @@ use crate::app::AppState;
 use crate::audit::{self, NewEvent, Outcome};
 use crate::crypto;
 use crate::db::{Tx, is_unique_violation};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Reason};
 use crate::web::i18n::Lang;
 
 /// A claim waits this long for its proof.
@@ -362,15 +362,18 @@ pub async fn enter_code(
     let now = state.now_ms();
     let wrong = || AppError::invalid("code", "is wrong, or no longer valid");
     if status_of(&c, now) != "pending" {
-        return Err(AppError::Conflict(format!(
+        return Err(AppError::wrong_state(format!(
             "this request is {}",
             status_of(&c, now)
         )));
     }
     if !store::count_attempt(&state.db, c.id, CODE_ATTEMPTS, now).await? {
-        return Err(AppError::Conflict(format!(
-            "the code was entered wrongly {CODE_ATTEMPTS} times; ask the person to approve in Yunyi, or go to a hospital counter with your papers"
-        )));
+        return Err(AppError::refused(
+            Reason::TooManyAttempts,
+            format!(
+                "the code was entered wrongly {CODE_ATTEMPTS} times; ask the person to approve in Yunyi, or go to a hospital counter with your papers"
+            ),
+        ));
     }
     let given = code_hash(state, c.claimant_id, c.person_id, code.trim());
     let right = c
@@ -511,7 +514,7 @@ async fn settle(
     if store::decide(tx, c.id, status, by, how, now).await? {
         Ok(())
     } else {
-        Err(AppError::Conflict(format!(
+        Err(AppError::wrong_state(format!(
             "this request is {} already",
             status_of(c, now)
         )))
@@ -554,8 +557,9 @@ async fn grant(
                 Err(e) => return Err(e.into()),
             };
             if !given {
-                return Err(AppError::Conflict(
-                    "this person has an account of their own already".to_owned(),
+                return Err(AppError::refused(
+                    Reason::AccountExists,
+                    "this person has an account of their own already",
                 ));
             }
         }

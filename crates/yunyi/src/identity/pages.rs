@@ -387,7 +387,7 @@ fn claim_outcome(
     let token = match result {
         Ok(()) => "ok",
         Err(AppError::Validation(_)) => "claim_code",
-        Err(AppError::Conflict(_)) => "claim_closed",
+        Err(e) if e.is_conflict() => "claim_closed",
         Err(AppError::NotFound(_)) => "claim_missing",
         Err(e) => return Err(e),
     };

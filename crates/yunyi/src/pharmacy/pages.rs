@@ -294,7 +294,7 @@ async fn prescribe(
             form.errors = errors;
             Ok(form.into_response())
         }
-        Err(e @ (AppError::Conflict(_) | AppError::Forbidden(_))) => {
+        Err(e) if e.is_conflict() || matches!(e, AppError::Forbidden(_)) => {
             form.message = e.to_string();
             Ok(form.into_response())
         }

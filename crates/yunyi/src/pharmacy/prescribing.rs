@@ -95,7 +95,7 @@ async fn treating_doctor(
         ));
     }
     if c.status() != ConsultStatus::InProgress {
-        return Err(AppError::Conflict(format!(
+        return Err(AppError::wrong_state(format!(
             "prescriptions are written during the visit; it is {}",
             c.status.as_str().replace('_', " ")
         )));
@@ -349,8 +349,7 @@ pub async fn sign(
                         "no prescription of this consultation with that id",
                     )
                 })?;
-            transition(old.status(), Action::Supersede)
-                .map_err(|e| AppError::Conflict(e.to_string()))?;
+            transition(old.status(), Action::Supersede).map_err(AppError::wrong_state)?;
             Some(old)
         }
         None => None,
@@ -623,8 +622,7 @@ pub async fn cancel(
     }
     let reason = crate::consult::model::required_reason(reason)
         .map_err(|e| AppError::Validation(vec![e]))?;
-    let to =
-        transition(p.status(), Action::Cancel).map_err(|e| AppError::Conflict(e.to_string()))?;
+    let to = transition(p.status(), Action::Cancel).map_err(AppError::wrong_state)?;
     let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     if !store::set_status(&mut tx, id, p.status(), to, now).await? {

@@ -112,7 +112,7 @@ pub async fn approve(
     note: Option<&str>,
 ) -> AppResult<PrescriptionView> {
     let p = reviewable(state, actor, id).await?;
-    transition(p.status(), Action::Approve).map_err(|e| AppError::Conflict(e.to_string()))?;
+    transition(p.status(), Action::Approve).map_err(AppError::wrong_state)?;
     let note =
         crate::consult::model::optional_reason(note).map_err(|e| AppError::Validation(vec![e]))?;
     let findings = recheck(state, &p).await?;
@@ -169,7 +169,7 @@ pub async fn reject(
     reason: Option<&str>,
 ) -> AppResult<PrescriptionView> {
     let p = reviewable(state, actor, id).await?;
-    transition(p.status(), Action::Reject).map_err(|e| AppError::Conflict(e.to_string()))?;
+    transition(p.status(), Action::Reject).map_err(AppError::wrong_state)?;
     let reason = crate::consult::model::required_reason(reason)
         .map_err(|e| AppError::Validation(vec![e]))?;
     let me = actor.require()?;

@@ -47,7 +47,7 @@ pub async fn create_schedule(state: &AppState, actor: &Actor, service_id: i64) -
     .await
     .map_err(|e| {
         if is_unique_violation(&e) {
-            AppError::Conflict("this service already has a schedule".to_owned())
+            AppError::refused(Reason::AlreadyExists, "this service already has a schedule")
         } else {
             e.into()
         }
@@ -562,7 +562,7 @@ pub(super) async fn cancel_in_tx(
     now: i64,
 ) -> AppResult<()> {
     if !store::transition(tx, appt.id, transition, now).await? {
-        return Err(AppError::Conflict(format!(
+        return Err(AppError::wrong_state(format!(
             "the appointment is {}, not {}",
             appt.status, transition.from
         )));
@@ -715,8 +715,8 @@ async fn attendance(
             ));
         }
     } else if now < appt.start_at {
-        return Err(AppError::Conflict(
-            "an appointment can be marked missed only after it has begun".to_owned(),
+        return Err(AppError::wrong_state(
+            "an appointment can be marked missed only after it has begun",
         ));
     }
     let mut tx = state.db.begin().await?;

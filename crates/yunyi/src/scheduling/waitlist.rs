@@ -50,8 +50,9 @@ pub async fn join(
     let (from, to) = day_range(date);
     let slots_that_day = slots::open_or_full_slots(&state.db, doctor_id, from, to).await?;
     if slots_that_day.is_empty() {
-        return Err(AppError::Conflict(
-            "the doctor has no sessions that day".to_owned(),
+        return Err(AppError::refused(
+            Reason::SlotClosed,
+            "the doctor has no sessions that day",
         ));
     }
     if slots_that_day
@@ -114,8 +115,8 @@ pub async fn accept(state: &AppState, actor: &Actor, id: i64) -> AppResult<Appoi
     let e = own_entry(state, actor, id, "waitlist.accept").await?;
     let now = state.now_ms();
     let (Some(slot_id), Some(hold_until)) = (e.slot_id, e.hold_until) else {
-        return Err(AppError::Conflict(
-            "no place is held for this entry yet: you will be told when one frees up".to_owned(),
+        return Err(AppError::wrong_state(
+            "no place is held for this entry yet: you will be told when one frees up",
         ));
     };
     if e.status != "offered" || hold_until <= now {
@@ -158,7 +159,7 @@ pub async fn leave(state: &AppState, actor: &Actor, id: i64) -> AppResult<()> {
     let mut tx = state.db.begin().await?;
     let left = store::mark_left(&mut tx, id, now).await?;
     if !left {
-        return Err(AppError::Conflict(format!("the entry is {}", e.status)));
+        return Err(AppError::wrong_state(format!("the entry is {}", e.status)));
     }
     let freed = match (e.slot_id, e.status.as_str()) {
         (Some(slot), "offered") => {

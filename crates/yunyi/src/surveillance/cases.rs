@@ -154,9 +154,9 @@ pub async fn flag_by_doctor(
     let opened = open(&mut tx, &flag, &actor.audit(), now).await?;
     tx.commit().await?;
     if opened.is_none() {
-        return Err(AppError::Conflict(
-            "this consultation is already flagged; the infection officers are working it"
-                .to_owned(),
+        return Err(AppError::refused(
+            Reason::AlreadyFlagged,
+            "this consultation is already flagged; the infection officers are working it",
         ));
     }
     Ok(store::case_of_consultation(&state.db, c.id).await?)

@@ -251,7 +251,7 @@ pub async fn end_area(state: &AppState, actor: &Actor, index: usize) -> AppResul
         return Err(AppError::NotFound(format!("no outbreak area {index}")));
     };
     if area.until.is_some() {
-        return Err(AppError::Conflict(format!(
+        return Err(AppError::wrong_state(format!(
             "{} has already ended",
             area.name
         )));

@@ -355,7 +355,7 @@ pub async fn act(
         }
     };
     if !from.contains(&alert.status.as_str()) {
-        return Err(AppError::Conflict(format!(
+        return Err(AppError::wrong_state(format!(
             "the alert is {}; it cannot be {to}",
             alert.status
         )));

@@ -120,6 +120,8 @@ async fn a_text_consultation_goes_through_its_life_and_refuses_illegal_moves() {
             .contains("no doctor has accepted it yet"),
         "{body}"
     );
+    // A client branches on the code, not the sentence.
+    assert_eq!(body["code"], "wrong-state", "{body}");
     for step in ["accept", "start"] {
         let (status, body) = ctx.post(&doctor, &path(step), json!({})).await;
         assert_eq!(status, StatusCode::OK, "{step}: {body}");
@@ -131,6 +133,7 @@ async fn a_text_consultation_goes_through_its_life_and_refuses_illegal_moves() {
         body["detail"].as_str().unwrap().contains("has begun"),
         "{body}"
     );
+    assert_eq!(body["code"], "wrong-state", "{body}");
     // Completed only with the clinical note; advice only, so no diagnosis codes.
     let (status, body) = ctx.post(&doctor, &path("complete"), json!({})).await;
     assert_eq!(status, StatusCode::CONFLICT);

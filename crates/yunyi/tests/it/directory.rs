@@ -125,7 +125,7 @@ async fn invalid_or_duplicate_hospitals_are_rejected_and_nothing_is_half_written
         .unwrap();
     assert!(matches!(
         create(&app.db, &hospital("D1", "乙医院"), &[]).await,
-        Err(AppError::Conflict(_))
+        Err(AppError::Refused(yunyi::error::Reason::AlreadyExists, _))
     ));
 
     // A duplicate department fails the whole creation: the hospital is not left behind.
@@ -136,7 +136,13 @@ async fn invalid_or_duplicate_hospitals_are_rejected_and_nothing_is_half_written
         offers_online: true,
     };
     let result = create(&app.db, &hospital("D2", "丙医院"), &[dup.clone(), dup]).await;
-    assert!(matches!(result, Err(AppError::Conflict(_))), "{result:?}");
+    assert!(
+        matches!(
+            result,
+            Err(AppError::Refused(yunyi::error::Reason::AlreadyExists, _))
+        ),
+        "{result:?}"
+    );
     let (_, body) = app.get_json("/api/v1/hospitals").await;
     let codes: Vec<&str> = body["items"]
         .as_array()
