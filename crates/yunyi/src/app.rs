@@ -274,6 +274,13 @@ impl Application {
                 .with_clock(state.clock.clone());
             tokio::spawn(worker.run(shutdown.clone()))
         });
+        // Audit events wait unsealed for a moment; every node seals (taking turns), and seals
+        // once more as it stops.
+        let sealer = tokio::spawn(audit::run_sealer(
+            state.db.clone(),
+            AUDIT_SEAL_EVERY,
+            shutdown.clone(),
+        ));
         // PostgreSQL: conversation news from every process (a no-op on SQLite).
         let listener = tokio::spawn(crate::consult::hub::listen(
             state.db.clone(),
@@ -303,6 +310,7 @@ impl Application {
             }
         }
         let _ = listener.await;
+        let _ = sealer.await;
         state.db.close().await;
         served
     }
@@ -424,7 +432,14 @@ pub async fn migrate_only(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `yunyi audit verify`: exit 0 with a summary when intact, 1 naming the first bad event.
+/// How often each node seals the audit events written since (see `audit`).
+const AUDIT_SEAL_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Unsealed events older than this mean no node is sealing.
+const STALE_UNSEALED_S: i64 = 60;
+
+/// `yunyi audit verify`: exit 0 with a summary when intact, 1 naming the first bad event, or
+/// when an event has waited more than a minute to be sealed (no sealer is running).
 pub async fn audit_verify(config: Config) -> anyhow::Result<()> {
     let db = Db::connect(&config.database).await?;
     db.migrate().await?;
@@ -433,8 +448,25 @@ pub async fn audit_verify(config: Config) -> anyhow::Result<()> {
         .context("reading the audit trail")?;
     db.close().await;
     match result {
-        audit::Verification::Intact { events, last_hash } => {
+        audit::Verification::Intact {
+            events,
+            last_hash,
+            unsealed,
+            oldest_unsealed_at,
+        } => {
             println!("audit trail intact: {events} events, last hash {last_hash}");
+            let Some(oldest) = oldest_unsealed_at else {
+                println!("no events waiting to be sealed");
+                return Ok(());
+            };
+            let age_s = (crate::clock::now_ms() - oldest).max(0) / 1000;
+            println!("{unsealed} events not yet sealed, the oldest written {age_s} s ago");
+            if age_s > STALE_UNSEALED_S {
+                anyhow::bail!(
+                    "ALERT: an audit event has waited {age_s} s to be sealed (more than \
+                     {STALE_UNSEALED_S} s): is any Yunyi node running its sealer?"
+                );
+            }
             Ok(())
         }
         audit::Verification::Broken { id, reason } => {

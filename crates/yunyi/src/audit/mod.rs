@@ -3,9 +3,15 @@
 //! a hash over its own contents, so changing, deleting or inserting a row anywhere breaks the
 //! chain at that row, which `yunyi audit verify` reports.
 //!
-//! Appends lock the single `audit_head` row, so the chain never forks even with several nodes
-//! writing at once; ids are assigned under that lock and are gap-free. No code path updates
-//! or deletes an event, and database triggers refuse it as well.
+//! Writers do not touch the chain: [`append`] inserts the event unsealed into `audit_pending`,
+//! in the writer's own transaction, so it commits with the change it records and no writer
+//! waits for another. The sealer ([`seal`], run every fraction of a second on each node and
+//! before every read of the trail) takes pending events in batches under the lock of the single
+//! `audit_head` row — one sealer at a time, across nodes — gives each the next gap-free chain
+//! id and its hashes, and moves it into `audit_event`. An event whose transaction commits late
+//! is sealed in the next batch: chain order is sealing order. This is the sequencer of
+//! Certificate Transparency logs and Trillian. No code path updates or deletes a sealed event,
+//! and database triggers refuse it as well; `verify` reports unsealed events and their age.
 
 pub mod api;
 pub mod denials;
@@ -186,48 +192,132 @@ impl Event {
 
 pub const GENESIS: &str = "genesis";
 
+/// An event as its writer recorded it, before the sealer gives it a place in the chain.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Pending {
+    /// The queue's id: write order, which is not always commit order.
+    pub id: i64,
+    pub at: i64,
+    pub actor_id: Option<i64>,
+    pub actor_role: String,
+    pub action: String,
+    pub object_type: String,
+    pub object_id: Option<String>,
+    pub patient_id: Option<i64>,
+    pub outcome: String,
+    pub reason: Option<String>,
+    pub flagged: bool,
+    pub request_id: Option<String>,
+    pub client_addr: Option<String>,
+}
+
+impl Pending {
+    /// The event to write for `new`, at `at`.
+    pub fn of(new: &NewEvent<'_>, at: i64) -> Self {
+        Self {
+            id: 0,
+            at,
+            actor_id: new.actor.account_id,
+            actor_role: new.actor.role.clone(),
+            action: new.action.to_owned(),
+            object_type: new.object_type.to_owned(),
+            object_id: new.object_id.clone(),
+            patient_id: new.patient_id,
+            outcome: new.outcome.as_str().to_owned(),
+            reason: new.reason.as_ref().map(|r| r.chars().take(500).collect()),
+            flagged: new.flagged,
+            request_id: new.actor.request_id.clone(),
+            client_addr: new.actor.client_addr.clone(),
+        }
+    }
+
+    /// The chain event that follows the head `(last id, last hash)`, hashed.
+    pub fn chained(self, (last_id, last_hash): (i64, String)) -> Event {
+        let mut event = Event {
+            id: last_id + 1,
+            at: self.at,
+            actor_id: self.actor_id,
+            actor_role: self.actor_role,
+            action: self.action,
+            object_type: self.object_type,
+            object_id: self.object_id,
+            patient_id: self.patient_id,
+            outcome: self.outcome,
+            reason: self.reason,
+            flagged: self.flagged,
+            request_id: self.request_id,
+            client_addr: self.client_addr,
+            prev_hash: last_hash,
+            hash: String::new(),
+        };
+        event.hash = event.compute_hash();
+        event
+    }
+}
+
 /// Appends inside the caller's transaction, so the event commits with the change it records
-/// (or not at all).
+/// (or not at all). The event waits unsealed for [`seal`]; returns its queue id.
 pub async fn append(tx: &mut Tx, new: &NewEvent<'_>) -> Result<i64, sqlx::Error> {
-    // The first append of a transaction locks and reads the head; later ones (a batch of
-    // bookings) know it already.
-    let head = match tx.audit_head() {
-        Some(head) => head.clone(),
-        None => store::lock_head(tx).await?,
-    };
-    let event = chained(new, head, now_ms());
-    // A trigger advances the head with the insert (one statement, not two).
-    store::insert(tx, &event).await?;
+    // The wall clock: the trail records when things really happened.
+    let id = store::insert_pending(tx, &Pending::of(new, now_ms())).await?;
     if new.outcome == Outcome::Denied {
         denials::noted();
     }
-    tx.set_audit_head((event.id, event.hash));
-    Ok(event.id)
+    Ok(id)
 }
 
-/// The event that follows the chain's head `(last id, last hash)`, hashed. Pure: the caller
-/// inserts it in the transaction that holds the head (the SQLite booking writer does so on
-/// its own connection).
-pub fn chained(new: &NewEvent<'_>, (last_id, last_hash): (i64, String), at: i64) -> Event {
-    let mut event = Event {
-        id: last_id + 1,
-        at,
-        actor_id: new.actor.account_id,
-        actor_role: new.actor.role.clone(),
-        action: new.action.to_owned(),
-        object_type: new.object_type.to_owned(),
-        object_id: new.object_id.clone(),
-        patient_id: new.patient_id,
-        outcome: new.outcome.as_str().to_owned(),
-        reason: new.reason.as_ref().map(|r| r.chars().take(500).collect()),
-        flagged: new.flagged,
-        request_id: new.actor.request_id.clone(),
-        client_addr: new.actor.client_addr.clone(),
-        prev_hash: last_hash,
-        hash: String::new(),
-    };
-    event.hash = event.compute_hash();
-    event
+/// How many pending events one sealing transaction moves into the chain.
+const SEAL_BATCH: usize = 200;
+
+/// Moves every committed pending event into the chain, oldest first, in batches of
+/// [`SEAL_BATCH`]; returns how many. Safe to call from any node at any time: each batch holds
+/// the chain head's lock, so sealers take turns and the chain never forks.
+pub async fn seal(db: &Db) -> Result<usize, sqlx::Error> {
+    let mut sealed = 0;
+    // A cheap read first: most calls find nothing, and need no write lock for that.
+    while store::has_pending(db).await? {
+        let mut tx = db.begin().await?;
+        let mut head = store::lock_head(&mut tx).await?;
+        let batch = store::pending_batch(&mut tx, SEAL_BATCH).await?;
+        let ids: Vec<i64> = batch.iter().map(|p| p.id).collect();
+        let events: Vec<Event> = batch
+            .into_iter()
+            .map(|p| {
+                let event = p.chained(head.clone());
+                head = (event.id, event.hash.clone());
+                event
+            })
+            .collect();
+        // A trigger advances the head with each inserted event.
+        store::insert_events(&mut tx, &events).await?;
+        store::delete_pending(&mut tx, &ids).await?;
+        tx.commit().await?;
+        sealed += ids.len();
+        if ids.len() < SEAL_BATCH {
+            break;
+        }
+    }
+    Ok(sealed)
+}
+
+/// Seals every `every` until `stop`, then once more: each node runs one of these.
+pub async fn run_sealer(
+    db: Db,
+    every: std::time::Duration,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    loop {
+        if let Err(e) = seal(&db).await {
+            tracing::warn!(error = %e, "sealing audit events failed; will retry");
+        }
+        tokio::select! {
+            () = stop.cancelled() => break,
+            () = tokio::time::sleep(every) => {}
+        }
+    }
+    if let Err(e) = seal(&db).await {
+        tracing::warn!(error = %e, "sealing audit events at shutdown failed; the next start seals them");
+    }
 }
 
 /// Appends in a transaction of its own: for reads and denials, which change nothing else.
@@ -241,8 +331,17 @@ pub async fn record(db: &Db, new: &NewEvent<'_>) -> Result<i64, sqlx::Error> {
 /// The result of walking the chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verification {
-    Intact { events: i64, last_hash: String },
-    Broken { id: i64, reason: String },
+    Intact {
+        events: i64,
+        last_hash: String,
+        /// Events written but not yet in the chain, and when the oldest was written.
+        unsealed: i64,
+        oldest_unsealed_at: Option<i64>,
+    },
+    Broken {
+        id: i64,
+        reason: String,
+    },
 }
 
 /// Walks the whole chain in id order and reports the first row that does not hold.
@@ -290,8 +389,11 @@ pub async fn verify(db: &Db) -> Result<Verification, sqlx::Error> {
             ),
         });
     }
+    let (unsealed, oldest_unsealed_at) = store::pending_stats(db).await?;
     Ok(Verification::Intact {
         events,
         last_hash: prev_hash,
+        unsealed,
+        oldest_unsealed_at,
     })
 }

@@ -71,6 +71,8 @@ pub async fn search(state: &AppState, actor: &Actor, mut filter: Filter) -> AppR
                 .ok_or_else(|| AppError::Forbidden("no hospital".to_owned()))?,
         );
     }
+    // Read your writes: what was done a moment ago is in the trail the reader sees.
+    super::seal(&state.db).await?;
     let events = store::search(&state.db, &filter).await?;
     super::record(
         &state.db,

@@ -12,7 +12,7 @@ use std::sync::LazyLock;
 use rusqlite::params;
 
 use super::store;
-use crate::audit::store::sqlite_batch::{audit_head, insert_event};
+use crate::audit::store::sqlite_batch::insert_pending;
 use crate::audit::{self, AuditActor, NewEvent};
 use crate::db::batch_writer::{Batch, BatchWriter, sqlite_numbered};
 
@@ -58,7 +58,6 @@ impl Batch for Messages {
     const THREAD: &'static str = "message-writer";
 
     fn run(tx: &rusqlite::Transaction<'_>, jobs: &[&Append]) -> rusqlite::Result<Vec<Outcome>> {
-        let mut head = audit_head(tx)?;
         let mut outcomes = Vec::with_capacity(jobs.len());
         for m in jobs {
             let seq = tx
@@ -93,9 +92,7 @@ impl Batch for Messages {
             let new = NewEvent::new(m.actor.clone(), "consultation.message", "consultation")
                 .object(m.consultation)
                 .patient(m.patient);
-            let event = audit::chained(&new, head, m.now);
-            insert_event(tx, &event)?;
-            head = (event.id, event.hash);
+            insert_pending(tx, &audit::Pending::of(&new, m.now))?;
             outcomes.push(Outcome::Stored(seq));
         }
         Ok(outcomes)

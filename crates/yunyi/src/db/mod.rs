@@ -175,29 +175,10 @@ pub enum Tx {
     Postgres(PgTx),
 }
 
-impl Tx {
-    /// The audit chain's head as this transaction left it: valid for the rest of the
-    /// transaction, which holds the head's lock (SQLite's write lock, PostgreSQL's row lock).
-    pub fn audit_head(&self) -> Option<&(i64, String)> {
-        match self {
-            Tx::Sqlite(t) => t.audit_head.as_ref(),
-            Tx::Postgres(t) => t.audit_head.as_ref(),
-        }
-    }
-
-    pub fn set_audit_head(&mut self, head: (i64, String)) {
-        match self {
-            Tx::Sqlite(t) => t.audit_head = Some(head),
-            Tx::Postgres(t) => t.audit_head = Some(head),
-        }
-    }
-}
-
 /// A PostgreSQL transaction.
 #[derive(Debug)]
 pub struct PgTx {
     tx: sqlx::Transaction<'static, sqlx::Postgres>,
-    audit_head: Option<(i64, String)>,
 }
 
 impl std::ops::Deref for PgTx {
@@ -224,7 +205,6 @@ impl std::ops::DerefMut for PgTx {
 pub struct SqliteTx {
     tx: sqlx::Transaction<'static, sqlx::Sqlite>,
     _turn: tokio::sync::OwnedMutexGuard<()>,
-    audit_head: Option<(i64, String)>,
 }
 
 impl std::ops::Deref for SqliteTx {
@@ -291,18 +271,9 @@ impl Db {
                     .await
                     .map_err(|_| sqlx::Error::PoolTimedOut)?;
                 let tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                Ok(Tx::Sqlite(SqliteTx {
-                    tx,
-                    _turn: turn,
-                    audit_head: None,
-                }))
+                Ok(Tx::Sqlite(SqliteTx { tx, _turn: turn }))
             }
-            Self::Postgres(pool) => pool.begin().await.map(|tx| {
-                Tx::Postgres(PgTx {
-                    tx,
-                    audit_head: None,
-                })
-            }),
+            Self::Postgres(pool) => pool.begin().await.map(|tx| Tx::Postgres(PgTx { tx })),
         }
     }
 }

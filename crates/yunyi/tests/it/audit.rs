@@ -87,6 +87,7 @@ async fn the_database_refuses_to_change_or_delete_events() {
     };
     let event = NewEvent::new(actor, "test.event", "test");
     audit::record(&db, &event).await.unwrap();
+    audit::seal(&db).await.unwrap();
     for sql in [
         "UPDATE audit_event SET reason = 'x'",
         "DELETE FROM audit_event",
@@ -108,6 +109,7 @@ async fn seed_events(db: &Db, n: usize) {
             .patient(1);
         audit::record(db, &event).await.unwrap();
     }
+    assert_eq!(audit::seal(db).await.unwrap(), n);
 }
 
 #[tokio::test]
@@ -187,7 +189,7 @@ async fn removed_events_are_found_in_the_middle_and_at_the_end() {
 }
 
 #[tokio::test]
-async fn concurrent_appends_never_fork_the_chain() {
+async fn concurrent_appends_and_sealers_never_fork_the_chain() {
     let test_db = TestDb::new().await;
     let db = test_db.connect().await;
     let mut tasks = Vec::new();
@@ -202,19 +204,79 @@ async fn concurrent_appends_never_fork_the_chain() {
                 let event = NewEvent::new(actor.clone(), "test.concurrent", "test")
                     .object(format!("{t}-{i}"));
                 audit::record(&db, &event).await.unwrap();
+                // Every writer also seals, as every node does: sealers take turns.
+                if i % 3 == 0 {
+                    audit::seal(&db).await.unwrap();
+                }
             }
         }));
     }
     for t in tasks {
         t.await.unwrap();
     }
+    audit::seal(&db).await.unwrap();
     assert_eq!(
         audit::verify(&db).await.unwrap(),
         Verification::Intact {
             events: 80,
-            last_hash: audit::store::head(&db).await.unwrap().1
+            last_hash: audit::store::head(&db).await.unwrap().1,
+            unsealed: 0,
+            oldest_unsealed_at: None,
         }
     );
+}
+
+/// Inserts a pending event by hand, with the queue id and time given: a write whose
+/// transaction commits after later ones were sealed, or one nobody has sealed for a while.
+async fn pending_by_hand(db: &Db, id: i64, at: i64, object: &str) {
+    exec(
+        db,
+        &format!(
+            "INSERT INTO audit_pending (id, at, actor_role, action, object_type, object_id, outcome, flagged) \
+             VALUES ({id}, {at}, 'cli', 'test.late', 'test', '{object}', 'success', FALSE)"
+        ),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_late_commit_is_sealed_in_the_next_batch_and_verify_names_what_waits() {
+    let test_db = TestDb::new().await;
+    let db = test_db.connect().await;
+    let now = yunyi::clock::now_ms();
+    pending_by_hand(&db, 10, now, "early-id-committed-first").await;
+    assert_eq!(audit::seal(&db).await.unwrap(), 1);
+    // Queue id 5 was taken before 10 but its transaction committed after 10 was sealed.
+    pending_by_hand(&db, 5, now, "late-commit").await;
+    match audit::verify(&db).await.unwrap() {
+        Verification::Intact {
+            events: 1,
+            unsealed: 1,
+            oldest_unsealed_at: Some(at),
+            ..
+        } => assert_eq!(at, now),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(audit::seal(&db).await.unwrap(), 1);
+    let chain = audit::store::page(&db, 0, 10).await.unwrap();
+    let objects: Vec<_> = chain.iter().map(|e| e.object_id.clone().unwrap()).collect();
+    assert_eq!(objects, ["early-id-committed-first", "late-commit"]);
+    assert!(matches!(
+        audit::verify(&db).await.unwrap(),
+        Verification::Intact {
+            events: 2,
+            unsealed: 0,
+            ..
+        }
+    ));
+    // An event two minutes old and still unsealed: no node is sealing, and verify says so.
+    pending_by_hand(&db, 11, now - 120_000, "stale").await;
+    db.close().await;
+    let (ok, text) = verify_cli(&test_db);
+    assert!(!ok, "{text}");
+    assert!(text.contains("audit trail intact: 2 events"), "{text}");
+    assert!(text.contains("1 events not yet sealed"), "{text}");
+    assert!(text.contains("ALERT"), "{text}");
 }
 
 #[tokio::test]

@@ -528,6 +528,7 @@ async fn failed_bookings_in_a_concurrent_batch_leave_the_others_intact() {
     }
     // Nine other patients and exactly one of patient 0's eleven tries.
     assert_eq!(created, 10);
+    yunyi::audit::seal(&c.app.db).await.unwrap();
     let (full, stored, events): (i64, i64, i64) = c
         .app
         .db

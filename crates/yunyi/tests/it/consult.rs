@@ -256,6 +256,7 @@ async fn only_the_patient_side_and_the_doctor_may_read_or_act() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     // The denials are in the audit trail.
+    yunyi::audit::seal(&ctx.app.db).await.unwrap();
     let denied: i64 = ctx.app.db.scalar::<i64>(
         "SELECT COUNT(*) FROM audit_event WHERE object_type = 'consultation' AND outcome = 'denied'",
         (),

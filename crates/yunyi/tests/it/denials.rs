@@ -105,6 +105,7 @@ fn filled(path: &str) -> String {
 }
 
 async fn denied(app: &TestApp) -> i64 {
+    yunyi::audit::seal(&app.db).await.unwrap();
     app.db
         .scalar::<i64>(
             "SELECT COUNT(*) FROM audit_event WHERE outcome = 'denied'",

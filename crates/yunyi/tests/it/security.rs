@@ -32,6 +32,7 @@ fn code_in(text: &str) -> String {
 }
 
 async fn denied_events(app: &TestApp) -> i64 {
+    yunyi::audit::seal(&app.db).await.unwrap();
     app.db
         .scalar::<i64>(
             "SELECT COUNT(*) FROM audit_event WHERE outcome = 'denied'",
@@ -273,6 +274,7 @@ async fn the_holder_approves_or_rejects_and_a_counter_checks_papers() {
     let (status, _) = ctx.get(&p3, &format!("/api/v1/patients/{parent}")).await;
     assert_eq!(status, StatusCode::OK);
     // The audit trail says how it was proven.
+    yunyi::audit::seal(&app.db).await.unwrap();
     let how: Vec<String> = app
         .db
         .scalars::<String>(

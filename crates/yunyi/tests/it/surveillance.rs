@@ -54,7 +54,9 @@ async fn case_of(ctx: &Ctx, consultation: i64) -> Option<i64> {
         .map(|c| c.id)
 }
 
+/// A count, with the audit events written so far sealed into the trail first.
 async fn scalar(ctx: &Ctx, sql: &str) -> i64 {
+    yunyi::audit::seal(&ctx.app.db).await.unwrap();
     ctx.app.db.scalar::<i64>(sql, ()).await.unwrap()
 }
 
