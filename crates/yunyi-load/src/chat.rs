@@ -40,6 +40,9 @@ pub struct Options {
     patient: String,
     #[arg(long, default_value = "doctor5")]
     doctor: String,
+    /// The platform administrator who opens the run's service.
+    #[arg(long, default_value = "admin")]
+    admin: String,
     #[arg(long, default_value = "yunyi-demo", env = "YUNYI_LOAD_PASSWORD")]
     password: String,
 }
@@ -93,11 +96,30 @@ pub async fn run(o: Options) -> anyhow::Result<bool> {
         200,
         "the doctor's services",
     )?;
-    let service = detail["services"]
+    let hospital = detail["services"]
         .as_array()
         .and_then(|s| s.iter().find(|s| s["kind"] == "text_consult"))
-        .and_then(|s| s["id"].as_i64())
+        .and_then(|s| s["hospital_id"].as_i64())
         .context("the doctor offers no text consultation; run the server with `yunyi demo`")?;
+    // A service of the run's own, without the daily quota a real service has (the demo's
+    // allows 30 requests a day, far fewer than a load run opens).
+    let admin = api.token(&o.admin, &o.password).await?;
+    let run = chrono::Utc::now().timestamp_millis();
+    let created = expect(
+        api.post(
+            Some(&admin),
+            "/api/v1/services",
+            &json!({"hospital_id": hospital, "doctor_id": doctor_id, "kind": "text_consult",
+                    "name": format!("聊天压测 chat load test {run}"), "price_fen": 100, "duration_min": 15}),
+        )
+        .await?,
+        201,
+        "creating the run's service",
+    )?;
+    let service = created["service_id"]
+        .as_i64()
+        .or_else(|| created["id"].as_i64())
+        .context("service id")?;
 
     eprintln!("preparing {conversations} accepted consultations …");
     let started = Instant::now();
