@@ -34,6 +34,10 @@ pub struct Options {
     /// Concurrent requests while preparing (registration hashes passwords: CPU-bound).
     #[arg(long, default_value_t = 8)]
     prepare_concurrency: usize,
+    /// Open loop: start this many attempts a second whatever the answers' latency, each
+    /// timed from when it was due (as wrk2 does), instead of `--clients` retrying at once.
+    #[arg(long)]
+    rate: Option<u64>,
 }
 
 /// A patient's own limit (the server's default) and per-doctor-per-day rule shape how many
@@ -51,8 +55,8 @@ struct FreeSlot {
 }
 
 pub async fn run(o: Options) -> anyhow::Result<bool> {
-    if o.patients == 0 || o.clients == 0 || o.slots == 0 {
-        bail!("--patients, --clients and --slots must be at least 1");
+    if o.patients == 0 || o.clients == 0 || o.slots == 0 || o.rate == Some(0) {
+        bail!("--patients, --clients, --slots and --rate must be at least 1");
     }
     let api = Api::new(&o.target, o.clients.max(o.prepare_concurrency))?;
     eprintln!("preparing: a schedule with {} slots …", o.slots);
@@ -69,7 +73,10 @@ pub async fn run(o: Options) -> anyhow::Result<bool> {
         o.clients,
         slots.len()
     );
-    let outcome = rush(&api, &o, patients.clone(), slots.clone()).await;
+    let outcome = match o.rate {
+        Some(rate) => open_loop(&api, &o, rate, patients.clone(), slots.clone()).await,
+        None => rush(&api, &o, patients.clone(), slots.clone()).await,
+    };
     let check = verify(&api, &patients, &outcome.created).await?;
     let secs = outcome.elapsed.as_secs_f64().max(1e-9);
     let mut latencies = outcome.latencies_us;
@@ -98,6 +105,7 @@ pub async fn run(o: Options) -> anyhow::Result<bool> {
         "scenario": "booking-rush",
         "patients": o.patients,
         "clients": o.clients,
+        "open_loop_rate": o.rate,
         "slots": slots.len(),
         "duration_s": round(secs),
         "attempts": attempts,
@@ -366,6 +374,106 @@ async fn rush(
     }
 }
 
+/// Attempts started at `rate` a second, each by the next patient who still wants a time, on a
+/// slot they believe free; an answer's latency counts from when its attempt was due, so a
+/// server that falls behind shows it (no coordinated omission). Ends when no slot is left, no
+/// patient wants one, or after a minute.
+async fn open_loop(
+    api: &Api,
+    o: &Options,
+    rate: u64,
+    patients: Vec<Arc<Patient>>,
+    slots: Vec<FreeSlot>,
+) -> Outcome {
+    let free = Arc::new(Mutex::new(slots));
+    let wanted = o.slots.div_ceil(o.patients).min(MAX_ACTIVE);
+    // Each patient's days booked with this doctor, and whether they are done.
+    let books: Vec<Arc<Mutex<(HashSet<String>, bool)>>> = patients
+        .iter()
+        .map(|_| Arc::new(Mutex::new((HashSet::new(), false))))
+        .collect();
+    let log = Arc::new(Mutex::new(ClientLog::default()));
+    let every = Duration::from_secs_f64(1.0 / rate as f64);
+    let began = tokio::time::Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    let (mut due, mut next) = (0u32, 0usize);
+    while began.elapsed() < Duration::from_secs(60) {
+        if free.lock().map(|f| f.is_empty()).unwrap_or(true) {
+            break;
+        }
+        // The next patient, in turn, who still wants a time.
+        let Some(i) = (0..patients.len())
+            .map(|k| (next + k) % patients.len())
+            .find(|&i| books[i].lock().is_ok_and(|b| !b.1 && b.0.len() < wanted))
+        else {
+            break;
+        };
+        next = i + 1;
+        let avoid = books[i].lock().map(|b| b.0.clone()).unwrap_or_default();
+        let Some(slot) = pick(&free, &avoid) else {
+            if let Ok(mut b) = books[i].lock() {
+                b.1 = true;
+            }
+            continue;
+        };
+        let intended = began + every * due;
+        due += 1;
+        tokio::time::sleep_until(intended).await;
+        let (api, patient, book, free, log) = (
+            api.clone(),
+            patients[i].clone(),
+            books[i].clone(),
+            free.clone(),
+            log.clone(),
+        );
+        tasks.spawn(async move {
+            let reply = api
+                .post(
+                    Some(&patient.token),
+                    "/api/v1/appointments",
+                    &json!({"slot_id": slot.id}),
+                )
+                .await;
+            let us = u64::try_from(intended.elapsed().as_micros()).unwrap_or(u64::MAX);
+            let Ok(mut log) = log.lock() else { return };
+            log.latencies_us.push(us);
+            let Ok(reply) = reply else {
+                log.transport_errors += 1;
+                return;
+            };
+            *log.statuses.entry(reply.status.to_string()).or_default() += 1;
+            let Ok(mut book) = book.lock() else { return };
+            match (reply.status, reply.body["code"].as_str().unwrap_or("")) {
+                (201, _) => {
+                    forget(&free, slot.id);
+                    book.0.insert(slot.day.clone());
+                    if let Some(id) = reply.body["id"].as_i64() {
+                        log.created.push((id, slot.id));
+                    }
+                }
+                (409, "duplicate-booking") => {
+                    book.0.insert(slot.day.clone());
+                }
+                (409, "booking-limit-reached") => book.1 = true,
+                (409, _) => forget(&free, slot.id),
+                _ => {}
+            }
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+    let elapsed = began.elapsed();
+    let left_free = free.lock().map(|f| f.len()).unwrap_or(0);
+    let all = std::mem::take(&mut *log.lock().unwrap_or_else(|e| e.into_inner()));
+    Outcome {
+        elapsed,
+        latencies_us: all.latencies_us,
+        statuses: all.statuses,
+        transport_errors: all.transport_errors,
+        created: all.created,
+        left_free,
+    }
+}
+
 #[derive(Default)]
 struct ClientLog {
     latencies_us: Vec<u64>,
@@ -434,16 +542,14 @@ async fn book_for(
                     log.created.push((id, slot.id));
                 }
             }
-            409 => {
-                let detail = reply.body["detail"].as_str().unwrap_or("");
-                if detail.contains("that day") {
+            // The error code says why, as a client should read it (docs/ERRORS.md).
+            409 => match reply.body["code"].as_str().unwrap_or("") {
+                "duplicate-booking" => {
                     days.insert(slot.day.clone());
-                } else if detail.contains("at most") {
-                    return;
-                } else {
-                    forget(free, slot.id);
                 }
-            }
+                "booking-limit-reached" => return,
+                _ => forget(free, slot.id),
+            },
             _ => {}
         }
     }
