@@ -374,6 +374,13 @@ async fn rush(
     }
 }
 
+/// A patient's days booked with this doctor in an open-loop run, and whether they want no more.
+#[derive(Default)]
+struct Booked {
+    days: HashSet<String>,
+    done: bool,
+}
+
 /// Attempts started at `rate` a second, each by the next patient who still wants a time, on a
 /// slot they believe free; an answer's latency counts from when its attempt was due, so a
 /// server that falls behind shows it (no coordinated omission). Ends when no slot is left, no
@@ -387,10 +394,9 @@ async fn open_loop(
 ) -> Outcome {
     let free = Arc::new(Mutex::new(slots));
     let wanted = o.slots.div_ceil(o.patients).min(MAX_ACTIVE);
-    // Each patient's days booked with this doctor, and whether they are done.
-    let books: Vec<Arc<Mutex<(HashSet<String>, bool)>>> = patients
+    let books: Vec<Arc<Mutex<Booked>>> = patients
         .iter()
-        .map(|_| Arc::new(Mutex::new((HashSet::new(), false))))
+        .map(|_| Arc::new(Mutex::new(Booked::default())))
         .collect();
     let log = Arc::new(Mutex::new(ClientLog::default()));
     let every = Duration::from_secs_f64(1.0 / rate as f64);
@@ -404,15 +410,19 @@ async fn open_loop(
         // The next patient, in turn, who still wants a time.
         let Some(i) = (0..patients.len())
             .map(|k| (next + k) % patients.len())
-            .find(|&i| books[i].lock().is_ok_and(|b| !b.1 && b.0.len() < wanted))
+            .find(|&i| {
+                books[i]
+                    .lock()
+                    .is_ok_and(|b| !b.done && b.days.len() < wanted)
+            })
         else {
             break;
         };
         next = i + 1;
-        let avoid = books[i].lock().map(|b| b.0.clone()).unwrap_or_default();
+        let avoid = books[i].lock().map(|b| b.days.clone()).unwrap_or_default();
         let Some(slot) = pick(&free, &avoid) else {
             if let Ok(mut b) = books[i].lock() {
-                b.1 = true;
+                b.done = true;
             }
             continue;
         };
@@ -446,15 +456,15 @@ async fn open_loop(
             match (reply.status, reply.body["code"].as_str().unwrap_or("")) {
                 (201, _) => {
                     forget(&free, slot.id);
-                    book.0.insert(slot.day.clone());
+                    book.days.insert(slot.day.clone());
                     if let Some(id) = reply.body["id"].as_i64() {
                         log.created.push((id, slot.id));
                     }
                 }
                 (409, "duplicate-booking") => {
-                    book.0.insert(slot.day.clone());
+                    book.days.insert(slot.day.clone());
                 }
-                (409, "booking-limit-reached") => book.1 = true,
+                (409, "booking-limit-reached") => book.done = true,
                 (409, _) => forget(&free, slot.id),
                 _ => {}
             }
