@@ -161,28 +161,41 @@ pub async fn search(db: &Db, f: &Filter) -> Result<Vec<Event>, sqlx::Error> {
 pub mod sqlite_batch {
     use rusqlite::params;
 
-    use crate::audit::Pending;
+    use crate::audit::Event;
 
-    /// Queues an unsealed event, as `insert_pending` does through sqlx.
-    pub fn insert_pending(tx: &rusqlite::Transaction<'_>, p: &Pending) -> rusqlite::Result<()> {
+    /// The audit chain's head `(last id, last hash)`, read in the batch's transaction (which
+    /// holds the write lock, so it stays the head until the batch appends).
+    pub fn audit_head(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<(i64, String)> {
+        tx.query_row(
+            "SELECT last_id, last_hash FROM audit_head WHERE singleton = 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+    }
+
+    /// Inserts a chained event (`audit::Pending::chained`); a trigger advances the head.
+    pub fn insert_event(tx: &rusqlite::Transaction<'_>, e: &Event) -> rusqlite::Result<()> {
         tx.prepare_cached(
-            "INSERT INTO audit_pending (at, actor_id, actor_role, action, object_type, object_id, patient_id, \
-             outcome, reason, flagged, request_id, client_addr) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            "INSERT INTO audit_event (id, at, actor_id, actor_role, action, object_type, object_id, patient_id, \
+             outcome, reason, flagged, request_id, client_addr, prev_hash, hash) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         )?
         .execute(params![
-            p.at,
-            p.actor_id,
-            p.actor_role,
-            p.action,
-            p.object_type,
-            p.object_id,
-            p.patient_id,
-            p.outcome,
-            p.reason,
-            p.flagged,
-            p.request_id,
-            p.client_addr,
+            e.id,
+            e.at,
+            e.actor_id,
+            e.actor_role,
+            e.action,
+            e.object_type,
+            e.object_id,
+            e.patient_id,
+            e.outcome,
+            e.reason,
+            e.flagged,
+            e.request_id,
+            e.client_addr,
+            e.prev_hash,
+            e.hash
         ])?;
         Ok(())
     }

@@ -12,7 +12,7 @@ use std::sync::LazyLock;
 use rusqlite::params;
 
 use super::store;
-use crate::audit::store::sqlite_batch::insert_pending;
+use crate::audit::store::sqlite_batch::{audit_head, insert_event};
 use crate::audit::{self, AuditActor, NewEvent};
 use crate::db::batch_writer::{Batch, BatchWriter, sqlite_numbered};
 
@@ -58,6 +58,7 @@ impl Batch for Messages {
     const THREAD: &'static str = "message-writer";
 
     fn run(tx: &rusqlite::Transaction<'_>, jobs: &[&Append]) -> rusqlite::Result<Vec<Outcome>> {
+        let mut head = audit_head(tx)?;
         let mut outcomes = Vec::with_capacity(jobs.len());
         for m in jobs {
             let seq = tx
@@ -92,7 +93,9 @@ impl Batch for Messages {
             let new = NewEvent::new(m.actor.clone(), "consultation.message", "consultation")
                 .object(m.consultation)
                 .patient(m.patient);
-            insert_pending(tx, &audit::Pending::of(&new, m.now))?;
+            let event = audit::Pending::of(&new, m.now).chained(head);
+            insert_event(tx, &event)?;
+            head = (event.id, event.hash);
             outcomes.push(Outcome::Stored(seq));
         }
         Ok(outcomes)

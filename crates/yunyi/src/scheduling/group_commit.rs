@@ -14,7 +14,7 @@ use rusqlite::ErrorCode;
 use super::service::{NO_SHOW_WINDOW_MS, fairness_refusal};
 use super::store::sqlite_batch;
 use crate::audit;
-use crate::audit::store::sqlite_batch::insert_pending;
+use crate::audit::store::sqlite_batch::{audit_head, insert_event};
 use crate::db::batch_writer::{Batch, BatchWriter};
 
 /// One booking for the writer: the slot and the appointment to write, and its audit event
@@ -61,6 +61,7 @@ impl Batch for Bookings {
         tx: &rusqlite::Transaction<'_>,
         bookings: &[&Booking],
     ) -> rusqlite::Result<Vec<Outcome>> {
+        let mut head = audit_head(tx)?;
         let mut outcomes = Vec::with_capacity(bookings.len());
         for b in bookings {
             // The fairness limits, on the standing as this transaction sees it (with the batch's
@@ -93,7 +94,9 @@ impl Batch for Bookings {
                 .object(id)
                 .patient(b.person)
                 .reason(b.basis.clone());
-            insert_pending(tx, &audit::Pending::of(&new, b.now))?;
+            let event = audit::Pending::of(&new, b.now).chained(head);
+            insert_event(tx, &event)?;
+            head = (event.id, event.hash);
             outcomes.push(Outcome::Booked(id));
         }
         Ok(outcomes)

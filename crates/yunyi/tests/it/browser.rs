@@ -690,24 +690,22 @@ async fn a_doctor_and_a_patient_hold_a_video_call_with_fake_devices_in_real_brow
     doctor.wait_call("ended").await;
     patient.wait_call("ended").await;
 
-    // The call's start and end are in the conversation, with its duration.
-    let messages: serde_json::Value = app
-        .get_as(
-            &patient_token,
-            &format!("/api/v1/consultations/{id}/messages"),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let calls: Vec<&str> = messages["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["kind"] == "call")
-        .map(|m| m["body"].as_str().unwrap())
-        .collect();
-    assert_eq!(calls.len(), 2, "{messages}");
+    // The call's start and end are in the conversation, with its duration (the end is
+    // written as the hang-up reaches the server, a moment after the pages show it).
+    let path = format!("/api/v1/consultations/{id}/messages");
+    let calls: Vec<String> = crate::helpers::eventually(Duration::from_secs(10), || async {
+        let messages: serde_json::Value =
+            app.get_as(&patient_token, &path).await.json().await.ok()?;
+        let calls: Vec<String> = messages["messages"]
+            .as_array()?
+            .iter()
+            .filter(|m| m["kind"] == "call")
+            .filter_map(|m| m["body"].as_str().map(str::to_owned))
+            .collect();
+        (calls.len() == 2).then_some(calls)
+    })
+    .await
+    .expect("the call's start and end messages");
     assert_eq!(calls[0], "视频通话开始");
     assert!(calls[1].starts_with("视频通话结束，时长"), "{}", calls[1]);
     patient.quit().await;
