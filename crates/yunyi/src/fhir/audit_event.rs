@@ -138,7 +138,7 @@ async fn search(
         return Err(AppError::Validation(errors));
     }
     let events = service::search(&state, &actor, filter).await?;
-    let mut bundle = Bundle::searchset("AuditEvent", query.as_deref());
+    let mut bundle = Bundle::searchset("AuditEvent", query.as_deref()).limited(count);
     for e in &events {
         bundle.push(audit_event_resource(e));
     }

@@ -197,7 +197,7 @@ async fn search_encounters(
     for person in super::people_in_scope(&state, &actor, person).await? {
         views.extend(service::for_person(&state, &actor, person, 100).await?);
     }
-    let mut bundle = Bundle::searchset("Encounter", query.as_deref());
+    let mut bundle = Bundle::searchset("Encounter", query.as_deref()).limited(count);
     for v in views
         .iter()
         .filter(|v| {
@@ -246,7 +246,7 @@ async fn search_communications(
         encounter.ok_or_else(|| AppError::invalid("encounter", "is required (Encounter/123)"))?;
     let limit = i64::try_from(count).unwrap_or(20);
     let (c, page) = conversation::messages_of(&state, &actor, id, 0, limit).await?;
-    let mut bundle = Bundle::searchset("Communication", query.as_deref());
+    let mut bundle = Bundle::searchset("Communication", query.as_deref()).limited(count);
     for m in &page.messages {
         bundle.push(communication(&c, m));
     }

@@ -154,7 +154,7 @@ async fn search_organizations(
         after: None,
         limit: i64::try_from(count).unwrap_or(20),
     };
-    let mut bundle = Bundle::searchset("Organization", query.as_deref());
+    let mut bundle = Bundle::searchset("Organization", query.as_deref()).limited(count);
     for h in service::list_hospitals(&state.db, page).await?.items {
         bundle.push(organization(&h));
     }
@@ -185,7 +185,7 @@ async fn search_practitioners(
     q.name = url::form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes())
         .find(|(k, _)| k == "name")
         .map(|(_, v)| v.chars().take(50).collect());
-    let mut bundle = Bundle::searchset("Practitioner", query.as_deref());
+    let mut bundle = Bundle::searchset("Practitioner", query.as_deref()).limited(count);
     for doctor in public::doctor_ids(&state.db, &q).await? {
         if let Some(p) = public::profile(&state.db, doctor).await? {
             bundle.push(practitioner(&p));
@@ -231,7 +231,7 @@ async fn search_roles(
     let count = parse_count(query.as_deref())?;
     let practitioner = reference_param(query.as_deref(), "practitioner", "Practitioner")?;
     let organization = reference_param(query.as_deref(), "organization", "Organization")?;
-    let mut bundle = Bundle::searchset("PractitionerRole", query.as_deref());
+    let mut bundle = Bundle::searchset("PractitionerRole", query.as_deref()).limited(count);
     let sites = public::sites(
         &state.db,
         practitioner,
@@ -263,7 +263,7 @@ async fn search_services(
 ) -> AppResult<Response> {
     let count = parse_count(query.as_deref())?;
     let organization = reference_param(query.as_deref(), "organization", "Organization")?;
-    let mut bundle = Bundle::searchset("HealthcareService", query.as_deref());
+    let mut bundle = Bundle::searchset("HealthcareService", query.as_deref()).limited(count);
     for s in public::services(
         &state.db,
         None,

@@ -97,6 +97,8 @@ pub struct Bundle {
     resource: &'static str,
     query: String,
     entries: Vec<Value>,
+    /// The most entries the search asked the store for (`_count`), when it was limited.
+    limit: Option<usize>,
 }
 
 impl Bundle {
@@ -105,7 +107,15 @@ impl Bundle {
             resource,
             query: query.unwrap_or("").to_owned(),
             entries: Vec::new(),
+            limit: None,
         }
+    }
+
+    /// The search read at most `count` matches: a full page says nothing of how many match
+    /// in all, so the Bundle then leaves out `total` rather than state a wrong one.
+    pub fn limited(mut self, count: usize) -> Self {
+        self.limit = Some(count);
+        self
     }
 
     pub fn push(&mut self, resource: Value) {
@@ -126,9 +136,12 @@ impl Bundle {
         let mut bundle = json!({
             "resourceType": "Bundle",
             "type": "searchset",
-            "total": self.entries.len(),
             "link": [{"relation": "self", "url": own}],
         });
+        let complete = self.limit.is_none_or(|limit| self.entries.len() < limit);
+        if let (true, Some(obj)) = (complete, bundle.as_object_mut()) {
+            obj.insert("total".into(), Value::from(self.entries.len()));
+        }
         if !self.entries.is_empty() {
             if let Some(obj) = bundle.as_object_mut() {
                 obj.insert("entry".into(), Value::Array(self.entries));

@@ -63,7 +63,7 @@ async fn search_patients(
 ) -> AppResult<Response> {
     let count = parse_count(query.as_deref())?;
     let ids = service::searchable_patients(&state, &actor).await?;
-    let mut bundle = Bundle::searchset("Patient", query.as_deref());
+    let mut bundle = Bundle::searchset("Patient", query.as_deref()).limited(count);
     for id in ids.into_iter().take(count) {
         // Each record goes through the policy, so each read is checked and audited.
         let view = service::read_patient(&state, &actor, id, None).await?;

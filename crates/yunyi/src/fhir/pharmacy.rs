@@ -280,7 +280,7 @@ async fn search_medications(
         )
     })?;
     let limit = i64::try_from(count).unwrap_or(20);
-    let mut bundle = Bundle::searchset("Medication", query.as_deref());
+    let mut bundle = Bundle::searchset("Medication", query.as_deref()).limited(count);
     for d in formulary::drugs_by_code(&state.db, &code, limit).await? {
         bundle.push(medication(&d));
     }
@@ -346,7 +346,7 @@ async fn search_requests(
         }
         other => Err(unsupported(other)),
     })?;
-    let mut bundle = Bundle::searchset("MedicationRequest", query.as_deref());
+    let mut bundle = Bundle::searchset("MedicationRequest", query.as_deref()).limited(count);
     let mut n = 0;
     let mut found = Vec::new();
     for person in super::people_in_scope(&state, &actor, person).await? {
@@ -398,7 +398,7 @@ async fn search_issues(
 ) -> AppResult<Response> {
     let count = parse_count(query.as_deref())?;
     let person = patient_param(query.as_deref(), |k, _| Err(unsupported(k)))?;
-    let mut bundle = Bundle::searchset("DetectedIssue", query.as_deref());
+    let mut bundle = Bundle::searchset("DetectedIssue", query.as_deref()).limited(count);
     let mut n = 0;
     let mut found = Vec::new();
     for person in super::people_in_scope(&state, &actor, person).await? {
@@ -449,7 +449,7 @@ async fn search_dispenses(
 ) -> AppResult<Response> {
     let count = parse_count(query.as_deref())?;
     let person = patient_param(query.as_deref(), |k, _| Err(unsupported(k)))?;
-    let mut bundle = Bundle::searchset("MedicationDispense", query.as_deref());
+    let mut bundle = Bundle::searchset("MedicationDispense", query.as_deref()).limited(count);
     let mut n = 0;
     let mut found = Vec::new();
     for person in super::people_in_scope(&state, &actor, person).await? {

@@ -199,7 +199,7 @@ async fn search_schedules(
             other => return Err(unsupported(other)),
         }
     }
-    let mut bundle = Bundle::searchset("Schedule", query.as_deref());
+    let mut bundle = Bundle::searchset("Schedule", query.as_deref()).limited(count);
     for s in service::schedules(&state.db, doctor, i64::try_from(count).unwrap_or(20)).await? {
         bundle.push(schedule(&s));
     }
@@ -258,7 +258,7 @@ async fn search_slots(
         to
     };
     q.free_only = status == Some("free");
-    let mut bundle = Bundle::searchset("Slot", query.as_deref());
+    let mut bundle = Bundle::searchset("Slot", query.as_deref()).limited(count);
     for s in service::search_slots(&state.db, &q)
         .await?
         .iter()
@@ -405,7 +405,7 @@ async fn search_appointments(
         i64::try_from(count).unwrap_or(20),
     )
     .await?;
-    let mut bundle = Bundle::searchset("Appointment", query.as_deref());
+    let mut bundle = Bundle::searchset("Appointment", query.as_deref()).limited(count);
     for a in &items {
         bundle.push(appointment(a));
     }

@@ -323,6 +323,15 @@ async fn audit_events_are_valid_fhir_for_regulators_only() {
     let (status, outcome) = fhir(&app, Some(&regulator), "/fhir/AuditEvent?_count=lots").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(outcome["issue"][0]["expression"][0], "_count");
+    // A full page does not know how many match in all, so it states no total; a page with
+    // room to spare holds every match, and says how many.
+    let (_, page) = fhir(&app, Some(&regulator), "/fhir/AuditEvent?_count=2").await;
+    assert_eq!(entries(&page).len(), 2);
+    assert!(page.get("total").is_none(), "{page}");
+    let (_, all) = fhir(&app, None, "/fhir/Organization?_count=100").await;
+    let found = entries(&all).len();
+    assert!(found > 1 && found < 100, "{all}");
+    assert_eq!(all["total"], found);
     app.stop().await;
 }
 
