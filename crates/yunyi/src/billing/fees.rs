@@ -10,7 +10,7 @@
 use serde::Serialize;
 
 use super::service::{OrderView, view};
-use super::store::{self, LineRow, NewOrder};
+use super::store::{self, LineRow, NewOrder, OrderStatus};
 use crate::app::AppState;
 use crate::audit::{self, AuditActor, NewEvent};
 use crate::db::Tx;
@@ -24,8 +24,7 @@ use crate::policy;
 #[derive(Debug, Clone, Serialize)]
 pub struct Fee {
     pub order_id: i64,
-    /// `pending` (to pay), `paid`, `refunded`.
-    pub status: String,
+    pub status: OrderStatus,
     pub total_fen: i64,
     pub refunded_fen: i64,
     pub pay_url: Option<String>,
@@ -33,7 +32,7 @@ pub struct Fee {
 
 impl Fee {
     pub fn unpaid(&self) -> bool {
-        self.status == "pending"
+        self.status == OrderStatus::Pending
     }
 }
 
@@ -42,7 +41,7 @@ pub async fn fee_of(state: &AppState, subject_type: &str, id: i64) -> AppResult<
     Ok(store::latest_for(&state.db, subject_type, id)
         .await?
         .map(|o| Fee {
-            pay_url: (o.status == "pending").then(|| state.payments.checkout_url(o.id)),
+            pay_url: (o.status == OrderStatus::Pending).then(|| state.payments.checkout_url(o.id)),
             order_id: o.id,
             status: o.status,
             total_fen: o.total_fen,
@@ -130,7 +129,7 @@ pub async fn pending_order(
             )
         })?;
     policy::authorize_patient(state, actor, "order.read", "order", order.person_id, None).await?;
-    if order.status != "pending" {
+    if order.status != OrderStatus::Pending {
         return Err(AppError::refused(
             Reason::AlreadyPaid,
             format!("its fee is {} already", order.status),
@@ -159,9 +158,9 @@ pub async fn order_appointment(
         ));
     }
     if let Some(order) = store::latest_for(&state.db, "appointment", a.id).await? {
-        match order.status.as_str() {
-            "pending" => return view(state, order.id).await,
-            "paid" => {
+        match order.status {
+            OrderStatus::Pending => return view(state, order.id).await,
+            OrderStatus::Paid => {
                 return Err(AppError::refused(
                     Reason::AlreadyPaid,
                     "it is paid already".to_owned(),

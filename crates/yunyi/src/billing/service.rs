@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::gateway::{GatewayError, Notification};
-use super::store::{self, LineRow, OrderRow, RefundRow};
+use super::store::{self, LineRow, OrderRow, OrderStatus, RefundRow};
 use crate::app::AppState;
 use crate::audit::{self, AuditActor, NewEvent};
 use crate::dispensing::service::{self as dispensing, ChoiceInput};
@@ -32,7 +32,8 @@ pub async fn view(state: &AppState, id: i64) -> AppResult<OrderView> {
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no order with id {id}")))?;
     Ok(OrderView {
-        pay_url: (order.status == "pending").then(|| state.payments.checkout_url(order.id)),
+        pay_url: (order.status == OrderStatus::Pending)
+            .then(|| state.payments.checkout_url(order.id)),
         lines: store::lines(&state.db, id).await?,
         refunds: store::refunds(&state.db, id).await?,
         order,
@@ -227,7 +228,7 @@ async fn apply(
     now: i64,
 ) -> AppResult<Outcome> {
     if n.event == "declined" {
-        return Ok(if order.status == "pending" {
+        return Ok(if order.status == OrderStatus::Pending {
             Outcome::Declined
         } else {
             Outcome::Ignored

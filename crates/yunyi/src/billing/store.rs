@@ -3,6 +3,19 @@
 
 use crate::db::{Db, Tx};
 
+crate::text_enum! {
+    /// Where an order's payment stands.
+    pub enum OrderStatus {
+        /// Waiting for the patient to pay.
+        Pending = "pending",
+        Paid = "paid",
+        /// Never paid, and no longer payable.
+        Cancelled = "cancelled",
+        /// Paid and returned in full.
+        Refunded = "refunded",
+    }
+}
+
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
 pub struct OrderRow {
     pub id: i64,
@@ -11,7 +24,7 @@ pub struct OrderRow {
     pub hospital_id: i64,
     pub subject_type: String,
     pub subject_id: i64,
-    pub status: String,
+    pub status: OrderStatus,
     pub total_fen: i64,
     pub paid_fen: i64,
     pub refunded_fen: i64,

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use super::actor::{Actor, SessionKind, SignedIn};
-use super::model::{Phone, Role};
+use super::model::{AccountStatus, Phone, Role};
 use super::notify::Message;
 use super::{password, store};
 use crate::app::AppState;
@@ -143,7 +143,7 @@ async fn find_account(state: &AppState, identifier: &str) -> AppResult<Option<st
         }
         Err(_) => store::account_by_username(&state.db, &identifier.to_lowercase()).await?,
     };
-    Ok(row.filter(|a| a.status == "active"))
+    Ok(row.filter(|a| a.status == AccountStatus::Active))
 }
 
 /// Checks a username (or phone number) and password. Returns the account on success.
@@ -244,7 +244,10 @@ pub async fn request_login_code(state: &AppState, actor: &Actor, phone: &str) ->
             .object_opt(account.as_ref().map(|a| a.id.to_string())),
     )
     .await?;
-    if account.as_ref().is_some_and(|a| a.status == "active") {
+    if account
+        .as_ref()
+        .is_some_and(|a| a.status == AccountStatus::Active)
+    {
         let message = Message {
             to: phone,
             kind: "otp.login",

@@ -20,6 +20,14 @@ crate::text_enum! {
     }
 }
 
+crate::text_enum! {
+    /// Whether an account may sign in.
+    pub enum AccountStatus {
+        Active = "active",
+        Disabled = "disabled",
+    }
+}
+
 impl Role {
     /// Clinicians may treat patients (and so may hold care links and use break-glass).
     pub fn is_clinician(self) -> bool {

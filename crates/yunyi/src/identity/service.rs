@@ -772,7 +772,7 @@ pub struct StaffView {
     pub display_name: String,
     pub hospital_id: Option<i64>,
     pub phone: Option<String>,
-    pub status: String,
+    pub status: model::AccountStatus,
 }
 
 /// Staff accounts: all for a platform admin, their hospital's for a hospital admin.

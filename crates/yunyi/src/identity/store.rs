@@ -26,7 +26,7 @@ pub struct AccountRow {
     pub phone_mask: Option<String>,
     pub person_id: Option<i64>,
     pub hospital_id: Option<i64>,
-    pub status: String,
+    pub status: super::model::AccountStatus,
     pub created_at: i64,
 }
 

@@ -17,6 +17,17 @@ pub struct ClaimedJob {
     pub max_attempts: i64,
 }
 
+crate::text_enum! {
+    /// Where a job stands.
+    pub enum JobStatus {
+        Queued = "queued",
+        Running = "running",
+        Done = "done",
+        /// Out of attempts, or failed in a way retrying cannot fix.
+        Dead = "dead",
+    }
+}
+
 /// A job row, for inspection (tests, admin pages).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct JobRow {
@@ -24,7 +35,7 @@ pub struct JobRow {
     pub kind: String,
     pub payload: String,
     pub dedupe_key: Option<String>,
-    pub status: String,
+    pub status: JobStatus,
     pub attempts: i64,
     pub max_attempts: i64,
     pub run_at: i64,

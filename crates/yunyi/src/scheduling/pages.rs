@@ -85,13 +85,16 @@ async fn mine(
             .map_or(0, |s| s.price_fen);
         let status = crate::billing::fees::fee_of(&state, "appointment", a.id)
             .await?
-            .map(|f| f.status)
+            .map(|f| f.status.to_string())
             .unwrap_or_default();
         items.push((a, doctor, when, consultation, Fee { price_fen, status }));
     }
     let mut waiting = Vec::new();
     for e in waitlist::mine(&state, &actor).await? {
-        if matches!(e.status.as_str(), "waiting" | "offered") {
+        if matches!(
+            e.status,
+            waitlist::WaitStatus::Waiting | waitlist::WaitStatus::Offered
+        ) {
             let doctor = doctor_name(&state, e.doctor_id).await?;
             let until = e.hold_until.map(cst_display).unwrap_or_default();
             waiting.push((e, doctor, until));

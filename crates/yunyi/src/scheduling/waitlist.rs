@@ -21,8 +21,8 @@ use crate::time::{cst_display, cst_today};
 
 pub const EXPIRE_KIND: &str = "scheduling.expire_hold";
 
-pub use super::waitlist_store::Entry;
 use super::waitlist_store::{self as store, entry};
+pub use super::waitlist_store::{Entry, WaitStatus};
 
 /// Joins the waitlist for a doctor's day that has no free place.
 pub async fn join(
@@ -119,15 +119,15 @@ pub async fn accept(state: &AppState, actor: &Actor, id: i64) -> AppResult<Appoi
             "no place is held for this entry yet: you will be told when one frees up",
         ));
     };
-    if e.status != "offered" || hold_until <= now {
+    if e.status != WaitStatus::Offered || hold_until <= now {
         return Err(AppError::refused(
             Reason::HoldEnded,
             format!(
                 "the hold has ended (the entry is {})",
-                if e.status == "offered" {
-                    "expired"
+                if e.status == WaitStatus::Offered {
+                    WaitStatus::Expired
                 } else {
-                    e.status.as_str()
+                    e.status
                 }
             ),
         ));
@@ -161,8 +161,8 @@ pub async fn leave(state: &AppState, actor: &Actor, id: i64) -> AppResult<()> {
     if !left {
         return Err(AppError::wrong_state(format!("the entry is {}", e.status)));
     }
-    let freed = match (e.slot_id, e.status.as_str()) {
-        (Some(slot), "offered") => {
+    let freed = match (e.slot_id, e.status) {
+        (Some(slot), WaitStatus::Offered) => {
             slots::release_hold(&mut tx, slot).await?;
             offer_freed_place(&mut tx, slot, now, hold_ms(state)).await?;
             Some(slot)

@@ -3,6 +3,18 @@
 
 use crate::db::{Db, Tx};
 
+crate::text_enum! {
+    /// Where a waitlist entry stands.
+    pub enum WaitStatus {
+        Waiting = "waiting",
+        /// A freed place is held for the entry until `hold_until`.
+        Offered = "offered",
+        Booked = "booked",
+        Expired = "expired",
+        Left = "left",
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
 pub struct Entry {
     pub id: i64,
@@ -10,7 +22,7 @@ pub struct Entry {
     pub account_id: i64,
     pub doctor_id: i64,
     pub day: String,
-    pub status: String,
+    pub status: WaitStatus,
     pub slot_id: Option<i64>,
     pub hold_until: Option<i64>,
     pub created_at: i64,
