@@ -150,9 +150,7 @@ pub async fn request(
         .await?
         .filter(|s| s.active)
         .ok_or_else(|| AppError::invalid("service_id", "no such service is offered"))?;
-    let service_kind = crate::directory::model::ServiceKind::parse(&service.kind)
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("service {service_id} has no kind")))?;
-    let (kind, default_channel) = Kind::of_service(service_kind);
+    let (kind, default_channel) = Kind::of_service(service.kind);
     let channel = input.channel.unwrap_or(default_channel);
     let today = crate::time::cst_today(state.now_ms());
     // Every field's problem at once, then the rules that need the database.
@@ -234,7 +232,7 @@ pub async fn request(
             state,
             doctor,
             service.hospital_id,
-            service_kind.required_privilege(),
+            service.kind.required_privilege(),
         )
         .await
         .map_err(|_| {
@@ -278,7 +276,7 @@ pub async fn request(
     }
     let assigned = match (doctor, service.department_id) {
         (None, Some(department)) if service.auto_assign => {
-            let privilege = service_kind.required_privilege();
+            let privilege = service.kind.required_privilege();
             store::least_busy_doctor(&mut tx, service.hospital_id, department, privilege.as_str())
                 .await?
         }

@@ -16,7 +16,7 @@ pub struct Hospital {
     /// GB/T 2260 administrative division code, six digits.
     pub region_code: String,
     pub address: String,
-    pub status: String,
+    pub status: ActiveOrSuspended,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
@@ -144,6 +144,22 @@ mod tests {
             .map(|e| e.field)
             .collect();
         assert_eq!(fields, ["code", "level", "region_code"]);
+    }
+}
+
+crate::text_enum! {
+    /// A hospital's or a privilege's standing: suspended ones take no patients.
+    pub enum ActiveOrSuspended {
+        Active = "active",
+        Suspended = "suspended",
+    }
+}
+
+crate::text_enum! {
+    /// Whether a doctor still practises at a site.
+    pub enum SiteStatus {
+        Active = "active",
+        Ended = "ended",
     }
 }
 
@@ -443,14 +459,14 @@ pub struct PracticeSite {
     pub hospital_id: i64,
     pub department_id: Option<i64>,
     pub registration_no: String,
-    pub status: String,
+    pub status: SiteStatus,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct Privilege {
     pub hospital_id: i64,
-    pub kind: String,
-    pub status: String,
+    pub kind: PrivilegeKind,
+    pub status: ActiveOrSuspended,
     pub reason: Option<String>,
 }
 
@@ -460,7 +476,7 @@ pub struct Service {
     pub hospital_id: i64,
     pub department_id: Option<i64>,
     pub doctor_id: Option<i64>,
-    pub kind: String,
+    pub kind: ServiceKind,
     pub name: String,
     pub price_fen: i64,
     pub duration_min: i64,

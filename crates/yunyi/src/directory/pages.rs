@@ -412,9 +412,8 @@ async fn admin_doctors(
             .map(|k| {
                 let status = held
                     .iter()
-                    .find(|p| p.hospital_id == hospital.id && p.kind == k.as_str())
-                    .map(|p| p.status.clone())
-                    .unwrap_or_else(|| "none".to_owned());
+                    .find(|p| p.hospital_id == hospital.id && p.kind == *k)
+                    .map_or_else(|| "none".to_owned(), |p| p.status.to_string());
                 (k.as_str(), status)
             })
             .collect();

@@ -389,9 +389,8 @@ pub async fn service_kind(state: &AppState, service_id: i64) -> AppResult<Option
     let Some(service) = store::service(&state.db, service_id).await? else {
         return Ok(None);
     };
-    let kind = ServiceKind::parse(&service.kind).unwrap_or(ServiceKind::TextConsult);
-    state.service_kinds.put(service_id, kind, now);
-    Ok(Some(kind))
+    state.service_kinds.put(service_id, service.kind, now);
+    Ok(Some(service.kind))
 }
 
 /// For the contexts that act on privileges (consultations, prescriptions, remote

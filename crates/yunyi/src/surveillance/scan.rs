@@ -20,7 +20,7 @@ use aberration::{Cusum, Method, Point, Series};
 use chrono::{Duration, NaiveDate};
 use serde::Serialize;
 
-use super::store::{self, AlertRow, DayCount};
+use super::store::{self, AlertRow, AlertStatus, DayCount};
 use crate::app::AppState;
 use crate::audit::{self, NewEvent};
 use crate::error::{AppError, AppResult, Reason};
@@ -339,8 +339,8 @@ pub async fn act(
     if note.is_some_and(|n| n.chars().count() > 500) {
         return Err(AppError::invalid("note", "at most 500 characters"));
     }
-    let (from, to): (&[&str], &str) = match action {
-        "acknowledge" => (&["open"], "acknowledged"),
+    let (from, to): (&[AlertStatus], AlertStatus) = match action {
+        "acknowledge" => (&[AlertStatus::Open], AlertStatus::Acknowledged),
         "close" => {
             if note.is_none() {
                 return Err(AppError::invalid(
@@ -348,13 +348,16 @@ pub async fn act(
                     "say how the alert was resolved (e.g. 已核实，为学校聚集性疫情，已处置)",
                 ));
             }
-            (&["open", "acknowledged"], "closed")
+            (
+                &[AlertStatus::Open, AlertStatus::Acknowledged],
+                AlertStatus::Closed,
+            )
         }
         _ => {
             return Err(AppError::NotFound(format!("no alert action {action}")));
         }
     };
-    if !from.contains(&alert.status.as_str()) {
+    if !from.contains(&alert.status) {
         return Err(AppError::wrong_state(format!(
             "the alert is {}; it cannot be {to}",
             alert.status
@@ -362,7 +365,7 @@ pub async fn act(
     }
     let now = state.now_ms();
     let mut tx = state.db.begin().await?;
-    if !store::set_alert_status(&mut tx, id, &alert.status, to, me.account_id, note, now).await? {
+    if !store::set_alert_status(&mut tx, id, alert.status, to, me.account_id, note, now).await? {
         return Err(AppError::refused(
             Reason::ChangedMeanwhile,
             "the alert changed meanwhile; reload".to_owned(),

@@ -538,6 +538,17 @@ pub async fn reports(db: &Db, hospital: i64, limit: i64) -> Result<Vec<ReportRow
     db.all(&sql, (hospital, limit)).await
 }
 
+crate::text_enum! {
+    /// Where an early-warning alert stands.
+    pub enum AlertStatus {
+        Open = "open",
+        /// An officer is looking into it.
+        Acknowledged = "acknowledged",
+        /// Resolved, with a note saying how.
+        Closed = "closed",
+    }
+}
+
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
 pub struct AlertRow {
     pub id: i64,
@@ -550,7 +561,7 @@ pub struct AlertRow {
     pub count: i64,
     pub statistic: f64,
     pub threshold: f64,
-    pub status: String,
+    pub status: AlertStatus,
     pub acted_by: Option<i64>,
     pub note: Option<String>,
     pub created_at: i64,
@@ -633,8 +644,8 @@ pub async fn alerts(db: &Db, limit: i64) -> Result<Vec<AlertRow>, sqlx::Error> {
 pub async fn set_alert_status(
     tx: &mut Tx,
     id: i64,
-    from: &str,
-    to: &str,
+    from: AlertStatus,
+    to: AlertStatus,
     by: i64,
     note: Option<&str>,
     now: i64,
@@ -642,7 +653,7 @@ pub async fn set_alert_status(
     tx.execute(
         "UPDATE surveillance_alert SET status = $3, acted_by = $4, note = COALESCE($5, note), \
          updated_at = $6 WHERE id = $1 AND status = $2",
-        (id, from, to, by, note, now),
+        (id, from.as_str(), to.as_str(), by, note, now),
     )
     .await
     .map(|n| n == 1)
