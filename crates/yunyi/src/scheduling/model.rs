@@ -128,6 +128,14 @@ impl SessionInput {
 }
 
 crate::text_enum! {
+    /// Whether a slot takes bookings (a leave or a holiday blocks it).
+    pub enum SlotStatus {
+        Open = "open",
+        Blocked = "blocked",
+    }
+}
+
+crate::text_enum! {
     /// Online (chat or video) or in person at a location in the hospital.
     #[derive(Default)]
     pub enum Mode {
@@ -428,7 +436,7 @@ pub struct Slot {
     pub capacity: i64,
     pub booked: i64,
     pub release_at: i64,
-    pub status: String,
+    pub status: SlotStatus,
     pub released: bool,
     pub held: i64,
     pub mode: Mode,
@@ -442,7 +450,10 @@ impl Slot {
     }
 
     pub fn bookable(&self, now: i64) -> bool {
-        self.status == "open" && self.released && self.release_at <= now && self.start_at > now
+        self.status == SlotStatus::Open
+            && self.released
+            && self.release_at <= now
+            && self.start_at > now
     }
 }
 

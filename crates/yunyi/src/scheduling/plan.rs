@@ -117,7 +117,7 @@ async fn generate_days(
                         day: &day_text,
                         capacity: t.capacity,
                         release_at: release_at.min(start),
-                        mode: &t.mode,
+                        mode: t.mode.as_str(),
                         location: t.location.as_deref(),
                     };
                     if slots::insert_slot(tx, &slot, now).await? {

@@ -14,7 +14,7 @@ pub struct TemplateRow {
     pub end_time: String,
     pub slot_minutes: i64,
     pub capacity: i64,
-    pub mode: String,
+    pub mode: super::model::Mode,
     pub location: Option<String>,
 }
 

@@ -1,7 +1,7 @@
 //! Scheduling rules: who may open sessions, who may book for whom, fairness limits, the
 //! atomic booking itself, and cancellation.
 
-use super::model::{Appointment, AppointmentStatus, SessionInput, Slot};
+use super::model::{Appointment, AppointmentStatus, SessionInput, Slot, SlotStatus};
 use super::{group_commit, plan, store, waitlist};
 use crate::app::AppState;
 use crate::audit::{self, NewEvent};
@@ -828,7 +828,7 @@ pub async fn doctor_day(state: &AppState, actor: &Actor) -> AppResult<DoctorDay>
     )
     .await?;
     let mut days: Vec<(String, i64, i64)> = Vec::new();
-    for s in slots.iter().filter(|s| s.status == "open") {
+    for s in slots.iter().filter(|s| s.status == SlotStatus::Open) {
         match days.last_mut() {
             Some((d, booked, places)) if *d == s.day => {
                 *booked += s.booked;

@@ -1,6 +1,6 @@
 //! SQL for schedules, slots and appointments.
 
-use super::model::{Appointment, Mode, Slot};
+use super::model::{Appointment, Mode, Slot, SlotStatus};
 use crate::db::{Db, Params, Sql, Tx};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -136,7 +136,7 @@ fn unpack_slots(json: &str) -> Result<Vec<Slot>, serde_json::Error> {
         i64,
         i64,
         i64,
-        String,
+        SlotStatus,
         i64,
         i64,
         Mode,
