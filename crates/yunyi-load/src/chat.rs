@@ -105,21 +105,14 @@ pub async fn run(o: Options) -> anyhow::Result<bool> {
     // allows 30 requests a day, far fewer than a load run opens).
     let admin = api.token(&o.admin, &o.password).await?;
     let run = chrono::Utc::now().timestamp_millis();
-    let created = expect(
-        api.post(
-            Some(&admin),
-            "/api/v1/services",
-            &json!({"hospital_id": hospital, "doctor_id": doctor_id, "kind": "text_consult",
-                    "name": format!("聊天压测 chat load test {run}"), "price_fen": 100, "duration_min": 15}),
-        )
-        .await?,
-        201,
-        "creating the run's service",
-    )?;
-    let service = created["service_id"]
-        .as_i64()
-        .or_else(|| created["id"].as_i64())
-        .context("service id")?;
+    let service = crate::client::open_service(
+        &api,
+        &admin,
+        (hospital, doctor_id),
+        &format!("聊天压测 chat load test {run}"),
+        15,
+    )
+    .await?;
 
     eprintln!("preparing {conversations} accepted consultations …");
     let started = Instant::now();

@@ -123,3 +123,29 @@ pub fn expect(reply: Reply, status: u16, what: &str) -> anyhow::Result<Value> {
 pub fn session(date: &str, start: &str, end: &str, release_at: &str) -> Value {
     json!({"date": date, "start": start, "end": end, "slot_minutes": 5, "capacity": 1, "release_at": release_at})
 }
+
+/// Opens a text-consultation service of `doctor` at `hospital` for this run (100 fen, no daily
+/// quota), as the administrator `admin`; returns its id.
+pub async fn open_service(
+    api: &Api,
+    admin: &str,
+    (hospital, doctor): (i64, i64),
+    name: &str,
+    duration_min: i64,
+) -> anyhow::Result<i64> {
+    let created = expect(
+        api.post(
+            Some(admin),
+            "/api/v1/services",
+            &json!({"hospital_id": hospital, "doctor_id": doctor, "kind": "text_consult",
+                    "name": name, "price_fen": 100, "duration_min": duration_min}),
+        )
+        .await?,
+        201,
+        "creating the run's service",
+    )?;
+    created["service_id"]
+        .as_i64()
+        .or_else(|| created["id"].as_i64())
+        .context("service id")
+}

@@ -146,21 +146,14 @@ async fn prepare_schedule(api: &Api, o: &Options) -> anyhow::Result<(i64, Vec<Fr
     let doctor = card["id"].as_i64().context("doctor id")?;
     let hospital = card["hospital_id"].as_i64().context("hospital id")?;
     let run = Utc::now().timestamp_millis();
-    let service = expect(
-        api.post(
-            Some(&admin),
-            "/api/v1/services",
-            &json!({"hospital_id": hospital, "doctor_id": doctor, "kind": "text_consult",
-                    "name": format!("放号压测 load test {run}"), "price_fen": 100, "duration_min": 5}),
-        )
-        .await?,
-        201,
-        "creating the service",
-    )?;
-    let service = service["service_id"]
-        .as_i64()
-        .or_else(|| service["id"].as_i64())
-        .context("service id")?;
+    let service = crate::client::open_service(
+        api,
+        &admin,
+        (hospital, doctor),
+        &format!("放号压测 load test {run}"),
+        5,
+    )
+    .await?;
     let schedule = expect(
         api.post(
             Some(&admin),
@@ -445,28 +438,11 @@ async fn open_loop(
                 )
                 .await;
             let us = u64::try_from(intended.elapsed().as_micros()).unwrap_or(u64::MAX);
-            let Ok(mut log) = log.lock() else { return };
-            log.latencies_us.push(us);
-            let Ok(reply) = reply else {
-                log.transport_errors += 1;
+            let (Ok(mut log), Ok(mut book)) = (log.lock(), book.lock()) else {
                 return;
             };
-            *log.statuses.entry(reply.status.to_string()).or_default() += 1;
-            let Ok(mut book) = book.lock() else { return };
-            match (reply.status, reply.body["code"].as_str().unwrap_or("")) {
-                (201, _) => {
-                    forget(&free, slot.id);
-                    book.days.insert(slot.day.clone());
-                    if let Some(id) = reply.body["id"].as_i64() {
-                        log.created.push((id, slot.id));
-                    }
-                }
-                (409, "duplicate-booking") => {
-                    book.days.insert(slot.day.clone());
-                }
-                (409, "booking-limit-reached") => book.done = true,
-                (409, _) => forget(&free, slot.id),
-                _ => {}
+            if tally(&mut log, us, reply, &slot, &free, &mut book.days) {
+                book.done = true;
             }
         });
     }
@@ -537,32 +513,47 @@ async fn book_for(
                 &json!({"slot_id": slot.id}),
             )
             .await;
-        log.latencies_us
-            .push(u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX));
-        let Ok(reply) = reply else {
-            log.transport_errors += 1;
-            continue;
-        };
-        *log.statuses.entry(reply.status.to_string()).or_default() += 1;
-        match reply.status {
-            201 => {
-                forget(free, slot.id);
-                days.insert(slot.day.clone());
-                if let Some(id) = reply.body["id"].as_i64() {
-                    log.created.push((id, slot.id));
-                }
-            }
-            // The error code says why, as a client should read it (docs/ERRORS.md).
-            409 => match reply.body["code"].as_str().unwrap_or("") {
-                "duplicate-booking" => {
-                    days.insert(slot.day.clone());
-                }
-                "booking-limit-reached" => return,
-                _ => forget(free, slot.id),
-            },
-            _ => {}
+        let us = u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX);
+        if tally(log, us, reply, &slot, free, &mut days) {
+            return;
         }
     }
+}
+
+/// Records one answer to "book `slot`" and acts on it as a person would: a booked time or
+/// one refused as a second that day marks its day, a taken time is forgotten. True when the
+/// patient holds the most upcoming appointments allowed and stops.
+fn tally(
+    log: &mut ClientLog,
+    latency_us: u64,
+    reply: anyhow::Result<crate::client::Reply>,
+    slot: &FreeSlot,
+    free: &Mutex<Vec<FreeSlot>>,
+    days: &mut HashSet<String>,
+) -> bool {
+    log.latencies_us.push(latency_us);
+    let Ok(reply) = reply else {
+        log.transport_errors += 1;
+        return false;
+    };
+    *log.statuses.entry(reply.status.to_string()).or_default() += 1;
+    // The error code says why, as a client should read it (docs/ERRORS.md).
+    match (reply.status, reply.body["code"].as_str().unwrap_or("")) {
+        (201, _) => {
+            forget(free, slot.id);
+            days.insert(slot.day.clone());
+            if let Some(id) = reply.body["id"].as_i64() {
+                log.created.push((id, slot.id));
+            }
+        }
+        (409, "duplicate-booking") => {
+            days.insert(slot.day.clone());
+        }
+        (409, "booking-limit-reached") => return true,
+        (409, _) => forget(free, slot.id),
+        _ => {}
+    }
+    false
 }
 
 struct Check {
