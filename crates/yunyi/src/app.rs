@@ -274,13 +274,15 @@ impl Application {
                 .with_clock(state.clock.clone());
             tokio::spawn(worker.run(shutdown.clone()))
         });
-        // Audit events wait unsealed for a moment; every node seals (taking turns), and seals
-        // once more as it stops.
-        let sealer = tokio::spawn(audit::run_sealer(
-            state.db.clone(),
-            AUDIT_SEAL_EVERY,
-            shutdown.clone(),
-        ));
+        // PostgreSQL: audit events wait unsealed for a moment; every node seals (taking turns),
+        // and seals once more as it stops. SQLite writers chain their own: nothing to seal.
+        let sealer = matches!(state.db, Db::Postgres(_)).then(|| {
+            tokio::spawn(audit::run_sealer(
+                state.db.clone(),
+                AUDIT_SEAL_EVERY,
+                shutdown.clone(),
+            ))
+        });
         // PostgreSQL: conversation news from every process (a no-op on SQLite).
         let listener = tokio::spawn(crate::consult::hub::listen(
             state.db.clone(),
@@ -310,7 +312,9 @@ impl Application {
             }
         }
         let _ = listener.await;
-        let _ = sealer.await;
+        if let Some(sealer) = sealer {
+            let _ = sealer.await;
+        }
         state.db.close().await;
         served
     }
