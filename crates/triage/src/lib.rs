@@ -66,6 +66,7 @@ impl Input {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Sex {
     Female,
     Male,
@@ -74,6 +75,7 @@ pub enum Sex {
 /// How soon the patient should be seen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Urgency {
     /// Book a visit in the coming days.
     Routine,
@@ -85,6 +87,7 @@ pub enum Urgency {
 
 /// The answer for one complaint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Triage {
     /// Departments, best first (at most five), with scores in 0..=1 that sum to at most 1.
     pub departments: Vec<DepartmentScore>,
@@ -112,6 +115,7 @@ pub struct Triage {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DepartmentScore {
     /// Code in 《医疗机构诊疗科目名录》.
     pub code: String,
@@ -121,6 +125,7 @@ pub struct DepartmentScore {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = RedFlag))]
 pub struct Flag {
     pub id: String,
     pub name: String,
@@ -133,6 +138,7 @@ pub struct Flag {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = TriageFinding))]
 pub struct Finding {
     /// The concept's id in the knowledge base (`fever`, `chest_pain` …).
     pub concept: String,
@@ -148,6 +154,7 @@ pub struct Finding {
 
 /// A follow-up question for a vague complaint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Question {
     /// `where` (哪里不舒服) or `how_long` (多久了).
     pub id: String,
@@ -157,6 +164,7 @@ pub struct Question {
 
 /// One question of the red-flag checklist.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChecklistItem {
     /// The red flag's id, to send back in [`Input::confirmed_red_flags`].
     pub id: String,

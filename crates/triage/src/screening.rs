@@ -53,6 +53,7 @@ const MAX_WORD_CHARS: usize = 20;
 /// What an officer edits. See `data/screening.toml` for the default and its comments.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RuleSet {
     /// A measured temperature at or above this is fever, °C.
     #[serde(default = "default_fever_c")]
@@ -80,6 +81,7 @@ fn default_window_days() -> u32 {
 /// An outbreak area: a place and the days it was one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ScreeningArea))]
 pub struct Area {
     /// As people write it ("武汉").
     pub name: String,
@@ -98,6 +100,7 @@ pub struct Area {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ScreeningRule))]
 pub struct Rule {
     /// Short and stable (`suspected_case`): flags and counts name it.
     pub id: String,
@@ -136,6 +139,7 @@ impl Problem {
 
 /// The words that showed a signal, and where they were.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Evidence {
     /// Where the words were, as the caller named it (`intake.chief_complaint`, `message:12`).
     pub source: String,
@@ -146,6 +150,7 @@ pub struct Evidence {
 /// Signals and the first evidence of each.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Signals(pub BTreeMap<String, Evidence>);
 
 impl Signals {
@@ -202,6 +207,7 @@ pub struct Facts {
 
 /// A rule that fired, with the evidence for each signal it needed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Hit {
     pub rule: String,
     pub name: String,

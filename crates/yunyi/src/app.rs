@@ -327,6 +327,7 @@ pub fn router(state: AppState) -> Router {
     let x_request_id = HeaderName::from_static("x-request-id");
     let mut app = Router::new()
         .merge(ops::router())
+        .merge(crate::openapi::router())
         .merge(web::router())
         .merge(directory::router())
         .merge(identity::router())

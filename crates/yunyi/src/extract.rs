@@ -31,6 +31,29 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AppJson<T> {
     }
 }
 
+/// An optional JSON body: no body at all is `None` (a bare POST); a body that is there must be
+/// JSON of the right shape, exactly as [`AppJson`] — bad input is refused, never ignored.
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        // The body limit layer has bounded what this reads.
+        let bytes = axum::body::to_bytes(body, usize::MAX)
+            .await
+            .map_err(|e| AppError::BadRequest(format!("the body could not be read: {e}")))?;
+        if bytes.is_empty() {
+            return Ok(Self(None));
+        }
+        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
+        AppJson::from_request(req, state)
+            .await
+            .map(|AppJson(v)| Self(Some(v)))
+    }
+}
+
 /// A body value of the wrong shape, said without our type names.
 fn type_error(path: String, message: &str) -> AppError {
     let message = crate::text::public_serde_message(message);

@@ -24,6 +24,7 @@ pub mod fhir;
 pub mod identity;
 pub mod jobs;
 pub mod money;
+pub mod openapi;
 pub mod ops;
 pub mod paging;
 pub mod pharmacy;

@@ -62,7 +62,13 @@ impl PageRequest {
 }
 
 /// One page of results. `next_after` is the value for `after` to get the next page, or null.
-#[derive(Debug, Clone, Serialize)]
+/// A list that is not paged: short by nature (a person's appointments, a hospital's staff).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Items<T> {
+    pub items: Vec<T>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_after: Option<i64>,

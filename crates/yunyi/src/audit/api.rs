@@ -3,7 +3,7 @@
 use axum::extract::{RawQuery, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::json;
+use serde::Serialize;
 
 use super::service;
 use crate::app::AppState;
@@ -14,11 +14,51 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/audit-events", get(list))
 }
 
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list))]
+pub struct ApiDoc;
+
+/// A page of the trail, newest first.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct EventPage {
+    items: Vec<super::Event>,
+    /// Pass as `before` for the next (older) page; null on the last page.
+    next_before: Option<i64>,
+}
+
+/// Filters of the trail; officers and regulators see all, a hospital admin their hospital's.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // read by the document only
+struct EventQuery {
+    /// Events of this account.
+    #[param(minimum = 1)]
+    actor: Option<i64>,
+    /// Events about this patient.
+    #[param(minimum = 1)]
+    patient: Option<i64>,
+    /// Events older than this id (paging).
+    #[param(minimum = 1)]
+    before: Option<i64>,
+    /// The action, e.g. `patient.read`.
+    action: Option<String>,
+    /// `success`, `denied` or `failure`.
+    outcome: Option<String>,
+    /// Only break-glass and other flagged events.
+    flagged: Option<bool>,
+    /// How many events (1–100, default 50).
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<i64>,
+}
+
+/// Search the audit trail.
+#[utoipa::path(get, path = "/api/v1/audit-events", params(EventQuery),
+    responses((status = 200, description = "Events, newest first", body = EventPage)))]
 async fn list(
     State(state): State<AppState>,
     actor: Actor,
     RawQuery(query): RawQuery,
-) -> AppResult<Json<serde_json::Value>> {
+) -> AppResult<Json<EventPage>> {
     let filter = service::parse_filter(query.as_deref())?;
     let limit = usize::try_from(filter.limit).unwrap_or(50);
     let events = service::search(&state, &actor, filter).await?;
@@ -26,5 +66,8 @@ async fn list(
     let next_before = (events.len() == limit)
         .then(|| events.last().map(|e| e.id))
         .flatten();
-    Ok(Json(json!({"items": events, "next_before": next_before})))
+    Ok(Json(EventPage {
+        items: events,
+        next_before,
+    }))
 }

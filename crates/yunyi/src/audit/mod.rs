@@ -134,7 +134,8 @@ impl<'a> NewEvent<'a> {
 }
 
 /// A stored event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[schema(as = AuditEvent)]
 pub struct Event {
     pub id: i64,
     pub at: i64,

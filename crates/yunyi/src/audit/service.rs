@@ -42,7 +42,12 @@ pub fn parse_filter(query: Option<&str>) -> AppResult<Filter> {
                     "must be success, denied or failure",
                 )),
             },
-            "flagged" => f.flagged_only = matches!(v, "true" | "1" | "on"),
+            // A value that is not a yes or a no is refused, not read as "no" (found by fuzzing).
+            "flagged" => match v {
+                "true" | "1" | "on" => f.flagged_only = true,
+                "false" | "0" | "off" | "" => f.flagged_only = false,
+                _ => errors.push(FieldError::new("flagged", "must be true or false")),
+            },
             "limit" => match v.parse::<i64>() {
                 Ok(n) if (1..=MAX_LIMIT).contains(&n) => f.limit = n,
                 _ => errors.push(FieldError::new(
@@ -94,4 +99,17 @@ pub async fn get(state: &AppState, actor: &Actor, id: i64) -> AppResult<Event> {
         .into_iter()
         .find(|e| e.id == id)
         .ok_or_else(|| AppError::NotFound(format!("no audit event with id {id}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_filter;
+
+    #[test]
+    fn flagged_is_a_yes_or_a_no() {
+        assert!(parse_filter(Some("flagged=true")).unwrap().flagged_only);
+        assert!(!parse_filter(Some("flagged=false")).unwrap().flagged_only);
+        // Found by fuzzing: anything else used to read as "no" and list every event.
+        assert!(parse_filter(Some("flagged=null")).is_err());
+    }
 }

@@ -5,8 +5,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use super::reconciliation;
 use super::service::{self, OrderView};
@@ -15,6 +14,17 @@ use crate::dispensing::service::ChoiceInput;
 use crate::error::{AppError, AppResult};
 use crate::extract::{AppJson, PathId};
 use crate::identity::Actor;
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    order_prescription,
+    read,
+    refund,
+    notify,
+    reconciliation,
+    order_appointment
+))]
+pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -26,7 +36,11 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/hospitals/{id}/reconciliation", get(reconciliation))
 }
 
-/// The body names how the medicine reaches the patient (default: picked up).
+/// Order an approved prescription: the body names how the medicine reaches the patient
+/// (default: picked up).
+#[utoipa::path(post, path = "/api/v1/prescriptions/{id}/order", params(crate::openapi::IdParam),
+    request_body = ChoiceInput,
+    responses((status = 200, description = "The order, with where to pay it", body = OrderView)))]
 async fn order_prescription(
     State(state): State<AppState>,
     actor: Actor,
@@ -38,6 +52,9 @@ async fn order_prescription(
     ))
 }
 
+/// Read an order (its payer's side only).
+#[utoipa::path(get, path = "/api/v1/orders/{id}", params(crate::openapi::IdParam),
+    responses((status = 200, description = "The order", body = OrderView)))]
 async fn read(
     State(state): State<AppState>,
     actor: Actor,
@@ -46,13 +63,18 @@ async fn read(
     Ok(Json(service::read(&state, &actor, id).await?))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 struct RefundInput {
+    /// Fen to refund; the whole unrefunded rest when absent.
     amount_fen: Option<i64>,
     #[serde(default)]
     reason: Option<String>,
 }
 
+/// Refund part or all of a paid order (the hospital's administrators).
+#[utoipa::path(post, path = "/api/v1/orders/{id}/refunds", params(crate::openapi::IdParam),
+    request_body = RefundInput,
+    responses((status = 200, description = "The order with the refund", body = OrderView)))]
 async fn refund(
     State(state): State<AppState>,
     actor: Actor,
@@ -71,26 +93,46 @@ async fn refund(
     ))
 }
 
-/// The gateway's server-to-server notification: the raw body and its signature header.
+#[derive(Serialize, utoipa::ToSchema)]
+struct NotifyAnswer {
+    outcome: service::Outcome,
+}
+
+/// The payment gateway's server-to-server notification: the raw body, signed in
+/// `x-sandbox-signature` (HMAC-SHA256, hex).
+#[utoipa::path(post, path = "/api/v1/payments/notify/sandbox", security(()),
+    request_body = super::gateway::Notification,
+    params(("x-sandbox-signature" = String, Header, description = "HMAC-SHA256 of the body, hex")),
+    responses((status = 200, description = "What the notification did", body = NotifyAnswer)))]
 async fn notify(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: axum::body::Bytes,
-) -> AppResult<Json<serde_json::Value>> {
+) -> AppResult<Json<NotifyAnswer>> {
     let signature =
         crate::extract::signature(&headers, crate::extract::SANDBOX_SIGNATURE, "notification")?;
     let outcome = service::notify(&state, &body, signature).await?;
-    Ok(Json(json!({ "outcome": outcome })))
+    Ok(Json(NotifyAnswer { outcome }))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ReconciliationQuery {
+    /// The day, `YYYY-MM-DD` (today in China when absent).
     date: Option<String>,
+    /// `json` (the default) or `csv`.
     format: Option<String>,
 }
 
+/// A hospital's daily reconciliation.
+///
 /// `GET /api/v1/hospitals/{id}/reconciliation?date=YYYY-MM-DD[&format=csv]`: the day's
 /// payments, refunds and exceptions (today when no date).
+#[utoipa::path(get, path = "/api/v1/hospitals/{id}/reconciliation",
+    params(crate::openapi::IdParam, ReconciliationQuery),
+    responses((status = 200, description = "The day's report", body = reconciliation::Report,
+        content_type = "application/json"),
+        (status = "2XX", description = "The same report as CSV (`format=csv`)", content_type = "text/csv", body = String)))]
 async fn reconciliation(
     State(state): State<AppState>,
     actor: Actor,
@@ -130,7 +172,11 @@ pub fn csv_response(report: &reconciliation::Report) -> axum::response::Response
         .into_response()
 }
 
+/// Order the registration fee of a booked appointment.
+///
 /// `POST /api/v1/appointments/{id}/order`: the registration fee of a booked appointment.
+#[utoipa::path(post, path = "/api/v1/appointments/{id}/order", params(crate::openapi::IdParam),
+    responses((status = 200, description = "The order", body = OrderView)))]
 async fn order_appointment(
     State(state): State<AppState>,
     actor: Actor,

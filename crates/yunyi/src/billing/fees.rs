@@ -21,7 +21,7 @@ use crate::jobs::{Job, JobContext, JobResult};
 use crate::policy;
 
 /// What a consultation or appointment costs and where its payment stands.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Fee {
     pub order_id: i64,
     pub status: OrderStatus,

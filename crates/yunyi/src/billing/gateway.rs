@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::jobs::BoxFuture;
 
 /// What a gateway tells Yunyi about a payment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Notification {
     /// The gateway's own transaction id: the key that makes notifications idempotent.
     pub gateway_txn: String,

@@ -19,7 +19,7 @@ use crate::time::{cst_ms, cst_rfc3339};
 pub use super::store::{Exception, PaymentLine, RefundLine};
 
 /// Count and amount of one kind of thing paid for.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Subtotal {
     pub subject_type: String,
     pub payments: usize,
@@ -28,7 +28,7 @@ pub struct Subtotal {
     pub refunded_fen: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Report {
     pub hospital_id: i64,
     pub date: String,

@@ -18,7 +18,7 @@ use crate::pharmacy::{prescribing, prescription_store};
 use crate::policy;
 
 /// An order with its lines and refunds, and where to pay it while it waits.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct OrderView {
     #[serde(flatten)]
     pub order: OrderRow,
@@ -156,7 +156,7 @@ pub async fn order_prescription(
 }
 
 /// What a notification did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// The order is paid (and what it pays for moved on).

@@ -16,7 +16,7 @@ crate::text_enum! {
     }
 }
 
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct OrderRow {
     pub id: i64,
     pub person_id: i64,
@@ -38,7 +38,7 @@ pub struct OrderRow {
 const COLUMNS: &str = "id, person_id, payer_id, hospital_id, subject_type, subject_id, status, total_fen, \
      paid_fen, refunded_fen, gateway, gateway_txn, created_at, paid_at, updated_at";
 
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct LineRow {
     pub line: i64,
     pub description: String,
@@ -47,7 +47,7 @@ pub struct LineRow {
     pub amount_fen: i64,
 }
 
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct RefundRow {
     pub id: i64,
     pub amount_fen: i64,
@@ -256,7 +256,7 @@ pub async fn insert_refund(
     .map(|_| ())
 }
 
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct PaymentLine {
     pub order_id: i64,
     pub subject_type: String,
@@ -267,7 +267,7 @@ pub struct PaymentLine {
     pub at: i64,
 }
 
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct RefundLine {
     pub refund_id: i64,
     pub order_id: i64,
@@ -278,7 +278,7 @@ pub struct RefundLine {
     pub at: i64,
 }
 
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Exception {
     pub order_id: i64,
     pub gateway_txn: String,

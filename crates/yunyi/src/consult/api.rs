@@ -5,8 +5,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use super::model::PriorRecordInput;
 use super::records;
@@ -16,6 +15,33 @@ use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::extract::{AppJson, PathId};
 use crate::identity::Actor;
+use crate::paging::Items;
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    write_note,
+    ice_servers,
+    request,
+    list,
+    queue,
+    read,
+    accept,
+    start,
+    complete,
+    refer_offline,
+    cancel,
+    judge_record,
+    upload_record,
+    own_record,
+    consultation_record,
+    messages,
+    post_message,
+    mark_read,
+    chat,
+    post_image,
+    image
+))]
+pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -55,12 +81,13 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/prior-records/{id}", get(own_record))
 }
 
+/// ICE servers for a video call.
+///
 /// `GET /api/v1/video/ice-servers`: the STUN/TURN servers for a video call, TURN ones with
 /// this user's time-limited credentials. For the people who hold calls: patients and doctors.
-async fn ice_servers(
-    State(state): State<AppState>,
-    actor: Actor,
-) -> AppResult<Json<serde_json::Value>> {
+#[utoipa::path(get, path = "/api/v1/video/ice-servers",
+    responses((status = 200, description = "ICE servers", body = IceAnswer)))]
+async fn ice_servers(State(state): State<AppState>, actor: Actor) -> AppResult<Json<IceAnswer>> {
     let me = actor.require()?;
     if !matches!(
         me.role,
@@ -78,16 +105,30 @@ async fn ice_servers(
         .turn_secret
         .as_ref()
         .map(|_| crate::time::cst_rfc3339((now + super::ice::CREDENTIAL_TTL_SECS) * 1000));
-    Ok(Json(
-        json!({"ice_servers": servers, "credentials_expire_at": expires}),
-    ))
+    Ok(Json(IceAnswer {
+        ice_servers: servers,
+        credentials_expire_at: expires,
+    }))
+}
+
+/// The servers a video call may use.
+#[derive(Serialize, utoipa::ToSchema)]
+struct IceAnswer {
+    ice_servers: Vec<super::ice::IceServer>,
+    /// When the TURN credentials stop working (absent without TURN).
+    credentials_expire_at: Option<String>,
 }
 
 fn id_of(raw: &str, what: &str) -> AppResult<i64> {
     crate::extract::path_id(what, raw)
 }
 
+/// Request a consultation.
+///
 /// `POST /api/v1/consultations`: 201 with the stored request and its `Location`.
+#[utoipa::path(post, path = "/api/v1/consultations", request_body = RequestInput,
+    responses((status = 201, description = "Requested", body = service::ConsultationView,
+        headers(("location" = String, description = "The consultation's address")))))]
 async fn request(
     State(state): State<AppState>,
     actor: Actor,
@@ -103,17 +144,33 @@ async fn request(
         .into_response())
 }
 
+/// List consultations.
+///
 /// `GET /api/v1/consultations`: a patient's own (and family's); a doctor's accepted and ongoing.
-async fn list(State(state): State<AppState>, actor: Actor) -> AppResult<Json<serde_json::Value>> {
+#[utoipa::path(get, path = "/api/v1/consultations",
+    responses((status = 200, description = "Consultations", body = Items<super::store::ConsultationRow>)))]
+async fn list(
+    State(state): State<AppState>,
+    actor: Actor,
+) -> AppResult<Json<Items<super::store::ConsultationRow>>> {
     let items = service::listed(&state, &actor).await?;
-    Ok(Json(json!({"items": items})))
+    Ok(Json(Items { items }))
 }
 
-async fn queue(State(state): State<AppState>, actor: Actor) -> AppResult<Json<serde_json::Value>> {
+/// A doctor's queue of requests waiting to be accepted.
+#[utoipa::path(get, path = "/api/v1/consultations/queue",
+    responses((status = 200, description = "Waiting requests", body = Items<service::QueueItem>)))]
+async fn queue(
+    State(state): State<AppState>,
+    actor: Actor,
+) -> AppResult<Json<Items<service::QueueItem>>> {
     let items = service::queue(&state, &actor).await?;
-    Ok(Json(json!({"items": items})))
+    Ok(Json(Items { items }))
 }
 
+/// One consultation with its timeline.
+#[utoipa::path(get, path = "/api/v1/consultations/{id}", params(crate::openapi::IdParam),
+    responses((status = 200, description = "The consultation", body = service::ConsultationView)))]
 async fn read(
     State(state): State<AppState>,
     actor: Actor,
@@ -122,6 +179,9 @@ async fn read(
     Ok(Json(service::read(&state, &actor, id).await?))
 }
 
+/// The doctor accepts a request.
+#[utoipa::path(post, path = "/api/v1/consultations/{id}/accept", params(crate::openapi::IdParam),
+    responses((status = 200, description = "Accepted", body = service::ConsultationView)))]
 async fn accept(
     State(state): State<AppState>,
     actor: Actor,
@@ -130,6 +190,9 @@ async fn accept(
     Ok(Json(lifecycle::accept(&state, &actor, id).await?))
 }
 
+/// The doctor starts the consultation.
+#[utoipa::path(post, path = "/api/v1/consultations/{id}/start", params(crate::openapi::IdParam),
+    responses((status = 200, description = "Started", body = service::ConsultationView)))]
 async fn start(
     State(state): State<AppState>,
     actor: Actor,
@@ -138,6 +201,9 @@ async fn start(
     Ok(Json(lifecycle::start(&state, &actor, id).await?))
 }
 
+/// The doctor ends the consultation (the note must be written).
+#[utoipa::path(post, path = "/api/v1/consultations/{id}/complete", params(crate::openapi::IdParam),
+    responses((status = 200, description = "Completed", body = service::ConsultationView)))]
 async fn complete(
     State(state): State<AppState>,
     actor: Actor,
@@ -146,12 +212,16 @@ async fn complete(
     Ok(Json(lifecycle::complete(&state, &actor, id).await?))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 struct ReasonInput {
     #[serde(default)]
     reason: Option<String>,
 }
 
+/// The doctor sends the patient to be seen in person.
+#[utoipa::path(post, path = "/api/v1/consultations/{id}/refer-offline", params(crate::openapi::IdParam),
+    request_body = ReasonInput,
+    responses((status = 200, description = "Referred", body = service::ConsultationView)))]
 async fn refer_offline(
     State(state): State<AppState>,
     actor: Actor,
@@ -163,6 +233,10 @@ async fn refer_offline(
     ))
 }
 
+/// Cancel a consultation (the patient before it starts, or the doctor with a reason).
+#[utoipa::path(post, path = "/api/v1/consultations/{id}/cancel", params(crate::openapi::IdParam),
+    request_body = ReasonInput,
+    responses((status = 200, description = "Cancelled", body = service::ConsultationView)))]
 async fn cancel(
     State(state): State<AppState>,
     actor: Actor,
@@ -174,7 +248,7 @@ async fn cancel(
     ))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 struct JudgeInput {
     #[serde(default)]
     qualifies: Option<bool>,
@@ -182,7 +256,12 @@ struct JudgeInput {
     reason: Option<String>,
 }
 
+/// Judge the uploaded record of an earlier diagnosis.
+///
 /// `POST …/prior-record` `{"qualifies": true}` or `{"qualifies": false, "reason": "…"}`.
+#[utoipa::path(post, path = "/api/v1/consultations/{id}/prior-record", params(crate::openapi::IdParam),
+    request_body = JudgeInput,
+    responses((status = 200, description = "Judged", body = service::ConsultationView)))]
 async fn judge_record(
     State(state): State<AppState>,
     actor: Actor,
@@ -198,8 +277,14 @@ async fn judge_record(
     ))
 }
 
+/// Upload the record of an earlier diagnosis.
+///
 /// `POST /api/v1/prior-records?kind=outpatient_record&hospital_name=…&diagnosed_on=…&condition=…[&icd10=…][&person_id=…]`
 /// with the photo or PDF as the body.
+#[utoipa::path(post, path = "/api/v1/prior-records", params(PriorRecordInput),
+    request_body(content = Vec<u8>, content_type = "image/jpeg", description = "A JPEG, PNG or PDF"),
+    responses((status = 201, description = "Stored", body = super::store::PriorRecord,
+        headers(("location" = String, description = "The record's address")))))]
 async fn upload_record(
     State(state): State<AppState>,
     actor: Actor,
@@ -238,6 +323,9 @@ fn file_response((bytes, content_type): (Vec<u8>, String)) -> Response {
         .into_response()
 }
 
+/// The file of one's own prior record.
+#[utoipa::path(get, path = "/api/v1/prior-records/{id}", params(crate::openapi::IdParam),
+    responses((status = 200, description = "The image or PDF", content_type = "application/octet-stream", body = Vec<u8>)))]
 async fn own_record(
     State(state): State<AppState>,
     actor: Actor,
@@ -248,6 +336,10 @@ async fn own_record(
     ))
 }
 
+/// A prior record attached to a consultation, for its doctor.
+#[utoipa::path(get, path = "/api/v1/consultations/{id}/records/{record}",
+    params(crate::openapi::IdParam, ("record" = i64, Path, description = "The record's id")),
+    responses((status = 200, description = "The image or PDF", content_type = "application/octet-stream", body = Vec<u8>)))]
 async fn consultation_record(
     State(state): State<AppState>,
     actor: Actor,
@@ -284,7 +376,11 @@ fn after_and_limit(q: Option<&str>) -> AppResult<(i64, i64)> {
     Ok((after, limit))
 }
 
+/// Read the conversation.
+///
 /// `GET …/messages?after=N`: the conversation after message N, and the read marks.
+#[utoipa::path(get, path = "/api/v1/consultations/{id}/messages", params(crate::openapi::IdParam, AfterQuery),
+    responses((status = 200, description = "Messages", body = conversation::Conversation)))]
 async fn messages(
     State(state): State<AppState>,
     actor: Actor,
@@ -297,12 +393,16 @@ async fn messages(
     ))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 struct MessageInput {
     #[serde(default)]
     text: String,
 }
 
+/// Send a text message.
+#[utoipa::path(post, path = "/api/v1/consultations/{id}/messages", params(crate::openapi::IdParam),
+    request_body = MessageInput,
+    responses((status = 201, description = "Sent", body = super::store::MessageRow)))]
 async fn post_message(
     State(state): State<AppState>,
     actor: Actor,
@@ -313,11 +413,14 @@ async fn post_message(
     Ok((StatusCode::CREATED, Json(message)))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 struct ReadInput {
     seq: Option<i64>,
 }
 
+/// Mark messages read up to `seq`.
+#[utoipa::path(post, path = "/api/v1/consultations/{id}/read", params(crate::openapi::IdParam),
+    request_body = ReadInput, responses((status = 204, description = "Marked")))]
 async fn mark_read(
     State(state): State<AppState>,
     actor: Actor,
@@ -331,9 +434,13 @@ async fn mark_read(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Open the conversation as a WebSocket.
+///
 /// `GET …/ws?after=N`: the conversation as a WebSocket (see `chat`). A browser's connection
 /// must come from this site's own pages: its `Origin` must name the host it connects to, so
 /// another site cannot open a chat with the user's cookie.
+#[utoipa::path(get, path = "/api/v1/consultations/{id}/ws", params(crate::openapi::IdParam, AfterQuery),
+    responses((status = 101, description = "Switched to a WebSocket carrying the conversation")))]
 async fn chat(
     State(state): State<AppState>,
     actor: Actor,
@@ -372,7 +479,12 @@ async fn chat(
         .into_response())
 }
 
+/// Send a picture.
+///
 /// `POST …/images` with the picture as the body.
+#[utoipa::path(post, path = "/api/v1/consultations/{id}/images", params(crate::openapi::IdParam),
+    request_body(content = Vec<u8>, content_type = "image/jpeg", description = "A JPEG or PNG"),
+    responses((status = 201, description = "Sent", body = super::store::MessageRow)))]
 async fn post_image(
     State(state): State<AppState>,
     actor: Actor,
@@ -383,6 +495,10 @@ async fn post_image(
     Ok((StatusCode::CREATED, Json(message)))
 }
 
+/// A picture sent in the conversation.
+#[utoipa::path(get, path = "/api/v1/consultations/{id}/messages/{seq}/image",
+    params(crate::openapi::IdParam, ("seq" = i64, Path, description = "The message's number")),
+    responses((status = 200, description = "The image", content_type = "image/jpeg", body = Vec<u8>)))]
 async fn image(
     State(state): State<AppState>,
     actor: Actor,
@@ -395,7 +511,12 @@ async fn image(
     ))
 }
 
+/// Write the clinical note.
+///
 /// `PUT …/note`: the clinical note (SOAP; diagnoses on follow-up visits).
+#[utoipa::path(put, path = "/api/v1/consultations/{id}/note", params(crate::openapi::IdParam),
+    request_body = super::model::NoteInput,
+    responses((status = 200, description = "The saved note", body = super::note::NoteView)))]
 async fn write_note(
     State(state): State<AppState>,
     actor: Actor,
@@ -403,4 +524,17 @@ async fn write_note(
     AppJson(input): AppJson<super::model::NoteInput>,
 ) -> AppResult<Json<super::note::NoteView>> {
     Ok(Json(super::note::write(&state, &actor, id, &input).await?))
+}
+
+/// Where a message list starts and how long it is.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // read by the document only
+struct AfterQuery {
+    /// Messages after this number (default 0: from the start).
+    #[param(minimum = 0)]
+    after: Option<i64>,
+    /// How many, 1–200 (default 200).
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<i64>,
 }

@@ -313,13 +313,13 @@ pub async fn conversation_after(
     Ok(Conversation { messages, read })
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ReadMark {
     pub account: i64,
     pub seq: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Conversation {
     pub messages: Vec<store::MessageRow>,
     pub read: Vec<ReadMark>,

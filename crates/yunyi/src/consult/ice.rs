@@ -15,7 +15,7 @@ use crate::config::ConsultConfig;
 pub const CREDENTIAL_TTL_SECS: i64 = 12 * 3600;
 
 /// One entry of `RTCConfiguration.iceServers`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct IceServer {
     pub urls: String,
     #[serde(skip_serializing_if = "Option::is_none")]

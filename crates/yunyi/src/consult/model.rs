@@ -158,7 +158,7 @@ pub fn reply_target(service: &crate::directory::model::Service) -> i64 {
 }
 
 /// One symptom as the patient names it, with when it began.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Symptom {
     #[serde(default)]
     pub name: String,
@@ -169,7 +169,7 @@ pub struct Symptom {
 
 /// Counselling-specific intake: the concern in the patient's words, the two PHQ-2 screening
 /// answers (0–3 each), and whether they have thoughts of harming themselves.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct CounsellingIntake {
     #[serde(default)]
     pub concern: String,
@@ -183,7 +183,7 @@ pub struct CounsellingIntake {
 
 /// The intake as submitted (every field optional so that missing ones get a field error,
 /// not a parse failure).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct IntakeInput {
     #[serde(default)]
     pub chief_complaint: String,
@@ -474,7 +474,7 @@ pub const PRIOR_RECORD_KINDS: [&str; 3] = [
 ];
 
 /// One diagnosis of a note: an ICD-10 code and its name as the doctor writes it.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Diagnosis {
     #[serde(default)]
     pub code: String,
@@ -483,7 +483,7 @@ pub struct Diagnosis {
 }
 
 /// The clinical note as the doctor submits it (SOAP).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct NoteInput {
     #[serde(default)]
     pub subjective: String,
@@ -583,7 +583,8 @@ impl NoteInput {
 }
 
 /// What describes an uploaded record of an earlier diagnosis (the file is the request body).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PriorRecordInput {
     #[serde(default)]
     pub person_id: Option<i64>,

@@ -15,7 +15,7 @@ use crate::identity::auth::require_step_up;
 use crate::identity::model::Role;
 
 /// The note as participants read it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct NoteView {
     pub author_id: i64,
     pub subjective: String,

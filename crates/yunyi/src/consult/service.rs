@@ -21,7 +21,7 @@ use crate::policy;
 use crate::scheduling::store as scheduling_store;
 
 /// A patient's request, as submitted.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct RequestInput {
     #[serde(default)]
     pub service_id: Option<i64>,
@@ -48,7 +48,7 @@ pub struct RequestInput {
 }
 
 /// Why a follow-up visit may be held, as the doctor and patient see it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FollowUpBasis {
     /// A diagnosis in the hospital's own offline records.
@@ -73,7 +73,7 @@ pub(super) fn follow_up_basis(c: &ConsultationRow) -> Option<FollowUpBasis> {
 }
 
 /// The intake as the doctor reads it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct IntakeView {
     pub chief_complaint: String,
     pub symptoms: Vec<model::Symptom>,
@@ -112,7 +112,7 @@ impl IntakeView {
 }
 
 /// A consultation with its intake and history.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ConsultationView {
     #[serde(flatten)]
     pub consultation: ConsultationRow,
@@ -693,7 +693,8 @@ pub(super) async fn takes_from_queue(
 
 /// A doctor's queue: requests addressed to them, and unassigned ones of their departments at
 /// their hospital, oldest first. Each listed patient's summary is an audited read.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = ConsultationQueueItem)]
 pub struct QueueItem {
     pub id: i64,
     pub kind: String,

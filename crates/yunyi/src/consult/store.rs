@@ -5,7 +5,7 @@
 use super::model::{Channel, Intake, Kind, Status};
 use crate::db::{Db, Params, Tx};
 
-#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
 pub struct ConsultationRow {
     pub id: i64,
     pub person_id: i64,
@@ -91,7 +91,8 @@ pub async fn consultation(db: &Db, id: i64) -> Result<Option<ConsultationRow>, s
 }
 
 /// One status change, in the history.
-#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = ConsultationEvent)]
 pub struct EventRow {
     pub from_status: Option<Status>,
     pub to_status: Status,
@@ -476,7 +477,7 @@ pub async fn insert_offline_diagnosis(
 }
 
 /// An uploaded record of an earlier diagnosis.
-#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
 pub struct PriorRecord {
     pub id: i64,
     pub person_id: i64,
@@ -523,7 +524,16 @@ pub const MARK_FIRST_REPLY_SQL: &str =
     "UPDATE consultation SET first_reply_at = $2 WHERE id = $1 AND first_reply_at IS NULL";
 
 /// A message of the conversation.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    sqlx::FromRow,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
 pub struct MessageRow {
     pub seq: i64,
     pub sender_id: Option<i64>,

@@ -83,6 +83,24 @@ macro_rules! text_enum {
             }
         }
 
+        // In the OpenAPI document: a string with exactly these values.
+        impl ::utoipa::PartialSchema for $name {
+            fn schema() -> ::utoipa::openapi::RefOr<::utoipa::openapi::schema::Schema> {
+                ::utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(::utoipa::openapi::schema::Type::String)
+                    .enum_values(Some([$($text),+]))
+                    .into()
+            }
+        }
+
+        // Named `context.Type` in the document: several contexts have a `Status`.
+        impl ::utoipa::ToSchema for $name {
+            fn name() -> ::std::borrow::Cow<'static, str> {
+                let context = module_path!().split("::").nth(1).unwrap_or("yunyi");
+                ::std::borrow::Cow::Owned(format!("{context}.{}", stringify!($name)))
+            }
+        }
+
         $crate::text_enum!(@sqlx $name, ::sqlx::Sqlite);
         $crate::text_enum!(@sqlx $name, ::sqlx::Postgres);
     };

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::error::FieldError;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Hospital {
     pub id: i64,
     /// The hospital's own stable code (e.g. its registration code).
@@ -19,7 +19,7 @@ pub struct Hospital {
     pub status: ActiveOrSuspended,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Department {
     pub id: i64,
     pub hospital_id: i64,
@@ -30,7 +30,7 @@ pub struct Department {
     pub offers_online: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HospitalDetail {
     #[serde(flatten)]
     pub hospital: Hospital,
@@ -228,7 +228,7 @@ impl ServiceKind {
 }
 
 /// A doctor's professional profile, as an admin enters it.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct DoctorProfileInput {
     #[serde(default)]
     pub licence_no: String,
@@ -314,7 +314,7 @@ impl DoctorProfileInput {
 }
 
 /// A service to create.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct ServiceInput {
     pub hospital_id: Option<i64>,
     pub department_id: Option<i64>,
@@ -437,7 +437,7 @@ impl ServiceInput {
 }
 
 /// A doctor as the public sees them in search results.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct DoctorCard {
     pub id: i64,
     pub name: String,
@@ -452,7 +452,7 @@ pub struct DoctorCard {
     pub department_name_en: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct PracticeSite {
     pub id: i64,
     pub account_id: i64,
@@ -462,7 +462,7 @@ pub struct PracticeSite {
     pub status: SiteStatus,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Privilege {
     pub hospital_id: i64,
     pub kind: PrivilegeKind,
@@ -470,7 +470,7 @@ pub struct Privilege {
     pub reason: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Service {
     pub id: i64,
     pub hospital_id: i64,
@@ -486,7 +486,7 @@ pub struct Service {
     pub active: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct DoctorProfile {
     pub account_id: i64,
     pub name: String,
@@ -498,7 +498,7 @@ pub struct DoctorProfile {
 }
 
 /// Everything public about one doctor.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DoctorDetail {
     pub profile: DoctorProfile,
     pub years_of_practice: i64,
@@ -524,7 +524,7 @@ pub fn is_std_department_code(code: &str) -> bool {
 }
 
 /// A department to add, as an administrator sends it.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct DepartmentInput {
     #[serde(default)]
     pub std_code: String,
@@ -566,7 +566,7 @@ impl DepartmentInput {
 }
 
 /// A free-clinic campaign to create.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct CampaignInput {
     pub hospital_id: Option<i64>,
     #[serde(default)]

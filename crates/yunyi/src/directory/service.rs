@@ -886,7 +886,7 @@ pub async fn create_campaign(
 }
 
 /// A campaign as the public sees it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct CampaignView {
     #[serde(flatten)]
     pub campaign: store::CampaignRow,

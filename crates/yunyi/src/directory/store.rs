@@ -446,7 +446,7 @@ pub async fn add_campaign_doctor(
     .map(|_| ())
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct CampaignRow {
     pub id: i64,
     pub hospital_id: i64,

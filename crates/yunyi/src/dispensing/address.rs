@@ -16,7 +16,7 @@ use crate::policy;
 /// At most this many addresses in use per person: a phone's picker stays short.
 pub const MAX_ADDRESSES: usize = 10;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AddressView {
     pub id: i64,
     pub person_id: i64,

@@ -6,8 +6,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use super::address::{self, AddressView};
 use super::model::AddressInput;
@@ -16,6 +15,24 @@ use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::extract::{AppJson, PathId};
 use crate::identity::Actor;
+use crate::paging::Items;
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        addresses,
+        add_address,
+        remove_address,
+        make_default,
+        queue,
+        of_prescription,
+        read,
+        act,
+        courier_notify
+    ),
+    components(schemas(FulfilmentAction))
+)]
+pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -35,8 +52,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/couriers/notify/sandbox", post(courier_notify))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct PersonQuery {
+    /// A family member's person id (default: the signed-in patient).
     person_id: Option<i64>,
 }
 
@@ -46,15 +65,21 @@ fn person_query(query: Option<&str>) -> AppResult<Option<i64>> {
     Ok(q.person_id)
 }
 
+/// The signed-in patient's delivery addresses (or a family member's).
+#[utoipa::path(get, path = "/api/v1/addresses", params(PersonQuery),
+    responses((status = 200, description = "Addresses", body = Items<AddressView>)))]
 async fn addresses(
     State(state): State<AppState>,
     actor: Actor,
     RawQuery(query): RawQuery,
-) -> AppResult<Json<serde_json::Value>> {
+) -> AppResult<Json<Items<AddressView>>> {
     let items = address::list(&state, &actor, person_query(query.as_deref())?).await?;
-    Ok(Json(json!({ "items": items })))
+    Ok(Json(Items { items }))
 }
 
+/// Add a delivery address.
+#[utoipa::path(post, path = "/api/v1/addresses", params(PersonQuery), request_body = AddressInput,
+    responses((status = 201, description = "Added", body = AddressView)))]
 async fn add_address(
     State(state): State<AppState>,
     actor: Actor,
@@ -68,6 +93,9 @@ async fn add_address(
     ))
 }
 
+/// Remove an address.
+#[utoipa::path(delete, path = "/api/v1/addresses/{id}", params(crate::openapi::IdParam),
+    responses((status = 204, description = "Removed")))]
 async fn remove_address(
     State(state): State<AppState>,
     actor: Actor,
@@ -77,6 +105,9 @@ async fn remove_address(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Make an address the default.
+#[utoipa::path(post, path = "/api/v1/addresses/{id}/default", params(crate::openapi::IdParam),
+    responses((status = 200, description = "The address", body = AddressView)))]
 async fn make_default(
     State(state): State<AppState>,
     actor: Actor,
@@ -85,12 +116,20 @@ async fn make_default(
     Ok(Json(address::make_default(&state, &actor, id).await?))
 }
 
-async fn queue(State(state): State<AppState>, actor: Actor) -> AppResult<Json<serde_json::Value>> {
+/// The pharmacy's work: deliveries and pickups to prepare.
+#[utoipa::path(get, path = "/api/v1/dispensing/queue",
+    responses((status = 200, description = "Work", body = Items<FulfilmentView>)))]
+async fn queue(
+    State(state): State<AppState>,
+    actor: Actor,
+) -> AppResult<Json<Items<FulfilmentView>>> {
     let items = service::work_queue(&state, &actor).await?;
-    Ok(Json(json!({ "items": items })))
+    Ok(Json(Items { items }))
 }
 
 /// The delivery of a prescription the caller may read (404 when none was chosen yet).
+#[utoipa::path(get, path = "/api/v1/prescriptions/{id}/fulfilment", params(crate::openapi::IdParam),
+    responses((status = 200, description = "The delivery or pickup", body = FulfilmentView)))]
 async fn of_prescription(
     State(state): State<AppState>,
     actor: Actor,
@@ -104,6 +143,9 @@ async fn of_prescription(
         .ok_or_else(|| AppError::NotFound(format!("prescription {id} has no delivery yet")))
 }
 
+/// One delivery or pickup.
+#[utoipa::path(get, path = "/api/v1/fulfilments/{id}", params(crate::openapi::IdParam),
+    responses((status = 200, description = "The delivery or pickup", body = FulfilmentView)))]
 async fn read(
     State(state): State<AppState>,
     actor: Actor,
@@ -112,7 +154,7 @@ async fn read(
     Ok(Json(service::read(&state, &actor, id).await?))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 struct MoveInput {
     /// The patient's pickup code (collect).
     #[serde(default)]
@@ -122,7 +164,13 @@ struct MoveInput {
     reason: Option<String>,
 }
 
+/// Take a delivery or pickup one step on.
+///
 /// `POST /api/v1/fulfilments/{id}/{pick|pack|dispatch|collect|cancel|confirm}`.
+#[utoipa::path(post, path = "/api/v1/fulfilments/{id}/{action}",
+    params(crate::openapi::IdParam, ("action" = FulfilmentAction, Path, description = "The step")),
+    request_body = MoveInput,
+    responses((status = 200, description = "After the step", body = FulfilmentView)))]
 async fn act(
     State(state): State<AppState>,
     actor: Actor,
@@ -163,14 +211,36 @@ pub async fn perform(
     }
 }
 
-/// The courier's server-to-server update: the raw body and its signature header.
+#[derive(Serialize, utoipa::ToSchema)]
+struct CourierAnswer {
+    outcome: service::UpdateOutcome,
+}
+
+/// The courier's server-to-server update: the raw body, signed in `x-sandbox-signature`.
+#[utoipa::path(post, path = "/api/v1/couriers/notify/sandbox", security(()),
+    request_body = super::courier::TrackingUpdate,
+    params(("x-sandbox-signature" = String, Header, description = "HMAC-SHA256 of the body, hex")),
+    responses((status = 200, description = "What the update did", body = CourierAnswer)))]
 async fn courier_notify(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: axum::body::Bytes,
-) -> AppResult<Json<serde_json::Value>> {
+) -> AppResult<Json<CourierAnswer>> {
     let signature =
         crate::extract::signature(&headers, crate::extract::SANDBOX_SIGNATURE, "update")?;
     let outcome = service::courier_update(&state, &body, signature).await?;
-    Ok(Json(json!({ "outcome": outcome })))
+    Ok(Json(CourierAnswer { outcome }))
+}
+
+/// The steps of [`act`], for the document.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // read by the document only
+enum FulfilmentAction {
+    Pick,
+    Pack,
+    Dispatch,
+    Collect,
+    Cancel,
+    Confirm,
 }

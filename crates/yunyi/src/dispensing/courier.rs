@@ -19,7 +19,7 @@ pub struct Shipment {
 }
 
 /// A step the courier reports.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TrackingUpdate {
     /// The courier's id for this update: what makes updates idempotent.
     pub update_id: String,

@@ -133,7 +133,7 @@ impl std::fmt::Display for IllegalMove {
 }
 
 /// An address as the patient types it.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct AddressInput {
     #[serde(default)]
     pub recipient: String,

@@ -21,7 +21,8 @@ use crate::pharmacy::store::{self as formulary, Pharmacy};
 use crate::policy;
 
 /// How the patient wants the medicine, as sent with "pay".
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[schema(as = FulfilmentChoice)]
 pub struct ChoiceInput {
     /// `delivery` or `pickup` (the default: nothing to get wrong).
     #[serde(default)]
@@ -271,7 +272,7 @@ async fn record_move(
 }
 
 /// A fulfilment with what it holds and where it goes, for the patient side or the pharmacy.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FulfilmentView {
     #[serde(flatten)]
     pub fulfilment: FulfilmentRow,
@@ -658,7 +659,7 @@ async fn read_after(state: &AppState, id: i64) -> AppResult<FulfilmentView> {
 }
 
 /// What a courier update did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum UpdateOutcome {
     Applied,

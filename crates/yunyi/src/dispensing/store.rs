@@ -22,7 +22,7 @@ pub struct AddressRow {
 const ADDRESS_COLUMNS: &str = "id, person_id, recipient, phone_enc, phone_mask, region, detail_enc, \
      is_default, created_at, removed_at";
 
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct FulfilmentRow {
     pub id: i64,
     pub prescription_id: i64,
@@ -54,7 +54,8 @@ impl FulfilmentRow {
 const COLUMNS: &str = "id, prescription_id, person_id, hospital_id, pharmacy_id, method, address_id, \
      status, courier, tracking_no, pickup_code, created_at, updated_at";
 
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[schema(as = FulfilmentEvent)]
 pub struct EventRow {
     pub id: i64,
     pub from_status: Option<Status>,

@@ -6,14 +6,35 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use super::actor::{Actor, SessionKind};
 use super::{auth, claims, service};
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::extract::{AppForm, AppJson, PathId};
+use crate::paging::Items;
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    token,
+    revoke,
+    register,
+    patient,
+    send_code,
+    step_up,
+    me,
+    add_family,
+    my_claims,
+    approve_claim,
+    reject_claim,
+    claim_code,
+    counter_claim,
+    verify_claim,
+    list_staff,
+    create_staff
+))]
+pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -34,8 +55,9 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/staff", get(list_staff).post(create_staff))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct TokenRequest {
+    /// `password`.
     grant_type: Option<String>,
     username: Option<String>,
     password: Option<String>,
@@ -48,19 +70,41 @@ fn no_store(mut response: Response) -> Response {
     response
 }
 
-/// An RFC 6749 §5.2 error response.
-fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    no_store(
-        (
-            status,
-            Json(json!({"error": error, "error_description": description})),
-        )
-            .into_response(),
-    )
+/// An RFC 6749 §5.2 error answer.
+#[derive(Serialize, utoipa::ToSchema)]
+struct OAuthError<'a> {
+    /// `invalid_request`, `invalid_grant` or `unsupported_grant_type`.
+    error: &'a str,
+    error_description: &'a str,
 }
 
+/// An RFC 6749 §5.1 token answer.
+#[derive(Serialize, utoipa::ToSchema)]
+struct TokenAnswer {
+    access_token: String,
+    /// `Bearer`.
+    token_type: &'static str,
+    /// Seconds until the token expires.
+    expires_in: i64,
+}
+
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    let body = OAuthError {
+        error,
+        error_description: description,
+    };
+    no_store((status, Json(body)).into_response())
+}
+
+/// Get a bearer token.
+///
 /// `POST /auth/token` (RFC 6749 resource owner password grant): form fields
 /// `grant_type=password`, `username` (a username or a phone number), `password`.
+#[utoipa::path(post, path = "/auth/token", security(()),
+    request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "A bearer token", body = TokenAnswer),
+        (status = 400, description = "RFC 6749 error", body = OAuthError),
+        (status = 429, description = "Too many attempts; see `Retry-After`", body = OAuthError)))]
 async fn token(
     State(state): State<AppState>,
     actor: Actor,
@@ -94,29 +138,50 @@ async fn token(
     .await;
     match result {
         Ok((access_token, expires_in)) => no_store(
-            Json(json!({"access_token": access_token, "token_type": "Bearer", "expires_in": expires_in})).into_response(),
+            Json(TokenAnswer {
+                access_token,
+                token_type: "Bearer",
+                expires_in,
+            })
+            .into_response(),
         ),
-        Err(AppError::TooManyRequests { message, retry_after_secs }) => {
-            let mut response = oauth_error(StatusCode::TOO_MANY_REQUESTS, "invalid_grant", &message);
+        Err(AppError::TooManyRequests {
+            message,
+            retry_after_secs,
+        }) => {
+            let mut response =
+                oauth_error(StatusCode::TOO_MANY_REQUESTS, "invalid_grant", &message);
             if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, v);
             }
             response
         }
-        Err(AppError::Unauthenticated(_)) => oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", auth::BAD_CREDENTIALS),
-        Err(AppError::Validation(_)) => {
-            oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "username and password are required")
-        }
+        Err(AppError::Unauthenticated(_)) => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            auth::BAD_CREDENTIALS,
+        ),
+        Err(AppError::Validation(_)) => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "username and password are required",
+        ),
         Err(e) => e.into_response(),
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct RevokeRequest {
     token: Option<String>,
 }
 
+/// Revoke a token.
+///
 /// `POST /auth/revoke` (RFC 7009): always 200, whether or not the token was valid.
+#[utoipa::path(post, path = "/auth/revoke", security(()),
+    request_body(content = RevokeRequest, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "Revoked (or was not valid)"),
+        (status = 400, description = "No token", body = OAuthError)))]
 async fn revoke(
     State(state): State<AppState>,
     actor: Actor,
@@ -139,25 +204,58 @@ async fn revoke(
     }
 }
 
+/// Register a patient.
+///
 /// `POST /api/v1/patients`: 201 with the account; its `identity` is `verified` for a person
 /// new to Yunyi, `pending` (with the claim) for a number already on record.
+#[utoipa::path(post, path = "/api/v1/patients", security(()), request_body = service::RegisterPatient,
+    responses((status = 201, description = "Registered", body = Registered)))]
 async fn register(
     State(state): State<AppState>,
     actor: Actor,
     AppJson(input): AppJson<service::RegisterPatient>,
-) -> AppResult<(StatusCode, Json<serde_json::Value>)> {
+) -> AppResult<(StatusCode, Json<Registered>)> {
     let r = service::register_patient(&state, &actor, &input).await?;
-    let body = match r.claim_id {
-        None => json!({"account_id": r.account_id, "identity": "verified"}),
-        Some(claim) => json!({
-            "account_id": r.account_id,
-            "identity": "pending",
-            "claim_id": claim,
-            "detail": PENDING_DETAIL,
-        }),
+    let body = Registered {
+        account_id: r.account_id,
+        identity: if r.claim_id.is_some() {
+            "pending"
+        } else {
+            "verified"
+        },
+        detail: r.claim_id.map(|_| PENDING_DETAIL),
+        claim_id: r.claim_id,
     };
     Ok((StatusCode::CREATED, Json(body)))
 }
+
+/// A new patient account.
+#[derive(Serialize, utoipa::ToSchema)]
+struct Registered {
+    account_id: i64,
+    /// `verified` for a person new to Yunyi, `pending` for a number already on record.
+    identity: &'static str,
+    /// The claim to confirm when `pending`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    claim_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<&'static str>,
+}
+
+/// A family member added: `linked` at once, or `pending` with a claim to confirm.
+#[derive(Serialize, utoipa::ToSchema)]
+struct FamilyAnswer {
+    /// `linked` or `pending`.
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    person_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    claim_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<&'static str>,
+}
+
+crate::created!(AccountCreated, account_id);
 
 /// What a pending claim's answer says, the same whatever the name.
 const PENDING_DETAIL: &str = "this identity number is already on record: the person (or their guardian) confirms in Yunyi or tells you the code sent to their phone, or a hospital counter checks your papers";
@@ -165,6 +263,11 @@ const PENDING_DETAIL: &str = "this identity number is already on record: the per
 /// Header a clinician sends to read a record without a care relationship, in an emergency.
 pub const BREAK_GLASS_HEADER: &str = "x-break-glass-reason";
 
+/// A patient's record; clinicians without a care relationship send a break-glass reason.
+#[utoipa::path(get, path = "/api/v1/patients/{id}",
+    params(crate::openapi::IdParam,
+        ("x-break-glass-reason" = Option<String>, Header, description = "Why a clinician reads the record without a care relationship (audited, flagged)")),
+    responses((status = 200, description = "The patient", body = service::PersonView)))]
 async fn patient(
     State(state): State<AppState>,
     actor: Actor,
@@ -179,13 +282,17 @@ async fn patient(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct CodeRequest {
     #[serde(default)]
     phone: String,
 }
 
+/// Text a sign-in code to a phone.
+///
 /// `POST /api/v1/auth/code {"phone"}`: 202 whether or not the number has an account.
+#[utoipa::path(post, path = "/api/v1/auth/code", security(()), request_body = CodeRequest,
+    responses((status = 202, description = "A code was sent if the number has an account")))]
 async fn send_code(
     State(state): State<AppState>,
     actor: Actor,
@@ -195,7 +302,7 @@ async fn send_code(
     Ok(StatusCode::ACCEPTED)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct StepUpRequest {
     #[serde(default)]
     method: String,
@@ -203,6 +310,9 @@ struct StepUpRequest {
     proof: String,
 }
 
+/// Confirm a doctor's identity again before reading patient data (`method`: `password` or `otp`).
+#[utoipa::path(post, path = "/api/v1/auth/step-up", request_body = StepUpRequest,
+    responses((status = 204, description = "Confirmed for a while")))]
 async fn step_up(
     State(state): State<AppState>,
     actor: Actor,
@@ -212,35 +322,59 @@ async fn step_up(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The signed-in account, its person and family.
+#[utoipa::path(get, path = "/api/v1/me",
+    responses((status = 200, description = "The profile", body = service::Profile)))]
 async fn me(State(state): State<AppState>, actor: Actor) -> AppResult<Json<service::Profile>> {
     Ok(Json(service::profile(&state, &actor).await?))
 }
 
+/// Add a family member.
+///
 /// `POST /api/v1/me/family`: 201 when linked (a person new to Yunyi), 202 with a claim when
 /// the number is already on record.
+#[utoipa::path(post, path = "/api/v1/me/family", request_body = service::NewFamilyMember,
+    responses((status = 201, description = "Linked", body = FamilyAnswer),
+        (status = 202, description = "Pending a claim", body = FamilyAnswer)))]
 async fn add_family(
     State(state): State<AppState>,
     actor: Actor,
     AppJson(input): AppJson<service::NewFamilyMember>,
-) -> AppResult<(StatusCode, Json<serde_json::Value>)> {
+) -> AppResult<(StatusCode, Json<FamilyAnswer>)> {
     Ok(
         match service::add_family_member(&state, &actor, &input).await? {
             service::FamilyAdded::Linked(person_id) => (
                 StatusCode::CREATED,
-                Json(json!({"person_id": person_id, "status": "linked"})),
+                Json(FamilyAnswer {
+                    status: "linked",
+                    person_id: Some(person_id),
+                    claim_id: None,
+                    detail: None,
+                }),
             ),
             service::FamilyAdded::Pending(claim) => (
                 StatusCode::ACCEPTED,
-                Json(json!({"claim_id": claim, "status": "pending", "detail": PENDING_DETAIL})),
+                Json(FamilyAnswer {
+                    status: "pending",
+                    person_id: None,
+                    claim_id: Some(claim),
+                    detail: Some(PENDING_DETAIL),
+                }),
             ),
         },
     )
 }
 
+/// Claims on the signed-in person's identity, and the ones they made.
+#[utoipa::path(get, path = "/api/v1/me/claims",
+    responses((status = 200, description = "Claims", body = claims::Claims)))]
 async fn my_claims(State(state): State<AppState>, actor: Actor) -> AppResult<Json<claims::Claims>> {
     Ok(Json(claims::mine(&state, &actor).await?))
 }
 
+/// Approve a claim on one's identity (or one's child's).
+#[utoipa::path(post, path = "/api/v1/me/claims/{id}/approve", params(crate::openapi::IdParam),
+    responses((status = 200, description = "The claim", body = claims::ClaimView)))]
 async fn approve_claim(
     State(state): State<AppState>,
     actor: Actor,
@@ -249,6 +383,9 @@ async fn approve_claim(
     Ok(Json(claims::decide(&state, &actor, id, true).await?))
 }
 
+/// Reject a claim on one's identity.
+#[utoipa::path(post, path = "/api/v1/me/claims/{id}/reject", params(crate::openapi::IdParam),
+    responses((status = 200, description = "The claim", body = claims::ClaimView)))]
 async fn reject_claim(
     State(state): State<AppState>,
     actor: Actor,
@@ -257,12 +394,16 @@ async fn reject_claim(
     Ok(Json(claims::decide(&state, &actor, id, false).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct CodeInput {
     #[serde(default)]
     code: String,
 }
 
+/// Enter the code sent to the record's phone.
+#[utoipa::path(post, path = "/api/v1/me/claims/{id}/code", params(crate::openapi::IdParam),
+    request_body = CodeInput,
+    responses((status = 200, description = "The claim", body = claims::ClaimView)))]
 async fn claim_code(
     State(state): State<AppState>,
     actor: Actor,
@@ -274,6 +415,9 @@ async fn claim_code(
     ))
 }
 
+/// A claim as the hospital counter sees it.
+#[utoipa::path(get, path = "/api/v1/identity-claims/{id}", params(crate::openapi::IdParam),
+    responses((status = 200, description = "The claim", body = claims::CounterView)))]
 async fn counter_claim(
     State(state): State<AppState>,
     actor: Actor,
@@ -282,6 +426,10 @@ async fn counter_claim(
     Ok(Json(claims::counter_view(&state, &actor, id).await?))
 }
 
+/// The counter checked the claimant's papers.
+#[utoipa::path(post, path = "/api/v1/identity-claims/{id}/verify", params(crate::openapi::IdParam),
+    request_body = claims::CounterCheck,
+    responses((status = 200, description = "The claim", body = claims::ClaimView)))]
 async fn verify_claim(
     State(state): State<AppState>,
     actor: Actor,
@@ -293,19 +441,25 @@ async fn verify_claim(
     ))
 }
 
+/// The staff accounts an administrator manages.
+#[utoipa::path(get, path = "/api/v1/staff",
+    responses((status = 200, description = "Staff", body = Items<service::StaffView>)))]
 async fn list_staff(
     State(state): State<AppState>,
     actor: Actor,
-) -> AppResult<Json<serde_json::Value>> {
+) -> AppResult<Json<Items<service::StaffView>>> {
     let items = service::list_staff(&state, &actor).await?;
-    Ok(Json(json!({"items": items})))
+    Ok(Json(Items { items }))
 }
 
+/// Create a staff account.
+#[utoipa::path(post, path = "/api/v1/staff", request_body = service::NewStaff,
+    responses((status = 201, description = "Created", body = AccountCreated)))]
 async fn create_staff(
     State(state): State<AppState>,
     actor: Actor,
     AppJson(input): AppJson<service::NewStaff>,
-) -> AppResult<(StatusCode, Json<serde_json::Value>)> {
+) -> AppResult<(StatusCode, Json<AccountCreated>)> {
     let id = service::create_staff(&state, Some(&actor), &input).await?;
-    Ok((StatusCode::CREATED, Json(json!({"account_id": id}))))
+    Ok((StatusCode::CREATED, Json(AccountCreated { account_id: id })))
 }

@@ -193,7 +193,7 @@ async fn holders(state: &AppState, person: i64) -> AppResult<Vec<Holder>> {
 }
 
 /// A claim as the claimant, a holder or the front desk sees it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ClaimView {
     pub id: i64,
     pub kind: String,
@@ -245,7 +245,7 @@ async fn with_claimant(state: &AppState, c: &ClaimRow, now: i64) -> AppResult<Cl
 }
 
 /// My claims, and the claims waiting for my decision.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Claims {
     pub mine: Vec<ClaimView>,
     pub to_decide: Vec<ClaimView>,
@@ -398,7 +398,7 @@ pub async fn enter_code(
 
 /// The front desk's view of a claim the claimant shows them: who asked, for whom (the record's
 /// name and masked number, to compare with the papers), and whether the names agree.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CounterView {
     pub claim: ClaimView,
     pub person_name: String,
@@ -466,7 +466,7 @@ pub async fn counter_view(state: &AppState, actor: &Actor, id: i64) -> AppResult
     })
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct CounterCheck {
     #[serde(default)]
     pub document_type: String,

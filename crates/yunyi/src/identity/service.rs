@@ -84,7 +84,7 @@ async fn authenticate_hash(
 }
 
 /// Self-registration of a patient.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct RegisterPatient {
     #[serde(default)]
     pub phone: String,
@@ -296,7 +296,7 @@ fn unique_to_conflict(e: sqlx::Error, field: &str, message: &str) -> AppError {
 }
 
 /// A staff account to create.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct NewStaff {
     #[serde(default)]
     pub username: String,
@@ -492,7 +492,7 @@ pub async fn deny(
 }
 
 /// A person as shown to someone: the identity number is masked unless `reveal`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PersonView {
     pub id: i64,
     pub name: String,
@@ -555,7 +555,7 @@ pub async fn family_names(state: &AppState, account: i64) -> AppResult<Vec<(i64,
 }
 
 /// What a signed-in person sees about themselves.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Profile {
     pub account_id: i64,
     pub username: Option<String>,
@@ -610,7 +610,7 @@ pub async fn profile(state: &AppState, actor: &Actor) -> AppResult<Profile> {
     })
 }
 
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct NewFamilyMember {
     #[serde(default)]
     pub name: String,
@@ -764,7 +764,7 @@ async fn link_family(
 }
 
 /// A staff member as an admin sees them.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StaffView {
     pub id: i64,
     pub username: Option<String>,

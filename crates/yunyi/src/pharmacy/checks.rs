@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::model::{Drug, Pregnancy};
 
 /// How serious a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     /// Worth knowing; nothing to do.
@@ -20,7 +20,8 @@ pub enum Severity {
 }
 
 /// One thing a check found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = SafetyFinding)]
 pub struct Finding {
     /// A stable code: `banned_online`, `allergy`, `interaction`, …
     pub code: &'static str,

@@ -90,7 +90,7 @@ impl Pregnancy {
 }
 
 /// A drug as stored.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Drug {
     pub id: i64,
     pub hospital_id: i64,

@@ -24,7 +24,7 @@ use crate::identity::{Actor, service as identity};
 use crate::policy;
 
 /// A prescription with its lines, findings and history.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PrescriptionView {
     #[serde(flatten)]
     pub prescription: PrescriptionRow,
@@ -34,7 +34,7 @@ pub struct PrescriptionView {
 }
 
 /// What the checks say about a prescription before it is signed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Checked {
     pub items: Vec<ItemRow>,
     pub total_fen: i64,

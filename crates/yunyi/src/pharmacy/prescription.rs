@@ -126,7 +126,7 @@ pub const MAX_ITEMS: usize = 5;
 pub const MAX_QUANTITY: i64 = 100;
 
 /// One line as the doctor writes it.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct ItemInput {
     pub drug_id: Option<i64>,
     /// In the drug's dose unit (mg, μg, 吸 …).
@@ -139,7 +139,7 @@ pub struct ItemInput {
 }
 
 /// A prescription as the doctor writes it.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct PrescriptionInput {
     pub consultation_id: Option<i64>,
     /// The condition treated; the follow-up visit's condition when absent.

@@ -5,7 +5,7 @@ use super::checks::Finding;
 use super::prescription::Status;
 use crate::db::{Db, Tx};
 
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct PrescriptionRow {
     pub id: i64,
     pub consultation_id: i64,
@@ -42,7 +42,7 @@ const COLUMNS: &str = "id, consultation_id, person_id, hospital_id, doctor_id, s
      diagnosis_icd10, diagnosis_name, duration, age_years, pregnant, guardian_present, allergies, status, \
      total_fen, signed_at, reviewed_by, reviewed_at, review_note, pay_by, updated_at";
 
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct ItemRow {
     pub line: i64,
     pub drug_id: i64,
@@ -59,7 +59,7 @@ pub struct ItemRow {
     pub amount_fen: i64,
 }
 
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct FindingRow {
     pub id: i64,
     pub stage: String,
@@ -69,7 +69,8 @@ pub struct FindingRow {
     pub message: String,
 }
 
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[schema(as = PrescriptionEvent)]
 pub struct EventRow {
     pub from_status: Option<Status>,
     pub to_status: Status,

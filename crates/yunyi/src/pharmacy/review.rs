@@ -22,7 +22,8 @@ use crate::identity::model::Role;
 use crate::jobs::{Job, JobContext, JobResult};
 
 /// A prescription waiting in the pharmacist's queue.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = ReviewQueueItem)]
 pub struct QueueItem {
     #[serde(flatten)]
     pub prescription: PrescriptionRow,

@@ -18,7 +18,7 @@ use crate::paging::PageRequest;
 pub const MAX_IMPORT_ROWS: usize = 5_000;
 
 /// What an import changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ImportSummary {
     pub created: usize,
     pub updated: usize,
@@ -253,7 +253,7 @@ pub async fn pharmacies(db: &Db, hospital_id: i64) -> AppResult<Vec<store::Pharm
 }
 
 /// One drug with its stock per pharmacy.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DrugView {
     #[serde(flatten)]
     pub drug: Drug,
@@ -262,7 +262,7 @@ pub struct DrugView {
     pub stock: Vec<StockView>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StockView {
     pub pharmacy_id: i64,
     pub quantity: i64,

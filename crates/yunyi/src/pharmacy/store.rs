@@ -136,7 +136,7 @@ pub async fn insert_interaction(tx: &mut Tx, row: &Interaction) -> Result<(), sq
     .map(|_| ())
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Pharmacy {
     pub id: i64,
     pub hospital_id: i64,

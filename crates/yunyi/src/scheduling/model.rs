@@ -7,7 +7,7 @@ use crate::error::FieldError;
 use crate::time::cst_ms;
 
 /// A session of slots to open on one day.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct SessionInput {
     /// `YYYY-MM-DD`.
     #[serde(default)]
@@ -212,7 +212,7 @@ impl SessionShape {
 }
 
 /// One session of a doctor's week: every `weekday` from `start` to `end`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct TemplateInput {
     /// 1 = Monday … 7 = Sunday.
     pub weekday: Option<i64>,
@@ -286,7 +286,7 @@ impl TemplateInput {
 }
 
 /// When slots are generated and released, per schedule.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct ReleaseRulesInput {
     pub horizon_days: Option<i64>,
     pub release_days: Option<i64>,
@@ -334,7 +334,7 @@ pub fn release_instant(day: NaiveDate, release_days: i64, release_time: NaiveTim
 }
 
 /// Closing a whole day (leave, holiday) or part of it.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct CloseInput {
     #[serde(default)]
     pub date: String,

@@ -340,7 +340,7 @@ pub async fn set_rules(
 }
 
 /// What closing time did.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
 pub struct Closed {
     pub slots_blocked: usize,
     pub appointments_cancelled: usize,

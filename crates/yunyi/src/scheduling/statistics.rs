@@ -49,7 +49,7 @@ pub async fn record_appointment_visit(
 }
 
 /// A walk-in registered at the front desk.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct WalkInInput {
     pub hospital_id: Option<i64>,
     pub department_id: Option<i64>,
@@ -131,7 +131,7 @@ pub async fn record_walk_in(
 
 /// One row of the statistics: a hospital's department (`scope` "department"; a null id holds
 /// what has no department) or the whole hospital (`scope` "hospital") on one day.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Row {
     pub day: String,
     pub hospital_id: i64,

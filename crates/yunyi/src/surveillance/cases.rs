@@ -183,7 +183,7 @@ pub struct CaseMark {
 
 /// A case in a list: no patient data beyond a masked name (the list refreshes every few
 /// seconds; the case's page is the audited read).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CaseItem {
     pub id: i64,
     pub hospital_id: i64,
@@ -254,7 +254,7 @@ pub async fn list(state: &AppState, actor: &Actor) -> AppResult<(Vec<CaseItem>, 
 }
 
 /// A case as its officer works it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CaseView {
     pub id: i64,
     pub hospital_id: i64,

@@ -137,7 +137,7 @@ pub const CLASSIFICATIONS: [&str; 4] = ["suspected", "clinical", "confirmed", "c
 
 /// One step as the officer submits it (every field optional, so a missing one gets a field
 /// error, not a parse failure).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct StepInput {
     #[serde(default)]
     pub action: String,

@@ -76,7 +76,7 @@ pub async fn current(state: &AppState, hospital: i64) -> AppResult<Arc<Current>>
 }
 
 /// One version as the history shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Version {
     pub version: i64,
     pub note: String,
@@ -85,7 +85,7 @@ pub struct Version {
 }
 
 /// The rules now, and the history, newest first.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RulesView {
     pub hospital_id: i64,
     pub version: i64,

@@ -386,7 +386,7 @@ pub async fn move_case(
     .map(|n| n == 1)
 }
 
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct CaseEventRow {
     pub from_status: Option<Status>,
     pub to_status: Status,
@@ -549,7 +549,7 @@ crate::text_enum! {
     }
 }
 
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct AlertRow {
     pub id: i64,
     pub syndrome: String,

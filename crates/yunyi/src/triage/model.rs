@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// A complaint as the page or an app sends it.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TriageRequest {
     #[serde(default)]
@@ -23,7 +23,7 @@ pub struct TriageRequest {
 }
 
 /// The crate's result, the checklist still to ask, and where to go in the directory.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TriageAnswer {
     /// Handle to record the patient's final choice with (`POST /api/v1/triage/{id}/choice`).
     pub triage_id: String,
@@ -36,7 +36,7 @@ pub struct TriageAnswer {
     pub options: Vec<DepartmentOption>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DepartmentOption {
     pub code: String,
     pub name: String,
@@ -46,7 +46,7 @@ pub struct DepartmentOption {
 }
 
 /// A hospital department that sees what the standard department covers.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Place {
     pub hospital_id: i64,
     pub hospital_name: String,
@@ -56,7 +56,7 @@ pub struct Place {
     pub doctors: Vec<DoctorOffer>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DoctorOffer {
     pub doctor_id: i64,
     pub name: String,
@@ -68,7 +68,8 @@ pub struct DoctorOffer {
 }
 
 /// The patient's final choice after a triage.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[schema(as = TriageChoice)]
 #[serde(deny_unknown_fields)]
 pub struct ChoiceInput {
     #[serde(default)]

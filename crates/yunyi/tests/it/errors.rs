@@ -188,3 +188,28 @@ async fn malformed_ids_are_not_found_not_server_errors() {
     }
     app.stop().await;
 }
+
+/// An optional body (cancelling an appointment) may be left out, but one that is there and is
+/// not JSON is refused, not read as "no reason" (found by fuzzing the API).
+#[tokio::test]
+async fn an_optional_body_that_is_not_json_is_refused() {
+    let app = TestApp::with_demo().await;
+    let token = app.token("patient1", crate::helpers::PW).await;
+    let cancel = |body: &'static [u8]| {
+        app.client
+            .post(app.url("/api/v1/appointments/999999/cancel"))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    for bad in [&b"\x00"[..], b"not json", b"{\"reason\": 5}"] {
+        let response = cancel(bad).await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad:?}");
+        assert_eq!(content_type(&response), "application/problem+json");
+    }
+    // No body at all reaches the service, which finds no such appointment.
+    let response = cancel(b"").await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    app.stop().await;
+}

@@ -31,6 +31,7 @@ mod identity;
 mod jobs;
 mod layering;
 mod logs;
+mod openapi;
 mod ops;
 mod practice;
 mod prescriptions;
