@@ -6,7 +6,7 @@ use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use super::{Bundle, fhir_json, parse_count, parse_resource_id};
+use super::{Bundle, fhir_json, parse_paging, parse_resource_id};
 use crate::app::AppState;
 use crate::audit::{Event, service, store::Filter};
 use crate::error::{AppError, AppResult, FieldError};
@@ -114,9 +114,9 @@ async fn search(
     actor: Actor,
     RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
-    let count = parse_count(query.as_deref())?;
+    let paging = parse_paging(query.as_deref())?;
     let mut filter = Filter {
-        limit: i64::try_from(count).unwrap_or(20),
+        limit: paging.fetch_limit(),
         ..Filter::default()
     };
     let mut errors = Vec::new();
@@ -138,8 +138,8 @@ async fn search(
         return Err(AppError::Validation(errors));
     }
     let events = service::search(&state, &actor, filter).await?;
-    let mut bundle = Bundle::searchset("AuditEvent", query.as_deref()).limited(count);
-    for e in &events {
+    let mut bundle = Bundle::searchset("AuditEvent", query.as_deref(), paging);
+    for e in paging.window(&events) {
         bundle.push(audit_event_resource(e));
     }
     Ok(fhir_json(bundle.finish()))

@@ -8,7 +8,7 @@ use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use super::{Bundle, fhir_json, params, parse_count, parse_resource_id, reference, unsupported};
+use super::{Bundle, fhir_json, params, parse_paging, parse_resource_id, reference, unsupported};
 use crate::app::AppState;
 use crate::consult::model::{Kind, Status};
 use crate::consult::service::ConsultationView;
@@ -172,7 +172,7 @@ async fn search_encounters(
     actor: Actor,
     RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
-    let count = parse_count(query.as_deref())?;
+    let paging = parse_paging(query.as_deref())?;
     let mut person = None;
     let mut status = None;
     for (k, v) in params(query.as_deref()) {
@@ -189,7 +189,7 @@ async fn search_encounters(
                 }
                 status = Some(v);
             }
-            "_count" => {}
+            "_count" | "_offset" => {}
             other => return Err(unsupported(other)),
         }
     }
@@ -197,7 +197,7 @@ async fn search_encounters(
     for person in super::people_in_scope(&state, &actor, person).await? {
         views.extend(service::for_person(&state, &actor, person, 100).await?);
     }
-    let mut bundle = Bundle::searchset("Encounter", query.as_deref()).limited(count);
+    let mut bundle = Bundle::searchset("Encounter", query.as_deref(), paging);
     for v in views
         .iter()
         .filter(|v| {
@@ -205,7 +205,8 @@ async fn search_encounters(
                 .as_deref()
                 .is_none_or(|s| encounter_status(v.consultation.status) == s)
         })
-        .take(count)
+        .skip(paging.offset)
+        .take(paging.count + 1)
     {
         bundle.push(encounter(v));
     }
@@ -233,21 +234,21 @@ async fn search_communications(
     actor: Actor,
     RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
-    let count = parse_count(query.as_deref())?;
+    let paging = parse_paging(query.as_deref())?;
     let mut encounter = None;
     for (k, v) in params(query.as_deref()) {
         match k.as_str() {
             "encounter" => encounter = Some(reference("encounter", "Encounter", &v)?),
-            "_count" => {}
+            "_count" | "_offset" => {}
             other => return Err(unsupported(other)),
         }
     }
     let id =
         encounter.ok_or_else(|| AppError::invalid("encounter", "is required (Encounter/123)"))?;
-    let limit = i64::try_from(count).unwrap_or(20);
+    let limit = paging.fetch_limit();
     let (c, page) = conversation::messages_of(&state, &actor, id, 0, limit).await?;
-    let mut bundle = Bundle::searchset("Communication", query.as_deref()).limited(count);
-    for m in &page.messages {
+    let mut bundle = Bundle::searchset("Communication", query.as_deref(), paging);
+    for m in paging.window(&page.messages) {
         bundle.push(communication(&c, m));
     }
     Ok(fhir_json(bundle.finish()))

@@ -8,7 +8,7 @@ use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use super::{Bundle, fhir_json, parse_count, parse_resource_id};
+use super::{Bundle, fhir_json, parse_paging, parse_resource_id};
 use crate::app::AppState;
 use crate::directory::model::{DoctorProfile, Hospital, PracticeSite, Privilege, Service, Title};
 use crate::directory::service::{self, public};
@@ -149,13 +149,13 @@ async fn search_organizations(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
-    let count = parse_count(query.as_deref())?;
+    let paging = parse_paging(query.as_deref())?;
     let page = PageRequest {
         after: None,
-        limit: i64::try_from(count).unwrap_or(20),
+        limit: paging.fetch_limit(),
     };
-    let mut bundle = Bundle::searchset("Organization", query.as_deref()).limited(count);
-    for h in service::list_hospitals(&state.db, page).await?.items {
+    let mut bundle = Bundle::searchset("Organization", query.as_deref(), paging);
+    for h in paging.window(service::list_hospitals(&state.db, page).await?.items) {
         bundle.push(organization(&h));
     }
     Ok(fhir_json(bundle.finish()))
@@ -177,16 +177,16 @@ async fn search_practitioners(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
-    let count = parse_count(query.as_deref())?;
+    let paging = parse_paging(query.as_deref())?;
     let mut q = DoctorQuery {
-        limit: i64::try_from(count).unwrap_or(20),
+        limit: paging.fetch_limit(),
         ..DoctorQuery::default()
     };
     q.name = url::form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes())
         .find(|(k, _)| k == "name")
         .map(|(_, v)| v.chars().take(50).collect());
-    let mut bundle = Bundle::searchset("Practitioner", query.as_deref()).limited(count);
-    for doctor in public::doctor_ids(&state.db, &q).await? {
+    let mut bundle = Bundle::searchset("Practitioner", query.as_deref(), paging);
+    for doctor in paging.window(public::doctor_ids(&state.db, &q).await?) {
         if let Some(p) = public::profile(&state.db, doctor).await? {
             bundle.push(practitioner(&p));
         }
@@ -228,18 +228,12 @@ async fn search_roles(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
-    let count = parse_count(query.as_deref())?;
+    let paging = parse_paging(query.as_deref())?;
     let practitioner = reference_param(query.as_deref(), "practitioner", "Practitioner")?;
     let organization = reference_param(query.as_deref(), "organization", "Organization")?;
-    let mut bundle = Bundle::searchset("PractitionerRole", query.as_deref()).limited(count);
-    let sites = public::sites(
-        &state.db,
-        practitioner,
-        organization,
-        i64::try_from(count).unwrap_or(20),
-    )
-    .await?;
-    for site in &sites {
+    let mut bundle = Bundle::searchset("PractitionerRole", query.as_deref(), paging);
+    let sites = public::sites(&state.db, practitioner, organization, paging.fetch_limit()).await?;
+    for site in paging.window(&sites) {
         bundle.push(role_resource(&state, site).await?);
     }
     Ok(fhir_json(bundle.finish()))
@@ -261,17 +255,11 @@ async fn search_services(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
-    let count = parse_count(query.as_deref())?;
+    let paging = parse_paging(query.as_deref())?;
     let organization = reference_param(query.as_deref(), "organization", "Organization")?;
-    let mut bundle = Bundle::searchset("HealthcareService", query.as_deref()).limited(count);
-    for s in public::services(
-        &state.db,
-        None,
-        organization,
-        i64::try_from(count).unwrap_or(20),
-    )
-    .await?
-    {
+    let mut bundle = Bundle::searchset("HealthcareService", query.as_deref(), paging);
+    let services = public::services(&state.db, None, organization, paging.fetch_limit()).await?;
+    for s in paging.window(services) {
         bundle.push(healthcare_service(&s));
     }
     Ok(fhir_json(bundle.finish()))

@@ -60,19 +60,93 @@ pub fn unsupported(param: &str) -> AppError {
     AppError::invalid(param, "is not a supported search parameter here")
 }
 
-/// `_count` (1–100, default 20).
-pub fn parse_count(query: Option<&str>) -> Result<usize, AppError> {
-    match url::form_urlencoded::parse(query.unwrap_or("").as_bytes()).find(|(k, _)| k == "_count") {
-        None => Ok(20),
-        // The search spec lets a server return fewer than asked: more than the most is the
-        // most (as HAPI and Medplum do), not an error that breaks a standard client.
-        Some((_, v)) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|n| *n >= 1)
-            .map(|n| n.min(MAX_COUNT))
-            .ok_or_else(|| AppError::invalid("_count", "must be a whole number of at least 1")),
+/// A search's page: `_count` entries (1–100, default 20) after skipping `_offset` matches.
+/// Clients need not build `_offset` themselves: each page links to the next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Paging {
+    pub count: usize,
+    pub offset: usize,
+}
+
+impl Paging {
+    /// The matches to read: those skipped, the page, and one more to know whether a next page
+    /// exists.
+    pub fn fetch(&self) -> usize {
+        self.offset + self.count + 1
     }
+
+    /// [`Self::fetch`] for a store's `LIMIT`.
+    pub fn fetch_limit(&self) -> i64 {
+        i64::try_from(self.fetch()).unwrap_or(i64::MAX)
+    }
+
+    /// Where the `n`th match (from 0) of a search that builds its matches one by one goes.
+    pub fn place(&self, n: usize) -> Place {
+        if n < self.offset {
+            Place::Skip
+        } else if n < self.fetch() {
+            Place::Keep
+        } else {
+            Place::Stop
+        }
+    }
+
+    /// This page of `matches` (and one more, which [`Bundle`] turns into the `next` link).
+    pub fn window<I: IntoIterator>(&self, matches: I) -> impl Iterator<Item = I::Item> {
+        matches.into_iter().skip(self.offset).take(self.count + 1)
+    }
+}
+
+/// See [`Paging::place`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// Before the page.
+    Skip,
+    /// On the page, or the one match past it.
+    Keep,
+    /// Enough read.
+    Stop,
+}
+
+/// The deepest a search pages: past it, a client should narrow the search.
+pub const MAX_OFFSET: usize = 10_000;
+
+/// `_count` and `_offset`.
+pub fn parse_paging(query: Option<&str>) -> Result<Paging, AppError> {
+    let mut paging = Paging {
+        count: 20,
+        offset: 0,
+    };
+    for (k, v) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        match k.as_ref() {
+            // The search spec lets a server return fewer than asked: more than the most is
+            // the most (as HAPI and Medplum do), not an error that breaks a standard client.
+            "_count" => {
+                paging.count = v
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| *n >= 1)
+                    .map(|n| n.min(MAX_COUNT))
+                    .ok_or_else(|| {
+                        AppError::invalid("_count", "must be a whole number of at least 1")
+                    })?;
+            }
+            "_offset" => {
+                paging.offset = v
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| *n <= MAX_OFFSET)
+                    .ok_or_else(|| {
+                        AppError::invalid(
+                            "_offset",
+                            format!("must be a whole number from 0 to {MAX_OFFSET}; narrow the search to see further"),
+                        )
+                    })?;
+            }
+            _ => {}
+        }
+    }
+    Ok(paging)
 }
 
 /// The people a search covers: the one it names, or else everyone the actor may search (a
@@ -92,30 +166,22 @@ pub async fn people_in_scope(
 /// The most entries one search page holds.
 pub const MAX_COUNT: usize = 100;
 
-/// A `searchset` Bundle under construction.
+/// A `searchset` Bundle under construction: push the matches of [`Paging::window`].
 pub struct Bundle {
     resource: &'static str,
     query: String,
     entries: Vec<Value>,
-    /// The most entries the search asked the store for (`_count`), when it was limited.
-    limit: Option<usize>,
+    paging: Paging,
 }
 
 impl Bundle {
-    pub fn searchset(resource: &'static str, query: Option<&str>) -> Self {
+    pub fn searchset(resource: &'static str, query: Option<&str>, paging: Paging) -> Self {
         Self {
             resource,
             query: query.unwrap_or("").to_owned(),
             entries: Vec::new(),
-            limit: None,
+            paging,
         }
-    }
-
-    /// The search read at most `count` matches: a full page says nothing of how many match
-    /// in all, so the Bundle then leaves out `total` rather than state a wrong one.
-    pub fn limited(mut self, count: usize) -> Self {
-        self.limit = Some(count);
-        self
     }
 
     pub fn push(&mut self, resource: Value) {
@@ -127,23 +193,51 @@ impl Bundle {
         }));
     }
 
-    pub fn finish(self) -> Value {
-        let own = if self.query.is_empty() {
+    /// The search's own address with `_offset` set (left out at 0).
+    fn address(&self, offset: usize) -> String {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in url::form_urlencoded::parse(self.query.as_bytes()) {
+            if k != "_offset" {
+                query.append_pair(&k, &v);
+            }
+        }
+        if offset > 0 {
+            query.append_pair("_offset", &offset.to_string());
+        }
+        let query = query.finish();
+        if query.is_empty() {
             self.resource.to_owned()
         } else {
-            format!("{}?{}", self.resource, self.query)
-        };
+            format!("{}?{query}", self.resource)
+        }
+    }
+
+    pub fn finish(mut self) -> Value {
+        let Paging { count, offset } = self.paging;
+        // One match past the page was read only to know that there is more.
+        let more = self.entries.len() > count;
+        self.entries.truncate(count);
+        let mut links = vec![json!({"relation": "self", "url": self.address(offset)})];
+        if offset > 0 {
+            links.push(
+                json!({"relation": "previous", "url": self.address(offset.saturating_sub(count))}),
+            );
+        }
+        if more {
+            links.push(json!({"relation": "next", "url": self.address(offset + count)}));
+        }
         let mut bundle = json!({
             "resourceType": "Bundle",
             "type": "searchset",
-            "link": [{"relation": "self", "url": own}],
+            "link": links,
         });
-        let complete = self.limit.is_none_or(|limit| self.entries.len() < limit);
-        if let (true, Some(obj)) = (complete, bundle.as_object_mut()) {
-            obj.insert("total".into(), Value::from(self.entries.len()));
-        }
-        if !self.entries.is_empty() {
-            if let Some(obj) = bundle.as_object_mut() {
+        if let Some(obj) = bundle.as_object_mut() {
+            // Known exactly only on a last page that holds something (or the first);
+            // elsewhere left out rather than guessed.
+            if !more && (offset == 0 || !self.entries.is_empty()) {
+                obj.insert("total".into(), Value::from(offset + self.entries.len()));
+            }
+            if !self.entries.is_empty() {
                 obj.insert("entry".into(), Value::Array(self.entries));
             }
         }
@@ -320,6 +414,11 @@ async fn metadata() -> Response {
                 "description": "Bearer tokens from POST /auth/token (OAuth 2 password grant)",
             },
             "resource": resources,
+            // Every search pages: a page links to the next with `_offset`.
+            "searchParam": [
+                {"name": "_count", "type": "number", "documentation": "entries per page, 1–100 (default 20); more is served as 100"},
+                {"name": "_offset", "type": "number", "documentation": "matches to skip, 0–10000; follow the Bundle's next link rather than building it"},
+            ],
         }],
     }))
 }

@@ -7,7 +7,7 @@ use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use super::{Bundle, fhir_json, parse_count, parse_resource_id};
+use super::{Bundle, fhir_json, parse_paging, parse_resource_id};
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::identity::model::Relationship;
@@ -61,10 +61,10 @@ async fn search_patients(
     actor: Actor,
     RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
-    let count = parse_count(query.as_deref())?;
+    let paging = parse_paging(query.as_deref())?;
     let ids = service::searchable_patients(&state, &actor).await?;
-    let mut bundle = Bundle::searchset("Patient", query.as_deref()).limited(count);
-    for id in ids.into_iter().take(count) {
+    let mut bundle = Bundle::searchset("Patient", query.as_deref(), paging);
+    for id in ids.into_iter().skip(paging.offset).take(paging.count + 1) {
         // Each record goes through the policy, so each read is checked and audited.
         let view = service::read_patient(&state, &actor, id, None).await?;
         bundle.push(patient_resource(&view));
@@ -126,8 +126,9 @@ async fn search_related(
         })?;
     let ward = parse_resource_id("Patient", &patient)
         .map_err(|_| AppError::invalid("patient", "must be a Patient id"))?;
-    let mut bundle = Bundle::searchset("RelatedPerson", query.as_deref());
-    for link in service::related_links(&state, &actor, ward).await? {
+    let paging = parse_paging(query.as_deref())?;
+    let mut bundle = Bundle::searchset("RelatedPerson", query.as_deref(), paging);
+    for link in paging.window(service::related_links(&state, &actor, ward).await?) {
         bundle.push(related_resource(&link));
     }
     Ok(fhir_json(bundle.finish()))

@@ -11,7 +11,9 @@ use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use super::{Bundle, fhir_json, params, parse_count, parse_resource_id, reference, unsupported};
+use super::{
+    Bundle, Place, fhir_json, params, parse_paging, parse_resource_id, reference, unsupported,
+};
 use crate::app::AppState;
 use crate::dispensing::model::Status as Fs;
 use crate::dispensing::service::{self as dispensing, FulfilmentView};
@@ -258,7 +260,7 @@ async fn search_medications(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
-    let count = parse_count(query.as_deref())?;
+    let paging = parse_paging(query.as_deref())?;
     let mut code = None;
     for (k, v) in params(query.as_deref()) {
         match k.as_str() {
@@ -269,7 +271,7 @@ async fn search_medications(
                 }
                 code = Some(value.to_owned());
             }
-            "_count" => {}
+            "_count" | "_offset" => {}
             other => return Err(unsupported(other)),
         }
     }
@@ -279,9 +281,9 @@ async fn search_medications(
             "is required (a drug code such as XY001, or an ATC code)",
         )
     })?;
-    let limit = i64::try_from(count).unwrap_or(20);
-    let mut bundle = Bundle::searchset("Medication", query.as_deref()).limited(count);
-    for d in formulary::drugs_by_code(&state.db, &code, limit).await? {
+    let limit = paging.fetch_limit();
+    let mut bundle = Bundle::searchset("Medication", query.as_deref(), paging);
+    for d in paging.window(formulary::drugs_by_code(&state.db, &code, limit).await?) {
         bundle.push(medication(&d));
     }
     Ok(fhir_json(bundle.finish()))
@@ -316,7 +318,7 @@ fn patient_param(
     for (k, v) in params(query) {
         match k.as_str() {
             "patient" | "subject" => person = Some(reference(&k, "Patient", &v)?),
-            "_count" => {}
+            "_count" | "_offset" => {}
             _ => other(&k, &v)?,
         }
     }
@@ -330,7 +332,7 @@ async fn search_requests(
     actor: Actor,
     RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
-    let count = parse_count(query.as_deref())?;
+    let paging = parse_paging(query.as_deref())?;
     let mut status = None;
     let person = patient_param(query.as_deref(), |k, v| match k {
         "status" => {
@@ -346,13 +348,13 @@ async fn search_requests(
         }
         other => Err(unsupported(other)),
     })?;
-    let mut bundle = Bundle::searchset("MedicationRequest", query.as_deref()).limited(count);
+    let mut bundle = Bundle::searchset("MedicationRequest", query.as_deref(), paging);
     let mut n = 0;
     let mut found = Vec::new();
     for person in super::people_in_scope(&state, &actor, person).await? {
         found.extend(prescribing::for_person(&state, &actor, person).await?);
     }
-    for p in found {
+    'found: for p in found {
         if status
             .as_deref()
             .is_some_and(|s| request_status(p.status) != s)
@@ -361,10 +363,11 @@ async fn search_requests(
         }
         let (items, findings) = prescribing::lines_and_findings(&state, p.id).await?;
         for item in items {
-            if n == count {
-                break;
+            match paging.place(n) {
+                Place::Stop => break 'found,
+                Place::Skip => {}
+                Place::Keep => bundle.push(medication_request(&p, &item, &findings)),
             }
-            bundle.push(medication_request(&p, &item, &findings));
             n += 1;
         }
     }
@@ -396,21 +399,22 @@ async fn search_issues(
     actor: Actor,
     RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
-    let count = parse_count(query.as_deref())?;
+    let paging = parse_paging(query.as_deref())?;
     let person = patient_param(query.as_deref(), |k, _| Err(unsupported(k)))?;
-    let mut bundle = Bundle::searchset("DetectedIssue", query.as_deref()).limited(count);
+    let mut bundle = Bundle::searchset("DetectedIssue", query.as_deref(), paging);
     let mut n = 0;
     let mut found = Vec::new();
     for person in super::people_in_scope(&state, &actor, person).await? {
         found.extend(prescribing::for_person(&state, &actor, person).await?);
     }
-    for p in found {
+    'found: for p in found {
         let (items, findings) = prescribing::lines_and_findings(&state, p.id).await?;
         for f in findings {
-            if n == count {
-                break;
+            match paging.place(n) {
+                Place::Stop => break 'found,
+                Place::Skip => {}
+                Place::Keep => bundle.push(detected_issue(&p, &items, &f)),
             }
-            bundle.push(detected_issue(&p, &items, &f));
             n += 1;
         }
     }
@@ -447,23 +451,24 @@ async fn search_dispenses(
     actor: Actor,
     RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
-    let count = parse_count(query.as_deref())?;
+    let paging = parse_paging(query.as_deref())?;
     let person = patient_param(query.as_deref(), |k, _| Err(unsupported(k)))?;
-    let mut bundle = Bundle::searchset("MedicationDispense", query.as_deref()).limited(count);
+    let mut bundle = Bundle::searchset("MedicationDispense", query.as_deref(), paging);
     let mut n = 0;
     let mut found = Vec::new();
     for person in super::people_in_scope(&state, &actor, person).await? {
         found.extend(dispensing::for_person(&state, &actor, person).await?);
     }
-    for f in found {
+    'found: for f in found {
         if f.fulfilment.status == "awaiting_payment" {
             continue;
         }
         for item in &f.items {
-            if n == count {
-                break;
+            match paging.place(n) {
+                Place::Stop => break 'found,
+                Place::Skip => {}
+                Place::Keep => bundle.push(medication_dispense(&f, item)),
             }
-            bundle.push(medication_dispense(&f, item));
             n += 1;
         }
     }

@@ -10,7 +10,7 @@ use axum::routing::get;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::{Bundle, fhir_json, params, parse_count, parse_resource_id, reference, unsupported};
+use super::{Bundle, fhir_json, params, parse_paging, parse_resource_id, reference, unsupported};
 use crate::app::AppState;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::extract::AppJson;
@@ -190,17 +190,17 @@ async fn search_schedules(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
-    let count = parse_count(query.as_deref())?;
+    let paging = parse_paging(query.as_deref())?;
     let mut doctor = None;
     for (k, v) in params(query.as_deref()) {
         match k.as_str() {
             "actor" => doctor = Some(reference("actor", "Practitioner", &v)?),
-            "_count" => {}
+            "_count" | "_offset" => {}
             other => return Err(unsupported(other)),
         }
     }
-    let mut bundle = Bundle::searchset("Schedule", query.as_deref()).limited(count);
-    for s in service::schedules(&state.db, doctor, i64::try_from(count).unwrap_or(20)).await? {
+    let mut bundle = Bundle::searchset("Schedule", query.as_deref(), paging);
+    for s in paging.window(service::schedules(&state.db, doctor, paging.fetch_limit()).await?) {
         bundle.push(schedule(&s));
     }
     Ok(fhir_json(bundle.finish()))
@@ -220,7 +220,7 @@ async fn search_slots(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
-    let count = parse_count(query.as_deref())?;
+    let paging = parse_paging(query.as_deref())?;
     let now = state.now_ms();
     let pairs = params(query.as_deref());
     let mut q = SlotQuery {
@@ -246,7 +246,7 @@ async fn search_slots(
                 })?);
             }
             "start" => starts.push(v.as_str()),
-            "_count" => {}
+            "_count" | "_offset" => {}
             other => return Err(unsupported(other)),
         }
     }
@@ -258,12 +258,13 @@ async fn search_slots(
         to
     };
     q.free_only = status == Some("free");
-    let mut bundle = Bundle::searchset("Slot", query.as_deref()).limited(count);
+    let mut bundle = Bundle::searchset("Slot", query.as_deref(), paging);
     for s in service::search_slots(&state.db, &q)
         .await?
         .iter()
         .filter(|s| status.is_none_or(|st| slot_status(s, now) == st))
-        .take(count)
+        .skip(paging.offset)
+        .take(paging.count + 1)
     {
         bundle.push(slot(s, now));
     }
@@ -367,7 +368,7 @@ async fn search_appointments(
     actor: Actor,
     RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
-    let count = parse_count(query.as_deref())?;
+    let paging = parse_paging(query.as_deref())?;
     let pairs = params(query.as_deref());
     let mut person = None;
     let mut status = None;
@@ -391,22 +392,16 @@ async fn search_appointments(
                 });
             }
             "date" => dates.push(v.as_str()),
-            "_count" => {}
+            "_count" | "_offset" => {}
             other => return Err(unsupported(other)),
         }
     }
     let range = date_range("date", &dates)?;
-    let items = service::search_appointments(
-        &state,
-        &actor,
-        person,
-        range,
-        status,
-        i64::try_from(count).unwrap_or(20),
-    )
-    .await?;
-    let mut bundle = Bundle::searchset("Appointment", query.as_deref()).limited(count);
-    for a in &items {
+    let items =
+        service::search_appointments(&state, &actor, person, range, status, paging.fetch_limit())
+            .await?;
+    let mut bundle = Bundle::searchset("Appointment", query.as_deref(), paging);
+    for a in paging.window(&items) {
         bundle.push(appointment(a));
     }
     Ok(fhir_json(bundle.finish()))

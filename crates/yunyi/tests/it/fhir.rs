@@ -335,6 +335,75 @@ async fn audit_events_are_valid_fhir_for_regulators_only() {
     app.stop().await;
 }
 
+/// Every page of a search, by following its `next` links from `first`; checks the links of
+/// each page on the way.
+async fn all_pages(app: &TestApp, token: Option<&str>, first: &str) -> Vec<Vec<String>> {
+    let mut pages = Vec::new();
+    let mut next = Some(first.to_owned());
+    while let Some(path) = next.take() {
+        let (status, bundle) = fhir(app, token, &path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {bundle}");
+        let links = bundle["link"].as_array().unwrap();
+        let link = |relation: &str| {
+            links
+                .iter()
+                .find(|l| l["relation"] == relation)
+                .map(|l| l["url"].as_str().unwrap().to_owned())
+        };
+        assert!(link("self").is_some(), "{bundle}");
+        assert_eq!(link("previous").is_some(), !pages.is_empty(), "{bundle}");
+        next = link("next").map(|url| format!("/fhir/{url}"));
+        // Only the last page knows how many match in all.
+        assert_eq!(bundle.get("total").is_none(), next.is_some(), "{bundle}");
+        pages.push(
+            entries(&bundle)
+                .iter()
+                .map(|r| r["id"].as_str().unwrap().to_owned())
+                .collect(),
+        );
+        assert!(pages.len() < 50, "the next links never end");
+    }
+    pages
+}
+
+#[tokio::test]
+async fn searches_page_by_next_links_to_the_end() {
+    let app = TestApp::with_demo().await;
+    // A public search: one hospital a page.
+    let (_, all) = fhir(&app, None, "/fhir/Organization?_count=100").await;
+    let every: Vec<String> = entries(&all)
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect();
+    let pages = all_pages(&app, None, "/fhir/Organization?_count=1").await;
+    assert_eq!(pages.len(), every.len());
+    assert!(pages.iter().all(|p| p.len() == 1));
+    assert_eq!(pages.concat(), every);
+
+    // A search of patient data, scoped to what the patient may see: the same matches, once each.
+    let patient = app.token("patient1", PW).await;
+    let (_, all) = fhir(&app, Some(&patient), "/fhir/Encounter?_count=100").await;
+    let every: Vec<String> = entries(&all)
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(every.len() >= 2, "{all}");
+    let pages = all_pages(&app, Some(&patient), "/fhir/Encounter?_count=1").await;
+    assert_eq!(pages.concat(), every);
+
+    // Past the end: an empty page that does not guess a total; too deep: refused, named.
+    let (status, beyond) = fhir(&app, None, "/fhir/Organization?_offset=500").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        entries(&beyond).is_empty() && beyond.get("total").is_none(),
+        "{beyond}"
+    );
+    let (status, outcome) = fhir(&app, None, "/fhir/Organization?_offset=99999").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(outcome["issue"][0]["expression"][0], "_offset");
+    app.stop().await;
+}
+
 #[test]
 fn the_validator_rejects_invalid_resources() {
     let bad = [
