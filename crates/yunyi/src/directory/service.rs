@@ -121,9 +121,9 @@ pub async fn set_profile(
     input: &DoctorProfileInput,
 ) -> AppResult<()> {
     let doctor = doctor_account(state, doctor_id).await?;
-    let hospital = doctor
-        .hospital_id
-        .ok_or_else(|| AppError::Conflict("the doctor belongs to no hospital".to_owned()))?;
+    let hospital = doctor.hospital_id.ok_or_else(|| {
+        AppError::refused(Reason::NoHospital, "the doctor belongs to no hospital")
+    })?;
     let admin = require_admin_of(state, actor, hospital, "doctor.profile").await?;
     let valid = input
         .validate(this_year(state.now_ms()))
@@ -238,20 +238,27 @@ pub async fn grant_privilege(
     doctor_account(state, doctor_id).await?;
     let admin = require_admin_of(state, actor, hospital_id, "privilege.grant").await?;
     if !store::has_active_site(&state.db, doctor_id, hospital_id).await? {
-        return Err(AppError::Conflict(
-            "the doctor does not practise at this hospital: add the practice site first".to_owned(),
+        return Err(AppError::refused(
+            Reason::SiteRequired,
+            "the doctor does not practise at this hospital: add the practice site first",
         ));
     }
     match kind {
         PrivilegeKind::InternetDiagnosis => {
             let profile = store::profile(&state.db, doctor_id).await?.ok_or_else(|| {
-                AppError::Conflict("the doctor has no professional profile yet".to_owned())
+                AppError::refused(
+                    Reason::ProfileRequired,
+                    "the doctor has no professional profile yet",
+                )
             })?;
             let years = this_year(state.now_ms()) - profile.practice_since_year;
             if years < INTERNET_DIAGNOSIS_MIN_YEARS {
-                return Err(AppError::Conflict(format!(
-                    "internet diagnosis needs at least {INTERNET_DIAGNOSIS_MIN_YEARS} years of independent practice; this doctor has {years}"
-                )));
+                return Err(AppError::refused(
+                    Reason::PracticeTooShort,
+                    format!(
+                        "internet diagnosis needs at least {INTERNET_DIAGNOSIS_MIN_YEARS} years of independent practice; this doctor has {years}"
+                    ),
+                ));
             }
         }
         PrivilegeKind::Prescribe => {
@@ -621,9 +628,9 @@ pub async fn doctor_for_admin(
         .await?
         .filter(|a| a.role == crate::identity::model::Role::Doctor.as_str())
         .ok_or_else(|| AppError::NotFound(format!("no doctor with id {id}")))?;
-    let home = account
-        .hospital_id
-        .ok_or_else(|| AppError::Conflict("the doctor belongs to no hospital".to_owned()))?;
+    let home = account.hospital_id.ok_or_else(|| {
+        AppError::refused(Reason::NoHospital, "the doctor belongs to no hospital")
+    })?;
     let managed = managed_hospital(&state.db, actor, Some(home)).await?;
     if managed.id != home {
         return Err(AppError::Forbidden("another hospital's doctor".to_owned()));
@@ -660,8 +667,9 @@ pub async fn set_photo(
         .map_err(|e| AppError::UnsupportedMediaType(e.to_string()))?;
     let key = state.blobs.put(&clean).await.map_err(AppError::Internal)?;
     if !store::set_photo(&state.db, doctor_id, &key, content_type).await? {
-        return Err(AppError::Conflict(
-            "set the doctor's professional profile before the photo".to_owned(),
+        return Err(AppError::refused(
+            Reason::ProfileRequired,
+            "set the doctor's professional profile before the photo",
         ));
     }
     audit::record(

@@ -104,6 +104,22 @@ crate::text_enum! {
         NoFreeClinic = "no-free-clinic",
         /// The consultation is flagged as a suspected case already.
         AlreadyFlagged = "already-flagged",
+        /// The name given does not match the record: the claimant asks again with the name on their papers.
+        NameMismatch = "name-mismatch",
+        /// Online appointments need no check-in.
+        CheckInNotNeeded = "check-in-not-needed",
+        /// The doctor belongs to no hospital yet.
+        NoHospital = "no-hospital",
+        /// The doctor does not practise at this hospital: add the practice site first.
+        SiteRequired = "site-required",
+        /// The doctor has no professional profile yet: set it first.
+        ProfileRequired = "profile-required",
+        /// Internet diagnosis needs at least three years of independent practice.
+        PracticeTooShort = "practice-too-short",
+        /// This prescription cannot be renewed (see the detail: not a long-term medicine, not dispensed, or too old).
+        NotRenewable = "not-renewable",
+        /// The prescribing doctor no longer offers follow-up visits online: choose another doctor.
+        NoFollowUpService = "no-follow-up-service",
     }
 }
 

@@ -492,8 +492,9 @@ pub async fn verify_at_counter(
         ));
     }
     if !c.name_matches {
-        return Err(AppError::Conflict(
-            "the name given does not match the record: the claimant makes a new request with the name on their papers".to_owned(),
+        return Err(AppError::refused(
+            Reason::NameMismatch,
+            "the name given does not match the record: the claimant makes a new request with the name on their papers",
         ));
     }
     let how = format!("counter:{}", input.document_type);

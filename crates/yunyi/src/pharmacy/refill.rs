@@ -8,7 +8,7 @@ use super::prescription_store::{self as store, ItemRow, PrescriptionRow};
 use crate::app::AppState;
 use crate::consult::model::same_condition;
 use crate::consult::service::{self as consult, ConsultationView, RequestInput};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Reason};
 use crate::identity::Actor;
 
 /// Whether `p` may be renewed: a chronic prescription whose medicine was bought (or whose
@@ -69,14 +69,17 @@ pub async fn renew(
     let p = super::prescribing::read(state, actor, id)
         .await?
         .prescription;
-    renewable(&p).map_err(|why| AppError::Conflict(format!("cannot renew it: {why}")))?;
+    renewable(&p).map_err(|why| {
+        AppError::refused(Reason::NotRenewable, format!("cannot renew it: {why}"))
+    })?;
     let service = crate::directory::store::services(&state.db, Some(p.doctor_id), None, 50)
         .await?
         .into_iter()
         .find(|s| s.kind == "follow_up" && s.active && s.hospital_id == p.hospital_id)
         .ok_or_else(|| {
-            AppError::Conflict(
-                "the doctor who wrote it no longer offers follow-up visits online; choose another doctor's follow-up service".to_owned(),
+            AppError::refused(
+                Reason::NoFollowUpService,
+                "the doctor who wrote it no longer offers follow-up visits online; choose another doctor's follow-up service",
             )
         })?;
     let items = store::items(&state.db, p.id).await?;

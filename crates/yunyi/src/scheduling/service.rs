@@ -700,9 +700,9 @@ async fn attendance(
     let now = state.now_ms();
     if to == "checked_in" {
         if appt.mode != "in_person" {
-            return Err(AppError::Conflict(
-                "online appointments need no check-in: join the consultation at its time"
-                    .to_owned(),
+            return Err(AppError::refused(
+                Reason::CheckInNotNeeded,
+                "online appointments need no check-in: join the consultation at its time",
             ));
         }
         if now < appt.start_at - CHECK_IN_OPENS_MS || now > appt.end_at {

@@ -95,6 +95,7 @@ async fn internet_diagnosis_needs_three_years_and_prescribing_needs_internet_dia
     );
     let (s, body) = c.grant(junior, c.gz, "internet_diagnosis").await;
     assert_eq!(s, StatusCode::CONFLICT);
+    assert_eq!(body["code"], "practice-too-short", "{body}");
     assert!(
         body["detail"].as_str().unwrap().contains("3 years"),
         "{body}"
@@ -228,6 +229,7 @@ async fn privileges_are_per_hospital_and_need_a_practice_site_there() {
         )
         .await;
     assert_eq!(s, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["code"], "site-required", "{body}");
     // A suspended practice site also ends what it allowed: privileges need an active site.
     c.app.stop().await;
 }
