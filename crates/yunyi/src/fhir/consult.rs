@@ -167,12 +167,19 @@ async fn read_encounter(
 
 /// `Encounter[?patient=Patient/…][&status=…]`: the consultations of a patient the actor may
 /// see (for a doctor, those they hold); without `patient`, of everyone the actor may search.
+/// What an encounter search may `_include`.
+pub const ENCOUNTER_INCLUDES: [super::include::Include; 2] = [
+    super::include::ENCOUNTER_PATIENT,
+    super::include::ENCOUNTER_SUBJECT,
+];
+
 async fn search_encounters(
     State(state): State<AppState>,
     actor: Actor,
     RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
     let paging = parse_paging(query.as_deref())?;
+    let includes = super::include::parse(query.as_deref(), &ENCOUNTER_INCLUDES)?;
     let mut person = None;
     let mut status = None;
     for (k, v) in params(query.as_deref()) {
@@ -189,7 +196,7 @@ async fn search_encounters(
                 }
                 status = Some(v);
             }
-            "_count" | "_offset" => {}
+            "_count" | "_offset" | "_include" => {}
             other => return Err(unsupported(other)),
         }
     }
@@ -210,6 +217,7 @@ async fn search_encounters(
     {
         bundle.push(encounter(v));
     }
+    super::include::add(&state, &actor, &mut bundle, &includes).await?;
     Ok(fhir_json(bundle.finish()))
 }
 

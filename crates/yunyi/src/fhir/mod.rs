@@ -16,6 +16,7 @@ pub const FHIR_VERSION: &str = "4.0.1";
 pub mod audit_event;
 pub mod consult;
 pub mod directory;
+pub mod include;
 pub mod patient;
 pub mod pharmacy;
 pub mod scheduling;
@@ -171,6 +172,8 @@ pub struct Bundle {
     resource: &'static str,
     query: String,
     entries: Vec<Value>,
+    /// Resources the matches refer to, asked for with `_include`.
+    included: Vec<Value>,
     paging: Paging,
 }
 
@@ -180,6 +183,7 @@ impl Bundle {
             resource,
             query: query.unwrap_or("").to_owned(),
             entries: Vec::new(),
+            included: Vec::new(),
             paging,
         }
     }
@@ -190,6 +194,33 @@ impl Bundle {
             "fullUrl": format!("{}/{id}", self.resource),
             "resource": resource,
             "search": {"mode": "match"},
+        }));
+    }
+
+    /// The matches on this page (not the one read past it).
+    pub fn page_matches(&self) -> impl Iterator<Item = &Value> {
+        self.entries
+            .iter()
+            .take(self.paging.count)
+            .map(|e| &e["resource"])
+    }
+
+    /// Whether `Type/id` is included already.
+    pub fn has_included(&self, resource: &str, id: i64) -> bool {
+        let id = id.to_string();
+        self.included.iter().any(|e| {
+            e["resource"]["resourceType"] == resource && e["resource"]["id"] == id.as_str()
+        })
+    }
+
+    /// A resource a match refers to (`_include`): listed after the matches, not counted.
+    pub fn push_included(&mut self, resource: Value) {
+        let kind = resource["resourceType"].as_str().unwrap_or("").to_owned();
+        let id = resource["id"].as_str().unwrap_or("").to_owned();
+        self.included.push(json!({
+            "fullUrl": format!("{kind}/{id}"),
+            "resource": resource,
+            "search": {"mode": "include"},
         }));
     }
 
@@ -217,6 +248,8 @@ impl Bundle {
         // One match past the page was read only to know that there is more.
         let more = self.entries.len() > count;
         self.entries.truncate(count);
+        let matches = self.entries.len();
+        self.entries.append(&mut self.included);
         let mut links = vec![json!({"relation": "self", "url": self.address(offset)})];
         if offset > 0 {
             links.push(
@@ -234,8 +267,8 @@ impl Bundle {
         if let Some(obj) = bundle.as_object_mut() {
             // Known exactly only on a last page that holds something (or the first);
             // elsewhere left out rather than guessed.
-            if !more && (offset == 0 || !self.entries.is_empty()) {
-                obj.insert("total".into(), Value::from(offset + self.entries.len()));
+            if !more && (offset == 0 || matches > 0) {
+                obj.insert("total".into(), Value::from(offset + matches));
             }
             if !self.entries.is_empty() {
                 obj.insert("entry".into(), Value::Array(self.entries));
@@ -372,6 +405,17 @@ const RESOURCES: [Served; 20] = [
     ("MeasureReport", READ, &[]),
 ];
 
+/// The `_include` values a resource's search serves.
+fn includes_of(kind: &str) -> Vec<&'static str> {
+    let served: &[include::Include] = match kind {
+        "Appointment" => &scheduling::APPOINTMENT_INCLUDES,
+        "Encounter" => &consult::ENCOUNTER_INCLUDES,
+        "MedicationRequest" => &pharmacy::REQUEST_INCLUDES,
+        _ => &[],
+    };
+    served.iter().map(|i| i.name).collect()
+}
+
 /// `GET /fhir/metadata`: the CapabilityStatement.
 async fn metadata() -> Response {
     let resources: Vec<Value> = RESOURCES
@@ -384,6 +428,10 @@ async fn metadata() -> Response {
             let mut r = json!({"type": kind, "interaction": interactions});
             if interactions.iter().any(|i| i["code"] == "vread") {
                 r["versioning"] = json!("versioned");
+            }
+            let includes = includes_of(kind);
+            if let (false, Some(obj)) = (includes.is_empty(), r.as_object_mut()) {
+                obj.insert("searchInclude".into(), json!(includes));
             }
             if !params.is_empty() {
                 if let Some(obj) = r.as_object_mut() {

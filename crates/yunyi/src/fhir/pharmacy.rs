@@ -325,6 +325,9 @@ fn patient_param(
     Ok(person)
 }
 
+/// What a medication request search may `_include`.
+pub const REQUEST_INCLUDES: [super::include::Include; 1] = [super::include::REQUEST_MEDICATION];
+
 /// `MedicationRequest[?patient=Patient/…][&status=…]` (without `patient`: everyone the actor
 /// may search).
 async fn search_requests(
@@ -333,8 +336,10 @@ async fn search_requests(
     RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
     let paging = parse_paging(query.as_deref())?;
+    let includes = super::include::parse(query.as_deref(), &REQUEST_INCLUDES)?;
     let mut status = None;
     let person = patient_param(query.as_deref(), |k, v| match k {
+        "_include" => Ok(()),
         "status" => {
             const KNOWN: [&str; 4] = ["on-hold", "active", "completed", "cancelled"];
             if !KNOWN.contains(&v) {
@@ -371,6 +376,7 @@ async fn search_requests(
             n += 1;
         }
     }
+    super::include::add(&state, &actor, &mut bundle, &includes).await?;
     Ok(fhir_json(bundle.finish()))
 }
 

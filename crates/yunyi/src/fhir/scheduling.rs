@@ -362,13 +362,21 @@ fn if_match(headers: &HeaderMap) -> Option<String> {
     Some(raw.trim_matches('"').to_owned())
 }
 
-/// `Appointment?patient=…&date=…&status=…`.
+/// What an appointment search may `_include`.
+pub const APPOINTMENT_INCLUDES: [super::include::Include; 3] = [
+    super::include::APPOINTMENT_PATIENT,
+    super::include::APPOINTMENT_PRACTITIONER,
+    super::include::APPOINTMENT_SLOT,
+];
+
+/// `Appointment?patient=…&date=…&status=…[&_include=Appointment:patient|practitioner|slot]`.
 async fn search_appointments(
     State(state): State<AppState>,
     actor: Actor,
     RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
     let paging = parse_paging(query.as_deref())?;
+    let includes = super::include::parse(query.as_deref(), &APPOINTMENT_INCLUDES)?;
     let pairs = params(query.as_deref());
     let mut person = None;
     let mut status = None;
@@ -392,7 +400,7 @@ async fn search_appointments(
                 });
             }
             "date" => dates.push(v.as_str()),
-            "_count" | "_offset" => {}
+            "_count" | "_offset" | "_include" => {}
             other => return Err(unsupported(other)),
         }
     }
@@ -404,6 +412,7 @@ async fn search_appointments(
     for a in paging.window(&items) {
         bundle.push(appointment(a));
     }
+    super::include::add(&state, &actor, &mut bundle, &includes).await?;
     Ok(fhir_json(bundle.finish()))
 }
 

@@ -335,6 +335,76 @@ async fn audit_events_are_valid_fhir_for_regulators_only() {
     app.stop().await;
 }
 
+#[tokio::test]
+async fn searches_include_what_their_matches_refer_to() {
+    let app = TestApp::with_demo().await;
+    let patient = app.token("patient1", PW).await;
+    let mode_types = |bundle: &Value, mode: &str| -> Vec<String> {
+        bundle["entry"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["search"]["mode"] == mode)
+            .map(|e| e["resource"]["resourceType"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (s, encounters) = fhir(
+        &app,
+        Some(&patient),
+        "/fhir/Encounter?_include=Encounter:patient",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{encounters}");
+    assert!(!mode_types(&encounters, "match").is_empty(), "{encounters}");
+    let included = mode_types(&encounters, "include");
+    assert!(
+        !included.is_empty() && included.iter().all(|t| t == "Patient"),
+        "{encounters}"
+    );
+    // Each person once, however many encounters name them.
+    let mut ids: Vec<&str> = encounters["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["search"]["mode"] == "include")
+        .map(|e| e["resource"]["id"].as_str().unwrap())
+        .collect();
+    let before = ids.len();
+    ids.dedup();
+    assert_eq!(ids.len(), before);
+
+    let (s, requests) = fhir(
+        &app,
+        Some(&patient),
+        "/fhir/MedicationRequest?_include=MedicationRequest:medication",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{requests}");
+    assert!(!mode_types(&requests, "match").is_empty(), "{requests}");
+    assert!(
+        mode_types(&requests, "include")
+            .iter()
+            .all(|t| t == "Medication")
+    );
+    assert!(!mode_types(&requests, "include").is_empty(), "{requests}");
+
+    // The CapabilityStatement says which includes each search serves.
+    let (_, capability) = fhir(&app, None, "/fhir/metadata").await;
+    let resources = capability["rest"][0]["resource"].as_array().unwrap();
+    let of =
+        |kind: &str| resources.iter().find(|r| r["type"] == kind).unwrap()["searchInclude"].clone();
+    assert_eq!(
+        of("Encounter"),
+        serde_json::json!(["Encounter:patient", "Encounter:subject"])
+    );
+    assert_eq!(
+        of("MedicationRequest"),
+        serde_json::json!(["MedicationRequest:medication"])
+    );
+    assert!(of("Organization").is_null());
+    app.stop().await;
+}
+
 /// Every page of a search, by following its `next` links from `first`; checks the links of
 /// each page on the way.
 async fn all_pages(app: &TestApp, token: Option<&str>, first: &str) -> Vec<Vec<String>> {

@@ -179,6 +179,47 @@ async fn slots_are_searched_booked_and_cancelled_through_fhir() {
     .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(entries(&mine).len(), 1);
+    // With what it refers to: the patient, the doctor and the slot, once each, after the match.
+    let (s, with) = fhir(
+        &c.app,
+        Some(&p1),
+        &format!("/fhir/Appointment?patient=Patient/{person1}&date=ge{day}&status=booked&_include=Appointment:patient&_include=Appointment:practitioner&_include=Appointment:slot"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{with}");
+    let listed: Vec<(String, String)> = with["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["search"]["mode"].as_str().unwrap().to_owned(),
+                e["resource"]["resourceType"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String)> = [
+        ("match", "Appointment"),
+        ("include", "Patient"),
+        ("include", "Practitioner"),
+        ("include", "Slot"),
+    ]
+    .iter()
+    .map(|(m, r)| ((*m).to_owned(), (*r).to_owned()))
+    .collect();
+    assert_eq!(listed, expected, "{with}");
+    assert_eq!(
+        with["total"], 1,
+        "included resources are not matches: {with}"
+    );
+    let (s, outcome) = fhir(
+        &c.app,
+        Some(&p1),
+        "/fhir/Appointment?_include=Appointment:location",
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(outcome["issue"][0]["expression"][0], "_include");
     let (_, earlier) = fhir(
         &c.app,
         Some(&p1),
