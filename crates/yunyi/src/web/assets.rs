@@ -40,6 +40,11 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../../assets/admin.js"),
     },
     Asset {
+        name: "confirm.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../assets/confirm.js"),
+    },
+    Asset {
         name: "chat.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../../assets/chat.js"),

@@ -432,6 +432,22 @@ async fn a_patient_picks_department_doctor_and_time_books_and_cancels_in_a_real_
         .click()
         .await
         .unwrap();
+    // Cancelling asks first; saying no changes nothing, saying yes cancels.
+    assert!(d.get_alert_text().await.unwrap().contains("确定取消"));
+    d.dismiss_alert().await.unwrap();
+    assert!(
+        browser
+            .text_of("#appointment-list")
+            .await
+            .contains("已预约")
+    );
+    d.find(By::Css("#appointment-list button[id^=cancel-]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    d.accept_alert().await.unwrap();
     browser.wait_text("#appointment-list", "已取消").await;
     // The time is free again for others.
     let (_, slots) = app
@@ -673,6 +689,11 @@ async fn a_doctor_and_a_patient_hold_a_video_call_with_fake_devices_in_real_brow
     doctor.driver().goto(&page).await.unwrap();
     patient.wait_connected().await;
     doctor.wait_connected().await;
+    // Before a call there is no video area (no black boxes, no hang-up button).
+    for side in [&patient, &doctor] {
+        let videos = side.driver().find(By::Id("videos")).await.unwrap();
+        assert!(!videos.is_displayed().await.unwrap());
+    }
 
     doctor.click("start-call").await;
     patient
@@ -689,6 +710,10 @@ async fn a_doctor_and_a_patient_hold_a_video_call_with_fake_devices_in_real_brow
     doctor.click("hang-up").await;
     doctor.wait_call("ended").await;
     patient.wait_call("ended").await;
+    for side in [&patient, &doctor] {
+        let videos = side.driver().find(By::Id("videos")).await.unwrap();
+        assert!(!videos.is_displayed().await.unwrap());
+    }
 
     // The call's start and end are in the conversation, with its duration (the end is
     // written as the hang-up reaches the server, a moment after the pages show it).
