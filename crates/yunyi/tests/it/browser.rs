@@ -86,6 +86,12 @@ impl Browser {
         let driver = WebDriver::new(&url, caps)
             .await
             .expect("a Chromium session");
+        // A phone's width: headless Chromium does not take `--window-size` below ~500 px,
+        // but does take the window set through WebDriver.
+        driver
+            .set_window_rect(0, 0, 390, 844)
+            .await
+            .expect("a phone-sized window");
         Self {
             driver: Some(driver),
             chromedriver,
@@ -850,6 +856,21 @@ async fn a_prescription_is_written_reviewed_paid_delivered_and_received_in_a_rea
     browser
         .open(&app, &format!("/prescriptions/{rx}"), "pay-form")
         .await;
+    // On a phone the page fits its width: the long address in the delivery choice used to
+    // push it sideways.
+    let fits = browser
+        .driver()
+        .execute(
+            "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    let widths = fits.json();
+    assert!(
+        widths[0].as_i64() <= widths[1].as_i64(),
+        "scroll and client width: {widths}"
+    );
     browser.click("method-delivery").await;
     browser.press("pay", "pay-approve").await;
     browser.press("pay-approve", "fulfilment-timeline").await;
