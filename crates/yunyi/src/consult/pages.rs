@@ -38,8 +38,27 @@ pub fn router() -> Router<AppState> {
         .route("/doctor/consultations", get(workbench))
 }
 
-/// A consultation in a list: the row, its kind's and status's words, when it was asked.
-type Listed = (ConsultationRow, String);
+/// A consultation in a list: the row, when it was asked, and for a patient's own list what
+/// it is about, for whom and with which doctor.
+struct Listed {
+    c: ConsultationRow,
+    when: String,
+    complaint: String,
+    person: Option<String>,
+    doctor: Option<String>,
+}
+
+impl Listed {
+    fn bare(c: ConsultationRow) -> Self {
+        Self {
+            when: cst_display(c.created_at),
+            c,
+            complaint: String::new(),
+            person: None,
+            doctor: None,
+        }
+    }
+}
 
 #[derive(Template, WebTemplate)]
 #[template(path = "consultations.html")]
@@ -61,12 +80,14 @@ async fn list(State(state): State<AppState>, page: PageCtx, actor: Actor) -> App
     if actor.require()?.role == Role::Doctor {
         return Ok(Redirect::to("/doctor/consultations").into_response());
     }
-    let items = service::mine(&state, &actor)
+    let items = service::mine_listed(&state, &actor)
         .await?
         .into_iter()
-        .map(|c| {
-            let when = cst_display(c.created_at);
-            (c, when)
+        .map(|m| Listed {
+            complaint: m.chief_complaint,
+            person: Some(m.person_name),
+            doctor: m.doctor_name,
+            ..Listed::bare(m.row)
         })
         .collect();
     Ok(ListPage {
@@ -95,10 +116,7 @@ async fn workbench(
     let items = service::my_active(&state, &actor)
         .await?
         .into_iter()
-        .map(|c| {
-            let when = cst_display(c.created_at);
-            (c, when)
-        })
+        .map(Listed::bare)
         .collect();
     Ok(ListPage {
         page: page.with_nav("doctor-consultations"),

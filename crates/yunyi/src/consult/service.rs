@@ -801,6 +801,41 @@ pub async fn my_active(state: &AppState, actor: &Actor) -> AppResult<Vec<Consult
 }
 
 /// The patient's consultations and those they requested for family.
+/// A consultation in the patient's list: for whom, with which doctor, about what.
+pub struct MineItem {
+    pub row: ConsultationRow,
+    pub person_name: String,
+    pub doctor_name: Option<String>,
+    pub chief_complaint: String,
+}
+
+/// [`mine`], each with what the list shows of it.
+pub async fn mine_listed(state: &AppState, actor: &Actor) -> AppResult<Vec<MineItem>> {
+    let rows = mine(state, actor).await?;
+    let me = actor.require()?;
+    let mut summaries: std::collections::HashMap<i64, store::ListedSummary> =
+        store::summaries_for_patient(&state.db, me.account_id, me.person_id, 100)
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s))
+            .collect();
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let s = summaries.remove(&row.id);
+            MineItem {
+                person_name: s
+                    .as_ref()
+                    .map(|s| s.person_name.clone())
+                    .unwrap_or_default(),
+                doctor_name: s.as_ref().and_then(|s| s.doctor_name.clone()),
+                chief_complaint: s.and_then(|s| s.chief_complaint).unwrap_or_default(),
+                row,
+            }
+        })
+        .collect())
+}
+
 pub async fn mine(state: &AppState, actor: &Actor) -> AppResult<Vec<ConsultationRow>> {
     let me = actor.require()?;
     crate::capability::require_role(

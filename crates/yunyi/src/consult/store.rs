@@ -422,6 +422,35 @@ pub async fn for_patient(
         .await
 }
 
+/// What a patient's list says of each consultation besides its row: for whom, with which
+/// doctor, about what.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ListedSummary {
+    pub id: i64,
+    pub person_name: String,
+    pub doctor_name: Option<String>,
+    pub chief_complaint: Option<String>,
+}
+
+/// [`ListedSummary`] of the consultations [`for_patient`] lists, in the same order.
+pub async fn summaries_for_patient(
+    db: &Db,
+    account: i64,
+    person: Option<i64>,
+    limit: i64,
+) -> Result<Vec<ListedSummary>, sqlx::Error> {
+    db.all(
+        "SELECT c.id, p.name AS person_name, a.display_name AS doctor_name, i.chief_complaint \
+         FROM consultation c JOIN person p ON p.id = c.person_id \
+         LEFT JOIN account a ON a.id = c.doctor_id \
+         LEFT JOIN consultation_intake i ON i.consultation_id = c.id \
+         WHERE c.requested_by = $1 OR c.person_id = $2 \
+         ORDER BY c.created_at DESC, c.id DESC LIMIT $3",
+        (account, person, limit),
+    )
+    .await
+}
+
 /// A person's consultations, newest first.
 pub async fn of_person(
     db: &Db,

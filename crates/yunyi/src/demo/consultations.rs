@@ -261,7 +261,7 @@ pub(super) async fn seed(state: &AppState, tx: &mut Tx) -> AppResult<()> {
         id,
         doctor4,
         "text",
-        "您好，我是林医生。最近一周血压大概多少？",
+        "您好，我是周医生。最近一周血压大概多少？",
         start + 5 * MINUTE,
     )
     .await?;

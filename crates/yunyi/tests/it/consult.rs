@@ -1668,3 +1668,16 @@ async fn a_patients_cancellation_reason_is_kept_within_bounds() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(cancelled["end_reason"], "不需要了");
 }
+
+/// A patient's list says what each consultation is about, for whom and with which doctor
+/// (issue #27: it said only "date · 复诊").
+#[tokio::test]
+async fn a_patients_list_names_the_complaint_the_person_and_the_doctor() {
+    let app = crate::helpers::TestApp::with_demo().await;
+    let browser = app.sign_in_browser("patient1").await;
+    let html = browser.page("/consultations").await;
+    for expected in ["加量后血压仍偏高", "张伟", "周丽"] {
+        assert!(html.contains(expected), "{expected} missing from {html}");
+    }
+    app.stop().await;
+}
