@@ -33,9 +33,9 @@ pub fn router() -> Router<AppState> {
         .route("/waitlist/{id}/leave", post(leave))
 }
 
-/// An appointment as the page shows it: the appointment, the doctor's name, when, and the
-/// consultation it is held as (online appointments, once started).
-type Listed = (Appointment, String, String, Option<i64>, Fee);
+/// An appointment as the page shows it: the appointment, the doctor's name, when, the
+/// consultation it is held as (online appointments, once started), its fee, and for whom.
+type Listed = (Appointment, String, String, Option<i64>, Fee, String);
 
 /// An appointment's registration fee as the list shows it: its price, and the status of its
 /// online payment (`""` when never ordered, `pending`, `paid`, `refunded`).
@@ -71,8 +71,19 @@ async fn mine(
     actor: Actor,
     Query(q): Query<MessageQuery>,
 ) -> AppResult<AppointmentsPage> {
+    // Whom each appointment is for: the account's own person or a family member.
+    let me = actor.require()?;
+    let mut people = crate::identity::service::family_names(&state, me.account_id).await?;
+    if let Some(own) = me.person_id {
+        people.push((own, me.display_name.clone()));
+    }
     let mut items = Vec::new();
     for a in service::my_appointments(&state, &actor).await? {
+        let for_whom = people
+            .iter()
+            .find(|(id, _)| *id == a.person_id)
+            .map(|(_, name)| name.clone())
+            .unwrap_or_default();
         let doctor = doctor_name(&state, a.doctor_id).await?;
         let when = cst_display(a.start_at);
         let consultation = if a.mode == "online" {
@@ -87,7 +98,14 @@ async fn mine(
             .await?
             .map(|f| f.status.to_string())
             .unwrap_or_default();
-        items.push((a, doctor, when, consultation, Fee { price_fen, status }));
+        items.push((
+            a,
+            doctor,
+            when,
+            consultation,
+            Fee { price_fen, status },
+            for_whom,
+        ));
     }
     let mut waiting = Vec::new();
     for e in waitlist::mine(&state, &actor).await? {

@@ -202,3 +202,43 @@ async fn administrators_plan_the_week_patients_reschedule_and_doctors_see_their_
     assert_eq!(r.status(), reqwest::StatusCode::FORBIDDEN);
     c.app.stop().await;
 }
+
+/// Each appointment says whom it is for: the patient or one of their family (issue #27).
+#[tokio::test]
+async fn appointments_say_for_whom() {
+    let app = crate::helpers::TestApp::with_demo().await;
+    yunyi::demo::seed_schedules(&app.state).await.unwrap();
+    let token = app.token("patient1", crate::helpers::PW).await;
+    // Book the first bookable time of any demo doctor.
+    let (_, doctors) = app.get_json("/api/v1/doctors?limit=100").await;
+    let mut slot = None;
+    for d in doctors["items"].as_array().unwrap() {
+        let id = d["doctor_id"].as_i64().or(d["id"].as_i64()).unwrap();
+        let (_, slots) = app.get_json(&format!("/api/v1/doctors/{id}/slots")).await;
+        slot = slots["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["bookable"] == true)
+            .and_then(|s| s["id"].as_i64());
+        if slot.is_some() {
+            break;
+        }
+    }
+    let booked = app
+        .post_as(
+            Some(&token),
+            "/api/v1/appointments",
+            &serde_json::json!({"slot_id": slot.expect("a bookable demo slot")}),
+        )
+        .await;
+    assert_eq!(booked.status(), reqwest::StatusCode::CREATED);
+    let browser = app.sign_in_browser("patient1").await;
+    let html = browser.page("/appointments").await;
+    assert!(html.contains("id=\"for-whom-"), "{html}");
+    assert!(
+        html.contains("就诊人：张伟") || html.contains("For: 张伟"),
+        "{html}"
+    );
+    app.stop().await;
+}
