@@ -218,6 +218,22 @@ impl DoctorPage {
 #[derive(serde::Deserialize, Default)]
 struct DayQuery {
     day: Option<String>,
+    /// From a triage: the age it was about, so the booking form offers that person first.
+    age_years: Option<String>,
+    age_months: Option<String>,
+}
+
+impl DayQuery {
+    fn triage_age(&self) -> Option<crate::identity::service::TriageAge> {
+        use crate::identity::service::TriageAge;
+        let number = |v: &Option<String>| v.as_deref().and_then(|v| v.trim().parse::<u32>().ok());
+        match (number(&self.age_years), number(&self.age_months)) {
+            (Some(y), _) if y > 0 => Some(TriageAge::Years(y)),
+            (_, Some(m)) => Some(TriageAge::Months(m)),
+            (Some(y), None) => Some(TriageAge::Years(y)),
+            (None, None) => None,
+        }
+    }
 }
 
 async fn doctor(
@@ -227,6 +243,7 @@ async fn doctor(
     PathId(id): PathId,
     axum::extract::Query(q): axum::extract::Query<DayQuery>,
 ) -> AppResult<DoctorPage> {
+    let triage_age = q.triage_age();
     let detail = service::doctor_detail(&state.db, id, state.now_ms()).await?;
     let mut hospitals = Vec::new();
     let mut departments = Vec::new();
@@ -255,13 +272,10 @@ async fn doctor(
         .filter(|s| s.day == day)
         .map(|s| (s.id, crate::time::cst_display(s.start_at), s.bookable(now)))
         .collect();
-    let mut people = Vec::new();
-    if let Some(me) = actor.signed_in.as_ref().filter(|m| m.role == Role::Patient) {
-        if let Some(pid) = me.person_id {
-            people.push((pid, me.display_name.clone()));
-        }
-        people.extend(crate::identity::service::family_names(&state, me.account_id).await?);
-    }
+    let people = match actor.signed_in.as_ref().filter(|m| m.role == Role::Patient) {
+        Some(me) => crate::identity::service::booking_people(&state, me, triage_age).await?,
+        None => Vec::new(),
+    };
     Ok(DoctorPage {
         page: page.with_nav("doctors"),
         slots,

@@ -545,6 +545,72 @@ fn family_view(state: &AppState, f: &store::FamilyRow) -> AppResult<PersonView> 
     Ok(view)
 }
 
+/// The people a patient books for — themselves first, then their family — ordered so that the
+/// one a triage was about comes first: with `age` (whole years, or months under one year, as
+/// the triage form asked) the single person of that age leads; with none or several, the
+/// order stays as it was (the patient themselves first).
+pub async fn booking_people(
+    state: &AppState,
+    me: &SignedIn,
+    age: Option<TriageAge>,
+) -> AppResult<Vec<(i64, String)>> {
+    let mut people: Vec<(i64, String, String)> = Vec::new();
+    if let Some(own) = me.person_id {
+        let birth = store::person(&state.db, own)
+            .await?
+            .map(|p| p.birth_date)
+            .unwrap_or_default();
+        people.push((own, me.display_name.clone(), birth));
+    }
+    people.extend(
+        store::family_of(&state.db, me.account_id)
+            .await?
+            .into_iter()
+            .map(|f| (f.id, f.name, f.birth_date)),
+    );
+    if let Some(age) = age {
+        let today = crate::time::cst_today(state.now_ms());
+        let matches: Vec<usize> = people
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, _, birth))| {
+                NaiveDate::parse_from_str(birth, "%Y-%m-%d").is_ok_and(|b| age.fits(b, today))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        if let [only] = matches[..] {
+            let chosen = people.remove(only);
+            people.insert(0, chosen);
+        }
+    }
+    Ok(people.into_iter().map(|(id, name, _)| (id, name)).collect())
+}
+
+/// The age a triage form gave: whole years, or months for a baby under one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TriageAge {
+    Years(u32),
+    Months(u32),
+}
+
+impl TriageAge {
+    fn fits(self, birth: NaiveDate, today: NaiveDate) -> bool {
+        match self {
+            Self::Years(y) => super::model::age_on(birth, today) == y,
+            Self::Months(m) => whole_months(birth, today) == Some(m),
+        }
+    }
+}
+
+/// Whole months from `birth` to `today` (none before birth).
+fn whole_months(birth: NaiveDate, today: NaiveDate) -> Option<u32> {
+    use chrono::Datelike;
+    let months = (today.year() - birth.year()) * 12 + today.month() as i32
+        - birth.month() as i32
+        - i32::from(today.day() < birth.day());
+    u32::try_from(months).ok()
+}
+
 /// The people an account acts for (its family list): (person id, name).
 pub async fn family_names(state: &AppState, account: i64) -> AppResult<Vec<(i64, String)>> {
     Ok(store::family_of(&state.db, account)

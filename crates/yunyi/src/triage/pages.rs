@@ -255,6 +255,10 @@ struct ChooseForm {
     /// Where to continue: the doctor's day for a booking, the department for a consultation.
     day: Option<String>,
     department_id: Option<i64>,
+    #[serde(default)]
+    age_years: Option<String>,
+    #[serde(default)]
+    age_months: Option<String>,
 }
 
 /// Records the choice and continues to booking or to the online doctors of the department.
@@ -272,12 +276,25 @@ async fn choose(
     let to = match (f.choice.as_str(), f.doctor_id, f.department_id) {
         ("booking", Some(doctor), _) => {
             // Only a date goes into the link, never what the client sent as is.
-            let day = f
+            let mut query = url::form_urlencoded::Serializer::new(String::new());
+            if let Some(d) = f
                 .day
                 .filter(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok())
-                .map(|d| format!("?day={d}"))
-                .unwrap_or_default();
-            format!("/doctors/{doctor}{day}")
+            {
+                query.append_pair("day", &d);
+            }
+            // The age the triage was about, so booking offers that person (a child) first.
+            for (name, value) in [("age_years", &f.age_years), ("age_months", &f.age_months)] {
+                if let Some(n) = value.as_deref().and_then(|v| v.trim().parse::<u32>().ok()) {
+                    query.append_pair(name, &n.to_string());
+                }
+            }
+            let query = query.finish();
+            if query.is_empty() {
+                format!("/doctors/{doctor}")
+            } else {
+                format!("/doctors/{doctor}?{query}")
+            }
         }
         ("consultation", _, Some(department)) => {
             format!("/doctors?department={department}&service=text_consult")

@@ -242,3 +242,40 @@ async fn appointments_say_for_whom() {
     );
     app.stop().await;
 }
+
+/// From a triage about a child, the booking form offers the child first, not the parent
+/// (issue #27); without an age the patient themselves comes first.
+#[tokio::test]
+async fn booking_after_a_triage_offers_the_person_of_that_age_first() {
+    let app = crate::helpers::TestApp::with_demo().await;
+    yunyi::demo::seed_schedules(&app.state).await.unwrap();
+    let token = app.token("patient1", crate::helpers::PW).await;
+    let me: serde_json::Value = app.get_as(&token, "/api/v1/me").await.json().await.unwrap();
+    let own = me["person"]["id"].as_i64().unwrap();
+    let child = me["family"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["age"].as_i64().is_some_and(|a| a < 18))
+        .expect("the demo patient has a child");
+    let doctor = yunyi::identity::store::account_by_username(&app.db, "doctor2")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let browser = app.sign_in_browser("patient1").await;
+    let first_choice = |html: &str| -> i64 {
+        let at = html.find("name=\"person_id\"").expect("a booking form");
+        let rest = &html[at..];
+        let value = rest.find("<option value=\"").unwrap() + "<option value=\"".len();
+        rest[value..].split('"').next().unwrap().parse().unwrap()
+    };
+    let plain = browser.page(&format!("/doctors/{doctor}")).await;
+    assert_eq!(first_choice(&plain), own);
+    let age = child["age"].as_i64().unwrap();
+    let from_triage = browser
+        .page(&format!("/doctors/{doctor}?age_years={age}"))
+        .await;
+    assert_eq!(first_choice(&from_triage), child["id"].as_i64().unwrap());
+    app.stop().await;
+}
