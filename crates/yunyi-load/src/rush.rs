@@ -274,7 +274,12 @@ async fn register(api: &Api, run: u64, i: usize) -> anyhow::Result<Patient> {
         let (phone, id) = {
             let mut rng = rand::rng();
             let seed = run.wrapping_mul(31).wrapping_add(i as u64 * 7 + attempt);
-            let phone = format!("17{:09}", (seed ^ rng.random::<u64>()) % 1_000_000_000);
+            let mut phone = format!("17{:09}", (seed ^ rng.random::<u64>()) % 1_000_000_000);
+            // The sandbox real-name provider answers "does not match" for numbers ending in
+            // 4444 and "unavailable" for 5555 (its test numbers): never draw those.
+            if phone.ends_with("4444") || phone.ends_with("5555") {
+                phone.replace_range(phone.len() - 1.., "0");
+            }
             let birth = chrono::NaiveDate::from_ymd_opt(1950, 1, 1).unwrap_or_default()
                 + Days::days(rng.random_range(0..20_000));
             let id = id_number(
