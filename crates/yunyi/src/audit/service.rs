@@ -46,7 +46,10 @@ pub fn parse_filter(query: Option<&str>) -> AppResult<Filter> {
             "flagged" => match v {
                 "true" | "1" | "on" => f.flagged_only = true,
                 "false" | "0" | "off" | "" => f.flagged_only = false,
-                _ => errors.push(FieldError::new("flagged", "must be true or false")),
+                _ => errors.push(
+                    FieldError::new("flagged", "must be true or false")
+                        .localized("field.true_or_false", Vec::new()),
+                ),
             },
             "limit" => match v.parse::<i64>() {
                 Ok(n) if (1..=MAX_LIMIT).contains(&n) => f.limit = n,

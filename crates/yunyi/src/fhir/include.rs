@@ -12,7 +12,7 @@ use super::pharmacy::medication;
 use super::scheduling::slot;
 use super::{Bundle, patient::patient_resource};
 use crate::app::AppState;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, FieldError};
 use crate::identity::Actor;
 
 /// An `_include` value a search serves: the reference it follows and where it sits in a match.
@@ -66,14 +66,15 @@ pub fn parse(query: Option<&str>, served: &[Include]) -> AppResult<Vec<Include>>
         }
         let include = served.iter().find(|i| i.name == v).ok_or_else(|| {
             let names: Vec<&str> = served.iter().map(|i| i.name).collect();
-            AppError::invalid(
-                "_include",
-                if names.is_empty() {
-                    "is not supported by this search".to_owned()
-                } else {
-                    format!("must be one of {}", names.join(", "))
-                },
-            )
+            let error = if names.is_empty() {
+                FieldError::new("_include", "is not supported by this search")
+                    .localized("fhir.include_none", Vec::new())
+            } else {
+                let names = names.join(", ");
+                FieldError::new("_include", format!("must be one of {names}"))
+                    .localized("fhir.include_values", vec![("names", names)])
+            };
+            AppError::Validation(vec![error])
         })?;
         if !wanted.contains(include) {
             wanted.push(*include);

@@ -138,10 +138,13 @@ pub fn parse_paging(query: Option<&str>) -> Result<Paging, AppError> {
                     .ok()
                     .filter(|n| *n <= MAX_OFFSET)
                     .ok_or_else(|| {
-                        AppError::invalid(
-                            "_offset",
-                            format!("must be a whole number from 0 to {MAX_OFFSET}; narrow the search to see further"),
-                        )
+                        AppError::Validation(vec![
+                            crate::error::FieldError::new(
+                                "_offset",
+                                format!("must be a whole number from 0 to {MAX_OFFSET}; narrow the search to see further"),
+                            )
+                            .localized("fhir.offset_range", vec![("max", MAX_OFFSET.to_string())]),
+                        ])
                     })?;
             }
             _ => {}
