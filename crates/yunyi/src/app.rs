@@ -331,6 +331,7 @@ pub fn router(state: AppState) -> Router {
         .merge(web::router())
         .merge(directory::router())
         .merge(identity::router())
+        .merge(crate::smart::router())
         .merge(scheduling::router())
         .merge(crate::triage::router())
         .merge(crate::consult::router())

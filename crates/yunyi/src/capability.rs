@@ -106,6 +106,8 @@ mod tests {
             session_kind: SessionKind::Bearer,
             step_up_at: None,
             token_hash: String::new(),
+            app: None,
+            compartment: None,
         }
     }
 

@@ -31,6 +31,7 @@ pub mod pharmacy;
 pub mod policy;
 pub mod scheduling;
 pub mod scrub;
+pub mod smart;
 pub mod surveillance;
 pub mod text;
 pub mod time;

@@ -81,6 +81,11 @@ fn parts() -> Vec<(&'static str, &'static str, OpenApi)> {
             crate::identity::api::ApiDoc::openapi(),
         ),
         (
+            "smart",
+            "OAuth 2 tokens and SMART on FHIR apps",
+            crate::smart::api::ApiDoc::openapi(),
+        ),
+        (
             "directory",
             "Hospitals, departments, doctors and services",
             crate::directory::api::ApiDoc::openapi(),

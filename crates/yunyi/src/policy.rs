@@ -225,6 +225,14 @@ async fn decide(
             why,
         )
     };
+    // A SMART app with only a patient-level scope for this request sees its patient alone,
+    // whatever the user behind it could see.
+    if me.compartment.is_some_and(|only| only != person_id) {
+        refuse("outside the app's patient in context").await?;
+        return Err(AppError::NotFound(format!(
+            "no patient with id {person_id}"
+        )));
+    }
     let basis = match me.role {
         Role::Patient => {
             if me.person_id == Some(person_id) {

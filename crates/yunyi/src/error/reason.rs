@@ -89,6 +89,8 @@ crate::text_enum! {
         // Permissions.
         /// The action belongs to another role (patients book, doctors accept).
         RoleRequired = "role-required",
+        /// The SMART app's token does not cover this (its scopes, or it is used outside `/fhir`).
+        ScopeInsufficient = "scope-insufficient",
         // Accounts.
         /// An account exists already for this identity number or phone.
         AccountExists = "account-exists",
@@ -129,7 +131,7 @@ impl Reason {
     /// in general, just not now. A reason of another class names it here.
     pub fn class(self) -> ErrorCode {
         match self {
-            Self::RoleRequired => ErrorCode::Forbidden,
+            Self::RoleRequired | Self::ScopeInsufficient => ErrorCode::Forbidden,
             Self::NoSuchId => ErrorCode::NotFound,
             _ => ErrorCode::Conflict,
         }

@@ -57,6 +57,21 @@ pub const ENCOUNTER_SUBJECT: Include = Include {
     paths: &["/subject"],
 };
 
+/// Every `_include` some search serves.
+pub const ALL: [Include; 6] = [
+    APPOINTMENT_PATIENT,
+    APPOINTMENT_PRACTITIONER,
+    APPOINTMENT_SLOT,
+    REQUEST_MEDICATION,
+    ENCOUNTER_PATIENT,
+    ENCOUNTER_SUBJECT,
+];
+
+/// The resource type an `_include` value brings in, if any search serves it.
+pub fn target_of(name: &str) -> Option<&'static str> {
+    ALL.iter().find(|i| i.name == name).map(|i| i.target)
+}
+
 /// The `_include` values asked for, each one of `served`; anything else is refused by name.
 pub fn parse(query: Option<&str>, served: &[Include]) -> AppResult<Vec<Include>> {
     let mut wanted = Vec::new();

@@ -20,6 +20,7 @@ pub mod include;
 pub mod patient;
 pub mod pharmacy;
 pub mod scheduling;
+pub mod scopes;
 pub mod surveillance;
 
 pub fn router() -> Router<AppState> {
@@ -32,6 +33,8 @@ pub fn router() -> Router<AppState> {
         .merge(consult::router())
         .merge(pharmacy::router())
         .merge(surveillance::router())
+        // After the routes: a SMART app's token reaches only what its scopes cover.
+        .route_layer(axum::middleware::from_fn(scopes::guard))
 }
 
 /// A FHIR id in a URL: our ids are positive integers; anything else does not exist.
@@ -420,7 +423,8 @@ fn includes_of(kind: &str) -> Vec<&'static str> {
 }
 
 /// `GET /fhir/metadata`: the CapabilityStatement.
-async fn metadata() -> Response {
+async fn metadata(headers: axum::http::HeaderMap) -> Response {
+    let origin = crate::web::origin(&headers);
     let resources: Vec<Value> = RESOURCES
         .iter()
         .map(|(kind, interactions, params)| {
@@ -461,8 +465,20 @@ async fn metadata() -> Response {
         "rest": [{
             "mode": "server",
             "security": {
-                "service": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "OAuth"}]}],
-                "description": "Bearer tokens from POST /auth/token (OAuth 2 password grant)",
+                "cors": false,
+                "service": [{"coding": [
+                    {"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"},
+                    {"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "OAuth"},
+                ]}],
+                "extension": [{
+                    "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+                    "extension": [
+                        {"url": "authorize", "valueUri": format!("{origin}/auth/authorize")},
+                        {"url": "token", "valueUri": format!("{origin}/auth/token")},
+                        {"url": "revoke", "valueUri": format!("{origin}/auth/revoke")},
+                    ],
+                }],
+                "description": "SMART App Launch 2.x (standalone launch, PKCE S256; see /.well-known/smart-configuration); Yunyi's own clients use bearer tokens from POST /auth/token (password grant)",
             },
             "resource": resources,
             // Every search pages: a page links to the next with `_offset`.

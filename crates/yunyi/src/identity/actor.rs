@@ -10,8 +10,9 @@ use axum::http::request::Parts;
 use super::model::Role;
 use super::service;
 use crate::app::AppState;
-use crate::audit::AuditActor;
+use crate::audit::{self, AuditActor, NewEvent, Outcome};
 use crate::error::AppError;
+use crate::error::Reason;
 use crate::web::i18n::cookie_value;
 
 pub const SESSION_COOKIE: &str = "yunyi_session";
@@ -41,6 +42,12 @@ pub struct SignedIn {
     /// The SHA-256 of the session's token: how a long-lived connection asks whether its
     /// session is still live.
     pub token_hash: String,
+    /// Set when a SMART app holds the token: what it was granted. Such a token opens `/fhir`
+    /// only, within its scopes.
+    pub app: Option<std::sync::Arc<crate::smart::AppAccess>>,
+    /// The one person this request may touch: set for a SMART app's request that only a
+    /// `patient/` scope covers (the policy refuses anyone else).
+    pub compartment: Option<i64>,
 }
 
 impl SignedIn {
@@ -118,6 +125,9 @@ impl FromRequestParts<AppState> for Actor {
         if let Some(actor) = parts.extensions.get::<Actor>() {
             return Ok(actor.clone());
         }
+        if parts.extensions.get::<AppTokenRefused>().is_some() {
+            return Err(app_token_refused());
+        }
         let request_id = parts
             .headers
             .get("x-request-id")
@@ -144,7 +154,33 @@ impl FromRequestParts<AppState> for Actor {
             request_id,
             client_addr,
         };
+        let app_outside_fhir = actor.signed_in.as_ref().is_some_and(|s| s.app.is_some())
+            && !parts.uri.path().starts_with("/fhir/");
+        if app_outside_fhir {
+            // Refused once, audited once, however many extractors ask.
+            parts.extensions.insert(AppTokenRefused);
+            let event = NewEvent::new(actor.audit(), "request.denied", "request")
+                .object(crate::text::clip(
+                    &format!("{} {}", parts.method, parts.uri.path()),
+                    300,
+                ))
+                .outcome(Outcome::Denied)
+                .reason("a SMART app's token outside /fhir");
+            audit::record(&state.db, &event).await?;
+            return Err(app_token_refused());
+        }
         parts.extensions.insert(actor.clone());
         Ok(actor)
     }
+}
+
+/// Marks a request whose SMART app token was refused (see [`Actor`]'s extractor).
+#[derive(Clone, Copy)]
+struct AppTokenRefused;
+
+fn app_token_refused() -> AppError {
+    AppError::refused(
+        Reason::ScopeInsufficient,
+        "a SMART app's token opens the FHIR API (/fhir) only",
+    )
 }

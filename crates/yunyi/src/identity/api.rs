@@ -1,24 +1,21 @@
-//! Identity over HTTP for machines: the OAuth 2 token endpoints (`/auth/token`,
-//! `/auth/revoke`) and the JSON API under `/api/v1`.
+//! Identity over HTTP for machines: the JSON API under `/api/v1` (the OAuth 2 token
+//! endpoints are in `smart::api`).
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-use super::actor::{Actor, SessionKind};
+use super::actor::Actor;
 use super::{auth, claims, service};
 use crate::app::AppState;
-use crate::error::{AppError, AppResult};
-use crate::extract::{AppForm, AppJson, PathId};
+use crate::error::AppResult;
+use crate::extract::{AppJson, PathId};
 use crate::paging::Items;
 
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
-    token,
-    revoke,
     register,
     patient,
     send_code,
@@ -38,8 +35,6 @@ pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/auth/token", post(token))
-        .route("/auth/revoke", post(revoke))
         .route("/api/v1/patients", post(register))
         .route("/api/v1/patients/{id}", get(patient))
         .route("/api/v1/auth/code", post(send_code))
@@ -53,155 +48,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/identity-claims/{id}", get(counter_claim))
         .route("/api/v1/identity-claims/{id}/verify", post(verify_claim))
         .route("/api/v1/staff", get(list_staff).post(create_staff))
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-struct TokenRequest {
-    /// `password`.
-    grant_type: Option<String>,
-    username: Option<String>,
-    password: Option<String>,
-}
-
-fn no_store(mut response: Response) -> Response {
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
-
-/// An RFC 6749 §5.2 error answer.
-#[derive(Serialize, utoipa::ToSchema)]
-struct OAuthError<'a> {
-    /// `invalid_request`, `invalid_grant` or `unsupported_grant_type`.
-    error: &'a str,
-    error_description: &'a str,
-}
-
-/// An RFC 6749 §5.1 token answer.
-#[derive(Serialize, utoipa::ToSchema)]
-struct TokenAnswer {
-    access_token: String,
-    /// `Bearer`.
-    token_type: &'static str,
-    /// Seconds until the token expires.
-    expires_in: i64,
-}
-
-fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    let body = OAuthError {
-        error,
-        error_description: description,
-    };
-    no_store((status, Json(body)).into_response())
-}
-
-/// Get a bearer token.
-///
-/// `POST /auth/token` (RFC 6749 resource owner password grant): form fields
-/// `grant_type=password`, `username` (a username or a phone number), `password`.
-#[utoipa::path(post, path = "/auth/token", security(()),
-    request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, description = "A bearer token", body = TokenAnswer),
-        (status = 400, description = "RFC 6749 error", body = OAuthError),
-        (status = 429, description = "Too many attempts; see `Retry-After`", body = OAuthError)))]
-async fn token(
-    State(state): State<AppState>,
-    actor: Actor,
-    form: Result<AppForm<TokenRequest>, AppError>,
-) -> Response {
-    let Ok(AppForm(form)) = form else {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "send a form (application/x-www-form-urlencoded) with grant_type, username and password",
-        );
-    };
-    if form.grant_type.as_deref() != Some("password") {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "unsupported_grant_type",
-            "only grant_type=password is supported",
-        );
-    }
-    let (Some(username), Some(password)) = (form.username, form.password) else {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "username and password are required",
-        );
-    };
-    let result = async {
-        let account = auth::login_password(&state, &actor, &username, &password).await?;
-        auth::start_session(&state, &actor, account.id, SessionKind::Bearer).await
-    }
-    .await;
-    match result {
-        Ok((access_token, expires_in)) => no_store(
-            Json(TokenAnswer {
-                access_token,
-                token_type: "Bearer",
-                expires_in,
-            })
-            .into_response(),
-        ),
-        Err(AppError::TooManyRequests {
-            message,
-            retry_after_secs,
-        }) => {
-            let mut response =
-                oauth_error(StatusCode::TOO_MANY_REQUESTS, "invalid_grant", &message);
-            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            response
-        }
-        Err(AppError::Unauthenticated(_)) => oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_grant",
-            auth::BAD_CREDENTIALS,
-        ),
-        Err(AppError::Validation(_)) => oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "username and password are required",
-        ),
-        Err(e) => e.into_response(),
-    }
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-struct RevokeRequest {
-    token: Option<String>,
-}
-
-/// Revoke a token.
-///
-/// `POST /auth/revoke` (RFC 7009): always 200, whether or not the token was valid.
-#[utoipa::path(post, path = "/auth/revoke", security(()),
-    request_body(content = RevokeRequest, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, description = "Revoked (or was not valid)"),
-        (status = 400, description = "No token", body = OAuthError)))]
-async fn revoke(
-    State(state): State<AppState>,
-    actor: Actor,
-    form: Result<AppForm<RevokeRequest>, AppError>,
-) -> Response {
-    let Some(token) = form
-        .ok()
-        .and_then(|AppForm(f)| f.token)
-        .filter(|t| !t.is_empty())
-    else {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "the token field is required",
-        );
-    };
-    match auth::revoke(&state, &actor.anonymous_like(), &token).await {
-        Ok(()) => no_store(StatusCode::OK.into_response()),
-        Err(e) => e.into_response(),
-    }
 }
 
 /// Register a patient.

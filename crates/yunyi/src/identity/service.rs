@@ -80,6 +80,14 @@ async fn authenticate_hash(
         session_kind: kind,
         step_up_at: row.step_up_at,
         token_hash: hash,
+        app: row.grant_id.map(|grant_id| {
+            std::sync::Arc::new(crate::smart::AppAccess {
+                grant_id,
+                scopes: crate::smart::scope::Scopes::parse(row.scope.as_deref().unwrap_or("")),
+                patient: row.launch_patient,
+            })
+        }),
+        compartment: None,
     }))
 }
 
@@ -926,6 +934,9 @@ pub async fn read_patient(
 /// Others are refused (audited). Each record found is then read through the policy.
 pub async fn searchable_patients(state: &AppState, actor: &Actor) -> AppResult<Vec<i64>> {
     let me = actor.require()?;
+    if let Some(only) = me.compartment {
+        return Ok(vec![only]);
+    }
     match me.role {
         Role::Patient => {
             let mut ids: Vec<i64> = me.person_id.into_iter().collect();

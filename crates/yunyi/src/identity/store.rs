@@ -57,6 +57,10 @@ pub struct SessionRow {
     pub display_name: String,
     pub person_id: Option<i64>,
     pub hospital_id: Option<i64>,
+    /// A SMART app's token: its grant, scope and patient in context.
+    pub grant_id: Option<i64>,
+    pub scope: Option<String>,
+    pub launch_patient: Option<i64>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -262,9 +266,11 @@ pub async fn live_session(
 ) -> Result<Option<SessionRow>, sqlx::Error> {
     db.optional::<SessionRow>(
         "SELECT s.id AS session_id, s.kind, s.expires_at, s.step_up_at, a.id AS account_id, a.username, a.role, \
-         a.display_name, a.person_id, a.hospital_id \
+         a.display_name, a.person_id, a.hospital_id, s.grant_id, s.scope, g.patient_id AS launch_patient \
          FROM auth_session s JOIN account a ON a.id = s.account_id \
-         WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 AND a.status = 'active'",
+         LEFT JOIN oauth_grant g ON g.id = s.grant_id \
+         WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 AND a.status = 'active' \
+         AND g.revoked_at IS NULL",
         (token_hash, now),
     )
     .await

@@ -260,6 +260,7 @@ mod tests {
                 "profile-required",
                 "refund-too-large",
                 "role-required",
+                "scope-insufficient",
                 "service-unavailable",
                 "site-required",
                 "slot-closed",

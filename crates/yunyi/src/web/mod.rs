@@ -96,6 +96,28 @@ async fn switch_lang(
     Ok(response)
 }
 
+/// This server's origin as the client reached it (`https://yy.example.cn`): the scheme from
+/// the proxy's `X-Forwarded-Proto`, the host from `Host`. For the absolute URLs OAuth and
+/// SMART discovery need; a `Host` that is not a plain host name falls back to `localhost`.
+pub fn origin(headers: &axum::http::HeaderMap) -> String {
+    let https = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.len() <= 255
+                && h.bytes().all(|b| {
+                    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']')
+                })
+        })
+        .unwrap_or("localhost");
+    format!("{}://{host}", if https { "https" } else { "http" })
+}
+
 /// Only same-origin paths: `//evil.example` or `/\evil` would make a redirect target an open
 /// redirect, and browsers drop tabs and line breaks from a URL before reading it, so
 /// `/\t/evil.example` is `//evil.example` to them. Only printable ASCII is accepted (a browser

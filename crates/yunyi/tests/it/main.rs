@@ -41,6 +41,7 @@ mod schedule_plan;
 mod schema;
 mod security;
 mod service_lines;
+mod smart;
 mod statistics;
 mod surveillance;
 mod triage;
