@@ -18,8 +18,14 @@ impl Job for PurgeEndedSessions {
     type Payload = PurgeEndedSessionsDue;
 
     async fn run(&self, ctx: &JobContext, _: PurgeEndedSessionsDue) -> JobResult {
-        let deleted = store::delete_ended_sessions(&ctx.db, ctx.now_ms() - 24 * 3_600_000).await?;
-        tracing::info!(deleted, "purged ended sessions");
+        let before = ctx.now_ms() - 24 * 3_600_000;
+        let deleted = store::delete_ended_sessions(&ctx.db, before).await?;
+        let oauth = crate::smart::service::purge_ended(&ctx.db, before).await?;
+        tracing::info!(
+            deleted,
+            oauth,
+            "purged ended sessions, codes and refresh tokens"
+        );
         Ok(())
     }
 }

@@ -72,11 +72,11 @@ fn line(page: &PageCtx, clause: &Clause) -> Line {
             .map_or_else(|| clause.resource.clone(), str::to_owned)
     };
     let whose = match clause.level {
-        Level::Patient => page.t("smart.level.patient"),
-        Level::User => page.t("smart.level.user"),
+        Level::Patient => "smart.level.patient",
+        Level::User => "smart.level.user",
     };
     Line {
-        what: format!("{whose}{resource}"),
+        what: page.lang.t_with(whose, &[("what", &resource)]),
         how: if clause.perms.read_only() {
             page.t("smart.perm.read")
         } else if clause.perms.contains(Perms::READ) {

@@ -773,6 +773,11 @@ pub async fn revoke_refresh(state: &AppState, actor: &Actor, token: &str) -> App
     }
 }
 
+/// Deletes codes and refresh tokens that ended before `before` (the daily session purge).
+pub async fn purge_ended(db: &crate::db::Db, before: i64) -> Result<u64, sqlx::Error> {
+    store::delete_ended(db, before).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -247,16 +247,14 @@ pub async fn grant_of_session(db: &Db, token_hash: &str) -> Result<Option<i64>, 
     .map(Option::flatten)
 }
 
-/// Deletes codes and refresh tokens that can no longer be used, ended before `before`.
+/// Deletes codes and refresh tokens that expired before `before`. A spent refresh token stays
+/// until it would have expired, so a replay is recognised for its whole life.
 pub async fn delete_ended(db: &Db, before: i64) -> Result<u64, sqlx::Error> {
     let codes = db
         .execute("DELETE FROM oauth_code WHERE expires_at < $1", (before,))
         .await?;
     let refreshes = db
-        .execute(
-            "DELETE FROM oauth_refresh WHERE expires_at < $1 OR used_at < $1",
-            (before,),
-        )
+        .execute("DELETE FROM oauth_refresh WHERE expires_at < $1", (before,))
         .await?;
     Ok(codes + refreshes)
 }
