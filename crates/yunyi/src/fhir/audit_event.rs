@@ -142,5 +142,5 @@ async fn search(
     for e in paging.window(&events) {
         bundle.push(audit_event_resource(e));
     }
-    Ok(fhir_json(bundle.finish()))
+    Ok(fhir_json(bundle.finish()?))
 }

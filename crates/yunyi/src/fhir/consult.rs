@@ -8,7 +8,10 @@ use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use super::{Bundle, fhir_json, params, parse_paging, parse_resource_id, reference, unsupported};
+use super::{
+    Bundle, Order, fhir_json, params, parse_paging, parse_resource_id, parse_search, reference,
+    unsupported,
+};
 use crate::app::AppState;
 use crate::consult::model::{Kind, Status};
 use crate::consult::service::ConsultationView;
@@ -178,7 +181,7 @@ async fn search_encounters(
     actor: Actor,
     RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
-    let paging = parse_paging(query.as_deref())?;
+    let (paging, order) = parse_search(query.as_deref(), Some("date"))?;
     let includes = super::include::parse(query.as_deref(), &ENCOUNTER_INCLUDES)?;
     let mut person = None;
     let mut status = None;
@@ -196,13 +199,20 @@ async fn search_encounters(
                 }
                 status = Some(v);
             }
-            "_count" | "_offset" | "_include" => {}
+            "_count" | "_offset" | "_include" | "_summary" | "_sort" => {}
             other => return Err(unsupported(other)),
         }
     }
     let mut views = Vec::new();
     for person in super::people_in_scope(&state, &actor, person).await? {
         views.extend(service::for_person(&state, &actor, person, 100).await?);
+    }
+    if let Some(order) = order {
+        // The period starts when the consultation was requested.
+        views.sort_by_key(|v| (v.consultation.created_at, v.consultation.id));
+        if order == Order::Descending {
+            views.reverse();
+        }
     }
     let mut bundle = Bundle::searchset("Encounter", query.as_deref(), paging);
     for v in views
@@ -218,7 +228,7 @@ async fn search_encounters(
         bundle.push(encounter(v));
     }
     super::include::add(&state, &actor, &mut bundle, &includes).await?;
-    Ok(fhir_json(bundle.finish()))
+    Ok(fhir_json(bundle.finish()?))
 }
 
 /// `Communication/<consultation>-<number>`.
@@ -247,7 +257,7 @@ async fn search_communications(
     for (k, v) in params(query.as_deref()) {
         match k.as_str() {
             "encounter" => encounter = Some(reference("encounter", "Encounter", &v)?),
-            "_count" | "_offset" => {}
+            "_count" | "_offset" | "_summary" | "_sort" => {}
             other => return Err(unsupported(other)),
         }
     }
@@ -259,5 +269,5 @@ async fn search_communications(
     for m in paging.window(&page.messages) {
         bundle.push(communication(&c, m));
     }
-    Ok(fhir_json(bundle.finish()))
+    Ok(fhir_json(bundle.finish()?))
 }

@@ -158,7 +158,7 @@ async fn search_organizations(
     for h in paging.window(service::list_hospitals(&state.db, page).await?.items) {
         bundle.push(organization(&h));
     }
-    Ok(fhir_json(bundle.finish()))
+    Ok(fhir_json(bundle.finish()?))
 }
 
 async fn read_practitioner(
@@ -191,7 +191,7 @@ async fn search_practitioners(
             bundle.push(practitioner(&p));
         }
     }
-    Ok(fhir_json(bundle.finish()))
+    Ok(fhir_json(bundle.finish()?))
 }
 
 async fn role_resource(state: &AppState, site: &PracticeSite) -> AppResult<Value> {
@@ -236,7 +236,7 @@ async fn search_roles(
     for site in paging.window(&sites) {
         bundle.push(role_resource(&state, site).await?);
     }
-    Ok(fhir_json(bundle.finish()))
+    Ok(fhir_json(bundle.finish()?))
 }
 
 async fn read_service(
@@ -262,5 +262,5 @@ async fn search_services(
     for s in paging.window(services) {
         bundle.push(healthcare_service(&s));
     }
-    Ok(fhir_json(bundle.finish()))
+    Ok(fhir_json(bundle.finish()?))
 }

@@ -75,6 +75,11 @@ pub fn target_of(name: &str) -> Option<&'static str> {
 /// The `_include` values asked for, each one of `served`; anything else is refused by name.
 pub fn parse(query: Option<&str>, served: &[Include]) -> AppResult<Vec<Include>> {
     let mut wanted = Vec::new();
+    let pairs = || url::form_urlencoded::parse(query.unwrap_or("").as_bytes());
+    if pairs().any(|(k, v)| k == "_summary" && v == "count") {
+        // A count shows no resources, so none is read to be included.
+        return Ok(wanted);
+    }
     for (k, v) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
         if k != "_include" {
             continue;
@@ -146,6 +151,96 @@ pub async fn add(
                 Ok(Some(resource)) => bundle.push_included(resource),
                 // Not visible to this caller (the refusal is audited) or gone: left out.
                 Ok(None) | Err(AppError::NotFound(_) | AppError::Forbidden(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The `_revinclude` values a Patient search serves: each patient's appointments and
+/// consultations (Encounter) come with them.
+pub const PATIENT_REVINCLUDES: [&str; 3] = [
+    "Appointment:patient",
+    "Encounter:patient",
+    "Encounter:subject",
+];
+
+/// The most resources one `_revinclude` adds per match: a client wanting more searches them.
+pub const MAX_REVINCLUDED: i64 = 100;
+
+/// The `_revinclude` values asked for, each one of `served`; anything else is refused by name.
+pub fn parse_rev(query: Option<&str>, served: &[&'static str]) -> AppResult<Vec<&'static str>> {
+    let mut wanted = Vec::new();
+    let pairs = || url::form_urlencoded::parse(query.unwrap_or("").as_bytes());
+    if pairs().any(|(k, v)| k == "_summary" && v == "count") {
+        return Ok(wanted);
+    }
+    for (k, v) in pairs() {
+        if k != "_revinclude" {
+            continue;
+        }
+        let Some(name) = served.iter().find(|n| **n == v) else {
+            let names = served.join(", ");
+            return Err(AppError::Validation(vec![
+                FieldError::new("_revinclude", format!("must be one of {names}"))
+                    .localized("fhir.revinclude_values", vec![("names", names)]),
+            ]));
+        };
+        // `Encounter:patient` and `Encounter:subject` are one reference.
+        let source = name.split(':').next().unwrap_or(name);
+        if !wanted.iter().any(|w: &&str| w.starts_with(source)) {
+            wanted.push(*name);
+        }
+    }
+    Ok(wanted)
+}
+
+/// The source type of a `_revinclude` value (`Appointment` of `Appointment:patient`).
+pub fn rev_source(name: &str) -> Option<&'static str> {
+    PATIENT_REVINCLUDES
+        .iter()
+        .find(|n| **n == name)
+        .and_then(|n| n.split(':').next())
+}
+
+/// Adds, for each patient on the page, the resources `revs` name that refer to them, read
+/// through the same services (and policy) as their own searches; what the caller may not see
+/// is left out.
+pub async fn add_rev(
+    state: &AppState,
+    actor: &Actor,
+    bundle: &mut Bundle,
+    revs: &[&str],
+) -> AppResult<()> {
+    let people: Vec<i64> = bundle
+        .page_matches()
+        .filter_map(|m| m["id"].as_str()?.parse().ok())
+        .collect();
+    for rev in revs {
+        for &person in &people {
+            let found: AppResult<Vec<Value>> = match rev.split(':').next() {
+                Some("Appointment") => crate::scheduling::service::search_appointments(
+                    state,
+                    actor,
+                    Some(person),
+                    (i64::MIN, i64::MAX),
+                    None,
+                    MAX_REVINCLUDED,
+                    true,
+                )
+                .await
+                .map(|items| items.iter().map(super::scheduling::appointment).collect()),
+                Some("Encounter") => {
+                    crate::consult::service::for_person(state, actor, person, MAX_REVINCLUDED)
+                        .await
+                        .map(|views| views.iter().map(super::consult::encounter).collect())
+                }
+                _ => Ok(Vec::new()),
+            };
+            match found {
+                Ok(resources) => resources.into_iter().for_each(|r| bundle.push_included(r)),
+                Err(AppError::NotFound(_) | AppError::Forbidden(_)) => {}
                 Err(e) => return Err(e),
             }
         }

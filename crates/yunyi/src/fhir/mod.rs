@@ -70,6 +70,8 @@ pub fn unsupported(param: &str) -> AppError {
 pub struct Paging {
     pub count: usize,
     pub offset: usize,
+    /// `_summary=count`: the Bundle carries only `total`.
+    pub summary_count: bool,
 }
 
 impl Paging {
@@ -115,12 +117,33 @@ pub enum Place {
 /// The deepest a search pages: past it, a client should narrow the search.
 pub const MAX_OFFSET: usize = 10_000;
 
-/// `_count` and `_offset`.
+/// The order `_sort` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    Ascending,
+    Descending,
+}
+
+/// The most matches `_summary=count` counts: past it, a client should narrow the search.
+pub const MAX_SUMMARY_COUNT: usize = MAX_OFFSET;
+
+/// `_count`, `_offset` and `_summary` of a search that cannot sort (`_sort` is refused).
 pub fn parse_paging(query: Option<&str>) -> Result<Paging, AppError> {
+    parse_search(query, None).map(|(paging, _)| paging)
+}
+
+/// As [`parse_paging`] for a search that sorts by the date parameter `sort_param` (`_sort=date`
+/// oldest first, `_sort=-date` newest first).
+pub fn parse_search(
+    query: Option<&str>,
+    sort_param: Option<&str>,
+) -> Result<(Paging, Option<Order>), AppError> {
     let mut paging = Paging {
         count: 20,
         offset: 0,
+        summary_count: false,
     };
+    let mut order = None;
     for (k, v) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
         match k.as_ref() {
             // The search spec lets a server return fewer than asked: more than the most is
@@ -150,10 +173,50 @@ pub fn parse_paging(query: Option<&str>) -> Result<Paging, AppError> {
                         ])
                     })?;
             }
+            "_summary" => match v.as_ref() {
+                "count" => paging.summary_count = true,
+                "false" => {}
+                _ => {
+                    return Err(AppError::invalid(
+                        "_summary",
+                        "must be count (only the total) or false",
+                    ));
+                }
+            },
+            "_sort" => {
+                let (descending, name) = match v.strip_prefix('-') {
+                    Some(name) => (true, name),
+                    None => (false, v.as_ref()),
+                };
+                order = match sort_param {
+                    Some(param) if name == param => Some(if descending {
+                        Order::Descending
+                    } else {
+                        Order::Ascending
+                    }),
+                    Some(param) => {
+                        return Err(AppError::invalid(
+                            "_sort",
+                            format!("must be {param} (oldest first) or -{param} (newest first)"),
+                        ));
+                    }
+                    None => {
+                        return Err(AppError::invalid(
+                            "_sort",
+                            "is not supported by this search",
+                        ));
+                    }
+                };
+            }
             _ => {}
         }
     }
-    Ok(paging)
+    if paging.summary_count {
+        // Every match is read to be counted; none is shown.
+        paging.count = MAX_SUMMARY_COUNT;
+        paging.offset = 0;
+    }
+    Ok((paging, order))
 }
 
 /// The people a search covers: the one it names, or else everyone the actor may search (a
@@ -249,10 +312,30 @@ impl Bundle {
         }
     }
 
-    pub fn finish(mut self) -> Value {
-        let Paging { count, offset } = self.paging;
+    pub fn finish(mut self) -> Result<Value, AppError> {
+        let Paging {
+            count,
+            offset,
+            summary_count,
+        } = self.paging;
         // One match past the page was read only to know that there is more.
         let more = self.entries.len() > count;
+        if summary_count {
+            if more {
+                return Err(AppError::invalid(
+                    "_summary",
+                    format!(
+                        "more than {MAX_SUMMARY_COUNT} matches: narrow the search to count them"
+                    ),
+                ));
+            }
+            return Ok(json!({
+                "resourceType": "Bundle",
+                "type": "searchset",
+                "total": self.entries.len(),
+                "link": [{"relation": "self", "url": self.address(0)}],
+            }));
+        }
         self.entries.truncate(count);
         let matches = self.entries.len();
         self.entries.append(&mut self.included);
@@ -280,7 +363,7 @@ impl Bundle {
                 obj.insert("entry".into(), Value::Array(self.entries));
             }
         }
-        bundle
+        Ok(bundle)
     }
 }
 
@@ -440,6 +523,9 @@ async fn metadata(headers: axum::http::HeaderMap) -> Response {
             if let (false, Some(obj)) = (includes.is_empty(), r.as_object_mut()) {
                 obj.insert("searchInclude".into(), json!(includes));
             }
+            if *kind == "Patient" {
+                r["searchRevInclude"] = json!(include::PATIENT_REVINCLUDES);
+            }
             if !params.is_empty() {
                 if let Some(obj) = r.as_object_mut() {
                     let params: Vec<Value> = params
@@ -485,6 +571,8 @@ async fn metadata(headers: axum::http::HeaderMap) -> Response {
             "searchParam": [
                 {"name": "_count", "type": "number", "documentation": "entries per page, 1–100 (default 20); more is served as 100"},
                 {"name": "_offset", "type": "number", "documentation": "matches to skip, 0–10000; follow the Bundle's next link rather than building it"},
+                {"name": "_summary", "type": "token", "documentation": "count: a Bundle with only the total (up to 10000 matches)"},
+                {"name": "_sort", "type": "special", "documentation": "date or -date on Appointment and Encounter, authoredon or -authoredon on MedicationRequest; refused elsewhere"},
             ],
         }],
     }))

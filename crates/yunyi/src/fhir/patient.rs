@@ -54,14 +54,16 @@ async fn read_patient(
     Ok(fhir_json(patient_resource(&view)))
 }
 
-/// `GET /fhir/Patient`: the people this actor may see — a patient their own record and their
-/// family's; a clinician the people they have care links with at their hospital.
+/// `GET /fhir/Patient[?_revinclude=Appointment:patient|Encounter:patient]`: the people this
+/// actor may see — a patient their own record and their family's; a clinician the people they
+/// have care links with at their hospital — with their appointments or consultations if asked.
 async fn search_patients(
     State(state): State<AppState>,
     actor: Actor,
     RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
     let paging = parse_paging(query.as_deref())?;
+    let revs = super::include::parse_rev(query.as_deref(), &super::include::PATIENT_REVINCLUDES)?;
     let ids = service::searchable_patients(&state, &actor).await?;
     let mut bundle = Bundle::searchset("Patient", query.as_deref(), paging);
     for id in ids.into_iter().skip(paging.offset).take(paging.count + 1) {
@@ -69,7 +71,8 @@ async fn search_patients(
         let view = service::read_patient(&state, &actor, id, None).await?;
         bundle.push(patient_resource(&view));
     }
-    Ok(fhir_json(bundle.finish()))
+    super::include::add_rev(&state, &actor, &mut bundle, &revs).await?;
+    Ok(fhir_json(bundle.finish()?))
 }
 
 fn related_resource(link: &service::RelatedLink) -> Value {
@@ -131,5 +134,5 @@ async fn search_related(
     for link in paging.window(service::related_links(&state, &actor, ward).await?) {
         bundle.push(related_resource(&link));
     }
-    Ok(fhir_json(bundle.finish()))
+    Ok(fhir_json(bundle.finish()?))
 }

@@ -12,7 +12,8 @@ use axum::routing::get;
 use serde_json::{Value, json};
 
 use super::{
-    Bundle, Place, fhir_json, params, parse_paging, parse_resource_id, reference, unsupported,
+    Bundle, Order, Place, fhir_json, params, parse_paging, parse_resource_id, parse_search,
+    reference, unsupported,
 };
 use crate::app::AppState;
 use crate::dispensing::model::Status as Fs;
@@ -271,7 +272,7 @@ async fn search_medications(
                 }
                 code = Some(value.to_owned());
             }
-            "_count" | "_offset" => {}
+            "_count" | "_offset" | "_summary" | "_sort" => {}
             other => return Err(unsupported(other)),
         }
     }
@@ -286,7 +287,7 @@ async fn search_medications(
     for d in paging.window(formulary::drugs_by_code(&state.db, &code, limit).await?) {
         bundle.push(medication(&d));
     }
-    Ok(fhir_json(bundle.finish()))
+    Ok(fhir_json(bundle.finish()?))
 }
 
 async fn read_request(
@@ -318,7 +319,7 @@ fn patient_param(
     for (k, v) in params(query) {
         match k.as_str() {
             "patient" | "subject" => person = Some(reference(&k, "Patient", &v)?),
-            "_count" | "_offset" => {}
+            "_count" | "_offset" | "_summary" | "_sort" => {}
             _ => other(&k, &v)?,
         }
     }
@@ -335,7 +336,7 @@ async fn search_requests(
     actor: Actor,
     RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
-    let paging = parse_paging(query.as_deref())?;
+    let (paging, order) = parse_search(query.as_deref(), Some("authoredon"))?;
     let includes = super::include::parse(query.as_deref(), &REQUEST_INCLUDES)?;
     let mut status = None;
     let person = patient_param(query.as_deref(), |k, v| match k {
@@ -359,6 +360,12 @@ async fn search_requests(
     for person in super::people_in_scope(&state, &actor, person).await? {
         found.extend(prescribing::for_person(&state, &actor, person).await?);
     }
+    if let Some(order) = order {
+        found.sort_by_key(|p| (p.signed_at, p.id));
+        if order == Order::Descending {
+            found.reverse();
+        }
+    }
     'found: for p in found {
         if status
             .as_deref()
@@ -377,7 +384,7 @@ async fn search_requests(
         }
     }
     super::include::add(&state, &actor, &mut bundle, &includes).await?;
-    Ok(fhir_json(bundle.finish()))
+    Ok(fhir_json(bundle.finish()?))
 }
 
 async fn read_issue(
@@ -424,7 +431,7 @@ async fn search_issues(
             n += 1;
         }
     }
-    Ok(fhir_json(bundle.finish()))
+    Ok(fhir_json(bundle.finish()?))
 }
 
 async fn read_dispense(
@@ -478,5 +485,5 @@ async fn search_dispenses(
             n += 1;
         }
     }
-    Ok(fhir_json(bundle.finish()))
+    Ok(fhir_json(bundle.finish()?))
 }

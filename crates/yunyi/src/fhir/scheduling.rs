@@ -10,7 +10,10 @@ use axum::routing::get;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::{Bundle, fhir_json, params, parse_paging, parse_resource_id, reference, unsupported};
+use super::{
+    Bundle, Order, fhir_json, params, parse_paging, parse_resource_id, parse_search, reference,
+    unsupported,
+};
 use crate::app::AppState;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::extract::AppJson;
@@ -195,7 +198,7 @@ async fn search_schedules(
     for (k, v) in params(query.as_deref()) {
         match k.as_str() {
             "actor" => doctor = Some(reference("actor", "Practitioner", &v)?),
-            "_count" | "_offset" => {}
+            "_count" | "_offset" | "_summary" | "_sort" => {}
             other => return Err(unsupported(other)),
         }
     }
@@ -203,7 +206,7 @@ async fn search_schedules(
     for s in paging.window(service::schedules(&state.db, doctor, paging.fetch_limit()).await?) {
         bundle.push(schedule(&s));
     }
-    Ok(fhir_json(bundle.finish()))
+    Ok(fhir_json(bundle.finish()?))
 }
 
 async fn read_slot(State(state): State<AppState>, Path(id): Path<String>) -> AppResult<Response> {
@@ -246,7 +249,7 @@ async fn search_slots(
                 })?);
             }
             "start" => starts.push(v.as_str()),
-            "_count" | "_offset" => {}
+            "_count" | "_offset" | "_summary" | "_sort" => {}
             other => return Err(unsupported(other)),
         }
     }
@@ -268,7 +271,7 @@ async fn search_slots(
     {
         bundle.push(slot(s, now));
     }
-    Ok(fhir_json(bundle.finish()))
+    Ok(fhir_json(bundle.finish()?))
 }
 
 async fn read_appointment(
@@ -375,7 +378,7 @@ async fn search_appointments(
     actor: Actor,
     RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
-    let paging = parse_paging(query.as_deref())?;
+    let (paging, order) = parse_search(query.as_deref(), Some("date"))?;
     let includes = super::include::parse(query.as_deref(), &APPOINTMENT_INCLUDES)?;
     let pairs = params(query.as_deref());
     let mut person = None;
@@ -400,20 +403,27 @@ async fn search_appointments(
                 });
             }
             "date" => dates.push(v.as_str()),
-            "_count" | "_offset" | "_include" => {}
+            "_count" | "_offset" | "_include" | "_summary" | "_sort" => {}
             other => return Err(unsupported(other)),
         }
     }
     let range = date_range("date", &dates)?;
-    let items =
-        service::search_appointments(&state, &actor, person, range, status, paging.fetch_limit())
-            .await?;
+    let items = service::search_appointments(
+        &state,
+        &actor,
+        person,
+        range,
+        status,
+        paging.fetch_limit(),
+        order == Some(Order::Descending),
+    )
+    .await?;
     let mut bundle = Bundle::searchset("Appointment", query.as_deref(), paging);
     for a in paging.window(&items) {
         bundle.push(appointment(a));
     }
     super::include::add(&state, &actor, &mut bundle, &includes).await?;
-    Ok(fhir_json(bundle.finish()))
+    Ok(fhir_json(bundle.finish()?))
 }
 
 fn field(name: &str, message: &str) -> AppError {

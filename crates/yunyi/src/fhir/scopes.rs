@@ -58,6 +58,11 @@ pub async fn guard(mut req: Request, next: Next) -> Response {
                 needs.push((target.to_owned(), Perms::READ));
             }
         }
+        if k == "_revinclude" {
+            if let Some(source) = super::include::rev_source(&v) {
+                needs.push((source.to_owned(), Perms::SEARCH));
+            }
+        }
     }
     let mut held_to_patient = false;
     for (kind, perms) in &needs {

@@ -864,6 +864,7 @@ pub async fn search_appointments(
     range: (i64, i64),
     status: Option<&str>,
     limit: i64,
+    newest_first: bool,
 ) -> AppResult<Vec<Appointment>> {
     match person {
         Some(person) => {
@@ -876,8 +877,15 @@ pub async fn search_appointments(
                 None,
             )
             .await?;
-            let mut items =
-                store::appointments_of_person(&state.db, person, range, status, limit).await?;
+            let mut items = store::appointments_of_person(
+                &state.db,
+                person,
+                range,
+                status,
+                limit,
+                newest_first,
+            )
+            .await?;
             // Staff see their own hospital's appointments: a care link here is no window on
             // the patient's visits elsewhere.
             let me = actor.require()?;
@@ -900,6 +908,10 @@ pub async fn search_appointments(
                     && a.start_at < range.1
                     && status.is_none_or(|s| a.status == s)
             });
+            items.sort_by_key(|a| (a.start_at, a.id));
+            if newest_first {
+                items.reverse();
+            }
             items.truncate(usize::try_from(limit).unwrap_or(100));
             Ok(items)
         }

@@ -409,6 +409,7 @@ pub async fn appointments_of_person(
     (from, to): (i64, i64),
     status: Option<&str>,
     limit: i64,
+    newest_first: bool,
 ) -> Result<Vec<Appointment>, sqlx::Error> {
     let mut sql = Sql::new(format!(
         "SELECT {APPOINTMENT_COLUMNS} {APPOINTMENT_FROM} WHERE a.person_id = "
@@ -419,7 +420,11 @@ pub async fn appointments_of_person(
         .push(" AND s.start_at < ")
         .bind(to)
         .and_eq("a.status", status)
-        .push(" ORDER BY s.start_at, a.id LIMIT ")
+        .push(if newest_first {
+            " ORDER BY s.start_at DESC, a.id DESC LIMIT "
+        } else {
+            " ORDER BY s.start_at, a.id LIMIT "
+        })
         .bind(limit);
     sql.fetch_all(db).await
 }

@@ -322,3 +322,136 @@ async fn slots_are_searched_booked_and_cancelled_through_fhir() {
     assert_eq!(freed["status"], "free");
     c.app.stop().await;
 }
+
+#[tokio::test]
+async fn searches_sort_by_date_count_and_bring_a_patients_appointments() {
+    let c = setup().await;
+    let p1 = c.app.token("patient1", PW).await;
+    let person1 = c.app.person_of(&p1).await;
+    // Three appointments on three days, booked out of order.
+    let mut booked = Vec::new();
+    for (doctor, days) in [("doctor4", 5), ("doctor5", 2), ("doctor6", 8)] {
+        let (_, slots) = c.session(doctor, days, "09:00", None).await;
+        let (s, _, a) = send(
+            &c,
+            reqwest::Method::POST,
+            &p1,
+            "/fhir/Appointment",
+            &booking(&json!({"id": slots[0]["id"]}), person1),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{a}");
+        booked.push(a["start"].as_str().unwrap().to_owned());
+    }
+    let starts = |bundle: &Value| -> Vec<String> {
+        entries(bundle)
+            .iter()
+            .filter(|e| e["resourceType"] == "Appointment")
+            .map(|e| e["start"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let mut oldest_first = booked.clone();
+    oldest_first.sort();
+    let mut newest_first = oldest_first.clone();
+    newest_first.reverse();
+    let base = format!("/fhir/Appointment?patient=Patient/{person1}");
+    let (s, up) = fhir(&c.app, Some(&p1), &format!("{base}&_sort=date")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(starts(&up), oldest_first);
+    let (_, down) = fhir(&c.app, Some(&p1), &format!("{base}&_sort=-date")).await;
+    assert_eq!(starts(&down), newest_first);
+    // Newest first pages newest first.
+    let (_, first) = fhir(&c.app, Some(&p1), &format!("{base}&_sort=-date&_count=2")).await;
+    assert_eq!(starts(&first), newest_first[..2]);
+    let (s, outcome) = fhir(&c.app, Some(&p1), &format!("{base}&_sort=status")).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(outcome["issue"][0]["expression"][0], "_sort");
+    let (s, _) = fhir(&c.app, Some(&p1), "/fhir/Organization?_sort=date").await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a search that cannot sort says so"
+    );
+
+    // Consultations newest first, prescriptions oldest first (the demo has several).
+    let dates = |bundle: &Value, pointer: &str| -> Vec<String> {
+        entries(bundle)
+            .iter()
+            .map(|e| e.pointer(pointer).unwrap().as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (s, encounters) = fhir(&c.app, Some(&p1), "/fhir/Encounter?_sort=-date").await;
+    assert_eq!(s, StatusCode::OK);
+    let starts = dates(&encounters, "/period/start");
+    assert!(
+        starts.len() >= 2 && starts.windows(2).all(|w| w[0] >= w[1]),
+        "{starts:?}"
+    );
+    let (s, requests) = fhir(
+        &c.app,
+        Some(&p1),
+        "/fhir/MedicationRequest?_sort=authoredon",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let authored = dates(&requests, "/authoredOn");
+    assert!(
+        authored.len() >= 2 && authored.windows(2).all(|w| w[0] <= w[1]),
+        "{authored:?}"
+    );
+
+    // A count: the total and nothing else, whatever _count says.
+    let (s, count) = fhir(
+        &c.app,
+        Some(&p1),
+        &format!("{base}&_summary=count&_count=1&_include=Appointment:patient"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{count}");
+    assert_valid(&count);
+    assert_eq!(count["total"], 3);
+    assert!(count.get("entry").is_none(), "{count}");
+    let (s, _) = fhir(&c.app, Some(&p1), &format!("{base}&_summary=text")).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // A patient with their appointments, after the matches, not counted.
+    let (s, with) = fhir(
+        &c.app,
+        Some(&p1),
+        "/fhir/Patient?_revinclude=Appointment:patient&_revinclude=Encounter:patient",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{with}");
+    assert_valid(&with);
+    let modes: Vec<(String, String)> = with["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["search"]["mode"].as_str().unwrap().to_owned(),
+                e["resource"]["resourceType"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let matched = modes.iter().filter(|(m, _)| m == "match").count();
+    assert_eq!(with["total"], matched);
+    assert!(
+        modes
+            .iter()
+            .all(|(m, r)| (m == "match") == (r == "Patient"))
+    );
+    assert_eq!(
+        modes.iter().filter(|(_, r)| r == "Appointment").count(),
+        3,
+        "{with}"
+    );
+    assert!(
+        modes.iter().any(|(_, r)| r == "Encounter"),
+        "the demo's consultations"
+    );
+    let (s, outcome) = fhir(&c.app, Some(&p1), "/fhir/Patient?_revinclude=Flag:subject").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(outcome["issue"][0]["expression"][0], "_revinclude");
+    c.app.stop().await;
+}
