@@ -85,7 +85,7 @@ def main():
         {
             "name": "家庭健康档案（测试应用）",
             "redirect_uris": [redirect],
-            "scope": "launch/patient offline_access patient/*.rs",
+            "scope": "launch/patient openid fhirUser offline_access patient/*.rs",
         },
         token=admin,
     )
@@ -97,7 +97,7 @@ def main():
             "app_id": app["client_id"],
             "api_base": f"{target}/fhir",
             "redirect_uri": redirect,
-            "scope": "patient/*.rs offline_access",
+            "scope": "openid fhirUser patient/*.rs offline_access",
         }
     )
     authorize_url = smart.authorize_url

@@ -80,6 +80,8 @@ pub struct Shared {
         crate::ttl_cache::TtlCache<i64, std::sync::Arc<crate::surveillance::rules::Current>>,
     /// Who listens to which consultation's conversation here (see `consult::hub`).
     pub chat: Arc<crate::consult::hub::Hub>,
+    /// The key that signs id_tokens, read once (see `smart::oidc`).
+    pub oidc_key: tokio::sync::OnceCell<Arc<crate::smart::oidc::Signing>>,
     /// Cancelled when the server begins to stop: long-lived connections (chat) close then.
     pub stopping: CancellationToken,
 }
@@ -154,6 +156,7 @@ impl AppState {
             service_kinds: directory::service::service_kind_memory(),
             screening_rules: crate::surveillance::rules::memory(),
             chat: Arc::new(crate::consult::hub::Hub::new(scope)),
+            oidc_key: tokio::sync::OnceCell::new(),
             stopping: CancellationToken::new(),
             metrics: Arc::new(Metrics::new(db.backend_name())),
             clock: crate::clock::Clock::default(),

@@ -39,6 +39,8 @@ CREATE TABLE oauth_code (
     redirect_uri   TEXT NOT NULL,
     -- BASE64URL(SHA-256(code_verifier)): only S256 is accepted.
     code_challenge TEXT NOT NULL,
+    -- OpenID Connect: returned in the id_token, so the app can tie it to its request.
+    nonce          TEXT,
     expires_at     INTEGER NOT NULL,
     used_at        INTEGER
 );
@@ -59,3 +61,11 @@ ALTER TABLE auth_session ADD COLUMN grant_id INTEGER REFERENCES oauth_grant (id)
 -- The scope of a SMART access token (narrower than its grant's after a narrowing refresh).
 ALTER TABLE auth_session ADD COLUMN scope TEXT;
 CREATE INDEX auth_session_grant ON auth_session (grant_id);
+
+-- The RSA key that signs OpenID Connect id_tokens (RS256), sealed with the data key. Every node
+-- uses the oldest one, so several servers sign alike; its public half is at the JWKS address.
+CREATE TABLE signing_key (
+    kid             TEXT PRIMARY KEY,
+    private_key_enc BLOB NOT NULL,
+    created_at      INTEGER NOT NULL
+);

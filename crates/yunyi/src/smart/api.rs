@@ -20,7 +20,15 @@ use crate::identity::auth;
 use crate::paging::Items;
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(token, revoke, smart_configuration, list_clients, register_client))]
+#[openapi(paths(
+    token,
+    revoke,
+    smart_configuration,
+    openid_configuration,
+    jwks,
+    list_clients,
+    register_client
+))]
 pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
@@ -31,6 +39,11 @@ pub fn router() -> Router<AppState> {
             "/fhir/.well-known/smart-configuration",
             get(smart_configuration),
         )
+        .route(
+            "/fhir/.well-known/openid-configuration",
+            get(openid_configuration),
+        )
+        .route("/fhir/.well-known/jwks.json", get(jwks))
         .route(
             "/api/v1/smart-clients",
             get(list_clients).post(register_client),
@@ -168,6 +181,7 @@ async fn token(
             service::exchange_code(
                 &state,
                 &actor,
+                &format!("{}/fhir", crate::web::origin(&headers)),
                 &creds,
                 code,
                 form.redirect_uri.as_deref(),
@@ -222,6 +236,7 @@ async fn password_grant(state: &AppState, actor: &Actor, form: TokenRequest) -> 
                 scope: None,
                 refresh_token: None,
                 patient: None,
+                id_token: None,
             })
             .into_response(),
         ),
@@ -296,6 +311,9 @@ async fn revoke(
 /// SMART App Launch's discovery document, at the FHIR base (`/fhir/.well-known/smart-configuration`).
 #[derive(Serialize, utoipa::ToSchema)]
 struct SmartConfiguration {
+    /// The id_token issuer: this server's FHIR base URL.
+    issuer: String,
+    jwks_uri: String,
     authorization_endpoint: String,
     token_endpoint: String,
     revocation_endpoint: String,
@@ -313,6 +331,8 @@ struct SmartConfiguration {
 async fn smart_configuration(headers: HeaderMap) -> Json<SmartConfiguration> {
     let origin = crate::web::origin(&headers);
     Json(SmartConfiguration {
+        issuer: format!("{origin}/fhir"),
+        jwks_uri: format!("{origin}/fhir/.well-known/jwks.json"),
         authorization_endpoint: format!("{origin}/auth/authorize"),
         token_endpoint: format!("{origin}/auth/token"),
         revocation_endpoint: format!("{origin}/auth/revoke"),
@@ -336,7 +356,53 @@ pub const CAPABILITIES: &[&str] = &[
     "permission-user",
     "permission-v1",
     "permission-v2",
+    "sso-openid-connect",
 ];
+
+/// OpenID Connect discovery (the parts SMART apps read).
+#[derive(Serialize, utoipa::ToSchema)]
+struct OpenIdConfiguration {
+    issuer: String,
+    authorization_endpoint: String,
+    token_endpoint: String,
+    jwks_uri: String,
+    response_types_supported: Vec<&'static str>,
+    subject_types_supported: Vec<&'static str>,
+    id_token_signing_alg_values_supported: Vec<&'static str>,
+    scopes_supported: Vec<&'static str>,
+}
+
+/// OpenID Connect discovery for the id_tokens SMART apps receive with `openid`.
+#[utoipa::path(get, path = "/fhir/.well-known/openid-configuration", security(()),
+    responses((status = 200, description = "OpenID Connect discovery", body = OpenIdConfiguration)))]
+async fn openid_configuration(headers: HeaderMap) -> Json<OpenIdConfiguration> {
+    let origin = crate::web::origin(&headers);
+    Json(OpenIdConfiguration {
+        issuer: format!("{origin}/fhir"),
+        authorization_endpoint: format!("{origin}/auth/authorize"),
+        token_endpoint: format!("{origin}/auth/token"),
+        jwks_uri: format!("{origin}/fhir/.well-known/jwks.json"),
+        response_types_supported: vec!["code"],
+        subject_types_supported: vec!["public"],
+        id_token_signing_alg_values_supported: vec!["RS256"],
+        scopes_supported: service::SCOPES_SUPPORTED.to_vec(),
+    })
+}
+
+/// A JSON Web Key Set.
+#[derive(Serialize, utoipa::ToSchema)]
+struct Jwks {
+    /// RSA public keys (`kty`, `use`, `alg`, `kid`, `n`, `e`).
+    keys: Vec<std::collections::BTreeMap<String, String>>,
+}
+
+/// The public key that verifies id_tokens.
+#[utoipa::path(get, path = "/fhir/.well-known/jwks.json", security(()),
+    responses((status = 200, description = "The JWK Set", body = Jwks)))]
+async fn jwks(State(state): State<AppState>) -> AppResult<Json<Jwks>> {
+    let set = super::oidc::signing(&state).await?.jwks();
+    Ok(Json(Jwks { keys: set }))
+}
 
 /// The registered SMART apps (platform admin).
 #[utoipa::path(get, path = "/api/v1/smart-clients",

@@ -15,6 +15,7 @@ use axum::Router;
 use crate::app::AppState;
 
 pub mod api;
+pub mod oidc;
 pub mod pages;
 pub mod scope;
 pub mod service;

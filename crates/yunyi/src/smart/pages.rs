@@ -39,6 +39,8 @@ struct ConsentPage {
     people: Vec<(i64, String)>,
     lines: Vec<Line>,
     offline: bool,
+    /// `openid`: the app learns who signed in.
+    identity: bool,
 }
 
 impl ConsentPage {
@@ -52,6 +54,7 @@ impl ConsentPage {
             people: Vec::new(),
             lines: Vec::new(),
             offline: false,
+            identity: false,
         };
         (StatusCode::BAD_REQUEST, body).into_response()
     }
@@ -153,6 +156,7 @@ async fn authorize_page(
         people,
         lines,
         offline: scopes.offline_access,
+        identity: scopes.openid,
         page: page.with_nav("login"),
     };
     let mut response = body.into_response();

@@ -24,6 +24,8 @@ const MAX_REDIRECTS: usize = 10;
 
 /// The scopes Yunyi can grant: what `/.well-known/smart-configuration` lists.
 pub const SCOPES_SUPPORTED: &[&str] = &[
+    "openid",
+    "fhirUser",
     "launch/patient",
     "offline_access",
     "patient/*.rs",
@@ -207,6 +209,8 @@ pub struct AuthorizeRequest {
     pub aud: Option<String>,
     pub code_challenge: Option<String>,
     pub code_challenge_method: Option<String>,
+    /// OpenID Connect: echoed in the id_token.
+    pub nonce: Option<String>,
 }
 
 /// Why an authorization request is refused.
@@ -332,6 +336,9 @@ pub async fn check_request(
     if req.state.as_deref().is_some_and(|s| s.len() > 500) {
         return back("invalid_request", "state is longer than 500 characters");
     }
+    if req.nonce.as_deref().is_some_and(|s| s.len() > 500) {
+        return back("invalid_request", "nonce is longer than 500 characters");
+    }
     let scopes =
         Scopes::parse(req.scope.as_deref().unwrap_or("")).within(&Scopes::parse(&client.scope));
     if scopes.clauses.is_empty() {
@@ -360,11 +367,16 @@ fn is_pkce_value(v: &str) -> bool {
 /// What this account can grant of the request: a staff member has no patient to put in
 /// context, so `patient/` scopes and `launch/patient` fall away.
 pub fn grantable(scopes: &Scopes, role: Role, has_person: bool) -> Scopes {
-    if role == Role::Patient && has_person {
+    let mut scopes = if role == Role::Patient && has_person {
         scopes.clone()
     } else {
         scopes.clone().without_level(Level::Patient)
+    };
+    // `fhirUser` names the user's own resource: a patient's Patient, a doctor's Practitioner.
+    if !(role == Role::Doctor || (role == Role::Patient && has_person)) {
+        scopes.fhir_user = false;
     }
+    scopes
 }
 
 /// The people a patient may put in context: themselves first, then their family.
@@ -433,6 +445,7 @@ pub async fn approve(
         grant_id,
         &checked.redirect_uri,
         &checked.code_challenge,
+        checked.request.nonce.as_deref(),
         now + CODE_TTL_MS,
     )
     .await?;
@@ -522,6 +535,9 @@ pub struct Tokens {
     /// The patient in context (`launch/patient`), a FHIR Patient id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub patient: Option<String>,
+    /// With `openid`: who signed in, signed RS256 (keys at `/fhir/.well-known/jwks.json`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
 }
 
 type TokenResult = AppResult<Result<Tokens, OAuthFailure>>;
@@ -563,9 +579,11 @@ async fn live_grant(
 }
 
 /// `grant_type=authorization_code`.
+#[allow(clippy::too_many_arguments)]
 pub async fn exchange_code(
     state: &AppState,
     actor: &Actor,
+    issuer: &str,
     creds: &ClientCredentials,
     code: &str,
     redirect_uri: Option<&str>,
@@ -608,12 +626,29 @@ pub async fn exchange_code(
             "code_verifier does not match the code_challenge",
         )));
     }
+    let scopes = Scopes::parse(&grant.scope);
+    // Signed before the transaction: the first id_token may have to make the key, a write of
+    // its own, which must not wait on this transaction's.
+    let signed = if scopes.openid {
+        Some(
+            id_token(
+                state,
+                issuer,
+                &client,
+                &grant,
+                &scopes,
+                row.nonce.as_deref(),
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
     let mut tx = state.db.begin().await?;
     if !store::use_code(&mut tx, &hash, now).await? {
         return Ok(Err(OAuthFailure::grant("the code has been used")));
     }
-    let scopes = Scopes::parse(&grant.scope);
-    let tokens = issue(
+    let mut tokens = issue(
         state,
         actor,
         &mut tx,
@@ -623,6 +658,7 @@ pub async fn exchange_code(
         grant.step_up_at,
     )
     .await?;
+    tokens.id_token = signed;
     tx.commit().await?;
     Ok(Ok(tokens))
 }
@@ -740,7 +776,43 @@ async fn issue(
         scope: Some(access_scope),
         refresh_token,
         patient: grant.patient_id.map(|p| p.to_string()),
+        id_token: None,
     })
+}
+
+/// The OpenID Connect id_token of a grant: who signed in (`sub`), for which app (`aud`), and
+/// with `fhirUser` their own FHIR resource.
+async fn id_token(
+    state: &AppState,
+    issuer: &str,
+    client: &ClientRow,
+    grant: &GrantRow,
+    scopes: &Scopes,
+    nonce: Option<&str>,
+) -> AppResult<String> {
+    let now = state.now_ms() / 1000;
+    let mut claims = serde_json::json!({
+        "iss": issuer,
+        "sub": grant.account_id.to_string(),
+        "aud": client.client_id,
+        "iat": now,
+        "exp": now + super::oidc::ID_TOKEN_TTL_SECS,
+    });
+    if let Some(n) = nonce {
+        claims["nonce"] = n.into();
+    }
+    if scopes.fhir_user {
+        let account = crate::identity::store::account(&state.db, grant.account_id).await?;
+        let resource = match account.as_ref().map(|a| (a.role, a.person_id)) {
+            Some((Role::Patient, Some(person))) => Some(format!("Patient/{person}")),
+            Some((Role::Doctor, _)) => Some(format!("Practitioner/{}", grant.account_id)),
+            _ => None,
+        };
+        if let Some(r) = resource {
+            claims["fhirUser"] = format!("{issuer}/{r}").into();
+        }
+    }
+    Ok(super::oidc::signing(state).await?.sign(&claims))
 }
 
 /// Ends a grant and every token under it, at once on this server.

@@ -34,6 +34,7 @@ pub struct CodeRow {
     pub grant_id: i64,
     pub redirect_uri: String,
     pub code_challenge: String,
+    pub nonce: Option<String>,
     pub expires_at: i64,
     pub used_at: Option<i64>,
 }
@@ -118,24 +119,20 @@ pub async fn grant(db: &Db, id: i64) -> Result<Option<GrantRow>, sqlx::Error> {
     .await
 }
 
+#[allow(clippy::too_many_arguments)]
 pub async fn insert_code(
     tx: &mut Tx,
     code_hash: &str,
     grant_id: i64,
     redirect_uri: &str,
     code_challenge: &str,
+    nonce: Option<&str>,
     expires_at: i64,
 ) -> Result<(), sqlx::Error> {
     tx.execute(
-        "INSERT INTO oauth_code (code_hash, grant_id, redirect_uri, code_challenge, expires_at) \
-         VALUES ($1, $2, $3, $4, $5)",
-        (
-            code_hash,
-            grant_id,
-            redirect_uri,
-            code_challenge,
-            expires_at,
-        ),
+        "INSERT INTO oauth_code (code_hash, grant_id, redirect_uri, code_challenge, nonce, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        (code_hash, grant_id, redirect_uri, code_challenge, nonce, expires_at),
     )
     .await
     .map(|_| ())
@@ -143,7 +140,7 @@ pub async fn insert_code(
 
 pub async fn code(db: &Db, code_hash: &str) -> Result<Option<CodeRow>, sqlx::Error> {
     db.optional::<CodeRow>(
-        "SELECT grant_id, redirect_uri, code_challenge, expires_at, used_at FROM oauth_code WHERE code_hash = $1",
+        "SELECT grant_id, redirect_uri, code_challenge, nonce, expires_at, used_at FROM oauth_code WHERE code_hash = $1",
         (code_hash,),
     )
     .await
@@ -257,4 +254,29 @@ pub async fn delete_ended(db: &Db, before: i64) -> Result<u64, sqlx::Error> {
         .execute("DELETE FROM oauth_refresh WHERE expires_at < $1", (before,))
         .await?;
     Ok(codes + refreshes)
+}
+
+/// Stores a signing key unless one with its id exists.
+pub async fn insert_signing_key(
+    db: &Db,
+    kid: &str,
+    sealed: &[u8],
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    db.execute(
+        "INSERT INTO signing_key (kid, private_key_enc, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (kid) DO NOTHING",
+        (kid, sealed, now),
+    )
+    .await
+    .map(|_| ())
+}
+
+/// The signing key every node uses: the oldest.
+pub async fn oldest_signing_key(db: &Db) -> Result<Option<(String, Vec<u8>)>, sqlx::Error> {
+    db.optional::<(String, Vec<u8>)>(
+        "SELECT kid, private_key_enc FROM signing_key ORDER BY created_at, kid LIMIT 1",
+        (),
+    )
+    .await
 }

@@ -9,12 +9,12 @@ use serde_json::Value;
 use crate::denials::declared_routes;
 use crate::helpers::TestApp;
 
-/// The routes the document must describe: the JSON API, the token endpoints and SMART
-/// discovery. `/auth/authorize` is a page for people (the SMART consent), not an API.
+/// The routes the document must describe: the JSON API, the token endpoints and SMART and
+/// OpenID discovery. `/auth/authorize` is a page for people (the SMART consent), not an API.
 fn documented_surface(path: &str) -> bool {
     path.starts_with("/api/v1/")
         || (path.starts_with("/auth/") && path != "/auth/authorize")
-        || path.ends_with("/.well-known/smart-configuration")
+        || path.starts_with("/fhir/.well-known/")
 }
 
 async fn document(app: &TestApp) -> Value {

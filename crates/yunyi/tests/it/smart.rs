@@ -122,6 +122,33 @@ async fn status_of(app: &TestApp, token: &str, path: &str) -> (StatusCode, Value
     (status, body)
 }
 
+/// The claims of an id_token whose RS256 signature the server's JWKS verifies.
+async fn verified_id_token(app: &TestApp, token: &str) -> Value {
+    use rsa::pkcs1v15::{Signature, VerifyingKey};
+    use rsa::signature::Verifier;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let parts: Vec<&str> = token.split('.').collect();
+    assert_eq!(parts.len(), 3);
+    let header: Value = serde_json::from_slice(&b64.decode(parts[0]).unwrap()).unwrap();
+    assert_eq!(header["alg"], "RS256");
+    let (status, jwks) = app.get_json("/fhir/.well-known/jwks.json").await;
+    assert_eq!(status, 200);
+    let jwk = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == header["kid"])
+        .expect("the token's key is published");
+    let number =
+        |name: &str| rsa::BigUint::from_bytes_be(&b64.decode(jwk[name].as_str().unwrap()).unwrap());
+    let key = rsa::RsaPublicKey::new(number("n"), number("e")).unwrap();
+    let signature = Signature::try_from(b64.decode(parts[2]).unwrap().as_slice()).unwrap();
+    VerifyingKey::<Sha256>::new(key)
+        .verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &signature)
+        .expect("a valid signature");
+    serde_json::from_slice(&b64.decode(parts[1]).unwrap()).unwrap()
+}
+
 #[tokio::test]
 async fn discovery_names_the_endpoints_and_the_capability_statement_points_to_them() {
     let app = TestApp::spawn().await;
@@ -130,6 +157,14 @@ async fn discovery_names_the_endpoints_and_the_capability_statement_points_to_th
     assert_eq!(config["authorization_endpoint"], app.url("/auth/authorize"));
     assert_eq!(config["token_endpoint"], app.url("/auth/token"));
     assert_eq!(config["code_challenge_methods_supported"], json!(["S256"]));
+    assert_eq!(config["issuer"], app.url("/fhir"));
+    let (status, oidc) = app.get_json("/fhir/.well-known/openid-configuration").await;
+    assert_eq!(status, 200);
+    assert_eq!(oidc["jwks_uri"], config["jwks_uri"]);
+    assert_eq!(
+        oidc["id_token_signing_alg_values_supported"],
+        json!(["RS256"])
+    );
     assert!(
         config["capabilities"]
             .as_array()
@@ -154,7 +189,7 @@ async fn a_patient_lets_an_app_read_one_family_members_records_and_nothing_else(
     let app = TestApp::with_demo().await;
     let (client_id, _) = register(
         &app,
-        "launch/patient offline_access patient/*.rs user/Practitioner.rs",
+        "launch/patient openid fhirUser offline_access patient/*.rs user/Practitioner.rs",
         false,
     )
     .await;
@@ -169,11 +204,14 @@ async fn a_patient_lets_an_app_read_one_family_members_records_and_nothing_else(
     let child = me["family"][0]["id"].as_i64().unwrap();
 
     // Not signed in: the browser goes to sign in and comes back to the same request.
-    let query = authorize_query(
-        &app,
-        &client_id,
-        "launch/patient openid patient/*.rs user/Practitioner.rs offline_access",
-        VERIFIER,
+    let query = format!(
+        "{}&nonce=n-0S6",
+        authorize_query(
+            &app,
+            &client_id,
+            "launch/patient openid fhirUser patient/*.rs user/*.rs offline_access",
+            VERIFIER,
+        )
     );
     let r = app
         .client
@@ -201,11 +239,18 @@ async fn a_patient_lets_an_app_read_one_family_members_records_and_nothing_else(
     assert_eq!(status, 200, "{tokens}");
     assert_eq!(tokens["patient"], child.to_string());
     assert_eq!(tokens["token_type"], "Bearer");
-    // openid was not the app's to have: the granted scope says what it got.
+    // user/*.rs was more than the app's to have: the granted scope says what it got.
     assert_eq!(
         tokens["scope"],
-        "launch/patient offline_access patient/*.rs user/Practitioner.rs"
+        "launch/patient openid fhirUser offline_access patient/*.rs user/Practitioner.rs"
     );
+    // The id_token says who signed in, for this app, signed with the published key.
+    let claims = verified_id_token(&app, tokens["id_token"].as_str().unwrap()).await;
+    assert_eq!(claims["iss"], app.url("/fhir"));
+    assert_eq!(claims["aud"], client_id.as_str());
+    assert_eq!(claims["nonce"], "n-0S6");
+    assert_eq!(claims["sub"], me["account_id"].to_string());
+    assert_eq!(claims["fhirUser"], app.url(&format!("/fhir/Patient/{own}")));
     let access = tokens["access_token"].as_str().unwrap().to_owned();
 
     // The patient in context, read and searched.
