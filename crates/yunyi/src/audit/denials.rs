@@ -43,8 +43,20 @@ pub async fn audit_denials(State(state): State<AppState>, req: Request, next: Ne
             (WRITTEN.with(Cell::get), response)
         })
         .await;
+    let mut response = response;
     let status = response.status();
     let refused = status == StatusCode::FORBIDDEN || status == StatusCode::NOT_FOUND;
+    if let Some(me) = actor.as_ref().and_then(|a| a.signed_in.as_ref()) {
+        if status.is_client_error() || status.is_server_error() {
+            // For the error page, rendered outside: who is still signed in.
+            response
+                .extensions_mut()
+                .insert(crate::web::page::UserBadge {
+                    display_name: me.display_name.clone(),
+                    role: me.role,
+                });
+        }
+    }
     if let Some(actor) = actor.filter(|a| a.signed_in.is_some()) {
         if refused && written == 0 {
             let event = NewEvent::new(actor.audit(), "request.denied", "request")

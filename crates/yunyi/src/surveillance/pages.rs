@@ -62,6 +62,8 @@ struct Dashboard {
     overview: Overview,
     region: Option<String>,
     message: String,
+    /// Whether the reader acts on alerts (officers) or only watches them (regulators).
+    may_act: bool,
 }
 
 async fn case_list_of(state: &AppState, actor: &Actor, page: &PageCtx) -> AppResult<CaseList> {
@@ -85,6 +87,7 @@ async fn dashboard(
         overview: super::dashboard::overview(&state, &actor).await?,
         region: super::dashboard::my_region(&state, &actor).await?,
         message: q.message.unwrap_or_default(),
+        may_act: actor.role().is_some_and(super::scan::may_act_on_alerts),
         page,
     })
 }

@@ -321,6 +321,12 @@ pub async fn alerts(state: &AppState, actor: &Actor) -> AppResult<Vec<AlertRow>>
         .collect())
 }
 
+/// Who acts on alerts: the infection officers of the alert's region. Regulators and the
+/// platform admin watch them (supervision is read-only).
+pub fn may_act_on_alerts(role: Role) -> bool {
+    role == Role::InfectionOfficer
+}
+
 /// Acknowledges (`acknowledge`) or closes (`close`) an alert; a note is required to close.
 pub async fn act(
     state: &AppState,
@@ -331,6 +337,15 @@ pub async fn act(
 ) -> AppResult<AlertRow> {
     let region = alert_scope(state, actor).await?;
     let me = actor.require()?;
+    if !may_act_on_alerts(me.role) {
+        return Err(AppError::refused(
+            Reason::RoleRequired,
+            format!(
+                "only infection officers acknowledge or close alerts; a {} sees them",
+                me.role
+            ),
+        ));
+    }
     let alert = store::alert(&state.db, id)
         .await?
         .filter(|a| region.as_ref().is_none_or(|r| *r == a.region))

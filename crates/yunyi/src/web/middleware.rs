@@ -41,7 +41,7 @@ impl Surface {
 /// report) pass through untouched.
 pub async fn render_errors(req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
-    let page = PageCtx::from_parts(&parts);
+    let mut page = PageCtx::from_parts(&parts);
     // The API and FHIR speak English unless the client asks otherwise; pages speak the
     // visitor's language.
     let asked = Lang::asked_for(&parts.headers);
@@ -84,6 +84,11 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
             with_type(body.to_string(), fhir::CONTENT_TYPE)
         }
         Surface::Page => {
+            // Still signed in: the header says so (a refusal is not a sign-out).
+            page.user = original
+                .extensions
+                .get::<crate::web::page::UserBadge>()
+                .cloned();
             let title = page.t(&format!("error.{}", problem.code.slug()));
             let html = ErrorPage {
                 page,

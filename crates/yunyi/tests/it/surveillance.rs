@@ -641,9 +641,20 @@ async fn the_scan_raises_one_alert_for_an_injected_outbreak_and_none_for_a_flat_
     assert!(page.contains("class=\"alarm\""));
     assert!(page.contains("id=\"region-table\""));
 
+    // A regulator watches: no buttons, and the API refuses with the specific code.
+    let act = |action: &str| format!("/api/v1/surveillance/alerts/{id}/{action}");
+    let watcher = ctx.app.sign_in_browser("regulator1").await;
+    let page = watcher.page("/surveillance").await;
+    assert!(page.contains(&format!("id=\"alert-{id}\"")));
+    assert!(!page.contains(&format!("id=\"ack-{id}\"")), "{page}");
+    let (status, body) = ctx
+        .post(&regulator, &act("close"), json!({"note": "监管不处置预警"}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["code"], "role-required");
+
     // Acknowledge, then close with a conclusion; a closed series' old days raise nothing.
     let officer_token = ctx.app.token("officer1", PW).await;
-    let act = |action: &str| format!("/api/v1/surveillance/alerts/{id}/{action}");
     let (status, a) = ctx
         .post(&officer_token, &act("acknowledge"), json!({}))
         .await;

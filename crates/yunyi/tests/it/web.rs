@@ -109,3 +109,32 @@ async fn assets_are_embedded_and_cacheable() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_refusal_page_keeps_the_person_signed_in_and_says_what_to_do() {
+    let app = TestApp::with_demo().await;
+    let patient = app.sign_in_browser("patient1").await;
+    let r = patient
+        .client
+        .get(app.url("/admin/staff"))
+        .header("accept-language", "zh-CN")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("张伟"),
+        "the header still shows the account: {html}"
+    );
+    assert!(html.contains("id=\"forbidden-hint\""));
+    assert!(html.contains("联系本院管理员"));
+    // Signed out, the same refusal asks to sign in instead.
+    let r = app.get("/admin/staff").await;
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "a page for staff sends strangers to sign in"
+    );
+    app.stop().await;
+}
