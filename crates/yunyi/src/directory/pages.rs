@@ -169,10 +169,12 @@ async fn doctors(
 struct DoctorPage {
     page: PageCtx,
     info: DoctorDetail,
-    /// (slot id, local start, bookable now) on the chosen day.
-    slots: Vec<(i64, String, bool)>,
-    /// Days of the next 14 with free times, and how many.
-    days: Vec<(String, usize)>,
+    /// (slot id, local start `08:30`, bookable now, in the afternoon) on the chosen day.
+    slots: Vec<(i64, String, bool, bool)>,
+    /// Days of the next 14 with free times: the date, its label (今天, 周三 12-09) and how many.
+    days: Vec<(String, String, usize)>,
+    /// The triage's age, carried to the confirmation so it offers that person first.
+    age_query: String,
     /// The day shown.
     day: String,
     /// Whom a signed-in patient may book for: (person id, name).
@@ -184,6 +186,11 @@ struct DoctorPage {
 }
 
 impl DoctorPage {
+    /// Whether the day has times in the morning (`false`) or the afternoon (`true`).
+    fn has_half(&self, afternoon: &bool) -> bool {
+        self.slots.iter().any(|s| s.3 == *afternoon)
+    }
+
     fn hospital_name(&self, id: &i64) -> String {
         self.hospitals
             .iter()
@@ -255,23 +262,41 @@ async fn doctor(
     // Free times of the next 14 days, one day at a time (a phone shows a day, not a fortnight).
     let now = state.now_ms();
     let free = crate::scheduling::service::open_slots(&state, id, 14).await?;
-    let mut days: Vec<(String, usize)> = Vec::new();
+    let mut days: Vec<(String, String, usize)> = Vec::new();
+    let today = crate::time::cst_today(now);
     for s in &free {
         match days.last_mut() {
-            Some((d, n)) if *d == s.day => *n += 1,
-            _ => days.push((s.day.clone(), 1)),
+            Some((d, _, n)) if *d == s.day => *n += 1,
+            _ => days.push((s.day.clone(), page.day_label(&s.day, today), 1)),
         }
     }
     let day = q
         .day
-        .filter(|d| days.iter().any(|(x, _)| x == d))
-        .or_else(|| days.first().map(|(d, _)| d.clone()))
+        .clone()
+        .filter(|d| days.iter().any(|(x, _, _)| x == d))
+        .or_else(|| days.first().map(|(d, _, _)| d.clone()))
         .unwrap_or_default();
     let slots = free
         .iter()
         .filter(|s| s.day == day)
-        .map(|s| (s.id, crate::time::cst_display(s.start_at), s.bookable(now)))
+        .map(|s| {
+            let time = crate::time::cst_display(s.start_at)
+                .get(11..)
+                .unwrap_or_default()
+                .to_owned();
+            let afternoon = time.as_str() >= "12:00";
+            (s.id, time, s.bookable(now), afternoon)
+        })
         .collect();
+    let mut age_query = String::new();
+    for (name, value) in [("age_years", &q.age_years), ("age_months", &q.age_months)] {
+        if let Some(v) = value
+            .as_deref()
+            .filter(|v| v.bytes().all(|b| b.is_ascii_digit()) && !v.is_empty())
+        {
+            age_query.push_str(&format!("&{name}={v}"));
+        }
+    }
     let people = match actor.signed_in.as_ref().filter(|m| m.role == Role::Patient) {
         Some(me) => crate::identity::service::booking_people(&state, me, triage_age).await?,
         None => Vec::new(),
@@ -281,6 +306,7 @@ async fn doctor(
         slots,
         days,
         day,
+        age_query,
         people,
         photo_version: service::public::photo_version(&state.db, id).await?,
         info: detail,

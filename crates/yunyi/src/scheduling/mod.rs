@@ -8,6 +8,7 @@
 //! (UTC+8, no daylight saving).
 
 pub mod api;
+pub mod booking_pages;
 pub mod full_gate;
 pub mod group_commit;
 pub mod model;
@@ -27,5 +28,6 @@ pub mod waitlist_store;
 pub fn router() -> axum::Router<crate::app::AppState> {
     api::router()
         .merge(pages::router())
+        .merge(booking_pages::router())
         .merge(staff_pages::router())
 }

@@ -54,11 +54,15 @@ struct AppointmentsPage {
     items: Vec<Listed>,
     waiting: Vec<WaitView>,
     message: String,
+    /// Just booked: the appointment and what to say about it.
+    booked: Option<(i64, String)>,
 }
 
 #[derive(Deserialize)]
 struct MessageQuery {
     message: Option<String>,
+    /// The appointment just booked.
+    booked: Option<String>,
 }
 
 async fn doctor_name(state: &AppState, id: i64) -> AppResult<String> {
@@ -118,11 +122,28 @@ async fn mine(
             waiting.push((e, doctor, until));
         }
     }
+    let booked_id = q.booked.as_deref().and_then(|b| b.parse::<i64>().ok());
+    let booked =
+        items
+            .iter()
+            .find(|i| Some(i.0.id) == booked_id)
+            .map(|(a, doctor, _, _, _, person)| {
+                let text = page.lang.t_with(
+                    "booking.done",
+                    &[
+                        ("when", &page.when(a.start_at)),
+                        ("doctor", doctor),
+                        ("person", person),
+                    ],
+                );
+                (a.id, text)
+            });
     Ok(AppointmentsPage {
         page: page.with_nav("appointments"),
         items,
         waiting,
         message: q.message.unwrap_or_default(),
+        booked,
     })
 }
 
@@ -136,16 +157,16 @@ struct BookForm {
     person_id: i64,
 }
 
+/// Books, then shows the appointment with what was booked ("预约成功：周一 12-07 08:30 …").
 async fn book(
     State(state): State<AppState>,
     actor: Actor,
     AppForm(f): AppForm<BookForm>,
 ) -> AppResult<Redirect> {
-    back(
-        service::book(&state, &actor, f.slot_id, f.person_id)
-            .await
-            .map(|_| ()),
-    )
+    match service::book(&state, &actor, f.slot_id, f.person_id).await {
+        Ok(a) => Ok(Redirect::to(&format!("/appointments?booked={}", a.id))),
+        Err(e) => back(Err(e)),
+    }
 }
 
 async fn cancel(

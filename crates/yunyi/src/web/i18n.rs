@@ -203,6 +203,7 @@ mod tests {
             &["booked", "cancelled", "checked_in", "completed", "no_show"],
         ),
         ("audit.outcome.{}", &["denied", "failure", "success"]),
+        ("booking.weekday.{}", &["1", "2", "3", "4", "5", "6", "7"]),
         ("claims.kind.{}", &["account", "family"]),
         (
             "claims.status.{}",

@@ -99,6 +99,44 @@ impl PageCtx {
         })
     }
 
+    /// A day as a patient reads it on a date tab: 今天, 明天, else 周三 12-09.
+    pub fn day_label(&self, day: &str, today: chrono::NaiveDate) -> String {
+        use chrono::Datelike as _;
+        let Ok(d) = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d") else {
+            return day.to_owned();
+        };
+        match (d - today).num_days() {
+            0 => self.t("booking.today").to_owned(),
+            1 => self.t("booking.tomorrow").to_owned(),
+            _ => format!(
+                "{} {}",
+                self.t(&format!(
+                    "booking.weekday.{}",
+                    d.weekday().number_from_monday()
+                )),
+                d.format("%m-%d")
+            ),
+        }
+    }
+
+    /// An appointment's time as people say it: `周一 12-07 08:30` (China Standard Time).
+    pub fn when(&self, ms: i64) -> String {
+        use chrono::Datelike as _;
+        let Some(t) = chrono::DateTime::from_timestamp_millis(ms)
+            .map(|t| t.with_timezone(&crate::time::cst()))
+        else {
+            return String::new();
+        };
+        format!(
+            "{} {}",
+            self.t(&format!(
+                "booking.weekday.{}",
+                t.weekday().number_from_monday()
+            )),
+            t.format("%m-%d %H:%M")
+        )
+    }
+
     pub fn role_label(&self) -> &'static str {
         self.user
             .as_ref()

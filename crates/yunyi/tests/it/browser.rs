@@ -415,17 +415,25 @@ async fn a_patient_picks_department_doctor_and_time_books_and_cancels_in_a_real_
     .await
     .unwrap();
     browser.wait_path(&format!("/doctors/{doctor}")).await;
-    browser
-        .wait_text("#slot-list", &format!("{tomorrow} 08:00"))
-        .await;
-    d.find(By::Css("#slot-list button"))
+    // Tomorrow's tab, times as chips; a time, then one confirmation.
+    browser.wait_text("#day-picker", "明天").await;
+    browser.wait_text("#slot-list", "08:00").await;
+    d.find(By::Css("#slot-list a.chip"))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
+    browser.wait_path("/appointments/confirm").await;
+    browser.wait_text("#confirm-when", "08:00").await;
+    browser.click("confirm-booking").await;
     browser.wait_path("/appointments").await;
-    browser.wait_text("#form-notice", "已保存").await;
+    browser.wait_text("#booked-notice", "预约成功").await;
+    let notice = browser.text_of("#booked-notice").await;
+    assert!(
+        notice.contains("08:00") && notice.contains("加入日历"),
+        "{notice}"
+    );
     let list = browser.text_of("#appointment-list").await;
     assert!(
         list.contains(&format!("{tomorrow} 08:00")) && list.contains("已预约"),

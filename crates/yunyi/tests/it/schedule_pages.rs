@@ -101,7 +101,12 @@ async fn administrators_plan_the_week_patients_reschedule_and_doctors_see_their_
         .await
         .unwrap();
     assert!(first.contains(&format!("?day={day9}")), "{first}");
-    assert!(first.contains(&format!("{day2} 09:00")) && !first.contains(&format!("{day9} 09:00")));
+    // The first day with times is shown, its tab marked, its times as chips.
+    assert!(
+        first.contains(&format!("?day={day2}\" aria-current=\"date\"")),
+        "{first}"
+    );
+    assert!(first.contains("09:00"));
     let later = c
         .app
         .get(&format!("/doctors/{doctor}?day={day9}"))
@@ -109,7 +114,10 @@ async fn administrators_plan_the_week_patients_reschedule_and_doctors_see_their_
         .text()
         .await
         .unwrap();
-    assert!(later.contains(&format!("{day9} 09:30")) && !later.contains(&format!("{day2} 09:30")));
+    assert!(
+        later.contains(&format!("?day={day9}\" aria-current=\"date\"")) && later.contains("09:30"),
+        "{later}"
+    );
     let p1 = c.app.token("patient1", PW).await;
     let (_, a) = c
         .post(
@@ -264,18 +272,34 @@ async fn booking_after_a_triage_offers_the_person_of_that_age_first() {
         .unwrap()
         .id;
     let browser = app.sign_in_browser("patient1").await;
-    let first_choice = |html: &str| -> i64 {
-        let at = html.find("name=\"person_id\"").expect("a booking form");
-        let rest = &html[at..];
-        let value = rest.find("<option value=\"").unwrap() + "<option value=\"".len();
-        rest[value..].split('"').next().unwrap().parse().unwrap()
+    // The first time's confirmation, reached from the doctor's page as a patient would.
+    let confirmation = |html: String| {
+        let at = html
+            .find("href=\"/appointments/confirm?")
+            .expect("a time to choose");
+        let href = html[at + 6..]
+            .split('"')
+            .next()
+            .unwrap()
+            .replace("&amp;", "&").replace("&#38;", "&");
+        let browser = &browser;
+        async move { browser.page(&href).await }
     };
-    let plain = browser.page(&format!("/doctors/{doctor}")).await;
+    let first_choice = |html: &str| -> i64 {
+        let marker = "name=\"person_id\" value=\"";
+        let at = html.find(marker).expect("a choice of person") + marker.len();
+        html[at..].split('"').next().unwrap().parse().unwrap()
+    };
+    let plain = confirmation(browser.page(&format!("/doctors/{doctor}")).await).await;
     assert_eq!(first_choice(&plain), own);
+    assert!(plain.contains("id=\"confirm-booking\""), "{plain}");
     let age = child["age"].as_i64().unwrap();
-    let from_triage = browser
-        .page(&format!("/doctors/{doctor}?age_years={age}"))
-        .await;
+    let from_triage = confirmation(
+        browser
+            .page(&format!("/doctors/{doctor}?age_years={age}"))
+            .await,
+    )
+    .await;
     assert_eq!(first_choice(&from_triage), child["id"].as_i64().unwrap());
     app.stop().await;
 }
