@@ -110,7 +110,7 @@ async fn workbench(
     let me = actor.require()?;
     crate::capability::require_role(me, Role::Doctor, "the workbench is for doctors")?;
     if crate::identity::auth::require_step_up(&state, me).is_err() {
-        return Ok(Redirect::to("/me/step-up").into_response());
+        return Ok(Redirect::to("/me/step-up?next=%2Fdoctor%2Fconsultations").into_response());
     }
     let queue = service::queue(&state, &actor).await?;
     let items = service::my_active(&state, &actor)

@@ -538,15 +538,25 @@ struct StepUpPage {
     errors: Vec<FieldError>,
     message: String,
     done: bool,
+    /// Where the doctor was going: back there once confirmed.
+    next: String,
 }
 
-async fn step_up_page(page: PageCtx, actor: Actor) -> AppResult<StepUpPage> {
+async fn step_up_page(
+    page: PageCtx,
+    actor: Actor,
+    Query(q): Query<NextQuery>,
+) -> AppResult<StepUpPage> {
     actor.require()?;
     Ok(StepUpPage {
         page: page.with_nav("me"),
         errors: Vec::new(),
         message: String::new(),
         done: false,
+        next: q
+            .next
+            .filter(|n| crate::web::is_local_path(n))
+            .unwrap_or_default(),
     })
 }
 
@@ -554,6 +564,7 @@ async fn step_up_page(page: PageCtx, actor: Actor) -> AppResult<StepUpPage> {
 struct StepUpForm {
     #[serde(default)]
     password: String,
+    next: Option<String>,
 }
 
 async fn step_up(
@@ -563,13 +574,20 @@ async fn step_up(
     AppForm(form): AppForm<StepUpForm>,
 ) -> AppResult<Response> {
     let result = auth::step_up(&state, &actor, "password", &form.password).await;
+    let next = form
+        .next
+        .filter(|n| crate::web::is_local_path(n))
+        .unwrap_or_default();
     let mut view = StepUpPage {
         page: page.with_nav("me"),
         errors: Vec::new(),
         message: String::new(),
         done: false,
+        next,
     };
     match result {
+        // Back to the page that asked for the check, when one did.
+        Ok(()) if !view.next.is_empty() => Ok(Redirect::to(&view.next).into_response()),
         Ok(()) => {
             view.done = true;
             Ok(view.into_response())

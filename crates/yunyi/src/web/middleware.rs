@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::i18n::Lang;
 use super::{ErrorPage, PageCtx};
-use crate::error::Problem;
+use crate::error::{ErrorCode, Problem};
 use crate::fhir;
 
 /// Operations endpoints answer machines, so their errors are problem+json too.
@@ -45,6 +45,7 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
     // The API and FHIR speak English unless the client asks otherwise; pages speak the
     // visitor's language.
     let asked = Lang::asked_for(&parts.headers);
+    let is_get = parts.method == axum::http::Method::GET;
     let path = parts.uri.path().to_owned();
     let request_id = parts
         .headers
@@ -63,6 +64,11 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
         None => Problem::from_status(status),
     };
     let surface = Surface::for_path(&path);
+    if surface == Surface::Page && is_get && problem.code == ErrorCode::StepUpRequired {
+        // A doctor's page that needs the identity check: check, then come back here.
+        let next: String = url::form_urlencoded::byte_serialize(page.here.as_bytes()).collect();
+        return axum::response::Redirect::to(&format!("/me/step-up?next={next}")).into_response();
+    }
     if surface == Surface::Page && status == StatusCode::UNAUTHORIZED {
         // A person, not a client: take them to sign in and bring them back afterwards.
         let next: String = url::form_urlencoded::byte_serialize(page.here.as_bytes()).collect();

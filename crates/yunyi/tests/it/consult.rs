@@ -806,10 +806,24 @@ async fn messages_are_stored_in_order_and_only_participants_take_part() {
             reqwest::Method::PUT,
             &doctor,
             &format!("/api/v1/consultations/{id}/note"),
-            Some(json!({"assessment": "血压偏高", "plan": "规律服药，一周后复测"})),
+            Some(json!({"subjective": "头晕三天", "objective": "血压 150/95", "assessment": "血压偏高", "plan": "规律服药，一周后复测"})),
         )
         .await;
     assert_eq!(status, StatusCode::OK);
+    // The page shows the whole note, and its form holds it for the next change.
+    let page = ctx.app.sign_in_browser("doctor5").await;
+    page.post_form("/me/step-up", &[("password", PW)]).await;
+    let html = page.page(&format!("/consultations/{id}")).await;
+    for (part, text) in [("s", "头晕三天"), ("o", "血压 150/95"), ("a", "血压偏高")] {
+        assert!(
+            html.contains(&format!("id=\"note-{part}\">{text}<")),
+            "{part}: {html}"
+        );
+    }
+    assert!(
+        html.contains(">头晕三天</textarea>"),
+        "the form keeps the note"
+    );
     let (status, _) = ctx
         .post(
             &doctor,
@@ -1600,7 +1614,30 @@ async fn the_pages_show_intake_errors_by_their_fields_and_the_consultation_to_it
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert_eq!(r.headers()["location"], "/me/step-up");
+    let check = r.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(check, "/me/step-up?next=%2Fdoctor%2Fconsultations");
+    // The check, then straight back to the workbench.
+    let form = doctor.page(&check).await;
+    assert!(
+        form.contains("name=\"next\" value=\"/doctor/consultations\""),
+        "{form}"
+    );
+    let r = doctor
+        .post_form(
+            "/me/step-up",
+            &[("password", PW), ("next", "/doctor/consultations")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/doctor/consultations");
+    // Not to another site.
+    let r = doctor
+        .post_form(
+            "/me/step-up",
+            &[("password", PW), ("next", "//evil.example/")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
     // Another patient cannot open it.
     let other = ctx.app.sign_in_browser("patient3").await;
     let r = other

@@ -281,7 +281,8 @@ async fn booking_after_a_triage_offers_the_person_of_that_age_first() {
             .split('"')
             .next()
             .unwrap()
-            .replace("&amp;", "&").replace("&#38;", "&");
+            .replace("&amp;", "&")
+            .replace("&#38;", "&");
         let browser = &browser;
         async move { browser.page(&href).await }
     };
