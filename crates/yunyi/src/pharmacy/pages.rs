@@ -358,13 +358,25 @@ async fn detail(
     })
 }
 
+/// A prescription in the patient's list: what it says at a glance.
+struct Listed {
+    p: PrescriptionRow,
+    /// When it was signed.
+    when: String,
+    /// Whether it is the one to renew for its condition (the most recent renewable one).
+    renew: bool,
+    /// The medicines, `氨氯地平片 5mg ×2盒`.
+    drugs: Vec<String>,
+    doctor: String,
+    /// For whom: the account's own person or a family member.
+    person: String,
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "prescriptions.html")]
 struct ListPage {
     page: PageCtx,
-    /// Each prescription, when it was signed, and whether it is the one to renew for its
-    /// condition (the most recent renewable one).
-    items: Vec<(PrescriptionRow, String, bool)>,
+    items: Vec<Listed>,
     message: String,
 }
 
@@ -374,16 +386,35 @@ async fn mine(
     actor: Actor,
     Query(q): Query<MessageQuery>,
 ) -> AppResult<ListPage> {
+    let me = actor.require()?;
+    let mut people = crate::identity::service::family_names(&state, me.account_id).await?;
+    if let Some(own) = me.person_id {
+        people.push((own, me.display_name.clone()));
+    }
     let rows = prescribing::mine(&state, &actor, None).await?;
     let offers = super::refill::offers(&rows);
-    let items = rows
-        .into_iter()
-        .zip(offers)
-        .map(|(p, renew)| {
-            let when = cst_display(p.signed_at);
-            (p, when, renew)
-        })
-        .collect();
+    let mut items = Vec::with_capacity(rows.len());
+    for (p, renew) in rows.into_iter().zip(offers) {
+        let (lines, _) = prescribing::lines_and_findings(&state, p.id).await?;
+        let drugs = lines
+            .iter()
+            .map(|l| format!("{} {} ×{}{}", l.drug_name, l.strength, l.quantity, l.unit))
+            .collect();
+        let doctor = crate::directory::service::doctor_name(&state.db, p.doctor_id).await?;
+        let person = people
+            .iter()
+            .find(|(id, _)| *id == p.person_id)
+            .map(|(_, name)| name.clone())
+            .unwrap_or_default();
+        items.push(Listed {
+            when: cst_display(p.signed_at),
+            renew,
+            drugs,
+            doctor,
+            person,
+            p,
+        });
+    }
     Ok(ListPage {
         page: page.with_nav("prescriptions"),
         items,

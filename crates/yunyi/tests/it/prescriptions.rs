@@ -644,6 +644,9 @@ async fn on_the_pages_the_doctor_checks_and_signs_the_pharmacist_approves_and_th
         list.contains(&format!("id=\"prescription-{id}\"")),
         "{list}"
     );
+    // The list says what was prescribed, by whom, for whom.
+    let entry = &list[list.find(&format!("id=\"drugs-{id}\"")).unwrap()..];
+    assert!(entry.contains("氨氯地平"), "{entry}");
     let page = patient.page(&format!("/prescriptions/{id}")).await;
     assert!(
         page.contains("审核通过，待支付") && page.contains("id=\"pay-by\""),
