@@ -113,10 +113,14 @@ async fn workbench(
         return Ok(Redirect::to("/me/step-up?next=%2Fdoctor%2Fconsultations").into_response());
     }
     let queue = service::queue(&state, &actor).await?;
-    let items = service::my_active(&state, &actor)
+    let items = service::my_active_listed(&state, &actor)
         .await?
         .into_iter()
-        .map(Listed::bare)
+        .map(|m| Listed {
+            complaint: m.chief_complaint,
+            person: Some(m.person_name),
+            ..Listed::bare(m.row)
+        })
         .collect();
     Ok(ListPage {
         page: page.with_nav("doctor-consultations"),

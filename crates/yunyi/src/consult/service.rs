@@ -800,6 +800,44 @@ pub async fn my_active(state: &AppState, actor: &Actor) -> AppResult<Vec<Consult
     Ok(store::active_for_doctor(&state.db, me.account_id, 100).await?)
 }
 
+/// [`my_active`], each with the patient's name and complaint. Each listed patient is a read of
+/// their record, so it goes through the policy (care link at the consultation's hospital and
+/// the identity check) and is audited.
+pub async fn my_active_listed(state: &AppState, actor: &Actor) -> AppResult<Vec<MineItem>> {
+    let rows = my_active(state, actor).await?;
+    let me = actor.require()?;
+    let mut summaries: std::collections::HashMap<i64, store::ListedSummary> =
+        store::summaries_for_doctor(&state.db, me.account_id, 100)
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s))
+            .collect();
+    let mut items = Vec::with_capacity(rows.len());
+    for row in rows {
+        policy::authorize_patient_at(
+            state,
+            actor,
+            "consultation.list",
+            "consultation",
+            row.person_id,
+            Some(row.hospital_id),
+            None,
+        )
+        .await?;
+        let s = summaries.remove(&row.id);
+        items.push(MineItem {
+            person_name: s
+                .as_ref()
+                .map(|s| s.person_name.clone())
+                .unwrap_or_default(),
+            doctor_name: None,
+            chief_complaint: s.and_then(|s| s.chief_complaint).unwrap_or_default(),
+            row,
+        });
+    }
+    Ok(items)
+}
+
 /// The patient's consultations and those they requested for family.
 /// A consultation in the patient's list: for whom, with which doctor, about what.
 pub struct MineItem {

@@ -451,6 +451,23 @@ pub async fn summaries_for_patient(
     .await
 }
 
+/// [`ListedSummary`] of a doctor's open consultations (accepted or in progress).
+pub async fn summaries_for_doctor(
+    db: &Db,
+    doctor: i64,
+    limit: i64,
+) -> Result<Vec<ListedSummary>, sqlx::Error> {
+    db.all(
+        "SELECT c.id, p.name AS person_name, NULL AS doctor_name, i.chief_complaint \
+         FROM consultation c JOIN person p ON p.id = c.person_id \
+         LEFT JOIN consultation_intake i ON i.consultation_id = c.id \
+         WHERE c.doctor_id = $1 AND c.status IN ('accepted', 'in_progress') \
+         ORDER BY c.created_at, c.id LIMIT $2",
+        (doctor, limit),
+    )
+    .await
+}
+
 /// A person's consultations, newest first.
 pub async fn of_person(
     db: &Db,

@@ -824,6 +824,23 @@ async fn messages_are_stored_in_order_and_only_participants_take_part() {
         html.contains(">头晕三天</textarea>"),
         "the form keeps the note"
     );
+    // The doctor's list names the patient of each open consultation.
+    let me: Value = ctx
+        .app
+        .get_as(&patient, "/api/v1/me")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let list = page.page("/doctor/consultations").await;
+    let entry = &list[list
+        .find(&format!("id=\"consultation-{id}\""))
+        .expect("listed")..];
+    let entry = &entry[..entry.find("</li>").unwrap()];
+    assert!(
+        entry.contains(me["person"]["name"].as_str().unwrap()),
+        "{entry}"
+    );
     let (status, _) = ctx
         .post(
             &doctor,
