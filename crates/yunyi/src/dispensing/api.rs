@@ -200,14 +200,18 @@ pub async fn perform(
     code: Option<&str>,
     reason: Option<&str>,
 ) -> AppResult<FulfilmentView> {
-    match action {
-        "pick" => service::pick(state, actor, id).await,
-        "pack" => service::pack(state, actor, id).await,
-        "dispatch" => service::dispatch(state, actor, id).await,
-        "collect" => service::collect(state, actor, id, code.unwrap_or_default()).await,
-        "cancel" => service::cancel(state, actor, id, reason).await,
-        "confirm" => service::confirm(state, actor, id).await,
-        other => Err(AppError::NotFound(format!("no delivery action {other}"))),
+    let Some(step) = FulfilmentAction::parse(action) else {
+        return Err(AppError::NotFound(format!("no delivery action {action}")));
+    };
+    match step {
+        FulfilmentAction::Pick => service::pick(state, actor, id).await,
+        FulfilmentAction::Pack => service::pack(state, actor, id).await,
+        FulfilmentAction::Dispatch => service::dispatch(state, actor, id).await,
+        FulfilmentAction::Collect => {
+            service::collect(state, actor, id, code.unwrap_or_default()).await
+        }
+        FulfilmentAction::Cancel => service::cancel(state, actor, id, reason).await,
+        FulfilmentAction::Confirm => service::confirm(state, actor, id).await,
     }
 }
 
@@ -232,15 +236,15 @@ async fn courier_notify(
     Ok(Json(CourierAnswer { outcome }))
 }
 
-/// The steps of [`act`], for the document.
-#[derive(utoipa::ToSchema)]
-#[schema(rename_all = "lowercase")]
-#[allow(dead_code)] // read by the document only
-enum FulfilmentAction {
-    Pick,
-    Pack,
-    Dispatch,
-    Collect,
-    Cancel,
-    Confirm,
+crate::text_enum! {
+    /// The steps of [`act`]: one list for the document and for [`perform`], which must handle
+    /// every one (the match is exhaustive).
+    pub enum FulfilmentAction {
+        Pick = "pick",
+        Pack = "pack",
+        Dispatch = "dispatch",
+        Collect = "collect",
+        Cancel = "cancel",
+        Confirm = "confirm",
+    }
 }
