@@ -6,6 +6,7 @@
 
 mod consultations;
 mod formulary;
+mod picture;
 mod prescriptions;
 mod surveillance;
 
