@@ -232,14 +232,10 @@ struct DayQuery {
 
 impl DayQuery {
     fn triage_age(&self) -> Option<crate::identity::service::TriageAge> {
-        use crate::identity::service::TriageAge;
-        let number = |v: &Option<String>| v.as_deref().and_then(|v| v.trim().parse::<u32>().ok());
-        match (number(&self.age_years), number(&self.age_months)) {
-            (Some(y), _) if y > 0 => Some(TriageAge::Years(y)),
-            (_, Some(m)) => Some(TriageAge::Months(m)),
-            (Some(y), None) => Some(TriageAge::Years(y)),
-            (None, None) => None,
-        }
+        crate::identity::service::TriageAge::from_query(
+            self.age_years.as_deref(),
+            self.age_months.as_deref(),
+        )
     }
 }
 

@@ -602,6 +602,18 @@ pub enum TriageAge {
 }
 
 impl TriageAge {
+    /// From a page's query (`age_years`, `age_months`), as the triage passed it on; text that
+    /// is not a whole number is no age.
+    pub fn from_query(years: Option<&str>, months: Option<&str>) -> Option<Self> {
+        let number = |v: Option<&str>| v.and_then(|v| v.trim().parse::<u32>().ok());
+        match (number(years), number(months)) {
+            (Some(y), _) if y > 0 => Some(Self::Years(y)),
+            (_, Some(m)) => Some(Self::Months(m)),
+            (Some(y), None) => Some(Self::Years(y)),
+            (None, None) => None,
+        }
+    }
+
     fn fits(self, birth: NaiveDate, today: NaiveDate) -> bool {
         match self {
             Self::Years(y) => super::model::age_on(birth, today) == y,

@@ -75,12 +75,10 @@ async fn confirm_page(
     let slot = service::slot(&state.db, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no time with id {id}")))?;
-    let number = |v: &Option<String>| v.as_deref().and_then(|v| v.trim().parse::<u32>().ok());
-    let age = match (number(&q.age_years), number(&q.age_months)) {
-        (Some(y), _) if y > 0 => Some(crate::identity::service::TriageAge::Years(y)),
-        (_, Some(m)) => Some(crate::identity::service::TriageAge::Months(m)),
-        _ => None,
-    };
+    let age = crate::identity::service::TriageAge::from_query(
+        q.age_years.as_deref(),
+        q.age_months.as_deref(),
+    );
     let people = crate::identity::service::booking_people(&state, me, age).await?;
     let hospital = crate::directory::service::hospital_detail(&state.db, slot.hospital_id)
         .await?
