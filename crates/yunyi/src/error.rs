@@ -251,6 +251,17 @@ impl AppError {
         Self::Validation(vec![FieldError::new(field, message)])
     }
 
+    /// [`Self::invalid`] with the catalogue's message (`key`, filled with `args`) for readers
+    /// who asked for another language than English.
+    pub fn invalid_localized(
+        field: impl Into<String>,
+        message: impl Into<String>,
+        key: &'static str,
+        args: Vec<(&'static str, String)>,
+    ) -> Self {
+        Self::Validation(vec![FieldError::new(field, message).localized(key, args)])
+    }
+
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::BadRequest(_) => ErrorCode::BadRequest,

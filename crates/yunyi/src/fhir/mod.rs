@@ -177,9 +177,11 @@ pub fn parse_search(
                 "count" => paging.summary_count = true,
                 "false" => {}
                 _ => {
-                    return Err(AppError::invalid(
+                    return Err(AppError::invalid_localized(
                         "_summary",
                         "must be count (only the total) or false",
+                        "fhir.summary_values",
+                        Vec::new(),
                     ));
                 }
             },
@@ -195,15 +197,19 @@ pub fn parse_search(
                         Order::Ascending
                     }),
                     Some(param) => {
-                        return Err(AppError::invalid(
+                        return Err(AppError::invalid_localized(
                             "_sort",
                             format!("must be {param} (oldest first) or -{param} (newest first)"),
+                            "fhir.sort_values",
+                            vec![("param", param.to_owned())],
                         ));
                     }
                     None => {
-                        return Err(AppError::invalid(
+                        return Err(AppError::invalid_localized(
                             "_sort",
                             "is not supported by this search",
+                            "fhir.sort_none",
+                            Vec::new(),
                         ));
                     }
                 };
@@ -322,11 +328,13 @@ impl Bundle {
         let more = self.entries.len() > count;
         if summary_count {
             if more {
-                return Err(AppError::invalid(
+                return Err(AppError::invalid_localized(
                     "_summary",
                     format!(
                         "more than {MAX_SUMMARY_COUNT} matches: narrow the search to count them"
                     ),
+                    "fhir.summary_too_many",
+                    vec![("max", MAX_SUMMARY_COUNT.to_string())],
                 ));
             }
             return Ok(json!({

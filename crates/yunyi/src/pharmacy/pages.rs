@@ -394,13 +394,22 @@ async fn mine(
     let rows = prescribing::mine(&state, &actor, None).await?;
     let offers = super::refill::offers(&rows);
     let mut items = Vec::with_capacity(rows.len());
+    let mut doctors: std::collections::HashMap<i64, String> = std::collections::HashMap::new();
     for (p, renew) in rows.into_iter().zip(offers) {
         let (lines, _) = prescribing::lines_and_findings(&state, p.id).await?;
         let drugs = lines
             .iter()
             .map(|l| format!("{} {} ×{}{}", l.drug_name, l.strength, l.quantity, l.unit))
             .collect();
-        let doctor = crate::directory::service::doctor_name(&state.db, p.doctor_id).await?;
+        // A patient's prescriptions come from a few doctors: each name is read once.
+        let doctor = match doctors.get(&p.doctor_id) {
+            Some(name) => String::clone(name),
+            None => {
+                let name = crate::directory::service::doctor_name(&state.db, p.doctor_id).await?;
+                doctors.insert(p.doctor_id, name.clone());
+                name
+            }
+        };
         let person = people
             .iter()
             .find(|(id, _)| *id == p.person_id)

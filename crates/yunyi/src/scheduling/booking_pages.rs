@@ -13,10 +13,9 @@ use serde::Deserialize;
 use super::model::{Mode, Slot};
 use super::service;
 use crate::app::AppState;
-use crate::error::{AppError, AppResult, Reason};
-use crate::extract::{PathId, path_id};
+use crate::error::AppResult;
+use crate::extract::PathId;
 use crate::identity::Actor;
-use crate::identity::model::Role;
 use crate::web::PageCtx;
 
 pub fn router() -> Router<AppState> {
@@ -64,17 +63,8 @@ async fn confirm_page(
     actor: Actor,
     Query(q): Query<ConfirmQuery>,
 ) -> AppResult<ConfirmPage> {
+    let (slot, open) = service::slot_to_confirm(&state, &actor, q.slot.as_deref()).await?;
     let me = actor.require()?;
-    if me.role != Role::Patient {
-        return Err(AppError::refused(
-            Reason::RoleRequired,
-            "patients book appointments",
-        ));
-    }
-    let id = path_id("slot", q.slot.as_deref().unwrap_or(""))?;
-    let slot = service::slot(&state.db, id)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("no time with id {id}")))?;
     let age = crate::identity::service::TriageAge::from_query(
         q.age_years.as_deref(),
         q.age_months.as_deref(),
@@ -87,7 +77,7 @@ async fn confirm_page(
         .await?
         .map_or(0, |s| s.price_fen);
     Ok(ConfirmPage {
-        open: slot.bookable(state.now_ms()) && slot.free() > 0,
+        open,
         doctor: crate::directory::service::doctor_name(&state.db, slot.doctor_id).await?,
         hospital: page
             .lang

@@ -122,6 +122,39 @@ pub async fn schedules(
     Ok(store::schedules(db, doctor, limit).await?)
 }
 
+/// The time a patient is about to book (`slot` as the page's query gave it), for the
+/// confirmation page, and whether it can still be booked. Patients only; a time that is not
+/// there is the `slot` field's error.
+pub async fn slot_to_confirm(
+    state: &AppState,
+    actor: &Actor,
+    slot: Option<&str>,
+) -> AppResult<(Slot, bool)> {
+    let me = actor.require()?;
+    if me.role != Role::Patient {
+        return Err(AppError::refused(
+            Reason::RoleRequired,
+            "patients book appointments",
+        ));
+    }
+    let raw = slot.unwrap_or("");
+    let no_slot = || {
+        AppError::invalid_localized(
+            "slot",
+            format!(
+                "'{}' is not a time to book; choose one on the doctor's page",
+                crate::text::clip(raw, 20)
+            ),
+            "booking.no_slot",
+            Vec::new(),
+        )
+    };
+    let id = raw.parse::<i64>().map_err(|_| no_slot())?;
+    let found = store::slot(&state.db, id).await?.ok_or_else(no_slot)?;
+    let open = found.bookable(state.now_ms()) && found.free() > 0;
+    Ok((found, open))
+}
+
 /// One slot (public: free times are published).
 pub async fn slot(db: &crate::db::Db, id: i64) -> AppResult<Option<Slot>> {
     Ok(store::slot(db, id).await?)

@@ -128,19 +128,16 @@ async fn authorize_page(
     };
     let Some(me) = actor.signed_in.as_ref() else {
         let here = format!("/auth/authorize?{}", query.unwrap_or_default());
-        let next: String = url::form_urlencoded::byte_serialize(here.as_bytes()).collect();
-        return Ok(Redirect::to(&format!("/login?next={next}")).into_response());
+        return Ok(Redirect::to(&crate::web::with_next("/login", &here)).into_response());
     };
     let scopes = service::grantable(&checked.scopes, me.role, me.person_id.is_some());
     if scopes.clauses.is_empty() {
         return Ok(refusal(
             page,
-            &AuthorizeError::Redirect {
-                redirect_uri: checked.redirect_uri.clone(),
-                error: "invalid_scope",
-                description: "this account can grant none of the requested scopes".to_owned(),
-                state: checked.state.clone(),
-            },
+            &checked.back(
+                "invalid_scope",
+                "this account can grant none of the requested scopes",
+            ),
         ));
     }
     let people = if scopes.launch_patient || scopes.has_level(Level::Patient) {
@@ -209,7 +206,14 @@ async fn decide(
             service::approve(&state, &actor, &checked, patient).await?
         }
         Some("deny") => service::refuse(&state, &actor, &checked).await?,
-        _ => return Err(AppError::invalid("decision", "must be allow or deny")),
+        _ => {
+            return Err(AppError::invalid_localized(
+                "decision",
+                "must be allow or deny",
+                "smart.field.decision",
+                Vec::new(),
+            ));
+        }
     };
     Ok(to_app(&location))
 }

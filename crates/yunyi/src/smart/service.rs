@@ -129,28 +129,43 @@ pub async fn register_client(
     let mut errors = Vec::new();
     let name = input.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        errors.push(FieldError::new("name", "must be 1 to 100 characters"));
+        errors.push(
+            FieldError::new("name", "must be 1 to 100 characters")
+                .localized("smart.field.name", Vec::new()),
+        );
     }
     if input.redirect_uris.is_empty() || input.redirect_uris.len() > MAX_REDIRECTS {
-        errors.push(FieldError::new(
-            "redirect_uris",
-            format!("must list 1 to {MAX_REDIRECTS} URIs"),
-        ));
-    } else if let Some(bad) = input.redirect_uris.iter().find(|u| !valid_redirect(u)) {
-        errors.push(FieldError::new(
-            "redirect_uris",
-            format!(
-                "'{}' must be an https URI without a fragment (or http to 127.0.0.1 or localhost)",
-                crate::text::clip(bad, 80)
+        errors.push(
+            FieldError::new(
+                "redirect_uris",
+                format!("must list 1 to {MAX_REDIRECTS} URIs"),
+            )
+            .localized(
+                "smart.field.redirect_count",
+                vec![("max", MAX_REDIRECTS.to_string())],
             ),
-        ));
+        );
+    } else if let Some(bad) = input.redirect_uris.iter().find(|u| !valid_redirect(u)) {
+        let bad = crate::text::clip(bad, 80);
+        errors.push(
+            FieldError::new(
+                "redirect_uris",
+                format!(
+                    "'{bad}' must be an https URI without a fragment (or http to 127.0.0.1 or localhost)"
+                ),
+            )
+            .localized("smart.field.redirect_uri", vec![("uri", bad)]),
+        );
     }
     let scopes = Scopes::parse(&input.scope);
     if scopes.clauses.is_empty() {
-        errors.push(FieldError::new(
-            "scope",
-            "must name at least one resource scope, e.g. patient/*.rs",
-        ));
+        errors.push(
+            FieldError::new(
+                "scope",
+                "must name at least one resource scope, e.g. patient/*.rs",
+            )
+            .localized("smart.field.scope", Vec::new()),
+        );
     }
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
@@ -270,6 +285,18 @@ pub struct Checked {
     pub state: Option<String>,
     pub code_challenge: String,
     pub request: AuthorizeRequest,
+}
+
+impl Checked {
+    /// An error that goes back to the app, with its `state`.
+    pub fn back(&self, error: &'static str, description: &str) -> AuthorizeError {
+        AuthorizeError::Redirect {
+            redirect_uri: self.redirect_uri.clone(),
+            error,
+            description: description.to_owned(),
+            state: self.state.clone(),
+        }
+    }
 }
 
 /// Checks an authorization request against the registered app. `fhir_base` is this server's
@@ -399,15 +426,11 @@ pub async fn approve(
 ) -> AppResult<String> {
     let me = actor.require()?;
     let scopes = grantable(&checked.scopes, me.role, me.person_id.is_some());
-    let back = |error: &'static str, description: &str| {
-        AuthorizeError::Redirect {
-            redirect_uri: checked.redirect_uri.clone(),
-            error,
-            description: description.to_owned(),
-            state: checked.state.clone(),
-        }
-        .location()
-        .unwrap_or_default()
+    let back = |error, description| {
+        checked
+            .back(error, description)
+            .location()
+            .unwrap_or_default()
     };
     if scopes.clauses.is_empty() {
         return Ok(back(
@@ -416,9 +439,14 @@ pub async fn approve(
         ));
     }
     let patient = if scopes.launch_patient || scopes.has_level(Level::Patient) {
-        let person = chosen_patient
-            .or(me.person_id)
-            .ok_or_else(|| AppError::invalid("patient", "choose whose records the app may see"))?;
+        let person = chosen_patient.or(me.person_id).ok_or_else(|| {
+            AppError::invalid_localized(
+                "patient",
+                "choose whose records the app may see",
+                "smart.field.patient",
+                Vec::new(),
+            )
+        })?;
         // Their own or a family member's: the policy decides and audits.
         crate::policy::authorize_patient(state, actor, "smart.share", "person", person, None)
             .await?;
@@ -473,14 +501,10 @@ pub async fn refuse(state: &AppState, actor: &Actor, checked: &Checked) -> AppRe
             .reason(checked.client.name.clone()),
     )
     .await?;
-    Ok(AuthorizeError::Redirect {
-        redirect_uri: checked.redirect_uri.clone(),
-        error: "access_denied",
-        description: "the person did not allow access".to_owned(),
-        state: checked.state.clone(),
-    }
-    .location()
-    .unwrap_or_default())
+    Ok(checked
+        .back("access_denied", "the person did not allow access")
+        .location()
+        .unwrap_or_default())
 }
 
 // ---------------------------------------------------------------------------------------------

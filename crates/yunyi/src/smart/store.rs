@@ -234,16 +234,6 @@ pub async fn revoke_grant(
     .await
 }
 
-/// The grant of a bearer session, if it has one.
-pub async fn grant_of_session(db: &Db, token_hash: &str) -> Result<Option<i64>, sqlx::Error> {
-    db.scalar_optional::<Option<i64>>(
-        "SELECT grant_id FROM auth_session WHERE token_hash = $1",
-        (token_hash,),
-    )
-    .await
-    .map(Option::flatten)
-}
-
 /// Deletes codes and refresh tokens that expired before `before`. A spent refresh token stays
 /// until it would have expired, so a replay is recognised for its whole life.
 pub async fn delete_ended(db: &Db, before: i64) -> Result<u64, sqlx::Error> {

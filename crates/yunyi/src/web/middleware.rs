@@ -66,13 +66,13 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
     let surface = Surface::for_path(&path);
     if surface == Surface::Page && is_get && problem.code == ErrorCode::StepUpRequired {
         // A doctor's page that needs the identity check: check, then come back here.
-        let next: String = url::form_urlencoded::byte_serialize(page.here.as_bytes()).collect();
-        return axum::response::Redirect::to(&format!("/me/step-up?next={next}")).into_response();
+        return axum::response::Redirect::to(&super::with_next("/me/step-up", &page.here))
+            .into_response();
     }
     if surface == Surface::Page && status == StatusCode::UNAUTHORIZED {
         // A person, not a client: take them to sign in and bring them back afterwards.
-        let next: String = url::form_urlencoded::byte_serialize(page.here.as_bytes()).collect();
-        return axum::response::Redirect::to(&format!("/login?next={next}")).into_response();
+        return axum::response::Redirect::to(&super::with_next("/login", &page.here))
+            .into_response();
     }
     let lang = match surface {
         Surface::Page => Some(page.lang),

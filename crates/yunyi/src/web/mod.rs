@@ -118,6 +118,13 @@ pub fn origin(headers: &axum::http::HeaderMap) -> String {
     format!("{}://{host}", if https { "https" } else { "http" })
 }
 
+/// `path?next=<here, encoded>`: a page to visit first (sign in, the identity check) that brings
+/// the person back to `here` afterwards.
+pub fn with_next(path: &str, here: &str) -> String {
+    let next: String = url::form_urlencoded::byte_serialize(here.as_bytes()).collect();
+    format!("{path}?next={next}")
+}
+
 /// Only same-origin paths: `//evil.example` or `/\evil` would make a redirect target an open
 /// redirect, and browsers drop tabs and line breaks from a URL before reading it, so
 /// `/\t/evil.example` is `//evil.example` to them. Only printable ASCII is accepted (a browser

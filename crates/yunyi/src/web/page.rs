@@ -74,8 +74,7 @@ impl PageCtx {
     }
 
     pub fn switch_href(&self) -> String {
-        let next: String = url::form_urlencoded::byte_serialize(self.here.as_bytes()).collect();
-        format!("/lang/{}?next={next}", self.other_lang().short())
+        super::with_next(&format!("/lang/{}", self.other_lang().short()), &self.here)
     }
 
     pub fn is_admin(&self) -> bool {

@@ -470,6 +470,18 @@ async fn wrong_redirects_pkce_reuse_expiry_and_revocation_are_refused() {
         Some("invalid_request")
     );
 
+    // A decision that is neither: a Chinese page says what to do.
+    let query = authorize_query(&app, &client_id, scope, VERIFIER);
+    let mut fields: Vec<(String, String)> = serde_urlencoded::from_str(&query).unwrap();
+    fields.push(("decision".into(), "maybe".into()));
+    let borrowed: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let r = browser.post_form("/auth/authorize", &borrowed).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("请选择允许或拒绝"));
+
     // Refusing tells the app so.
     let query = authorize_query(&app, &client_id, scope, VERIFIER);
     let mut fields: Vec<(String, String)> = serde_urlencoded::from_str(&query).unwrap();
