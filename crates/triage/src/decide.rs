@@ -275,9 +275,51 @@ fn patient(input: &Input, q: &Quantities, tags: &HashSet<&str>) -> Patient {
     }
 }
 
+/// Tags the engine derives itself (documented at the top of rules.toml); every other tag a
+/// rule reads must come from a concept (checked by the knowledge tests).
+pub const DERIVED_TAGS: [&str; 15] = [
+    "child",
+    "infant_under_3m",
+    "infant_3_6m",
+    "child_under_3y",
+    "under_5y",
+    "pregnant",
+    "fever",
+    "high_fever",
+    "bp_crisis",
+    "acute",
+    "lasting_3_days",
+    "lasting_5_days",
+    "height_fall",
+    "critical_vitals",
+    "epi",
+];
+
+/// NICE NG143's traffic-light table is for children under 5.
+const NICE_AGE_MONTHS: f32 = 60.0;
+
 fn derive_tags(tags: &mut HashSet<&str>, p: &Patient, q: &Quantities) {
     if p.child {
         tags.insert("child");
+    }
+    // A child whose age is not known may be under 5: the traffic light applies.
+    if p.age_months.map_or(p.child, |m| m < NICE_AGE_MONTHS) {
+        tags.insert("under_5y");
+    }
+    if p.age_months.is_some_and(|m| (3.0..6.0).contains(&m)) {
+        tags.insert("infant_3_6m");
+    }
+    if q.duration_hours.is_some_and(|h| h >= 5.0 * 24.0) {
+        tags.insert("lasting_5_days");
+    }
+    // Vital signs a patient may read off a home monitor. Heart-rate limits are an adult's
+    // (a child's normal rate is higher); see docs/TRIAGE.md for the thresholds' sources.
+    let heart_rate_critical = !p.child && q.heart_rate.is_some_and(|r| !(41.0..150.0).contains(&r));
+    if heart_rate_critical
+        || q.spo2.is_some_and(|s| s < 90.0)
+        || q.lowest_systolic.is_some_and(|s| s < 80.0)
+    {
+        tags.insert("critical_vitals");
     }
     let infant = p.age_months.map_or(tags.contains("newborn"), |m| m < 3.0);
     if infant {

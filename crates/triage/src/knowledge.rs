@@ -297,6 +297,21 @@ impl Knowledge {
             if r.when.is_empty() || r.when.iter().any(Vec::is_empty) {
                 return Err(KnowledgeError(format!("rule {} has an empty clause", r.id)));
             }
+            // A misspelt tag would make a rule that never fires, silently.
+            for tag in r.when.iter().flatten() {
+                let tag = tag.strip_prefix('!').unwrap_or(tag);
+                let known = crate::decide::DERIVED_TAGS.contains(&tag)
+                    || concepts
+                        .concept
+                        .iter()
+                        .any(|c| c.id == tag || c.tags.iter().any(|t| t == tag));
+                if !known {
+                    return Err(KnowledgeError(format!(
+                        "rule {} reads tag {tag}, which no concept has and the engine does not derive",
+                        r.id
+                    )));
+                }
+            }
         }
         Ok(Self {
             version: concepts.version,

@@ -383,3 +383,104 @@ fn arbitrary_text_never_panics() {
         let _ = triage::triage(&Input::text(&text));
     }
 }
+
+/// NICE NG143's traffic light for a febrile child under 5: a red feature is an emergency, an
+/// amber one a same-day visit (docs/TRIAGE.md).
+#[test]
+fn a_febrile_young_child_follows_the_nice_traffic_light() {
+    let child = |t: &str, years: u32, months: u32| {
+        run(Input {
+            age_years: Some(years),
+            age_months: Some(months),
+            ..Input::text(t)
+        })
+    };
+    for complaint in [
+        "孩子发烧两天，今天叫醒了又睡",
+        "宝宝发烧，哭声很弱",
+        "发烧39度，呼吸的时候一直哼哼",
+        "发烧，吸气时胸口凹下去",
+        "孩子发烧，皮肤发花",
+        "宝宝发烧，囟门鼓起来了",
+        "发烧，身上有按压不褪色的红点",
+    ] {
+        let t = child(complaint, 1, 0);
+        assert!(
+            has_flag(&t, "child_fever_red"),
+            "{complaint}: {:?}",
+            t.red_flags
+        );
+        assert_eq!(t.urgency, Urgency::Emergency, "{complaint}");
+    }
+    // Amber: seen today.
+    for complaint in [
+        "孩子发烧，精神差，不爱玩",
+        "发烧，不吃奶，尿少",
+        "孩子发烧，哭没有眼泪，嘴唇很干",
+        "孩子发烧，鼻翼扇动",
+        "发烧，打寒战",
+        "发烧，不肯走路",
+        "孩子反复发烧五天了",
+    ] {
+        let t = child(complaint, 4, 0);
+        assert!(
+            t.urgent_reasons.iter().any(|f| f.id == "child_fever_amber"),
+            "{complaint}: {:?}",
+            t.urgent_reasons
+        );
+        assert_eq!(t.urgency, Urgency::Urgent, "{complaint}");
+    }
+    // 3 to 6 months and 39 °C or more is amber; under 3 months any fever is red.
+    let t = child("发烧39度", 0, 4);
+    assert!(t.urgent_reasons.iter().any(|f| f.id == "child_fever_amber"));
+    assert_eq!(child("发烧38度", 0, 2).urgency, Urgency::Emergency);
+    // The table is for under 5s: an older child's 5 days of fever is not amber by it, and
+    // the same red words without fever are not this flag.
+    let t = child("孩子反复发烧五天了", 8, 0);
+    assert!(!t.urgent_reasons.iter().any(|f| f.id == "child_fever_amber"));
+    assert!(!has_flag(&child("皮肤发花", 1, 0), "child_fever_red"));
+    // A child of unknown age may be under 5.
+    assert!(has_flag(&text("孩子发烧，叫醒了又睡"), "child_fever_red"));
+}
+
+#[test]
+fn a_stiff_neck_with_fever_and_critical_home_readings_are_emergencies() {
+    for (complaint, flag) in [
+        ("发烧39度，头痛，脖子发硬", "meningism"),
+        ("血氧只有85，喘", "critical_vitals"),
+        ("心跳180，心慌", "critical_vitals"),
+        ("心率每分钟38次，头晕", "critical_vitals"),
+        ("血压70/40，头晕出冷汗", "critical_vitals"),
+    ] {
+        let t = text(complaint);
+        assert!(has_flag(&t, flag), "{complaint}: {:?}", t.red_flags);
+        assert_eq!(t.urgency, Urgency::Emergency, "{complaint}");
+    }
+    // Normal readings are not.
+    for complaint in ["血氧98，咳嗽", "心率75，有点心慌", "血压110/70，头晕"] {
+        let t = text(complaint);
+        assert!(!has_flag(&t, "critical_vitals"), "{complaint}");
+    }
+    // A child's fast heart rate is not read against an adult's limits.
+    let t = run(Input {
+        age_years: Some(1),
+        ..Input::text("宝宝心跳150，发烧38度")
+    });
+    assert!(!has_flag(&t, "critical_vitals"));
+}
+
+/// The readings of the triage quality issue, end to end.
+#[test]
+fn a_parents_numbers_are_read_right() {
+    let t = text("孩子发烧38.5度两天了，咳嗽");
+    assert_eq!(t.temperature_c, Some(38.5));
+    assert_eq!(t.duration_hours, Some(48.0));
+    let t = text("发烧38.5度三天");
+    assert_eq!(t.temperature_c, Some(38.5));
+    assert_eq!(t.duration_hours, Some(72.0));
+    let t = text("发烧39度5");
+    assert_eq!(t.temperature_c, Some(39.5));
+    // Two days of fever is not a two-day-old baby.
+    let t = text("孩子三天前开始发烧");
+    assert!(!has_flag(&t, "infant_fever"), "{:?}", t.red_flags);
+}
