@@ -11,6 +11,9 @@ const CASES: &str = include_str!("../data/cases.jsonl");
 /// The held-out set: written after the knowledge base was done and not used to change it
 /// (see docs/TRIAGE.md); its figures say how the triage does on phrasing it has not seen.
 const HOLDOUT: &str = include_str!("holdout.jsonl");
+/// The fourth held-out set: written on 2026-12-06 after the number reading, the NICE NG143
+/// traffic light and the vital-sign flags were done, run once, and not used to change anything.
+const HOLDOUT_4: &str = include_str!("holdout-4.jsonl");
 
 /// A department answers the expectation when it is the expected one or a subdivision of it
 /// (expected 07 儿科, answered 07.04 小儿呼吸).
@@ -37,6 +40,17 @@ impl Report {
     fn red_flag_recall(&self) -> f64 {
         100.0 * self.flags_found as f64 / self.flags.max(1) as f64
     }
+}
+
+/// Urgencies in the order of the confusion table.
+const URGENCIES: [&str; 3] = ["emergency", "urgent", "routine"];
+
+/// Per-group counts: cases, right at top-1, right within the top 3.
+#[derive(Default)]
+struct Tally {
+    n: usize,
+    first: usize,
+    top3: usize,
 }
 
 #[test]
@@ -71,8 +85,27 @@ fn held_out_set_stays_above_its_floors() {
     assert!(r.top3 >= 77.0);
 }
 
+/// The fourth held-out set's floors, just under what it measured the one time it was run
+/// (docs/TRIAGE.md). Emergencies are asserted both ways: the exact red flag, and "sent to the
+/// emergency department at all", which is what keeps the patient safe.
+#[test]
+fn fourth_held_out_set_stays_above_its_floors() {
+    let r = evaluate("held-out #4", HOLDOUT_4);
+    assert!(r.n >= 120);
+    assert!(r.red_flag_recall() >= FLOOR_4.0);
+    assert!(r.false_emergency <= FLOOR_4.1);
+    assert!(r.top1 >= FLOOR_4.2);
+    assert!(r.top3 >= FLOOR_4.3);
+}
+
+/// (red-flag recall, false emergencies at most, top-1, top-3), percent.
+const FLOOR_4: (f64, f64, f64, f64) = (75.0, 3.0, 86.0, 90.0);
+
 fn evaluate(name: &str, cases: &str) -> Report {
     let (mut n, mut top1, mut top3) = (0, 0, 0);
+    let mut by_department: std::collections::BTreeMap<String, Tally> = Default::default();
+    let mut by_flag: std::collections::BTreeMap<String, (usize, usize, usize)> = Default::default();
+    let mut confusion = [[0usize; 3]; 3];
     let (mut flags, mut flags_found) = (0, 0);
     let (mut calm, mut false_emergency) = (0, 0);
     let mut urgency_right = 0;
@@ -104,12 +137,28 @@ fn evaluate(name: &str, cases: &str) -> Report {
         let in3 = codes.iter().take(3).any(|c| answers(c, &expected));
         top1 += usize::from(first);
         top3 += usize::from(in3);
+        let tally = by_department
+            .entry(expected.first().cloned().unwrap_or_default())
+            .or_default();
+        tally.n += 1;
+        tally.first += usize::from(first);
+        tally.top3 += usize::from(in3);
         let got_urgency = serde_json::to_value(t.urgency).unwrap_or_default();
         urgency_right += usize::from(got_urgency == want_urgency);
+        let row = URGENCIES.iter().position(|u| *u == want_urgency);
+        let col = URGENCIES.iter().position(|u| got_urgency == *u);
+        if let (Some(row), Some(col)) = (row, col) {
+            confusion[row][col] += 1;
+        }
         match want_flag {
             Some(flag) => {
                 flags += 1;
-                if t.red_flags.iter().any(|f| f.id == flag) {
+                let found = t.red_flags.iter().any(|f| f.id == flag);
+                let counts = by_flag.entry(flag.to_owned()).or_default();
+                counts.0 += 1;
+                counts.1 += usize::from(found);
+                counts.2 += usize::from(t.urgency == triage::Urgency::Emergency);
+                if found {
                     flags_found += 1;
                 } else {
                     misses.push(format!("RED FLAG MISSED {flag}: {}", case["text"]));
@@ -144,6 +193,18 @@ fn evaluate(name: &str, cases: &str) -> Report {
     let pct = |a: usize, b: usize| 100.0 * a as f64 / b.max(1) as f64;
     for m in &misses {
         println!("{m}");
+    }
+    println!("{name}, by expected department: code | cases | top-1 | top-3");
+    for (code, t) in &by_department {
+        println!("  {code} | {} | {} | {}", t.n, t.first, t.top3);
+    }
+    println!("{name}, by red flag: id | cases | this flag found | sent to emergency");
+    for (id, (cases, found, emergency)) in &by_flag {
+        println!("  {id} | {cases} | {found} | {emergency}");
+    }
+    println!("{name}, urgency expected (rows) by answered (columns): emergency urgent routine");
+    for (row, counts) in URGENCIES.iter().zip(confusion) {
+        println!("  {row}: {counts:?}");
     }
     println!(
         "{name}: cases {n}; top-1 {:.1}%; top-3 {:.1}%; red-flag recall {flags_found}/{flags} ({:.1}%); \
