@@ -113,6 +113,12 @@ pub fn explain(t: &Triage) -> (String, String) {
         }
         Urgency::Emergency => {}
     }
+    if t.possible_emergency {
+        zh.push_str(
+            "您的描述与一些急症相似，请先逐项确认下面的危险信号；任何一项有，请立即拨打 120。",
+        );
+        en.push_str(" What you describe resembles some emergencies: please answer the warning-sign questions first; if any applies, call 120 at once.");
+    }
     // The safety net: words are not always understood (docs/TRIAGE.md).
     zh.push_str(
         "如出现胸痛、呼吸困难、说话不清或一侧无力、意识不清、大出血、抽搐，请立即拨打 120。",

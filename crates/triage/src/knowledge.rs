@@ -371,3 +371,31 @@ fn train_model(by_code: &HashMap<String, usize>) -> Result<crate::learned::Model
         examples.iter().map(|(t, l)| (t.as_str(), l.as_str())),
     ))
 }
+
+/// Label of the emergency detector's positive class.
+pub const EMERGENCY: &str = "emergency";
+
+/// The development cases as (normalized text, `emergency` or `other`) for the emergency
+/// detector: every case, except emergencies that are emergencies because of what was given
+/// outside the text (an age of 2 months makes 发烧 an emergency; the words do not).
+pub fn emergency_examples() -> Result<Vec<(String, &'static str)>, KnowledgeError> {
+    let mut examples = Vec::new();
+    for (n, line) in CASES
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let case: serde_json::Value = serde_json::from_str(line)
+            .map_err(|e| KnowledgeError(format!("cases.jsonl line {}: {e}", n + 1)))?;
+        let emergency = case["urgency"] == "emergency";
+        let told_apart = ["age_years", "age_months", "pregnant", "confirmed_red_flags"]
+            .iter()
+            .any(|k| case.get(k).is_some());
+        if emergency && told_apart {
+            continue;
+        }
+        let text = crate::normalize(case["text"].as_str().unwrap_or_default());
+        examples.push((text, if emergency { EMERGENCY } else { "other" }));
+    }
+    Ok(examples)
+}

@@ -105,7 +105,12 @@ pub struct Triage {
     pub screening: bool,
     /// Show a crisis hotline (suicidal thoughts).
     pub crisis_line: bool,
-    /// Questions to ask when the complaint says too little; empty when it is enough.
+    /// The words resemble emergencies the rules did not recognise (the learned detector,
+    /// docs/TRIAGE.md): ask the red-flag checklist ([`checklist`]) before anything else. The
+    /// urgency is not raised by it; a "yes" on the checklist makes it an emergency.
+    pub possible_emergency: bool,
+    /// Questions to ask when the complaint says too little; empty when it is enough. When
+    /// `possible_emergency`, the first is `red_flags`: answer the checklist.
     pub follow_up: Vec<Question>,
     /// A short explanation for the patient, in Chinese and in English.
     pub explanation: String,
@@ -156,7 +161,7 @@ pub struct Finding {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Question {
-    /// `where` (哪里不舒服) or `how_long` (多久了).
+    /// `red_flags` (answer the checklist), `where` (哪里不舒服) or `how_long` (多久了).
     pub id: String,
     pub text: String,
     pub text_en: String,
@@ -205,18 +210,25 @@ impl std::fmt::Display for InputError {
 
 impl std::error::Error for InputError {}
 
-/// The loaded knowledge and segmenter, built on first use (~150 ms: jieba's dictionary).
+/// The loaded knowledge, segmenter and emergency detector, built on first use (~150 ms:
+/// jieba's dictionary, then the detector is trained on what the rules read in each case).
 struct Engine {
     knowledge: knowledge::Knowledge,
     jieba: jieba_rs::Jieba,
+    emergency: learned::Logistic,
 }
 
 static ENGINE: LazyLock<Result<Engine, KnowledgeError>> = LazyLock::new(|| {
     let knowledge = knowledge::Knowledge::load()?;
     let jieba = extract::segmenter(&knowledge);
+    let emergency = decide::train_emergency_detector(&knowledge, &jieba)?;
     // zhconv builds its tables on first use; pay for it here, not in a patient's request.
     let _ = normalize::normalize("預熱");
-    Ok(Engine { knowledge, jieba })
+    Ok(Engine {
+        knowledge,
+        jieba,
+        emergency,
+    })
 });
 
 fn engine() -> Result<&'static Engine, KnowledgeError> {
@@ -250,5 +262,5 @@ impl std::error::Error for Error {}
 /// Triages one complaint.
 pub fn triage(input: &Input) -> Result<Triage, Error> {
     let engine = engine().map_err(Error::Knowledge)?;
-    decide::triage(&engine.knowledge, &engine.jieba, input).map_err(Error::Input)
+    decide::triage(engine, input).map_err(Error::Input)
 }

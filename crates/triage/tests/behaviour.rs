@@ -484,3 +484,35 @@ fn a_parents_numbers_are_read_right() {
     let t = text("孩子三天前开始发烧");
     assert!(!has_flag(&t, "infant_fever"), "{:?}", t.red_flags);
 }
+
+/// The learned safety net: words like an emergency that no rule recognises ask the checklist
+/// first; it never decides an emergency itself, and calm complaints are left alone.
+#[test]
+fn words_like_an_emergency_ask_the_checklist_first() {
+    for complaint in [
+        "我爸突然脸色很难看，整个人瘫在沙发上",
+        "肚子疼得在地上打滚，冒冷汗",
+        "手被机器卷进去了",
+    ] {
+        let t = text(complaint);
+        assert_ne!(
+            t.urgency,
+            Urgency::Emergency,
+            "{complaint}: the rules missed it"
+        );
+        assert!(t.possible_emergency, "{complaint}");
+        assert_eq!(
+            t.follow_up.first().map(|q| q.id.as_str()),
+            Some("red_flags"),
+            "{complaint}"
+        );
+        assert!(t.explanation.contains("危险信号"), "{complaint}");
+    }
+    for complaint in ["嗓子疼两天", "脸上长痘痘", "想做个体检", "月经推迟了一周"]
+    {
+        let t = text(complaint);
+        assert!(!t.possible_emergency, "{complaint}");
+    }
+    // A recognised emergency needs no net.
+    assert!(!text("胸口闷痛出冷汗半小时").possible_emergency);
+}

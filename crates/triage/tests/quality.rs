@@ -34,6 +34,12 @@ struct Report {
     flags: usize,
     flags_found: usize,
     false_emergency: f64,
+    /// Emergencies the rules missed, and how many of them the learned safety net asked the
+    /// checklist for first.
+    missed: usize,
+    missed_netted: usize,
+    /// Share of non-emergencies the safety net asked the checklist for, percent.
+    calm_netted: f64,
 }
 
 impl Report {
@@ -83,6 +89,14 @@ fn held_out_set_stays_above_its_floors() {
     assert!(r.false_emergency < 5.0);
     assert!(r.top1 >= 65.0);
     assert!(r.top3 >= 77.0);
+    // The learned safety net (measured 11 of 14, 8.1% of the others).
+    assert!(
+        r.missed_netted * 10 >= r.missed * 7,
+        "{} of {}",
+        r.missed_netted,
+        r.missed
+    );
+    assert!(r.calm_netted <= 12.0);
 }
 
 /// The fourth held-out set's floors, just under what it measured the one time it was run
@@ -96,6 +110,14 @@ fn fourth_held_out_set_stays_above_its_floors() {
     assert!(r.false_emergency <= FLOOR_4.1);
     assert!(r.top1 >= FLOOR_4.2);
     assert!(r.top3 >= FLOOR_4.3);
+    // The learned safety net, added after the set was written (measured 7 of 8, 8.0%).
+    assert!(
+        r.missed_netted * 4 >= r.missed * 3,
+        "{} of {}",
+        r.missed_netted,
+        r.missed
+    );
+    assert!(r.calm_netted <= 12.0);
 }
 
 /// (red-flag recall, false emergencies at most, top-1, top-3), percent.
@@ -106,6 +128,9 @@ fn evaluate(name: &str, cases: &str) -> Report {
     let mut by_department: std::collections::BTreeMap<String, Tally> = Default::default();
     let mut by_flag: std::collections::BTreeMap<String, (usize, usize, usize)> = Default::default();
     let mut confusion = [[0usize; 3]; 3];
+    // The learned safety net: emergencies the rules missed that it asked the checklist for,
+    // and calm cases it asked it for.
+    let (mut missed, mut missed_netted, mut calm_netted) = (0, 0, 0);
     let (mut flags, mut flags_found) = (0, 0);
     let (mut calm, mut false_emergency) = (0, 0);
     let mut urgency_right = 0;
@@ -147,6 +172,12 @@ fn evaluate(name: &str, cases: &str) -> Report {
         urgency_right += usize::from(got_urgency == want_urgency);
         let row = URGENCIES.iter().position(|u| *u == want_urgency);
         let col = URGENCIES.iter().position(|u| got_urgency == *u);
+        if want_urgency == "emergency" && t.urgency != triage::Urgency::Emergency {
+            missed += 1;
+            missed_netted += usize::from(t.possible_emergency);
+        } else if want_urgency != "emergency" {
+            calm_netted += usize::from(t.possible_emergency);
+        }
         if let (Some(row), Some(col)) = (row, col) {
             confusion[row][col] += 1;
         }
@@ -202,6 +233,11 @@ fn evaluate(name: &str, cases: &str) -> Report {
     for (id, (cases, found, emergency)) in &by_flag {
         println!("  {id} | {cases} | {found} | {emergency}");
     }
+    println!(
+        "{name}, the learned safety net: asked the checklist first for {missed_netted} of the \
+         {missed} emergencies the rules missed, and for {calm_netted} of {} other cases",
+        n - flags
+    );
     println!("{name}, urgency expected (rows) by answered (columns): emergency urgent routine");
     for (row, counts) in URGENCIES.iter().zip(confusion) {
         println!("  {row}: {counts:?}");
@@ -222,6 +258,9 @@ fn evaluate(name: &str, cases: &str) -> Report {
         flags,
         flags_found,
         false_emergency: pct(false_emergency, calm),
+        missed,
+        missed_netted,
+        calm_netted: pct(calm_netted, n - flags),
     }
 }
 

@@ -35,8 +35,9 @@ enum Stage {
     Start,
     /// A follow-up question (哪里不舒服 / 多久了).
     FollowUp(triage::Question),
-    /// The red-flag checklist before the advice.
-    Checklist(Vec<triage::ChecklistItem>),
+    /// The red-flag checklist before the advice; `true` when the words resemble an
+    /// emergency the rules did not recognise (asked at once, with a warning).
+    Checklist(Vec<triage::ChecklistItem>, bool),
     /// The advice.
     Result(Box<TriageAnswer>),
 }
@@ -61,7 +62,7 @@ impl TriagePage {
 
     /// A question is open: a follow-up or the checklist.
     fn asking(&self) -> bool {
-        matches!(self.stage, Stage::FollowUp(_) | Stage::Checklist(_))
+        matches!(self.stage, Stage::FollowUp(_) | Stage::Checklist(..))
     }
 
     fn lang_en(&self) -> bool {
@@ -237,14 +238,18 @@ async fn next_stage(
         let answer = service::triage(state, &req).await?;
         return Ok(Stage::Result(Box::new(answer)));
     }
+    let checklist = || triage::checklist().map_err(|e| AppError::Internal(anyhow::Error::new(e)));
+    if result.possible_emergency {
+        // It may be an emergency the words did not make plain: the checklist first.
+        return Ok(Stage::Checklist(checklist()?, true));
+    }
     if let Some(question) = result.follow_up.into_iter().next()
         && carried.asked < MAX_FOLLOW_UPS
     {
         carried.asked += 1;
         return Ok(Stage::FollowUp(question));
     }
-    let checklist = triage::checklist().map_err(|e| AppError::Internal(anyhow::Error::new(e)))?;
-    Ok(Stage::Checklist(checklist))
+    Ok(Stage::Checklist(checklist()?, false))
 }
 
 #[derive(Deserialize)]

@@ -380,6 +380,19 @@ async fn the_page_asks_a_follow_up_then_the_checklist_then_advises() {
     ])
     .await;
     assert!(html.contains("id=\"call-120\""), "{html}");
+    // Words that resemble an emergency no rule recognised: the checklist at once, with a
+    // warning, before any other question.
+    let (_, html) = post(vec![
+        ("csrf_token", csrf.clone()),
+        ("stage", "start".into()),
+        ("answer", "我爸突然脸色很难看，整个人瘫在沙发上".into()),
+    ])
+    .await;
+    assert!(
+        html.contains("id=\"possible-emergency\"") && html.contains("id=\"checklist\""),
+        "{html}"
+    );
+    assert!(!html.contains("id=\"question\""), "{html}");
     c.app.stop().await;
 }
 
