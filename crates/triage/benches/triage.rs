@@ -37,7 +37,10 @@ fn percentiles() {
     if let Err(e) = triage::warm_up() {
         panic!("the knowledge base does not load: {e}");
     }
-    println!("triage warm-up (load and train once): {:?}", started.elapsed());
+    println!(
+        "triage warm-up (load and train once): {:?}",
+        started.elapsed()
+    );
     let texts = case_texts();
     let mut times: Vec<Duration> = Vec::with_capacity(texts.len() * rounds());
     for _ in 0..rounds() {

@@ -71,7 +71,8 @@ pub(crate) fn triage(engine: &crate::Engine, input: &Input) -> Result<Triage, In
     let q = numbers::scan(&text);
     let found = extract::findings(k, jieba, &text);
     let mut tags: HashSet<&str> = HashSet::new();
-    for f in found.iter().filter(|f| !f.negated) {
+    // What is over (去年晕倒过) is history: it raises no red flag and no same-day reason.
+    for f in found.iter().filter(|f| !f.negated && !f.past) {
         let c = &k.concepts[f.concept];
         tags.insert(c.id.as_str());
         tags.extend(c.tags.iter().map(String::as_str));
@@ -158,7 +159,7 @@ pub(crate) fn triage(engine: &crate::Engine, input: &Input) -> Result<Triage, In
     }
     let specific = found
         .iter()
-        .filter(|f| !f.negated && k.concepts[f.concept].is_specific())
+        .filter(|f| !f.negated && !f.past && k.concepts[f.concept].is_specific())
         .count();
     if ranked.is_empty() {
         // Nothing to go on: paediatrics for a child; otherwise general practice, which sees
@@ -425,12 +426,12 @@ fn department_weights(k: &Knowledge, found: &[Found], p: &Patient) -> HashMap<St
 /// `urgent`, with the red-flag checklist asked ("never silence"). Chosen by five-fold
 /// cross-validation on the development cases (the `emergency_threshold` test prints the table):
 /// the threshold at which about one non-emergency in ten is flagged (logistic regression with
-/// the rules' findings: 91.7% of emergencies caught out of fold, 10.7% of others flagged).
+/// the rules' findings: 90.8% of emergencies caught out of fold, 10.5% of others flagged).
 const POSSIBLE_EMERGENCY: f32 = 0.15;
 /// Just under what the cross-validation measured at that threshold, asserted so a change to
 /// the cases or the features cannot quietly lose it.
 #[cfg(test)]
-const CV_RECALL_FLOOR: f32 = 0.90;
+const CV_RECALL_FLOOR: f32 = 0.89;
 #[cfg(test)]
 const CV_ALARM_CEILING: f32 = 0.12;
 
@@ -442,8 +443,9 @@ pub fn emergency_features(k: &Knowledge, found: &[Found], text: &str) -> Vec<Str
     let mut tags: Vec<&str> = Vec::new();
     for f in found {
         let c = &k.concepts[f.concept];
-        if f.negated {
-            feats.push(format!("no:{}", c.id));
+        if f.negated || f.past {
+            let mark = if f.negated { "no" } else { "past" };
+            feats.push(format!("{mark}:{}", c.id));
             continue;
         }
         tags.push(c.id.as_str());
@@ -568,7 +570,7 @@ fn findings(k: &Knowledge, found: &[Found]) -> Vec<Finding> {
         let c = &k.concepts[f.concept];
         if out
             .iter()
-            .any(|o| o.concept == c.id && o.negated == f.negated)
+            .any(|o| o.concept == c.id && o.negated == f.negated && o.past == f.past)
         {
             continue;
         }
@@ -579,6 +581,7 @@ fn findings(k: &Knowledge, found: &[Found]) -> Vec<Finding> {
             kind: c.kind.as_str().to_owned(),
             text: f.text.clone(),
             negated: f.negated,
+            past: f.past,
         });
     }
     out

@@ -23,6 +23,9 @@ pub struct Found {
     /// The words that said it.
     pub text: String,
     pub negated: bool,
+    /// Said of the past and over ("去年晕倒过一次", "小时候抽搐过"): part of the history,
+    /// not of what is wrong now.
+    pub past: bool,
 }
 
 /// Words that deny what follows them in the same clause.
@@ -90,10 +93,88 @@ pub fn segmenter(k: &Knowledge) -> Jieba {
 pub fn findings(k: &Knowledge, jieba: &Jieba, text: &str) -> Vec<Found> {
     let mut found = Vec::new();
     let mut last_site = None;
+    // Something from the past that is back or worse now is not history ("以前就有胸痛，最近
+    // 加重"): then no clause is read as the past.
+    let recurs = RECURRENCE.iter().any(|w| text.contains(w));
     for clause in text.split('，').filter(|c| !c.is_empty()) {
+        let start = found.len();
         last_site = Clause::read(k, jieba, clause).findings(k, last_site, &mut found);
+        if !recurs {
+            for f in &mut found[start..] {
+                // Who the patient is (老人, 孩子) is not over with the clause's time.
+                f.past = k.concepts[f.concept].kind != Kind::Context && is_past(clause, &f.text);
+            }
+        }
     }
     found
+}
+
+/// Words that place a clause in the past ("去年", "小时候", "三年前").
+const PAST: [&str; 16] = [
+    "去年",
+    "前年",
+    "以前",
+    "之前",
+    "从前",
+    "小时候",
+    "曾经",
+    "年轻时",
+    "年轻的时候",
+    "前几年",
+    "那年",
+    "当年",
+    "过去",
+    "上次",
+    "年前",
+    "个月前",
+];
+
+/// Words that say it is happening now, in the same clause ("以前就有，现在还疼").
+const NOW: [&str; 13] = [
+    "现在",
+    "目前",
+    "还",
+    "又",
+    "一直",
+    "开始",
+    "今天",
+    "刚才",
+    "刚刚",
+    "正在",
+    "最近",
+    "这几天",
+    "反复",
+];
+
+/// Words anywhere in the complaint that bring something from the past back into the present.
+const RECURRENCE: [&str; 9] = [
+    "又",
+    "再次",
+    "加重",
+    "复发",
+    "犯了",
+    "还有",
+    "还是",
+    "又开始",
+    "这次",
+];
+
+/// Whether a finding said in this clause is over: the clause is set in the past ("去年晕倒过",
+/// "三年前中风"), or the words are an experience marked with 过 ("抽搐过", "有过胸痛"), and
+/// nothing in the clause says it is still going on. "三天前开始胸痛" is not the past: a few days
+/// ago is when it began, and 开始 says so.
+fn is_past(clause: &str, words: &str) -> bool {
+    if NOW.iter().any(|w| clause.contains(w)) {
+        return false;
+    }
+    let set_in_past = PAST.iter().any(|w| clause.contains(w));
+    let experienced = clause
+        .find(words)
+        .is_some_and(|at| clause[at + words.len()..].starts_with('过'))
+        || ["有过", "得过", "患过", "发生过", "出现过"]
+            .iter()
+            .any(|w| clause.contains(w));
+    set_in_past || experienced
 }
 
 /// A quality said in a clause.
@@ -215,6 +296,7 @@ impl<'t> Clause<'t> {
                 concept,
                 text: text.to_owned(),
                 negated,
+                past: false,
             });
         }
         // A site named, else the site of a finding said here ("白带多" → 阴道), else, for a
@@ -270,6 +352,7 @@ impl<'t> Clause<'t> {
                     concept,
                     text,
                     negated,
+                    past: false,
                 });
             }
         }
@@ -345,7 +428,52 @@ fn long_qualities(
             });
         }
     }
+    // "疼得在地上打滚", "痛得直冒汗", "疼得说不出话": a pain whose consequence after 得 is
+    // distress of the whole body is severe, however the consequence is phrased — the slot is
+    // matched by its core (滚, 汗, 哭 …), not by a list of whole phrases. A mild one ("疼得不厉害")
+    // or one that only limits a task ("疼得下不了楼") is not.
+    if let Some(pain) = k.qualities.iter().position(|q| q.id == "pain") {
+        for marker in ["疼得", "痛得"] {
+            for (at, _) in clause.match_indices(marker) {
+                let rest = &clause[at + marker.len()..];
+                let mild = ["不", "还", "轻", "没", "一般", "有点", "有些", "稍"]
+                    .iter()
+                    .any(|m| rest.starts_with(m));
+                let distress = DISTRESS.iter().any(|d| rest.contains(d));
+                if !mild && distress && !negated_before(clause, words, at) {
+                    qualities.push(QualityHit {
+                        quality: pain,
+                        severe: true,
+                        negated: false,
+                    });
+                }
+            }
+        }
+    }
 }
+
+/// The cores of consequences that make a pain severe ("疼得在地上打滚", "痛得直冒冷汗").
+const DISTRESS: [&str; 19] = [
+    "滚",
+    "汗",
+    "直不起",
+    "站不起",
+    "说不出",
+    "哭",
+    "叫",
+    "喊",
+    "睡不着",
+    "受不了",
+    "要命",
+    "死",
+    "晕",
+    "吐",
+    "抖",
+    "喘",
+    "动不了",
+    "不敢动",
+    "抽",
+];
 
 /// Whether a negation stands just before byte `at`: in the two characters before it ("不太清楚"
 /// is not a denial, "听不清" carries its own 不), or as a word within reach before it.

@@ -155,6 +155,10 @@ pub struct Finding {
     pub text: String,
     /// The patient said they do not have it ("不发烧").
     pub negated: bool,
+    /// Said of the past and over ("去年晕倒过一次"): history, which neither raises a red flag
+    /// nor a same-day reason.
+    #[serde(default)]
+    pub past: bool,
 }
 
 /// A follow-up question for a vague complaint.

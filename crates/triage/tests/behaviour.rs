@@ -516,3 +516,61 @@ fn words_like_an_emergency_ask_the_checklist_first() {
     // A recognised emergency needs no net.
     assert!(!text("胸口闷痛出冷汗半小时").possible_emergency);
 }
+
+/// Time: what happened once and is over is history, not an emergency now; what began days ago
+/// and goes on, or came back, is now.
+#[test]
+fn past_events_are_history_unless_they_are_back() {
+    for complaint in [
+        "去年晕倒过一次，现在想查查",
+        "以前有过胸痛出冷汗，现在好了，来复查",
+        "小时候抽搐过，现在头疼",
+        "三年前中风过，想做康复",
+    ] {
+        let t = text(complaint);
+        assert_ne!(
+            t.urgency,
+            Urgency::Emergency,
+            "{complaint}: {:?}",
+            t.red_flags
+        );
+        assert!(t.findings.iter().any(|f| f.past), "{complaint}");
+    }
+    for complaint in [
+        "三天前开始胸痛出冷汗",
+        "以前就有胸痛，最近加重了，出冷汗",
+        "抽搐过两次了，刚才又抽了",
+        "我爸以前脑梗过，今天突然说话不清楚",
+        "昨天晕倒了一次",
+    ] {
+        let t = text(complaint);
+        assert_eq!(
+            t.urgency,
+            Urgency::Emergency,
+            "{complaint}: {:?}",
+            t.findings
+        );
+    }
+}
+
+/// Severity as a pattern: a pain whose consequence is distress of the whole body is severe,
+/// however the consequence is phrased; a mild one or one that only limits a task is not.
+#[test]
+fn a_pain_that_makes_the_body_suffer_is_severe() {
+    for complaint in ["肚子疼得在地上打滚", "腰疼得直冒冷汗", "胃痛得一直哭"]
+    {
+        let t = text(complaint);
+        assert!(
+            t.urgent_reasons.iter().any(|r| r.id == "severe_pain"),
+            "{complaint}: {:?}",
+            t.urgent_reasons
+        );
+    }
+    for complaint in ["牙疼得不厉害", "膝盖疼得下不了楼", "头疼得还好"] {
+        let t = text(complaint);
+        assert!(
+            !t.urgent_reasons.iter().any(|r| r.id == "severe_pain"),
+            "{complaint}"
+        );
+    }
+}
