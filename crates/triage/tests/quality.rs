@@ -14,6 +14,9 @@ const HOLDOUT: &str = include_str!("holdout.jsonl");
 /// The fourth held-out set: written on 2026-12-06 after the number reading, the NICE NG143
 /// traffic light and the vital-sign flags were done, run once, and not used to change anything.
 const HOLDOUT_4: &str = include_str!("holdout-4.jsonl");
+/// The fifth: written on 2026-12-06 after the learned emergency detector, the reading of past
+/// events and severity as a pattern, run once, and not used to change anything.
+const HOLDOUT_5: &str = include_str!("holdout-5.jsonl");
 
 /// A department answers the expectation when it is the expected one or a subdivision of it
 /// (expected 07 儿科, answered 07.04 小儿呼吸).
@@ -122,6 +125,27 @@ fn fourth_held_out_set_stays_above_its_floors() {
 
 /// (red-flag recall, false emergencies at most, top-1, top-3), percent.
 const FLOOR_4: (f64, f64, f64, f64) = (75.0, 3.0, 86.0, 90.0);
+
+#[test]
+fn fifth_held_out_set_stays_above_its_floors() {
+    let r = evaluate("held-out #5", HOLDOUT_5);
+    assert!(r.n >= 110);
+    assert!(r.red_flag_recall() >= FLOOR_5.0);
+    assert!(r.false_emergency <= FLOOR_5.1);
+    assert!(r.top1 >= FLOOR_5.2);
+    assert!(r.top3 >= FLOOR_5.3);
+    assert!(
+        r.missed_netted as f64 >= FLOOR_5.4 * r.missed as f64,
+        "{} of {}",
+        r.missed_netted,
+        r.missed
+    );
+    assert!(r.calm_netted <= FLOOR_5.5);
+}
+
+/// (red-flag recall, false emergencies at most, top-1, top-3, share of missed emergencies the
+/// safety net asked the checklist for, share of others it asked for at most), percent / ratio.
+const FLOOR_5: (f64, f64, f64, f64, f64, f64) = (70.0, 3.0, 79.0, 88.0, 0.7, 12.0);
 
 fn evaluate(name: &str, cases: &str) -> Report {
     let (mut n, mut top1, mut top3) = (0, 0, 0);
