@@ -1,6 +1,6 @@
 //! Latency of one complaint in process (target: p99 < 1 ms). `cargo bench -p triage`.
 //!
-//! First every complaint of the case sets (data/cases.jsonl and tests/*.jsonl, 863 texts of 2 to 40 characters) is
+//! First every complaint of the case sets (data/cases.jsonl and tests/*.jsonl, 975 texts of 2 to 40 characters) is
 //! triaged 20 times, each call timed alone, and p50 / p99 / max printed; then criterion
 //! measures the mean over a mix of typical complaints.
 
@@ -22,6 +22,7 @@ fn case_texts() -> Vec<String> {
         include_str!("../data/cases.jsonl"),
         include_str!("../tests/holdout.jsonl"),
         include_str!("../tests/holdout-4.jsonl"),
+        include_str!("../tests/holdout-5.jsonl"),
     ];
     sets.iter()
         .flat_map(|s| s.lines())
