@@ -338,34 +338,48 @@ impl Knowledge {
     }
 }
 
+/// The development cases, parsed, with their line numbers (for errors).
+fn development_cases() -> Result<Vec<(usize, serde_json::Value)>, KnowledgeError> {
+    CASES
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(n, line)| {
+            serde_json::from_str(line)
+                .map(|case| (n + 1, case))
+                .map_err(|e| KnowledgeError(format!("cases.jsonl line {}: {e}", n + 1)))
+        })
+        .collect()
+}
+
+/// The case's text, normalized as triage reads it.
+fn case_text(case: &serde_json::Value) -> String {
+    crate::normalize(case["text"].as_str().unwrap_or_default())
+}
+
+/// Whether the case gives any of these fields besides the text.
+fn gives(case: &serde_json::Value, fields: &[&str]) -> bool {
+    fields.iter().any(|k| case.get(k).is_some())
+}
+
 /// Trains the learned model on the development cases whose department follows from the words
 /// alone: not emergencies (their department is the emergency room, whatever the words), and not
 /// cases whose age, sex or pregnancy was given outside the text (a child's 07 says nothing about
 /// the words).
 fn train_model(by_code: &HashMap<String, usize>) -> Result<crate::learned::Model, KnowledgeError> {
     let mut examples: Vec<(String, String)> = Vec::new();
-    for (n, line) in CASES
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-    {
-        let case: serde_json::Value = serde_json::from_str(line)
-            .map_err(|e| KnowledgeError(format!("cases.jsonl line {}: {e}", n + 1)))?;
+    for (line, case) in development_cases()? {
         let label = case["expect"][0].as_str().unwrap_or_default();
         if !by_code.contains_key(label) {
             return Err(KnowledgeError(format!(
-                "cases.jsonl line {}: unknown department {label}",
-                n + 1
+                "cases.jsonl line {line}: unknown department {label}"
             )));
         }
-        let told_apart = ["age_years", "age_months", "sex", "pregnant"]
-            .iter()
-            .any(|k| case.get(k).is_some());
+        let told_apart = gives(&case, &["age_years", "age_months", "sex", "pregnant"]);
         if case["urgency"] == "emergency" || told_apart {
             continue;
         }
-        let text = crate::normalize(case["text"].as_str().unwrap_or_default());
-        examples.push((text, label.to_owned()));
+        examples.push((case_text(&case), label.to_owned()));
     }
     Ok(crate::learned::Model::train(
         examples.iter().map(|(t, l)| (t.as_str(), l.as_str())),
@@ -380,22 +394,19 @@ pub const EMERGENCY: &str = "emergency";
 /// outside the text (an age of 2 months makes 发烧 an emergency; the words do not).
 pub fn emergency_examples() -> Result<Vec<(String, &'static str)>, KnowledgeError> {
     let mut examples = Vec::new();
-    for (n, line) in CASES
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-    {
-        let case: serde_json::Value = serde_json::from_str(line)
-            .map_err(|e| KnowledgeError(format!("cases.jsonl line {}: {e}", n + 1)))?;
+    for (_, case) in development_cases()? {
         let emergency = case["urgency"] == "emergency";
-        let told_apart = ["age_years", "age_months", "pregnant", "confirmed_red_flags"]
-            .iter()
-            .any(|k| case.get(k).is_some());
+        let told_apart = gives(
+            &case,
+            &["age_years", "age_months", "pregnant", "confirmed_red_flags"],
+        );
         if emergency && told_apart {
             continue;
         }
-        let text = crate::normalize(case["text"].as_str().unwrap_or_default());
-        examples.push((text, if emergency { EMERGENCY } else { "other" }));
+        examples.push((
+            case_text(&case),
+            if emergency { EMERGENCY } else { "other" },
+        ));
     }
     Ok(examples)
 }
