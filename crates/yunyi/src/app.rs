@@ -17,7 +17,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::blob::{BlobStore, LocalBlobStore};
+use crate::blob::{BlobStore, LocalBlobStore, S3BlobStore};
 use crate::config::Config;
 use crate::crypto::DataKeys;
 use crate::db::Db;
@@ -129,8 +129,15 @@ impl AppState {
             );
         }
         let inbox = config.dev_inbox.then(DevInbox::default);
-        let blobs: Arc<dyn BlobStore> =
-            Arc::new(LocalBlobStore::new(config.data_dir.join("blobs")));
+        let blobs: Arc<dyn BlobStore> = match &config.blobs {
+            crate::config::BlobTarget::Local => {
+                Arc::new(LocalBlobStore::new(config.data_dir.join("blobs")))
+            }
+            crate::config::BlobTarget::S3 {
+                location,
+                credentials,
+            } => Arc::new(S3BlobStore::new(location.clone(), credentials.clone())?),
+        };
         let bookings = scheduling::group_commit::GroupCommit::start(&db)
             .context("starting the booking writer")?;
         let messages = crate::consult::message_writer::MessageWriter::start(&db)

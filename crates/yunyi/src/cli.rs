@@ -79,6 +79,13 @@ pub struct Cli {
     #[arg(long, global = true, env = "YUNYI_ICE_SERVERS", value_name = "URLS")]
     pub ice_servers: Option<String>,
 
+    /// Keep blobs (photos, chat images, uploaded records) in an S3-compatible object store
+    /// instead of DATA_DIR/blobs, e.g. "s3+http://127.0.0.1:9000/yunyi" (MinIO) or
+    /// "s3+https://oss-cn-hangzhou.aliyuncs.com/bucket/prefix?region=cn-hangzhou". The key
+    /// pair comes from YUNYI_S3_ACCESS_KEY_ID and YUNYI_S3_SECRET_ACCESS_KEY.
+    #[arg(long, global = true, env = "YUNYI_BLOB_URL", value_name = "URL")]
+    pub blob_url: Option<String>,
+
     /// Log filter, e.g. `info` or `yunyi=debug,info`.
     #[arg(
         long,
@@ -389,6 +396,20 @@ pub fn resolve(cli: &Cli, matches: &ArgMatches) -> Result<Config, ConfigError> {
         .ok()
         .filter(|k| !k.trim().is_empty())
         .map(crate::config::Secret);
+    let blob_url = text_setting(
+        matches,
+        (&cli.blob_url, file.blob_url),
+        ("blob_url", "--blob-url", "YUNYI_BLOB_URL"),
+        &from_file_text,
+    );
+    // The object store's key pair only comes from the environment, like every secret.
+    let s3_access_key_id = std::env::var("YUNYI_S3_ACCESS_KEY_ID")
+        .ok()
+        .filter(|k| !k.trim().is_empty());
+    let s3_secret_access_key = std::env::var("YUNYI_S3_SECRET_ACCESS_KEY")
+        .ok()
+        .filter(|k| !k.trim().is_empty())
+        .map(crate::config::Secret);
     RawSettings {
         listen,
         data_dir,
@@ -401,6 +422,9 @@ pub fn resolve(cli: &Cli, matches: &ArgMatches) -> Result<Config, ConfigError> {
         ice_servers,
         turn_secret,
         data_key,
+        blob_url,
+        s3_access_key_id,
+        s3_secret_access_key,
     }
     .validate()
 }

@@ -62,6 +62,8 @@ pub struct FileSettings {
     pub outbreak_areas: Option<Vec<String>>,
     /// STUN/TURN servers for video calls.
     pub ice_servers: Option<Vec<String>>,
+    /// Where blobs live when not in `DATA_DIR/blobs`: `s3+https://host/bucket/prefix`.
+    pub blob_url: Option<String>,
 }
 
 impl FileSettings {
@@ -405,6 +407,46 @@ fn parse_outbreak_areas(raw: &Sourced<String>) -> Result<Vec<String>, ConfigErro
     Ok(areas)
 }
 
+/// Where large files go (see `blob/`).
+#[derive(Debug, Clone, Default)]
+pub enum BlobTarget {
+    /// `DATA_DIR/blobs`: one node, or several sharing that directory.
+    #[default]
+    Local,
+    /// An S3-compatible object store.
+    S3 {
+        location: crate::blob::S3Location,
+        credentials: crate::blob::s3::S3Credentials,
+    },
+}
+
+/// Validates `blob_url` with the key pair from the environment.
+pub fn parse_blob_target(
+    url: &Sourced<String>,
+    access_key_id: Option<String>,
+    secret_access_key: Option<Secret>,
+) -> Result<BlobTarget, ConfigError> {
+    let location = crate::blob::S3Location::parse(url.value.trim()).map_err(|why| {
+        ConfigError(format!(
+            "blob store URL '{}' ({}) {why}",
+            url.value, url.source
+        ))
+    })?;
+    let (Some(access_key_id), Some(secret_access_key)) = (access_key_id, secret_access_key) else {
+        return Err(ConfigError(format!(
+            "blob store URL '{}' ({}) needs the object store's key pair: set YUNYI_S3_ACCESS_KEY_ID and YUNYI_S3_SECRET_ACCESS_KEY",
+            url.value, url.source
+        )));
+    };
+    Ok(BlobTarget::S3 {
+        location,
+        credentials: crate::blob::s3::S3Credentials {
+            access_key_id,
+            secret_access_key,
+        },
+    })
+}
+
 /// A secret that `Debug` never prints.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Secret(pub String);
@@ -421,6 +463,7 @@ pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub database: DatabaseTarget,
+    pub blobs: BlobTarget,
     pub jobs: JobsConfig,
     pub http: HttpConfig,
     pub identity: IdentityConfig,
@@ -455,6 +498,7 @@ impl Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir,
             database,
+            blobs: BlobTarget::Local,
             jobs: JobsConfig::default(),
             http: HttpConfig::default(),
             identity: IdentityConfig::default(),
@@ -486,6 +530,10 @@ pub struct RawSettings {
     /// From `YUNYI_TURN_SECRET` only: a flag would show it in `ps`.
     pub turn_secret: Option<Secret>,
     pub data_key: Option<Secret>,
+    pub blob_url: Option<Sourced<String>>,
+    /// From `YUNYI_S3_ACCESS_KEY_ID` and `YUNYI_S3_SECRET_ACCESS_KEY` only.
+    pub s3_access_key_id: Option<String>,
+    pub s3_secret_access_key: Option<Secret>,
 }
 
 impl RawSettings {
@@ -541,11 +589,20 @@ impl RawSettings {
             turn_secret: self.turn_secret.clone(),
         };
         check_turn_secret(&consult)?;
+        let blobs = match &self.blob_url {
+            Some(url) if !url.value.trim().is_empty() => parse_blob_target(
+                url,
+                self.s3_access_key_id.clone(),
+                self.s3_secret_access_key.clone(),
+            )?,
+            _ => BlobTarget::Local,
+        };
         Ok(Config {
             consult,
             listen,
             data_dir,
             database,
+            blobs,
             jobs: JobsConfig::default(),
             http: HttpConfig::default(),
             identity,
@@ -604,6 +661,37 @@ pub fn ensure_writable_dir(dir: &Path, source: &Source) -> Result<(), ConfigErro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_object_store_needs_its_key_pair_and_a_valid_url() {
+        let url = Sourced {
+            value: "s3+http://127.0.0.1:9000/yunyi".to_owned(),
+            source: Source::Env("YUNYI_BLOB_URL"),
+        };
+        let err = parse_blob_target(&url, Some("key".to_owned()), None)
+            .err()
+            .map(|e| e.0)
+            .unwrap_or_default();
+        assert!(err.contains("YUNYI_S3_SECRET_ACCESS_KEY"), "{err}");
+        let ok = parse_blob_target(
+            &url,
+            Some("key".to_owned()),
+            Some(Secret("secret".to_owned())),
+        );
+        assert!(matches!(ok, Ok(BlobTarget::S3 { .. })));
+        let bad = Sourced {
+            value: "minio://127.0.0.1:9000/yunyi".to_owned(),
+            source: Source::Env("YUNYI_BLOB_URL"),
+        };
+        let err = parse_blob_target(&bad, Some("k".to_owned()), Some(Secret("s".to_owned())))
+            .err()
+            .map(|e| e.0)
+            .unwrap_or_default();
+        assert!(
+            err.contains("YUNYI_BLOB_URL") && err.contains("s3+https://"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn a_turn_secret_needs_a_turn_server() {

@@ -14,6 +14,7 @@ mod helpers;
 mod access;
 mod audit;
 mod billing;
+mod blob;
 mod booking;
 mod browser;
 mod cli;

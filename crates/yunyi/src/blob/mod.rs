@@ -1,7 +1,8 @@
-//! Large files (doctor photos now; chat images and DICOM studies later) live in a blob store
-//! behind [`BlobStore`], never in the database. The built-in store is a local folder
-//! (`DATA_DIR/blobs`); several nodes would share an S3-compatible store implementing the same
-//! trait.
+//! Large files (doctor photos, chat images, uploaded records; DICOM studies later) live in a
+//! blob store behind [`BlobStore`], never in the database. The built-in store is a local folder
+//! (`DATA_DIR/blobs`, this module); several nodes share either that folder on shared storage or
+//! an S3-compatible object store ([`s3`]: MinIO, Ceph RGW, Aliyun OSS, AWS S3), chosen by the
+//! `blob_url` setting.
 //!
 //! Blobs are content-addressed: the key is the SHA-256 of the bytes. Storing the same file
 //! twice stores it once, a key can never point at other content, and a read verifies the
@@ -14,6 +15,11 @@ use sha2::{Digest, Sha256};
 
 use crate::jobs::BoxFuture;
 
+pub mod s3;
+mod sigv4;
+
+pub use s3::{S3BlobStore, S3Location};
+
 pub trait BlobStore: Send + Sync + 'static {
     /// Stores the bytes; returns their key.
     fn put<'a>(&'a self, bytes: &'a [u8]) -> BoxFuture<'a, anyhow::Result<String>>;
@@ -23,6 +29,12 @@ pub trait BlobStore: Send + Sync + 'static {
 
 pub fn key_of(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
+}
+
+/// Whether `key` has the form of a blob key (64 hex digits): anything else is never looked up,
+/// so a key cannot name a path or another object.
+pub fn is_key(key: &str) -> bool {
+    key.len() == 64 && key.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// A folder of files named by their SHA-256, fanned out by the first two bytes of the hash.
@@ -37,7 +49,7 @@ impl LocalBlobStore {
     }
 
     fn path_for(&self, key: &str) -> anyhow::Result<PathBuf> {
-        if key.len() != 64 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if !is_key(key) {
             bail!("not a blob key");
         }
         Ok(self.root.join(&key[..2]).join(&key[2..4]).join(key))
