@@ -8,9 +8,12 @@
 //!
 //! `chat`: K open consultation WebSockets, idle (server memory per connection) and then P
 //! messages a second, timed from a patient's send to the doctor's socket; last line JSON.
+//!
+//! `disk-full`: the fault test of a full data disk (see `disk.rs` and `scripts/faults`).
 
 mod chat;
 mod client;
+mod disk;
 mod idcard;
 mod rush;
 
@@ -43,6 +46,8 @@ enum Scenario {
     BookingRush(rush::Options),
     /// Open consultation chats: idle WebSockets, then messages timed from send to delivery.
     Chat(chat::Options),
+    /// Uploads and sign-ins before, while and after the server's data disk is full.
+    DiskFull(disk::Options),
 }
 
 #[tokio::main]
@@ -51,6 +56,7 @@ async fn main() -> std::process::ExitCode {
     let outcome = match cli.scenario {
         Scenario::BookingRush(options) => rush::run(options).await,
         Scenario::Chat(options) => chat::run(options).await,
+        Scenario::DiskFull(options) => disk::run(options).await,
     };
     match outcome {
         Ok(true) => std::process::ExitCode::SUCCESS,

@@ -38,6 +38,10 @@ pub struct Options {
     /// timed from when it was due (as wrk2 does), instead of `--clients` retrying at once.
     #[arg(long)]
     rate: Option<u64>,
+    /// For fault tests: when the server is down or not ready at the check, keep trying this
+    /// many seconds (while a script restarts it) before giving up.
+    #[arg(long, default_value_t = 0)]
+    verify_wait: u64,
 }
 
 /// A patient's own limit (the server's default) and per-doctor-per-day rule shape how many
@@ -77,7 +81,13 @@ pub async fn run(o: Options) -> anyhow::Result<bool> {
         Some(rate) => open_loop(&api, &o, rate, patients.clone(), slots.clone()).await,
         None => rush(&api, &o, patients.clone(), slots.clone()).await,
     };
-    let check = verify(&api, &patients, &outcome.created).await?;
+    let check = verify(
+        &api,
+        &patients,
+        &outcome.created,
+        Duration::from_secs(o.verify_wait),
+    )
+    .await?;
     let secs = outcome.elapsed.as_secs_f64().max(1e-9);
     let mut latencies = outcome.latencies_us;
     latencies.sort_unstable();
@@ -97,6 +107,15 @@ pub async fn run(o: Options) -> anyhow::Result<bool> {
         pct(1.0)
     );
     println!("statuses {:?}", outcome.statuses);
+    if !outcome.codes.is_empty() {
+        println!("refusals {:?}", outcome.codes);
+    }
+    if outcome.transport_errors > 0 {
+        println!(
+            "transport errors {} (no answer: the server was down)",
+            outcome.transport_errors
+        );
+    }
     println!(
         "check: {} slots sold twice, {} of {booked} created appointments not stored, {} slots left free",
         check.oversold, check.lost, outcome.left_free
@@ -312,6 +331,7 @@ struct Outcome {
     elapsed: Duration,
     latencies_us: Vec<u64>,
     statuses: BTreeMap<String, usize>,
+    codes: BTreeMap<String, usize>,
     transport_errors: usize,
     /// (appointment id, slot id) of every 201.
     created: Vec<(i64, i64)>,
@@ -358,6 +378,9 @@ async fn rush(
             for (k, v) in log.statuses {
                 *all.statuses.entry(k).or_default() += v;
             }
+            for (k, v) in log.codes {
+                *all.codes.entry(k).or_default() += v;
+            }
         }
     }
     let elapsed = began.elapsed();
@@ -366,6 +389,7 @@ async fn rush(
         elapsed,
         latencies_us: all.latencies_us,
         statuses: all.statuses,
+        codes: all.codes,
         transport_errors: all.transport_errors,
         created: all.created,
         left_free,
@@ -459,6 +483,7 @@ async fn open_loop(
         elapsed,
         latencies_us: all.latencies_us,
         statuses: all.statuses,
+        codes: all.codes,
         transport_errors: all.transport_errors,
         created: all.created,
         left_free,
@@ -469,6 +494,8 @@ async fn open_loop(
 struct ClientLog {
     latencies_us: Vec<u64>,
     statuses: BTreeMap<String, usize>,
+    /// Refusals by status and error code ("409 slot-taken").
+    codes: BTreeMap<String, usize>,
     transport_errors: usize,
     created: Vec<(i64, i64)>,
 }
@@ -542,6 +569,12 @@ fn tally(
         return false;
     };
     *log.statuses.entry(reply.status.to_string()).or_default() += 1;
+    if reply.status >= 400 {
+        let code = reply.body["code"].as_str().unwrap_or("-");
+        *log.codes
+            .entry(format!("{} {code}", reply.status))
+            .or_default() += 1;
+    }
     // The error code says why, as a client should read it (docs/ERRORS.md).
     match (reply.status, reply.body["code"].as_str().unwrap_or("")) {
         (201, _) => {
@@ -567,20 +600,29 @@ struct Check {
 }
 
 /// Through the API: every patient's appointments; no slot may hold two booked ones, and every
-/// 201 must be there, booked.
+/// 201 must be there, booked. A server that is down or not ready (a fault test restarting it)
+/// is asked again until `wait` has passed.
 async fn verify(
     api: &Api,
     patients: &[Arc<Patient>],
     created: &[(i64, i64)],
+    wait: Duration,
 ) -> anyhow::Result<Check> {
     let mut stored: HashMap<i64, i64> = HashMap::new();
     let mut per_slot: HashMap<i64, usize> = HashMap::new();
+    let give_up = Instant::now() + wait;
     for p in patients {
-        let mine = expect(
-            api.get(Some(&p.token), "/api/v1/appointments").await?,
-            200,
-            "reading appointments",
-        )?;
+        let reply = loop {
+            match api.get(Some(&p.token), "/api/v1/appointments").await {
+                Ok(r) if r.status != 503 => break r,
+                Ok(_) | Err(_) if Instant::now() < give_up => {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Ok(r) => break r,
+                Err(e) => return Err(e.context("reading appointments for the check")),
+            }
+        };
+        let mine = expect(reply, 200, "reading appointments")?;
         for a in mine["items"].as_array().into_iter().flatten() {
             if a["status"] != "booked" {
                 continue;

@@ -241,7 +241,54 @@ fn validation_summary(errors: &[FieldError]) -> String {
 
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
+        if database_full(&e) {
+            tracing::error!(error = %e, "the database's disk is full");
+            return Self::refused(Reason::StorageFull, "the database's storage is full");
+        }
+        // The database is away (restarting, failing over, the network): a 503 the client may
+        // retry, as /readyz says the same meanwhile.
+        if matches!(
+            e,
+            sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Io(_)
+                | sqlx::Error::WorkerCrashed
+        ) {
+            tracing::warn!(error = %e, "the database is not reachable");
+            return Self::Unavailable(
+                "the database is not reachable at the moment; try again shortly".to_owned(),
+            );
+        }
         Self::Internal(anyhow::Error::new(e).context("database error"))
+    }
+}
+
+/// SQLite's SQLITE_FULL (13), PostgreSQL's `disk_full` (53100), or the disk refusing a write.
+fn database_full(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => {
+            matches!(db.code().as_deref(), Some("13" | "53100"))
+                || db.message().contains("database or disk is full")
+        }
+        sqlx::Error::Io(io) => io.kind() == std::io::ErrorKind::StorageFull,
+        _ => false,
+    }
+}
+
+impl AppError {
+    /// An error from the blob store: the disk or bucket being full is a 503 that says so
+    /// (nothing was saved), anything else is internal.
+    pub fn from_storage(e: anyhow::Error) -> Self {
+        let full = e.chain().any(|cause| {
+            cause
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::StorageFull)
+        });
+        if full {
+            tracing::error!(error = %format!("{e:#}"), "the blob store's disk is full");
+            return Self::refused(Reason::StorageFull, "the file storage is full");
+        }
+        Self::Internal(e)
     }
 }
 

@@ -375,7 +375,11 @@ pub async fn post_image(
     let clean = clean_image(bytes, content_type)?;
     let c = consultation_or_404(state, id).await?;
     let side = writable(state, actor, &c).await?;
-    let key = state.blobs.put(&clean).await.map_err(AppError::Internal)?;
+    let key = state
+        .blobs
+        .put(&clean)
+        .await
+        .map_err(AppError::from_storage)?;
     let content = Content {
         kind: "image",
         body: "",

@@ -46,7 +46,11 @@ pub async fn upload_prior_record(
     )
     .await?;
     let clean = clean_image(bytes, content_type)?;
-    let key = state.blobs.put(&clean).await.map_err(AppError::Internal)?;
+    let key = state
+        .blobs
+        .put(&clean)
+        .await
+        .map_err(AppError::from_storage)?;
     let mut record = store::PriorRecord {
         id: 0,
         person_id,

@@ -96,6 +96,7 @@ impl Db {
                     // third of the thread hand-offs in the booking rush).
                     .test_before_acquire(false)
                     .acquire_timeout(CONNECT_TIMEOUT)
+                    .after_release(|conn, _| Box::pin(still_usable(conn)))
                     .connect_with(options)
                     .await
                     .with_context(|| {
@@ -258,6 +259,25 @@ macro_rules! with_tx {
             }
         }
     };
+}
+
+/// Whether a connection coming back to the pool may serve again. A transaction dropped
+/// without commit leaves a rollback queued on the connection; a trivial query lets it run. If
+/// the connection still believes it is inside a transaction, it is not: SQLite rolled back by
+/// itself when a COMMIT failed (the disk was full, scripts/faults disk), the queued ROLLBACK
+/// then failed, and sqlx would refuse every later BEGIN on it. Such a connection is closed and
+/// the pool opens a fresh one.
+async fn still_usable(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::Error> {
+    use sqlx::Connection as _;
+    if !conn.is_in_transaction() {
+        return Ok(true);
+    }
+    sqlx::query("SELECT 1").execute(&mut *conn).await?;
+    let usable = !conn.is_in_transaction();
+    if !usable {
+        tracing::warn!("closing a database connection left inside a failed transaction");
+    }
+    Ok(usable)
 }
 
 impl Db {

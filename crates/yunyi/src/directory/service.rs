@@ -665,7 +665,11 @@ pub async fn set_photo(
     // Where the photo was taken and with which phone is nobody's business.
     let clean = crate::scrub::strip(bytes, content_type)
         .map_err(|e| AppError::UnsupportedMediaType(e.to_string()))?;
-    let key = state.blobs.put(&clean).await.map_err(AppError::Internal)?;
+    let key = state
+        .blobs
+        .put(&clean)
+        .await
+        .map_err(AppError::from_storage)?;
     if !store::set_photo(&state.db, doctor_id, &key, content_type).await? {
         return Err(AppError::refused(
             Reason::ProfileRequired,

@@ -122,6 +122,10 @@ crate::text_enum! {
         NotRenewable = "not-renewable",
         /// The prescribing doctor no longer offers follow-up visits online: choose another doctor.
         NoFollowUpService = "no-follow-up-service",
+        // The server.
+        /// The server's storage is full: nothing was saved; try again later (the operator is
+        /// alerted by the error log).
+        StorageFull = "storage-full",
     }
 }
 
@@ -133,6 +137,7 @@ impl Reason {
         match self {
             Self::RoleRequired | Self::ScopeInsufficient => ErrorCode::Forbidden,
             Self::NoSuchId => ErrorCode::NotFound,
+            Self::StorageFull => ErrorCode::Unavailable,
             _ => ErrorCode::Conflict,
         }
     }
