@@ -269,6 +269,7 @@ mod tests {
                 "slot-started",
                 "slot-taken",
                 "slots-still-free",
+                "storage-full",
                 "too-many-attempts",
                 "wrong-state",
             ],
