@@ -82,34 +82,24 @@ async fn mine(
         people.push((own, me.display_name.clone()));
     }
     let mut items = Vec::new();
-    for a in service::my_appointments(&state, &actor).await? {
+    for row in service::my_appointments_listed(&state, &actor).await? {
+        let a = row.appointment;
         let for_whom = people
             .iter()
             .find(|(id, _)| *id == a.person_id)
             .map(|(_, name)| name.clone())
             .unwrap_or_default();
-        let doctor = doctor_name(&state, a.doctor_id).await?;
         let when = cst_display(a.start_at);
         let consultation = if a.mode == "online" {
-            crate::consult::service::held_as(&state, a.id).await?
+            row.consultation_id
         } else {
             None
         };
-        let price_fen = crate::directory::service::service(&state.db, a.service_id)
-            .await?
-            .map_or(0, |s| s.price_fen);
-        let status = crate::billing::fees::fee_of(&state, "appointment", a.id)
-            .await?
-            .map(|f| f.status.to_string())
-            .unwrap_or_default();
-        items.push((
-            a,
-            doctor,
-            when,
-            consultation,
-            Fee { price_fen, status },
-            for_whom,
-        ));
+        let fee = Fee {
+            price_fen: row.price_fen,
+            status: row.fee_status.unwrap_or_default(),
+        };
+        items.push((a, row.doctor_name, when, consultation, fee, for_whom));
     }
     let mut waiting = Vec::new();
     for e in waitlist::mine(&state, &actor).await? {

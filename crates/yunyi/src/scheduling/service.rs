@@ -883,6 +883,16 @@ pub async fn my_appointments(state: &AppState, actor: &Actor) -> AppResult<Vec<A
     Ok(store::appointments_for_account(&state.db, me.account_id, 100).await?)
 }
 
+/// The "my appointments" screen's list: the account's own and its family's appointments with
+/// the doctor's name, price, consultation and fee of each.
+pub async fn my_appointments_listed(
+    state: &AppState,
+    actor: &Actor,
+) -> AppResult<Vec<store::ListedAppointment>> {
+    let me = actor.require()?;
+    Ok(store::listed_for_account(&state.db, me.account_id, 100).await?)
+}
+
 /// One appointment, for the patient, their guardian, or a clinician with a care link.
 pub async fn read_appointment(state: &AppState, actor: &Actor, id: i64) -> AppResult<Appointment> {
     appointment_for_patient(state, actor, id, "appointment.read").await

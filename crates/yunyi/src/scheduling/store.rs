@@ -237,6 +237,42 @@ pub async fn appointments_for_account(
     db.all::<Appointment>(&sql, (account, limit)).await
 }
 
+/// An appointment as "my appointments" lists it: with the doctor's name, the service's price,
+/// the consultation it is held as (online) and the latest fee's status — one query for the
+/// whole list, not four per appointment.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ListedAppointment {
+    #[sqlx(flatten)]
+    pub appointment: Appointment,
+    pub doctor_name: String,
+    pub price_fen: i64,
+    pub consultation_id: Option<i64>,
+    pub fee_status: Option<String>,
+}
+
+/// [`appointments_for_account`] with what the list shows of each (see [`ListedAppointment`]).
+pub async fn listed_for_account(
+    db: &Db,
+    account: i64,
+    limit: i64,
+) -> Result<Vec<ListedAppointment>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {APPOINTMENT_COLUMNS}, COALESCE(da.display_name, '') AS doctor_name, \
+         COALESCE(sv.price_fen, 0) AS price_fen, \
+         (SELECT k.id FROM consultation k WHERE k.appointment_id = a.id \
+          AND k.status NOT IN ('cancelled', 'expired')) AS consultation_id, \
+         (SELECT o.status FROM payment_order o WHERE o.subject_type = 'appointment' \
+          AND o.subject_id = a.id ORDER BY o.id DESC LIMIT 1) AS fee_status \
+         {APPOINTMENT_FROM} LEFT JOIN account da ON da.id = a.doctor_id \
+         LEFT JOIN service sv ON sv.id = c.service_id \
+         WHERE a.person_id IN \
+         (SELECT person_id FROM account WHERE id = $1 AND person_id IS NOT NULL \
+         UNION SELECT person_id FROM family_link WHERE account_id = $1) \
+         ORDER BY s.start_at DESC, a.id DESC LIMIT $2"
+    );
+    db.all::<ListedAppointment>(&sql, (account, limit)).await
+}
+
 /// A person's standing for the fairness rules, in one query: (active appointments — booked or
 /// checked in and not yet over — and no-shows of slots starting at or after `since`). The
 /// booking writer runs the same statement (`group_commit`).
