@@ -152,6 +152,31 @@ fn split_punctuation(w: &str) -> (&str, &str) {
     w.split_at(end)
 }
 
+/// What a name can be found by when typed on a phone: the name itself, its full pinyin and its
+/// pinyin initials, lower case (苯磺酸氨氯地平片 → "苯磺酸氨氯地平片 benhuangsuananlvdipingpian
+/// bhsaldpp"). Doctors type initials (aldp) far more than characters; ü is written v, as
+/// Chinese keyboards do.
+pub fn search_key(name: &str) -> String {
+    use pinyin::ToPinyin as _;
+    let mut full = String::new();
+    let mut initials = String::new();
+    for (c, p) in name.chars().zip(name.to_pinyin()) {
+        match p {
+            Some(p) => {
+                full.push_str(&p.plain().replace('ü', "v"));
+                initials.push_str(p.first_letter());
+            }
+            None if c.is_ascii_alphanumeric() => {
+                let c = c.to_ascii_lowercase();
+                full.push(c);
+                initials.push(c);
+            }
+            None => {}
+        }
+    }
+    format!("{} {full} {initials}", name.to_lowercase())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,5 +221,16 @@ mod tests {
             public_serde_message("invalid type: map, expected u32."),
             "invalid type: map, expected a whole number."
         );
+    }
+
+    #[test]
+    fn names_are_found_by_pinyin_and_initials() {
+        let key = super::search_key("苯磺酸氨氯地平片");
+        assert!(key.contains("aldp"), "{key}");
+        assert!(key.contains("anlvdiping"), "{key}");
+        assert!(key.starts_with("苯磺酸氨氯地平片 "), "{key}");
+        let key = super::search_key("阿莫西林胶囊 0.25g");
+        assert!(key.contains("amxljn"), "{key}");
+        assert!(key.contains("amoxilin"), "{key}");
     }
 }

@@ -93,6 +93,25 @@ impl PrescribePage {
         a == b.to_string()
     }
 
+    /// What the drug picker finds a drug by: its names and their pinyin (see `text::search_key`).
+    fn search_key(&self, d: &Drug) -> String {
+        let brand = d.brand_name.as_deref().unwrap_or_default();
+        format!(
+            "{} {}",
+            crate::text::search_key(&d.generic_name),
+            crate::text::search_key(brand)
+        )
+    }
+
+    /// The dose unit of the line's drug ("mg"), so the dose box says what it counts.
+    fn dose_unit(&self, line: &LineForm) -> String {
+        self.drugs
+            .iter()
+            .find(|d| line.drug_id == d.id.to_string())
+            .map(|d| d.dose_unit.clone())
+            .unwrap_or_default()
+    }
+
     fn line_errors(&self, i: &usize) -> Vec<String> {
         let prefix = format!("items[{i}]");
         self.errors

@@ -45,6 +45,11 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../../assets/confirm.js"),
     },
     Asset {
+        name: "drug-picker.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../assets/drug-picker.js"),
+    },
+    Asset {
         name: "chat.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../../assets/chat.js"),

@@ -833,12 +833,34 @@ async fn a_prescription_is_written_reviewed_paid_delivered_and_received_in_a_rea
         )
         .await;
     browser.fill("diagnosis_name", "原发性高血压").await;
-    d.execute(
-        "document.getElementById('drug_id_0').value = arguments[0];",
-        vec![serde_json::json!(amlodipine.to_string())],
-    )
-    .await
-    .unwrap();
+    // The drug found by its pinyin initials (苯磺酸氨氯地平片: "aldp"), the dose's unit beside
+    // the dose box; a search that finds nothing says so.
+    browser.fill("drug_id_0_search", "zzzq").await;
+    let none = d
+        .execute(
+            "return document.querySelector('#line-0 .field-error:not([hidden])')?.textContent || ''",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        none.json()
+            .as_str()
+            .unwrap_or_default()
+            .contains("没有找到"),
+        "{:?}",
+        none.json()
+    );
+    browser.fill("drug_id_0_search", "aldp").await;
+    let chosen = d
+        .execute(
+            "return document.getElementById('drug_id_0').value",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(chosen.json(), &serde_json::json!(amlodipine.to_string()));
+    browser.wait_text("#dose-unit-0", "mg").await;
     browser.fill("dose_0", "5").await;
     browser.fill("days_0", "28").await;
     browser.press("rx-check", "findings").await;
