@@ -484,6 +484,26 @@ pub type AppResult<T> = Result<T, AppError>;
 mod tests {
     use super::*;
 
+    /// A full disk and an unreachable database are the server's state, not the client's
+    /// mistake and not an unknown failure: 503s a client can act on (scripts/faults shows them
+    /// end to end).
+    #[test]
+    fn storage_and_database_outages_are_503s() {
+        let full = std::io::Error::new(std::io::ErrorKind::StorageFull, "No space left on device");
+        let blob = AppError::from_storage(anyhow::Error::new(full).context("writing blob"));
+        assert_eq!(blob.reason(), Some(Reason::StorageFull));
+        assert_eq!(blob.code(), ErrorCode::Unavailable);
+        let db = AppError::from(sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::StorageFull,
+            "full",
+        )));
+        assert_eq!(db.reason(), Some(Reason::StorageFull));
+        let away = AppError::from(sqlx::Error::PoolTimedOut);
+        assert_eq!(away.code(), ErrorCode::Unavailable);
+        let other = AppError::from_storage(anyhow::anyhow!("permission denied"));
+        assert_eq!(other.code(), ErrorCode::Internal);
+    }
+
     #[test]
     fn every_code_has_a_distinct_slug_and_maps_back_from_its_status() {
         let mut slugs: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.slug()).collect();
