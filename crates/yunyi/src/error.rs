@@ -183,6 +183,41 @@ impl FieldError {
         self.message_key = Some((key, args));
         self
     }
+
+    // The shapes most field errors take, each with its catalogue message, so a Chinese page
+    // says them in Chinese.
+
+    /// The field is missing.
+    pub fn required(field: impl Into<String>) -> Self {
+        Self::new(field, "is required").localized("field.required", vec![])
+    }
+
+    /// Text of `min` to `max` characters.
+    pub fn length(field: impl Into<String>, min: usize, max: usize) -> Self {
+        Self::new(field, format!("must be {min} to {max} characters")).localized(
+            "field.length",
+            vec![("min", min.to_string()), ("max", max.to_string())],
+        )
+    }
+
+    /// A date written as `example` is (2026-12-01).
+    pub fn date(field: impl Into<String>, example: &str) -> Self {
+        Self::new(field, format!("must be a date like {example}"))
+            .localized("field.date", vec![("example", example.to_owned())])
+    }
+
+    /// A date that has not come yet.
+    pub fn not_future(field: impl Into<String>) -> Self {
+        Self::new(field, "cannot be in the future").localized("field.not_future", vec![])
+    }
+
+    /// A whole number from `min` to `max`.
+    pub fn range(field: impl Into<String>, min: i64, max: i64) -> Self {
+        Self::new(field, format!("must be {min} to {max}")).localized(
+            "field.range",
+            vec![("min", min.to_string()), ("max", max.to_string())],
+        )
+    }
 }
 
 /// The error type of services and handlers.
@@ -296,6 +331,16 @@ impl AppError {
     /// A single invalid field.
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Validation(vec![FieldError::new(field, message)])
+    }
+
+    /// A required field is missing (with its Chinese message for pages).
+    pub fn required(field: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError::required(field)])
+    }
+
+    /// A field error of one of [`FieldError`]'s common shapes.
+    pub fn field(error: FieldError) -> Self {
+        Self::Validation(vec![error])
     }
 
     /// [`Self::invalid`] with the catalogue's message (`key`, filled with `args`) for readers
@@ -483,6 +528,34 @@ pub type AppResult<T> = Result<T, AppError>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The common field errors carry their Chinese message for pages; the API keeps English.
+    #[test]
+    fn common_field_errors_read_in_chinese_on_pages() {
+        use crate::web::i18n::Lang;
+        let zh = |e: FieldError| {
+            let (key, args) = e.message_key.clone().unwrap_or(("", vec![]));
+            let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            (e.message, Lang::Zh.t_with(key, &args))
+        };
+        assert_eq!(
+            zh(FieldError::length("name", 1, 60)),
+            (
+                "must be 1 to 60 characters".to_owned(),
+                "请填写 1 到 60 个字。".to_owned()
+            )
+        );
+        assert_eq!(zh(FieldError::required("slot_id")).1, "必填。");
+        assert_eq!(
+            zh(FieldError::date("date", "2026-12-01")).1,
+            "请填写日期，格式如 2026-12-01。"
+        );
+        assert_eq!(zh(FieldError::not_future("onset_on")).1, "不能晚于今天。");
+        assert_eq!(
+            zh(FieldError::range("days", 1, 28)).1,
+            "请填写 1 到 28 之间的整数。"
+        );
+    }
 
     /// A full disk and an unreachable database are the server's state, not the client's
     /// mistake and not an unknown failure: 503s a client can act on (scripts/faults shows them

@@ -368,7 +368,9 @@ fn after_and_limit(q: Option<&str>) -> AppResult<(i64, i64)> {
                     .parse::<i64>()
                     .ok()
                     .filter(|n| (1..=200).contains(n))
-                    .ok_or_else(|| AppError::invalid("limit", "must be 1 to 200"))?;
+                    .ok_or_else(|| {
+                        AppError::field(crate::error::FieldError::range("limit", 1, 200))
+                    })?;
             }
             _ => {}
         }
@@ -427,9 +429,7 @@ async fn mark_read(
     PathId(id): PathId,
     AppJson(input): AppJson<ReadInput>,
 ) -> AppResult<StatusCode> {
-    let seq = input
-        .seq
-        .ok_or_else(|| AppError::invalid("seq", "is required"))?;
+    let seq = input.seq.ok_or_else(|| AppError::required("seq"))?;
     conversation::mark_read(&state, &actor, id, seq).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -286,9 +286,10 @@ impl IntakeInput {
         for (i, s) in self.symptoms.iter().enumerate() {
             let name = s.name.trim();
             if name.is_empty() || name.chars().count() > 50 {
-                errors.push(FieldError::new(
+                errors.push(FieldError::length(
                     format!("intake.symptoms[{i}].name"),
-                    "must be 1 to 50 characters",
+                    1,
+                    50,
                 ));
             }
             let onset = match s.onset.as_deref().map(str::trim).filter(|o| !o.is_empty()) {
@@ -558,10 +559,7 @@ impl NoteInput {
                 }
                 let name = d.name.trim();
                 if !(1..=100).contains(&name.chars().count()) {
-                    errors.push(FieldError::new(
-                        format!("diagnoses[{i}].name"),
-                        "must be 1 to 100 characters",
-                    ));
+                    errors.push(FieldError::length(format!("diagnoses[{i}].name"), 1, 100));
                 }
                 diagnoses.push(Diagnosis {
                     code: code.unwrap_or_default(),
@@ -624,7 +622,7 @@ impl PriorRecordInput {
             ("condition", &self.condition),
         ] {
             if !(1..=100).contains(&value.trim().chars().count()) {
-                errors.push(FieldError::new(field, "must be 1 to 100 characters"));
+                errors.push(FieldError::length(field, 1, 100));
             }
         }
         let diagnosed_on = match past_date(&self.diagnosed_on, today) {

@@ -144,7 +144,7 @@ pub async fn request(
     )?;
     let service_id = input
         .service_id
-        .ok_or_else(|| AppError::invalid("service_id", "is required"))?;
+        .ok_or_else(|| AppError::required("service_id"))?;
     let person_id = me.person_or_self(input.person_id)?;
     let service = directory_store::service(&state.db, service_id)
         .await?

@@ -213,7 +213,7 @@ async fn add_support(
 ) -> AppResult<StatusCode> {
     let supported = input
         .supported_id
-        .ok_or_else(|| crate::error::AppError::invalid("supported_id", "is required"))?;
+        .ok_or_else(|| crate::error::AppError::required("supported_id"))?;
     service::add_support(&state, &actor, id, supported).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -292,7 +292,7 @@ async fn add_site(
 ) -> AppResult<(StatusCode, Json<SiteCreated>)> {
     let hospital = input
         .hospital_id
-        .ok_or_else(|| crate::error::AppError::invalid("hospital_id", "is required"))?;
+        .ok_or_else(|| crate::error::AppError::required("hospital_id"))?;
     let site = service::add_site(
         &state,
         &actor,
@@ -323,7 +323,7 @@ async fn grant_privilege(
 ) -> AppResult<StatusCode> {
     let hospital = input
         .hospital_id
-        .ok_or_else(|| crate::error::AppError::invalid("hospital_id", "is required"))?;
+        .ok_or_else(|| crate::error::AppError::required("hospital_id"))?;
     service::grant_privilege(&state, &actor, id, hospital, &input.kind).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -352,7 +352,7 @@ async fn set_privilege_status(
     let id = id_of(&id, "doctor")?;
     let hospital = input
         .hospital_id
-        .ok_or_else(|| crate::error::AppError::invalid("hospital_id", "is required"))?;
+        .ok_or_else(|| crate::error::AppError::required("hospital_id"))?;
     let active = match input.status.as_str() {
         "active" => true,
         "suspended" => false,

@@ -66,10 +66,10 @@ impl NewHospital {
     pub fn validate(&self) -> Result<(), Vec<FieldError>> {
         let mut errors = Vec::new();
         if self.code.trim().is_empty() || self.code.len() > 64 {
-            errors.push(FieldError::new("code", "must be 1 to 64 characters"));
+            errors.push(FieldError::length("code", 1, 64));
         }
         if self.name.trim().is_empty() || self.name.chars().count() > 100 {
-            errors.push(FieldError::new("name", "must be 1 to 100 characters"));
+            errors.push(FieldError::length("name", 1, 100));
         }
         if !LEVELS.contains(&self.level.as_str()) {
             errors.push(FieldError::new(
@@ -358,7 +358,7 @@ impl ServiceInput {
             ));
         }
         if self.hospital_id.is_none() {
-            errors.push(FieldError::new("hospital_id", "is required"));
+            errors.push(FieldError::required("hospital_id"));
         }
         if self.department_id.is_none() && self.doctor_id.is_none() {
             errors.push(FieldError::new(
@@ -368,7 +368,7 @@ impl ServiceInput {
         }
         let name = self.name.trim().to_owned();
         if name.is_empty() || name.chars().count() > 60 {
-            errors.push(FieldError::new("name", "must be 1 to 60 characters"));
+            errors.push(FieldError::length("name", 1, 60));
         }
         let price = self.price_fen.unwrap_or(-1);
         let free = kind == Some(ServiceKind::FreeClinic);
@@ -550,7 +550,7 @@ impl DepartmentInput {
         }
         let name = self.name.trim();
         if name.is_empty() || name.chars().count() > 40 {
-            errors.push(FieldError::new("name", "must be 1 to 40 characters"));
+            errors.push(FieldError::length("name", 1, 40));
         }
         if errors.is_empty() {
             Ok(NewDepartment {

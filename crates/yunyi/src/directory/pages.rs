@@ -727,7 +727,7 @@ async fn admin_add_campaign(
     };
     let hospital_id = get("hospital_id")
         .parse::<i64>()
-        .map_err(|_| crate::error::AppError::invalid("hospital_id", "is required"))?;
+        .map_err(|_| crate::error::AppError::required("hospital_id"))?;
     let result = async {
         let doctor_ids = pairs
             .iter()

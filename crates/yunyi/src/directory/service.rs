@@ -828,7 +828,7 @@ pub async fn add_department(
 
 fn parse_day(field: &str, raw: &str) -> AppResult<chrono::NaiveDate> {
     chrono::NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
-        .map_err(|_| AppError::invalid(field, "must be a date like 2026-12-01"))
+        .map_err(|_| AppError::field(crate::error::FieldError::date(field, "2026-12-01")))
 }
 
 /// A free-clinic campaign with its volunteer doctors, who must serve the hospital's patients
@@ -840,11 +840,13 @@ pub async fn create_campaign(
 ) -> AppResult<i64> {
     let hospital_id = input
         .hospital_id
-        .ok_or_else(|| AppError::invalid("hospital_id", "is required"))?;
+        .ok_or_else(|| AppError::required("hospital_id"))?;
     require_admin_of(state, actor, hospital_id, "campaign.create").await?;
     let name = input.name.trim();
     if name.is_empty() || name.chars().count() > 60 {
-        return Err(AppError::invalid("name", "must be 1 to 60 characters"));
+        return Err(AppError::field(crate::error::FieldError::length(
+            "name", 1, 60,
+        )));
     }
     let starts = parse_day("starts_on", &input.starts_on)?;
     let ends = parse_day("ends_on", &input.ends_on)?;

@@ -68,7 +68,7 @@ async fn owner(
     )?;
     let person = match person.or(me.person_id) {
         Some(p) => p,
-        None => return Err(AppError::invalid("person_id", "is required")),
+        None => return Err(AppError::required("person_id")),
     };
     policy::authorize_patient(state, actor, action, "address", person, None).await?;
     Ok(person)

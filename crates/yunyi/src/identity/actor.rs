@@ -56,7 +56,7 @@ impl SignedIn {
     pub fn person_or_self(&self, named: Option<i64>) -> Result<i64, AppError> {
         named
             .or(self.person_id)
-            .ok_or_else(|| AppError::invalid("person_id", "is required"))
+            .ok_or_else(|| AppError::required("person_id"))
     }
 }
 

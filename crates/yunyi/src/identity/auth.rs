@@ -162,7 +162,7 @@ pub async fn login_password(
             ]
             .into_iter()
             .filter(|(_, missing)| *missing)
-            .map(|(f, _)| FieldError::new(f, "is required"))
+            .map(|(f, _)| FieldError::required(f))
             .collect(),
         ));
     }

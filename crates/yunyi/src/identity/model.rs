@@ -223,7 +223,7 @@ pub fn age_on(birth: NaiveDate, today: NaiveDate) -> u32 {
 pub fn validate_name(field: &str, raw: &str) -> Result<String, FieldError> {
     let name = raw.trim();
     if name.is_empty() || name.chars().count() > 50 || name.chars().any(char::is_control) {
-        return Err(FieldError::new(field, "must be 1 to 50 characters"));
+        return Err(FieldError::length(field, 1, 50));
     }
     Ok(name.to_owned())
 }

@@ -189,7 +189,7 @@ impl PrescriptionInput {
     pub fn validate(&self) -> Result<PrescriptionValid, Vec<FieldError>> {
         let mut errors = Vec::new();
         if self.consultation_id.is_none() {
-            errors.push(FieldError::new("consultation_id", "is required"));
+            errors.push(FieldError::required("consultation_id"));
         }
         let diagnosis_icd10 = match self.diagnosis_icd10.as_deref().map(str::trim) {
             None | Some("") => None,
@@ -232,7 +232,7 @@ impl PrescriptionInput {
             let field = |name: &str| format!("items[{i}].{name}");
             let drug_id = item.drug_id.filter(|d| *d > 0);
             if drug_id.is_none() {
-                errors.push(FieldError::new(field("drug_id"), "is required"));
+                errors.push(FieldError::required(field("drug_id")));
             }
             let dose = item.dose.filter(|d| d.is_finite() && *d > 0.0 && *d < 1e6);
             if dose.is_none() {

@@ -93,7 +93,7 @@ async fn create_schedule(
 ) -> AppResult<(StatusCode, Json<ScheduleCreated>)> {
     let service = input
         .service_id
-        .ok_or_else(|| AppError::invalid("service_id", "is required"))?;
+        .ok_or_else(|| AppError::required("service_id"))?;
     let id = service::create_schedule(&state, &actor, service).await?;
     Ok((
         StatusCode::CREATED,
@@ -139,11 +139,14 @@ async fn slots(
                     .parse::<i64>()
                     .ok()
                     .filter(|d| (1..=28).contains(d))
-                    .ok_or_else(|| AppError::invalid("days", "must be 1 to 28"))?;
+                    .ok_or_else(|| {
+                        AppError::field(crate::error::FieldError::range("days", 1, 28))
+                    })?;
             }
             "from" => {
-                let day = chrono::NaiveDate::parse_from_str(&v, "%Y-%m-%d")
-                    .map_err(|_| AppError::invalid("from", "must be a date like 2026-12-01"))?;
+                let day = chrono::NaiveDate::parse_from_str(&v, "%Y-%m-%d").map_err(|_| {
+                    AppError::field(crate::error::FieldError::date("from", "2026-12-01"))
+                })?;
                 from = crate::time::cst_ms(day, chrono::NaiveTime::MIN);
             }
             "service" => {
@@ -282,9 +285,7 @@ async fn book(
     actor: Actor,
     AppJson(input): AppJson<BookInput>,
 ) -> AppResult<(StatusCode, Json<AppointmentView>)> {
-    let slot = input
-        .slot_id
-        .ok_or_else(|| AppError::invalid("slot_id", "is required"))?;
+    let slot = input.slot_id.ok_or_else(|| AppError::required("slot_id"))?;
     let person = person_or_self(&actor, input.person_id)?;
     let appointment = service::book(&state, &actor, slot, person).await?;
     Ok((StatusCode::CREATED, Json(view(&appointment))))
@@ -342,9 +343,7 @@ async fn reschedule(
     PathId(id): PathId,
     AppJson(input): AppJson<SlotChoice>,
 ) -> AppResult<Json<AppointmentView>> {
-    let slot = input
-        .slot_id
-        .ok_or_else(|| AppError::invalid("slot_id", "is required"))?;
+    let slot = input.slot_id.ok_or_else(|| AppError::required("slot_id"))?;
     let a = service::reschedule(&state, &actor, id, slot).await?;
     Ok(Json(view(&a)))
 }
@@ -578,7 +577,7 @@ async fn join_waitlist(
 ) -> AppResult<(StatusCode, Json<EntryView>)> {
     let doctor = input
         .doctor_id
-        .ok_or_else(|| AppError::invalid("doctor_id", "is required"))?;
+        .ok_or_else(|| AppError::required("doctor_id"))?;
     let person = person_or_self(&actor, input.person_id)?;
     let e = waitlist::join(&state, &actor, doctor, &input.date, person).await?;
     Ok((StatusCode::CREATED, Json(entry_view(&e))))
@@ -650,7 +649,7 @@ async fn statistics(
     for (k, v) in url::form_urlencoded::parse(q.as_deref().unwrap_or("").as_bytes()) {
         let day = |field: &str| {
             chrono::NaiveDate::parse_from_str(&v, "%Y-%m-%d")
-                .map_err(|_| AppError::invalid(field, "must be a date like 2026-11-01"))
+                .map_err(|_| AppError::field(crate::error::FieldError::date(field, "2026-11-01")))
         };
         match k.as_ref() {
             "from" => from = day("from")?,

@@ -46,7 +46,7 @@ impl SessionInput {
     pub fn validate(&self, now_ms: i64) -> Result<SessionValid, Vec<FieldError>> {
         let mut errors = Vec::new();
         let day = NaiveDate::parse_from_str(self.date.trim(), "%Y-%m-%d")
-            .map_err(|_| errors.push(FieldError::new("date", "must be a date like 2026-12-01")))
+            .map_err(|_| errors.push(FieldError::date("date", "2026-12-01")))
             .ok();
         let shape = SessionShape::check(
             (&self.start, &self.end),
@@ -198,7 +198,7 @@ impl SessionShape {
         }
         let capacity = capacity.unwrap_or(1);
         if !(1..=100).contains(&capacity) {
-            errors.push(FieldError::new("capacity", "must be 1 to 100"));
+            errors.push(FieldError::range("capacity", 1, 100));
         }
         Self {
             start,
@@ -305,7 +305,7 @@ impl ReleaseRulesInput {
         let mut errors = Vec::new();
         let horizon_days = self.horizon_days.unwrap_or(14);
         if !(1..=60).contains(&horizon_days) {
-            errors.push(FieldError::new("horizon_days", "must be 1 to 60"));
+            errors.push(FieldError::range("horizon_days", 1, 60));
         }
         let release_days = self.release_days.unwrap_or(RELEASE_DAYS_AHEAD);
         if !(0..=60).contains(&release_days) {
@@ -375,7 +375,7 @@ impl CloseInput {
     pub fn validate(&self, today: NaiveDate) -> Result<CloseValid, Vec<FieldError>> {
         let mut errors = Vec::new();
         let day = NaiveDate::parse_from_str(self.date.trim(), "%Y-%m-%d")
-            .map_err(|_| errors.push(FieldError::new("date", "must be a date like 2026-12-01")))
+            .map_err(|_| errors.push(FieldError::date("date", "2026-12-01")))
             .ok();
         if day.is_some_and(|d| d < today) {
             errors.push(FieldError::new("date", "must be today or later"));

@@ -66,10 +66,10 @@ pub async fn record_walk_in(
     let me = actor.require()?;
     let hospital = input
         .hospital_id
-        .ok_or_else(|| AppError::invalid("hospital_id", "is required"))?;
+        .ok_or_else(|| AppError::required("hospital_id"))?;
     let person = input
         .person_id
-        .ok_or_else(|| AppError::invalid("person_id", "is required"))?;
+        .ok_or_else(|| AppError::required("person_id"))?;
     crate::capability::require(
         state,
         actor,

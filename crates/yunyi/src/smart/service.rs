@@ -129,10 +129,7 @@ pub async fn register_client(
     let mut errors = Vec::new();
     let name = input.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        errors.push(
-            FieldError::new("name", "must be 1 to 100 characters")
-                .localized("smart.field.name", Vec::new()),
-        );
+        errors.push(FieldError::length("name", 1, 100).localized("smart.field.name", Vec::new()));
     }
     if input.redirect_uris.is_empty() || input.redirect_uris.len() > MAX_REDIRECTS {
         errors.push(

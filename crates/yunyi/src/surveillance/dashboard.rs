@@ -145,7 +145,7 @@ pub async fn counts_csv(
     let parse = |field: &'static str, raw: Option<&str>, default: chrono::NaiveDate| match raw {
         None | Some("") => Ok(default),
         Some(s) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .map_err(|_| AppError::invalid(field, "must be a date like 2026-11-20")),
+            .map_err(|_| AppError::field(crate::error::FieldError::date(field, "2026-11-20"))),
     };
     let to = parse("to", to, today)?;
     let from = parse("from", from, to - Duration::days(27))?;

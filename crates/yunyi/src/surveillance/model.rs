@@ -312,7 +312,7 @@ impl StepInput {
                         }
                     },
                     _ => {
-                        errors.push(FieldError::new("test_at", "is required"));
+                        errors.push(FieldError::required("test_at"));
                         0
                     }
                 };
@@ -373,14 +373,11 @@ impl StepInput {
                 match chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
                     Ok(d) if d <= today => Some(d.to_string()),
                     Ok(_) => {
-                        errors.push(FieldError::new("onset_on", "cannot be in the future"));
+                        errors.push(FieldError::not_future("onset_on"));
                         None
                     }
                     Err(_) => {
-                        errors.push(FieldError::new(
-                            "onset_on",
-                            "must be a date like 2026-11-20",
-                        ));
+                        errors.push(FieldError::date("onset_on", "2026-11-20"));
                         None
                     }
                 }

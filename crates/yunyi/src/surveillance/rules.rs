@@ -105,7 +105,7 @@ fn hospital_of(actor: &Actor, asked: Option<i64>, change: bool) -> AppResult<i64
             .hospital_id
             .ok_or_else(|| AppError::Forbidden("your account belongs to no hospital".to_owned())),
         Role::Regulator | Role::PlatformAdmin if !change => {
-            asked.ok_or_else(|| AppError::invalid("hospital_id", "is required"))
+            asked.ok_or_else(|| AppError::required("hospital_id"))
         }
         role => Err(AppError::Forbidden(format!(
             "a {role} may not {} screening rules",
