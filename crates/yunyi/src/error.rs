@@ -290,8 +290,9 @@ impl From<sqlx::Error> for AppError {
                 | sqlx::Error::WorkerCrashed
         ) {
             tracing::warn!(error = %e, "the database is not reachable");
-            return Self::Unavailable(
-                "the database is not reachable at the moment; try again shortly".to_owned(),
+            return Self::refused(
+                Reason::DatabaseUnavailable,
+                "the database is not reachable at the moment; try again shortly",
             );
         }
         Self::Internal(anyhow::Error::new(e).context("database error"))
@@ -573,6 +574,7 @@ mod tests {
         assert_eq!(db.reason(), Some(Reason::StorageFull));
         let away = AppError::from(sqlx::Error::PoolTimedOut);
         assert_eq!(away.code(), ErrorCode::Unavailable);
+        assert_eq!(away.reason(), Some(Reason::DatabaseUnavailable));
         let other = AppError::from_storage(anyhow::anyhow!("permission denied"));
         assert_eq!(other.code(), ErrorCode::Internal);
     }

@@ -126,6 +126,9 @@ crate::text_enum! {
         /// The server's storage is full: nothing was saved; try again later (the operator is
         /// alerted by the error log).
         StorageFull = "storage-full",
+        /// The database cannot be reached at the moment (restarting, failing over): retry
+        /// shortly; nothing was done.
+        DatabaseUnavailable = "database-unavailable",
     }
 }
 
@@ -137,7 +140,7 @@ impl Reason {
         match self {
             Self::RoleRequired | Self::ScopeInsufficient => ErrorCode::Forbidden,
             Self::NoSuchId => ErrorCode::NotFound,
-            Self::StorageFull => ErrorCode::Unavailable,
+            Self::StorageFull | Self::DatabaseUnavailable => ErrorCode::Unavailable,
             _ => ErrorCode::Conflict,
         }
     }

@@ -237,6 +237,7 @@ mod tests {
                 "consultation-exists",
                 "consultation-fee-unpaid",
                 "daily-quota-reached",
+                "database-unavailable",
                 "duplicate-booking",
                 "hold-ended",
                 "idempotency-key-in-flight",
