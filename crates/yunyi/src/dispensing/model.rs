@@ -170,10 +170,12 @@ fn text(
     let value = raw.trim();
     let len = value.chars().count();
     if len < min || len > max {
-        errors.push(FieldError::new(
-            field,
-            format!("{what}: {min} to {max} characters"),
-        ));
+        errors.push(
+            FieldError::new(field, format!("{what}: {min} to {max} characters")).localized(
+                "field.length",
+                vec![("min", min.to_string()), ("max", max.to_string())],
+            ),
+        );
     } else if value.chars().any(char::is_control) {
         errors.push(FieldError::new(field, "must be one line of text"));
     }

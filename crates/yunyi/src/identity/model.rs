@@ -232,10 +232,12 @@ pub fn validate_name(field: &str, raw: &str) -> Result<String, FieldError> {
 pub fn validate_password(field: &str, raw: &str) -> Result<(), FieldError> {
     let n = raw.chars().count();
     if n < 8 {
-        return Err(FieldError::new(field, "must be at least 8 characters"));
+        return Err(FieldError::new(field, "must be at least 8 characters")
+            .localized("field.password_length", vec![]));
     }
     if n > 128 {
-        return Err(FieldError::new(field, "must be at most 128 characters"));
+        return Err(FieldError::new(field, "must be at most 128 characters")
+            .localized("field.password_length", vec![]));
     }
     Ok(())
 }
@@ -253,7 +255,8 @@ pub fn validate_username(raw: &str) -> Result<String, FieldError> {
         Err(FieldError::new(
             "username",
             "must be 3 to 32 characters of letters, digits, '-', '_' or '.', starting with a letter",
-        ))
+        )
+        .localized("field.username", vec![]))
     }
 }
 
