@@ -43,6 +43,11 @@ impl Api {
         if let Some(b) = body {
             request = request.json(b);
         }
+        self.reply(path, request).await
+    }
+
+    /// Sends `request` and reads its status and JSON body.
+    async fn reply(&self, path: &str, request: reqwest::RequestBuilder) -> anyhow::Result<Reply> {
         let response = request
             .send()
             .await
@@ -64,21 +69,13 @@ impl Api {
         content_type: &str,
         body: Vec<u8>,
     ) -> anyhow::Result<Reply> {
-        let response = self
+        let request = self
             .http
             .request(method, format!("{}{path}", self.base))
             .bearer_auth(token)
             .header(reqwest::header::CONTENT_TYPE, content_type)
-            .body(body)
-            .send()
-            .await
-            .with_context(|| format!("{path}: no answer from {}", self.base))?;
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap_or_default();
-        Ok(Reply {
-            status,
-            body: serde_json::from_str(&text).unwrap_or(Value::Null),
-        })
+            .body(body);
+        self.reply(path, request).await
     }
 
     pub async fn post(

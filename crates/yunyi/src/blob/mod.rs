@@ -48,7 +48,8 @@ impl LocalBlobStore {
         Self { root: root.into() }
     }
 
-    fn path_for(&self, key: &str) -> anyhow::Result<PathBuf> {
+    /// Where the blob `key` lives in the folder (tests look there too).
+    pub fn path_for(&self, key: &str) -> anyhow::Result<PathBuf> {
         if !is_key(key) {
             bail!("not a blob key");
         }

@@ -67,6 +67,8 @@ struct PrescribePage {
     page: PageCtx,
     consultation: ConsultationView,
     drugs: Vec<Drug>,
+    /// Each drug's names and their pinyin (see `text::search_key`), by id.
+    search_keys: std::collections::HashMap<i64, String>,
     lines: Vec<LineForm>,
     diagnosis_name: String,
     duration: String,
@@ -93,14 +95,9 @@ impl PrescribePage {
         a == b.to_string()
     }
 
-    /// What the drug picker finds a drug by: its names and their pinyin (see `text::search_key`).
-    fn search_key(&self, d: &Drug) -> String {
-        let brand = d.brand_name.as_deref().unwrap_or_default();
-        format!(
-            "{} {}",
-            crate::text::search_key(&d.generic_name),
-            crate::text::search_key(brand)
-        )
+    /// What the drug picker finds a drug by (computed once per page, not once per line).
+    fn search_key(&self, d: &Drug) -> &str {
+        self.search_keys.get(&d.id).map_or("", String::as_str)
     }
 
     /// The dose unit of the line's drug ("mg"), so the dose box says what it counts.
@@ -117,7 +114,7 @@ impl PrescribePage {
         self.errors
             .iter()
             .filter(|e| e.field == prefix || e.field.starts_with(&format!("{prefix}.")))
-            .map(|e| e.message.clone())
+            .map(|e| self.page.message_of(e))
             .collect()
     }
 
@@ -156,10 +153,23 @@ async fn form_page(
         .as_ref()
         .and_then(|n| n.diagnoses.first().map(|d| d.name.clone()))
         .unwrap_or_default();
+    let search_keys = drugs
+        .iter()
+        .map(|d| {
+            let brand = d.brand_name.as_deref().unwrap_or_default();
+            let key = format!(
+                "{} {}",
+                crate::text::search_key(&d.generic_name),
+                crate::text::search_key(brand)
+            );
+            (d.id, key)
+        })
+        .collect();
     Ok(PrescribePage {
         page: page.with_nav("doctor-consultations"),
         consultation,
         drugs,
+        search_keys,
         lines: vec![LineForm::default(); LINES],
         diagnosis_name,
         duration: "chronic".to_owned(),

@@ -164,13 +164,9 @@ async fn the_application_keeps_uploads_in_the_object_store() {
     assert_eq!(status, StatusCode::NO_CONTENT);
     let key = key_of(&png);
     assert!(server.object_path("", &key).exists());
-    let local = app
-        .test_db
-        .data_dir()
-        .join("blobs")
-        .join(&key[..2])
-        .join(&key[2..4])
-        .join(&key);
+    let local = yunyi::blob::LocalBlobStore::new(app.test_db.data_dir().join("blobs"))
+        .path_for(&key)
+        .unwrap();
     assert!(!local.exists(), "not in the local blob folder");
     let r = app.get(&format!("/doctors/{doctor}/photo")).await;
     assert_eq!(r.status(), StatusCode::OK);

@@ -582,14 +582,9 @@ async fn doctor_photos_go_to_the_blob_store_and_only_images_are_accepted() {
     assert_eq!(r.bytes().await.unwrap().as_ref(), PIXEL_PNG.as_slice());
     // Stored once, by content, in the data directory's blob folder.
     let key = yunyi::blob::key_of(&PIXEL_PNG);
-    let path = c
-        .app
-        .test_db
-        .data_dir()
-        .join("blobs")
-        .join(&key[..2])
-        .join(&key[2..4])
-        .join(&key);
+    let path = yunyi::blob::LocalBlobStore::new(c.app.test_db.data_dir().join("blobs"))
+        .path_for(&key)
+        .unwrap();
     assert!(path.exists(), "{}", path.display());
     let html = c
         .app
