@@ -257,12 +257,17 @@ impl Pending {
     }
 }
 
+/// The event to write for `new`, at this moment by the wall clock: the trail records when
+/// things really happened (not the application's clock, which tests and demos may move).
+pub fn stamped(new: &NewEvent<'_>) -> Pending {
+    Pending::of(new, now_ms())
+}
+
 /// Appends inside the caller's transaction, so the event commits with the change it records
 /// (or not at all). On PostgreSQL the event waits unsealed for [`seal`] and its queue id is
 /// returned; on SQLite it is chained at once and its chain id returned.
 pub async fn append(tx: &mut Tx, new: &NewEvent<'_>) -> Result<i64, sqlx::Error> {
-    // The wall clock: the trail records when things really happened.
-    let pending = Pending::of(new, now_ms());
+    let pending = stamped(new);
     let id = match tx {
         // SQLite admits one writer at a time, so chaining in the writer's transaction makes
         // nobody wait, while a queue would write every event twice (measured: half the

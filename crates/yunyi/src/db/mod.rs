@@ -130,6 +130,12 @@ impl Db {
                 let _ = probe.close().await;
                 let pool = PgPoolOptions::new()
                     .max_connections(32)
+                    // sqlx pings every connection when it comes back to the pool; pinging it
+                    // again on the way out doubled the round trips of every query (measured in
+                    // the booking rush: docs/PERFORMANCE.md). Only a connection idle long enough
+                    // for the server to have gone away meanwhile is tested before use.
+                    .test_before_acquire(false)
+                    .before_acquire(|conn, meta| Box::pin(alive_after_idle(conn, meta.idle_for)))
                     .acquire_timeout(CONNECT_TIMEOUT)
                     .connect_with(options)
                     .await
@@ -259,6 +265,22 @@ macro_rules! with_tx {
             }
         }
     };
+}
+
+/// How long a PostgreSQL connection may sit idle and still be used without a test first.
+const TRUST_IDLE_FOR: Duration = Duration::from_secs(1);
+
+/// Whether an idle PostgreSQL connection may serve: tested (one round trip) only when it sat
+/// idle longer than [`TRUST_IDLE_FOR`]; a dead one is closed and the pool opens another.
+async fn alive_after_idle(
+    conn: &mut sqlx::PgConnection,
+    idle_for: Duration,
+) -> Result<bool, sqlx::Error> {
+    use sqlx::Connection as _;
+    if idle_for <= TRUST_IDLE_FOR {
+        return Ok(true);
+    }
+    Ok(conn.ping().await.is_ok())
 }
 
 /// Whether a connection coming back to the pool may serve again. A transaction dropped

@@ -184,8 +184,8 @@ pub async fn open_slots_from(
 
 /// Who books and on what basis, after every rule that does not need the write lock: the actor
 /// acts for the person and the doctor may take the service. The fairness limits are checked
-/// in the booking's transaction ([`check_standing_in`], or the writer on SQLite). The allowed
-/// access is audited with the booking itself.
+/// in the booking's transaction (SQLite's writer, PostgreSQL's `book_slot`, or
+/// [`check_standing_in`] for the waitlist). The allowed access is audited with the booking.
 pub(super) async fn check_booking(
     state: &AppState,
     actor: &Actor,
@@ -292,19 +292,32 @@ async fn not_bookable(state: &AppState, slot: &Slot, now: i64) -> AppResult<AppE
             ),
         ));
     }
-    let next = store::open_slots(
-        &state.db,
-        (slot.doctor_id, None),
-        now,
-        now + 14 * 24 * 3_600_000,
-        10,
-    )
-    .await?;
+    let next = match state.full_slots.next_free(slot.doctor_id, now) {
+        Some(next) => next,
+        None => {
+            let next: Vec<(i64, i64)> = store::open_slots(
+                &state.db,
+                (slot.doctor_id, None),
+                now,
+                now + 14 * 24 * 3_600_000,
+                10,
+            )
+            .await?
+            .iter()
+            .filter(|s| s.bookable(now))
+            .map(|s| (s.start_at, s.id))
+            .collect();
+            state
+                .full_slots
+                .remember_next_free(slot.doctor_id, next.clone(), now);
+            next
+        }
+    };
     let hint: Vec<String> = next
         .iter()
-        .filter(|s| s.bookable(now))
+        .filter(|(_, id)| *id != slot.id)
         .take(3)
-        .map(|s| format!("{} (slot {})", cst_rfc3339(s.start_at), s.id))
+        .map(|(start, id)| format!("{} (slot {id})", cst_rfc3339(*start)))
         .collect();
     let message = if hint.is_empty() {
         "this slot was just taken and the doctor has no other free time in the next 14 days; join the waitlist to be offered a freed place"
@@ -334,41 +347,41 @@ pub async fn book(
         return Err(not_bookable(state, &slot, now).await?);
     }
     let booker = check_booking(state, actor, &slot, person_id).await?;
-    let id = match &state.bookings {
+    let booking = group_commit::Booking {
+        slot: slot.id,
+        person: person_id,
+        booked_by: booker.account,
+        doctor: slot.doctor_id,
+        hospital: slot.hospital_id,
+        day: slot.day.clone(),
+        now,
+        actor: actor.audit(),
+        basis: booker.basis.describe(),
+    };
+    let outcome = match &state.bookings {
         // SQLite: queued to the writer that commits bookings in groups.
-        Some(writer) => {
-            let booking = group_commit::Booking {
-                slot: slot.id,
-                person: person_id,
-                booked_by: booker.account,
-                doctor: slot.doctor_id,
-                hospital: slot.hospital_id,
-                day: slot.day.clone(),
-                now,
-                actor: actor.audit(),
-                basis: booker.basis.describe(),
-            };
-            match writer.submit(booking).await? {
-                group_commit::Outcome::Booked(id) => Some(id),
-                group_commit::Outcome::Taken => None,
-                group_commit::Outcome::SameDay => return Err(same_day_conflict()),
-                group_commit::Outcome::Refused { active, no_shows } => {
-                    return Err(fairness_refusal(active, no_shows).unwrap_or_else(|| {
-                        AppError::Internal(anyhow::anyhow!(
-                            "the booking writer refused a booking the limits allow"
-                        ))
-                    }));
-                }
-            }
-        }
+        Some(writer) => writer.submit(booking).await?,
+        // PostgreSQL: one call of the booking function, its own transaction.
         None => {
-            let mut tx = state.db.begin().await?;
-            check_standing_in(&mut tx, person_id, now).await?;
-            let id = take_and_create(&mut tx, actor, &booker, &slot, person_id, now).await?;
-            if id.is_some() {
-                tx.commit().await?;
-            }
-            id
+            let event = audit::stamped(
+                &NewEvent::new(actor.audit(), "appointment.create", "appointment")
+                    .patient(person_id)
+                    .reason(booker.basis.describe()),
+            );
+            let limits = (MAX_ACTIVE, NO_SHOW_LIMIT, NO_SHOW_WINDOW_MS);
+            store::book_slot(&state.db, &booking, limits, &event).await?
+        }
+    };
+    let id = match outcome {
+        group_commit::Outcome::Booked(id) => Some(id),
+        group_commit::Outcome::Taken => None,
+        group_commit::Outcome::SameDay => return Err(same_day_conflict()),
+        group_commit::Outcome::Refused { active, no_shows } => {
+            return Err(fairness_refusal(active, no_shows).unwrap_or_else(|| {
+                AppError::Internal(anyhow::anyhow!(
+                    "the booking writer refused a booking the limits allow"
+                ))
+            }));
         }
     };
     match id {
@@ -392,23 +405,6 @@ pub async fn book(
         }),
         None => Err(not_bookable(state, &slot, now).await?),
     }
-}
-
-/// Takes a place in the slot and writes the appointment; `None` when the place was gone.
-async fn take_and_create(
-    tx: &mut Tx,
-    actor: &Actor,
-    booker: &Booker,
-    slot: &Slot,
-    person_id: i64,
-    now: i64,
-) -> AppResult<Option<i64>> {
-    if !store::take_place(tx, slot.id, now).await? {
-        return Ok(None);
-    }
-    create_in_tx(tx, actor, booker, slot, person_id, now)
-        .await
-        .map(Some)
 }
 
 async fn appointment_or_500(state: &AppState, id: i64) -> AppResult<Appointment> {

@@ -1,5 +1,6 @@
 //! SQL for schedules, slots and appointments.
 
+use super::group_commit::{Booking, Outcome};
 use super::model::{Appointment, Mode, Slot, SlotStatus};
 use crate::db::{Db, Params, Sql, Tx};
 
@@ -540,6 +541,57 @@ pub async fn next_free(
         list.join(", ")
     );
     db.all(&sql, params).await
+}
+
+/// A booking on PostgreSQL in one round trip: the `book_slot` function (migration 0025) runs
+/// the booking's statements — person lock, standing, conditional take, appointment, care link,
+/// the audit `event` — in one implicit transaction (measured in the release rush: nine round
+/// trips a booking became one, docs/PERFORMANCE.md). SQLite books through its group-commit
+/// writer instead (`group_commit`, [`sqlite_batch`]); both answer with the same outcome.
+pub async fn book_slot(
+    db: &Db,
+    b: &Booking,
+    limits: (i64, i64, i64),
+    event: &crate::audit::Pending,
+) -> Result<Outcome, sqlx::Error> {
+    let (max_active, no_show_limit, no_show_window_ms) = limits;
+    let (outcome, id, active, no_shows) = db
+        .one::<(String, Option<i64>, i64, i64)>(
+            "SELECT outcome, appointment_id, active, no_shows FROM book_slot(\
+             $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+            (
+                b.slot,
+                b.person,
+                b.booked_by,
+                b.doctor,
+                b.hospital,
+                b.day.as_str(),
+                b.now,
+                b.now - no_show_window_ms,
+                max_active,
+                no_show_limit,
+                event.at,
+                event.actor_id,
+                event.actor_role.as_str(),
+                event.action.as_str(),
+                event.object_type.as_str(),
+                event.outcome.as_str(),
+                event.reason.as_deref(),
+                event.flagged,
+                event.request_id.as_deref(),
+                event.client_addr.as_deref(),
+            ),
+        )
+        .await?;
+    match (outcome.as_str(), id) {
+        ("booked", Some(id)) => Ok(Outcome::Booked(id)),
+        ("taken", _) => Ok(Outcome::Taken),
+        ("same_day", _) => Ok(Outcome::SameDay),
+        ("refused", _) => Ok(Outcome::Refused { active, no_shows }),
+        (other, _) => Err(sqlx::Error::Protocol(format!(
+            "book_slot answered {other:?} with appointment {id:?}"
+        ))),
+    }
 }
 
 /// The booking writer's statements on its own SQLite connection (`group_commit`), in
