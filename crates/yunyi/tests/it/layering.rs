@@ -259,3 +259,17 @@ fn the_check_sees_a_breach() {
     assert_eq!(breaches("consult/service.rs", clock).len(), 3);
     assert!(breaches("audit/mod.rs", clock).is_empty());
 }
+
+/// ARCHITECTURE.md stays a map one reads in a sitting (issue #28: under 15 KB, one or two
+/// lines per module); what grows beyond that belongs in docs/ or in the code's own comments.
+#[test]
+fn the_architecture_map_stays_under_15_kb() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../ARCHITECTURE.md");
+    let size = std::fs::metadata(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .len();
+    assert!(
+        size < 15_000,
+        "ARCHITECTURE.md is {size} bytes: keep it under 15,000 (move detail to docs/)"
+    );
+}
