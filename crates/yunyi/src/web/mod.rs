@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/lang/{code}", get(switch_lang))
+        .route("/text/{size}", get(switch_text_size))
         .route("/assets/{version}/{name}", get(assets::serve))
 }
 
@@ -92,6 +93,42 @@ async fn switch_lang(
     );
     let value = HeaderValue::from_str(&cookie)
         .map_err(|_| AppError::Validation(vec![FieldError::new("code", "invalid language")]))?;
+    response.headers_mut().insert(header::SET_COOKIE, value);
+    Ok(response)
+}
+
+/// `GET /text/{large|standard}?next=/path`: the large-text, high-contrast mode (适老化) on or
+/// off, remembered for a year in a cookie, then back to the page. A link like the language
+/// switch: it changes only how this browser shows pages.
+async fn switch_text_size(
+    Path(size): Path<String>,
+    Query(q): Query<SwitchQuery>,
+) -> Result<Response, AppError> {
+    let large = match size.as_str() {
+        "large" => true,
+        "standard" => false,
+        _ => {
+            return Err(AppError::NotFound(format!(
+                "no text size '{size}'; use large or standard"
+            )));
+        }
+    };
+    let next = q
+        .next
+        .as_deref()
+        .filter(|n| is_local_path(n))
+        .unwrap_or("/");
+    let mut response = Redirect::to(next).into_response();
+    let cookie = if large {
+        format!(
+            "{}=large; Path=/; Max-Age=31536000; SameSite=Lax",
+            page::TEXT_COOKIE
+        )
+    } else {
+        format!("{}=; Path=/; Max-Age=0; SameSite=Lax", page::TEXT_COOKIE)
+    };
+    let value = HeaderValue::from_str(&cookie)
+        .map_err(|_| AppError::Validation(vec![FieldError::new("size", "invalid text size")]))?;
     response.headers_mut().insert(header::SET_COOKIE, value);
     Ok(response)
 }

@@ -6,7 +6,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use super::assets;
-use super::i18n::Lang;
+use super::i18n::{Lang, cookie_value};
 use crate::app::AppState;
 use crate::error::FieldError;
 use crate::identity::Actor;
@@ -20,9 +20,14 @@ pub struct UserBadge {
     pub role: Role,
 }
 
+/// The cookie that remembers the large-text, high-contrast mode (适老化).
+pub const TEXT_COOKIE: &str = "yunyi_text";
+
 #[derive(Debug, Clone)]
 pub struct PageCtx {
     pub lang: Lang,
+    /// Large text and high contrast, chosen from the header (`/text/large`).
+    pub large_text: bool,
     /// Path and query of this request, for "switch language and come back here".
     pub here: String,
     pub assets: &'static str,
@@ -37,6 +42,7 @@ impl PageCtx {
     pub fn from_parts(parts: &Parts) -> Self {
         Self {
             lang: Lang::negotiate(&parts.headers),
+            large_text: cookie_value(&parts.headers, TEXT_COOKIE).as_deref() == Some("large"),
             here: parts
                 .uri
                 .path_and_query()
@@ -71,6 +77,12 @@ impl PageCtx {
             Lang::Zh => Lang::En,
             Lang::En => Lang::Zh,
         }
+    }
+
+    /// The header's link to the other text size, coming back to this page.
+    pub fn text_size_href(&self) -> String {
+        let size = if self.large_text { "standard" } else { "large" };
+        super::with_next(&format!("/text/{size}"), &self.here)
     }
 
     pub fn switch_href(&self) -> String {

@@ -1063,3 +1063,70 @@ async fn an_intake_flags_a_case_the_officers_dashboard_shows_it_and_the_officer_
     officer.quit().await;
     app.stop().await;
 }
+
+/// What the page reports about itself for the large-text checks: the root font size in px,
+/// the page's width against the window's, and the controls lower than 44 px (by id or text).
+async fn text_mode_facts(browser: &Browser) -> serde_json::Value {
+    browser
+        .driver()
+        .execute(
+            "const small = [...document.querySelectorAll('button, .button, select, \
+             input:not([type=hidden]):not([type=checkbox]):not([type=radio]), .site-nav a')]\
+               .filter(e => e.offsetParent !== null && e.getBoundingClientRect().height < 44)\
+               .map(e => e.id || e.textContent.trim());\
+             return { root: parseFloat(getComputedStyle(document.documentElement).fontSize),\
+                      large: document.documentElement.classList.contains('large-text'),\
+                      wide: document.documentElement.scrollWidth > window.innerWidth,\
+                      small };",
+            Vec::new(),
+        )
+        .await
+        .unwrap()
+        .json()
+        .clone()
+}
+
+/// 适老化: large text and high contrast, switched on from the header on a phone, remembered on
+/// the next pages, with every control at least 44 px high and nothing wider than the phone.
+#[tokio::test]
+async fn large_text_mode_is_chosen_in_the_header_and_remembered_in_a_real_browser() {
+    let app = TestApp::spawn().await;
+    let browser = Browser::start().await;
+    let d = browser.driver();
+
+    d.goto(app.url("/login")).await.unwrap();
+    let standard = text_mode_facts(&browser).await;
+    assert_eq!(standard["root"], 16.0, "{standard}");
+    assert_eq!(browser.text_of("#text-size").await, "大字模式");
+
+    browser.click("text-size").await;
+    browser.wait_text("#text-size", "标准字号").await;
+    assert_eq!(browser.path().await, "/login", "back to the same page");
+    let large = text_mode_facts(&browser).await;
+    assert_eq!(large["large"], true, "{large}");
+    assert_eq!(large["root"], 20.0, "{large}");
+    assert_eq!(large["wide"], false, "wider than the phone: {large}");
+    assert_eq!(
+        large["small"],
+        serde_json::json!([]),
+        "under 44 px: {large}"
+    );
+
+    // Remembered: the next page is large too, signed in or not.
+    d.goto(app.url("/doctors")).await.unwrap();
+    browser.wait_text("#text-size", "标准字号").await;
+    let doctors = text_mode_facts(&browser).await;
+    assert_eq!(doctors["root"], 20.0, "{doctors}");
+    assert_eq!(doctors["wide"], false, "wider than the phone: {doctors}");
+    assert_eq!(
+        doctors["small"],
+        serde_json::json!([]),
+        "under 44 px: {doctors}"
+    );
+
+    browser.click("text-size").await;
+    browser.wait_text("#text-size", "大字模式").await;
+    assert_eq!(text_mode_facts(&browser).await["root"], 16.0);
+    browser.quit().await;
+    app.stop().await;
+}

@@ -138,3 +138,53 @@ async fn a_refusal_page_keeps_the_person_signed_in_and_says_what_to_do() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_text_size_switch_sets_a_cookie_and_returns_to_the_page() {
+    let app = TestApp::spawn().await;
+    let response = app.get("/text/large?next=%2Fhospitals").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()["location"], "/hospitals");
+    let cookie = response.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        cookie.starts_with("yunyi_text=large;") && cookie.contains("Max-Age=31536000"),
+        "{cookie}"
+    );
+
+    let page = |cookie: &'static str| {
+        let request = app.client.get(app.url("/hospitals"));
+        async move {
+            request
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let large = page("yunyi_text=large").await;
+    assert!(
+        large.contains(r#"<html lang="zh-CN" class="large-text">"#),
+        "{large}"
+    );
+    assert!(
+        large.contains(r#"href="/text/standard?next=%2Fhospitals""#),
+        "{large}"
+    );
+    let standard = page("yunyi_text=huge").await;
+    assert!(!standard.contains("large-text\">"), "{standard}");
+    assert!(standard.contains(r#"href="/text/large?next=%2Fhospitals""#));
+
+    // Back to standard forgets the choice; never an open redirect; unknown sizes are 404.
+    let response = app.get("/text/standard?next=%2F%2Fevil.example").await;
+    assert_eq!(response.headers()["location"], "/");
+    let cookie = response.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        cookie.starts_with("yunyi_text=;") && cookie.contains("Max-Age=0"),
+        "{cookie}"
+    );
+    assert_eq!(app.get("/text/huge").await.status(), StatusCode::NOT_FOUND);
+    app.stop().await;
+}
