@@ -78,7 +78,7 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
         Surface::Page => Some(page.lang),
         Surface::Api | Surface::Fhir => asked,
     };
-    let problem = localized(problem, lang);
+    let (problem, readable) = localized(problem, lang);
     let (original, _) = response.into_parts();
     let mut rendered = match surface {
         Surface::Api => {
@@ -101,6 +101,7 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
                 status: status.as_u16(),
                 title,
                 detail: problem.detail.clone(),
+                detail_readable: readable,
                 errors: problem.errors.clone(),
                 request_id,
             }
@@ -128,13 +129,19 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
 /// The problem with its detail in Chinese when that is the language wanted and its reason has
 /// a message in the catalogue (the English detail names particulars the message leaves out,
 /// so English keeps it).
-fn localized(mut problem: Problem, lang: Option<Lang>) -> Problem {
-    if let (Some(reason), Some(Lang::Zh)) = (problem.reason, lang)
+/// The problem in the reader's language where the catalogue knows its reason, and whether its
+/// detail is now in that language (English details are, for English readers and the API).
+fn localized(mut problem: Problem, lang: Option<Lang>) -> (Problem, bool) {
+    if lang != Some(Lang::Zh) {
+        return (problem, true);
+    }
+    if let Some(reason) = problem.reason
         && let Some(text) = Lang::Zh.lookup(&reason.message_key())
     {
         problem.detail = text.to_owned();
+        return (problem, true);
     }
-    problem
+    (problem, false)
 }
 
 fn with_type(body: String, content_type: &'static str) -> Response {

@@ -181,6 +181,10 @@ pub struct ErrorPage {
     pub status: u16,
     pub title: &'static str,
     pub detail: String,
+    /// Whether `detail` is in the page's language. A detail the catalogue cannot translate yet
+    /// is kept for support, folded away under "technical details", so a Chinese page reads
+    /// Chinese: its title and hint say what happened and what to do.
+    pub detail_readable: bool,
     pub errors: Vec<FieldError>,
     pub request_id: Option<String>,
 }

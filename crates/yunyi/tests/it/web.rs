@@ -129,6 +129,24 @@ async fn a_refusal_page_keeps_the_person_signed_in_and_says_what_to_do() {
     );
     assert!(html.contains("id=\"forbidden-hint\""));
     assert!(html.contains("联系本院管理员"));
+    // The refusal's English detail has no Chinese text yet: kept for support, folded away.
+    let folded = html
+        .split("<details class=\"meta tech-detail\" id=\"tech-detail\">")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no folded technical detail: {html}"));
+    assert!(folded.starts_with("<summary>技术详情"), "{folded}");
+    assert!(!html.contains("<p class=\"lead\">"), "{html}");
+    // In English the same detail is the page's lead.
+    let r = patient
+        .client
+        .get(app.url("/admin/staff"))
+        .header("accept-language", "en")
+        .send()
+        .await
+        .unwrap();
+    let html = r.text().await.unwrap();
+    assert!(html.contains("<p class=\"lead\">"), "{html}");
+    assert!(!html.contains("tech-detail"), "{html}");
     // Signed out, the same refusal asks to sign in instead.
     let r = app.get("/admin/staff").await;
     assert_eq!(
