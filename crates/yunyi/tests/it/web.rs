@@ -147,6 +147,18 @@ async fn a_refusal_page_keeps_the_person_signed_in_and_says_what_to_do() {
     let html = r.text().await.unwrap();
     assert!(html.contains("<p class=\"lead\">"), "{html}");
     assert!(!html.contains("tech-detail"), "{html}");
+    // A page that does not exist says so in Chinese and where to look instead.
+    let r = patient
+        .client
+        .get(app.url("/doctors/999999"))
+        .header("accept-language", "zh-CN")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"not-found-hint\""), "{html}");
+    assert!(html.contains("找医生"), "{html}");
     // Signed out, the same refusal asks to sign in instead.
     let r = app.get("/admin/staff").await;
     assert_eq!(
