@@ -13,6 +13,7 @@ use crate::identity::Actor;
 use crate::identity::model::Role;
 use crate::paging::{Page, PageRequest};
 use crate::web::PageCtx;
+use crate::web::filters;
 
 use super::model::{DoctorCard, DoctorDetail, Hospital, HospitalDetail};
 use super::{service, store};
@@ -87,6 +88,8 @@ struct DoctorsPage {
     this_year: i64,
     page: PageCtx,
     doctors: Page<DoctorCard>,
+    /// Next free time and lowest price, one per card.
+    extras: Vec<service::CardExtra>,
     hospitals: Vec<Hospital>,
     q: String,
     hospital: Option<i64>,
@@ -107,6 +110,16 @@ impl DoctorsPage {
         self.this_year - since
     }
 
+    /// The card's next free time as people say it (`周一 12-07 08:30`), if any.
+    fn next_free(&self, index: &usize) -> Option<String> {
+        let at = self.extras.get(*index)?.next_free_at?;
+        Some(self.page.when(at))
+    }
+
+    fn price_from(&self, index: &usize) -> Option<i64> {
+        self.extras.get(*index)?.price_from_fen
+    }
+
     fn specialties<'a>(&self, s: &'a str) -> Vec<&'a str> {
         s.split(',').filter(|x| !x.is_empty()).collect()
     }
@@ -121,6 +134,7 @@ async fn doctors(
     let q = service::parse_doctor_query(query.as_deref(), state.now_ms())?;
     let limit = PageRequest::from_query(query.as_deref())?.limit;
     let doctors = service::search_doctors(&state.db, &q, limit).await?;
+    let extras = service::card_extras(&state.db, &doctors.items, state.now_ms()).await?;
     let hospitals = service::list_hospitals(
         &state.db,
         PageRequest {
@@ -146,6 +160,7 @@ async fn doctors(
         ))),
         page: page.with_nav("doctors"),
         doctors,
+        extras,
         hospitals,
         q: q.name.clone().unwrap_or_default(),
         hospital: q.hospital_id,

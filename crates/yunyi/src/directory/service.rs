@@ -572,6 +572,39 @@ pub fn parse_doctor_query(query: Option<&str>, now: i64) -> AppResult<DoctorQuer
     }
 }
 
+/// What a doctor's card shows beside who they are: when they can next be seen there and
+/// what it costs at least, so a patient choosing between doctors need not open each profile.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CardExtra {
+    pub next_free_at: Option<i64>,
+    pub price_from_fen: Option<i64>,
+}
+
+/// How far ahead a card looks for the next free time.
+pub const CARD_HORIZON_DAYS: i64 = 14;
+
+/// The [`CardExtra`] of each card, in the cards' order (two queries for the whole page).
+pub async fn card_extras(db: &Db, cards: &[DoctorCard], now: i64) -> AppResult<Vec<CardExtra>> {
+    let mut doctors: Vec<i64> = cards.iter().map(|c| c.id).collect();
+    doctors.sort_unstable();
+    doctors.dedup();
+    let until = now + CARD_HORIZON_DAYS * 24 * 3_600_000;
+    let free = store::next_free_by_site(db, &doctors, now, until).await?;
+    let prices = store::price_from_by_site(db, &doctors).await?;
+    let at = |rows: &[(i64, i64, i64)], card: &DoctorCard| {
+        rows.iter()
+            .find(|(d, h, _)| *d == card.id && *h == card.hospital_id)
+            .map(|(_, _, v)| *v)
+    };
+    Ok(cards
+        .iter()
+        .map(|card| CardExtra {
+            next_free_at: at(&free, card),
+            price_from_fen: at(&prices, card),
+        })
+        .collect())
+}
+
 /// Doctor search: one card per practice site, keyset-paged by site.
 pub async fn search_doctors(
     db: &Db,

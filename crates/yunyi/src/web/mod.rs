@@ -80,19 +80,21 @@ async fn switch_lang(
 ) -> Result<Response, AppError> {
     let lang = Lang::from_short(&code)
         .ok_or_else(|| AppError::NotFound(format!("no language '{code}'; use zh or en")))?;
-    let next = q
-        .next
-        .as_deref()
-        .filter(|n| is_local_path(n))
-        .unwrap_or("/");
-    let mut response = Redirect::to(next).into_response();
     let cookie = format!(
         "{}={}; Path=/; Max-Age=31536000; SameSite=Lax",
         i18n::LANG_COOKIE,
         lang.short()
     );
-    let value = HeaderValue::from_str(&cookie)
-        .map_err(|_| AppError::Validation(vec![FieldError::new("code", "invalid language")]))?;
+    back_with_cookie(q.next.as_deref(), &cookie, "code")
+}
+
+/// Back to `next` (a local path, else home), setting `cookie`; `field` names the path part a
+/// cookie that cannot be a header came from.
+fn back_with_cookie(next: Option<&str>, cookie: &str, field: &str) -> Result<Response, AppError> {
+    let next = next.filter(|n| is_local_path(n)).unwrap_or("/");
+    let mut response = Redirect::to(next).into_response();
+    let value = HeaderValue::from_str(cookie)
+        .map_err(|_| AppError::Validation(vec![FieldError::new(field, "invalid value")]))?;
     response.headers_mut().insert(header::SET_COOKIE, value);
     Ok(response)
 }
@@ -113,12 +115,6 @@ async fn switch_text_size(
             )));
         }
     };
-    let next = q
-        .next
-        .as_deref()
-        .filter(|n| is_local_path(n))
-        .unwrap_or("/");
-    let mut response = Redirect::to(next).into_response();
     let cookie = if large {
         format!(
             "{}=large; Path=/; Max-Age=31536000; SameSite=Lax",
@@ -127,10 +123,7 @@ async fn switch_text_size(
     } else {
         format!("{}=; Path=/; Max-Age=0; SameSite=Lax", page::TEXT_COOKIE)
     };
-    let value = HeaderValue::from_str(&cookie)
-        .map_err(|_| AppError::Validation(vec![FieldError::new("size", "invalid text size")]))?;
-    response.headers_mut().insert(header::SET_COOKIE, value);
-    Ok(response)
+    back_with_cookie(q.next.as_deref(), &cookie, "size")
 }
 
 /// This server's origin as the client reached it (`https://yy.example.cn`): the scheme from

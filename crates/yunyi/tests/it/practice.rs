@@ -38,6 +38,19 @@ impl Ctx {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// A schedule (weekly plan, no sessions yet) for a service, made by the hospital's admin.
+    async fn new_schedule(&self, service: Value) -> i64 {
+        let (s, body) = self
+            .post(
+                &self.admin,
+                "/api/v1/schedules",
+                json!({"service_id": service}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{body}");
+        body["schedule_id"].as_i64().unwrap()
+    }
+
     /// A new doctor at the Guangzhou hospital with a profile and practice site.
     async fn new_doctor(&self, username: &str, since: i64) -> i64 {
         let (s, body) = self
@@ -450,6 +463,83 @@ async fn directory_resources_are_valid_fhir() {
     get(format!("/fhir/HealthcareService/{id}")).await;
     let r = c.app.get("/fhir/Practitioner/abc").await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    c.app.stop().await;
+}
+
+fn weekday_zh(day: chrono::NaiveDate) -> &'static str {
+    ["周一", "周二", "周三", "周四", "周五", "周六", "周日"]
+        [day.weekday().num_days_from_monday() as usize]
+}
+
+/// A doctor's card in the search results says when they can next be seen there and the lowest
+/// price of their paid services there, as the API's slots and services have them.
+#[tokio::test]
+async fn doctor_cards_show_the_next_free_time_and_the_lowest_price() {
+    let c = setup().await;
+    let (_, found) = c.app.get_json("/api/v1/doctors?limit=1").await;
+    let card = &found["items"][0];
+    let (doctor, hospital) = (card["id"].as_i64().unwrap(), card["hospital_id"].clone());
+    let (_, detail) = c.app.get_json(&format!("/api/v1/doctors/{doctor}")).await;
+    let lowest = detail["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["hospital_id"] == hospital && s["active"] == true)
+        .filter_map(|s| s["price_fen"].as_i64())
+        .filter(|fen| *fen > 0)
+        .min()
+        .expect("a demo doctor with a paid service");
+    // Before any schedule: no free time in the next two weeks.
+    let card = || async {
+        let html = c
+            .app
+            .get_text(&format!("/doctors?hospital={hospital}"))
+            .await;
+        let start = html
+            .find(&format!(r#"<a href="/doctors/{doctor}">"#))
+            .unwrap_or_else(|| panic!("no card for doctor {doctor}: {html}"));
+        let rest = &html[start..];
+        rest[..rest.find("</li>").unwrap()].to_owned()
+    };
+    let facts = card().await;
+    assert!(facts.contains("14 天内暂无号源"), "{facts}");
+    // The hospital opens the doctor's text consultations tomorrow from 08:00.
+    let service = detail["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "text_consult" && s["hospital_id"] == hospital)
+        .unwrap()["id"]
+        .clone();
+    let schedule = c.new_schedule(service).await;
+    let tomorrow = yunyi::time::today() + chrono::Duration::days(1);
+    let (s, body) = c
+        .post(
+            &c.admin,
+            &format!("/api/v1/schedules/{schedule}/sessions"),
+            json!({"date": tomorrow.to_string(), "start": "08:00", "end": "09:00",
+                   "release_at": chrono::Utc::now().to_rfc3339()}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let facts = card().await;
+    let when = format!(
+        "最近可约 {} {} 08:00",
+        weekday_zh(tomorrow),
+        tomorrow.format("%m-%d")
+    );
+    assert!(facts.contains(&when), "{when}: {facts}");
+    let price = format!("¥{}.{:02} 起", lowest / 100, lowest % 100);
+    assert!(facts.contains(&price), "{price}: {facts}");
+
+    // A new doctor with no services and no schedule says so, with no price.
+    c.new_doctor("card-doctor", this_year() - 3).await;
+    let html = c
+        .app
+        .get_text("/doctors?q=%E6%96%B0%E5%8C%BB%E7%94%9F")
+        .await;
+    assert!(html.contains("14 天内暂无号源"), "{html}");
+    assert!(!html.contains("price-from"), "{html}");
     c.app.stop().await;
 }
 
@@ -1111,14 +1201,7 @@ async fn available_today_means_an_online_service_and_an_active_consult_privilege
         .as_i64()
         .or(service["id"].as_i64())
         .unwrap();
-    let (s, schedule) = c
-        .post(
-            &c.admin,
-            "/api/v1/schedules",
-            json!({"service_id": service}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{schedule}");
+    let schedule = c.new_schedule(json!(service)).await;
     assert_eq!(count("available=today").await, 18, "no free time yet");
     // A free slot later today (written directly: a session today may not fit before midnight).
     let now = yunyi::clock::now_ms();
@@ -1127,8 +1210,7 @@ async fn available_today_means_an_online_service_and_an_active_consult_privilege
     let start = (now + 10 * 60_000).min(midnight - 1000);
     let sql = format!(
         "INSERT INTO slot (schedule_id, start_at, end_at, day, capacity, booked, held, release_at, released, mode, status, created_at) \
-         VALUES ({}, {start}, {}, '{today}', 1, 0, 0, {now}, TRUE, 'in_person', 'open', {now})",
-        schedule["schedule_id"],
+         VALUES ({schedule}, {start}, {}, '{today}', 1, 0, 0, {now}, TRUE, 'in_person', 'open', {now})",
         start + 15 * 60_000
     );
     c.app.db.execute(&sql, ()).await.map(|_| ()).unwrap();
