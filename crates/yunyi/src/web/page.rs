@@ -95,6 +95,11 @@ impl PageCtx {
             .is_some_and(|u| matches!(u.role, Role::PlatformAdmin | Role::HospitalAdmin))
     }
 
+    /// A signed-in patient: their pages get the phone's tab bar (首页 / 问诊 / 预约 / 处方 / 我的).
+    pub fn is_patient(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| u.role == Role::Patient)
+    }
+
     pub fn is_platform_admin(&self) -> bool {
         self.user
             .as_ref()

@@ -131,7 +131,7 @@ impl Browser {
     }
 
     async fn click(&self, id: &str) {
-        self.element(id).await.click().await.unwrap();
+        self.element(id).await.tap().await;
     }
 
     async fn text_of(&self, css: &str) -> String {
@@ -187,6 +187,20 @@ impl Browser {
             self.path().await == expected
         })
         .await;
+    }
+}
+
+/// Taps as a person on a phone does: what they tap is on screen, not under the patient's tab
+/// bar. WebDriver's own click scrolls an element only as far as the window's bottom edge,
+/// where the fixed bar covers it and the click is refused as intercepted.
+trait Tap {
+    async fn tap(&self);
+}
+
+impl Tap for WebElement {
+    async fn tap(&self) {
+        self.scroll_into_view().await.unwrap();
+        self.click().await.unwrap();
     }
 }
 
@@ -263,9 +277,8 @@ async fn a_patient_registers_adds_a_child_and_signs_in_again_in_a_real_browser()
     d.find(By::Css("#family-form button"))
         .await
         .unwrap()
-        .click()
-        .await
-        .unwrap();
+        .tap()
+        .await;
     browser.wait_text("#family-list", "小明").await;
     let family = browser.text_of("#family-list").await;
     assert!(
@@ -402,18 +415,16 @@ async fn a_patient_picks_department_doctor_and_time_books_and_cancels_in_a_real_
     )))
     .await
     .unwrap()
-    .click()
-    .await
-    .unwrap();
+    .tap()
+    .await;
     browser.wait_path("/doctors").await;
     d.find(By::Css(format!(
         "#doctor-list a[href=\"/doctors/{doctor}\"]"
     )))
     .await
     .unwrap()
-    .click()
-    .await
-    .unwrap();
+    .tap()
+    .await;
     browser.wait_path(&format!("/doctors/{doctor}")).await;
     // Tomorrow's tab, times as chips; a time, then one confirmation.
     browser.wait_text("#day-picker", "明天").await;
@@ -421,9 +432,8 @@ async fn a_patient_picks_department_doctor_and_time_books_and_cancels_in_a_real_
     d.find(By::Css("#slot-list a.chip"))
         .await
         .unwrap()
-        .click()
-        .await
-        .unwrap();
+        .tap()
+        .await;
     browser.wait_path("/appointments/confirm").await;
     browser.wait_text("#confirm-when", "08:00").await;
     browser.click("confirm-booking").await;
@@ -443,9 +453,8 @@ async fn a_patient_picks_department_doctor_and_time_books_and_cancels_in_a_real_
     d.find(By::Css("#appointment-list button[id^=cancel-]"))
         .await
         .unwrap()
-        .click()
-        .await
-        .unwrap();
+        .tap()
+        .await;
     // Cancelling asks first; saying no changes nothing, saying yes cancels.
     assert!(d.get_alert_text().await.unwrap().contains("确定取消"));
     d.dismiss_alert().await.unwrap();
@@ -458,9 +467,8 @@ async fn a_patient_picks_department_doctor_and_time_books_and_cancels_in_a_real_
     d.find(By::Css("#appointment-list button[id^=cancel-]"))
         .await
         .unwrap()
-        .click()
-        .await
-        .unwrap();
+        .tap()
+        .await;
     d.accept_alert().await.unwrap();
     browser.wait_text("#appointment-list", "已取消").await;
     // The time is free again for others.
@@ -652,9 +660,8 @@ impl Browser {
         d.find(By::Css("form.form button[type=submit]"))
             .await
             .unwrap()
-            .click()
-            .await
-            .unwrap();
+            .tap()
+            .await;
         self.wait_for("the identity check", || async {
             d.find(By::Id("form-notice")).await.is_ok()
         })
@@ -1127,6 +1134,87 @@ async fn large_text_mode_is_chosen_in_the_header_and_remembered_in_a_real_browse
     browser.click("text-size").await;
     browser.wait_text("#text-size", "大字模式").await;
     assert_eq!(text_mode_facts(&browser).await["root"], 16.0);
+    browser.quit().await;
+    app.stop().await;
+}
+
+/// The patient's app shell on a phone: a tab bar at the bottom (首页 / 问诊 / 预约 / 处方 / 我的)
+/// that marks where they are, the header without the links it holds; on a desktop, the header.
+#[tokio::test]
+async fn a_patient_moves_between_tasks_with_the_tab_bar_on_a_phone_in_a_real_browser() {
+    let app = TestApp::with_demo().await;
+    let browser = Browser::start().await;
+    let d = browser.driver();
+    d.goto(app.url("/")).await.unwrap();
+    assert!(
+        d.find(By::Id("tab-bar")).await.is_err(),
+        "no tab bar before signing in"
+    );
+    d.goto(app.url("/login")).await.unwrap();
+    browser.fill("username", "patient1").await;
+    browser.fill("password", crate::helpers::PW).await;
+    browser.click("login-submit").await;
+    browser.wait_path("/me").await;
+
+    let tabs = d.find_all(By::Css("#tab-bar a")).await.unwrap();
+    let mut labels = Vec::new();
+    for tab in &tabs {
+        labels.push(tab.text().await.unwrap());
+    }
+    assert_eq!(labels, ["首页", "问诊", "预约", "处方", "我的"]);
+    let current = d
+        .find(By::Css("#tab-bar a[aria-current=page]"))
+        .await
+        .unwrap();
+    assert_eq!(current.id().await.unwrap().as_deref(), Some("tab-me"));
+    // Fixed at the bottom of the window, each tab a thumb's size.
+    let layout = d
+        .execute(
+            "const bar = document.getElementById('tab-bar').getBoundingClientRect();\
+             const tab = document.getElementById('tab-home').getBoundingClientRect();\
+             return [Math.round(bar.bottom), window.innerHeight, Math.round(tab.height),\
+                     getComputedStyle(document.getElementById('nav-appointments')).display];",
+            Vec::new(),
+        )
+        .await
+        .unwrap()
+        .json()
+        .clone();
+    assert_eq!(
+        layout[0], layout[1],
+        "the bar ends at the window's bottom: {layout}"
+    );
+    assert!(layout[2].as_i64() >= Some(44), "{layout}");
+    assert_eq!(
+        layout[3], "none",
+        "the header leaves the tabs' links to the bar"
+    );
+
+    browser.click("tab-appointments").await;
+    browser.wait_path("/appointments").await;
+    let current = d
+        .find(By::Css("#tab-bar a[aria-current=page]"))
+        .await
+        .unwrap();
+    assert_eq!(
+        current.id().await.unwrap().as_deref(),
+        Some("tab-appointments")
+    );
+
+    // A desktop window: the header has every link and the bar is gone.
+    d.set_window_rect(0, 0, 1366, 900).await.unwrap();
+    let shown = d
+        .execute(
+            "return [getComputedStyle(document.getElementById('tab-bar')).display,\
+                     getComputedStyle(document.getElementById('nav-appointments')).display];",
+            Vec::new(),
+        )
+        .await
+        .unwrap()
+        .json()
+        .clone();
+    assert_eq!(shown[0], "none", "{shown}");
+    assert_ne!(shown[1], "none", "{shown}");
     browser.quit().await;
     app.stop().await;
 }
