@@ -134,6 +134,16 @@ impl Browser {
         self.element(id).await.tap().await;
     }
 
+    /// The value a script returns, as JSON.
+    async fn js(&self, script: &str) -> serde_json::Value {
+        self.driver()
+            .execute(script, Vec::new())
+            .await
+            .unwrap()
+            .json()
+            .clone()
+    }
+
     async fn text_of(&self, css: &str) -> String {
         self.driver()
             .find(By::Css(css))
@@ -1075,8 +1085,7 @@ async fn an_intake_flags_a_case_the_officers_dashboard_shows_it_and_the_officer_
 /// the page's width against the window's, and the controls lower than 44 px (by id or text).
 async fn text_mode_facts(browser: &Browser) -> serde_json::Value {
     browser
-        .driver()
-        .execute(
+        .js(
             "const small = [...document.querySelectorAll('button, .button, select, \
              input:not([type=hidden]):not([type=checkbox]):not([type=radio]), .site-nav a')]\
                .filter(e => e.offsetParent !== null && e.getBoundingClientRect().height < 44)\
@@ -1085,12 +1094,8 @@ async fn text_mode_facts(browser: &Browser) -> serde_json::Value {
                       large: document.documentElement.classList.contains('large-text'),\
                       wide: document.documentElement.scrollWidth > window.innerWidth,\
                       small };",
-            Vec::new(),
         )
         .await
-        .unwrap()
-        .json()
-        .clone()
 }
 
 /// 适老化: large text and high contrast, switched on from the header on a phone, remembered on
@@ -1168,18 +1173,14 @@ async fn a_patient_moves_between_tasks_with_the_tab_bar_on_a_phone_in_a_real_bro
         .unwrap();
     assert_eq!(current.id().await.unwrap().as_deref(), Some("tab-me"));
     // Fixed at the bottom of the window, each tab a thumb's size.
-    let layout = d
-        .execute(
+    let layout = browser
+        .js(
             "const bar = document.getElementById('tab-bar').getBoundingClientRect();\
              const tab = document.getElementById('tab-home').getBoundingClientRect();\
              return [Math.round(bar.bottom), window.innerHeight, Math.round(tab.height),\
                      getComputedStyle(document.getElementById('nav-appointments')).display];",
-            Vec::new(),
         )
-        .await
-        .unwrap()
-        .json()
-        .clone();
+        .await;
     assert_eq!(
         layout[0], layout[1],
         "the bar ends at the window's bottom: {layout}"
@@ -1203,16 +1204,12 @@ async fn a_patient_moves_between_tasks_with_the_tab_bar_on_a_phone_in_a_real_bro
 
     // A desktop window: the header has every link and the bar is gone.
     d.set_window_rect(0, 0, 1366, 900).await.unwrap();
-    let shown = d
-        .execute(
+    let shown = browser
+        .js(
             "return [getComputedStyle(document.getElementById('tab-bar')).display,\
                      getComputedStyle(document.getElementById('nav-appointments')).display];",
-            Vec::new(),
         )
-        .await
-        .unwrap()
-        .json()
-        .clone();
+        .await;
     assert_eq!(shown[0], "none", "{shown}");
     assert_ne!(shown[1], "none", "{shown}");
     browser.quit().await;
