@@ -55,6 +55,16 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../../assets/chat.js"),
     },
     Asset {
+        name: "install.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../assets/install.js"),
+    },
+    Asset {
+        name: "icon.svg",
+        content_type: "image/svg+xml",
+        body: include_bytes!("../../assets/icon.svg"),
+    },
+    Asset {
         name: "htmx.min.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../../assets/vendor/htmx-2.0.11.min.js"),

@@ -27,6 +27,9 @@ pub fn router() -> Router<AppState> {
         .route("/", get(home))
         .route("/lang/{code}", get(switch_lang))
         .route("/text/{size}", get(switch_text_size))
+        .route("/manifest.webmanifest", get(manifest))
+        .route("/sw.js", get(service_worker))
+        .route("/offline", get(offline))
         .route("/assets/{version}/{name}", get(assets::serve))
 }
 
@@ -64,6 +67,60 @@ async fn home(page: PageCtx) -> impl IntoResponse {
     HomePage {
         page: page.with_nav("home"),
         services,
+    }
+}
+
+/// `GET /manifest.webmanifest`: what a phone needs to install Yunyi on its home screen.
+async fn manifest() -> Response {
+    let body = serde_json::json!({
+        "name": "云医 · 互联网医院",
+        "short_name": "云医",
+        "description": "预约挂号、在线问诊、复诊续方与送药上门",
+        "lang": "zh-CN",
+        "start_url": "/",
+        "scope": "/",
+        "display": "standalone",
+        "background_color": "#f5f8f8",
+        "theme_color": "#0b7a75",
+        "icons": [{
+            "src": format!("{}/icon.svg", assets::prefix()),
+            "sizes": "any",
+            "type": "image/svg+xml",
+            "purpose": "any"
+        }]
+    });
+    (
+        [(header::CONTENT_TYPE, "application/manifest+json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// `GET /sw.js`: the service worker, at the root so that it serves every page. Always asked
+/// for afresh (`no-cache`), so a new version reaches phones with the next visit.
+async fn service_worker() -> Response {
+    let body = include_str!("../../assets/sw.js").replace("__ASSETS__", assets::prefix());
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "offline.html")]
+struct OfflinePage {
+    page: PageCtx,
+}
+
+/// `GET /offline`: what the service worker shows when the network is gone. Rendered for no one
+/// (no name, no form token): it is kept in the phone's cache, which others may see.
+async fn offline(parts: axum::http::request::Parts) -> impl IntoResponse {
+    OfflinePage {
+        page: PageCtx::from_parts(&parts),
     }
 }
 

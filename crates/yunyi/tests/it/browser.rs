@@ -1215,3 +1215,40 @@ async fn a_patient_moves_between_tasks_with_the_tab_bar_on_a_phone_in_a_real_bro
     browser.quit().await;
     app.stop().await;
 }
+
+/// Installable on a phone: the page links a manifest, a service worker takes over, and when
+/// the server cannot be reached a page asked for is the offline page, not the browser's error.
+#[tokio::test]
+async fn the_app_installs_a_service_worker_and_shows_the_offline_page_without_a_network() {
+    let app = TestApp::spawn().await;
+    let browser = Browser::start().await;
+    let d = browser.driver();
+    d.goto(app.url("/")).await.unwrap();
+    let scope = browser
+        .js("return navigator.serviceWorker.ready.then(r => r.active ? r.scope : null);")
+        .await;
+    assert_eq!(scope, app.url("/"), "the worker serves the whole site");
+    browser
+        .wait_for("the offline page in the cache", || async {
+            browser
+                .js("return caches.open('yunyi-offline-v1').then(c => c.match('/offline')).then(r => !!r);")
+                .await
+                == true
+        })
+        .await;
+    // The worker controls pages loaded from now on.
+    d.goto(app.url("/hospitals")).await.unwrap();
+    assert_eq!(
+        browser
+            .js("return !!navigator.serviceWorker.controller;")
+            .await,
+        true
+    );
+
+    let doctors = app.url("/doctors");
+    app.stop().await;
+    d.goto(&doctors).await.unwrap();
+    browser.wait_text("h1", "网络已断开").await;
+    assert!(browser.text_of(".alert").await.contains("120"));
+    browser.quit().await;
+}

@@ -218,3 +218,38 @@ async fn the_text_size_switch_sets_a_cookie_and_returns_to_the_page() {
     assert_eq!(app.get("/text/huge").await.status(), StatusCode::NOT_FOUND);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_manifest_service_worker_and_offline_page_make_the_site_installable() {
+    let app = TestApp::with_demo().await;
+    let html = app.get_text("/").await;
+    assert!(html.contains(r#"<link rel="manifest" href="/manifest.webmanifest">"#));
+
+    let r = app.get("/manifest.webmanifest").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "application/manifest+json");
+    let manifest: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(manifest["short_name"], "云医");
+    assert_eq!(manifest["start_url"], "/");
+    assert_eq!(manifest["display"], "standalone");
+    let icon = manifest["icons"][0]["src"].as_str().unwrap().to_owned();
+    let r = app.get(&icon).await;
+    assert_eq!(r.status(), StatusCode::OK, "the icon {icon} is served");
+    assert_eq!(r.headers()["content-type"], "image/svg+xml");
+
+    let r = app.get("/sw.js").await;
+    assert_eq!(r.headers()["cache-control"], "no-cache");
+    let sw = r.text().await.unwrap();
+    assert!(!sw.contains("__ASSETS__"), "the asset prefix is filled in");
+    assert!(sw.contains("/offline"));
+
+    // The offline page is for no one: no name and no form token, even when signed in.
+    let patient = app.sign_in_browser("patient1").await;
+    let offline = patient.page("/offline").await;
+    assert!(offline.contains("网络已断开"), "{offline}");
+    assert!(
+        !offline.contains("张伟") && !offline.contains("logout"),
+        "{offline}"
+    );
+    app.stop().await;
+}
