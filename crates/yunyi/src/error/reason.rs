@@ -86,6 +86,8 @@ crate::text_enum! {
         // Addresses.
         /// The id in the address is not an id (ids are positive whole numbers): nothing is there.
         NoSuchId = "no-such-id",
+        /// The address names a choice that does not exist (a language, a text size).
+        NoSuchOption = "no-such-option",
         // Permissions.
         /// The action belongs to another role (patients book, doctors accept).
         RoleRequired = "role-required",
@@ -139,7 +141,7 @@ impl Reason {
     pub fn class(self) -> ErrorCode {
         match self {
             Self::RoleRequired | Self::ScopeInsufficient => ErrorCode::Forbidden,
-            Self::NoSuchId => ErrorCode::NotFound,
+            Self::NoSuchId | Self::NoSuchOption => ErrorCode::NotFound,
             Self::StorageFull | Self::DatabaseUnavailable => ErrorCode::Unavailable,
             _ => ErrorCode::Conflict,
         }

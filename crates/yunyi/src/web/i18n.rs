@@ -248,6 +248,7 @@ mod tests {
                 "no-hospital",
                 "no-pharmacy",
                 "no-such-id",
+                "no-such-option",
                 "not-accepted",
                 "not-follow-up",
                 "not-paid",

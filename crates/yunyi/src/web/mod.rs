@@ -18,7 +18,7 @@ use axum::routing::get;
 use serde::Deserialize;
 
 use crate::app::AppState;
-use crate::error::{AppError, FieldError};
+use crate::error::{AppError, FieldError, Reason};
 pub use i18n::Lang;
 pub use page::PageCtx;
 
@@ -135,23 +135,27 @@ async fn switch_lang(
     Path(code): Path<String>,
     Query(q): Query<SwitchQuery>,
 ) -> Result<Response, AppError> {
-    let lang = Lang::from_short(&code)
-        .ok_or_else(|| AppError::NotFound(format!("no language '{code}'; use zh or en")))?;
+    let lang = Lang::from_short(&code).ok_or_else(|| {
+        AppError::refused(
+            Reason::NoSuchOption,
+            format!("no language '{code}'; use zh or en"),
+        )
+    })?;
     let cookie = format!(
         "{}={}; Path=/; Max-Age=31536000; SameSite=Lax",
         i18n::LANG_COOKIE,
         lang.short()
     );
-    back_with_cookie(q.next.as_deref(), &cookie, "code")
+    back_with_cookie(q.next.as_deref(), &cookie)
 }
 
-/// Back to `next` (a local path, else home), setting `cookie`; `field` names the path part a
-/// cookie that cannot be a header came from.
-fn back_with_cookie(next: Option<&str>, cookie: &str, field: &str) -> Result<Response, AppError> {
+/// Back to `next` (a local path, else home), setting `cookie` (always one of ours: a value
+/// that cannot be a header is this server's fault, not the visitor's).
+fn back_with_cookie(next: Option<&str>, cookie: &str) -> Result<Response, AppError> {
     let next = next.filter(|n| is_local_path(n)).unwrap_or("/");
     let mut response = Redirect::to(next).into_response();
     let value = HeaderValue::from_str(cookie)
-        .map_err(|_| AppError::Validation(vec![FieldError::new(field, "invalid value")]))?;
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("cookie {cookie:?}: {e}")))?;
     response.headers_mut().insert(header::SET_COOKIE, value);
     Ok(response)
 }
@@ -167,9 +171,10 @@ async fn switch_text_size(
         "large" => true,
         "standard" => false,
         _ => {
-            return Err(AppError::NotFound(format!(
-                "no text size '{size}'; use large or standard"
-            )));
+            return Err(AppError::refused(
+                Reason::NoSuchOption,
+                format!("no text size '{size}'; use large or standard"),
+            ));
         }
     };
     let cookie = if large {
@@ -180,7 +185,7 @@ async fn switch_text_size(
     } else {
         format!("{}=; Path=/; Max-Age=0; SameSite=Lax", page::TEXT_COOKIE)
     };
-    back_with_cookie(q.next.as_deref(), &cookie, "size")
+    back_with_cookie(q.next.as_deref(), &cookie)
 }
 
 /// This server's origin as the client reached it (`https://yy.example.cn`): the scheme from

@@ -215,7 +215,16 @@ async fn the_text_size_switch_sets_a_cookie_and_returns_to_the_page() {
         cookie.starts_with("yunyi_text=;") && cookie.contains("Max-Age=0"),
         "{cookie}"
     );
-    assert_eq!(app.get("/text/huge").await.status(), StatusCode::NOT_FOUND);
+    let r = app
+        .client
+        .get(app.url("/text/huge"))
+        .header("accept-language", "zh-CN")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("没有这个选项"), "said in Chinese: {html}");
     app.stop().await;
 }
 
