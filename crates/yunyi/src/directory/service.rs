@@ -589,7 +589,7 @@ pub async fn card_extras(db: &Db, cards: &[DoctorCard], now: i64) -> AppResult<V
     doctors.sort_unstable();
     doctors.dedup();
     let until = now + CARD_HORIZON_DAYS * 24 * 3_600_000;
-    let free = store::next_free_by_site(db, &doctors, now, until).await?;
+    let free = crate::scheduling::store::next_free(db, None, &doctors, now, until).await?;
     let prices = store::price_from_by_site(db, &doctors).await?;
     let at = |rows: &[(i64, i64, i64)], card: &DoctorCard| {
         rows.iter()

@@ -379,31 +379,6 @@ pub async fn search_doctors(
     Ok(rows.into_iter().map(|r| (r.site_id, r.card)).collect())
 }
 
-/// For doctor cards: the first free time at each (doctor, hospital) in [now, until), as
-/// `(doctor, hospital, start)`. With the "available today" filter above, the directory's only
-/// reads of scheduling's tables: what a card shows, no rules.
-pub async fn next_free_by_site(
-    db: &Db,
-    doctors: &[i64],
-    now: i64,
-    until: i64,
-) -> Result<Vec<(i64, i64, i64)>, sqlx::Error> {
-    if doctors.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut params = Params::default();
-    let (now, until) = (params.push(now), params.push(until));
-    let list: Vec<String> = doctors.iter().map(|d| params.push(*d)).collect();
-    let sql = format!(
-        "SELECT c.doctor_id, c.hospital_id, MIN(s.start_at) FROM slot s JOIN schedule c ON c.id = s.schedule_id \
-         WHERE c.doctor_id IN ({}) AND c.active = TRUE AND s.status = 'open' AND s.released = TRUE \
-         AND s.release_at <= {now} AND s.start_at > {now} AND s.start_at < {until} \
-         AND s.booked + s.held < s.capacity GROUP BY c.doctor_id, c.hospital_id",
-        list.join(", ")
-    );
-    db.all(&sql, params).await
-}
-
 /// For doctor cards: the lowest price of each (doctor, hospital)'s active paid services, as
 /// `(doctor, hospital, fen)`.
 pub async fn price_from_by_site(

@@ -33,6 +33,16 @@ pub struct Booking {
     pub basis: String,
 }
 
+impl Booking {
+    /// The booking's audit event, as both backends write it (the writer or `book_slot` fills
+    /// in the new appointment's id).
+    pub fn audit_event(&self) -> audit::NewEvent<'static> {
+        audit::NewEvent::new(self.actor.clone(), "appointment.create", "appointment")
+            .patient(self.person)
+            .reason(self.basis.clone())
+    }
+}
+
 /// What became of a booking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -90,10 +100,7 @@ impl Batch for Bookings {
                 Err(e) => return Err(e),
             };
             sqlite_batch::insert_care_link(tx, b, id)?;
-            let new = audit::NewEvent::new(b.actor.clone(), "appointment.create", "appointment")
-                .object(id)
-                .patient(b.person)
-                .reason(b.basis.clone());
+            let new = b.audit_event().object(id);
             let event = audit::Pending::of(&new, b.now).chained(head);
             insert_event(tx, &event)?;
             head = (event.id, event.hash);

@@ -363,11 +363,7 @@ pub async fn book(
         Some(writer) => writer.submit(booking).await?,
         // PostgreSQL: one call of the booking function, its own transaction.
         None => {
-            let event = audit::stamped(
-                &NewEvent::new(actor.audit(), "appointment.create", "appointment")
-                    .patient(person_id)
-                    .reason(booker.basis.describe()),
-            );
+            let event = audit::stamped(&booking.audit_event());
             let limits = (MAX_ACTIVE, NO_SHOW_LIMIT, NO_SHOW_WINDOW_MS);
             store::book_slot(&state.db, &booking, limits, &event).await?
         }

@@ -2,7 +2,7 @@
 
 use super::group_commit::{Booking, Outcome};
 use super::model::{Appointment, Mode, Slot, SlotStatus};
-use crate::db::{Db, Params, Sql, Tx};
+use crate::db::{Db, Sql, Tx};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ScheduleRow {
@@ -515,31 +515,39 @@ pub async fn schedules_of_hospital(
     .await
 }
 
-/// Each doctor's earliest bookable time at a hospital in (now, until): for lists that show
-/// "next free" beside many doctors at once (triage) in one query instead of one per doctor.
+/// Each doctor's earliest bookable time at each hospital (or only at `hospital`) in
+/// (now, until), as `(doctor, hospital, start)`: for lists that show "next free" beside many
+/// doctors at once (triage, the doctors' cards) in one query instead of one per doctor.
 pub async fn next_free(
     db: &Db,
-    hospital: i64,
+    hospital: Option<i64>,
     doctors: &[i64],
     now: i64,
     until: i64,
-) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+) -> Result<Vec<(i64, i64, i64)>, sqlx::Error> {
     if doctors.is_empty() {
         return Ok(Vec::new());
     }
-    let mut params = Params::default();
-    params.push(hospital);
-    params.push(now);
-    params.push(until);
-    let list: Vec<String> = doctors.iter().map(|d| params.push(*d)).collect();
-    let sql = format!(
-        "SELECT c.doctor_id, MIN(s.start_at) FROM slot s JOIN schedule c ON c.id = s.schedule_id \
-         WHERE c.hospital_id = $1 AND c.active = TRUE AND c.doctor_id IN ({}) \
-         AND s.status = 'open' AND s.released = TRUE AND s.release_at <= $2 \
-         AND s.start_at > $2 AND s.start_at < $3 AND s.booked + s.held < s.capacity \
-         GROUP BY c.doctor_id",
-        list.join(", ")
+    let mut sql = Sql::new(
+        "SELECT c.doctor_id, c.hospital_id, MIN(s.start_at) FROM slot s JOIN schedule c ON c.id = s.schedule_id \
+         WHERE c.active = TRUE AND s.status = 'open' AND s.released = TRUE AND s.booked + s.held < s.capacity \
+         AND s.release_at <= ",
     );
+    sql.bind(now)
+        .push(" AND s.start_at > ")
+        .bind(now)
+        .push(" AND s.start_at < ")
+        .bind(until)
+        .and_eq("c.hospital_id", hospital)
+        .push(" AND c.doctor_id IN (");
+    for (i, doctor) in doctors.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.bind(*doctor);
+    }
+    sql.push(") GROUP BY c.doctor_id, c.hospital_id");
+    let (sql, params) = sql.into_parts();
     db.all(&sql, params).await
 }
 

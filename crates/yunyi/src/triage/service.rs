@@ -197,7 +197,7 @@ async fn doctors_with_free_time(
     let ids: Vec<i64> = cards.iter().map(|(_, c)| c.id).collect();
     let free = crate::scheduling::store::next_free(
         &state.db,
-        d.hospital_id,
+        Some(d.hospital_id),
         &ids,
         now,
         now + FREE_WITHIN_MS,
@@ -205,7 +205,7 @@ async fn doctors_with_free_time(
     .await?;
     let mut offers: Vec<(i64, DoctorOffer)> = free
         .into_iter()
-        .filter_map(|(doctor, at)| {
+        .filter_map(|(doctor, _, at)| {
             let (_, card) = cards.iter().find(|(_, c)| c.id == doctor)?;
             Some((
                 at,

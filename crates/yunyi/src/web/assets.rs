@@ -28,47 +28,38 @@ struct Asset {
     body: &'static [u8],
 }
 
+/// A script (all of ours are UTF-8 JavaScript).
+const fn js(name: &'static str, body: &'static [u8]) -> Asset {
+    Asset {
+        name,
+        content_type: "text/javascript; charset=utf-8",
+        body,
+    }
+}
+
 const ASSETS: &[Asset] = &[
     Asset {
         name: "app.css",
         content_type: "text/css; charset=utf-8",
         body: include_bytes!("../../assets/app.css"),
     },
-    Asset {
-        name: "admin.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../../assets/admin.js"),
-    },
-    Asset {
-        name: "confirm.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../../assets/confirm.js"),
-    },
-    Asset {
-        name: "drug-picker.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../../assets/drug-picker.js"),
-    },
-    Asset {
-        name: "chat.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../../assets/chat.js"),
-    },
-    Asset {
-        name: "install.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../../assets/install.js"),
-    },
+    js("admin.js", include_bytes!("../../assets/admin.js")),
+    js("confirm.js", include_bytes!("../../assets/confirm.js")),
+    js(
+        "drug-picker.js",
+        include_bytes!("../../assets/drug-picker.js"),
+    ),
+    js("chat.js", include_bytes!("../../assets/chat.js")),
+    js("install.js", include_bytes!("../../assets/install.js")),
     Asset {
         name: "icon.svg",
         content_type: "image/svg+xml",
         body: include_bytes!("../../assets/icon.svg"),
     },
-    Asset {
-        name: "htmx.min.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../../assets/vendor/htmx-2.0.11.min.js"),
-    },
+    js(
+        "htmx.min.js",
+        include_bytes!("../../assets/vendor/htmx-2.0.11.min.js"),
+    ),
 ];
 
 /// `GET /assets/{hash}/{name}`. An old hash in the URL still gets today's file: after an
