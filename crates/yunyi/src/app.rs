@@ -80,6 +80,8 @@ pub struct Shared {
         crate::ttl_cache::TtlCache<i64, std::sync::Arc<crate::surveillance::rules::Current>>,
     /// Who listens to which consultation's conversation here (see `consult::hub`).
     pub chat: Arc<crate::consult::hub::Hub>,
+    /// Unread counts of the accounts whose pages are open here (`notification::bell`).
+    pub bells: Arc<crate::notification::bell::Bells>,
     /// The key that signs id_tokens, read once (see `smart::oidc`).
     pub oidc_key: tokio::sync::OnceCell<Arc<crate::smart::oidc::Signing>>,
     /// Cancelled when the server begins to stop: long-lived connections (chat) close then.
@@ -142,7 +144,7 @@ impl AppState {
             .context("starting the booking writer")?;
         let messages = crate::consult::message_writer::MessageWriter::start(&db)
             .context("starting the message writer")?;
-        let scope = crate::consult::hub::scope_of(&db)
+        let scope = crate::hub::scope_of(&db)
             .await
             .context("reading the database schema")?;
         let checkpointer = crate::db::checkpointer::Checkpointer::start(&db)
@@ -162,7 +164,14 @@ impl AppState {
             privileges: directory::service::privilege_memory(),
             service_kinds: directory::service::service_kind_memory(),
             screening_rules: crate::surveillance::rules::memory(),
-            chat: Arc::new(crate::consult::hub::Hub::new(scope)),
+            chat: Arc::new(crate::hub::Hub::new(
+                crate::consult::hub::CHANNEL,
+                scope.clone(),
+            )),
+            bells: Arc::new(crate::hub::Hub::new(
+                crate::notification::bell::CHANNEL,
+                scope,
+            )),
             oidc_key: tokio::sync::OnceCell::new(),
             stopping: CancellationToken::new(),
             metrics: Arc::new(Metrics::new(db.backend_name())),
@@ -267,9 +276,16 @@ impl Application {
                 .registry
                 .with_job(scheduling::waitlist::ExpireHolds(state.clone()))
                 .with_job(scheduling::notice::SendNotices(state.clone()))
+                .with_job(crate::notification::deliver::DeliverNotifications(
+                    state.clone(),
+                ))
                 // Refunds go through the payment gateway, which lives in the state.
                 .with_recurring_job(
                     crate::billing::fees::RefundLapsed(state.clone()),
+                    std::time::Duration::from_secs(60),
+                )
+                .with_recurring_job(
+                    scheduling::reminders::AppointmentNotices(state.clone()),
                     std::time::Duration::from_secs(60),
                 )
                 .with_recurring_job(
@@ -294,9 +310,15 @@ impl Application {
             ))
         });
         // PostgreSQL: conversation news from every process (a no-op on SQLite).
-        let listener = tokio::spawn(crate::consult::hub::listen(
+        let listener = tokio::spawn(crate::hub::listen(
             state.db.clone(),
             state.chat.clone(),
+            shutdown.clone(),
+        ));
+        // PostgreSQL: inbox news (unread counts) from every process.
+        let bell_listener = tokio::spawn(crate::hub::listen(
+            state.db.clone(),
+            state.bells.clone(),
             shutdown.clone(),
         ));
         let stopping = state.stopping.clone();
@@ -322,6 +344,7 @@ impl Application {
             }
         }
         let _ = listener.await;
+        let _ = bell_listener.await;
         if let Some(sealer) = sealer {
             let _ = sealer.await;
         }
@@ -349,6 +372,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::billing::router())
         .merge(crate::dispensing::router())
         .merge(crate::surveillance::router())
+        .merge(crate::notification::router())
         .merge(audit::router())
         .merge(fhir::router())
         .fallback(not_found)

@@ -63,6 +63,16 @@ pub struct Cli {
     #[arg(long, global = true, env = "YUNYI_HSTS", value_name = "ON_OFF")]
     pub hsts: Option<String>,
 
+    /// Quiet hours, China time, when only urgent notifications go out by SMS (the rest wait
+    /// for the end): `22:00-08:00` (default) or `off`.
+    #[arg(
+        long,
+        global = true,
+        env = "YUNYI_QUIET_HOURS",
+        value_name = "HH:MM-HH:MM"
+    )]
+    pub quiet_hours: Option<String>,
+
     /// Places with an outbreak now, separated by commas (e.g. "某某市,某某县"): in triage,
     /// fever after travel there sends a patient to the fever clinic.
     #[arg(
@@ -383,6 +393,12 @@ pub fn resolve(cli: &Cli, matches: &ArgMatches) -> Result<Config, ConfigError> {
         ("hsts", "--hsts", "YUNYI_HSTS"),
         &from_file_text,
     );
+    let quiet_hours = text_setting(
+        matches,
+        (&cli.quiet_hours, file.quiet_hours),
+        ("quiet_hours", "--quiet-hours", "YUNYI_QUIET_HOURS"),
+        &from_file_text,
+    );
     let metrics_token = std::env::var("YUNYI_METRICS_TOKEN")
         .ok()
         .filter(|k| !k.trim().is_empty())
@@ -417,6 +433,7 @@ pub fn resolve(cli: &Cli, matches: &ArgMatches) -> Result<Config, ConfigError> {
         step_up_minutes,
         break_glass,
         hsts,
+        quiet_hours,
         metrics_token,
         outbreak_areas,
         ice_servers,

@@ -57,6 +57,8 @@ pub struct FileSettings {
     pub break_glass: Option<String>,
     /// `on` (default) or `off`: HSTS on responses to https requests.
     pub hsts: Option<String>,
+    /// `HH:MM-HH:MM` (China time) or `off`: when non-urgent SMS wait (default 22:00-08:00).
+    pub quiet_hours: Option<String>,
     /// Places with an outbreak now: fever after travel there sends a patient to the fever
     /// clinic in triage (until the screening context manages the list).
     pub outbreak_areas: Option<Vec<String>>,
@@ -330,6 +332,41 @@ impl Default for SchedulingConfig {
     }
 }
 
+/// How notifications go out (see `notification`).
+#[derive(Debug, Clone)]
+pub struct NotificationConfig {
+    /// When non-urgent SMS wait for the morning; `None`: never.
+    pub quiet_hours: Option<crate::notification::model::QuietHours>,
+    /// The most non-urgent SMS one person gets in an hour; the rest stay in the inbox.
+    pub sms_per_hour: i64,
+}
+
+impl Default for NotificationConfig {
+    fn default() -> Self {
+        Self {
+            quiet_hours: Some(crate::notification::model::QuietHours::default()),
+            sms_per_hour: 5,
+        }
+    }
+}
+
+fn parse_quiet_hours(
+    raw: &Sourced<String>,
+) -> Result<Option<crate::notification::model::QuietHours>, ConfigError> {
+    let value = raw.value.trim();
+    if value.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    crate::notification::model::QuietHours::parse(value)
+        .map(Some)
+        .ok_or_else(|| {
+            ConfigError(format!(
+                "quiet hours '{}' ({}) must be HH:MM-HH:MM in China time, e.g. 22:00-08:00, or off",
+                raw.value, raw.source
+            ))
+        })
+}
+
 /// Triage settings.
 #[derive(Debug, Clone, Default)]
 pub struct TriageConfig {
@@ -470,6 +507,7 @@ pub struct Config {
     pub security: SecurityConfig,
     pub scheduling: SchedulingConfig,
     pub pharmacy: PharmacyConfig,
+    pub notification: NotificationConfig,
     pub triage: TriageConfig,
     pub consult: ConsultConfig,
     /// The data encryption key (base64) from `YUNYI_DATA_KEY`; else the key file is used.
@@ -505,6 +543,7 @@ impl Config {
             security: SecurityConfig::default(),
             scheduling: SchedulingConfig::default(),
             pharmacy: PharmacyConfig::default(),
+            notification: NotificationConfig::default(),
             triage: TriageConfig::default(),
             consult: ConsultConfig::default(),
             data_key: None,
@@ -523,6 +562,7 @@ pub struct RawSettings {
     pub step_up_minutes: Option<Sourced<String>>,
     pub break_glass: Option<Sourced<String>>,
     pub hsts: Option<Sourced<String>>,
+    pub quiet_hours: Option<Sourced<String>>,
     /// From `YUNYI_METRICS_TOKEN` only: a flag would show it in `ps`.
     pub metrics_token: Option<Secret>,
     pub outbreak_areas: Option<Sourced<String>>,
@@ -575,6 +615,10 @@ impl RawSettings {
         if let Some(raw) = &self.hsts {
             security.hsts = parse_switch("hsts", raw)?;
         }
+        let mut notification = NotificationConfig::default();
+        if let Some(raw) = &self.quiet_hours {
+            notification.quiet_hours = parse_quiet_hours(raw)?;
+        }
         let triage = TriageConfig {
             outbreak_areas: match &self.outbreak_areas {
                 Some(raw) => parse_outbreak_areas(raw)?,
@@ -609,6 +653,7 @@ impl RawSettings {
             security,
             scheduling: SchedulingConfig::default(),
             pharmacy: PharmacyConfig::default(),
+            notification,
             triage,
             data_key: self.data_key,
             demo: false,

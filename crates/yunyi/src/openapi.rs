@@ -126,6 +126,11 @@ fn parts() -> Vec<(&'static str, &'static str, OpenApi)> {
             crate::surveillance::api::ApiDoc::openapi(),
         ),
         (
+            "notification",
+            "The notification centre: inbox, unread count and channel preferences",
+            crate::notification::api::ApiDoc::openapi(),
+        ),
+        (
             "audit",
             "The audit trail",
             crate::audit::api::ApiDoc::openapi(),

@@ -52,6 +52,7 @@ pub async fn audit_denials(State(state): State<AppState>, req: Request, next: Ne
             response
                 .extensions_mut()
                 .insert(crate::web::page::UserBadge {
+                    unread: 0,
                     display_name: me.display_name.clone(),
                     role: me.role,
                 });

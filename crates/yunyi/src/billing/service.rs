@@ -13,6 +13,7 @@ use crate::dispensing::store as dispensing_store;
 use crate::error::{AppError, AppResult, Reason};
 use crate::identity::Actor;
 use crate::identity::model::Role;
+use crate::notification::model::{Event, Notice};
 use crate::pharmacy::prescription::{Action, transition};
 use crate::pharmacy::{prescribing, prescription_store};
 use crate::policy;
@@ -394,6 +395,10 @@ async fn refund_unchecked(
             .reason(format!("{}: {reason}", crate::money::yuan(amount))),
     )
     .await?;
+    let cause = format!("refund:{order_id}:{reference}");
+    let notice = Notice::new(order.payer_id, Event::PaymentRefunded, cause)
+        .param("amount", crate::money::yuan(amount));
+    crate::notification::service::notify(&mut tx, &notice, now).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -12,6 +12,7 @@ use crate::error::{AppError, AppResult, Reason};
 use crate::identity::auth::require_step_up;
 use crate::identity::model::Role;
 use crate::identity::{Actor, service as identity, store as identity_store};
+use crate::notification::model::{Event, Notice};
 
 use super::service::{
     ConsultationView, FollowUpBasis, authorize, consultation_or_404, deny, follow_up_basis,
@@ -166,9 +167,32 @@ pub async fn accept(state: &AppState, actor: &Actor, id: i64) -> AppResult<Consu
         )
         .await?;
     }
+    tell_patient(
+        &mut tx,
+        &c,
+        Event::ConsultationAccepted,
+        &me.display_name,
+        now,
+    )
+    .await?;
     tx.commit().await?;
     announce(state, id, Status::Accepted).await;
     view_unchecked(state, id).await
+}
+
+/// Tells the one who asked for the consultation (the patient, or their guardian) what the
+/// doctor did, in `tx`.
+async fn tell_patient(
+    tx: &mut Tx,
+    c: &ConsultationRow,
+    event: Event,
+    doctor: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let notice = Notice::new(c.requested_by, event, format!("consultation:{}", c.id))
+        .param("doctor", doctor)
+        .link(format!("/consultations/{}", c.id));
+    crate::notification::service::notify(tx, &notice, now).await
 }
 
 /// Tells the conversation's listeners its new status (after the commit).
@@ -294,6 +318,9 @@ async fn doctor_moves(
     let to = apply(&mut tx, &actor.audit(), &c, action, reason, now).await?;
     if action == Action::Start {
         store::mark_first_reply(&mut tx, id, now).await?;
+    }
+    if to.is_ended() {
+        tell_patient(&mut tx, &c, Event::ConsultationEnded, &me.display_name, now).await?;
     }
     tx.commit().await?;
     announce(state, id, to).await;

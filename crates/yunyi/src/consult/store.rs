@@ -778,3 +778,17 @@ pub async fn last_call_start(
     .await?;
     Ok(last.and_then(|(body, at)| (body == start_body).then_some(at)))
 }
+
+/// The account that asked for the consultation a prescription was written in (the patient,
+/// or the guardian who asked for a child): the one to tell about the prescription.
+pub async fn requester_of_prescription(
+    tx: &mut Tx,
+    prescription: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    tx.scalar_optional(
+        "SELECT c.requested_by FROM prescription p JOIN consultation c ON c.id = p.consultation_id \
+         WHERE p.id = $1",
+        (prescription,),
+    )
+    .await
+}

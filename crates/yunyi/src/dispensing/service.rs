@@ -16,6 +16,7 @@ use crate::db::Tx;
 use crate::error::{AppError, AppResult, FieldError, Reason};
 use crate::identity::Actor;
 use crate::identity::model::Role;
+use crate::notification::model::{Event, Notice};
 use crate::pharmacy::prescription_store::{self as rx_store, ItemRow, PrescriptionRow};
 use crate::pharmacy::store::{self as formulary, Pharmacy};
 use crate::policy;
@@ -268,7 +269,41 @@ async fn record_move(
         event = event.reason(note.to_owned());
     }
     audit::append(tx, &event).await?;
+    let told = match to {
+        Status::Delivered => Some(Event::ParcelDelivered),
+        Status::ReadyForPickup => Some(Event::PickupReady),
+        _ => None,
+    };
+    if let Some(event) = told {
+        tell_patient(
+            tx,
+            f,
+            Notice::new(0, event, format!("fulfilment:{}", f.id)),
+            now,
+        )
+        .await?;
+    }
     Ok(to)
+}
+
+/// Tells the one who asked for the consultation the prescription was written in (the patient
+/// or their guardian) how its medicine is coming, in `tx`. `notice` names no one yet.
+async fn tell_patient(
+    tx: &mut Tx,
+    f: &FulfilmentRow,
+    notice: Notice,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let requester = crate::consult::store::requester_of_prescription(tx, f.prescription_id);
+    let Some(account_id) = requester.await? else {
+        return Ok(());
+    };
+    let notice = Notice {
+        account_id,
+        ..notice
+    }
+    .link(format!("/prescriptions/{}", f.prescription_id));
+    crate::notification::service::notify(tx, &notice, now).await
 }
 
 /// A fulfilment with what it holds and where it goes, for the patient side or the pharmacy.
@@ -540,6 +575,14 @@ pub async fn dispatch(state: &AppState, actor: &Actor, id: i64) -> AppResult<Ful
     )
     .await?;
     store::set_tracking(&mut tx, id, state.courier.name(), &tracking).await?;
+    let notice = Notice::new(
+        0,
+        Event::ParcelDispatched,
+        format!("fulfilment:{id}:{tracking}"),
+    )
+    .param("courier", state.courier.name())
+    .param("tracking", tracking.clone());
+    tell_patient(&mut tx, &f, notice, now).await?;
     // Sent again after a failed delivery: it was dispensed the first time.
     crate::pharmacy::prescribing::dispensed(&mut tx, f.prescription_id, now).await?;
     tx.commit().await?;

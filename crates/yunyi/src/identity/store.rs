@@ -491,3 +491,19 @@ pub async fn insert_setting_once(
     .await
     .map(|n| n == 1)
 }
+
+/// Moves a setting from `from` to `to` in `tx`; false when it no longer holds `from` (another
+/// node moved it first), so a watermark advances once.
+pub async fn move_setting(
+    tx: &mut Tx,
+    key: &str,
+    (from, to): (&str, &str),
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    tx.execute(
+        "UPDATE app_setting SET value = $3, updated_at = $4 WHERE key = $1 AND value = $2",
+        (key, from, to, now),
+    )
+    .await
+    .map(|n| n == 1)
+}

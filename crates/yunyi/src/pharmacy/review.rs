@@ -15,11 +15,12 @@ use super::prescription_store::{self as store, PrescriptionRow};
 use super::store as formulary;
 use crate::app::AppState;
 use crate::audit::{self, AuditActor, NewEvent};
-use crate::db::Db;
+use crate::db::{Db, Tx};
 use crate::error::{AppError, AppResult, Reason};
 use crate::identity::Actor;
 use crate::identity::model::Role;
 use crate::jobs::{Job, JobContext, JobResult};
+use crate::notification::model::{Event, Notice};
 
 /// A prescription waiting in the pharmacist's queue.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -158,6 +159,7 @@ pub async fn approve(
         now,
     )
     .await?;
+    tell_patient(&mut tx, id, Event::PrescriptionApproved, None, now).await?;
     tx.commit().await?;
     view_unchecked(state, id).await
 }
@@ -206,6 +208,7 @@ pub async fn reject(
         now,
     )
     .await?;
+    tell_patient(&mut tx, id, Event::PrescriptionRejected, Some(reason), now).await?;
     tx.commit().await?;
     view_unchecked(state, id).await
 }
@@ -265,4 +268,25 @@ impl Job for ExpirePrescriptions {
         }
         Ok(())
     }
+}
+
+/// Tells the one who asked for the consultation the prescription was written in (the patient
+/// or their guardian) about prescription `id`, in `tx`.
+async fn tell_patient(
+    tx: &mut Tx,
+    id: i64,
+    event: Event,
+    reason: Option<&str>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let Some(account) = crate::consult::store::requester_of_prescription(tx, id).await? else {
+        return Ok(());
+    };
+    let mut notice = Notice::new(account, event, format!("prescription:{id}"))
+        .param("prescription", id.to_string())
+        .link(format!("/prescriptions/{id}"));
+    if let Some(reason) = reason {
+        notice = notice.param("reason", reason);
+    }
+    crate::notification::service::notify(tx, &notice, now).await
 }

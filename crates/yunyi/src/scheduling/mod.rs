@@ -17,6 +17,7 @@ pub mod pages;
 pub mod plan;
 pub mod plan_store;
 pub mod release;
+pub mod reminders;
 pub mod service;
 pub mod staff_pages;
 pub mod statistics;

@@ -1,16 +1,10 @@
-//! Telling patients about their appointments (cancelled by the hospital, a waitlist place on
-//! hold) through the [`Notifier`](crate::identity::notify::Notifier), on the phone of the
-//! account that booked.
-//!
-//! A notice is a durable job written in the transaction of the change it reports, so it is
-//! sent if and only if the change was committed, and retried if the gateway fails.
+//! `scheduling.notice`: the text messages queued before the notification centre
+//! (`notification`) took over. Nothing queues this job any more; its handler stays for one
+//! release so that messages already waiting in a deployment's outbox are still sent.
 
 use crate::app::AppState;
-use crate::db::Tx;
-use crate::identity::model::Phone;
 use crate::identity::notify::Message;
-use crate::identity::store as identity_store;
-use crate::jobs::{self, Job, JobContext, JobResult, NewJob, Payload};
+use crate::jobs::{Job, JobContext, JobResult, Payload};
 
 pub const KIND: &str = "scheduling.notice";
 
@@ -23,25 +17,6 @@ const KINDS: [&str; 5] = [
     "epi.overdue",
     "epi.alert",
 ];
-
-/// Queues a notice to an account in the caller's transaction.
-pub async fn enqueue(
-    tx: &mut Tx,
-    account_id: i64,
-    kind: &'static str,
-    text: String,
-) -> Result<(), sqlx::Error> {
-    jobs::enqueue(
-        tx,
-        &NewJob::of(&Notice {
-            account_id,
-            kind: kind.to_owned(),
-            text,
-        }),
-    )
-    .await
-    .map(|_| ())
-}
 
 /// `scheduling.notice`: sends one queued notice.
 pub struct SendNotices(pub AppState);
@@ -76,20 +51,9 @@ async fn send(
     kind: &'static str,
     text: String,
 ) -> anyhow::Result<()> {
-    let Some(account) = identity_store::account(&state.db, account_id).await? else {
+    // No phone on file: the patient sees it under "my appointments".
+    let Some(to) = crate::notification::deliver::phone_of(state, account_id).await? else {
         return Ok(());
     };
-    let Some(sealed) = account.phone_enc else {
-        // No phone on file: the patient sees it under "my appointments".
-        return Ok(());
-    };
-    let phone = Phone::parse(&state.keys.decrypt(&sealed)?).map_err(anyhow::Error::msg)?;
-    state
-        .notifier
-        .send(&Message {
-            to: phone,
-            kind,
-            text,
-        })
-        .await
+    state.notifier.send(&Message { to, kind, text }).await
 }

@@ -12,14 +12,18 @@ use chrono::{Datelike as _, NaiveDate, NaiveTime};
 
 use super::model::{CloseInput, ReleaseRulesInput, TemplateInput, release_instant};
 use super::plan_store::{self as store, ClosedTime, NewClosure, TemplateRow};
+use super::release;
 use super::store::{self as slots, NewSlot, ScheduleRow};
-use super::{notice, release};
 use crate::app::AppState;
 use crate::audit::{self, NewEvent};
 use crate::db::Tx;
 use crate::error::{AppError, AppResult, Reason};
 use crate::identity::Actor;
 use crate::jobs::{self, NewJob};
+use crate::notification::{
+    self,
+    model::{Event, Notice},
+};
 use crate::time::{cst_display, cst_ms, cst_today};
 
 /// Loads a schedule and checks that the actor administers its hospital.
@@ -415,17 +419,15 @@ pub async fn close(
                 now,
             )
             .await?;
-            notice::enqueue(
-                &mut tx,
+            let notice = Notice::new(
                 appt.booked_by,
-                "appointment.cancelled_by_hospital",
-                format!(
-                    "【云医】很抱歉，您 {} 的预约因“{}”停诊已取消，已付费用将原路退回。请在云医重新预约。",
-                    cst_display(appt.start_at),
-                    valid.reason
-                ),
+                Event::AppointmentCancelledByHospital,
+                format!("appointment:{}", appt.id),
             )
-            .await?;
+            .param("time", cst_display(appt.start_at))
+            .param("reason", valid.reason.clone())
+            .link("/appointments");
+            notification::service::notify(&mut tx, &notice, now).await?;
             cancelled += 1;
         }
         super::waitlist::withdraw_offers_on_slot(&mut tx, *slot, now).await?;

@@ -679,3 +679,41 @@ pub mod sqlite_batch {
         .map(|_| ())
     }
 }
+
+/// An appointment as its notices speak of it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Noticed {
+    pub id: i64,
+    pub booked_by: i64,
+    pub start_at: i64,
+    pub doctor_name: String,
+}
+
+const NOTICED: &str = "SELECT a.id, a.booked_by, s.start_at, COALESCE(da.display_name, '') AS doctor_name \
+     FROM appointment a JOIN slot s ON s.id = a.slot_id LEFT JOIN account da ON da.id = a.doctor_id";
+
+/// Appointments booked after appointment `after` (by id), still booked, oldest first.
+pub async fn booked_after(db: &Db, after: i64, limit: i64) -> Result<Vec<Noticed>, sqlx::Error> {
+    let sql = format!("{NOTICED} WHERE a.id > $1 AND a.status = 'booked' ORDER BY a.id LIMIT $2");
+    db.all(&sql, (after, limit)).await
+}
+
+/// The highest appointment id, 0 with none.
+pub async fn last_appointment_id(db: &Db) -> Result<i64, sqlx::Error> {
+    db.scalar("SELECT COALESCE(MAX(id), 0) FROM appointment", ())
+        .await
+}
+
+/// Booked appointments starting in `[from, to)`, whose days are `first_day..=last_day` (the
+/// day index finds them), by start.
+pub async fn booked_starting(
+    db: &Db,
+    (first_day, last_day): (&str, &str),
+    (from, to): (i64, i64),
+) -> Result<Vec<Noticed>, sqlx::Error> {
+    let sql = format!(
+        "{NOTICED} WHERE a.day BETWEEN $1 AND $2 AND a.status = 'booked' \
+         AND s.start_at >= $3 AND s.start_at < $4 ORDER BY s.start_at, a.id"
+    );
+    db.all(&sql, (first_day, last_day, from, to)).await
+}

@@ -16,6 +16,7 @@ use crate::error::{AppError, AppResult, Reason};
 use crate::identity::Actor;
 use crate::identity::model::Role;
 use crate::jobs::{self, Job, JobContext, JobResult, NewJob};
+use crate::notification::model::{Event, Notice};
 use crate::policy;
 use crate::time::{cst_display, cst_today};
 
@@ -221,17 +222,15 @@ pub async fn offer_freed_place(
                 .run_at(hold_until),
         )
         .await?;
-        super::notice::enqueue(
-            tx,
+        let notice = Notice::new(
             account_id,
-            "waitlist.offer",
-            format!(
-                "【云医】您候补的号源有空位：{}。已为您保留至 {}，请在云医“我的预约”中确认，逾期将顺延给下一位。",
-                cst_display(slot.start_at),
-                cst_display(hold_until)
-            ),
+            Event::WaitlistOffer,
+            format!("waitlist:{waitlist_id}:{slot_id}:{hold_until}"),
         )
-        .await?;
+        .param("time", cst_display(slot.start_at))
+        .param("until", cst_display(hold_until))
+        .link("/appointments");
+        crate::notification::service::notify(tx, &notice, now).await?;
         return Ok(true);
     }
     Ok(false)

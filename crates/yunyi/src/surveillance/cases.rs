@@ -17,8 +17,9 @@ use crate::error::{AppError, AppResult, Reason};
 use crate::identity::Actor;
 use crate::identity::model::Role;
 use crate::jobs::{Job, JobContext, JobResult};
+use crate::notification::model::{Event, Notice};
+use crate::notification::service::notify;
 use crate::policy;
-use crate::scheduling::notice;
 use crate::time::cst_today;
 
 /// A flag to raise.
@@ -90,12 +91,12 @@ pub async fn open(
         hospital: flag.subject.hospital,
     };
     store::add_count(tx, &count, 1).await?;
-    let text = format!(
-        "【云医】疑似传染病病例待处置（病例 {id}）：{}。请在30分钟内联系患者。",
-        flag.rule_name
-    );
     for officer in store::officers(tx, flag.subject.hospital).await? {
-        notice::enqueue(tx, officer, "epi.flag", text.clone()).await?;
+        let notice = Notice::new(officer, Event::EpiFlag, format!("case:{id}"))
+            .param("case", id.to_string())
+            .param("rule", flag.rule_name)
+            .link(format!("/surveillance/cases/{id}"));
+        notify(tx, &notice, now).await?;
     }
     Ok(Some(id))
 }
@@ -529,14 +530,14 @@ impl Job for RemindOverdue {
         for c in store::overdue(&state.db, now).await? {
             let mut tx = state.db.begin().await?;
             if store::mark_reminded(&mut tx, c.id, c.status(), now).await? {
-                let text = format!(
-                    "【云医】疑似病例 {} 的处置已超时（当前：{}）：{}。请尽快处理。",
-                    c.id,
-                    status_zh(c.status()),
-                    c.rule_name
-                );
                 for officer in store::officers(&mut tx, c.hospital_id).await? {
-                    notice::enqueue(&mut tx, officer, "epi.overdue", text.clone()).await?;
+                    let cause = format!("case:{}:{}:{now}", c.id, c.status());
+                    let notice = Notice::new(officer, Event::EpiOverdue, cause)
+                        .param("case", c.id.to_string())
+                        .param("status", status_zh(c.status()))
+                        .param("rule", c.rule_name.clone())
+                        .link(format!("/surveillance/cases/{}", c.id));
+                    notify(&mut tx, &notice, now).await?;
                 }
             }
             tx.commit().await?;

@@ -27,6 +27,7 @@ use crate::error::{AppError, AppResult, Reason};
 use crate::identity::Actor;
 use crate::identity::model::Role;
 use crate::jobs::{Job, JobContext, JobResult};
+use crate::notification::model::{Event, Notice};
 use crate::time::cst_today;
 
 /// Days read per run.
@@ -231,26 +232,21 @@ pub async fn run(state: &AppState, today: NaiveDate) -> AppResult<Outcome> {
                 else {
                     continue;
                 };
-                let text = format!(
-                    "【云医】监测预警 {id}：{} 地区 {} 症候群 {day} 计数 {}（阈值 {:.1}，{}）。请在监测平台确认。",
-                    d.region,
-                    d.syndrome,
-                    a.count,
-                    a.threshold,
-                    a.method.to_uppercase()
-                );
                 if !officers.contains_key(&d.region) {
                     let found = store::officers_in_region(&mut tx, &d.region).await?;
                     officers.insert(d.region.clone(), found);
                 }
                 for officer in officers.get(&d.region).into_iter().flatten() {
-                    crate::scheduling::notice::enqueue(
-                        &mut tx,
-                        *officer,
-                        "epi.alert",
-                        text.clone(),
-                    )
-                    .await?;
+                    let notice = Notice::new(*officer, Event::EpiAlert, format!("alert:{id}"))
+                        .param("alert", id.to_string())
+                        .param("region", d.region.clone())
+                        .param("syndrome", d.syndrome.clone())
+                        .param("day", day.to_string())
+                        .param("count", a.count.to_string())
+                        .param("threshold", format!("{:.1}", a.threshold))
+                        .param("method", a.method.to_uppercase())
+                        .link("/surveillance");
+                    crate::notification::service::notify(&mut tx, &notice, now).await?;
                 }
                 latest.insert(
                     key,

@@ -45,6 +45,7 @@ const ASSETS: &[Asset] = &[
     },
     js("admin.js", include_bytes!("../../assets/admin.js")),
     js("confirm.js", include_bytes!("../../assets/confirm.js")),
+    js("bell.js", include_bytes!("../../assets/bell.js")),
     js(
         "drug-picker.js",
         include_bytes!("../../assets/drug-picker.js"),

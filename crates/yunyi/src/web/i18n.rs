@@ -348,6 +348,16 @@ mod tests {
             &["cancelled", "paid", "pending", "refunded"],
         ),
         (
+            "notify.topic.{}",
+            &[
+                "appointment",
+                "consultation",
+                "delivery",
+                "payment",
+                "prescription",
+            ],
+        ),
+        (
             "privilege.{}",
             &["consult", "internet_diagnosis", "prescribe", "teleconsult"],
         ),

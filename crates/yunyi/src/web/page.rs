@@ -18,6 +18,8 @@ use crate::identity::model::Role;
 pub struct UserBadge {
     pub display_name: String,
     pub role: Role,
+    /// Unread notifications, for the header's badge (kept current by `bell.js`).
+    pub unread: i64,
 }
 
 /// The cookie that remembers the large-text, high-contrast mode (适老化).
@@ -191,9 +193,14 @@ impl FromRequestParts<AppState> for PageCtx {
         let mut page = Self::from_parts(parts);
         // A page never fails because of a stale session: it is shown signed out instead.
         if let Ok(actor) = Actor::from_request_parts(parts, state).await {
+            // A count that cannot be read is shown as none rather than failing the page.
+            let unread = crate::notification::service::unread(state, &actor)
+                .await
+                .unwrap_or(0);
             page.user = actor.signed_in.map(|s| UserBadge {
                 display_name: s.display_name,
                 role: s.role,
+                unread,
             });
         }
         if let Some(CsrfNonce(nonce)) = parts.extensions.get::<CsrfNonce>() {

@@ -120,6 +120,8 @@ impl TestDb {
         };
         // Keep sent messages so tests can read one-time codes.
         config.dev_inbox = true;
+        // Tests run at any hour: text messages go out at once unless a test sets quiet hours.
+        config.notification.quiet_hours = None;
         config
     }
 

@@ -32,6 +32,7 @@ mod identity;
 mod jobs;
 mod layering;
 mod logs;
+mod notifications;
 mod openapi;
 mod ops;
 mod practice;

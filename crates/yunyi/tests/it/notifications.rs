@@ -1,0 +1,476 @@
+//! The notification centre: one notification per event and person, in the inbox in the
+//! reader's language, by SMS once (a redelivered job sends nothing twice), under preferences,
+//! quiet hours and the rate limit; the booking sweep and the day-before reminder; the live
+//! unread count.
+
+use std::time::Duration;
+
+use chrono::Days;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use yunyi::jobs::{Job, JobContext};
+use yunyi::notification::deliver::{Deliver, DeliverNotifications};
+use yunyi::notification::model::{Event, Notice, QuietHours};
+use yunyi::notification::store as nstore;
+
+use crate::booking::{Ctx, setup, setup_with};
+use crate::consult::{intake, service_of, signed_doctor};
+use crate::helpers::{PW, eventually};
+
+const PATIENT1_PHONE: &str = "13800000001";
+
+fn job_ctx(ctx: &Ctx, attempt: i64) -> JobContext {
+    JobContext {
+        db: ctx.app.db.clone(),
+        clock: ctx.app.state.clock.clone(),
+        job_id: 0,
+        attempt,
+    }
+}
+
+async fn account(ctx: &Ctx, username: &str) -> i64 {
+    yunyi::identity::store::account_by_username(&ctx.app.db, username)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+/// Writes a notification as a context would, in a transaction of its own; its id.
+async fn notify(ctx: &Ctx, notice: Notice) -> i64 {
+    let now = ctx.app.state.now_ms();
+    let mut tx = ctx.app.db.begin().await.unwrap();
+    yunyi::notification::service::notify(&mut tx, &notice, now)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let rows = nstore::list(&ctx.app.db, notice.account_id, None, 1)
+        .await
+        .unwrap();
+    rows[0].id
+}
+
+/// The SMS delivery of a notification: (status, detail).
+async fn sms(ctx: &Ctx, id: i64) -> (String, Option<String>) {
+    let d = nstore::deliveries(&ctx.app.db, id).await.unwrap();
+    (d[0].status.as_str().to_owned(), d[0].detail.clone())
+}
+
+fn texts_to(ctx: &Ctx, phone: &str, kind: &str) -> usize {
+    let inbox = ctx.app.state.inbox.as_ref().unwrap();
+    inbox
+        .entries()
+        .iter()
+        .filter(|e| e.to == phone && e.kind == kind)
+        .count()
+}
+
+#[tokio::test]
+async fn a_doctor_taking_a_consultation_tells_the_patient_once_in_the_inbox_and_by_sms() {
+    let ctx = setup().await;
+    let patient = ctx.app.token("patient1", PW).await;
+    let (_, before) = ctx
+        .get(&patient, "/api/v1/notifications/unread-count")
+        .await;
+    let service = service_of(&ctx, "doctor5", "text_consult").await;
+    let (s, created) = ctx
+        .request_paid(
+            &patient,
+            json!({"service_id": service, "intake": intake("血压控制不好，想咨询用药")}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_i64().unwrap();
+    let doctor = signed_doctor(&ctx, "doctor5").await;
+    let (s, _) = ctx
+        .post(
+            &doctor,
+            &format!("/api/v1/consultations/{id}/accept"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+
+    // In the inbox at once (written with the change), in Chinese by default, in English when
+    // asked.
+    let (_, after) = ctx
+        .get(&patient, "/api/v1/notifications/unread-count")
+        .await;
+    assert_eq!(after["unread"], before["unread"].as_i64().unwrap() + 1);
+    let (_, inbox) = ctx.get(&patient, "/api/v1/notifications").await;
+    let n = &inbox["items"][0];
+    assert_eq!(n["event"], "consultation.accepted", "{inbox}");
+    assert_eq!(n["title"], "医生已接诊");
+    assert!(n["body"].as_str().unwrap().contains("接诊"), "{n}");
+    assert_eq!(n["link"], format!("/consultations/{id}"));
+    assert!(n["read_at"].is_null());
+    let english = ctx
+        .app
+        .client
+        .get(ctx.app.url("/api/v1/notifications"))
+        .bearer_auth(&patient)
+        .header("accept-language", "en")
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(english["items"][0]["title"], "Your doctor is here");
+
+    // One text message, signed, by the outbox's worker.
+    let sent = eventually(Duration::from_secs(10), || async {
+        (texts_to(&ctx, PATIENT1_PHONE, "consultation.accepted") == 1).then_some(())
+    })
+    .await;
+    assert!(sent.is_some(), "the patient is texted");
+    let message = ctx
+        .app
+        .state
+        .inbox
+        .as_ref()
+        .unwrap()
+        .last_to(PATIENT1_PHONE)
+        .unwrap();
+    assert!(message.text.starts_with("【云医】"), "{}", message.text);
+    let nid = n["id"].as_i64().unwrap();
+    assert_eq!(sms(&ctx, nid).await, ("sent".to_owned(), None));
+
+    // The job delivered again (a worker that lost its lease) sends nothing twice.
+    let job = DeliverNotifications(ctx.app.state.clone());
+    let again = Deliver {
+        notification_id: nid,
+    };
+    job.run(&job_ctx(&ctx, 2), again).await.unwrap();
+    assert_eq!(texts_to(&ctx, PATIENT1_PHONE, "consultation.accepted"), 1);
+
+    // Someone else cannot read it; the patient marks it read.
+    let other = ctx.app.token("patient2", PW).await;
+    let (s, _) = ctx
+        .post(
+            &other,
+            &format!("/api/v1/notifications/{nid}/read"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let r = ctx
+        .app
+        .post_as(
+            Some(&patient),
+            &format!("/api/v1/notifications/{nid}/read"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let (_, read) = ctx
+        .get(&patient, "/api/v1/notifications/unread-count")
+        .await;
+    assert_eq!(read["unread"], before["unread"]);
+}
+
+#[tokio::test]
+async fn preferences_and_the_rate_limit_hold_text_messages_never_the_inbox() {
+    let ctx = setup().await;
+    let patient = ctx.app.token("patient1", PW).await;
+    let me = account(&ctx, "patient1").await;
+    let job = DeliverNotifications(ctx.app.state.clone());
+
+    // Appointments by SMS turned off (a bad topic is refused by name first).
+    let (s, bad) = set_sms(&ctx, &patient, "spam", false).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    assert_eq!(bad["errors"][0]["field"], "items[0].topic");
+    let (s, prefs) = set_sms(&ctx, &patient, "appointment", false).await;
+    assert_eq!(s, StatusCode::OK, "{prefs}");
+    let off = prefs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["topic"] == "appointment")
+        .unwrap();
+    assert_eq!(off["enabled"], false);
+    let id = notify(
+        &ctx,
+        Notice::new(me, Event::AppointmentBooked, "test:1")
+            .param("doctor", "王")
+            .param("time", "2026-12-08 09:00"),
+    )
+    .await;
+    job.run(
+        &job_ctx(&ctx, 1),
+        Deliver {
+            notification_id: id,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        sms(&ctx, id).await,
+        ("skipped".to_owned(), Some("preference".to_owned()))
+    );
+    assert_eq!(texts_to(&ctx, PATIENT1_PHONE, "appointment.booked"), 0);
+    // The same cause again is stored once.
+    let again = notify(&ctx, Notice::new(me, Event::AppointmentBooked, "test:1")).await;
+    assert_eq!(again, id);
+
+    // Five non-urgent texts an hour; the sixth stays in the inbox only.
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        let notice = Notice::new(me, Event::PrescriptionApproved, format!("test:{i}"))
+            .param("prescription", i.to_string());
+        let id = notify(&ctx, notice).await;
+        job.run(
+            &job_ctx(&ctx, 1),
+            Deliver {
+                notification_id: id,
+            },
+        )
+        .await
+        .unwrap();
+        ids.push(id);
+    }
+    let mut outcomes = Vec::new();
+    for id in &ids {
+        outcomes.push(sms(&ctx, *id).await);
+    }
+    let sent = outcomes.iter().filter(|(s, _)| s == "sent").count();
+    assert_eq!(sent, 5, "{outcomes:?}");
+    assert_eq!(
+        outcomes[5],
+        ("skipped".to_owned(), Some("rate_limited".to_owned()))
+    );
+    // Urgent news is not rate limited (appointments by SMS turned back on first).
+    let (s, _) = set_sms(&ctx, &patient, "appointment", true).await;
+    assert_eq!(s, StatusCode::OK);
+    let urgent = notify(
+        &ctx,
+        Notice::new(me, Event::WaitlistOffer, "test:urgent")
+            .param("time", "t")
+            .param("until", "u"),
+    )
+    .await;
+    job.run(
+        &job_ctx(&ctx, 1),
+        Deliver {
+            notification_id: urgent,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(sms(&ctx, urgent).await.0, "sent");
+    let (_, unread) = ctx
+        .get(&patient, "/api/v1/notifications/unread-count")
+        .await;
+    assert!(unread["unread"].as_i64().unwrap() >= 8, "{unread}");
+}
+
+#[tokio::test]
+async fn in_quiet_hours_only_urgent_texts_go_and_the_rest_wait_for_the_end() {
+    // Quiet hours from this minute (China time) for two hours.
+    let now = yunyi::clock::now_ms() + 8 * 3_600_000;
+    let minute = u32::try_from((now / 60_000).rem_euclid(24 * 60)).unwrap();
+    let quiet = QuietHours {
+        start_min: minute,
+        end_min: (minute + 120) % (24 * 60),
+    };
+    let ctx = setup_with(|c| c.notification.quiet_hours = Some(quiet)).await;
+    let me = account(&ctx, "patient1").await;
+    let job = DeliverNotifications(ctx.app.state.clone());
+    let urgent = notify(
+        &ctx,
+        Notice::new(me, Event::WaitlistOffer, "quiet:1")
+            .param("time", "t")
+            .param("until", "u"),
+    )
+    .await;
+    let later = notify(
+        &ctx,
+        Notice::new(me, Event::PrescriptionRejected, "quiet:2")
+            .param("prescription", "9")
+            .param("reason", "剂量过大"),
+    )
+    .await;
+    for id in [urgent, later] {
+        job.run(
+            &job_ctx(&ctx, 1),
+            Deliver {
+                notification_id: id,
+            },
+        )
+        .await
+        .unwrap();
+    }
+    assert_eq!(sms(&ctx, urgent).await.0, "sent");
+    assert_eq!(
+        sms(&ctx, later).await,
+        ("deferred".to_owned(), Some("quiet_hours".to_owned()))
+    );
+    assert_eq!(texts_to(&ctx, PATIENT1_PHONE, "prescription.rejected"), 0);
+    // A job waits for the end of the quiet hours; then the worker sends it.
+    let end = quiet.ends_after(ctx.app.state.now_ms()).unwrap();
+    let waiting: i64 = ctx
+        .app
+        .db
+        .scalar(
+            "SELECT COUNT(*) FROM job WHERE kind = 'notification.deliver' AND run_at = $1",
+            (end,),
+        )
+        .await
+        .unwrap();
+    assert_eq!(waiting, 1);
+    ctx.app.state.clock.advance(Duration::from_millis(
+        u64::try_from(end - ctx.app.state.now_ms()).unwrap() + 1,
+    ));
+    let sent = eventually(Duration::from_secs(10), || async {
+        (texts_to(&ctx, PATIENT1_PHONE, "prescription.rejected") == 1).then_some(())
+    })
+    .await;
+    assert!(sent.is_some(), "sent after the quiet hours");
+    assert_eq!(sms(&ctx, later).await.0, "sent");
+}
+
+#[tokio::test]
+async fn the_sweep_tells_each_new_booking_once_and_reminds_a_day_before() {
+    use yunyi::scheduling::reminders::sweep;
+    let ctx = setup().await;
+    let state = &ctx.app.state;
+    sweep(state, state.now_ms()).await.unwrap();
+    let (_, slots) = ctx.session("doctor5", 2, "09:00", None).await;
+    let patient = ctx.app.token("patient1", PW).await;
+    let slot = &slots[0];
+    let (s, booked) = ctx
+        .post(
+            &patient,
+            "/api/v1/appointments",
+            json!({"slot_id": slot["id"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{booked}");
+    let appointment = booked["id"].as_i64().unwrap();
+    let me = account(&ctx, "patient1").await;
+    sweep(state, state.now_ms()).await.unwrap();
+    sweep(state, state.now_ms()).await.unwrap();
+    assert_eq!(
+        count_of(&ctx, me, "appointment.booked").await,
+        1,
+        "told once"
+    );
+    assert_eq!(
+        count_of(&ctx, me, "appointment.reminder").await,
+        0,
+        "two days ahead"
+    );
+
+    // A day before the visit (plus a minute), the reminder.
+    let start = yunyi::time::cst_ms(
+        yunyi::time::today() + Days::new(2),
+        chrono::NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
+    )
+    .unwrap();
+    let ahead = start - 24 * 3_600_000 + 60_000 - state.now_ms();
+    state
+        .clock
+        .advance(Duration::from_millis(u64::try_from(ahead).unwrap()));
+    sweep(state, state.now_ms()).await.unwrap();
+    sweep(state, state.now_ms()).await.unwrap();
+    assert_eq!(count_of(&ctx, me, "appointment.reminder").await, 1);
+    // A day later the morning's token has expired: sign in again.
+    let patient = ctx.app.token("patient1", PW).await;
+    let (_, inbox) = ctx.get(&patient, "/api/v1/notifications?limit=100").await;
+    let reminder = inbox["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["event"] == "appointment.reminder")
+        .unwrap();
+    assert!(
+        reminder["body"].as_str().unwrap().contains("08:00"),
+        "{reminder}"
+    );
+    assert!(
+        nstore::list(&ctx.app.db, me, None, 100)
+            .await
+            .unwrap()
+            .iter()
+            .any(|n| n.params.contains("\"doctor\"") && n.event == Event::AppointmentBooked),
+        "booked {appointment}"
+    );
+}
+
+#[tokio::test]
+async fn an_open_page_hears_the_unread_count_change() {
+    let ctx = setup().await;
+    let browser = ctx.app.sign_in_browser("patient1").await;
+    let me = account(&ctx, "patient1").await;
+    let mut stream = browser
+        .client
+        .get(ctx.app.url("/notifications/stream"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    assert_eq!(
+        stream.headers()["content-type"].to_str().unwrap(),
+        "text/event-stream"
+    );
+    let mut seen = String::new();
+    let first = next_count(&mut stream, &mut seen).await;
+    notify(&ctx, Notice::new(me, Event::ParcelDelivered, "stream:1")).await;
+    // The worker's delivery job rings the bell after the commit.
+    let second = next_count(&mut stream, &mut seen).await;
+    assert_eq!(second, first + 1, "{seen}");
+
+    // The inbox page shows it, and the header's badge the count.
+    let page = browser.page("/notifications").await;
+    assert!(page.contains("药品已送达"), "{page}");
+    assert!(
+        page.contains(&format!(">{second}</span>")),
+        "the badge shows {second}"
+    );
+    // Anonymous: no stream.
+    let r = ctx.app.get("/notifications/stream").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+}
+
+/// Turns one topic's text messages on or off through the API.
+async fn set_sms(ctx: &Ctx, token: &str, topic: &str, enabled: bool) -> (StatusCode, Value) {
+    let body = json!({"items": [{"topic": topic, "channel": "sms", "enabled": enabled}]});
+    let path = "/api/v1/notification-preferences";
+    ctx.send(reqwest::Method::PUT, token, path, Some(body))
+        .await
+}
+
+/// How many of the account's notifications are of `event`.
+async fn count_of(ctx: &Ctx, me: i64, event: &str) -> usize {
+    nstore::list(&ctx.app.db, me, None, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|n| n.event.as_str() == event)
+        .count()
+}
+
+/// Reads the stream until the next `unread` event; its count.
+async fn next_count(stream: &mut reqwest::Response, seen: &mut String) -> i64 {
+    let read = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let Some(at) = seen.find("event: unread\ndata: ") {
+                let rest = &seen[at + "event: unread\ndata: ".len()..];
+                if let Some(end) = rest.find('\n') {
+                    let n: i64 = rest[..end].trim().parse().unwrap();
+                    let consumed = at + "event: unread\ndata: ".len() + end;
+                    seen.drain(..consumed);
+                    return n;
+                }
+            }
+            let chunk = stream
+                .chunk()
+                .await
+                .unwrap()
+                .expect("the stream stays open");
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    })
+    .await;
+    read.expect("an unread event within 10 s")
+}
