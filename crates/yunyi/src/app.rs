@@ -441,9 +441,15 @@ pub async fn serve(mut config: Config, demo_mode: bool) -> anyhow::Result<()> {
         None
     };
     let demo_slots = if demo_mode {
-        demo::seed_schedules(app.state())
-            .await
-            .context("seeding the demo schedules")?
+        {
+            let slots = demo::seed_schedules(app.state())
+                .await
+                .context("seeding the demo schedules")?;
+            demo::seed_inbox(app.state())
+                .await
+                .context("seeding the demo inbox")?;
+            slots
+        }
     } else {
         0
     };

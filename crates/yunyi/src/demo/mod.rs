@@ -6,6 +6,7 @@
 
 mod consultations;
 mod formulary;
+mod notifications;
 mod picture;
 mod prescriptions;
 mod surveillance;
@@ -269,6 +270,17 @@ const DEMO_SESSIONS: [(std::ops::RangeInclusive<i64>, &str, &str); 2] =
 /// shows free times, times not yet released, triage offers and booking. Only `yunyi demo` calls
 /// it (the test suite's demo has no schedules; its tests open the ones they need). One
 /// transaction: all of it or none. Returns the slots created (0 when already seeded).
+/// patient1's inbox (see `notifications`): after the schedules, since it books a visit.
+pub async fn seed_inbox(state: &AppState) -> AppResult<()> {
+    let mut tx = state.db.begin().await?;
+    let new = claim(&mut tx, "demo.notifications").await?;
+    tx.commit().await?;
+    if new {
+        notifications::seed(state).await?;
+    }
+    Ok(())
+}
+
 pub async fn seed_schedules(state: &AppState) -> AppResult<usize> {
     use crate::scheduling::{model::TemplateInput, plan, plan_store, store as slot_store};
     let db = &state.db;

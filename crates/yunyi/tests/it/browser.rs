@@ -1252,3 +1252,66 @@ async fn the_app_installs_a_service_worker_and_shows_the_offline_page_without_a_
     assert!(browser.text_of(".alert").await.contains("120"));
     browser.quit().await;
 }
+
+#[tokio::test]
+async fn the_patients_unread_count_changes_without_a_reload_when_a_doctor_accepts() {
+    let app = TestApp::with_demo().await;
+    let (_, service) = doctor_service(&app, "doctor5", "text_consult").await;
+    let patient_token = app.token("patient1", crate::helpers::PW).await;
+    let r = app
+        .post_as(
+            Some(&patient_token),
+            "/api/v1/consultations",
+            &serde_json::json!({"service_id": service, "intake": {"chief_complaint": "头晕三天，想问问"}}),
+        )
+        .await;
+    let created = r.json::<serde_json::Value>().await.unwrap();
+    let id = created["id"].as_i64().unwrap();
+    pay_fee(&app, &created).await;
+
+    // The patient's inbox is open before the doctor does anything.
+    let patient = Browser::start().await;
+    patient.sign_in(&app, "patient1").await;
+    let d = patient.driver();
+    d.goto(app.url("/notifications")).await.unwrap();
+    let badge = || async {
+        d.find(By::Id("unread-badge"))
+            .await
+            .unwrap()
+            .attr("data-unread")
+            .await
+            .unwrap()
+    };
+    // bell.js has connected when it has written the count it was sent.
+    patient
+        .wait_for("the live count", || async { badge().await.is_some() })
+        .await;
+    let before: i64 = badge().await.unwrap_or_default().parse().unwrap();
+
+    let doctor_token = app.token("doctor5", crate::helpers::PW).await;
+    app.step_up(&doctor_token).await;
+    let r = app
+        .post_as(
+            Some(&doctor_token),
+            &format!("/api/v1/consultations/{id}/accept"),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    let after = (before + 1).to_string();
+    patient
+        .wait_for("the badge to count the doctor's acceptance", || async {
+            badge().await.as_deref() == Some(after.as_str())
+        })
+        .await;
+    let shown = d.find(By::Id("unread-badge")).await.unwrap();
+    assert_eq!(shown.text().await.unwrap(), after);
+    assert!(shown.is_displayed().await.unwrap());
+    // The page was never reloaded: the list still lacks the new notice until it is.
+    let listed = d.find_all(By::Css("#notification-list li")).await.unwrap();
+    d.refresh().await.unwrap();
+    let relisted = d.find_all(By::Css("#notification-list li")).await.unwrap();
+    assert_eq!(relisted.len(), listed.len() + 1);
+    patient.quit().await;
+    app.stop().await;
+}
