@@ -131,6 +131,16 @@ impl AppState {
             );
         }
         let inbox = config.dev_inbox.then(DevInbox::default);
+        // Aliyun SMS when configured; else messages are logged (and kept for the demo's inbox).
+        let notifier: Arc<dyn Notifier> = match &config.notification.aliyun_sms {
+            Some(sms) => Arc::new(
+                crate::notification::aliyun_sms::AliyunSms::new(sms.clone())
+                    .context("building the Aliyun SMS client")?,
+            ),
+            None => Arc::new(LogNotifier {
+                inbox: inbox.clone(),
+            }),
+        };
         let blobs: Arc<dyn BlobStore> = match &config.blobs {
             crate::config::BlobTarget::Local => {
                 Arc::new(LocalBlobStore::new(config.data_dir.join("blobs")))
@@ -179,9 +189,7 @@ impl AppState {
             db,
             config: Arc::new(config),
             keys: Arc::new(keys),
-            notifier: Arc::new(LogNotifier {
-                inbox: inbox.clone(),
-            }),
+            notifier,
             inbox,
             step_up: Arc::new(identity::auth::default_verifiers()),
             realname: Arc::new(identity::realname::SandboxRealName),

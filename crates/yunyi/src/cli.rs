@@ -399,6 +399,7 @@ pub fn resolve(cli: &Cli, matches: &ArgMatches) -> Result<Config, ConfigError> {
         ("quiet_hours", "--quiet-hours", "YUNYI_QUIET_HOURS"),
         &from_file_text,
     );
+    let aliyun_sms = crate::config::RawAliyunSms::from_env();
     let metrics_token = std::env::var("YUNYI_METRICS_TOKEN")
         .ok()
         .filter(|k| !k.trim().is_empty())
@@ -434,6 +435,7 @@ pub fn resolve(cli: &Cli, matches: &ArgMatches) -> Result<Config, ConfigError> {
         break_glass,
         hsts,
         quiet_hours,
+        aliyun_sms,
         metrics_token,
         outbreak_areas,
         ice_servers,

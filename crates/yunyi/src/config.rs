@@ -339,6 +339,8 @@ pub struct NotificationConfig {
     pub quiet_hours: Option<crate::notification::model::QuietHours>,
     /// The most non-urgent SMS one person gets in an hour; the rest stay in the inbox.
     pub sms_per_hour: i64,
+    /// Aliyun SMS; `None`: messages are logged (and kept at `/dev/inbox` in demo mode).
+    pub aliyun_sms: Option<crate::notification::aliyun_sms::AliyunSmsConfig>,
 }
 
 impl Default for NotificationConfig {
@@ -346,7 +348,78 @@ impl Default for NotificationConfig {
         Self {
             quiet_hours: Some(crate::notification::model::QuietHours::default()),
             sms_per_hour: 5,
+            aliyun_sms: None,
         }
+    }
+}
+
+/// The Aliyun SMS variables as given.
+#[derive(Debug, Clone, Default)]
+pub struct RawAliyunSms {
+    pub access_key_id: Option<String>,
+    pub access_key_secret: Option<Secret>,
+    pub sign_name: Option<String>,
+    pub templates: Option<String>,
+    pub endpoint: Option<String>,
+}
+
+impl RawAliyunSms {
+    /// From `YUNYI_ALIYUN_SMS_*`; `None` when none of them is set.
+    pub fn from_env() -> Option<Self> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let raw = Self {
+            access_key_id: var("YUNYI_ALIYUN_SMS_ACCESS_KEY_ID"),
+            access_key_secret: var("YUNYI_ALIYUN_SMS_ACCESS_KEY_SECRET").map(Secret),
+            sign_name: var("YUNYI_ALIYUN_SMS_SIGN_NAME"),
+            templates: var("YUNYI_ALIYUN_SMS_TEMPLATES"),
+            endpoint: var("YUNYI_ALIYUN_SMS_ENDPOINT"),
+        };
+        let any = raw.access_key_id.is_some()
+            || raw.access_key_secret.is_some()
+            || raw.sign_name.is_some()
+            || raw.templates.is_some();
+        any.then_some(raw)
+    }
+
+    fn validate(&self) -> Result<crate::notification::aliyun_sms::AliyunSmsConfig, ConfigError> {
+        use crate::notification::aliyun_sms::{AliyunSmsConfig, DEFAULT_ENDPOINT, parse_templates};
+        let missing = |name: &str| {
+            ConfigError(format!(
+                "Aliyun SMS needs {name} too (set YUNYI_ALIYUN_SMS_ACCESS_KEY_ID, \
+                 YUNYI_ALIYUN_SMS_ACCESS_KEY_SECRET, YUNYI_ALIYUN_SMS_SIGN_NAME and \
+                 YUNYI_ALIYUN_SMS_TEMPLATES together)"
+            ))
+        };
+        let templates = parse_templates(
+            self.templates
+                .as_deref()
+                .ok_or_else(|| missing("YUNYI_ALIYUN_SMS_TEMPLATES"))?,
+        )
+        .map_err(|e| {
+            ConfigError(format!(
+                "YUNYI_ALIYUN_SMS_TEMPLATES: {e}; write kind=TEMPLATE_CODE pairs separated by commas, \
+                 e.g. otp.login=SMS_123,appointment.booked=SMS_456"
+            ))
+        })?;
+        Ok(AliyunSmsConfig {
+            endpoint: self
+                .endpoint
+                .clone()
+                .unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned()),
+            access_key_id: self
+                .access_key_id
+                .clone()
+                .ok_or_else(|| missing("YUNYI_ALIYUN_SMS_ACCESS_KEY_ID"))?,
+            access_key_secret: self
+                .access_key_secret
+                .clone()
+                .ok_or_else(|| missing("YUNYI_ALIYUN_SMS_ACCESS_KEY_SECRET"))?,
+            sign_name: self
+                .sign_name
+                .clone()
+                .ok_or_else(|| missing("YUNYI_ALIYUN_SMS_SIGN_NAME"))?,
+            templates,
+        })
     }
 }
 
@@ -563,6 +636,9 @@ pub struct RawSettings {
     pub break_glass: Option<Sourced<String>>,
     pub hsts: Option<Sourced<String>>,
     pub quiet_hours: Option<Sourced<String>>,
+    /// From the `YUNYI_ALIYUN_SMS_*` variables only (the secret must not be in `ps`): the key
+    /// id, secret, signature, template codes (`kind=CODE,…`) and an optional endpoint.
+    pub aliyun_sms: Option<RawAliyunSms>,
     /// From `YUNYI_METRICS_TOKEN` only: a flag would show it in `ps`.
     pub metrics_token: Option<Secret>,
     pub outbreak_areas: Option<Sourced<String>>,
@@ -618,6 +694,9 @@ impl RawSettings {
         let mut notification = NotificationConfig::default();
         if let Some(raw) = &self.quiet_hours {
             notification.quiet_hours = parse_quiet_hours(raw)?;
+        }
+        if let Some(raw) = &self.aliyun_sms {
+            notification.aliyun_sms = Some(raw.validate()?);
         }
         let triage = TriageConfig {
             outbreak_areas: match &self.outbreak_areas {

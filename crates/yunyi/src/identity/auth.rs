@@ -252,6 +252,7 @@ pub async fn request_login_code(state: &AppState, actor: &Actor, phone: &str) ->
             to: phone,
             kind: "otp.login",
             text: format!("【云医】您的登录验证码是 {code}，5 分钟内有效。请勿告诉他人。"),
+            params: [("code".to_owned(), code.to_string())].into(),
         };
         state
             .notifier

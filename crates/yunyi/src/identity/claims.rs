@@ -159,6 +159,7 @@ pub(super) async fn send_notice(state: &AppState, notice: PendingNotice) {
             to: phone,
             kind: "identity.claim",
             text: notice.text.clone(),
+            params: Default::default(),
         };
         if let Err(e) = state.notifier.send(&message).await {
             tracing::warn!(error = %e, "claim notice not sent");

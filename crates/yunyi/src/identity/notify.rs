@@ -3,7 +3,7 @@
 //! notifier logs that a message went out (recipient masked, never the text) and, in demo mode
 //! and tests, keeps the messages in a [`DevInbox`] shown at `/dev/inbox`.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
@@ -19,6 +19,9 @@ pub struct Message {
     pub kind: &'static str,
     /// The text; never logged (it may hold a code).
     pub text: String,
+    /// The values of the text's template, for gateways that send approved templates rather
+    /// than free text (Aliyun SMS: `TemplateParam`).
+    pub params: BTreeMap<String, String>,
 }
 
 pub trait Notifier: Send + Sync + 'static {

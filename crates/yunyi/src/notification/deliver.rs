@@ -195,5 +195,6 @@ fn sms(n: &NotificationRow, to: Phone) -> Message {
         to,
         kind: n.event.as_str(),
         text: format!("【云医】{body}"),
+        params: serde_json::from_str(&n.params).unwrap_or_default(),
     }
 }

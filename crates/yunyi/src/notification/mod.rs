@@ -7,6 +7,7 @@
 //! [`Notifier`](crate::identity::notify::Notifier)) under the person's preferences, quiet
 //! hours and a rate limit, each delivery claimed once so that a job run twice sends once.
 
+pub mod aliyun_sms;
 pub mod api;
 pub mod bell;
 pub mod deliver;

@@ -55,5 +55,12 @@ async fn send(
     let Some(to) = crate::notification::deliver::phone_of(state, account_id).await? else {
         return Ok(());
     };
-    state.notifier.send(&Message { to, kind, text }).await
+    let params = Default::default();
+    let message = Message {
+        to,
+        kind,
+        text,
+        params,
+    };
+    state.notifier.send(&message).await
 }

@@ -119,11 +119,13 @@ async fn a_doctor_taking_a_consultation_tells_the_patient_once_in_the_inbox_and_
     assert_eq!(english["items"][0]["title"], "Your doctor is here");
 
     // One text message, signed, by the outbox's worker.
+    let nid = n["id"].as_i64().unwrap();
     let sent = eventually(Duration::from_secs(10), || async {
-        (texts_to(&ctx, PATIENT1_PHONE, "consultation.accepted") == 1).then_some(())
+        (sms(&ctx, nid).await.0 == "sent").then_some(())
     })
     .await;
     assert!(sent.is_some(), "the patient is texted");
+    assert_eq!(texts_to(&ctx, PATIENT1_PHONE, "consultation.accepted"), 1);
     let message = ctx
         .app
         .state
@@ -133,7 +135,6 @@ async fn a_doctor_taking_a_consultation_tells_the_patient_once_in_the_inbox_and_
         .last_to(PATIENT1_PHONE)
         .unwrap();
     assert!(message.text.starts_with("【云医】"), "{}", message.text);
-    let nid = n["id"].as_i64().unwrap();
     assert_eq!(sms(&ctx, nid).await, ("sent".to_owned(), None));
 
     // The job delivered again (a worker that lost its lease) sends nothing twice.
@@ -171,7 +172,8 @@ async fn a_doctor_taking_a_consultation_tells_the_patient_once_in_the_inbox_and_
 
 #[tokio::test]
 async fn preferences_and_the_rate_limit_hold_text_messages_never_the_inbox() {
-    let ctx = setup().await;
+    // The job is run by hand here, so no worker runs it at the same time.
+    let ctx = setup_with(|c| c.jobs.enabled = false).await;
     let patient = ctx.app.token("patient1", PW).await;
     let me = account(&ctx, "patient1").await;
     let job = DeliverNotifications(ctx.app.state.clone());
@@ -273,7 +275,11 @@ async fn in_quiet_hours_only_urgent_texts_go_and_the_rest_wait_for_the_end() {
         start_min: minute,
         end_min: (minute + 120) % (24 * 60),
     };
-    let ctx = setup_with(|c| c.notification.quiet_hours = Some(quiet)).await;
+    let ctx = setup_with(|c| {
+        c.notification.quiet_hours = Some(quiet);
+        c.jobs.enabled = false;
+    })
+    .await;
     let me = account(&ctx, "patient1").await;
     let job = DeliverNotifications(ctx.app.state.clone());
     let urgent = notify(
@@ -321,11 +327,16 @@ async fn in_quiet_hours_only_urgent_texts_go_and_the_rest_wait_for_the_end() {
     ctx.app.state.clock.advance(Duration::from_millis(
         u64::try_from(end - ctx.app.state.now_ms()).unwrap() + 1,
     ));
-    let sent = eventually(Duration::from_secs(10), || async {
-        (texts_to(&ctx, PATIENT1_PHONE, "prescription.rejected") == 1).then_some(())
-    })
-    .await;
-    assert!(sent.is_some(), "sent after the quiet hours");
+    // As the worker runs the waiting job then.
+    job.run(
+        &job_ctx(&ctx, 1),
+        Deliver {
+            notification_id: later,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(texts_to(&ctx, PATIENT1_PHONE, "prescription.rejected"), 1);
     assert_eq!(sms(&ctx, later).await.0, "sent");
 }
 
@@ -473,4 +484,160 @@ async fn next_count(stream: &mut reqwest::Response, seen: &mut String) -> i64 {
     })
     .await;
     read.expect("an unread event within 10 s")
+}
+
+/// A stand-in for Aliyun's SMS endpoint on this machine: checks each request's signature with
+/// the shared secret, keeps the parameters, and answers as Aliyun does (`OK`, or a refusal).
+async fn fake_aliyun(
+    refuse: bool,
+) -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<std::collections::BTreeMap<String, String>>>>,
+) {
+    use axum::extract::RawQuery;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = seen.clone();
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::get(move |RawQuery(q): RawQuery| {
+            let kept = kept.clone();
+            async move {
+                let mut params: std::collections::BTreeMap<String, String> =
+                    url::form_urlencoded::parse(q.unwrap_or_default().as_bytes())
+                        .into_owned()
+                        .collect();
+                let given = params.remove("Signature").unwrap_or_default();
+                let unsigned: std::collections::BTreeMap<&str, String> = params
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.clone()))
+                    .collect();
+                let valid =
+                    yunyi::notification::aliyun_sms::signature("sms-secret", &unsigned) == given;
+                kept.lock().unwrap().push(params);
+                let code = match (valid, refuse) {
+                    (false, _) => "SignatureDoesNotMatch",
+                    (true, true) => "isv.BUSINESS_LIMIT_CONTROL",
+                    (true, false) => "OK",
+                };
+                axum::Json(json!({"Code": code, "Message": code, "RequestId": "r1"}))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}/"), seen)
+}
+
+fn aliyun_config(endpoint: String) -> yunyi::notification::aliyun_sms::AliyunSmsConfig {
+    yunyi::notification::aliyun_sms::AliyunSmsConfig {
+        endpoint,
+        access_key_id: "sms-id".to_owned(),
+        access_key_secret: yunyi::config::Secret("sms-secret".to_owned()),
+        sign_name: "云医".to_owned(),
+        templates: [
+            ("prescription.approved".to_owned(), "SMS_100".to_owned()),
+            ("otp.login".to_owned(), "SMS_200".to_owned()),
+        ]
+        .into(),
+    }
+}
+
+#[tokio::test]
+async fn text_messages_go_to_aliyun_signed_as_a_template_with_its_values() {
+    let (endpoint, seen) = fake_aliyun(false).await;
+    let ctx = setup_with(|c| {
+        c.notification.aliyun_sms = Some(aliyun_config(endpoint));
+        c.jobs.enabled = false;
+    })
+    .await;
+    let me = account(&ctx, "patient1").await;
+    let job = DeliverNotifications(ctx.app.state.clone());
+    let id = notify(
+        &ctx,
+        Notice::new(me, Event::PrescriptionApproved, "aliyun:1").param("prescription", "42"),
+    )
+    .await;
+    job.run(
+        &job_ctx(&ctx, 1),
+        Deliver {
+            notification_id: id,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(sms(&ctx, id).await.0, "sent");
+    let sent = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|p| p["TemplateCode"] == "SMS_100")
+        .cloned()
+        .expect("a SendSms request");
+    assert_eq!(sent["Action"], "SendSms");
+    assert_eq!(sent["PhoneNumbers"], PATIENT1_PHONE);
+    assert_eq!(sent["SignName"], "云医");
+    assert_eq!(sent["AccessKeyId"], "sms-id");
+    assert_eq!(sent["TemplateParam"], r#"{"prescription":"42"}"#);
+    // A kind without a template is an error the delivery records, not a silent drop.
+    let id = notify(
+        &ctx,
+        Notice::new(me, Event::PrescriptionRejected, "aliyun:2")
+            .param("prescription", "43")
+            .param("reason", "r"),
+    )
+    .await;
+    let e = job
+        .run(
+            &job_ctx(&ctx, 1),
+            Deliver {
+                notification_id: id,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("template"), "{e}");
+    let (status, detail) = sms(&ctx, id).await;
+    assert_eq!(status, "pending", "retried by the outbox");
+    assert!(detail.unwrap().contains("prescription.rejected"));
+}
+
+#[tokio::test]
+async fn a_refusal_by_aliyun_is_retried_then_marked_failed() {
+    let (endpoint, _) = fake_aliyun(true).await;
+    let ctx = setup_with(|c| {
+        c.notification.aliyun_sms = Some(aliyun_config(endpoint));
+        c.jobs.enabled = false;
+    })
+    .await;
+    let me = account(&ctx, "patient1").await;
+    let job = DeliverNotifications(ctx.app.state.clone());
+    let id = notify(
+        &ctx,
+        Notice::new(me, Event::PrescriptionApproved, "aliyun:3").param("prescription", "44"),
+    )
+    .await;
+    let e = job
+        .run(
+            &job_ctx(&ctx, 1),
+            Deliver {
+                notification_id: id,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("BUSINESS_LIMIT_CONTROL"), "{e}");
+    assert_eq!(sms(&ctx, id).await.0, "pending");
+    let last = yunyi::jobs::NewJob::DEFAULT_MAX_ATTEMPTS;
+    job.run(
+        &job_ctx(&ctx, last),
+        Deliver {
+            notification_id: id,
+        },
+    )
+    .await
+    .unwrap();
+    let (status, detail) = sms(&ctx, id).await;
+    assert_eq!(status, "failed");
+    assert!(detail.unwrap().contains("BUSINESS_LIMIT_CONTROL"));
 }
