@@ -287,6 +287,7 @@ impl Application {
                 .with_job(crate::notification::deliver::DeliverNotifications(
                     state.clone(),
                 ))
+                .with_job(crate::consult::unread::RemindUnreadReplies(state.clone()))
                 // Refunds go through the payment gateway, which lives in the state.
                 .with_recurring_job(
                     crate::billing::fees::RefundLapsed(state.clone()),

@@ -191,6 +191,9 @@ async fn append(
     if side == Side::Patient && content.kind == "text" {
         crate::surveillance::screen::message(state, c, seq, content.body).await;
     }
+    if side == Side::Doctor {
+        super::unread::watch(state, id, seq, now).await;
+    }
     Ok(message)
 }
 

@@ -16,6 +16,7 @@ pub mod pages;
 pub mod records;
 pub mod service;
 pub mod store;
+pub mod unread;
 
 pub fn router() -> axum::Router<crate::app::AppState> {
     api::router().merge(pages::router())

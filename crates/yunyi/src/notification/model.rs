@@ -8,6 +8,8 @@ crate::text_enum! {
     pub enum Event {
         /// The doctor took the patient's consultation.
         ConsultationAccepted = "consultation.accepted",
+        /// The doctor wrote and the patient has not read it for a few minutes.
+        ConsultationReply = "consultation.reply",
         ConsultationEnded = "consultation.ended",
         AppointmentBooked = "appointment.booked",
         /// The day before the visit.
@@ -69,7 +71,9 @@ impl Event {
     pub fn topic(self) -> Option<Topic> {
         use Event::*;
         match self {
-            ConsultationAccepted | ConsultationEnded => Some(Topic::Consultation),
+            ConsultationAccepted | ConsultationReply | ConsultationEnded => {
+                Some(Topic::Consultation)
+            }
             AppointmentBooked
             | AppointmentReminder
             | AppointmentCancelledByHospital

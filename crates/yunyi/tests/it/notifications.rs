@@ -641,3 +641,72 @@ async fn a_refusal_by_aliyun_is_retried_then_marked_failed() {
     assert_eq!(status, "failed");
     assert!(detail.unwrap().contains("BUSINESS_LIMIT_CONTROL"));
 }
+
+#[tokio::test]
+async fn a_reply_left_unread_for_minutes_is_news_a_read_one_is_not() {
+    use yunyi::consult::unread::{RemindUnreadReplies, UnreadReply};
+    // The check is run by hand, so no worker runs it at the same time.
+    let ctx = setup_with(|c| c.jobs.enabled = false).await;
+    let patient = ctx.app.token("patient1", PW).await;
+    let me = account(&ctx, "patient1").await;
+    let service = service_of(&ctx, "doctor5", "text_consult").await;
+    let (_, created) = ctx
+        .request_paid(
+            &patient,
+            json!({"service_id": service, "intake": intake("咳嗽一周")}),
+        )
+        .await;
+    let id = created["id"].as_i64().unwrap();
+    let doctor = signed_doctor(&ctx, "doctor5").await;
+    let path = format!("/api/v1/consultations/{id}");
+    ctx.post(&doctor, &format!("{path}/accept"), json!({}))
+        .await;
+    let say = |text: &'static str| {
+        let (ctx, doctor, path) = (&ctx, doctor.clone(), path.clone());
+        async move {
+            let (s, m) = ctx
+                .post(&doctor, &format!("{path}/messages"), json!({"text": text}))
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{m}");
+            m["seq"].as_i64().unwrap()
+        }
+    };
+    let first = say("您好，咳嗽有痰吗？").await;
+    say("有没有发烧？").await;
+    // One check queued for the window, a few minutes on.
+    let queued: i64 = ctx
+        .app
+        .db
+        .scalar(
+            "SELECT COUNT(*) FROM job WHERE kind = 'consult.unread_reply' AND run_at > $1",
+            (ctx.app.state.now_ms() + 60_000,),
+        )
+        .await
+        .unwrap();
+    assert_eq!(queued, 1);
+    let job = RemindUnreadReplies(ctx.app.state.clone());
+    let check = |seq| UnreadReply {
+        consultation_id: id,
+        seq,
+    };
+    job.run(&job_ctx(&ctx, 1), check(first)).await.unwrap();
+    job.run(&job_ctx(&ctx, 2), check(first)).await.unwrap();
+    assert_eq!(count_of(&ctx, me, "consultation.reply").await, 1);
+    let (_, inbox) = ctx.get(&patient, "/api/v1/notifications").await;
+    assert_eq!(inbox["items"][0]["title"], "医生回复了您");
+    assert_eq!(inbox["items"][0]["link"], format!("/consultations/{id}"));
+
+    // Read on the page before the check: nothing more.
+    let later = say("请拍一张舌苔的照片。").await;
+    let r = ctx
+        .app
+        .post_as(
+            Some(&patient),
+            &format!("{path}/read"),
+            &json!({"seq": later}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    job.run(&job_ctx(&ctx, 1), check(later)).await.unwrap();
+    assert_eq!(count_of(&ctx, me, "consultation.reply").await, 1);
+}
