@@ -1,7 +1,6 @@
 //! The inbox page (消息), opening a notification, the preferences form, and the event stream
 //! that keeps the header's unread count current on every open page.
 
-use std::convert::Infallible;
 use std::time::Duration;
 
 use askama::Template;
@@ -11,7 +10,6 @@ use axum::extract::{Query, State};
 use axum::response::Redirect;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::routing::{get, post};
-use futures_util::Stream;
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -149,7 +147,7 @@ const SESSION_CHECK: Duration = Duration::from_secs(1);
 async fn stream(
     State(state): State<AppState>,
     actor: Actor,
-) -> AppResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
+) -> AppResult<impl axum::response::IntoResponse> {
     let me = actor.require()?.account_id;
     // Listen before counting, so a change in between is not missed.
     let news = state.bells.subscribe(me);
@@ -166,9 +164,14 @@ async fn stream(
     };
     let events = futures_util::stream::unfold(open, |mut open| async move {
         let unread = open.next().await?;
-        Some((Ok(count_event(unread)), open))
+        Some((Ok::<_, std::convert::Infallible>(count_event(unread)), open))
     });
-    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+    // A proxy that buffers answers (nginx does by default) would hold the events back.
+    let unbuffered = [("x-accel-buffering", "no")];
+    Ok((
+        unbuffered,
+        Sse::new(events).keep_alive(KeepAlive::default()),
+    ))
 }
 
 /// One open stream. Its fields drop in order: the receiver first, then [`Release`], which

@@ -424,6 +424,11 @@ async fn an_open_page_hears_the_unread_count_change() {
         stream.headers()["content-type"].to_str().unwrap(),
         "text/event-stream"
     );
+    assert_eq!(
+        stream.headers()["x-accel-buffering"],
+        "no",
+        "nginx must not buffer it"
+    );
     let mut seen = String::new();
     let first = next_count(&mut stream, &mut seen).await;
     notify(&ctx, Notice::new(me, Event::ParcelDelivered, "stream:1")).await;
