@@ -16,8 +16,9 @@ use crate::db::Tx;
 use crate::error::{AppError, AppResult, FieldError, Reason};
 use crate::identity::Actor;
 use crate::identity::model::Role;
-use crate::notification::model::{Event, Notice};
+use crate::notification::model::Event;
 use crate::pharmacy::prescription_store::{self as rx_store, ItemRow, PrescriptionRow};
+use crate::pharmacy::review::tell_patient;
 use crate::pharmacy::store::{self as formulary, Pharmacy};
 use crate::policy;
 
@@ -275,35 +276,10 @@ async fn record_move(
         _ => None,
     };
     if let Some(event) = told {
-        tell_patient(
-            tx,
-            f,
-            Notice::new(0, event, format!("fulfilment:{}", f.id)),
-            now,
-        )
-        .await?;
+        let told = (event, format!("fulfilment:{}", f.id));
+        tell_patient(tx, f.prescription_id, told, &[], now).await?;
     }
     Ok(to)
-}
-
-/// Tells the one who asked for the consultation the prescription was written in (the patient
-/// or their guardian) how its medicine is coming, in `tx`. `notice` names no one yet.
-async fn tell_patient(
-    tx: &mut Tx,
-    f: &FulfilmentRow,
-    notice: Notice,
-    now: i64,
-) -> Result<(), sqlx::Error> {
-    let requester = crate::consult::store::requester_of_prescription(tx, f.prescription_id);
-    let Some(account_id) = requester.await? else {
-        return Ok(());
-    };
-    let notice = Notice {
-        account_id,
-        ..notice
-    }
-    .link(format!("/prescriptions/{}", f.prescription_id));
-    crate::notification::service::notify(tx, &notice, now).await
 }
 
 /// A fulfilment with what it holds and where it goes, for the patient side or the pharmacy.
@@ -575,14 +551,12 @@ pub async fn dispatch(state: &AppState, actor: &Actor, id: i64) -> AppResult<Ful
     )
     .await?;
     store::set_tracking(&mut tx, id, state.courier.name(), &tracking).await?;
-    let notice = Notice::new(
-        0,
+    let told = (
         Event::ParcelDispatched,
         format!("fulfilment:{id}:{tracking}"),
-    )
-    .param("courier", state.courier.name())
-    .param("tracking", tracking.clone());
-    tell_patient(&mut tx, &f, notice, now).await?;
+    );
+    let params = [("courier", state.courier.name()), ("tracking", &tracking)];
+    tell_patient(&mut tx, f.prescription_id, told, &params, now).await?;
     // Sent again after a failed delivery: it was dispensed the first time.
     crate::pharmacy::prescribing::dispensed(&mut tx, f.prescription_id, now).await?;
     tx.commit().await?;

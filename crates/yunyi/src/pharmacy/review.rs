@@ -159,7 +159,9 @@ pub async fn approve(
         now,
     )
     .await?;
-    tell_patient(&mut tx, id, Event::PrescriptionApproved, None, now).await?;
+    let told = (Event::PrescriptionApproved, format!("prescription:{id}"));
+    let number = id.to_string();
+    tell_patient(&mut tx, id, told, &[("prescription", &number)], now).await?;
     tx.commit().await?;
     view_unchecked(state, id).await
 }
@@ -208,7 +210,10 @@ pub async fn reject(
         now,
     )
     .await?;
-    tell_patient(&mut tx, id, Event::PrescriptionRejected, Some(reason), now).await?;
+    let told = (Event::PrescriptionRejected, format!("prescription:{id}"));
+    let number = id.to_string();
+    let params = [("prescription", number.as_str()), ("reason", reason)];
+    tell_patient(&mut tx, id, told, &params, now).await?;
     tx.commit().await?;
     view_unchecked(state, id).await
 }
@@ -270,23 +275,23 @@ impl Job for ExpirePrescriptions {
     }
 }
 
-/// Tells the one who asked for the consultation the prescription was written in (the patient
-/// or their guardian) about prescription `id`, in `tx`.
-async fn tell_patient(
+/// Tells the one who asked for the consultation prescription `id` was written in (the patient
+/// or their guardian) about it, in `tx`: `event` for `cause`, with `params`, linking to it.
+pub(crate) async fn tell_patient(
     tx: &mut Tx,
     id: i64,
-    event: Event,
-    reason: Option<&str>,
+    (event, cause): (Event, String),
+    params: &[(&'static str, &str)],
     now: i64,
 ) -> Result<(), sqlx::Error> {
     let Some(account) = crate::consult::store::requester_of_prescription(tx, id).await? else {
         return Ok(());
     };
-    let mut notice = Notice::new(account, event, format!("prescription:{id}"))
-        .param("prescription", id.to_string())
+    let notice = params
+        .iter()
+        .fold(Notice::new(account, event, cause), |n, (k, v)| {
+            n.param(k, *v)
+        })
         .link(format!("/prescriptions/{id}"));
-    if let Some(reason) = reason {
-        notice = notice.param("reason", reason);
-    }
     crate::notification::service::notify(tx, &notice, now).await
 }

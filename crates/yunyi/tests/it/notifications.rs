@@ -548,9 +548,9 @@ fn aliyun_config(endpoint: String) -> yunyi::notification::aliyun_sms::AliyunSms
     }
 }
 
-#[tokio::test]
-async fn text_messages_go_to_aliyun_signed_as_a_template_with_its_values() {
-    let (endpoint, seen) = fake_aliyun(false).await;
+/// The demo with Aliyun SMS at `endpoint` and no worker (the delivery job is run by hand):
+/// the application, patient1's account and the job.
+async fn aliyun_app(endpoint: String) -> (Ctx, i64, DeliverNotifications) {
     let ctx = setup_with(|c| {
         c.notification.aliyun_sms = Some(aliyun_config(endpoint));
         c.jobs.enabled = false;
@@ -558,6 +558,13 @@ async fn text_messages_go_to_aliyun_signed_as_a_template_with_its_values() {
     .await;
     let me = account(&ctx, "patient1").await;
     let job = DeliverNotifications(ctx.app.state.clone());
+    (ctx, me, job)
+}
+
+#[tokio::test]
+async fn text_messages_go_to_aliyun_signed_as_a_template_with_its_values() {
+    let (endpoint, seen) = fake_aliyun(false).await;
+    let (ctx, me, job) = aliyun_app(endpoint).await;
     let id = notify(
         &ctx,
         Notice::new(me, Event::PrescriptionApproved, "aliyun:1").param("prescription", "42"),
@@ -610,13 +617,7 @@ async fn text_messages_go_to_aliyun_signed_as_a_template_with_its_values() {
 #[tokio::test]
 async fn a_refusal_by_aliyun_is_retried_then_marked_failed() {
     let (endpoint, _) = fake_aliyun(true).await;
-    let ctx = setup_with(|c| {
-        c.notification.aliyun_sms = Some(aliyun_config(endpoint));
-        c.jobs.enabled = false;
-    })
-    .await;
-    let me = account(&ctx, "patient1").await;
-    let job = DeliverNotifications(ctx.app.state.clone());
+    let (ctx, me, job) = aliyun_app(endpoint).await;
     let id = notify(
         &ctx,
         Notice::new(me, Event::PrescriptionApproved, "aliyun:3").param("prescription", "44"),
