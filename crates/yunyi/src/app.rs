@@ -130,6 +130,9 @@ impl AppState {
                 crate::crypto::KEY_ENV
             );
         }
+        identity::service::fill_person_regions(&db, &keys)
+            .await
+            .context("giving persons their region")?;
         let inbox = config.dev_inbox.then(DevInbox::default);
         // Aliyun SMS when configured; else messages are logged (and kept for the demo's inbox).
         let notifier: Arc<dyn Notifier> = match &config.notification.aliyun_sms {
@@ -288,6 +291,7 @@ impl Application {
                     state.clone(),
                 ))
                 .with_job(crate::consult::unread::RemindUnreadReplies(state.clone()))
+                .with_job(crate::education::push::FanOut(state.clone()))
                 // Refunds go through the payment gateway, which lives in the state.
                 .with_recurring_job(
                     crate::billing::fees::RefundLapsed(state.clone()),
@@ -382,6 +386,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::dispensing::router())
         .merge(crate::surveillance::router())
         .merge(crate::notification::router())
+        .merge(crate::education::router())
         .merge(audit::router())
         .merge(fhir::router())
         .fallback(not_found)

@@ -18,6 +18,7 @@ pub mod db;
 pub mod demo;
 pub mod directory;
 pub mod dispensing;
+pub mod education;
 pub mod error;
 pub mod extract;
 pub mod fhir;

@@ -131,6 +131,11 @@ fn parts() -> Vec<(&'static str, &'static str, OpenApi)> {
             crate::notification::api::ApiDoc::openapi(),
         ),
         (
+            "education",
+            "Health education: articles, their review and targeted pushes",
+            crate::education::api::ApiDoc::openapi(),
+        ),
+        (
             "audit",
             "The audit trail",
             crate::audit::api::ApiDoc::openapi(),

@@ -5,6 +5,7 @@
 //! claim seeds nothing. A half-seeded database cannot exist because the transaction is atomic.
 
 mod consultations;
+mod education;
 mod formulary;
 mod notifications;
 mod picture;
@@ -221,6 +222,13 @@ pub async fn seed(state: &AppState) -> AppResult<DemoSummary> {
     if surveillance_new {
         crate::surveillance::scan::run(state, crate::time::cst_today(state.now_ms())).await?;
     }
+    // Health education: after the alert, which its two outbreak articles are pushed from.
+    let mut tx = db.begin().await?;
+    let education_new = claim(&mut tx, "demo.education").await?;
+    tx.commit().await?;
+    if education_new {
+        education::seed(state).await?;
+    }
 
     Ok(DemoSummary {
         newly_seeded: directory_new
@@ -357,6 +365,35 @@ const PATIENTS: [(&str, &str, &str, &str); 5] = [
     ("patient5", "陈静", "421002197802150064", "13800000005"),
 ];
 
+/// The demo acting as one of its accounts, through the same services a request would call.
+pub(crate) fn actor_of(account: &identity_store::AccountRow) -> crate::identity::Actor {
+    use crate::identity::actor::{Actor, SessionKind, SignedIn};
+    Actor {
+        signed_in: Some(SignedIn {
+            account_id: account.id,
+            role: account.role,
+            username: account.username.clone(),
+            display_name: account.display_name.clone(),
+            person_id: account.person_id,
+            hospital_id: account.hospital_id,
+            session_id: 0,
+            session_kind: SessionKind::Cookie,
+            step_up_at: None,
+            token_hash: String::new(),
+            app: None,
+            compartment: None,
+        }),
+        ..Actor::default()
+    }
+}
+
+/// A demo account by its username.
+pub(crate) async fn account(db: &Db, username: &str) -> AppResult<identity_store::AccountRow> {
+    identity_store::account_by_username(db, username)
+        .await?
+        .ok_or_else(|| bad_demo_data(&format!("no demo account {username}")))
+}
+
 async fn hospital_id(db: &Db, code: &str) -> AppResult<i64> {
     directory_store::hospital_by_code(db, code)
         .await?
@@ -370,15 +407,7 @@ fn bad_demo_data(what: &str) -> AppError {
 async fn demo_person(state: &AppState, tx: &mut Tx, name: &str, id_number: &str) -> AppResult<i64> {
     let id = IdCardNumber::parse(id_number, crate::time::cst_today(state.now_ms()))
         .map_err(|e| bad_demo_data(&e))?;
-    let row = identity_store::NewPersonRow {
-        name,
-        id_number_enc: state.keys.encrypt(id.as_str()),
-        id_number_hash: state.keys.lookup_hash("id_number", id.as_str()),
-        id_number_mask: id.masked(),
-        birth_date: id.birth_date().to_string(),
-        sex: id.sex().as_str(),
-    };
-    Ok(identity_store::insert_person(tx, &row, state.now_ms()).await?)
+    Ok(crate::identity::service::new_person(state, tx, name, &id).await?)
 }
 
 struct DemoAccount<'a> {

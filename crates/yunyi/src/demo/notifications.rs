@@ -3,7 +3,6 @@
 
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
-use crate::identity::actor::{Actor, SessionKind, SignedIn};
 use crate::identity::store as identity_store;
 use crate::notification::model::{Event, Notice};
 use crate::notification::{service::notify, store as notification_store};
@@ -23,23 +22,7 @@ pub async fn seed(state: &AppState) -> AppResult<()> {
     };
     let now = state.now_ms();
     // Booked as patient1 would, through the booking service (limits, audit, care link).
-    let actor = Actor {
-        signed_in: Some(SignedIn {
-            account_id: patient.id,
-            role: patient.role,
-            username: patient.username.clone(),
-            display_name: patient.display_name.clone(),
-            person_id: Some(person),
-            hospital_id: None,
-            session_id: 0,
-            session_kind: SessionKind::Cookie,
-            step_up_at: None,
-            token_hash: String::new(),
-            app: None,
-            compartment: None,
-        }),
-        ..Actor::default()
-    };
+    let actor = super::actor_of(&patient);
     let parcels = crate::dispensing::store::of_person(db, person, 10).await?;
     if let Some(f) = parcels.iter().find(|f| f.status.as_str() == "received") {
         let cause = format!("fulfilment:{}", f.id);

@@ -104,6 +104,13 @@ crate::text_enum! {
         AlreadyExists = "already-exists",
         /// A code was entered wrongly too many times; another way is needed.
         TooManyAttempts = "too-many-attempts",
+        // Health education.
+        /// The doctor who wrote this version cannot approve it: a second doctor reviews.
+        OwnWorkReview = "own-work-review",
+        /// Only a published article (approved, not withdrawn) can be pushed.
+        NotPublished = "not-published",
+        /// Outside the sender's area: infection officers push to their own region.
+        OutsideArea = "outside-area",
         /// No free-clinic campaign with this doctor runs at this hospital today.
         NoFreeClinic = "no-free-clinic",
         /// The consultation is flagged as a suspected case already.
@@ -140,7 +147,10 @@ impl Reason {
     /// in general, just not now. A reason of another class names it here.
     pub fn class(self) -> ErrorCode {
         match self {
-            Self::RoleRequired | Self::ScopeInsufficient => ErrorCode::Forbidden,
+            Self::RoleRequired
+            | Self::ScopeInsufficient
+            | Self::OwnWorkReview
+            | Self::OutsideArea => ErrorCode::Forbidden,
             Self::NoSuchId | Self::NoSuchOption => ErrorCode::NotFound,
             Self::StorageFull | Self::DatabaseUnavailable => ErrorCode::Unavailable,
             _ => ErrorCode::Conflict,

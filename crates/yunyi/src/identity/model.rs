@@ -146,6 +146,11 @@ impl IdCardNumber {
         self.sex
     }
 
+    /// The GB/T 2260 division where the number was issued (户籍地): its first six digits.
+    pub fn region(&self) -> &str {
+        self.value.get(..6).unwrap_or_default()
+    }
+
     /// `110***********1234`: the form shown everywhere except to the owner.
     pub fn masked(&self) -> String {
         mask(&self.value, 3, 4)

@@ -161,15 +161,48 @@ fn check_person(
 
 /// Creates the person with this identity number.
 async fn insert_person(state: &AppState, tx: &mut Tx, p: &ValidPerson) -> AppResult<i64> {
+    Ok(new_person(state, tx, &p.name, &p.id).await?)
+}
+
+/// Gives every person registered before persons had a region (migration 0028) the region
+/// of their identity number, which only the application can decrypt. Runs at start; a no-op
+/// once done.
+pub async fn fill_person_regions(
+    db: &crate::db::Db,
+    keys: &crate::crypto::DataKeys,
+) -> anyhow::Result<()> {
+    const BATCH: i64 = 500;
+    loop {
+        let rows = store::persons_without_region(db, BATCH).await?;
+        for (id, sealed) in &rows {
+            let number = keys.decrypt(sealed)?;
+            // Division codes are six ASCII digits; a number that is not cannot be stored.
+            let region = number.get(..6).unwrap_or_default();
+            store::set_person_region(db, *id, region).await?;
+        }
+        if (rows.len() as i64) < BATCH {
+            return Ok(());
+        }
+    }
+}
+
+/// Stores a person: the identity number encrypted, with its lookup hash and masked form.
+pub async fn new_person(
+    state: &AppState,
+    tx: &mut Tx,
+    name: &str,
+    id: &IdCardNumber,
+) -> Result<i64, sqlx::Error> {
     let row = store::NewPersonRow {
-        name: &p.name,
-        id_number_enc: state.keys.encrypt(p.id.as_str()),
-        id_number_hash: state.keys.lookup_hash("id_number", p.id.as_str()),
-        id_number_mask: p.id.masked(),
-        birth_date: p.id.birth_date().to_string(),
-        sex: p.id.sex().as_str(),
+        name,
+        id_number_enc: state.keys.encrypt(id.as_str()),
+        id_number_hash: state.keys.lookup_hash("id_number", id.as_str()),
+        id_number_mask: id.masked(),
+        birth_date: id.birth_date().to_string(),
+        sex: id.sex().as_str(),
+        region: id.region(),
     };
-    Ok(store::insert_person(tx, &row, state.now_ms()).await?)
+    store::insert_person(tx, &row, state.now_ms()).await
 }
 
 /// The person already on record with this identity number, if any.

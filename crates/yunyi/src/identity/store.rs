@@ -84,6 +84,7 @@ pub struct NewPersonRow<'a> {
     pub id_number_mask: String,
     pub birth_date: String,
     pub sex: &'a str,
+    pub region: &'a str,
 }
 
 pub async fn insert_person(
@@ -92,11 +93,30 @@ pub async fn insert_person(
     now: i64,
 ) -> Result<i64, sqlx::Error> {
     tx.scalar::<i64>(
-        "INSERT INTO person (name, id_number_enc, id_number_hash, id_number_mask, birth_date, sex, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-        (p.name, &p.id_number_enc, &p.id_number_hash, &p.id_number_mask, &p.birth_date, p.sex, now),
+        "INSERT INTO person (name, id_number_enc, id_number_hash, id_number_mask, birth_date, sex, region, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        (p.name, &p.id_number_enc, &p.id_number_hash, &p.id_number_mask, &p.birth_date, p.sex, p.region, now),
     )
     .await
+}
+
+/// Up to `limit` persons without a region (registered before people had one), with their
+/// encrypted identity numbers.
+pub async fn persons_without_region(
+    db: &Db,
+    limit: i64,
+) -> Result<Vec<(i64, Vec<u8>)>, sqlx::Error> {
+    db.all(
+        "SELECT id, id_number_enc FROM person WHERE region IS NULL ORDER BY id LIMIT $1",
+        (limit,),
+    )
+    .await
+}
+
+pub async fn set_person_region(db: &Db, id: i64, region: &str) -> Result<(), sqlx::Error> {
+    db.execute("UPDATE person SET region = $2 WHERE id = $1", (id, region))
+        .await
+        .map(|_| ())
 }
 
 pub async fn person_by_id_hash(tx: &mut Tx, hash: &str) -> Result<Option<PersonRow>, sqlx::Error> {

@@ -7,7 +7,12 @@ use serde::{Deserialize, Serialize};
 /// The PostgreSQL notification channel.
 pub const CHANNEL: &str = "yunyi_inbox";
 
-/// An account's unread count changed.
+/// The topic every open page listens to besides its account's: news on it (a push that
+/// reached many accounts at once) makes each page count its unread notifications again.
+/// Account ids start at 1, so it is no account's.
+pub const EVERYONE: i64 = 0;
+
+/// An account's unread count changed (on [`EVERYONE`]: count again).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Unread {
     pub unread: i64,

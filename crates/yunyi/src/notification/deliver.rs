@@ -85,7 +85,7 @@ async fn hold(
 ) -> anyhow::Result<Option<Hold>> {
     let config = &state.config.notification;
     let wanted = match n.event.topic() {
-        None => true,
+        None => n.event.sms_by_default(),
         Some(topic) => store::preferences(&state.db, n.account_id)
             .await?
             .into_iter()

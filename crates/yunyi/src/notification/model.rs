@@ -30,6 +30,8 @@ crate::text_enum! {
         EpiOverdue = "epi.overdue",
         /// To the officers of a region: the surveillance scan raised an alert.
         EpiAlert = "epi.alert",
+        /// A health-education article pushed to the person (by region, hospital, condition).
+        EducationPush = "education.push",
     }
 }
 
@@ -81,7 +83,7 @@ impl Event {
             PrescriptionApproved | PrescriptionRejected => Some(Topic::Prescription),
             ParcelDispatched | ParcelDelivered | PickupReady => Some(Topic::Delivery),
             PaymentRefunded => Some(Topic::Payment),
-            EpiFlag | EpiOverdue | EpiAlert => None,
+            EpiFlag | EpiOverdue | EpiAlert | EducationPush => None,
         }
     }
 
@@ -96,7 +98,13 @@ impl Event {
     /// see in the app anyway when they next look (a consultation they just closed, a parcel
     /// they just signed for) does not.
     pub fn sms_by_default(self) -> bool {
-        !matches!(self, Event::ConsultationEnded | Event::ParcelDelivered)
+        !matches!(self, Event::ConsultationEnded | Event::ParcelDelivered) && !self.inbox_only()
+    }
+
+    /// Written straight to many inboxes by a fan-out, never by another channel (advice is not
+    /// worth a text message to a million phones).
+    pub fn inbox_only(self) -> bool {
+        self == Event::EducationPush
     }
 
     /// The catalogue key of its title or body.
@@ -244,9 +252,9 @@ mod tests {
     }
 
     #[test]
-    fn every_event_has_a_topic_or_is_an_urgent_duty() {
+    fn every_event_has_a_topic_or_is_an_urgent_duty_or_stays_in_the_inbox() {
         for e in Event::ALL {
-            assert!(e.topic().is_some() || e.urgent(), "{e}");
+            assert!(e.topic().is_some() || e.urgent() || e.inbox_only(), "{e}");
         }
     }
 }

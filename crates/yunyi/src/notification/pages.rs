@@ -151,11 +151,13 @@ async fn stream(
     let me = actor.require()?.account_id;
     // Listen before counting, so a change in between is not missed.
     let news = state.bells.subscribe(me);
+    let everyone = state.bells.subscribe(super::bell::EVERYONE);
     let unread = service::unread(&state, &actor).await?;
     let mut check = tokio::time::interval(SESSION_CHECK);
     check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let open = Open {
         news,
+        everyone,
         _release: Release(state.clone(), me),
         state,
         actor,
@@ -174,10 +176,12 @@ async fn stream(
     ))
 }
 
-/// One open stream. Its fields drop in order: the receiver first, then [`Release`], which
+/// One open stream. Its fields drop in order: the receivers first, then [`Release`], which
 /// then finds the account's channel without listeners and forgets it.
 struct Open {
     news: tokio::sync::broadcast::Receiver<Unread>,
+    /// News for every page: count again.
+    everyone: tokio::sync::broadcast::Receiver<Unread>,
     _release: Release,
     state: AppState,
     actor: Actor,
@@ -208,6 +212,12 @@ impl Open {
                     }
                     Err(RecvError::Closed) => return None,
                 },
+                received = self.everyone.recv() => match received {
+                    Ok(_) | Err(RecvError::Lagged(_)) => {
+                        return service::unread(&self.state, &self.actor).await.ok();
+                    }
+                    Err(RecvError::Closed) => return None,
+                },
             }
         }
     }
@@ -219,6 +229,7 @@ struct Release(AppState, i64);
 impl Drop for Release {
     fn drop(&mut self) {
         self.0.bells.release(self.1);
+        self.0.bells.release(super::bell::EVERYONE);
     }
 }
 

@@ -153,6 +153,13 @@ pub async fn ring(state: &AppState, account: i64) {
     }
 }
 
+/// Tells every open page to count its unread notifications again: after a push wrote to
+/// many accounts at once (one message, not one per account).
+pub async fn ring_everyone(state: &AppState) {
+    let news = super::bell::Unread { unread: -1 };
+    crate::hub::publish(&state.db, &state.bells, super::bell::EVERYONE, news).await;
+}
+
 /// Whether a person gets a topic by a channel: as they chose, else the topic's default.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Preference {
@@ -207,7 +214,7 @@ mod tests {
     /// Every placeholder any template uses, filled.
     const PARAMS: &str = r#"{"alert":"1","amount":"¥1.00","case":"2","count":"3","courier":"c",
         "day":"d","doctor":"王","method":"C1","prescription":"4","reason":"r","region":"440106",
-        "rule":"r","status":"s","syndrome":"y","threshold":"1.0","time":"t","tracking":"k","until":"u"}"#;
+        "rule":"r","status":"s","syndrome":"y","threshold":"1.0","time":"t","title":"x","tracking":"k","until":"u"}"#;
 
     #[test]
     fn every_event_has_a_title_and_body_in_both_languages() {

@@ -317,6 +317,15 @@ pub async fn alerts(state: &AppState, actor: &Actor) -> AppResult<Vec<AlertRow>>
         .collect())
 }
 
+/// One alert the actor sees (404 when it is not there or not in their scope).
+pub async fn alert(state: &AppState, actor: &Actor, id: i64) -> AppResult<AlertRow> {
+    let region = alert_scope(state, actor).await?;
+    store::alert(&state.db, id)
+        .await?
+        .filter(|a| region.as_ref().is_none_or(|r| *r == a.region))
+        .ok_or_else(|| AppError::NotFound(format!("no alert with id {id}")))
+}
+
 /// Who acts on alerts: the infection officers of the alert's region. Regulators and the
 /// platform admin watch them (supervision is read-only).
 pub fn may_act_on_alerts(role: Role) -> bool {

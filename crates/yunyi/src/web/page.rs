@@ -62,6 +62,11 @@ impl PageCtx {
         self
     }
 
+    /// The catalogue's message `key` filled with `args`.
+    pub fn t_with(&self, key: &str, args: &[(&str, &str)]) -> String {
+        self.lang.t_with(key, args)
+    }
+
     pub fn t(&self, key: &str) -> &'static str {
         self.lang.t(key)
     }
@@ -95,6 +100,20 @@ impl PageCtx {
         self.user
             .as_ref()
             .is_some_and(|u| matches!(u.role, Role::PlatformAdmin | Role::HospitalAdmin))
+    }
+
+    /// Doctors and hospital administrators: they work on their hospital's articles.
+    pub fn is_staff_writer(&self) -> bool {
+        self.user
+            .as_ref()
+            .is_some_and(|u| matches!(u.role, Role::Doctor | Role::HospitalAdmin))
+    }
+
+    /// Who sends health-education pushes.
+    pub fn may_push(&self) -> bool {
+        self.user
+            .as_ref()
+            .is_some_and(|u| crate::education::push::may_push(u.role))
     }
 
     /// A signed-in patient: their pages get the phone's tab bar (首页 / 问诊 / 预约 / 处方 / 我的).
@@ -179,6 +198,39 @@ impl PageCtx {
                 self.lang.t_with(key, &args)
             }
             None => e.message.clone(),
+        }
+    }
+
+    /// What a person is told about a refused form, in the page's language where the catalogue
+    /// has it: the reason's message, or each field's.
+    pub fn error_text(&self, e: &crate::error::AppError) -> String {
+        use crate::error::AppError;
+        if let Some(text) = e.reason().and_then(|r| self.lang.lookup(&r.message_key())) {
+            return text.to_owned();
+        }
+        match e {
+            AppError::Validation(fields) | AppError::ConflictFields(fields) => fields
+                .iter()
+                .map(|f| format!("{}: {}", f.field, self.message_of(f)))
+                .collect::<Vec<_>>()
+                .join("; "),
+            other => other.to_string(),
+        }
+    }
+
+    /// As [`redirect_with_outcome`], with the message in the page's language.
+    pub fn redirect_outcome(
+        &self,
+        path: &str,
+        result: crate::error::AppResult<()>,
+    ) -> crate::error::AppResult<axum::response::Redirect> {
+        use crate::error::AppError;
+        match result {
+            Ok(()) => redirect_with_outcome(path, &[], Ok(())),
+            Err(e @ (AppError::Internal(_) | AppError::Unauthorized)) => Err(e),
+            Err(e) => {
+                redirect_with_outcome(path, &[], Err(AppError::BadRequest(self.error_text(&e))))
+            }
         }
     }
 }

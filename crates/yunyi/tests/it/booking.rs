@@ -175,6 +175,7 @@ impl Ctx {
                 id_number_mask: "440***".into(),
                 birth_date: "1990-01-01".into(),
                 sex: "male",
+                region: &id[..6],
             };
             let person_id = istore::insert_person(&mut tx, &person, now_ms())
                 .await

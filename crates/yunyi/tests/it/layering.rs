@@ -25,6 +25,7 @@ const CONTEXTS: &[&str] = &[
     "consult",
     "directory",
     "dispensing",
+    "education",
     "identity",
     "notification",
     "pharmacy",

@@ -23,6 +23,7 @@ mod demo;
 mod denials;
 mod directory;
 mod dispensing;
+mod education;
 mod errors;
 mod fhir;
 mod fhir_pharmacy;
