@@ -191,8 +191,13 @@ struct ArticleForm {
     regions: String,
     #[serde(default)]
     season: String,
+    /// One checkbox per syndrome (see [`SYNDROMES`]).
     #[serde(default)]
-    syndromes: String,
+    syndrome_respiratory: Option<String>,
+    #[serde(default)]
+    syndrome_diarrhoeal: Option<String>,
+    #[serde(default)]
+    syndrome_rash_fever: Option<String>,
 }
 
 impl ArticleForm {
@@ -207,8 +212,27 @@ impl ArticleForm {
             age_group: choice(&self.age_group),
             regions: self.regions.clone(),
             season: choice(&self.season),
-            syndromes: self.syndromes.clone(),
+            syndromes: self.syndromes().join(" "),
         }
+    }
+
+    /// The syndromes ticked, in [`SYNDROMES`] order.
+    fn syndromes(&self) -> Vec<&'static str> {
+        let ticked = [
+            &self.syndrome_respiratory,
+            &self.syndrome_diarrhoeal,
+            &self.syndrome_rash_fever,
+        ];
+        SYNDROMES
+            .iter()
+            .zip(ticked)
+            .filter(|(_, t)| t.is_some())
+            .map(|(s, _)| *s)
+            .collect()
+    }
+
+    fn ticked(&self, syndrome: &&str) -> bool {
+        self.syndromes().contains(syndrome)
     }
 
     fn of(a: &ArticleView) -> Self {
@@ -221,9 +245,19 @@ impl ArticleForm {
             age_group: a.age_group.clone(),
             regions: a.regions.join(" "),
             season: a.season.clone(),
-            syndromes: a.syndromes.join(" "),
+            syndrome_respiratory: tick(a, "respiratory"),
+            syndrome_diarrhoeal: tick(a, "diarrhoeal"),
+            syndrome_rash_fever: tick(a, "rash_fever"),
         }
     }
+}
+
+/// A ticked checkbox when the article advises on `syndrome`.
+fn tick(a: &ArticleView, syndrome: &str) -> Option<String> {
+    a.syndromes
+        .iter()
+        .any(|s| s == syndrome)
+        .then(|| "on".to_owned())
 }
 
 /// The choices of the editor's two selects.

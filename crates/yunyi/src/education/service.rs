@@ -71,6 +71,8 @@ pub struct ArticleView {
 /// What the signed-in person may do with an article (for the page's buttons).
 #[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct Allowed {
+    /// Sees drafts and every version (the hospital's doctors and administrators).
+    pub desk: bool,
     pub edit: bool,
     pub submit: bool,
     pub review: bool,
@@ -383,6 +385,7 @@ pub async fn read(
     let latest = shown == article.latest_version;
     let published = article.published_version.is_some() && article.withdrawn_at.is_none();
     let allowed = Allowed {
+        desk,
         edit: doctor && article.status != ArticleStatus::InReview,
         submit: doctor && latest && article.status == ArticleStatus::Draft,
         review: doctor

@@ -1315,3 +1315,83 @@ async fn the_patients_unread_count_changes_without_a_reload_when_a_doctor_accept
     patient.quit().await;
     app.stop().await;
 }
+
+/// Issue #22: an officer pushes prevention advice from the Tianhe alert; a patient of Tianhe
+/// with the inbox open sees the count change without a reload, and the advice is there.
+#[tokio::test]
+async fn a_push_from_an_outbreak_alert_reaches_a_patient_of_that_region_in_real_browsers() {
+    let app = TestApp::with_demo().await;
+    let patient = Browser::start().await;
+    patient.sign_in(&app, "patient2").await;
+    let p = patient.driver();
+    p.goto(app.url("/notifications")).await.unwrap();
+    let badge = || async {
+        p.find(By::Id("unread-badge"))
+            .await
+            .unwrap()
+            .attr("data-unread")
+            .await
+            .unwrap()
+    };
+    patient
+        .wait_for("the live count", || async { badge().await.is_some() })
+        .await;
+    let before: i64 = badge().await.unwrap_or_default().parse().unwrap();
+
+    // The officer, on the dashboard, answers the alert with advice.
+    let officer = Browser::start().await;
+    officer.sign_in(&app, "officer1").await;
+    let o = officer.driver();
+    o.goto(app.url("/surveillance")).await.unwrap();
+    o.find(By::Css("a[id^='push-advice-']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let reach = o.find(By::Id("reach")).await.unwrap().text().await.unwrap();
+    assert!(reach.contains('4'), "four patients in Tianhe: {reach}");
+    let advice = o
+        .find(By::Css("#article-choices input[type=radio]"))
+        .await
+        .unwrap();
+    let article = advice.attr("value").await.unwrap().unwrap();
+    advice.click().await.unwrap();
+    o.find(By::Id("send-push"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    o.find(By::Id("push-sent")).await.unwrap();
+
+    // The patient's open page counts it once the fan-out is done.
+    let after = (before + 1).to_string();
+    patient
+        .wait_for("the badge to count the push", || async {
+            badge().await.as_deref() == Some(after.as_str())
+        })
+        .await;
+    p.refresh().await.unwrap();
+    let newest = p.find(By::Css("#notification-list li a")).await.unwrap();
+    newest.click().await.unwrap();
+    assert!(
+        p.current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with(&format!("/education/{article}")),
+        "the notification opens the article"
+    );
+    // The officer's list shows who was reached.
+    o.goto(app.url("/education/pushes")).await.unwrap();
+    let cell = |n: usize| {
+        let css = format!("#push-table tbody tr:first-child td:nth-child({n})");
+        async move { o.find(By::Css(css)).await.unwrap().text().await.unwrap() }
+    };
+    assert!(cell(3).await.starts_with('4'), "reached four");
+    assert_eq!(cell(4).await, "1", "one of them read it");
+    patient.quit().await;
+    officer.quit().await;
+    app.stop().await;
+}
