@@ -84,6 +84,7 @@ pub enum Param {
     Text(Option<String>),
     Bool(Option<bool>),
     Float(Option<f64>),
+    Bytes(Option<Vec<u8>>),
 }
 
 macro_rules! param_from {
@@ -111,6 +112,7 @@ param_from!(
     &str => Text via str::to_owned,
     bool => Bool,
     f64 => Float,
+    Vec<u8> => Bytes,
 );
 
 /// Values pushed one by one, for statements whose filters depend on the request.
@@ -135,6 +137,7 @@ macro_rules! encode_params {
                 Param::Text(v) => a.add(v),
                 Param::Bool(v) => a.add(v),
                 Param::Float(v) => a.add(v),
+                Param::Bytes(v) => a.add(v),
             }
             .map_err(sqlx::Error::Encode)?;
         }

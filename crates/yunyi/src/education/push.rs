@@ -203,25 +203,40 @@ fn cause(id: i64) -> String {
 pub async fn list(state: &AppState, actor: &Actor) -> AppResult<Vec<PushView>> {
     let hospital = sender_hospital(actor)?;
     let mut out = Vec::new();
-    for row in store::pushes(&state.db, hospital, 100).await? {
-        let p = &row.push;
-        out.push(PushView {
-            id: p.id,
-            article_id: p.article_id,
-            title: row.title.clone(),
-            sender: row.sender.clone(),
-            audience: p.audience.as_str().to_owned(),
-            region: p.region.clone(),
-            condition: p.condition.clone(),
-            alert_id: p.alert_id,
-            status: p.status.as_str().to_owned(),
-            recipients: p.recipients,
-            reads: store::push_reads(&state.db, &cause(p.id)).await?,
-            created_at: p.created_at,
-            finished_at: p.finished_at,
-        });
+    for row in store::pushes(&state.db, hospital, None, 100).await? {
+        out.push(view(state, &row).await?);
     }
     Ok(out)
+}
+
+/// One push of the signed-in sender's hospital (another's is not found).
+pub async fn get(state: &AppState, actor: &Actor, id: i64) -> AppResult<PushView> {
+    let hospital = sender_hospital(actor)?;
+    let row = store::pushes(&state.db, hospital, Some(id), 1)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| AppError::NotFound(format!("no push with id {id}")))?;
+    view(state, &row).await
+}
+
+async fn view(state: &AppState, row: &store::PushListRow) -> AppResult<PushView> {
+    let p = &row.push;
+    Ok(PushView {
+        id: p.id,
+        article_id: p.article_id,
+        title: row.title.clone(),
+        sender: row.sender.clone(),
+        audience: p.audience.as_str().to_owned(),
+        region: p.region.clone(),
+        condition: p.condition.clone(),
+        alert_id: p.alert_id,
+        status: p.status.as_str().to_owned(),
+        recipients: p.recipients,
+        reads: store::push_reads(&state.db, &cause(p.id)).await?,
+        created_at: p.created_at,
+        finished_at: p.finished_at,
+    })
 }
 
 /// The fan-out job's payload.

@@ -485,8 +485,13 @@ pub struct PushListRow {
     pub sender: String,
 }
 
-/// The pushes a hospital's staff sent, newest first.
-pub async fn pushes(db: &Db, hospital: i64, limit: i64) -> Result<Vec<PushListRow>, sqlx::Error> {
+/// The pushes a hospital's staff sent (or the one with `id`), newest first.
+pub async fn pushes(
+    db: &Db,
+    hospital: i64,
+    id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<PushListRow>, sqlx::Error> {
     db.all(
         "SELECT e.id, e.article_id, e.sender_id, e.hospital_id, e.audience, e.region, e.condition, \
          e.alert_id, e.status, e.cursor, e.recipients, e.created_at, e.finished_at, v.title, \
@@ -494,8 +499,8 @@ pub async fn pushes(db: &Db, hospital: i64, limit: i64) -> Result<Vec<PushListRo
          FROM education_push e JOIN article a ON a.id = e.article_id \
          JOIN article_version v ON v.article_id = a.id AND v.version = a.latest_version \
          JOIN account s ON s.id = e.sender_id \
-         WHERE e.hospital_id = $1 ORDER BY e.id DESC LIMIT $2",
-        (hospital, limit),
+         WHERE e.hospital_id = $1 AND e.id = COALESCE($3, e.id) ORDER BY e.id DESC LIMIT $2",
+        (hospital, limit, id),
     )
     .await
 }

@@ -16,6 +16,7 @@ pub const FHIR_VERSION: &str = "4.0.1";
 pub mod audit_event;
 pub mod consult;
 pub mod directory;
+pub mod education;
 pub mod include;
 pub mod patient;
 pub mod pharmacy;
@@ -33,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .merge(consult::router())
         .merge(pharmacy::router())
         .merge(surveillance::router())
+        .merge(education::router())
         // After the routes: a SMART app's token reaches only what its scopes cover.
         .route_layer(axum::middleware::from_fn(scopes::guard))
 }
@@ -431,7 +433,7 @@ type Served = (
     &'static [&'static str],
     &'static [(&'static str, &'static str)],
 );
-const RESOURCES: [Served; 20] = [
+const RESOURCES: [Served; 21] = [
     ("Patient", READ_SEARCH, &[]),
     ("RelatedPerson", READ_SEARCH, &[("patient", "reference")]),
     (
@@ -500,6 +502,7 @@ const RESOURCES: [Served; 20] = [
     ("ServiceRequest", READ, &[]),
     ("Observation", READ, &[]),
     ("MeasureReport", READ, &[]),
+    ("CommunicationRequest", READ, &[]),
 ];
 
 /// The `_include` values a resource's search serves.

@@ -204,6 +204,10 @@ async fn the_feed_puts_a_patient_s_own_conditions_first() {
     };
     assert!(titles(&anonymous).iter().any(|t| t.contains("儿童")));
     assert!(!titles(&f1).iter().any(|t| t.contains("儿童")), "{f1}");
+    // The page a completed follow-up visit links: articles on the visit's condition.
+    let page = ctx.app.get_text("/education?condition=I10").await;
+    assert!(page.contains("高血压患者冬季血压管理"), "{page}");
+    assert!(!page.contains("儿童疫苗"));
     // Narrowed to a syndrome: the respiratory advice only.
     let (_, resp) = ctx.get(&p2, "/api/v1/articles?syndrome=respiratory").await;
     assert_eq!(resp["items"].as_array().unwrap().len(), 2, "{resp}");
@@ -383,4 +387,50 @@ async fn a_hospital_administrator_pushes_to_the_patients_the_hospital_has_seen()
         .await
         .unwrap();
     assert!(seen >= 1 && seen < everyone, "{seen} of {everyone}");
+}
+
+#[tokio::test]
+async fn a_push_reads_as_a_valid_fhir_communication_request_for_its_senders() {
+    let ctx = setup().await;
+    let officer = ctx.app.token("officer1", PW).await;
+    let (_, pushes) = ctx.get(&officer, "/api/v1/education-pushes").await;
+    let push = &pushes["items"][0];
+    let id = push["id"].as_i64().unwrap();
+    let r = ctx
+        .app
+        .get_as(&officer, &format!("/fhir/CommunicationRequest/{id}"))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let resource: Value = r.json().await.unwrap();
+    crate::fhir::assert_valid(&resource);
+    assert_eq!(resource["status"], "completed");
+    assert!(
+        resource["payload"][0]["contentAttachment"]["url"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/education/{}", push["article_id"])),
+        "{resource}"
+    );
+    assert!(
+        resource["reasonCode"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("alert")
+    );
+    // Listed truthfully in the CapabilityStatement.
+    let cs = ctx
+        .app
+        .get("/fhir/metadata")
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert!(cs.to_string().contains("\"CommunicationRequest\""));
+    // Patients and other hospitals' staff do not read pushes.
+    let patient = ctx.app.token("patient1", PW).await;
+    let r = ctx
+        .app
+        .get_as(&patient, &format!("/fhir/CommunicationRequest/{id}"))
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }
