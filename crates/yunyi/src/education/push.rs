@@ -24,7 +24,7 @@ use crate::jobs::{self, Job, JobContext, JobResult, NewJob, Payload};
 
 pub const KIND: &str = "education.push";
 
-/// Accounts per batch: one statement writes them, so a batch is quick to redo.
+/// Account ids per batch: one statement writes their notifications, so a batch is quick to redo.
 pub const BATCH: i64 = 5_000;
 
 /// Who may push: infection officers (to their region) and hospital administrators (to their
@@ -287,23 +287,21 @@ pub async fn fan_out(state: &AppState, push_id: i64) -> Result<(), sqlx::Error> 
         dedupe_key: &dedupe_key,
     };
     let filter = push.filter();
+    let end = store::last_account(&state.db).await?;
     let mut cursor = push.cursor;
-    loop {
+    while cursor < end {
+        let to = (cursor + BATCH).min(end);
         let now = state.now_ms();
         let mut tx = state.db.begin().await?;
-        let ids = store::next_batch(&mut tx, &filter, cursor, BATCH).await?;
-        let (Some(&first), Some(&last)) = (ids.first(), ids.last()) else {
-            break;
-        };
         let added =
-            store::insert_push_notifications(&mut tx, &filter, (first, last), &notice, now).await?;
+            store::insert_push_notifications(&mut tx, &filter, (cursor, to), &notice, now).await?;
         let added = i64::try_from(added).unwrap_or(i64::MAX);
-        if !store::advance_push(&mut tx, push.id, (cursor, last), added).await? {
+        if !store::advance_push(&mut tx, push.id, (cursor, to), added).await? {
             // Another worker took this batch (a lease that ran out): it carries on.
             return Ok(());
         }
         tx.commit().await?;
-        cursor = last;
+        cursor = to;
     }
     store::finish_push(&state.db, push.id, state.now_ms()).await?;
     crate::notification::service::ring_everyone(state).await;

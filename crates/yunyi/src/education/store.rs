@@ -379,26 +379,50 @@ pub struct AudienceFilter {
     pub condition: String,
 }
 
-/// `FROM … WHERE …` of the active patient accounts a push reaches (account `a`, person `p`).
-fn audience(q: &mut Sql, f: &AudienceFilter) {
-    q.push(
-        " FROM account a JOIN person p ON p.id = a.person_id \
-         WHERE a.role = 'patient' AND a.status = 'active'",
-    );
+/// How the audience query reaches each account's person.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    /// Joined: for counting the whole audience, where a hash join over every person is right.
+    Join,
+    /// Looked up per account by primary key: for a batch of a few thousand accounts, where a
+    /// planner that expects most persons to match would otherwise scan them all per batch.
+    PerAccount,
+}
+
+/// `FROM … WHERE …` of the active patient accounts a push reaches (account `a`; `person` is
+/// the SQL naming the account's person id).
+fn audience(q: &mut Sql, f: &AudienceFilter, reach: Reach) {
+    let person = match reach {
+        Reach::Join => {
+            q.push(" FROM account a JOIN person p ON p.id = a.person_id");
+            "p.id"
+        }
+        Reach::PerAccount => {
+            q.push(" FROM account a");
+            "a.person_id"
+        }
+    };
+    q.push(" WHERE a.role = 'patient' AND a.status = 'active'");
     if !f.region.is_empty() {
-        q.push(" AND p.region LIKE ").bind(format!("{}%", f.region));
+        match reach {
+            Reach::Join => q.push(" AND p.region LIKE "),
+            Reach::PerAccount => {
+                q.push(" AND (SELECT p.region FROM person p WHERE p.id = a.person_id) LIKE ")
+            }
+        };
+        q.bind(format!("{}%", f.region));
     }
     if !f.condition.is_empty() {
         let like = q.param(format!("{}%", f.condition));
         q.push(&format!(
-            " AND (EXISTS (SELECT 1 FROM offline_diagnosis d WHERE d.person_id = p.id AND d.icd10 LIKE {like}) \
-             OR EXISTS (SELECT 1 FROM consultation c WHERE c.person_id = p.id AND c.condition_icd10 LIKE {like}))"
+            " AND (EXISTS (SELECT 1 FROM offline_diagnosis d WHERE d.person_id = {person} AND d.icd10 LIKE {like}) \
+             OR EXISTS (SELECT 1 FROM consultation c WHERE c.person_id = {person} AND c.condition_icd10 LIKE {like}))"
         ));
     }
     if f.audience == Audience::Hospital {
-        q.push(
-            " AND EXISTS (SELECT 1 FROM care_link l WHERE l.person_id = p.id AND l.hospital_id = ",
-        )
+        q.push(&format!(
+            " AND EXISTS (SELECT 1 FROM care_link l WHERE l.person_id = {person} AND l.hospital_id = "
+        ))
         .bind(f.hospital)
         .push(")");
     }
@@ -407,7 +431,7 @@ fn audience(q: &mut Sql, f: &AudienceFilter) {
 /// How many accounts a push would reach.
 pub async fn audience_size(db: &Db, f: &AudienceFilter) -> Result<i64, sqlx::Error> {
     let mut q = Sql::new("SELECT COUNT(*)");
-    audience(&mut q, f);
+    audience(&mut q, f, Reach::Join);
     q.fetch_scalar(db).await
 }
 
@@ -514,33 +538,28 @@ pub async fn push_reads(db: &Db, dedupe_key: &str) -> Result<i64, sqlx::Error> {
     .await
 }
 
-/// The next batch of a push: the audience's account ids after `cursor`, in order.
-pub async fn next_batch(
-    tx: &mut Tx,
-    f: &AudienceFilter,
-    cursor: i64,
-    limit: i64,
-) -> Result<Vec<i64>, sqlx::Error> {
-    let mut q = Sql::new("SELECT a.id");
-    audience(&mut q, f);
-    q.push(" AND a.id > ").bind(cursor);
-    q.push(" ORDER BY a.id LIMIT ").bind(limit);
-    let (text, params) = q.into_parts();
-    tx.scalars(&text, params).await
+/// The highest account id: where a push's fan-out stops (accounts opened after the push
+/// are not in its audience).
+pub async fn last_account(db: &Db) -> Result<i64, sqlx::Error> {
+    db.scalar("SELECT COALESCE(MAX(id), 0) FROM account", ())
+        .await
 }
 
-/// The notification of one push to the accounts from `from` to `to` (inclusive) of its
-/// audience, written in one statement; how many were new (a batch written twice adds none).
+/// What every notification of one push says.
 pub struct PushNotice<'a> {
     pub params: &'a str,
     pub link: &'a str,
     pub dedupe_key: &'a str,
 }
 
+/// The notifications of one push to its audience among the accounts with ids in `(after,
+/// to]`, written in one statement; how many were new (a batch written twice adds none). The
+/// batch is a range of account ids, not of matches: the range keeps the database on the
+/// primary key, where "the next 5,000 who match" would make it scan the region's index.
 pub async fn insert_push_notifications(
     tx: &mut Tx,
     f: &AudienceFilter,
-    (from, to): (i64, i64),
+    (after, to): (i64, i64),
     n: &PushNotice<'_>,
     now: i64,
 ) -> Result<u64, sqlx::Error> {
@@ -550,8 +569,8 @@ pub async fn insert_push_notifications(
     );
     q.bind(n.params).push(", ").bind(n.link).push(", FALSE, ");
     q.bind(n.dedupe_key).push(", ").bind(now);
-    audience(&mut q, f);
-    q.push(" AND a.id >= ").bind(from);
+    audience(&mut q, f, Reach::PerAccount);
+    q.push(" AND a.id > ").bind(after);
     q.push(" AND a.id <= ").bind(to);
     q.push(" ON CONFLICT (account_id, dedupe_key) DO NOTHING");
     let (text, params) = q.into_parts();

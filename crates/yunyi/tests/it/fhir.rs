@@ -119,7 +119,8 @@ async fn the_capability_statement_lists_what_is_served() {
             "Flag",
             "ServiceRequest",
             "Observation",
-            "MeasureReport"
+            "MeasureReport",
+            "CommunicationRequest"
         ]
     );
     // Errors are valid OperationOutcomes too.
