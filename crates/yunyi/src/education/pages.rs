@@ -320,7 +320,19 @@ async fn edit_page(
     actor: Actor,
     PathId(id): PathId,
 ) -> AppResult<EditorPage> {
-    let (a, _) = service::read(&state, &actor, id, None).await?;
+    let (a, allowed) = service::read(&state, &actor, id, None).await?;
+    // Shown only to whom the save would accept.
+    if !allowed.edit {
+        let doctor = actor.role() == Some(crate::identity::model::Role::Doctor);
+        return Err(if allowed.desk && doctor {
+            AppError::wrong_state("the article is under review: wait for the reviewer's decision")
+        } else {
+            AppError::refused(
+                crate::error::Reason::RoleRequired,
+                "only the hospital's doctors change its articles",
+            )
+        });
+    }
     Ok(editor(page, Some(id), ArticleForm::of(&a), None))
 }
 
