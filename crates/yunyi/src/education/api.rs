@@ -63,10 +63,7 @@ async fn feed(
     actor: Actor,
     Query(q): Query<FeedQuery>,
 ) -> AppResult<Json<Items<FeedItem>>> {
-    let filter = FeedFilter {
-        condition: q.condition.map(|c| c.trim().to_ascii_uppercase()),
-        syndrome: q.syndrome,
-    };
+    let filter = FeedFilter::new(q.condition, q.syndrome);
     let items = service::feed(&state, &actor, &filter).await?;
     Ok(Json(Items { items }))
 }

@@ -59,13 +59,8 @@ async fn feed(
     actor: Actor,
     Query(q): Query<FeedQuery>,
 ) -> AppResult<FeedPage> {
-    let filter = FeedFilter {
-        condition: q
-            .condition
-            .map(|c| c.trim().to_ascii_uppercase())
-            .filter(|c| !c.is_empty()),
-        syndrome: q.syndrome.filter(|s| SYNDROMES.contains(&s.as_str())),
-    };
+    let known = q.syndrome.filter(|s| SYNDROMES.contains(&s.as_str()));
+    let filter = FeedFilter::new(q.condition, known);
     let label = match (&filter.condition, &filter.syndrome) {
         (Some(c), _) => c.clone(),
         (None, Some(s)) => page.syndrome(s),
@@ -320,19 +315,7 @@ async fn edit_page(
     actor: Actor,
     PathId(id): PathId,
 ) -> AppResult<EditorPage> {
-    let (a, allowed) = service::read(&state, &actor, id, None).await?;
-    // Shown only to whom the save would accept.
-    if !allowed.edit {
-        let doctor = actor.role() == Some(crate::identity::model::Role::Doctor);
-        return Err(if allowed.desk && doctor {
-            AppError::wrong_state("the article is under review: wait for the reviewer's decision")
-        } else {
-            AppError::refused(
-                crate::error::Reason::RoleRequired,
-                "only the hospital's doctors change its articles",
-            )
-        });
-    }
+    let a = service::editable(&state, &actor, id).await?;
     Ok(editor(page, Some(id), ArticleForm::of(&a), None))
 }
 

@@ -191,38 +191,36 @@ pub async fn send(state: &AppState, actor: &Actor, input: &PushInput) -> AppResu
     Ok(id)
 }
 
+/// What the cause of every notification of a push starts with; the push's id follows.
+fn cause_prefix() -> String {
+    format!("{}:push:", crate::notification::model::Event::EducationPush)
+}
+
 /// The cause every notification of push `id` carries (one per account).
 fn cause(id: i64) -> String {
-    format!(
-        "{}:push:{id}",
-        crate::notification::model::Event::EducationPush
-    )
+    format!("{}{id}", cause_prefix())
 }
 
 /// The pushes of the signed-in sender's hospital, newest first, with reach and reads.
 pub async fn list(state: &AppState, actor: &Actor) -> AppResult<Vec<PushView>> {
     let hospital = sender_hospital(actor)?;
-    let mut out = Vec::new();
-    for row in store::pushes(&state.db, hospital, None, 100).await? {
-        out.push(view(state, &row).await?);
-    }
-    Ok(out)
+    let rows = store::pushes(&state.db, (hospital, None), &cause_prefix(), 100).await?;
+    Ok(rows.iter().map(view).collect())
 }
 
 /// One push of the signed-in sender's hospital (another's is not found).
 pub async fn get(state: &AppState, actor: &Actor, id: i64) -> AppResult<PushView> {
     let hospital = sender_hospital(actor)?;
-    let row = store::pushes(&state.db, hospital, Some(id), 1)
+    store::pushes(&state.db, (hospital, Some(id)), &cause_prefix(), 1)
         .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| AppError::NotFound(format!("no push with id {id}")))?;
-    view(state, &row).await
+        .first()
+        .map(view)
+        .ok_or_else(|| AppError::NotFound(format!("no push with id {id}")))
 }
 
-async fn view(state: &AppState, row: &store::PushListRow) -> AppResult<PushView> {
+fn view(row: &store::PushListRow) -> PushView {
     let p = &row.push;
-    Ok(PushView {
+    PushView {
         id: p.id,
         article_id: p.article_id,
         title: row.title.clone(),
@@ -233,10 +231,10 @@ async fn view(state: &AppState, row: &store::PushListRow) -> AppResult<PushView>
         alert_id: p.alert_id,
         status: p.status.as_str().to_owned(),
         recipients: p.recipients,
-        reads: store::push_reads(&state.db, &cause(p.id)).await?,
+        reads: row.reads,
         created_at: p.created_at,
         finished_at: p.finished_at,
-    })
+    }
 }
 
 /// The fan-out job's payload.

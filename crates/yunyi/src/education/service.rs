@@ -398,6 +398,24 @@ pub async fn read(
     Ok((view(&article, &v, reads), allowed))
 }
 
+/// The article as its editor opens it, refused to whom the save would refuse: anyone but
+/// the hospital's doctors, and everyone while it is under review.
+pub async fn editable(state: &AppState, actor: &Actor, id: i64) -> AppResult<ArticleView> {
+    let (article, allowed) = read(state, actor, id, None).await?;
+    if allowed.edit {
+        return Ok(article);
+    }
+    let doctor = actor.role() == Some(Role::Doctor);
+    Err(if allowed.desk && doctor {
+        AppError::wrong_state("the article is under review: wait for the reviewer's decision")
+    } else {
+        AppError::refused(
+            Reason::RoleRequired,
+            "only the hospital's doctors change its articles",
+        )
+    })
+}
+
 /// Every version of an article, newest first (its hospital's doctors and administrators).
 pub async fn history(state: &AppState, actor: &Actor, id: i64) -> AppResult<Vec<ArticleView>> {
     actor.require()?;
@@ -434,6 +452,18 @@ pub struct FeedFilter {
     /// An ICD-10 code: articles about it or a group it is in.
     pub condition: Option<String>,
     pub syndrome: Option<String>,
+}
+
+impl FeedFilter {
+    /// From a request's query: the condition as ICD-10 writes it, empty values as none.
+    pub fn new(condition: Option<String>, syndrome: Option<String>) -> Self {
+        Self {
+            condition: condition
+                .map(|c| c.trim().to_ascii_uppercase())
+                .filter(|c| !c.is_empty()),
+            syndrome: syndrome.filter(|s| !s.is_empty()),
+        }
+    }
 }
 
 /// The published articles for the reader, best first: for a signed-in patient, ranked by

@@ -507,33 +507,29 @@ pub struct PushListRow {
     pub push: PushRow,
     pub title: String,
     pub sender: String,
+    /// How many recipients opened its notification.
+    pub reads: i64,
 }
 
-/// The pushes a hospital's staff sent (or the one with `id`), newest first.
+/// The pushes a hospital's staff sent (or the one with `id`), newest first. A push's
+/// notifications carry the cause `<cause_prefix><push id>`, which counts its reads.
 pub async fn pushes(
     db: &Db,
-    hospital: i64,
-    id: Option<i64>,
+    (hospital, id): (i64, Option<i64>),
+    cause_prefix: &str,
     limit: i64,
 ) -> Result<Vec<PushListRow>, sqlx::Error> {
     db.all(
         "SELECT e.id, e.article_id, e.sender_id, e.hospital_id, e.audience, e.region, e.condition, \
          e.alert_id, e.status, e.cursor, e.recipients, e.created_at, e.finished_at, v.title, \
-         s.display_name AS sender \
+         s.display_name AS sender, \
+         (SELECT COUNT(*) FROM notification n WHERE n.dedupe_key = $4 || CAST(e.id AS TEXT) \
+          AND n.read_at IS NOT NULL) AS reads \
          FROM education_push e JOIN article a ON a.id = e.article_id \
          JOIN article_version v ON v.article_id = a.id AND v.version = a.latest_version \
          JOIN account s ON s.id = e.sender_id \
          WHERE e.hospital_id = $1 AND e.id = COALESCE($3, e.id) ORDER BY e.id DESC LIMIT $2",
-        (hospital, limit, id),
-    )
-    .await
-}
-
-/// How many recipients opened a push's notification.
-pub async fn push_reads(db: &Db, dedupe_key: &str) -> Result<i64, sqlx::Error> {
-    db.scalar(
-        "SELECT COUNT(*) FROM notification WHERE dedupe_key = $1 AND read_at IS NOT NULL",
-        (dedupe_key,),
+        (hospital, limit, id, cause_prefix),
     )
     .await
 }
