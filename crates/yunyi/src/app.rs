@@ -82,6 +82,8 @@ pub struct Shared {
     pub chat: Arc<crate::consult::hub::Hub>,
     /// Unread counts of the accounts whose pages are open here (`notification::bell`).
     pub bells: Arc<crate::notification::bell::Bells>,
+    /// Patient-group conversations open here (`groups::hub`).
+    pub groups: Arc<crate::groups::hub::Hub>,
     /// The key that signs id_tokens, read once (see `smart::oidc`).
     pub oidc_key: tokio::sync::OnceCell<Arc<crate::smart::oidc::Signing>>,
     /// Cancelled when the server begins to stop: long-lived connections (chat) close then.
@@ -183,8 +185,9 @@ impl AppState {
             )),
             bells: Arc::new(crate::hub::Hub::new(
                 crate::notification::bell::CHANNEL,
-                scope,
+                scope.clone(),
             )),
+            groups: Arc::new(crate::hub::Hub::new(crate::groups::hub::CHANNEL, scope)),
             oidc_key: tokio::sync::OnceCell::new(),
             stopping: CancellationToken::new(),
             metrics: Arc::new(Metrics::new(db.backend_name())),
@@ -334,6 +337,12 @@ impl Application {
             state.bells.clone(),
             shutdown.clone(),
         ));
+        // PostgreSQL: patient-group news from every process.
+        let group_listener = tokio::spawn(crate::hub::listen(
+            state.db.clone(),
+            state.groups.clone(),
+            shutdown.clone(),
+        ));
         let stopping = state.stopping.clone();
         let stop_signal = shutdown.clone();
         tokio::spawn(async move {
@@ -358,6 +367,7 @@ impl Application {
         }
         let _ = listener.await;
         let _ = bell_listener.await;
+        let _ = group_listener.await;
         if let Some(sealer) = sealer {
             let _ = sealer.await;
         }
@@ -387,6 +397,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::surveillance::router())
         .merge(crate::notification::router())
         .merge(crate::education::router())
+        .merge(crate::groups::router())
         .merge(audit::router())
         .merge(fhir::router())
         .fallback(not_found)

@@ -148,6 +148,44 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PathId {
     }
 }
 
+/// The `{id}` of a route and the one other id after it (`/groups/{id}/messages/{seq}`), as
+/// a handler argument: `PathIds(id, seq): PathIds`. Either not an id is a 404, as for
+/// [`PathId`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PathIds(pub i64, pub i64);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PathIds {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, AppError> {
+        let params = axum::extract::RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| no_such_id(""))?;
+        let parse = |raw: &str| {
+            raw.parse::<i64>()
+                .ok()
+                .filter(|id| *id > 0)
+                .ok_or_else(|| no_such_id(raw))
+        };
+        let mut id = None;
+        let mut other = None;
+        for (name, value) in params.iter() {
+            if name == "id" {
+                id = Some(parse(value)?);
+            } else {
+                other = Some(parse(value)?);
+            }
+        }
+        match (id, other) {
+            (Some(id), Some(other)) => Ok(PathIds(id, other)),
+            _ => Err(no_such_id("")),
+        }
+    }
+}
+
 /// The refusal of an id that is not one: a 404 with its own code, so pages say it in the
 /// visitor's language.
 fn no_such_id(raw: &str) -> AppError {

@@ -136,6 +136,11 @@ fn parts() -> Vec<(&'static str, &'static str, OpenApi)> {
             crate::education::api::ApiDoc::openapi(),
         ),
         (
+            "groups",
+            "Patient groups: members by nickname, the conversation, polls, live Q&A and moderation",
+            crate::groups::api::ApiDoc::openapi(),
+        ),
+        (
             "audit",
             "The audit trail",
             crate::audit::api::ApiDoc::openapi(),

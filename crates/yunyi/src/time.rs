@@ -32,6 +32,14 @@ pub fn cst_display(ms: i64) -> String {
         .unwrap_or_default()
 }
 
+/// The instant of a China time as people write it (`2026-12-10 19:30`, or with a `T` as a
+/// browser's `datetime-local` field sends it).
+pub fn parse_cst_display(s: &str) -> Option<i64> {
+    let t = chrono::NaiveDateTime::parse_from_str(&s.trim().replace('T', " "), "%Y-%m-%d %H:%M")
+        .ok()?;
+    cst_ms(t.date(), t.time())
+}
+
 /// Today's date in China.
 pub fn cst_today(now_ms: i64) -> NaiveDate {
     chrono::DateTime::from_timestamp_millis(now_ms)

@@ -450,31 +450,9 @@ async fn chat(
     upgrade: axum::extract::ws::WebSocketUpgrade,
 ) -> AppResult<Response> {
     let (after, _) = after_and_limit(q.as_deref())?;
-    if let Some(origin) = headers.get(header::ORIGIN) {
-        let host = headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("");
-        let same = origin
-            .to_str()
-            .ok()
-            .and_then(|o| o.split_once("://"))
-            .is_some_and(|(_, rest)| rest == host);
-        if !same {
-            return Err(AppError::Forbidden(
-                "a chat connection must come from this site's own pages".to_owned(),
-            ));
-        }
-    }
+    crate::socket::same_origin(&headers)?;
     conversation::open_chat(&state, &actor, id).await?;
-    // Small buffers: most connections sit idle for the length of a consultation, and the
-    // defaults (128 KiB to read) would make ten thousand of them cost gigabytes. A frame is at
-    // most a 2,000-character message or a 7,000-byte call signal.
-    Ok(upgrade
-        .read_buffer_size(4 * 1024)
-        .write_buffer_size(4 * 1024)
-        .max_message_size(64 * 1024)
-        .max_frame_size(64 * 1024)
+    Ok(crate::socket::small(upgrade)
         .on_upgrade(move |socket| super::chat::run(state, actor, id, after, socket))
         .into_response())
 }

@@ -25,6 +25,7 @@ use super::store::{ConsultationRow, MessageRow};
 use crate::app::AppState;
 use crate::error::AppError;
 use crate::identity::Actor;
+use crate::socket::{SESSION_CHECK, close_ended, error_frame, live, send_json};
 
 /// Catch-up reads take at most this many messages at a time.
 const PAGE: i64 = 200;
@@ -157,35 +158,6 @@ async fn serve(state: &AppState, actor: &Actor, id: i64, after: i64, mut socket:
     }
 }
 
-/// How often an idle socket asks whether its session is still live.
-const SESSION_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// WebSocket close code for "your session ended" (4000–4999 are the application's).
-pub const CLOSE_SESSION_ENDED: u16 = 4401;
-
-/// Whether the connection's session is still live. A failed read counts as not: a socket that
-/// cannot be checked is closed (the client reconnects, and signs in again if it must).
-async fn live(state: &AppState, actor: &Actor) -> bool {
-    let Some(me) = actor.signed_in.as_ref() else {
-        return false;
-    };
-    match crate::identity::service::still_signed_in(state, me).await {
-        Ok(live) => live,
-        Err(e) => {
-            tracing::warn!(error = %e, "chat session check failed");
-            false
-        }
-    }
-}
-
-async fn close_ended(socket: &mut WebSocket) {
-    let frame = axum::extract::ws::CloseFrame {
-        code: CLOSE_SESSION_ENDED,
-        reason: "session ended".into(),
-    };
-    let _ = socket.send(Message::Close(Some(frame))).await;
-}
-
 /// Sends every stored message after `last`, advancing it.
 async fn catch_up(
     state: &AppState,
@@ -226,14 +198,6 @@ async fn send_message(socket: &mut WebSocket, m: &MessageRow) -> Result<(), ()> 
         message: m,
     };
     send_json(socket, &frame).await
-}
-
-async fn send_json(socket: &mut WebSocket, value: &impl serde::Serialize) -> Result<(), ()> {
-    let text = serde_json::to_string(value).map_err(|_| ())?;
-    socket
-        .send(Message::Text(text.into()))
-        .await
-        .map_err(|_| ())
 }
 
 /// Acts on one client frame; returns the reply, if any.
@@ -289,17 +253,4 @@ async fn handle(
             }
         }
     }
-}
-
-fn error_frame(e: &AppError, client_id: Option<String>) -> serde_json::Value {
-    if let AppError::Internal(cause) = e {
-        tracing::error!(error = format!("{cause:#}"), "chat frame failed");
-    }
-    let problem = e.to_problem();
-    let errors: Vec<serde_json::Value> = problem
-        .errors
-        .iter()
-        .map(|f| json!({"field": f.field, "message": f.message}))
-        .collect();
-    json!({"type": "error", "client_id": client_id, "status": problem.code.status().as_u16(), "message": problem.detail, "errors": errors})
 }

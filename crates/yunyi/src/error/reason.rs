@@ -111,6 +111,15 @@ crate::text_enum! {
         NotPublished = "not-published",
         /// Outside the sender's area: infection officers push to their own region.
         OutsideArea = "outside-area",
+        // Patient groups.
+        /// Only the group's members read and write in it: join it first.
+        MembershipRequired = "membership-required",
+        /// The group takes members by invitation: ask its doctor.
+        InvitationRequired = "invitation-required",
+        /// A moderator removed this person from the group.
+        RemovedFromGroup = "removed-from-group",
+        /// A moderator stopped this member posting for a while.
+        Muted = "muted",
         /// No free-clinic campaign with this doctor runs at this hospital today.
         NoFreeClinic = "no-free-clinic",
         /// The consultation is flagged as a suspected case already.
@@ -150,7 +159,10 @@ impl Reason {
             Self::RoleRequired
             | Self::ScopeInsufficient
             | Self::OwnWorkReview
-            | Self::OutsideArea => ErrorCode::Forbidden,
+            | Self::OutsideArea
+            | Self::MembershipRequired
+            | Self::InvitationRequired
+            | Self::RemovedFromGroup => ErrorCode::Forbidden,
             Self::NoSuchId | Self::NoSuchOption => ErrorCode::NotFound,
             Self::StorageFull | Self::DatabaseUnavailable => ErrorCode::Unavailable,
             _ => ErrorCode::Conflict,

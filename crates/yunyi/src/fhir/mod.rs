@@ -17,6 +17,7 @@ pub mod audit_event;
 pub mod consult;
 pub mod directory;
 pub mod education;
+pub mod groups;
 pub mod include;
 pub mod patient;
 pub mod pharmacy;
@@ -35,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .merge(pharmacy::router())
         .merge(surveillance::router())
         .merge(education::router())
+        .merge(groups::router())
         // After the routes: a SMART app's token reaches only what its scopes cover.
         .route_layer(axum::middleware::from_fn(scopes::guard))
 }
@@ -433,7 +435,7 @@ type Served = (
     &'static [&'static str],
     &'static [(&'static str, &'static str)],
 );
-const RESOURCES: [Served; 21] = [
+const RESOURCES: [Served; 22] = [
     ("Patient", READ_SEARCH, &[]),
     ("RelatedPerson", READ_SEARCH, &[("patient", "reference")]),
     (
@@ -503,6 +505,7 @@ const RESOURCES: [Served; 21] = [
     ("Observation", READ, &[]),
     ("MeasureReport", READ, &[]),
     ("CommunicationRequest", READ, &[]),
+    ("Group", READ, &[]),
 ];
 
 /// The `_include` values a resource's search serves.

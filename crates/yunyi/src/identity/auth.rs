@@ -131,7 +131,11 @@ async fn audit_login(
     Ok(())
 }
 
-async fn find_account(state: &AppState, identifier: &str) -> AppResult<Option<store::AccountRow>> {
+/// The account a phone number or username names, if any.
+pub async fn find_account(
+    state: &AppState,
+    identifier: &str,
+) -> AppResult<Option<store::AccountRow>> {
     let identifier = identifier.trim();
     let row = match Phone::parse(identifier) {
         Ok(phone) => {

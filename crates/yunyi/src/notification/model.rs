@@ -32,6 +32,18 @@ crate::text_enum! {
         EpiAlert = "epi.alert",
         /// A health-education article pushed to the person (by region, hospital, condition).
         EducationPush = "education.push",
+        /// To a patient: a moderator invited them to a patient group.
+        GroupInvite = "group.invite",
+        /// To a patient: their request to join a group was approved.
+        GroupApproved = "group.approved",
+        /// To a group's moderators: a patient asked to join.
+        GroupRequest = "group.request",
+        /// To a group's moderators: a member reported a message.
+        GroupReport = "group.report",
+        /// To a group's moderators: a member's message spoke of self-harm.
+        GroupCrisis = "group.crisis",
+        /// To a group's members: a live Q&A with a doctor is scheduled.
+        GroupSession = "group.session",
     }
 }
 
@@ -84,6 +96,8 @@ impl Event {
             ParcelDispatched | ParcelDelivered | PickupReady => Some(Topic::Delivery),
             PaymentRefunded => Some(Topic::Payment),
             EpiFlag | EpiOverdue | EpiAlert | EducationPush => None,
+            GroupInvite | GroupApproved | GroupRequest | GroupReport | GroupCrisis
+            | GroupSession => None,
         }
     }
 
@@ -91,7 +105,10 @@ impl Event {
     /// (a held place lapses in minutes, an infection officer has 30 minutes to call).
     pub fn urgent(self) -> bool {
         use Event::*;
-        matches!(self, WaitlistOffer | EpiFlag | EpiOverdue | EpiAlert)
+        matches!(
+            self,
+            WaitlistOffer | EpiFlag | EpiOverdue | EpiAlert | GroupCrisis
+        )
     }
 
     /// Whether it goes by SMS unless the person turned its topic off. What the person will
@@ -101,10 +118,15 @@ impl Event {
         !matches!(self, Event::ConsultationEnded | Event::ParcelDelivered) && !self.inbox_only()
     }
 
-    /// Written straight to many inboxes by a fan-out, never by another channel (advice is not
-    /// worth a text message to a million phones).
+    /// Never by another channel than the inbox: advice written to many inboxes by a fan-out
+    /// (not worth a text message to a million phones), and a patient group's everyday news.
+    /// A crisis in a group is not everyday news: it goes by SMS too.
     pub fn inbox_only(self) -> bool {
-        self == Event::EducationPush
+        use Event::*;
+        matches!(
+            self,
+            EducationPush | GroupInvite | GroupApproved | GroupRequest | GroupReport | GroupSession
+        )
     }
 
     /// The catalogue key of its title or body.

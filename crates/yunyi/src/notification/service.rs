@@ -34,8 +34,11 @@ pub async fn notify(tx: &mut Tx, notice: &Notice, now: i64) -> Result<(), sqlx::
     let Some(id) = store::insert(tx, &new, now).await? else {
         return Ok(());
     };
-    for channel in Channel::ALL {
-        store::insert_delivery(tx, id, channel, notice.account_id, now).await?;
+    // An inbox-only event has no channel to deliver by; its job still rings the bell.
+    if !notice.event.inbox_only() {
+        for channel in Channel::ALL {
+            store::insert_delivery(tx, id, channel, notice.account_id, now).await?;
+        }
     }
     jobs::enqueue(
         tx,
@@ -213,7 +216,7 @@ mod tests {
 
     /// Every placeholder any template uses, filled.
     const PARAMS: &str = r#"{"alert":"1","amount":"¥1.00","case":"2","count":"3","courier":"c",
-        "day":"d","doctor":"王","method":"C1","prescription":"4","reason":"r","region":"440106",
+        "day":"d","doctor":"王","group":"g","hospital":"h","nickname":"n","method":"C1","prescription":"4","reason":"r","region":"440106",
         "rule":"r","status":"s","syndrome":"y","threshold":"1.0","time":"t","title":"x","tracking":"k","until":"u"}"#;
 
     #[test]

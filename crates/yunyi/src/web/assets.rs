@@ -51,6 +51,7 @@ const ASSETS: &[Asset] = &[
         include_bytes!("../../assets/drug-picker.js"),
     ),
     js("chat.js", include_bytes!("../../assets/chat.js")),
+    js("group.js", include_bytes!("../../assets/group.js")),
     js("install.js", include_bytes!("../../assets/install.js")),
     Asset {
         name: "icon.svg",

@@ -218,6 +218,29 @@ mod tests {
             &["0", "1", "2", "3", "down", "interest", "intro"],
         ),
         (
+            "group.category.{}",
+            &["advertising", "contact", "drug_sales", "other", "self_harm"],
+        ),
+        (
+            "group.held.{}",
+            &["advertising", "contact", "drug_sales", "other", "self_harm"],
+        ),
+        ("group.role.{}", &["host", "member", "moderator"]),
+        (
+            "group.status.{}",
+            &[
+                "active",
+                "declined",
+                "held",
+                "hidden",
+                "invited",
+                "left",
+                "removed",
+                "requested",
+                "shown",
+            ],
+        ),
+        (
             "reason.{}",
             &[
                 "account-exists",
@@ -242,6 +265,9 @@ mod tests {
                 "hold-ended",
                 "idempotency-key-in-flight",
                 "idempotency-key-reused",
+                "invitation-required",
+                "membership-required",
+                "muted",
                 "name-mismatch",
                 "no-follow-up-service",
                 "no-free-clinic",
@@ -265,6 +291,7 @@ mod tests {
                 "privilege-missing",
                 "profile-required",
                 "refund-too-large",
+                "removed-from-group",
                 "role-required",
                 "scope-insufficient",
                 "service-unavailable",

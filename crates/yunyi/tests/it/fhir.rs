@@ -120,7 +120,8 @@ async fn the_capability_statement_lists_what_is_served() {
             "ServiceRequest",
             "Observation",
             "MeasureReport",
-            "CommunicationRequest"
+            "CommunicationRequest",
+            "Group"
         ]
     );
     // Errors are valid OperationOutcomes too.

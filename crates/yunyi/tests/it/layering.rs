@@ -26,6 +26,7 @@ const CONTEXTS: &[&str] = &[
     "directory",
     "dispensing",
     "education",
+    "groups",
     "identity",
     "notification",
     "pharmacy",

@@ -29,6 +29,7 @@ mod fhir;
 mod fhir_pharmacy;
 mod fhir_scheduling;
 mod formulary;
+mod groups;
 mod identity;
 mod jobs;
 mod layering;
