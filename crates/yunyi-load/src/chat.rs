@@ -4,20 +4,17 @@
 //! timed from the patient's send to its arrival on the doctor's socket.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use futures_util::SinkExt;
 use futures_util::stream::{SplitSink, StreamExt};
 use serde_json::{Value, json};
-use tokio::net::TcpStream;
-use tokio::sync::Mutex;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::client::{Api, expect};
+use crate::ws::Seen;
 
 #[derive(clap::Args)]
 pub struct Options {
@@ -47,24 +44,7 @@ pub struct Options {
     password: String,
 }
 
-type Writer = SplitSink<WebSocketStream<MaybeTlsStream<TcpStream>>, Message>;
-
-/// What the doctors' sockets saw: latencies in microseconds, and how many arrived.
-#[derive(Default)]
-struct Seen {
-    latencies_us: Mutex<Vec<u64>>,
-    delivered: AtomicU64,
-}
-
-fn rss_kib(pid: u32) -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .with_context(|| format!("reading /proc/{pid}/status"))?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .context("no VmRSS in /proc status")
-}
+type Writer = SplitSink<crate::ws::Socket, Message>;
 
 pub async fn run(o: Options) -> anyhow::Result<bool> {
     if o.connections < 2 || o.rate == 0 || o.duration == 0 {
@@ -153,25 +133,21 @@ pub async fn run(o: Options) -> anyhow::Result<bool> {
     }
     eprintln!("prepared in {:.1} s", started.elapsed().as_secs_f64());
 
-    let idle_before = o.server_pid.map(rss_kib).transpose()?;
+    let idle_before = o.server_pid.map(crate::ws::rss_kib).transpose()?;
     let clock = Instant::now();
     let seen = Arc::new(Seen::default());
-    let ws_base = o.target.trim_end_matches('/').replacen("http", "ws", 1);
     let mut writers: Vec<Writer> = Vec::with_capacity(conversations);
     let mut listeners: Vec<Writer> = Vec::with_capacity(conversations);
     let opened = Instant::now();
     for (n, id) in ids.iter().enumerate() {
         for (token, is_doctor) in [(&patient, false), (&doctor, true)] {
-            let mut request = format!("{ws_base}/api/v1/consultations/{id}/ws?after=0")
-                .into_client_request()
-                .context("WebSocket request")?;
-            request.headers_mut().insert(
-                "authorization",
-                format!("Bearer {token}").parse().context("token header")?,
-            );
-            let (socket, _) = tokio_tungstenite::connect_async(request)
-                .await
-                .with_context(|| format!("opening WebSocket {} of {}", 2 * n + 1, o.connections))?;
+            let socket = crate::ws::open(
+                &o.target,
+                &format!("/api/v1/consultations/{id}/ws?after=0"),
+                token,
+            )
+            .await
+            .with_context(|| format!("opening WebSocket {} of {}", 2 * n + 1, o.connections))?;
             let (writer, mut reader) = socket.split();
             let seen = seen.clone();
             tokio::spawn(async move {
@@ -188,11 +164,7 @@ pub async fn run(o: Options) -> anyhow::Result<bool> {
                     }
                     if let Some(sent) = v["body"].as_str().and_then(|b| b.parse::<u64>().ok()) {
                         let now = u64::try_from(clock.elapsed().as_micros()).unwrap_or(u64::MAX);
-                        seen.latencies_us
-                            .lock()
-                            .await
-                            .push(now.saturating_sub(sent));
-                        seen.delivered.fetch_add(1, Ordering::Relaxed);
+                        seen.record(now.saturating_sub(sent)).await;
                     }
                 }
             });
@@ -210,7 +182,7 @@ pub async fn run(o: Options) -> anyhow::Result<bool> {
         opened.elapsed().as_secs_f64()
     );
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let idle_after = o.server_pid.map(rss_kib).transpose()?;
+    let idle_after = o.server_pid.map(crate::ws::rss_kib).transpose()?;
     let per_connection_kib = match (idle_before, idle_after) {
         (Some(b), Some(a)) => Some((a.saturating_sub(b)) as f64 / o.connections as f64),
         _ => None,

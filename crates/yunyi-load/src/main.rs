@@ -9,13 +9,18 @@
 //! `chat`: K open consultation WebSockets, idle (server memory per connection) and then P
 //! messages a second, timed from a patient's send to the doctor's socket; last line JSON.
 //!
+//! `group-chat`: K sockets on the demo's patient group and P messages a second from its host,
+//! each timed to its arrival on every socket (the fan-out to online members); last line JSON.
+//!
 //! `disk-full`: the fault test of a full data disk (see `disk.rs` and `scripts/faults`).
 
 mod chat;
 mod client;
 mod disk;
+mod group_chat;
 mod idcard;
 mod rush;
+mod ws;
 
 /// The `p` quantile (0 < p ≤ 1, nearest rank) of latencies sorted ascending, in microseconds,
 /// as milliseconds; 0 when there are none.
@@ -46,6 +51,8 @@ enum Scenario {
     BookingRush(rush::Options),
     /// Open consultation chats: idle WebSockets, then messages timed from send to delivery.
     Chat(chat::Options),
+    /// A patient group's chat: one message fanned out to many online members, timed.
+    GroupChat(group_chat::Options),
     /// Uploads and sign-ins before, while and after the server's data disk is full.
     DiskFull(disk::Options),
 }
@@ -56,6 +63,7 @@ async fn main() -> std::process::ExitCode {
     let outcome = match cli.scenario {
         Scenario::BookingRush(options) => rush::run(options).await,
         Scenario::Chat(options) => chat::run(options).await,
+        Scenario::GroupChat(options) => group_chat::run(options).await,
         Scenario::DiskFull(options) => disk::run(options).await,
     };
     match outcome {

@@ -31,7 +31,7 @@
     if (m.poll) {
       body.textContent = `${m.poll.question} — ` + m.poll.options.map((o) => `${o.text}: ${o.votes}`).join(' · ');
     } else {
-      body.textContent = (m.kind === 'announcement' ? '📌 ' : '') + m.body;
+      body.textContent = (m.kind === 'announcement' ? `${chat.dataset.tAnnouncement} ` : '') + m.body;
     }
     li.appendChild(body);
     if (m.status !== 'shown') {

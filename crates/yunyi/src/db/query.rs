@@ -196,6 +196,22 @@ impl Sql {
         self
     }
 
+    /// ` AND column IN ($n, …)` of the values (a status among several).
+    pub fn and_in<'v>(
+        &mut self,
+        column: &str,
+        values: impl IntoIterator<Item = &'v str>,
+    ) -> &mut Self {
+        self.push(" AND ").push(column).push(" IN (");
+        for (i, v) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.bind(v);
+        }
+        self.push(")")
+    }
+
     /// Adds a value without writing its placeholder, which the caller writes (e.g. a value
     /// used twice in the text); returns the placeholder.
     pub fn param(&mut self, value: impl Into<Param>) -> String {

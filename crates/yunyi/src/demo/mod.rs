@@ -7,6 +7,7 @@
 mod consultations;
 mod education;
 mod formulary;
+mod groups;
 mod notifications;
 mod picture;
 mod prescriptions;
@@ -228,6 +229,13 @@ pub async fn seed(state: &AppState) -> AppResult<DemoSummary> {
     tx.commit().await?;
     if education_new {
         education::seed(state).await?;
+    }
+    // The patient group: after the consultations, which link patient1 to the hospital.
+    let mut tx = db.begin().await?;
+    let groups_new = claim(&mut tx, "demo.groups").await?;
+    tx.commit().await?;
+    if groups_new {
+        groups::seed(state).await?;
     }
 
     Ok(DemoSummary {

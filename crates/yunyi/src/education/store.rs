@@ -225,14 +225,7 @@ pub async fn set_status(
     }
     q.push(" WHERE id = ").bind(id);
     q.push(" AND latest_version = ").bind(version);
-    q.push(" AND status IN (");
-    for (i, s) in from.iter().enumerate() {
-        if i > 0 {
-            q.push(", ");
-        }
-        q.bind(s.as_str());
-    }
-    q.push(")");
+    q.and_in("status", from.iter().map(|s| s.as_str()));
     let (text, params) = q.into_parts();
     tx.execute(&text, params).await.map(|n| n == 1)
 }

@@ -288,14 +288,8 @@ pub async fn set_member_status(
     if let Some(n) = nickname {
         q.push(", nickname = ").bind(n);
     }
-    q.push(" WHERE id = ").bind(id).push(" AND status IN (");
-    for (i, s) in from.iter().enumerate() {
-        if i > 0 {
-            q.push(", ");
-        }
-        q.bind(s.as_str());
-    }
-    q.push(")");
+    q.push(" WHERE id = ").bind(id);
+    q.and_in("status", from.iter().map(|s| s.as_str()));
     let (text, params) = q.into_parts();
     tx.execute(&text, params).await.map(|n| n == 1)
 }
@@ -438,14 +432,8 @@ pub async fn set_message_status(
 ) -> Result<bool, sqlx::Error> {
     let mut q = Sql::new("UPDATE group_message SET status = ");
     q.bind(to.as_str()).push(" WHERE group_id = ").bind(group);
-    q.push(" AND seq = ").bind(seq).push(" AND status IN (");
-    for (i, s) in from.iter().enumerate() {
-        if i > 0 {
-            q.push(", ");
-        }
-        q.bind(s.as_str());
-    }
-    q.push(")");
+    q.push(" AND seq = ").bind(seq);
+    q.and_in("status", from.iter().map(|s| s.as_str()));
     let (text, params) = q.into_parts();
     tx.execute(&text, params).await.map(|n| n == 1)
 }

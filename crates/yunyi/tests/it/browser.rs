@@ -1395,3 +1395,61 @@ async fn a_push_from_an_outbreak_alert_reaches_a_patient_of_that_region_in_real_
     officer.quit().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_patient_joins_the_demo_group_and_the_doctor_sees_messages_live_in_real_browsers() {
+    let app = TestApp::with_demo().await;
+    // patient4 asks to join the demo's hypertension group under a nickname.
+    let patient = Browser::start().await;
+    patient.sign_in(&app, "patient4").await;
+    let p = patient.driver();
+    p.goto(app.url("/groups/1")).await.unwrap();
+    patient.fill("nickname", "早睡早起").await;
+    patient.click("join").await;
+    patient
+        .wait_text("#request-waiting", "等待管理员审核")
+        .await;
+
+    // The host approves it on the members page.
+    let doctor = Browser::start().await;
+    doctor.sign_in(&app, "doctor4").await;
+    let d = doctor.driver();
+    d.goto(app.url("/groups/1/members")).await.unwrap();
+    d.find(By::Css("button[id^='approve-']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    doctor.wait_text("#form-notice", "已完成").await;
+    d.goto(app.url("/groups/1")).await.unwrap();
+    doctor
+        .wait_attr("group-chat", "data-connected", "true")
+        .await;
+
+    // The patient's message reaches the doctor's open page without a reload.
+    p.goto(app.url("/groups/1")).await.unwrap();
+    patient
+        .wait_attr("group-chat", "data-connected", "true")
+        .await;
+    patient
+        .fill("message-text", "今天血压 128/82，谢谢医生")
+        .await;
+    patient.click("send").await;
+    doctor
+        .wait_text("#messages", "今天血压 128/82，谢谢医生")
+        .await;
+    assert!(doctor.text_of("#messages").await.contains("早睡早起"));
+
+    // Words of self-harm: the patient is shown where to find help at once.
+    patient
+        .fill("message-text", "最近压力很大，有时候真的不想活了")
+        .await;
+    patient.click("send").await;
+    patient.wait_text("#crisis", "400-161-9995").await;
+    d.refresh().await.unwrap();
+    doctor.wait_text("#open-flags", "1").await;
+    patient.quit().await;
+    doctor.quit().await;
+    app.stop().await;
+}

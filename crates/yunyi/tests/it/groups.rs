@@ -56,13 +56,21 @@ async fn member(ctx: &Ctx, host: &str, patient: &str, id: i64, nickname: &str) -
     m
 }
 
-async fn events(ctx: &Ctx, token: &str, event: &str) -> Vec<Value> {
+/// The notifications of `event` about group `id` in the person's inbox (the demo's own
+/// group has some too).
+async fn events(ctx: &Ctx, token: &str, event: &str, id: i64) -> Vec<Value> {
     let (_, inbox) = ctx.get(token, "/api/v1/notifications?limit=100").await;
+    let prefix = format!("/groups/{id}");
     inbox["items"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|n| n["event"] == event)
+        .filter(|n| {
+            n["event"] == event
+                && n["link"]
+                    .as_str()
+                    .is_some_and(|l| l == prefix || l.starts_with(&format!("{prefix}/")))
+        })
         .cloned()
         .collect()
 }
@@ -132,7 +140,7 @@ async fn patients_join_by_request_or_invitation_under_nicknames_that_name_nobody
         (StatusCode::FORBIDDEN, Some("membership-required"))
     );
     // The host hears of the request and approves it; the patient hears of that.
-    let asked = events(&ctx, &host, "group.request").await;
+    let asked = events(&ctx, &host, "group.request", id).await;
     assert_eq!(asked.len(), 1, "{asked:?}");
     assert!(asked[0]["body"].as_str().unwrap().contains("晨跑的老张"));
     let (_, members) = ctx
@@ -152,7 +160,7 @@ async fn patients_join_by_request_or_invitation_under_nicknames_that_name_nobody
         ctx.post(&host, &act, json!({"action": "approve"})).await.0,
         StatusCode::NO_CONTENT
     );
-    assert_eq!(events(&ctx, &p1, "group.approved").await.len(), 1);
+    assert_eq!(events(&ctx, &p1, "group.approved", id).await.len(), 1);
     assert_eq!(messages(&ctx, &p1, id).await.len(), 0);
 
     // Another patient may not take the same nickname.
@@ -205,7 +213,7 @@ async fn patients_join_by_request_or_invitation_under_nicknames_that_name_nobody
         (StatusCode::OK, Some("invited")),
         "{invited}"
     );
-    assert_eq!(events(&ctx, &p1, "group.invite").await.len(), 1);
+    assert_eq!(events(&ctx, &p1, "group.invite", closed).await.len(), 1);
     let (s, joined) = ctx
         .post(
             &p1,
@@ -312,7 +320,7 @@ async fn the_screen_holds_what_must_not_reach_the_group_and_moderators_decide() 
         lines.iter().any(|l| l["number"] == "400-161-9995"),
         "{crisis}"
     );
-    let alerts = events(&ctx, &host, "group.crisis").await;
+    let alerts = events(&ctx, &host, "group.crisis", id).await;
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0]["urgent"], true, "{:?}", alerts[0]);
     assert!(alerts[0]["body"].as_str().unwrap().contains("王阿姨"));
@@ -375,7 +383,7 @@ async fn the_screen_holds_what_must_not_reach_the_group_and_moderators_decide() 
         .collect();
     assert_eq!(reports.len(), 1, "{flags}");
     assert_eq!(reports[0]["reporter"], "王阿姨");
-    assert_eq!(events(&ctx, &host, "group.report").await.len(), 1);
+    assert_eq!(events(&ctx, &host, "group.report", id).await.len(), 1);
 
     // Muted: reads, cannot post; removed: neither, and cannot ask again.
     let act = format!("/api/v1/groups/{id}/members/{m2}");
@@ -502,7 +510,7 @@ async fn polls_tally_one_vote_per_member_and_a_live_qa_reaches_every_member() {
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{created}");
-    let told = events(&ctx, &p2, "group.session").await;
+    let told = events(&ctx, &p2, "group.session", id).await;
     assert_eq!(told.len(), 1);
     assert!(told[0]["body"].as_str().unwrap().contains("冬季如何控血压"));
     let sms = yunyi::notification::store::deliveries(&ctx.app.db, told[0]["id"].as_i64().unwrap())

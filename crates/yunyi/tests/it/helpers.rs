@@ -95,6 +95,9 @@ impl TestDb {
         let dir =
             std::env::temp_dir().join(format!("yunyi-template-{}-{kind}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
+        if self.url.is_none() {
+            checkpoint(&self.dir.path().join("yunyi.db"));
+        }
         copy_dir(self.dir.path(), &dir);
         let database = self.pg.take().map(PgDatabase::keep);
         Template { dir, database }
@@ -159,12 +162,29 @@ fn pg_base() -> Option<String> {
     std::env::var(PG_ENV).ok().filter(|b| !b.is_empty())
 }
 
+/// Moves everything in a SQLite database's write-ahead log into its file and empties the
+/// log. A connection the stopped app still holds (a writer thread that ends a moment later)
+/// would otherwise keep data only in the log, and delete the log as it closes — perhaps in
+/// the middle of the copy.
+fn checkpoint(db: &Path) {
+    let conn = rusqlite::Connection::open(db).expect("open the template database");
+    let busy: i64 = conn
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
+        .expect("checkpoint the template database");
+    assert_eq!(busy, 0, "the template database is still being written");
+}
+
 /// Copies a data directory (database file, data key, blobs) file by file. The template is
-/// never written after it is built, so the copy is consistent.
+/// never written after it is built, and its log was checkpointed into the file (see
+/// [`checkpoint`]), so the copy is consistent without the log and its index.
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("create test directory");
     for entry in std::fs::read_dir(from).expect("read template directory") {
         let entry = entry.expect("template directory entry");
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with("-wal") || name.ends_with("-shm") {
+            continue;
+        }
         let target = to.join(entry.file_name());
         if entry.file_type().expect("file type").is_dir() {
             copy_dir(&entry.path(), &target);
