@@ -4,6 +4,7 @@
 
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Value, json};
@@ -19,7 +20,9 @@ use crate::consult::store::{ConsultationRow, MessageRow};
 use crate::consult::{conversation, service};
 use crate::error::{AppError, AppResult};
 use crate::identity::Actor;
+use crate::notification::service as notification_service;
 use crate::time::cst_rfc3339;
+use crate::web::i18n::Lang;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -235,9 +238,18 @@ async fn search_encounters(
 async fn read_communication(
     State(state): State<AppState>,
     actor: Actor,
+    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let not_found = || AppError::NotFound(format!("no Communication with id '{id}'"));
+    if let Some(n) = id.strip_prefix('n') {
+        let n = parse_resource_id("Communication", n)?;
+        let lang = Lang::negotiate(&headers);
+        let sent = notification_service::sent(&state, &actor, lang, (Some(n), 1)).await?;
+        let first = sent.first().ok_or_else(not_found)?;
+        let to = super::notification::recipient(&actor);
+        return Ok(fhir_json(super::notification::communication(first, &to)));
+    }
     let (consultation, seq) = id.split_once('-').ok_or_else(not_found)?;
     let consultation = parse_resource_id("Communication", consultation)?;
     let seq = parse_resource_id("Communication", seq)?;
@@ -246,23 +258,48 @@ async fn read_communication(
     Ok(fhir_json(communication(&c, m)))
 }
 
-/// `Communication?encounter=Encounter/…`: the conversation, in order.
+/// `Communication?encounter=Encounter/…`: the conversation, in order;
+/// `Communication?category=notification`: the signed-in person's notifications, newest first.
 async fn search_communications(
     State(state): State<AppState>,
     actor: Actor,
+    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
     let paging = parse_paging(query.as_deref())?;
     let mut encounter = None;
+    let mut category = None;
     for (k, v) in params(query.as_deref()) {
         match k.as_str() {
             "encounter" => encounter = Some(reference("encounter", "Encounter", &v)?),
+            "category" if v == "notification" => category = Some(v),
+            "category" => {
+                return Err(AppError::invalid(
+                    "category",
+                    "only notification is searched",
+                ));
+            }
             "_count" | "_offset" | "_summary" | "_sort" => {}
             other => return Err(unsupported(other)),
         }
     }
-    let id =
-        encounter.ok_or_else(|| AppError::invalid("encounter", "is required (Encounter/123)"))?;
+    if encounter.is_none() && category.is_some() {
+        let lang = Lang::negotiate(&headers);
+        let sent =
+            notification_service::sent(&state, &actor, lang, (None, paging.fetch_limit())).await?;
+        let to = super::notification::recipient(&actor);
+        let mut bundle = Bundle::searchset("Communication", query.as_deref(), paging);
+        for n in paging.window(&sent) {
+            bundle.push(super::notification::communication(n, &to));
+        }
+        return Ok(fhir_json(bundle.finish()?));
+    }
+    let id = encounter.ok_or_else(|| {
+        AppError::invalid(
+            "encounter",
+            "is required (Encounter/123), or category=notification",
+        )
+    })?;
     let limit = paging.fetch_limit();
     let (c, page) = conversation::messages_of(&state, &actor, id, 0, limit).await?;
     let mut bundle = Bundle::searchset("Communication", query.as_deref(), paging);

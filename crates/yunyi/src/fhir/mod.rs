@@ -19,6 +19,7 @@ pub mod directory;
 pub mod education;
 pub mod groups;
 pub mod include;
+pub mod notification;
 pub mod patient;
 pub mod pharmacy;
 pub mod scheduling;
@@ -483,7 +484,11 @@ const RESOURCES: [Served; 22] = [
             ("status", "token"),
         ],
     ),
-    ("Communication", READ_SEARCH, &[("encounter", "reference")]),
+    (
+        "Communication",
+        READ_SEARCH,
+        &[("encounter", "reference"), ("category", "token")],
+    ),
     ("Medication", READ_SEARCH, &[("code", "token")]),
     (
         "MedicationRequest",

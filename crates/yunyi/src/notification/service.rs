@@ -117,6 +117,49 @@ pub async fn inbox(
     Ok(Page::from_rows(views, page, |v: &NotificationView| v.id))
 }
 
+/// A notification with what became of it on each channel.
+pub struct Sent {
+    pub view: NotificationView,
+    pub deliveries: Vec<store::DeliveryRow>,
+}
+
+/// The signed-in person's notifications (one by id, or the newest `limit`) with their
+/// deliveries, for FHIR. Someone else's notification is not found; reading is audited as the
+/// inbox is.
+pub async fn sent(
+    state: &AppState,
+    actor: &Actor,
+    lang: Lang,
+    (id, limit): (Option<i64>, i64),
+) -> AppResult<Vec<Sent>> {
+    let me = actor.require()?;
+    let rows = match id {
+        Some(id) => store::get(&state.db, id)
+            .await?
+            .filter(|r| r.account_id == me.account_id)
+            .into_iter()
+            .collect(),
+        None => store::list(&state.db, me.account_id, None, limit).await?,
+    };
+    if !rows.is_empty() {
+        audit::record(
+            &state.db,
+            &NewEvent::new(actor.audit(), "notification.list", "notification")
+                .patient_opt(me.person_id)
+                .reason("own inbox (FHIR)"),
+        )
+        .await?;
+    }
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        out.push(Sent {
+            view: view(lang, r),
+            deliveries: store::deliveries(&state.db, r.id).await?,
+        });
+    }
+    Ok(out)
+}
+
 /// How many of the signed-in person's notifications are unread.
 pub async fn unread(state: &AppState, actor: &Actor) -> AppResult<i64> {
     let me = actor.require()?;

@@ -716,3 +716,49 @@ async fn a_reply_left_unread_for_minutes_is_news_a_read_one_is_not() {
     job.run(&job_ctx(&ctx, 1), check(later)).await.unwrap();
     assert_eq!(count_of(&ctx, me, "consultation.reply").await, 1);
 }
+
+#[tokio::test]
+async fn notifications_sent_are_fhir_communications_for_their_recipient_only() {
+    let ctx = setup().await;
+    let p1 = ctx.app.token("patient1", PW).await;
+    let person = ctx.app.person_of(&p1).await;
+    let r = ctx
+        .app
+        .get_as(&p1, "/fhir/Communication?category=notification")
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let bundle: Value = r.json().await.unwrap();
+    crate::fhir::assert_valid(&bundle);
+    let entries = bundle["entry"].as_array().unwrap();
+    assert!(!entries.is_empty(), "{bundle}");
+    let first = &entries[0]["resource"];
+    assert_eq!(first["category"][0]["coding"][0]["code"], "notification");
+    assert_eq!(
+        first["recipient"][0]["reference"],
+        format!("Patient/{person}")
+    );
+    assert_eq!(first["medium"][0]["coding"][0]["code"], "ELECTRONIC");
+    let id = first["id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with('n'), "{id}");
+
+    let r = ctx
+        .app
+        .get_as(&p1, &format!("/fhir/Communication/{id}"))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let one: Value = r.json().await.unwrap();
+    crate::fhir::assert_valid(&one);
+    assert_eq!(one["id"], id.as_str());
+    // Someone else's notification does not exist for them; a bad category is refused.
+    let p2 = ctx.app.token("patient2", PW).await;
+    let r = ctx
+        .app
+        .get_as(&p2, &format!("/fhir/Communication/{id}"))
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = ctx
+        .app
+        .get_as(&p1, "/fhir/Communication?category=alert")
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
