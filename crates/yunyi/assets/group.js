@@ -95,6 +95,9 @@
     });
   }
 
+  // The newest messages are at the bottom: start there.
+  list.scrollTop = list.scrollHeight;
+
   if (form && input) {
     form.addEventListener('submit', (event) => {
       if (!socket || socket.readyState !== WebSocket.OPEN) return; // the plain form posts

@@ -201,17 +201,20 @@ fn fold(c: char) -> char {
     c.to_ascii_lowercase()
 }
 
-/// Where to turn in a crisis, shown to a member whose message spoke of self-harm.
-pub const CRISIS_LINES: &[(&str, &str)] = &[
+/// Where to turn in a crisis, shown to a member whose message spoke of self-harm: the
+/// catalogue key of its name, its name in English (the API's language), its number.
+pub const CRISIS_LINES: &[(&str, &str, &str)] = &[
     (
-        "全国心理援助热线 National psychological assistance line",
+        "group.crisis_line.national",
+        "National psychological assistance hotline",
         "400-161-9995",
     ),
     (
-        "北京心理危机研究与干预中心 Beijing crisis line",
+        "group.crisis_line.beijing",
+        "Beijing Psychological Crisis Research and Intervention Center",
         "010-82951332",
     ),
-    ("急救 Emergency", "120"),
+    ("group.crisis_line.emergency", "Emergency", "120"),
 ];
 
 /// The longest message.

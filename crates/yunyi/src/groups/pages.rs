@@ -136,7 +136,7 @@ struct GroupPage {
     open_flags: i64,
     message: String,
     held: String,
-    crisis: &'static [(&'static str, &'static str)],
+    crisis: &'static [(&'static str, &'static str, &'static str)],
 }
 
 impl GroupPage {

@@ -799,7 +799,7 @@ pub async fn post(
         crisis_lines: if crisis {
             CRISIS_LINES
                 .iter()
-                .map(|(name, number)| CrisisLine {
+                .map(|(_, name, number)| CrisisLine {
                     name: (*name).to_owned(),
                     number: (*number).to_owned(),
                 })
