@@ -178,16 +178,7 @@ async fn group(
         (Vec::new(), Vec::new())
     };
     let open_flags = service::open_flag_count(&state, &a).await?;
-    let doctors = if a.active().is_some_and(|m| m.moderates()) {
-        service::members(&state, &actor, id)
-            .await?
-            .into_iter()
-            .filter(|m| m.status == "active" && m.role != "member" && m.account_role == "doctor")
-            .map(|m| (m.id, m.nickname))
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let doctors = service::session_doctors(&state, &a).await?;
     Ok(GroupPage {
         me: a.active().map_or(0, |m| m.id),
         moderator: a.moderator,

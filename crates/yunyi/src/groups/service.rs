@@ -445,6 +445,8 @@ pub async fn leave(state: &AppState, actor: &Actor, id: i64) -> AppResult<()> {
     )
     .await?;
     tx.commit().await?;
+    // Their open pages stop hearing the group.
+    hub::publish(&state.db, &state.groups, id, News::Removed { member: m.id }).await;
     Ok(())
 }
 
@@ -595,6 +597,21 @@ pub async fn members(state: &AppState, actor: &Actor, id: i64) -> AppResult<Vec<
             account_id: m.account_id,
             account_role: m.account_role,
         })
+        .collect())
+}
+
+/// The doctors who host or moderate the group, as (membership, name): who may answer a
+/// live Q&A. For its hosts and moderators (the form that schedules one); nobody's real name
+/// is in it, so reading it is not an audited read of the members.
+pub async fn session_doctors(state: &AppState, a: &Access) -> AppResult<Vec<(i64, String)>> {
+    if !a.active().is_some_and(MemberRow::moderates) {
+        return Ok(Vec::new());
+    }
+    Ok(store::members(&state.db, a.group.id)
+        .await?
+        .into_iter()
+        .filter(|m| m.moderates() && m.account_role == Role::Doctor.as_str())
+        .map(|m| (m.id, shown_name(m.nickname.as_deref())))
         .collect())
 }
 

@@ -156,6 +156,8 @@ async fn a_text_consultation_goes_through_its_life_and_refuses_illegal_moves() {
     let (status, done) = ctx.post(&doctor, &path("complete"), json!({})).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(done["status"], "completed");
+    let cause = format!("consultation:{id}");
+    crate::notifications::exactly_one(&ctx, "patient1", "consultation.ended", &cause).await;
     assert_eq!(done["note"]["plan"], "建议心内科门诊复诊调整用药");
     assert!(
         done["note"]["signed_at"].as_i64().is_some(),

@@ -315,6 +315,11 @@ async fn a_delivery_goes_from_the_pharmacy_to_the_patients_door_and_illegal_move
     let (status, received) = act(&ctx, &patient, id, "confirm", json!({})).await;
     assert_eq!(status, StatusCode::OK, "{received}");
     assert_eq!(received["status"], "received");
+    // The patient heard of the dispatch and of the delivery once each (the courier's
+    // duplicate update told nobody again).
+    let cause = format!("fulfilment:{id}");
+    crate::notifications::exactly_one(&ctx, "patient1", "parcel.dispatched", &cause).await;
+    crate::notifications::exactly_one(&ctx, "patient1", "parcel.delivered", &cause).await;
     let timeline: Vec<&str> = received["events"]
         .as_array()
         .unwrap()
@@ -357,6 +362,8 @@ async fn a_pickup_is_handed_over_only_against_the_patients_code() {
     act(&ctx, &pharmacist, id, "pick", json!({})).await;
     let (_, ready) = act(&ctx, &pharmacist, id, "pack", json!({})).await;
     assert_eq!(ready["status"], "ready_for_pickup", "{ready}");
+    let cause = format!("fulfilment:{id}");
+    crate::notifications::exactly_one(&ctx, "patient1", "pickup.ready", &cause).await;
     assert!(
         ready.get("pickup_code").is_none(),
         "the pharmacy is not told the code"
@@ -445,6 +452,8 @@ async fn a_pharmacy_that_cannot_fill_it_cancels_puts_stock_back_and_refunds_in_f
     let (_, order) = ctx.get(&patient, &format!("/api/v1/orders/{order}")).await;
     assert_eq!(order["status"], "refunded", "{order}");
     assert_eq!(order["refunded_fen"], order["paid_fen"]);
+    let cause = format!("refund:{}", order["id"]);
+    crate::notifications::exactly_one(&ctx, "patient1", "payment.refunded", &cause).await;
 }
 
 #[tokio::test]

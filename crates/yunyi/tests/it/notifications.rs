@@ -762,3 +762,36 @@ async fn notifications_sent_are_fhir_communications_for_their_recipient_only() {
         .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+/// Asserts that `username` holds exactly one notification of `event` for `cause` (e.g.
+/// `fulfilment:7`, or `fulfilment:7:…` with more after it), with one delivery per channel — none for an event only
+/// the inbox carries — however often the cause was reported.
+pub async fn exactly_one(ctx: &Ctx, username: &str, event: &str, cause: &str) {
+    let account: i64 = ctx
+        .app
+        .db
+        .scalar("SELECT id FROM account WHERE username = $1", (username,))
+        .await
+        .unwrap();
+    let ids: Vec<i64> = ctx
+        .app
+        .db
+        .scalars(
+            "SELECT id FROM notification WHERE account_id = $1 AND event = $2 \
+             AND (dedupe_key = $3 OR dedupe_key LIKE $4)",
+            (
+                account,
+                event,
+                format!("{event}:{cause}"),
+                format!("{event}:{cause}:%"),
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 1, "{username}: {event} for {cause}: {ids:?}");
+    let deliveries = nstore::deliveries(&ctx.app.db, ids[0]).await.unwrap();
+    let channels: Vec<String> = deliveries.iter().map(|d| d.channel.to_string()).collect();
+    let inbox_only = Event::parse(event).is_some_and(Event::inbox_only);
+    let expected: Vec<&str> = if inbox_only { vec![] } else { vec!["sms"] };
+    assert_eq!(channels, expected, "{username}: {event}");
+}
