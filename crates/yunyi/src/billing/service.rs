@@ -252,6 +252,20 @@ async fn apply(
             .patient(order.person_id),
     )
     .await?;
+    // The receipt, once per order however often the gateway reports it.
+    let link = match order.subject_type.as_str() {
+        "prescription" => format!("/prescriptions/{}", order.subject_id),
+        "consultation" => format!("/consultations/{}", order.subject_id),
+        _ => "/appointments".to_owned(),
+    };
+    let receipt = Notice::new(
+        order.payer_id,
+        Event::PaymentPaid,
+        format!("order:{}", order.id),
+    )
+    .param("amount", crate::money::yuan(order.total_fen))
+    .link(link);
+    crate::notification::service::notify(tx, &receipt, now).await?;
     if order.subject_type == "prescription" {
         if !prescribing::paid(tx, order.subject_id, order.id, now).await? {
             return Ok(Outcome::Refunded);

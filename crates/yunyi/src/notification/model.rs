@@ -23,6 +23,8 @@ crate::text_enum! {
         ParcelDispatched = "parcel.dispatched",
         ParcelDelivered = "parcel.delivered",
         PickupReady = "pickup.ready",
+        /// A receipt: the payment went through (sent by the app only: the person just paid).
+        PaymentPaid = "payment.paid",
         PaymentRefunded = "payment.refunded",
         /// To the infection officers: a doctor flagged a suspected case.
         EpiFlag = "epi.flag",
@@ -94,7 +96,7 @@ impl Event {
             | WaitlistOffer => Some(Topic::Appointment),
             PrescriptionApproved | PrescriptionRejected => Some(Topic::Prescription),
             ParcelDispatched | ParcelDelivered | PickupReady => Some(Topic::Delivery),
-            PaymentRefunded => Some(Topic::Payment),
+            PaymentPaid | PaymentRefunded => Some(Topic::Payment),
             EpiFlag | EpiOverdue | EpiAlert | EducationPush => None,
             GroupInvite | GroupApproved | GroupRequest | GroupReport | GroupCrisis
             | GroupSession => None,
@@ -115,7 +117,10 @@ impl Event {
     /// see in the app anyway when they next look (a consultation they just closed, a parcel
     /// they just signed for) does not.
     pub fn sms_by_default(self) -> bool {
-        !matches!(self, Event::ConsultationEnded | Event::ParcelDelivered) && !self.inbox_only()
+        !matches!(
+            self,
+            Event::ConsultationEnded | Event::ParcelDelivered | Event::PaymentPaid
+        ) && !self.inbox_only()
     }
 
     /// Never by another channel than the inbox: advice written to many inboxes by a fan-out

@@ -454,6 +454,8 @@ async fn a_pharmacy_that_cannot_fill_it_cancels_puts_stock_back_and_refunds_in_f
     assert_eq!(order["refunded_fen"], order["paid_fen"]);
     let cause = format!("refund:{}", order["id"]);
     crate::notifications::exactly_one(&ctx, "patient1", "payment.refunded", &cause).await;
+    let cause = format!("order:{}", order["id"]);
+    crate::notifications::exactly_one(&ctx, "patient1", "payment.paid", &cause).await;
 }
 
 #[tokio::test]

@@ -69,9 +69,6 @@ fn texts_to(ctx: &Ctx, phone: &str, kind: &str) -> usize {
 async fn a_doctor_taking_a_consultation_tells_the_patient_once_in_the_inbox_and_by_sms() {
     let ctx = setup().await;
     let patient = ctx.app.token("patient1", PW).await;
-    let (_, before) = ctx
-        .get(&patient, "/api/v1/notifications/unread-count")
-        .await;
     let service = service_of(&ctx, "doctor5", "text_consult").await;
     let (s, created) = ctx
         .request_paid(
@@ -81,6 +78,12 @@ async fn a_doctor_taking_a_consultation_tells_the_patient_once_in_the_inbox_and_
         .await;
     assert_eq!(s, StatusCode::CREATED, "{created}");
     let id = created["id"].as_i64().unwrap();
+    // Paying the fee brought its receipt (once, in the app only).
+    let order = created["fee"]["order_id"].as_i64().unwrap();
+    exactly_one(&ctx, "patient1", "payment.paid", &format!("order:{order}")).await;
+    let (_, before) = ctx
+        .get(&patient, "/api/v1/notifications/unread-count")
+        .await;
     let doctor = signed_doctor(&ctx, "doctor5").await;
     let (s, _) = ctx
         .post(
