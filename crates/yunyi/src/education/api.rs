@@ -28,13 +28,15 @@ use crate::paging::Items;
     versions,
     preview,
     send,
-    pushes
+    pushes,
+    upload_image
 ))]
 pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/articles", get(feed).post(create))
+        .route("/api/v1/articles/images", post(upload_image))
         .route("/api/v1/articles/{id}", get(get_article).put(edit))
         .route("/api/v1/articles/{id}/submit", post(submit))
         .route("/api/v1/articles/{id}/review", post(review))
@@ -235,4 +237,29 @@ async fn send(
 async fn pushes(State(state): State<AppState>, actor: Actor) -> AppResult<Json<Items<PushView>>> {
     let items = push::list(&state, &actor).await?;
     Ok(Json(Items { items }))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct Uploaded {
+    /// The picture's key.
+    key: String,
+    /// Where it is served (to anyone).
+    url: String,
+    /// The paragraph that puts it in an article's text (a caption may go between the brackets).
+    markdown: String,
+}
+
+/// Upload a picture for an article (doctors): the body is the JPEG, PNG or WebP itself, at
+/// most 5 MiB; its metadata (a phone photo's location) is stripped.
+#[utoipa::path(post, path = "/api/v1/articles/images",
+    request_body(content = Vec<u8>, content_type = "image/jpeg"),
+    responses((status = 201, description = "Stored", body = Uploaded)))]
+async fn upload_image(
+    State(state): State<AppState>,
+    actor: Actor,
+    body: axum::body::Bytes,
+) -> AppResult<(StatusCode, Json<Uploaded>)> {
+    let (key, markdown) = service::upload_image(&state, &actor, &body).await?;
+    let url = super::model::image_path(&key);
+    Ok((StatusCode::CREATED, Json(Uploaded { key, url, markdown })))
 }

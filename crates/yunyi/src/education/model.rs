@@ -488,3 +488,41 @@ mod tests {
         assert_eq!(Season::of(d(2026, 4, 1)), Season::Spring);
     }
 }
+
+/// Where an article picture is served.
+pub fn image_path(key: &str) -> String {
+    format!("/education/images/{key}")
+}
+
+/// The picture a paragraph is, when it is only `![caption](/education/images/<key>)`: its
+/// address and caption. Anything else is text (and shown as such, escaped).
+pub fn picture(paragraph: &str) -> Option<(String, String)> {
+    let rest = paragraph.trim().strip_prefix("![")?;
+    let (caption, rest) = rest.split_once("](")?;
+    let path = rest.strip_suffix(')')?;
+    let key = path.strip_prefix("/education/images/")?;
+    (crate::blob::is_key(key) && !caption.contains(']'))
+        .then(|| (path.to_owned(), caption.to_owned()))
+}
+
+#[cfg(test)]
+mod picture_tests {
+    use super::*;
+
+    #[test]
+    fn only_a_whole_paragraph_naming_an_article_picture_is_one() {
+        let key = crate::blob::key_of(b"x");
+        let line = format!("![血压计的正确用法](/education/images/{key})");
+        assert_eq!(
+            picture(&line),
+            Some((
+                format!("/education/images/{key}"),
+                "血压计的正确用法".to_owned()
+            ))
+        );
+        assert_eq!(picture(&format!("看图 {line}")), None);
+        assert_eq!(picture("![x](https://example.com/a.png)"), None);
+        assert_eq!(picture("![x](/education/images/../../etc)"), None);
+        assert_eq!(picture("普通的一段话"), None);
+    }
+}

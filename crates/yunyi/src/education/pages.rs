@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/education/pushes", get(pushes).post(send_push))
         .route("/education/pushes/new", get(compose))
         .route("/education/{id}", get(article))
+        .route("/education/images/{key}", get(image))
         .route("/education/{id}/edit", get(edit_page).post(edit))
         .route("/education/{id}/history", get(history))
         .route("/education/{id}/submit", post(submit))
@@ -104,6 +105,29 @@ async fn article(
         allowed,
         message: q.message.unwrap_or_default(),
     })
+}
+
+/// An article picture, to anyone: its key is its content's hash, so it never changes.
+async fn image(
+    State(state): State<AppState>,
+    axum::extract::Path(key): axum::extract::Path<String>,
+) -> AppResult<Response> {
+    let (bytes, content_type) = service::image(&state, &key).await?;
+    let headers = [
+        (axum::http::header::CONTENT_TYPE, content_type),
+        (
+            axum::http::header::CACHE_CONTROL,
+            "public, max-age=31536000, immutable".to_owned(),
+        ),
+    ];
+    Ok((headers, bytes).into_response())
+}
+
+impl ArticlePage {
+    /// The picture a paragraph is (address, caption), if it is one.
+    fn picture(&self, p: &str) -> Option<(String, String)> {
+        super::model::picture(p)
+    }
 }
 
 #[derive(Template, WebTemplate)]

@@ -163,6 +163,69 @@ async fn on_my_desk(state: &AppState, actor: &Actor, id: i64) -> AppResult<(Arti
     Ok((article, me.account_id))
 }
 
+/// The largest picture an article takes (a phone photo, scaled or not).
+pub const MAX_IMAGE_BYTES: usize = 5 * 1024 * 1024;
+
+/// A doctor uploads a picture for an article: checked to be a JPEG, PNG or WebP, stripped
+/// of its metadata (a phone photo's location), stored, and listed so the article address
+/// serves it. Returns its key and the line that puts it in the text.
+pub async fn upload_image(
+    state: &AppState,
+    actor: &Actor,
+    bytes: &[u8],
+) -> AppResult<(String, String)> {
+    let me = actor.require()?;
+    let hospital = doctor_of(me, None)?;
+    if bytes.len() > MAX_IMAGE_BYTES {
+        return Err(AppError::invalid(
+            "body",
+            format!(
+                "is too large: at most {} MiB",
+                MAX_IMAGE_BYTES / 1024 / 1024
+            ),
+        ));
+    }
+    let content_type = crate::blob::sniff_image(bytes).ok_or_else(|| {
+        AppError::UnsupportedMediaType("send a JPEG, PNG or WebP picture".to_owned())
+    })?;
+    let clean = crate::scrub::strip(bytes, content_type)
+        .map_err(|e| AppError::UnsupportedMediaType(e.to_string()))?;
+    let key = state
+        .blobs
+        .put(&clean)
+        .await
+        .map_err(AppError::from_storage)?;
+    let now = state.now_ms();
+    store::insert_image(
+        &state.db,
+        &key,
+        content_type,
+        (hospital, me.account_id),
+        now,
+    )
+    .await?;
+    let line = format!("![]({})", model::image_path(&key));
+    Ok((key, line))
+}
+
+/// An article picture and its type; any other key is not found here.
+pub async fn image(state: &AppState, key: &str) -> AppResult<(Vec<u8>, String)> {
+    let not_found = || AppError::NotFound(format!("no article picture '{key}'"));
+    if !crate::blob::is_key(key) {
+        return Err(not_found());
+    }
+    let content_type = store::image_type(&state.db, key)
+        .await?
+        .ok_or_else(not_found)?;
+    let bytes = state
+        .blobs
+        .get(key)
+        .await
+        .map_err(AppError::Internal)?
+        .ok_or_else(not_found)?;
+    Ok((bytes, content_type))
+}
+
 /// Refuses anyone but a doctor (the editor's page asks before showing the form).
 pub fn may_write(actor: &Actor) -> AppResult<()> {
     doctor_of(actor.require()?, None).map(|_| ())

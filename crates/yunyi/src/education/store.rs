@@ -590,3 +590,29 @@ pub async fn finish_push(db: &Db, id: i64, now: i64) -> Result<(), sqlx::Error> 
     .await
     .map(|_| ())
 }
+
+/// Lists an uploaded picture (again: the same picture uploaded twice is one).
+pub async fn insert_image(
+    db: &Db,
+    key: &str,
+    content_type: &str,
+    (hospital, by): (i64, i64),
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    db.execute(
+        "INSERT INTO article_image (blob_key, content_type, hospital_id, uploaded_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (blob_key) DO NOTHING",
+        (key, content_type, hospital, by, now),
+    )
+    .await
+    .map(|_| ())
+}
+
+/// The type of an article picture, if the key names one.
+pub async fn image_type(db: &Db, key: &str) -> Result<Option<String>, sqlx::Error> {
+    db.scalar_optional(
+        "SELECT content_type FROM article_image WHERE blob_key = $1",
+        (key,),
+    )
+    .await
+}

@@ -52,6 +52,10 @@ const ASSETS: &[Asset] = &[
     ),
     js("chat.js", include_bytes!("../../assets/chat.js")),
     js("group.js", include_bytes!("../../assets/group.js")),
+    js(
+        "article-editor.js",
+        include_bytes!("../../assets/article-editor.js"),
+    ),
     js("install.js", include_bytes!("../../assets/install.js")),
     Asset {
         name: "icon.svg",

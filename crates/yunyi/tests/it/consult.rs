@@ -867,7 +867,7 @@ async fn messages_are_stored_in_order_and_only_participants_take_part() {
 }
 
 /// A JPEG as a phone writes it: JFIF, an EXIF block with a GPS position, a scan, the end.
-fn phone_jpeg() -> Vec<u8> {
+pub(crate) fn phone_jpeg() -> Vec<u8> {
     let segment = |marker: u8, payload: &[u8]| {
         let len = payload.len() + 2;
         let mut s = vec![0xFF, marker, (len >> 8) as u8, len as u8];

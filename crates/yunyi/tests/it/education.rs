@@ -434,3 +434,68 @@ async fn a_push_reads_as_a_valid_fhir_communication_request_for_its_senders() {
         .await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn a_doctor_puts_a_picture_in_an_article_and_only_article_pictures_are_served() {
+    let ctx = setup().await;
+    let author = ctx.app.token("doctor4", PW).await;
+    let reviewer = ctx.app.token("doctor5", PW).await;
+    let patient = ctx.app.token("patient1", PW).await;
+    let upload = |token: String, bytes: Vec<u8>| {
+        let request = ctx
+            .app
+            .client
+            .post(ctx.app.url("/api/v1/articles/images"))
+            .bearer_auth(token)
+            .header("content-type", "image/jpeg")
+            .body(bytes);
+        async move { request.send().await.unwrap() }
+    };
+    // Doctors only; pictures only; the metadata of a phone photo is removed.
+    let r = upload(patient.clone(), crate::practice::PIXEL_PNG.to_vec()).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = upload(author.clone(), b"not a picture".to_vec()).await;
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let photo = crate::consult::phone_jpeg();
+    let r = upload(author.clone(), photo.clone()).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let uploaded: Value = r.json().await.unwrap();
+    let url = uploaded["url"].as_str().unwrap().to_owned();
+    assert!(url.starts_with("/education/images/"), "{uploaded}");
+
+    // The picture's paragraph shows it in the published article.
+    let mut a = article("血压计怎么用");
+    a["body"] = json!(format!(
+        "袖带下缘在肘窝上两横指。\n\n![袖带的位置]({url})\n\n测量时不要说话。"
+    ));
+    let (_, created) = ctx.post(&author, "/api/v1/articles", a).await;
+    let id = created["id"].as_i64().unwrap();
+    ctx.post(&author, &format!("/api/v1/articles/{id}/submit"), json!({}))
+        .await;
+    ctx.post(
+        &reviewer,
+        &format!("/api/v1/articles/{id}/review"),
+        json!({"decision": "approved"}),
+    )
+    .await;
+    let page = ctx.app.get_text(&format!("/education/{id}")).await;
+    assert!(
+        page.contains(&format!(r#"<img src="{url}" alt="袖带的位置""#)),
+        "{page}"
+    );
+    let r = ctx.app.get(&url).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "image/jpeg");
+    let served = r.bytes().await.unwrap();
+    assert!(
+        served.len() < photo.len(),
+        "the photo's metadata was stripped"
+    );
+
+    // A blob that is not an article picture (a patient's chat photo) is not served here.
+    let other = yunyi::blob::key_of(b"someone's picture");
+    let r = ctx.app.get(&format!("/education/images/{other}")).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = ctx.app.get("/education/images/..%2F..%2Fetc").await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
