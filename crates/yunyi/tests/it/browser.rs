@@ -1453,3 +1453,37 @@ async fn a_patient_joins_the_demo_group_and_the_doctor_sees_messages_live_in_rea
     doctor.quit().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_doctor_inserts_a_picture_into_an_article_in_a_real_browser() {
+    let app = TestApp::with_demo().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cuff.png");
+    std::fs::write(&file, crate::practice::PIXEL_PNG).unwrap();
+    let doctor = Browser::start().await;
+    doctor.sign_in(&app, "doctor4").await;
+    let d = doctor.driver();
+    d.goto(app.url("/education/new")).await.unwrap();
+    doctor.fill("body", "袖带下缘在肘窝上两横指。").await;
+    d.find(By::Id("article-picture"))
+        .await
+        .unwrap()
+        .send_keys(file.display().to_string())
+        .await
+        .unwrap();
+    doctor
+        .wait_for("the picture's paragraph in the text", || async {
+            let body = d
+                .find(By::Id("body"))
+                .await
+                .unwrap()
+                .prop("value")
+                .await
+                .unwrap()
+                .unwrap_or_default();
+            body.starts_with("袖带下缘在肘窝上两横指。\n\n![](/education/images/")
+        })
+        .await;
+    doctor.quit().await;
+    app.stop().await;
+}
