@@ -82,7 +82,11 @@
       } else if (frame.type === 'ack' && frame.status === 'held') {
         // The page explains why (and, for words of self-harm, where to find help).
         location.href = `/groups/${id}?held=${encodeURIComponent(frame.category || '')}#composer`;
-      } else if (frame.type === 'error' && status) status.textContent = frame.message;
+      } else if (frame.type === 'error' && status) {
+        // In the page's language when the page knows the code (muted, too fast, not a member).
+        const known = frame.code && chat.dataset['t' + frame.code.replace(/(^|-)(\w)/g, (_, __, c) => c.toUpperCase())];
+        status.textContent = known || frame.message;
+      }
     });
     socket.addEventListener('close', (event) => {
       chat.dataset.connected = 'false';

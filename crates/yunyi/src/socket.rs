@@ -94,5 +94,9 @@ pub fn error_frame(e: &AppError, client_id: Option<String>) -> serde_json::Value
         .iter()
         .map(|f| serde_json::json!({"field": f.field, "message": f.message}))
         .collect();
-    serde_json::json!({"type": "error", "client_id": client_id, "status": problem.code.status().as_u16(), "message": problem.detail, "errors": errors})
+    // The code (the specific reason when there is one) lets a page say it in its language.
+    let code = problem
+        .reason
+        .map_or(problem.code.slug(), crate::error::Reason::as_str);
+    serde_json::json!({"type": "error", "client_id": client_id, "status": problem.code.status().as_u16(), "code": code, "message": problem.detail, "errors": errors})
 }

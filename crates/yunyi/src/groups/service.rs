@@ -716,6 +716,11 @@ pub async fn act_on_member(
     Ok(())
 }
 
+/// A patient posts at most this many messages in [`RATE_WINDOW_MS`]: a conversation, not a
+/// flood (staff answering a live Q&A are not limited).
+pub const RATE_LIMIT: i64 = 10;
+pub const RATE_WINDOW_MS: i64 = 60_000;
+
 /// What became of a message just posted.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Posted {
@@ -769,6 +774,14 @@ pub async fn post(
     };
     let id = a.group.id;
     let mut tx = state.db.begin().await?;
+    if !staff && store::posted_since(&mut tx, me.id, now - RATE_WINDOW_MS).await? >= RATE_LIMIT {
+        return Err(AppError::TooManyRequests {
+            message: format!(
+                "at most {RATE_LIMIT} messages a minute: wait a moment before writing again"
+            ),
+            retry_after_secs: RATE_WINDOW_MS as u64 / 1000,
+        });
+    }
     let Some(seq) = store::next_seq(&mut tx, id).await? else {
         return Err(AppError::wrong_state("the group is archived"));
     };

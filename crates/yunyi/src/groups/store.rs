@@ -620,3 +620,12 @@ pub async fn set_role(
     .await
     .map(|_| ())
 }
+
+/// How many messages a member posted since `since`.
+pub async fn posted_since(tx: &mut Tx, member: i64, since: i64) -> Result<i64, sqlx::Error> {
+    tx.scalar(
+        "SELECT COUNT(*) FROM group_message WHERE member_id = $1 AND created_at > $2",
+        (member, since),
+    )
+    .await
+}

@@ -208,6 +208,9 @@ impl PageCtx {
         if let Some(text) = e.reason().and_then(|r| self.lang.lookup(&r.message_key())) {
             return text.to_owned();
         }
+        if let AppError::TooManyRequests { .. } = e {
+            return self.t("error.too-many-requests").to_owned();
+        }
         match e {
             AppError::Validation(fields) | AppError::ConflictFields(fields) => fields
                 .iter()

@@ -490,6 +490,23 @@ async fn polls_tally_one_vote_per_member_and_a_live_qa_reaches_every_member() {
     assert_eq!(tally["poll"]["options"][1]["votes"], 1);
     assert_eq!(tally["poll"]["mine"], 1);
 
+    // Ten messages a minute make a conversation; the eleventh waits (the host is not limited).
+    let post = format!("/api/v1/groups/{id}/messages");
+    for n in 0..10 {
+        let (s, _) = ctx
+            .post(&p1, &post, json!({"text": format!("第 {n} 条")}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+    }
+    let r = ctx
+        .app
+        .post_as(Some(&p1), &post, &json!({"text": "第十一条"}))
+        .await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.headers()["retry-after"], "60");
+    let (s, _) = ctx.post(&host, &post, json!({"text": "大家慢慢说"})).await;
+    assert_eq!(s, StatusCode::CREATED);
+
     // A live Q&A: in the future, with a doctor of the group; every member is told, in the
     // inbox only (not worth a text message).
     let sessions = format!("/api/v1/groups/{id}/sessions");
