@@ -236,10 +236,13 @@ pub async fn create(state: &AppState, actor: &Actor, input: &GroupInput) -> AppR
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '.');
     if !icd {
-        errors.push(FieldError::new(
-            "condition",
-            "must be an ICD-10 code or its start, like I10 or E11",
-        ));
+        errors.push(
+            FieldError::new(
+                "condition",
+                "must be an ICD-10 code or its start, like I10 or E11",
+            )
+            .localized("group.condition_icd", vec![]),
+        );
     }
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
@@ -1210,11 +1213,14 @@ pub async fn schedule(
     }
     let starts = crate::time::parse_cst_display(input.starts_at.trim());
     match starts {
-        None => errors.push(FieldError::new(
-            "starts_at",
-            "must be a China time like 2026-12-10 19:30",
-        )),
-        Some(t) if t <= now => errors.push(FieldError::new("starts_at", "must be in the future")),
+        None => errors.push(
+            FieldError::new("starts_at", "must be a China time like 2026-12-10 19:30")
+                .localized("group.start_format", vec![]),
+        ),
+        Some(t) if t <= now => errors.push(
+            FieldError::new("starts_at", "must be in the future")
+                .localized("group.start_future", vec![]),
+        ),
         Some(_) => {}
     }
     if !(15..=180).contains(&input.minutes) {
@@ -1226,10 +1232,13 @@ pub async fn schedule(
     };
     let doctor = doctor.filter(|d| d.moderates() && d.account_role == Role::Doctor.as_str());
     if doctor.is_none() {
-        errors.push(FieldError::new(
-            "doctor_member",
-            "must be a doctor who hosts or moderates the group",
-        ));
+        errors.push(
+            FieldError::new(
+                "doctor_member",
+                "must be a doctor who hosts or moderates the group",
+            )
+            .localized("group.doctor_member", vec![]),
+        );
     }
     let (Some(starts), Some(doctor), true) = (starts, doctor, errors.is_empty()) else {
         return Err(AppError::Validation(errors));
