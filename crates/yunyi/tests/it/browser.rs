@@ -1349,7 +1349,8 @@ async fn a_push_from_an_outbreak_alert_reaches_a_patient_of_that_region_in_real_
         .click()
         .await
         .unwrap();
-    let reach = o.find(By::Id("reach")).await.unwrap().text().await.unwrap();
+    // Each click below starts a navigation: wait for the page after it.
+    let reach = officer.element("reach").await.text().await.unwrap();
     assert!(reach.contains('4'), "four patients in Tianhe: {reach}");
     let advice = o
         .find(By::Css("#article-choices input[type=radio]"))
@@ -1363,7 +1364,7 @@ async fn a_push_from_an_outbreak_alert_reaches_a_patient_of_that_region_in_real_
         .click()
         .await
         .unwrap();
-    o.find(By::Id("push-sent")).await.unwrap();
+    officer.element("push-sent").await;
 
     // The patient's open page counts it once the fan-out is done.
     let after = (before + 1).to_string();
