@@ -27,3 +27,37 @@ self.addEventListener("fetch", (event) => {
     event.respondWith(fetch(request).catch(() => caches.match(request)));
   }
 });
+
+// Web Push: the server's message (decrypted by the browser) shown as a notification; a tap
+// opens where it leads, in a Yunyi tab already open when there is one. A message told twice
+// carries the same tag and replaces itself.
+self.addEventListener("push", (event) => {
+  let message = {};
+  try {
+    message = event.data ? event.data.json() : {};
+  } catch (e) {
+    message = {};
+  }
+  const title = message.title || "云医";
+  event.waitUntil(
+    self.registration.showNotification(title, {
+      body: message.body || "",
+      tag: message.tag,
+      icon: "__ASSETS__/icon.svg",
+      data: { link: message.link || "/notifications" },
+    }),
+  );
+});
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const link = (event.notification.data && event.notification.data.link) || "/notifications";
+  // Only a path of this site.
+  const target = new URL(link.startsWith("/") && !link.startsWith("//") ? link : "/notifications", self.location.origin);
+  event.waitUntil(
+    self.clients.matchAll({ type: "window", includeUncontrolled: true }).then((tabs) => {
+      const open = tabs.find((t) => new URL(t.url).origin === target.origin && "navigate" in t);
+      return open ? open.navigate(target.href).then((t) => t && t.focus()) : self.clients.openWindow(target.href);
+    }),
+  );
+});

@@ -51,6 +51,10 @@ pub struct Shared {
     pub config: Arc<Config>,
     pub keys: Arc<DataKeys>,
     pub notifier: Arc<dyn Notifier>,
+    /// Web Push to browsers, signed with this server's VAPID key (`notification::web_push`).
+    pub web_push: Arc<crate::notification::web_push::WebPush>,
+    /// The hospital's WeChat official account, when configured (`notification::wechat`).
+    pub wechat: Option<Arc<crate::notification::wechat::WeChat>>,
     /// Messages kept for the demo's `/dev/inbox` and for tests; `None` in production.
     pub inbox: Option<DevInbox>,
     pub step_up: Arc<Vec<Arc<dyn StepUpVerifier>>>,
@@ -146,6 +150,19 @@ impl AppState {
                 inbox: inbox.clone(),
             }),
         };
+        let web_push = {
+            use crate::notification::web_push::{Vapid, WebPush, secret_key_from};
+            let key = secret_key_from(keys.vapid_material());
+            let vapid = Vapid::new(&key, config.notification.web_push_subject.clone());
+            Arc::new(WebPush::new(vapid).context("building the Web Push client")?)
+        };
+        let wechat = match &config.notification.wechat {
+            Some(c) => Some(Arc::new(
+                crate::notification::wechat::WeChat::new(c.clone())
+                    .context("building the WeChat client")?,
+            )),
+            None => None,
+        };
         let blobs: Arc<dyn BlobStore> = match &config.blobs {
             crate::config::BlobTarget::Local => {
                 Arc::new(LocalBlobStore::new(config.data_dir.join("blobs")))
@@ -196,6 +213,8 @@ impl AppState {
             config: Arc::new(config),
             keys: Arc::new(keys),
             notifier,
+            web_push,
+            wechat,
             inbox,
             step_up: Arc::new(identity::auth::default_verifiers()),
             realname: Arc::new(identity::realname::SandboxRealName),
@@ -453,6 +472,17 @@ async fn not_found() -> AppError {
 pub async fn serve(mut config: Config, demo_mode: bool) -> anyhow::Result<()> {
     config.demo = demo_mode;
     config.dev_inbox = demo_mode;
+    // The demo's WeChat is the built-in sandbox, reached at this server's own address.
+    if demo_mode && config.notification.wechat.is_none() && config.listen.port() != 0 {
+        let host = if config.listen.ip().is_unspecified() {
+            std::net::SocketAddr::from(([127, 0, 0, 1], config.listen.port()))
+        } else {
+            config.listen
+        };
+        config.notification.wechat = Some(crate::notification::wechat_sandbox::config(&format!(
+            "http://{host}"
+        )));
+    }
     let database = config.database.to_string();
     let app = Application::build(config).await?;
     let addr = app.local_addr();

@@ -400,6 +400,18 @@ pub fn resolve(cli: &Cli, matches: &ArgMatches) -> Result<Config, ConfigError> {
         &from_file_text,
     );
     let aliyun_sms = crate::config::RawAliyunSms::from_env();
+    let wechat = crate::config::RawWeChat::from_env();
+    let from_env = |name: &'static str| {
+        std::env::var(name)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .map(|value| crate::config::Sourced {
+                value,
+                source: crate::config::Source::Env(name),
+            })
+    };
+    let web_push_subject = from_env("YUNYI_WEB_PUSH_SUBJECT");
+    let push_services = from_env("YUNYI_WEB_PUSH_SERVICES");
     let metrics_token = std::env::var("YUNYI_METRICS_TOKEN")
         .ok()
         .filter(|k| !k.trim().is_empty())
@@ -436,6 +448,9 @@ pub fn resolve(cli: &Cli, matches: &ArgMatches) -> Result<Config, ConfigError> {
         hsts,
         quiet_hours,
         aliyun_sms,
+        wechat,
+        web_push_subject,
+        push_services,
         metrics_token,
         outbreak_areas,
         ice_servers,

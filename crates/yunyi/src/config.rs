@@ -339,17 +339,168 @@ pub struct NotificationConfig {
     pub quiet_hours: Option<crate::notification::model::QuietHours>,
     /// The most non-urgent SMS one person gets in an hour; the rest stay in the inbox.
     pub sms_per_hour: i64,
+    /// The most non-urgent pushes one person's browsers get in an hour.
+    pub web_push_per_hour: i64,
+    /// The most non-urgent WeChat messages one person gets in an hour.
+    pub wechat_per_hour: i64,
     /// Aliyun SMS; `None`: messages are logged (and kept at `/dev/inbox` in demo mode).
     pub aliyun_sms: Option<crate::notification::aliyun_sms::AliyunSmsConfig>,
+    /// Whom push services may contact about this server's pushes (VAPID `sub`).
+    pub web_push_subject: String,
+    /// The push services browsers' subscriptions may point at (`scheme://host[:port]`, a
+    /// leading `*.` for any subdomain): this server posts to those addresses, so a made-up
+    /// "subscription" must not turn it against the hospital's own network.
+    pub push_services: Vec<String>,
+    /// The hospital's WeChat official account; `None`: no WeChat channel.
+    pub wechat: Option<crate::notification::wechat::WeChatConfig>,
 }
+
+/// The push services of the browsers people use: Chrome and Edge (FCM), Firefox, Safari,
+/// and Windows' own.
+pub const PUSH_SERVICES: [&str; 5] = [
+    "https://fcm.googleapis.com",
+    "https://updates.push.services.mozilla.com",
+    "https://*.push.apple.com",
+    "https://*.notify.windows.com",
+    "https://*.push.services.mozilla.com",
+];
 
 impl Default for NotificationConfig {
     fn default() -> Self {
         Self {
             quiet_hours: Some(crate::notification::model::QuietHours::default()),
             sms_per_hour: 5,
+            web_push_per_hour: 20,
+            wechat_per_hour: 10,
             aliyun_sms: None,
+            web_push_subject: "mailto:webpush@yunyi.invalid".to_owned(),
+            push_services: PUSH_SERVICES.iter().map(|s| (*s).to_owned()).collect(),
+            wechat: None,
         }
+    }
+}
+
+impl NotificationConfig {
+    /// The most non-urgent messages one person gets by `channel` in an hour.
+    pub fn per_hour(&self, channel: crate::notification::model::Channel) -> i64 {
+        use crate::notification::model::Channel;
+        match channel {
+            Channel::Sms => self.sms_per_hour,
+            Channel::WebPush => self.web_push_per_hour,
+            Channel::WeChat => self.wechat_per_hour,
+        }
+    }
+
+    /// Whether this server may post to a subscription's endpoint.
+    pub fn push_service_allowed(&self, endpoint: &url::Url) -> bool {
+        let Some(host) = endpoint.host_str() else {
+            return false;
+        };
+        let port = endpoint.port_or_known_default();
+        self.push_services.iter().any(|allowed| {
+            let Ok(a) = url::Url::parse(&allowed.replace("*.", "wildcard.")) else {
+                return false;
+            };
+            let Some(a_host) = a.host_str() else {
+                return false;
+            };
+            let host_ok = match a_host.strip_prefix("wildcard.") {
+                Some(suffix) => host.ends_with(&format!(".{suffix}")),
+                None => host == a_host,
+            };
+            a.scheme() == endpoint.scheme() && host_ok && a.port_or_known_default() == port
+        })
+    }
+}
+
+/// The WeChat variables as given.
+#[derive(Debug, Clone, Default)]
+pub struct RawWeChat {
+    pub app_id: Option<String>,
+    pub app_secret: Option<Secret>,
+    pub token: Option<Secret>,
+    pub aes_key: Option<Secret>,
+    pub page_base: Option<String>,
+    pub templates: Option<String>,
+    pub api: Option<String>,
+}
+
+impl RawWeChat {
+    /// From `YUNYI_WECHAT_*`; `None` when none of them is set.
+    pub fn from_env() -> Option<Self> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let raw = Self {
+            app_id: var("YUNYI_WECHAT_APP_ID"),
+            app_secret: var("YUNYI_WECHAT_APP_SECRET").map(Secret),
+            token: var("YUNYI_WECHAT_TOKEN").map(Secret),
+            aes_key: var("YUNYI_WECHAT_AES_KEY").map(Secret),
+            page_base: var("YUNYI_WECHAT_PAGE_BASE"),
+            templates: var("YUNYI_WECHAT_TEMPLATES"),
+            api: var("YUNYI_WECHAT_API"),
+        };
+        let any = raw.app_id.is_some() || raw.app_secret.is_some() || raw.token.is_some();
+        any.then_some(raw)
+    }
+
+    pub fn validate(&self) -> Result<crate::notification::wechat::WeChatConfig, ConfigError> {
+        use crate::notification::wechat::{DEFAULT_API, WeChatConfig, parse_templates};
+        let missing = |name: &str| {
+            ConfigError(format!(
+                "WeChat needs {name} too (set YUNYI_WECHAT_APP_ID, YUNYI_WECHAT_APP_SECRET, \
+                 YUNYI_WECHAT_TOKEN, YUNYI_WECHAT_PAGE_BASE and YUNYI_WECHAT_TEMPLATES together)"
+            ))
+        };
+        let templates = parse_templates(
+            self.templates
+                .as_deref()
+                .ok_or_else(|| missing("YUNYI_WECHAT_TEMPLATES"))?,
+        )
+        .map_err(|e| {
+            ConfigError(format!(
+                "YUNYI_WECHAT_TEMPLATES: {e}; write event=TEMPLATE_ID pairs separated by commas, \
+                 e.g. consultation.accepted=AbC123|title=thing1|body=thing2|time=time3"
+            ))
+        })?;
+        let page_base = self
+            .page_base
+            .clone()
+            .ok_or_else(|| missing("YUNYI_WECHAT_PAGE_BASE"))?;
+        if !page_base.starts_with("https://") && !page_base.starts_with("http://") {
+            return Err(ConfigError(format!(
+                "YUNYI_WECHAT_PAGE_BASE '{page_base}' must be the address patients open, \
+                 e.g. https://yy.example-hospital.cn"
+            )));
+        }
+        if let Some(key) = &self.aes_key {
+            if key.0.len() != 43 {
+                return Err(ConfigError(
+                    "YUNYI_WECHAT_AES_KEY must be the 43-character EncodingAESKey".to_owned(),
+                ));
+            }
+        }
+        Ok(WeChatConfig {
+            api: self
+                .api
+                .clone()
+                .unwrap_or_else(|| DEFAULT_API.to_owned())
+                .trim_end_matches('/')
+                .to_owned(),
+            app_id: self
+                .app_id
+                .clone()
+                .ok_or_else(|| missing("YUNYI_WECHAT_APP_ID"))?,
+            app_secret: self
+                .app_secret
+                .clone()
+                .ok_or_else(|| missing("YUNYI_WECHAT_APP_SECRET"))?,
+            token: self
+                .token
+                .clone()
+                .ok_or_else(|| missing("YUNYI_WECHAT_TOKEN"))?,
+            aes_key: self.aes_key.clone(),
+            page_base,
+            templates,
+        })
     }
 }
 
@@ -639,6 +790,12 @@ pub struct RawSettings {
     /// From the `YUNYI_ALIYUN_SMS_*` variables only (the secret must not be in `ps`): the key
     /// id, secret, signature, template codes (`kind=CODE,…`) and an optional endpoint.
     pub aliyun_sms: Option<RawAliyunSms>,
+    /// From the `YUNYI_WECHAT_*` variables only (the secret must not be in `ps`).
+    pub wechat: Option<RawWeChat>,
+    /// `YUNYI_WEB_PUSH_SUBJECT`: a `mailto:` or `https:` address push services may contact.
+    pub web_push_subject: Option<Sourced<String>>,
+    /// `YUNYI_WEB_PUSH_SERVICES`: the push services allowed, separated by commas.
+    pub push_services: Option<Sourced<String>>,
     /// From `YUNYI_METRICS_TOKEN` only: a flag would show it in `ps`.
     pub metrics_token: Option<Secret>,
     pub outbreak_areas: Option<Sourced<String>>,
@@ -697,6 +854,38 @@ impl RawSettings {
         }
         if let Some(raw) = &self.aliyun_sms {
             notification.aliyun_sms = Some(raw.validate()?);
+        }
+        if let Some(raw) = &self.wechat {
+            notification.wechat = Some(raw.validate()?);
+        }
+        if let Some(raw) = &self.web_push_subject {
+            let subject = raw.value.trim();
+            if !subject.starts_with("mailto:") && !subject.starts_with("https://") {
+                return Err(ConfigError(format!(
+                    "web push subject '{}' ({}) must be a mailto: or https: address, \
+                     e.g. mailto:it@example-hospital.cn",
+                    raw.value, raw.source
+                )));
+            }
+            notification.web_push_subject = subject.to_owned();
+        }
+        if let Some(raw) = &self.push_services {
+            notification.push_services = raw
+                .value
+                .split(',')
+                .map(|s| s.trim().trim_end_matches('/').to_owned())
+                .filter(|s| !s.is_empty())
+                .collect();
+            if let Some(bad) = notification
+                .push_services
+                .iter()
+                .find(|s| url::Url::parse(&s.replace("*.", "wildcard.")).is_err())
+            {
+                return Err(ConfigError(format!(
+                    "push service '{bad}' ({}) must be scheme://host[:port], e.g. https://fcm.googleapis.com",
+                    raw.source
+                )));
+            }
         }
         let triage = TriageConfig {
             outbreak_areas: match &self.outbreak_areas {

@@ -38,6 +38,8 @@ pub struct DataKeys {
     sandbox_pay: [u8; 32],
     /// The secret the built-in sandbox courier signs its tracking updates with.
     sandbox_courier: [u8; 32],
+    /// The material of the VAPID key this server signs Web Push requests with.
+    vapid: [u8; 32],
     check: String,
 }
 
@@ -62,6 +64,7 @@ impl DataKeys {
             token: derive(master, "yunyi/v1/token"),
             sandbox_pay: derive(master, "yunyi/v1/sandbox-pay"),
             sandbox_courier: derive(master, "yunyi/v1/sandbox-courier"),
+            vapid: derive(master, "yunyi/v1/vapid"),
             check: hex::encode(&derive(master, "yunyi/v1/check")[..8]),
         }
     }
@@ -147,6 +150,12 @@ impl DataKeys {
     /// The sandbox courier's signing secret (shared with itself: it is built in).
     pub fn sandbox_courier_secret(&self) -> [u8; 32] {
         self.sandbox_courier
+    }
+
+    /// The key material of this server's VAPID identity (`notification::web_push`): the same
+    /// on every node, so browsers' subscriptions outlive restarts and work on any node.
+    pub fn vapid_material(&self) -> [u8; 32] {
+        self.vapid
     }
 
     /// MAC of `value` for tokens handed to browsers (CSRF), hex, 32 characters.

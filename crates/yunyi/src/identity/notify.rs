@@ -43,7 +43,7 @@ pub struct DevInbox {
 }
 
 impl DevInbox {
-    fn push(&self, entry: InboxEntry) {
+    pub(crate) fn push(&self, entry: InboxEntry) {
         if let Ok(mut entries) = self.entries.lock() {
             if entries.len() >= 200 {
                 entries.pop_front();

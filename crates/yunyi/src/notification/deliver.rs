@@ -10,6 +10,7 @@
 
 use super::model::{Channel, DeliveryStatus};
 use super::store::{self, NotificationRow};
+use super::web_push;
 use crate::app::AppState;
 use crate::identity::model::Phone;
 use crate::identity::notify::Message;
@@ -84,15 +85,14 @@ async fn hold(
     now: i64,
 ) -> anyhow::Result<Option<Hold>> {
     let config = &state.config.notification;
+    let by_default = n.event.by_default(channel);
     let wanted = match n.event.topic() {
-        None => n.event.sms_by_default(),
+        None => by_default,
         Some(topic) => store::preferences(&state.db, n.account_id)
             .await?
             .into_iter()
             .find(|p| p.topic == topic && p.channel == channel)
-            .map_or(n.event.sms_by_default(), |p| {
-                p.enabled && n.event.sms_by_default()
-            }),
+            .map_or(by_default, |p| p.enabled && by_default),
     };
     if !wanted {
         return Ok(Some(Hold::Skip("preference")));
@@ -103,12 +103,48 @@ async fn hold(
         }
         let hour_ago = now - 3_600_000;
         if store::sent_since(&state.db, n.account_id, channel, hour_ago).await?
-            >= config.sms_per_hour
+            >= config.per_hour(channel)
         {
             return Ok(Some(Hold::Skip("rate_limited")));
         }
     }
     Ok(None)
+}
+
+/// Where a channel reaches the person.
+enum Address {
+    Phone(Phone),
+    Browsers(Vec<store::PushSubscriptionRow>),
+    WeChat(String),
+}
+
+/// The person's address on `channel`, or why there is none.
+async fn address(
+    state: &AppState,
+    account: i64,
+    channel: Channel,
+) -> anyhow::Result<Result<Address, &'static str>> {
+    Ok(match channel {
+        Channel::Sms => phone_of(state, account)
+            .await?
+            .map(Address::Phone)
+            .ok_or("no_phone"),
+        Channel::WebPush => {
+            let browsers = store::push_subscriptions(&state.db, account).await?;
+            if browsers.is_empty() {
+                Err("no_subscription")
+            } else {
+                Ok(Address::Browsers(browsers))
+            }
+        }
+        Channel::WeChat => match &state.wechat {
+            None => Err("not_configured"),
+            Some(_) => store::wechat_openid(&state.db, account)
+                .await?
+                .map(Address::WeChat)
+                .ok_or("not_bound"),
+        },
+    })
 }
 
 async fn deliver(
@@ -119,14 +155,15 @@ async fn deliver(
 ) -> JobResult {
     let now = ctx.now_ms();
     let from = DeliveryStatus::Pending;
-    match hold(state, n, channel, now).await? {
-        Some(Hold::Skip(why)) => {
-            for from in [from, DeliveryStatus::Deferred] {
-                let to = DeliveryStatus::Skipped;
-                store::settle(&state.db, n.id, channel, from, to, Some(why), now).await?;
-            }
-            return Ok(());
+    let skip = |why: &'static str| async move {
+        for from in [from, DeliveryStatus::Deferred] {
+            let to = DeliveryStatus::Skipped;
+            store::settle(&state.db, n.id, channel, from, to, Some(why), now).await?;
         }
+        JobResult::Ok(())
+    };
+    match hold(state, n, channel, now).await? {
+        Some(Hold::Skip(why)) => return skip(why).await,
         Some(Hold::Until(at)) => {
             let (to, why) = (DeliveryStatus::Deferred, Some("quiet_hours"));
             store::settle(&state.db, n.id, channel, from, to, why, now).await?;
@@ -143,17 +180,14 @@ async fn deliver(
         }
         None => {}
     }
-    let Some(phone) = phone_of(state, n.account_id).await? else {
-        for from in [from, DeliveryStatus::Deferred] {
-            let to = DeliveryStatus::Skipped;
-            store::settle(&state.db, n.id, channel, from, to, Some("no_phone"), now).await?;
-        }
-        return Ok(());
+    let address = match address(state, n.account_id, channel).await? {
+        Ok(address) => address,
+        Err(why) => return skip(why).await,
     };
     if !store::claim(&state.db, n.id, channel, now).await? {
         return Ok(());
     }
-    let sent = state.notifier.send(&sms(n, phone)).await;
+    let sent = send(state, n, address, now).await;
     let sending = DeliveryStatus::Sending;
     match sent {
         Ok(()) => {
@@ -162,7 +196,7 @@ async fn deliver(
             Ok(())
         }
         Err(e) => {
-            let last = ctx.attempt >= NewJob::DEFAULT_MAX_ATTEMPTS;
+            let last = ctx.attempt >= NewJob::DEFAULT_MAX_ATTEMPTS || hopeless(&e);
             let to = if last {
                 DeliveryStatus::Failed
             } else {
@@ -174,6 +208,82 @@ async fn deliver(
             if last { Ok(()) } else { Err(e) }
         }
     }
+}
+
+/// Whether a failure will repeat however often it is retried: WeChat says the follower
+/// refused or left, a push service refuses the request itself.
+fn hopeless(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<super::wechat::Refused>()
+        .is_some_and(super::wechat::Refused::is_permanent)
+        || e.downcast_ref::<web_push::Rejected>().is_some()
+}
+
+/// Sends by one channel. Web Push goes to each of the person's browsers and counts as sent
+/// when one took it; browsers their push service no longer knows are forgotten.
+async fn send(
+    state: &AppState,
+    n: &NotificationRow,
+    address: Address,
+    now: i64,
+) -> anyhow::Result<()> {
+    match address {
+        Address::Phone(phone) => state.notifier.send(&sms(n, phone)).await,
+        Address::WeChat(openid) => match &state.wechat {
+            Some(wechat) => super::wechat::send(state, wechat, n, &openid).await,
+            None => anyhow::bail!("WeChat is not configured"),
+        },
+        Address::Browsers(browsers) => {
+            let urgency = if n.urgent {
+                web_push::Urgency::High
+            } else {
+                web_push::Urgency::Normal
+            };
+            let (mut reached, mut last_error) = (0, None);
+            for browser in browsers {
+                let payload = push_payload(n, Lang::from_short(&browser.lang).unwrap_or_default());
+                let subscription = web_push::Subscription::parse(
+                    &browser.endpoint,
+                    &browser.p256dh,
+                    &browser.auth,
+                )
+                .map_err(|field| anyhow::anyhow!("stored subscription: bad {field}"))?;
+                match state
+                    .web_push
+                    .send(&subscription, payload.as_bytes(), urgency, now / 1000)
+                    .await
+                {
+                    Ok(web_push::Outcome::Accepted) => {
+                        store::pushed(&state.db, browser.id, now).await?;
+                        reached += 1;
+                    }
+                    Ok(web_push::Outcome::Gone) => {
+                        store::drop_push_subscription(&state.db, browser.id).await?;
+                    }
+                    Err(e) => last_error = Some(e),
+                }
+            }
+            match last_error {
+                Some(e) if reached == 0 => Err(e),
+                _ if reached == 0 => {
+                    anyhow::bail!("no browser of this person is subscribed any more")
+                }
+                _ => Ok(()),
+            }
+        }
+    }
+}
+
+/// What the service worker shows (`assets/sw.js`): title, body, where a tap leads, and a
+/// tag so a notification told twice replaces itself.
+fn push_payload(n: &NotificationRow, lang: Lang) -> String {
+    let (title, body) = super::service::render(lang, n.event, &n.params);
+    serde_json::json!({
+        "title": title,
+        "body": body,
+        "link": format!("/notifications/{}", n.id),
+        "tag": format!("yunyi-{}", n.id),
+    })
+    .to_string()
 }
 
 /// The account's phone, if it has one.

@@ -10,16 +10,23 @@
 pub mod aliyun_sms;
 pub mod api;
 pub mod bell;
+pub mod channels;
 pub mod deliver;
 pub mod model;
 pub mod pages;
 pub mod service;
 pub mod store;
+pub mod web_push;
+pub mod wechat;
+pub mod wechat_sandbox;
 
 use axum::Router;
 
 use crate::app::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().merge(api::router()).merge(pages::router())
+    Router::new()
+        .merge(api::router())
+        .merge(pages::router())
+        .merge(wechat_sandbox::router())
 }

@@ -64,6 +64,10 @@ crate::text_enum! {
     /// Channels besides the in-app inbox, which every notification reaches.
     pub enum Channel {
         Sms = "sms",
+        /// Web Push to the browsers the person allowed (`web_push`).
+        WebPush = "webpush",
+        /// A WeChat subscription message to the follower the person bound (`wechat`).
+        WeChat = "wechat",
     }
 }
 
@@ -132,6 +136,16 @@ impl Event {
             self,
             EducationPush | GroupInvite | GroupApproved | GroupRequest | GroupReport | GroupSession
         )
+    }
+
+    /// Whether it goes by `channel` unless the person turned its topic off there. A browser
+    /// or WeChat the person bound themselves carries everything not inbox-only; an SMS, which
+    /// costs and interrupts, only what [`Event::sms_by_default`] says.
+    pub fn by_default(self, channel: Channel) -> bool {
+        match channel {
+            Channel::Sms => self.sms_by_default(),
+            Channel::WebPush | Channel::WeChat => !self.inbox_only(),
+        }
     }
 
     /// The catalogue key of its title or body.

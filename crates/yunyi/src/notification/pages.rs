@@ -14,6 +14,7 @@ use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::bell::Unread;
+use super::channels::{self, Channels};
 use super::model::{Channel, Topic};
 use super::service::{self, NotificationView, Preference};
 use crate::app::AppState;
@@ -34,6 +35,8 @@ pub fn router() -> Router<AppState> {
             "/notifications/preferences",
             get(preferences_page).post(save_preferences),
         )
+        .route("/notifications/wechat", get(wechat_page))
+        .route("/notifications/wechat/unbind", post(wechat_unbind))
         .route("/notifications/{id}", get(open))
 }
 
@@ -95,8 +98,20 @@ async fn read_all(State(state): State<AppState>, actor: Actor) -> AppResult<Redi
 #[template(path = "notification_preferences.html")]
 struct PreferencesPage {
     page: PageCtx,
-    items: Vec<Preference>,
+    channel_names: Vec<&'static str>,
+    rows: Vec<TopicRow>,
+    channels: Channels,
+    /// "Pushes reach N of your browsers".
+    browsers_text: String,
+    /// "Bound on …" when WeChat is bound.
+    wechat_bound_text: Option<String>,
     message: String,
+}
+
+/// One topic's choices, a checkbox per channel.
+struct TopicRow {
+    topic: String,
+    cells: Vec<Preference>,
 }
 
 #[derive(Deserialize)]
@@ -110,11 +125,68 @@ async fn preferences_page(
     actor: Actor,
     Query(q): Query<MessageQuery>,
 ) -> AppResult<PreferencesPage> {
+    let items = service::preferences(&state, &actor).await?;
+    let rows = Topic::ALL
+        .into_iter()
+        .map(|topic| TopicRow {
+            topic: topic.as_str().to_owned(),
+            cells: items
+                .iter()
+                .filter(|p| p.topic == topic.as_str())
+                .cloned()
+                .collect(),
+        })
+        .collect();
+    let channels = channels::channels(&state, &actor).await?;
+    let count = channels.browsers.to_string();
+    let browsers_text = page.t_with("notify.push_browsers", &[("count", &count)]);
+    let wechat_bound_text = channels.wechat_bound_at.map(|at| {
+        let time = crate::time::cst_display(at);
+        page.t_with("notify.wechat_bound", &[("time", &time)])
+    });
     Ok(PreferencesPage {
         page: page.with_nav("notifications"),
-        items: service::preferences(&state, &actor).await?,
+        channel_names: Channel::ALL.iter().map(|c| c.as_str()).collect(),
+        rows,
+        channels,
+        browsers_text,
+        wechat_bound_text,
         message: q.message.unwrap_or_default(),
     })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "notification_wechat.html")]
+struct WeChatPage {
+    page: PageCtx,
+    svg: String,
+    url: String,
+    /// The demo's sandbox: the code's address opens the sandbox's "scan" page.
+    demo: bool,
+}
+
+/// The code to scan in WeChat.
+async fn wechat_page(
+    State(state): State<AppState>,
+    page: PageCtx,
+    actor: Actor,
+) -> AppResult<WeChatPage> {
+    let (svg, url) = channels::wechat_bind_code(&state, &actor).await?;
+    Ok(WeChatPage {
+        page: page.with_nav("notifications"),
+        svg,
+        url,
+        demo: state.config.demo,
+    })
+}
+
+async fn wechat_unbind(
+    State(state): State<AppState>,
+    page: PageCtx,
+    actor: Actor,
+) -> AppResult<Redirect> {
+    let result = channels::unbind_wechat(&state, &actor).await;
+    page.redirect_outcome("/notifications/preferences", result)
 }
 
 /// The form: a checkbox `<topic>.<channel>` for each choice; unticked boxes are not sent, so

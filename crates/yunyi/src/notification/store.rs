@@ -101,6 +101,9 @@ pub async fn mark_all_read(db: &Db, account: i64, now: i64) -> Result<u64, sqlx:
     .await
 }
 
+/// A pending delivery by `channel`: by SMS always (a missing phone is recorded as the reason),
+/// by Web Push and WeChat only when the account has a browser or a follower to reach, so
+/// accounts that never turned them on carry no rows for them.
 pub async fn insert_delivery(
     tx: &mut Tx,
     id: i64,
@@ -108,9 +111,17 @@ pub async fn insert_delivery(
     account: i64,
     now: i64,
 ) -> Result<(), sqlx::Error> {
+    let reachable = match channel {
+        Channel::Sms => "",
+        Channel::WebPush => "WHERE EXISTS (SELECT 1 FROM push_subscription WHERE account_id = $3)",
+        Channel::WeChat => "WHERE EXISTS (SELECT 1 FROM wechat_binding WHERE account_id = $3)",
+    };
     tx.execute(
-        "INSERT INTO notification_delivery (notification_id, channel, account_id, status, updated_at) \
-         VALUES ($1, $2, $3, 'pending', $4) ON CONFLICT (notification_id, channel) DO NOTHING",
+        &format!(
+            "INSERT INTO notification_delivery (notification_id, channel, account_id, status, updated_at) \
+             SELECT $1, $2, $3, 'pending', $4 {reachable} \
+             ON CONFLICT (notification_id, channel) DO NOTHING"
+        ),
         (id, channel, account, now),
     )
     .await
@@ -210,4 +221,128 @@ pub async fn set_preference(
     )
     .await
     .map(|_| ())
+}
+
+/// A browser's push subscription as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PushSubscriptionRow {
+    pub id: i64,
+    pub endpoint: String,
+    pub p256dh: String,
+    pub auth: String,
+    pub lang: String,
+    pub created_at: i64,
+    pub last_sent_at: Option<i64>,
+}
+
+const PUSH_COLUMNS: &str = "id, endpoint, p256dh, auth, lang, created_at, last_sent_at";
+
+/// Stores a browser's subscription for `account`; a browser subscribed before (by anyone:
+/// one browser profile, one endpoint) now belongs to `account`, with its new keys.
+pub async fn save_push_subscription(
+    db: &Db,
+    account: i64,
+    (endpoint, p256dh, auth, lang): (&str, &str, &str, &str),
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    db.execute(
+        "INSERT INTO push_subscription (account_id, endpoint, p256dh, auth, lang, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (endpoint) DO UPDATE \
+         SET account_id = $1, p256dh = $3, auth = $4, lang = $5, created_at = $6, last_sent_at = NULL",
+        (account, endpoint, p256dh, auth, lang, now),
+    )
+    .await
+    .map(|_| ())
+}
+
+pub async fn push_subscriptions(
+    db: &Db,
+    account: i64,
+) -> Result<Vec<PushSubscriptionRow>, sqlx::Error> {
+    db.all(
+        &format!("SELECT {PUSH_COLUMNS} FROM push_subscription WHERE account_id = $1 ORDER BY id"),
+        (account,),
+    )
+    .await
+}
+
+/// Forgets one of the account's browsers; false when it was not theirs.
+pub async fn delete_push_subscription(
+    db: &Db,
+    account: i64,
+    endpoint: &str,
+) -> Result<bool, sqlx::Error> {
+    db.execute(
+        "DELETE FROM push_subscription WHERE account_id = $1 AND endpoint = $2",
+        (account, endpoint),
+    )
+    .await
+    .map(|n| n == 1)
+}
+
+/// Forgets a subscription the push service says is gone.
+pub async fn drop_push_subscription(db: &Db, id: i64) -> Result<(), sqlx::Error> {
+    db.execute("DELETE FROM push_subscription WHERE id = $1", (id,))
+        .await
+        .map(|_| ())
+}
+
+pub async fn pushed(db: &Db, id: i64, now: i64) -> Result<(), sqlx::Error> {
+    db.execute(
+        "UPDATE push_subscription SET last_sent_at = $2 WHERE id = $1",
+        (id, now),
+    )
+    .await
+    .map(|_| ())
+}
+
+/// The WeChat follower bound to an account.
+pub async fn wechat_openid(db: &Db, account: i64) -> Result<Option<String>, sqlx::Error> {
+    db.scalar_optional(
+        "SELECT openid FROM wechat_binding WHERE account_id = $1",
+        (account,),
+    )
+    .await
+}
+
+/// Binds a follower to an account. A follower bound to another account before moves here
+/// (the person scanned this account's code), and the account's previous follower is let go.
+pub async fn bind_wechat(
+    tx: &mut Tx,
+    account: i64,
+    openid: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    tx.execute(
+        "DELETE FROM wechat_binding WHERE openid = $1 OR account_id = $2",
+        (openid, account),
+    )
+    .await?;
+    tx.execute(
+        "INSERT INTO wechat_binding (account_id, openid, bound_at) VALUES ($1, $2, $3)",
+        (account, openid, now),
+    )
+    .await
+    .map(|_| ())
+}
+
+/// Unbinds an account's follower, or a follower who unfollowed; the account it was bound to.
+pub async fn unbind_wechat(
+    db: &Db,
+    (account, openid): (Option<i64>, Option<&str>),
+) -> Result<Option<i64>, sqlx::Error> {
+    db.scalar_optional(
+        "DELETE FROM wechat_binding WHERE account_id = $1 OR openid = $2 RETURNING account_id",
+        (account, openid),
+    )
+    .await
+}
+
+/// The follower bound to an account and when.
+pub async fn wechat_binding(db: &Db, account: i64) -> Result<Option<(String, i64)>, sqlx::Error> {
+    db.optional(
+        "SELECT openid, bound_at FROM wechat_binding WHERE account_id = $1",
+        (account,),
+    )
+    .await
 }

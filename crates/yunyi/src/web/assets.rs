@@ -57,6 +57,7 @@ const ASSETS: &[Asset] = &[
         include_bytes!("../../assets/article-editor.js"),
     ),
     js("install.js", include_bytes!("../../assets/install.js")),
+    js("push.js", include_bytes!("../../assets/push.js")),
     Asset {
         name: "icon.svg",
         content_type: "image/svg+xml",

@@ -387,6 +387,7 @@ mod tests {
             "fee.status.{}",
             &["cancelled", "paid", "pending", "refunded"],
         ),
+        ("notify.channel.{}", &["sms", "webpush", "wechat"]),
         (
             "notify.topic.{}",
             &[

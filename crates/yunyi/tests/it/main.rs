@@ -17,6 +17,7 @@ mod billing;
 mod blob;
 mod booking;
 mod browser;
+mod channels;
 mod cli;
 mod consult;
 mod demo;
