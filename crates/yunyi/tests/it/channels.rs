@@ -13,52 +13,25 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use p256::elliptic_curve::sec1::ToEncodedPoint;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use yunyi::jobs::{Job, JobContext};
+use yunyi::jobs::Job;
 use yunyi::notification::deliver::{Deliver, DeliverNotifications};
 use yunyi::notification::model::{Event, Notice};
 use yunyi::notification::store as nstore;
 use yunyi::notification::{web_push, wechat};
 
 use crate::booking::{Ctx, setup_with};
-
-fn job_ctx(ctx: &Ctx) -> JobContext {
-    JobContext {
-        db: ctx.app.db.clone(),
-        clock: ctx.app.state.clock.clone(),
-        job_id: 0,
-        attempt: 1,
-    }
-}
-
-async fn account(ctx: &Ctx, username: &str) -> i64 {
-    yunyi::identity::store::account_by_username(&ctx.app.db, username)
-        .await
-        .unwrap()
-        .unwrap()
-        .id
-}
+use crate::notifications::{account, job_ctx, notify};
 
 /// Writes a notification as a context would and runs its delivery job `runs` times (the
 /// outbox delivers at least once); its id.
 async fn notify_and_deliver(ctx: &Ctx, notice: Notice, runs: usize) -> i64 {
-    let now = ctx.app.state.now_ms();
-    let account = notice.account_id;
-    let mut tx = ctx.app.db.begin().await.unwrap();
-    yunyi::notification::service::notify(&mut tx, &notice, now)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-    let id = nstore::list(&ctx.app.db, account, None, 1).await.unwrap()[0].id;
+    let id = notify(ctx, notice).await;
     let job = DeliverNotifications(ctx.app.state.clone());
     for _ in 0..runs {
-        job.run(
-            &job_ctx(ctx),
-            Deliver {
-                notification_id: id,
-            },
-        )
-        .await
-        .unwrap();
+        let deliver = Deliver {
+            notification_id: id,
+        };
+        job.run(&job_ctx(ctx, 1), deliver).await.unwrap();
     }
     id
 }
@@ -527,7 +500,7 @@ async fn a_scanned_code_binds_wechat_and_messages_follow_its_template_until_unfo
     .await;
     let e = DeliverNotifications(ctx.app.state.clone())
         .run(
-            &job_ctx(&ctx),
+            &job_ctx(&ctx, 1),
             Deliver {
                 notification_id: id,
             },

@@ -19,7 +19,7 @@ use crate::helpers::{PW, eventually};
 
 const PATIENT1_PHONE: &str = "13800000001";
 
-fn job_ctx(ctx: &Ctx, attempt: i64) -> JobContext {
+pub(crate) fn job_ctx(ctx: &Ctx, attempt: i64) -> JobContext {
     JobContext {
         db: ctx.app.db.clone(),
         clock: ctx.app.state.clock.clone(),
@@ -28,7 +28,7 @@ fn job_ctx(ctx: &Ctx, attempt: i64) -> JobContext {
     }
 }
 
-async fn account(ctx: &Ctx, username: &str) -> i64 {
+pub(crate) async fn account(ctx: &Ctx, username: &str) -> i64 {
     yunyi::identity::store::account_by_username(&ctx.app.db, username)
         .await
         .unwrap()
@@ -37,7 +37,7 @@ async fn account(ctx: &Ctx, username: &str) -> i64 {
 }
 
 /// Writes a notification as a context would, in a transaction of its own; its id.
-async fn notify(ctx: &Ctx, notice: Notice) -> i64 {
+pub(crate) async fn notify(ctx: &Ctx, notice: Notice) -> i64 {
     let now = ctx.app.state.now_ms();
     let mut tx = ctx.app.db.begin().await.unwrap();
     yunyi::notification::service::notify(&mut tx, &notice, now)
