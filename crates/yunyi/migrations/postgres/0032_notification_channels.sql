@@ -17,8 +17,7 @@ CREATE TABLE push_subscription (
     p256dh      TEXT NOT NULL,
     auth        TEXT NOT NULL,
     lang        TEXT NOT NULL CHECK (lang IN ('zh', 'en')),
-    created_at  BIGINT NOT NULL,
-    last_sent_at BIGINT
+    created_at  BIGINT NOT NULL
 );
 CREATE INDEX push_subscription_account ON push_subscription (account_id);
 

@@ -156,10 +156,7 @@ async fn deliver(
     let now = ctx.now_ms();
     let from = DeliveryStatus::Pending;
     let skip = |why: &'static str| async move {
-        for from in [from, DeliveryStatus::Deferred] {
-            let to = DeliveryStatus::Skipped;
-            store::settle(&state.db, n.id, channel, from, to, Some(why), now).await?;
-        }
+        store::skip(&state.db, n.id, channel, why, now).await?;
         JobResult::Ok(())
     };
     match hold(state, n, channel, now).await? {
@@ -252,10 +249,7 @@ async fn send(
                     .send(&subscription, payload.as_bytes(), urgency, now / 1000)
                     .await
                 {
-                    Ok(web_push::Outcome::Accepted) => {
-                        store::pushed(&state.db, browser.id, now).await?;
-                        reached += 1;
-                    }
+                    Ok(web_push::Outcome::Accepted) => reached += 1,
                     Ok(web_push::Outcome::Gone) => {
                         store::drop_push_subscription(&state.db, browser.id).await?;
                     }

@@ -177,6 +177,24 @@ pub async fn settle(
     .map(|n| n == 1)
 }
 
+/// Skips a pending or deferred delivery, with why (one statement: this runs for every
+/// channel a person cannot be reached by).
+pub async fn skip(
+    db: &Db,
+    id: i64,
+    channel: Channel,
+    why: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    db.execute(
+        "UPDATE notification_delivery SET status = 'skipped', detail = $3, updated_at = $4 \
+         WHERE notification_id = $1 AND channel = $2 AND status IN ('pending', 'deferred')",
+        (id, channel, why, now),
+    )
+    .await
+    .map(|_| ())
+}
+
 /// How many messages went to an account by a channel since `since`.
 pub async fn sent_since(
     db: &Db,
@@ -232,10 +250,9 @@ pub struct PushSubscriptionRow {
     pub auth: String,
     pub lang: String,
     pub created_at: i64,
-    pub last_sent_at: Option<i64>,
 }
 
-const PUSH_COLUMNS: &str = "id, endpoint, p256dh, auth, lang, created_at, last_sent_at";
+const PUSH_COLUMNS: &str = "id, endpoint, p256dh, auth, lang, created_at";
 
 /// Stores a browser's subscription for `account`; a browser subscribed before (by anyone:
 /// one browser profile, one endpoint) now belongs to `account`, with its new keys.
@@ -248,7 +265,7 @@ pub async fn save_push_subscription(
     db.execute(
         "INSERT INTO push_subscription (account_id, endpoint, p256dh, auth, lang, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (endpoint) DO UPDATE \
-         SET account_id = $1, p256dh = $3, auth = $4, lang = $5, created_at = $6, last_sent_at = NULL",
+         SET account_id = $1, p256dh = $3, auth = $4, lang = $5, created_at = $6",
         (account, endpoint, p256dh, auth, lang, now),
     )
     .await
@@ -285,15 +302,6 @@ pub async fn drop_push_subscription(db: &Db, id: i64) -> Result<(), sqlx::Error>
     db.execute("DELETE FROM push_subscription WHERE id = $1", (id,))
         .await
         .map(|_| ())
-}
-
-pub async fn pushed(db: &Db, id: i64, now: i64) -> Result<(), sqlx::Error> {
-    db.execute(
-        "UPDATE push_subscription SET last_sent_at = $2 WHERE id = $1",
-        (id, now),
-    )
-    .await
-    .map(|_| ())
 }
 
 /// The WeChat follower bound to an account.
