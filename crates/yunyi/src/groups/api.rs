@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-use super::model::{Category, MemberAction, MessageKind, Moderation};
+use super::model::{category, member_action, moderation, text_kind};
 use super::service::{
     self, GroupInput, GroupSummary, MemberView, MessageView, Posted, QaSessionInput, SessionView,
 };
@@ -203,15 +203,6 @@ pub(super) struct MemberActionInput {
     pub hours: Option<i64>,
 }
 
-pub(super) fn member_action(raw: &str) -> AppResult<MemberAction> {
-    MemberAction::parse(raw).ok_or_else(|| {
-        AppError::invalid(
-            "action",
-            format!("must be approve, decline, mute, unmute or remove, got '{raw}'"),
-        )
-    })
-}
-
 /// A moderator's decision on a member.
 #[utoipa::path(post, path = "/api/v1/groups/{id}/members/{member}",
     params(crate::openapi::IdParam, ("member" = i64, Path, description = "The membership")),
@@ -261,17 +252,6 @@ struct GroupMessageInput {
     /// `text` (default) or `announcement` (moderators; pinned).
     #[serde(default)]
     kind: Option<String>,
-}
-
-pub(super) fn text_kind(raw: Option<&str>) -> AppResult<MessageKind> {
-    match raw.unwrap_or("text") {
-        "text" => Ok(MessageKind::Text),
-        "announcement" => Ok(MessageKind::Announcement),
-        other => Err(AppError::invalid(
-            "kind",
-            format!("must be text or announcement, got '{other}'"),
-        )),
-    }
 }
 
 /// Post a message. A patient's message the screen stops is held for the moderators (201
@@ -342,15 +322,6 @@ pub(super) struct ReportInput {
     pub note: String,
 }
 
-pub(super) fn category(raw: &str) -> AppResult<Category> {
-    Category::parse(raw).ok_or_else(|| {
-        AppError::invalid(
-            "category",
-            format!("must be contact, advertising, drug_sales, self_harm or other, got '{raw}'"),
-        )
-    })
-}
-
 /// Report someone else's message to the moderators.
 #[utoipa::path(post, path = "/api/v1/groups/{id}/messages/{seq}/report",
     params(crate::openapi::IdParam, ("seq" = i64, Path, description = "The message's number")),
@@ -371,15 +342,6 @@ async fn report(
 pub(super) struct ModerationInput {
     /// release, hide, dismiss, pin or unpin.
     pub action: String,
-}
-
-pub(super) fn moderation(raw: &str) -> AppResult<Moderation> {
-    Moderation::parse(raw).ok_or_else(|| {
-        AppError::invalid(
-            "action",
-            format!("must be release, hide, dismiss, pin or unpin, got '{raw}'"),
-        )
-    })
 }
 
 /// A moderator's decision on a message (closes its open flags).

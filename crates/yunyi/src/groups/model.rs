@@ -2,7 +2,7 @@
 //! post, and the checks on what they write — nicknames that name nobody, and the
 //! sensitive-word screen every message passes before anyone else sees it.
 
-use crate::error::FieldError;
+use crate::error::{AppError, AppResult, FieldError};
 
 crate::text_enum! {
     /// A member's part in a group.
@@ -309,6 +309,46 @@ impl Poll {
             Err(errors)
         }
     }
+}
+
+// What clients send, read into the enums with a field error naming what is allowed.
+
+pub fn member_action(raw: &str) -> AppResult<MemberAction> {
+    MemberAction::parse(raw).ok_or_else(|| {
+        AppError::invalid(
+            "action",
+            format!("must be approve, decline, mute, unmute or remove, got '{raw}'"),
+        )
+    })
+}
+
+pub fn text_kind(raw: Option<&str>) -> AppResult<MessageKind> {
+    match raw.unwrap_or("text") {
+        "text" => Ok(MessageKind::Text),
+        "announcement" => Ok(MessageKind::Announcement),
+        other => Err(AppError::invalid(
+            "kind",
+            format!("must be text or announcement, got '{other}'"),
+        )),
+    }
+}
+
+pub fn category(raw: &str) -> AppResult<Category> {
+    Category::parse(raw).ok_or_else(|| {
+        AppError::invalid(
+            "category",
+            format!("must be contact, advertising, drug_sales, self_harm or other, got '{raw}'"),
+        )
+    })
+}
+
+pub fn moderation(raw: &str) -> AppResult<Moderation> {
+    Moderation::parse(raw).ok_or_else(|| {
+        AppError::invalid(
+            "action",
+            format!("must be release, hide, dismiss, pin or unpin, got '{raw}'"),
+        )
+    })
 }
 
 #[cfg(test)]

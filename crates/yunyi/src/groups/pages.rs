@@ -11,8 +11,8 @@ use axum::response::Redirect;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::api::{category, member_action, moderation, text_kind};
 use super::model::{CRISIS_LINES, MemberStatus};
+use super::model::{category, member_action, moderation, text_kind};
 use super::service::{
     self, Access, GroupInput, GroupSummary, MemberView, MessageView, QaSessionInput, SessionView,
 };
