@@ -150,14 +150,23 @@ pub async fn sent(
         )
         .await?;
     }
-    let mut out = Vec::with_capacity(rows.len());
-    for r in &rows {
-        out.push(Sent {
-            view: view(lang, r),
-            deliveries: store::deliveries(&state.db, r.id).await?,
-        });
+    let (lo, hi) = rows.iter().fold((i64::MAX, i64::MIN), |(lo, hi), r| {
+        (lo.min(r.id), hi.max(r.id))
+    });
+    let mut by_notification: std::collections::HashMap<i64, Vec<store::DeliveryRow>> =
+        std::collections::HashMap::new();
+    if !rows.is_empty() {
+        for (id, d) in store::deliveries_between(&state.db, me.account_id, (lo, hi)).await? {
+            by_notification.entry(id).or_default().push(d);
+        }
     }
-    Ok(out)
+    Ok(rows
+        .iter()
+        .map(|r| Sent {
+            view: view(lang, r),
+            deliveries: by_notification.remove(&r.id).unwrap_or_default(),
+        })
+        .collect())
 }
 
 /// How many of the signed-in person's notifications are unread.

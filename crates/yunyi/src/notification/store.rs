@@ -146,6 +146,33 @@ pub async fn deliveries(db: &Db, id: i64) -> Result<Vec<DeliveryRow>, sqlx::Erro
     .await
 }
 
+/// An account's deliveries of the notifications with ids from `lo` to `hi` (a page of its
+/// inbox), with the notification each belongs to: one query for the page.
+pub async fn deliveries_between(
+    db: &Db,
+    account: i64,
+    (lo, hi): (i64, i64),
+) -> Result<Vec<(i64, DeliveryRow)>, sqlx::Error> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        notification_id: i64,
+        #[sqlx(flatten)]
+        delivery: DeliveryRow,
+    }
+    let rows: Vec<Row> = db
+        .all(
+            "SELECT notification_id, channel, status, detail, attempts, sent_at \
+             FROM notification_delivery WHERE account_id = $1 AND notification_id BETWEEN $2 AND $3 \
+             ORDER BY notification_id, channel",
+            (account, lo, hi),
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.notification_id, r.delivery))
+        .collect())
+}
+
 /// Claims a delivery for sending: true for exactly one caller while it is pending or deferred.
 pub async fn claim(db: &Db, id: i64, channel: Channel, now: i64) -> Result<bool, sqlx::Error> {
     db.execute(
