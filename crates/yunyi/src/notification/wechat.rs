@@ -115,10 +115,18 @@ pub struct Refused {
 }
 
 impl Refused {
-    /// The follower refused this template or unfollowed, or the openid is not this account's
-    /// follower: sending again will not help.
+    /// Sending again will not help: the follower refused this template (43101), is not a
+    /// follower (43004), the openid is not this account's (40003), or the template id is
+    /// wrong (40037, a configuration error).
     pub fn is_permanent(&self) -> bool {
         matches!(self.code, 43101 | 43004 | 40003 | 40037)
+    }
+
+    /// The follower is gone (unfollowed, or the openid is not one of this account's): the
+    /// binding is of no use any more. A refused template is not this: other templates may
+    /// still reach them.
+    pub fn follower_gone(&self) -> bool {
+        matches!(self.code, 43004 | 40003)
     }
 }
 
@@ -502,6 +510,19 @@ mod tests {
         assert_eq!(t["parcel.dispatched"].title, "thing1");
         assert!(parse_templates("consultation.accepted").is_err());
         assert!(parse_templates("a=B|colour=thing1").is_err());
+    }
+
+    #[test]
+    fn a_refused_template_keeps_the_follower_an_unfollow_does_not() {
+        let refused = |code| Refused {
+            code,
+            message: String::new(),
+        };
+        assert!(refused(43101).is_permanent() && !refused(43101).follower_gone());
+        assert!(refused(40037).is_permanent() && !refused(40037).follower_gone());
+        assert!(refused(43004).is_permanent() && refused(43004).follower_gone());
+        // Busy or a bad token: retried.
+        assert!(!refused(45009).is_permanent() && !refused(-1).is_permanent());
     }
 
     #[test]
