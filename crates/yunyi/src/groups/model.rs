@@ -311,44 +311,44 @@ impl Poll {
     }
 }
 
-// What clients send, read into the enums with a field error naming what is allowed.
+// What clients send, read into the enums with a field error naming what is allowed (in the
+// page's language too: `field.choice`).
+
+fn not_one_of(field: &str, raw: &str, allowed: &str) -> AppError {
+    AppError::invalid_localized(
+        field,
+        format!("must be one of {allowed}, got '{raw}'"),
+        "field.choice",
+        vec![("allowed", allowed.to_owned())],
+    )
+}
 
 pub fn member_action(raw: &str) -> AppResult<MemberAction> {
-    MemberAction::parse(raw).ok_or_else(|| {
-        AppError::invalid(
-            "action",
-            format!("must be approve, decline, mute, unmute or remove, got '{raw}'"),
-        )
-    })
+    MemberAction::parse(raw)
+        .ok_or_else(|| not_one_of("action", raw, "approve, decline, mute, unmute, remove"))
 }
 
 pub fn text_kind(raw: Option<&str>) -> AppResult<MessageKind> {
     match raw.unwrap_or("text") {
         "text" => Ok(MessageKind::Text),
         "announcement" => Ok(MessageKind::Announcement),
-        other => Err(AppError::invalid(
-            "kind",
-            format!("must be text or announcement, got '{other}'"),
-        )),
+        other => Err(not_one_of("kind", other, "text, announcement")),
     }
 }
 
 pub fn category(raw: &str) -> AppResult<Category> {
     Category::parse(raw).ok_or_else(|| {
-        AppError::invalid(
+        not_one_of(
             "category",
-            format!("must be contact, advertising, drug_sales, self_harm or other, got '{raw}'"),
+            raw,
+            "contact, advertising, drug_sales, self_harm, other",
         )
     })
 }
 
 pub fn moderation(raw: &str) -> AppResult<Moderation> {
-    Moderation::parse(raw).ok_or_else(|| {
-        AppError::invalid(
-            "action",
-            format!("must be release, hide, dismiss, pin or unpin, got '{raw}'"),
-        )
-    })
+    Moderation::parse(raw)
+        .ok_or_else(|| not_one_of("action", raw, "release, hide, dismiss, pin, unpin"))
 }
 
 #[cfg(test)]
