@@ -75,13 +75,13 @@ async fn main() {
                 .unwrap();
             accounts.push((*i, account));
         }
-        tx.commit().await.unwrap();
         for &(i, account) in &accounts {
             let endpoint = format!("{origin}/push/{i}");
-            store::save_push_subscription(&db, account, (&endpoint, &p256dh, &auth, "zh"), now)
+            store::save_push_subscription(&mut tx, account, (&endpoint, &p256dh, &auth, "zh"), now)
                 .await
                 .unwrap();
         }
+        tx.commit().await.unwrap();
         let mut tx = db.begin().await.unwrap();
         for &(i, account) in &accounts {
             let notice = Notice::new(account, Event::PrescriptionApproved, format!("bench:{i}"))

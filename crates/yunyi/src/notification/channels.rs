@@ -66,28 +66,32 @@ pub async fn subscribe_browser(
         s.keys.auth.trim(),
         lang.short(),
     );
-    store::save_push_subscription(&state.db, me.account_id, values, now).await?;
-    audit::record(
-        &state.db,
+    let mut tx = state.db.begin().await?;
+    store::save_push_subscription(&mut tx, me.account_id, values, now).await?;
+    audit::append(
+        &mut tx,
         &NewEvent::new(actor.audit(), "notification.push.subscribe", "account")
             .object(me.account_id),
     )
     .await?;
+    tx.commit().await?;
     Ok(())
 }
 
 /// Forgets one of the signed-in person's browsers (they turned pushes off there).
 pub async fn unsubscribe_browser(state: &AppState, actor: &Actor, endpoint: &str) -> AppResult<()> {
     let me = actor.require()?;
-    if !store::delete_push_subscription(&state.db, me.account_id, endpoint.trim()).await? {
+    let mut tx = state.db.begin().await?;
+    if !store::delete_push_subscription(&mut tx, me.account_id, endpoint.trim()).await? {
         return Err(AppError::NotFound("push subscription".to_owned()));
     }
-    audit::record(
-        &state.db,
+    audit::append(
+        &mut tx,
         &NewEvent::new(actor.audit(), "notification.push.unsubscribe", "account")
             .object(me.account_id),
     )
     .await?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -139,18 +143,29 @@ pub async fn wechat_bind_code(state: &AppState, actor: &Actor) -> AppResult<(Str
 /// Lets the signed-in person's WeChat go.
 pub async fn unbind_wechat(state: &AppState, actor: &Actor) -> AppResult<()> {
     let me = actor.require()?;
-    if store::unbind_wechat(&state.db, (Some(me.account_id), None))
-        .await?
-        .is_some()
-    {
-        audit::record(
-            &state.db,
-            &NewEvent::new(actor.audit(), "notification.wechat.unbind", "account")
-                .object(me.account_id),
-        )
-        .await?;
-    }
+    forget_wechat(state, (Some(me.account_id), None), actor.audit(), None).await?;
     Ok(())
+}
+
+/// Removes a WeChat binding (by account or by follower) and audits it in one transaction;
+/// the account that was bound, if any was.
+pub(super) async fn forget_wechat(
+    state: &AppState,
+    who: (Option<i64>, Option<&str>),
+    by: AuditActor,
+    reason: Option<&str>,
+) -> AppResult<Option<i64>> {
+    let mut tx = state.db.begin().await?;
+    let unbound = store::unbind_wechat(&mut tx, who).await?;
+    if let Some(account) = unbound {
+        let mut event = NewEvent::new(by, "notification.wechat.unbind", "account").object(account);
+        if let Some(r) = reason {
+            event = event.reason(r);
+        }
+        audit::append(&mut tx, &event).await?;
+    }
+    tx.commit().await?;
+    Ok(unbound)
 }
 
 /// How far a callback's timestamp may be from now: a recorded callback replayed later is
@@ -246,21 +261,13 @@ pub async fn wechat_event(state: &AppState, q: &CallbackQuery, body: &str) -> Ap
             tx.commit().await?;
         }
         "unsubscribe" => {
-            if let Some(account) =
-                store::unbind_wechat(&state.db, (None, Some(&inbound.from))).await?
-            {
-                audit::record(
-                    &state.db,
-                    &NewEvent::new(
-                        AuditActor::system(),
-                        "notification.wechat.unbind",
-                        "account",
-                    )
-                    .object(account)
-                    .reason("unfollowed the official account"),
-                )
-                .await?;
-            }
+            forget_wechat(
+                state,
+                (None, Some(&inbound.from)),
+                AuditActor::system(),
+                Some("unfollowed the official account"),
+            )
+            .await?;
         }
         _ => {}
     }

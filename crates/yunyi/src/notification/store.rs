@@ -284,12 +284,12 @@ const PUSH_COLUMNS: &str = "id, endpoint, p256dh, auth, lang, created_at";
 /// Stores a browser's subscription for `account`; a browser subscribed before (by anyone:
 /// one browser profile, one endpoint) now belongs to `account`, with its new keys.
 pub async fn save_push_subscription(
-    db: &Db,
+    tx: &mut Tx,
     account: i64,
     (endpoint, p256dh, auth, lang): (&str, &str, &str, &str),
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    db.execute(
+    tx.execute(
         "INSERT INTO push_subscription (account_id, endpoint, p256dh, auth, lang, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (endpoint) DO UPDATE \
          SET account_id = $1, p256dh = $3, auth = $4, lang = $5, created_at = $6",
@@ -312,11 +312,11 @@ pub async fn push_subscriptions(
 
 /// Forgets one of the account's browsers; false when it was not theirs.
 pub async fn delete_push_subscription(
-    db: &Db,
+    tx: &mut Tx,
     account: i64,
     endpoint: &str,
 ) -> Result<bool, sqlx::Error> {
-    db.execute(
+    tx.execute(
         "DELETE FROM push_subscription WHERE account_id = $1 AND endpoint = $2",
         (account, endpoint),
     )
@@ -363,10 +363,10 @@ pub async fn bind_wechat(
 
 /// Unbinds an account's follower, or a follower who unfollowed; the account it was bound to.
 pub async fn unbind_wechat(
-    db: &Db,
+    tx: &mut Tx,
     (account, openid): (Option<i64>, Option<&str>),
 ) -> Result<Option<i64>, sqlx::Error> {
-    db.scalar_optional(
+    tx.scalar_optional(
         "DELETE FROM wechat_binding WHERE account_id = $1 OR openid = $2 RETURNING account_id",
         (account, openid),
     )

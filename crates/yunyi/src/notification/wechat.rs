@@ -326,7 +326,13 @@ pub async fn send(
             .is_some_and(Refused::is_permanent)
         {
             // The follower let go: forget them, so nothing more is tried.
-            super::store::unbind_wechat(&state.db, (None, Some(openid))).await?;
+            super::channels::forget_wechat(
+                state,
+                (None, Some(openid)),
+                crate::audit::AuditActor::system(),
+                Some("WeChat refused the message: the follower is gone"),
+            )
+            .await?;
         }
     }
     sent

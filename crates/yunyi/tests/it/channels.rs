@@ -529,6 +529,31 @@ async fn a_scanned_code_binds_wechat_and_messages_follow_its_template_until_unfo
             .unwrap()
             .is_none()
     );
+    // Bound and unbound, each audited in its own change's transaction.
+    yunyi::audit::seal(&ctx.app.db).await.unwrap();
+    let audited: Vec<(String, Option<String>)> = ctx
+        .app
+        .db
+        .all(
+            "SELECT action, reason FROM audit_event WHERE action LIKE 'notification.wechat.%' \
+             AND object_id = $1 ORDER BY id",
+            (me.to_string(),),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        audited,
+        vec![
+            (
+                "notification.wechat.bind".to_owned(),
+                Some("scanned the account's bind code in WeChat".to_owned())
+            ),
+            (
+                "notification.wechat.unbind".to_owned(),
+                Some("unfollowed the official account".to_owned())
+            ),
+        ]
+    );
     let id = notify_and_deliver(
         &ctx,
         Notice::new(me, Event::PrescriptionApproved, "wechat:3").param("prescription", "53"),
