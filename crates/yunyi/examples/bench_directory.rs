@@ -14,8 +14,11 @@
     reason = "a benchmark program: a panic is a failed run"
 )]
 
+mod common;
+
 use std::time::{Duration, Instant};
 
+use common::{DEPARTMENTS, GIVEN, SURNAMES};
 use yunyi::clock::now_ms;
 use yunyi::config::Config;
 use yunyi::directory::model::{
@@ -24,23 +27,6 @@ use yunyi::directory::model::{
 use yunyi::directory::{service as directory, store as dstore};
 use yunyi::identity::store as istore;
 
-const DEPARTMENTS: [(&str, &str); 10] = [
-    ("03.01", "呼吸内科"),
-    ("03.04", "心血管内科"),
-    ("03.07", "内分泌科"),
-    ("04", "外科"),
-    ("05", "妇产科"),
-    ("07", "儿科"),
-    ("10", "眼科"),
-    ("13", "皮肤科"),
-    ("15", "精神科"),
-    ("16", "感染科"),
-];
-const SURNAMES: [&str; 20] = [
-    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
-    "何", "林", "高", "罗",
-];
-const GIVEN: [&str; 10] = ["伟", "芳", "娜", "敏", "静", "强", "磊", "洋", "艳", "军"];
 const SPECIALTIES: [&str; 12] = [
     "哮喘",
     "高血压",

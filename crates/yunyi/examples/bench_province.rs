@@ -30,9 +30,12 @@
     reason = "a benchmark program: a panic is a failed run"
 )]
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use chrono::{Days, NaiveDate, NaiveTime};
+use common::{DEPARTMENTS, GIVEN, SURNAMES};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use yunyi::config::Config;
@@ -45,31 +48,11 @@ const SLOTS_A_DAY: i64 = 2;
 const AHEAD_DAYS: i64 = 14;
 const MESSAGES_PER_CONSULTATION: i64 = 10;
 const WAITING_PER_DOCTOR: i64 = 3;
-const DEPARTMENTS: [(&str, &str); 10] = [
-    ("03.01", "呼吸内科"),
-    ("03.04", "心血管内科"),
-    ("03.07", "内分泌科"),
-    ("04", "外科"),
-    ("05", "妇产科"),
-    ("07", "儿科"),
-    ("10", "眼科"),
-    ("13", "皮肤科"),
-    ("15", "精神科"),
-    ("16", "感染科"),
-];
 /// Districts of Guangdong (GB/T 2260): patients' registered regions and hospitals' sites.
 const REGIONS: [&str; 20] = [
     "440103", "440104", "440105", "440106", "440111", "440112", "440113", "440114", "440115",
     "440117", "440118", "440303", "440304", "440305", "440306", "440307", "440402", "440604",
     "440605", "441302",
-];
-const SURNAMES: [&str; 20] = [
-    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
-    "何", "林", "高", "罗",
-];
-const GIVEN: [&str; 20] = [
-    "伟", "芳", "娜", "敏", "静", "强", "磊", "洋", "艳", "军", "杰", "娟", "涛", "明", "超",
-    "秀英", "霞", "平", "刚", "桂英",
 ];
 const PASSWORD: &str = "bench-province";
 /// Rows per `COPY` statement (one transaction each) and doctors per `INSERT … SELECT`.
