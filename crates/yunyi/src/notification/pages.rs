@@ -235,9 +235,10 @@ async fn stream(
         actor,
         check,
         first: Some(unread),
+        sent: None,
     };
     let events = futures_util::stream::unfold(open, |mut open| async move {
-        let unread = open.next().await?;
+        let unread = open.changed().await?;
         Some((Ok::<_, std::convert::Infallible>(count_event(unread)), open))
     });
     // A proxy that buffers answers (nginx does by default) would hold the events back.
@@ -260,9 +261,23 @@ struct Open {
     check: tokio::time::Interval,
     /// The count to send first.
     first: Option<i64>,
+    /// The count sent last: a bell rung for a notification the first count already held
+    /// (stored just before the page opened) repeats it, and the page needs no repeat.
+    sent: Option<i64>,
 }
 
 impl Open {
+    /// The next count that differs from the one sent last; `None` ends the stream.
+    async fn changed(&mut self) -> Option<i64> {
+        loop {
+            let unread = self.next().await?;
+            if self.sent != Some(unread) {
+                self.sent = Some(unread);
+                return Some(unread);
+            }
+        }
+    }
+
     /// The next count to send; `None` ends the stream (session over, server stopping).
     async fn next(&mut self) -> Option<i64> {
         if let Some(unread) = self.first.take() {
