@@ -339,6 +339,15 @@ async fn generate(state: &yunyi::AppState, pool: &PgPool, size: &Size, now: i64)
             ),
         ),
         (
+            // As the migration fills it for doctors made before it: characters and pairs.
+            "name index",
+            "INSERT INTO doctor_name_gram (gram, account_id) \
+             SELECT DISTINCT substr(lower(a.display_name), k, n), a.id FROM account a, \
+             generate_series(1, 50) k, generate_series(1, 2) n \
+             WHERE a.id BETWEEN $LO AND $HI AND k + n - 1 <= char_length(a.display_name)"
+                .to_owned(),
+        ),
+        (
             "practice sites",
             format!(
                 "INSERT INTO practice_site (id, account_id, hospital_id, department_id, registration_no, status, created_at) \

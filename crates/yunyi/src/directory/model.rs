@@ -113,9 +113,53 @@ pub struct NewDepartment {
     pub offers_online: bool,
 }
 
+/// What the doctor-name index holds of a name: each character and each pair of neighbouring
+/// characters, ASCII letters in lower case (as SQLite's `lower` makes them, so the migration
+/// that filled the index for existing doctors agrees).
+pub fn name_grams(name: &str) -> Vec<String> {
+    let chars: Vec<char> = name.chars().map(|c| c.to_ascii_lowercase()).collect();
+    let mut grams: Vec<String> = chars.iter().map(char::to_string).collect();
+    grams.extend(chars.windows(2).map(|w| w.iter().collect::<String>()));
+    grams.sort_unstable();
+    grams.dedup();
+    grams
+}
+
+/// The grams a name containing `part` must hold: its pairs of neighbouring characters, or
+/// its one character. Empty for an empty part (no narrowing).
+pub fn query_grams(part: &str) -> Vec<String> {
+    let chars: Vec<char> = part.chars().map(|c| c.to_ascii_lowercase()).collect();
+    let mut grams: Vec<String> = if chars.len() == 1 {
+        vec![chars[0].to_string()]
+    } else {
+        chars.windows(2).map(|w| w.iter().collect()).collect()
+    };
+    grams.sort_unstable();
+    grams.dedup();
+    grams
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_is_indexed_by_characters_and_pairs_and_searched_by_pairs() {
+        assert_eq!(name_grams("张伟明"), ["伟", "伟明", "张", "张伟", "明"]);
+        assert_eq!(
+            name_grams("Li Na"),
+            [" ", " n", "a", "i", "i ", "l", "li", "n", "na"]
+        );
+        assert_eq!(query_grams("张"), ["张"]);
+        assert_eq!(query_grams("张伟明"), ["伟明", "张伟"]);
+        assert_eq!(query_grams("AAA"), ["aa"]);
+        assert!(query_grams("").is_empty());
+        // Whatever a name contains, its grams include the part's: the index never hides a match.
+        for part in ["伟明", "i N", "张", "a"] {
+            let name = name_grams("张伟明 Li Na");
+            assert!(query_grams(part).iter().all(|g| name.contains(g)), "{part}");
+        }
+    }
 
     #[test]
     fn region_codes() {

@@ -1,6 +1,6 @@
 //! SQL for hospitals and departments.
 
-use crate::db::{Db, Param, Params, Sql, Tx};
+use crate::db::{Db, Params, Sql, Tx};
 use crate::paging::PageRequest;
 
 use super::model::{Department, Hospital, NewDepartment, NewHospital};
@@ -79,8 +79,33 @@ pub async fn upsert_profile(
          practice_since_year = $6, updated_at = $7",
         (account_id, &p.licence_no, p.title.as_str(), &specialties, &p.biography, p.practice_since_year, now),
     )
-    .await
-    .map(|_| ())
+    .await?;
+    index_name(tx, account_id).await
+}
+
+/// Writes the doctor's name into the search index (`doctor_name_gram`). Names do not change
+/// after an account is made, so what is there stays right; a repeat adds nothing.
+async fn index_name(tx: &mut Tx, account_id: i64) -> Result<(), sqlx::Error> {
+    let name: String = tx
+        .scalar(
+            "SELECT display_name FROM account WHERE id = $1",
+            (account_id,),
+        )
+        .await?;
+    let mut params = Params::default();
+    let account = params.push(account_id);
+    let rows: Vec<String> = super::model::name_grams(&name)
+        .into_iter()
+        .map(|g| format!("({}, {account})", params.push(g)))
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO doctor_name_gram (gram, account_id) VALUES {} ON CONFLICT DO NOTHING",
+        rows.join(", ")
+    );
+    tx.execute(&sql, params).await.map(|_| ())
 }
 
 pub async fn profile(db: &Db, account_id: i64) -> Result<Option<DoctorProfile>, sqlx::Error> {
@@ -307,28 +332,42 @@ pub async fn search_doctors(
 ) -> Result<Vec<(i64, DoctorCard)>, sqlx::Error> {
     let mut params = Params::default();
     params.push(q.after.unwrap_or(0));
-    let mut filters = String::new();
-    let mut add = |clause: &str, arg: Param| {
-        filters.push_str(&clause.replace("$?", &params.push(arg)));
-    };
+    // Conditions on the site `s` alone, or on its doctor through `EXISTS`.
+    let mut site = String::new();
+    // Conditions on the doctor's account `a` and profile `p`.
+    let mut doctor = String::new();
+    if let Some(h) = q.hospital_id {
+        site.push_str(&format!(" AND s.hospital_id = {}", params.push(h)));
+    }
+    if let Some(d) = q.department_id {
+        site.push_str(&format!(" AND s.department_id = {}", params.push(d)));
+    }
     if let Some(name) = &q.name {
-        add(
-            " AND a.display_name LIKE $? ESCAPE '\\'",
-            Param::from(format!("%{}%", escape_like(name))),
-        );
+        // The index narrows to the doctors whose name holds every pair of the part's
+        // characters; the LIKE then checks each of those few.
+        let grams = super::model::query_grams(name);
+        if !grams.is_empty() {
+            let list: Vec<String> = grams.iter().map(|g| params.push(g.clone())).collect();
+            let count = params.push(i64::try_from(grams.len()).unwrap_or(i64::MAX));
+            site.push_str(&format!(
+                " AND s.account_id IN (SELECT account_id FROM doctor_name_gram WHERE gram IN ({}) \
+                 GROUP BY account_id HAVING COUNT(*) = {count})",
+                list.join(", ")
+            ));
+        }
+        let pattern = params.push(format!("%{}%", escape_like(name)));
+        doctor.push_str(&format!(" AND a.display_name LIKE {pattern} ESCAPE '\\'"));
     }
     if let Some(sp) = &q.specialty {
-        add(
-            " AND p.specialties LIKE $? ESCAPE '\\'",
-            Param::from(format!("%{}%", escape_like(sp))),
-        );
+        let pattern = params.push(format!("%{}%", escape_like(sp)));
+        doctor.push_str(&format!(" AND p.specialties LIKE {pattern} ESCAPE '\\'"));
     }
     if let Some(kind) = &q.service {
-        add(
-            " AND EXISTS (SELECT 1 FROM service v WHERE v.doctor_id = a.id AND v.hospital_id = s.hospital_id \
-             AND v.kind = $? AND v.active = TRUE)",
-            Param::from(kind.clone()),
-        );
+        site.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM service v WHERE v.doctor_id = s.account_id \
+             AND v.hospital_id = s.hospital_id AND v.kind = {} AND v.active = TRUE)",
+            params.push(kind.clone())
+        ));
     }
     if let Some(now) = q.available_today {
         // Online now (an on-demand service), or a free time today in the doctor's schedule.
@@ -338,49 +377,40 @@ pub async fn search_doctors(
             .unwrap_or(now);
         let now_arg = params.push(now);
         let end_arg = params.push(end);
-        filters.push_str(&format!(
-            " AND h.status = 'active' AND EXISTS (SELECT 1 FROM privilege r WHERE r.account_id = a.id \
+        site.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM hospital h WHERE h.id = s.hospital_id AND h.status = 'active') \
+             AND EXISTS (SELECT 1 FROM privilege r WHERE r.account_id = s.account_id \
              AND r.hospital_id = s.hospital_id AND r.kind = 'consult' AND r.status = 'active') \
-             AND (EXISTS (SELECT 1 FROM service v WHERE v.doctor_id = a.id \
+             AND (EXISTS (SELECT 1 FROM service v WHERE v.doctor_id = s.account_id \
              AND v.hospital_id = s.hospital_id AND v.active = TRUE \
              AND v.kind IN ('text_consult', 'video_consult', 'counselling', 'free_clinic')) \
              OR EXISTS (SELECT 1 FROM slot sl JOIN schedule sc ON sc.id = sl.schedule_id \
-             WHERE sc.doctor_id = a.id AND sc.hospital_id = s.hospital_id AND sc.active = TRUE \
+             WHERE sc.doctor_id = s.account_id AND sc.hospital_id = s.hospital_id AND sc.active = TRUE \
              AND sl.status = 'open' AND sl.released = TRUE AND sl.release_at <= {now_arg} \
              AND sl.start_at > {now_arg} AND sl.start_at < {end_arg} AND sl.booked + sl.held < sl.capacity))"
         ));
     }
     let limit = params.push(q.limit);
-    // A hospital or department narrows the sites to hundreds at most: those are taken first,
-    // then their accounts by key. Left to itself, PostgreSQL merge-joins the account table (all
-    // patients too) with the profiles to meet a few sites: 30 ms instead of 3 at a province's
-    // size (docs/PERFORMANCE.md, bench_province).
-    let mut site_filters = String::new();
-    if let Some(h) = q.hospital_id {
-        site_filters.push_str(&format!(" AND hospital_id = {}", params.push(h)));
-    }
-    if let Some(d) = q.department_id {
-        site_filters.push_str(&format!(" AND department_id = {}", params.push(d)));
-    }
-    let sites = if site_filters.is_empty() {
-        "practice_site".to_owned()
-    } else {
-        format!(
-            "(WITH narrowed AS MATERIALIZED (SELECT * FROM practice_site WHERE id > $1{site_filters}) \
-             SELECT * FROM narrowed)"
-        )
-    };
+    // The page's sites are found first, walking the sites in key order and testing each, and
+    // only those few are joined for their cards. Joined for the cards before the limit, a
+    // hospital's 500 sites each cost four lookups, and PostgreSQL would sometimes rather
+    // merge-join every account (patients too) with the profiles: 10 to 45 ms at a province's
+    // size instead of a few (docs/PERFORMANCE.md, bench_province).
     let sql = format!(
-        "SELECT s.id AS site_id, a.id, a.display_name AS name, p.title, p.specialties, p.practice_since_year, \
+        "WITH page AS MATERIALIZED (SELECT s.id, s.account_id, s.hospital_id, s.department_id \
+         FROM practice_site s WHERE s.status = 'active' AND s.id > $1{site} \
+         AND EXISTS (SELECT 1 FROM account a JOIN doctor_profile p ON p.account_id = a.id \
+         WHERE a.id = s.account_id AND a.status = 'active'{doctor}) \
+         ORDER BY s.id LIMIT {limit}) \
+         SELECT s.id AS site_id, a.id, a.display_name AS name, p.title, p.specialties, p.practice_since_year, \
          h.id AS hospital_id, h.name AS hospital_name, h.name_en AS hospital_name_en, d.id AS department_id, \
          d.name AS department_name, d.name_en AS department_name_en \
-         FROM {sites} s \
+         FROM page s \
          JOIN account a ON a.id = s.account_id \
          JOIN doctor_profile p ON p.account_id = a.id \
          JOIN hospital h ON h.id = s.hospital_id \
          LEFT JOIN department d ON d.id = s.department_id \
-         WHERE s.status = 'active' AND a.status = 'active' AND s.id > $1{filters} \
-         ORDER BY s.id LIMIT {limit}"
+         ORDER BY s.id"
     );
     #[derive(sqlx::FromRow)]
     struct Row {

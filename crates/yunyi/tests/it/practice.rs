@@ -53,11 +53,15 @@ impl Ctx {
 
     /// A new doctor at the Guangzhou hospital with a profile and practice site.
     async fn new_doctor(&self, username: &str, since: i64) -> i64 {
+        self.new_named_doctor(username, "新医生", since).await
+    }
+
+    async fn new_named_doctor(&self, username: &str, name: &str, since: i64) -> i64 {
         let (s, body) = self
             .post(
                 &self.admin,
                 "/api/v1/staff",
-                json!({"username": username, "display_name": "新医生", "role": "doctor", "hospital_id": self.gz, "password": "initial-pass"}),
+                json!({"username": username, "display_name": name, "role": "doctor", "hospital_id": self.gz, "password": "initial-pass"}),
             )
             .await;
         assert_eq!(s, StatusCode::CREATED, "{body}");
@@ -540,6 +544,59 @@ async fn doctor_cards_show_the_next_free_time_and_the_lowest_price() {
         .await;
     assert!(html.contains("14 天内暂无号源"), "{html}");
     assert!(!html.contains("price-from"), "{html}");
+    c.app.stop().await;
+}
+
+#[tokio::test]
+async fn a_search_finds_a_doctor_by_any_part_of_the_name_and_only_by_a_part() {
+    let c = setup().await;
+    let ouyang = c.new_named_doctor("name-1", "欧阳明华", 2001).await;
+    let minghua = c.new_named_doctor("name-2", "明华", 2002).await;
+    let li = c.new_named_doctor("name-3", "Li Na", 2003).await;
+    let ours = [ouyang, minghua, li];
+    let found = |part: &'static str| {
+        let app = &c.app;
+        async move {
+            let path = format!(
+                "/api/v1/doctors?limit=100&q={}",
+                url::form_urlencoded::byte_serialize(part.as_bytes()).collect::<String>()
+            );
+            let (status, body) = app.get_json(&path).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            let mut ids: Vec<i64> = body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d["id"].as_i64().unwrap())
+                .filter(|id| ours.contains(id))
+                .collect();
+            ids.sort_unstable();
+            ids
+        }
+    };
+    assert_eq!(found("欧阳").await, [ouyang]);
+    assert_eq!(found("明华").await, [ouyang, minghua]);
+    assert_eq!(found("华").await, [ouyang, minghua]);
+    assert_eq!(found("阳明华").await, [ouyang]);
+    assert_eq!(found("欧阳明华").await, [ouyang]);
+    // Characters of the name, but not side by side: not a part of it.
+    assert!(found("欧明").await.is_empty());
+    assert_eq!(found("Li N").await, [li]);
+    assert_eq!(found("i Na").await, [li]);
+    // `%` and `_` are themselves, not wildcards.
+    assert!(found("明%").await.is_empty());
+    // Saving the profile again keeps the doctor findable, once.
+    let r = c
+        .app
+        .client
+        .put(c.app.url(&format!("/api/v1/doctors/{minghua}/profile")))
+        .bearer_auth(&c.admin)
+        .json(&json!({"licence_no": format!("11044{minghua:010}"), "title": "chief", "specialties": ["哮喘"], "biography": "", "practice_since_year": 2002}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(found("明华").await, [ouyang, minghua]);
     c.app.stop().await;
 }
 
