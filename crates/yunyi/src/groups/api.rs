@@ -36,7 +36,9 @@ use crate::paging::Items;
     moderate,
     flags,
     schedule,
-    chat
+    chat,
+    own_words,
+    set_own_words
 ))]
 pub struct ApiDoc;
 
@@ -63,6 +65,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/groups/{id}/flags", get(flags))
         .route("/api/v1/groups/{id}/sessions", post(schedule))
         .route("/api/v1/groups/{id}/ws", get(chat))
+        .route(
+            "/api/v1/hospitals/{id}/group-words",
+            get(own_words).put(set_own_words),
+        )
 }
 
 /// The groups the signed-in person may see: open ones, theirs, their hospital's.
@@ -456,4 +462,50 @@ async fn chat(
     Ok(crate::socket::small(upgrade)
         .on_upgrade(move |socket| super::chat::run(state, actor, a, after, socket))
         .into_response())
+}
+
+/// A hospital's own words for the group screen, beside the built-in ones.
+#[utoipa::path(get, path = "/api/v1/hospitals/{id}/group-words", params(crate::openapi::IdParam),
+    responses((status = 200, description = "The words, by category", body = Items<super::model::Word>)))]
+async fn own_words(
+    State(state): State<AppState>,
+    actor: Actor,
+    PathId(hospital): PathId,
+) -> AppResult<Json<Items<super::model::Word>>> {
+    let items = service::own_words(&state, &actor, hospital).await?;
+    Ok(Json(Items { items }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct OwnWordsInput {
+    /// The whole list; it replaces the one before (an empty list removes every word).
+    #[serde(default)]
+    words: Option<Vec<OwnWordInput>>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct OwnWordInput {
+    /// `contact`, `advertising`, `drug_sales` or `self_harm`.
+    #[serde(default)]
+    category: String,
+    /// 2 to 20 characters; compared in lower case, full-width as ASCII, without spaces.
+    #[serde(default)]
+    word: String,
+}
+
+/// Replace a hospital's own words (its administrators).
+#[utoipa::path(put, path = "/api/v1/hospitals/{id}/group-words", params(crate::openapi::IdParam),
+    request_body = OwnWordsInput,
+    responses((status = 200, description = "The words as stored", body = Items<super::model::Word>)))]
+async fn set_own_words(
+    State(state): State<AppState>,
+    actor: Actor,
+    PathId(hospital): PathId,
+    AppJson(input): AppJson<OwnWordsInput>,
+) -> AppResult<Json<Items<super::model::Word>>> {
+    let typed: Option<Vec<(String, String)>> = input
+        .words
+        .map(|words| words.into_iter().map(|w| (w.category, w.word)).collect());
+    let items = service::set_own_words(&state, &actor, hospital, typed.as_deref()).await?;
+    Ok(Json(Items { items }))
 }

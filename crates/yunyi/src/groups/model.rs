@@ -163,6 +163,12 @@ const MAX_DIGIT_RUN: usize = 8;
 
 /// What a message holds that must not reach the group unseen, if anything.
 pub fn screen(text: &str) -> Option<Category> {
+    screen_with(text, &[])
+}
+
+/// [`screen`] with a hospital's own words besides the built-in ones (its moderators know the
+/// local names of drugs sold on the side and the advertising their groups meet).
+pub fn screen_with(text: &str, own: &[Word]) -> Option<Category> {
     let folded: String = text
         .chars()
         .filter(|c| !c.is_whitespace() && !matches!(c, '-' | '_' | '.' | '·'))
@@ -174,10 +180,13 @@ pub fn screen(text: &str) -> Option<Category> {
         .filter(|c| !c.is_whitespace())
         .map(fold)
         .collect();
+    let found = |w: &str| folded.contains(w) || dotted.contains(w);
+    // The categories in their order, each by its built-in words and the hospital's own.
     for (category, words) in WORDS {
-        if words
-            .iter()
-            .any(|w| folded.contains(w) || dotted.contains(w))
+        if words.iter().any(|w| found(w))
+            || own
+                .iter()
+                .any(|w| w.category == *category && found(&w.word))
         {
             return Some(*category);
         }
@@ -199,6 +208,89 @@ fn fold(c: char) -> char {
         _ => c,
     };
     c.to_ascii_lowercase()
+}
+
+/// One of a hospital's own screened words, in the form the screen compares (see [`fold_word`]).
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+    sqlx::FromRow,
+)]
+pub struct Word {
+    /// `contact`, `advertising`, `drug_sales` or `self_harm`.
+    #[schema(value_type = String)]
+    pub category: Category,
+    pub word: String,
+}
+
+/// How many words a hospital may add.
+pub const MAX_WORDS: usize = 300;
+
+/// A word as the screen compares it: lower case, full-width as ASCII, no spaces.
+pub fn fold_word(raw: &str) -> String {
+    raw.chars()
+        .filter(|c| !c.is_whitespace())
+        .map(fold)
+        .collect()
+}
+
+/// Checks a hospital's list of words (`(category, word)` as typed): each of the screen's four
+/// categories (not `other`, which only a member's report gives), each word 2 to 20 characters
+/// once folded (one character would stop ordinary talk), at most [`MAX_WORDS`]. Repeats are
+/// kept once, the first category winning.
+pub fn own_words(input: &[(String, String)]) -> Result<Vec<Word>, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let mut words: Vec<Word> = Vec::new();
+    if input.len() > MAX_WORDS {
+        errors.push(
+            FieldError::new("words", format!("at most {MAX_WORDS} words"))
+                .localized("group.words_max", vec![("max", MAX_WORDS.to_string())]),
+        );
+    }
+    for (i, (category, word)) in input.iter().enumerate() {
+        let category = match Category::parse(category.trim()) {
+            Some(c) if c != Category::Other => Some(c),
+            _ => {
+                let allowed = "contact, advertising, drug_sales, self_harm";
+                errors.push(
+                    FieldError::new(
+                        format!("words[{i}].category"),
+                        format!("must be one of {allowed}, got '{category}'"),
+                    )
+                    .localized("field.choice", vec![("allowed", allowed.to_owned())]),
+                );
+                None
+            }
+        };
+        let folded = fold_word(word);
+        let field = format!("words[{i}].word");
+        if !(2..=20).contains(&folded.chars().count()) {
+            errors.push(FieldError::length(field, 2, 20));
+            continue;
+        }
+        if let Err(e) = crate::text::check(&field, &folded, 20) {
+            errors.push(e);
+            continue;
+        }
+        if let Some(category) = category {
+            if !words.iter().any(|w| w.word == folded) {
+                words.push(Word {
+                    category,
+                    word: folded,
+                });
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(words)
+    } else {
+        Err(errors)
+    }
 }
 
 /// Where to turn in a crisis, shown to a member whose message spoke of self-harm: the
@@ -354,6 +446,68 @@ pub fn moderation(raw: &str) -> AppResult<Moderation> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_hospitals_own_words_are_screened_as_typed_in_any_width_or_spacing() {
+        let own = own_words(&[
+            ("drug_sales".into(), "Ｘ 神 药".into()),
+            ("advertising".into(), "团购".into()),
+            ("self_harm".into(), "不如归去".into()),
+            ("advertising".into(), "x神药".into()),
+        ])
+        .unwrap();
+        assert_eq!(own.len(), 3, "the repeat is kept once: {own:?}");
+        assert_eq!(own[0].word, "x神药");
+        assert_eq!(screen("有X神药吗"), None, "not a built-in word");
+        assert_eq!(screen_with("有 X 神 药吗", &own), Some(Category::DrugSales));
+        assert_eq!(
+            screen_with("一起团购血压计", &own),
+            Some(Category::Advertising)
+        );
+        assert_eq!(
+            screen_with("团购不成，不如归去", &own),
+            Some(Category::SelfHarm),
+            "self-harm comes first"
+        );
+        // The categories keep their order whoever listed the word: advertising before contact.
+        assert_eq!(
+            screen_with("加我微信团购", &own),
+            Some(Category::Advertising)
+        );
+        assert_eq!(
+            screen_with("加我微信 不如归去", &own),
+            Some(Category::SelfHarm)
+        );
+        assert_eq!(screen_with("今天血压 130/85", &own), None);
+    }
+
+    #[test]
+    fn a_hospitals_list_names_each_bad_entry() {
+        let long = "药".repeat(21);
+        let errors = own_words(&[
+            ("drug_sales".into(), "药".into()),
+            ("other".into(), "好药".into()),
+            ("advertising".into(), long),
+            ("nonsense".into(), "  ".into()),
+        ])
+        .unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "words[0].word",
+                "words[1].category",
+                "words[2].word",
+                "words[3].category",
+                "words[3].word"
+            ]
+        );
+        let many: Vec<(String, String)> = (0..=MAX_WORDS)
+            .map(|i| ("advertising".to_owned(), format!("广告{i}")))
+            .collect();
+        assert_eq!(own_words(&many).unwrap_err()[0].field, "words");
+        assert!(own_words(&[]).unwrap().is_empty());
+    }
 
     #[test]
     fn ordinary_talk_of_a_hypertension_group_passes() {

@@ -11,13 +11,14 @@ use axum::response::Redirect;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::model::{CRISIS_LINES, MemberStatus};
+use super::model::{CRISIS_LINES, Category, MemberStatus};
 use super::model::{category, member_action, moderation, text_kind};
 use super::service::{
     self, Access, GroupInput, GroupSummary, MemberView, MessageView, QaSessionInput, SessionView,
 };
 use super::store::FlagRow;
 use crate::app::AppState;
+use crate::capability::Capability;
 use crate::error::{AppError, AppResult};
 use crate::extract::{AppForm, PathId, PathIds};
 use crate::identity::Actor;
@@ -41,6 +42,7 @@ pub fn router() -> Router<AppState> {
         .route("/groups/{id}/invitations", post(invite))
         .route("/groups/{id}/members/{member}", post(act_on_member))
         .route("/groups/{id}/moderation", get(queue))
+        .route("/groups/words", get(words).post(save_words))
 }
 
 #[derive(Deserialize, Default)]
@@ -61,6 +63,8 @@ struct ListPage {
     others: Vec<GroupSummary>,
     /// Doctors and nurses create groups.
     may_create: bool,
+    /// The hospital's staff see its screened words (its administrators change them).
+    sees_words: bool,
     message: String,
 }
 
@@ -80,6 +84,10 @@ async fn list(
         .partition(|g| status(g, MemberStatus::Invited));
     Ok(ListPage {
         may_create: matches!(actor.role(), Some(Role::Doctor | Role::Nurse)),
+        sees_words: matches!(
+            actor.role(),
+            Some(Role::Doctor | Role::Nurse | Role::HospitalAdmin)
+        ),
         page: page.with_nav("groups"),
         mine,
         invited,
@@ -481,4 +489,177 @@ async fn queue(
         flags,
         message: q.message.unwrap_or_default(),
     })
+}
+
+#[derive(Deserialize, Default)]
+struct WordsQuery {
+    /// Which hospital's words; the signed-in staff member's own by default.
+    hospital: Option<i64>,
+    message: Option<String>,
+}
+
+/// The screen's categories a hospital may add words to, in the screen's order.
+const WORD_CATEGORIES: [Category; 4] = [
+    Category::SelfHarm,
+    Category::DrugSales,
+    Category::Advertising,
+    Category::Contact,
+];
+
+/// One category's words, a word a line.
+struct WordList {
+    category: &'static str,
+    text: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "group_words.html")]
+struct WordsPage {
+    page: PageCtx,
+    hospital: i64,
+    can_edit: bool,
+    lists: Vec<WordList>,
+    message: String,
+    /// What was wrong with the list just sent, word by word (it is shown again as typed).
+    errors: Vec<String>,
+}
+
+/// The hospital whose words a page shows: the one asked for, or the staff member's own. Only
+/// the platform's administrators, who belong to no hospital, must name one.
+fn words_hospital(actor: &Actor, asked: Option<i64>) -> AppResult<i64> {
+    let me = actor.require()?;
+    match (asked.or(me.hospital_id), me.role) {
+        (Some(h), _) => Ok(h),
+        (None, Role::PlatformAdmin) => Err(AppError::field(crate::error::FieldError::required(
+            "hospital",
+        ))),
+        (None, _) => Err(AppError::refused(
+            crate::error::Reason::RoleRequired,
+            "a hospital's staff and administrators see its screened words",
+        )),
+    }
+}
+
+fn words_page(
+    page: PageCtx,
+    actor: &Actor,
+    hospital: i64,
+    lists: Vec<WordList>,
+    message: String,
+    errors: Vec<String>,
+) -> WordsPage {
+    let can_edit = actor
+        .signed_in
+        .as_ref()
+        .is_some_and(|me| Capability::Administer(hospital).held_by(me));
+    WordsPage {
+        page: page.with_nav("groups"),
+        hospital,
+        can_edit,
+        lists,
+        message,
+        errors,
+    }
+}
+
+async fn words(
+    State(state): State<AppState>,
+    page: PageCtx,
+    actor: Actor,
+    Query(q): Query<WordsQuery>,
+) -> AppResult<WordsPage> {
+    let hospital = words_hospital(&actor, q.hospital)?;
+    let own = service::own_words(&state, &actor, hospital).await?;
+    let lists = WORD_CATEGORIES
+        .iter()
+        .map(|&c| WordList {
+            category: c.as_str(),
+            text: own
+                .iter()
+                .filter(|w| w.category == c)
+                .map(|w| w.word.as_str())
+                .collect::<Vec<_>>()
+                .join("\n"),
+        })
+        .collect();
+    let message = q.message.unwrap_or_default();
+    Ok(words_page(
+        page,
+        &actor,
+        hospital,
+        lists,
+        message,
+        Vec::new(),
+    ))
+}
+
+#[derive(Deserialize, Default)]
+struct WordsForm {
+    #[serde(default)]
+    self_harm: String,
+    #[serde(default)]
+    drug_sales: String,
+    #[serde(default)]
+    advertising: String,
+    #[serde(default)]
+    contact: String,
+}
+
+async fn save_words(
+    State(state): State<AppState>,
+    page: PageCtx,
+    actor: Actor,
+    Query(q): Query<WordsQuery>,
+    AppForm(form): AppForm<WordsForm>,
+) -> AppResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let hospital = words_hospital(&actor, q.hospital)?;
+    let typed = [
+        (Category::SelfHarm, form.self_harm),
+        (Category::DrugSales, form.drug_sales),
+        (Category::Advertising, form.advertising),
+        (Category::Contact, form.contact),
+    ];
+    let input: Vec<(String, String)> = typed
+        .iter()
+        .flat_map(|(c, text)| {
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(|l| (c.as_str().to_owned(), l.to_owned()))
+        })
+        .collect();
+    match service::set_own_words(&state, &actor, hospital, Some(&input)).await {
+        Ok(_) => Ok(
+            Redirect::to(&format!("/groups/words?hospital={hospital}&message=ok")).into_response(),
+        ),
+        Err(AppError::Validation(fields)) => {
+            // Each error shown with the word it is about, the list kept as typed.
+            let errors = fields
+                .iter()
+                .map(|f| {
+                    let word = f
+                        .field
+                        .strip_prefix("words[")
+                        .and_then(|rest| rest.split(']').next())
+                        .and_then(|i| i.parse::<usize>().ok())
+                        .and_then(|i| input.get(i));
+                    match word {
+                        Some((_, w)) => format!("{w} — {}", page.message_of(f)),
+                        None => page.message_of(f),
+                    }
+                })
+                .collect();
+            let lists = typed
+                .into_iter()
+                .map(|(c, text)| WordList {
+                    category: c.as_str(),
+                    text,
+                })
+                .collect();
+            let page = words_page(page, &actor, hospital, lists, String::new(), errors);
+            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+        Err(e) => Err(e),
+    }
 }

@@ -15,11 +15,12 @@ use serde::Serialize;
 use super::hub::{self, News};
 use super::model::{
     self, CRISIS_LINES, Category, MemberAction, MemberRole, MemberStatus, MessageKind,
-    MessageStatus, Moderation, Poll,
+    MessageStatus, Moderation, Poll, Word,
 };
 use super::store::{self, GroupRow, MemberRow, MessageRow, NewMember, Sees};
 use crate::app::AppState;
 use crate::audit::{self, NewEvent};
+use crate::capability::Capability;
 use crate::db::Tx;
 use crate::error::{AppError, AppResult, FieldError, Reason};
 use crate::identity::Actor;
@@ -769,7 +770,12 @@ pub async fn post(
         return Err(moderators_only());
     }
     let staff = me.role != MemberRole::Member;
-    let category = if staff { None } else { model::screen(body) };
+    let category = if staff {
+        None
+    } else {
+        let own = store::own_words(&state.db, a.group.hospital_id).await?;
+        model::screen_with(body, &own)
+    };
     let status = if category.is_some() {
         MessageStatus::Held
     } else {
@@ -1280,4 +1286,56 @@ pub async fn schedule(
     }
     tx.commit().await?;
     Ok(session)
+}
+
+/// A hospital's own words for the group screen: its administrators and the platform's read
+/// and change them; its doctors and nurses, who moderate its groups, read them.
+pub async fn own_words(state: &AppState, actor: &Actor, hospital: i64) -> AppResult<Vec<Word>> {
+    let me = actor.require()?;
+    let staff_here =
+        matches!(me.role, Role::Doctor | Role::Nurse) && me.hospital_id == Some(hospital);
+    if !staff_here {
+        let action = "group.words.read";
+        crate::capability::require(state, actor, Capability::Administer(hospital), action).await?;
+    }
+    hospital_exists(state, hospital).await?;
+    Ok(store::own_words(&state.db, hospital).await?)
+}
+
+/// Replaces a hospital's own words (`(category, word)` as typed; see [`model::own_words`]);
+/// `None` (no list sent) is refused rather than taken for an empty one. Audited with how many
+/// words the list holds.
+pub async fn set_own_words(
+    state: &AppState,
+    actor: &Actor,
+    hospital: i64,
+    input: Option<&[(String, String)]>,
+) -> AppResult<Vec<Word>> {
+    let action = "group.words.set";
+    let me =
+        crate::capability::require(state, actor, Capability::Administer(hospital), action).await?;
+    let input = input.ok_or_else(|| AppError::required("words"))?;
+    let words = model::own_words(input).map_err(AppError::Validation)?;
+    hospital_exists(state, hospital).await?;
+    let mut tx = state.db.begin().await?;
+    store::replace_own_words(&mut tx, hospital, &words, me.account_id, state.now_ms()).await?;
+    audit::append(
+        &mut tx,
+        &NewEvent::new(actor.audit(), action, "hospital")
+            .object(hospital)
+            .reason(format!("{} words", words.len())),
+    )
+    .await?;
+    tx.commit().await?;
+    // As a read gives them, in the database's order.
+    Ok(store::own_words(&state.db, hospital).await?)
+}
+
+async fn hospital_exists(state: &AppState, hospital: i64) -> AppResult<()> {
+    match crate::directory::service::public::hospital(&state.db, hospital).await? {
+        Some(_) => Ok(()),
+        None => Err(AppError::NotFound(format!(
+            "no hospital with id {hospital}"
+        ))),
+    }
 }

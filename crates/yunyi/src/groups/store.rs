@@ -1,7 +1,9 @@
 //! Patient-group SQL: groups, memberships, messages in number order, flags for the
 //! moderators, poll votes and scheduled Q&A sessions.
 
-use super::model::{Category, MemberRole, MemberStatus, MessageKind, MessageStatus, Moderation};
+use super::model::{
+    Category, MemberRole, MemberStatus, MessageKind, MessageStatus, Moderation, Word,
+};
 use crate::db::query::Sql;
 use crate::db::{Db, Tx};
 
@@ -628,4 +630,33 @@ pub async fn posted_since(tx: &mut Tx, member: i64, since: i64) -> Result<i64, s
         (member, since),
     )
     .await
+}
+
+/// A hospital's own screened words, by category and word.
+pub async fn own_words(db: &Db, hospital: i64) -> Result<Vec<Word>, sqlx::Error> {
+    db.all(
+        "SELECT category, word FROM group_word WHERE hospital_id = $1 ORDER BY category, word",
+        (hospital,),
+    )
+    .await
+}
+
+/// Replaces a hospital's own words with `words` (already checked, each once).
+pub async fn replace_own_words(
+    tx: &mut Tx,
+    hospital: i64,
+    words: &[Word],
+    by: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    tx.execute("DELETE FROM group_word WHERE hospital_id = $1", (hospital,))
+        .await?;
+    for w in words {
+        tx.execute(
+            "INSERT INTO group_word (hospital_id, word, category, added_by, added_at) VALUES ($1, $2, $3, $4, $5)",
+            (hospital, &w.word, w.category, by, now),
+        )
+        .await?;
+    }
+    Ok(())
 }

@@ -444,6 +444,152 @@ async fn the_screen_holds_what_must_not_reach_the_group_and_moderators_decide() 
 }
 
 #[tokio::test]
+async fn a_hospitals_own_words_are_screened_and_only_its_administrators_change_them() {
+    let ctx = setup().await;
+    let host = ctx.app.token("doctor4", PW).await;
+    let p1 = ctx.app.token("patient1", PW).await;
+    let id = group(&ctx, &host, true).await;
+    member(&ctx, &host, &p1, id, "晨跑的老张").await;
+    let hospitals = ctx.app.get_json("/api/v1/hospitals").await.1;
+    let (gz, jz) = (
+        hospitals["items"][0]["id"].as_i64().unwrap(),
+        hospitals["items"][1]["id"].as_i64().unwrap(),
+    );
+    let words = format!("/api/v1/hospitals/{gz}/group-words");
+    let post = format!("/api/v1/groups/{id}/messages");
+    let status_of = |v: &Value| v["status"].as_str().map(str::to_owned);
+
+    // Not a built-in word: shown.
+    let (_, before) = ctx.post(&p1, &post, json!({"text": "谁有X神药"})).await;
+    assert_eq!(status_of(&before).as_deref(), Some("shown"), "{before}");
+    let ctx = &ctx;
+    let put = |token: String, path: String, body: Value| async move {
+        ctx.send(reqwest::Method::PUT, &token, &path, Some(body))
+            .await
+    };
+    // Bad entries are named one by one, and nothing is stored.
+    let (s, bad) = put(
+        ctx.admin.clone(),
+        words.clone(),
+        json!({"words": [{"category": "drug_sales", "word": "药"},
+                         {"category": "other", "word": "好药"},
+                         {"category": "advertising", "word": "团购"}]}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    let fields: Vec<&str> = bad["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["words[0].word", "words[1].category"], "{bad}");
+    assert_eq!(ctx.get(&host, &words).await.1["items"], json!([]));
+    // Only the hospital's administrators change them; its doctors read them; patients neither.
+    let list = json!({"words": [{"category": "drug_sales", "word": "Ｘ 神 药"},
+                                {"category": "advertising", "word": "团购"}]});
+    assert_eq!(
+        put(host.clone(), words.clone(), list.clone()).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let elsewhere = format!("/api/v1/hospitals/{jz}/group-words");
+    assert_eq!(
+        put(ctx.admin.clone(), elsewhere, list.clone()).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(ctx.get(&p1, &words).await.0, StatusCode::FORBIDDEN);
+    let (s, saved) = put(ctx.admin.clone(), words.clone(), list).await;
+    assert_eq!(s, StatusCode::OK, "{saved}");
+    assert_eq!(
+        saved["items"],
+        json!([{"category": "advertising", "word": "团购"},
+               {"category": "drug_sales", "word": "x神药"}])
+    );
+    assert_eq!(ctx.get(&host, &words).await.1, saved);
+    // No list at all is refused, not taken for an empty one.
+    let (s, none) = put(ctx.admin.clone(), words.clone(), json!({})).await;
+    assert_eq!(
+        (s, none["errors"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("words"))
+    );
+    let missing = "/api/v1/hospitals/999999/group-words".to_owned();
+    let platform = ctx.app.token("admin", PW).await;
+    assert_eq!(
+        put(platform, missing, json!({"words": []})).await.0,
+        StatusCode::NOT_FOUND
+    );
+
+    // Now held, in any width or spacing; the moderators' own messages are not screened.
+    let (_, held) = ctx.post(&p1, &post, json!({"text": "谁有 x 神药"})).await;
+    assert_eq!(
+        (held["status"].as_str(), held["category"].as_str()),
+        (Some("held"), Some("drug_sales")),
+        "{held}"
+    );
+    let (_, staff) = ctx.post(&host, &post, json!({"text": "不要买X神药"})).await;
+    assert_eq!(status_of(&staff).as_deref(), Some("shown"), "{staff}");
+    // Each change audited with its size; a refused one too (by the denial).
+    yunyi::audit::seal(&ctx.app.db).await.unwrap();
+    let audited: Vec<(String, String, Option<String>)> = ctx
+        .app
+        .db
+        .all(
+            "SELECT action, outcome, reason FROM audit_event WHERE action = 'group.words.set' \
+             AND object_id = $1 ORDER BY id",
+            (gz.to_string(),),
+        )
+        .await
+        .unwrap();
+    assert_eq!(audited.len(), 2, "{audited:?}");
+    assert_eq!(audited[1].2.as_deref(), Some("2 words"), "{audited:?}");
+
+    // The page: the words by category; a bad word keeps the list as typed and says which.
+    let admin = ctx.app.sign_in_browser("hospital-admin").await;
+    let html = admin.page("/groups/words").await;
+    assert!(html.contains("x神药</textarea>"), "{html}");
+    let r = admin
+        .post_form(
+            &format!("/groups/words?hospital={gz}"),
+            &[("drug_sales", "x神药\n药"), ("advertising", "团购")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("id=\"form-errors\"") && html.contains("药 — "),
+        "{html}"
+    );
+    assert!(
+        html.contains("x神药\n药</textarea>"),
+        "kept as typed: {html}"
+    );
+    let html = admin
+        .submit(
+            &format!("/groups/words?hospital={gz}"),
+            &[
+                ("self_harm", "不如归去".to_owned()),
+                ("contact", String::new()),
+            ],
+        )
+        .await;
+    assert!(
+        html.contains("id=\"form-notice\"") && html.contains("不如归去</textarea>"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("团购</textarea>"),
+        "the list replaces the one before"
+    );
+    // A doctor reads them without a form to change them.
+    let doctor = ctx.app.sign_in_browser("doctor4").await;
+    let html = doctor.page("/groups/words").await;
+    assert!(
+        html.contains("words-readonly") && !html.contains("save-words"),
+        "{html}"
+    );
+}
+
+#[tokio::test]
 async fn polls_tally_one_vote_per_member_and_a_live_qa_reaches_every_member() {
     let ctx = setup().await;
     let host = ctx.app.token("doctor4", PW).await;
