@@ -584,7 +584,11 @@ async fn a_hospitals_own_words_are_screened_and_only_its_administrators_change_t
     let doctor = ctx.app.sign_in_browser("doctor4").await;
     let html = doctor.page("/groups/words").await;
     assert!(
-        html.contains("words-readonly") && !html.contains("save-words"),
+        html.contains(r#"<span class="tag">不如归去</span>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains("words-readonly") && !html.contains("<textarea"),
         "{html}"
     );
 }
