@@ -323,8 +323,9 @@ pub fn message_text(text: &str) -> Result<&str, FieldError> {
 }
 
 /// Checks a nickname: 2–16 characters, not the member's real name or part of it, and
-/// nothing the screen would stop (a phone number as a nickname is a contact detail).
-pub fn nickname<'a>(nick: &'a str, real_name: &str) -> Result<&'a str, FieldError> {
+/// nothing the screen would stop, the hospital's `own` words included (a phone number as a
+/// nickname is a contact detail).
+pub fn nickname<'a>(nick: &'a str, real_name: &str, own: &[Word]) -> Result<&'a str, FieldError> {
     let nick = nick.trim();
     let n = nick.chars().count();
     if !(2..=16).contains(&n) {
@@ -348,7 +349,7 @@ pub fn nickname<'a>(nick: &'a str, real_name: &str) -> Result<&'a str, FieldErro
         )
         .localized("group.nickname_real", vec![]));
     }
-    if screen(nick).is_some() {
+    if screen_with(nick, own).is_some() {
         return Err(FieldError::new(
             "nickname",
             "must not hold contact details, advertising or other screened words",
@@ -549,14 +550,20 @@ mod tests {
 
     #[test]
     fn nicknames_name_nobody() {
-        assert_eq!(nickname(" 晨跑的老王 ", "张三丰"), Ok("晨跑的老王"));
-        assert!(nickname("张三丰", "张三丰").is_err());
-        assert!(nickname("我是三丰", "张三丰").is_err());
-        assert!(nickname("张 三 丰", "张三丰").is_err());
-        assert!(nickname("王", "张三丰").is_err());
-        assert!(nickname("13812345678", "张三丰").is_err());
-        assert!(nickname("加我微信", "张三丰").is_err());
-        assert_eq!(nickname("Li", "Li Wei"), Ok("Li"));
+        assert_eq!(nickname(" 晨跑的老王 ", "张三丰", &[]), Ok("晨跑的老王"));
+        assert!(nickname("张三丰", "张三丰", &[]).is_err());
+        assert!(nickname("我是三丰", "张三丰", &[]).is_err());
+        assert!(nickname("张 三 丰", "张三丰", &[]).is_err());
+        assert!(nickname("王", "张三丰", &[]).is_err());
+        assert!(nickname("13812345678", "张三丰", &[]).is_err());
+        assert!(nickname("加我微信", "张三丰", &[]).is_err());
+        assert_eq!(nickname("Li", "Li Wei", &[]), Ok("Li"));
+        let own = own_words(&[("advertising".into(), "团购".into())]).unwrap();
+        assert_eq!(nickname("团购达人", "张三丰", &[]), Ok("团购达人"));
+        assert!(
+            nickname("团购达人", "张三丰", &own).is_err(),
+            "the hospital's words too"
+        );
     }
 
     #[test]

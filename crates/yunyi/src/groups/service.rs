@@ -347,7 +347,8 @@ pub async fn join(
         ));
     }
     let a = access(state, actor, id).await?;
-    let nickname = model::nickname(nickname, &me.display_name).map_err(AppError::field)?;
+    let own = store::own_words(&state.db, a.group.hospital_id).await?;
+    let nickname = model::nickname(nickname, &me.display_name, &own).map_err(AppError::field)?;
     let to = match a.me.as_ref().map(|m| m.status) {
         Some(MemberStatus::Active | MemberStatus::Requested) => {
             return Err(AppError::wrong_state(
