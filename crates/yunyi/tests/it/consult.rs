@@ -624,12 +624,7 @@ async fn bad_intakes_and_bad_records_are_refused_with_their_fields() {
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let fields: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = crate::helpers::error_fields(&body);
     assert_eq!(
         fields,
         [
@@ -671,12 +666,7 @@ async fn bad_intakes_and_bad_records_are_refused_with_their_fields() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body: Value = r.json().await.unwrap();
-    let fields: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = crate::helpers::error_fields(&body);
     assert_eq!(
         fields,
         ["kind", "hospital_name", "condition", "diagnosed_on"]

@@ -127,12 +127,7 @@ async fn an_address_book_validates_each_field_and_keeps_one_default() {
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
-    let fields: Vec<&str> = bad["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = crate::helpers::error_fields(&bad);
     assert_eq!(fields, ["recipient", "phone", "region", "detail"]);
     let first = add_address(&ctx, &patient).await;
     let (status, second) = ctx

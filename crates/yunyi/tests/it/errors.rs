@@ -41,12 +41,7 @@ async fn invalid_query_names_every_bad_field() {
     assert_eq!(content_type(&response), "application/problem+json");
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["code"], "validation");
-    let fields: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = crate::helpers::error_fields(&body);
     assert_eq!(fields, ["limit", "after"]);
     assert!(
         body["errors"][0]["message"]

@@ -125,12 +125,7 @@ async fn an_import_takes_every_row_or_none_and_names_the_bad_ones() {
     );
     let (status, body) = import(&ctx, &ctx.admin, hospital, bad).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    let fields: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = crate::helpers::error_fields(&body);
     assert_eq!(fields, ["rows[3].price_yuan", "rows[3].online"]);
     assert_eq!(
         all_drugs(&ctx, hospital, "").await.len(),

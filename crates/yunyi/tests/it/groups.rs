@@ -110,12 +110,7 @@ async fn patients_join_by_request_or_invitation_under_nicknames_that_name_nobody
         )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
-    let fields: Vec<&str> = bad["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = crate::helpers::error_fields(&bad);
     assert_eq!(fields, ["name", "condition"]);
     let id = group(&ctx, &host, true).await;
     let (_, g) = ctx.get(&host, &format!("/api/v1/groups/{id}")).await;
@@ -477,12 +472,7 @@ async fn a_hospitals_own_words_are_screened_and_only_its_administrators_change_t
     )
     .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
-    let fields: Vec<&str> = bad["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = crate::helpers::error_fields(&bad);
     assert_eq!(fields, ["words[0].word", "words[1].category"], "{bad}");
     assert_eq!(ctx.get(&host, &words).await.1["items"], json!([]));
     // Only the hospital's administrators change them; its doctors read them; patients neither.

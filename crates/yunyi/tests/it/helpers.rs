@@ -574,6 +574,14 @@ pub fn id_number(birth: &str, seq: u32) -> String {
 }
 
 /// The value of `name="csrf_token"` in a page.
+/// The fields a problem's `errors` name, in order (empty when it names none).
+pub fn error_fields(problem: &serde_json::Value) -> Vec<&str> {
+    problem["errors"]
+        .as_array()
+        .map(|errors| errors.iter().filter_map(|e| e["field"].as_str()).collect())
+        .unwrap_or_default()
+}
+
 pub fn csrf_from(html: &str) -> String {
     let marker = r#"name="csrf_token" value=""#;
     let start = html.find(marker).expect("a form with a CSRF token") + marker.len();

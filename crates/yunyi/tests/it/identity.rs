@@ -17,14 +17,10 @@ async fn problem(response: reqwest::Response) -> (StatusCode, Value) {
 }
 
 fn fields(body: &Value) -> Vec<String> {
-    body["errors"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|e| e["field"].as_str().unwrap().to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
+    crate::helpers::error_fields(body)
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
 }
 
 #[tokio::test]

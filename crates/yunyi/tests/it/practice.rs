@@ -330,12 +330,7 @@ async fn services_are_validated_and_free_clinics_are_free() {
         )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    let fields: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = crate::helpers::error_fields(&body);
     assert_eq!(fields, ["price_fen", "daily_quota"]);
     let (s, body) = c
         .post(&c.admin, "/api/v1/services", json!({"hospital_id": c.gz, "doctor_id": doctor, "kind": "free_clinic", "name": "义诊"}))
@@ -345,12 +340,7 @@ async fn services_are_validated_and_free_clinics_are_free() {
         .post(&c.admin, "/api/v1/services", json!({"hospital_id": c.gz, "kind": "text_consult", "name": "", "price_fen": -1, "duration_min": 1}))
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    let fields: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = crate::helpers::error_fields(&body);
     assert_eq!(fields, ["doctor_id", "name", "price_fen", "duration_min"]);
     let patient = c.app.token("patient1", PW).await;
     let (s, _) = c
@@ -757,12 +747,7 @@ async fn platform_admins_add_hospitals_and_hospital_admins_add_departments() {
     });
     let (s, body) = c.post(&root, "/api/v1/hospitals", hospital.clone()).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    let fields: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = crate::helpers::error_fields(&body);
     assert_eq!(fields, ["departments[1].std_code", "departments[1].name"]);
     let mut ok = hospital.clone();
     ok["departments"] = json!([{"std_code": "07", "name": "儿科"}]);

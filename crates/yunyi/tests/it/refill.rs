@@ -156,12 +156,7 @@ async fn only_a_taken_chronic_prescription_of_ones_own_is_renewed() {
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{wrong}");
-    let fields: Vec<&str> = wrong["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = crate::helpers::error_fields(&wrong);
     assert!(
         fields.contains(&"condition_icd10") || fields.contains(&"renews_prescription_id"),
         "{wrong}"

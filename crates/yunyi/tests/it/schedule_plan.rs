@@ -115,12 +115,7 @@ async fn weekly_templates_fill_the_horizon_edits_keep_booked_slots_and_closures_
         )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    let fields: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = crate::helpers::error_fields(&body);
     assert_eq!(fields, ["weekday", "mode", "end"], "{body}");
     let (s, _) = c
         .post(

@@ -72,12 +72,7 @@ async fn a_service_sets_its_own_reply_target_and_late_requests_are_flagged() {
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    let fields: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = crate::helpers::error_fields(&body);
     assert_eq!(fields, ["reply_within_min", "auto_assign"]);
 
     let service = new_service(&ctx, "doctor2", true, json!({"reply_within_min": 3})).await;

@@ -593,12 +593,7 @@ async fn only_the_platform_admin_registers_apps_and_registrations_are_checked() 
         .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let problem: Value = r.json().await.unwrap();
-    let fields: Vec<&str> = problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = crate::helpers::error_fields(&problem);
     assert_eq!(fields, ["name", "redirect_uris", "scope"]);
     app.stop().await;
 }

@@ -468,12 +468,7 @@ async fn only_the_hospitals_officers_work_cases_and_only_they_change_the_rules()
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    let fields: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = crate::helpers::error_fields(&body);
     assert_eq!(
         fields,
         ["note", "rules.area[0].from", "rules.rule[0].all[0]"]
