@@ -71,12 +71,23 @@ pub fn render(lang: Lang, event: Event, params: &str) -> (String, String) {
     let params: BTreeMap<String, String> = serde_json::from_str(params).unwrap_or_default();
     let args: Vec<(&str, &str)> = params
         .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .map(|(k, v)| (k.as_str(), named(lang, k, v).unwrap_or(v.as_str())))
         .collect();
     (
         lang.t_with(&event.key("title"), &args),
         lang.t_with(&event.key("body"), &args),
     )
+}
+
+/// Parameters stored as codes and the catalogue prefix of their names, so a reader sees
+/// "呼吸道（流感样）", not `respiratory` (stored notices keep the code: the name follows the
+/// reader's language).
+const NAMED_PARAMS: [(&str, &str); 1] = [("syndrome", "epi.syndrome.")];
+
+/// A coded parameter's name in `lang`, if it is one and the catalogue knows the code.
+fn named(lang: Lang, key: &str, code: &str) -> Option<&'static str> {
+    let (_, prefix) = NAMED_PARAMS.iter().find(|(k, _)| *k == key)?;
+    lang.lookup(&format!("{prefix}{code}"))
 }
 
 pub fn view(lang: Lang, row: &NotificationRow) -> NotificationView {
@@ -295,5 +306,21 @@ mod tests {
             "{zh}"
         );
         assert!(en.starts_with("You are booked"), "{en}");
+    }
+
+    #[test]
+    fn coded_params_are_shown_by_their_names() {
+        let params = r#"{"alert":"7","region":"440106","syndrome":"respiratory","day":"2026-12-07",
+            "count":"30","threshold":"12.5","method":"C1"}"#;
+        let (_, zh) = render(Lang::Zh, Event::EpiAlert, params);
+        let (_, en) = render(Lang::En, Event::EpiAlert, params);
+        assert!(
+            zh.contains("呼吸道（流感样）") && !zh.contains("respiratory"),
+            "{zh}"
+        );
+        assert!(en.contains("Respiratory (ILI)"), "{en}");
+        // A code the catalogue does not know is shown as it is.
+        let (_, other) = render(Lang::Zh, Event::EpiAlert, r#"{"syndrome":"new_one"}"#);
+        assert!(other.contains("new_one"), "{other}");
     }
 }
