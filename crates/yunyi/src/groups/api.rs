@@ -472,7 +472,9 @@ async fn own_words(
     actor: Actor,
     PathId(hospital): PathId,
 ) -> AppResult<Json<Items<super::model::Word>>> {
-    let items = service::own_words(&state, &actor, hospital).await?;
+    let items = service::own_words(&state, &actor, Some(hospital))
+        .await?
+        .words;
     Ok(Json(Items { items }))
 }
 
@@ -506,6 +508,8 @@ async fn set_own_words(
     let typed: Option<Vec<(String, String)>> = input
         .words
         .map(|words| words.into_iter().map(|w| (w.category, w.word)).collect());
-    let items = service::set_own_words(&state, &actor, hospital, typed.as_deref()).await?;
+    let items = service::set_own_words(&state, &actor, Some(hospital), typed.as_deref())
+        .await?
+        .words;
     Ok(Json(Items { items }))
 }

@@ -156,6 +156,12 @@ const WORDS: &[(Category, &[&str])] = &[
     ),
 ];
 
+/// The categories the screen finds by words, in the order it checks them (a hospital adds
+/// its own words to these; `other` comes only from a member's report).
+pub fn screened_categories() -> impl Iterator<Item = Category> {
+    WORDS.iter().map(|(category, _)| *category)
+}
+
 /// The longest run of digits a message may hold, spaces and dashes ignored: blood pressures
 /// (140/90), doses and dates (2026-12-06 is eight) pass; a mobile number (11 digits) or a
 /// landline with its area code does not. Shorter QQ numbers are caught by their word.
@@ -254,15 +260,18 @@ pub fn own_words(input: &[(String, String)]) -> Result<Vec<Word>, Vec<FieldError
     }
     for (i, (category, word)) in input.iter().enumerate() {
         let category = match Category::parse(category.trim()) {
-            Some(c) if c != Category::Other => Some(c),
+            Some(c) if screened_categories().any(|s| s == c) => Some(c),
             _ => {
-                let allowed = "contact, advertising, drug_sales, self_harm";
+                let allowed = screened_categories()
+                    .map(Category::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 errors.push(
                     FieldError::new(
                         format!("words[{i}].category"),
                         format!("must be one of {allowed}, got '{category}'"),
                     )
-                    .localized("field.choice", vec![("allowed", allowed.to_owned())]),
+                    .localized("field.choice", vec![("allowed", allowed)]),
                 );
                 None
             }

@@ -18,7 +18,6 @@ use super::service::{
 };
 use super::store::FlagRow;
 use crate::app::AppState;
-use crate::capability::Capability;
 use crate::error::{AppError, AppResult};
 use crate::extract::{AppForm, PathId, PathIds};
 use crate::identity::Actor;
@@ -498,14 +497,6 @@ struct WordsQuery {
     message: Option<String>,
 }
 
-/// The screen's categories a hospital may add words to, in the screen's order.
-const WORD_CATEGORIES: [Category; 4] = [
-    Category::SelfHarm,
-    Category::DrugSales,
-    Category::Advertising,
-    Category::Contact,
-];
-
 /// One category's words, a word a line.
 struct WordList {
     category: &'static str,
@@ -524,38 +515,17 @@ struct WordsPage {
     errors: Vec<String>,
 }
 
-/// The hospital whose words a page shows: the one asked for, or the staff member's own. Only
-/// the platform's administrators, who belong to no hospital, must name one.
-fn words_hospital(actor: &Actor, asked: Option<i64>) -> AppResult<i64> {
-    let me = actor.require()?;
-    match (asked.or(me.hospital_id), me.role) {
-        (Some(h), _) => Ok(h),
-        (None, Role::PlatformAdmin) => Err(AppError::field(crate::error::FieldError::required(
-            "hospital",
-        ))),
-        (None, _) => Err(AppError::refused(
-            crate::error::Reason::RoleRequired,
-            "a hospital's staff and administrators see its screened words",
-        )),
-    }
-}
-
 fn words_page(
     page: PageCtx,
-    actor: &Actor,
-    hospital: i64,
+    own: &service::OwnWords,
     lists: Vec<WordList>,
     message: String,
     errors: Vec<String>,
 ) -> WordsPage {
-    let can_edit = actor
-        .signed_in
-        .as_ref()
-        .is_some_and(|me| Capability::Administer(hospital).held_by(me));
     WordsPage {
         page: page.with_nav("groups"),
-        hospital,
-        can_edit,
+        hospital: own.hospital,
+        can_edit: own.may_change,
         lists,
         message,
         errors,
@@ -568,13 +538,12 @@ async fn words(
     actor: Actor,
     Query(q): Query<WordsQuery>,
 ) -> AppResult<WordsPage> {
-    let hospital = words_hospital(&actor, q.hospital)?;
-    let own = service::own_words(&state, &actor, hospital).await?;
-    let lists = WORD_CATEGORIES
-        .iter()
-        .map(|&c| WordList {
+    let own = service::own_words(&state, &actor, q.hospital).await?;
+    let lists = super::model::screened_categories()
+        .map(|c| WordList {
             category: c.as_str(),
             text: own
+                .words
                 .iter()
                 .filter(|w| w.category == c)
                 .map(|w| w.word.as_str())
@@ -583,14 +552,7 @@ async fn words(
         })
         .collect();
     let message = q.message.unwrap_or_default();
-    Ok(words_page(
-        page,
-        &actor,
-        hospital,
-        lists,
-        message,
-        Vec::new(),
-    ))
+    Ok(words_page(page, &own, lists, message, Vec::new()))
 }
 
 #[derive(Deserialize, Default)]
@@ -613,7 +575,6 @@ async fn save_words(
     AppForm(form): AppForm<WordsForm>,
 ) -> AppResult<axum::response::Response> {
     use axum::response::IntoResponse;
-    let hospital = words_hospital(&actor, q.hospital)?;
     let typed = [
         (Category::SelfHarm, form.self_harm),
         (Category::DrugSales, form.drug_sales),
@@ -629,10 +590,12 @@ async fn save_words(
                 .map(|l| (c.as_str().to_owned(), l.to_owned()))
         })
         .collect();
-    match service::set_own_words(&state, &actor, hospital, Some(&input)).await {
-        Ok(_) => Ok(
-            Redirect::to(&format!("/groups/words?hospital={hospital}&message=ok")).into_response(),
-        ),
+    match service::set_own_words(&state, &actor, q.hospital, Some(&input)).await {
+        Ok(saved) => {
+            let hospital = saved.hospital;
+            let to = format!("/groups/words?hospital={hospital}&message=ok");
+            Ok(Redirect::to(&to).into_response())
+        }
         Err(AppError::Validation(fields)) => {
             // Each error shown with the word it is about, the list kept as typed.
             let errors = fields
@@ -657,7 +620,9 @@ async fn save_words(
                     text,
                 })
                 .collect();
-            let page = words_page(page, &actor, hospital, lists, String::new(), errors);
+            // Only someone who may change the words gets this far; the page shows them anew.
+            let own = service::own_words(&state, &actor, q.hospital).await?;
+            let page = words_page(page, &own, lists, String::new(), errors);
             Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
         Err(e) => Err(e),

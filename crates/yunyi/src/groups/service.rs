@@ -1289,18 +1289,49 @@ pub async fn schedule(
     Ok(session)
 }
 
-/// A hospital's own words for the group screen: its administrators and the platform's read
-/// and change them; its doctors and nurses, who moderate its groups, read them.
-pub async fn own_words(state: &AppState, actor: &Actor, hospital: i64) -> AppResult<Vec<Word>> {
+/// A hospital's own words for the group screen, and whether the reader may change them.
+pub struct OwnWords {
+    pub hospital: i64,
+    pub words: Vec<Word>,
+    pub may_change: bool,
+}
+
+/// A hospital's own words for the group screen (`hospital`, or the reader's own): its
+/// administrators and the platform's read and change them; its doctors and nurses, who
+/// moderate its groups, read them. Only the platform's administrators, who belong to no
+/// hospital, must name one.
+pub async fn own_words(
+    state: &AppState,
+    actor: &Actor,
+    hospital: Option<i64>,
+) -> AppResult<OwnWords> {
     let me = actor.require()?;
+    let hospital = words_hospital(me, hospital)?;
+    let may_change = Capability::Administer(hospital).held_by(me);
     let staff_here =
         matches!(me.role, Role::Doctor | Role::Nurse) && me.hospital_id == Some(hospital);
-    if !staff_here {
+    if !may_change && !staff_here {
         let action = "group.words.read";
         crate::capability::require(state, actor, Capability::Administer(hospital), action).await?;
     }
     hospital_exists(state, hospital).await?;
-    Ok(store::own_words(&state.db, hospital).await?)
+    Ok(OwnWords {
+        hospital,
+        words: store::own_words(&state.db, hospital).await?,
+        may_change,
+    })
+}
+
+/// The hospital whose words are meant: the one named, or the reader's own.
+fn words_hospital(me: &SignedIn, named: Option<i64>) -> AppResult<i64> {
+    match (named.or(me.hospital_id), me.role) {
+        (Some(h), _) => Ok(h),
+        (None, Role::PlatformAdmin) => Err(AppError::required("hospital")),
+        (None, _) => Err(AppError::refused(
+            Reason::RoleRequired,
+            "a hospital's staff and administrators see its screened words",
+        )),
+    }
 }
 
 /// Replaces a hospital's own words (`(category, word)` as typed; see [`model::own_words`]);
@@ -1309,10 +1340,11 @@ pub async fn own_words(state: &AppState, actor: &Actor, hospital: i64) -> AppRes
 pub async fn set_own_words(
     state: &AppState,
     actor: &Actor,
-    hospital: i64,
+    hospital: Option<i64>,
     input: Option<&[(String, String)]>,
-) -> AppResult<Vec<Word>> {
+) -> AppResult<OwnWords> {
     let action = "group.words.set";
+    let hospital = words_hospital(actor.require()?, hospital)?;
     let me =
         crate::capability::require(state, actor, Capability::Administer(hospital), action).await?;
     let input = input.ok_or_else(|| AppError::required("words"))?;
@@ -1329,7 +1361,11 @@ pub async fn set_own_words(
     .await?;
     tx.commit().await?;
     // As a read gives them, in the database's order.
-    Ok(store::own_words(&state.db, hospital).await?)
+    Ok(OwnWords {
+        hospital,
+        words: store::own_words(&state.db, hospital).await?,
+        may_change: true,
+    })
 }
 
 async fn hospital_exists(state: &AppState, hospital: i64) -> AppResult<()> {

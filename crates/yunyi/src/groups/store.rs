@@ -651,12 +651,23 @@ pub async fn replace_own_words(
 ) -> Result<(), sqlx::Error> {
     tx.execute("DELETE FROM group_word WHERE hospital_id = $1", (hospital,))
         .await?;
-    for w in words {
-        tx.execute(
-            "INSERT INTO group_word (hospital_id, word, category, added_by, added_at) VALUES ($1, $2, $3, $4, $5)",
-            (hospital, &w.word, w.category, by, now),
-        )
-        .await?;
+    if words.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    // One statement for the list (at most 300 words: 602 parameters).
+    let mut params = crate::db::Params::default();
+    let (h, by, at) = (params.push(hospital), params.push(by), params.push(now));
+    let rows: Vec<String> = words
+        .iter()
+        .map(|w| {
+            let word = params.push(w.word.clone());
+            let category = params.push(w.category.as_str());
+            format!("({h}, {word}, {category}, {by}, {at})")
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO group_word (hospital_id, word, category, added_by, added_at) VALUES {}",
+        rows.join(", ")
+    );
+    tx.execute(&sql, params).await.map(|_| ())
 }
