@@ -314,6 +314,7 @@ impl Application {
                 ))
                 .with_job(crate::consult::unread::RemindUnreadReplies(state.clone()))
                 .with_job(crate::education::push::FanOut(state.clone()))
+                .with_job(crate::teleconsult::reminders::RemindDue(state.clone()))
                 // Refunds go through the payment gateway, which lives in the state.
                 .with_recurring_job(
                     crate::billing::fees::RefundLapsed(state.clone()),
@@ -417,6 +418,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::notification::router())
         .merge(crate::education::router())
         .merge(crate::groups::router())
+        .merge(crate::teleconsult::router())
         .merge(audit::router())
         .merge(fhir::router())
         .fallback(not_found)

@@ -53,6 +53,16 @@ pub struct Cli {
     )]
     pub step_up_minutes: Option<String>,
 
+    /// Hours a remote consultation's specialist may still read the shared items after signing
+    /// the report (0 to 720; default 72).
+    #[arg(
+        long,
+        global = true,
+        env = "YUNYI_TELECONSULT_READ_HOURS",
+        value_name = "HOURS"
+    )]
+    pub teleconsult_read_hours: Option<String>,
+
     /// Who may read a record by break-glass: `seen` (clinicians of a hospital where the patient
     /// has been seen; the default) or `anywhere` (any clinician).
     #[arg(long, global = true, env = "YUNYI_BREAK_GLASS", value_name = "SCOPE")]
@@ -381,6 +391,19 @@ pub fn resolve(cli: &Cli, matches: &ArgMatches) -> Result<Config, ConfigError> {
         ),
         &from_file_text,
     );
+    let teleconsult_read_hours = text_setting(
+        matches,
+        (
+            &cli.teleconsult_read_hours,
+            file.teleconsult_read_hours.map(|n| n.to_string()),
+        ),
+        (
+            "teleconsult_read_hours",
+            "--teleconsult-read-hours",
+            "YUNYI_TELECONSULT_READ_HOURS",
+        ),
+        &from_file_text,
+    );
     let break_glass = text_setting(
         matches,
         (&cli.break_glass, file.break_glass),
@@ -444,6 +467,7 @@ pub fn resolve(cli: &Cli, matches: &ArgMatches) -> Result<Config, ConfigError> {
         data_dir,
         database_url,
         step_up_minutes,
+        teleconsult_read_hours,
         break_glass,
         hsts,
         quiet_hours,

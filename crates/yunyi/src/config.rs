@@ -53,6 +53,8 @@ pub struct FileSettings {
     pub data_dir: Option<PathBuf>,
     pub database_url: Option<String>,
     pub step_up_minutes: Option<u64>,
+    /// Hours the specialist keeps the shared items after signing a remote consultation's report.
+    pub teleconsult_read_hours: Option<u64>,
     /// Who may break the glass: `seen` (default) or `anywhere`.
     pub break_glass: Option<String>,
     /// `on` (default) or `off`: HSTS on responses to https requests.
@@ -599,12 +601,25 @@ pub struct TriageConfig {
 }
 
 /// Consultation settings.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ConsultConfig {
+    /// How long after signing a remote consultation's report its specialist may still read
+    /// the shared items (addenda, the inviting doctor's questions).
+    pub teleconsult_read_after: Duration,
     /// STUN/TURN server URLs the browsers use to connect video calls.
     pub ice_servers: Vec<String>,
     /// The secret shared with the TURN server, for time-limited credentials (`consult::ice`).
     pub turn_secret: Option<Secret>,
+}
+
+impl Default for ConsultConfig {
+    fn default() -> Self {
+        Self {
+            teleconsult_read_after: Duration::from_secs(72 * 3600),
+            ice_servers: Vec::new(),
+            turn_secret: None,
+        }
+    }
 }
 
 /// ICE server URLs from one comma-separated setting: each `stun:`, `turn:` or `turns:`.
@@ -784,6 +799,7 @@ pub struct RawSettings {
     pub data_dir: Sourced<PathBuf>,
     pub database_url: Option<Sourced<String>>,
     pub step_up_minutes: Option<Sourced<String>>,
+    pub teleconsult_read_hours: Option<Sourced<String>>,
     pub break_glass: Option<Sourced<String>>,
     pub hsts: Option<Sourced<String>>,
     pub quiet_hours: Option<Sourced<String>>,
@@ -893,7 +909,26 @@ impl RawSettings {
                 None => Vec::new(),
             },
         };
+        let teleconsult_read_after = match &self.teleconsult_read_hours {
+            Some(hours) => {
+                let n = hours
+                    .value
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| *n <= 720)
+                    .ok_or_else(|| {
+                        ConfigError(format!(
+                            "teleconsult read window '{}' ({}) must be a whole number of hours from 0 to 720",
+                            hours.value, hours.source
+                        ))
+                    })?;
+                Duration::from_secs(n * 3600)
+            }
+            None => ConsultConfig::default().teleconsult_read_after,
+        };
         let consult = ConsultConfig {
+            teleconsult_read_after,
             ice_servers: match &self.ice_servers {
                 Some(raw) => parse_ice_servers(raw)?,
                 None => Vec::new(),
@@ -1011,6 +1046,7 @@ mod tests {
         let mut consult = ConsultConfig {
             ice_servers: vec!["stun:stun.example.cn:3478".to_owned()],
             turn_secret: Some(Secret("s3cret".to_owned())),
+            ..ConsultConfig::default()
         };
         let err = check_turn_secret(&consult).unwrap_err();
         assert!(err.0.contains("YUNYI_TURN_SECRET"), "{}", err.0);

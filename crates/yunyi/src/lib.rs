@@ -38,6 +38,7 @@ pub mod scrub;
 pub mod smart;
 pub mod socket;
 pub mod surveillance;
+pub mod teleconsult;
 pub mod text;
 pub mod time;
 pub mod triage;

@@ -141,6 +141,11 @@ fn parts() -> Vec<(&'static str, &'static str, OpenApi)> {
             crate::groups::api::ApiDoc::openapi(),
         ),
         (
+            "teleconsult",
+            "Remote consultations between hospitals: consent, the invited side's answer, the session and the opinion report",
+            crate::teleconsult::api::ApiDoc::openapi(),
+        ),
+        (
             "audit",
             "The audit trail",
             crate::audit::api::ApiDoc::openapi(),

@@ -303,7 +303,7 @@ async fn upload_record(
         .into_response())
 }
 
-fn file_response((bytes, content_type): (Vec<u8>, String)) -> Response {
+pub(crate) fn file_response((bytes, content_type): (Vec<u8>, String)) -> Response {
     // Images are shown in the page; a PDF is downloaded, never rendered in our origin, where
     // a crafted one could run script in the browser's viewer with the reader's session.
     let disposition = if content_type == "application/pdf" {

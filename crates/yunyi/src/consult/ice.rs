@@ -88,6 +88,7 @@ mod tests {
                 "turns:turn.example.cn:5349".to_owned(),
             ],
             turn_secret: None,
+            ..ConsultConfig::default()
         };
         let plain = ice_servers(&config, 7, 1_000);
         assert!(plain.iter().all(|s| s.username.is_none()));

@@ -12,6 +12,7 @@ mod notifications;
 mod picture;
 mod prescriptions;
 mod surveillance;
+mod teleconsult;
 
 use std::fmt;
 
@@ -237,6 +238,13 @@ pub async fn seed(state: &AppState) -> AppResult<DemoSummary> {
     if groups_new {
         groups::seed(state).await?;
     }
+    // Remote consultations: after the accounts, practice and family links they rest on.
+    let mut tx = db.begin().await?;
+    let teleconsult_new = claim(&mut tx, "demo.teleconsult").await?;
+    tx.commit().await?;
+    if teleconsult_new {
+        teleconsult::seed_care(state).await?;
+    }
 
     Ok(DemoSummary {
         newly_seeded: directory_new
@@ -286,13 +294,20 @@ const DEMO_SESSIONS: [(std::ops::RangeInclusive<i64>, &str, &str); 2] =
 /// shows free times, times not yet released, triage offers and booking. Only `yunyi demo` calls
 /// it (the test suite's demo has no schedules; its tests open the ones they need). One
 /// transaction: all of it or none. Returns the slots created (0 when already seeded).
-/// patient1's inbox (see `notifications`): after the schedules, since it books a visit.
+/// patient1's inbox (see `notifications`): after the schedules, since it books a visit; and
+/// the remote consultations, whose steps write to it.
 pub async fn seed_inbox(state: &AppState) -> AppResult<()> {
     let mut tx = state.db.begin().await?;
     let new = claim(&mut tx, "demo.notifications").await?;
     tx.commit().await?;
     if new {
         notifications::seed(state).await?;
+    }
+    let mut tx = state.db.begin().await?;
+    let new = claim(&mut tx, "demo.teleconsultations").await?;
+    tx.commit().await?;
+    if new {
+        teleconsult::seed_consultations(state).await?;
     }
     Ok(())
 }

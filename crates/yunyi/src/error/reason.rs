@@ -140,6 +140,17 @@ crate::text_enum! {
         NotRenewable = "not-renewable",
         /// The prescribing doctor no longer offers follow-up visits online: choose another doctor.
         NoFollowUpService = "no-follow-up-service",
+        // Remote consultations.
+        /// The patient's (or their family's) informed consent must be recorded first.
+        ConsentRequired = "consent-required",
+        /// The hospital is suspended: it takes no patients and no requests.
+        HospitalSuspended = "hospital-suspended",
+        /// The session counts as held only once the inviting physician and the specialist joined.
+        ParticipantsAbsent = "participants-absent",
+        /// The opinion report must be written before it is signed.
+        ReportRequired = "report-required",
+        /// A signed report is not changed: add an addendum.
+        ReportSigned = "report-signed",
         // The server.
         /// The server's storage is full: nothing was saved; try again later (the operator is
         /// alerted by the error log).

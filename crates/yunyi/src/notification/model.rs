@@ -46,6 +46,22 @@ crate::text_enum! {
         GroupCrisis = "group.crisis",
         /// To a group's members: a live Q&A with a doctor is scheduled.
         GroupSession = "group.session",
+        /// To the patient side: the doctor asks for consent to a remote consultation.
+        TeleconsultConsent = "teleconsult.consent",
+        /// To the invited hospital's specialist (or its coordinators): a request waits.
+        TeleconsultRequest = "teleconsult.request",
+        /// To the inviting doctor: the invited hospital accepted.
+        TeleconsultAccepted = "teleconsult.accepted",
+        /// To the inviting doctor: the invited hospital declined, with its reason.
+        TeleconsultDeclined = "teleconsult.declined",
+        /// To the participants: the session has a time.
+        TeleconsultScheduled = "teleconsult.scheduled",
+        /// To the inviting doctor: the specialist signed the opinion report.
+        TeleconsultReported = "teleconsult.reported",
+        /// To the patient side: the inviting doctor received the opinion and decided.
+        TeleconsultConcluded = "teleconsult.concluded",
+        /// To whoever's step it is: the step is due soon.
+        TeleconsultDue = "teleconsult.due",
     }
 }
 
@@ -57,6 +73,8 @@ crate::text_enum! {
         Prescription = "prescription",
         Delivery = "delivery",
         Payment = "payment",
+        /// Remote consultations between hospitals (requests, answers, reports, due steps).
+        Teleconsult = "teleconsult",
     }
 }
 
@@ -104,6 +122,11 @@ impl Event {
             EpiFlag | EpiOverdue | EpiAlert | EducationPush => None,
             GroupInvite | GroupApproved | GroupRequest | GroupReport | GroupCrisis
             | GroupSession => None,
+            TeleconsultConsent | TeleconsultScheduled | TeleconsultConcluded => {
+                Some(Topic::Consultation)
+            }
+            TeleconsultRequest | TeleconsultAccepted | TeleconsultDeclined
+            | TeleconsultReported | TeleconsultDue => Some(Topic::Teleconsult),
         }
     }
 

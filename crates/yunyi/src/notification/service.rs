@@ -82,7 +82,11 @@ pub fn render(lang: Lang, event: Event, params: &str) -> (String, String) {
 /// Parameters stored as codes and the catalogue prefix of their names, so a reader sees
 /// "呼吸道（流感样）", not `respiratory` (stored notices keep the code: the name follows the
 /// reader's language).
-const NAMED_PARAMS: [(&str, &str); 1] = [("syndrome", "epi.syndrome.")];
+const NAMED_PARAMS: [(&str, &str); 3] = [
+    ("syndrome", "epi.syndrome."),
+    ("step", "teleconsult.status."),
+    ("urgency", "teleconsult.urgency."),
+];
 
 /// A coded parameter's name in `lang`, if it is one and the catalogue knows the code.
 fn named(lang: Lang, key: &str, code: &str) -> Option<&'static str> {
@@ -279,8 +283,9 @@ mod tests {
 
     /// Every placeholder any template uses, filled.
     const PARAMS: &str = r#"{"alert":"1","amount":"¥1.00","case":"2","count":"3","courier":"c",
-        "day":"d","doctor":"王","group":"g","hospital":"h","nickname":"n","method":"C1","prescription":"4","reason":"r","region":"440106",
-        "rule":"r","status":"s","syndrome":"y","threshold":"1.0","time":"t","title":"x","tracking":"k","until":"u"}"#;
+        "day":"d","doctor":"王","group":"g","hospital":"h","nickname":"n","method":"C1","number":"5","patient":"p",
+        "prescription":"4","reason":"r","region":"440106","rule":"r","status":"s","step":"held",
+        "syndrome":"y","threshold":"1.0","time":"t","title":"x","tracking":"k","until":"u","urgency":"urgent"}"#;
 
     #[test]
     fn every_event_has_a_title_and_body_in_both_languages() {

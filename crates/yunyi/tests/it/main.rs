@@ -49,6 +49,7 @@ mod service_lines;
 mod smart;
 mod statistics;
 mod surveillance;
+mod teleconsult;
 mod triage;
 mod waitlist;
 mod web;
