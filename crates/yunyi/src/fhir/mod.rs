@@ -25,6 +25,7 @@ pub mod pharmacy;
 pub mod scheduling;
 pub mod scopes;
 pub mod surveillance;
+pub mod teleconsult;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -38,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .merge(surveillance::router())
         .merge(education::router())
         .merge(groups::router())
+        .merge(teleconsult::router())
         // After the routes: a SMART app's token reaches only what its scopes cover.
         .route_layer(axum::middleware::from_fn(scopes::guard))
 }
@@ -436,7 +438,7 @@ type Served = (
     &'static [&'static str],
     &'static [(&'static str, &'static str)],
 );
-const RESOURCES: [Served; 22] = [
+const RESOURCES: [Served; 25] = [
     ("Patient", READ_SEARCH, &[]),
     ("RelatedPerson", READ_SEARCH, &[("patient", "reference")]),
     (
@@ -506,7 +508,28 @@ const RESOURCES: [Served; 22] = [
     ),
     ("DetectedIssue", READ_SEARCH, &[("patient", "reference")]),
     ("Flag", READ, &[]),
-    ("ServiceRequest", READ, &[]),
+    (
+        "ServiceRequest",
+        READ_SEARCH,
+        &[
+            ("patient", "reference"),
+            ("requester", "reference"),
+            ("performer", "reference"),
+            ("status", "token"),
+        ],
+    ),
+    (
+        "Task",
+        READ_SEARCH,
+        &[
+            ("patient", "reference"),
+            ("requester", "reference"),
+            ("owner", "reference"),
+            ("status", "token"),
+        ],
+    ),
+    ("Consent", READ_SEARCH, &[("patient", "reference")]),
+    ("Composition", READ_SEARCH, &[("patient", "reference")]),
     ("Observation", READ, &[]),
     ("MeasureReport", READ, &[]),
     ("CommunicationRequest", READ, &[]),

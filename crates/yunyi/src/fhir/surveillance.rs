@@ -22,7 +22,6 @@ use crate::time::cst_rfc3339;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/fhir/Flag/{id}", get(read_flag))
-        .route("/fhir/ServiceRequest/{id}", get(read_service_request))
         .route("/fhir/Observation/{id}", get(read_observation))
         .route("/fhir/MeasureReport/{id}", get(read_measure_report))
 }
@@ -195,13 +194,15 @@ async fn read_flag(
     Ok(fhir_json(flag(&c, person)))
 }
 
-async fn read_service_request(
-    State(state): State<AppState>,
-    actor: Actor,
-    Path(id): Path<String>,
+/// A case's step as a `ServiceRequest` (`/fhir/ServiceRequest/<case>-transport`); the route is
+/// shared with remote consultations (`fhir::teleconsult`).
+pub(super) async fn service_request_of_case(
+    state: &AppState,
+    actor: &Actor,
+    id: &str,
 ) -> AppResult<Response> {
-    let (case, part) = split_id("ServiceRequest", &id)?;
-    let c = cases::read(&state, &actor, case).await?;
+    let (case, part) = split_id("ServiceRequest", id)?;
+    let c = cases::read(state, actor, case).await?;
     let person = c.person_id;
     service_request(&c, person, part)
         .map(fhir_json)

@@ -1204,6 +1204,8 @@ pub struct TeleconsultSummary {
     pub due_at: Option<String>,
     /// The current step is past its due time.
     pub overdue: bool,
+    /// The patient's consent is recorded.
+    pub consented: bool,
     pub report_due_at: Option<String>,
     pub created_at: String,
 }
@@ -1241,6 +1243,7 @@ fn summary(t: &Row, clinical: bool, now: i64) -> TeleconsultSummary {
         scheduled_at: t.scheduled_at.map(cst_rfc3339),
         due_at: t.due_at.map(cst_rfc3339),
         overdue: is_overdue(t, now),
+        consented: t.consent_at.is_some(),
         report_due_at: t.report_due_at.map(cst_rfc3339),
         created_at: cst_rfc3339(t.created_at),
     }

@@ -1121,3 +1121,151 @@ async fn the_pages_take_a_remote_consultation_from_the_form_to_the_opinion() {
         "{page}"
     );
 }
+
+#[tokio::test]
+async fn fhir_shows_the_request_its_task_the_consent_and_the_signed_opinion() {
+    use crate::fhir::{assert_valid, entries, fhir};
+    let w = world().await;
+    let app = &w.ctx.app;
+    let id = w.held().await;
+    assert_eq!(w.report(id).await.0, StatusCode::NO_CONTENT);
+    let rid = format!("teleconsult-{id}");
+    // Before signing: the request, its task and the consent; no opinion yet.
+    let (s, request) = fhir(
+        app,
+        Some(&w.specialist),
+        &format!("/fhir/ServiceRequest/{rid}"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{request}");
+    assert_eq!(request["status"], "active");
+    assert_eq!(request["priority"], "urgent");
+    assert_eq!(
+        request["requester"]["reference"],
+        format!(
+            "Organization/{}",
+            scalar(
+                &w.ctx,
+                "SELECT id FROM hospital WHERE code = $1",
+                "DEMO-JZ-001"
+            )
+            .await
+        )
+    );
+    assert_eq!(
+        request["performer"][0]["reference"],
+        format!("Organization/{}", w.gz)
+    );
+    assert_eq!(
+        request["subject"]["reference"],
+        format!("Patient/{}", w.father)
+    );
+    let (_, task) = fhir(app, Some(&w.specialist), &format!("/fhir/Task/{rid}")).await;
+    assert_eq!(
+        (
+            task["status"].as_str(),
+            task["businessStatus"]["coding"][0]["code"].as_str()
+        ),
+        (Some("in-progress"), Some("held"))
+    );
+    assert_eq!(
+        task["owner"]["reference"],
+        format!("Practitioner/{}", w.specialist_id)
+    );
+    let (s, consent) = fhir(app, Some(&w.inviting), &format!("/fhir/Consent/{rid}")).await;
+    assert_eq!(s, StatusCode::OK, "{consent}");
+    assert_eq!(consent["status"], "active");
+    let (s, none) = fhir(app, Some(&w.inviting), &format!("/fhir/Composition/{rid}")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{none}");
+
+    // Signed: the opinion as a consult note, the task completed with it as output.
+    w.ok(&w.specialist, id, "report/sign", json!({})).await;
+    let (s, opinion) = fhir(app, Some(&w.inviting), &format!("/fhir/Composition/{rid}")).await;
+    assert_eq!(s, StatusCode::OK, "{opinion}");
+    assert_eq!(opinion["type"]["coding"][0]["code"], "11488-4");
+    assert_eq!(opinion["attester"][0]["mode"], "legal");
+    assert!(
+        opinion["section"][1]["text"]["div"]
+            .as_str()
+            .unwrap()
+            .contains("J44.1")
+    );
+    let (_, task) = fhir(app, Some(&w.inviting), &format!("/fhir/Task/{rid}")).await;
+    assert_eq!(task["status"], "completed");
+    assert_eq!(
+        task["output"][0]["valueReference"]["reference"],
+        format!("Composition/{rid}")
+    );
+
+    // Searches by patient, requester, performer and status; each entry valid R4.
+    let jz = scalar(
+        &w.ctx,
+        "SELECT id FROM hospital WHERE code = $1",
+        "DEMO-JZ-001",
+    )
+    .await;
+    for (token, path, found) in [
+        (
+            &w.inviting,
+            format!("/fhir/ServiceRequest?patient=Patient/{}", w.father),
+            true,
+        ),
+        (
+            &w.inviting,
+            format!("/fhir/ServiceRequest?requester=Organization/{jz}&status=active"),
+            true,
+        ),
+        (
+            &w.inviting,
+            "/fhir/ServiceRequest?status=completed".to_owned(),
+            false,
+        ),
+        (
+            &w.specialist,
+            format!(
+                "/fhir/ServiceRequest?performer=Practitioner/{}",
+                w.specialist_id
+            ),
+            true,
+        ),
+        (
+            &w.specialist,
+            format!(
+                "/fhir/Task?owner=Practitioner/{}&status=completed",
+                w.specialist_id
+            ),
+            true,
+        ),
+        (
+            &w.family,
+            format!("/fhir/Consent?patient=Patient/{}", w.father),
+            true,
+        ),
+        (&w.family, "/fhir/Composition".to_owned(), false),
+        (&w.inviting, "/fhir/Composition".to_owned(), true),
+    ] {
+        let (s, bundle) = fhir(app, Some(token), &path).await;
+        assert_eq!(s, StatusCode::OK, "{path}: {bundle}");
+        let hits = entries(&bundle);
+        for r in &hits {
+            assert_valid(r);
+        }
+        assert_eq!(
+            hits.iter().any(|r| r["id"] == rid.as_str()),
+            found,
+            "{path}: {bundle}"
+        );
+    }
+    let (s, _) = fhir(app, Some(&w.inviting), "/fhir/ServiceRequest?code=x").await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "an unknown parameter is refused by name"
+    );
+    // Nobody without standing reads any of them.
+    let stranger = app.token("doctor5", PW).await;
+    for kind in ["ServiceRequest", "Task", "Consent", "Composition"] {
+        let (s, _) = fhir(app, Some(&stranger), &format!("/fhir/{kind}/{rid}")).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{kind}");
+    }
+}
