@@ -53,6 +53,10 @@ const ASSETS: &[Asset] = &[
     js("chat.js", include_bytes!("../../assets/chat.js")),
     js("group.js", include_bytes!("../../assets/group.js")),
     js(
+        "teleconsult.js",
+        include_bytes!("../../assets/teleconsult.js"),
+    ),
+    js(
         "article-editor.js",
         include_bytes!("../../assets/article-editor.js"),
     ),

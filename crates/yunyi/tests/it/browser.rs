@@ -1488,3 +1488,95 @@ async fn a_doctor_inserts_a_picture_into_an_article_in_a_real_browser() {
     doctor.quit().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_doctor_attaches_a_consent_signed_on_paper_in_a_real_browser() {
+    let app = TestApp::with_demo().await;
+    // doctor19 drafts a remote consultation for patient1's father through the API.
+    let token = app.token("doctor19", crate::helpers::PW).await;
+    app.step_up(&token).await;
+    let father = app
+        .db
+        .scalar::<i64>("SELECT id FROM person WHERE name = $1", ("张建国",))
+        .await
+        .unwrap();
+    let gz = app
+        .db
+        .scalar::<i64>("SELECT id FROM hospital WHERE code = 'DEMO-GZ-001'", ())
+        .await
+        .unwrap();
+    let department = app
+        .db
+        .scalar::<i64>(
+            "SELECT id FROM department WHERE hospital_id = $1 AND std_code = '03.01'",
+            (gz,),
+        )
+        .await
+        .unwrap();
+    let r = app
+        .post_as(
+            Some(&token),
+            "/api/v1/remote-consultations",
+            &serde_json::json!({
+                "person_id": father, "invited_hospital_id": gz, "department_id": department,
+                "urgency": "routine", "question": "请协助评估慢阻肺急性加重的治疗方案。",
+                "summary": "男，74 岁，慢阻肺急性加重，抗感染 3 天后仍低氧。",
+            }),
+        )
+        .await;
+    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    let id = r.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
+
+    let browser = Browser::start().await;
+    let d = browser.driver();
+    d.goto(app.url("/login")).await.unwrap();
+    browser.fill("username", "doctor19").await;
+    browser.fill("password", crate::helpers::PW).await;
+    browser.click("login-submit").await;
+    browser.wait_path("/me").await;
+    d.goto(app.url(&format!("/remote-consultations/{id}")))
+        .await
+        .unwrap();
+    browser
+        .js("document.getElementById('paper-consent').open = true")
+        .await;
+    browser.fill("paper-signer", "张伟").await;
+    browser.fill("paper-witness", "护士 周敏").await;
+    let dir = tempfile::tempdir().unwrap();
+    // Not an image: the page says so, in Chinese, and nothing is recorded.
+    let fake = dir.path().join("consent.png");
+    std::fs::write(&fake, "not a scan").unwrap();
+    browser
+        .element("paper-file")
+        .await
+        .send_keys(fake.display().to_string())
+        .await
+        .unwrap();
+    browser.click("paper-submit").await;
+    browser.wait_text("#paper-status", "未能记录").await;
+    let row = yunyi::teleconsult::store::get(&app.db, id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(row.consent_at.is_none());
+
+    let real = dir.path().join("real.png");
+    std::fs::write(&real, crate::practice::PIXEL_PNG).unwrap();
+    browser
+        .element("paper-file")
+        .await
+        .send_keys(real.display().to_string())
+        .await
+        .unwrap();
+    browser.click("paper-submit").await;
+    browser.wait_text("#consent", "护士 周敏").await;
+    let row = yunyi::teleconsult::store::get(&app.db, id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.consent_method.as_deref(), Some("paper"));
+    browser.quit().await;
+    app.stop().await;
+}
