@@ -419,6 +419,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::education::router())
         .merge(crate::groups::router())
         .merge(crate::teleconsult::router())
+        .merge(crate::referral::router())
         .merge(audit::router())
         .merge(fhir::router())
         .fallback(not_found)

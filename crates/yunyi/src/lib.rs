@@ -33,6 +33,7 @@ pub mod ops;
 pub mod paging;
 pub mod pharmacy;
 pub mod policy;
+pub mod referral;
 pub mod scheduling;
 pub mod scrub;
 pub mod smart;

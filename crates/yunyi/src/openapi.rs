@@ -146,6 +146,11 @@ fn parts() -> Vec<(&'static str, &'static str, OpenApi)> {
             crate::teleconsult::api::ApiDoc::openapi(),
         ),
         (
+            "referral",
+            "Two-way referral between hospitals: up to a tertiary hospital, down for follow-up",
+            crate::referral::api::ApiDoc::openapi(),
+        ),
+        (
             "audit",
             "The audit trail",
             crate::audit::api::ApiDoc::openapi(),

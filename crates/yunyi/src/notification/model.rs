@@ -62,6 +62,12 @@ crate::text_enum! {
         TeleconsultConcluded = "teleconsult.concluded",
         /// To whoever's step it is: the step is due soon.
         TeleconsultDue = "teleconsult.due",
+        /// To the receiving hospital's administrators: a referral arrived.
+        ReferralRequest = "referral.request",
+        /// To the patient side and the referring doctor: the referral was accepted.
+        ReferralAccepted = "referral.accepted",
+        /// To the patient side and the referring doctor: the referral was declined.
+        ReferralDeclined = "referral.declined",
     }
 }
 
@@ -126,7 +132,8 @@ impl Event {
                 Some(Topic::Consultation)
             }
             TeleconsultRequest | TeleconsultAccepted | TeleconsultDeclined
-            | TeleconsultReported | TeleconsultDue => Some(Topic::Teleconsult),
+            | TeleconsultReported | TeleconsultDue | ReferralRequest => Some(Topic::Teleconsult),
+            ReferralAccepted | ReferralDeclined => Some(Topic::Appointment),
         }
     }
 

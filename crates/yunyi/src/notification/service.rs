@@ -282,7 +282,7 @@ mod tests {
     use super::*;
 
     /// Every placeholder any template uses, filled.
-    const PARAMS: &str = r#"{"alert":"1","amount":"¥1.00","case":"2","count":"3","courier":"c",
+    const PARAMS: &str = r#"{"alert":"1","amount":"¥1.00","arranged":"a","case":"2","count":"3","courier":"c",
         "day":"d","doctor":"王","group":"g","hospital":"h","nickname":"n","method":"C1","number":"5","patient":"p",
         "prescription":"4","reason":"r","region":"440106","rule":"r","status":"s","step":"held",
         "syndrome":"y","threshold":"1.0","time":"t","title":"x","tracking":"k","until":"u","urgency":"urgent"}"#;

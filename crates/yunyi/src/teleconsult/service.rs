@@ -1540,13 +1540,23 @@ pub async fn items(state: &AppState, actor: &Actor, id: i64) -> AppResult<Vec<Sh
 }
 
 async fn content(state: &AppState, t: &Row, brief: SharedItemBrief) -> AppResult<SharedItem> {
+    let file = format!("/api/v1/remote-consultations/{}/records/{}", t.id, brief.id);
+    item_content(state, brief, file).await
+}
+
+/// What a shared record item holds, for whoever the sharing context let read it; `file` is
+/// where an uploaded record's file is served in that context.
+pub async fn item_content(
+    state: &AppState,
+    brief: SharedItemBrief,
+    file: String,
+) -> AppResult<SharedItem> {
     let lines = match brief.kind {
         ItemKind::Note => store::note_lines(&state.db, brief.id).await?,
         ItemKind::Prescription => store::prescription_lines(&state.db, brief.id).await?,
         kind => store::record_lines(&state.db, kind, brief.id).await?,
     };
-    let file = (brief.kind == ItemKind::PriorRecord)
-        .then(|| format!("/api/v1/remote-consultations/{}/records/{}", t.id, brief.id));
+    let file = (brief.kind == ItemKind::PriorRecord).then_some(file);
     Ok(SharedItem {
         brief,
         lines: lines
@@ -1558,6 +1568,43 @@ async fn content(state: &AppState, t: &Row, brief: SharedItemBrief) -> AppResult
             .collect(),
         file,
     })
+}
+
+/// The briefs of `items` of a patient at the hospital that shares them, in the order listed
+/// for choosing.
+pub async fn briefs(
+    state: &AppState,
+    person: i64,
+    hospital: i64,
+    items: &[ItemRef],
+) -> AppResult<Vec<SharedItemBrief>> {
+    Ok(store::shareable(&state.db, person, hospital)
+        .await?
+        .into_iter()
+        .filter(|r| {
+            items.contains(&ItemRef {
+                kind: r.kind,
+                id: r.id,
+            })
+        })
+        .map(brief)
+        .collect())
+}
+
+/// Which of `items` are not records of `person` that `hospital` may share (their indexes).
+pub async fn not_shareable(
+    state: &AppState,
+    person: i64,
+    hospital: i64,
+    items: &[ItemRef],
+) -> AppResult<Vec<usize>> {
+    let ok = store::shareable(&state.db, person, hospital).await?;
+    Ok(items
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| !ok.iter().any(|s| s.kind == i.kind && s.id == i.id))
+        .map(|(n, _)| n)
+        .collect())
 }
 
 /// One shared item; anything not shared is 404, whatever it is.

@@ -40,6 +40,7 @@ mod openapi;
 mod ops;
 mod practice;
 mod prescriptions;
+mod referral;
 mod refill;
 mod schedule_pages;
 mod schedule_plan;

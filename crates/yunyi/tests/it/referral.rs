@@ -1,0 +1,354 @@
+//! Two-way referral (双向转诊): the county hospital's doctor19 refers patient1's father up to
+//! the Guangzhou hospital with a summary and a shared diagnosis; the receiving side accepts
+//! saying what it arranged (and may then read his record there) or declines saying why, and
+//! records the arrival; the family sees each step; anyone else is told nothing.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::booking::{Ctx, setup};
+use crate::helpers::{PW, error_fields};
+
+const BASE: &str = "/api/v1/referrals";
+
+struct World {
+    ctx: Ctx,
+    referring: String,
+    family: String,
+    father: i64,
+    gz: i64,
+    respiratory: i64,
+    diagnosis: i64,
+}
+
+async fn world() -> World {
+    let ctx = setup().await;
+    let referring = ctx.app.token("doctor19", PW).await;
+    ctx.app.step_up(&referring).await;
+    let family = ctx.app.token("patient1", PW).await;
+    let one = |sql: &'static str, arg: &'static str| {
+        let db = ctx.app.db.clone();
+        async move { db.scalar::<i64>(sql, (arg,)).await.unwrap() }
+    };
+    let father = one("SELECT id FROM person WHERE name = $1", "张建国").await;
+    let gz = one("SELECT id FROM hospital WHERE code = $1", "DEMO-GZ-001").await;
+    let respiratory = ctx
+        .app
+        .db
+        .scalar::<i64>(
+            "SELECT id FROM department WHERE hospital_id = $1 AND std_code = '03.01'",
+            (gz,),
+        )
+        .await
+        .unwrap();
+    let diagnosis = ctx
+        .app
+        .db
+        .scalar::<i64>(
+            "SELECT id FROM offline_diagnosis WHERE person_id = $1 AND icd10 = 'J44.1'",
+            (father,),
+        )
+        .await
+        .unwrap();
+    World {
+        ctx,
+        referring,
+        family,
+        father,
+        gz,
+        respiratory,
+        diagnosis,
+    }
+}
+
+impl World {
+    fn body(&self) -> Value {
+        json!({
+            "person_id": self.father,
+            "to_hospital_id": self.gz,
+            "department_id": self.respiratory,
+            "direction": "up",
+            "kind": "inpatient",
+            "summary": "男，74 岁，慢阻肺急性加重，县医院无创通气条件不足，需上级医院住院治疗。",
+            "request": "申请呼吸内科住院床位",
+            "items": [{"kind": "offline_diagnosis", "id": self.diagnosis}],
+        })
+    }
+
+    async fn refer(&self) -> i64 {
+        let (s, created) = self.ctx.post(&self.referring, BASE, self.body()).await;
+        assert_eq!(s, StatusCode::CREATED, "{created}");
+        created["id"].as_i64().unwrap()
+    }
+
+    async fn step(&self, token: &str, id: i64, step: &str, body: Value) -> (StatusCode, Value) {
+        self.ctx
+            .post(token, &format!("{BASE}/{id}/{step}"), body)
+            .await
+    }
+
+    async fn events(&self, token: &str, id: i64) -> Vec<String> {
+        let (_, inbox) = self.ctx.get(token, "/api/v1/notifications?limit=100").await;
+        inbox["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["link"] == format!("/referrals/{id}"))
+            .map(|n| n["event"].as_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn a_patient_is_referred_up_accepted_with_a_bed_and_arrives() {
+    let w = world().await;
+    let id = w.refer().await;
+    assert_eq!(
+        w.events(&w.ctx.admin, id).await,
+        ["referral.request"],
+        "the receiving hospital hears"
+    );
+
+    // The receiving department's doctors see it, others of the hospital do not.
+    let doctor2 = w.ctx.app.token("doctor2", PW).await;
+    let doctor4 = w.ctx.app.token("doctor4", PW).await;
+    let (_, mine) = w.ctx.get(&doctor2, BASE).await;
+    assert!(
+        mine["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["id"] == id)
+    );
+    let (_, not_mine) = w.ctx.get(&doctor4, BASE).await;
+    assert!(
+        !not_mine["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["id"] == id)
+    );
+    assert_eq!(
+        w.ctx.get(&doctor4, &format!("{BASE}/{id}")).await.0,
+        StatusCode::NOT_FOUND
+    );
+
+    // The receiving doctor reads the shared diagnosis, and nothing of his record yet.
+    w.ctx.app.step_up(&doctor2).await;
+    let (s, items) = w.ctx.get(&doctor2, &format!("{BASE}/{id}/items")).await;
+    assert_eq!(s, StatusCode::OK, "{items}");
+    assert_eq!(
+        items["items"][0]["lines"][0]["text"],
+        "慢性阻塞性肺疾病伴急性加重 (J44.1)"
+    );
+    let (s, _) = w
+        .ctx
+        .get(&doctor2, &format!("/api/v1/patients/{}", w.father))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "no care link before accepting");
+
+    let (s, bad) = w.step(&doctor2, id, "accept", json!({})).await;
+    assert_eq!(
+        (s, error_fields(&bad)),
+        (StatusCode::UNPROCESSABLE_ENTITY, vec!["arranged"])
+    );
+    let (s, _) = w
+        .step(
+            &doctor2,
+            id,
+            "accept",
+            json!({"arranged": "12 月 9 日上午呼吸内科 12 床，请携带病历资料。"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = w
+        .ctx
+        .get(&doctor2, &format!("/api/v1/patients/{}", w.father))
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "the accepting doctor now cares for him at this hospital"
+    );
+    assert_eq!(w.events(&w.family, id).await, ["referral.accepted"]);
+    assert_eq!(w.events(&w.referring, id).await, ["referral.accepted"]);
+
+    // The family sees where to go.
+    let (s, seen) = w.ctx.get(&w.family, &format!("{BASE}/{id}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(seen["standing"], "patient_side");
+    assert_eq!(
+        seen["arranged"],
+        "12 月 9 日上午呼吸内科 12 床，请携带病历资料。"
+    );
+    assert_eq!(seen["direction"], "up");
+    let (s, _) = w.ctx.get(&w.family, &format!("{BASE}/{id}/items")).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "the items are for the doctors");
+
+    let (s, _) = w.step(&w.referring, id, "arrive", json!({})).await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "the arrival is recorded where he arrives"
+    );
+    assert_eq!(
+        w.step(&w.ctx.admin, id, "arrive", json!({})).await.0,
+        StatusCode::NO_CONTENT
+    );
+    let (_, done) = w.ctx.get(&w.referring, &format!("{BASE}/{id}")).await;
+    assert_eq!(done["status"], "arrived");
+    let steps: Vec<&str> = done["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["sent", "accepted", "arrived"]);
+    let (s, late) = w
+        .step(&w.referring, id, "cancel", json!({"reason": "家属要求"}))
+        .await;
+    assert_eq!(
+        (s, late["code"].as_str()),
+        (StatusCode::CONFLICT, Some("wrong-state"))
+    );
+    let actions = w
+        .ctx
+        .app
+        .db
+        .scalars::<String>(
+            "SELECT action FROM audit_event WHERE object_type = 'referral' AND object_id = $1 \
+             UNION ALL SELECT action FROM audit_pending WHERE object_type = 'referral' AND object_id = $1",
+            (id.to_string(),),
+        )
+        .await
+        .unwrap();
+    for a in [
+        "referral.accept",
+        "referral.arrive",
+        "referral.read",
+        "referral.item.read",
+    ] {
+        assert!(actions.iter().any(|x| x == a), "{a} missing: {actions:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_referral_is_declined_or_withdrawn_and_bad_ones_are_refused() {
+    let w = world().await;
+    // Every bad field named; only patients in the doctor's care; only this patient's items.
+    let (s, bad) = w
+        .ctx
+        .post(
+            &w.referring,
+            BASE,
+            json!({"direction": "across", "items": []}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        error_fields(&bad),
+        [
+            "person_id",
+            "to_hospital_id",
+            "direction",
+            "kind",
+            "summary",
+            "request"
+        ]
+    );
+    let mut other = w.body();
+    other["items"] = json!([{"kind": "note", "id": 999999}]);
+    let (s, bad) = w.ctx.post(&w.referring, BASE, other).await;
+    assert_eq!(
+        (s, error_fields(&bad)),
+        (StatusCode::UNPROCESSABLE_ENTITY, vec!["items[0]"])
+    );
+    let patient3 = w
+        .ctx
+        .app
+        .db
+        .scalar::<i64>(
+            "SELECT person_id FROM account WHERE username = 'patient3'",
+            (),
+        )
+        .await
+        .unwrap();
+    let mut stranger = w.body();
+    stranger["person_id"] = json!(patient3);
+    stranger["items"] = json!([]);
+    assert_eq!(
+        w.ctx.post(&w.referring, BASE, stranger).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let patient = w.family.clone();
+    assert_eq!(
+        w.ctx.post(&patient, BASE, w.body()).await.0,
+        StatusCode::FORBIDDEN
+    );
+
+    // Declined with a reason, which the family reads.
+    let id = w.refer().await;
+    let doctor2 = w.ctx.app.token("doctor2", PW).await;
+    let (s, bad) = w.step(&doctor2, id, "decline", json!({"reason": ""})).await;
+    assert_eq!(
+        (s, error_fields(&bad)),
+        (StatusCode::UNPROCESSABLE_ENTITY, vec!["reason"])
+    );
+    assert_eq!(
+        w.step(
+            &doctor2,
+            id,
+            "decline",
+            json!({"reason": "本院呼吸科床位已满，建议转诊至市中心医院。"})
+        )
+        .await
+        .0,
+        StatusCode::NO_CONTENT
+    );
+    let (_, seen) = w.ctx.get(&w.family, &format!("{BASE}/{id}")).await;
+    assert_eq!(seen["status"], "declined");
+    assert_eq!(seen["reason"], "本院呼吸科床位已满，建议转诊至市中心医院。");
+    assert_eq!(w.events(&w.family, id).await, ["referral.declined"]);
+    let (s, again) = w
+        .step(&doctor2, id, "accept", json!({"arranged": "改为门诊"}))
+        .await;
+    assert_eq!(
+        (s, again["code"].as_str()),
+        (StatusCode::CONFLICT, Some("wrong-state"))
+    );
+
+    // The family withdraws another; the shared items close to the receiving side.
+    let id = w.refer().await;
+    assert_eq!(
+        w.step(
+            &w.family,
+            id,
+            "cancel",
+            json!({"reason": "决定在本地继续治疗"})
+        )
+        .await
+        .0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        w.ctx.get(&doctor2, &format!("{BASE}/{id}/items")).await.0,
+        StatusCode::FORBIDDEN
+    );
+
+    // A suspended hospital takes no referrals.
+    let platform = w.ctx.app.token("admin", PW).await;
+    let (s, _) = w
+        .ctx
+        .post(
+            &platform,
+            &format!("/api/v1/hospitals/{}/status", w.gz),
+            json!({"status": "suspended", "reason": "整改"}),
+        )
+        .await;
+    assert!(s.is_success());
+    let (s, p) = w.ctx.post(&w.referring, BASE, w.body()).await;
+    assert_eq!(
+        (s, p["code"].as_str()),
+        (StatusCode::CONFLICT, Some("hospital-suspended"))
+    );
+}
