@@ -2,7 +2,8 @@
 //! `teleconsult` privilege there, and caring for patient1's father 张建国 after his COPD
 //! exacerbation) invites the Guangzhou hospital. One consultation went all the way to the
 //! specialist's signed report (doctor1, respiratory medicine), waiting for doctor19 to receive
-//! it; another waits in Guangzhou's cardiology queue. Seeded through the service, so the demo
+//! it; another waits in Guangzhou's cardiology queue; and an up-referral asks Guangzhou for a
+//! bed in its respiratory ward. Seeded through the service, so the demo
 //! keeps the rules the users meet.
 
 use crate::app::AppState;
@@ -169,5 +170,26 @@ pub async fn seed_consultations(state: &AppState) -> AppResult<()> {
     .await?;
     service::consent(state, &family, second, Some(true)).await?;
     service::send(state, &inviting, second).await?;
+
+    // An up-referral for a bed in Guangzhou's respiratory ward, waiting for an answer.
+    crate::referral::service::refer(
+        state,
+        &inviting,
+        &crate::referral::model::ReferralInput {
+            person_id: Some(father),
+            to_hospital_id: Some(gz),
+            department_id: Some(respiratory),
+            direction: "up".to_owned(),
+            kind: "inpatient".to_owned(),
+            summary: "男，74 岁。慢阻肺急性加重，县医院无创通气条件有限，远程会诊建议 48 小时无改善即转上级医院。".to_owned(),
+            request: "申请呼吸内科住院床位".to_owned(),
+            consultation_id: None,
+            items: vec![ItemRef {
+                kind: ItemKind::OfflineDiagnosis,
+                id: diagnosis,
+            }],
+        },
+    )
+    .await?;
     Ok(())
 }

@@ -625,3 +625,62 @@ pub async fn item_file(
     .await?;
     Ok((bytes, content_type))
 }
+
+/// What the referring doctor's form offers for one patient in their care: the name, the items
+/// that may be shared, the departments of other active hospitals.
+pub struct ReferralChoices {
+    pub patient: String,
+    pub items: Vec<SharedItemBrief>,
+    /// (department, hospital) pairs.
+    pub departments: Vec<(IdName, IdName)>,
+}
+
+pub async fn choices(
+    state: &AppState,
+    actor: &Actor,
+    person_id: Option<i64>,
+) -> AppResult<ReferralChoices> {
+    let me = actor.require()?;
+    crate::capability::require_role(me, Role::Doctor, "referrals are written by doctors")?;
+    let hospital = me.hospital_id.ok_or_else(|| {
+        AppError::refused(
+            Reason::NoHospital,
+            "you belong to no hospital yet".to_owned(),
+        )
+    })?;
+    let person = person_id.ok_or_else(|| AppError::required("person_id"))?;
+    crate::policy::authorize_patient_at(
+        state,
+        actor,
+        "referral.items.list",
+        "person",
+        person,
+        Some(hospital),
+        None,
+    )
+    .await?;
+    let items = crate::teleconsult::store::shareable(&state.db, person, hospital)
+        .await?
+        .into_iter()
+        .map(|r| SharedItemBrief {
+            kind: r.kind,
+            id: r.id,
+            title: r.title,
+            date: r.day.unwrap_or_else(|| cst_rfc3339(r.at)),
+        })
+        .collect();
+    let patient = crate::identity::store::person(&state.db, person)
+        .await?
+        .map(|p| p.name)
+        .unwrap_or_default();
+    let departments = crate::teleconsult::store::invitable_departments(&state.db, hospital)
+        .await?
+        .into_iter()
+        .map(|(d, dn, h, hn)| (IdName { id: d, name: dn }, IdName { id: h, name: hn }))
+        .collect();
+    Ok(ReferralChoices {
+        patient,
+        items,
+        departments,
+    })
+}

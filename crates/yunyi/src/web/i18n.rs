@@ -502,6 +502,12 @@ mod tests {
             "title.{}",
             &["associate_chief", "attending", "chief", "resident"],
         ),
+        ("referral.direction.{}", &["down", "up"]),
+        ("referral.kind.{}", &["inpatient", "outpatient"]),
+        (
+            "referral.status.{}",
+            &["accepted", "arrived", "cancelled", "declined", "sent"],
+        ),
         ("teleconsult.consent.{}", &["paper", "signed"]),
         (
             "teleconsult.kind.{}",

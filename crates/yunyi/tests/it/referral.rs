@@ -352,3 +352,75 @@ async fn a_referral_is_declined_or_withdrawn_and_bad_ones_are_refused() {
         (StatusCode::CONFLICT, Some("hospital-suspended"))
     );
 }
+
+#[tokio::test]
+async fn the_pages_refer_from_a_form_and_the_family_sees_the_answer() {
+    let w = world().await;
+    let app = &w.ctx.app;
+    let doctor = app.sign_in_browser("doctor19").await;
+    doctor.post_form("/me/step-up", &[("password", PW)]).await;
+    let form = doctor
+        .page(&format!("/referrals/new?person_id={}", w.father))
+        .await;
+    assert!(
+        form.contains("发起转诊") && form.contains("张建国"),
+        "{form}"
+    );
+    let to = format!("{}:{}", w.respiratory, w.gz);
+    let father = w.father.to_string();
+    let item = format!("item:offline_diagnosis:{}", w.diagnosis);
+    let r = doctor
+        .post_form(
+            "/referrals/new",
+            &[
+                ("person_id", father.as_str()),
+                ("to", to.as_str()),
+                ("direction", "up"),
+                ("kind", "inpatient"),
+                ("summary", "太短"),
+                ("request", "申请住院床位"),
+                (item.as_str(), "on"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("id=\"summary-error\"") && page.contains("申请住院床位"),
+        "{page}"
+    );
+    let r = doctor
+        .post_form(
+            "/referrals/new",
+            &[
+                ("person_id", father.as_str()),
+                ("to", to.as_str()),
+                ("direction", "up"),
+                ("kind", "inpatient"),
+                ("summary", "男，74 岁，慢阻肺急性加重，需上级医院住院治疗。"),
+                ("request", "申请住院床位"),
+                (item.as_str(), "on"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let at = r.headers()["location"].to_str().unwrap().to_owned();
+    let admin = app.sign_in_browser("hospital-admin").await;
+    let page = admin.page(&at).await;
+    assert!(page.contains("id=\"arranged-input\""), "{page}");
+    let page = admin
+        .submit(
+            &format!("{at}/steps/accept"),
+            &[("arranged", "12 月 9 日上午呼吸内科 12 床".to_owned())],
+        )
+        .await;
+    assert!(page.contains("已接受"), "{page}");
+    let family = app.sign_in_browser("patient1").await;
+    let page = family.page("/referrals").await;
+    assert!(page.contains("张建国") && page.contains("已接受"), "{page}");
+    let page = family.page(&at).await;
+    assert!(
+        page.contains("12 月 9 日上午呼吸内科 12 床") && page.contains("id=\"cancel-box\""),
+        "{page}"
+    );
+}
