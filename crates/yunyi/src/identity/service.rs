@@ -974,6 +974,21 @@ pub async fn read_patient(
     person_view(state, &person, basis.reveals_identity())
 }
 
+/// Whether a patient account acts for `person`: their own record, or a family member's
+/// (within a SMART app's patient, when it has one). For contexts that decide a patient side's
+/// standing themselves (remote consultations, referrals).
+pub async fn acts_for(state: &AppState, me: &SignedIn, person: i64) -> AppResult<bool> {
+    if me.role != Role::Patient || me.compartment.is_some_and(|p| p != person) {
+        return Ok(false);
+    }
+    if me.person_id == Some(person) {
+        return Ok(true);
+    }
+    Ok(store::family_link(&state.db, me.account_id, person)
+        .await?
+        .is_some())
+}
+
 /// The people a search of patients covers for this actor: a patient their own record and
 /// their family's; a clinician the people they have care links with at their hospital.
 /// Others are refused (audited). Each record found is then read through the policy.

@@ -173,7 +173,12 @@ fn choice<T>(
         v => {
             let parsed = parse(v);
             if parsed.is_none() {
-                errors.push(FieldError::new(field, format!("must be {allowed}")));
+                errors.push(
+                    FieldError::new(field, format!("must be {allowed}")).localized(
+                        "field.choice",
+                        vec![("allowed", allowed.replace(" or ", ", "))],
+                    ),
+                );
             }
             parsed
         }
@@ -203,7 +208,10 @@ impl ReferralInput {
         {
             Some(n) if n > 0 => Some(n),
             Some(_) => {
-                errors.push(FieldError::new(field, "must be a positive id"));
+                errors.push(
+                    FieldError::new(field, "must be a positive id")
+                        .localized("field.positive_id", vec![]),
+                );
                 None
             }
             None => {
@@ -237,7 +245,10 @@ impl ReferralInput {
         items.sort_by_key(|i| (i.kind.as_str(), i.id));
         items.dedup();
         if items.len() > crate::teleconsult::model::MAX_ITEMS {
-            errors.push(FieldError::new("items", "share at most 50 items"));
+            errors.push(
+                FieldError::new("items", "share at most 50 items")
+                    .localized("field.too_many", vec![("max", "50".to_owned())]),
+            );
         }
         match (person_id, to_hospital_id, direction, kind) {
             (Some(person_id), Some(to_hospital_id), Some(direction), Some(kind))

@@ -15,7 +15,7 @@ use crate::app::AppState;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::extract::{AppForm, PathId};
 use crate::identity::Actor;
-use crate::teleconsult::model::{ItemKind, ItemRef};
+use crate::teleconsult::model::ItemKind;
 use crate::web::PageCtx;
 
 pub fn router() -> Router<AppState> {
@@ -127,11 +127,7 @@ async fn create(
     actor: Actor,
     AppForm(form): AppForm<ReferralForm>,
 ) -> AppResult<Response> {
-    let (department_id, to_hospital_id) = form
-        .to
-        .split_once(':')
-        .and_then(|(d, h)| Some((d.parse().ok()?, h.parse().ok()?)))
-        .map_or((None, None), |(d, h)| (Some(d), Some(h)));
+    let (department_id, to_hospital_id) = crate::teleconsult::pages::department_choice(&form.to);
     let input = ReferralInput {
         person_id: form.person(),
         to_hospital_id,
@@ -141,16 +137,7 @@ async fn create(
         summary: form.summary.clone(),
         request: form.request.clone(),
         consultation_id: form.consultation_id.trim().parse().ok(),
-        items: form
-            .items()
-            .filter_map(|i| {
-                let (kind, id) = i.split_once(':')?;
-                Some(ItemRef {
-                    kind: ItemKind::parse(kind)?,
-                    id: id.parse().ok()?,
-                })
-            })
-            .collect(),
+        items: crate::teleconsult::pages::ticked_items(form.items()),
     };
     match service::refer(&state, &actor, &input).await {
         Ok(id) => Ok(Redirect::to(&format!("/referrals/{id}")).into_response()),
@@ -193,7 +180,7 @@ struct OnePage {
 
 impl OnePage {
     fn at(&self, s: &str) -> String {
-        s.get(..16).unwrap_or(s).replace('T', " ")
+        crate::teleconsult::pages::at(s)
     }
 
     fn receiving(&self) -> bool {

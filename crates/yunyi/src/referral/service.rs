@@ -62,14 +62,9 @@ async fn standing_of(
         {
             Some(ReferralStanding::Receiving)
         }
-        Role::Patient if me.compartment.is_none_or(|p| p == r.person_id) => {
-            let own = me.person_id == Some(r.person_id);
-            let family = !own
-                && crate::identity::store::family_link(&state.db, me.account_id, r.person_id)
-                    .await?
-                    .is_some();
-            (own || family).then_some(ReferralStanding::PatientSide)
-        }
+        Role::Patient => crate::identity::service::acts_for(state, me, r.person_id)
+            .await?
+            .then_some(ReferralStanding::PatientSide),
         _ => None,
     };
     Ok(standing)
@@ -108,7 +103,10 @@ async fn load_as(
     .await?;
     Err(match standing {
         None => not_found(id),
-        Some(_) => AppError::Forbidden("this step of the referral is not yours to take".to_owned()),
+        Some(_) => AppError::refused(
+            Reason::RoleRequired,
+            "this step of the referral is not yours to take",
+        ),
     })
 }
 
@@ -159,15 +157,19 @@ pub async fn refer(state: &AppState, actor: &Actor, input: &ReferralInput) -> Ap
     )
     .await?;
     let Some(to) = crate::directory::store::get_hospital(&state.db, r.to_hospital_id).await? else {
-        return Err(AppError::invalid(
+        return Err(AppError::invalid_localized(
             "to_hospital_id",
             format!("no hospital with id {}", r.to_hospital_id),
+            "field.unknown_hospital",
+            vec![],
         ));
     };
     if to.id == hospital {
-        return Err(AppError::invalid(
+        return Err(AppError::invalid_localized(
             "to_hospital_id",
             "refer to another hospital than your own",
+            "teleconsult.err.another_hospital",
+            vec![],
         ));
     }
     if to.status == ActiveOrSuspended::Suspended {
@@ -179,9 +181,11 @@ pub async fn refer(state: &AppState, actor: &Actor, input: &ReferralInput) -> Ap
     if let Some(dep) = r.department_id
         && crate::directory::store::department_hospital(&state.db, dep).await? != Some(to.id)
     {
-        return Err(AppError::invalid(
+        return Err(AppError::invalid_localized(
             "department_id",
             "is not a department of the receiving hospital",
+            "teleconsult.err.not_department",
+            vec![],
         ));
     }
     if let Some(c) = r.consultation_id {
@@ -189,9 +193,11 @@ pub async fn refer(state: &AppState, actor: &Actor, input: &ReferralInput) -> Ap
             .await?
             .is_some_and(|c| c.doctor_id == Some(me.account_id) && c.person_id == r.person_id);
         if !theirs {
-            return Err(AppError::invalid(
+            return Err(AppError::invalid_localized(
                 "consultation_id",
                 "is not your consultation with this patient",
+                "referral.err.not_your_consultation",
+                vec![],
             ));
         }
     }
@@ -205,6 +211,7 @@ pub async fn refer(state: &AppState, actor: &Actor, input: &ReferralInput) -> Ap
                         format!("items[{n}]"),
                         "is not a record of this patient your hospital may share",
                     )
+                    .localized("teleconsult.err.not_shareable", vec![])
                 })
                 .collect(),
         ));
@@ -513,14 +520,7 @@ pub async fn list(state: &AppState, actor: &Actor) -> AppResult<Vec<ReferralSumm
             None => Scope::Doctor(me.account_id),
         },
         Role::Patient => {
-            let mut p: Vec<i64> = me.person_id.into_iter().collect();
-            p.extend(
-                crate::identity::store::family_of(&state.db, me.account_id)
-                    .await?
-                    .into_iter()
-                    .map(|f| f.id),
-            );
-            people = p;
+            people = crate::identity::service::searchable_patients(state, actor).await?;
             Scope::People(&people)
         }
         _ => {
@@ -659,25 +659,12 @@ pub async fn choices(
         None,
     )
     .await?;
-    let items = crate::teleconsult::store::shareable(&state.db, person, hospital)
-        .await?
-        .into_iter()
-        .map(|r| SharedItemBrief {
-            kind: r.kind,
-            id: r.id,
-            title: r.title,
-            date: r.day.unwrap_or_else(|| cst_rfc3339(r.at)),
-        })
-        .collect();
+    let items = crate::teleconsult::service::shareable_briefs(state, person, hospital).await?;
     let patient = crate::identity::store::person(&state.db, person)
         .await?
         .map(|p| p.name)
         .unwrap_or_default();
-    let departments = crate::teleconsult::store::invitable_departments(&state.db, hospital)
-        .await?
-        .into_iter()
-        .map(|(d, dn, h, hn)| (IdName { id: d, name: dn }, IdName { id: h, name: hn }))
-        .collect();
+    let departments = crate::teleconsult::service::departments_elsewhere(state, hospital).await?;
     Ok(ReferralChoices {
         patient,
         items,

@@ -281,7 +281,10 @@ impl TeleconsultDraft {
         let positive = |errors: &mut Vec<FieldError>, field: &str, v: Option<i64>| match v {
             Some(id) if id > 0 => Some(id),
             Some(_) => {
-                errors.push(FieldError::new(field, "must be a positive id"));
+                errors.push(
+                    FieldError::new(field, "must be a positive id")
+                        .localized("field.positive_id", vec![]),
+                );
                 None
             }
             None => None,
@@ -297,10 +300,13 @@ impl TeleconsultDraft {
         let department_id = positive(&mut errors, "department_id", self.department_id);
         let specialist_id = positive(&mut errors, "specialist_id", self.specialist_id);
         if self.department_id.is_none() && self.specialist_id.is_none() {
-            errors.push(FieldError::new(
-                "department_id",
-                "name a department of the invited hospital or a specialist there",
-            ));
+            errors.push(
+                FieldError::new(
+                    "department_id",
+                    "name a department of the invited hospital or a specialist there",
+                )
+                .localized("teleconsult.err.department_or_specialist", vec![]),
+            );
         }
         let urgency = match self.urgency.trim() {
             "" => {
@@ -310,7 +316,12 @@ impl TeleconsultDraft {
             u => match TeleconsultUrgency::parse(u) {
                 Some(u) => Some(u),
                 None => {
-                    errors.push(FieldError::new("urgency", "must be routine or urgent"));
+                    errors.push(
+                        FieldError::new("urgency", "must be routine or urgent").localized(
+                            "field.choice",
+                            vec![("allowed", "routine, urgent".to_owned())],
+                        ),
+                    );
                     None
                 }
             },
@@ -321,17 +332,17 @@ impl TeleconsultDraft {
         items.sort_by_key(|i| (i.kind.as_str(), i.id));
         items.dedup();
         if items.len() > MAX_ITEMS {
-            errors.push(FieldError::new(
-                "items",
-                format!("share at most {MAX_ITEMS} items"),
-            ));
+            errors.push(
+                FieldError::new("items", format!("share at most {MAX_ITEMS} items"))
+                    .localized("field.too_many", vec![("max", MAX_ITEMS.to_string())]),
+            );
         }
         for (i, item) in self.items.iter().enumerate() {
             if item.id <= 0 {
-                errors.push(FieldError::new(
-                    format!("items[{i}].id"),
-                    "must be a positive id",
-                ));
+                errors.push(
+                    FieldError::new(format!("items[{i}].id"), "must be a positive id")
+                        .localized("field.positive_id", vec![]),
+                );
             }
         }
         match (person_id, invited, urgency) {
@@ -404,10 +415,10 @@ impl OpinionInput {
         if code.is_empty() {
             errors.push(FieldError::required("diagnosis_icd10"));
         } else if !is_icd10(&code) {
-            errors.push(FieldError::new(
-                "diagnosis_icd10",
-                "must be an ICD-10 code such as J18.9",
-            ));
+            errors.push(
+                FieldError::new("diagnosis_icd10", "must be an ICD-10 code such as J18.9")
+                    .localized("field.icd10", vec![]),
+            );
         }
         let diagnosis_name =
             text_between(&mut errors, "diagnosis_name", &self.diagnosis_name, 2, 200);

@@ -31,8 +31,28 @@ pub fn router() -> Router<AppState> {
         .route("/remote-consultations/{id}/steps/{step}", post(step))
 }
 
+/// A form's `department_id:hospital_id` choice, as (department, hospital).
+pub(crate) fn department_choice(raw: &str) -> (Option<i64>, Option<i64>) {
+    raw.split_once(':')
+        .and_then(|(d, h)| Some((d.parse().ok()?, h.parse().ok()?)))
+        .map_or((None, None), |(d, h)| (Some(d), Some(h)))
+}
+
+/// The ticked `kind:id` item checkboxes as item references (anything else left out).
+pub(crate) fn ticked_items<'a>(ticked: impl Iterator<Item = &'a str>) -> Vec<ItemRef> {
+    ticked
+        .filter_map(|i| {
+            let (kind, id) = i.split_once(':')?;
+            Some(ItemRef {
+                kind: ItemKind::parse(kind)?,
+                id: id.parse().ok()?,
+            })
+        })
+        .collect()
+}
+
 /// `2026-12-07T18:46:00+08:00` as people read it: `2026-12-07 18:46`.
-fn at(rfc3339: &str) -> String {
+pub(crate) fn at(rfc3339: &str) -> String {
     rfc3339.get(..16).unwrap_or(rfc3339).replace('T', " ")
 }
 
@@ -159,21 +179,8 @@ async fn create(
     actor: Actor,
     AppForm(form): AppForm<DraftForm>,
 ) -> AppResult<Response> {
-    let (department_id, invited_hospital_id) = form
-        .invited
-        .split_once(':')
-        .and_then(|(d, h)| Some((d.parse().ok()?, h.parse().ok()?)))
-        .map_or((None, None), |(d, h)| (Some(d), Some(h)));
-    let items = form
-        .items()
-        .filter_map(|i| {
-            let (kind, id) = i.split_once(':')?;
-            Some(ItemRef {
-                kind: ItemKind::parse(kind)?,
-                id: id.parse().ok()?,
-            })
-        })
-        .collect();
+    let (department_id, invited_hospital_id) = department_choice(&form.invited);
+    let items = ticked_items(form.items());
     let input = TeleconsultDraft {
         person_id: form.person(),
         invited_hospital_id,
@@ -224,8 +231,6 @@ struct OnePage {
     t: TeleconsultView,
     specialists: Vec<IdName>,
     message: String,
-    /// Whether the reader has joined the session and not left.
-    in_session: bool,
 }
 
 impl OnePage {
@@ -258,17 +263,11 @@ async fn one(
 ) -> AppResult<OnePage> {
     let t = service::view(&state, &actor, id).await?;
     let specialists = service::specialists_for(&state, &actor, &t).await?;
-    let me = actor.require()?.display_name.clone();
-    let in_session = t
-        .participants
-        .iter()
-        .any(|p| p.name == me && p.left_at.is_none());
     Ok(OnePage {
         page: page.with_nav("teleconsult"),
         t,
         specialists,
         message: q.message.unwrap_or_default(),
-        in_session,
     })
 }
 

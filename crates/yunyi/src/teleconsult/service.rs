@@ -94,14 +94,9 @@ async fn standing_of(state: &AppState, me: &SignedIn, t: &Row) -> AppResult<Opti
             Some(Standing::Oversight)
         }
         Role::PlatformAdmin => Some(Standing::Oversight),
-        Role::Patient if me.compartment.is_none_or(|p| p == t.person_id) => {
-            let own = me.person_id == Some(t.person_id);
-            let family = !own
-                && crate::identity::store::family_link(&state.db, me.account_id, t.person_id)
-                    .await?
-                    .is_some();
-            (own || family).then_some(Standing::PatientSide)
-        }
+        Role::Patient => crate::identity::service::acts_for(state, me, t.person_id)
+            .await?
+            .then_some(Standing::PatientSide),
         _ => None,
     };
     Ok(standing)
@@ -153,7 +148,10 @@ async fn refuse(
     }
     match standing {
         None => not_found(t.id),
-        Some(_) => AppError::Forbidden(format!("{why}: this step is not yours to take")),
+        Some(_) => AppError::refused(
+            Reason::RoleRequired,
+            format!("{why}: this step is not yours to take"),
+        ),
     }
 }
 
@@ -359,6 +357,7 @@ pub async fn draft(state: &AppState, actor: &Actor, input: &TeleconsultDraft) ->
                 format!("items[{n}]"),
                 "is not a record of this patient your hospital may share",
             )
+            .localized("teleconsult.err.not_shareable", vec![])
         })
         .collect();
     if !errors.is_empty() {
@@ -413,15 +412,19 @@ async fn check_invited(state: &AppState, own: i64, d: &Draft) -> AppResult<()> {
     let Some(invited) =
         crate::directory::store::get_hospital(&state.db, d.invited_hospital_id).await?
     else {
-        return Err(AppError::invalid(
+        return Err(AppError::invalid_localized(
             "invited_hospital_id",
             format!("no hospital with id {}", d.invited_hospital_id),
+            "field.unknown_hospital",
+            vec![],
         ));
     };
     if invited.id == own {
-        return Err(AppError::invalid(
+        return Err(AppError::invalid_localized(
             "invited_hospital_id",
             "invite another hospital than your own",
+            "teleconsult.err.another_hospital",
+            vec![],
         ));
     }
     if invited.status == ActiveOrSuspended::Suspended {
@@ -436,16 +439,20 @@ async fn check_invited(state: &AppState, own: i64, d: &Draft) -> AppResult<()> {
     if let Some(dep) = d.department_id
         && crate::directory::store::department_hospital(&state.db, dep).await? != Some(invited.id)
     {
-        return Err(AppError::invalid(
+        return Err(AppError::invalid_localized(
             "department_id",
             "is not a department of the invited hospital",
+            "teleconsult.err.not_department",
+            vec![],
         ));
     }
     if let Some(s) = d.specialist_id {
         if !store::practises_in(&state.db, s, invited.id, d.department_id).await? {
-            return Err(AppError::invalid(
+            return Err(AppError::invalid_localized(
                 "specialist_id",
                 "does not practise at the invited hospital (in that department)",
+                "teleconsult.err.not_practising",
+                vec![],
             ));
         }
         if !holds_teleconsult(state, s, invited.id).await? {
@@ -476,9 +483,11 @@ pub async fn consent(
     )
     .await?;
     if agree != Some(true) {
-        return Err(AppError::invalid(
+        return Err(AppError::invalid_localized(
             "agree",
             "must be true: consent is given by agreeing (to refuse, cancel the request)",
+            "teleconsult.err.agree",
+            vec![],
         ));
     }
     let me = actor.require()?;
@@ -719,9 +728,11 @@ pub async fn accept(
     };
     model::transition(t.status, Action::Accept).map_err(AppError::wrong_state)?;
     if !store::practises_in(&state.db, specialist, t.invited_hospital_id, None).await? {
-        return Err(AppError::invalid(
+        return Err(AppError::invalid_localized(
             "specialist_id",
             "does not practise at the invited hospital",
+            "teleconsult.err.not_practising",
+            vec![],
         ));
     }
     if !holds_teleconsult(state, specialist, t.invited_hospital_id).await? {
@@ -826,12 +837,19 @@ pub async fn schedule(state: &AppState, actor: &Actor, id: i64, starts_at: &str)
     .await?;
     let now = state.now_ms();
     let at = crate::time::parse_cst_display(starts_at).ok_or_else(|| {
-        AppError::invalid("starts_at", "must be a China time like 2026-12-10 15:00")
+        AppError::invalid_localized(
+            "starts_at",
+            "must be a China time like 2026-12-10 15:00",
+            "field.china_time",
+            vec![("example", "2026-12-10 15:00".to_owned())],
+        )
     })?;
     if at <= now || at > now + MAX_SCHEDULE_AHEAD_MS {
-        return Err(AppError::invalid(
+        return Err(AppError::invalid_localized(
             "starts_at",
             "must be in the future, within 30 days",
+            "field.future_within",
+            vec![("days", "30".to_owned())],
         ));
     }
     let mut tx = state.db.begin().await?;
@@ -1270,6 +1288,8 @@ pub struct TeleconsultView {
     /// The shared items (what they are; their content is under `…/items`).
     pub items: Vec<SharedItemBrief>,
     pub participants: Vec<SessionParticipant>,
+    /// The reader is in the session now (joined and not left).
+    pub joined: bool,
     pub report: Option<OpinionReport>,
     pub history: Vec<TeleconsultStep>,
 }
@@ -1337,8 +1357,11 @@ pub async fn view(state: &AppState, actor: &Actor, id: i64) -> AppResult<Telecon
         }
         None => None,
     };
-    let participants = store::participants(&state.db, id)
-        .await?
+    let rows = store::participants(&state.db, id).await?;
+    let joined = rows
+        .iter()
+        .any(|p| p.account_id == me.account_id && p.left_at.is_none());
+    let participants = rows
         .into_iter()
         .map(|p| SessionParticipant {
             name: p.name,
@@ -1377,6 +1400,7 @@ pub async fn view(state: &AppState, actor: &Actor, id: i64) -> AppResult<Telecon
         decision: if clinical { t.decision.clone() } else { None },
         items,
         participants,
+        joined,
         report,
         history,
     })
@@ -1423,14 +1447,7 @@ pub async fn list(
             }
         }
         (TeleconsultList::Mine, Role::Patient) => {
-            let mut p: Vec<i64> = me.person_id.into_iter().collect();
-            p.extend(
-                crate::identity::store::family_of(&state.db, me.account_id)
-                    .await?
-                    .into_iter()
-                    .map(|f| f.id),
-            );
-            people = p;
+            people = crate::identity::service::searchable_patients(state, actor).await?;
             Scope::People(&people)
         }
         _ => {
@@ -1719,19 +1736,19 @@ pub async fn set_terms(
             None
         }
         Some(h) if h == invited => {
-            errors.push(FieldError::new(
-                "inviting_hospital_id",
-                "must be another hospital",
-            ));
+            errors.push(
+                FieldError::new("inviting_hospital_id", "must be another hospital")
+                    .localized("teleconsult.err.another_hospital", vec![]),
+            );
             None
         }
         Some(h) => match crate::directory::store::get_hospital(&state.db, h).await? {
             Some(_) => Some(h),
             None => {
-                errors.push(FieldError::new(
-                    "inviting_hospital_id",
-                    format!("no hospital with id {h}"),
-                ));
+                errors.push(
+                    FieldError::new("inviting_hospital_id", format!("no hospital with id {h}"))
+                        .localized("field.unknown_hospital", vec![]),
+                );
                 None
             }
         },
@@ -1845,16 +1862,36 @@ pub async fn draft_choices(
             .unwrap_or_default(),
         None => String::new(),
     };
-    let departments = store::invitable_departments(&state.db, hospital)
-        .await?
-        .into_iter()
-        .map(|(d, dn, h, hn)| (IdName { id: d, name: dn }, IdName { id: h, name: hn }))
-        .collect();
+    let departments = departments_elsewhere(state, hospital).await?;
     Ok(DraftChoices {
         patient,
         items,
         departments,
     })
+}
+
+/// The departments of active hospitals other than `own`, with their hospital: what a remote
+/// consultation or a referral may be sent to.
+pub async fn departments_elsewhere(state: &AppState, own: i64) -> AppResult<Vec<(IdName, IdName)>> {
+    Ok(store::invitable_departments(&state.db, own)
+        .await?
+        .into_iter()
+        .map(|(d, dn, h, hn)| (IdName { id: d, name: dn }, IdName { id: h, name: hn }))
+        .collect())
+}
+
+/// Every item of `person` that `hospital` may share (unchecked: the caller has decided the
+/// reader may see the patient there).
+pub async fn shareable_briefs(
+    state: &AppState,
+    person: i64,
+    hospital: i64,
+) -> AppResult<Vec<SharedItemBrief>> {
+    Ok(store::shareable(&state.db, person, hospital)
+        .await?
+        .into_iter()
+        .map(brief)
+        .collect())
 }
 
 /// The specialists a coordinator may name: the invited hospital's doctors holding
