@@ -88,6 +88,8 @@ pub struct Shared {
     pub bells: Arc<crate::notification::bell::Bells>,
     /// Patient-group conversations open here (`groups::hub`).
     pub groups: Arc<crate::groups::hub::Hub>,
+    /// Remote consultations' video rooms open here (`teleconsult::room`).
+    pub rooms: Arc<crate::teleconsult::room::Hub>,
     /// The key that signs id_tokens, read once (see `smart::oidc`).
     pub oidc_key: tokio::sync::OnceCell<Arc<crate::smart::oidc::Signing>>,
     /// Cancelled when the server begins to stop: long-lived connections (chat) close then.
@@ -204,7 +206,14 @@ impl AppState {
                 crate::notification::bell::CHANNEL,
                 scope.clone(),
             )),
-            groups: Arc::new(crate::hub::Hub::new(crate::groups::hub::CHANNEL, scope)),
+            groups: Arc::new(crate::hub::Hub::new(
+                crate::groups::hub::CHANNEL,
+                scope.clone(),
+            )),
+            rooms: Arc::new(crate::hub::Hub::new(
+                crate::teleconsult::room::CHANNEL,
+                scope,
+            )),
             oidc_key: tokio::sync::OnceCell::new(),
             stopping: CancellationToken::new(),
             metrics: Arc::new(Metrics::new(db.backend_name())),
@@ -363,6 +372,12 @@ impl Application {
             state.groups.clone(),
             shutdown.clone(),
         ));
+        // PostgreSQL: video-room signalling from every process.
+        let room_listener = tokio::spawn(crate::hub::listen(
+            state.db.clone(),
+            state.rooms.clone(),
+            shutdown.clone(),
+        ));
         let stopping = state.stopping.clone();
         let stop_signal = shutdown.clone();
         tokio::spawn(async move {
@@ -388,6 +403,7 @@ impl Application {
         let _ = listener.await;
         let _ = bell_listener.await;
         let _ = group_listener.await;
+        let _ = room_listener.await;
         if let Some(sealer) = sealer {
             let _ = sealer.await;
         }

@@ -65,6 +65,72 @@ pub async fn live(state: &AppState, actor: &Actor) -> bool {
     }
 }
 
+/// Why a connection must close on the server's side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closing {
+    /// The server is stopping.
+    Stopping,
+    /// The connection's session ended (signed out, revoked, expired, suspended).
+    SessionEnded,
+}
+
+/// The ticks of a connection's session check ([`SESSION_CHECK`]).
+pub fn session_check() -> tokio::time::Interval {
+    let mut check = tokio::time::interval(SESSION_CHECK);
+    check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    check
+}
+
+/// Completes when the connection must close: the server stops, or a tick of `check` finds its
+/// session over. Every socket selects on this beside its news and frames, so a revocation,
+/// sign-out, expiry or suspension closes it within seconds (cancel-safe: it may be dropped
+/// and made again on each turn of the loop).
+pub async fn must_close(
+    state: &AppState,
+    actor: &Actor,
+    check: &mut tokio::time::Interval,
+) -> Closing {
+    loop {
+        tokio::select! {
+            () = state.stopping.cancelled() => return Closing::Stopping,
+            _ = check.tick() => {
+                if !live(state, actor).await {
+                    return Closing::SessionEnded;
+                }
+            }
+        }
+    }
+}
+
+/// Closes the socket as `closing` says: plainly when the server stops, with
+/// [`CLOSE_SESSION_ENDED`] when the session ended.
+pub async fn close(socket: &mut WebSocket, closing: Closing) {
+    match closing {
+        Closing::Stopping => {
+            let _ = socket.send(Message::Close(None)).await;
+        }
+        Closing::SessionEnded => close_ended(socket).await,
+    }
+}
+
+/// A frame received from the page, as a socket's loop takes it.
+pub enum Incoming {
+    /// A text frame (every frame of ours is JSON text).
+    Text(axum::extract::ws::Utf8Bytes),
+    /// Pings, pongs, binary frames: nothing to do.
+    Skip,
+    /// The page closed the connection, or it broke.
+    Closed,
+}
+
+pub fn incoming(frame: Option<Result<Message, axum::Error>>) -> Incoming {
+    match frame {
+        Some(Ok(Message::Text(text))) => Incoming::Text(text),
+        Some(Ok(Message::Close(_)) | Err(_)) | None => Incoming::Closed,
+        Some(Ok(_)) => Incoming::Skip,
+    }
+}
+
 /// Closes the socket with [`CLOSE_SESSION_ENDED`]: the page signs in again.
 pub async fn close_ended(socket: &mut WebSocket) {
     let frame = CloseFrame {

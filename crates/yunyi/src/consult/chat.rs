@@ -14,7 +14,7 @@
 //! "account":a,"seq":n}`, `{"type":"typing","account":a}`, `{"type":"status","status":"…"}`,
 //! `{"type":"signal","from":a,"data":{…}}`.
 
-use axum::extract::ws::{Message, WebSocket};
+use axum::extract::ws::WebSocket;
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
@@ -25,7 +25,9 @@ use super::store::{ConsultationRow, MessageRow};
 use crate::app::AppState;
 use crate::error::AppError;
 use crate::identity::Actor;
-use crate::socket::{SESSION_CHECK, close_ended, error_frame, live, send_json};
+use crate::socket::{
+    Incoming, close, close_ended, error_frame, incoming, live, must_close, send_json, session_check,
+};
 
 /// Catch-up reads take at most this many messages at a time.
 const PAGE: i64 = 200;
@@ -89,19 +91,12 @@ async fn serve(state: &AppState, actor: &Actor, id: i64, after: i64, mut socket:
     // The socket lives only as long as its session: checked every second, and before every
     // frame either way, so a revocation, sign-out, expiry or suspension closes it within
     // seconds (on another server within the session memory's two seconds more).
-    let mut check = tokio::time::interval(SESSION_CHECK);
-    check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut check = session_check();
     loop {
         tokio::select! {
-            () = state.stopping.cancelled() => {
-                let _ = socket.send(Message::Close(None)).await;
+            closing = must_close(state, actor, &mut check) => {
+                close(&mut socket, closing).await;
                 return;
-            }
-            _ = check.tick() => {
-                if !live(state, actor).await {
-                    close_ended(&mut socket).await;
-                    return;
-                }
             }
             received = news.recv() => {
                 if !live(state, actor).await {
@@ -138,10 +133,10 @@ async fn serve(state: &AppState, actor: &Actor, id: i64, after: i64, mut socket:
                 }
             }
             frame = socket.recv() => {
-                let text = match frame {
-                    Some(Ok(Message::Text(text))) => text,
-                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
-                    Some(Ok(_)) => continue,
+                let text = match incoming(frame) {
+                    Incoming::Text(text) => text,
+                    Incoming::Skip => continue,
+                    Incoming::Closed => return,
                 };
                 if !live(state, actor).await {
                     close_ended(&mut socket).await;

@@ -147,6 +147,8 @@ crate::text_enum! {
         HospitalSuspended = "hospital-suspended",
         /// The session counts as held only once the inviting physician and the specialist joined.
         ParticipantsAbsent = "participants-absent",
+        /// The session's video room holds its most participants: join when someone leaves.
+        RoomFull = "room-full",
         /// The opinion report must be written before it is signed.
         ReportRequired = "report-required",
         /// A signed report is not changed: add an addendum.

@@ -23,7 +23,9 @@ use super::service::{self, Access, MessageView};
 use super::store;
 use crate::app::AppState;
 use crate::identity::Actor;
-use crate::socket::{SESSION_CHECK, close_ended, error_frame, live, send_json};
+use crate::socket::{
+    Incoming, close, close_ended, error_frame, incoming, live, must_close, send_json, session_check,
+};
 
 /// Catch-up reads take at most this many messages at a time.
 const PAGE: i64 = 200;
@@ -55,19 +57,12 @@ async fn serve(state: &AppState, actor: &Actor, a: &Access, after: i64, mut sock
     if catch_up(state, a, &mut last, &mut socket).await.is_err() {
         return;
     }
-    let mut check = tokio::time::interval(SESSION_CHECK);
-    check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut check = session_check();
     loop {
         tokio::select! {
-            () = state.stopping.cancelled() => {
-                let _ = socket.send(Message::Close(None)).await;
+            closing = must_close(state, actor, &mut check) => {
+                close(&mut socket, closing).await;
                 return;
-            }
-            _ = check.tick() => {
-                if !live(state, actor).await {
-                    close_ended(&mut socket).await;
-                    return;
-                }
             }
             received = news.recv() => {
                 let sent = match received {
@@ -94,10 +89,10 @@ async fn serve(state: &AppState, actor: &Actor, a: &Access, after: i64, mut sock
                 }
             }
             frame = socket.recv() => {
-                let text = match frame {
-                    Some(Ok(Message::Text(text))) => text,
-                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
-                    Some(Ok(_)) => continue,
+                let text = match incoming(frame) {
+                    Incoming::Text(text) => text,
+                    Incoming::Skip => continue,
+                    Incoming::Closed => return,
                 };
                 if !live(state, actor).await {
                     close_ended(&mut socket).await;

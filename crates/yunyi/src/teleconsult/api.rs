@@ -36,6 +36,7 @@ use crate::paging::Items;
         decline,
         schedule,
         join,
+        room,
         leave,
         hold,
         save_report,
@@ -70,6 +71,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/remote-consultations/{id}/decline", post(decline))
         .route("/api/v1/remote-consultations/{id}/schedule", post(schedule))
         .route("/api/v1/remote-consultations/{id}/join", post(join))
+        .route("/api/v1/remote-consultations/{id}/room", get(room))
         .route("/api/v1/remote-consultations/{id}/leave", post(leave))
         .route("/api/v1/remote-consultations/{id}/hold", post(hold))
         .route("/api/v1/remote-consultations/{id}/report", put(save_report))
@@ -238,6 +240,24 @@ async fn put_consent_scan(
         .map_err(|e| AppError::BadRequest(format!("the query is not valid: {e}")))?;
     service::consent_on_paper(&state, &actor, id, (&q.signer, &q.witness), &body).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Enter the session's video room as a WebSocket (see `teleconsult::room`): joining as
+/// `join` does, leaving when it closes.
+#[utoipa::path(get, path = "/api/v1/remote-consultations/{id}/room", params(crate::openapi::IdParam),
+    responses((status = 101, description = "Switched to a WebSocket carrying the room's signalling")))]
+async fn room(
+    State(state): State<AppState>,
+    actor: Actor,
+    PathId(id): PathId,
+    headers: axum::http::HeaderMap,
+    upgrade: axum::extract::ws::WebSocketUpgrade,
+) -> AppResult<Response> {
+    crate::socket::same_origin(&headers)?;
+    let entered = service::join(&state, &actor, id).await?;
+    Ok(crate::socket::small(upgrade)
+        .on_upgrade(move |socket| super::room::run(state, actor, id, entered, socket))
+        .into_response())
 }
 
 macro_rules! step {

@@ -2,12 +2,13 @@
 //! invited hospital's specialist for an opinion on a patient in their care, with the patient's
 //! informed consent and the record items they choose to share; the lifecycle is
 //! [`model::transition`], the rules and who may take each step are in [`service`], due-time
-//! reminders in [`reminders`].
+//! reminders in [`reminders`], the session's video room in [`room`].
 
 pub mod api;
 pub mod model;
 pub mod pages;
 pub mod reminders;
+pub mod room;
 pub mod service;
 pub mod store;
 

@@ -231,6 +231,8 @@ struct OnePage {
     t: TeleconsultView,
     specialists: Vec<IdName>,
     message: String,
+    /// The ICE servers of the video room (`RTCConfiguration.iceServers`), as JSON.
+    ice_json: String,
 }
 
 impl OnePage {
@@ -263,11 +265,14 @@ async fn one(
 ) -> AppResult<OnePage> {
     let t = service::view(&state, &actor, id).await?;
     let specialists = service::specialists_for(&state, &actor, &t).await?;
+    let me = actor.require()?.account_id;
+    let ice = crate::consult::ice::ice_servers(&state.config.consult, me, state.now_ms() / 1000);
     Ok(OnePage {
         page: page.with_nav("teleconsult"),
         t,
         specialists,
         message: q.message.unwrap_or_default(),
+        ice_json: serde_json::to_string(&ice).unwrap_or_else(|_| "[]".to_owned()),
     })
 }
 
@@ -334,7 +339,7 @@ async fn step(
         "accept" => service::accept(s, a, id, f.specialist_id).await,
         "decline" => service::decline(s, a, id, &f.reason).await,
         "schedule" => service::schedule(s, a, id, &f.starts_at).await,
-        "join" => service::join(s, a, id).await,
+        "join" => service::join(s, a, id).await.map(|_| ()),
         "leave" => service::leave(s, a, id).await,
         "hold" => service::hold(s, a, id).await,
         "report" => {

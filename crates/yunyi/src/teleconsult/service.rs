@@ -886,8 +886,20 @@ pub async fn schedule(state: &AppState, actor: &Actor, id: i64, starts_at: &str)
 
 // ---- The session ----
 
-/// Someone joins the session (the video room comes with it): recorded with the time.
-pub async fn join(state: &AppState, actor: &Actor, id: i64) -> AppResult<()> {
+/// Who entered the session, as the video room tells the others.
+#[derive(Debug, Clone)]
+pub struct Entered {
+    /// The row of this joining: leaving closes exactly it.
+    pub participation: i64,
+    pub account: i64,
+    pub name: String,
+    pub part: SessionPart,
+}
+
+/// Someone joins the session: recorded with the time (a second joining of the same account
+/// closes its first: one account, one place in the room). The room holds at most
+/// [`ROOM_SIZE`] people at once.
+pub async fn join(state: &AppState, actor: &Actor, id: i64) -> AppResult<Entered> {
     let (t, standing) = load_as(
         state,
         actor,
@@ -914,12 +926,28 @@ pub async fn join(state: &AppState, actor: &Actor, id: i64) -> AppResult<()> {
     let me = actor.require()?;
     let now = state.now_ms();
     let mut tx = state.db.begin().await?;
+    if store::present_others(&mut tx, id, me.account_id).await? >= ROOM_SIZE {
+        return Err(AppError::refused(
+            Reason::RoomFull,
+            format!("the session already has {ROOM_SIZE} participants; join when one leaves"),
+        ));
+    }
     store::leave(&mut tx, id, me.account_id, now).await?;
-    store::join(&mut tx, id, me.account_id, part, now).await?;
+    let participation = store::join(&mut tx, id, me.account_id, part, now).await?;
     audit::append(&mut tx, &event(actor, "teleconsult.join", &t, standing)).await?;
     tx.commit().await?;
-    Ok(())
+    Ok(Entered {
+        participation,
+        account: me.account_id,
+        name: me.display_name.clone(),
+        part,
+    })
 }
+
+/// The most people in one session's video room: every browser sends its picture to each of
+/// the others (a mesh), and past six the uplink each needs stops fitting a hospital line (see
+/// ARCHITECTURE.md, "Remote consultation").
+pub const ROOM_SIZE: i64 = 6;
 
 /// Someone leaves the session.
 pub async fn leave(state: &AppState, actor: &Actor, id: i64) -> AppResult<()> {
@@ -939,6 +967,28 @@ pub async fn leave(state: &AppState, actor: &Actor, id: i64) -> AppResult<()> {
     let mut tx = state.db.begin().await?;
     store::leave(&mut tx, id, me.account_id, state.now_ms()).await?;
     audit::append(&mut tx, &event(actor, "teleconsult.leave", &t, standing)).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A room connection ended: its joining closes, if it is still open (holding the session,
+/// or joining again elsewhere, may have closed it already). Audited as leaving.
+pub async fn left_room(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    entered: &Entered,
+) -> AppResult<()> {
+    let t = row_or_404(state, id).await?;
+    let mut tx = state.db.begin().await?;
+    if store::leave_one(&mut tx, entered.participation, state.now_ms()).await? {
+        let standing = match entered.part {
+            SessionPart::Inviting => Standing::Inviting,
+            SessionPart::Specialist => Standing::Specialist,
+            SessionPart::Patient => Standing::PatientSide,
+        };
+        audit::append(&mut tx, &event(actor, "teleconsult.leave", &t, standing)).await?;
+    }
     tx.commit().await?;
     Ok(())
 }
@@ -979,6 +1029,7 @@ pub async fn hold(state: &AppState, actor: &Actor, id: i64) -> AppResult<()> {
     apply(&mut tx, actor, (&t, standing), Action::Hold, due, None, now).await?;
     store::leave_all(&mut tx, id, now).await?;
     tx.commit().await?;
+    super::room::publish(&state.db, &state.rooms, id, super::room::News::Ended).await;
     Ok(())
 }
 
@@ -1145,6 +1196,7 @@ pub async fn cancel(state: &AppState, actor: &Actor, id: i64, reason: &str) -> A
     let allowed = [Standing::Inviting, Standing::PatientSide];
     let (_, tx, _, _) = end_with_reason(state, actor, id, Action::Cancel, &allowed, reason).await?;
     tx.commit().await?;
+    super::room::publish(&state.db, &state.rooms, id, super::room::News::Ended).await;
     Ok(())
 }
 

@@ -382,20 +382,40 @@ pub struct ParticipantRow {
     pub left_at: Option<i64>,
 }
 
+/// Records a joining; its row's id.
 pub async fn join(
     tx: &mut Tx,
     id: i64,
     account: i64,
     part: SessionPart,
     now: i64,
-) -> Result<(), sqlx::Error> {
-    tx.execute(
+) -> Result<i64, sqlx::Error> {
+    tx.scalar(
         "INSERT INTO teleconsult_participant (teleconsult_id, account_id, part, joined_at) \
-         VALUES ($1, $2, $3, $4)",
+         VALUES ($1, $2, $3, $4) RETURNING id",
         (id, account, part.as_str(), now),
     )
     .await
-    .map(|_| ())
+}
+
+/// How many others are in the session now (joined and not left).
+pub async fn present_others(tx: &mut Tx, id: i64, account: i64) -> Result<i64, sqlx::Error> {
+    tx.scalar(
+        "SELECT COUNT(*) FROM teleconsult_participant \
+         WHERE teleconsult_id = $1 AND account_id <> $2 AND left_at IS NULL",
+        (id, account),
+    )
+    .await
+}
+
+/// Closes one joining if it is still open (a room connection ending); whether it was.
+pub async fn leave_one(tx: &mut Tx, participation: i64, now: i64) -> Result<bool, sqlx::Error> {
+    tx.execute(
+        "UPDATE teleconsult_participant SET left_at = $1 WHERE id = $2 AND left_at IS NULL",
+        (now, participation),
+    )
+    .await
+    .map(|n| n > 0)
 }
 
 /// Closes the account's open joinings; the number closed.

@@ -298,6 +298,7 @@ mod tests {
                 "report-required",
                 "report-signed",
                 "role-required",
+                "room-full",
                 "scope-insufficient",
                 "service-unavailable",
                 "site-required",

@@ -1492,42 +1492,7 @@ async fn a_doctor_inserts_a_picture_into_an_article_in_a_real_browser() {
 #[tokio::test]
 async fn a_doctor_attaches_a_consent_signed_on_paper_in_a_real_browser() {
     let app = TestApp::with_demo().await;
-    // doctor19 drafts a remote consultation for patient1's father through the API.
-    let token = app.token("doctor19", crate::helpers::PW).await;
-    app.step_up(&token).await;
-    let father = app
-        .db
-        .scalar::<i64>("SELECT id FROM person WHERE name = $1", ("张建国",))
-        .await
-        .unwrap();
-    let gz = app
-        .db
-        .scalar::<i64>("SELECT id FROM hospital WHERE code = 'DEMO-GZ-001'", ())
-        .await
-        .unwrap();
-    let department = app
-        .db
-        .scalar::<i64>(
-            "SELECT id FROM department WHERE hospital_id = $1 AND std_code = '03.01'",
-            (gz,),
-        )
-        .await
-        .unwrap();
-    let r = app
-        .post_as(
-            Some(&token),
-            "/api/v1/remote-consultations",
-            &serde_json::json!({
-                "person_id": father, "invited_hospital_id": gz, "department_id": department,
-                "urgency": "routine", "question": "请协助评估慢阻肺急性加重的治疗方案。",
-                "summary": "男，74 岁，慢阻肺急性加重，抗感染 3 天后仍低氧。",
-            }),
-        )
-        .await;
-    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
-    let id = r.json::<serde_json::Value>().await.unwrap()["id"]
-        .as_i64()
-        .unwrap();
+    let id = drafted_teleconsult(&app).await;
 
     let browser = Browser::start().await;
     let d = browser.driver();
@@ -1578,5 +1543,166 @@ async fn a_doctor_attaches_a_consent_signed_on_paper_in_a_real_browser() {
         .unwrap();
     assert_eq!(row.consent_method.as_deref(), Some("paper"));
     browser.quit().await;
+    app.stop().await;
+}
+
+/// doctor19 drafts a remote consultation for patient1's father at the Guangzhou hospital
+/// (through the API). Its id.
+async fn drafted_teleconsult(app: &TestApp) -> i64 {
+    let inviting = app.token("doctor19", crate::helpers::PW).await;
+    app.step_up(&inviting).await;
+    let one = |sql: &'static str| async move { app.db.scalar::<i64>(sql, ()).await.unwrap() };
+    let father = one("SELECT id FROM person WHERE name = '张建国'").await;
+    let department = one(
+        "SELECT d.id FROM department d JOIN hospital h ON h.id = d.hospital_id \
+         WHERE h.code = 'DEMO-GZ-001' AND d.std_code = '03.01'",
+    )
+    .await;
+    let gz = one("SELECT id FROM hospital WHERE code = 'DEMO-GZ-001'").await;
+    let r = app
+        .post_as(
+            Some(&inviting),
+            "/api/v1/remote-consultations",
+            &serde_json::json!({
+                "person_id": father, "invited_hospital_id": gz, "department_id": department,
+                "urgency": "routine", "question": "请协助评估慢阻肺急性加重的治疗方案。",
+                "summary": "男，74 岁，慢阻肺急性加重，抗感染 3 天后仍低氧。",
+            }),
+        )
+        .await;
+    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    r.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap()
+}
+
+/// As `drafted_teleconsult`; then the son consents, doctor1 accepts and schedules it. Its id.
+async fn scheduled_teleconsult(app: &TestApp) -> i64 {
+    let id = drafted_teleconsult(app).await;
+    let inviting = app.token("doctor19", crate::helpers::PW).await;
+    app.step_up(&inviting).await;
+    let specialist = app.token("doctor1", crate::helpers::PW).await;
+    app.step_up(&specialist).await;
+    let family = app.token("patient1", crate::helpers::PW).await;
+    let at = yunyi::time::cst_display(app.state.now_ms() + 3_600_000);
+    for (token, step, body) in [
+        (&family, "consent", serde_json::json!({"agree": true})),
+        (&inviting, "send", serde_json::json!({})),
+        (&specialist, "accept", serde_json::json!({})),
+        (
+            &specialist,
+            "schedule",
+            serde_json::json!({"starts_at": at}),
+        ),
+    ] {
+        let r = app
+            .post_as(
+                Some(token),
+                &format!("/api/v1/remote-consultations/{id}/{step}"),
+                &body,
+            )
+            .await;
+        assert_eq!(r.status(), reqwest::StatusCode::NO_CONTENT, "{step}");
+    }
+    id
+}
+
+#[tokio::test]
+async fn three_people_meet_in_the_video_room_and_the_specialists_opinion_reaches_the_inviting_doctor()
+ {
+    let app = TestApp::with_demo().await;
+    let id = scheduled_teleconsult(&app).await;
+    let page = format!("/remote-consultations/{id}");
+    let mut sides = Vec::new();
+    for username in ["doctor19", "doctor1", "patient1"] {
+        let browser = Browser::start().await;
+        browser.sign_in(&app, username).await;
+        if username.starts_with("doctor") {
+            browser.step_up(&app).await;
+        }
+        browser.open(&app, &page, "room-enter").await;
+        browser.click("room-enter").await;
+        sides.push(browser);
+    }
+    // Each page sees and hears the two others, over connections of their own.
+    for side in &sides {
+        side.wait_attr("room", "data-remote-streams", "2").await;
+        side.wait_attr("room", "data-state", "connected").await;
+    }
+    let [inviting, specialist, patient] = <[Browser; 3]>::try_from(sides).ok().unwrap();
+    // Joining times are kept: all three are in the session now.
+    let present = app
+        .db
+        .scalar::<i64>(
+            "SELECT COUNT(*) FROM teleconsult_participant WHERE teleconsult_id = $1 AND left_at IS NULL",
+            (id,),
+        )
+        .await
+        .unwrap();
+    assert_eq!(present, 3);
+
+    // The specialist shows their screen (an image they read) to everyone, then stops.
+    specialist.click("share-screen").await;
+    specialist.wait_attr("room", "data-sharing", "true").await;
+    specialist.click("share-screen").await;
+    specialist.wait_attr("room", "data-sharing", "false").await;
+
+    // The patient leaves: the doctors see each other only; the leaving time is kept.
+    patient.click("room-leave").await;
+    inviting.wait_attr("room", "data-remote-streams", "1").await;
+    specialist
+        .wait_attr("room", "data-remote-streams", "1")
+        .await;
+    let left = crate::helpers::eventually(Duration::from_secs(10), || async {
+        let n = app
+            .db
+            .scalar::<i64>(
+                "SELECT COUNT(*) FROM teleconsult_participant p JOIN account a ON a.id = p.account_id \
+                 WHERE p.teleconsult_id = $1 AND a.username = 'patient1' AND p.left_at IS NOT NULL",
+                (id,),
+            )
+            .await
+            .ok()?;
+        (n == 1).then_some(n)
+    })
+    .await;
+    assert_eq!(left, Some(1));
+
+    // The specialist marks the session held: the room closes on both pages.
+    specialist.press("hold", "report-editor").await;
+    inviting
+        .wait_for("the room closing", || async {
+            inviting.driver().find(By::Id("room")).await.is_err()
+        })
+        .await;
+    specialist
+        .fill("findings", "双肺散在哮鸣音，考虑中度急性加重。")
+        .await;
+    specialist.fill("icd10", "J44.1").await;
+    specialist
+        .fill("diagnosis", "慢性阻塞性肺疾病伴急性加重")
+        .await;
+    specialist
+        .fill(
+            "recommendations",
+            "控制性氧疗，复查血气；无创通气指征不足。",
+        )
+        .await;
+    specialist.press("save-report", "sign-report").await;
+    specialist.js("window.confirm = () => true").await;
+    specialist.press("sign-report", "add-addendum").await;
+
+    // The inviting doctor sees the signed opinion and records the decision.
+    inviting.open(&app, &page, "receive").await;
+    inviting
+        .wait_text("#report-diagnosis", "慢性阻塞性肺疾病伴急性加重（J44.1）")
+        .await;
+    inviting
+        .fill("decision", "按专家意见调整，继续住院观察。")
+        .await;
+    inviting.press("receive", "decision-text").await;
+    for side in [inviting, specialist, patient] {
+        side.quit().await;
+    }
     app.stop().await;
 }

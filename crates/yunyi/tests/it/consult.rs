@@ -958,9 +958,7 @@ mod ws {
 
     use super::*;
 
-    type Socket = tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >;
+    use crate::helpers::ws::{Socket, next, next_of};
 
     async fn connect(ctx: &Ctx, token: &str, id: i64, after: i64) -> Socket {
         connect_to(&ctx.app.addr.to_string(), token, id, after).await
@@ -968,37 +966,8 @@ mod ws {
 
     /// As `connect`, to the server at `addr`.
     async fn connect_to(addr: &str, token: &str, id: i64, after: i64) -> Socket {
-        let url = format!("ws://{addr}/api/v1/consultations/{id}/ws?after={after}");
-        let mut request = url.into_client_request().unwrap();
-        request
-            .headers_mut()
-            .insert("authorization", format!("Bearer {token}").parse().unwrap());
-        let (socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-        socket
-    }
-
-    /// The next JSON frame, within five seconds.
-    async fn next(socket: &mut Socket) -> Value {
-        loop {
-            let frame = tokio::time::timeout(std::time::Duration::from_secs(5), socket.next())
-                .await
-                .expect("a frame within 5 s")
-                .expect("the connection is open")
-                .unwrap();
-            if let Message::Text(text) = frame {
-                return serde_json::from_str(text.as_str()).unwrap();
-            }
-        }
-    }
-
-    /// The next frame of `kind`, skipping others (status news, read marks).
-    async fn next_of(socket: &mut Socket, kind: &str) -> Value {
-        loop {
-            let frame = next(socket).await;
-            if frame["type"] == kind {
-                return frame;
-            }
-        }
+        let path = format!("/api/v1/consultations/{id}/ws?after={after}");
+        crate::helpers::ws::connect(addr, token, &path).await
     }
 
     async fn revoke(ctx: &Ctx, token: &str) {

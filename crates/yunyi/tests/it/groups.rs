@@ -722,38 +722,14 @@ async fn the_fhir_group_lists_members_to_moderators_only() {
 mod ws {
     use futures_util::{SinkExt, StreamExt};
     use tokio_tungstenite::tungstenite::Message;
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
     use super::*;
 
-    type Socket = tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >;
+    use crate::helpers::ws::{Socket, next_of};
 
     async fn connect(ctx: &Ctx, token: &str, id: i64, after: i64) -> Socket {
-        let url = format!("ws://{}/api/v1/groups/{id}/ws?after={after}", ctx.app.addr);
-        let mut request = url.into_client_request().unwrap();
-        request
-            .headers_mut()
-            .insert("authorization", format!("Bearer {token}").parse().unwrap());
-        tokio_tungstenite::connect_async(request).await.unwrap().0
-    }
-
-    /// The next JSON frame of `kind`, within five seconds.
-    async fn next_of(socket: &mut Socket, kind: &str) -> Value {
-        loop {
-            let frame = tokio::time::timeout(std::time::Duration::from_secs(5), socket.next())
-                .await
-                .expect("a frame within 5 s")
-                .expect("the connection is open")
-                .unwrap();
-            if let Message::Text(text) = frame {
-                let v: Value = serde_json::from_str(text.as_str()).unwrap();
-                if v["type"] == kind {
-                    return v;
-                }
-            }
-        }
+        let path = format!("/api/v1/groups/{id}/ws?after={after}");
+        crate::helpers::ws::connect(&ctx.app.addr.to_string(), token, &path).await
     }
 
     #[tokio::test]

@@ -671,3 +671,47 @@ impl SignedInBrowser<'_> {
         self.page(&location).await
     }
 }
+
+/// WebSocket clients of the application's sockets (chat, groups, video rooms).
+pub mod ws {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+    pub type Socket = tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >;
+
+    /// Connects to `path` of the server at `addr` with a bearer token.
+    pub async fn connect(addr: &str, token: &str, path: &str) -> Socket {
+        let mut request = format!("ws://{addr}{path}").into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        tokio_tungstenite::connect_async(request).await.unwrap().0
+    }
+
+    /// The next JSON frame, within five seconds.
+    pub async fn next(socket: &mut Socket) -> serde_json::Value {
+        loop {
+            let frame = tokio::time::timeout(std::time::Duration::from_secs(5), socket.next())
+                .await
+                .expect("a frame within 5 s")
+                .expect("the connection is open")
+                .unwrap();
+            if let Message::Text(text) = frame {
+                return serde_json::from_str(text.as_str()).unwrap();
+            }
+        }
+    }
+
+    /// The next JSON frame of `kind`, skipping others.
+    pub async fn next_of(socket: &mut Socket, kind: &str) -> serde_json::Value {
+        loop {
+            let frame = next(socket).await;
+            if frame["type"] == kind {
+                return frame;
+            }
+        }
+    }
+}

@@ -1269,3 +1269,157 @@ async fn fhir_shows_the_request_its_task_the_consent_and_the_signed_opinion() {
         assert_eq!(s, StatusCode::NOT_FOUND, "{kind}");
     }
 }
+
+mod room {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+
+    use super::*;
+    use crate::helpers::ws::{Socket, connect, next_of};
+
+    async fn enter(w: &World, token: &str, id: i64) -> Socket {
+        let path = format!("{BASE}/{id}/room");
+        connect(&w.ctx.app.addr.to_string(), token, &path).await
+    }
+
+    async fn open_joinings(w: &World, id: i64) -> i64 {
+        w.ctx
+            .app
+            .db
+            .scalar::<i64>(
+                "SELECT COUNT(*) FROM teleconsult_participant WHERE teleconsult_id = $1 AND left_at IS NULL",
+                (id,),
+            )
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_room_relays_signalling_between_its_people_and_keeps_their_times() {
+        let w = world().await;
+        let id = w.scheduled().await;
+        let mut inviting = enter(&w, &w.inviting, id).await;
+        let me = next_of(&mut inviting, "welcome").await["conn"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        // Someone comes in: those already there hear who, and offer to them.
+        let mut specialist = enter(&w, &w.specialist, id).await;
+        let them = next_of(&mut specialist, "welcome").await["conn"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let joined = next_of(&mut inviting, "joined").await;
+        assert_eq!(joined["conn"], them.as_str());
+        assert_eq!(joined["part"], "specialist");
+        assert_eq!(joined["account"], w.specialist_id);
+        let mut family = enter(&w, &w.family, id).await;
+        next_of(&mut family, "welcome").await;
+        assert_eq!(next_of(&mut inviting, "joined").await["part"], "patient");
+        assert_eq!(next_of(&mut specialist, "joined").await["part"], "patient");
+        assert_eq!(open_joinings(&w, id).await, 3);
+
+        // A signal reaches only the connection it names, stamped by the server with who sent
+        // it (whatever the page claims).
+        let offer = json!({"type": "signal", "to": them, "data": {"kind": "offer", "sdp": "v=0", "name": "假冒"}});
+        inviting
+            .send(Message::text(offer.to_string()))
+            .await
+            .unwrap();
+        let got = next_of(&mut specialist, "signal").await;
+        assert_eq!(got["from"], me.as_str());
+        assert_eq!(got["part"], "inviting");
+        assert_ne!(got["name"], "假冒");
+        assert_eq!(got["data"]["sdp"], "v=0");
+        // Too long a signal, or none addressed, is refused on the socket.
+        let huge = json!({"type": "signal", "to": them, "data": {"sdp": "x".repeat(8_000)}});
+        family.send(Message::text(huge.to_string())).await.unwrap();
+        let refused = next_of(&mut family, "error").await;
+        assert_eq!(refused["errors"][0]["field"], "data");
+
+        // The specialist comes in again on another page: the first one steps out.
+        let mut again = enter(&w, &w.specialist, id).await;
+        next_of(&mut again, "welcome").await;
+        next_of(&mut specialist, "replaced").await;
+        assert_eq!(open_joinings(&w, id).await, 3);
+
+        // The family leaves: its time is kept, the others hear it.
+        family.close(None).await.unwrap();
+        let left = next_of(&mut inviting, "left").await;
+        assert!(left["conn"].is_string());
+        let closed = crate::helpers::eventually(std::time::Duration::from_secs(5), || async {
+            (open_joinings(&w, id).await == 2).then_some(())
+        })
+        .await;
+        assert!(closed.is_some(), "the family's leaving is recorded");
+
+        // Held: the room closes for everyone in it.
+        w.ok(&w.specialist, id, "hold", json!({})).await;
+        next_of(&mut inviting, "ended").await;
+        next_of(&mut again, "ended").await;
+        assert_eq!(open_joinings(&w, id).await, 0);
+        // And cannot be entered again.
+        let path = format!("{BASE}/{id}/room");
+        let r = w.ctx.app.get_as(&w.inviting, &path).await;
+        assert_eq!(
+            r.status(),
+            StatusCode::BAD_REQUEST,
+            "not a WebSocket request"
+        );
+        let (s, answer) = w.post(&w.inviting, id, "join", json!({})).await;
+        assert_eq!(s, StatusCode::CONFLICT, "{answer}");
+        let actions = w.audit_actions(id).await;
+        let joins = actions.iter().filter(|a| *a == "teleconsult.join").count();
+        let leaves = actions.iter().filter(|a| *a == "teleconsult.leave").count();
+        assert_eq!(joins, 4);
+        assert!(leaves >= 1, "{actions:?}");
+    }
+
+    #[tokio::test]
+    async fn a_full_room_and_strangers_are_refused() {
+        let w = world().await;
+        let id = w.scheduled().await;
+        // Six people are in it already (recorded as the room would).
+        let now = w.ctx.app.state.now_ms();
+        let others = w
+            .ctx
+            .app
+            .db
+            .scalars::<i64>(
+                "SELECT id FROM account WHERE username IN ('doctor2', 'doctor3', 'doctor4', 'doctor5', 'doctor6', 'doctor7')",
+                (),
+            )
+            .await
+            .unwrap();
+        assert_eq!(others.len(), 6);
+        for a in &others {
+            w.ctx
+                .app
+                .db
+                .execute(
+                    "INSERT INTO teleconsult_participant (teleconsult_id, account_id, part, joined_at) VALUES ($1, $2, 'specialist', $3)",
+                    (id, *a, now),
+                )
+                .await
+                .unwrap();
+        }
+        let (s, answer) = w.post(&w.inviting, id, "join", json!({})).await;
+        assert_eq!(s, StatusCode::CONFLICT, "{answer}");
+        assert_eq!(code(&answer), "room-full");
+        // One leaves: there is room again.
+        w.ctx
+            .app
+            .db
+            .execute(
+                "UPDATE teleconsult_participant SET left_at = $1 WHERE account_id = $2",
+                (now, others[0]),
+            )
+            .await
+            .unwrap();
+        w.ok(&w.inviting, id, "join", json!({})).await;
+        // A doctor with no standing in it is refused the room as any step.
+        let stranger = w.ctx.app.token("doctor5", PW).await;
+        let (s, _) = w.post(&stranger, id, "join", json!({})).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+    }
+}
