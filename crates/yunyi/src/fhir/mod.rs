@@ -22,10 +22,11 @@ pub mod include;
 pub mod notification;
 pub mod patient;
 pub mod pharmacy;
+mod referral;
 pub mod scheduling;
 pub mod scopes;
 pub mod surveillance;
-pub mod teleconsult;
+mod teleconsult;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -13,10 +13,12 @@ use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Value, json};
 
+use super::referral;
 use super::{Bundle, fhir_json, params, parse_paging, reference, unsupported};
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::identity::Actor;
+use crate::referral::service::{ReferralSummary, ReferralView};
 use crate::teleconsult::model::Status;
 use crate::teleconsult::service::{self, TeleconsultList, TeleconsultSummary, TeleconsultView};
 
@@ -38,9 +40,9 @@ fn id_of(t: &TeleconsultSummary) -> String {
     format!("{PREFIX}{}", t.id)
 }
 
-/// `teleconsult-<n>` → n; anything else is not one of ours (404).
-fn parse(resource: &str, raw: &str) -> AppResult<i64> {
-    raw.strip_prefix(PREFIX)
+/// `<prefix><n>` → n; anything else is not one of ours (404).
+pub(super) fn parse(prefix: &str, resource: &str, raw: &str) -> AppResult<i64> {
+    raw.strip_prefix(prefix)
         .and_then(|n| n.parse::<i64>().ok())
         .filter(|n| *n > 0)
         .ok_or_else(|| AppError::NotFound(format!("no {resource} with id {raw}")))
@@ -54,11 +56,11 @@ fn patient(t: &TeleconsultSummary) -> Value {
     }
 }
 
-fn organization(id: i64, name: &str) -> Value {
+pub(super) fn organization(id: i64, name: &str) -> Value {
     json!({"reference": format!("Organization/{id}"), "display": name})
 }
 
-fn practitioner(id: i64, name: &str) -> Value {
+pub(super) fn practitioner(id: i64, name: &str) -> Value {
     json!({"reference": format!("Practitioner/{id}"), "display": name})
 }
 
@@ -99,6 +101,14 @@ fn narrative(text: &str) -> Value {
     })
 }
 
+/// The shared record items, named (their content is read through the API, audited).
+pub(super) fn supporting_info(items: &[crate::teleconsult::service::SharedItemBrief]) -> Value {
+    items
+        .iter()
+        .map(|i| json!({"display": format!("{} {}: {}", i.kind, i.id, i.title)}))
+        .collect()
+}
+
 pub fn service_request(t: &TeleconsultView) -> Value {
     let s = &t.summary;
     let mut performer = vec![organization(
@@ -136,12 +146,7 @@ pub fn service_request(t: &TeleconsultView) -> Value {
         obj.insert("occurrenceDateTime".into(), json!(at));
     }
     if !t.items.is_empty() {
-        let info: Vec<Value> = t
-            .items
-            .iter()
-            .map(|i| json!({"display": format!("{} {}: {}", i.kind, i.id, i.title)}))
-            .collect();
-        obj.insert("supportingInfo".into(), Value::Array(info));
+        obj.insert("supportingInfo".into(), supporting_info(&t.items));
     }
     r
 }
@@ -282,8 +287,19 @@ async fn view(
     resource: &str,
     raw: &str,
 ) -> AppResult<TeleconsultView> {
-    let id = parse(resource, raw)?;
+    let id = parse(PREFIX, resource, raw)?;
     service::view(state, actor, id).await
+}
+
+/// A referral by its FHIR id (`referral-<n>`).
+async fn referral_view(
+    state: &AppState,
+    actor: &Actor,
+    resource: &str,
+    raw: &str,
+) -> AppResult<ReferralView> {
+    let id = parse(referral::PREFIX, resource, raw)?;
+    crate::referral::service::view(state, actor, id).await
 }
 
 async fn read_request(
@@ -291,6 +307,10 @@ async fn read_request(
     actor: Actor,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
+    if id.starts_with(referral::PREFIX) {
+        let r = referral_view(&state, &actor, "ServiceRequest", &id).await?;
+        return Ok(fhir_json(referral::service_request(&r)));
+    }
     if !id.starts_with(PREFIX) {
         return super::surveillance::service_request_of_case(&state, &actor, &id).await;
     }
@@ -303,6 +323,10 @@ async fn read_task(
     actor: Actor,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
+    if id.starts_with(referral::PREFIX) {
+        let r = referral_view(&state, &actor, "Task", &id).await?;
+        return Ok(fhir_json(referral::task(&r)));
+    }
     let t = view(&state, &actor, "Task", &id).await?;
     Ok(fhir_json(task(&t)))
 }
@@ -335,59 +359,123 @@ async fn read_composition(
 /// whether a consultation has the resource at all (a consent, a signed opinion).
 struct Filter {
     has: fn(&TeleconsultSummary) -> bool,
+    /// Whether referrals answer it too (ServiceRequest and Task searches).
+    referrals: bool,
     patient: Option<i64>,
-    /// ServiceRequest: the inviting hospital (`Organization`); Task: the inviting doctor
-    /// (`Practitioner`).
+    /// ServiceRequest: the inviting (referring) hospital (`Organization`); Task: the inviting
+    /// (referring) doctor (`Practitioner`).
     requester: Option<(&'static str, i64)>,
-    /// ServiceRequest: the invited hospital or the specialist; Task (`owner`): the specialist.
+    /// ServiceRequest: the invited (receiving) hospital or the specialist; Task (`owner`): the
+    /// specialist, or the receiving hospital.
     performer: Option<(&'static str, i64)>,
     status: Option<String>,
 }
 
-/// The reader's remote consultations matching `filter` (their own and, for staff, those
-/// waiting at their hospital), newest first, this page's with one more: each read through the
-/// service (audited as any reading).
+/// The party a reference names.
+fn is(party: Option<(&'static str, i64)>, organization: i64, practitioner: Option<i64>) -> bool {
+    party.is_none_or(|(kind, id)| match kind {
+        "Organization" => organization == id,
+        _ => practitioner == Some(id),
+    })
+}
+
+/// The FHIR status of a remote consultation and of a referral, for one resource.
+type StatusOf = (
+    fn(Status) -> &'static str,
+    fn(crate::referral::model::Status) -> &'static str,
+);
+const REQUEST: StatusOf = (request_status, referral::request_status);
+const TASK: StatusOf = (task_status, referral::task_status);
+
+/// What a workflow search found: a remote consultation or a referral.
+enum Found {
+    Teleconsult(Box<TeleconsultView>),
+    Referral(Box<ReferralView>),
+}
+
+/// The reader's remote consultations (their own and, for staff, those waiting at their
+/// hospital) and, when the search takes them, referrals, matching `filter`: newest first, this
+/// page's with one more, each read through its service (audited as any reading). `status_of`
+/// gives the FHIR status of each kind.
 async fn matches(
     state: &AppState,
     actor: &Actor,
     query: Option<&str>,
     filter: &Filter,
-    status_of: fn(Status) -> &'static str,
-) -> AppResult<(super::Paging, Vec<TeleconsultView>)> {
+    status_of: StatusOf,
+) -> AppResult<(super::Paging, Vec<Found>)> {
+    use crate::identity::model::Role;
+    enum Brief {
+        T(TeleconsultSummary),
+        R(ReferralSummary),
+    }
     let paging = parse_paging(query)?;
     let me = actor.require()?;
     let mut all = service::list(state, actor, TeleconsultList::Mine, false).await?;
-    if me.role != crate::identity::model::Role::Patient {
+    if me.role != Role::Patient {
         for t in service::list(state, actor, TeleconsultList::Queue, false).await? {
             if !all.iter().any(|a| a.id == t.id) {
                 all.push(t);
             }
         }
-        all.sort_by_key(|t| std::cmp::Reverse(t.id));
     }
-    let kept = all.into_iter().filter(|t| {
-        filter
-            .patient
-            .is_none_or(|p| t.patient.as_ref().is_some_and(|x| x.id == p))
-            && filter.requester.is_none_or(|(kind, id)| match kind {
-                "Organization" => t.inviting_hospital.id == id,
-                _ => t.inviting_doctor.id == id,
-            })
-            && (filter.has)(t)
-            && filter.performer.is_none_or(|(kind, id)| match kind {
-                "Organization" => t.invited_hospital.id == id,
-                _ => t.specialist.as_ref().is_some_and(|s| s.id == id),
-            })
-            && filter
-                .status
-                .as_deref()
-                .is_none_or(|s| status_of(t.status) == s)
-    });
-    let mut views = Vec::new();
-    for t in paging.window(kept) {
-        views.push(service::view(state, actor, t.id).await?);
+    let mut kept: Vec<(String, Brief)> = all
+        .into_iter()
+        .filter(|t| {
+            filter
+                .patient
+                .is_none_or(|p| t.patient.as_ref().is_some_and(|x| x.id == p))
+                && match filter.requester {
+                    Some(("Organization", _)) => is(filter.requester, t.inviting_hospital.id, None),
+                    _ => is(filter.requester, -1, Some(t.inviting_doctor.id)),
+                }
+                && (filter.has)(t)
+                && is(
+                    filter.performer,
+                    t.invited_hospital.id,
+                    t.specialist.as_ref().map(|s| s.id),
+                )
+                && filter
+                    .status
+                    .as_deref()
+                    .is_none_or(|s| status_of.0(t.status) == s)
+        })
+        .map(|t| (t.created_at.clone(), Brief::T(t)))
+        .collect();
+    if filter.referrals && matches!(me.role, Role::Doctor | Role::HospitalAdmin | Role::Patient) {
+        let referrals = crate::referral::service::list(state, actor).await?;
+        kept.extend(
+            referrals
+                .into_iter()
+                .filter(|r| {
+                    filter.patient.is_none_or(|p| r.patient.id == p)
+                        && match filter.requester {
+                            Some(("Organization", _)) => {
+                                is(filter.requester, r.from_hospital.id, None)
+                            }
+                            _ => is(filter.requester, -1, Some(r.from_doctor.id)),
+                        }
+                        && is(filter.performer, r.to_hospital.id, None)
+                        && filter
+                            .status
+                            .as_deref()
+                            .is_none_or(|s| status_of.1(r.status) == s)
+                })
+                .map(|r| (r.created_at.clone(), Brief::R(r))),
+        );
     }
-    Ok((paging, views))
+    // Newest first (the times are all China time, so their text sorts as they do).
+    kept.sort_by(|a, b| b.0.cmp(&a.0));
+    let mut found = Vec::new();
+    for (_, brief) in paging.window(kept) {
+        found.push(match brief {
+            Brief::T(t) => Found::Teleconsult(Box::new(service::view(state, actor, t.id).await?)),
+            Brief::R(r) => Found::Referral(Box::new(
+                crate::referral::service::view(state, actor, r.id).await?,
+            )),
+        });
+    }
+    Ok((paging, found))
 }
 
 /// A search's parameters for `resource`; every other one is refused by name.
@@ -398,6 +486,7 @@ fn filter(query: Option<&str>, resource: &str) -> AppResult<Filter> {
             "Composition" => |t| matches!(t.status, Status::Reported | Status::Received),
             _ => |_| true,
         },
+        referrals: matches!(resource, "ServiceRequest" | "Task"),
         patient: None,
         requester: None,
         performer: None,
@@ -412,15 +501,12 @@ fn filter(query: Option<&str>, resource: &str) -> AppResult<Filter> {
             ("Task", "requester") => {
                 f.requester = Some(("Practitioner", reference(&k, "Practitioner", &v)?))
             }
-            ("ServiceRequest", "performer") => {
+            ("ServiceRequest", "performer") | ("Task", "owner") => {
                 f.performer = Some(if v.starts_with("Practitioner/") {
                     ("Practitioner", reference(&k, "Practitioner", &v)?)
                 } else {
                     ("Organization", reference(&k, "Organization", &v)?)
                 })
-            }
-            ("Task", "owner") => {
-                f.performer = Some(("Practitioner", reference(&k, "Practitioner", &v)?))
             }
             ("ServiceRequest" | "Task", "status") => f.status = Some(v),
             (_, "_count" | "_offset" | "_summary") => {}
@@ -436,10 +522,13 @@ async fn search_requests(
     RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
     let f = filter(query.as_deref(), "ServiceRequest")?;
-    let (paging, views) = matches(&state, &actor, query.as_deref(), &f, request_status).await?;
+    let (paging, found) = matches(&state, &actor, query.as_deref(), &f, REQUEST).await?;
     let mut bundle = Bundle::searchset("ServiceRequest", query.as_deref(), paging);
-    for t in &views {
-        bundle.push(service_request(t));
+    for x in &found {
+        bundle.push(match x {
+            Found::Teleconsult(t) => service_request(t),
+            Found::Referral(r) => referral::service_request(r),
+        });
     }
     Ok(fhir_json(bundle.finish()?))
 }
@@ -450,12 +539,23 @@ async fn search_tasks(
     RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
     let f = filter(query.as_deref(), "Task")?;
-    let (paging, views) = matches(&state, &actor, query.as_deref(), &f, task_status).await?;
+    let (paging, found) = matches(&state, &actor, query.as_deref(), &f, TASK).await?;
     let mut bundle = Bundle::searchset("Task", query.as_deref(), paging);
-    for t in &views {
-        bundle.push(task(t));
+    for x in &found {
+        bundle.push(match x {
+            Found::Teleconsult(t) => task(t),
+            Found::Referral(r) => referral::task(r),
+        });
     }
     Ok(fhir_json(bundle.finish()?))
+}
+
+/// The consultations found (a Consent or Composition search takes no referrals).
+fn teleconsults(found: &[Found]) -> impl Iterator<Item = &TeleconsultView> {
+    found.iter().filter_map(|x| match x {
+        Found::Teleconsult(t) => Some(t.as_ref()),
+        Found::Referral(_) => None,
+    })
 }
 
 async fn search_consents(
@@ -464,9 +564,9 @@ async fn search_consents(
     RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
     let f = filter(query.as_deref(), "Consent")?;
-    let (paging, views) = matches(&state, &actor, query.as_deref(), &f, request_status).await?;
+    let (paging, found) = matches(&state, &actor, query.as_deref(), &f, REQUEST).await?;
     let mut bundle = Bundle::searchset("Consent", query.as_deref(), paging);
-    for c in views.iter().filter_map(consent) {
+    for c in teleconsults(&found).filter_map(consent) {
         bundle.push(c);
     }
     Ok(fhir_json(bundle.finish()?))
@@ -478,9 +578,9 @@ async fn search_compositions(
     RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
     let f = filter(query.as_deref(), "Composition")?;
-    let (paging, views) = matches(&state, &actor, query.as_deref(), &f, request_status).await?;
+    let (paging, found) = matches(&state, &actor, query.as_deref(), &f, REQUEST).await?;
     let mut bundle = Bundle::searchset("Composition", query.as_deref(), paging);
-    for c in views.iter().filter_map(composition) {
+    for c in teleconsults(&found).filter_map(composition) {
         bundle.push(c);
     }
     Ok(fhir_json(bundle.finish()?))

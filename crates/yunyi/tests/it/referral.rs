@@ -424,3 +424,85 @@ async fn the_pages_refer_from_a_form_and_the_family_sees_the_answer() {
         "{page}"
     );
 }
+
+#[tokio::test]
+async fn fhir_shows_a_referral_as_a_request_and_its_task() {
+    use crate::fhir::{assert_valid, entries, fhir};
+    let w = world().await;
+    let app = &w.ctx.app;
+    let id = w.refer().await;
+    let rid = format!("referral-{id}");
+    let (s, request) = fhir(
+        app,
+        Some(&w.referring),
+        &format!("/fhir/ServiceRequest/{rid}"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{request}");
+    assert_valid(&request);
+    assert_eq!(request["status"], "active");
+    assert_eq!(request["category"][0]["coding"][0]["code"], "3457005");
+    assert_eq!(
+        request["performer"][0]["reference"],
+        format!("Organization/{}", w.gz)
+    );
+    assert_eq!(
+        request["subject"]["reference"],
+        format!("Patient/{}", w.father)
+    );
+    assert_eq!(request["reasonCode"][0]["text"], "申请呼吸内科住院床位");
+    let (_, task) = fhir(app, Some(&w.referring), &format!("/fhir/Task/{rid}")).await;
+    assert_valid(&task);
+    assert_eq!(task["status"], "requested");
+    assert_eq!(task["owner"]["reference"], format!("Organization/{}", w.gz));
+
+    // Accepted with a bed: the task says so, and what was arranged is its output.
+    let doctor2 = app.token("doctor2", PW).await;
+    app.step_up(&doctor2).await;
+    let (s, answer) = w
+        .step(
+            &doctor2,
+            id,
+            "accept",
+            json!({"arranged": "呼吸内科 12 床，明日上午入院"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{answer}");
+    let (_, task) = fhir(app, Some(&w.family), &format!("/fhir/Task/{rid}")).await;
+    assert_valid(&task);
+    assert_eq!(task["status"], "accepted");
+    assert_eq!(
+        task["output"][0]["valueString"],
+        "呼吸内科 12 床，明日上午入院"
+    );
+
+    // Searches find it beside the remote consultations, by patient, party and status.
+    let (s, bundle) = fhir(
+        app,
+        Some(&w.referring),
+        &format!(
+            "/fhir/ServiceRequest?patient=Patient/{}&performer=Organization/{}",
+            w.father, w.gz
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{bundle}");
+    assert_valid(&bundle);
+    assert!(entries(&bundle).iter().any(|r| r["id"] == rid.as_str()));
+    let (_, bundle) = fhir(app, Some(&w.referring), "/fhir/Task?status=accepted").await;
+    assert!(entries(&bundle).iter().any(|r| r["id"] == rid.as_str()));
+    let (_, bundle) = fhir(app, Some(&w.referring), "/fhir/Task?status=requested").await;
+    assert!(!entries(&bundle).iter().any(|r| r["id"] == rid.as_str()));
+    let (_, bundle) = fhir(app, Some(&w.referring), "/fhir/Consent").await;
+    assert!(
+        !entries(&bundle).iter().any(|r| r["id"] == rid.as_str()),
+        "no consent of a referral"
+    );
+
+    // Anyone else is told nothing.
+    let stranger = app.token("doctor5", PW).await;
+    let (s, _) = fhir(app, Some(&stranger), &format!("/fhir/ServiceRequest/{rid}")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = fhir(app, Some(&stranger), "/fhir/Task/referral-x").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
