@@ -436,6 +436,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::groups::router())
         .merge(crate::teleconsult::router())
         .merge(crate::referral::router())
+        .merge(crate::training::router())
         .merge(audit::router())
         .merge(fhir::router())
         .fallback(not_found)

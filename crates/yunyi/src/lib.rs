@@ -42,6 +42,7 @@ pub mod surveillance;
 pub mod teleconsult;
 pub mod text;
 pub mod time;
+pub mod training;
 pub mod triage;
 pub mod ttl_cache;
 pub mod web;

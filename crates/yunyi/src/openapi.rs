@@ -151,6 +151,11 @@ fn parts() -> Vec<(&'static str, &'static str, OpenApi)> {
             crate::referral::api::ApiDoc::openapi(),
         ),
         (
+            "training",
+            "Remote training: courses of supporting hospitals, lessons in ranges, quizzes, credit hours",
+            crate::training::api::ApiDoc::openapi(),
+        ),
+        (
             "audit",
             "The audit trail",
             crate::audit::api::ApiDoc::openapi(),

@@ -13,6 +13,7 @@ mod picture;
 mod prescriptions;
 mod surveillance;
 mod teleconsult;
+mod training;
 
 use std::fmt;
 
@@ -57,7 +58,7 @@ impl fmt::Display for DemoSummary {
         )?;
         writeln!(
             f,
-            "    admin (platform admin), hospital-admin, doctor1 … doctor20, nurse1, pharmacist1,"
+            "    admin (platform admin), hospital-admin, doctor1 … doctor20, nurse1, nurse2, pharmacist1,"
         )?;
         writeln!(
             f,
@@ -309,6 +310,12 @@ pub async fn seed_inbox(state: &AppState) -> AppResult<()> {
     if new {
         teleconsult::seed_consultations(state).await?;
     }
+    let mut tx = state.db.begin().await?;
+    let new = claim(&mut tx, "demo.training").await?;
+    tx.commit().await?;
+    if new {
+        training::seed(state).await?;
+    }
     Ok(())
 }
 
@@ -516,6 +523,13 @@ async fn seed_accounts(state: &AppState, tx: &mut Tx) -> AppResult<()> {
             "院感专员 赵敏",
             Some(gz),
             Some("13900000103"),
+        ),
+        staff(
+            "nurse2",
+            "nurse",
+            "护士 陈静",
+            Some(jz),
+            Some("13900000104"),
         ),
         staff("regulator1", "regulator", "监管员 钱进", None, None),
     ] {

@@ -300,6 +300,16 @@ pub async fn serves_hospital(
     .map(|n| n > 0)
 }
 
+/// The hospitals actively supporting `hospital` (对口支援).
+pub async fn supporters_of(db: &Db, hospital: i64) -> Result<Vec<i64>, sqlx::Error> {
+    db.scalars(
+        "SELECT supporting_id FROM hospital_support WHERE supported_id = $1 AND active = TRUE \
+         ORDER BY supporting_id",
+        (hospital,),
+    )
+    .await
+}
+
 /// Search filters for doctors.
 #[derive(Debug, Clone, Default)]
 pub struct DoctorQuery {

@@ -39,7 +39,7 @@ async fn concurrent_seeding_seeds_once() {
     let again = demo::seed(&app.state).await.unwrap();
     assert!(!again.newly_seeded);
     assert_eq!(again.hospitals, 2);
-    assert_eq!(again.accounts, 31);
+    assert_eq!(again.accounts, 32);
     app.stop().await;
 }
 

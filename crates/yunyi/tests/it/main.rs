@@ -51,6 +51,7 @@ mod smart;
 mod statistics;
 mod surveillance;
 mod teleconsult;
+mod training;
 mod triage;
 mod waitlist;
 mod web;
