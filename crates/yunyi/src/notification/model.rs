@@ -68,6 +68,8 @@ crate::text_enum! {
         ReferralAccepted = "referral.accepted",
         /// To the patient side and the referring doctor: the referral was declined.
         ReferralDeclined = "referral.declined",
+        /// To the patient side and the referring doctor: a time was reserved for the patient.
+        ReferralReserved = "referral.reserved",
     }
 }
 
@@ -133,7 +135,7 @@ impl Event {
             }
             TeleconsultRequest | TeleconsultAccepted | TeleconsultDeclined
             | TeleconsultReported | TeleconsultDue | ReferralRequest => Some(Topic::Teleconsult),
-            ReferralAccepted | ReferralDeclined => Some(Topic::Appointment),
+            ReferralAccepted | ReferralDeclined | ReferralReserved => Some(Topic::Appointment),
         }
     }
 

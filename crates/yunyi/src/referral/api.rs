@@ -8,7 +8,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 
 use super::model::ReferralInput;
-use super::service::{self, ReferralSummary, ReferralView};
+use super::service::{self, ReferralSummary, ReferralView, ReservedTime};
 use crate::app::AppState;
 use crate::consult::api::file_response;
 use crate::error::AppResult;
@@ -19,7 +19,7 @@ use crate::teleconsult::service::SharedItem;
 
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
-    list, refer, get_one, accept, decline, arrive, cancel, items, item_file
+    list, refer, get_one, accept, decline, arrive, cancel, items, item_file, reservable, reserve
 ))]
 pub struct ApiDoc;
 
@@ -30,6 +30,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/referrals/{id}/accept", post(accept))
         .route("/api/v1/referrals/{id}/decline", post(decline))
         .route("/api/v1/referrals/{id}/arrive", post(arrive))
+        .route("/api/v1/referrals/{id}/reservable", get(reservable))
+        .route("/api/v1/referrals/{id}/reserve", post(reserve))
         .route("/api/v1/referrals/{id}/cancel", post(cancel))
         .route("/api/v1/referrals/{id}/items", get(items))
         .route("/api/v1/referrals/{id}/records/{record}", get(item_file))
@@ -116,6 +118,41 @@ async fn decline(
     AppJson(input): AppJson<ReferralReason>,
 ) -> AppResult<StatusCode> {
     service::decline(&state, &actor, id, &input.reason).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The times the receiving hospital may reserve for the patient of an accepted outpatient
+/// referral: free times of the hospital (the named department) in the next 14 days.
+#[utoipa::path(get, path = "/api/v1/referrals/{id}/reservable", params(crate::openapi::IdParam),
+    responses((status = 200, description = "Times, earliest first", body = Items<ReservedTime>)))]
+async fn reservable(
+    State(state): State<AppState>,
+    actor: Actor,
+    PathId(id): PathId,
+) -> AppResult<Json<Items<ReservedTime>>> {
+    Ok(Json(Items {
+        items: service::reservable(&state, &actor, id).await?,
+    }))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+struct ReserveInput {
+    /// One of the receiving hospital's free times (see `…/reservable`).
+    #[serde(default)]
+    slot_id: i64,
+}
+
+/// Reserve a time for the patient of an accepted outpatient referral (the receiving hospital):
+/// booked under the usual booking rules; the patient side and the referring doctor are told.
+#[utoipa::path(post, path = "/api/v1/referrals/{id}/reserve", params(crate::openapi::IdParam),
+    request_body = ReserveInput, responses((status = 204, description = "Reserved")))]
+async fn reserve(
+    State(state): State<AppState>,
+    actor: Actor,
+    PathId(id): PathId,
+    AppJson(input): AppJson<ReserveInput>,
+) -> AppResult<StatusCode> {
+    service::reserve(&state, &actor, id, input.slot_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -176,6 +176,8 @@ struct OnePage {
     page: PageCtx,
     r: ReferralView,
     message: String,
+    /// The times the receiving side may reserve now.
+    times: Vec<super::service::ReservedTime>,
 }
 
 impl OnePage {
@@ -201,10 +203,16 @@ async fn one(
     Query(q): Query<MessageQuery>,
 ) -> AppResult<OnePage> {
     let r = service::view(&state, &actor, id).await?;
+    let times = if r.may_reserve {
+        service::reservable(&state, &actor, id).await?
+    } else {
+        Vec::new()
+    };
     Ok(OnePage {
         page: page.with_nav("referral"),
         r,
         message: q.message.unwrap_or_default(),
+        times,
     })
 }
 
@@ -214,6 +222,8 @@ struct StepForm {
     arranged: String,
     #[serde(default)]
     reason: String,
+    #[serde(default)]
+    slot_id: String,
 }
 
 async fn step(
@@ -228,6 +238,12 @@ async fn step(
         "accept" => service::accept(&state, &actor, id, &f.arranged).await,
         "decline" => service::decline(&state, &actor, id, &f.reason).await,
         "arrive" => service::arrive(&state, &actor, id).await,
+        "reserve" => match f.slot_id.trim().parse::<i64>() {
+            Ok(slot) if slot > 0 => service::reserve(&state, &actor, id, slot).await,
+            _ => Err(AppError::field(crate::error::FieldError::required(
+                "slot_id",
+            ))),
+        },
         "cancel" => service::cancel(&state, &actor, id, &f.reason).await,
         _ => Err(AppError::NotFound(format!("no step '{step}'"))),
     };

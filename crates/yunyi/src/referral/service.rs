@@ -470,6 +470,118 @@ pub struct ReferralView {
     pub reason: Option<String>,
     pub items: Vec<SharedItemBrief>,
     pub history: Vec<ReferralStep>,
+    /// The time reserved for the patient at the receiving hospital.
+    pub reserved: Option<ReservedTime>,
+    /// The receiving side may reserve a time now (an accepted outpatient referral without one).
+    pub may_reserve: bool,
+}
+
+/// A time at the receiving hospital: reserved for the patient, or one that could be.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ReservedTime {
+    /// The appointment (when reserved) or the slot (when offered).
+    pub id: i64,
+    pub start_at: String,
+    pub doctor: String,
+}
+
+/// The referral for its receiving side to reserve a time.
+async fn reserving(state: &AppState, actor: &Actor, id: i64) -> AppResult<(Row, ReferralStanding)> {
+    let receiving = [ReferralStanding::Receiving];
+    load_as(state, actor, id, "referral.reserve", &receiving).await
+}
+
+/// Whether a time may be reserved on `r` now.
+fn reservable_now(r: &Row) -> bool {
+    r.status == Status::Accepted && r.kind == ReferralKind::Outpatient && r.appointment_id.is_none()
+}
+
+async fn doctor_name(state: &AppState, doctor: i64) -> AppResult<String> {
+    Ok(crate::identity::store::account(&state.db, doctor)
+        .await?
+        .map(|a| a.display_name)
+        .unwrap_or_default())
+}
+
+/// The times the receiving side may reserve for the patient: free, bookable times of the
+/// receiving hospital (in the named department) in the next 14 days, earliest first.
+pub async fn reservable(state: &AppState, actor: &Actor, id: i64) -> AppResult<Vec<ReservedTime>> {
+    let (r, _) = reserving(state, actor, id).await?;
+    if !reservable_now(&r) {
+        return Ok(Vec::new());
+    }
+    let now = state.now_ms();
+    let slots = crate::scheduling::store::search_slots(
+        &state.db,
+        &crate::scheduling::store::SlotQuery {
+            hospital: Some(r.to_hospital_id),
+            department: r.to_department_id,
+            from: now,
+            to: now + 14 * 24 * 3_600_000,
+            free_only: true,
+            now,
+            limit: 30,
+            ..Default::default()
+        },
+    )
+    .await?;
+    let mut out = Vec::new();
+    for s in slots {
+        out.push(ReservedTime {
+            id: s.id,
+            start_at: cst_rfc3339(s.start_at),
+            doctor: doctor_name(state, s.doctor_id).await?,
+        });
+    }
+    Ok(out)
+}
+
+/// The receiving side reserves one of its times for the patient of an accepted outpatient
+/// referral (booked under the booking rules, with the referral as the basis); the patient side
+/// and the referring doctor are told.
+pub async fn reserve(state: &AppState, actor: &Actor, id: i64, slot_id: i64) -> AppResult<()> {
+    let (r, standing) = reserving(state, actor, id).await?;
+    if slot_id <= 0 {
+        return Err(AppError::invalid("slot_id", "must be a time's id"));
+    }
+    if !reservable_now(&r) {
+        return Err(AppError::wrong_state(match (r.status, r.kind) {
+            (_, ReferralKind::Inpatient) => "a bed is arranged in words when accepting; a time is reserved for an outpatient referral".to_owned(),
+            (Status::Accepted, _) => "a time is already reserved for this referral".to_owned(),
+            (status, _) => format!("a time is reserved once the referral is accepted; it is {status}"),
+        }));
+    }
+    let appointment = crate::scheduling::service::book_for_referral(
+        state,
+        actor,
+        slot_id,
+        r.person_id,
+        (r.to_hospital_id, r.id),
+    )
+    .await?;
+    let now = state.now_ms();
+    let mut tx = state.db.begin().await?;
+    // Two of the receiving side reserving at the same moment: the second finds one recorded
+    // and is told so (its appointment stays the patient's to keep or cancel).
+    if !store::set_appointment(&mut tx, id, appointment.id, now).await? {
+        return Err(AppError::refused(
+            Reason::ChangedMeanwhile,
+            "a time was reserved for this referral meanwhile; reload it",
+        ));
+    }
+    audit::append(&mut tx, &event(actor, "referral.reserve", &r, standing)).await?;
+    let time = crate::time::cst_display(appointment.start_at);
+    let doctor = doctor_name(state, appointment.doctor_id).await?;
+    let mut to = vec![r.from_doctor_id];
+    to.extend(crate::teleconsult::store::patient_side(&mut tx, r.person_id).await?);
+    for account in to {
+        let notice = about(&r, account, Event::ReferralReserved)
+            .param("time", time.clone())
+            .param("doctor", doctor.clone());
+        crate::notification::service::notify(&mut tx, &notice, now).await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// One referral, for whoever stands in it (audited).
@@ -485,6 +597,17 @@ pub async fn view(state: &AppState, actor: &Actor, id: i64) -> AppResult<Referra
     let items =
         crate::teleconsult::service::briefs(state, r.person_id, r.from_hospital_id, &shared)
             .await?;
+    let reserved = match r.appointment_id {
+        Some(a) => match crate::scheduling::store::appointment(&state.db, a).await? {
+            Some(appt) => Some(ReservedTime {
+                id: appt.id,
+                start_at: cst_rfc3339(appt.start_at),
+                doctor: doctor_name(state, appt.doctor_id).await?,
+            }),
+            None => None,
+        },
+        None => None,
+    };
     let history = store::events(&state.db, id)
         .await?
         .into_iter()
@@ -506,6 +629,8 @@ pub async fn view(state: &AppState, actor: &Actor, id: i64) -> AppResult<Referra
         reason: r.reason.clone(),
         items,
         history,
+        reserved,
+        may_reserve: standing == ReferralStanding::Receiving && reservable_now(&r),
     })
 }
 

@@ -27,6 +27,8 @@ pub struct Row {
     pub receiver: Option<String>,
     pub arranged: Option<String>,
     pub reason: Option<String>,
+    /// The time reserved for the patient at the receiving hospital.
+    pub appointment_id: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -35,7 +37,7 @@ const ROW: &str = "r.id, r.person_id, p.name AS patient_name, r.direction, r.kin
      r.from_hospital_id, fh.name AS from_hospital, r.from_doctor_id, fd.display_name AS from_doctor, \
      r.to_hospital_id, th.name AS to_hospital, r.to_department_id, d.name AS to_department, \
      r.consultation_id, r.summary, r.request, r.status, rc.display_name AS receiver, r.arranged, \
-     r.reason, r.created_at, r.updated_at";
+     r.reason, r.appointment_id, r.created_at, r.updated_at";
 
 const FROM: &str = "referral r JOIN person p ON p.id = r.person_id \
      JOIN hospital fh ON fh.id = r.from_hospital_id JOIN account fd ON fd.id = r.from_doctor_id \
@@ -201,4 +203,20 @@ pub async fn list(db: &Db, scope: Scope<'_>, limit: i64) -> Result<Vec<Row>, sql
     }
     sql.push(" ORDER BY r.id DESC LIMIT ").bind(limit);
     sql.fetch_all(db).await
+}
+
+/// Records the reserved time of an accepted referral that has none yet; whether it did.
+pub async fn set_appointment(
+    tx: &mut Tx,
+    id: i64,
+    appointment: i64,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    tx.execute(
+        "UPDATE referral SET appointment_id = $1, updated_at = $2 \
+         WHERE id = $3 AND status = 'accepted' AND appointment_id IS NULL",
+        (appointment, now, id),
+    )
+    .await
+    .map(|n| n > 0)
 }

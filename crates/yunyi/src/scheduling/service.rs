@@ -208,6 +208,15 @@ pub(super) async fn check_booking(
         None,
     )
     .await?;
+    require_service(state, slot).await?;
+    Ok(Booker {
+        account: me.account_id,
+        basis,
+    })
+}
+
+/// The slot's doctor still holds the privilege its service needs.
+async fn require_service(state: &AppState, slot: &Slot) -> AppResult<()> {
     let kind = directory::service_kind(state, slot.service_id)
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("slot {} has no service", slot.id)))?;
@@ -223,10 +232,6 @@ pub(super) async fn check_booking(
             Reason::ServiceUnavailable,
             "this doctor cannot take appointments for this service at the moment".to_owned(),
         )
-    })?;
-    Ok(Booker {
-        account: me.account_id,
-        basis,
     })
 }
 
@@ -336,6 +341,30 @@ pub async fn book(
     slot_id: i64,
     person_id: i64,
 ) -> AppResult<Appointment> {
+    book_as(state, actor, slot_id, person_id, None).await
+}
+
+/// Reserves `slot_id` for the patient of referral `referral`, by the receiving hospital
+/// `hospital` (the referral service decided they may): a time of that hospital only, under the
+/// same rules as any booking (the patient's limits, the doctor's privilege), audited with the
+/// referral as its basis.
+pub async fn book_for_referral(
+    state: &AppState,
+    actor: &Actor,
+    slot_id: i64,
+    person_id: i64,
+    (hospital, referral): (i64, i64),
+) -> AppResult<Appointment> {
+    book_as(state, actor, slot_id, person_id, Some((hospital, referral))).await
+}
+
+async fn book_as(
+    state: &AppState,
+    actor: &Actor,
+    slot_id: i64,
+    person_id: i64,
+    referral: Option<(i64, i64)>,
+) -> AppResult<Appointment> {
     let now = state.now_ms();
     // The rush's losers: a slot found full a moment ago is still full (see `full_gate`).
     if let Some(message) = state.full_slots.check(slot_id, now) {
@@ -346,7 +375,22 @@ pub async fn book(
     if !slot.bookable(now) || slot.free() == 0 {
         return Err(not_bookable(state, &slot, now).await?);
     }
-    let booker = check_booking(state, actor, &slot, person_id).await?;
+    let booker = match referral {
+        None => check_booking(state, actor, &slot, person_id).await?,
+        Some((hospital, referral)) => {
+            if slot.hospital_id != hospital {
+                return Err(AppError::invalid(
+                    "slot_id",
+                    "must be a time at the hospital receiving the referral",
+                ));
+            }
+            require_service(state, &slot).await?;
+            Booker {
+                account: actor.require()?.account_id,
+                basis: policy::Basis::CareLink(format!("referral {referral}")),
+            }
+        }
+    };
     let booking = group_commit::Booking {
         slot: slot.id,
         person: person_id,

@@ -413,6 +413,9 @@ pub async fn open_or_full_slots(
 pub struct SlotQuery {
     pub schedule: Option<i64>,
     pub doctor: Option<i64>,
+    pub hospital: Option<i64>,
+    /// The department of the slot's service.
+    pub department: Option<i64>,
     pub from: i64,
     pub to: i64,
     pub free_only: bool,
@@ -427,7 +430,13 @@ pub async fn search_slots(db: &Db, q: &SlotQuery) -> Result<Vec<Slot>, sqlx::Err
     ));
     sql.bind(q.from).push(" AND s.start_at < ").bind(q.to);
     sql.and_eq("s.schedule_id", q.schedule)
-        .and_eq("c.doctor_id", q.doctor);
+        .and_eq("c.doctor_id", q.doctor)
+        .and_eq("c.hospital_id", q.hospital);
+    if let Some(d) = q.department {
+        sql.push(" AND c.service_id IN (SELECT id FROM service WHERE department_id = ")
+            .bind(d)
+            .push(")");
+    }
     if q.free_only {
         let now = sql.param(q.now);
         sql.push(&format!(

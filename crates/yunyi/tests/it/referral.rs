@@ -506,3 +506,133 @@ async fn fhir_shows_a_referral_as_a_request_and_its_task() {
     let (s, _) = fhir(app, Some(&stranger), "/fhir/Task/referral-x").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_receiving_hospital_reserves_a_time_for_an_outpatient_referral() {
+    let w = world().await;
+    let ctx = &w.ctx;
+    // An outpatient referral, accepted by Guangzhou's respiratory doctor.
+    let mut body = w.body();
+    body["kind"] = json!("outpatient");
+    body["request"] = json!("申请呼吸内科专家门诊");
+    let (s, created) = ctx.post(&w.referring, BASE, body).await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_i64().unwrap();
+    let doctor2 = ctx.app.token("doctor2", PW).await;
+    ctx.app.step_up(&doctor2).await;
+    // Before accepting there is nothing to reserve.
+    let (s, answer) = w.step(&doctor2, id, "reserve", json!({"slot_id": 1})).await;
+    assert_eq!((s, code(&answer)), (StatusCode::CONFLICT, "wrong-state"));
+    let (s, _) = w
+        .step(
+            &doctor2,
+            id,
+            "accept",
+            json!({"arranged": "专家门诊，见预约时间"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+
+    // Times of the respiratory department are offered, not another department's.
+    let (_, respiratory) = ctx.session("doctor2", 1, "09:00", None).await;
+    let (_, other) = ctx.session("doctor4", 1, "09:00", None).await;
+    let (s, offered) = ctx.get(&doctor2, &format!("{BASE}/{id}/reservable")).await;
+    assert_eq!(s, StatusCode::OK, "{offered}");
+    let offered: Vec<i64> = offered["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_i64().unwrap())
+        .collect();
+    assert!(
+        offered.contains(&respiratory[0]["id"].as_i64().unwrap()),
+        "{offered:?}"
+    );
+    assert!(!offered.contains(&other[0]["id"].as_i64().unwrap()));
+    // A time at another hospital is refused by name; the family cannot reserve.
+    let county = county_slot(ctx).await;
+    let (s, bad) = w
+        .step(&doctor2, id, "reserve", json!({"slot_id": county}))
+        .await;
+    assert_eq!(
+        (s, error_fields(&bad)),
+        (StatusCode::UNPROCESSABLE_ENTITY, vec!["slot_id"])
+    );
+    let (s, _) = w
+        .step(&w.family, id, "reserve", json!({"slot_id": offered[0]}))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    let (s, answer) = w
+        .step(&doctor2, id, "reserve", json!({"slot_id": offered[0]}))
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{answer}");
+    // The patient's appointment, seen by the family; the referral says when; told to both.
+    let (_, view) = ctx.get(&w.family, &format!("{BASE}/{id}")).await;
+    assert!(view["reserved"]["start_at"].is_string(), "{view}");
+    assert_eq!(view["may_reserve"], false);
+    let booked = ctx
+        .app
+        .db
+        .scalar::<i64>(
+            "SELECT COUNT(*) FROM appointment WHERE person_id = $1 AND slot_id = $2 AND status = 'booked'",
+            (w.father, offered[0]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(booked, 1);
+    assert!(
+        w.events(&w.family, id)
+            .await
+            .contains(&"referral.reserved".to_owned())
+    );
+    assert!(
+        w.events(&w.referring, id)
+            .await
+            .contains(&"referral.reserved".to_owned())
+    );
+    // Once only.
+    let (s, answer) = w
+        .step(&doctor2, id, "reserve", json!({"slot_id": offered[1]}))
+        .await;
+    assert_eq!((s, code(&answer)), (StatusCode::CONFLICT, "wrong-state"));
+}
+
+fn code(answer: &Value) -> &str {
+    answer["code"].as_str().unwrap_or_default()
+}
+
+/// A free time of doctor19 at the county hospital (opened by the platform's administrator).
+async fn county_slot(ctx: &Ctx) -> i64 {
+    let platform = ctx.app.token("admin", PW).await;
+    let doctor = ctx.doctor("doctor19").await;
+    let (_, detail) = ctx.app.get_json(&format!("/api/v1/doctors/{doctor}")).await;
+    let service = detail["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "text_consult")
+        .expect("doctor19 consults by text")["id"]
+        .as_i64()
+        .unwrap();
+    let (s, body) = ctx
+        .post(
+            &platform,
+            "/api/v1/schedules",
+            json!({"service_id": service}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let schedule = body["schedule_id"].as_i64().unwrap();
+    let day = yunyi::time::today() + chrono::Days::new(1);
+    let (s, body) = ctx
+        .post(
+            &platform,
+            &format!("/api/v1/schedules/{schedule}/sessions"),
+            json!({"date": day.to_string(), "start": "08:00", "end": "09:00", "slot_minutes": 15,
+                   "release_at": chrono::Utc::now().to_rfc3339()}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    ctx.slots(doctor).await[0]["id"].as_i64().unwrap()
+}
