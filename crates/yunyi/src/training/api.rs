@@ -132,7 +132,7 @@ async fn add_lesson(
 /// Upload a lesson's file: a WebM or MP4 video or a PDF (known by its bytes), up to 300 MB.
 #[utoipa::path(put, path = "/api/v1/courses/{id}/lessons/{lesson}/file",
     params(("id" = i64, Path), ("lesson" = i64, Path)),
-    request_body(content = Vec<u8>, content_type = "video/webm", description = "The file"),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "A WebM or MP4 video or a PDF (its type is read from its bytes)"),
     responses((status = 204, description = "Stored")))]
 async fn put_file(
     State(state): State<AppState>,
