@@ -542,7 +542,7 @@ pub async fn reservable(state: &AppState, actor: &Actor, id: i64) -> AppResult<V
 pub async fn reserve(state: &AppState, actor: &Actor, id: i64, slot_id: i64) -> AppResult<()> {
     let (r, standing) = reserving(state, actor, id).await?;
     if slot_id <= 0 {
-        return Err(AppError::invalid("slot_id", "must be a time's id"));
+        return Err(AppError::field(FieldError::required("slot_id")));
     }
     if !reservable_now(&r) {
         return Err(AppError::wrong_state(match (r.status, r.kind) {

@@ -379,9 +379,12 @@ async fn book_as(
         None => check_booking(state, actor, &slot, person_id).await?,
         Some((hospital, referral)) => {
             if slot.hospital_id != hospital {
-                return Err(AppError::invalid(
-                    "slot_id",
-                    "must be a time at the hospital receiving the referral",
+                return Err(AppError::field(
+                    crate::error::FieldError::new(
+                        "slot_id",
+                        "must be a time at the hospital receiving the referral",
+                    )
+                    .localized("referral.err.slot_hospital", vec![]),
                 ));
             }
             require_service(state, &slot).await?;

@@ -322,14 +322,21 @@ async fn credits_csv(
     let today = crate::time::cst_today(state.now_ms());
     let day = |field: &str, raw: &Option<String>, default: chrono::NaiveDate| match raw {
         None => Ok(default),
-        Some(s) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .map_err(|_| AppError::invalid(field, "must be a date, YYYY-MM-DD")),
+        Some(s) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+            AppError::field(
+                crate::error::FieldError::new(field, "must be a date, YYYY-MM-DD")
+                    .localized("training.err.date", vec![]),
+            )
+        }),
     };
     let start_of_year = chrono::Datelike::with_ordinal(&today, 1).unwrap_or(today);
     let from = day("from", &p.from, start_of_year)?;
     let to = day("to", &p.to, today)?;
     if from > to {
-        return Err(AppError::invalid("to", "must not be before from"));
+        return Err(AppError::field(
+            crate::error::FieldError::new("to", "must not be before from")
+                .localized("training.err.period", vec![]),
+        ));
     }
     let ms = |d: chrono::NaiveDate| {
         crate::time::cst_ms(d, chrono::NaiveTime::MIN)

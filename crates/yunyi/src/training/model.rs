@@ -46,10 +46,13 @@ impl CourseInput {
         let tenths = (self.credit_hours * 10.0).round();
         let whole = (self.credit_hours * 10.0 - tenths).abs() < 1e-6;
         if !self.credit_hours.is_finite() || !whole || !(1.0..=1000.0).contains(&tenths) {
-            errors.push(FieldError::new(
-                "credit_hours",
-                "must be 0.1 to 100 hours, in tenths of an hour",
-            ));
+            errors.push(
+                FieldError::new(
+                    "credit_hours",
+                    "must be 0.1 to 100 hours, in tenths of an hour",
+                )
+                .localized("training.err.credit_hours", vec![]),
+            );
         }
         if errors.is_empty() {
             Ok(Course {
@@ -94,13 +97,16 @@ impl LessonInput {
         let mut errors = Vec::new();
         let title = text(&mut errors, "title", &self.title, 100);
         if !(1..=600).contains(&self.minutes) {
-            errors.push(FieldError::new("minutes", "must be 1 to 600 minutes"));
+            errors.push(
+                FieldError::new("minutes", "must be 1 to 600 minutes")
+                    .localized("training.err.minutes", vec![]),
+            );
         }
         if self.questions.len() > 10 {
-            errors.push(FieldError::new(
-                "questions",
-                "at most 10 questions a lesson",
-            ));
+            errors.push(
+                FieldError::new("questions", "at most 10 questions a lesson")
+                    .localized("training.err.questions", vec![]),
+            );
         }
         let mut questions = Vec::new();
         for (i, q) in self.questions.iter().enumerate() {
@@ -116,16 +122,22 @@ impl LessonInput {
                     .iter()
                     .any(|o| o.is_empty() || o.chars().count() > 200)
             {
-                errors.push(FieldError::new(
-                    format!("questions[{i}].options"),
-                    "must be 2 to 6 choices of 1 to 200 characters",
-                ));
+                errors.push(
+                    FieldError::new(
+                        format!("questions[{i}].options"),
+                        "must be 2 to 6 choices of 1 to 200 characters",
+                    )
+                    .localized("training.err.options", vec![]),
+                );
             }
             if q.answer < 0 || q.answer >= options.len() as i64 {
-                errors.push(FieldError::new(
-                    format!("questions[{i}].answer"),
-                    "must be the index of one of the choices (from 0)",
-                ));
+                errors.push(
+                    FieldError::new(
+                        format!("questions[{i}].answer"),
+                        "must be the index of one of the choices (from 0)",
+                    )
+                    .localized("training.err.answer", vec![]),
+                );
             }
             questions.push((prompt, options, q.answer));
         }

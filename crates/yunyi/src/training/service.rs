@@ -19,7 +19,7 @@ use super::store::{self, CourseRow, CreditRow, LessonRow};
 use crate::app::AppState;
 use crate::audit::{self, NewEvent};
 use crate::capability::{self, Capability};
-use crate::error::{AppError, AppResult, Reason};
+use crate::error::{AppError, AppResult, FieldError, Reason};
 use crate::identity::model::Role;
 use crate::identity::{Actor, SignedIn};
 use crate::time::cst_rfc3339;
@@ -162,15 +162,21 @@ pub async fn publish(state: &AppState, actor: &Actor, id: i64) -> AppResult<()> 
     draft_of(state, actor, id, "training.course.publish").await?;
     let lessons = store::lessons(&state.db, id).await?;
     if lessons.is_empty() {
-        return Err(AppError::invalid(
-            "lessons",
-            "a course needs at least one lesson",
+        return Err(AppError::field(
+            FieldError::new("lessons", "a course needs at least one lesson")
+                .localized("training.err.no_lessons", vec![]),
         ));
     }
     if let Some(l) = lessons.iter().find(|l| l.blob_key.is_none()) {
-        return Err(AppError::invalid(
-            "lessons",
-            format!("lesson {} ({}) has no file yet", l.position, l.title),
+        return Err(AppError::field(
+            FieldError::new(
+                "lessons",
+                format!("lesson {} ({}) has no file yet", l.position, l.title),
+            )
+            .localized(
+                "training.err.lesson_file",
+                vec![("position", l.position.to_string())],
+            ),
         ));
     }
     let mut tx = state.db.begin().await?;
@@ -473,9 +479,10 @@ pub async fn answer(
         return Err(AppError::NotFound(format!("lesson {lesson} has no quiz")));
     }
     if input.answers.len() != key.len() {
-        return Err(AppError::invalid(
-            "answers",
-            format!("answer each of the {} questions, in order", key.len()),
+        let message = format!("answer each of the {} questions, in order", key.len());
+        let count = vec![("count", key.len().to_string())];
+        return Err(AppError::field(
+            FieldError::new("answers", message).localized("training.err.answers", count),
         ));
     }
     let score = model::score(&key, &input.answers);
