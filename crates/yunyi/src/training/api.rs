@@ -253,7 +253,8 @@ async fn lesson_file(
         .await
         .map_err(AppError::from_storage)?
         .ok_or_else(missing)?;
-    let content_range = format!("bytes {first}-{}/{total}", first + bytes.len() as u64 - 1);
+    let end = (first + bytes.len() as u64).saturating_sub(1);
+    let content_range = format!("bytes {first}-{end}/{total}");
     Ok((
         StatusCode::PARTIAL_CONTENT,
         common,
