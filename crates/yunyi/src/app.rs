@@ -89,7 +89,7 @@ pub struct Shared {
     /// Patient-group conversations open here (`groups::hub`).
     pub groups: Arc<crate::groups::hub::Hub>,
     /// Remote consultations' video rooms open here (`teleconsult::room`).
-    pub rooms: Arc<crate::teleconsult::room::Hub>,
+    pub rooms: Arc<crate::room::Hub>,
     /// The key that signs id_tokens, read once (see `smart::oidc`).
     pub oidc_key: tokio::sync::OnceCell<Arc<crate::smart::oidc::Signing>>,
     /// Cancelled when the server begins to stop: long-lived connections (chat) close then.

@@ -34,6 +34,7 @@ pub mod paging;
 pub mod pharmacy;
 pub mod policy;
 pub mod referral;
+pub mod room;
 pub mod scheduling;
 pub mod scrub;
 pub mod smart;

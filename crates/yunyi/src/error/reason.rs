@@ -149,6 +149,8 @@ crate::text_enum! {
         ParticipantsAbsent = "participants-absent",
         /// The session's video room holds its most participants: join when someone leaves.
         RoomFull = "room-full",
+        /// The consultation's panel has its most co-specialists: remove one first.
+        PanelFull = "panel-full",
         /// The opinion report must be written before it is signed.
         ReportRequired = "report-required",
         /// A signed report is not changed: add an addendum.

@@ -118,6 +118,8 @@ pub fn service_request(t: &TeleconsultView) -> Value {
     if let Some(sp) = &s.specialist {
         performer.push(practitioner(sp.id, &sp.name));
     }
+    // The co-specialists of the panel perform it beside the specialist.
+    performer.extend(t.panel.iter().map(|d| practitioner(d.id, &d.name)));
     let mut r = json!({
         "resourceType": "ServiceRequest",
         "id": id_of(s),

@@ -52,6 +52,8 @@ crate::text_enum! {
         TeleconsultRequest = "teleconsult.request",
         /// To the inviting doctor: the invited hospital accepted.
         TeleconsultAccepted = "teleconsult.accepted",
+        /// To a co-specialist: they were invited onto a consultation's panel.
+        TeleconsultPanel = "teleconsult.panel",
         /// To the inviting doctor: the invited hospital declined, with its reason.
         TeleconsultDeclined = "teleconsult.declined",
         /// To the participants: the session has a time.
@@ -133,7 +135,7 @@ impl Event {
             TeleconsultConsent | TeleconsultScheduled | TeleconsultConcluded => {
                 Some(Topic::Consultation)
             }
-            TeleconsultRequest | TeleconsultAccepted | TeleconsultDeclined
+            TeleconsultRequest | TeleconsultAccepted | TeleconsultPanel | TeleconsultDeclined
             | TeleconsultReported | TeleconsultDue | ReferralRequest => Some(Topic::Teleconsult),
             ReferralAccepted | ReferralDeclined | ReferralReserved => Some(Topic::Appointment),
         }

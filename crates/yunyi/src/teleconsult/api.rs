@@ -33,6 +33,8 @@ use crate::paging::Items;
         put_consent_scan,
         send,
         accept,
+        add_panelist,
+        remove_panelist,
         decline,
         schedule,
         join,
@@ -68,6 +70,14 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/v1/remote-consultations/{id}/send", post(send))
         .route("/api/v1/remote-consultations/{id}/accept", post(accept))
+        .route(
+            "/api/v1/remote-consultations/{id}/panel",
+            post(add_panelist),
+        )
+        .route(
+            "/api/v1/remote-consultations/{id}/panel/{account}",
+            axum::routing::delete(remove_panelist),
+        )
         .route("/api/v1/remote-consultations/{id}/decline", post(decline))
         .route("/api/v1/remote-consultations/{id}/schedule", post(schedule))
         .route("/api/v1/remote-consultations/{id}/join", post(join))
@@ -324,6 +334,44 @@ async fn accept(
     AppJson(input): AppJson<AcceptInput>,
 ) -> AppResult<StatusCode> {
     service::accept(&state, &actor, id, input.specialist_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+struct PanelistInput {
+    /// The co-specialist: a doctor practising at the invited hospital who holds
+    /// `teleconsult` there.
+    #[serde(default)]
+    account_id: Option<i64>,
+}
+
+/// Invite a co-specialist onto the consultation's panel (the specialist or a coordinator of
+/// the invited hospital, from acceptance until the session is held; at most 3). The panel
+/// reads the shared items, joins the session and may add addenda; the specialist alone signs.
+#[utoipa::path(post, path = "/api/v1/remote-consultations/{id}/panel", params(crate::openapi::IdParam),
+    request_body = PanelistInput, responses((status = 204, description = "On the panel")))]
+async fn add_panelist(
+    State(state): State<AppState>,
+    actor: Actor,
+    PathId(id): PathId,
+    AppJson(input): AppJson<PanelistInput>,
+) -> AppResult<StatusCode> {
+    service::add_panelist(&state, &actor, id, input.account_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Take a co-specialist off the panel (404 when they are not on it).
+#[utoipa::path(delete, path = "/api/v1/remote-consultations/{id}/panel/{account}",
+    params(crate::openapi::IdParam, ("account" = i64, Path, description = "The co-specialist's account")),
+    responses((status = 204, description = "Off the panel")))]
+async fn remove_panelist(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path((id, account)): Path<(String, String)>,
+) -> AppResult<StatusCode> {
+    let id = crate::extract::path_id("remote consultation", &id)?;
+    let account = crate::extract::path_id("account", &account)?;
+    service::remove_panelist(&state, &actor, id, account).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

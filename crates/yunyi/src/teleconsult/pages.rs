@@ -230,6 +230,8 @@ struct OnePage {
     page: PageCtx,
     t: TeleconsultView,
     specialists: Vec<IdName>,
+    /// Whom the reader may invite onto the panel now.
+    panel_choices: Vec<IdName>,
     message: String,
     /// The ICE servers of the video room (`RTCConfiguration.iceServers`), as JSON.
     ice_json: String,
@@ -265,12 +267,14 @@ async fn one(
 ) -> AppResult<OnePage> {
     let t = service::view(&state, &actor, id).await?;
     let specialists = service::specialists_for(&state, &actor, &t).await?;
+    let panel_choices = service::panel_choices(&state, &actor, &t).await?;
     let me = actor.require()?.account_id;
     let ice = crate::consult::ice::ice_servers(&state.config.consult, me, state.now_ms() / 1000);
     Ok(OnePage {
         page: page.with_nav("teleconsult"),
         t,
         specialists,
+        panel_choices,
         message: q.message.unwrap_or_default(),
         ice_json: serde_json::to_string(&ice).unwrap_or_else(|_| "[]".to_owned()),
     })
@@ -311,6 +315,9 @@ struct StepForm {
     starts_at: String,
     #[serde(default)]
     specialist_id: Option<i64>,
+    /// A co-specialist to invite onto the panel or take off it.
+    #[serde(default)]
+    account_id: Option<i64>,
     #[serde(default)]
     agree: Option<String>,
     #[serde(default)]
@@ -337,6 +344,11 @@ async fn step(
         "consent" => service::consent(s, a, id, Some(f.agree.as_deref() == Some("yes"))).await,
         "send" => service::send(s, a, id).await,
         "accept" => service::accept(s, a, id, f.specialist_id).await,
+        "panel-add" => service::add_panelist(s, a, id, f.account_id).await,
+        "panel-remove" => match f.account_id {
+            None => Err(AppError::required("account_id")),
+            Some(d) => service::remove_panelist(s, a, id, d).await,
+        },
         "decline" => service::decline(s, a, id, &f.reason).await,
         "schedule" => service::schedule(s, a, id, &f.starts_at).await,
         "join" => service::join(s, a, id).await.map(|_| ()),
@@ -366,6 +378,7 @@ impl Standing {
         match self {
             Standing::Inviting => "teleconsult.standing.inviting",
             Standing::Specialist => "teleconsult.standing.specialist",
+            Standing::Panelist => "teleconsult.standing.panelist",
             Standing::Candidate => "teleconsult.standing.candidate",
             Standing::Coordinator => "teleconsult.standing.coordinator",
             Standing::Oversight => "teleconsult.standing.oversight",

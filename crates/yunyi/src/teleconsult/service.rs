@@ -9,6 +9,8 @@
 //! | accept, decline, schedule | the named specialist; before one is named, a doctor of the invited hospital (and department) holding `teleconsult` there, or its administrators (coordinators), who name the specialist |
 //! | join the session | the inviting doctor, the specialist, the patient side |
 //! | hold | the inviting doctor or the specialist, once both joined |
+//! | invite or remove co-specialists (the panel) | the specialist, or a coordinator, before the session is held |
+//! | read the shared items, join the session, addenda | also the panel's co-specialists |
 //! | write and sign the report, addenda | the specialist |
 //!
 //! The specialist reads the shared items and nothing else of the patient (audited, basis
@@ -32,6 +34,7 @@ use crate::identity::model::Role;
 use crate::identity::{Actor, SignedIn};
 use crate::jobs::{self, NewJob};
 use crate::notification::model::{Event, Notice};
+use crate::room::ROOM_SIZE;
 use crate::time::cst_rfc3339;
 
 /// How far ahead a session may be scheduled.
@@ -45,6 +48,10 @@ pub enum Standing {
     Inviting,
     /// Its specialist: named by the inviting doctor, or who accepted.
     Specialist,
+    /// A co-specialist of the invited hospital on its panel (会诊专家组), invited by the
+    /// specialist or a coordinator: reads the shared items and takes part in the session; the
+    /// specialist alone writes and signs the opinion.
+    Panelist,
     /// A doctor of the invited hospital (and department) holding `teleconsult` there, while
     /// the request waits unanswered and names nobody.
     Candidate,
@@ -70,6 +77,9 @@ async fn standing_of(state: &AppState, me: &SignedIn, t: &Row) -> AppResult<Opti
     }
     if t.specialist_id == Some(me.account_id) {
         return Ok(Some(Standing::Specialist));
+    }
+    if me.role == Role::Doctor && store::is_panelist(&state.db, t.id, me.account_id).await? {
+        return Ok(Some(Standing::Panelist));
     }
     let standing = match me.role {
         Role::Doctor
@@ -613,6 +623,7 @@ pub async fn consent_scan(
         &[
             Standing::Inviting,
             Standing::Specialist,
+            Standing::Panelist,
             Standing::PatientSide,
         ],
     )
@@ -852,6 +863,7 @@ pub async fn schedule(state: &AppState, actor: &Actor, id: i64, starts_at: &str)
             vec![("days", "30".to_owned())],
         ));
     }
+    let panel = store::panel(&state.db, id).await?;
     let mut tx = state.db.begin().await?;
     apply(
         &mut tx,
@@ -866,6 +878,7 @@ pub async fn schedule(state: &AppState, actor: &Actor, id: i64, starts_at: &str)
     store::set_scheduled(&mut tx, id, at).await?;
     let mut to = vec![t.inviting_doctor_id];
     to.extend(t.specialist_id);
+    to.extend(panel.into_iter().map(|(a, _)| a));
     to.extend(store::patient_side(&mut tx, t.person_id).await?);
     let time = crate::time::cst_display(at);
     notify_all(
@@ -884,6 +897,151 @@ pub async fn schedule(state: &AppState, actor: &Actor, id: i64, starts_at: &str)
     Ok(())
 }
 
+// ---- The panel ----
+
+/// The most co-specialists beside the specialist: with the inviting doctor, the specialist and
+/// one person of the patient side they fill the video room's [`ROOM_SIZE`] places.
+pub const MAX_PANEL: i64 = ROOM_SIZE - 3;
+
+/// The panel changes from acceptance until the session is held.
+fn panel_open(t: &Row) -> AppResult<()> {
+    if matches!(t.status, Status::Accepted | Status::Scheduled) {
+        Ok(())
+    } else {
+        Err(AppError::wrong_state(format!(
+            "the panel is set from acceptance until the session is held; this consultation is {}",
+            t.status
+        )))
+    }
+}
+
+/// The specialist or a coordinator invites a co-specialist onto the panel (会诊专家组): a
+/// doctor practising at the invited hospital (any department) who holds `teleconsult` there.
+/// Inviting someone already on it changes nothing.
+pub async fn add_panelist(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    doctor: Option<i64>,
+) -> AppResult<()> {
+    let (t, standing) = load_as(
+        state,
+        actor,
+        id,
+        "teleconsult.panel.add",
+        &[Standing::Specialist, Standing::Coordinator],
+    )
+    .await?;
+    panel_open(&t)?;
+    let doctor = doctor.ok_or_else(|| AppError::required("account_id"))?;
+    if doctor == t.inviting_doctor_id || t.specialist_id == Some(doctor) {
+        return Err(AppError::invalid_localized(
+            "account_id",
+            "is already in this consultation as the inviting doctor or the specialist",
+            "teleconsult.err.panel_taken",
+            vec![],
+        ));
+    }
+    if !store::practises_in(&state.db, doctor, t.invited_hospital_id, None).await? {
+        return Err(AppError::invalid_localized(
+            "account_id",
+            "does not practise at the invited hospital",
+            "teleconsult.err.not_practising",
+            vec![],
+        ));
+    }
+    if !holds_teleconsult(state, doctor, t.invited_hospital_id).await? {
+        return Err(AppError::refused(
+            Reason::PrivilegeMissing,
+            "the co-specialist holds no active teleconsult privilege at the invited hospital"
+                .to_owned(),
+        ));
+    }
+    let me = actor.require()?;
+    let now = state.now_ms();
+    let name = crate::directory::service::doctor_name(&state.db, me.account_id).await?;
+    let mut tx = state.db.begin().await?;
+    store::lock(&mut tx, id).await?;
+    if !store::add_panelist(&mut tx, id, (doctor, me.account_id), MAX_PANEL, now).await? {
+        // Already on it: nothing changes, nobody is told again.
+        if store::is_panelist_in(&mut tx, id, doctor).await? {
+            return Ok(());
+        }
+        return Err(AppError::refused(
+            Reason::PanelFull,
+            format!("the panel already has {MAX_PANEL} co-specialists; remove one first"),
+        ));
+    }
+    let e = event(actor, "teleconsult.panel.add", &t, standing).reason(
+        format!("remote consultation {id}: {standing:?}; co-specialist {doctor}").to_lowercase(),
+    );
+    audit::append(&mut tx, &e).await?;
+    let notice = about(&t, doctor, Event::TeleconsultPanel)
+        .param("hospital", t.inviting_hospital.clone())
+        .param("doctor", name);
+    crate::notification::service::notify(&mut tx, &notice, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The specialist or a coordinator takes a co-specialist off the panel (404 when they are not
+/// on it). From then on the consultation is closed to them like to any stranger.
+pub async fn remove_panelist(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    doctor: i64,
+) -> AppResult<()> {
+    let (t, standing) = load_as(
+        state,
+        actor,
+        id,
+        "teleconsult.panel.remove",
+        &[Standing::Specialist, Standing::Coordinator],
+    )
+    .await?;
+    panel_open(&t)?;
+    let mut tx = state.db.begin().await?;
+    if !store::remove_panelist(&mut tx, id, doctor).await? {
+        return Err(AppError::NotFound(format!(
+            "doctor {doctor} is not on the panel of remote consultation {id}"
+        )));
+    }
+    let e = event(actor, "teleconsult.panel.remove", &t, standing).reason(
+        format!("remote consultation {id}: {standing:?}; co-specialist {doctor}").to_lowercase(),
+    );
+    audit::append(&mut tx, &e).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Whom the reader may invite onto the panel now: the invited hospital's doctors holding
+/// `teleconsult`, less those already in the consultation (empty to anyone else, or when the
+/// panel is closed or full).
+pub async fn panel_choices(
+    state: &AppState,
+    actor: &Actor,
+    t: &TeleconsultView,
+) -> AppResult<Vec<IdName>> {
+    actor.require()?;
+    let open = matches!(t.summary.status, Status::Accepted | Status::Scheduled);
+    let may = matches!(t.standing, Standing::Specialist | Standing::Coordinator);
+    if !open || !may || t.panel.len() >= usize::try_from(MAX_PANEL).unwrap_or(0) {
+        return Ok(Vec::new());
+    }
+    let taken = |id: i64| {
+        id == t.summary.inviting_doctor.id
+            || t.summary.specialist.as_ref().is_some_and(|s| s.id == id)
+            || t.panel.iter().any(|p| p.id == id)
+    };
+    Ok(store::specialists(&state.db, t.summary.invited_hospital.id)
+        .await?
+        .into_iter()
+        .filter(|(id, _)| !taken(*id))
+        .map(|(id, name)| IdName { id, name })
+        .collect())
+}
+
 // ---- The session ----
 
 /// Who entered the session, as the video room tells the others.
@@ -894,6 +1052,8 @@ pub struct Entered {
     pub account: i64,
     pub name: String,
     pub part: SessionPart,
+    /// How they stand in the consultation (the basis of the audit event when they leave).
+    pub standing: Standing,
 }
 
 /// Someone joins the session: recorded with the time (a second joining of the same account
@@ -908,6 +1068,7 @@ pub async fn join(state: &AppState, actor: &Actor, id: i64) -> AppResult<Entered
         &[
             Standing::Inviting,
             Standing::Specialist,
+            Standing::Panelist,
             Standing::PatientSide,
         ],
     )
@@ -918,9 +1079,10 @@ pub async fn join(state: &AppState, actor: &Actor, id: i64) -> AppResult<Entered
             t.status
         )));
     }
+    // Co-specialists take part as specialists: the room and the record show them so.
     let part = match standing {
         Standing::Inviting => SessionPart::Inviting,
-        Standing::Specialist => SessionPart::Specialist,
+        Standing::Specialist | Standing::Panelist => SessionPart::Specialist,
         _ => SessionPart::Patient,
     };
     let me = actor.require()?;
@@ -941,13 +1103,10 @@ pub async fn join(state: &AppState, actor: &Actor, id: i64) -> AppResult<Entered
         account: me.account_id,
         name: me.display_name.clone(),
         part,
+        standing,
     })
 }
 
-/// The most people in one session's video room: every browser sends its picture to each of
-/// the others (a mesh), and past six the uplink each needs stops fitting a hospital line (see
-/// ARCHITECTURE.md, "Remote consultation").
-pub const ROOM_SIZE: i64 = 6;
 
 /// Someone leaves the session.
 pub async fn leave(state: &AppState, actor: &Actor, id: i64) -> AppResult<()> {
@@ -959,6 +1118,7 @@ pub async fn leave(state: &AppState, actor: &Actor, id: i64) -> AppResult<()> {
         &[
             Standing::Inviting,
             Standing::Specialist,
+            Standing::Panelist,
             Standing::PatientSide,
         ],
     )
@@ -982,12 +1142,8 @@ pub async fn left_room(
     let t = row_or_404(state, id).await?;
     let mut tx = state.db.begin().await?;
     if store::leave_one(&mut tx, entered.participation, state.now_ms()).await? {
-        let standing = match entered.part {
-            SessionPart::Inviting => Standing::Inviting,
-            SessionPart::Specialist => Standing::Specialist,
-            SessionPart::Patient => Standing::PatientSide,
-        };
-        audit::append(&mut tx, &event(actor, "teleconsult.leave", &t, standing)).await?;
+        let leaving = event(actor, "teleconsult.leave", &t, entered.standing);
+        audit::append(&mut tx, &leaving).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -1029,7 +1185,7 @@ pub async fn hold(state: &AppState, actor: &Actor, id: i64) -> AppResult<()> {
     apply(&mut tx, actor, (&t, standing), Action::Hold, due, None, now).await?;
     store::leave_all(&mut tx, id, now).await?;
     tx.commit().await?;
-    super::room::publish(&state.db, &state.rooms, id, super::room::News::Ended).await;
+    crate::room::publish(&state.db, &state.rooms, id, crate::room::News::Ended).await;
     Ok(())
 }
 
@@ -1124,14 +1280,15 @@ pub async fn sign_report(state: &AppState, actor: &Actor, id: i64) -> AppResult<
     Ok(())
 }
 
-/// The specialist adds to a signed report (corrections, results that came later).
+/// The specialist, or a co-specialist of the panel, adds to a signed report (corrections,
+/// results that came later, a co-specialist's own view).
 pub async fn add_addendum(state: &AppState, actor: &Actor, id: i64, body: &str) -> AppResult<()> {
     let (t, standing) = load_as(
         state,
         actor,
         id,
         "teleconsult.addendum",
-        &[Standing::Specialist],
+        &[Standing::Specialist, Standing::Panelist],
     )
     .await?;
     let body = clip(body, "body", 2, 2_000)?;
@@ -1196,7 +1353,7 @@ pub async fn cancel(state: &AppState, actor: &Actor, id: i64, reason: &str) -> A
     let allowed = [Standing::Inviting, Standing::PatientSide];
     let (_, tx, _, _) = end_with_reason(state, actor, id, Action::Cancel, &allowed, reason).await?;
     tx.commit().await?;
-    super::room::publish(&state.db, &state.rooms, id, super::room::News::Ended).await;
+    crate::room::publish(&state.db, &state.rooms, id, crate::room::News::Ended).await;
     Ok(())
 }
 
@@ -1339,6 +1496,8 @@ pub struct TeleconsultView {
     pub decision: Option<String>,
     /// The shared items (what they are; their content is under `…/items`).
     pub items: Vec<SharedItemBrief>,
+    /// The co-specialists on its panel beside the specialist (会诊专家组).
+    pub panel: Vec<IdName>,
     pub participants: Vec<SessionParticipant>,
     /// The reader is in the session now (joined and not left).
     pub joined: bool,
@@ -1378,7 +1537,7 @@ pub async fn view(state: &AppState, actor: &Actor, id: i64) -> AppResult<Telecon
     let report = match store::report(&state.db, id).await? {
         Some(r) => {
             let visible = match standing {
-                Standing::Specialist => true,
+                Standing::Specialist | Standing::Panelist => true,
                 Standing::Inviting => r.signed_at.is_some(),
                 Standing::PatientSide => t.status == Status::Received,
                 _ => false,
@@ -1409,6 +1568,11 @@ pub async fn view(state: &AppState, actor: &Actor, id: i64) -> AppResult<Telecon
         }
         None => None,
     };
+    let panel = store::panel(&state.db, id)
+        .await?
+        .into_iter()
+        .map(|(id, name)| IdName { id, name })
+        .collect();
     let rows = store::participants(&state.db, id).await?;
     let joined = rows
         .iter()
@@ -1451,6 +1615,7 @@ pub async fn view(state: &AppState, actor: &Actor, id: i64) -> AppResult<Telecon
         reason: t.reason.clone(),
         decision: if clinical { t.decision.clone() } else { None },
         items,
+        panel,
         participants,
         joined,
         report,
@@ -1545,18 +1710,18 @@ pub struct ItemLine {
     pub text: String,
 }
 
-/// Who may read the shared items now: the inviting doctor, and the specialist from acceptance
-/// until the report is signed plus the configured window.
+/// Who may read the shared items now: the inviting doctor, and the specialist and the panel
+/// from acceptance until the report is signed plus the configured window.
 async fn load_reader(state: &AppState, actor: &Actor, id: i64) -> AppResult<(Row, Standing)> {
     let (t, standing) = load_as(
         state,
         actor,
         id,
         "teleconsult.item.read",
-        &[Standing::Inviting, Standing::Specialist],
+        &[Standing::Inviting, Standing::Specialist, Standing::Panelist],
     )
     .await?;
-    if standing == Standing::Specialist {
+    if matches!(standing, Standing::Specialist | Standing::Panelist) {
         let window = i64::try_from(state.config.consult.teleconsult_read_after.as_millis())
             .unwrap_or(i64::MAX);
         let open = t.status.specialist_reads()

@@ -303,7 +303,9 @@ pub async fn list(
                 .bind(d)
                 .push(" OR t.specialist_id = ")
                 .bind(d)
-                .push(")");
+                .push(" OR EXISTS (SELECT 1 FROM teleconsult_panelist p WHERE p.teleconsult_id = t.id AND p.account_id = ")
+                .bind(d)
+                .push("))");
         }
         Scope::Queue(h) => {
             sql.push("t.invited_hospital_id = ")
@@ -729,4 +731,77 @@ pub async fn specialists(db: &Db, hospital: i64) -> Result<Vec<(i64, String)>, s
         (hospital,),
     )
     .await
+}
+
+// ---- The panel (co-specialists) ----
+
+/// Whether `account` sits on the consultation's panel.
+pub async fn is_panelist(db: &Db, id: i64, account: i64) -> Result<bool, sqlx::Error> {
+    db.scalar::<i64>(
+        "SELECT COUNT(*) FROM teleconsult_panelist WHERE teleconsult_id = $1 AND account_id = $2",
+        (id, account),
+    )
+    .await
+    .map(|n| n > 0)
+}
+
+/// The panel, in the order its members were invited: (account, name).
+pub async fn panel(db: &Db, id: i64) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    db.all(
+        "SELECT a.id, a.display_name FROM teleconsult_panelist p JOIN account a ON a.id = p.account_id \
+         WHERE p.teleconsult_id = $1 ORDER BY p.added_at, a.id",
+        (id,),
+    )
+    .await
+}
+
+/// Adds `account` to the panel unless it is full (`max` members) or they are on it already;
+/// returns whether they were added. One statement, so two invitations at once cannot pass the
+/// limit together on SQLite; on PostgreSQL the caller holds the consultation's row lock.
+pub async fn add_panelist(
+    tx: &mut Tx,
+    id: i64,
+    (account, by): (i64, i64),
+    max: i64,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    tx.execute(
+        "INSERT INTO teleconsult_panelist (teleconsult_id, account_id, added_by, added_at) \
+         SELECT $1, $2, $3, $4 WHERE (SELECT COUNT(*) FROM teleconsult_panelist WHERE teleconsult_id = $1) < $5 \
+         AND NOT EXISTS (SELECT 1 FROM teleconsult_panelist WHERE teleconsult_id = $1 AND account_id = $2)",
+        (id, account, by, now, max),
+    )
+    .await
+    .map(|n| n > 0)
+}
+
+/// Takes `account` off the panel; returns whether they were on it.
+pub async fn remove_panelist(tx: &mut Tx, id: i64, account: i64) -> Result<bool, sqlx::Error> {
+    tx.execute(
+        "DELETE FROM teleconsult_panelist WHERE teleconsult_id = $1 AND account_id = $2",
+        (id, account),
+    )
+    .await
+    .map(|n| n > 0)
+}
+
+/// Locks the consultation's row until the transaction ends (PostgreSQL; SQLite's writer lock
+/// already serializes), so that panel changes of one consultation happen one at a time.
+pub async fn lock(tx: &mut Tx, id: i64) -> Result<(), sqlx::Error> {
+    tx.execute(
+        "UPDATE teleconsult SET updated_at = updated_at WHERE id = $1",
+        (id,),
+    )
+    .await
+    .map(|_| ())
+}
+
+/// [`is_panelist`] inside a transaction.
+pub async fn is_panelist_in(tx: &mut Tx, id: i64, account: i64) -> Result<bool, sqlx::Error> {
+    tx.scalar::<i64>(
+        "SELECT COUNT(*) FROM teleconsult_panelist WHERE teleconsult_id = $1 AND account_id = $2",
+        (id, account),
+    )
+    .await
+    .map(|n| n > 0)
 }

@@ -287,6 +287,7 @@ mod tests {
                 "out-of-stock",
                 "outside-area",
                 "own-work-review",
+                "panel-full",
                 "participants-absent",
                 "payment-expired",
                 "practice-too-short",

@@ -1073,6 +1073,38 @@ async fn the_pages_take_a_remote_consultation_from_the_form_to_the_opinion() {
             &[("specialist_id", w.specialist_id.to_string())],
         )
         .await;
+    // The coordinator puts a co-specialist on the panel from the page's choices.
+    let page = coordinator.page(&at).await;
+    let choice = page
+        .split("id=\"panel-doctor\"")
+        .nth(1)
+        .and_then(|rest| rest.split("<option value=\"").nth(1))
+        .and_then(|rest| rest.split('"').next())
+        .expect("the panel's choices are offered")
+        .to_owned();
+    assert_ne!(
+        choice,
+        w.specialist_id.to_string(),
+        "the specialist is not offered again"
+    );
+    let page = coordinator
+        .submit(
+            &format!("{at}/steps/panel-add"),
+            &[("account_id", choice.clone())],
+        )
+        .await;
+    assert!(
+        page.contains("id=\"panel-names\"")
+            && page.contains(&format!("id=\"panel-remove-{choice}\"")),
+        "{page}"
+    );
+    let page = coordinator
+        .submit(&format!("{at}/steps/panel-add"), &[])
+        .await;
+    assert!(
+        page.contains("请填写此项") || page.contains("必填"),
+        "the missing choice is said in Chinese: {page}"
+    );
     let specialist = app.sign_in_browser("doctor1").await;
     let when = yunyi::time::cst_display(app.state.now_ms() + 2 * 3_600_000).replace(' ', "T");
     let page = specialist
@@ -1268,6 +1300,190 @@ async fn fhir_shows_the_request_its_task_the_consent_and_the_signed_opinion() {
         let (s, _) = fhir(app, Some(&stranger), &format!("/fhir/{kind}/{rid}")).await;
         assert_eq!(s, StatusCode::NOT_FOUND, "{kind}");
     }
+}
+
+#[tokio::test]
+async fn a_panel_of_co_specialists_reads_and_takes_part_but_the_specialist_signs() {
+    let w = world().await;
+    let id = w.accepted().await;
+    let db = &w.ctx.app.db;
+    // Guangzhou's other doctors holding teleconsult, and one practising there without it.
+    let co = db
+        .all::<(i64, String)>(
+            "SELECT a.id, a.username FROM privilege p JOIN account a ON a.id = p.account_id \
+             WHERE p.hospital_id = $1 AND p.kind = 'teleconsult' AND p.status = 'active' AND a.id <> $2 \
+             ORDER BY a.id LIMIT 4",
+            (w.gz, w.specialist_id),
+        )
+        .await
+        .unwrap();
+    assert_eq!(co.len(), 4, "the demo has co-specialists in Guangzhou");
+    let without = db
+        .scalar::<i64>(
+            "SELECT s.account_id FROM practice_site s WHERE s.hospital_id = $1 AND s.status = 'active' \
+             AND NOT EXISTS (SELECT 1 FROM privilege p WHERE p.account_id = s.account_id \
+             AND p.hospital_id = $1 AND p.kind = 'teleconsult') ORDER BY s.account_id LIMIT 1",
+            (w.gz,),
+        )
+        .await
+        .unwrap();
+    let first = w.ctx.app.token(&co[0].1, PW).await;
+    w.ctx.app.step_up(&first).await;
+
+    // Not on the panel yet: the consultation does not exist for them.
+    assert_eq!(w.view(&first, id).await.0, StatusCode::NOT_FOUND);
+    // The inviting side does not choose the invited hospital's panel.
+    let (s, answer) = w
+        .post(&w.inviting, id, "panel", json!({"account_id": co[0].0}))
+        .await;
+    assert_eq!(
+        (s, code(&answer)),
+        (StatusCode::FORBIDDEN, "role-required"),
+        "{answer}"
+    );
+    // Nobody named, someone already in it, or a doctor without the privilege: refused.
+    let (s, answer) = w.post(&w.specialist, id, "panel", json!({})).await;
+    assert_eq!(
+        (s, error_fields(&answer)),
+        (StatusCode::UNPROCESSABLE_ENTITY, vec!["account_id"])
+    );
+    let inviting_id = scalar(
+        &w.ctx,
+        "SELECT id FROM account WHERE username = $1",
+        "doctor19",
+    )
+    .await;
+    let (s, answer) = w
+        .post(
+            &w.specialist,
+            id,
+            "panel",
+            json!({"account_id": inviting_id}),
+        )
+        .await;
+    assert_eq!(
+        (s, error_fields(&answer)),
+        (StatusCode::UNPROCESSABLE_ENTITY, vec!["account_id"])
+    );
+    let (s, answer) = w
+        .post(&w.specialist, id, "panel", json!({"account_id": without}))
+        .await;
+    assert_eq!(
+        (s, code(&answer)),
+        (StatusCode::CONFLICT, "privilege-missing"),
+        "{answer}"
+    );
+
+    // The specialist invites; inviting again changes nothing and tells nobody twice.
+    for _ in 0..2 {
+        let (s, answer) = w
+            .post(&w.specialist, id, "panel", json!({"account_id": co[0].0}))
+            .await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "{answer}");
+    }
+    let told = db
+        .scalar::<i64>(
+            "SELECT COUNT(*) FROM notification WHERE account_id = $1 AND event = 'teleconsult.panel'",
+            (co[0].0,),
+        )
+        .await
+        .unwrap();
+    assert_eq!(told, 1);
+    let (s, seen) = w.view(&first, id).await;
+    assert_eq!(
+        (s, seen["standing"].as_str()),
+        (StatusCode::OK, Some("panelist")),
+        "{seen}"
+    );
+    assert_eq!(seen["panel"][0]["id"], co[0].0);
+    let (_, mine) = w.ctx.get(&first, BASE).await;
+    assert!(
+        mine["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["id"] == id)
+    );
+    let (s, items) = w.ctx.get(&first, &format!("{BASE}/{id}/items")).await;
+    assert_eq!(s, StatusCode::OK, "{items}");
+    assert_eq!(items["items"][0]["kind"], "offline_diagnosis");
+
+    // A coordinator fills the panel; a fourth co-specialist does not fit the room.
+    let coordinator = w.ctx.app.token("hospital-admin", PW).await;
+    for (account, _) in &co[1..3] {
+        let (s, answer) = w
+            .post(&coordinator, id, "panel", json!({"account_id": account}))
+            .await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "{answer}");
+    }
+    let (s, answer) = w
+        .post(&w.specialist, id, "panel", json!({"account_id": co[3].0}))
+        .await;
+    assert_eq!(
+        (s, code(&answer)),
+        (StatusCode::CONFLICT, "panel-full"),
+        "{answer}"
+    );
+    // One is taken off: closed to them again, and not twice.
+    let off = format!("{BASE}/{id}/panel/{}", co[2].0);
+    let (s, _) = w.ctx.send(Method::DELETE, &w.specialist, &off, None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = w.ctx.send(Method::DELETE, &w.specialist, &off, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let third = w.ctx.app.token(&co[2].1, PW).await;
+    assert_eq!(w.view(&third, id).await.0, StatusCode::NOT_FOUND);
+
+    // In the session a co-specialist takes part as a specialist, but does not stand in for the
+    // specialist: the session is not held without them.
+    let at = yunyi::time::cst_display(w.ctx.app.state.now_ms() + 3 * 3_600_000);
+    w.ok(&w.specialist, id, "schedule", json!({"starts_at": at}))
+        .await;
+    w.ok(&w.inviting, id, "join", json!({})).await;
+    w.ok(&first, id, "join", json!({})).await;
+    let (s, answer) = w.post(&w.inviting, id, "hold", json!({})).await;
+    assert_eq!(
+        (s, code(&answer)),
+        (StatusCode::CONFLICT, "participants-absent"),
+        "{answer}"
+    );
+    let (_, seen) = w.view(&first, id).await;
+    assert_eq!(seen["participants"][1]["part"], "specialist");
+    w.ok(&w.specialist, id, "join", json!({})).await;
+    w.ok(&w.inviting, id, "hold", json!({})).await;
+    // The panel is fixed once held; only the specialist writes and signs.
+    let (s, _) = w
+        .post(&w.specialist, id, "panel", json!({"account_id": co[2].0}))
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (s, _) = w
+        .ctx
+        .send(Method::PUT, &first, &format!("{BASE}/{id}/report"), Some(json!({
+            "findings": "同意。", "diagnosis_icd10": "J44.1", "diagnosis_name": "慢阻肺", "recommendations": "同意。",
+        })))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(w.report(id).await.0, StatusCode::NO_CONTENT);
+    let (s, _) = w.post(&first, id, "report/sign", json!({})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    w.ok(&w.specialist, id, "report/sign", json!({})).await;
+    // A co-specialist adds their own view to the signed report.
+    let (s, answer) = w
+        .post(
+            &first,
+            id,
+            "addenda",
+            json!({"body": "同意上述意见，建议加做心脏超声。"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{answer}");
+    let (_, seen) = w.view(&w.inviting, id).await;
+    assert_eq!(seen["report"]["addenda"].as_array().map(Vec::len), Some(1));
+
+    let actions = w.audit_actions(id).await;
+    let count = |a: &str| actions.iter().filter(|x| *x == a).count();
+    // Three invitations (the repeated one changed nothing) and the inviting doctor's refused try.
+    assert_eq!(count("teleconsult.panel.add"), 4, "{actions:?}");
+    assert_eq!(count("teleconsult.panel.remove"), 1);
 }
 
 mod room {
