@@ -90,6 +90,8 @@ pub struct Shared {
     pub groups: Arc<crate::groups::hub::Hub>,
     /// Remote consultations' video rooms open here (`teleconsult::room`).
     pub rooms: Arc<crate::room::Hub>,
+    /// Courses' live-session rooms open here (`training::live`).
+    pub lectures: Arc<crate::room::Hub>,
     /// The key that signs id_tokens, read once (see `smart::oidc`).
     pub oidc_key: tokio::sync::OnceCell<Arc<crate::smart::oidc::Signing>>,
     /// Cancelled when the server begins to stop: long-lived connections (chat) close then.
@@ -212,8 +214,9 @@ impl AppState {
             )),
             rooms: Arc::new(crate::hub::Hub::new(
                 crate::teleconsult::room::CHANNEL,
-                scope,
+                scope.clone(),
             )),
+            lectures: Arc::new(crate::hub::Hub::new(crate::training::live::CHANNEL, scope)),
             oidc_key: tokio::sync::OnceCell::new(),
             stopping: CancellationToken::new(),
             metrics: Arc::new(Metrics::new(db.backend_name())),
@@ -378,6 +381,11 @@ impl Application {
             state.rooms.clone(),
             shutdown.clone(),
         ));
+        let lecture_listener = tokio::spawn(crate::hub::listen(
+            state.db.clone(),
+            state.lectures.clone(),
+            shutdown.clone(),
+        ));
         let stopping = state.stopping.clone();
         let stop_signal = shutdown.clone();
         tokio::spawn(async move {
@@ -404,6 +412,7 @@ impl Application {
         let _ = bell_listener.await;
         let _ = group_listener.await;
         let _ = room_listener.await;
+        let _ = lecture_listener.await;
         if let Some(sealer) = sealer {
             let _ = sealer.await;
         }

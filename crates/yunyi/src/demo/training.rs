@@ -1,9 +1,11 @@
 //! The demo's remote training (issue #20): the Guangzhou hospital's course "新冠肺炎个人防护"
 //! in three lessons (a video, then slides on putting protective equipment on and taking it
-//! off), each with a short quiz, and nurse2 of the Jingzhou county hospital halfway through.
+//! off), each with a short quiz, nurse2 of the Jingzhou county hospital halfway through, and a
+//! live Q&A with doctor1 tomorrow afternoon.
 
 use crate::app::AppState;
 use crate::error::AppResult;
+use crate::training::live;
 use crate::training::model::{CourseInput, LessonInput, QuestionInput};
 use crate::training::service::{self, QuizAnswers};
 
@@ -99,5 +101,20 @@ pub async fn seed(state: &AppState) -> AppResult<()> {
     )
     .await?;
     service::studied(state, &nurse, course, ids[1]).await?;
+    // A live Q&A tomorrow afternoon with doctor1 (the room opens 15 minutes before).
+    let tomorrow = crate::time::cst_display(state.now_ms() + 86_400_000);
+    let lecturer = super::account(&state.db, "doctor1").await?;
+    live::schedule(
+        state,
+        &admin,
+        course,
+        &live::LiveInput {
+            title: "答疑：穿脱防护用品的常见错误".to_owned(),
+            lecturer_id: Some(lecturer.id),
+            starts_at: format!("{} 15:00", tomorrow.get(..10).unwrap_or_default()),
+            minutes: Some(45),
+        },
+    )
+    .await?;
     Ok(())
 }

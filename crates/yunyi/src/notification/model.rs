@@ -54,6 +54,8 @@ crate::text_enum! {
         TeleconsultAccepted = "teleconsult.accepted",
         /// To a co-specialist: they were invited onto a consultation's panel.
         TeleconsultPanel = "teleconsult.panel",
+        /// To a course's learners and its lecturer: a live session is scheduled.
+        TrainingLive = "training.live",
         /// To the inviting doctor: the invited hospital declined, with its reason.
         TeleconsultDeclined = "teleconsult.declined",
         /// To the participants: the session has a time.
@@ -131,7 +133,7 @@ impl Event {
             PaymentPaid | PaymentRefunded => Some(Topic::Payment),
             EpiFlag | EpiOverdue | EpiAlert | EducationPush => None,
             GroupInvite | GroupApproved | GroupRequest | GroupReport | GroupCrisis
-            | GroupSession => None,
+            | GroupSession | TrainingLive => None,
             TeleconsultConsent | TeleconsultScheduled | TeleconsultConcluded => {
                 Some(Topic::Consultation)
             }
@@ -162,13 +164,20 @@ impl Event {
     }
 
     /// Never by another channel than the inbox: advice written to many inboxes by a fan-out
-    /// (not worth a text message to a million phones), and a patient group's everyday news.
-    /// A crisis in a group is not everyday news: it goes by SMS too.
+    /// (not worth a text message to a million phones), a patient group's everyday news, and a
+    /// course's live session (days ahead, to a whole class). A crisis in a group is not
+    /// everyday news: it goes by SMS too.
     pub fn inbox_only(self) -> bool {
         use Event::*;
         matches!(
             self,
-            EducationPush | GroupInvite | GroupApproved | GroupRequest | GroupReport | GroupSession
+            EducationPush
+                | GroupInvite
+                | GroupApproved
+                | GroupRequest
+                | GroupReport
+                | GroupSession
+                | TrainingLive
         )
     }
 

@@ -1107,7 +1107,6 @@ pub async fn join(state: &AppState, actor: &Actor, id: i64) -> AppResult<Entered
     })
 }
 
-
 /// Someone leaves the session.
 pub async fn leave(state: &AppState, actor: &Actor, id: i64) -> AppResult<()> {
     let (t, standing) = load_as(

@@ -8,6 +8,7 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
 
+use super::live::{self, LiveInput, LiveSession};
 use super::model::{CourseInput, LessonInput};
 use super::service::{self, CourseSummary, CourseView, Credit, QuizAnswers, QuizResult};
 use crate::app::AppState;
@@ -29,7 +30,12 @@ use crate::paging::Items;
     studied,
     answer,
     my_credits,
-    credits_csv
+    credits_csv,
+    schedule_live,
+    lives,
+    get_live,
+    live_room,
+    end_live
 ))]
 pub struct ApiDoc;
 
@@ -51,6 +57,10 @@ pub fn router() -> Router<AppState> {
             post(studied),
         )
         .route("/api/v1/courses/{id}/lessons/{lesson}/quiz", post(answer))
+        .route("/api/v1/courses/{id}/live", get(lives).post(schedule_live))
+        .route("/api/v1/courses/{id}/live/{live}", get(get_live))
+        .route("/api/v1/courses/{id}/live/{live}/room", get(live_room))
+        .route("/api/v1/courses/{id}/live/{live}/end", post(end_live))
         .route("/api/v1/me/training-credits", get(my_credits))
         .route(
             "/api/v1/hospitals/{id}/training-credits.csv",
@@ -385,4 +395,85 @@ mod tests {
             assert_eq!(parse_range(bad, 1000), Err(()), "{bad}");
         }
     }
+}
+
+// ---- Live sessions ----
+
+crate::created!(LiveCreated, id);
+
+/// Schedule a live session of a published course with a lecturer of its hospital (its
+/// administrators); the enrolled learners are told.
+#[utoipa::path(post, path = "/api/v1/courses/{id}/live", params(crate::openapi::IdParam),
+    request_body = LiveInput,
+    responses((status = 201, description = "Scheduled", body = LiveCreated,
+        headers(("location" = String, description = "The live session's address")))))]
+async fn schedule_live(
+    State(state): State<AppState>,
+    actor: Actor,
+    PathId(id): PathId,
+    AppJson(input): AppJson<LiveInput>,
+) -> AppResult<Response> {
+    let live = live::schedule(&state, &actor, id, &input).await?;
+    Ok(created(
+        format!("/api/v1/courses/{id}/live/{live}"),
+        LiveCreated { id: live },
+    ))
+}
+
+/// The course's live sessions, soonest first (who came: to its administrators and lecturer).
+#[utoipa::path(get, path = "/api/v1/courses/{id}/live", params(crate::openapi::IdParam),
+    responses((status = 200, description = "Live sessions", body = Items<LiveSession>)))]
+async fn lives(
+    State(state): State<AppState>,
+    actor: Actor,
+    PathId(id): PathId,
+) -> AppResult<Json<Items<LiveSession>>> {
+    Ok(Json(Items {
+        items: live::list(&state, &actor, id).await?,
+    }))
+}
+
+/// One live session.
+#[utoipa::path(get, path = "/api/v1/courses/{id}/live/{live}",
+    params(("id" = i64, Path), ("live" = i64, Path)),
+    responses((status = 200, description = "The live session", body = LiveSession)))]
+async fn get_live(
+    State(state): State<AppState>,
+    actor: Actor,
+    PathIds(id, session): PathIds,
+) -> AppResult<Json<LiveSession>> {
+    Ok(Json(live::view(&state, &actor, id, session).await?))
+}
+
+/// The live session's video room, a WebSocket (see `crate::room` for its frames): the lecturer
+/// and enrolled learners, from 15 minutes before the start until the end; at most five
+/// learners at once beside the lecturer (`room-full`).
+#[utoipa::path(get, path = "/api/v1/courses/{id}/live/{live}/room",
+    params(("id" = i64, Path), ("live" = i64, Path)),
+    responses((status = 101, description = "Switching to the WebSocket protocol")))]
+async fn live_room(
+    State(state): State<AppState>,
+    actor: Actor,
+    PathIds(id, session): PathIds,
+    headers: HeaderMap,
+    upgrade: axum::extract::ws::WebSocketUpgrade,
+) -> AppResult<Response> {
+    crate::socket::same_origin(&headers)?;
+    let entered = live::enter(&state, &actor, id, session).await?;
+    Ok(crate::socket::small(upgrade)
+        .on_upgrade(move |socket| live::run(state, actor, entered, socket))
+        .into_response())
+}
+
+/// End the live session (its lecturer or the course's administrators): the room closes.
+#[utoipa::path(post, path = "/api/v1/courses/{id}/live/{live}/end",
+    params(("id" = i64, Path), ("live" = i64, Path)),
+    responses((status = 204, description = "Ended")))]
+async fn end_live(
+    State(state): State<AppState>,
+    actor: Actor,
+    PathIds(id, session): PathIds,
+) -> AppResult<StatusCode> {
+    live::end(&state, &actor, id, session).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

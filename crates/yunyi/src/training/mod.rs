@@ -4,6 +4,7 @@
 //! rules are in [`service`], the pure checks and scoring in [`model`].
 
 pub mod api;
+pub mod live;
 pub mod model;
 pub mod pages;
 pub mod service;

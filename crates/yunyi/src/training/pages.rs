@@ -9,9 +9,10 @@ use axum::response::Redirect;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
+use super::live::{self, LiveInput, LiveSession};
 use super::service::{self, CourseSummary, CourseView, Credit, LessonState, QuizAnswers};
 use crate::app::AppState;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, FieldError};
 use crate::extract::{AppForm, PathId};
 use crate::identity::Actor;
 use crate::identity::model::Role;
@@ -24,6 +25,9 @@ pub fn router() -> Router<AppState> {
         .route("/courses/{id}/enrol", post(enrol))
         .route("/courses/{id}/lessons/{lesson}", get(lesson))
         .route("/courses/{id}/lessons/{lesson}/{step}", post(lesson_step))
+        .route("/courses/{id}/live", post(schedule_live))
+        .route("/courses/{id}/live/{live}", get(live_page))
+        .route("/courses/{id}/live/{live}/end", post(end_live))
         .route("/me/credits", get(credits))
 }
 
@@ -78,9 +82,23 @@ struct CoursePage {
     page: PageCtx,
     c: CourseView,
     message: String,
+    lives: Vec<LiveSession>,
+    /// Whom an administrator may name as a live session's lecturer.
+    lecturers: Vec<(i64, String)>,
+    /// The live-session form as typed, and what was wrong with it.
+    form: LiveForm,
+    errors: Vec<FieldError>,
 }
 
 impl CoursePage {
+    fn error(&self, field: &str) -> Option<String> {
+        self.page.field_error(&self.errors, field)
+    }
+
+    fn chosen(&self, id: &i64) -> bool {
+        self.form.lecturer_id.trim() == id.to_string()
+    }
+
     fn hours(&self, h: &f64) -> String {
         hours(*h)
     }
@@ -97,12 +115,137 @@ async fn course(
     PathId(id): PathId,
     Query(q): Query<MessageQuery>,
 ) -> AppResult<CoursePage> {
-    let c = service::view(&state, &actor, id).await?;
+    course_page(
+        &state,
+        page,
+        &actor,
+        id,
+        q.message,
+        (LiveForm::default(), Vec::new()),
+    )
+    .await
+}
+
+async fn course_page(
+    state: &AppState,
+    page: PageCtx,
+    actor: &Actor,
+    id: i64,
+    message: String,
+    (form, errors): (LiveForm, Vec<FieldError>),
+) -> AppResult<CoursePage> {
+    let c = service::view(state, actor, id).await?;
+    let lives = live::list(state, actor, id).await?;
+    let lecturers = if c.author && c.summary.published {
+        live::lecturers(state, c.summary.hospital_id).await?
+    } else {
+        Vec::new()
+    };
     Ok(CoursePage {
         page: page.with_nav("training"),
         c,
-        message: q.message,
+        message,
+        lives,
+        lecturers,
+        form,
+        errors,
     })
+}
+
+/// The live-session form as sent (the time from a `datetime-local` input).
+#[derive(Deserialize, Default)]
+struct LiveForm {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    lecturer_id: String,
+    #[serde(default)]
+    starts_at: String,
+    #[serde(default)]
+    minutes: String,
+}
+
+/// Schedules a live session; a bad field comes back with the form as typed.
+async fn schedule_live(
+    State(state): State<AppState>,
+    page: PageCtx,
+    actor: Actor,
+    PathId(id): PathId,
+    AppForm(f): AppForm<LiveForm>,
+) -> AppResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let input = LiveInput {
+        title: f.title.clone(),
+        lecturer_id: f.lecturer_id.trim().parse().ok(),
+        starts_at: f.starts_at.clone(),
+        minutes: f.minutes.trim().parse().ok(),
+    };
+    match live::schedule(&state, &actor, id, &input).await {
+        Ok(live) => Ok(Redirect::to(&format!("/courses/{id}/live/{live}")).into_response()),
+        Err(AppError::Validation(errors)) => {
+            let page = course_page(&state, page, &actor, id, String::new(), (f, errors)).await?;
+            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+        Err(e) => Ok(page
+            .redirect_outcome(&format!("/courses/{id}"), Err(e))?
+            .into_response()),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "course_live.html")]
+struct LivePage {
+    page: PageCtx,
+    c: CourseView,
+    l: LiveSession,
+    message: String,
+    /// The ICE servers of the video room (`RTCConfiguration.iceServers`), as JSON.
+    ice_json: String,
+    /// The reader may end it (its lecturer, the course's administrators).
+    may_end: bool,
+}
+
+impl LivePage {
+    fn at(&self, s: &str) -> String {
+        crate::teleconsult::pages::at(s)
+    }
+}
+
+async fn live_page(
+    State(state): State<AppState>,
+    page: PageCtx,
+    actor: Actor,
+    Path((id, session)): Path<(String, String)>,
+    Query(q): Query<MessageQuery>,
+) -> AppResult<LivePage> {
+    let id = crate::extract::path_id("course", &id)?;
+    let session = crate::extract::path_id("live session", &session)?;
+    let c = service::view(&state, &actor, id).await?;
+    let l = live::view(&state, &actor, id, session).await?;
+    let me = actor.require()?.account_id;
+    let ice = crate::consult::ice::ice_servers(&state.config.consult, me, state.now_ms() / 1000);
+    let may_end = l.ended_at.is_none() && (c.author || l.lecturer.id == me);
+    Ok(LivePage {
+        page: page.with_nav("training"),
+        c,
+        l,
+        message: q.message,
+        ice_json: serde_json::to_string(&ice).unwrap_or_else(|_| "[]".to_owned()),
+        may_end,
+    })
+}
+
+async fn end_live(
+    State(state): State<AppState>,
+    page: PageCtx,
+    actor: Actor,
+    Path((id, session)): Path<(String, String)>,
+    AppForm(_): AppForm<Empty>,
+) -> AppResult<Redirect> {
+    let id = crate::extract::path_id("course", &id)?;
+    let session = crate::extract::path_id("live session", &session)?;
+    let result = live::end(&state, &actor, id, session).await;
+    page.redirect_outcome(&format!("/courses/{id}/live/{session}"), result)
 }
 
 #[derive(Deserialize, Default)]

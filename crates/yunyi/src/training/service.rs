@@ -62,7 +62,11 @@ fn authors(me: &SignedIn, c: &CourseRow) -> bool {
 
 /// The course if `me` may see it: its authors always, learners once published; 404 otherwise
 /// (a draft is nobody else's business).
-async fn visible(state: &AppState, me: &SignedIn, id: i64) -> AppResult<(CourseRow, bool)> {
+pub(super) async fn visible(
+    state: &AppState,
+    me: &SignedIn,
+    id: i64,
+) -> AppResult<(CourseRow, bool)> {
     let c = store::course(&state.db, id)
         .await?
         .ok_or_else(|| not_found(id))?;

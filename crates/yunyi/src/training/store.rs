@@ -320,3 +320,158 @@ pub async fn credits_at(
     )
     .await
 }
+
+// ---- Live sessions ----
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LiveRow {
+    pub id: i64,
+    pub course_id: i64,
+    pub title: String,
+    pub lecturer_id: i64,
+    pub lecturer: String,
+    pub starts_at: i64,
+    pub minutes: i64,
+    pub ended_at: Option<i64>,
+}
+
+const LIVE: &str = "SELECT v.id, v.course_id, v.title, v.lecturer_id, a.display_name AS lecturer, \
+     v.starts_at, v.minutes, v.ended_at FROM course_live v JOIN account a ON a.id = v.lecturer_id";
+
+pub struct NewLive<'a> {
+    pub course: i64,
+    pub title: &'a str,
+    pub lecturer: i64,
+    pub starts_at: i64,
+    pub minutes: i64,
+    pub by: i64,
+}
+
+pub async fn insert_live(tx: &mut Tx, l: &NewLive<'_>, now: i64) -> Result<i64, sqlx::Error> {
+    tx.scalar(
+        "INSERT INTO course_live (course_id, title, lecturer_id, starts_at, minutes, created_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        (l.course, l.title, l.lecturer, l.starts_at, l.minutes, l.by, now),
+    )
+    .await
+}
+
+/// The course's live sessions, soonest first.
+pub async fn lives(db: &Db, course: i64) -> Result<Vec<LiveRow>, sqlx::Error> {
+    db.all(
+        &format!("{LIVE} WHERE v.course_id = $1 ORDER BY v.starts_at, v.id"),
+        (course,),
+    )
+    .await
+}
+
+pub async fn live(db: &Db, course: i64, id: i64) -> Result<Option<LiveRow>, sqlx::Error> {
+    db.optional(
+        &format!("{LIVE} WHERE v.course_id = $1 AND v.id = $2"),
+        (course, id),
+    )
+    .await
+}
+
+/// Ends the session unless it has ended; whether this call did.
+pub async fn end_live(tx: &mut Tx, id: i64, now: i64) -> Result<bool, sqlx::Error> {
+    tx.execute(
+        "UPDATE course_live SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL",
+        (now, id),
+    )
+    .await
+    .map(|n| n > 0)
+}
+
+/// The hospital's staff who may lecture: its active doctors, nurses, pharmacists and
+/// infection officers.
+pub async fn lecturers(db: &Db, hospital: i64) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    db.all(
+        "SELECT id, display_name FROM account WHERE hospital_id = $1 AND status = 'active' \
+         AND role IN ('doctor', 'nurse', 'pharmacist', 'infection_officer') ORDER BY id",
+        (hospital,),
+    )
+    .await
+}
+
+/// Learners in the room now, besides `account` and the lecturer.
+pub async fn trainees_present(tx: &mut Tx, live: i64, account: i64) -> Result<i64, sqlx::Error> {
+    tx.scalar(
+        "SELECT COUNT(DISTINCT account_id) FROM course_live_attendance \
+         WHERE live_id = $1 AND left_at IS NULL AND account_id <> $2 AND NOT lecturer",
+        (live, account),
+    )
+    .await
+}
+
+/// Closes `account`'s open enterings (entering again elsewhere replaces the first).
+pub async fn leave_live(tx: &mut Tx, live: i64, account: i64, now: i64) -> Result<(), sqlx::Error> {
+    tx.execute(
+        "UPDATE course_live_attendance SET left_at = $1 WHERE live_id = $2 AND account_id = $3 AND left_at IS NULL",
+        (now, live, account),
+    )
+    .await
+    .map(|_| ())
+}
+
+pub async fn enter_live(
+    tx: &mut Tx,
+    live: i64,
+    (account, lecturer): (i64, bool),
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    tx.scalar(
+        "INSERT INTO course_live_attendance (live_id, account_id, lecturer, joined_at) \
+         VALUES ($1, $2, $3, $4) RETURNING id",
+        (live, account, lecturer, now),
+    )
+    .await
+}
+
+/// Closes one entering if it is still open; whether it was.
+pub async fn left_live(db: &Db, attendance: i64, now: i64) -> Result<bool, sqlx::Error> {
+    db.execute(
+        "UPDATE course_live_attendance SET left_at = $1 WHERE id = $2 AND left_at IS NULL",
+        (now, attendance),
+    )
+    .await
+    .map(|n| n > 0)
+}
+
+/// Everyone still in the room leaves (the session ended).
+pub async fn leave_all_live(tx: &mut Tx, live: i64, now: i64) -> Result<(), sqlx::Error> {
+    tx.execute(
+        "UPDATE course_live_attendance SET left_at = $1 WHERE live_id = $2 AND left_at IS NULL",
+        (now, live),
+    )
+    .await
+    .map(|_| ())
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AttendanceRow {
+    pub account_id: i64,
+    pub name: String,
+    pub lecturer: bool,
+    pub joined_at: i64,
+    pub left_at: Option<i64>,
+}
+
+pub async fn attendance(db: &Db, live: i64) -> Result<Vec<AttendanceRow>, sqlx::Error> {
+    db.all(
+        "SELECT t.account_id, a.display_name AS name, t.lecturer, t.joined_at, t.left_at \
+         FROM course_live_attendance t JOIN account a ON a.id = t.account_id \
+         WHERE t.live_id = $1 ORDER BY t.id",
+        (live,),
+    )
+    .await
+}
+
+/// The accounts enrolled in the course.
+pub async fn learners(tx: &mut Tx, course: i64) -> Result<Vec<i64>, sqlx::Error> {
+    tx.scalars(
+        "SELECT account_id FROM course_enrolment WHERE course_id = $1 ORDER BY account_id",
+        (course,),
+    )
+    .await
+}

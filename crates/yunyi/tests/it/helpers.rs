@@ -691,6 +691,21 @@ pub mod ws {
         tokio_tungstenite::connect_async(request).await.unwrap().0
     }
 
+    /// Connects, or the HTTP status the server refused the handshake with.
+    pub async fn try_connect(addr: &str, token: &str, path: &str) -> Result<Socket, u16> {
+        let mut request = format!("ws://{addr}{path}").into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((socket, _)) => Ok(socket),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                Err(response.status().as_u16())
+            }
+            Err(e) => panic!("the handshake failed otherwise: {e}"),
+        }
+    }
+
     /// The next JSON frame, within five seconds.
     pub async fn next(socket: &mut Socket) -> serde_json::Value {
         loop {

@@ -491,3 +491,263 @@ async fn the_pages_take_a_nurse_from_the_catalogue_through_a_quiz_to_her_credits
     let page = patient.page("/courses").await;
     assert!(!page.contains("新冠肺炎个人防护"), "{page}");
 }
+
+mod live {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+
+    use super::*;
+    use crate::helpers::ws::{connect, next_of, try_connect};
+
+    async fn account(ctx: &Ctx, username: &str) -> i64 {
+        ctx.app
+            .db
+            .scalar::<i64>("SELECT id FROM account WHERE username = $1", (username,))
+            .await
+            .unwrap()
+    }
+
+    async fn open_enterings(ctx: &Ctx, live: i64) -> i64 {
+        ctx.app
+            .db
+            .scalar::<i64>(
+                "SELECT COUNT(*) FROM course_live_attendance WHERE live_id = $1 AND left_at IS NULL",
+                (live,),
+            )
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_live_session_meets_its_lecturer_and_enrolled_learners_in_the_room() {
+        let ctx = setup().await;
+        let (course, _, _) = published(&ctx).await;
+        let nurse = ctx.app.token("nurse2", PW).await;
+        let (s, _) = ctx
+            .post(&nurse, &format!("{BASE}/{course}/enrol"), json!({}))
+            .await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+        let lecturer_id = account(&ctx, "doctor1").await;
+        let lives = format!("{BASE}/{course}/live");
+        let now = ctx.app.state.now_ms();
+
+        // Every bad field is named; a doctor of another hospital does not lecture here.
+        let elsewhere = account(&ctx, "doctor19").await;
+        let (s, bad) = ctx
+            .post(
+                &ctx.admin,
+                &lives,
+                json!({"title": "x", "lecturer_id": elsewhere,
+                "starts_at": yunyi::time::cst_display(now - 3_600_000), "minutes": 5}),
+            )
+            .await;
+        assert_eq!(
+            (s, error_fields(&bad)),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                vec!["title", "lecturer_id", "starts_at", "minutes"]
+            )
+        );
+        // Only the course's administrators schedule.
+        let doctor = ctx.app.token("doctor1", PW).await;
+        let body = json!({"title": "穿脱防护用品演示与答疑", "lecturer_id": lecturer_id,
+            "starts_at": yunyi::time::cst_display(now + 10 * 60_000), "minutes": 45});
+        let (s, answer) = ctx.post(&doctor, &lives, body.clone()).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{answer}");
+        let (s, created) = ctx.post(&ctx.admin, &lives, body).await;
+        assert_eq!(s, StatusCode::CREATED, "{created}");
+        let live = created["id"].as_i64().unwrap();
+        // One later today: its room is not open yet.
+        let later = json!({"title": "第二讲", "lecturer_id": lecturer_id,
+            "starts_at": yunyi::time::cst_display(now + 3 * 3_600_000), "minutes": 30});
+        let (_, created) = ctx.post(&ctx.admin, &lives, later).await;
+        let later = created["id"].as_i64().unwrap();
+
+        // The enrolled nurse is told, sees it open, but not who came; the administrator does.
+        let told = ctx
+            .app
+            .db
+            .scalar::<i64>(
+                "SELECT COUNT(*) FROM notification WHERE account_id = $1 AND event = 'training.live'",
+                (account(&ctx, "nurse2").await,),
+            )
+            .await
+            .unwrap();
+        assert_eq!(told, 2);
+        let (s, seen) = ctx.get(&nurse, &format!("{lives}/{live}")).await;
+        assert_eq!(s, StatusCode::OK, "{seen}");
+        assert_eq!(
+            (seen["open"].as_bool(), seen["may_enter"].as_bool()),
+            (Some(true), Some(true))
+        );
+        assert!(seen["attendance"].is_null());
+        let (_, list) = ctx.get(&ctx.admin, &lives).await;
+        assert_eq!(list["items"].as_array().map(Vec::len), Some(2));
+        assert_eq!(list["items"][0]["attendance"], json!([]));
+
+        // The lecturer and the nurse meet; signalling is stamped with who sent it.
+        let addr = ctx.app.addr.to_string();
+        let room = format!("{lives}/{live}/room");
+        let mut teacher = connect(&addr, &doctor, &room).await;
+        let teacher_conn = next_of(&mut teacher, "welcome").await["conn"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let mut learner = connect(&addr, &nurse, &room).await;
+        next_of(&mut learner, "welcome").await;
+        let joined = next_of(&mut teacher, "joined").await;
+        assert_eq!(joined["part"], "trainee");
+        let answer = json!({"type": "signal", "to": teacher_conn, "data": {"kind": "answer"}});
+        learner
+            .send(Message::text(answer.to_string()))
+            .await
+            .unwrap();
+        let got = next_of(&mut teacher, "signal").await;
+        assert_eq!(
+            (got["part"].as_str(), got["name"].as_str()),
+            (Some("trainee"), Some("护士 陈静"))
+        );
+        assert_eq!(open_enterings(&ctx, live).await, 2);
+
+        // Not enrolled, or not open yet: refused at the door.
+        let stranger = ctx.app.token("doctor19", PW).await;
+        assert_eq!(try_connect(&addr, &stranger, &room).await.err(), Some(403));
+        let not_yet = format!("{lives}/{later}/room");
+        assert_eq!(try_connect(&addr, &nurse, &not_yet).await.err(), Some(409));
+        // Five learners fill it (the lecturer's place is kept): a sixth waits.
+        let others = ctx
+            .app
+            .db
+            .scalars::<i64>(
+                "SELECT id FROM account WHERE username IN ('doctor2', 'doctor3', 'doctor4', 'doctor5')",
+                (),
+            )
+            .await
+            .unwrap();
+        for a in &others {
+            ctx.app
+                .db
+                .execute(
+                    "INSERT INTO course_live_attendance (live_id, account_id, lecturer, joined_at) VALUES ($1, $2, $3, $4)",
+                    (live, *a, false, now),
+                )
+                .await
+                .unwrap();
+        }
+        let sixth = ctx.app.token("nurse1", PW).await;
+        let (s, _) = ctx
+            .post(&sixth, &format!("{BASE}/{course}/enrol"), json!({}))
+            .await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+        assert_eq!(try_connect(&addr, &sixth, &room).await.err(), Some(409));
+
+        // A learner does not end it; the lecturer does, and the room closes for everyone.
+        let (s, _) = ctx
+            .post(&nurse, &format!("{lives}/{live}/end"), json!({}))
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        let (s, answer) = ctx
+            .post(&doctor, &format!("{lives}/{live}/end"), json!({}))
+            .await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "{answer}");
+        next_of(&mut teacher, "ended").await;
+        next_of(&mut learner, "ended").await;
+        assert_eq!(open_enterings(&ctx, live).await, 0);
+        assert_eq!(try_connect(&addr, &nurse, &room).await.err(), Some(409));
+        let (_, seen) = ctx.get(&ctx.admin, &format!("{lives}/{live}")).await;
+        let parts: Vec<&str> = seen["attendance"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|a| a["part"].as_str())
+            .collect();
+        assert_eq!(
+            parts.iter().filter(|p| **p == "lecturer").count(),
+            1,
+            "{seen}"
+        );
+        assert!(seen["ended_at"].is_string());
+        let actions = ctx
+            .app
+            .db
+            .scalars::<String>(
+                "SELECT action FROM audit_event WHERE object_type = 'course' AND object_id = $1 \
+                 UNION ALL SELECT action FROM audit_pending WHERE object_type = 'course' AND object_id = $1",
+                (course.to_string(),),
+            )
+            .await
+            .unwrap();
+        let count = |a: &str| actions.iter().filter(|x| *x == a).count();
+        assert_eq!(
+            (
+                count("training.live.schedule"),
+                count("training.live.enter"),
+                count("training.live.end")
+            ),
+            (2, 2, 1),
+            "{actions:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_course_page_schedules_a_live_session_and_keeps_a_bad_form() {
+        let ctx = setup().await;
+        let (course, _, _) = published(&ctx).await;
+        let admin = ctx.app.sign_in_browser("hospital-admin").await;
+        let page = admin.page(&format!("/courses/{course}")).await;
+        assert!(
+            page.contains("id=\"live-schedule\"") && page.contains("安排直播课"),
+            "{page}"
+        );
+        let lecturer = account(&ctx, "doctor1").await.to_string();
+        let path = format!("/courses/{course}/live");
+        let r = admin
+            .post_form(
+                &path,
+                &[
+                    ("title", "答疑"),
+                    ("lecturer_id", lecturer.as_str()),
+                    ("starts_at", "明天"),
+                    ("minutes", "45"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let page = r.text().await.unwrap();
+        assert!(
+            page.contains("id=\"starts_at-error\"") && page.contains("value=\"答疑\""),
+            "{page}"
+        );
+        let when = yunyi::time::cst_display(ctx.app.state.now_ms() + 5 * 60_000).replace(' ', "T");
+        let r = admin
+            .post_form(
+                &path,
+                &[
+                    ("title", "穿脱防护用品答疑"),
+                    ("lecturer_id", lecturer.as_str()),
+                    ("starts_at", when.as_str()),
+                    ("minutes", "45"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let at = r.headers()["location"].to_str().unwrap().to_owned();
+        let page = admin.page(&at).await;
+        assert!(
+            page.contains("id=\"attendance\"") && page.contains("id=\"live-end\""),
+            "{page}"
+        );
+        // An enrolled nurse finds the room; one not enrolled is asked to enrol.
+        let nurse = ctx.app.sign_in_browser("nurse2").await;
+        let page = nurse.page(&at).await;
+        assert!(page.contains("id=\"live-enrol\""), "{page}");
+        nurse.submit(&format!("/courses/{course}/enrol"), &[]).await;
+        let page = nurse.page(&at).await;
+        assert!(
+            page.contains("data-room=")
+                && page.contains("进入直播课堂")
+                && !page.contains("id=\"attendance\""),
+            "{page}"
+        );
+    }
+}
