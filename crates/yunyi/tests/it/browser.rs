@@ -1706,3 +1706,116 @@ async fn three_people_meet_in_the_video_room_and_the_specialists_opinion_reaches
     }
     app.stop().await;
 }
+
+/// The Guangzhou hospital's published course of one lesson (slides), with nurse1 and nurse2
+/// enrolled and a live session with doctor1 starting in five minutes: (course, live session).
+async fn live_session_soon(app: &TestApp) -> (i64, i64) {
+    use serde_json::json;
+    let admin = app.token("hospital-admin", crate::helpers::PW).await;
+    let post = |path: String, body: serde_json::Value| {
+        let admin = admin.clone();
+        async move {
+            let r = app.post_as(Some(&admin), &path, &body).await;
+            assert!(r.status().is_success(), "{path}: {}", r.status());
+            r.json::<serde_json::Value>().await.unwrap_or_default()
+        }
+    };
+    let course = post(
+        "/api/v1/courses".to_owned(),
+        json!({"title": "院感防控", "description": "手卫生与防护", "credit_hours": 1}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    let lesson = post(
+        format!("/api/v1/courses/{course}/lessons"),
+        json!({"title": "手卫生", "minutes": 10}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    let r = app
+        .client
+        .put(app.url(&format!("/api/v1/courses/{course}/lessons/{lesson}/file")))
+        .bearer_auth(&admin)
+        .body(&b"%PDF-1.4\n% slides\n"[..])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::NO_CONTENT);
+    let r = app
+        .post_as(
+            Some(&admin),
+            &format!("/api/v1/courses/{course}/publish"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), reqwest::StatusCode::NO_CONTENT);
+    let nurse = app.token("nurse2", crate::helpers::PW).await;
+    let r = app
+        .post_as(
+            Some(&nurse),
+            &format!("/api/v1/courses/{course}/enrol"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), reqwest::StatusCode::NO_CONTENT);
+    let lecturer = app
+        .db
+        .scalar::<i64>("SELECT id FROM account WHERE username = 'doctor1'", ())
+        .await
+        .unwrap();
+    let starts = yunyi::time::cst_display(app.state.now_ms() + 5 * 60_000);
+    let live = post(
+        format!("/api/v1/courses/{course}/live"),
+        json!({"title": "手卫生现场演示", "lecturer_id": lecturer, "starts_at": starts, "minutes": 30}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    (course, live)
+}
+
+#[tokio::test]
+async fn a_lecturer_and_a_learner_meet_in_a_live_session_until_the_lecturer_ends_it() {
+    let app = TestApp::with_demo().await;
+    let (course, live) = live_session_soon(&app).await;
+    let page = format!("/courses/{course}/live/{live}");
+    let mut sides = Vec::new();
+    for username in ["doctor1", "nurse2"] {
+        let browser = Browser::start().await;
+        browser.sign_in(&app, username).await;
+        browser.open(&app, &page, "room-enter").await;
+        browser.click("room-enter").await;
+        sides.push(browser);
+    }
+    for side in &sides {
+        side.wait_attr("room", "data-remote-streams", "1").await;
+        side.wait_attr("room", "data-state", "connected").await;
+    }
+    let [lecturer, learner] = <[Browser; 2]>::try_from(sides).ok().unwrap();
+    // The lecturer shows slides by sharing the screen.
+    lecturer.click("share-screen").await;
+    lecturer.wait_attr("room", "data-sharing", "true").await;
+    // The lecturer ends it from the page: the room closes on the learner's page too.
+    lecturer.js("window.confirm = () => true").await;
+    lecturer.press("live-end", "live-ended").await;
+    learner
+        .wait_for("the room closing", || async {
+            learner.driver().find(By::Id("room")).await.is_err()
+        })
+        .await;
+    let open = app
+        .db
+        .scalar::<i64>(
+            "SELECT COUNT(*) FROM course_live_attendance WHERE live_id = $1 AND left_at IS NULL",
+            (live,),
+        )
+        .await
+        .unwrap();
+    assert_eq!(open, 0);
+    for side in [lecturer, learner] {
+        side.quit().await;
+    }
+    app.stop().await;
+}
