@@ -421,6 +421,11 @@ async fn matches(
             }
         }
     }
+    // A practitioner performs a consultation as its specialist or on its panel.
+    let panels = match filter.performer {
+        Some(("Practitioner", doctor)) => service::panels_of(state, doctor).await?,
+        _ => Vec::new(),
+    };
     let mut kept: Vec<(String, Brief)> = all
         .into_iter()
         .filter(|t| {
@@ -432,11 +437,11 @@ async fn matches(
                     _ => is(filter.requester, -1, Some(t.inviting_doctor.id)),
                 }
                 && (filter.has)(t)
-                && is(
+                && (is(
                     filter.performer,
                     t.invited_hospital.id,
                     t.specialist.as_ref().map(|s| s.id),
-                )
+                ) || panels.contains(&t.id))
                 && filter
                     .status
                     .as_deref()

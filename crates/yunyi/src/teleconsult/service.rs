@@ -1015,6 +1015,11 @@ pub async fn remove_panelist(
     Ok(())
 }
 
+/// The consultations whose panel `doctor` sits on (what they perform beside specialists).
+pub async fn panels_of(state: &AppState, doctor: i64) -> AppResult<Vec<i64>> {
+    Ok(store::panels_of(&state.db, doctor).await?)
+}
+
 /// Whom the reader may invite onto the panel now: the invited hospital's doctors holding
 /// `teleconsult`, less those already in the consultation (empty to anyone else, or when the
 /// panel is closed or full).

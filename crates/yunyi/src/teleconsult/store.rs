@@ -805,3 +805,12 @@ pub async fn is_panelist_in(tx: &mut Tx, id: i64, account: i64) -> Result<bool, 
     .await
     .map(|n| n > 0)
 }
+
+/// The consultations whose panel `account` sits on.
+pub async fn panels_of(db: &Db, account: i64) -> Result<Vec<i64>, sqlx::Error> {
+    db.scalars(
+        "SELECT teleconsult_id FROM teleconsult_panelist WHERE account_id = $1 ORDER BY teleconsult_id",
+        (account,),
+    )
+    .await
+}

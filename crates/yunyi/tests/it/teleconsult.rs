@@ -1407,6 +1407,24 @@ async fn a_panel_of_co_specialists_reads_and_takes_part_but_the_specialist_signs
     let (s, items) = w.ctx.get(&first, &format!("{BASE}/{id}/items")).await;
     assert_eq!(s, StatusCode::OK, "{items}");
     assert_eq!(items["items"][0]["kind"], "offline_diagnosis");
+    // FHIR names them among the performers, and finds the request by them.
+    {
+        use crate::fhir::{assert_valid, entries, fhir};
+        let path = format!("/fhir/ServiceRequest?performer=Practitioner/{}", co[0].0);
+        let (s, bundle) = fhir(&w.ctx.app, Some(&first), &path).await;
+        assert_eq!(s, StatusCode::OK, "{bundle}");
+        let hits = entries(&bundle);
+        let request = hits
+            .iter()
+            .find(|r| r["id"] == format!("teleconsult-{id}").as_str())
+            .expect("found by its co-specialist");
+        assert_valid(request);
+        let performers = request["performer"].to_string();
+        assert!(
+            performers.contains(&format!("Practitioner/{}", co[0].0)),
+            "{performers}"
+        );
+    }
 
     // A coordinator fills the panel; a fourth co-specialist does not fit the room.
     let coordinator = w.ctx.app.token("hospital-admin", PW).await;
