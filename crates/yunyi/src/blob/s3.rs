@@ -13,7 +13,7 @@ use anyhow::{Context as _, bail};
 use sha2::{Digest, Sha256};
 
 use super::sigv4::{self, EMPTY_SHA256};
-use super::{BlobStore, is_key, key_of};
+use super::{BlobStore, Part, is_key, key_of};
 use crate::config::Secret;
 use crate::jobs::BoxFuture;
 
@@ -128,6 +128,18 @@ impl S3BlobStore {
         key: &str,
         body: Option<&[u8]>,
     ) -> anyhow::Result<reqwest::Response> {
+        self.send_with(method, key, body, None).await
+    }
+
+    /// As [`Self::send`], with a `Range` header (left unsigned, as S3 allows: it changes
+    /// which bytes come back, not who may read them).
+    async fn send_with(
+        &self,
+        method: reqwest::Method,
+        key: &str,
+        body: Option<&[u8]>,
+        range: Option<String>,
+    ) -> anyhow::Result<reqwest::Response> {
         let l = &self.location;
         let path = sigv4::encode_path(&[&l.bucket, &l.prefix, key]);
         let payload_sha256 = match body {
@@ -158,6 +170,9 @@ impl S3BlobStore {
             request = request
                 .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
                 .body(bytes.to_vec());
+        }
+        if let Some(range) = range {
+            request = request.header(reqwest::header::RANGE, range);
         }
         request
             .send()
@@ -217,11 +232,97 @@ impl BlobStore for S3BlobStore {
             Ok(Some(bytes.to_vec()))
         })
     }
+
+    /// One ranged GET: only the part travels (a lecture played from its middle reads that
+    /// part, not the whole video). The whole length comes from `Content-Range`.
+    fn get_range<'a>(
+        &'a self,
+        key: &'a str,
+        start: u64,
+        end: u64,
+    ) -> BoxFuture<'a, anyhow::Result<Option<Part>>> {
+        Box::pin(async move {
+            if !is_key(key) {
+                return Ok(None);
+            }
+            let range = format!("bytes={start}-{}", end.max(start));
+            let response = self
+                .send_with(reqwest::Method::GET, key, None, Some(range))
+                .await?;
+            let status = response.status();
+            if status == reqwest::StatusCode::NOT_FOUND {
+                return Ok(None);
+            }
+            let total = response
+                .headers()
+                .get(reqwest::header::CONTENT_RANGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(total_of);
+            match (status, total) {
+                // Past the end: nothing of it, and how long it is (S3 need not say in its
+                // refusal: then a HEAD does).
+                (reqwest::StatusCode::RANGE_NOT_SATISFIABLE, Some(total)) => {
+                    Ok(Some((Vec::new(), total)))
+                }
+                (reqwest::StatusCode::RANGE_NOT_SATISFIABLE, None) => {
+                    let head = self.send(reqwest::Method::HEAD, key, None).await?;
+                    if head.status() == reqwest::StatusCode::NOT_FOUND {
+                        return Ok(None);
+                    }
+                    let length = head
+                        .headers()
+                        .get(reqwest::header::CONTENT_LENGTH)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.parse::<u64>().ok());
+                    match length {
+                        Some(total) if head.status().is_success() => Ok(Some((Vec::new(), total))),
+                        _ => Err(unexpected("measuring", key, head).await),
+                    }
+                }
+                (reqwest::StatusCode::PARTIAL_CONTENT, Some(total)) => {
+                    let bytes = response.bytes().await.with_context(|| {
+                        format!("reading part of blob {key} from the object store")
+                    })?;
+                    Ok(Some((bytes.to_vec(), total)))
+                }
+                // A store that ignores ranges sends the whole blob: cut the part from it.
+                (reqwest::StatusCode::OK, _) => {
+                    let bytes = response
+                        .bytes()
+                        .await
+                        .with_context(|| format!("reading blob {key} from the object store"))?;
+                    let total = bytes.len() as u64;
+                    let (from, to) = (
+                        usize::try_from(start.min(total)).unwrap_or(usize::MAX),
+                        usize::try_from(end.saturating_add(1).min(total)).unwrap_or(usize::MAX),
+                    );
+                    Ok(Some((
+                        bytes.get(from..to.max(from)).unwrap_or_default().to_vec(),
+                        total,
+                    )))
+                }
+                _ => Err(unexpected("reading part of", key, response).await),
+            }
+        })
+    }
+}
+
+/// The whole length in a `Content-Range` header: `bytes 0-99/1234` or `bytes */1234`.
+fn total_of(header: &str) -> Option<u64> {
+    header.rsplit_once('/')?.1.trim().parse().ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_the_whole_length_from_a_content_range() {
+        assert_eq!(total_of("bytes 0-99/1234"), Some(1234));
+        assert_eq!(total_of("bytes */1234"), Some(1234));
+        assert_eq!(total_of("bytes 0-99/*"), None);
+        assert_eq!(total_of("nonsense"), None);
+    }
 
     #[test]
     fn parses_blob_urls() {

@@ -94,7 +94,41 @@ async fn blobs_round_trip_through_an_s3_server_with_signed_requests() {
     // A large blob (a CT series is many of these).
     let large: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
     let large_key = store.put(&large).await.unwrap();
-    assert_eq!(store.get(&large_key).await.unwrap(), Some(large));
+    assert_eq!(store.get(&large_key).await.unwrap(), Some(large.clone()));
+    // Parts of it, as a lecture is played from the middle: only the part, and the length.
+    let part = store
+        .get_range(&large_key, 1_000_000, 1_000_009)
+        .await
+        .unwrap();
+    assert_eq!(
+        part,
+        Some((large[1_000_000..1_000_010].to_vec(), 3_000_000))
+    );
+    let tail = store
+        .get_range(&large_key, 2_999_990, 9_999_999)
+        .await
+        .unwrap();
+    assert_eq!(
+        tail,
+        Some((large[2_999_990..].to_vec(), 3_000_000)),
+        "the end is clamped"
+    );
+    let past = store
+        .get_range(&large_key, 3_000_000, 3_000_100)
+        .await
+        .unwrap();
+    assert_eq!(
+        past,
+        Some((Vec::new(), 3_000_000)),
+        "past the end: nothing, and the length"
+    );
+    assert_eq!(
+        store
+            .get_range(&key_of(b"never stored"), 0, 9)
+            .await
+            .unwrap(),
+        None
+    );
 
     // Changed behind Yunyi's back: an error, not the wrong bytes.
     std::fs::write(&on_disk, b"tampered").unwrap();
