@@ -327,6 +327,7 @@ impl Application {
                 .with_job(crate::consult::unread::RemindUnreadReplies(state.clone()))
                 .with_job(crate::education::push::FanOut(state.clone()))
                 .with_job(crate::teleconsult::reminders::RemindDue(state.clone()))
+                .with_job(crate::care::expiry::ExpireContract(state.clone()))
                 // Refunds go through the payment gateway, which lives in the state.
                 .with_recurring_job(
                     crate::billing::fees::RefundLapsed(state.clone()),
@@ -446,6 +447,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::teleconsult::router())
         .merge(crate::referral::router())
         .merge(crate::training::router())
+        .merge(crate::care::router())
         .merge(audit::router())
         .merge(fhir::router())
         .fallback(not_found)

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod billing;
 pub mod blob;
 pub mod capability;
+pub mod care;
 pub mod cli;
 pub mod clock;
 pub mod config;

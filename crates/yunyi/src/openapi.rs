@@ -156,6 +156,11 @@ fn parts() -> Vec<(&'static str, &'static str, OpenApi)> {
             crate::training::api::ApiDoc::openapi(),
         ),
         (
+            "care",
+            "Whole-course care: care teams and family-doctor contracts",
+            crate::care::api::ApiDoc::openapi(),
+        ),
+        (
             "audit",
             "The audit trail",
             crate::audit::api::ApiDoc::openapi(),

@@ -155,6 +155,11 @@ crate::text_enum! {
         ReportRequired = "report-required",
         /// A signed report is not changed: add an addendum.
         ReportSigned = "report-signed",
+        // Whole-course care.
+        /// The person already has a running family-doctor contract: end or renew it.
+        AlreadyContracted = "already-contracted",
+        /// The care team has no place left.
+        TeamFull = "team-full",
         // The server.
         /// The server's storage is full: nothing was saved; try again later (the operator is
         /// alerted by the error log).

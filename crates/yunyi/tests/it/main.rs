@@ -17,6 +17,7 @@ mod billing;
 mod blob;
 mod booking;
 mod browser;
+mod care;
 mod channels;
 mod cli;
 mod consult;
