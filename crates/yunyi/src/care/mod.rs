@@ -6,6 +6,7 @@
 pub mod api;
 pub mod expiry;
 pub mod model;
+pub mod pages;
 pub mod service;
 pub mod store;
 
@@ -14,5 +15,5 @@ use axum::Router;
 use crate::app::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().merge(api::router())
+    Router::new().merge(api::router()).merge(pages::router())
 }

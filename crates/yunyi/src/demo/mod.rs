@@ -4,6 +4,7 @@
 //! claims the `demo.seeded` setting with `ON CONFLICT DO NOTHING`; whoever does not get the
 //! claim seeds nothing. A half-seeded database cannot exist because the transaction is atomic.
 
+mod care;
 mod consultations;
 mod education;
 mod formulary;
@@ -315,6 +316,12 @@ pub async fn seed_inbox(state: &AppState) -> AppResult<()> {
     tx.commit().await?;
     if new {
         training::seed(state).await?;
+    }
+    let mut tx = state.db.begin().await?;
+    let new = claim(&mut tx, "demo.care").await?;
+    tx.commit().await?;
+    if new {
+        care::seed(state).await?;
     }
     Ok(())
 }

@@ -204,6 +204,22 @@ mod tests {
         ),
         ("audit.outcome.{}", &["denied", "failure", "success"]),
         ("booking.weekday.{}", &["1", "2", "3", "4", "5", "6", "7"]),
+        (
+            "care.package.{}",
+            &["basic", "children", "chronic", "elderly"],
+        ),
+        (
+            "care.role.{}",
+            &[
+                "dietitian",
+                "health_manager",
+                "lead",
+                "nurse",
+                "pharmacist",
+                "specialist",
+            ],
+        ),
+        ("care.status.{}", &["active", "ended"]),
         ("claims.kind.{}", &["account", "family"]),
         (
             "claims.status.{}",

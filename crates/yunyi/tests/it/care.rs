@@ -366,3 +366,72 @@ async fn a_contract_is_renewed_in_its_last_days_and_otherwise_expires_at_its_end
         "{seen}"
     );
 }
+
+#[tokio::test]
+async fn the_family_doctor_page_signs_shows_and_ends_a_contract() {
+    let ctx = setup().await;
+    let id = team(&ctx, 3).await;
+    let father = id_of(&ctx, "SELECT id FROM person WHERE name = $1", "张建国").await;
+    let son = ctx.app.sign_in_browser("patient1").await;
+    let page = son.page("/family-doctor").await;
+    assert!(
+        page.contains("家庭医生签约")
+            && page.contains(&format!("id=\"team-{id}\""))
+            && page.contains("张建国"),
+        "{page}"
+    );
+    let page = son
+        .submit(
+            "/family-doctor/sign",
+            &[
+                ("team_id", id.to_string()),
+                ("person_id", father.to_string()),
+                ("package", "elderly".to_owned()),
+            ],
+        )
+        .await;
+    assert!(
+        page.contains("id=\"form-notice\"")
+            && page.contains("老年人服务包")
+            && page.contains("服务中"),
+        "{page}"
+    );
+    // Signing again for him: the reason, in Chinese.
+    let page = son
+        .submit(
+            "/family-doctor/sign",
+            &[
+                ("team_id", id.to_string()),
+                ("person_id", father.to_string()),
+                ("package", "basic".to_owned()),
+            ],
+        )
+        .await;
+    assert!(page.contains("该成员已有生效中的家庭医生签约"), "{page}");
+    // The team's lead finds him among the people signed with the team, and ends it.
+    let lead = ctx.app.sign_in_browser("doctor1").await;
+    let page = lead.page("/family-doctor").await;
+    assert!(
+        page.contains("团队签约居民") && page.contains("张建国"),
+        "{page}"
+    );
+    let contract = ctx
+        .app
+        .db
+        .scalar::<i64>(
+            "SELECT id FROM family_contract WHERE person_id = $1",
+            (father,),
+        )
+        .await
+        .unwrap();
+    let page = lead
+        .submit(
+            &format!("/family-doctor/{contract}/end"),
+            &[("reason", "患者迁居外地".to_owned())],
+        )
+        .await;
+    assert!(
+        page.contains("已解约") && page.contains("患者迁居外地"),
+        "{page}"
+    );
+}
