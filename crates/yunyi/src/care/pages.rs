@@ -9,7 +9,7 @@ use axum::response::Redirect;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::model::{Package, TeamKind};
+use super::model::{ContractStatus, Package, TeamKind};
 use super::service::{self, ContractInput, ContractView, TeamView};
 use crate::app::AppState;
 use crate::error::AppResult;
@@ -63,7 +63,13 @@ async fn page(
     let contracts = service::contracts(&state, &actor).await?;
     let (teams, people) = if patient {
         let teams = service::teams(&state, &actor, None, Some(TeamKind::FamilyDoctor)).await?;
-        let people = crate::identity::service::booking_people(&state, me, None).await?;
+        let mut people = crate::identity::service::booking_people(&state, me, None).await?;
+        // Whoever has a running contract is not offered another.
+        people.retain(|(id, _)| {
+            !contracts
+                .iter()
+                .any(|c| c.person.id == *id && c.status == ContractStatus::Active)
+        });
         (teams, people)
     } else {
         (Vec::new(), Vec::new())

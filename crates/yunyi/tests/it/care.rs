@@ -396,7 +396,11 @@ async fn the_family_doctor_page_signs_shows_and_ends_a_contract() {
             && page.contains("服务中"),
         "{page}"
     );
-    // Signing again for him: the reason, in Chinese.
+    assert!(
+        !page.contains(&format!("<option value=\"{father}\">")),
+        "one with a running contract is not offered another: {page}"
+    );
+    // Signing again for him anyway: the reason, in Chinese.
     let page = son
         .submit(
             "/family-doctor/sign",
