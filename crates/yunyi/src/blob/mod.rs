@@ -38,17 +38,23 @@ pub trait BlobStore: Send + Sync + 'static {
         end: u64,
     ) -> BoxFuture<'a, anyhow::Result<Option<Part>>> {
         Box::pin(async move {
-            let Some(bytes) = self.get(key).await? else {
-                return Ok(None);
-            };
-            let total = bytes.len() as u64;
-            let (from, to) = (
-                start.min(total) as usize,
-                end.saturating_add(1).min(total) as usize,
-            );
-            Ok(Some((bytes[from..to.max(from)].to_vec(), total)))
+            Ok(self
+                .get(key)
+                .await?
+                .map(|bytes| part_of(&bytes, start, end)))
         })
     }
+}
+
+/// Bytes `start..=end` of a whole blob (the end clamped to its last byte), and its length.
+pub fn part_of(bytes: &[u8], start: u64, end: u64) -> Part {
+    let total = bytes.len() as u64;
+    let from = usize::try_from(start.min(total)).unwrap_or(usize::MAX);
+    let to = usize::try_from(end.saturating_add(1).min(total)).unwrap_or(usize::MAX);
+    (
+        bytes.get(from..to.max(from)).unwrap_or_default().to_vec(),
+        total,
+    )
 }
 
 pub fn key_of(bytes: &[u8]) -> String {

@@ -291,15 +291,7 @@ impl BlobStore for S3BlobStore {
                         .bytes()
                         .await
                         .with_context(|| format!("reading blob {key} from the object store"))?;
-                    let total = bytes.len() as u64;
-                    let (from, to) = (
-                        usize::try_from(start.min(total)).unwrap_or(usize::MAX),
-                        usize::try_from(end.saturating_add(1).min(total)).unwrap_or(usize::MAX),
-                    );
-                    Ok(Some((
-                        bytes.get(from..to.max(from)).unwrap_or_default().to_vec(),
-                        total,
-                    )))
+                    Ok(Some(super::part_of(&bytes, start, end)))
                 }
                 _ => Err(unexpected("reading part of", key, response).await),
             }

@@ -453,14 +453,10 @@ async fn part_of(state: &AppState, me: &SignedIn, c: &ContractRow) -> AppResult<
             .then_some(Part::PatientSide),
         Role::HospitalAdmin if me.hospital_id == Some(c.hospital_id) => Some(Part::Administrator),
         role if role.is_clinician() => {
-            if store::leads(&state.db, c.team_id, me.account_id).await? {
-                Some(Part::Lead)
-            } else {
-                let members = store::members(&state.db, c.team_id).await?;
-                members
-                    .iter()
-                    .any(|m| m.account_id == me.account_id)
-                    .then_some(Part::Member)
+            match store::role_in(&state.db, c.team_id, me.account_id).await? {
+                Some(MemberRole::Lead) => Some(Part::Lead),
+                Some(_) => Some(Part::Member),
+                None => None,
             }
         }
         _ => None,

@@ -266,12 +266,11 @@ pub async fn end(tx: &mut Tx, id: i64, reason: &str, now: i64) -> Result<bool, s
     .map(|n| n > 0)
 }
 
-/// Whether `account` leads team `team`.
-pub async fn leads(db: &Db, team: i64, account: i64) -> Result<bool, sqlx::Error> {
-    db.scalar::<i64>(
-        "SELECT COUNT(*) FROM care_team_member WHERE team_id = $1 AND account_id = $2 AND role = 'lead'",
+/// `account`'s role in team `team`, if they are a member.
+pub async fn role_in(db: &Db, team: i64, account: i64) -> Result<Option<MemberRole>, sqlx::Error> {
+    db.scalar_optional(
+        "SELECT role FROM care_team_member WHERE team_id = $1 AND account_id = $2",
         (team, account),
     )
     .await
-    .map(|n| n > 0)
 }

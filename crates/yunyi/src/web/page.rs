@@ -217,6 +217,9 @@ impl PageCtx {
                 .map(|f| format!("{}: {}", f.field, self.message_of(f)))
                 .collect::<Vec<_>>()
                 .join("; "),
+            // What was not found is named in English for the API; a page says it in its own
+            // language (and never tells a stranger more than that).
+            AppError::NotFound(_) => self.t("error.not_found_item").to_owned(),
             other => other.to_string(),
         }
     }
