@@ -328,6 +328,10 @@ impl Application {
                 .with_job(crate::education::push::FanOut(state.clone()))
                 .with_job(crate::teleconsult::reminders::RemindDue(state.clone()))
                 .with_job(crate::care::expiry::ExpireContract(state.clone()))
+                .with_recurring_job(
+                    crate::care::followup::SendFollowups(state.clone()),
+                    std::time::Duration::from_secs(60),
+                )
                 // Refunds go through the payment gateway, which lives in the state.
                 .with_recurring_job(
                     crate::billing::fees::RefundLapsed(state.clone()),

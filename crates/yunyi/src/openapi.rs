@@ -161,6 +161,11 @@ fn parts() -> Vec<(&'static str, &'static str, OpenApi)> {
             crate::care::api::ApiDoc::openapi(),
         ),
         (
+            "care-plans",
+            "Whole-course care: care plans, home readings, follow-ups, the team's tasks",
+            crate::care::plan_api::ApiDoc::openapi(),
+        ),
+        (
             "audit",
             "The audit trail",
             crate::audit::api::ApiDoc::openapi(),

@@ -87,7 +87,7 @@ async fn create_team(
     ))
 }
 
-fn created(location: String, body: impl serde::Serialize) -> Response {
+pub(super) fn created(location: String, body: impl serde::Serialize) -> Response {
     (
         StatusCode::CREATED,
         [(header::LOCATION, location)],
@@ -192,10 +192,10 @@ async fn renew(
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-struct EndInput {
+pub(super) struct EndInput {
     /// Why (2–200 characters).
     #[serde(default)]
-    reason: String,
+    pub(super) reason: String,
 }
 
 /// End the contract (the patient side, the team's lead, its hospital's administrators): the

@@ -5,8 +5,14 @@
 
 pub mod api;
 pub mod expiry;
+pub mod followup;
 pub mod model;
 pub mod pages;
+pub mod plan;
+pub mod plan_api;
+pub mod plan_pages;
+pub mod plan_store;
+pub mod protocol;
 pub mod service;
 pub mod store;
 
@@ -15,5 +21,9 @@ use axum::Router;
 use crate::app::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().merge(api::router()).merge(pages::router())
+    Router::new()
+        .merge(api::router())
+        .merge(plan_api::router())
+        .merge(pages::router())
+        .merge(plan_pages::router())
 }

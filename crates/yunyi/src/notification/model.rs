@@ -74,6 +74,10 @@ crate::text_enum! {
         ReferralDeclined = "referral.declined",
         /// To the patient side and the referring doctor: a time was reserved for the patient.
         ReferralReserved = "referral.reserved",
+        /// To the patient side: a care plan's questionnaire is due (or, again, overdue).
+        CareFollowup = "care.followup",
+        /// To the patient side: the care team answered a reading or a questionnaire.
+        CareReply = "care.reply",
     }
 }
 
@@ -87,6 +91,8 @@ crate::text_enum! {
         Payment = "payment",
         /// Remote consultations between hospitals (requests, answers, reports, due steps).
         Teleconsult = "teleconsult",
+        /// Care plans: follow-up questionnaires, the team's replies.
+        Care = "care",
     }
 }
 
@@ -140,6 +146,7 @@ impl Event {
             TeleconsultRequest | TeleconsultAccepted | TeleconsultPanel | TeleconsultDeclined
             | TeleconsultReported | TeleconsultDue | ReferralRequest => Some(Topic::Teleconsult),
             ReferralAccepted | ReferralDeclined | ReferralReserved => Some(Topic::Appointment),
+            CareFollowup | CareReply => Some(Topic::Care),
         }
     }
 

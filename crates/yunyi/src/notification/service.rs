@@ -285,7 +285,7 @@ mod tests {
     const PARAMS: &str = r#"{"alert":"1","amount":"¥1.00","arranged":"a","case":"2","count":"3","courier":"c",
         "day":"d","doctor":"王","group":"g","hospital":"h","nickname":"n","method":"C1","number":"5","patient":"p",
         "prescription":"4","reason":"r","region":"440106","rule":"r","status":"s","step":"held",
-        "syndrome":"y","threshold":"1.0","time":"t","title":"x","tracking":"k","until":"u","urgency":"urgent"}"#;
+        "syndrome":"y","team":"t","threshold":"1.0","time":"t","title":"x","tracking":"k","until":"u","urgency":"urgent"}"#;
 
     #[test]
     fn every_event_has_a_title_and_body_in_both_languages() {

@@ -583,6 +583,34 @@ mod tests {
         ("teleconsult.urgency.{}", &["routine", "urgent"]),
         ("triage.urgency.{}", &["emergency", "routine", "urgent"]),
         ("weekday.{}", &["1", "2", "3", "4", "5", "6", "7"]),
+        (
+            "plan.fs.{}",
+            &["answered", "cancelled", "missed", "scheduled", "sent"],
+        ),
+        (
+            "plan.l.{}",
+            &["diastolic", "glucose", "systolic", "temperature", "weight"],
+        ),
+        (
+            "plan.m.{}",
+            &["blood_pressure", "glucose", "temperature", "weight"],
+        ),
+        (
+            "plan.q.{}",
+            &[
+                "diabetes",
+                "heart_failure",
+                "hypertension",
+                "postop",
+                "preop",
+            ],
+        ),
+        ("plan.status.{}", &["active", "ended"]),
+        (
+            "plan.t.{}",
+            &["diabetes", "heart_failure", "hypertension", "postop"],
+        ),
+        ("plan.tk.{}", &["answer", "missed", "reading"]),
     ];
 
     fn sources(dir: &std::path::Path, out: &mut Vec<(String, String)>) {

@@ -11,20 +11,20 @@ use serde_json::{Value, json};
 use crate::booking::{Ctx, setup};
 use crate::helpers::{PW, error_fields};
 
-fn code(answer: &Value) -> &str {
+pub(crate) fn code(answer: &Value) -> &str {
     answer["code"].as_str().unwrap_or_default()
 }
 
-async fn id_of(ctx: &Ctx, sql: &str, arg: &str) -> i64 {
+pub(crate) async fn id_of(ctx: &Ctx, sql: &str, arg: &str) -> i64 {
     ctx.app.db.scalar::<i64>(sql, (arg,)).await.unwrap()
 }
 
-async fn account(ctx: &Ctx, username: &str) -> i64 {
+pub(crate) async fn account(ctx: &Ctx, username: &str) -> i64 {
     id_of(ctx, "SELECT id FROM account WHERE username = $1", username).await
 }
 
 /// A family-doctor team of Guangzhou with doctor1 leading and nurse1, taking `capacity`.
-async fn team(ctx: &Ctx, capacity: i64) -> i64 {
+pub(crate) async fn team(ctx: &Ctx, capacity: i64) -> i64 {
     let (s, created) = ctx
         .post(
             &ctx.admin,
@@ -50,7 +50,7 @@ async fn team(ctx: &Ctx, capacity: i64) -> i64 {
 }
 
 /// A clinician's token, stepped up (reading a record asks for it).
-async fn clinician(ctx: &Ctx, username: &str) -> String {
+pub(crate) async fn clinician(ctx: &Ctx, username: &str) -> String {
     let token = ctx.app.token(username, PW).await;
     ctx.app.step_up(&token).await;
     token

@@ -18,6 +18,7 @@ mod blob;
 mod booking;
 mod browser;
 mod care;
+mod care_plan;
 mod channels;
 mod cli;
 mod consult;
