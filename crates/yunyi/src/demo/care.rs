@@ -35,3 +35,109 @@ pub async fn seed(state: &AppState) -> AppResult<()> {
     service::sign(state, &super::actor_of(&patient), &input).await?;
     Ok(())
 }
+
+/// patient1's hypertension plan, made by nurse1 four weeks ago, with six weeks of morning
+/// blood pressures: two above its limit, one answered by the team and one still open; and
+/// patient3's plan after a cholecystectomy a week ago (signed with the same team), the day-1
+/// questionnaire answered and the day-7 one due today.
+pub async fn seed_plans(state: &AppState) -> AppResult<()> {
+    use crate::care::plan::{self, AnswersInput, PlanInput};
+    use crate::care::plan_store::{self as store, FollowupStatus, NewReading, NewTask, TaskKind};
+    use crate::care::protocol::Measure;
+    const DAY: i64 = 24 * 3_600_000;
+    let now = state.now_ms();
+    let today = crate::time::cst_today(now);
+    let nurse = super::account(&state.db, "nurse1").await?;
+    let nurse_actor = super::actor_of(&nurse);
+    let patient1 = super::account(&state.db, "patient1").await?;
+    let patient3 = super::account(&state.db, "patient3").await?;
+    let Some(team) = crate::care::store::teams(&state.db, None, Some(TeamKind::FamilyDoctor))
+        .await?
+        .into_iter()
+        .find(|t| t.name == "林志明家庭医生团队")
+    else {
+        return Ok(());
+    };
+    let hypertension = PlanInput {
+        person_id: patient1.person_id,
+        team_id: Some(team.id),
+        template: "hypertension".to_owned(),
+        starts_on: Some((today - chrono::Duration::days(28)).to_string()),
+        note: "氨氯地平 5 mg 每日一次；每天早上起床后、服药前测量血压。".to_owned(),
+        limits: Default::default(),
+    };
+    let id = plan::create(state, &nurse_actor, &hypertension).await?;
+    let Some(row) = store::plan(&state.db, id).await? else {
+        return Ok(());
+    };
+    let person = patient1.person_id.unwrap_or_default();
+    let mut tx = state.db.begin().await?;
+    for day in (1..=42).rev() {
+        // Morning readings around 130/84, two of them high.
+        let (s, d) = match day {
+            20 => (1480, 940),
+            2 => (1560, 980),
+            _ => (1240 + (day * 37 % 15) * 10, 780 + (day * 23 % 10) * 10),
+        };
+        let taken_at = now - day * DAY - 3 * 3_600_000;
+        let flagged = s >= 1400 || d >= 900;
+        let reading = NewReading {
+            person,
+            plan: Some(id),
+            measure: Measure::BloodPressure,
+            value: s,
+            value2: Some(d),
+            taken_at,
+            flagged,
+            by: patient1.id,
+        };
+        let r = store::insert_reading(&mut tx, &reading, taken_at).await?;
+        if flagged {
+            let task = NewTask {
+                plan: &row,
+                kind: TaskKind::Reading,
+                reading: Some(r),
+                followup: None,
+                detail: Measure::BloodPressure.show(s, Some(d)),
+                urgent: false,
+                due_at: taken_at + DAY,
+            };
+            let t = store::insert_task(&mut tx, &task, taken_at).await?;
+            if day == 20 {
+                let reply = "已电话随访：近期熬夜、饮酒，嘱规律作息、限酒，继续原方案，一周后复测。";
+                store::close_task(&mut tx, t, nurse.id, reply, taken_at + 3 * 3_600_000).await?;
+            }
+        }
+    }
+    tx.commit().await?;
+
+    // patient3 signs for himself, and the team plans his recovery from a cholecystectomy.
+    let signed = ContractInput {
+        person_id: patient3.person_id,
+        team_id: Some(team.id),
+        package: Some(Package::Basic),
+    };
+    service::sign(state, &super::actor_of(&patient3), &signed).await?;
+    let postop = PlanInput {
+        person_id: patient3.person_id,
+        team_id: Some(team.id),
+        template: "postop".to_owned(),
+        starts_on: Some((today - chrono::Duration::days(7)).to_string()),
+        note: "腹腔镜胆囊切除术后：术后第 7 天门诊拆线评估；低脂饮食一个月。".to_owned(),
+        limits: Default::default(),
+    };
+    let id = plan::create(state, &nurse_actor, &postop).await?;
+    // Day 1 went out and was answered; day 7 goes out at today's sweep.
+    if let Some(first) = store::followups(&state.db, id).await?.first() {
+        let mut tx = state.db.begin().await?;
+        let sent = (FollowupStatus::Scheduled, FollowupStatus::Sent);
+        store::move_followup(&mut tx, first.id, sent, first.due_at).await?;
+        tx.commit().await?;
+        let answers = serde_json::json!({"pain": 3, "fever": false, "wound": false, "eating": true});
+        let input = AnswersInput {
+            answers: serde_json::from_value(answers).unwrap_or_default(),
+        };
+        plan::answer(state, &super::actor_of(&patient3), first.id, &input).await?;
+    }
+    Ok(())
+}

@@ -323,6 +323,12 @@ pub async fn seed_inbox(state: &AppState) -> AppResult<()> {
     if new {
         care::seed(state).await?;
     }
+    let mut tx = state.db.begin().await?;
+    let new = claim(&mut tx, "demo.care_plans").await?;
+    tx.commit().await?;
+    if new {
+        care::seed_plans(state).await?;
+    }
     Ok(())
 }
 

@@ -1819,3 +1819,114 @@ async fn a_lecturer_and_a_learner_meet_in_a_live_session_until_the_lecturer_ends
     }
     app.stop().await;
 }
+
+/// doctor1's family-doctor team (with nurse1), patient1 signed, and doctor1's hypertension
+/// plan for him: the plan's id.
+async fn hypertension_plan(app: &TestApp) -> i64 {
+    use serde_json::json;
+    let pw = crate::helpers::PW;
+    let admin = app.token("hospital-admin", pw).await;
+    let r = app
+        .post_as(
+            Some(&admin),
+            "/api/v1/care-teams",
+            &json!({"name": "林志明家庭医生团队", "kind": "family_doctor", "capacity": 600}),
+        )
+        .await;
+    let team = r.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    for (who, role) in [("doctor1", "lead"), ("nurse1", "nurse")] {
+        let member = app
+            .db
+            .scalar::<i64>("SELECT id FROM account WHERE username = $1", (who,))
+            .await
+            .unwrap();
+        let r = app
+            .client
+            .put(app.url(&format!("/api/v1/care-teams/{team}/members")))
+            .bearer_auth(&admin)
+            .json(&json!({"account_id": member, "role": role}))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{}", r.status());
+    }
+    let patient = app.token("patient1", pw).await;
+    let me = app.person_of(&patient).await;
+    let r = app
+        .post_as(
+            Some(&patient),
+            "/api/v1/family-contracts",
+            &json!({"person_id": me, "team_id": team, "package": "chronic"}),
+        )
+        .await;
+    assert!(r.status().is_success(), "{}", r.status());
+    let lead = app.token("doctor1", pw).await;
+    app.step_up(&lead).await;
+    let r = app
+        .post_as(
+            Some(&lead),
+            "/api/v1/care-plans",
+            &json!({"person_id": me, "team_id": team, "template": "hypertension"}),
+        )
+        .await;
+    assert!(r.status().is_success(), "{}", r.status());
+    r.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap()
+}
+
+/// Issue #21's done-when: patient1 enters a high blood pressure on a phone; the nurse's
+/// dashboard, open in another browser, shows the task within seconds without a reload; the
+/// nurse closes it with a message the patient then reads by the reading.
+#[tokio::test]
+async fn a_high_reading_on_a_phone_reaches_the_nurses_dashboard_and_her_reply_the_patient() {
+    let app = TestApp::with_demo().await;
+    let plan = hypertension_plan(&app).await;
+    let nurse = Browser::start().await;
+    nurse.sign_in(&app, "nurse1").await;
+    nurse
+        .driver()
+        .set_window_rect(0, 0, 1366, 900)
+        .await
+        .unwrap();
+    nurse.open(&app, "/care/tasks", "no-tasks").await;
+
+    let patient = Browser::start().await;
+    patient.sign_in(&app, "patient1").await;
+    patient
+        .open(&app, &format!("/care/plans/{plan}"), "todo-blood_pressure")
+        .await;
+    patient.fill("systolic-blood_pressure", "165").await;
+    patient.fill("diastolic-blood_pressure", "102").await;
+    patient.press("save-blood_pressure", "form-notice").await;
+    let notice = patient.text_of("#form-notice").await;
+    assert!(notice.contains("已通知您的团队"), "{notice}");
+    assert!(patient.text_of("#readings").await.contains("165/102 mmHg"));
+
+    // The dashboard refreshes itself: the task appears with its reading.
+    nurse
+        .wait_for("the task on the dashboard", || async {
+            nurse.driver().find(By::Css("[id^=close-]")).await.is_ok()
+        })
+        .await;
+    let card = nurse.text_of("#task-list").await;
+    assert!(card.contains("165/102 mmHg") && card.contains("读数超出范围"), "{card}");
+    let close = nurse.driver().find(By::Css("[id^=close-]")).await.unwrap();
+    let task = close.id().await.unwrap().unwrap_or_default().replace("close-", "");
+    let reply = "已收到，请休息 10 分钟后复测；如有头痛胸闷请立即就医。";
+    nurse.fill(&format!("reply-{task}"), reply).await;
+    nurse.press(&format!("close-{task}"), "form-notice").await;
+
+    patient.driver().refresh().await.unwrap();
+    patient
+        .wait_for("the team's reply by the reading", || async {
+            patient.text_of("#readings").await.contains(reply)
+        })
+        .await;
+    for side in [nurse, patient] {
+        side.quit().await;
+    }
+    app.stop().await;
+}
