@@ -47,6 +47,22 @@ struct MessageQuery {
     flagged: Option<String>,
 }
 
+/// What a task is about, in the reader's language: the reading, the questions whose answers
+/// called for the team, or the questionnaire left unanswered.
+fn task_detail(page: &PageCtx, t: &TaskView) -> String {
+    use super::plan_store::TaskKind;
+    match (&t.kind, &t.questionnaire) {
+        (TaskKind::Answer, Some(q)) => t
+            .detail
+            .split(',')
+            .map(|id| page.t(&protocol::question_key(q, id)))
+            .collect::<Vec<_>>()
+            .join("；"),
+        (TaskKind::Missed, Some(q)) => page.t(&format!("plan.q.{q}")).to_owned(),
+        _ => t.detail.clone(),
+    }
+}
+
 /// `2026-12-07T09:00:00+08:00` → `2026-12-07 09:00`.
 fn at(s: &str) -> String {
     s.get(..16).unwrap_or(s).replace('T', " ")
@@ -119,6 +135,33 @@ impl PlanPage {
             "plan.answer_now",
             &[("title", self.page.t(&format!("plan.q.{q}")))],
         )
+    }
+
+    /// The readings a page shows: the last 14, and any older one out of range.
+    fn recent(&self) -> Vec<&super::plan::ReadingView> {
+        self.plan
+            .readings
+            .iter()
+            .enumerate()
+            .filter(|(i, r)| *i < 14 || r.flagged)
+            .map(|(_, r)| r)
+            .collect()
+    }
+
+    fn shown_text(&self) -> String {
+        self.page.t_with(
+            "plan.shown",
+            &[("n", &self.plan.readings.len().to_string())],
+        )
+    }
+
+    /// `2026-12-07T07:13:00+08:00` → `12-07 07:13`.
+    fn short(&self, s: &str) -> String {
+        s.get(5..16).unwrap_or(s).replace('T', " ")
+    }
+
+    fn task_text(&self, t: &TaskView) -> String {
+        task_detail(&self.page, t)
     }
 
     fn nothing_today(&self) -> bool {
@@ -456,18 +499,7 @@ impl TaskList {
     }
 
     fn detail(&self, t: &TaskView) -> String {
-        match (&t.kind, &t.questionnaire) {
-            (super::plan_store::TaskKind::Answer, Some(q)) => t
-                .detail
-                .split(',')
-                .map(|id| self.page.t(&protocol::question_key(q, id)))
-                .collect::<Vec<_>>()
-                .join("；"),
-            (super::plan_store::TaskKind::Missed, Some(q)) => {
-                self.page.t(&format!("plan.q.{q}")).to_owned()
-            }
-            _ => t.detail.clone(),
-        }
+        task_detail(&self.page, t)
     }
 }
 

@@ -79,7 +79,12 @@ pub async fn seed_plans(state: &AppState) -> AppResult<()> {
             2 => (1560, 980),
             _ => (1240 + (day * 37 % 15) * 10, 780 + (day * 23 % 10) * 10),
         };
-        let taken_at = now - day * DAY - 3 * 3_600_000;
+        // Each morning between 07:00 and 07:40.
+        let morning =
+            chrono::NaiveTime::from_hms_opt(7, u32::try_from(day * 7 % 40).unwrap_or(0), 0)
+                .unwrap_or_default();
+        let taken_at = crate::time::cst_ms(today - chrono::Duration::days(day), morning)
+            .unwrap_or(now - day * DAY);
         let flagged = s >= 1400 || d >= 900;
         let reading = NewReading {
             person,
@@ -104,7 +109,8 @@ pub async fn seed_plans(state: &AppState) -> AppResult<()> {
             };
             let t = store::insert_task(&mut tx, &task, taken_at).await?;
             if day == 20 {
-                let reply = "已电话随访：近期熬夜、饮酒，嘱规律作息、限酒，继续原方案，一周后复测。";
+                let reply =
+                    "已电话随访：近期熬夜、饮酒，嘱规律作息、限酒，继续原方案，一周后复测。";
                 store::close_task(&mut tx, t, nurse.id, reply, taken_at + 3 * 3_600_000).await?;
             }
         }
@@ -133,7 +139,8 @@ pub async fn seed_plans(state: &AppState) -> AppResult<()> {
         let sent = (FollowupStatus::Scheduled, FollowupStatus::Sent);
         store::move_followup(&mut tx, first.id, sent, first.due_at).await?;
         tx.commit().await?;
-        let answers = serde_json::json!({"pain": 3, "fever": false, "wound": false, "eating": true});
+        let answers =
+            serde_json::json!({"pain": 3, "fever": false, "wound": false, "eating": true});
         let input = AnswersInput {
             answers: serde_json::from_value(answers).unwrap_or_default(),
         };

@@ -1912,9 +1912,17 @@ async fn a_high_reading_on_a_phone_reaches_the_nurses_dashboard_and_her_reply_th
         })
         .await;
     let card = nurse.text_of("#task-list").await;
-    assert!(card.contains("165/102 mmHg") && card.contains("读数超出范围"), "{card}");
+    assert!(
+        card.contains("165/102 mmHg") && card.contains("读数超出范围"),
+        "{card}"
+    );
     let close = nurse.driver().find(By::Css("[id^=close-]")).await.unwrap();
-    let task = close.id().await.unwrap().unwrap_or_default().replace("close-", "");
+    let task = close
+        .id()
+        .await
+        .unwrap()
+        .unwrap_or_default()
+        .replace("close-", "");
     let reply = "已收到，请休息 10 分钟后复测；如有头痛胸闷请立即就医。";
     nurse.fill(&format!("reply-{task}"), reply).await;
     nurse.press(&format!("close-{task}"), "form-notice").await;

@@ -459,3 +459,133 @@ async fn a_questionnaire_goes_out_once_at_its_time_and_an_unanswered_one_is_chas
 async fn patient_token(ctx: &Ctx) -> String {
     ctx.app.token("patient1", PW).await
 }
+
+#[tokio::test]
+async fn the_pages_make_a_plan_take_answers_and_show_the_dashboard_in_chinese() {
+    let ctx = setup().await;
+    let (team, me, _) = plan_for_patient1(&ctx).await;
+    // The nurse opens the editor from the contract and makes a diabetes plan; a wrong limit is
+    // named in Chinese and nothing is made.
+    let nurse = ctx.app.sign_in_browser("nurse1").await;
+    let fd = nurse.page("/family-doctor").await;
+    assert!(fd.contains("制定管理计划"), "{fd}");
+    let editor = nurse
+        .page(&format!("/care/plans/new?person_id={me}&team_id={team}"))
+        .await;
+    assert!(
+        editor.contains("2 型糖尿病管理") && editor.contains("预警范围"),
+        "{editor}"
+    );
+    let form = |high: &str| {
+        vec![
+            ("person_id", me.to_string()),
+            ("team_id", team.to_string()),
+            ("template", "diabetes".to_owned()),
+            ("starts_on", String::new()),
+            ("note", "二甲双胍 0.5 g 每日两次".to_owned()),
+            ("high_glucose", high.to_owned()),
+            ("low_systolic", String::new()),
+        ]
+    };
+    let page = nurse.submit("/care/plans", &form("99")).await;
+    assert!(page.contains("下限须低于上限"), "{page}");
+    let plans = |ctx: &Ctx| {
+        let db = ctx.app.db.clone();
+        async move {
+            db.scalar::<i64>(
+                "SELECT COUNT(*) FROM care_plan WHERE template = 'diabetes'",
+                (),
+            )
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(plans(&ctx).await, 0);
+    let page = nurse.submit("/care/plans", &form("11,1")).await;
+    assert!(
+        page.contains("2 型糖尿病管理") && page.contains("二甲双胍") && page.contains("11.1"),
+        "{page}"
+    );
+    assert_eq!(plans(&ctx).await, 1);
+
+    // A fortnight on, the hypertension questionnaire is answered on its page.
+    ctx.app.state.clock.advance(Duration::from_secs(15 * DAY));
+    sweep(&ctx).await;
+    let son = ctx.app.sign_in_browser("patient1").await;
+    let first = ctx
+        .app
+        .db
+        .scalar::<i64>(
+            "SELECT MIN(id) FROM care_followup WHERE status = 'sent'",
+            (),
+        )
+        .await
+        .unwrap();
+    let page = son.page(&format!("/care/followups/{first}")).await;
+    assert!(page.contains("是否有头痛、头晕、胸闷或视物模糊"), "{page}");
+    let page = son
+        .submit(
+            &format!("/care/followups/{first}"),
+            &[("medication", "yes".to_owned())],
+        )
+        .await;
+    assert!(page.contains("请按题目要求作答"), "{page}");
+    let page = son
+        .submit(
+            &format!("/care/followups/{first}"),
+            &[
+                ("medication", "yes".to_owned()),
+                ("symptoms", "no".to_owned()),
+                ("salt", "yes".to_owned()),
+                ("other", "".to_owned()),
+            ],
+        )
+        .await;
+    assert!(page.contains("id=\"form-notice\""), "{page}");
+    let page = son.page(&format!("/care/followups/{first}")).await;
+    assert!(
+        page.contains("已填写的回答") && page.contains("id=\"given-symptoms\">否"),
+        "{page}"
+    );
+
+    // His high reading on the plan page reaches the nurse's dashboard.
+    let plan = ctx
+        .app
+        .db
+        .scalar::<i64>("SELECT MIN(id) FROM care_plan", ())
+        .await
+        .unwrap();
+    let page = son
+        .submit(
+            &format!("/care/plans/{plan}/readings"),
+            &[
+                ("person_id", me.to_string()),
+                ("measure", "blood_pressure".to_owned()),
+                ("systolic", "186".to_owned()),
+                ("diastolic", "abc".to_owned()),
+            ],
+        )
+        .await;
+    assert!(page.contains("id=\"form-message\""), "{page}");
+    let page = son
+        .submit(
+            &format!("/care/plans/{plan}/readings"),
+            &[
+                ("person_id", me.to_string()),
+                ("measure", "blood_pressure".to_owned()),
+                ("systolic", "186".to_owned()),
+                ("diastolic", "112".to_owned()),
+            ],
+        )
+        .await;
+    assert!(
+        page.contains("已通知您的团队") && page.contains("186/112 mmHg"),
+        "{page}"
+    );
+    let nurse = ctx.app.sign_in_browser("nurse1").await;
+    let list = nurse.page("/care/tasks/list").await;
+    assert!(
+        list.contains("紧急") && list.contains("186/112 mmHg") && list.contains("张伟"),
+        "{list}"
+    );
+}
