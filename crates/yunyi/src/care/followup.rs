@@ -9,6 +9,8 @@
 //! the notices it writes, so two nodes sweeping at once, or a sweep repeated after a crash,
 //! send each at most once.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::Duration as Days;
 
 use super::plan_store::{
@@ -59,11 +61,7 @@ pub async fn sweep(state: &AppState, now: i64) -> anyhow::Result<Swept> {
     loop {
         let due = store::due(&state.db, FollowupStatus::Scheduled, now, BATCH).await?;
         let mut tx = state.db.begin().await?;
-        for f in &due {
-            if send(&mut tx, f, now).await? {
-                out.sent += 1;
-            }
-        }
+        out.sent += send(&mut tx, &due, now).await?;
         tx.commit().await?;
         if (due.len() as i64) < BATCH {
             break;
@@ -78,11 +76,7 @@ pub async fn sweep(state: &AppState, now: i64) -> anyhow::Result<Swept> {
         )
         .await?;
         let mut tx = state.db.begin().await?;
-        for f in &late {
-            if chase(&mut tx, f, now).await? {
-                out.chased += 1;
-            }
-        }
+        out.chased += chase(&mut tx, &late, now).await?;
         tx.commit().await?;
         if (late.len() as i64) < BATCH {
             break;
@@ -91,52 +85,95 @@ pub async fn sweep(state: &AppState, now: i64) -> anyhow::Result<Swept> {
     Ok(out)
 }
 
-async fn tell(tx: &mut Tx, f: &FollowupRow, cause: String, now: i64) -> anyhow::Result<()> {
-    for a in crate::teleconsult::store::patient_side(tx, f.person_id).await? {
+/// Of `rows`, those this sweep moves from `from` to `to`, with the accounts to tell of each.
+async fn take<'a>(
+    tx: &mut Tx,
+    rows: &'a [FollowupRow],
+    moved: (FollowupStatus, FollowupStatus),
+    now: i64,
+) -> anyhow::Result<Vec<(&'a FollowupRow, Vec<i64>)>> {
+    let ids: Vec<i64> = rows.iter().map(|f| f.id).collect();
+    let taken: HashSet<i64> = store::move_followups(tx, &ids, moved, now)
+        .await?
+        .into_iter()
+        .collect();
+    let mine: Vec<&FollowupRow> = rows.iter().filter(|f| taken.contains(&f.id)).collect();
+    let people: Vec<i64> = mine.iter().map(|f| f.person_id).collect();
+    let mut sides: HashMap<i64, Vec<i64>> = HashMap::new();
+    for (person, account) in store::patient_sides(tx, &people).await? {
+        sides.entry(person).or_default().push(account);
+    }
+    Ok(mine
+        .into_iter()
+        .map(|f| (f, sides.get(&f.person_id).cloned().unwrap_or_default()))
+        .collect())
+}
+
+async fn tell(
+    tx: &mut Tx,
+    f: &FollowupRow,
+    accounts: &[i64],
+    cause: String,
+    now: i64,
+) -> anyhow::Result<()> {
+    for a in accounts {
         let n =
-            Notice::new(a, Event::CareFollowup, &cause).link(format!("/care/followups/{}", f.id));
+            Notice::new(*a, Event::CareFollowup, &cause).link(format!("/care/followups/{}", f.id));
         notify(tx, &n, now).await?;
     }
     Ok(())
 }
 
-async fn send(tx: &mut Tx, f: &FollowupRow, now: i64) -> anyhow::Result<bool> {
+/// Sends the follow-ups of `rows` still scheduled (the patient side told), and schedules the
+/// next of each repeating one; how many were sent.
+async fn send(tx: &mut Tx, rows: &[FollowupRow], now: i64) -> anyhow::Result<usize> {
     let moved = (FollowupStatus::Scheduled, FollowupStatus::Sent);
-    if !store::move_followup(tx, f.id, moved, now).await? {
-        return Ok(false);
+    let taken = take(tx, rows, moved, now).await?;
+    let mut next = Vec::new();
+    for (f, accounts) in &taken {
+        tell(tx, f, accounts, format!("care-followup:{}", f.id), now).await?;
+        // A repeating questionnaire: the next one, while the plan runs.
+        let every = protocol::template(&f.template).and_then(|t| {
+            t.schedule
+                .iter()
+                .find(|s| s.questionnaire == f.questionnaire)
+                .and_then(|s| s.every_days)
+        });
+        if let (Some(days), PlanStatus::Active) = (every, f.plan_status) {
+            let at = f.due_at + Days::days(days).num_milliseconds();
+            next.push((f.plan_id, f.questionnaire.as_str(), at));
+        }
     }
-    tell(tx, f, format!("care-followup:{}", f.id), now).await?;
-    // A repeating questionnaire: the next one, while the plan runs.
-    let every = protocol::template(&f.template).and_then(|t| {
-        t.schedule
-            .iter()
-            .find(|s| s.questionnaire == f.questionnaire)
-            .and_then(|s| s.every_days)
-    });
-    if let (Some(days), PlanStatus::Active) = (every, f.plan_status) {
-        let next = f.due_at + Days::days(days).num_milliseconds();
-        store::insert_followup(tx, f.plan_id, &f.questionnaire, next).await?;
-    }
-    Ok(true)
+    store::insert_followups(tx, &next).await?;
+    Ok(taken.len())
 }
 
-async fn chase(tx: &mut Tx, f: &FollowupRow, now: i64) -> anyhow::Result<bool> {
+/// Chases the follow-ups of `rows` still waiting for answers: the patient side reminded, the
+/// team given a task; how many.
+async fn chase(tx: &mut Tx, rows: &[FollowupRow], now: i64) -> anyhow::Result<usize> {
     let moved = (FollowupStatus::Sent, FollowupStatus::Missed);
-    if !store::move_followup(tx, f.id, moved, now).await? {
-        return Ok(false);
+    let taken = take(tx, rows, moved, now).await?;
+    for (f, accounts) in &taken {
+        tell(
+            tx,
+            f,
+            accounts,
+            format!("care-followup:{}:chase", f.id),
+            now,
+        )
+        .await?;
+        if let Some(plan) = store::plan_in(tx, f.plan_id).await? {
+            let task = NewTask {
+                plan: &plan,
+                kind: TaskKind::Missed,
+                reading: None,
+                followup: Some(f.id),
+                detail: f.questionnaire.clone(),
+                urgent: false,
+                due_at: now + DAY_MS,
+            };
+            store::insert_task(tx, &task, now).await?;
+        }
     }
-    tell(tx, f, format!("care-followup:{}:chase", f.id), now).await?;
-    if let Some(plan) = store::plan_in(tx, f.plan_id).await? {
-        let task = NewTask {
-            plan: &plan,
-            kind: TaskKind::Missed,
-            reading: None,
-            followup: Some(f.id),
-            detail: f.questionnaire.clone(),
-            urgent: false,
-            due_at: now + DAY_MS,
-        };
-        store::insert_task(tx, &task, now).await?;
-    }
-    Ok(true)
+    Ok(taken.len())
 }

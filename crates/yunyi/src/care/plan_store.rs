@@ -441,3 +441,66 @@ pub async fn close_task(
     .await
     .map(|n| n > 0)
 }
+
+/// `, $a, $b, …` of the ids, for an `IN (` list opened by the caller.
+fn ids_in(sql: &mut crate::db::Sql, ids: &[i64]) {
+    sql.push("-1");
+    for id in ids {
+        sql.push(", ").bind(*id);
+    }
+    sql.push(")");
+}
+
+/// Moves the follow-ups among `ids` that are still in `from` on to `to`; the ids this call
+/// moved (a sweep on another node may have taken some).
+pub async fn move_followups(
+    tx: &mut Tx,
+    ids: &[i64],
+    (from, to): (FollowupStatus, FollowupStatus),
+    now: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
+    let mut sql = crate::db::Sql::new("UPDATE care_followup SET status = ");
+    sql.bind(to.as_str())
+        .push(", sent_at = COALESCE(sent_at, ")
+        .bind(now)
+        .push(") WHERE status = ")
+        .bind(from.as_str())
+        .push(" AND id IN (");
+    ids_in(&mut sql, ids);
+    sql.push(" RETURNING id");
+    let (text, params) = sql.into_parts();
+    tx.scalars(&text, params).await
+}
+
+/// The accounts acting for each of `people` (their own and family members'): (person, account).
+pub async fn patient_sides(tx: &mut Tx, people: &[i64]) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+    let mut sql = crate::db::Sql::new(
+        "SELECT person_id, id FROM account WHERE status = 'active' AND person_id IN (",
+    );
+    ids_in(&mut sql, people);
+    sql.push(" UNION SELECT person_id, account_id FROM family_link WHERE person_id IN (");
+    ids_in(&mut sql, people);
+    let (text, params) = sql.into_parts();
+    tx.all(&text, params).await
+}
+
+/// Schedules follow-ups (plan, questionnaire, due time) in one statement.
+pub async fn insert_followups(tx: &mut Tx, rows: &[(i64, &str, i64)]) -> Result<(), sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut sql = crate::db::Sql::new(
+        "INSERT INTO care_followup (plan_id, questionnaire, due_at, status) VALUES ",
+    );
+    for (i, (plan, questionnaire, due)) in rows.iter().enumerate() {
+        sql.push(if i == 0 { "(" } else { ", (" })
+            .bind(*plan)
+            .push(", ")
+            .bind(*questionnaire)
+            .push(", ")
+            .bind(*due)
+            .push(", 'scheduled')");
+    }
+    let (text, params) = sql.into_parts();
+    tx.execute(&text, params).await.map(|_| ())
+}
