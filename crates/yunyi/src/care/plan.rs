@@ -720,7 +720,8 @@ pub struct FollowupDetail {
     pub followup: FollowupView,
     pub plan_id: i64,
     pub person_id: i64,
-    #[schema(value_type = Object)]
+    /// Null until answered.
+    #[schema(value_type = Option<Object>)]
     pub answers: Option<Value>,
     pub answered_at: Option<String>,
 }
