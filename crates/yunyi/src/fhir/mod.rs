@@ -14,6 +14,7 @@ pub const CONTENT_TYPE: &str = "application/fhir+json; charset=utf-8";
 pub const FHIR_VERSION: &str = "4.0.1";
 
 pub mod audit_event;
+mod care;
 pub mod consult;
 pub mod directory;
 pub mod education;
@@ -41,6 +42,7 @@ pub fn router() -> Router<AppState> {
         .merge(education::router())
         .merge(groups::router())
         .merge(teleconsult::router())
+        .merge(care::router())
         // After the routes: a SMART app's token reaches only what its scopes cover.
         .route_layer(axum::middleware::from_fn(scopes::guard))
 }
@@ -439,7 +441,7 @@ type Served = (
     &'static [&'static str],
     &'static [(&'static str, &'static str)],
 );
-const RESOURCES: [Served; 25] = [
+const RESOURCES: [Served; 27] = [
     ("Patient", READ_SEARCH, &[]),
     ("RelatedPerson", READ_SEARCH, &[("patient", "reference")]),
     (
@@ -532,6 +534,12 @@ const RESOURCES: [Served; 25] = [
     ("Consent", READ_SEARCH, &[("patient", "reference")]),
     ("Composition", READ_SEARCH, &[("patient", "reference")]),
     ("Observation", READ, &[]),
+    (
+        "CarePlan",
+        READ_SEARCH,
+        &[("patient", "reference"), ("subject", "reference")],
+    ),
+    ("CareTeam", READ, &[]),
     ("MeasureReport", READ, &[]),
     ("CommunicationRequest", READ, &[]),
     ("Group", READ, &[]),

@@ -589,3 +589,39 @@ async fn the_pages_make_a_plan_take_answers_and_show_the_dashboard_in_chinese() 
         "{list}"
     );
 }
+
+#[tokio::test]
+async fn a_plan_and_its_team_are_valid_fhir_read_by_their_readers_only() {
+    let ctx = setup().await;
+    let (team, me, id) = plan_for_patient1(&ctx).await;
+    let patient = ctx.app.token("patient1", PW).await;
+    let (s, plan) =
+        crate::fhir::fhir(&ctx.app, Some(&patient), &format!("/fhir/CarePlan/{id}")).await;
+    assert_eq!(s, StatusCode::OK, "{plan}");
+    assert_eq!(
+        (plan["status"].as_str(), plan["title"].as_str()),
+        (Some("active"), Some("高血压管理"))
+    );
+    assert_eq!(plan["subject"]["reference"], format!("Patient/{me}"));
+    assert_eq!(plan["careTeam"][0]["reference"], format!("CareTeam/{team}"));
+    let (_, found) = crate::fhir::fhir(
+        &ctx.app,
+        Some(&patient),
+        &format!("/fhir/CarePlan?patient=Patient/{me}"),
+    )
+    .await;
+    assert_eq!(
+        found["entry"][0]["resource"]["id"],
+        id.to_string(),
+        "{found}"
+    );
+    let other = ctx.app.token("patient2", PW).await;
+    let (s, _) = crate::fhir::fhir(&ctx.app, Some(&other), &format!("/fhir/CarePlan/{id}")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, bad) = crate::fhir::fhir(&ctx.app, Some(&patient), "/fhir/CarePlan?code=x").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    let (s, t) =
+        crate::fhir::fhir(&ctx.app, Some(&patient), &format!("/fhir/CareTeam/{team}")).await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    assert_eq!(t["participant"].as_array().map(Vec::len), Some(2));
+}

@@ -122,6 +122,8 @@ async fn the_capability_statement_lists_what_is_served() {
             "Consent",
             "Composition",
             "Observation",
+            "CarePlan",
+            "CareTeam",
             "MeasureReport",
             "CommunicationRequest",
             "Group"
