@@ -731,22 +731,22 @@ async fn followup_for(
     actor: &Actor,
     id: i64,
     action: &str,
-) -> AppResult<(FollowupRow, Side)> {
+) -> AppResult<(FollowupRow, PlanRow, Side)> {
     actor.require()?;
     let f = store::followup(&state.db, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no follow-up {id}")))?;
-    let (_, side) = plan_for(state, actor, f.plan_id, action)
+    let (plan, side) = plan_for(state, actor, f.plan_id, action)
         .await
         .map_err(|e| match e {
             AppError::NotFound(_) => AppError::NotFound(format!("no follow-up {id}")),
             e => e,
         })?;
-    Ok((f, side))
+    Ok((f, plan, side))
 }
 
 pub async fn followup(state: &AppState, actor: &Actor, id: i64) -> AppResult<FollowupDetail> {
-    let (f, _) = followup_for(state, actor, id, "care.followup.read").await?;
+    let (f, _, _) = followup_for(state, actor, id, "care.followup.read").await?;
     Ok(FollowupDetail {
         followup: followup_view(&f),
         plan_id: f.plan_id,
@@ -776,7 +776,7 @@ pub async fn answer(
     input: &AnswersInput,
 ) -> AppResult<Option<i64>> {
     let me = actor.require()?;
-    let (f, side) = followup_for(state, actor, id, "care.followup.answer").await?;
+    let (f, plan, side) = followup_for(state, actor, id, "care.followup.answer").await?;
     if side != Side::Patient {
         return Err(AppError::refused(
             Reason::RoleRequired,
@@ -797,9 +797,6 @@ pub async fn answer(
     let (kept, alerts) =
         protocol::check_answers(q, &input.answers).map_err(AppError::Validation)?;
     let now = state.now_ms();
-    let plan = store::plan(&state.db, f.plan_id)
-        .await?
-        .ok_or_else(|| no_plan(f.plan_id))?;
     let mut tx = state.db.begin().await?;
     let text = serde_json::to_string(&kept).map_err(|e| AppError::Internal(e.into()))?;
     if !store::answer(&mut tx, id, &text, me.account_id, now).await? {

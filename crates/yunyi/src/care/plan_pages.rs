@@ -353,21 +353,11 @@ async fn create(
     match plan::create(&state, &actor, &input).await {
         Ok(id) => redirect_with_outcome(&format!("/care/plans/{id}"), &[], Ok(())),
         Err(e) => {
-            let back = format!(
-                "/care/plans/new?person_id={}&team_id={}",
-                f.person_id.unwrap_or_default(),
-                f.team_id.unwrap_or_default()
-            );
-            let text = page.error_text(&e);
-            match e {
-                crate::error::AppError::Internal(_) | crate::error::AppError::Unauthorized => {
-                    Err(e)
-                }
-                _ => Ok(Redirect::to(&format!(
-                    "{back}&message={}",
-                    url::form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>()
-                ))),
-            }
+            let context = [
+                ("person_id", f.person_id.unwrap_or_default().to_string()),
+                ("team_id", f.team_id.unwrap_or_default().to_string()),
+            ];
+            page.redirect_outcome_with("/care/plans/new", &context, Err(e))
         }
     }
 }

@@ -383,10 +383,13 @@ pub fn check_answers(
     let mut alerts = Vec::new();
     for key in given.keys() {
         if !q.questions.iter().any(|x| x.id == key) {
-            errors.push(FieldError::new(
-                format!("answers.{key}"),
-                "is not a question of this questionnaire",
-            ));
+            errors.push(
+                FieldError::new(
+                    format!("answers.{key}"),
+                    "is not a question of this questionnaire",
+                )
+                .localized("care.err.question", vec![]),
+            );
         }
     }
     for question in q.questions {

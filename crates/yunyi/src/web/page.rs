@@ -230,12 +230,22 @@ impl PageCtx {
         path: &str,
         result: crate::error::AppResult<()>,
     ) -> crate::error::AppResult<axum::response::Redirect> {
+        self.redirect_outcome_with(path, &[], result)
+    }
+
+    /// As [`Self::redirect_outcome`], keeping `pairs` in the address (the form's context).
+    pub fn redirect_outcome_with(
+        &self,
+        path: &str,
+        pairs: &[(&str, String)],
+        result: crate::error::AppResult<()>,
+    ) -> crate::error::AppResult<axum::response::Redirect> {
         use crate::error::AppError;
         match result {
-            Ok(()) => redirect_with_outcome(path, &[], Ok(())),
+            Ok(()) => redirect_with_outcome(path, pairs, Ok(())),
             Err(e @ (AppError::Internal(_) | AppError::Unauthorized)) => Err(e),
             Err(e) => {
-                redirect_with_outcome(path, &[], Err(AppError::BadRequest(self.error_text(&e))))
+                redirect_with_outcome(path, pairs, Err(AppError::BadRequest(self.error_text(&e))))
             }
         }
     }
