@@ -166,6 +166,11 @@ fn parts() -> Vec<(&'static str, &'static str, OpenApi)> {
             crate::care::plan_api::ApiDoc::openapi(),
         ),
         (
+            "care-reports",
+            "Whole-course care: lab, imaging and pathology reports and their interpretation",
+            crate::care::report_api::ApiDoc::openapi(),
+        ),
+        (
             "audit",
             "The audit trail",
             crate::audit::api::ApiDoc::openapi(),

@@ -13,6 +13,10 @@ pub mod plan_api;
 pub mod plan_pages;
 pub mod plan_store;
 pub mod protocol;
+pub mod report;
+pub mod report_api;
+pub mod report_pages;
+pub mod report_store;
 pub mod service;
 pub mod store;
 
@@ -26,4 +30,6 @@ pub fn router() -> Router<AppState> {
         .merge(plan_api::router())
         .merge(pages::router())
         .merge(plan_pages::router())
+        .merge(report_api::router())
+        .merge(report_pages::router())
 }

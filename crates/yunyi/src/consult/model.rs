@@ -254,7 +254,7 @@ fn check_list(errors: &mut Vec<FieldError>, field: &str, items: &[String], max_c
     }
 }
 
-fn past_date(raw: &str, today: NaiveDate) -> Result<NaiveDate, &'static str> {
+pub(crate) fn past_date(raw: &str, today: NaiveDate) -> Result<NaiveDate, &'static str> {
     let day = NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
         .map_err(|_| "must be a date like 2026-11-20")?;
     if day > today {

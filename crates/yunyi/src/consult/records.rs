@@ -79,7 +79,7 @@ pub async fn upload_prior_record(
 }
 
 /// An image without its metadata (a PDF as it is).
-pub(super) fn clean_image(bytes: &[u8], content_type: &str) -> AppResult<Vec<u8>> {
+pub(crate) fn clean_image(bytes: &[u8], content_type: &str) -> AppResult<Vec<u8>> {
     if content_type == "application/pdf" {
         return Ok(bytes.to_vec());
     }
@@ -87,7 +87,7 @@ pub(super) fn clean_image(bytes: &[u8], content_type: &str) -> AppResult<Vec<u8>
         .map_err(|e| AppError::UnsupportedMediaType(e.to_string()))
 }
 
-fn sniff_record(bytes: &[u8]) -> Option<&'static str> {
+pub(crate) fn sniff_record(bytes: &[u8]) -> Option<&'static str> {
     crate::blob::sniff_image(bytes)
         .or_else(|| bytes.starts_with(b"%PDF-").then_some("application/pdf"))
 }

@@ -148,3 +148,102 @@ pub async fn seed_plans(state: &AppState) -> AppResult<()> {
     }
     Ok(())
 }
+
+/// Reports (issue #21): patient1's lipids and HbA1c from ten days ago, which doctor1
+/// interpreted, and patient3's gallbladder pathology, which he asked the team about and which
+/// awaits its interpretation.
+pub async fn seed_reports(state: &AppState) -> AppResult<()> {
+    use crate::care::report::{self, HospitalReportInput, ResultInput};
+    use crate::care::report_store::{self as store, ReportSource};
+    const DAY: i64 = 24 * 3_600_000;
+    let now = state.now_ms();
+    let today = crate::time::cst_today(now);
+    let doctor = super::account(&state.db, "doctor1").await?;
+    let patient1 = super::account(&state.db, "patient1").await?;
+    let patient3 = super::account(&state.db, "patient3").await?;
+    let Some(hospital) = doctor.hospital_id else {
+        return Ok(());
+    };
+    let Some(team) = crate::care::store::teams(&state.db, None, Some(TeamKind::FamilyDoctor))
+        .await?
+        .into_iter()
+        .find(|t| t.name == "林志明家庭医生团队")
+    else {
+        return Ok(());
+    };
+    let hospital_name = crate::directory::store::get_hospital(&state.db, hospital)
+        .await?
+        .map(|h| h.name)
+        .unwrap_or_default();
+    let result = |name: &str, code: &str, value: &str, unit: &str, range: (f64, f64)| ResultInput {
+        name: name.to_owned(),
+        code: Some(code.to_owned()),
+        value: value.to_owned(),
+        unit: Some(unit.to_owned()),
+        low: Some(range.0),
+        high: Some(range.1),
+    };
+    let lipids = HospitalReportInput {
+        person_id: patient1.person_id,
+        kind: "lab".to_owned(),
+        title: "血脂四项 + 糖化血红蛋白".to_owned(),
+        performed_on: (today - chrono::Duration::days(10)).to_string(),
+        results: vec![
+            result("总胆固醇", "2093-3", "5.9", "mmol/L", (3.1, 5.2)),
+            result("甘油三酯", "2571-8", "1.6", "mmol/L", (0.4, 1.7)),
+            result("高密度脂蛋白胆固醇", "2085-9", "1.2", "mmol/L", (1.0, 1.9)),
+            result("低密度脂蛋白胆固醇", "13457-7", "3.8", "mmol/L", (0.0, 3.4)),
+            result("糖化血红蛋白", "4548-4", "5.6", "%", (4.0, 6.0)),
+        ],
+        conclusion: String::new(),
+    };
+    let pathology = HospitalReportInput {
+        person_id: patient3.person_id,
+        kind: "pathology".to_owned(),
+        title: "胆囊切除标本病理检查".to_owned(),
+        performed_on: (today - chrono::Duration::days(6)).to_string(),
+        results: Vec::new(),
+        conclusion: "（胆囊）慢性胆囊炎伴胆固醇性结石形成；胆囊黏膜未见异型增生及恶性证据。"
+            .to_owned(),
+    };
+    let mut tx = state.db.begin().await?;
+    for (input, at) in [(&lipids, now - 10 * DAY), (&pathology, now - 5 * DAY)] {
+        let Ok(checked) = input.check(today) else {
+            continue;
+        };
+        let id = report::insert_checked(
+            &mut tx,
+            &checked,
+            input.person_id.unwrap_or_default(),
+            (Some(hospital), &hospital_name),
+            (ReportSource::Hospital, doctor.id, Some(doctor.id)),
+            at,
+        )
+        .await?;
+        if input.kind == "lab" {
+            store::ask(
+                &mut tx,
+                id,
+                (Some(doctor.id), None),
+                "胆固醇高了，需要吃药吗？",
+                at + DAY,
+            )
+            .await?;
+            let text = "低密度脂蛋白胆固醇 3.8 mmol/L，略高于参考范围；您有高血压，建议目标 < 2.6。\
+                        先低脂饮食、每周运动 150 分钟，三个月后复查血脂；若仍高，门诊时再评估是否用他汀类药物。\
+                        糖化血红蛋白正常。";
+            store::interpret(&mut tx, id, doctor.id, text, at + DAY + 5 * 3_600_000).await?;
+        } else {
+            store::ask(
+                &mut tx,
+                id,
+                (None, Some(team.id)),
+                "病理结果还需要做什么检查吗？",
+                now - DAY,
+            )
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}

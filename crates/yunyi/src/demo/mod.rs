@@ -329,6 +329,12 @@ pub async fn seed_inbox(state: &AppState) -> AppResult<()> {
     if new {
         care::seed_plans(state).await?;
     }
+    let mut tx = state.db.begin().await?;
+    let new = claim(&mut tx, "demo.care_reports").await?;
+    tx.commit().await?;
+    if new {
+        care::seed_reports(state).await?;
+    }
     Ok(())
 }
 

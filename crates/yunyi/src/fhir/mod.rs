@@ -24,6 +24,7 @@ pub mod notification;
 pub mod patient;
 pub mod pharmacy;
 mod referral;
+mod report;
 pub mod scheduling;
 pub mod scopes;
 pub mod surveillance;
@@ -43,6 +44,7 @@ pub fn router() -> Router<AppState> {
         .merge(groups::router())
         .merge(teleconsult::router())
         .merge(care::router())
+        .merge(report::router())
         // After the routes: a SMART app's token reaches only what its scopes cover.
         .route_layer(axum::middleware::from_fn(scopes::guard))
 }
@@ -441,7 +443,7 @@ type Served = (
     &'static [&'static str],
     &'static [(&'static str, &'static str)],
 );
-const RESOURCES: [Served; 27] = [
+const RESOURCES: [Served; 28] = [
     ("Patient", READ_SEARCH, &[]),
     ("RelatedPerson", READ_SEARCH, &[("patient", "reference")]),
     (
@@ -540,6 +542,15 @@ const RESOURCES: [Served; 27] = [
         &[("patient", "reference"), ("subject", "reference")],
     ),
     ("CareTeam", READ, &[]),
+    (
+        "DiagnosticReport",
+        READ_SEARCH,
+        &[
+            ("patient", "reference"),
+            ("subject", "reference"),
+            ("category", "token"),
+        ],
+    ),
     ("MeasureReport", READ, &[]),
     ("CommunicationRequest", READ, &[]),
     ("Group", READ, &[]),

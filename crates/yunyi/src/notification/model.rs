@@ -78,6 +78,10 @@ crate::text_enum! {
         CareFollowup = "care.followup",
         /// To the patient side: the care team answered a reading or a questionnaire.
         CareReply = "care.reply",
+        /// To the doctor (or the team's doctors) asked what a report means.
+        ReportAsked = "report.asked",
+        /// To the patient side: the doctor interpreted their report.
+        ReportInterpreted = "report.interpreted",
     }
 }
 
@@ -146,7 +150,7 @@ impl Event {
             TeleconsultRequest | TeleconsultAccepted | TeleconsultPanel | TeleconsultDeclined
             | TeleconsultReported | TeleconsultDue | ReferralRequest => Some(Topic::Teleconsult),
             ReferralAccepted | ReferralDeclined | ReferralReserved => Some(Topic::Appointment),
-            CareFollowup | CareReply => Some(Topic::Care),
+            CareFollowup | CareReply | ReportAsked | ReportInterpreted => Some(Topic::Care),
         }
     }
 

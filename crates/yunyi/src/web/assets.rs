@@ -62,6 +62,10 @@ const ASSETS: &[Asset] = &[
     ),
     js("install.js", include_bytes!("../../assets/install.js")),
     js("push.js", include_bytes!("../../assets/push.js")),
+    js(
+        "report-upload.js",
+        include_bytes!("../../assets/report-upload.js"),
+    ),
     Asset {
         name: "icon.svg",
         content_type: "image/svg+xml",

@@ -611,6 +611,9 @@ mod tests {
             &["diabetes", "heart_failure", "hypertension", "postop"],
         ),
         ("plan.tk.{}", &["answer", "missed", "reading"]),
+        ("report.flag.{}", &["H", "L"]),
+        ("report.k.{}", &["imaging", "lab", "pathology"]),
+        ("report.status.{}", &["asked", "interpreted", "recorded"]),
     ];
 
     fn sources(dir: &std::path::Path, out: &mut Vec<(String, String)>) {

@@ -49,6 +49,22 @@ pub(crate) async fn team(ctx: &Ctx, capacity: i64) -> i64 {
     id
 }
 
+/// A team with patient1 signed for himself (chronic): (team, person).
+pub(crate) async fn signed_patient1(ctx: &Ctx) -> (i64, i64) {
+    let team = team(ctx, 10).await;
+    let patient = ctx.app.token("patient1", PW).await;
+    let me = ctx.app.person_of(&patient).await;
+    let (s, answer) = ctx
+        .post(
+            &patient,
+            "/api/v1/family-contracts",
+            json!({"person_id": me, "team_id": team, "package": "chronic"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{answer}");
+    (team, me)
+}
+
 /// A clinician's token, stepped up (reading a record asks for it).
 pub(crate) async fn clinician(ctx: &Ctx, username: &str) -> String {
     let token = ctx.app.token(username, PW).await;

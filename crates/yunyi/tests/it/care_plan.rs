@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::booking::{Ctx, setup};
-use crate::care::{clinician, code, id_of, team};
+use crate::care::{clinician, code, id_of, signed_patient1, team};
 use crate::helpers::{PW, error_fields};
 
 const DAY: u64 = 86_400;
@@ -17,17 +17,7 @@ const DAY: u64 = 86_400;
 /// A team with patient1 signed (chronic) and doctor1's hypertension plan for him: (team,
 /// person, plan).
 async fn plan_for_patient1(ctx: &Ctx) -> (i64, i64, i64) {
-    let team = team(ctx, 10).await;
-    let patient = ctx.app.token("patient1", PW).await;
-    let me = ctx.app.person_of(&patient).await;
-    let (s, signed) = ctx
-        .post(
-            &patient,
-            "/api/v1/family-contracts",
-            json!({"person_id": me, "team_id": team, "package": "chronic"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{signed}");
+    let (team, me) = signed_patient1(ctx).await;
     let lead = clinician(ctx, "doctor1").await;
     let (s, made) = ctx
         .post(

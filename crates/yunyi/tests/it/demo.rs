@@ -25,6 +25,20 @@ async fn demo_seeds_once_and_data_survives_restarts() {
     let id = after["items"][0]["id"].as_i64().unwrap();
     let (_, detail) = app.get_json(&format!("/api/v1/hospitals/{id}")).await;
     assert!(detail["departments"].as_array().unwrap().len() >= 5);
+    // The care journey's reports: patient1's interpreted, patient3's pathology waiting.
+    demo::seed_inbox(&app.state).await.unwrap();
+    let reports: Vec<(String, String)> = app
+        .db
+        .all("SELECT kind, status FROM care_report ORDER BY id", ())
+        .await
+        .unwrap();
+    assert_eq!(
+        reports,
+        [
+            ("lab".to_owned(), "interpreted".to_owned()),
+            ("pathology".to_owned(), "asked".to_owned())
+        ]
+    );
     app.stop().await;
 }
 

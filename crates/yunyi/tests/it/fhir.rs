@@ -124,6 +124,7 @@ async fn the_capability_statement_lists_what_is_served() {
             "Observation",
             "CarePlan",
             "CareTeam",
+            "DiagnosticReport",
             "MeasureReport",
             "CommunicationRequest",
             "Group"
