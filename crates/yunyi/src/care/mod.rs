@@ -13,6 +13,7 @@ pub mod plan_api;
 pub mod plan_pages;
 pub mod plan_store;
 pub mod protocol;
+pub mod record;
 pub mod report;
 pub mod report_api;
 pub mod report_pages;

@@ -232,6 +232,24 @@ pub async fn readings(db: &Db, person: i64, limit: i64) -> Result<Vec<ReadingRow
     .await
 }
 
+/// One reading with its person (for reading it alone, e.g. as a FHIR Observation).
+pub async fn reading(db: &Db, id: i64) -> Result<Option<(i64, ReadingRow)>, sqlx::Error> {
+    let person = db
+        .scalar_optional::<i64>("SELECT person_id FROM care_reading WHERE id = $1", (id,))
+        .await?;
+    let Some(person) = person else {
+        return Ok(None);
+    };
+    let row = db
+        .optional(
+            "SELECT r.id, r.measure, r.value, r.value2, r.taken_at, r.flagged, \
+             NULL AS reply, NULL AS task_status FROM care_reading r WHERE r.id = $1",
+            (id,),
+        )
+        .await?;
+    Ok(row.map(|r| (person, r)))
+}
+
 // ---- Follow-ups ----
 
 pub async fn insert_followup(

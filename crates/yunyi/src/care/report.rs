@@ -580,6 +580,7 @@ pub async fn file(state: &AppState, actor: &Actor, id: i64) -> AppResult<(Vec<u8
 
 /// A person's reports: for the patient side, or a clinician through the policy.
 pub async fn of_person(state: &AppState, actor: &Actor, person: i64) -> AppResult<Vec<ReportView>> {
+    let me = actor.require()?;
     policy::authorize_patient(
         state,
         actor,
@@ -590,7 +591,20 @@ pub async fn of_person(state: &AppState, actor: &Actor, person: i64) -> AppResul
     )
     .await?;
     let rows = store::of_person(&state.db, person).await?;
-    Ok(rows.into_iter().map(view).collect())
+    // A clinician lists what their hospital holds: its reports, uploads, and those asked of
+    // them or of a team there (as reading one decides).
+    let here = |h: Option<i64>| h.is_some_and(|h| Some(h) == me.hospital_id);
+    Ok(rows
+        .into_iter()
+        .filter(|r| {
+            me.role == Role::Patient
+                || r.hospital_id.is_none()
+                || here(r.hospital_id)
+                || here(r.asked_team_hospital)
+                || r.asked_doctor == Some(me.account_id)
+        })
+        .map(view)
+        .collect())
 }
 
 /// The reports of everyone a patient acts for.

@@ -509,6 +509,14 @@ pub async fn offline_diagnoses(db: &Db, person: i64) -> Result<Vec<OfflineDiagno
     .await
 }
 
+pub async fn offline_diagnosis(db: &Db, id: i64) -> Result<Option<OfflineDiagnosis>, sqlx::Error> {
+    db.optional(
+        "SELECT id, person_id, hospital_id, icd10, name, diagnosed_on FROM offline_diagnosis WHERE id = $1",
+        (id,),
+    )
+    .await
+}
+
 pub async fn insert_offline_diagnosis(
     tx: &mut Tx,
     d: &OfflineDiagnosis,

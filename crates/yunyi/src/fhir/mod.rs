@@ -23,6 +23,7 @@ pub mod include;
 pub mod notification;
 pub mod patient;
 pub mod pharmacy;
+mod record;
 mod referral;
 mod report;
 pub mod scheduling;
@@ -45,6 +46,7 @@ pub fn router() -> Router<AppState> {
         .merge(teleconsult::router())
         .merge(care::router())
         .merge(report::router())
+        .merge(record::router())
         // After the routes: a SMART app's token reaches only what its scopes cover.
         .route_layer(axum::middleware::from_fn(scopes::guard))
 }
@@ -443,7 +445,7 @@ type Served = (
     &'static [&'static str],
     &'static [(&'static str, &'static str)],
 );
-const RESOURCES: [Served; 28] = [
+const RESOURCES: [Served; 29] = [
     ("Patient", READ_SEARCH, &[]),
     ("RelatedPerson", READ_SEARCH, &[("patient", "reference")]),
     (
@@ -535,7 +537,20 @@ const RESOURCES: [Served; 28] = [
     ),
     ("Consent", READ_SEARCH, &[("patient", "reference")]),
     ("Composition", READ_SEARCH, &[("patient", "reference")]),
-    ("Observation", READ, &[]),
+    (
+        "Observation",
+        READ_SEARCH,
+        &[
+            ("patient", "reference"),
+            ("subject", "reference"),
+            ("category", "token"),
+        ],
+    ),
+    (
+        "Condition",
+        READ_SEARCH,
+        &[("patient", "reference"), ("subject", "reference")],
+    ),
     (
         "CarePlan",
         READ_SEARCH,
@@ -587,6 +602,10 @@ async fn metadata(headers: axum::http::HeaderMap) -> Response {
             }
             if *kind == "Patient" {
                 r["searchRevInclude"] = json!(include::PATIENT_REVINCLUDES);
+                r["operation"] = json!([{
+                    "name": "everything",
+                    "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+                }]);
             }
             if !params.is_empty() {
                 if let Some(obj) = r.as_object_mut() {

@@ -52,6 +52,14 @@ pub async fn guard(mut req: Request, next: Next) -> Response {
         return next.run(req).await;
     };
     let mut needs = vec![(kind.clone(), perms)];
+    // `$everything` reads every type of the record: the app must hold them all.
+    if req.uri().path().ends_with("/$everything") {
+        needs.extend(
+            super::record::EVERYTHING_TYPES
+                .iter()
+                .map(|k| ((*k).to_owned(), Perms::READ)),
+        );
+    }
     for (k, v) in url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes()) {
         if k == "_include" {
             if let Some(target) = super::include::target_of(&v) {

@@ -214,6 +214,9 @@ async fn read_observation(
     actor: Actor,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
+    if id.starts_with(super::record::READING_PREFIX) {
+        return super::record::read_reading(&state, &actor, &id).await;
+    }
     let (case, part) = split_id("Observation", &id)?;
     let c = cases::read(&state, &actor, case).await?;
     let person = c.person_id;

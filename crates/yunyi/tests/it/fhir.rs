@@ -122,6 +122,7 @@ async fn the_capability_statement_lists_what_is_served() {
             "Consent",
             "Composition",
             "Observation",
+            "Condition",
             "CarePlan",
             "CareTeam",
             "DiagnosticReport",

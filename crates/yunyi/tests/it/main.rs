@@ -19,6 +19,7 @@ mod booking;
 mod browser;
 mod care;
 mod care_plan;
+mod care_record;
 mod care_report;
 mod channels;
 mod cli;

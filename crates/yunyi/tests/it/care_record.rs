@@ -1,0 +1,223 @@
+//! One record: patient1's offline diagnoses (one at Guangzhou, one elsewhere), his care plan,
+//! a home reading and a report come back together from `Patient/$everything` as valid FHIR —
+//! all of it for him, his team's hospital's part for doctor1, nothing for strangers — and his
+//! readings are vital-signs Observations.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::booking::{Ctx, setup};
+use crate::care::{clinician, signed_patient1};
+use crate::fhir::{assert_valid, fhir};
+use crate::helpers::PW;
+
+async fn scalar(ctx: &Ctx, sql: &str, arg: i64) -> i64 {
+    ctx.app.db.scalar::<i64>(sql, (arg,)).await.unwrap()
+}
+
+/// patient1 signed, with a plan, a high reading, a report and two offline diagnoses:
+/// (person, reading id).
+async fn record(ctx: &Ctx) -> (i64, i64) {
+    let (team, me) = signed_patient1(ctx).await;
+    let lead = clinician(ctx, "doctor1").await;
+    let (s, _) = ctx
+        .post(
+            &lead,
+            "/api/v1/care-plans",
+            json!({"person_id": me, "team_id": team, "template": "hypertension"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, _) = ctx
+        .post(
+            &lead,
+            "/api/v1/care-reports",
+            json!({"person_id": me, "kind": "pathology", "title": "胃镜活检病理",
+                   "performed_on": "2026-02-01", "conclusion": "慢性非萎缩性胃炎"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let patient = ctx.app.token("patient1", PW).await;
+    let (s, high) = ctx
+        .post(
+            &patient,
+            "/api/v1/care-readings",
+            json!({"person_id": me, "measure": "blood_pressure", "systolic": 152, "diastolic": 96}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{high}");
+    let here = scalar(
+        ctx,
+        "SELECT hospital_id FROM account WHERE id = $1",
+        crate::care::account(ctx, "doctor1").await,
+    )
+    .await;
+    let elsewhere = scalar(ctx, "SELECT MIN(id) FROM hospital WHERE id <> $1", here).await;
+    for (hospital, code, name) in [
+        (here, "I10", "原发性高血压"),
+        (elsewhere, "E11", "2型糖尿病"),
+    ] {
+        ctx.app
+            .db
+            .execute(
+                "INSERT INTO offline_diagnosis (person_id, hospital_id, icd10, name, diagnosed_on, created_at) \
+                 VALUES ($1, $2, $3, $4, '2024-05-01', 0)",
+                (me, hospital, code, name),
+            )
+            .await
+            .unwrap();
+    }
+    (me, high["id"].as_i64().unwrap())
+}
+
+fn kinds(bundle: &Value) -> Vec<String> {
+    let mut k: Vec<String> = bundle["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["resource"]["resourceType"].as_str().unwrap().to_owned())
+        .collect();
+    k.sort();
+    k
+}
+
+#[tokio::test]
+async fn everything_is_the_record_each_reader_may_see_as_valid_fhir() {
+    let ctx = setup().await;
+    let (me, _) = record(&ctx).await;
+    let path = format!("/fhir/Patient/{me}/$everything");
+    let patient = ctx.app.token("patient1", PW).await;
+    let (s, all) = fhir(&ctx.app, Some(&patient), &path).await;
+    assert_eq!(s, StatusCode::OK, "{all}");
+    assert_valid(&all);
+    let mut present = kinds(&all);
+    assert_eq!(all["total"].as_u64(), Some(present.len() as u64));
+    present.dedup();
+    assert_eq!(
+        present,
+        [
+            "CarePlan",
+            "Condition",
+            "DiagnosticReport",
+            "Encounter",
+            "MedicationRequest",
+            "Observation",
+            "Patient"
+        ]
+    );
+    // doctor1 sees his hospital's part: the diagnosis made elsewhere is not his to read.
+    let lead = clinician(&ctx, "doctor1").await;
+    let (s, his) = fhir(&ctx.app, Some(&lead), &path).await;
+    assert_eq!(s, StatusCode::OK, "{his}");
+    assert_valid(&his);
+    let conditions: Vec<&str> = his["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["resource"]["resourceType"] == "Condition")
+        .map(|e| e["resource"]["code"]["coding"][0]["code"].as_str().unwrap())
+        .collect();
+    assert!(
+        conditions.contains(&"I10") && !conditions.contains(&"E11"),
+        "{conditions:?}"
+    );
+    let (s, _) = fhir(&ctx.app, Some(&clinician(&ctx, "doctor2").await), &path).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = fhir(&ctx.app, Some(&ctx.app.token("patient2", PW).await), &path).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, bad) = fhir(&ctx.app, Some(&patient), &format!("{path}?_type=Patient")).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    // Each reading of the record is audited as such: the two allowed, the two refused.
+    let audited = ctx
+        .app
+        .db
+        .scalar::<i64>(
+            "SELECT COUNT(*) FROM audit_event WHERE action = 'record.read' AND patient_id = $1 \
+             AND outcome = 'success'",
+            (me,),
+        )
+        .await
+        .unwrap();
+    assert_eq!(audited, 2);
+}
+
+#[tokio::test]
+async fn readings_are_vital_signs_and_diagnoses_conditions_read_by_their_readers() {
+    let ctx = setup().await;
+    let (me, reading) = record(&ctx).await;
+    let patient = ctx.app.token("patient1", PW).await;
+    let (s, o) = fhir(
+        &ctx.app,
+        Some(&patient),
+        &format!("/fhir/Observation/reading-{reading}"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{o}");
+    assert_valid(&o);
+    assert_eq!(
+        (
+            o["code"]["coding"][0]["code"].as_str(),
+            o["component"][0]["valueQuantity"]["value"].as_f64(),
+            o["component"][1]["valueQuantity"]["code"].as_str(),
+            o["interpretation"][0]["coding"][0]["code"].as_str()
+        ),
+        (Some("85354-9"), Some(152.0), Some("mm[Hg]"), Some("A"))
+    );
+    let stranger = ctx.app.token("patient2", PW).await;
+    let (s, _) = fhir(
+        &ctx.app,
+        Some(&stranger),
+        &format!("/fhir/Observation/reading-{reading}"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, found) = fhir(
+        &ctx.app,
+        Some(&patient),
+        &format!("/fhir/Observation?patient={me}&category=vital-signs"),
+    )
+    .await;
+    assert_eq!((s, found["total"].as_i64()), (StatusCode::OK, Some(1)));
+    assert_valid(&found);
+    let (s, _) = fhir(&ctx.app, Some(&patient), "/fhir/Observation").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, _) = fhir(
+        &ctx.app,
+        Some(&patient),
+        &format!("/fhir/Observation?patient={me}&category=laboratory"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let (s, conditions) = fhir(
+        &ctx.app,
+        Some(&patient),
+        &format!("/fhir/Condition?patient=Patient/{me}"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_valid(&conditions);
+    let elsewhere = conditions["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["resource"]["code"]["coding"][0]["code"] == "E11")
+        .map(|e| e["resource"]["id"].as_str().unwrap().to_owned())
+        .unwrap();
+    let lead = clinician(&ctx, "doctor1").await;
+    let (s, _) = fhir(
+        &ctx.app,
+        Some(&lead),
+        &format!("/fhir/Condition/{elsewhere}"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, c) = fhir(
+        &ctx.app,
+        Some(&patient),
+        &format!("/fhir/Condition/{elsewhere}"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_valid(&c);
+}
