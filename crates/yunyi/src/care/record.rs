@@ -182,3 +182,153 @@ pub async fn readings(state: &AppState, actor: &Actor, person: i64) -> AppResult
     .await?;
     Ok(plan_store::readings(&state.db, person, MOST).await?)
 }
+
+crate::text_enum! {
+    /// What a line of the timeline is.
+    pub enum EntryKind {
+        Diagnosis = "diagnosis",
+        Consultation = "consultation",
+        Prescription = "prescription",
+        Appointment = "appointment",
+        Plan = "plan",
+        Report = "report",
+        /// A home reading beyond a plan's limit.
+        Reading = "reading",
+        /// A month's home readings, counted.
+        Readings = "readings",
+    }
+}
+
+/// One line of the record's timeline. `title_key`/`status_key` are catalogue keys the page
+/// says in its language; `title` and `detail` are the record's own words.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct Entry {
+    /// `YYYY-MM-DD`, or `YYYY-MM-DD HH:MM` China time when the time is known.
+    pub at: String,
+    pub kind: EntryKind,
+    pub title_key: Option<String>,
+    pub title: String,
+    pub status_key: Option<String>,
+    pub detail: String,
+    /// The page that shows it, when there is one.
+    pub link: Option<String>,
+}
+
+fn minute(ms: i64) -> String {
+    let s = crate::time::cst_rfc3339(ms);
+    s.get(..16).unwrap_or(&s).replace('T', " ")
+}
+
+fn entry(at: String, kind: EntryKind, title: String) -> Entry {
+    Entry {
+        at,
+        kind,
+        title_key: None,
+        title,
+        status_key: None,
+        detail: String::new(),
+        link: None,
+    }
+}
+
+/// The record as one list, newest first: each diagnosis, visit, prescription, appointment,
+/// plan and report; readings beyond a limit one by one, and every month's readings counted.
+pub fn timeline(rec: &Record) -> Vec<Entry> {
+    let mut out = Vec::new();
+    for d in &rec.diagnoses {
+        let mut e = entry(d.diagnosed_on.clone(), EntryKind::Diagnosis, d.name.clone());
+        e.detail = d.icd10.clone();
+        out.push(e);
+    }
+    for v in &rec.consultations {
+        let c = &v.consultation;
+        let mut e = entry(minute(c.created_at), EntryKind::Consultation, String::new());
+        e.title_key = Some(format!("consult.kind.{}", c.kind));
+        e.status_key = Some(format!("consult.status.{}", c.status));
+        e.detail = v
+            .note
+            .as_ref()
+            .map(|n| {
+                n.diagnoses
+                    .iter()
+                    .map(|d| d.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join("、")
+            })
+            .unwrap_or_default();
+        e.link = Some(format!("/consultations/{}", c.id));
+        out.push(e);
+    }
+    for p in &rec.prescriptions {
+        let rx = &p.prescription;
+        let mut e = entry(
+            minute(rx.signed_at),
+            EntryKind::Prescription,
+            rx.diagnosis_name.clone(),
+        );
+        e.status_key = Some(format!("rx.status.{}", rx.status));
+        e.detail = p
+            .items
+            .iter()
+            .map(|i| i.drug_name.as_str())
+            .collect::<Vec<_>>()
+            .join("、");
+        e.link = Some(format!("/prescriptions/{}", rx.id));
+        out.push(e);
+    }
+    for a in &rec.appointments {
+        let mut e = entry(minute(a.start_at), EntryKind::Appointment, String::new());
+        e.status_key = Some(format!("appointments.status.{}", a.status));
+        out.push(e);
+    }
+    for p in &rec.plans {
+        let mut e = entry(p.starts_on.clone(), EntryKind::Plan, p.team.name.clone());
+        e.title_key = Some(format!("plan.t.{}", p.template));
+        e.status_key = Some(format!("plan.status.{}", p.status));
+        e.link = Some(format!("/care/plans/{}", p.id));
+        out.push(e);
+    }
+    for r in &rec.reports {
+        let mut e = entry(r.performed_on.clone(), EntryKind::Report, r.title.clone());
+        e.status_key = Some(format!("report.status.{}", r.status));
+        e.detail = r.hospital_name.clone();
+        e.link = Some(format!("/care/reports/{}", r.id));
+        out.push(e);
+    }
+    // Readings: the month's count (and how many were beyond a limit), and each of those.
+    let mut months: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
+    for r in &rec.readings {
+        let at = minute(r.taken_at);
+        let month = at.get(..7).unwrap_or_default().to_owned();
+        let m = months.entry(month).or_default();
+        m.0 += 1;
+        if r.flagged {
+            m.1 += 1;
+            let mut e = entry(at, EntryKind::Reading, r.measure.show(r.value, r.value2));
+            e.title_key = Some(format!("plan.m.{}", r.measure));
+            out.push(e);
+        }
+    }
+    for (month, (n, flagged)) in months {
+        let mut e = entry(format!("{month}-99"), EntryKind::Readings, n.to_string());
+        e.detail = flagged.to_string();
+        out.push(e);
+    }
+    // Newest first; a month's count heads the month (its day `99` sorts after every date).
+    out.sort_by(|a, b| b.at.cmp(&a.at));
+    for e in &mut out {
+        if e.kind == EntryKind::Readings {
+            e.at.truncate(7);
+        }
+    }
+    out
+}
+
+/// The timeline of a person's record as the reader may see it.
+pub async fn person_timeline(
+    state: &AppState,
+    actor: &Actor,
+    person: i64,
+) -> AppResult<Vec<Entry>> {
+    Ok(timeline(&gather(state, actor, person).await?))
+}

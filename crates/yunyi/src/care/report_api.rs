@@ -32,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/care-reports/{id}/file", get(get_file))
         .route("/api/v1/care-reports/{id}/ask", post(ask))
         .route("/api/v1/care-reports/{id}/interpretation", post(interpret))
+        .route("/api/v1/care-record", get(timeline))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -186,4 +187,33 @@ async fn interpret(
 ) -> AppResult<StatusCode> {
     report::interpret(&state, &actor, id, &input.interpretation).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct RecordQuery {
+    /// The patient (a patient may leave it out for their own record).
+    #[serde(default)]
+    person_id: Option<i64>,
+}
+
+/// One record (同质化): the person's diagnoses, online visits, prescriptions, appointments,
+/// care plans, reports and home readings in one timeline, newest first, as far as the reader
+/// may see each (audited).
+#[utoipa::path(get, path = "/api/v1/care-record", params(RecordQuery),
+    responses((status = 200, description = "The timeline", body = Items<super::record::Entry>)))]
+async fn timeline(
+    State(state): State<AppState>,
+    actor: Actor,
+    RawQuery(q): RawQuery,
+) -> AppResult<Json<Items<super::record::Entry>>> {
+    let q: RecordQuery = query(q.as_deref())?;
+    let me = actor.require()?;
+    let person = q
+        .person_id
+        .or(me.person_id)
+        .ok_or_else(|| AppError::invalid("person_id", "is required"))?;
+    Ok(Json(Items {
+        items: super::record::person_timeline(&state, &actor, person).await?,
+    }))
 }

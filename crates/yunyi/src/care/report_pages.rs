@@ -12,6 +12,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
+use super::record::{Entry, EntryKind};
 use super::report::{self, AskInput, Askable, Reader, ReportView, UploadInput};
 use super::report_store::{ReportKind, ReportStatus};
 use crate::app::AppState;
@@ -27,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/care/reports/{id}", get(report_page))
         .route("/care/reports/{id}/ask", post(ask))
         .route("/care/reports/{id}/interpretation", post(interpret))
+        .route("/care/record", get(record_page))
 }
 
 #[derive(Deserialize, Default)]
@@ -244,4 +246,80 @@ async fn interpret(
 ) -> AppResult<Redirect> {
     let result = report::interpret(&state, &actor, id, &f.interpretation).await;
     page.redirect_outcome(&format!("/care/reports/{id}"), result)
+}
+
+// ---- One record ----
+
+#[derive(Deserialize, Default)]
+struct RecordQuery {
+    #[serde(default)]
+    person_id: Option<i64>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "care_record.html")]
+struct RecordPage {
+    page: PageCtx,
+    person: i64,
+    people: Vec<(i64, String)>,
+    entries: Vec<Entry>,
+}
+
+impl RecordPage {
+    fn title(&self, e: &Entry) -> String {
+        let key = e.title_key.as_deref().map(|k| self.page.t(k)).unwrap_or("");
+        match (e.kind, key.is_empty(), e.title.is_empty()) {
+            (EntryKind::Readings, _, _) => self.page.t_with(
+                "record.readings",
+                &[("n", e.title.as_str()), ("flagged", e.detail.as_str())],
+            ),
+            (_, false, false) => format!("{key} · {}", e.title),
+            (_, false, true) => key.to_owned(),
+            _ => e.title.clone(),
+        }
+    }
+
+    fn status(&self, e: &Entry) -> &'static str {
+        e.status_key
+            .as_deref()
+            .map(|k| self.page.t(k))
+            .unwrap_or("")
+    }
+
+    fn detail<'a>(&self, e: &'a Entry) -> &'a str {
+        if e.kind == EntryKind::Readings {
+            ""
+        } else {
+            &e.detail
+        }
+    }
+}
+
+async fn record_page(
+    State(state): State<AppState>,
+    page: PageCtx,
+    actor: Actor,
+    Query(q): Query<RecordQuery>,
+) -> AppResult<RecordPage> {
+    let me = actor.require()?;
+    let people = if page.is_patient() {
+        crate::identity::service::booking_people(&state, me, None).await?
+    } else {
+        Vec::new()
+    };
+    let person = q
+        .person_id
+        .or(me.person_id)
+        .ok_or_else(|| AppError::invalid("person_id", "is required"))?;
+    let entries = super::record::person_timeline(&state, &actor, person).await?;
+    Ok(RecordPage {
+        page: page.with_nav(if people.is_empty() {
+            "care-reports"
+        } else {
+            "care-record"
+        }),
+        person,
+        people,
+        entries,
+    })
 }

@@ -612,6 +612,19 @@ mod tests {
         ),
         ("plan.tk.{}", &["answer", "missed", "reading"]),
         ("report.flag.{}", &["H", "L"]),
+        (
+            "record.k.{}",
+            &[
+                "appointment",
+                "consultation",
+                "diagnosis",
+                "plan",
+                "prescription",
+                "reading",
+                "readings",
+                "report",
+            ],
+        ),
         ("report.k.{}", &["imaging", "lab", "pathology"]),
         ("report.status.{}", &["asked", "interpreted", "recorded"]),
     ];

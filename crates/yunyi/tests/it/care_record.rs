@@ -221,3 +221,73 @@ async fn readings_are_vital_signs_and_diagnoses_conditions_read_by_their_readers
     assert_eq!(s, StatusCode::OK);
     assert_valid(&c);
 }
+
+#[tokio::test]
+async fn the_timeline_puts_the_record_in_time_order_in_chinese() {
+    let ctx = setup().await;
+    let (me, _) = record(&ctx).await;
+    let patient = ctx.app.token("patient1", PW).await;
+    let (s, t) = ctx.get(&patient, "/api/v1/care-record").await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    let items = t["items"].as_array().unwrap();
+    let kinds: Vec<&str> = items.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    for k in [
+        "diagnosis",
+        "consultation",
+        "prescription",
+        "plan",
+        "report",
+        "reading",
+        "readings",
+    ] {
+        assert!(kinds.contains(&k), "{k} missing from {kinds:?}");
+    }
+    // Newest first, a month's count of readings heading its month.
+    let at: Vec<String> = items
+        .iter()
+        .map(|e| {
+            let at = e["at"].as_str().unwrap();
+            if at.len() == 7 {
+                format!("{at}-99")
+            } else {
+                at.to_owned()
+            }
+        })
+        .collect();
+    let mut sorted = at.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(at, sorted, "newest first");
+    // A doctor off the case reads nothing; the team's doctor reads his hospital's part.
+    let (s, _) = ctx
+        .get(
+            &clinician(&ctx, "doctor2").await,
+            &format!("/api/v1/care-record?person_id={me}"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let lead = clinician(&ctx, "doctor1").await;
+    let (s, his) = ctx
+        .get(&lead, &format!("/api/v1/care-record?person_id={me}"))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let diagnoses: Vec<&str> = his["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "diagnosis")
+        .map(|e| e["title"].as_str().unwrap())
+        .collect();
+    assert!(
+        diagnoses.contains(&"原发性高血压") && !diagnoses.contains(&"2型糖尿病"),
+        "{diagnoses:?}"
+    );
+    let son = ctx.app.sign_in_browser("patient1").await;
+    let page = son.page("/care/record").await;
+    assert!(
+        page.contains("病历时间线")
+            && page.contains("2型糖尿病")
+            && page.contains("高血压管理")
+            && page.contains("家庭测量 1 次，其中 1 次超出预警范围"),
+        "{page}"
+    );
+}
