@@ -435,6 +435,7 @@ pub fn operation_outcome(problem: &Problem) -> Value {
 /// The interactions of a served resource, as the CapabilityStatement names them.
 const READ: &[&str] = &["read"];
 const READ_SEARCH: &[&str] = &["read", "search-type"];
+const READ_SEARCH_CREATE: &[&str] = &["read", "search-type", "create"];
 const READ_SEARCH_WRITE: &[&str] = &["read", "vread", "search-type", "create", "update"];
 
 /// (resource type, interactions, search parameters) served, for the CapabilityStatement.
@@ -539,7 +540,7 @@ const RESOURCES: [Served; 29] = [
     ("Composition", READ_SEARCH, &[("patient", "reference")]),
     (
         "Observation",
-        READ_SEARCH,
+        READ_SEARCH_CREATE,
         &[
             ("patient", "reference"),
             ("subject", "reference"),

@@ -5,6 +5,8 @@
 
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::IntoResponse;
 use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Value, json};
@@ -15,14 +17,18 @@ use crate::care::plan_store::ReadingRow;
 use crate::care::protocol::{Measure, TENTHS};
 use crate::care::record;
 use crate::consult::store::OfflineDiagnosis;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, FieldError};
+use crate::extract::AppJson;
 use crate::identity::Actor;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/fhir/Condition", get(search_conditions))
         .route("/fhir/Condition/{id}", get(read_condition))
-        .route("/fhir/Observation", get(search_observations))
+        .route(
+            "/fhir/Observation",
+            get(search_observations).post(create_observation),
+        )
         .route("/fhir/Patient/{id}/$everything", get(everything))
 }
 
@@ -227,4 +233,147 @@ async fn everything(
     out.extend(rec.reports.iter().map(super::report::diagnostic_report));
     out.extend(rec.readings.iter().map(|r| reading_observation(person, r)));
     Ok(fhir_json(searchset(out)))
+}
+
+/// The LOINC codes a home reading is posted with, and what each measures.
+const POSTED: [(&str, Measure); 5] = [
+    ("85354-9", Measure::BloodPressure),
+    ("55284-4", Measure::BloodPressure),
+    ("15074-8", Measure::Glucose),
+    ("29463-7", Measure::Weight),
+    ("8310-5", Measure::Temperature),
+];
+const SYSTOLIC: &str = "8480-6";
+const DIASTOLIC: &str = "8462-4";
+
+fn loinc_codes(concept: &Value) -> Vec<&str> {
+    concept["coding"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+        .iter()
+        .filter(|c| c["system"] == "http://loinc.org")
+        .filter_map(|c| c["code"].as_str())
+        .collect()
+}
+
+/// A component's `valueQuantity.value` by its LOINC code.
+fn component(body: &Value, code: &str) -> Option<f64> {
+    body["component"]
+        .as_array()?
+        .iter()
+        .find(|c| loinc_codes(&c["code"]).contains(&code))
+        .and_then(|c| c["valueQuantity"]["value"].as_f64())
+}
+
+/// A posted vital-signs Observation as the reading it records: every problem named by its
+/// place in the resource.
+fn posted_reading(
+    body: &Value,
+    own: Option<i64>,
+) -> Result<crate::care::plan::NewReadingInput, Vec<FieldError>> {
+    use crate::care::protocol::ReadingInput;
+    let mut errors = Vec::new();
+    if body["resourceType"] != "Observation" {
+        errors.push(FieldError::new("resourceType", "must be Observation"));
+    }
+    let person = match body["subject"]["reference"].as_str() {
+        Some(r) => match r
+            .strip_prefix("Patient/")
+            .and_then(|n| n.parse::<i64>().ok())
+        {
+            Some(p) => Some(p),
+            None => {
+                errors.push(FieldError::new(
+                    "Observation.subject",
+                    "must be a reference like Patient/123",
+                ));
+                None
+            }
+        },
+        None => own,
+    };
+    let codes = loinc_codes(&body["code"]);
+    let measure = POSTED
+        .iter()
+        .find(|(c, _)| codes.contains(c))
+        .map(|(_, m)| *m);
+    if measure.is_none() {
+        errors.push(FieldError::new(
+            "Observation.code",
+            "must be a LOINC code of a home reading: 85354-9 blood pressure (components 8480-6, 8462-4), 15074-8 glucose (mmol/L), 29463-7 weight (kg) or 8310-5 temperature (Cel)",
+        ));
+    }
+    let reading = match measure {
+        Some(Measure::BloodPressure) => ReadingInput {
+            measure,
+            systolic: component(body, SYSTOLIC),
+            diastolic: component(body, DIASTOLIC),
+            value: None,
+        },
+        _ => ReadingInput {
+            measure,
+            systolic: None,
+            diastolic: None,
+            value: body["valueQuantity"]["value"].as_f64(),
+        },
+    };
+    if errors.is_empty() {
+        Ok(crate::care::plan::NewReadingInput {
+            person_id: person,
+            reading,
+        })
+    } else {
+        Err(errors)
+    }
+}
+
+/// The reading check's field as its place in the Observation.
+fn observation_field(field: &str) -> String {
+    match field {
+        "systolic" => format!("Observation.component[{SYSTOLIC}].valueQuantity.value"),
+        "diastolic" => format!("Observation.component[{DIASTOLIC}].valueQuantity.value"),
+        "value" => "Observation.valueQuantity.value".to_owned(),
+        "person_id" => "Observation.subject".to_owned(),
+        "measure" => "Observation.code".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+/// `POST /fhir/Observation`: the patient app records a home reading (vital signs, LOINC), as
+/// entering it by hand does: checked against the person's plans, a task for the team when
+/// beyond a limit. The reading is taken as of its arrival. 201 with its `Location`.
+async fn create_observation(
+    State(state): State<AppState>,
+    actor: Actor,
+    AppJson(body): AppJson<Value>,
+) -> AppResult<Response> {
+    let me = actor.require()?;
+    let input = posted_reading(&body, me.person_id).map_err(AppError::Validation)?;
+    let person = input.person_id.unwrap_or_default();
+    let outcome = crate::care::plan::record_reading(&state, &actor, &input)
+        .await
+        .map_err(|e| match e {
+            AppError::Validation(fields) => AppError::Validation(
+                fields
+                    .into_iter()
+                    .map(|f| FieldError::new(observation_field(&f.field), f.message))
+                    .collect(),
+            ),
+            e => e,
+        })?;
+    let (_, row) = crate::care::plan_store::reading(&state.db, outcome.id)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("reading {} vanished", outcome.id)))?;
+    let mut response = (
+        StatusCode::CREATED,
+        fhir_json(reading_observation(person, &row)),
+    )
+        .into_response();
+    if let Ok(location) =
+        HeaderValue::from_str(&format!("/fhir/Observation/{READING_PREFIX}{}", outcome.id))
+    {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
 }

@@ -291,3 +291,79 @@ async fn the_timeline_puts_the_record_in_time_order_in_chinese() {
         "{page}"
     );
 }
+
+#[tokio::test]
+async fn a_patient_app_posts_a_reading_as_an_observation() {
+    let ctx = setup().await;
+    let (team, me) = signed_patient1(&ctx).await;
+    let lead = clinician(&ctx, "doctor1").await;
+    let (s, _) = ctx
+        .post(
+            &lead,
+            "/api/v1/care-plans",
+            json!({"person_id": me, "team_id": team, "template": "hypertension"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let patient = ctx.app.token("patient1", PW).await;
+    let loinc = |code: &str| json!({"coding": [{"system": "http://loinc.org", "code": code}]});
+    let bp = |s: f64, d: f64| {
+        json!({"resourceType": "Observation", "status": "final", "code": loinc("85354-9"),
+               "subject": {"reference": format!("Patient/{me}")},
+               "component": [
+                   {"code": loinc("8480-6"), "valueQuantity": {"value": s, "unit": "mmHg"}},
+                   {"code": loinc("8462-4"), "valueQuantity": {"value": d, "unit": "mmHg"}}]})
+    };
+    let post = |body: Value| {
+        let client = ctx.app.client.clone();
+        let url = ctx.app.url("/fhir/Observation");
+        let token = patient.clone();
+        async move {
+            let r = client
+                .post(url)
+                .bearer_auth(token)
+                .header("content-type", "application/fhir+json")
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status();
+            let location = r
+                .headers()
+                .get("location")
+                .map(|l| l.to_str().unwrap().to_owned());
+            (status, location, r.json::<Value>().await.unwrap())
+        }
+    };
+    // Wrong code, and a diastolic above the systolic: named by their place, nothing kept.
+    let (s, _, bad) = post(json!({"resourceType": "Observation", "code": loinc("1234-5")})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    assert_eq!(bad["resourceType"], "OperationOutcome");
+    assert!(bad.to_string().contains("Observation.code"), "{bad}");
+    let (s, _, bad) = post(bp(80.0, 120.0)).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    assert!(
+        bad.to_string()
+            .contains("Observation.component[8462-4].valueQuantity.value"),
+        "{bad}"
+    );
+    let (s, location, made) = post(bp(158.0, 97.0)).await;
+    assert_eq!(s, StatusCode::CREATED, "{made}");
+    assert_valid(&made);
+    assert_eq!(
+        location.as_deref(),
+        Some(format!("/fhir/Observation/{}", made["id"].as_str().unwrap()).as_str())
+    );
+    assert_eq!(made["interpretation"][0]["coding"][0]["code"], "A");
+    // Beyond the plan's limit: the team has its task, as when entered by hand.
+    let nurse = clinician(&ctx, "nurse1").await;
+    let (_, tasks) = ctx.get(&nurse, "/api/v1/care-tasks").await;
+    assert_eq!(tasks["items"][0]["detail"], "158/97 mmHg", "{tasks}");
+    let (s, _, _) = post(
+        json!({"resourceType": "Observation", "code": loinc("8310-5"),
+                                "subject": {"reference": "Patient/999999"},
+                                "valueQuantity": {"value": 36.8}}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
