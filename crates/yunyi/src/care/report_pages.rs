@@ -269,6 +269,9 @@ impl RecordPage {
     fn title(&self, e: &Entry) -> String {
         let key = e.title_key.as_deref().map(|k| self.page.t(k)).unwrap_or("");
         match (e.kind, key.is_empty(), e.title.is_empty()) {
+            (EntryKind::Readings, _, _) if e.detail == "0" => self
+                .page
+                .t_with("record.readings_ok", &[("n", e.title.as_str())]),
             (EntryKind::Readings, _, _) => self.page.t_with(
                 "record.readings",
                 &[("n", e.title.as_str()), ("flagged", e.detail.as_str())],
