@@ -169,6 +169,14 @@ pub async fn reading(state: &AppState, actor: &Actor, id: i64) -> AppResult<(i64
     Ok((person, r))
 }
 
+/// A reading the caller has just recorded (its access was decided then).
+pub async fn recorded(state: &AppState, id: i64) -> AppResult<ReadingRow> {
+    plan_store::reading(&state.db, id)
+        .await?
+        .map(|(_, r)| r)
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("reading {id} vanished")))
+}
+
 /// A person's home readings, newest first (audited).
 pub async fn readings(state: &AppState, actor: &Actor, person: i64) -> AppResult<Vec<ReadingRow>> {
     policy::authorize_patient(

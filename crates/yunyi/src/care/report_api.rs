@@ -18,7 +18,7 @@ use crate::paging::Items;
 
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
-    list, record, upload, asked, askable, get_report, get_file, ask, interpret
+    list, record, upload, asked, askable, get_report, get_file, ask, interpret, timeline
 ))]
 pub struct ApiDoc;
 

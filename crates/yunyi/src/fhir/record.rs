@@ -362,9 +362,7 @@ async fn create_observation(
             ),
             e => e,
         })?;
-    let (_, row) = crate::care::plan_store::reading(&state.db, outcome.id)
-        .await?
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("reading {} vanished", outcome.id)))?;
+    let row = record::recorded(&state, outcome.id).await?;
     let mut response = (
         StatusCode::CREATED,
         fhir_json(reading_observation(person, &row)),
