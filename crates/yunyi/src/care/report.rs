@@ -102,10 +102,10 @@ fn is_code(s: &str) -> bool {
 pub fn check_results(results: &[ResultInput]) -> Result<Vec<ResultValue>, Vec<FieldError>> {
     let mut errors = Vec::new();
     if results.len() > MAX_RESULTS {
-        errors.push(FieldError::new(
-            "results",
-            format!("at most {MAX_RESULTS} results"),
-        ));
+        errors.push(
+            FieldError::new("results", format!("at most {MAX_RESULTS} results"))
+                .localized("care.err.results", vec![("max", MAX_RESULTS.to_string())]),
+        );
         return Err(errors);
     }
     let mut kept = Vec::with_capacity(results.len());
@@ -121,10 +121,13 @@ pub fn check_results(results: &[ResultInput]) -> Result<Vec<ResultValue>, Vec<Fi
         }
         let code = r.code.as_deref().map(str::trim).filter(|c| !c.is_empty());
         if code.is_some_and(|c| !is_code(c)) {
-            errors.push(FieldError::new(
-                at("code"),
-                "must be a code such as 4548-4 (letters, digits, '-' and '.')",
-            ));
+            errors.push(
+                FieldError::new(
+                    at("code"),
+                    "must be a code such as 4548-4 (letters, digits, '-' and '.')",
+                )
+                .localized("care.err.result_code", vec![]),
+            );
         }
         let unit = r.unit.as_deref().map(str::trim).filter(|u| !u.is_empty());
         if unit.is_some_and(|u| u.chars().count() > 20) {
@@ -132,13 +135,18 @@ pub fn check_results(results: &[ResultInput]) -> Result<Vec<ResultValue>, Vec<Fi
         }
         for (f, v) in [("low", r.low), ("high", r.high)] {
             if v.is_some_and(|v| !v.is_finite()) {
-                errors.push(FieldError::new(at(f), "must be a number"));
+                errors.push(
+                    FieldError::new(at(f), "must be a number").localized("care.err.number", vec![]),
+                );
             }
         }
         if let (Some(l), Some(h)) = (r.low, r.high)
             && l > h
         {
-            errors.push(FieldError::new(at("low"), "must not be above high"));
+            errors.push(
+                FieldError::new(at("low"), "must not be above high")
+                    .localized("care.err.low_high", vec![]),
+            );
         }
         let number = value.parse::<f64>().ok().filter(|v| v.is_finite());
         kept.push(ResultValue {
@@ -242,10 +250,10 @@ impl HospitalReportInput {
             errors.push(FieldError::length("conclusion", 0, 4000));
         }
         if self.results.is_empty() && conclusion.is_empty() {
-            errors.push(FieldError::new(
-                "conclusion",
-                "is required when the report has no results",
-            ));
+            errors.push(
+                FieldError::new("conclusion", "is required when the report has no results")
+                    .localized("care.err.conclusion", vec![]),
+            );
         }
         match kind {
             Some(kind) if errors.is_empty() => Ok(CheckedReport {

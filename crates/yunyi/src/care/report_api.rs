@@ -11,7 +11,7 @@ use super::api::created;
 use super::report::{self, AskInput, Askable, HospitalReportInput, ReportView, UploadInput};
 use crate::app::AppState;
 use crate::consult::api::file_response;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, FieldError};
 use crate::extract::{AppJson, PathId};
 use crate::identity::Actor;
 use crate::paging::Items;
@@ -128,7 +128,7 @@ async fn askable(
     let person = q
         .person_id
         .or(me.person_id)
-        .ok_or_else(|| AppError::invalid("person_id", "is required"))?;
+        .ok_or_else(|| AppError::field(FieldError::required("person_id")))?;
     Ok(Json(report::askable_for(&state, &actor, person).await?))
 }
 
@@ -212,7 +212,7 @@ async fn timeline(
     let person = q
         .person_id
         .or(me.person_id)
-        .ok_or_else(|| AppError::invalid("person_id", "is required"))?;
+        .ok_or_else(|| AppError::field(FieldError::required("person_id")))?;
     Ok(Json(Items {
         items: super::record::person_timeline(&state, &actor, person).await?,
     }))

@@ -16,7 +16,7 @@ use super::record::{Entry, EntryKind};
 use super::report::{self, AskInput, Askable, Reader, ReportView, UploadInput};
 use super::report_store::{ReportKind, ReportStatus};
 use crate::app::AppState;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, FieldError};
 use crate::extract::{AppForm, PathId};
 use crate::identity::Actor;
 use crate::web::PageCtx;
@@ -313,7 +313,7 @@ async fn record_page(
     let person = q
         .person_id
         .or(me.person_id)
-        .ok_or_else(|| AppError::invalid("person_id", "is required"))?;
+        .ok_or_else(|| AppError::field(FieldError::required("person_id")))?;
     let entries = super::record::person_timeline(&state, &actor, person).await?;
     Ok(RecordPage {
         page: page.with_nav(if people.is_empty() {
